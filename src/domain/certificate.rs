@@ -1,0 +1,164 @@
+//! Teacher qualification certificates (教师资格证书): kinds, numbers and the record of
+//! every copy, registration and revocation. Nothing here is ever deleted.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// Certificate kinds; `digit()` is digit 10 of the certificate number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CertificateKind {
+    Kindergarten,
+    PrimarySchool,
+    JuniorSecondary,
+    SeniorSecondary,
+    SecondaryVocational,
+    SecondaryVocationalInternshipInstructor,
+    HigherEducation,
+}
+
+impl CertificateKind {
+    /// The digit that stands at position 10 of this kind's certificate numbers.
+    pub fn digit(self) -> u8 {
+        match self {
+            Self::Kindergarten => 1,
+            Self::PrimarySchool => 2,
+            Self::JuniorSecondary => 3,
+            Self::SeniorSecondary => 4,
+            Self::SecondaryVocational => 5,
+            Self::SecondaryVocationalInternshipInstructor => 6,
+            Self::HigherEducation => 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CertificateStatus {
+    Valid,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReissueReason {
+    Lost,
+    Damaged,
+    DetailsChanged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CopyState {
+    Current,
+    Void,
+    Surrendered,
+}
+
+/// One physical copy of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateCopy {
+    pub copy_number: u32,
+    pub issued_on: NaiveDate,
+    /// `None` for the original copy.
+    pub reason: Option<ReissueReason>,
+    pub declaration_ref: String,
+    pub state: CopyState,
+}
+
+/// A periodic registration (定期注册).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub registered_on: NaiveDate,
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub revoked_on: NaiveDate,
+    pub reason: String,
+    pub approval_document: String,
+}
+
+/// A certificate with its whole history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub number: String,
+    pub kind: CertificateKind,
+    pub subject: String,
+    pub issuing_authority: String,
+    pub certified_on: NaiveDate,
+    pub status: CertificateStatus,
+    pub copies: Vec<CertificateCopy>,
+    pub registrations: Vec<Registration>,
+    pub revocation: Option<Revocation>,
+}
+
+/// The first year in which qualification certificates of this kind were issued.
+const FIRST_CERTIFICATION_YEAR: i32 = 1996;
+
+/// Checks the form of a certificate number: 17 digits whose first four are a plausible
+/// year of certification (1996 to `today`'s year). Returns the normalised number.
+/// The kind digit is checked separately by [`check_kind_digit`].
+pub fn parse_certificate_number(raw: &str, today: NaiveDate) -> Result<String, String> {
+    let number = raw.trim();
+    let len = number.chars().count();
+    if len != 17 {
+        return Err(format!("a certificate number has 17 digits, got {len} characters"));
+    }
+    if !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("a certificate number has only digits".into());
+    }
+    let year: i32 = number[..4].parse().expect("four digits");
+    if !(FIRST_CERTIFICATION_YEAR..=today.year()).contains(&year) {
+        return Err(format!(
+            "digits 1-4 give the year of certification, {year} is not between {FIRST_CERTIFICATION_YEAR} and {}",
+            today.year()
+        ));
+    }
+    Ok(number.to_string())
+}
+
+/// Digit 10 of a certificate number must be its kind's digit.
+pub fn check_kind_digit(number: &str, kind: CertificateKind) -> Result<(), String> {
+    let digit = number.as_bytes()[9] - b'0';
+    if digit == kind.digit() {
+        Ok(())
+    } else {
+        Err(format!(
+            "digit 10 is {digit} but a {kind:?} certificate has {}",
+            kind.digit()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
+    #[test]
+    fn numbers_are_checked_for_form_and_year() {
+        assert_eq!(
+            parse_certificate_number(" 20163500012000123 ", today()).unwrap(),
+            "20163500012000123"
+        );
+        assert!(parse_certificate_number("2016350001200012", today()).is_err());
+        assert!(parse_certificate_number("2016350001200012A", today()).is_err());
+        assert!(parse_certificate_number("19903500012000123", today()).is_err());
+        assert!(parse_certificate_number("20303500012000123", today()).is_err());
+    }
+
+    #[test]
+    fn kind_digit_must_match() {
+        assert!(check_kind_digit("20163500022000123", CertificateKind::PrimarySchool).is_ok());
+        assert!(check_kind_digit("20163500022000123", CertificateKind::HigherEducation).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,30}") {
+            let _ = parse_certificate_number(&s, today());
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The domain: teachers, identity documents, registry numbers, certificates and titles,
+//! and the rules over them. Pure: no I/O, no clock (callers pass `today`), no storage.
+
+mod certificate;
+mod change;
+mod error;
+mod identity;
+mod teacher;
+mod teacher_id;
+mod title;
+
+pub use certificate::{
+    check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
+    CertificateStatus, CopyState, ReissueReason, Registration, Revocation,
+};
+pub use change::{ChangeEvent, ChangeKind};
+pub use error::{DomainError, FieldViolation};
+pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
+pub use teacher::{
+    etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
+    TeacherFields, TeacherInput, UnixMicros, Validated,
+};
+pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
+pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};

@@ -1,0 +1,147 @@
+//! Professional titles: the unified five-tier series, the legacy series it replaced, and
+//! the append-only title history from which the current title is derived.
+
+use serde::{Deserialize, Serialize};
+
+use chrono::NaiveDate;
+
+use crate::domain::UnixMicros;
+
+/// The unified five-tier series (2015 reform), ordered lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TitleTier {
+    ThirdLevel,
+    SecondLevel,
+    FirstLevel,
+    Senior,
+    FullSenior,
+}
+
+impl TitleTier {
+    pub const ALL: [TitleTier; 5] = [
+        Self::ThirdLevel,
+        Self::SecondLevel,
+        Self::FirstLevel,
+        Self::Senior,
+        Self::FullSenior,
+    ];
+
+    /// The tier one step up, if any.
+    pub fn next(self) -> Option<TitleTier> {
+        match self {
+            Self::ThirdLevel => Some(Self::SecondLevel),
+            Self::SecondLevel => Some(Self::FirstLevel),
+            Self::FirstLevel => Some(Self::Senior),
+            Self::Senior => Some(Self::FullSenior),
+            Self::FullSenior => None,
+        }
+    }
+}
+
+/// Titles of the old separate primary and secondary series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LegacyTitle {
+    SecondarySenior,
+    SecondaryFirst,
+    PrimarySenior,
+    SecondarySecond,
+    PrimaryFirst,
+    SecondaryThird,
+    PrimarySecond,
+    PrimaryThird,
+}
+
+impl LegacyTitle {
+    pub const ALL: [LegacyTitle; 8] = [
+        Self::SecondarySenior,
+        Self::SecondaryFirst,
+        Self::PrimarySenior,
+        Self::SecondarySecond,
+        Self::PrimaryFirst,
+        Self::SecondaryThird,
+        Self::PrimarySecond,
+        Self::PrimaryThird,
+    ];
+
+    /// The tier the 2015 reform moves this title to. Note that a primary-school senior
+    /// teacher becomes FIRST_LEVEL, not SENIOR, and that no legacy title reaches FULL_SENIOR.
+    pub fn reform_tier(self) -> TitleTier {
+        match self {
+            Self::SecondarySenior => TitleTier::Senior,
+            Self::SecondaryFirst | Self::PrimarySenior => TitleTier::FirstLevel,
+            Self::SecondarySecond | Self::PrimaryFirst => TitleTier::SecondLevel,
+            Self::SecondaryThird | Self::PrimarySecond | Self::PrimaryThird => {
+                TitleTier::ThirdLevel
+            }
+        }
+    }
+}
+
+/// What an entry of the title history records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TitleChangeKind {
+    Initial,
+    ReformTransition,
+    Promotion,
+    Correction,
+    Revocation,
+}
+
+/// One append-only entry of a teacher's title history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TitleEntry {
+    /// The tier held from `effective_date` on; `None` after revoking the only title.
+    pub tier: Option<TitleTier>,
+    pub kind: TitleChangeKind,
+    pub effective_date: NaiveDate,
+    pub approval_document: String,
+    pub limited_scope: bool,
+    pub exceptional: bool,
+    pub note: String,
+    pub recorded_by: String,
+    pub record_time: UnixMicros,
+}
+
+/// The current title: the tier of the latest entry. Never stored apart from the history.
+pub fn current_title(history: &[TitleEntry]) -> Option<TitleTier> {
+    history.last().and_then(|entry| entry.tier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reform_mapping_matches_the_table() {
+        use LegacyTitle::*;
+        use TitleTier::*;
+        let expected = [
+            (SecondarySenior, Senior),
+            (SecondaryFirst, FirstLevel),
+            (PrimarySenior, FirstLevel),
+            (SecondarySecond, SecondLevel),
+            (PrimaryFirst, SecondLevel),
+            (SecondaryThird, ThirdLevel),
+            (PrimarySecond, ThirdLevel),
+            (PrimaryThird, ThirdLevel),
+        ];
+        for (legacy, tier) in expected {
+            assert_eq!(legacy.reform_tier(), tier, "{legacy:?}");
+        }
+        assert!(LegacyTitle::ALL
+            .iter()
+            .all(|l| l.reform_tier() != FullSenior));
+    }
+
+    #[test]
+    fn tiers_step_up_one_at_a_time() {
+        let mut tier = TitleTier::ThirdLevel;
+        let mut steps = 0;
+        while let Some(next) = tier.next() {
+            assert!(next > tier);
+            tier = next;
+            steps += 1;
+        }
+        assert_eq!((tier, steps), (TitleTier::FullSenior, 4));
+    }
+}

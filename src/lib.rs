@@ -1,0 +1,21 @@
+//! # teacher-registry
+//!
+//! The authoritative register of a region's school teachers: one record and one registry
+//! number per person, their qualification certificates and their title history, served
+//! over gRPC and kept in an embedded sled database.
+//!
+//! # Layout
+//! - [`domain`]: pure types and rules (validation, identity and registry numbers, titles,
+//!   certificates); no I/O.
+//! - [`store`]: the only module that touches sled: keys, value codec, the single atomic
+//!   write path with group commit, reads and pagination.
+//! - [`api`]: thin tonic handlers, proto conversions and the one mapping of errors to
+//!   `tonic::Status`; the generated code is fenced in `api::pb`.
+//! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
+
+pub mod api;
+pub mod clock;
+pub mod domain;
+pub mod server;
+pub mod store;

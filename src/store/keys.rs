@@ -1,0 +1,126 @@
+//! Every key of the registry's one sled tree, built in one place.
+//!
+//! The tree holds several key spaces, each under a one-byte prefix, so that one
+//! `apply_batch` on one tree updates a record, its indexes and the change log atomically
+//! (sled's multi-tree transactions are an order of magnitude slower). Numbers are
+//! big-endian so that byte order is numeric order.
+
+use crate::domain::{CountyCode, IdentityDocument, TeacherId};
+
+/// The name of the tree that holds everything.
+pub(crate) const REGISTRY_TREE: &str = "registry";
+
+/// `r` + teacher_id → the teacher record.
+pub(crate) const RECORD: u8 = b'r';
+/// `i` + document type code + number → teacher_id.
+pub(crate) const IDENTITY: u8 = b'i';
+/// `c` + county code + school + 0x00 + teacher_id → nothing. Lists a county (or one of its
+/// schools) in (school, teacher_id) order without reading any other county.
+pub(crate) const COUNTY: u8 = b'c';
+/// `k` + certificate number → teacher_id.
+pub(crate) const CERTIFICATE: u8 = b'k';
+/// `l` + revision → change event.
+pub(crate) const CHANGE: u8 = b'l';
+/// `q` + request_id → the first outcome of that request (AIP-155).
+pub(crate) const REQUEST: u8 = b'q';
+// `m` + name → registry metadata:
+
+/// Metadata: the revision of the last committed change.
+pub(crate) const META_REVISION: &[u8] = b"mrevision";
+/// Metadata: the secret that signs page tokens.
+pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
+
+pub(crate) fn record(id: &TeacherId) -> Vec<u8> {
+    prefixed(RECORD, id.as_str().as_bytes())
+}
+
+pub(crate) fn identity(doc: &IdentityDocument) -> Vec<u8> {
+    let mut key = vec![IDENTITY, doc.doc_type().code()];
+    key.extend_from_slice(doc.number().as_bytes());
+    key
+}
+
+/// The county index prefix for a county, or for one school of it.
+pub(crate) fn county_prefix(county: &CountyCode, school: Option<&str>) -> Vec<u8> {
+    let mut key = prefixed(COUNTY, county.as_str().as_bytes());
+    if let Some(school) = school {
+        key.extend_from_slice(school.as_bytes());
+        key.push(0);
+    }
+    key
+}
+
+/// School names never contain control characters, so 0x00 ends them unambiguously.
+pub(crate) fn county(county: &CountyCode, school: &str, id: &TeacherId) -> Vec<u8> {
+    let mut key = county_prefix(county, Some(school));
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The teacher_id at the end of a county index key.
+pub(crate) fn teacher_id_of_county_key(key: &[u8]) -> Option<&str> {
+    let len = crate::domain::TEACHER_ID_LEN;
+    key.len()
+        .checked_sub(len)
+        .and_then(|start| std::str::from_utf8(&key[start..]).ok())
+}
+
+pub(crate) fn certificate(number: &str) -> Vec<u8> {
+    prefixed(CERTIFICATE, number.as_bytes())
+}
+
+pub(crate) fn change(revision: u64) -> Vec<u8> {
+    prefixed(CHANGE, &revision.to_be_bytes())
+}
+
+pub(crate) fn request(request_id: &str) -> Vec<u8> {
+    prefixed(REQUEST, request_id.as_bytes())
+}
+
+fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + rest.len());
+    key.push(prefix);
+    key.extend_from_slice(rest);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn revisions_sort_numerically() {
+        let mut keys: Vec<_> = [300u64, 2, 1 << 40, 70000].into_iter().map(change).collect();
+        keys.sort();
+        let revs: Vec<u64> = keys
+            .iter()
+            .map(|k| u64::from_be_bytes(k[1..].try_into().unwrap()))
+            .collect();
+        assert_eq!(revs, [2, 300, 70000, 1 << 40]);
+    }
+
+    proptest! {
+        #[test]
+        fn county_keys_sort_by_school_then_id_and_give_the_id_back(
+            school_a in "[^\\x00-\\x1f]{0,20}",
+            school_b in "[^\\x00-\\x1f]{0,20}",
+            seed in any::<u64>(),
+        ) {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let county_code = CountyCode::parse("350702").unwrap();
+            let id_a = TeacherId::generate(&mut rng);
+            let id_b = TeacherId::generate(&mut rng);
+            let a = county(&county_code, &school_a, &id_a);
+            let b = county(&county_code, &school_b, &id_b);
+            prop_assert_eq!(teacher_id_of_county_key(&a), Some(id_a.as_str()));
+            prop_assert!(a.starts_with(&county_prefix(&county_code, Some(&school_a))));
+            if school_a != school_b {
+                prop_assert_eq!(a.cmp(&b), school_a.as_bytes().cmp(school_b.as_bytes()));
+                // A school's prefix never matches another school's keys.
+                prop_assert!(!b.starts_with(&county_prefix(&county_code, Some(&school_a))));
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Storage: the only module that knows sled.
+//!
+//! Everything lives in one tree under key-space prefixes (see [`keys`]), values are
+//! versioned postcard (see [`codec`]), every mutation goes through the single writer with
+//! group commit (see [`writer`]), and reads go to sled directly from any thread.
+//! Callers speak in domain terms only, so another engine could sit behind the same
+//! operations.
+
+mod codec;
+mod keys;
+mod mutation;
+mod page;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rand::RngCore;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::{
+    DomainError, IdentityDocument, Teacher, TeacherField, TeacherId, TeacherInput, Validated,
+};
+use mutation::Mutation;
+use writer::Command;
+
+pub use mutation::{Outcome, WriteContext};
+pub use page::{ListQuery, Page};
+pub use writer::WriteStatsSnapshot;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The registry refuses the request; nothing changed.
+    #[error(transparent)]
+    Rejected(#[from] DomainError),
+    /// The disk or sled failed; the operation may not have been applied.
+    #[error("storage failure: {detail}")]
+    Storage { detail: String },
+    /// A stored value could not be decoded.
+    #[error("corrupt value at key {key:?}: {detail}")]
+    Corrupt { key: String, detail: String },
+    /// The store is shutting down and takes no more writes.
+    #[error("the registry is shutting down")]
+    Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Storage {
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// A changed teacher's fields: only the masked ones are taken from `patch`.
+#[derive(Debug, Clone)]
+pub struct TeacherUpdate {
+    pub id: TeacherId,
+    pub patch: TeacherInput,
+    pub mask: Vec<TeacherField>,
+    /// Refuse with ABORTED unless the record still has this etag.
+    pub expected_etag: Option<String>,
+}
+
+/// A handle to the registry's storage. Cheap to clone: clones share one database and one
+/// writer. The writer stops, after a final flush, when the last clone is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    tree: sled::Tree,
+    sender: Option<mpsc::Sender<Command>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<writer::WriteStats>,
+    page_secret: Vec<u8>,
+}
+
+impl Store {
+    /// Opens (or creates) the registry in `path`.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .open()?;
+        let tree = db.open_tree(keys::REGISTRY_TREE)?;
+        let page_secret = page_secret(&tree)?;
+        let stats = Arc::new(writer::WriteStats::default());
+        let (sender, handle) = writer::spawn(tree.clone(), stats.clone())?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                tree,
+                sender: Some(sender),
+                writer: Mutex::new(Some(handle)),
+                stats,
+                page_secret,
+            }),
+        })
+    }
+
+    /// The teacher with this registry number.
+    pub fn get_teacher(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
+        self.read_record(id)
+    }
+
+    /// The teacher holding this identity document.
+    pub fn find_by_identity(&self, doc: &IdentityDocument) -> Result<Option<Teacher>, StoreError> {
+        self.follow_index(&keys::identity(doc))
+    }
+
+    /// The teacher holding this certificate number.
+    pub fn find_by_certificate(&self, number: &str) -> Result<Option<Teacher>, StoreError> {
+        self.follow_index(&keys::certificate(number))
+    }
+
+    /// One page of teachers matching `query`, after `page_token` (empty for the first).
+    pub fn list_teachers(
+        &self,
+        query: &ListQuery,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<Page, StoreError> {
+        page::list(
+            &self.inner.tree,
+            &self.inner.page_secret,
+            query,
+            page_size,
+            page_token,
+        )
+    }
+
+    /// The revision of the last committed change.
+    pub fn revision(&self) -> Result<u64, StoreError> {
+        writer::read_revision(&self.inner.tree)
+    }
+
+    /// Creates a teacher from validated fields; ALREADY_EXISTS if the identity document
+    /// is taken. Returns once the record is on disk.
+    pub async fn create_teacher(
+        &self,
+        validated: Validated,
+        context: WriteContext,
+    ) -> Result<Outcome, StoreError> {
+        let mutation = Mutation::CreateTeacher {
+            fields: validated.fields,
+            warnings: validated.warnings,
+        };
+        self.submit(mutation, context).await
+    }
+
+    /// Changes the masked fields of a teacher, re-validating the result; NOT_FOUND,
+    /// ABORTED on a stale etag, INVALID_ARGUMENT, ALREADY_EXISTS for a taken identity.
+    pub async fn update_teacher(
+        &self,
+        update: TeacherUpdate,
+        context: WriteContext,
+    ) -> Result<Outcome, StoreError> {
+        let mutation = Mutation::UpdateTeacher {
+            id: update.id,
+            patch: update.patch,
+            mask: update.mask,
+            expected_etag: update.expected_etag,
+        };
+        self.submit(mutation, context).await
+    }
+
+    /// Counters of the write path since the store was opened.
+    pub fn write_stats(&self) -> WriteStatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    /// The database's size on disk, in bytes.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    async fn submit(
+        &self,
+        mutation: Mutation,
+        context: WriteContext,
+    ) -> Result<Outcome, StoreError> {
+        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Command {
+                mutation,
+                context,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn read_record(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
+        let key = keys::record(id);
+        match self.inner.tree.get(&key)? {
+            Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn follow_index(&self, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
+        match self.inner.tree.get(key)? {
+            Some(bytes) => {
+                let id: TeacherId = codec::decode(key, &bytes)?;
+                self.read_record(&id)
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// Closes the queue, lets the writer commit what it has, and waits for its final flush,
+    /// so a store opened again on the same directory finds everything acknowledged.
+    fn drop(&mut self) {
+        self.sender.take();
+        let handle = self.writer.get_mut().ok().and_then(Option::take);
+        if let Some(handle) = handle {
+            if handle.join().is_err() {
+                tracing::error!("the registry writer thread panicked");
+            }
+        }
+    }
+}
+
+/// The secret that signs page tokens, made on first open and kept in the registry so
+/// tokens outlive restarts.
+fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
+    if let Some(secret) = tree.get(keys::META_PAGE_SECRET)? {
+        return codec::decode(keys::META_PAGE_SECRET, &secret);
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    tree.insert(keys::META_PAGE_SECRET, codec::encode(&secret))?;
+    tree.flush()?;
+    Ok(secret)
+}
