@@ -1,0 +1,360 @@
+//! Conversions between generated proto types and domain types, in one place. Proto messages
+//! are destructured exhaustively, so a field added to the proto breaks the build here until
+//! it is handled.
+
+use chrono::NaiveDate;
+use prost_types::Timestamp;
+
+use crate::api::pb;
+use crate::domain::{
+    Certificate, CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState,
+    EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, ReissueReason,
+    Registration, Revocation, Teacher, TeacherInput, TitleChangeKind, TitleEntry, TitleTier,
+    UnixMicros,
+};
+
+/// A domain enum with a proto counterpart whose zero value means "not set".
+pub(crate) trait WireEnum: Sized {
+    /// Reads a raw enum number from the wire.
+    fn from_wire(raw: i32) -> Choice<Self>;
+    /// The enum number to send.
+    fn to_wire(self) -> i32;
+}
+
+/// Maps a domain enum and its proto enum onto each other, variant by variant.
+macro_rules! wire_enum {
+    ($domain:ident, $pb:ident { $($variant:ident => $pb_variant:ident),+ $(,)? }) => {
+        impl WireEnum for $domain {
+            fn from_wire(raw: i32) -> Choice<Self> {
+                match pb::$pb::try_from(raw) {
+                    Ok(pb::$pb::Unspecified) => Choice::Unset,
+                    $(Ok(pb::$pb::$pb_variant) => Choice::Known($domain::$variant),)+
+                    Err(_) => Choice::Unknown(raw),
+                }
+            }
+
+            fn to_wire(self) -> i32 {
+                match self {
+                    $($domain::$variant => pb::$pb::$pb_variant as i32,)+
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(IdDocumentType, IdDocumentType {
+    ResidentIdCard => ResidentIdCard,
+    Passport => Passport,
+    HkMacaoPermit => HkMacaoPermit,
+    TaiwanPermit => TaiwanPermit,
+    Other => Other,
+});
+wire_enum!(Gender, Gender { Male => Male, Female => Female });
+wire_enum!(EmploymentStatus, EmploymentStatus {
+    Active => Active,
+    Transferred => Transferred,
+    Retired => Retired,
+    Left => Left,
+});
+wire_enum!(TitleTier, TitleTier {
+    ThirdLevel => ThirdLevel,
+    SecondLevel => SecondLevel,
+    FirstLevel => FirstLevel,
+    Senior => Senior,
+    FullSenior => FullSenior,
+});
+wire_enum!(LegacyTitle, LegacyTitle {
+    SecondarySenior => SecondarySenior,
+    SecondaryFirst => SecondaryFirst,
+    PrimarySenior => PrimarySenior,
+    SecondarySecond => SecondarySecond,
+    PrimaryFirst => PrimaryFirst,
+    SecondaryThird => SecondaryThird,
+    PrimarySecond => PrimarySecond,
+    PrimaryThird => PrimaryThird,
+});
+wire_enum!(TitleChangeKind, TitleChangeKind {
+    Initial => Initial,
+    ReformTransition => ReformTransition,
+    Promotion => Promotion,
+    Correction => Correction,
+    Revocation => Revocation,
+});
+wire_enum!(CertificateKind, CertificateKind {
+    Kindergarten => Kindergarten,
+    PrimarySchool => PrimarySchool,
+    JuniorSecondary => JuniorSecondary,
+    SeniorSecondary => SeniorSecondary,
+    SecondaryVocational => SecondaryVocational,
+    SecondaryVocationalInternshipInstructor => SecondaryVocationalInternshipInstructor,
+    HigherEducation => HigherEducation,
+});
+wire_enum!(CertificateStatus, CertificateStatus { Valid => Valid, Revoked => Revoked });
+wire_enum!(ReissueReason, ReissueReason {
+    Lost => Lost,
+    Damaged => Damaged,
+    DetailsChanged => DetailsChanged,
+});
+wire_enum!(CopyState, CopyState {
+    Current => Current,
+    Void => Void,
+    Surrendered => Surrendered,
+});
+
+fn wire<T: WireEnum>(value: Option<T>) -> i32 {
+    value.map_or(0, WireEnum::to_wire)
+}
+
+/// A Teacher message from a client, split into what callers may set and what they send
+/// back for reference (id and etag). Output-only fields are ignored (AIP-203), except
+/// certificates and title history, which have their own RPCs and are refused rather than
+/// silently dropped.
+#[derive(Debug)]
+pub(crate) struct TeacherMessage {
+    pub(crate) input: TeacherInput,
+    pub(crate) teacher_id: String,
+    pub(crate) etag: String,
+    /// Violations for fields that cannot be set this way.
+    pub(crate) refused: Vec<FieldViolation>,
+}
+
+impl From<pb::Teacher> for TeacherMessage {
+    fn from(teacher: pb::Teacher) -> Self {
+        let pb::Teacher {
+            teacher_id,
+            id_document_type,
+            national_id,
+            name,
+            gender,
+            birth_date,
+            county_code,
+            school,
+            employment_status,
+            legacy_title,
+            legacy_title_limited_scope,
+            current_title: _,
+            certificates,
+            title_history,
+            etag,
+            revision: _,
+            create_time: _,
+            update_time: _,
+        } = teacher;
+        let mut refused = Vec::new();
+        if !certificates.is_empty() {
+            refused.push(FieldViolation::new(
+                "teacher.certificates",
+                "certificates are added with IssueCertificate, not with the teacher",
+            ));
+        }
+        if !title_history.is_empty() {
+            refused.push(FieldViolation::new(
+                "teacher.title_history",
+                "title entries are added with ChangeTitle or TransitionTitles",
+            ));
+        }
+        TeacherMessage {
+            input: TeacherInput {
+                id_document_type: IdDocumentType::from_wire(id_document_type),
+                national_id,
+                name,
+                gender: Gender::from_wire(gender),
+                birth_date,
+                county_code,
+                school,
+                employment_status: EmploymentStatus::from_wire(employment_status),
+                legacy_title: LegacyTitle::from_wire(legacy_title),
+                legacy_title_limited_scope,
+            },
+            teacher_id,
+            etag,
+            refused,
+        }
+    }
+}
+
+impl From<Teacher> for pb::Teacher {
+    fn from(teacher: Teacher) -> Self {
+        let current_title = teacher.current_title();
+        let Teacher {
+            id,
+            fields,
+            certificates,
+            title_history,
+            revision,
+            create_time,
+            update_time,
+        } = teacher;
+        pb::Teacher {
+            teacher_id: id.to_string(),
+            id_document_type: fields.identity.doc_type().to_wire(),
+            national_id: fields.identity.number().to_string(),
+            name: fields.name,
+            gender: fields.gender.to_wire(),
+            birth_date: date(fields.birth_date),
+            county_code: fields.county_code.as_str().to_string(),
+            school: fields.school,
+            employment_status: fields.employment_status.to_wire(),
+            legacy_title: wire(fields.legacy_title),
+            legacy_title_limited_scope: fields.legacy_title_limited_scope,
+            current_title: wire(current_title),
+            certificates: certificates.into_iter().map(Into::into).collect(),
+            title_history: title_history.into_iter().map(Into::into).collect(),
+            etag: crate::domain::etag_of(revision),
+            revision,
+            create_time: Some(timestamp(create_time)),
+            update_time: Some(timestamp(update_time)),
+        }
+    }
+}
+
+impl From<Certificate> for pb::Certificate {
+    fn from(certificate: Certificate) -> Self {
+        let Certificate {
+            number,
+            kind,
+            subject,
+            issuing_authority,
+            certified_on,
+            status,
+            copies,
+            registrations,
+            revocation,
+        } = certificate;
+        pb::Certificate {
+            certificate_number: number,
+            kind: kind.to_wire(),
+            subject,
+            issuing_authority,
+            certified_on: date(certified_on),
+            status: status.to_wire(),
+            copies: copies.into_iter().map(Into::into).collect(),
+            registrations: registrations.into_iter().map(Into::into).collect(),
+            revocation: revocation.map(Into::into),
+        }
+    }
+}
+
+impl From<CertificateCopy> for pb::CertificateCopy {
+    fn from(copy: CertificateCopy) -> Self {
+        let CertificateCopy {
+            copy_number,
+            issued_on,
+            reason,
+            declaration_ref,
+            state,
+        } = copy;
+        pb::CertificateCopy {
+            copy_number,
+            issued_on: date(issued_on),
+            reason: wire(reason),
+            declaration_ref,
+            state: state.to_wire(),
+        }
+    }
+}
+
+impl From<Registration> for pb::CertificateRegistration {
+    fn from(registration: Registration) -> Self {
+        let Registration {
+            registered_on,
+            expires_on,
+        } = registration;
+        pb::CertificateRegistration {
+            registered_on: date(registered_on),
+            expires_on: date(expires_on),
+        }
+    }
+}
+
+impl From<Revocation> for pb::CertificateRevocation {
+    fn from(revocation: Revocation) -> Self {
+        let Revocation {
+            revoked_on,
+            reason,
+            approval_document,
+        } = revocation;
+        pb::CertificateRevocation {
+            revoked_on: date(revoked_on),
+            reason,
+            approval_document,
+        }
+    }
+}
+
+impl From<TitleEntry> for pb::TitleEntry {
+    fn from(entry: TitleEntry) -> Self {
+        let TitleEntry {
+            tier,
+            kind,
+            effective_date,
+            approval_document,
+            limited_scope,
+            exceptional,
+            note,
+            recorded_by,
+            record_time,
+        } = entry;
+        pb::TitleEntry {
+            tier: wire(tier),
+            kind: kind.to_wire(),
+            effective_date: date(effective_date),
+            approval_document,
+            limited_scope,
+            exceptional,
+            note,
+            recorded_by,
+            record_time: Some(timestamp(record_time)),
+        }
+    }
+}
+
+fn date(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn timestamp(time: UnixMicros) -> Timestamp {
+    Timestamp {
+        seconds: time.0.div_euclid(1_000_000),
+        nanos: (time.0.rem_euclid(1_000_000) * 1000) as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_unknown_numbers_are_kept() {
+        for tier in TitleTier::ALL {
+            assert_eq!(TitleTier::from_wire(tier.to_wire()), Choice::Known(tier));
+        }
+        for title in LegacyTitle::ALL {
+            assert_eq!(LegacyTitle::from_wire(title.to_wire()), Choice::Known(title));
+        }
+        for doc in IdDocumentType::ALL {
+            assert_eq!(IdDocumentType::from_wire(doc.to_wire()), Choice::Known(doc));
+        }
+        assert_eq!(Gender::from_wire(0), Choice::Unset);
+        assert_eq!(Gender::from_wire(77), Choice::Unknown(77));
+        assert_eq!(Gender::from_wire(-1), Choice::Unknown(-1));
+    }
+
+    #[test]
+    fn timestamps_split_micros() {
+        assert_eq!(
+            timestamp(UnixMicros(1_500_000)),
+            Timestamp {
+                seconds: 1,
+                nanos: 500_000_000
+            }
+        );
+        assert_eq!(
+            timestamp(UnixMicros(-1)),
+            Timestamp {
+                seconds: -1,
+                nanos: 999_999_000
+            }
+        );
+    }
+}

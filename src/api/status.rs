@@ -1,0 +1,90 @@
+//! The one mapping from registry errors to gRPC statuses.
+//!
+//! Field problems carry a `BadRequest` with a violation per field; conflicts carry an
+//! `ErrorInfo` (domain `teacher-registry`) whose reason and metadata a client can act on
+//! (`teacher_id` of the existing record, the current `etag`). Storage faults are logged
+//! with their detail and answered with a generic message.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::DomainError;
+use crate::store::StoreError;
+
+/// The ErrorInfo domain of every error this service sends.
+pub(crate) const ERROR_DOMAIN: &str = "teacher-registry";
+
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Rejected(refusal) => refusal.into(),
+            StoreError::Storage { detail } => {
+                tracing::error!(%detail, "storage failure");
+                Status::unavailable(
+                    "the registry could not write to its storage; retry with the same request_id",
+                )
+            }
+            StoreError::Corrupt { key, detail } => {
+                tracing::error!(%key, %detail, "corrupt stored value");
+                Status::data_loss("a stored record could not be read; the operator has been alerted")
+            }
+            StoreError::Closed => Status::unavailable("the registry is shutting down"),
+        }
+    }
+}
+
+impl From<DomainError> for Status {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match error {
+            DomainError::Invalid { violations } => {
+                let mut details = ErrorDetails::new();
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            DomainError::NotFound { .. } => Status::not_found(message),
+            DomainError::AlreadyExists { existing, .. } => with_info(
+                Code::AlreadyExists,
+                message,
+                "ALREADY_EXISTS",
+                [("teacher_id", existing.to_string())],
+            ),
+            DomainError::StaleEtag { current, .. } => with_info(
+                Code::Aborted,
+                message,
+                "ETAG_MISMATCH",
+                [("current_etag", current)],
+            ),
+            DomainError::RequestIdReused { request_id } => with_info(
+                Code::FailedPrecondition,
+                message,
+                "REQUEST_ID_REUSED",
+                [("request_id", request_id)],
+            ),
+            DomainError::FailedPrecondition { reason, .. } => {
+                with_info(Code::FailedPrecondition, message, reason, [])
+            }
+        }
+    }
+}
+
+fn with_info<const N: usize>(
+    code: Code,
+    message: String,
+    reason: &str,
+    metadata: [(&str, String); N],
+) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
