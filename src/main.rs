@@ -10,7 +10,11 @@ use teacher_registry::store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "teacher-registry", version, about = "The authoritative registry of school teachers")]
+#[command(
+    name = "teacher-registry",
+    version,
+    about = "The authoritative registry of school teachers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,10 +25,18 @@ enum Command {
     /// Serve the registry over gRPC from an embedded data directory.
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:50051", env = "TEACHER_REGISTRY_LISTEN")]
+        #[arg(
+            long,
+            default_value = "127.0.0.1:50051",
+            env = "TEACHER_REGISTRY_LISTEN"
+        )]
         listen: SocketAddr,
         /// Directory of the embedded database (created if missing).
-        #[arg(long, default_value = "./registry-data", env = "TEACHER_REGISTRY_DATA_DIR")]
+        #[arg(
+            long,
+            default_value = "./registry-data",
+            env = "TEACHER_REGISTRY_DATA_DIR"
+        )]
         data_dir: PathBuf,
         /// sled page cache size, in MiB.
         #[arg(long, default_value_t = 256)]

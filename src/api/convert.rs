@@ -8,8 +8,8 @@ use prost_types::Timestamp;
 use crate::api::pb;
 use crate::domain::{
     Certificate, CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState,
-    EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, ReissueReason,
-    Registration, Revocation, Teacher, TeacherInput, TitleChangeKind, TitleEntry, TitleTier,
+    EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, Registration,
+    ReissueReason, Revocation, Teacher, TeacherInput, TitleChangeKind, TitleEntry, TitleTier,
     UnixMicros,
 };
 
@@ -330,7 +330,10 @@ mod tests {
             assert_eq!(TitleTier::from_wire(tier.to_wire()), Choice::Known(tier));
         }
         for title in LegacyTitle::ALL {
-            assert_eq!(LegacyTitle::from_wire(title.to_wire()), Choice::Known(title));
+            assert_eq!(
+                LegacyTitle::from_wire(title.to_wire()),
+                Choice::Known(title)
+            );
         }
         for doc in IdDocumentType::ALL {
             assert_eq!(IdDocumentType::from_wire(doc.to_wire()), Choice::Known(doc));

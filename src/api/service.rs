@@ -145,8 +145,7 @@ impl RegistryService {
                 .into())
             }
             Some(Key::NationalId(number)) => {
-                let types: Vec<IdDocumentType> = match IdDocumentType::from_wire(id_document_type)
-                {
+                let types: Vec<IdDocumentType> = match IdDocumentType::from_wire(id_document_type) {
                     Choice::Known(doc_type) => vec![doc_type],
                     Choice::Unset => IdDocumentType::ALL.to_vec(),
                     Choice::Unknown(n) => {
@@ -375,6 +374,9 @@ fn parse_request_id(raw: &str) -> Result<Option<String>, FieldViolation> {
 }
 
 /// Keeps a field's value, or records its violation.
-fn collect<T>(violations: &mut Vec<FieldViolation>, result: Result<T, FieldViolation>) -> Option<T> {
+fn collect<T>(
+    violations: &mut Vec<FieldViolation>,
+    result: Result<T, FieldViolation>,
+) -> Option<T> {
     result.map_err(|v| violations.push(v)).ok()
 }

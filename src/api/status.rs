@@ -28,7 +28,9 @@ impl From<StoreError> for Status {
             }
             StoreError::Corrupt { key, detail } => {
                 tracing::error!(%key, %detail, "corrupt stored value");
-                Status::data_loss("a stored record could not be read; the operator has been alerted")
+                Status::data_loss(
+                    "a stored record could not be read; the operator has been alerted",
+                )
             }
             StoreError::Closed => Status::unavailable("the registry is shutting down"),
         }

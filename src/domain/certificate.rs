@@ -100,7 +100,9 @@ pub fn parse_certificate_number(raw: &str, today: NaiveDate) -> Result<String, S
     let number = raw.trim();
     let len = number.chars().count();
     if len != 17 {
-        return Err(format!("a certificate number has 17 digits, got {len} characters"));
+        return Err(format!(
+            "a certificate number has 17 digits, got {len} characters"
+        ));
     }
     if !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err("a certificate number has only digits".into());

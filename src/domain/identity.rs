@@ -122,7 +122,12 @@ impl fmt::Display for IdentityDocument {
 
 impl fmt::Debug for IdentityDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdentityDocument({:?}, {})", self.doc_type, self.masked())
+        write!(
+            f,
+            "IdentityDocument({:?}, {})",
+            self.doc_type,
+            self.masked()
+        )
     }
 }
 
@@ -176,7 +181,9 @@ fn validate_resident(number: &str, today: NaiveDate) -> Result<(), String> {
         return Err("the birth date in the number is before 1900".into());
     }
     if resident_check_character(&bytes[..17]) != last as char {
-        return Err("check character does not match (GB 11643-1999): the number is mistyped".into());
+        return Err(
+            "check character does not match (GB 11643-1999): the number is mistyped".into(),
+        );
     }
     Ok(())
 }
@@ -246,7 +253,10 @@ mod tests {
 
     #[test]
     fn lower_case_x_is_accepted_and_stored_upper_case() {
-        assert_eq!(resident("11010519491231002x").unwrap().number(), "11010519491231002X");
+        assert_eq!(
+            resident("11010519491231002x").unwrap().number(),
+            "11010519491231002X"
+        );
     }
 
     #[test]
@@ -259,10 +269,18 @@ mod tests {
 
     #[test]
     fn malformed_resident_numbers_say_why() {
-        assert!(resident("1101051949123100").unwrap_err().contains("18 characters"));
-        assert!(resident("1101051949123100AX").unwrap_err().contains("digits"));
-        assert!(resident("11010519490231002X").unwrap_err().contains("real birth date"));
-        assert!(resident("110105203001010011").unwrap_err().contains("future"));
+        assert!(resident("1101051949123100")
+            .unwrap_err()
+            .contains("18 characters"));
+        assert!(resident("1101051949123100AX")
+            .unwrap_err()
+            .contains("digits"));
+        assert!(resident("11010519490231002X")
+            .unwrap_err()
+            .contains("real birth date"));
+        assert!(resident("110105203001010011")
+            .unwrap_err()
+            .contains("future"));
         assert!(resident("").unwrap_err().contains("required"));
     }
 

@@ -11,7 +11,7 @@ mod title;
 
 pub use certificate::{
     check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
-    CertificateStatus, CopyState, ReissueReason, Registration, Revocation,
+    CertificateStatus, CopyState, Registration, ReissueReason, Revocation,
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use error::{DomainError, FieldViolation};

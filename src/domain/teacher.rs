@@ -41,9 +41,9 @@ pub struct CountyCode(String);
 
 /// Two-digit province-level codes of GB/T 2260.
 const PROVINCE_CODES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
 ];
 
 impl CountyCode {
@@ -138,7 +138,10 @@ impl TeacherInput {
         let employment_status = required(self.employment_status, "employment_status", &mut bad);
         let school_required = employment_status == Some(EmploymentStatus::Active);
         let school = text(&self.school, SCHOOL_MAX, school_required)
-            .map_err(|e| bad("school", format!("{e}{}", if school_required { " (an active teacher has a school)" } else { "" })))
+            .map_err(|e| match self.school.trim().is_empty() {
+                true => bad("school", format!("{e}: an active teacher has a school")),
+                false => bad("school", e),
+            })
             .ok();
         let legacy_title = match self.legacy_title {
             Choice::Unset => Some(None),
@@ -198,16 +201,28 @@ impl TeacherInput {
     pub fn populated_fields(&self) -> Vec<TeacherField> {
         let set = |c: bool, f: TeacherField| c.then_some(f);
         [
-            set(self.id_document_type != Choice::Unset, TeacherField::IdDocumentType),
+            set(
+                self.id_document_type != Choice::Unset,
+                TeacherField::IdDocumentType,
+            ),
             set(!self.national_id.is_empty(), TeacherField::NationalId),
             set(!self.name.is_empty(), TeacherField::Name),
             set(self.gender != Choice::Unset, TeacherField::Gender),
             set(!self.birth_date.is_empty(), TeacherField::BirthDate),
             set(!self.county_code.is_empty(), TeacherField::CountyCode),
             set(!self.school.is_empty(), TeacherField::School),
-            set(self.employment_status != Choice::Unset, TeacherField::EmploymentStatus),
-            set(self.legacy_title != Choice::Unset, TeacherField::LegacyTitle),
-            set(self.legacy_title_limited_scope, TeacherField::LegacyTitleLimitedScope),
+            set(
+                self.employment_status != Choice::Unset,
+                TeacherField::EmploymentStatus,
+            ),
+            set(
+                self.legacy_title != Choice::Unset,
+                TeacherField::LegacyTitle,
+            ),
+            set(
+                self.legacy_title_limited_scope,
+                TeacherField::LegacyTitleLimitedScope,
+            ),
         ]
         .into_iter()
         .flatten()
@@ -225,9 +240,7 @@ impl TeacherInput {
                 TeacherField::BirthDate => self.birth_date = patch.birth_date.clone(),
                 TeacherField::CountyCode => self.county_code = patch.county_code.clone(),
                 TeacherField::School => self.school = patch.school.clone(),
-                TeacherField::EmploymentStatus => {
-                    self.employment_status = patch.employment_status
-                }
+                TeacherField::EmploymentStatus => self.employment_status = patch.employment_status,
                 TeacherField::LegacyTitle => self.legacy_title = patch.legacy_title,
                 TeacherField::LegacyTitleLimitedScope => {
                     self.legacy_title_limited_scope = patch.legacy_title_limited_scope
@@ -323,7 +336,9 @@ impl TeacherField {
                 return Err("certificates change only through the certificate RPCs".into())
             }
             "title_history" => {
-                return Err("title_history changes only through ChangeTitle and TransitionTitles".into())
+                return Err(
+                    "title_history changes only through ChangeTitle and TransitionTitles".into(),
+                )
             }
             _ => return Err(format!("{path} is not a field of Teacher")),
         })
@@ -381,13 +396,18 @@ fn plausible_birth_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, 
     if date > today {
         return Err(format!("{date} is in the future"));
     }
-    let age = today.year() - date.year()
+    let age = today.year()
+        - date.year()
         - i32::from((today.month(), today.day()) < (date.month(), date.day()));
     if age < MIN_AGE {
-        return Err(format!("{date} makes the teacher {age}, younger than {MIN_AGE}"));
+        return Err(format!(
+            "{date} makes the teacher {age}, younger than {MIN_AGE}"
+        ));
     }
     if age > MAX_AGE {
-        return Err(format!("{date} makes the teacher {age}, older than {MAX_AGE}"));
+        return Err(format!(
+            "{date} makes the teacher {age}, older than {MAX_AGE}"
+        ));
     }
     Ok(date)
 }
@@ -412,11 +432,7 @@ fn text(raw: &str, max: usize, required: bool) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-fn required<T>(
-    choice: Choice<T>,
-    field: &str,
-    bad: &mut impl FnMut(&str, String),
-) -> Option<T> {
+fn required<T>(choice: Choice<T>, field: &str, bad: &mut impl FnMut(&str, String)) -> Option<T> {
     match choice {
         Choice::Known(value) => Some(value),
         Choice::Unset => {

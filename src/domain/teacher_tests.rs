@@ -80,7 +80,15 @@ fn birth_dates_must_be_real_and_plausible() {
         birth_date: d.into(),
         ..input()
     };
-    for bad in ["", "1990-13-01", "1990-1-1", "19900101", "2027-01-01", "2015-01-01", "1900-01-01"] {
+    for bad in [
+        "",
+        "1990-13-01",
+        "1990-1-1",
+        "19900101",
+        "2027-01-01",
+        "2015-01-01",
+        "1900-01-01",
+    ] {
         let err = with_birth(bad).validate(today()).unwrap_err();
         assert_eq!(fields_of(&err), ["teacher.birth_date"], "{bad}");
     }
@@ -91,7 +99,9 @@ fn birth_dates_must_be_real_and_plausible() {
 #[test]
 fn county_codes_are_county_level_division_codes() {
     assert!(CountyCode::parse("350702").is_ok());
-    for bad in ["", "35070", "3507021", "35070a", "990702", "350700", "350000"] {
+    for bad in [
+        "", "35070", "3507021", "35070a", "990702", "350700", "350000",
+    ] {
         assert!(CountyCode::parse(bad).is_err(), "{bad}");
     }
 }
@@ -103,7 +113,10 @@ fn an_active_teacher_needs_a_school() {
         school: " ".into(),
         ..input()
     };
-    assert_eq!(fields_of(&active.validate(today()).unwrap_err()), ["teacher.school"]);
+    assert_eq!(
+        fields_of(&active.validate(today()).unwrap_err()),
+        ["teacher.school"]
+    );
     let retired = TeacherInput {
         school: "".into(),
         ..input()
@@ -153,9 +166,13 @@ fn mask_paths_resolve_or_say_why_not() {
             .collect();
         assert_eq!(TeacherField::from_path(&snake), Ok(field));
     }
-    assert!(TeacherField::from_path("etag").unwrap_err().contains("output only"));
+    assert!(TeacherField::from_path("etag")
+        .unwrap_err()
+        .contains("output only"));
     assert!(TeacherField::from_path("certificates").is_err());
-    assert!(TeacherField::from_path("nmae").unwrap_err().contains("not a field"));
+    assert!(TeacherField::from_path("nmae")
+        .unwrap_err()
+        .contains("not a field"));
 }
 
 #[test]

@@ -11,7 +11,8 @@ pub(crate) const FORMAT_VERSION: u8 = 1;
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let bytes = vec![FORMAT_VERSION];
-    postcard::to_extend(value, bytes).expect("in-memory serialization of registry types cannot fail")
+    postcard::to_extend(value, bytes)
+        .expect("in-memory serialization of registry types cannot fail")
 }
 
 /// Decodes a value read at `key`; a wrong version or garbled bytes are `Corrupt`.
@@ -33,7 +34,11 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T,
 fn printable(key: &[u8]) -> String {
     let head: String = key
         .iter()
-        .take(if key.first() == Some(&crate::store::keys::IDENTITY) { 8 } else { 40 })
+        .take(if key.first() == Some(&crate::store::keys::IDENTITY) {
+            8
+        } else {
+            40
+        })
         .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
         .collect();
     if key.first() == Some(&crate::store::keys::IDENTITY) {

@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn revisions_sort_numerically() {
-        let mut keys: Vec<_> = [300u64, 2, 1 << 40, 70000].into_iter().map(change).collect();
+        let mut keys: Vec<_> = [300u64, 2, 1 << 40, 70000]
+            .into_iter()
+            .map(change)
+            .collect();
         keys.sort();
         let revs: Vec<u64> = keys
             .iter()

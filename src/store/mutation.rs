@@ -165,7 +165,13 @@ fn update_teacher(
         update_time: clock::now(),
         ..current.clone()
     };
-    commit_record(staged, Some(&current), &teacher, ChangeKind::Updated, context);
+    commit_record(
+        staged,
+        Some(&current),
+        &teacher,
+        ChangeKind::Updated,
+        context,
+    );
     Ok(Outcome {
         teacher,
         warnings: validated.warnings,
@@ -235,7 +241,11 @@ pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut entries = vec![
         (keys::identity(&teacher.fields.identity), id.clone()),
         (
-            keys::county(&teacher.fields.county_code, &teacher.fields.school, &teacher.id),
+            keys::county(
+                &teacher.fields.county_code,
+                &teacher.fields.school,
+                &teacher.id,
+            ),
             Vec::new(),
         ),
     ];

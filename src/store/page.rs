@@ -97,8 +97,10 @@ pub(crate) fn list(
     let mut teachers = Vec::with_capacity(page_size.min(1000));
     let mut last_key = None;
     let mut more = false;
-    let mut scanned = 0;
-    for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+    for (scanned, entry) in tree
+        .range::<Vec<u8>, _>((start, Bound::Unbounded))
+        .enumerate()
+    {
         let (key, value) = entry?;
         if !key.starts_with(&prefix) {
             break;
@@ -107,7 +109,6 @@ pub(crate) fn list(
             more = true;
             break;
         }
-        scanned += 1;
         let teacher = if query.county.is_some() {
             read_indexed(tree, &key)?
         } else {

@@ -72,7 +72,14 @@ pub(crate) fn spawn(
     let revision = read_revision(&tree)?;
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
-        .spawn(move || Writer { tree, revision, stats }.run(receiver))
+        .spawn(move || {
+            Writer {
+                tree,
+                revision,
+                stats,
+            }
+            .run(receiver)
+        })
         .map_err(|e| StoreError::Storage {
             detail: format!("cannot start the writer thread: {e}"),
         })?;

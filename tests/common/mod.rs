@@ -1,0 +1,175 @@
+//! Starts the real server on 127.0.0.1:0 with a temporary data directory, and builds the
+//! requests the tests share.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::domain::resident_check_character;
+use teacher_registry::server::{self, ServerOptions};
+use teacher_registry::store::{Store, StoreOptions};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+pub type Client = TeacherRegistryServiceClient<Channel>;
+
+/// A running server. Dropping it stops the server; `stop` waits until its data is closed.
+pub struct TestServer {
+    pub address: std::net::SocketAddr,
+    pub client: Client,
+    pub data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+/// A server on a fresh, empty data directory.
+pub async fn start_server() -> TestServer {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let mut server = start_server_in(temp.path()).await;
+    server._temp = Some(temp);
+    server
+}
+
+/// A server on an existing data directory (for restarts).
+pub async fn start_server_in(data_dir: &Path) -> TestServer {
+    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server::run(
+        listener,
+        store,
+        ServerOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // The listener is bound before the server task runs, so connecting cannot race it.
+    let client = TeacherRegistryServiceClient::connect(format!("http://{address}"))
+        .await
+        .expect("connect");
+    TestServer {
+        address,
+        client,
+        data_dir: data_dir.to_path_buf(),
+        shutdown: Some(shutdown),
+        task: Some(task),
+        _temp: None,
+    }
+}
+
+impl TestServer {
+    /// Stops the server gracefully and waits until the store is closed; returns the data
+    /// directory's guard so a new server can be started on it.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.shutdown.take().map(|s| s.send(()));
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+        self._temp.take()
+    }
+
+    /// A new client on its own connection.
+    pub async fn new_client(&self) -> Client {
+        TeacherRegistryServiceClient::connect(format!("http://{}", self.address))
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// A valid resident identity card number for a birth date and a sequence number.
+pub fn resident_id(area: &str, birth: &str, sequence: u32) -> String {
+    let first17 = format!("{area}{}{sequence:03}", birth.replace('-', ""));
+    let check = resident_check_character(first17.as_bytes());
+    format!("{first17}{check}")
+}
+
+/// A distinct valid teacher for each `n`, active in `county`.
+pub fn teacher(n: u32, county: &str) -> pb::Teacher {
+    let birth = format!("19{:02}-{:02}-{:02}", 60 + n % 40, 1 + n % 12, 1 + n % 28);
+    let sequence = n % 1000;
+    pb::Teacher {
+        id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
+        national_id: resident_id("350702", &birth, sequence),
+        name: format!("教师{n}"),
+        gender: if sequence % 2 == 1 {
+            pb::Gender::Male
+        } else {
+            pb::Gender::Female
+        } as i32,
+        birth_date: birth,
+        county_code: county.to_string(),
+        school: format!("第{}中学", n % 3 + 1),
+        employment_status: pb::EmploymentStatus::Active as i32,
+        ..Default::default()
+    }
+}
+
+pub fn create_request(teacher: pb::Teacher, request_id: &str) -> pb::CreateTeacherRequest {
+    pb::CreateTeacherRequest {
+        teacher: Some(teacher),
+        request_id: request_id.to_string(),
+    }
+}
+
+/// Creates a teacher and returns the stored record.
+pub async fn create(client: &mut Client, teacher: pb::Teacher) -> pb::Teacher {
+    client
+        .create_teacher(create_request(teacher, ""))
+        .await
+        .expect("create")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// The field paths of a status's BadRequest violations.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// The metadata of a status's ErrorInfo, with its reason under "reason".
+pub fn error_info(status: &tonic::Status) -> std::collections::HashMap<String, String> {
+    use tonic_types::StatusExt;
+    let info = status.get_details_error_info().expect("ErrorInfo detail");
+    let mut metadata = info.metadata;
+    metadata.insert("reason".into(), info.reason);
+    metadata
+}
+
+/// Every teacher of a listing, following page tokens.
+pub async fn list_all(client: &mut Client, request: pb::ListTeachersRequest) -> Vec<pb::Teacher> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_teachers(pb::ListTeachersRequest {
+                page_token: token.clone(),
+                ..request.clone()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        all.extend(page.teachers);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
