@@ -7,8 +7,8 @@ use prost_types::Timestamp;
 
 use crate::api::pb;
 use crate::domain::{
-    Certificate, CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState,
-    EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, Registration,
+    Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus, Choice,
+    CopyState, EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, Registration,
     ReissueReason, Revocation, Teacher, TeacherInput, TitleChangeKind, TitleEntry, TitleTier,
     UnixMicros,
 };
@@ -306,6 +306,33 @@ impl From<TitleEntry> for pb::TitleEntry {
             recorded_by,
             record_time: Some(timestamp(record_time)),
         }
+    }
+}
+
+/// The settable fields of a certificate to issue; output-only fields (status, copies,
+/// registrations, revocation) are ignored (AIP-203).
+pub(crate) fn certificate_input(
+    certificate: pb::Certificate,
+    first_registration_on: String,
+) -> CertificateInput {
+    let pb::Certificate {
+        certificate_number,
+        kind,
+        subject,
+        issuing_authority,
+        certified_on,
+        status: _,
+        copies: _,
+        registrations: _,
+        revocation: _,
+    } = certificate;
+    CertificateInput {
+        number: certificate_number,
+        kind: CertificateKind::from_wire(kind),
+        subject,
+        issuing_authority,
+        certified_on,
+        first_registration_on,
     }
 }
 

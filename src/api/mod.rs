@@ -2,7 +2,8 @@
 //!
 //! Generated types stay in [`pb`] and never leave this module: [`convert`] turns them into
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
-//! and [`service`] holds the handlers (extract, convert, call, convert back).
+//! and [`service`] names the RPCs, whose handlers live by theme in
+//! [`teachers`] and [`certificates`] (extract, convert, call, convert back).
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -14,8 +15,10 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/teacher_registry_descriptor.bin"));
 }
 
+mod certificates;
 mod convert;
 mod service;
 mod status;
+mod teachers;
 
 pub use service::RegistryService;

@@ -11,6 +11,10 @@ use crate::domain::{CountyCode, TeacherId, UnixMicros};
 pub enum ChangeKind {
     Created,
     Updated,
+    CertificateIssued,
+    CertificateReissued,
+    CertificateRegistered,
+    CertificateRevoked,
 }
 
 /// One entry of the change log.

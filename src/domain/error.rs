@@ -57,6 +57,14 @@ impl DomainError {
     }
 }
 
+impl From<FieldViolation> for DomainError {
+    fn from(violation: FieldViolation) -> Self {
+        Self::Invalid {
+            violations: vec![violation],
+        }
+    }
+}
+
 impl From<Vec<FieldViolation>> for DomainError {
     fn from(violations: Vec<FieldViolation>) -> Self {
         Self::Invalid { violations }

@@ -5,6 +5,7 @@ mod certificate;
 mod change;
 mod error;
 mod identity;
+mod lifecycle;
 mod teacher;
 mod teacher_id;
 mod title;
@@ -16,6 +17,9 @@ pub use certificate::{
 pub use change::{ChangeEvent, ChangeKind};
 pub use error::{DomainError, FieldViolation};
 pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
+pub use lifecycle::{
+    past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
+};
 pub use teacher::{
     etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
     TeacherFields, TeacherInput, UnixMicros, Validated,

@@ -5,6 +5,8 @@
 //! (sled's multi-tree transactions are an order of magnitude slower). Numbers are
 //! big-endian so that byte order is numeric order.
 
+use chrono::NaiveDate;
+
 use crate::domain::{CountyCode, IdentityDocument, TeacherId};
 
 /// The name of the tree that holds everything.
@@ -19,6 +21,9 @@ pub(crate) const IDENTITY: u8 = b'i';
 pub(crate) const COUNTY: u8 = b'c';
 /// `k` + certificate number → teacher_id.
 pub(crate) const CERTIFICATE: u8 = b'k';
+/// `x` + expiry date (YYYYMMDD) + teacher_id → nothing: the earliest expiry of a teacher's
+/// valid certificates' latest registrations, for reminders.
+pub(crate) const REGISTRATION_EXPIRY: u8 = b'x';
 /// `l` + revision → change event.
 pub(crate) const CHANGE: u8 = b'l';
 /// `q` + request_id → the first outcome of that request (AIP-155).
@@ -57,8 +62,23 @@ pub(crate) fn county(county: &CountyCode, school: &str, id: &TeacherId) -> Vec<u
     key
 }
 
-/// The teacher_id at the end of a county index key.
-pub(crate) fn teacher_id_of_county_key(key: &[u8]) -> Option<&str> {
+/// The registration-expiry index key of a teacher.
+pub(crate) fn registration_expiry(expires_on: NaiveDate, id: &TeacherId) -> Vec<u8> {
+    let mut key = registration_expiry_bound(expires_on);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The first registration-expiry key of a date: every key below it expires earlier.
+pub(crate) fn registration_expiry_bound(expires_on: NaiveDate) -> Vec<u8> {
+    prefixed(
+        REGISTRATION_EXPIRY,
+        expires_on.format("%Y%m%d").to_string().as_bytes(),
+    )
+}
+
+/// The teacher_id at the end of a county or registration-expiry index key.
+pub(crate) fn teacher_id_at_end(key: &[u8]) -> Option<&str> {
     let len = crate::domain::TEACHER_ID_LEN;
     key.len()
         .checked_sub(len)
@@ -117,7 +137,7 @@ mod tests {
             let id_b = TeacherId::generate(&mut rng);
             let a = county(&county_code, &school_a, &id_a);
             let b = county(&county_code, &school_b, &id_b);
-            prop_assert_eq!(teacher_id_of_county_key(&a), Some(id_a.as_str()));
+            prop_assert_eq!(teacher_id_at_end(&a), Some(id_a.as_str()));
             prop_assert!(a.starts_with(&county_prefix(&county_code, Some(&school_a))));
             if school_a != school_b {
                 prop_assert_eq!(a.cmp(&b), school_a.as_bytes().cmp(school_b.as_bytes()));

@@ -19,13 +19,11 @@ use std::thread::JoinHandle;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{
-    DomainError, IdentityDocument, Teacher, TeacherField, TeacherId, TeacherInput, Validated,
-};
+use crate::domain::{DomainError, IdentityDocument, Teacher, TeacherId, Validated};
 use mutation::Mutation;
 use writer::Command;
 
-pub use mutation::{Outcome, WriteContext};
+pub use mutation::{Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use writer::WriteStatsSnapshot;
 
@@ -67,16 +65,6 @@ impl Default for StoreOptions {
             cache_capacity: 256 * 1024 * 1024,
         }
     }
-}
-
-/// A changed teacher's fields: only the masked ones are taken from `patch`.
-#[derive(Debug, Clone)]
-pub struct TeacherUpdate {
-    pub id: TeacherId,
-    pub patch: TeacherInput,
-    pub mask: Vec<TeacherField>,
-    /// Refuse with ABORTED unless the record still has this etag.
-    pub expected_etag: Option<String>,
 }
 
 /// A handle to the registry's storage. Cheap to clone: clones share one database and one
@@ -168,18 +156,21 @@ impl Store {
         self.submit(mutation, context).await
     }
 
-    /// Changes the masked fields of a teacher, re-validating the result; NOT_FOUND,
-    /// ABORTED on a stale etag, INVALID_ARGUMENT, ALREADY_EXISTS for a taken identity.
-    pub async fn update_teacher(
+    /// Changes an existing teacher: its fields (re-validated) or its certificates.
+    /// NOT_FOUND, ABORTED on a stale etag, INVALID_ARGUMENT, ALREADY_EXISTS for a taken
+    /// identity document or certificate number, FAILED_PRECONDITION when the record's
+    /// state forbids the change. A change that changes nothing writes nothing.
+    pub async fn change_teacher(
         &self,
-        update: TeacherUpdate,
+        target: Target,
+        expected_etag: Option<String>,
+        change: TeacherChange,
         context: WriteContext,
     ) -> Result<Outcome, StoreError> {
-        let mutation = Mutation::UpdateTeacher {
-            id: update.id,
-            patch: update.patch,
-            mask: update.mask,
-            expected_etag: update.expected_etag,
+        let mutation = Mutation::ChangeTeacher {
+            target,
+            expected_etag,
+            change,
         };
         self.submit(mutation, context).await
     }

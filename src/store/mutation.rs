@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock;
+use chrono::NaiveDate;
+
 use crate::domain::{
-    ChangeEvent, ChangeKind, DomainError, Teacher, TeacherField, TeacherFields, TeacherId,
-    TeacherInput,
+    ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, RevocationRequest, Teacher,
+    TeacherField, TeacherFields, TeacherId, TeacherInput,
 };
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -21,11 +23,42 @@ pub(crate) enum Mutation {
         fields: TeacherFields,
         warnings: Vec<String>,
     },
-    UpdateTeacher {
-        id: TeacherId,
+    ChangeTeacher {
+        target: Target,
+        expected_etag: Option<String>,
+        change: TeacherChange,
+    },
+}
+
+/// Which teacher a change is for.
+#[derive(Debug, Clone, Serialize)]
+pub enum Target {
+    /// By registry number.
+    Teacher(TeacherId),
+    /// The holder of a certificate number.
+    Certificate(String),
+}
+
+/// A change to an existing teacher's record.
+#[derive(Debug, Clone, Serialize)]
+pub enum TeacherChange {
+    /// Only the masked fields are taken from `patch`; the result is validated again.
+    Update {
         patch: TeacherInput,
         mask: Vec<TeacherField>,
-        expected_etag: Option<String>,
+    },
+    IssueCertificate(NewCertificate),
+    ReissueCertificate {
+        number: String,
+        reissue: Reissue,
+    },
+    RegisterCertificate {
+        number: String,
+        registered_on: NaiveDate,
+    },
+    RevokeCertificate {
+        number: String,
+        request: RevocationRequest,
     },
 }
 
@@ -81,12 +114,11 @@ pub(crate) fn apply(
         Mutation::CreateTeacher { fields, warnings } => {
             create_teacher(staged, fields, warnings, context)?
         }
-        Mutation::UpdateTeacher {
-            id,
-            patch,
-            mask,
+        Mutation::ChangeTeacher {
+            target,
             expected_etag,
-        } => update_teacher(staged, &id, &patch, &mask, expected_etag, context)?,
+            change,
+        } => change_teacher(staged, &target, expected_etag, change, context)?,
     };
 
     if let Some((key, fingerprint)) = remembered {
@@ -126,15 +158,29 @@ fn create_teacher(
     Ok(Outcome { teacher, warnings })
 }
 
-fn update_teacher(
+fn change_teacher(
     staged: &mut Staged<'_>,
-    id: &TeacherId,
-    patch: &TeacherInput,
-    mask: &[TeacherField],
+    target: &Target,
     expected_etag: Option<String>,
+    change: TeacherChange,
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
-    let current = load_teacher(staged, id)?;
+    let current = match target {
+        Target::Teacher(id) => load_teacher(staged, id)?,
+        Target::Certificate(number) => {
+            let key = keys::certificate(number);
+            let id: TeacherId = match staged.get(&key)? {
+                Some(bytes) => codec::decode(&key, &bytes)?,
+                None => {
+                    return Err(DomainError::NotFound {
+                        what: "certificate",
+                    }
+                    .into())
+                }
+            };
+            load_teacher(staged, &id)?
+        }
+    };
     if let Some(given) = expected_etag {
         if given != current.etag() {
             return Err(DomainError::StaleEtag {
@@ -144,37 +190,58 @@ fn update_teacher(
             .into());
         }
     }
-    let validated = current
-        .fields
-        .to_input()
-        .patched(patch, mask)
-        .validate(clock::today())
-        .map_err(DomainError::from)?;
-    if validated.fields == current.fields {
+
+    let today = clock::today();
+    let mut next = current.clone();
+    let mut warnings = Vec::new();
+    let kind = match change {
+        TeacherChange::Update { patch, mask } => {
+            let validated = current
+                .fields
+                .to_input()
+                .patched(&patch, &mask)
+                .validate(today)
+                .map_err(DomainError::from)?;
+            next.fields = validated.fields;
+            warnings = validated.warnings;
+            ChangeKind::Updated
+        }
+        TeacherChange::IssueCertificate(new) => {
+            refuse_taken_certificate(staged, &new.number)?;
+            next.issue_certificate(new)?;
+            ChangeKind::CertificateIssued
+        }
+        TeacherChange::ReissueCertificate { number, reissue } => {
+            next.reissue_certificate(&number, &reissue, today)?;
+            ChangeKind::CertificateReissued
+        }
+        TeacherChange::RegisterCertificate {
+            number,
+            registered_on,
+        } => {
+            next.register_certificate(&number, registered_on)?;
+            ChangeKind::CertificateRegistered
+        }
+        TeacherChange::RevokeCertificate { number, request } => {
+            next.revoke_certificate(&number, &request, today)?;
+            ChangeKind::CertificateRevoked
+        }
+    };
+    if next == current {
         return Ok(Outcome {
             teacher: current,
-            warnings: validated.warnings,
+            warnings,
         });
     }
-    if validated.fields.identity != current.fields.identity {
-        refuse_taken_identity(staged, &validated.fields)?;
+    if next.fields.identity != current.fields.identity {
+        refuse_taken_identity(staged, &next.fields)?;
     }
-    let teacher = Teacher {
-        fields: validated.fields,
-        revision: staged.next_revision(),
-        update_time: clock::now(),
-        ..current.clone()
-    };
-    commit_record(
-        staged,
-        Some(&current),
-        &teacher,
-        ChangeKind::Updated,
-        context,
-    );
+    next.revision = staged.next_revision();
+    next.update_time = clock::now();
+    commit_record(staged, Some(&current), &next, kind, context);
     Ok(Outcome {
-        teacher,
-        warnings: validated.warnings,
+        teacher: next,
+        warnings,
     })
 }
 
@@ -192,6 +259,20 @@ fn refuse_taken_identity(staged: &Staged<'_>, fields: &TeacherFields) -> Result<
     match staged.get(&key)? {
         Some(bytes) => Err(DomainError::AlreadyExists {
             what: "identity document",
+            existing: codec::decode(&key, &bytes)?,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Certificate numbers are unique across the registry: a taken one is ALREADY_EXISTS
+/// naming its holder.
+fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), StoreError> {
+    let key = keys::certificate(number);
+    match staged.get(&key)? {
+        Some(bytes) => Err(DomainError::AlreadyExists {
+            what: "certificate number",
             existing: codec::decode(&key, &bytes)?,
         }
         .into()),
@@ -235,7 +316,8 @@ fn commit_record(
     staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
 }
 
-/// Every index entry a record owns. County entries are presence keys with no value.
+/// Every index entry a record owns. County and expiry entries are presence keys with no
+/// value.
 pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
     let mut entries = vec![
@@ -251,6 +333,12 @@ pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
     ];
     for certificate in &teacher.certificates {
         entries.push((keys::certificate(&certificate.number), id.clone()));
+    }
+    if let Some(expires_on) = teacher.registration_expiry() {
+        entries.push((
+            keys::registration_expiry(expires_on, &teacher.id),
+            Vec::new(),
+        ));
     }
     entries
 }

@@ -12,6 +12,7 @@ use std::ops::Bound;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +31,8 @@ pub struct ListQuery {
     pub county: Option<CountyCode>,
     pub school: Option<String>,
     pub tier: Option<TitleTier>,
+    /// Teachers whose registration (see `Teacher::registration_expiry`) ends before this.
+    pub registration_expires_before: Option<NaiveDate>,
 }
 
 /// One page of teachers.
@@ -59,6 +62,9 @@ impl ListQuery {
                 .as_ref()
                 .is_none_or(|s| *s == teacher.fields.school)
             && self.tier.is_none_or(|t| teacher.current_title() == Some(t))
+            && self
+                .registration_expires_before
+                .is_none_or(|d| teacher.registration_expiry().is_some_and(|e| e < d))
     }
 
     fn digest(&self) -> [u8; 16] {
@@ -66,11 +72,22 @@ impl ListQuery {
         digest[..16].try_into().expect("16 of 32 bytes")
     }
 
-    fn scan_prefix(&self) -> Vec<u8> {
-        match &self.county {
-            Some(county) => keys::county_prefix(county, self.school.as_deref()),
-            None => vec![keys::RECORD],
+    /// The key space to scan (every key starts with the prefix) and where to stop: a
+    /// county's index, else the registration-expiry index up to the date, else the records.
+    fn scan_range(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        match (&self.county, self.registration_expires_before) {
+            (Some(county), _) => (keys::county_prefix(county, self.school.as_deref()), None),
+            (None, Some(date)) => (
+                vec![keys::REGISTRATION_EXPIRY],
+                Some(keys::registration_expiry_bound(date)),
+            ),
+            (None, None) => (vec![keys::RECORD], None),
         }
+    }
+
+    /// Whether the scanned keys are index keys ending in a teacher_id, not records.
+    fn scans_an_index(&self) -> bool {
+        self.county.is_some() || self.registration_expires_before.is_some()
     }
 }
 
@@ -82,7 +99,7 @@ pub(crate) fn list(
     page_token: &str,
 ) -> Result<Page, StoreError> {
     let revision = crate::store::writer::read_revision(tree)?;
-    let prefix = query.scan_prefix();
+    let (prefix, end) = query.scan_range();
     let start = match page_token {
         "" => Bound::Included(prefix.clone()),
         token => {
@@ -102,14 +119,18 @@ pub(crate) fn list(
         .enumerate()
     {
         let (key, value) = entry?;
-        if !key.starts_with(&prefix) {
+        if !key.starts_with(&prefix)
+            || end
+                .as_ref()
+                .is_some_and(|end| key.as_ref() >= end.as_slice())
+        {
             break;
         }
         if teachers.len() == page_size || scanned == MAX_SCANNED {
             more = true;
             break;
         }
-        let teacher = if query.county.is_some() {
+        let teacher = if query.scans_an_index() {
             read_indexed(tree, &key)?
         } else {
             Some(codec::decode::<Teacher>(&key, &value)?)
@@ -131,13 +152,12 @@ pub(crate) fn list(
     })
 }
 
-/// The record a county index key points to; `None` if it vanished or moved since.
+/// The record an index key points to; `None` if it vanished or changed since.
 fn read_indexed(tree: &sled::Tree, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
-    let Some(id) = keys::teacher_id_of_county_key(key).and_then(|s| TeacherId::parse(s).ok())
-    else {
+    let Some(id) = keys::teacher_id_at_end(key).and_then(|s| TeacherId::parse(s).ok()) else {
         return Err(StoreError::Corrupt {
             key: String::from_utf8_lossy(&key[..key.len().min(7)]).into_owned(),
-            detail: "county index key does not end in a registry number".into(),
+            detail: "index key does not end in a registry number".into(),
         });
     };
     let record_key = keys::record(&id);

@@ -1,0 +1,199 @@
+//! Handlers of the certificate lifecycle RPCs: issue, reissue or replace, register, revoke.
+
+use tonic::Status;
+
+use crate::api::convert::{certificate_input, WireEnum};
+use crate::api::pb;
+use crate::api::service::{
+    collect, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
+};
+use crate::clock;
+use crate::domain::{
+    parse_certificate_number, past_date, DomainError, FieldViolation, Reissue, ReissueReason,
+    RevocationRequest, Teacher,
+};
+use crate::store::{Target, TeacherChange};
+
+impl RegistryService {
+    pub(super) async fn issue(
+        &self,
+        request: pb::IssueCertificateRequest,
+    ) -> Result<pb::IssueCertificateResponse, Status> {
+        let pb::IssueCertificateRequest {
+            teacher_id,
+            certificate,
+            first_registration_on,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let new = match certificate {
+            None => {
+                violations.push(FieldViolation::new("certificate", "is required"));
+                None
+            }
+            Some(certificate) => {
+                match certificate_input(certificate, first_registration_on).validate(clock::today())
+                {
+                    Ok(new) => Some(new),
+                    Err(bad) => {
+                        violations.extend(bad);
+                        None
+                    }
+                }
+            }
+        };
+        let (Some(request_id), Some(id), Some(new)) = (request_id, id, new) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let teacher = self
+            .change(
+                Target::Teacher(id),
+                etag,
+                TeacherChange::IssueCertificate(new),
+                request_id,
+            )
+            .await?;
+        Ok(pb::IssueCertificateResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    pub(super) async fn reissue(
+        &self,
+        request: pb::ReissueCertificateRequest,
+    ) -> Result<pb::ReissueCertificateResponse, Status> {
+        let pb::ReissueCertificateRequest {
+            certificate_number,
+            reason,
+            declaration_ref,
+            issued_on,
+            new_name,
+            etag,
+            request_id,
+        } = request;
+        let today = clock::today();
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let number = collect(&mut violations, certificate_number_of(&certificate_number));
+        let reissue = Reissue::parse(
+            ReissueReason::from_wire(reason),
+            &declaration_ref,
+            &issued_on,
+            &new_name,
+            today,
+        )
+        .map_err(|bad| violations.extend(bad))
+        .ok();
+        let (Some(request_id), Some(number), Some(reissue)) = (request_id, number, reissue) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let change = TeacherChange::ReissueCertificate {
+            number: number.clone(),
+            reissue,
+        };
+        let teacher = self
+            .change(Target::Certificate(number), etag, change, request_id)
+            .await?;
+        Ok(pb::ReissueCertificateResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    pub(super) async fn register(
+        &self,
+        request: pb::RegisterCertificateRequest,
+    ) -> Result<pb::RegisterCertificateResponse, Status> {
+        let pb::RegisterCertificateRequest {
+            certificate_number,
+            registered_on,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let number = collect(&mut violations, certificate_number_of(&certificate_number));
+        let registered_on = collect(
+            &mut violations,
+            past_date(&registered_on, clock::today())
+                .map_err(|e| FieldViolation::new("registered_on", e)),
+        );
+        let (Some(request_id), Some(number), Some(registered_on)) =
+            (request_id, number, registered_on)
+        else {
+            return Err(DomainError::from(violations).into());
+        };
+        let change = TeacherChange::RegisterCertificate {
+            number: number.clone(),
+            registered_on,
+        };
+        let teacher = self
+            .change(Target::Certificate(number), etag, change, request_id)
+            .await?;
+        Ok(pb::RegisterCertificateResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    pub(super) async fn revoke(
+        &self,
+        request: pb::RevokeCertificateRequest,
+    ) -> Result<pb::RevokeCertificateResponse, Status> {
+        let pb::RevokeCertificateRequest {
+            certificate_number,
+            reason,
+            approval_document,
+            revoked_on,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let number = collect(&mut violations, certificate_number_of(&certificate_number));
+        let revocation =
+            RevocationRequest::parse(&reason, &approval_document, &revoked_on, clock::today())
+                .map_err(|bad| violations.extend(bad))
+                .ok();
+        let (Some(request_id), Some(number), Some(request)) = (request_id, number, revocation)
+        else {
+            return Err(DomainError::from(violations).into());
+        };
+        let change = TeacherChange::RevokeCertificate {
+            number: number.clone(),
+            request,
+        };
+        let teacher = self
+            .change(Target::Certificate(number), etag, change, request_id)
+            .await?;
+        Ok(pb::RevokeCertificateResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    /// Sends a validated change to the store and returns the teacher after it.
+    async fn change(
+        &self,
+        target: Target,
+        etag: String,
+        change: TeacherChange,
+        request_id: Option<String>,
+    ) -> Result<Teacher, Status> {
+        let outcome = self
+            .store
+            .change_teacher(
+                target,
+                optional_etag(etag),
+                change,
+                write_context(request_id),
+            )
+            .await?;
+        Ok(outcome.teacher)
+    }
+}
+
+fn certificate_number_of(raw: &str) -> Result<String, FieldViolation> {
+    parse_certificate_number(raw, clock::today())
+        .map_err(|e| FieldViolation::new("certificate_number", e))
+}

@@ -1,0 +1,260 @@
+//! Handlers of the teacher record RPCs: create, get, lookup, list, update.
+
+use tonic::Status;
+
+use crate::api::convert::{TeacherMessage, WireEnum};
+use crate::api::pb;
+use crate::api::pb::lookup_teacher_request::Key;
+use crate::api::service::{
+    collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id, teacher_not_found,
+    write_context, RegistryService,
+};
+use crate::clock;
+use crate::domain::{
+    parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
+    IdDocumentType, IdentityDocument, TeacherField, TitleTier,
+};
+use crate::store::{ListQuery, Target, TeacherChange};
+
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 1000;
+
+impl RegistryService {
+    pub(super) async fn create(
+        &self,
+        request: pb::CreateTeacherRequest,
+    ) -> Result<pb::CreateTeacherResponse, Status> {
+        let pb::CreateTeacherRequest {
+            teacher,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let validated = match teacher.map(TeacherMessage::from) {
+            None => {
+                violations.push(FieldViolation::new("teacher", "is required"));
+                None
+            }
+            Some(message) => {
+                violations.extend(message.refused);
+                match message.input.validate(clock::today()) {
+                    Ok(validated) => Some(validated),
+                    Err(bad) => {
+                        violations.extend(bad);
+                        None
+                    }
+                }
+            }
+        };
+        let (Some(validated), Some(request_id)) = (validated, request_id) else {
+            return Err(DomainError::from(violations).into());
+        };
+        if !violations.is_empty() {
+            return Err(DomainError::from(violations).into());
+        }
+        let outcome = self
+            .store
+            .create_teacher(validated, write_context(request_id))
+            .await?;
+        log_warnings(&outcome.teacher, &outcome.warnings);
+        Ok(pb::CreateTeacherResponse {
+            teacher: Some(outcome.teacher.into()),
+            warnings: outcome.warnings,
+        })
+    }
+
+    pub(super) async fn get(
+        &self,
+        request: pb::GetTeacherRequest,
+    ) -> Result<pb::GetTeacherResponse, Status> {
+        let pb::GetTeacherRequest { teacher_id } = request;
+        let id = parse_teacher_id("teacher_id", &teacher_id).map_err(DomainError::from)?;
+        let teacher = self.store.get_teacher(&id)?.ok_or_else(teacher_not_found)?;
+        Ok(pb::GetTeacherResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    pub(super) async fn lookup(
+        &self,
+        request: pb::LookupTeacherRequest,
+    ) -> Result<pb::LookupTeacherResponse, Status> {
+        let pb::LookupTeacherRequest {
+            key,
+            id_document_type,
+        } = request;
+        let today = clock::today();
+        let found = match key {
+            None => {
+                return Err(DomainError::invalid(
+                    "key",
+                    "one of national_id or certificate_number is required",
+                )
+                .into())
+            }
+            Some(Key::NationalId(number)) => {
+                let types: Vec<IdDocumentType> = match IdDocumentType::from_wire(id_document_type) {
+                    Choice::Known(doc_type) => vec![doc_type],
+                    Choice::Unset => IdDocumentType::ALL.to_vec(),
+                    Choice::Unknown(n) => {
+                        return Err(DomainError::invalid(
+                            "id_document_type",
+                            format!("unknown value {n}"),
+                        )
+                        .into())
+                    }
+                };
+                let mut documents = Vec::new();
+                let mut last_error = String::new();
+                for doc_type in types {
+                    match IdentityDocument::parse(doc_type, &number, today) {
+                        Ok(doc) => documents.push(doc),
+                        Err(e) => last_error = e,
+                    }
+                }
+                if documents.is_empty() {
+                    return Err(DomainError::invalid("national_id", last_error).into());
+                }
+                let mut found = None;
+                for doc in &documents {
+                    found = self.store.find_by_identity(doc)?;
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found
+            }
+            Some(Key::CertificateNumber(number)) => {
+                let number = parse_certificate_number(&number, today)
+                    .map_err(|e| DomainError::invalid("certificate_number", e))?;
+                self.store.find_by_certificate(&number)?
+            }
+        };
+        let teacher = found.ok_or_else(teacher_not_found)?;
+        Ok(pb::LookupTeacherResponse {
+            teacher: Some(teacher.into()),
+        })
+    }
+
+    pub(super) async fn list(
+        &self,
+        request: pb::ListTeachersRequest,
+    ) -> Result<pb::ListTeachersResponse, Status> {
+        let pb::ListTeachersRequest {
+            page_size,
+            page_token,
+            county_code,
+            title_tier,
+            school,
+            registration_expires_before,
+        } = request;
+        let mut violations = Vec::new();
+        let page_size = match page_size {
+            n if n < 0 => {
+                violations.push(FieldViolation::new("page_size", "must not be negative"));
+                0
+            }
+            0 => DEFAULT_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        let county = match county_code.trim() {
+            "" => None,
+            code => collect(
+                &mut violations,
+                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
+            ),
+        };
+        let tier = match TitleTier::from_wire(title_tier) {
+            Choice::Unset => None,
+            Choice::Known(tier) => Some(tier),
+            Choice::Unknown(n) => {
+                violations.push(FieldViolation::new(
+                    "title_tier",
+                    format!("unknown value {n}"),
+                ));
+                None
+            }
+        };
+        let school = Some(school.trim().to_string()).filter(|s| !s.is_empty());
+        let registration_expires_before = match registration_expires_before.trim() {
+            "" => None,
+            raw => collect(
+                &mut violations,
+                parse_date(raw).map_err(|e| FieldViolation::new("registration_expires_before", e)),
+            ),
+        };
+        if !violations.is_empty() {
+            return Err(DomainError::from(violations).into());
+        }
+        let query = ListQuery {
+            county,
+            school,
+            tier,
+            registration_expires_before,
+        };
+        let page = self.store.list_teachers(&query, page_size, &page_token)?;
+        Ok(pb::ListTeachersResponse {
+            teachers: page.teachers.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+            revision: page.revision,
+        })
+    }
+
+    pub(super) async fn update(
+        &self,
+        request: pb::UpdateTeacherRequest,
+    ) -> Result<pb::UpdateTeacherResponse, Status> {
+        let pb::UpdateTeacherRequest {
+            teacher,
+            update_mask,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let Some(message) = teacher.map(TeacherMessage::from) else {
+            violations.push(FieldViolation::new("teacher", "is required"));
+            return Err(DomainError::from(violations).into());
+        };
+        violations.extend(message.refused.iter().cloned());
+        let id = collect(
+            &mut violations,
+            parse_teacher_id("teacher.teacher_id", &message.teacher_id),
+        );
+        let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
+        let mask = if paths.is_empty() {
+            message.input.populated_fields()
+        } else if paths == ["*"] {
+            TeacherField::ALL.to_vec()
+        } else {
+            let mut mask = Vec::new();
+            for path in &paths {
+                match TeacherField::from_path(path) {
+                    Ok(field) => mask.push(field),
+                    Err(e) => violations.push(FieldViolation::new("update_mask", e)),
+                }
+            }
+            mask
+        };
+        let (Some(id), Some(request_id), true) = (id, request_id, violations.is_empty()) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let change = TeacherChange::Update {
+            patch: message.input,
+            mask,
+        };
+        let outcome = self
+            .store
+            .change_teacher(
+                Target::Teacher(id),
+                optional_etag(message.etag),
+                change,
+                write_context(request_id),
+            )
+            .await?;
+        log_warnings(&outcome.teacher, &outcome.warnings);
+        Ok(pb::UpdateTeacherResponse {
+            teacher: Some(outcome.teacher.into()),
+            warnings: outcome.warnings,
+        })
+    }
+}

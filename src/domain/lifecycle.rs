@@ -1,0 +1,469 @@
+//! The certificate lifecycle on a teacher's record: issue, reissue (补发) and replacement
+//! (换发), periodic registration (定期注册) and revocation (撤销).
+//!
+//! Each operation checks its rules against the record and changes it in place, or
+//! refuses and leaves it as it was. Nothing is ever removed: copies, registrations and
+//! revocations only accumulate.
+
+use chrono::{Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    check_kind_digit, parse_certificate_number, parse_date, Certificate, CertificateCopy,
+    CertificateKind, CertificateStatus, Choice, CopyState, DomainError, FieldViolation,
+    Registration, ReissueReason, Revocation, Teacher,
+};
+
+/// How long a periodic registration, and a revocation's bar on reapplying, last.
+pub const REGISTRATION_MONTHS: u32 = 60;
+const REAPPLICATION_BAR_MONTHS: u32 = 60;
+const TEXT_MAX: usize = 100;
+const REASON_MAX: usize = 500;
+
+/// A certificate to issue, as received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInput {
+    pub number: String,
+    pub kind: Choice<CertificateKind>,
+    pub subject: String,
+    pub issuing_authority: String,
+    pub certified_on: String,
+    pub first_registration_on: String,
+}
+
+/// A validated certificate to issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCertificate {
+    pub number: String,
+    pub kind: CertificateKind,
+    pub subject: String,
+    pub issuing_authority: String,
+    pub certified_on: NaiveDate,
+    pub first_registration_on: Option<NaiveDate>,
+}
+
+/// A validated request for a new copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reissue {
+    pub reason: ReissueReason,
+    pub declaration_ref: String,
+    /// `None`: today.
+    pub issued_on: Option<NaiveDate>,
+    pub new_name: Option<String>,
+}
+
+/// A validated revocation request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationRequest {
+    pub reason: String,
+    pub approval_document: String,
+    /// `None`: today.
+    pub revoked_on: Option<NaiveDate>,
+}
+
+impl CertificateInput {
+    /// Checks every field (paths `certificate.<field>`, and `first_registration_on`).
+    pub fn validate(&self, today: NaiveDate) -> Result<NewCertificate, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let mut bad = |field: &str, e: String| violations.push(FieldViolation::new(field, e));
+        let number = parse_certificate_number(&self.number, today)
+            .map_err(|e| bad("certificate.certificate_number", e))
+            .ok();
+        let kind = match self.kind {
+            Choice::Known(kind) => Some(kind),
+            Choice::Unset => {
+                bad("certificate.kind", "is required".into());
+                None
+            }
+            Choice::Unknown(n) => {
+                bad("certificate.kind", format!("unknown value {n}"));
+                None
+            }
+        };
+        if let (Some(number), Some(kind)) = (&number, kind) {
+            if let Err(e) = check_kind_digit(number, kind) {
+                bad("certificate.certificate_number", e);
+            }
+        }
+        let subject = required_text(&self.subject, TEXT_MAX)
+            .map_err(|e| bad("certificate.subject", e))
+            .ok();
+        let issuing_authority = required_text(&self.issuing_authority, TEXT_MAX)
+            .map_err(|e| bad("certificate.issuing_authority", e))
+            .ok();
+        let certified_on = past_date(&self.certified_on, today)
+            .map_err(|e| bad("certificate.certified_on", e))
+            .ok();
+        let first_registration_on = match self.first_registration_on.trim() {
+            "" => Some(None),
+            raw => past_date(raw, today)
+                .map_err(|e| bad("first_registration_on", e))
+                .ok()
+                .map(Some),
+        };
+        if let (Some(certified), Some(Some(registered))) = (certified_on, first_registration_on) {
+            if registered < certified {
+                bad(
+                    "first_registration_on",
+                    format!("{registered} is before the certification date {certified}"),
+                );
+            }
+        }
+        match (
+            number,
+            kind,
+            subject,
+            issuing_authority,
+            certified_on,
+            first_registration_on,
+        ) {
+            (
+                Some(number),
+                Some(kind),
+                Some(subject),
+                Some(issuing_authority),
+                Some(certified_on),
+                Some(first_registration_on),
+            ) if violations.is_empty() => Ok(NewCertificate {
+                number,
+                kind,
+                subject,
+                issuing_authority,
+                certified_on,
+                first_registration_on,
+            }),
+            _ => Err(violations),
+        }
+    }
+}
+
+impl Reissue {
+    /// Validates a reissue request: a LOST copy needs the holder's signed self-declaration;
+    /// a new name goes only with DETAILS_CHANGED.
+    pub fn parse(
+        reason: Choice<ReissueReason>,
+        declaration_ref: &str,
+        issued_on: &str,
+        new_name: &str,
+        today: NaiveDate,
+    ) -> Result<Reissue, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let mut bad = |field: &str, e: String| violations.push(FieldViolation::new(field, e));
+        let reason = match reason {
+            Choice::Known(reason) => Some(reason),
+            Choice::Unset => {
+                bad(
+                    "reason",
+                    "is required: LOST, DAMAGED or DETAILS_CHANGED".into(),
+                );
+                None
+            }
+            Choice::Unknown(n) => {
+                bad("reason", format!("unknown value {n}"));
+                None
+            }
+        };
+        let declaration_ref = match optional_text(declaration_ref, TEXT_MAX) {
+            Ok(d) if d.is_empty() && reason == Some(ReissueReason::Lost) => {
+                bad(
+                    "declaration_ref",
+                    "a lost certificate needs the reference of the holder's signed self-declaration"
+                        .into(),
+                );
+                d
+            }
+            Ok(d) => d,
+            Err(e) => {
+                bad("declaration_ref", e);
+                String::new()
+            }
+        };
+        let issued_on = match issued_on.trim() {
+            "" => None,
+            raw => past_date(raw, today).map_err(|e| bad("issued_on", e)).ok(),
+        };
+        let new_name = match new_name.trim() {
+            "" => None,
+            _ if reason.is_some_and(|r| r != ReissueReason::DetailsChanged) => {
+                bad(
+                    "new_name",
+                    "is allowed only with reason DETAILS_CHANGED".into(),
+                );
+                None
+            }
+            raw => match required_text(raw, 64) {
+                Ok(name) => Some(name),
+                Err(e) => {
+                    bad("new_name", e);
+                    None
+                }
+            },
+        };
+        match reason {
+            Some(reason) if violations.is_empty() => Ok(Reissue {
+                reason,
+                declaration_ref,
+                issued_on,
+                new_name,
+            }),
+            _ => Err(violations),
+        }
+    }
+}
+
+impl RevocationRequest {
+    /// Validates a revocation: reason and approval document are required.
+    pub fn parse(
+        reason: &str,
+        approval_document: &str,
+        revoked_on: &str,
+        today: NaiveDate,
+    ) -> Result<RevocationRequest, Vec<FieldViolation>> {
+        let mut violations = Vec::new();
+        let reason = required_text(reason, REASON_MAX)
+            .map_err(|e| violations.push(FieldViolation::new("reason", e)))
+            .ok();
+        let approval_document = required_text(approval_document, TEXT_MAX)
+            .map_err(|e| violations.push(FieldViolation::new("approval_document", e)))
+            .ok();
+        let revoked_on = match revoked_on.trim() {
+            "" => Some(None),
+            raw => past_date(raw, today)
+                .map_err(|e| violations.push(FieldViolation::new("revoked_on", e)))
+                .ok()
+                .map(Some),
+        };
+        match (reason, approval_document, revoked_on) {
+            (Some(reason), Some(approval_document), Some(revoked_on)) => Ok(RevocationRequest {
+                reason,
+                approval_document,
+                revoked_on,
+            }),
+            _ => Err(violations),
+        }
+    }
+}
+
+/// A date that is real and not after `today`.
+pub fn past_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    let date = parse_date(raw)?;
+    if date > today {
+        return Err(format!("{date} is in the future"));
+    }
+    Ok(date)
+}
+
+fn required_text(raw: &str, max: usize) -> Result<String, String> {
+    let value = optional_text(raw, max)?;
+    if value.is_empty() {
+        return Err("is required".into());
+    }
+    Ok(value)
+}
+
+fn optional_text(raw: &str, max: usize) -> Result<String, String> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if len > max {
+        return Err(format!("must be at most {max} characters, got {len}"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_string())
+}
+
+fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(months))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+impl Teacher {
+    /// Adds a certificate with its original copy (and first registration, if any).
+    /// Refused within five years of a revocation of any of the holder's certificates.
+    /// The number's uniqueness across the registry is the store's to check.
+    pub fn issue_certificate(&mut self, new: NewCertificate) -> Result<(), DomainError> {
+        if let Some(barred) = self
+            .certificates
+            .iter()
+            .filter_map(|c| c.revocation.as_ref())
+            .find(|r| new.certified_on < plus_months(r.revoked_on, REAPPLICATION_BAR_MONTHS))
+        {
+            return Err(DomainError::FailedPrecondition {
+                reason: "REAPPLICATION_BARRED",
+                message: format!(
+                    "a certificate of this teacher was revoked on {}; no new certificate may be certified before {}",
+                    barred.revoked_on,
+                    plus_months(barred.revoked_on, REAPPLICATION_BAR_MONTHS)
+                ),
+            });
+        }
+        self.certificates.push(Certificate {
+            number: new.number,
+            kind: new.kind,
+            subject: new.subject,
+            issuing_authority: new.issuing_authority,
+            certified_on: new.certified_on,
+            status: CertificateStatus::Valid,
+            copies: vec![CertificateCopy {
+                copy_number: 1,
+                issued_on: new.certified_on,
+                reason: None,
+                declaration_ref: String::new(),
+                state: CopyState::Current,
+            }],
+            registrations: new
+                .first_registration_on
+                .map(registration)
+                .into_iter()
+                .collect(),
+            revocation: None,
+        });
+        Ok(())
+    }
+
+    /// Issues a new copy under the same number; the previous copy becomes VOID (lost) or
+    /// SURRENDERED (replaced). A DETAILS_CHANGED copy may carry the holder's new name.
+    pub fn reissue_certificate(
+        &mut self,
+        number: &str,
+        reissue: &Reissue,
+        today: NaiveDate,
+    ) -> Result<(), DomainError> {
+        let certificate = valid_certificate(self, number)?;
+        let issued_on = reissue.issued_on.unwrap_or(today);
+        let previous = certificate
+            .copies
+            .iter_mut()
+            .rfind(|c| c.state == CopyState::Current);
+        if let Some(previous) = previous {
+            if issued_on < previous.issued_on {
+                return Err(DomainError::invalid(
+                    "issued_on",
+                    format!(
+                        "{issued_on} is before the current copy's issue date {}",
+                        previous.issued_on
+                    ),
+                ));
+            }
+            previous.state = match reissue.reason {
+                ReissueReason::Lost => CopyState::Void,
+                ReissueReason::Damaged | ReissueReason::DetailsChanged => CopyState::Surrendered,
+            };
+        }
+        let copy_number = certificate.copies.len() as u32 + 1;
+        certificate.copies.push(CertificateCopy {
+            copy_number,
+            issued_on,
+            reason: Some(reissue.reason),
+            declaration_ref: reissue.declaration_ref.clone(),
+            state: CopyState::Current,
+        });
+        if let Some(name) = &reissue.new_name {
+            self.fields.name = name.clone();
+        }
+        Ok(())
+    }
+
+    /// Records a periodic registration, valid five years from `registered_on`.
+    pub fn register_certificate(
+        &mut self,
+        number: &str,
+        registered_on: NaiveDate,
+    ) -> Result<(), DomainError> {
+        let certificate = valid_certificate(self, number)?;
+        if registered_on < certificate.certified_on {
+            return Err(DomainError::invalid(
+                "registered_on",
+                format!(
+                    "{registered_on} is before the certification date {}",
+                    certificate.certified_on
+                ),
+            ));
+        }
+        if let Some(last) = certificate.registrations.last() {
+            if registered_on <= last.registered_on {
+                return Err(DomainError::invalid(
+                    "registered_on",
+                    format!(
+                        "{registered_on} is not after the latest registration of {}",
+                        last.registered_on
+                    ),
+                ));
+            }
+        }
+        certificate.registrations.push(registration(registered_on));
+        Ok(())
+    }
+
+    /// Revokes a certificate: it becomes REVOKED and stays on file.
+    pub fn revoke_certificate(
+        &mut self,
+        number: &str,
+        request: &RevocationRequest,
+        today: NaiveDate,
+    ) -> Result<(), DomainError> {
+        let certificate = valid_certificate(self, number)?;
+        let revoked_on = request.revoked_on.unwrap_or(today);
+        if revoked_on < certificate.certified_on {
+            return Err(DomainError::invalid(
+                "revoked_on",
+                format!(
+                    "{revoked_on} is before the certification date {}",
+                    certificate.certified_on
+                ),
+            ));
+        }
+        certificate.status = CertificateStatus::Revoked;
+        certificate.revocation = Some(Revocation {
+            revoked_on,
+            reason: request.reason.clone(),
+            approval_document: request.approval_document.clone(),
+        });
+        Ok(())
+    }
+
+    /// The earliest expiry among the latest registrations of the valid certificates.
+    pub fn registration_expiry(&self) -> Option<NaiveDate> {
+        self.certificates
+            .iter()
+            .filter(|c| c.status == CertificateStatus::Valid)
+            .filter_map(|c| c.registrations.last())
+            .map(|r| r.expires_on)
+            .min()
+    }
+}
+
+fn registration(registered_on: NaiveDate) -> Registration {
+    Registration {
+        registered_on,
+        expires_on: plus_months(registered_on, REGISTRATION_MONTHS),
+    }
+}
+
+/// The teacher's certificate with this number, refused if it is revoked.
+fn valid_certificate<'a>(
+    teacher: &'a mut Teacher,
+    number: &str,
+) -> Result<&'a mut Certificate, DomainError> {
+    let certificate = teacher
+        .certificates
+        .iter_mut()
+        .find(|c| c.number == number)
+        .ok_or(DomainError::NotFound {
+            what: "certificate",
+        })?;
+    if certificate.status == CertificateStatus::Revoked {
+        return Err(DomainError::FailedPrecondition {
+            reason: "CERTIFICATE_REVOKED",
+            message:
+                "the certificate is revoked; it cannot be reissued, registered or revoked again"
+                    .into(),
+        });
+    }
+    Ok(certificate)
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
