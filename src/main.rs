@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use teacher_registry::cli::{print_statistics, run_transition, TransitionArgs};
 use teacher_registry::server::{self, ServerOptions};
 use teacher_registry::store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
@@ -42,7 +43,36 @@ enum Command {
         #[arg(long, default_value_t = 256)]
         cache_mb: u64,
     },
+    /// Move a county's teachers from the legacy titles into the five tiers (2015 reform),
+    /// printing what happens to each teacher and a summary.
+    Transition {
+        /// The registry, e.g. http://127.0.0.1:50051.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// The county's six-digit code.
+        #[arg(long)]
+        county: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        effective_date: String,
+        /// The approval document, e.g. "Nan Ren She [2016] No. 88".
+        #[arg(long)]
+        approval_document: String,
+        /// Show what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print teacher counts by county and title tier.
+    Stats {
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// Only this county.
+        #[arg(long, default_value = "")]
+        county: String,
+    },
 }
+
+const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -59,6 +89,27 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             cache_mb,
         } => runtime.block_on(serve(listen, data_dir, cache_mb)),
+        Command::Transition {
+            server,
+            county,
+            effective_date,
+            approval_document,
+            dry_run,
+        } => {
+            let args = TransitionArgs {
+                server,
+                county,
+                effective_date,
+                approval_document,
+                dry_run,
+            };
+            runtime.block_on(run_transition(&args, &mut std::io::stdout().lock()))
+        }
+        Command::Stats { server, county } => runtime.block_on(print_statistics(
+            &server,
+            &county,
+            &mut std::io::stdout().lock(),
+        )),
     }
 }
 

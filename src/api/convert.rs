@@ -9,9 +9,10 @@ use crate::api::pb;
 use crate::domain::{
     Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus, Choice,
     CopyState, EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, Registration,
-    ReissueReason, Revocation, Teacher, TeacherInput, TitleChangeKind, TitleEntry, TitleTier,
-    UnixMicros,
+    ReissueReason, Revocation, SkipReason, Teacher, TeacherInput, TitleChangeInput,
+    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
+use crate::store::CountyStatistics;
 
 /// A domain enum with a proto counterpart whose zero value means "not set".
 pub(crate) trait WireEnum: Sized {
@@ -101,7 +102,7 @@ wire_enum!(CopyState, CopyState {
     Surrendered => Surrendered,
 });
 
-fn wire<T: WireEnum>(value: Option<T>) -> i32 {
+pub(crate) fn wire<T: WireEnum>(value: Option<T>) -> i32 {
     value.map_or(0, WireEnum::to_wire)
 }
 
@@ -333,6 +334,67 @@ pub(crate) fn certificate_input(
         issuing_authority,
         certified_on,
         first_registration_on,
+    }
+}
+
+/// The settable fields of a title change; `recorded_by` and `record_time` are the
+/// registry's to set and are ignored (AIP-203).
+pub(crate) fn title_change_input(entry: pb::TitleEntry) -> TitleChangeInput {
+    let pb::TitleEntry {
+        tier,
+        kind,
+        effective_date,
+        approval_document,
+        limited_scope,
+        exceptional,
+        note,
+        recorded_by: _,
+        record_time: _,
+    } = entry;
+    TitleChangeInput {
+        tier: TitleTier::from_wire(tier),
+        kind: TitleChangeKind::from_wire(kind),
+        effective_date,
+        approval_document,
+        limited_scope,
+        exceptional,
+        note,
+    }
+}
+
+impl From<SkipReason> for pb::TransitionSkipReason {
+    fn from(reason: SkipReason) -> Self {
+        match reason {
+            SkipReason::NoLegacyTitle => Self::NoLegacyTitle,
+            SkipReason::AlreadyTransitioned => Self::AlreadyTransitioned,
+            SkipReason::HasNewTitle => Self::HasNewTitle,
+        }
+    }
+}
+
+pub(crate) fn county_statistics(
+    county_code: String,
+    statistics: &CountyStatistics,
+) -> pb::CountyStatistics {
+    pb::CountyStatistics {
+        county_code,
+        total: statistics.total(),
+        by_tier: statistics
+            .by_tier
+            .iter()
+            .map(|(tier, count)| pb::TierCount {
+                tier: wire(*tier),
+                count: *count,
+            })
+            .collect(),
+        untransitioned: statistics
+            .untransitioned
+            .iter()
+            .map(|(legacy, count)| pb::LegacyTitleCount {
+                legacy_title: legacy.to_wire(),
+                count: *count,
+            })
+            .collect(),
     }
 }
 

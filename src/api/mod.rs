@@ -3,7 +3,7 @@
 //! Generated types stay in [`pb`] and never leave this module: [`convert`] turns them into
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
 //! and [`service`] names the RPCs, whose handlers live by theme in
-//! [`teachers`] and [`certificates`] (extract, convert, call, convert back).
+//! [`teachers`], [`certificates`] and [`titles`] (extract, convert, call, convert back).
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -20,5 +20,6 @@ mod convert;
 mod service;
 mod status;
 mod teachers;
+mod titles;
 
 pub use service::RegistryService;

@@ -10,6 +10,7 @@ use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
 use crate::api::pb;
+use crate::api::titles::TransitionStream;
 use crate::domain::{DomainError, FieldViolation, Teacher, TeacherId};
 use crate::store::{Store, WriteContext};
 
@@ -17,7 +18,8 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// The principal recorded in change events until authentication exists.
 const ANONYMOUS: &str = "anonymous";
 
-/// The registry's gRPC service. Handlers live by theme in `teachers` and `certificates`.
+/// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`
+/// and `titles`.
 #[derive(Clone)]
 pub struct RegistryService {
     pub(super) store: Store,
@@ -100,6 +102,29 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
     ) -> Result<Response<pb::RevokeCertificateResponse>, Status> {
         rpc!(self, request, "RevokeCertificate", revoke)
     }
+
+    async fn change_title(
+        &self,
+        request: Request<pb::ChangeTitleRequest>,
+    ) -> Result<Response<pb::ChangeTitleResponse>, Status> {
+        rpc!(self, request, "ChangeTitle", change_title)
+    }
+
+    type TransitionTitlesStream = TransitionStream;
+
+    async fn transition_titles(
+        &self,
+        request: Request<pb::TransitionTitlesRequest>,
+    ) -> Result<Response<Self::TransitionTitlesStream>, Status> {
+        rpc!(self, request, "TransitionTitles", transition)
+    }
+
+    async fn get_statistics(
+        &self,
+        request: Request<pb::GetStatisticsRequest>,
+    ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
+        rpc!(self, request, "GetStatistics", statistics)
+    }
 }
 
 /// Runs one RPC in its own span and logs its outcome: method, status code, latency.
@@ -134,10 +159,12 @@ fn is_server_fault(code: Code) -> bool {
 }
 
 pub(super) fn write_context(request_id: Option<String>) -> WriteContext {
-    WriteContext {
-        request_id,
-        principal: ANONYMOUS.to_string(),
-    }
+    WriteContext::new(ANONYMOUS, request_id)
+}
+
+/// The context of each mutation of a batch request (request id recorded, not replayed).
+pub(super) fn batch_context(request_id: Option<String>) -> WriteContext {
+    WriteContext::batch(ANONYMOUS, request_id)
 }
 
 pub(super) fn log_warnings(teacher: &Teacher, warnings: &[String]) {

@@ -15,6 +15,8 @@ pub enum ChangeKind {
     CertificateReissued,
     CertificateRegistered,
     CertificateRevoked,
+    TitleChanged,
+    TitleTransitioned,
 }
 
 /// One entry of the change log.

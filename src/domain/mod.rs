@@ -9,6 +9,7 @@ mod lifecycle;
 mod teacher;
 mod teacher_id;
 mod title;
+mod title_history;
 
 pub use certificate::{
     check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
@@ -26,3 +27,4 @@ pub use teacher::{
 };
 pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
+pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};

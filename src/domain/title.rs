@@ -26,6 +26,17 @@ impl TitleTier {
         Self::FullSenior,
     ];
 
+    /// A stable number for storage keys (1 = THIRD_LEVEL ... 5 = FULL_SENIOR); never renumber.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::ThirdLevel => 1,
+            Self::SecondLevel => 2,
+            Self::FirstLevel => 3,
+            Self::Senior => 4,
+            Self::FullSenior => 5,
+        }
+    }
+
     /// The tier one step up, if any.
     pub fn next(self) -> Option<TitleTier> {
         match self {
@@ -62,6 +73,21 @@ impl LegacyTitle {
         Self::PrimarySecond,
         Self::PrimaryThird,
     ];
+
+    /// A stable number for storage keys (1-8, in the order of the reform table); never
+    /// renumber.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::SecondarySenior => 1,
+            Self::SecondaryFirst => 2,
+            Self::PrimarySenior => 3,
+            Self::SecondarySecond => 4,
+            Self::PrimaryFirst => 5,
+            Self::SecondaryThird => 6,
+            Self::PrimarySecond => 7,
+            Self::PrimaryThird => 8,
+        }
+    }
 
     /// The tier the 2015 reform moves this title to. Note that a primary-school senior
     /// teacher becomes FIRST_LEVEL, not SENIOR, and that no legacy title reaches FULL_SENIOR.

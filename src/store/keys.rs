@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{CountyCode, IdentityDocument, TeacherId};
+use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier};
 
 /// The name of the tree that holds everything.
 pub(crate) const REGISTRY_TREE: &str = "registry";
@@ -24,6 +24,10 @@ pub(crate) const CERTIFICATE: u8 = b'k';
 /// `x` + expiry date (YYYYMMDD) + teacher_id → nothing: the earliest expiry of a teacher's
 /// valid certificates' latest registrations, for reminders.
 pub(crate) const REGISTRATION_EXPIRY: u8 = b'x';
+/// `n` + county code + `t` + tier code, or `l` + legacy code → a count of teachers:
+/// by current tier (`0` for none), and holders of each legacy title not yet transitioned.
+/// Maintained by the write path, so statistics never decode records.
+pub(crate) const COUNTER: u8 = b'n';
 /// `l` + revision → change event.
 pub(crate) const CHANGE: u8 = b'l';
 /// `q` + request_id → the first outcome of that request (AIP-155).
@@ -85,6 +89,53 @@ pub(crate) fn teacher_id_at_end(key: &[u8]) -> Option<&str> {
         .and_then(|start| std::str::from_utf8(&key[start..]).ok())
 }
 
+/// A counter: the teachers of `county` whose current title is `tier`.
+pub(crate) fn tier_counter(county: &CountyCode, tier: Option<TitleTier>) -> Vec<u8> {
+    let mut key = counter_prefix(Some(county));
+    key.push(b't');
+    key.push(tier.map_or(0, TitleTier::code));
+    key
+}
+
+/// A counter: the teachers of `county` holding `legacy` and awaiting the transition.
+pub(crate) fn legacy_counter(county: &CountyCode, legacy: LegacyTitle) -> Vec<u8> {
+    let mut key = counter_prefix(Some(county));
+    key.push(b'l');
+    key.push(legacy.code());
+    key
+}
+
+/// The prefix of every counter, or of one county's.
+pub(crate) fn counter_prefix(county: Option<&CountyCode>) -> Vec<u8> {
+    let mut key = vec![COUNTER];
+    if let Some(county) = county {
+        key.extend_from_slice(county.as_str().as_bytes());
+    }
+    key
+}
+
+/// What a counter key counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Counted {
+    Tier(Option<TitleTier>),
+    Legacy(LegacyTitle),
+}
+
+/// Splits a counter key into its county code and what it counts.
+pub(crate) fn parse_counter(key: &[u8]) -> Option<(CountyCode, Counted)> {
+    let [COUNTER, county @ .., kind, code] = key else {
+        return None;
+    };
+    let county = CountyCode::parse(std::str::from_utf8(county).ok()?).ok()?;
+    let counted = match (kind, *code) {
+        (b't', 0) => Counted::Tier(None),
+        (b't', n) => Counted::Tier(Some(TitleTier::ALL.into_iter().find(|t| t.code() == n)?)),
+        (b'l', n) => Counted::Legacy(LegacyTitle::ALL.into_iter().find(|l| l.code() == n)?),
+        _ => return None,
+    };
+    Some((county, counted))
+}
+
 pub(crate) fn certificate(number: &str) -> Vec<u8> {
     prefixed(CERTIFICATE, number.as_bytes())
 }
@@ -109,6 +160,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn counter_keys_parse_back() {
+        let county = CountyCode::parse("350702").unwrap();
+        let mut counted = vec![Counted::Tier(None)];
+        counted.extend(TitleTier::ALL.map(|t| Counted::Tier(Some(t))));
+        counted.extend(LegacyTitle::ALL.map(Counted::Legacy));
+        for what in counted {
+            let key = match &what {
+                Counted::Tier(tier) => tier_counter(&county, *tier),
+                Counted::Legacy(legacy) => legacy_counter(&county, *legacy),
+            };
+            assert!(key.starts_with(&counter_prefix(Some(&county))));
+            assert_eq!(parse_counter(&key), Some((county.clone(), what)));
+        }
+        assert_eq!(parse_counter(b"n350702t9"), None);
+        assert_eq!(parse_counter(b"n"), None);
+    }
 
     #[test]
     fn revisions_sort_numerically() {

@@ -10,6 +10,7 @@ mod codec;
 mod keys;
 mod mutation;
 mod page;
+mod statistics;
 mod writer;
 
 use std::path::Path;
@@ -19,12 +20,13 @@ use std::thread::JoinHandle;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{DomainError, IdentityDocument, Teacher, TeacherId, Validated};
+use crate::domain::{CountyCode, DomainError, IdentityDocument, Teacher, TeacherId, Validated};
 use mutation::Mutation;
 use writer::Command;
 
 pub use mutation::{Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
+pub use statistics::{CountyStatistics, Statistics};
 pub use writer::WriteStatsSnapshot;
 
 /// Why a store operation failed.
@@ -135,6 +137,12 @@ impl Store {
             page_size,
             page_token,
         )
+    }
+
+    /// Teacher counts by county and tier, and untransitioned legacy titles, for the whole
+    /// registry or one county; read from counters, so it costs the same for any size.
+    pub fn statistics(&self, county: Option<&CountyCode>) -> Result<Statistics, StoreError> {
+        statistics::read(&self.inner.tree, county)
     }
 
     /// The revision of the last committed change.

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, RevocationRequest, Teacher,
-    TeacherField, TeacherFields, TeacherId, TeacherInput,
+    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
 };
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -60,15 +60,45 @@ pub enum TeacherChange {
         number: String,
         request: RevocationRequest,
     },
+    ChangeTitle(TitleChange),
+    /// The 2015 reform transition of one teacher.
+    ReformTransition {
+        effective_date: NaiveDate,
+        approval_document: String,
+    },
 }
 
-/// Who asks, and under which idempotency key.
+/// Who asks, and under which request id.
 #[derive(Debug, Clone, Default)]
 pub struct WriteContext {
-    /// AIP-155 request id; a retry with the same id gets the first outcome.
-    pub request_id: Option<String>,
     /// The caller, recorded in the change event.
     pub principal: String,
+    /// The AIP-155 request id, recorded in the change event.
+    pub request_id: Option<String>,
+    /// Whether the request id is this mutation's own idempotency key: the outcome is kept
+    /// and a retry gets it back. Not so for the many mutations of one batch request, whose
+    /// request id is recorded for audit only (their retries are safe by their own rules).
+    pub replayable: bool,
+}
+
+impl WriteContext {
+    /// A single request: a retry with the same request id gets the first outcome.
+    pub fn new(principal: &str, request_id: Option<String>) -> Self {
+        Self {
+            principal: principal.to_string(),
+            request_id,
+            replayable: true,
+        }
+    }
+
+    /// One of the many mutations of a batch request: its request id is recorded only.
+    pub fn batch(principal: &str, request_id: Option<String>) -> Self {
+        Self {
+            principal: principal.to_string(),
+            request_id,
+            replayable: false,
+        }
+    }
 }
 
 /// The answer to an accepted mutation.
@@ -90,7 +120,7 @@ pub(crate) fn apply(
     mutation: Mutation,
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
-    let remembered = match &context.request_id {
+    let remembered = match context.request_id.as_ref().filter(|_| context.replayable) {
         Some(request_id) => {
             let fingerprint = fingerprint(&mutation);
             let key = keys::request(request_id);
@@ -154,7 +184,7 @@ fn create_teacher(
         create_time: now,
         update_time: now,
     };
-    commit_record(staged, None, &teacher, ChangeKind::Created, context);
+    commit_record(staged, None, &teacher, ChangeKind::Created, context)?;
     Ok(Outcome { teacher, warnings })
 }
 
@@ -226,6 +256,22 @@ fn change_teacher(
             next.revoke_certificate(&number, &request, today)?;
             ChangeKind::CertificateRevoked
         }
+        TeacherChange::ChangeTitle(change) => {
+            next.change_title(change, &context.principal, clock::now())?;
+            ChangeKind::TitleChanged
+        }
+        TeacherChange::ReformTransition {
+            effective_date,
+            approval_document,
+        } => {
+            next.apply_transition(
+                effective_date,
+                &approval_document,
+                &context.principal,
+                clock::now(),
+            )?;
+            ChangeKind::TitleTransitioned
+        }
     };
     if next == current {
         return Ok(Outcome {
@@ -238,7 +284,7 @@ fn change_teacher(
     }
     next.revision = staged.next_revision();
     next.update_time = clock::now();
-    commit_record(staged, Some(&current), &next, kind, context);
+    commit_record(staged, Some(&current), &next, kind, context)?;
     Ok(Outcome {
         teacher: next,
         warnings,
@@ -280,15 +326,15 @@ fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), Sto
     }
 }
 
-/// The single write step of every accepted mutation: the record, every index entry that
-/// changed, the change event, and the revision, staged together.
+/// The single write step of every accepted mutation: the record, every index entry and
+/// counter that changed, the change event, and the revision, staged together.
 fn commit_record(
     staged: &mut Staged<'_>,
     before: Option<&Teacher>,
     after: &Teacher,
     kind: ChangeKind,
     context: &WriteContext,
-) {
+) -> Result<(), StoreError> {
     let old_entries = before.map(index_entries).unwrap_or_default();
     let new_entries = index_entries(after);
     for (key, _) in &old_entries {
@@ -299,6 +345,18 @@ fn commit_record(
     for entry in new_entries {
         if !old_entries.contains(&entry) {
             staged.insert(entry.0, entry.1);
+        }
+    }
+    let old_counters = before.map(counter_keys).unwrap_or_default();
+    let new_counters = counter_keys(after);
+    for key in &old_counters {
+        if !new_counters.contains(key) {
+            add_to_counter(staged, key, -1)?;
+        }
+    }
+    for key in &new_counters {
+        if !old_counters.contains(key) {
+            add_to_counter(staged, key, 1)?;
         }
     }
     staged.insert(keys::record(&after.id), codec::encode(after));
@@ -314,6 +372,37 @@ fn commit_record(
     };
     staged.insert(keys::change(after.revision), codec::encode(&event));
     staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
+    Ok(())
+}
+
+/// The counters a record counts in: its county's current tier, and the legacy title it
+/// holds while it awaits the reform transition.
+pub(crate) fn counter_keys(teacher: &Teacher) -> Vec<Vec<u8>> {
+    let county = &teacher.fields.county_code;
+    let mut counters = vec![keys::tier_counter(county, teacher.current_title())];
+    if let Ok(plan) = teacher.plan_transition() {
+        counters.push(keys::legacy_counter(county, plan.legacy_title));
+    }
+    counters
+}
+
+fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(), StoreError> {
+    let count: u64 = match staged.get(key)? {
+        Some(bytes) => codec::decode(key, &bytes)?,
+        None => 0,
+    };
+    let count = count
+        .checked_add_signed(delta)
+        .ok_or_else(|| StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            detail: format!("counter {count} cannot change by {delta}"),
+        })?;
+    if count == 0 {
+        staged.remove(key.to_vec());
+    } else {
+        staged.insert(key.to_vec(), codec::encode(&count));
+    }
+    Ok(())
 }
 
 /// Every index entry a record owns. County and expiry entries are presence keys with no

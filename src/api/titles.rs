@@ -1,0 +1,391 @@
+//! Handlers of the title RPCs: ChangeTitle, TransitionTitles (streaming) and GetStatistics.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::api::convert::{county_statistics, title_change_input, wire, WireEnum};
+use crate::api::pb;
+use crate::api::pb::transition_titles_response::Result as Item;
+use crate::api::service::{
+    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
+    RegistryService,
+};
+use crate::clock;
+use crate::domain::{
+    past_date, CountyCode, DomainError, FieldViolation, SkipReason, TeacherId, TransitionPlan,
+};
+use crate::store::{ListQuery, Store, StoreError, Target, TeacherChange, WriteContext};
+
+/// Teachers transitioned concurrently by one run: enough to fill the writer's groups.
+const IN_FLIGHT: usize = 512;
+/// Results buffered for a slow client before the run waits for it.
+const STREAM_BUFFER: usize = 1024;
+/// The most teacher_ids one request may name.
+const MAX_TEACHER_IDS: usize = 100_000;
+const APPROVAL_MAX: usize = 100;
+
+pub(super) type TransitionStream = ReceiverStream<Result<pb::TransitionTitlesResponse, Status>>;
+
+impl RegistryService {
+    pub(super) async fn change_title(
+        &self,
+        request: pb::ChangeTitleRequest,
+    ) -> Result<pb::ChangeTitleResponse, Status> {
+        let pb::ChangeTitleRequest {
+            teacher_id,
+            change,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let change = match change {
+            None => {
+                violations.push(FieldViolation::new("change", "is required"));
+                None
+            }
+            Some(entry) => title_change_input(entry)
+                .validate()
+                .map_err(|bad| violations.extend(bad))
+                .ok(),
+        };
+        let (Some(request_id), Some(id), Some(change)) = (request_id, id, change) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let outcome = self
+            .store
+            .change_teacher(
+                Target::Teacher(id),
+                optional_etag(etag),
+                TeacherChange::ChangeTitle(change),
+                write_context(request_id),
+            )
+            .await?;
+        Ok(pb::ChangeTitleResponse {
+            teacher: Some(outcome.teacher.into()),
+        })
+    }
+
+    pub(super) async fn transition(
+        &self,
+        request: pb::TransitionTitlesRequest,
+    ) -> Result<TransitionStream, Status> {
+        let run = TransitionRun::parse(request)?;
+        let selection = run.select(&self.store)?;
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let store = self.store.clone();
+        tokio::spawn(async move { run.execute(store, selection, sender).await });
+        Ok(ReceiverStream::new(receiver))
+    }
+
+    pub(super) async fn statistics(
+        &self,
+        request: pb::GetStatisticsRequest,
+    ) -> Result<pb::GetStatisticsResponse, Status> {
+        let pb::GetStatisticsRequest { county_code } = request;
+        let county = match county_code.trim() {
+            "" => None,
+            code => Some(
+                CountyCode::parse(code)
+                    .map_err(|e| DomainError::from(FieldViolation::new("county_code", e)))?,
+            ),
+        };
+        let statistics = self.store.statistics(county.as_ref())?;
+        let mut totals = crate::store::CountyStatistics::default();
+        for county in statistics.counties.values() {
+            for (tier, count) in &county.by_tier {
+                *totals.by_tier.entry(*tier).or_default() += count;
+            }
+            for (legacy, count) in &county.untransitioned {
+                *totals.untransitioned.entry(*legacy).or_default() += count;
+            }
+        }
+        Ok(pb::GetStatisticsResponse {
+            counties: statistics
+                .counties
+                .iter()
+                .map(|(code, county)| county_statistics(code.as_str().to_string(), county))
+                .collect(),
+            totals: Some(county_statistics(String::new(), &totals)),
+            revision: statistics.revision,
+        })
+    }
+}
+
+/// A validated TransitionTitles request.
+struct TransitionRun {
+    selection: Selection,
+    effective_date: chrono::NaiveDate,
+    approval_document: String,
+    dry_run: bool,
+    request_id: Option<String>,
+}
+
+enum Selection {
+    Teachers(Vec<TeacherId>),
+    County(CountyCode),
+}
+
+/// One teacher's result, before it becomes a message.
+enum TeacherResult {
+    Transitioned(TransitionPlan),
+    WouldTransition(TransitionPlan),
+    Skipped(pb::TransitionSkipReason),
+    Failed(String),
+}
+
+impl TransitionRun {
+    fn parse(request: pb::TransitionTitlesRequest) -> Result<Self, Status> {
+        let pb::TransitionTitlesRequest {
+            teacher_ids,
+            county_code,
+            effective_date,
+            approval_document,
+            dry_run,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let selection = match (teacher_ids.is_empty(), county_code.trim()) {
+            (true, "") => {
+                violations.push(FieldViolation::new(
+                    "teacher_ids",
+                    "select teachers by teacher_ids or county_code",
+                ));
+                None
+            }
+            (false, code) if !code.is_empty() => {
+                violations.push(FieldViolation::new(
+                    "county_code",
+                    "give teacher_ids or county_code, not both",
+                ));
+                None
+            }
+            (false, _) if teacher_ids.len() > MAX_TEACHER_IDS => {
+                violations.push(FieldViolation::new(
+                    "teacher_ids",
+                    format!(
+                        "at most {MAX_TEACHER_IDS} per request, got {}",
+                        teacher_ids.len()
+                    ),
+                ));
+                None
+            }
+            (false, _) => {
+                let mut ids = Vec::with_capacity(teacher_ids.len());
+                for (i, raw) in teacher_ids.iter().enumerate() {
+                    if let Some(id) = collect(
+                        &mut violations,
+                        parse_teacher_id(&format!("teacher_ids[{i}]"), raw),
+                    ) {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                }
+                Some(Selection::Teachers(ids))
+            }
+            (true, code) => collect(
+                &mut violations,
+                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
+            )
+            .map(Selection::County),
+        };
+        let effective_date = collect(
+            &mut violations,
+            past_date(&effective_date, clock::today())
+                .map_err(|e| FieldViolation::new("effective_date", e)),
+        );
+        let approval_document = approval_document.trim().to_string();
+        if approval_document.is_empty() || approval_document.chars().count() > APPROVAL_MAX {
+            violations.push(FieldViolation::new(
+                "approval_document",
+                format!("is required, at most {APPROVAL_MAX} characters"),
+            ));
+        } else if approval_document.chars().any(char::is_control) {
+            violations.push(FieldViolation::new(
+                "approval_document",
+                "must not contain control characters",
+            ));
+        }
+        match (selection, effective_date, request_id) {
+            (Some(selection), Some(effective_date), Some(request_id)) if violations.is_empty() => {
+                Ok(TransitionRun {
+                    selection,
+                    effective_date,
+                    approval_document,
+                    dry_run,
+                    request_id,
+                })
+            }
+            _ => Err(DomainError::from(violations).into()),
+        }
+    }
+
+    /// The teachers to consider: those named, or every teacher of the county who holds a
+    /// legacy title (read from the county index, page by page).
+    fn select(&self, store: &Store) -> Result<Vec<TeacherId>, StoreError> {
+        let county = match &self.selection {
+            Selection::Teachers(ids) => return Ok(ids.clone()),
+            Selection::County(county) => county,
+        };
+        let query = ListQuery {
+            county: Some(county.clone()),
+            ..ListQuery::default()
+        };
+        let mut ids = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = store.list_teachers(&query, 1000, &token)?;
+            ids.extend(
+                page.teachers
+                    .into_iter()
+                    .filter(|t| t.fields.legacy_title.is_some())
+                    .map(|t| t.id),
+            );
+            if page.next_page_token.is_empty() {
+                return Ok(ids);
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// Plans (and, unless dry, applies) each teacher in order, streaming each result and
+    /// then the summary. A client that goes away stops the run: every teacher already
+    /// sent to the writer is applied whole, the rest untouched, and a new run finishes them.
+    async fn execute(
+        self,
+        store: Store,
+        selection: Vec<TeacherId>,
+        sender: mpsc::Sender<Result<pb::TransitionTitlesResponse, Status>>,
+    ) {
+        let context = batch_context(self.request_id.clone());
+        let mut summary = pb::TransitionSummary {
+            dry_run: self.dry_run,
+            selected: selection.len() as u64,
+            ..Default::default()
+        };
+        let mut skipped: BTreeMap<i32, u64> = BTreeMap::new();
+        let run = &self;
+        let mut results = futures::stream::iter(selection)
+            .map(|id| {
+                let store = store.clone();
+                let context = context.clone();
+                async move {
+                    let result = run.transition_one(&store, &id, context).await;
+                    (id, result)
+                }
+            })
+            .buffered(IN_FLIGHT);
+        while let Some((id, result)) = results.next().await {
+            let mut message = pb::TeacherTransition {
+                teacher_id: id.to_string(),
+                ..Default::default()
+            };
+            match result {
+                TeacherResult::Transitioned(plan) | TeacherResult::WouldTransition(plan) => {
+                    let outcome = if self.dry_run {
+                        summary.would_transition += 1;
+                        pb::TransitionOutcome::WouldTransition
+                    } else {
+                        summary.transitioned += 1;
+                        pb::TransitionOutcome::Transitioned
+                    };
+                    message.outcome = outcome as i32;
+                    message.legacy_title = plan.legacy_title.to_wire();
+                    message.tier = wire(Some(plan.tier));
+                    message.limited_scope = plan.limited_scope;
+                }
+                TeacherResult::Skipped(reason) => {
+                    summary.skipped += 1;
+                    *skipped.entry(reason as i32).or_default() += 1;
+                    message.outcome = pb::TransitionOutcome::Skipped as i32;
+                    message.skip_reason = reason as i32;
+                }
+                TeacherResult::Failed(error) => {
+                    summary.failed += 1;
+                    message.outcome = pb::TransitionOutcome::Failed as i32;
+                    message.error = error;
+                }
+            }
+            let item = pb::TransitionTitlesResponse {
+                result: Some(Item::Teacher(message)),
+            };
+            if sender.send(Ok(item)).await.is_err() {
+                tracing::info!(
+                    transitioned = summary.transitioned,
+                    "transition client went away; the run stops"
+                );
+                return;
+            }
+        }
+        summary.skipped_by_reason = skipped
+            .into_iter()
+            .map(|(reason, count)| pb::TransitionSkipCount { reason, count })
+            .collect();
+        tracing::info!(
+            dry_run = summary.dry_run,
+            selected = summary.selected,
+            transitioned = summary.transitioned,
+            skipped = summary.skipped,
+            failed = summary.failed,
+            "title transition finished"
+        );
+        let _ = sender
+            .send(Ok(pb::TransitionTitlesResponse {
+                result: Some(Item::Summary(summary)),
+            }))
+            .await;
+    }
+
+    async fn transition_one(
+        &self,
+        store: &Store,
+        id: &TeacherId,
+        context: WriteContext,
+    ) -> TeacherResult {
+        let teacher = match store.get_teacher(id) {
+            Ok(Some(teacher)) => teacher,
+            Ok(None) => return TeacherResult::Skipped(pb::TransitionSkipReason::NotFound),
+            Err(e) => return TeacherResult::Failed(Status::from(e).message().to_string()),
+        };
+        let plan = match teacher.plan_transition() {
+            Ok(plan) => plan,
+            Err(reason) => return TeacherResult::Skipped(reason.into()),
+        };
+        if self.dry_run {
+            return match teacher.title_history.last() {
+                Some(latest) if self.effective_date < latest.effective_date => {
+                    TeacherResult::Failed(format!(
+                        "effective date {} is before the latest title entry's {}",
+                        self.effective_date, latest.effective_date
+                    ))
+                }
+                _ => TeacherResult::WouldTransition(plan),
+            };
+        }
+        let change = TeacherChange::ReformTransition {
+            effective_date: self.effective_date,
+            approval_document: self.approval_document.clone(),
+        };
+        match store
+            .change_teacher(Target::Teacher(id.clone()), None, change, context)
+            .await
+        {
+            Ok(_) => TeacherResult::Transitioned(plan),
+            Err(StoreError::Rejected(DomainError::FailedPrecondition { reason, message })) => {
+                match SkipReason::from_code(reason) {
+                    // The record changed between the plan and the write.
+                    Some(skip) => TeacherResult::Skipped(skip.into()),
+                    None => TeacherResult::Failed(message),
+                }
+            }
+            Err(e) => TeacherResult::Failed(Status::from(e).message().to_string()),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `teacher-registry transition`: the reform transition of a county, as a table.
+
+use std::io::Write;
+
+use anyhow::bail;
+
+use super::{connect, describe, short_name};
+use crate::api::pb;
+use crate::api::pb::transition_titles_response::Result as Item;
+
+/// What to transition.
+#[derive(Debug, Clone)]
+pub struct TransitionArgs {
+    pub server: String,
+    pub county: String,
+    pub effective_date: String,
+    pub approval_document: String,
+    pub dry_run: bool,
+}
+
+/// Runs (or previews) the transition and prints one row per teacher and the summary.
+/// Fails when the server refuses the request or the stream breaks; teachers applied
+/// before a break stay applied, and running the command again finishes the rest.
+pub async fn run_transition(args: &TransitionArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let request = pb::TransitionTitlesRequest {
+        teacher_ids: Vec::new(),
+        county_code: args.county.clone(),
+        effective_date: args.effective_date.clone(),
+        approval_document: args.approval_document.clone(),
+        dry_run: args.dry_run,
+        request_id: String::new(),
+    };
+    let mut stream = match client.transition_titles(request).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => bail!("the registry refused the transition: {}", describe(&status)),
+    };
+    writeln!(
+        out,
+        "{} of county {} effective {} ({})",
+        if args.dry_run {
+            "DRY RUN: transition"
+        } else {
+            "Transition"
+        },
+        args.county,
+        args.effective_date,
+        args.approval_document
+    )?;
+    writeln!(
+        out,
+        "{:<14} {:<18} {:<18} {:<13} {:<7} note",
+        "teacher", "outcome", "legacy title", "new tier", "scope"
+    )?;
+    loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => {
+                bail!("the stream ended without a summary; run the command again to finish")
+            }
+            Err(status) => bail!("the transition stopped: {}", describe(&status)),
+        };
+        match message.result {
+            Some(Item::Teacher(t)) => print_row(&t, out)?,
+            Some(Item::Summary(summary)) => {
+                print_summary(&summary, out)?;
+                return Ok(());
+            }
+            None => bail!("the registry sent an empty message"),
+        }
+    }
+}
+
+fn print_row(t: &pb::TeacherTransition, out: &mut impl Write) -> std::io::Result<()> {
+    let outcome = short_name(t.outcome().as_str_name(), "TRANSITION_OUTCOME_");
+    let (legacy, tier, scope) = match t.outcome() {
+        pb::TransitionOutcome::Transitioned | pb::TransitionOutcome::WouldTransition => (
+            short_name(t.legacy_title().as_str_name(), "LEGACY_TITLE_"),
+            short_name(t.tier().as_str_name(), "TITLE_TIER_"),
+            if t.limited_scope { "limited" } else { "" },
+        ),
+        _ => (String::new(), String::new(), ""),
+    };
+    let note = match t.outcome() {
+        pb::TransitionOutcome::Skipped => {
+            short_name(t.skip_reason().as_str_name(), "TRANSITION_SKIP_REASON_")
+        }
+        pb::TransitionOutcome::Failed => t.error.clone(),
+        _ => String::new(),
+    };
+    writeln!(
+        out,
+        "{:<14} {:<18} {:<18} {:<13} {:<7} {}",
+        t.teacher_id, outcome, legacy, tier, scope, note
+    )
+}
+
+fn print_summary(summary: &pb::TransitionSummary, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "selected:         {}", summary.selected)?;
+    if summary.dry_run {
+        writeln!(out, "would transition: {}", summary.would_transition)?;
+    } else {
+        writeln!(out, "transitioned:     {}", summary.transitioned)?;
+    }
+    writeln!(out, "skipped:          {}", summary.skipped)?;
+    for skipped in &summary.skipped_by_reason {
+        writeln!(
+            out,
+            "  {:<22} {}",
+            short_name(skipped.reason().as_str_name(), "TRANSITION_SKIP_REASON_"),
+            skipped.count
+        )?;
+    }
+    writeln!(out, "failed:           {}", summary.failed)?;
+    if summary.dry_run {
+        writeln!(out, "Nothing was changed (dry run).")?;
+    }
+    Ok(())
+}

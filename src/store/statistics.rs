@@ -1,0 +1,54 @@
+//! Statistics from the counters the write path maintains: never decodes a record.
+
+use std::collections::BTreeMap;
+
+use crate::domain::{CountyCode, LegacyTitle, TitleTier};
+use crate::store::keys::{self, Counted};
+use crate::store::{codec, StoreError};
+
+/// The counts of one county.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountyStatistics {
+    /// Teachers by current title; `None` for no new-series title yet.
+    pub by_tier: BTreeMap<Option<TitleTier>, u64>,
+    /// Holders of each legacy title not yet transitioned.
+    pub untransitioned: BTreeMap<LegacyTitle, u64>,
+}
+
+impl CountyStatistics {
+    /// Every teacher of the county.
+    pub fn total(&self) -> u64 {
+        self.by_tier.values().sum()
+    }
+}
+
+/// Counts by county, and the revision they reflect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statistics {
+    pub counties: BTreeMap<CountyCode, CountyStatistics>,
+    pub revision: u64,
+}
+
+pub(crate) fn read(
+    tree: &sled::Tree,
+    county: Option<&CountyCode>,
+) -> Result<Statistics, StoreError> {
+    let mut statistics = Statistics {
+        revision: crate::store::writer::read_revision(tree)?,
+        ..Statistics::default()
+    };
+    for entry in tree.scan_prefix(keys::counter_prefix(county)) {
+        let (key, value) = entry?;
+        let (county, counted) = keys::parse_counter(&key).ok_or_else(|| StoreError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            detail: "not a counter key".into(),
+        })?;
+        let count: u64 = codec::decode(&key, &value)?;
+        let county = statistics.counties.entry(county).or_default();
+        match counted {
+            Counted::Tier(tier) => county.by_tier.insert(tier, count),
+            Counted::Legacy(legacy) => county.untransitioned.insert(legacy, count),
+        };
+    }
+    Ok(statistics)
+}

@@ -1,0 +1,113 @@
+//! The HR commands, run as the real binary against a real server: what a person sees.
+
+mod common;
+
+use common::*;
+use teacher_registry::api::pb;
+
+async fn run_cli(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run the binary");
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transition_and_stats_print_readable_tables() {
+    let mut server = start_server().await;
+    let url = format!("http://{}", server.address);
+    let mut senior = teacher(1, "350702");
+    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
+    let senior = create(&mut server.client, senior).await;
+    create(&mut server.client, teacher(2, "350702")).await;
+
+    let transition = |dry: bool| {
+        let mut a = args(&[
+            "transition",
+            "--server",
+            &url,
+            "--county",
+            "350702",
+            "--effective-date",
+            "2016-09-01",
+            "--approval-document",
+            "Nan Ren She [2016] No. 88",
+        ]);
+        if dry {
+            a.push("--dry-run".into());
+        }
+        a
+    };
+    let (ok, out, err) = run_cli(transition(true)).await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("DRY RUN"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&senior.teacher_id))
+        .unwrap();
+    assert!(
+        row.contains("WOULD_TRANSITION")
+            && row.contains("PRIMARY_SENIOR")
+            && row.contains("FIRST_LEVEL"),
+        "{row}"
+    );
+    assert!(out.contains("would transition: 1"), "{out}");
+    assert!(out.contains("Nothing was changed"), "{out}");
+
+    let (ok, out, err) = run_cli(transition(false)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("transitioned:     1"), "{out}");
+
+    let (ok, out, err) = run_cli(transition(false)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("ALREADY_TRANSITIONED"), "{out}");
+    assert!(out.contains("transitioned:     0"), "{out}");
+
+    let (ok, out, err) = run_cli(args(&["stats", "--server", &url])).await;
+    assert!(ok, "{err}");
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.contains("FIRST_LEVEL") && header.contains("NO_TITLE"),
+        "{out}"
+    );
+    let county = out.lines().find(|l| l.starts_with("350702")).unwrap();
+    let numbers: Vec<&str> = county.split_whitespace().collect();
+    // county, total, THIRD, SECOND, FIRST, SENIOR, FULL_SENIOR, NO_TITLE, untransitioned
+    assert_eq!(
+        numbers,
+        ["350702", "2", "0", "0", "1", "0", "0", "1", "0"],
+        "{out}"
+    );
+
+    let (ok, _, err) = run_cli(args(&[
+        "transition",
+        "--server",
+        &url,
+        "--county",
+        "3507",
+        "--effective-date",
+        "2016-09-01",
+        "--approval-document",
+        "x",
+    ]))
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("county_code") || err.contains("InvalidArgument"),
+        "{err}"
+    );
+}
