@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use teacher_registry::cli::{print_statistics, run_transition, TransitionArgs};
+use teacher_registry::cli::{print_statistics, run_sync, run_transition, SyncArgs, TransitionArgs};
 use teacher_registry::server::{self, ServerOptions};
-use teacher_registry::store::{Store, StoreOptions};
+use teacher_registry::store::{Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -42,6 +43,26 @@ enum Command {
         /// sled page cache size, in MiB.
         #[arg(long, default_value_t = 256)]
         cache_mb: u64,
+        /// Keep at most this many of the latest changes in the change log.
+        #[arg(long)]
+        retain_changes: Option<u64>,
+        /// Keep changes for this many days.
+        #[arg(long)]
+        retain_days: Option<u64>,
+    },
+    /// Keep a JSON Lines mirror of one county in step with the registry's change feed.
+    Sync {
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// The county to mirror.
+        #[arg(long)]
+        county: String,
+        /// The mirror file; its revision is kept in FILE.revision.
+        #[arg(long)]
+        mirror: PathBuf,
+        /// Keep watching for changes after catching up.
+        #[arg(long)]
+        follow: bool,
     },
     /// Move a county's teachers from the legacy titles into the five tiers (2015 reform),
     /// printing what happens to each teacher and a summary.
@@ -88,7 +109,32 @@ fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
             cache_mb,
-        } => runtime.block_on(serve(listen, data_dir, cache_mb)),
+            retain_changes,
+            retain_days,
+        } => {
+            let options = ServerOptions {
+                retention: Retention {
+                    max_changes: retain_changes,
+                    max_age: retain_days.map(|d| Duration::from_secs(d * 24 * 3600)),
+                },
+                ..ServerOptions::default()
+            };
+            runtime.block_on(serve(listen, data_dir, cache_mb, options))
+        }
+        Command::Sync {
+            server,
+            county,
+            mirror,
+            follow,
+        } => {
+            let args = SyncArgs {
+                server,
+                county,
+                mirror,
+                follow,
+            };
+            runtime.block_on(run_sync(&args, &mut std::io::stdout().lock()))
+        }
         Command::Transition {
             server,
             county,
@@ -113,16 +159,21 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(listen: SocketAddr, data_dir: PathBuf, cache_mb: u64) -> anyhow::Result<()> {
-    let options = StoreOptions {
+async fn serve(
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    cache_mb: u64,
+    options: ServerOptions,
+) -> anyhow::Result<()> {
+    let store_options = StoreOptions {
         cache_capacity: cache_mb * 1024 * 1024,
     };
-    let store = Store::open(&data_dir, &options)
+    let store = Store::open(&data_dir, &store_options)
         .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    server::run(listener, store, ServerOptions::default(), shutdown_signal()).await
+    server::run(listener, store, options, shutdown_signal()).await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -7,12 +7,12 @@ use prost_types::Timestamp;
 
 use crate::api::pb;
 use crate::domain::{
-    Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus, Choice,
-    CopyState, EmploymentStatus, FieldViolation, Gender, IdDocumentType, LegacyTitle, Registration,
-    ReissueReason, Revocation, SkipReason, Teacher, TeacherInput, TitleChangeInput,
-    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus,
+    ChangeEvent, ChangeKind, Choice, CopyState, CountyCode, EmploymentStatus, FieldViolation,
+    Gender, IdDocumentType, LegacyTitle, Registration, ReissueReason, Revocation, SkipReason,
+    Teacher, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
-use crate::store::CountyStatistics;
+use crate::store::{ChangeEntry, CountyStatistics};
 
 /// A domain enum with a proto counterpart whose zero value means "not set".
 pub(crate) trait WireEnum: Sized {
@@ -395,6 +395,56 @@ pub(crate) fn county_statistics(
                 count: *count,
             })
             .collect(),
+    }
+}
+
+impl From<ChangeKind> for pb::ChangeKind {
+    fn from(kind: ChangeKind) -> Self {
+        match kind {
+            ChangeKind::Created => Self::Created,
+            ChangeKind::Updated => Self::Updated,
+            ChangeKind::CertificateIssued => Self::CertificateIssued,
+            ChangeKind::CertificateReissued => Self::CertificateReissued,
+            ChangeKind::CertificateRegistered => Self::CertificateRegistered,
+            ChangeKind::CertificateRevoked => Self::CertificateRevoked,
+            ChangeKind::TitleChanged => Self::TitleChanged,
+            ChangeKind::TitleTransitioned => Self::TitleTransitioned,
+        }
+    }
+}
+
+/// A change as a feed message. In a county's feed, a change that took the teacher out of
+/// the county is MOVED_OUT, and the teacher's state is shown only while the teacher is in
+/// the county.
+pub(crate) fn change_message(entry: ChangeEntry, county: Option<&CountyCode>) -> pb::Change {
+    let ChangeEntry { event, teacher } = entry;
+    let ChangeEvent {
+        revision,
+        teacher_id,
+        kind,
+        time,
+        principal,
+        request_id,
+        county_before,
+        county_after,
+    } = event;
+    let moved_out = county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
+    let kind = if moved_out {
+        pb::ChangeKind::MovedOut
+    } else {
+        kind.into()
+    };
+    let teacher = teacher
+        .filter(|t| !moved_out && county.is_none_or(|c| t.fields.county_code == *c))
+        .map(Into::into);
+    pb::Change {
+        revision,
+        teacher_id: teacher_id.to_string(),
+        kind: kind as i32,
+        change_time: Some(timestamp(time)),
+        principal,
+        request_id: request_id.unwrap_or_default(),
+        teacher,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Generated types stay in [`pb`] and never leave this module: [`convert`] turns them into
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
 //! and [`service`] names the RPCs, whose handlers live by theme in
-//! [`teachers`], [`certificates`] and [`titles`] (extract, convert, call, convert back).
+//! [`teachers`], [`certificates`], [`titles`] and [`changes`] (extract, convert, call, convert back).
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -16,10 +16,11 @@ pub mod pb {
 }
 
 mod certificates;
+mod changes;
 mod convert;
 mod service;
 mod status;
 mod teachers;
 mod titles;
 
-pub use service::RegistryService;
+pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};

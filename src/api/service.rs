@@ -4,11 +4,14 @@
 //! status and latency. Helpers shared by the handlers live here too.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
+use crate::api::changes::WatchStream;
 use crate::api::pb;
 use crate::api::titles::TransitionStream;
 use crate::domain::{DomainError, FieldViolation, Teacher, TeacherId};
@@ -18,16 +21,34 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// The principal recorded in change events until authentication exists.
 const ANONYMOUS: &str = "anonymous";
 
-/// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`
-/// and `titles`.
+/// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
+/// `titles` and `changes`.
 #[derive(Clone)]
 pub struct RegistryService {
     pub(super) store: Store,
+    /// How long an idle WatchChanges stream waits before it sends a progress message.
+    pub(super) progress_interval: Duration,
+    /// Becomes true when the server shuts down, to end the streams that would never end.
+    pub(super) shutdown: watch::Receiver<bool>,
 }
 
+/// How often idle watchers hear the current revision.
+pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
+
 impl RegistryService {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// The service over `store`; long-lived streams end when `shutdown` turns true.
+    pub fn new(store: Store, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            store,
+            progress_interval: DEFAULT_PROGRESS_INTERVAL,
+            shutdown,
+        }
+    }
+
+    /// Sets how long an idle watcher waits before a progress message.
+    pub fn with_progress_interval(mut self, interval: Duration) -> Self {
+        self.progress_interval = interval;
+        self
     }
 }
 
@@ -124,6 +145,22 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         request: Request<pb::GetStatisticsRequest>,
     ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
         rpc!(self, request, "GetStatistics", statistics)
+    }
+
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> Result<Response<pb::ListChangesResponse>, Status> {
+        rpc!(self, request, "ListChanges", changes)
+    }
+
+    type WatchChangesStream = WatchStream;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        rpc!(self, request, "WatchChanges", watch)
     }
 }
 

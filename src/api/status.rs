@@ -67,6 +67,12 @@ impl From<DomainError> for Status {
                 "REQUEST_ID_REUSED",
                 [("request_id", request_id)],
             ),
+            DomainError::ResyncRequired { oldest_revision } => with_info(
+                Code::FailedPrecondition,
+                message,
+                "RESYNC_REQUIRED",
+                [("oldest_revision", oldest_revision.to_string())],
+            ),
             DomainError::FailedPrecondition { reason, .. } => {
                 with_info(Code::FailedPrecondition, message, reason, [])
             }

@@ -1,11 +1,14 @@
-//! The client commands of the `teacher-registry` binary, for HR staff: each talks to a
+//! The client commands of the `teacher-registry` binary, for HR staff and county bureaus:
+//! each talks to a
 //! running server over gRPC and prints a readable report to any writer, so tests can read
 //! exactly what a person would see.
 
 mod stats;
+mod sync;
 mod transition;
 
 pub use stats::print_statistics;
+pub use sync::{run_sync, teacher_json, SyncArgs};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;

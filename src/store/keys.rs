@@ -30,12 +30,17 @@ pub(crate) const REGISTRATION_EXPIRY: u8 = b'x';
 pub(crate) const COUNTER: u8 = b'n';
 /// `l` + revision → change event.
 pub(crate) const CHANGE: u8 = b'l';
+/// `g` + county code + revision → nothing: the changes of teachers who are or were in the
+/// county (a move is listed under both counties), so a county's feed reads only its own.
+pub(crate) const COUNTY_CHANGE: u8 = b'g';
 /// `q` + request_id → the first outcome of that request (AIP-155).
 pub(crate) const REQUEST: u8 = b'q';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
 pub(crate) const META_REVISION: &[u8] = b"mrevision";
+/// Metadata: the oldest revision still in the change log (absent: 1, nothing trimmed).
+pub(crate) const META_OLDEST_REVISION: &[u8] = b"moldest-revision";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 
@@ -142,6 +147,30 @@ pub(crate) fn certificate(number: &str) -> Vec<u8> {
 
 pub(crate) fn change(revision: u64) -> Vec<u8> {
     prefixed(CHANGE, &revision.to_be_bytes())
+}
+
+/// The revision a change-log key stands for.
+pub(crate) fn revision_of_change(key: &[u8]) -> Option<u64> {
+    match key {
+        [CHANGE, rest @ ..] => Some(u64::from_be_bytes(rest.try_into().ok()?)),
+        _ => None,
+    }
+}
+
+pub(crate) fn county_change(county: &CountyCode, revision: u64) -> Vec<u8> {
+    let mut key = county_change_prefix(county);
+    key.extend_from_slice(&revision.to_be_bytes());
+    key
+}
+
+pub(crate) fn county_change_prefix(county: &CountyCode) -> Vec<u8> {
+    prefixed(COUNTY_CHANGE, county.as_str().as_bytes())
+}
+
+/// The revision at the end of a county change key.
+pub(crate) fn revision_of_county_change(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    Some(u64::from_be_bytes(key[start..].try_into().ok()?))
 }
 
 pub(crate) fn request(request_id: &str) -> Vec<u8> {

@@ -6,6 +6,7 @@
 //! Callers speak in domain terms only, so another engine could sit behind the same
 //! operations.
 
+mod changes;
 mod codec;
 mod keys;
 mod mutation;
@@ -18,12 +19,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use rand::RngCore;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::domain::{CountyCode, DomainError, IdentityDocument, Teacher, TeacherId, Validated};
 use mutation::Mutation;
 use writer::Command;
 
+pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use mutation::{Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use statistics::{CountyStatistics, Statistics};
@@ -81,6 +83,7 @@ struct Inner {
     tree: sled::Tree,
     sender: Option<mpsc::Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    committed: watch::Receiver<u64>,
     stats: Arc<writer::WriteStats>,
     page_secret: Vec<u8>,
 }
@@ -95,13 +98,14 @@ impl Store {
         let tree = db.open_tree(keys::REGISTRY_TREE)?;
         let page_secret = page_secret(&tree)?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, handle) = writer::spawn(tree.clone(), stats.clone())?;
+        let (sender, committed, handle) = writer::spawn(tree.clone(), stats.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 tree,
                 sender: Some(sender),
                 writer: Mutex::new(Some(handle)),
+                committed,
                 stats,
                 page_secret,
             }),
@@ -143,6 +147,46 @@ impl Store {
     /// registry or one county; read from counters, so it costs the same for any size.
     pub fn statistics(&self, county: Option<&CountyCode>) -> Result<Statistics, StoreError> {
         statistics::read(&self.inner.tree, county)
+    }
+
+    /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
+    /// (a county sees the changes of teachers who are or were in it). ResyncRequired when
+    /// `after` is older than the retained log.
+    pub fn list_changes(
+        &self,
+        after: u64,
+        limit: usize,
+        county: Option<&CountyCode>,
+    ) -> Result<ChangePage, StoreError> {
+        changes::list(&self.inner.tree, after, limit, county)
+    }
+
+    /// Follows the revision of the last change on disk; changes whenever a group commits.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.committed.clone()
+    }
+
+    /// Trims the change log down to what `retention` keeps, through the writer, in steps
+    /// that never hold writers up for long. Returns the oldest revision kept.
+    pub async fn trim_change_log(&self, retention: &Retention) -> Result<u64, StoreError> {
+        let keep_from = changes::retention_cutoff(&self.inner.tree, retention)?;
+        loop {
+            let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
+            let (reply, answer) = oneshot::channel();
+            sender
+                .send(Command::TrimChanges { keep_from, reply })
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            let oldest = answer.await.map_err(|_| StoreError::Closed)??;
+            if oldest >= keep_from || oldest >= self.revision()? {
+                return Ok(oldest);
+            }
+        }
+    }
+
+    /// The oldest revision still in the change log.
+    pub fn oldest_revision(&self) -> Result<u64, StoreError> {
+        changes::oldest_revision(&self.inner.tree)
     }
 
     /// The revision of the last committed change.
@@ -201,7 +245,7 @@ impl Store {
         let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         sender
-            .send(Command {
+            .send(Command::Mutate {
                 mutation,
                 context,
                 reply,

@@ -371,6 +371,17 @@ fn commit_record(
         county_after: after.fields.county_code.clone(),
     };
     staged.insert(keys::change(after.revision), codec::encode(&event));
+    staged.insert(
+        keys::county_change(&event.county_after, event.revision),
+        Vec::new(),
+    );
+    if let Some(before) = event
+        .county_before
+        .as_ref()
+        .filter(|c| **c != event.county_after)
+    {
+        staged.insert(keys::county_change(before, event.revision), Vec::new());
+    }
     staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
     Ok(())
 }

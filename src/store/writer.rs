@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
 use crate::store::{codec, keys, StoreError};
@@ -29,10 +29,61 @@ pub(crate) const MAX_GROUP: usize = 2048;
 /// How many mutations may wait for the writer before senders are held back.
 pub(crate) const QUEUE_DEPTH: usize = 8192;
 
-pub(crate) struct Command {
-    pub(crate) mutation: Mutation,
-    pub(crate) context: WriteContext,
-    pub(crate) reply: oneshot::Sender<Result<Outcome, StoreError>>,
+/// Most change-log entries trimmed by one command, so trimming never holds up writers
+/// for long.
+pub(crate) const MAX_TRIM: u64 = 20_000;
+
+/// What the writer is asked to do.
+// Nearly every command is a Mutate: boxing it to shrink the rare TrimChanges would add an
+// allocation to every write.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Command {
+    /// Apply a mutation of a teacher record.
+    Mutate {
+        mutation: Mutation,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<Outcome, StoreError>>,
+    },
+    /// Drop change-log entries below `keep_from` (at most [`MAX_TRIM`]); answers the new
+    /// oldest revision.
+    TrimChanges {
+        keep_from: u64,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+}
+
+/// An answer owed to a caller once the group is on disk.
+enum Answer {
+    Mutation(
+        oneshot::Sender<Result<Outcome, StoreError>>,
+        Result<Outcome, StoreError>,
+    ),
+    Trim(
+        oneshot::Sender<Result<u64, StoreError>>,
+        Result<u64, StoreError>,
+    ),
+}
+
+impl Answer {
+    fn fail_if_ok(&mut self, error: &StoreError) {
+        match self {
+            Answer::Mutation(_, result @ Ok(_)) => *result = Err(error.clone()),
+            Answer::Trim(_, result @ Ok(_)) => *result = Err(error.clone()),
+            _ => {}
+        }
+    }
+
+    fn send(self) {
+        // A caller that went away no longer needs its answer; the write stands.
+        match self {
+            Answer::Mutation(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Answer::Trim(reply, result) => {
+                let _ = reply.send(result);
+            }
+        }
+    }
 }
 
 /// Counters of the write path, for benchmarks and metrics.
@@ -48,7 +99,7 @@ pub(crate) struct WriteStats {
 pub struct WriteStatsSnapshot {
     /// Batches applied and flushed.
     pub groups: u64,
-    /// Mutations answered (accepted or refused) in those groups.
+    /// Commands answered (mutations accepted or refused, log trims) in those groups.
     pub mutations: u64,
     /// Time spent applying and flushing batches.
     pub flush_micros: u64,
@@ -64,12 +115,17 @@ impl WriteStats {
     }
 }
 
-pub(crate) fn spawn(
-    tree: sled::Tree,
-    stats: Arc<WriteStats>,
-) -> Result<(mpsc::Sender<Command>, std::thread::JoinHandle<()>), StoreError> {
+/// The writer's queue, the watch of committed revisions, and the thread.
+pub(crate) type Spawned = (
+    mpsc::Sender<Command>,
+    watch::Receiver<u64>,
+    std::thread::JoinHandle<()>,
+);
+
+pub(crate) fn spawn(tree: sled::Tree, stats: Arc<WriteStats>) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let revision = read_revision(&tree)?;
+    let (committed, watcher) = watch::channel(revision);
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
@@ -77,13 +133,14 @@ pub(crate) fn spawn(
                 tree,
                 revision,
                 stats,
+                committed,
             }
             .run(receiver)
         })
         .map_err(|e| StoreError::Storage {
             detail: format!("cannot start the writer thread: {e}"),
         })?;
-    Ok((sender, handle))
+    Ok((sender, watcher, handle))
 }
 
 pub(crate) fn read_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
@@ -98,6 +155,8 @@ struct Writer {
     /// The revision of the last committed change.
     revision: u64,
     stats: Arc<WriteStats>,
+    /// Tells change-feed watchers the revision of the last change on disk.
+    committed: watch::Sender<u64>,
 }
 
 impl Writer {
@@ -122,14 +181,31 @@ impl Writer {
         let mut revision = self.revision;
         let mut answers = Vec::with_capacity(group.len());
         for command in group {
-            let mut staged = Staged::new(&self.tree, &pending, revision);
-            let result = apply(&mut staged, command.mutation, &command.context);
-            if result.is_ok() {
-                revision = staged.revision;
-                let writes = staged.writes;
-                pending.writes.extend(writes);
+            match command {
+                Command::Mutate {
+                    mutation,
+                    context,
+                    reply,
+                } => {
+                    let mut staged = Staged::new(&self.tree, &pending, revision);
+                    let result = apply(&mut staged, mutation, &context);
+                    if result.is_ok() {
+                        revision = staged.revision;
+                        let writes = staged.writes;
+                        pending.writes.extend(writes);
+                    }
+                    answers.push(Answer::Mutation(reply, result));
+                }
+                Command::TrimChanges { keep_from, reply } => {
+                    let mut staged = Staged::new(&self.tree, &pending, revision);
+                    let result = trim_changes(&mut staged, keep_from);
+                    if result.is_ok() {
+                        let writes = staged.writes;
+                        pending.writes.extend(writes);
+                    }
+                    answers.push(Answer::Trim(reply, result));
+                }
             }
-            answers.push((command.reply, result));
         }
 
         let started = Instant::now();
@@ -143,21 +219,25 @@ impl Writer {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
         match committed {
-            Ok(()) => self.revision = revision,
+            Ok(()) => {
+                self.revision = revision;
+                self.committed.send_if_modified(|seen| {
+                    let changed = *seen != revision;
+                    *seen = revision;
+                    changed
+                });
+            }
             Err(e) => {
                 tracing::error!(error = %e, "a write group could not be committed; its callers are told");
                 // What is on disk is the truth: start again from its revision.
                 self.revision = read_revision(&self.tree).unwrap_or(self.revision);
-                for (_, result) in &mut answers {
-                    if result.is_ok() {
-                        *result = Err(e.clone());
-                    }
+                for answer in &mut answers {
+                    answer.fail_if_ok(&e);
                 }
             }
         }
-        for (reply, result) in answers {
-            // A caller that went away no longer needs its answer; the write stands.
-            let _ = reply.send(result);
+        for answer in answers {
+            answer.send();
         }
     }
 
@@ -176,6 +256,31 @@ impl Writer {
         self.tree.flush()?;
         Ok(())
     }
+}
+
+/// Stages the removal of change-log entries below `keep_from`, with their county index
+/// entries, up to [`MAX_TRIM`] of them, and the new oldest revision.
+fn trim_changes(staged: &mut Staged<'_>, keep_from: u64) -> Result<u64, StoreError> {
+    let oldest = crate::store::changes::oldest_revision(staged.tree)?;
+    let until = keep_from
+        .min(oldest.saturating_add(MAX_TRIM))
+        .min(staged.revision.max(1));
+    if until <= oldest {
+        return Ok(oldest);
+    }
+    for revision in oldest..until {
+        let key = keys::change(revision);
+        if let Some(bytes) = staged.get(&key)? {
+            let event: crate::domain::ChangeEvent = codec::decode(&key, &bytes)?;
+            staged.remove(keys::county_change(&event.county_after, revision));
+            if let Some(before) = &event.county_before {
+                staged.remove(keys::county_change(before, revision));
+            }
+            staged.remove(key);
+        }
+    }
+    staged.insert(keys::META_OLDEST_REVISION.to_vec(), codec::encode(&until));
+    Ok(until)
 }
 
 /// Writes of the accepted mutations of the current group, not yet applied.

@@ -1,0 +1,182 @@
+//! Handlers of the change feed: ListChanges (pages) and WatchChanges (a live stream).
+//!
+//! Both read the change log on disk. A watcher replays from the log, then waits for the
+//! writer to announce a newer committed revision and reads again, so it can never miss or
+//! repeat a change across the switch from backlog to live, it never holds up a writer,
+//! and a slow one holds no more than one page in memory.
+
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::api::convert::change_message;
+use crate::api::pb;
+use crate::api::pb::watch_changes_response::Event;
+use crate::api::service::RegistryService;
+use crate::domain::{CountyCode, DomainError, FieldViolation};
+use crate::store::Store;
+
+const DEFAULT_PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 1000;
+/// Changes a watcher reads from the log at a time.
+const WATCH_PAGE: usize = 256;
+/// Messages buffered for a slow watcher before it stops reading the log.
+const WATCH_BUFFER: usize = 64;
+
+pub(super) type WatchStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;
+
+impl RegistryService {
+    pub(super) async fn changes(
+        &self,
+        request: pb::ListChangesRequest,
+    ) -> Result<pb::ListChangesResponse, Status> {
+        let pb::ListChangesRequest {
+            after_revision,
+            page_size,
+            county_code,
+        } = request;
+        let mut violations = Vec::new();
+        let page_size = match page_size {
+            n if n < 0 => {
+                violations.push(FieldViolation::new("page_size", "must not be negative"));
+                0
+            }
+            0 => DEFAULT_PAGE_SIZE,
+            n => (n as usize).min(MAX_PAGE_SIZE),
+        };
+        let county = parse_county(&county_code)
+            .map_err(|v| violations.push(v))
+            .ok();
+        let Some(county) = county.filter(|_| violations.is_empty()) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let page = self
+            .store
+            .list_changes(after_revision, page_size, county.as_ref())?;
+        Ok(pb::ListChangesResponse {
+            changes: page
+                .changes
+                .into_iter()
+                .map(|entry| change_message(entry, county.as_ref()))
+                .collect(),
+            next_revision: page.next_revision,
+        })
+    }
+
+    pub(super) async fn watch(
+        &self,
+        request: pb::WatchChangesRequest,
+    ) -> Result<WatchStream, Status> {
+        let pb::WatchChangesRequest {
+            after_revision,
+            county_code,
+        } = request;
+        let county = parse_county(&county_code).map_err(DomainError::from)?;
+        // Refuse a revision the log no longer has before the stream starts.
+        self.store
+            .list_changes(after_revision, 1, county.as_ref())?;
+        let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
+        let watcher = Watcher {
+            store: self.store.clone(),
+            county,
+            next: after_revision,
+            sender,
+            progress_interval: self.progress_interval,
+            shutdown: self.shutdown.clone(),
+        };
+        tokio::spawn(watcher.run());
+        Ok(ReceiverStream::new(receiver))
+    }
+}
+
+fn parse_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        code => CountyCode::parse(code)
+            .map(Some)
+            .map_err(|e| FieldViolation::new("county_code", e)),
+    }
+}
+
+/// One WatchChanges stream.
+struct Watcher {
+    store: Store,
+    county: Option<CountyCode>,
+    /// The revision after which the next change is read.
+    next: u64,
+    sender: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
+    progress_interval: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Watcher {
+    async fn run(mut self) {
+        let mut committed = self.store.subscribe();
+        let mut last_sent = Instant::now();
+        loop {
+            let page = match self
+                .store
+                .list_changes(self.next, WATCH_PAGE, self.county.as_ref())
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = self.sender.send(Err(e.into())).await;
+                    return;
+                }
+            };
+            let full = page.changes.len() == WATCH_PAGE;
+            for entry in page.changes {
+                let change = change_message(entry, self.county.as_ref());
+                if !self.send(Event::Change(change)).await {
+                    return;
+                }
+                last_sent = Instant::now();
+            }
+            self.next = page.next_revision;
+            if full {
+                continue;
+            }
+            if last_sent.elapsed() >= self.progress_interval {
+                let progress = pb::WatchProgress {
+                    revision: self.next,
+                };
+                if !self.send(Event::Progress(progress)).await {
+                    return;
+                }
+                last_sent = Instant::now();
+            }
+            let quiet = self.progress_interval.saturating_sub(last_sent.elapsed());
+            let next = self.next;
+            let newer = committed
+                .wait_for(|revision| *revision > next)
+                .map(|r| r.is_ok());
+            let stopping = self.shutdown.wait_for(|stop| *stop).map(|_| ());
+            tokio::select! {
+                open = newer => {
+                    if !open {
+                        return; // the store is closing
+                    }
+                }
+                _ = tokio::time::sleep(quiet) => {}
+                _ = stopping => {
+                    let _ = self
+                        .sender
+                        .send(Err(Status::unavailable(
+                            "the registry is shutting down; resume from your last revision",
+                        )))
+                        .await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends one message; false when the client has gone.
+    async fn send(&self, event: Event) -> bool {
+        let message = pb::WatchChangesResponse { event: Some(event) };
+        self.sender.send(Ok(message)).await.is_ok()
+    }
+}

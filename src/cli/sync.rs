@@ -1,0 +1,353 @@
+//! `teacher-registry sync`: a county's JSON Lines mirror, kept in step by the change feed.
+//!
+//! The mirror file holds one teacher per line, ordered by registry number; beside it,
+//! `FILE.revision` holds the revision the mirror reflects. A run resumes from that
+//! revision; without it, or when the registry no longer keeps changes that old
+//! (RESYNC_REQUIRED), it lists the county afresh and follows the feed from the listing's
+//! revision. Both files are replaced atomically (written aside, then renamed), the mirror
+//! first: after a crash the revision may be older than the mirror, and replaying changes
+//! onto a mirror is harmless because each change carries the teacher's latest state.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use tonic::transport::Channel;
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use super::{connect, describe};
+use crate::api::pb;
+use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use crate::api::pb::watch_changes_response::Event;
+
+type Client = TeacherRegistryServiceClient<Channel>;
+
+/// How often a following sync saves its mirror while changes stream in.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// What to mirror and where.
+#[derive(Debug, Clone)]
+pub struct SyncArgs {
+    pub server: String,
+    pub county: String,
+    pub mirror: PathBuf,
+    /// Keep watching for changes after catching up.
+    pub follow: bool,
+}
+
+/// A county's teachers as JSON, by registry number, and the revision they reflect.
+struct Mirror {
+    teachers: BTreeMap<String, Value>,
+    revision: u64,
+    path: PathBuf,
+}
+
+/// Brings the mirror up to date (and, with `follow`, keeps it so), reporting to `out`.
+pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let mut mirror = match Mirror::load(&args.mirror)? {
+        Some(mirror) => mirror,
+        None => resync(&mut client, args, out).await?,
+    };
+    loop {
+        let request = pb::ListChangesRequest {
+            after_revision: mirror.revision,
+            page_size: 1000,
+            county_code: args.county.clone(),
+        };
+        let page = match client.list_changes(request).await {
+            Ok(page) => page.into_inner(),
+            Err(status) if is_resync(&status) => {
+                writeln!(
+                    out,
+                    "the registry no longer keeps revision {}: resyncing",
+                    mirror.revision
+                )?;
+                mirror = resync(&mut client, args, out).await?;
+                continue;
+            }
+            Err(status) => bail!("listing changes failed: {}", describe(&status)),
+        };
+        let caught_up = page.changes.is_empty();
+        for change in &page.changes {
+            mirror.apply(change);
+        }
+        mirror.revision = page.next_revision;
+        if caught_up {
+            break;
+        }
+    }
+    mirror.save()?;
+    writeln!(
+        out,
+        "mirror of {} up to date at revision {}: {} teachers",
+        args.county,
+        mirror.revision,
+        mirror.teachers.len()
+    )?;
+    if args.follow {
+        follow(&mut client, args, &mut mirror, out).await?;
+    }
+    Ok(())
+}
+
+async fn follow(
+    client: &mut Client,
+    args: &SyncArgs,
+    mirror: &mut Mirror,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let request = pb::WatchChangesRequest {
+        after_revision: mirror.revision,
+        county_code: args.county.clone(),
+    };
+    let mut stream = match client.watch_changes(request).await {
+        Ok(stream) => stream.into_inner(),
+        Err(status) => bail!("watching changes failed: {}", describe(&status)),
+    };
+    let mut saved = Instant::now();
+    loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => bail!("the registry ended the watch; run sync again to resume"),
+            Err(status) => {
+                mirror.save()?;
+                bail!(
+                    "the watch stopped at revision {}: {}; run sync again to resume",
+                    mirror.revision,
+                    describe(&status)
+                )
+            }
+        };
+        let idle = match message.event {
+            Some(Event::Change(change)) => {
+                mirror.apply(&change);
+                mirror.revision = change.revision;
+                false
+            }
+            Some(Event::Progress(progress)) => {
+                mirror.revision = progress.revision;
+                true
+            }
+            None => continue,
+        };
+        if idle || saved.elapsed() >= SAVE_EVERY {
+            mirror.save()?;
+            saved = Instant::now();
+            writeln!(
+                out,
+                "revision {}: {} teachers",
+                mirror.revision,
+                mirror.teachers.len()
+            )?;
+        }
+    }
+}
+
+/// Lists the county afresh and starts the mirror at the listing's revision.
+async fn resync(
+    client: &mut Client,
+    args: &SyncArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<Mirror> {
+    let mut mirror = Mirror {
+        teachers: BTreeMap::new(),
+        revision: 0,
+        path: args.mirror.clone(),
+    };
+    let mut token = String::new();
+    let mut first = true;
+    loop {
+        let request = pb::ListTeachersRequest {
+            page_size: 1000,
+            page_token: token.clone(),
+            county_code: args.county.clone(),
+            ..Default::default()
+        };
+        let page = match client.list_teachers(request).await {
+            Ok(page) => page.into_inner(),
+            Err(status) => bail!("listing the county failed: {}", describe(&status)),
+        };
+        if first {
+            // Changes after the first page's revision are replayed afterwards, so the
+            // listing and the feed leave no gap between them.
+            mirror.revision = page.revision;
+            first = false;
+        }
+        for teacher in &page.teachers {
+            mirror
+                .teachers
+                .insert(teacher.teacher_id.clone(), teacher_json(teacher));
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    writeln!(
+        out,
+        "listed {} teachers of {} at revision {}",
+        mirror.teachers.len(),
+        args.county,
+        mirror.revision
+    )?;
+    Ok(mirror)
+}
+
+fn is_resync(status: &tonic::Status) -> bool {
+    status.code() == Code::FailedPrecondition
+        && status
+            .get_details_error_info()
+            .is_some_and(|info| info.reason == "RESYNC_REQUIRED")
+}
+
+impl Mirror {
+    fn load(path: &Path) -> anyhow::Result<Option<Mirror>> {
+        let state = revision_path(path);
+        if !path.exists() || !state.exists() {
+            return Ok(None);
+        }
+        let revision: u64 = std::fs::read_to_string(&state)
+            .with_context(|| format!("cannot read {}", state.display()))?
+            .trim()
+            .parse()
+            .with_context(|| format!("{} does not hold a revision", state.display()))?;
+        let mut teachers = BTreeMap::new();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let value: Value = serde_json::from_str(line)
+                .with_context(|| format!("{} line {} is not JSON", path.display(), n + 1))?;
+            let id = value["teacher_id"]
+                .as_str()
+                .with_context(|| format!("{} line {} has no teacher_id", path.display(), n + 1))?
+                .to_string();
+            teachers.insert(id, value);
+        }
+        Ok(Some(Mirror {
+            teachers,
+            revision,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    /// A change with the teacher's state updates the mirror; MOVED_OUT drops the teacher.
+    fn apply(&mut self, change: &pb::Change) {
+        if change.kind() == pb::ChangeKind::MovedOut {
+            self.teachers.remove(&change.teacher_id);
+        } else if let Some(teacher) = &change.teacher {
+            self.teachers
+                .insert(change.teacher_id.clone(), teacher_json(teacher));
+        }
+    }
+
+    fn save(&self) -> anyhow::Result<()> {
+        let mut text = String::new();
+        for teacher in self.teachers.values() {
+            text.push_str(&teacher.to_string());
+            text.push('\n');
+        }
+        replace_file(&self.path, text.as_bytes())?;
+        replace_file(
+            &revision_path(&self.path),
+            format!("{}\n", self.revision).as_bytes(),
+        )
+    }
+}
+
+fn revision_path(mirror: &Path) -> PathBuf {
+    let mut name = mirror.as_os_str().to_owned();
+    name.push(".revision");
+    PathBuf::from(name)
+}
+
+/// Writes `bytes` beside `path`, syncs, then renames over it.
+fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".tmp");
+    let aside = PathBuf::from(aside);
+    let mut file = std::fs::File::create(&aside)
+        .with_context(|| format!("cannot write {}", aside.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// A teacher as one JSON object with the proto's field names and enum value names.
+pub fn teacher_json(t: &pb::Teacher) -> Value {
+    json!({
+        "teacher_id": t.teacher_id,
+        "id_document_type": t.id_document_type().as_str_name(),
+        "national_id": t.national_id,
+        "name": t.name,
+        "gender": t.gender().as_str_name(),
+        "birth_date": t.birth_date,
+        "county_code": t.county_code,
+        "school": t.school,
+        "employment_status": t.employment_status().as_str_name(),
+        "legacy_title": t.legacy_title().as_str_name(),
+        "legacy_title_limited_scope": t.legacy_title_limited_scope,
+        "current_title": t.current_title().as_str_name(),
+        "certificates": t.certificates.iter().map(certificate_json).collect::<Vec<_>>(),
+        "title_history": t.title_history.iter().map(title_json).collect::<Vec<_>>(),
+        "etag": t.etag,
+        "revision": t.revision,
+        "create_time": time_json(t.create_time.as_ref()),
+        "update_time": time_json(t.update_time.as_ref()),
+    })
+}
+
+fn certificate_json(c: &pb::Certificate) -> Value {
+    json!({
+        "certificate_number": c.certificate_number,
+        "kind": c.kind().as_str_name(),
+        "subject": c.subject,
+        "issuing_authority": c.issuing_authority,
+        "certified_on": c.certified_on,
+        "status": c.status().as_str_name(),
+        "copies": c.copies.iter().map(|copy| json!({
+            "copy_number": copy.copy_number,
+            "issued_on": copy.issued_on,
+            "reason": copy.reason().as_str_name(),
+            "declaration_ref": copy.declaration_ref,
+            "state": copy.state().as_str_name(),
+        })).collect::<Vec<_>>(),
+        "registrations": c.registrations.iter().map(|r| json!({
+            "registered_on": r.registered_on,
+            "expires_on": r.expires_on,
+        })).collect::<Vec<_>>(),
+        "revocation": c.revocation.as_ref().map(|r| json!({
+            "revoked_on": r.revoked_on,
+            "reason": r.reason,
+            "approval_document": r.approval_document,
+        })),
+    })
+}
+
+fn title_json(e: &pb::TitleEntry) -> Value {
+    json!({
+        "tier": e.tier().as_str_name(),
+        "kind": e.kind().as_str_name(),
+        "effective_date": e.effective_date,
+        "approval_document": e.approval_document,
+        "limited_scope": e.limited_scope,
+        "exceptional": e.exceptional,
+        "note": e.note,
+        "recorded_by": e.recorded_by,
+        "record_time": time_json(e.record_time.as_ref()),
+    })
+}
+
+fn time_json(time: Option<&prost_types::Timestamp>) -> Value {
+    time.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
+        .map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
+}

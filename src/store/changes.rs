@@ -1,0 +1,163 @@
+//! The change log as a feed: reading changes after a revision (all, or one county's), and
+//! planning how much of the log a retention policy lets go.
+//!
+//! Every read comes from the log on disk, so a reader that falls behind costs the writers
+//! nothing and holds no memory; one that falls behind the retained log is told to resync.
+
+use std::time::Duration;
+
+use crate::clock;
+use crate::domain::{ChangeEvent, CountyCode, DomainError, Teacher};
+use crate::store::{codec, keys, writer, StoreError};
+
+/// One change and the teacher's latest state (`None` if the record is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEntry {
+    pub event: ChangeEvent,
+    pub teacher: Option<Teacher>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage {
+    pub changes: Vec<ChangeEntry>,
+    /// Continue after this revision. When `changes` is empty the reader is up to date here.
+    pub next_revision: u64,
+}
+
+/// How much of the change log to keep. A change is trimmed once it is outside either
+/// limit; with neither set, the log is kept whole.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many of the latest changes.
+    pub max_changes: Option<u64>,
+    /// Keep changes younger than this.
+    pub max_age: Option<Duration>,
+}
+
+pub(crate) fn oldest_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
+    Ok(match tree.get(keys::META_OLDEST_REVISION)? {
+        Some(bytes) => codec::decode(keys::META_OLDEST_REVISION, &bytes)?,
+        None => 1,
+    })
+}
+
+pub(crate) fn list(
+    tree: &sled::Tree,
+    after: u64,
+    limit: usize,
+    county: Option<&CountyCode>,
+) -> Result<ChangePage, StoreError> {
+    // Read the revision first: every change up to it is committed (and indexed) already,
+    // so a reader that has seen all of them is up to date at it.
+    let current = writer::read_revision(tree)?;
+    let oldest = oldest_revision(tree)?;
+    if after.saturating_add(1) < oldest {
+        return Err(DomainError::ResyncRequired {
+            oldest_revision: oldest,
+        }
+        .into());
+    }
+    let start = after.saturating_add(1);
+    let revisions: Box<dyn Iterator<Item = Result<u64, StoreError>>> = match county {
+        Some(county) => Box::new(
+            tree.range(keys::county_change(county, start)..)
+                .take_while(|entry| {
+                    entry.as_ref().map_or(true, |(key, _)| {
+                        key.starts_with(&keys::county_change_prefix(county))
+                    })
+                })
+                .map(|entry| {
+                    let (key, _) = entry?;
+                    keys::revision_of_county_change(&key).ok_or_else(|| corrupt(&key))
+                }),
+        ),
+        None => Box::new(
+            tree.range(keys::change(start)..)
+                .take_while(|entry| {
+                    entry
+                        .as_ref()
+                        .map_or(true, |(key, _)| key.first() == Some(&keys::CHANGE))
+                })
+                .map(|entry| {
+                    let (key, _) = entry?;
+                    keys::revision_of_change(&key).ok_or_else(|| corrupt(&key))
+                }),
+        ),
+    };
+
+    let mut changes = Vec::new();
+    for revision in revisions {
+        let revision = revision?;
+        if revision > current || changes.len() == limit {
+            break;
+        }
+        let key = keys::change(revision);
+        let Some(bytes) = tree.get(&key)? else {
+            let oldest = oldest_revision(tree)?;
+            if revision < oldest {
+                // Trimmed while we read.
+                return Err(DomainError::ResyncRequired {
+                    oldest_revision: oldest,
+                }
+                .into());
+            }
+            return Err(StoreError::Corrupt {
+                key: format!("l{revision}"),
+                detail: "the change log has a gap".into(),
+            });
+        };
+        let event: ChangeEvent = codec::decode(&key, &bytes)?;
+        let record_key = keys::record(&event.teacher_id);
+        let teacher = match tree.get(&record_key)? {
+            Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
+            None => None,
+        };
+        changes.push(ChangeEntry { event, teacher });
+    }
+    let next_revision = match changes.last() {
+        Some(last) if changes.len() == limit => last.event.revision,
+        _ => current.max(after),
+    };
+    Ok(ChangePage {
+        changes,
+        next_revision,
+    })
+}
+
+/// The first revision the retention policy keeps (everything below it may go).
+pub(crate) fn retention_cutoff(
+    tree: &sled::Tree,
+    retention: &Retention,
+) -> Result<u64, StoreError> {
+    let current = writer::read_revision(tree)?;
+    let mut keep_from = oldest_revision(tree)?;
+    if let Some(max) = retention.max_changes {
+        keep_from = keep_from.max(current.saturating_sub(max) + 1);
+    }
+    if let Some(age) = retention.max_age {
+        let horizon = clock::now().0 - i64::try_from(age.as_micros()).unwrap_or(i64::MAX);
+        let mut first_young = None;
+        for entry in tree.range(keys::change(keep_from)..) {
+            let (key, value) = entry?;
+            if key.first() != Some(&keys::CHANGE) {
+                break;
+            }
+            let event: ChangeEvent = codec::decode(&key, &value)?;
+            if event.time.0 >= horizon {
+                first_young = Some(event.revision);
+                break;
+            }
+        }
+        keep_from = keep_from.max(first_young.unwrap_or(current));
+    }
+    // The latest change always stays, so the feed can tell where it is.
+    Ok(keep_from.min(current.max(1)))
+}
+
+fn corrupt(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(&key[..key.len().min(9)]).into_owned(),
+        detail: "not a change-log key".into(),
+    }
+}
