@@ -32,22 +32,30 @@ pub async fn start_server() -> TestServer {
     server
 }
 
+/// A server on a fresh data directory with these options.
+pub async fn start_server_with(options: ServerOptions) -> TestServer {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let mut server = start_server_in_with(temp.path(), options).await;
+    server._temp = Some(temp);
+    server
+}
+
 /// A server on an existing data directory (for restarts).
 pub async fn start_server_in(data_dir: &Path) -> TestServer {
+    start_server_in_with(data_dir, ServerOptions::default()).await
+}
+
+/// A server on an existing data directory with these options.
+pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
     let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(server::run(
-        listener,
-        store,
-        ServerOptions::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let task = tokio::spawn(server::run(listener, store, options, async move {
+        let _ = stopped.await;
+    }));
     // The listener is bound before the server task runs, so connecting cannot race it.
     let client = TeacherRegistryServiceClient::connect(format!("http://{address}"))
         .await
