@@ -9,8 +9,9 @@ use crate::api::pb;
 use crate::domain::{
     Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus,
     ChangeEvent, ChangeKind, Choice, CopyState, CountyCode, EmploymentStatus, FieldViolation,
-    Gender, IdDocumentType, LegacyTitle, Registration, ReissueReason, Revocation, SkipReason,
-    Teacher, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    Gender, IdDocumentType, ImportInput, ImportedCertificateInput, LegacyTitle, Registration,
+    ReissueReason, Revocation, SkipReason, Teacher, TeacherInput, TitleChangeInput,
+    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 
@@ -119,58 +120,109 @@ pub(crate) struct TeacherMessage {
     pub(crate) refused: Vec<FieldViolation>,
 }
 
+/// The parts of a Teacher message beyond the settable fields.
+struct TeacherExtras {
+    teacher_id: String,
+    etag: String,
+    certificates: Vec<pb::Certificate>,
+    title_history: Vec<pb::TitleEntry>,
+}
+
+/// Splits a Teacher message: settable fields, and the rest; output-only fields dropped.
+fn split_teacher(teacher: pb::Teacher) -> (TeacherInput, TeacherExtras) {
+    let pb::Teacher {
+        teacher_id,
+        id_document_type,
+        national_id,
+        name,
+        gender,
+        birth_date,
+        county_code,
+        school,
+        employment_status,
+        legacy_title,
+        legacy_title_limited_scope,
+        current_title: _,
+        certificates,
+        title_history,
+        etag,
+        revision: _,
+        create_time: _,
+        update_time: _,
+    } = teacher;
+    let input = TeacherInput {
+        id_document_type: IdDocumentType::from_wire(id_document_type),
+        national_id,
+        name,
+        gender: Gender::from_wire(gender),
+        birth_date,
+        county_code,
+        school,
+        employment_status: EmploymentStatus::from_wire(employment_status),
+        legacy_title: LegacyTitle::from_wire(legacy_title),
+        legacy_title_limited_scope,
+    };
+    let extras = TeacherExtras {
+        teacher_id,
+        etag,
+        certificates,
+        title_history,
+    };
+    (input, extras)
+}
+
 impl From<pb::Teacher> for TeacherMessage {
     fn from(teacher: pb::Teacher) -> Self {
-        let pb::Teacher {
-            teacher_id,
-            id_document_type,
-            national_id,
-            name,
-            gender,
-            birth_date,
-            county_code,
-            school,
-            employment_status,
-            legacy_title,
-            legacy_title_limited_scope,
-            current_title: _,
-            certificates,
-            title_history,
-            etag,
-            revision: _,
-            create_time: _,
-            update_time: _,
-        } = teacher;
+        let (input, extras) = split_teacher(teacher);
         let mut refused = Vec::new();
-        if !certificates.is_empty() {
+        if !extras.certificates.is_empty() {
             refused.push(FieldViolation::new(
                 "teacher.certificates",
                 "certificates are added with IssueCertificate, not with the teacher",
             ));
         }
-        if !title_history.is_empty() {
+        if !extras.title_history.is_empty() {
             refused.push(FieldViolation::new(
                 "teacher.title_history",
                 "title entries are added with ChangeTitle or TransitionTitles",
             ));
         }
         TeacherMessage {
-            input: TeacherInput {
-                id_document_type: IdDocumentType::from_wire(id_document_type),
-                national_id,
-                name,
-                gender: Gender::from_wire(gender),
-                birth_date,
-                county_code,
-                school,
-                employment_status: EmploymentStatus::from_wire(employment_status),
-                legacy_title: LegacyTitle::from_wire(legacy_title),
-                legacy_title_limited_scope,
-            },
-            teacher_id,
-            etag,
+            input,
+            teacher_id: extras.teacher_id,
+            etag: extras.etag,
             refused,
         }
+    }
+}
+
+/// An import row: the teacher with its certificates (core fields and registration dates;
+/// status, copies and revocations are ignored, as they change only through their RPCs)
+/// and title history.
+pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
+    let (input, extras) = split_teacher(teacher);
+    let certificates = extras
+        .certificates
+        .into_iter()
+        .map(|mut certificate| {
+            let registrations = std::mem::take(&mut certificate.registrations)
+                .into_iter()
+                .map(|r| r.registered_on)
+                .collect();
+            ImportedCertificateInput {
+                certificate: certificate_input(certificate, String::new()),
+                registrations,
+            }
+        })
+        .collect();
+    ImportInput {
+        teacher: input,
+        certificates,
+        title_history: extras
+            .title_history
+            .into_iter()
+            .map(title_change_input)
+            .collect(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! Generated types stay in [`pb`] and never leave this module: [`convert`] turns them into
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
 //! and [`service`] names the RPCs, whose handlers live by theme in
-//! [`teachers`], [`certificates`], [`titles`] and [`changes`] (extract, convert, call, convert back).
+//! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -18,6 +18,7 @@ pub mod pb {
 mod certificates;
 mod changes;
 mod convert;
+mod import;
 mod service;
 mod status;
 mod teachers;

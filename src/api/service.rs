@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::api::changes::WatchStream;
+use crate::api::import::ImportStream;
 use crate::api::pb;
 use crate::api::titles::TransitionStream;
 use crate::domain::{DomainError, FieldViolation, Teacher, TeacherId};
@@ -22,7 +23,8 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 const ANONYMOUS: &str = "anonymous";
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
-/// `titles` and `changes`.
+/// `titles`, `changes`
+/// and `import`.
 #[derive(Clone)]
 pub struct RegistryService {
     pub(super) store: Store,
@@ -152,6 +154,15 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         request: Request<pb::ListChangesRequest>,
     ) -> Result<Response<pb::ListChangesResponse>, Status> {
         rpc!(self, request, "ListChanges", changes)
+    }
+
+    type ImportTeachersStream = ImportStream;
+
+    async fn import_teachers(
+        &self,
+        request: Request<Streaming<pb::ImportTeachersRequest>>,
+    ) -> Result<Response<Self::ImportTeachersStream>, Status> {
+        rpc!(self, request, "ImportTeachers", import)
     }
 
     type WatchChangesStream = WatchStream;

@@ -5,6 +5,7 @@ mod certificate;
 mod change;
 mod error;
 mod identity;
+mod import;
 mod lifecycle;
 mod teacher;
 mod teacher_id;
@@ -18,6 +19,9 @@ pub use certificate::{
 pub use change::{ChangeEvent, ChangeKind};
 pub use error::{DomainError, FieldViolation};
 pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
+pub use import::{
+    ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,
+};
 pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };

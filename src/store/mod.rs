@@ -21,12 +21,14 @@ use std::thread::JoinHandle;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::domain::{CountyCode, DomainError, IdentityDocument, Teacher, TeacherId, Validated};
+use crate::domain::{
+    CountyCode, DomainError, IdentityDocument, ImportMode, ImportRow, Teacher, TeacherId, Validated,
+};
 use mutation::Mutation;
 use writer::Command;
 
 pub use changes::{ChangeEntry, ChangePage, Retention};
-pub use mutation::{Outcome, Target, TeacherChange, WriteContext};
+pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use statistics::{CountyStatistics, Statistics};
 pub use writer::WriteStatsSnapshot;
@@ -225,6 +227,18 @@ impl Store {
             change,
         };
         self.submit(mutation, context).await
+    }
+
+    /// Applies one bulk-import row: creates the teacher, or under `Upsert` updates the one
+    /// holding the row's identity document (UNCHANGED when nothing differs). ALREADY_EXISTS
+    /// under `CreateOnly`, or for a certificate number another teacher holds.
+    pub async fn import_row(
+        &self,
+        row: ImportRow,
+        mode: ImportMode,
+        context: WriteContext,
+    ) -> Result<Outcome, StoreError> {
+        self.submit(Mutation::Import { row, mode }, context).await
     }
 
     /// Counters of the write path since the store was opened.

@@ -10,8 +10,8 @@ use crate::clock;
 use chrono::NaiveDate;
 
 use crate::domain::{
-    ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, RevocationRequest, Teacher,
-    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
+    ChangeEvent, ChangeKind, DomainError, ImportMode, ImportRow, NewCertificate, Reissue,
+    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
 };
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -28,6 +28,9 @@ pub(crate) enum Mutation {
         expected_etag: Option<String>,
         change: TeacherChange,
     },
+    /// One bulk-import row: a new teacher, or (upsert) an update of the one with the
+    /// row's identity document.
+    Import { row: ImportRow, mode: ImportMode },
 }
 
 /// Which teacher a change is for.
@@ -106,6 +109,16 @@ impl WriteContext {
 pub struct Outcome {
     pub teacher: Teacher,
     pub warnings: Vec<String>,
+    pub effect: Effect,
+}
+
+/// What an accepted mutation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    Created,
+    Updated,
+    /// Nothing differed; nothing was written.
+    Unchanged,
 }
 
 /// What the registry remembers of a request_id: the request's fingerprint and its answer.
@@ -149,6 +162,7 @@ pub(crate) fn apply(
             expected_etag,
             change,
         } => change_teacher(staged, &target, expected_etag, change, context)?,
+        Mutation::Import { row, mode } => import_row(staged, row, mode, context)?,
     };
 
     if let Some((key, fingerprint)) = remembered {
@@ -168,12 +182,7 @@ fn create_teacher(
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
     refuse_taken_identity(staged, &fields)?;
-    let id = loop {
-        let id = TeacherId::generate(&mut rand::thread_rng());
-        if !staged.contains(&keys::record(&id))? {
-            break id;
-        }
-    };
+    let id = unused_teacher_id(staged)?;
     let now = clock::now();
     let teacher = Teacher {
         id,
@@ -185,7 +194,87 @@ fn create_teacher(
         update_time: now,
     };
     commit_record(staged, None, &teacher, ChangeKind::Created, context)?;
-    Ok(Outcome { teacher, warnings })
+    Ok(Outcome {
+        teacher,
+        warnings,
+        effect: Effect::Created,
+    })
+}
+
+fn import_row(
+    staged: &mut Staged<'_>,
+    row: ImportRow,
+    mode: ImportMode,
+    context: &WriteContext,
+) -> Result<Outcome, StoreError> {
+    let identity_key = keys::identity(&row.fields.identity);
+    let existing: Option<TeacherId> = match staged.get(&identity_key)? {
+        Some(bytes) => Some(codec::decode(&identity_key, &bytes)?),
+        None => None,
+    };
+    let now = clock::now();
+    let current = match (existing, mode) {
+        (Some(existing), ImportMode::CreateOnly) => {
+            return Err(DomainError::AlreadyExists {
+                what: "identity document",
+                existing,
+            }
+            .into())
+        }
+        (Some(id), ImportMode::Upsert) => Some(load_teacher(staged, &id)?),
+        (None, _) => None,
+    };
+    let mut next = match &current {
+        Some(current) => current.clone(),
+        None => Teacher {
+            id: unused_teacher_id(staged)?,
+            fields: row.fields.clone(),
+            certificates: Vec::new(),
+            title_history: Vec::new(),
+            revision: 0,
+            create_time: now,
+            update_time: now,
+        },
+    };
+    for imported in &row.certificates {
+        if !next
+            .certificates
+            .iter()
+            .any(|c| c.number == imported.certificate.number)
+        {
+            refuse_taken_certificate(staged, &imported.certificate.number)?;
+        }
+    }
+    next.merge_import(&row, &context.principal, now)?;
+    let (kind, effect) = match &current {
+        None => (ChangeKind::Created, Effect::Created),
+        Some(current) if *current == next => {
+            return Ok(Outcome {
+                teacher: next,
+                warnings: row.warnings,
+                effect: Effect::Unchanged,
+            })
+        }
+        Some(_) => (ChangeKind::Updated, Effect::Updated),
+    };
+    next.revision = staged.next_revision();
+    next.update_time = now;
+    commit_record(staged, current.as_ref(), &next, kind, context)?;
+    Ok(Outcome {
+        teacher: next,
+        warnings: row.warnings,
+        effect,
+    })
+}
+
+/// A fresh registry number that no record holds.
+fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
+    loop {
+        let id = TeacherId::generate(&mut rand::thread_rng());
+        if !staged.contains(&keys::record(&id))? {
+            return Ok(id);
+        }
+    }
 }
 
 fn change_teacher(
@@ -277,6 +366,7 @@ fn change_teacher(
         return Ok(Outcome {
             teacher: current,
             warnings,
+            effect: Effect::Unchanged,
         });
     }
     if next.fields.identity != current.fields.identity {
@@ -288,6 +378,7 @@ fn change_teacher(
     Ok(Outcome {
         teacher: next,
         warnings,
+        effect: Effect::Updated,
     })
 }
 
