@@ -11,11 +11,13 @@
 //!   write path with group commit, reads and pagination.
 //! - [`api`]: thin tonic handlers, proto conversions and the one mapping of errors to
 //!   `tonic::Status`; the generated code is fenced in `api::pb`.
+//! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
 //! - [`cli`]: the client commands for HR staff (transition, stats), printing tables.
 //! - [`clock`]: the current time and today's date in China Standard Time.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod domain;

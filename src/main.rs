@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{print_statistics, run_sync, run_transition, SyncArgs, TransitionArgs};
-use teacher_registry::server::{self, ServerOptions};
+use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -49,6 +50,36 @@ enum Command {
         /// Keep changes for this many days.
         #[arg(long)]
         retain_days: Option<u64>,
+        /// Principals and token hashes (TOML). Without it, authentication is off and only
+        /// loopback addresses may be served.
+        #[arg(long, env = "TEACHER_REGISTRY_AUTH_FILE")]
+        auth_file: Option<PathBuf>,
+        /// Serve TLS with this certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require client certificates signed by this CA (mutual TLS).
+        #[arg(long, requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
+        /// Requests one principal may have in progress at once.
+        #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
+        max_in_flight: usize,
+    },
+    /// Add a principal to an auth file and print its new token (shown once, stored only
+    /// as a hash).
+    Token {
+        #[arg(long)]
+        auth_file: PathBuf,
+        #[arg(long)]
+        principal: String,
+        /// admin, hr, county, importer or reader.
+        #[arg(long)]
+        role: String,
+        /// The county of a county (or county-scoped importer) principal.
+        #[arg(long)]
+        county: Option<String>,
     },
     /// Keep a JSON Lines mirror of one county in step with the registry's change feed.
     Sync {
@@ -111,8 +142,25 @@ fn main() -> anyhow::Result<()> {
             cache_mb,
             retain_changes,
             retain_days,
+            auth_file,
+            tls_cert,
+            tls_key,
+            tls_client_ca,
+            max_in_flight,
         } => {
+            let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert,
+                    key,
+                    client_ca: tls_client_ca,
+                }),
+                _ => None,
+            };
             let options = ServerOptions {
+                authenticator,
+                tls,
+                max_in_flight_per_principal: max_in_flight,
                 retention: Retention {
                     max_changes: retain_changes,
                     max_age: retain_days.map(|d| Duration::from_secs(d * 24 * 3600)),
@@ -120,6 +168,17 @@ fn main() -> anyhow::Result<()> {
                 ..ServerOptions::default()
             };
             runtime.block_on(serve(listen, data_dir, cache_mb, options))
+        }
+        Command::Token {
+            auth_file,
+            principal,
+            role,
+            county,
+        } => {
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let token = add_principal(&auth_file, &principal, role, county.as_deref())?;
+            println!("{token}");
+            Ok(())
         }
         Command::Sync {
             server,

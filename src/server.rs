@@ -3,20 +3,40 @@
 //! timeouts and graceful shutdown.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
-use crate::api::{pb, RegistryService};
+use crate::api::{pb, Gate, RegistryService};
+use crate::auth::Authenticator;
 use crate::store::{Retention, Store};
 
-/// Server limits.
+/// Certificate and key files for TLS, and optionally the CA that client certificates must
+/// chain to (mutual TLS).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Server limits, security and feed settings.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
+    /// Who may call; `None` turns authentication off, which is allowed on loopback only.
+    pub authenticator: Option<Authenticator>,
+    /// Requests one principal may have in progress; more are RESOURCE_EXHAUSTED.
+    pub max_in_flight_per_principal: usize,
+    /// Concurrent HTTP/2 streams one connection may open.
+    pub max_concurrent_streams: u32,
+    /// Serve TLS (and mTLS) instead of plaintext.
+    pub tls: Option<TlsFiles>,
     /// The largest message the server decodes or encodes.
     pub max_message_bytes: usize,
     /// How long one request may take before it is answered DEADLINE_EXCEEDED.
@@ -32,6 +52,10 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
+            authenticator: None,
+            max_in_flight_per_principal: crate::api::DEFAULT_MAX_IN_FLIGHT,
+            max_concurrent_streams: 256,
+            tls: None,
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             watch_progress_interval: crate::api::DEFAULT_PROGRESS_INTERVAL,
@@ -49,6 +73,15 @@ pub async fn run(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    if options.authenticator.is_none() {
+        if !address.ip().is_loopback() {
+            anyhow::bail!(
+                "refusing to serve {address} without authentication: give --auth-file, or listen on a loopback address such as 127.0.0.1"
+            );
+        }
+        tracing::warn!(%address, "authentication is off: every caller is an anonymous admin (loopback only)");
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<TeacherRegistryServiceServer<RegistryService>>()
@@ -63,7 +96,11 @@ pub async fn run(
         .build_v1alpha()?;
     let (stop_streams, streams_stopped) = watch::channel(false);
     let trimmer_stopped = streams_stopped.clone();
-    let service = RegistryService::new(store.clone(), streams_stopped)
+    let gate = Gate::new(
+        options.authenticator.clone(),
+        options.max_in_flight_per_principal,
+    );
+    let service = RegistryService::new(store.clone(), gate, streams_stopped)
         .with_progress_interval(options.watch_progress_interval);
     let registry = TeacherRegistryServiceServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
@@ -90,9 +127,14 @@ pub async fn run(
         ))
     });
 
-    tracing::info!(address = %listener.local_addr()?, "serving the teacher registry");
-    Server::builder()
+    let mut builder = Server::builder()
         .timeout(options.request_timeout)
+        .max_concurrent_streams(options.max_concurrent_streams);
+    if let Some(tls) = &options.tls {
+        builder = builder.tls_config(tls_config(tls)?)?;
+    }
+    tracing::info!(%address, tls = options.tls.is_some(), "serving the teacher registry");
+    builder
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -127,4 +169,16 @@ async fn trim_change_log(
             Err(e) => tracing::error!(error = %e, "trimming the change log failed"),
         }
     }
+}
+
+fn tls_config(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let mut config =
+        ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
 }

@@ -2,21 +2,23 @@
 
 use tonic::Status;
 
-use crate::api::convert::{certificate_input, WireEnum};
+use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
     collect, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
 };
+use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, past_date, DomainError, FieldViolation, Reissue, ReissueReason,
-    RevocationRequest, Teacher,
+    RevocationRequest,
 };
 use crate::store::{Target, TeacherChange};
 
 impl RegistryService {
     pub(super) async fn issue(
         &self,
+        principal: &Principal,
         request: pb::IssueCertificateRequest,
     ) -> Result<pb::IssueCertificateResponse, Status> {
         let pb::IssueCertificateRequest {
@@ -50,6 +52,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                principal,
                 Target::Teacher(id),
                 etag,
                 TeacherChange::IssueCertificate(new),
@@ -57,12 +60,13 @@ impl RegistryService {
             )
             .await?;
         Ok(pb::IssueCertificateResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(teacher),
         })
     }
 
     pub(super) async fn reissue(
         &self,
+        principal: &Principal,
         request: pb::ReissueCertificateRequest,
     ) -> Result<pb::ReissueCertificateResponse, Status> {
         let pb::ReissueCertificateRequest {
@@ -95,15 +99,22 @@ impl RegistryService {
             reissue,
         };
         let teacher = self
-            .change(Target::Certificate(number), etag, change, request_id)
+            .change(
+                principal,
+                Target::Certificate(number),
+                etag,
+                change,
+                request_id,
+            )
             .await?;
         Ok(pb::ReissueCertificateResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(teacher),
         })
     }
 
     pub(super) async fn register(
         &self,
+        principal: &Principal,
         request: pb::RegisterCertificateRequest,
     ) -> Result<pb::RegisterCertificateResponse, Status> {
         let pb::RegisterCertificateRequest {
@@ -130,15 +141,22 @@ impl RegistryService {
             registered_on,
         };
         let teacher = self
-            .change(Target::Certificate(number), etag, change, request_id)
+            .change(
+                principal,
+                Target::Certificate(number),
+                etag,
+                change,
+                request_id,
+            )
             .await?;
         Ok(pb::RegisterCertificateResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(teacher),
         })
     }
 
     pub(super) async fn revoke(
         &self,
+        principal: &Principal,
         request: pb::RevokeCertificateRequest,
     ) -> Result<pb::RevokeCertificateResponse, Status> {
         let pb::RevokeCertificateRequest {
@@ -165,31 +183,38 @@ impl RegistryService {
             request,
         };
         let teacher = self
-            .change(Target::Certificate(number), etag, change, request_id)
+            .change(
+                principal,
+                Target::Certificate(number),
+                etag,
+                change,
+                request_id,
+            )
             .await?;
         Ok(pb::RevokeCertificateResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(teacher),
         })
     }
 
     /// Sends a validated change to the store and returns the teacher after it.
     async fn change(
         &self,
+        principal: &Principal,
         target: Target,
         etag: String,
         change: TeacherChange,
         request_id: Option<String>,
-    ) -> Result<Teacher, Status> {
+    ) -> Result<pb::Teacher, Status> {
         let outcome = self
             .store
             .change_teacher(
                 target,
                 optional_etag(etag),
                 change,
-                write_context(request_id),
+                write_context(principal, request_id),
             )
             .await?;
-        Ok(outcome.teacher)
+        Ok(present(principal, outcome.teacher))
     }
 }
 

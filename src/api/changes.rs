@@ -15,7 +15,8 @@ use tonic::Status;
 use crate::api::convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
-use crate::api::service::RegistryService;
+use crate::api::service::{scoped_county, RegistryService};
+use crate::auth::Principal;
 use crate::domain::{CountyCode, DomainError, FieldViolation};
 use crate::store::Store;
 
@@ -31,6 +32,7 @@ pub(super) type WatchStream = ReceiverStream<Result<pb::WatchChangesResponse, St
 impl RegistryService {
     pub(super) async fn changes(
         &self,
+        principal: &Principal,
         request: pb::ListChangesRequest,
     ) -> Result<pb::ListChangesResponse, Status> {
         let pb::ListChangesRequest {
@@ -53,6 +55,7 @@ impl RegistryService {
         let Some(county) = county.filter(|_| violations.is_empty()) else {
             return Err(DomainError::from(violations).into());
         };
+        let county = scoped_county(principal, county)?;
         let page = self
             .store
             .list_changes(after_revision, page_size, county.as_ref())?;
@@ -60,7 +63,7 @@ impl RegistryService {
             changes: page
                 .changes
                 .into_iter()
-                .map(|entry| change_message(entry, county.as_ref()))
+                .map(|entry| change_message(entry, county.as_ref(), principal))
                 .collect(),
             next_revision: page.next_revision,
         })
@@ -68,6 +71,7 @@ impl RegistryService {
 
     pub(super) async fn watch(
         &self,
+        principal: &Principal,
         request: pb::WatchChangesRequest,
     ) -> Result<WatchStream, Status> {
         let pb::WatchChangesRequest {
@@ -75,6 +79,7 @@ impl RegistryService {
             county_code,
         } = request;
         let county = parse_county(&county_code).map_err(DomainError::from)?;
+        let county = scoped_county(principal, county)?;
         // Refuse a revision the log no longer has before the stream starts.
         self.store
             .list_changes(after_revision, 1, county.as_ref())?;
@@ -85,6 +90,7 @@ impl RegistryService {
             next: after_revision,
             sender,
             progress_interval: self.progress_interval,
+            principal: principal.clone(),
             shutdown: self.shutdown.clone(),
         };
         tokio::spawn(watcher.run());
@@ -109,6 +115,7 @@ struct Watcher {
     next: u64,
     sender: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
     progress_interval: Duration,
+    principal: Principal,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -129,7 +136,7 @@ impl Watcher {
             };
             let full = page.changes.len() == WATCH_PAGE;
             for entry in page.changes {
-                let change = change_message(entry, self.county.as_ref());
+                let change = change_message(entry, self.county.as_ref(), &self.principal);
                 if !self.send(Event::Change(change)).await {
                     return;
                 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use prost_types::Timestamp;
 
 use crate::api::pb;
+use crate::auth::Principal;
 use crate::domain::{
     Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus,
     ChangeEvent, ChangeKind, Choice, CopyState, CountyCode, EmploymentStatus, FieldViolation,
@@ -465,10 +466,26 @@ impl From<ChangeKind> for pb::ChangeKind {
     }
 }
 
+/// A teacher as `principal` may see it: identity numbers masked for masked roles.
+pub(crate) fn present(principal: &Principal, teacher: Teacher) -> pb::Teacher {
+    let masked = principal
+        .sees_masked_identities()
+        .then(|| teacher.fields.identity.masked());
+    let mut message = pb::Teacher::from(teacher);
+    if let Some(masked) = masked {
+        message.national_id = masked;
+    }
+    message
+}
+
 /// A change as a feed message. In a county's feed, a change that took the teacher out of
 /// the county is MOVED_OUT, and the teacher's state is shown only while the teacher is in
 /// the county.
-pub(crate) fn change_message(entry: ChangeEntry, county: Option<&CountyCode>) -> pb::Change {
+pub(crate) fn change_message(
+    entry: ChangeEntry,
+    county: Option<&CountyCode>,
+    viewer: &Principal,
+) -> pb::Change {
     let ChangeEntry { event, teacher } = entry;
     let ChangeEvent {
         revision,
@@ -488,7 +505,7 @@ pub(crate) fn change_message(entry: ChangeEntry, county: Option<&CountyCode>) ->
     };
     let teacher = teacher
         .filter(|t| !moved_out && county.is_none_or(|c| t.fields.county_code == *c))
-        .map(Into::into);
+        .map(|t| present(viewer, t));
     pb::Change {
         revision,
         teacher_id: teacher_id.to_string(),

@@ -14,9 +14,10 @@ use tonic::{Status, Streaming};
 use crate::api::convert::import_input;
 use crate::api::pb;
 use crate::api::service::{batch_context, RegistryService};
+use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{DomainError, FieldViolation, ImportMode};
-use crate::store::{Effect, Store, StoreError};
+use crate::store::{Effect, Store, StoreError, WriteContext};
 
 /// Rows in the writer's queue at once for one stream.
 const IN_FLIGHT: usize = 1024;
@@ -28,10 +29,12 @@ pub(super) type ImportStream = ReceiverStream<Result<pb::ImportTeachersResponse,
 impl RegistryService {
     pub(super) async fn import(
         &self,
+        principal: &Principal,
         rows: Streaming<pb::ImportTeachersRequest>,
     ) -> Result<ImportStream, Status> {
         let (sender, receiver) = mpsc::channel(RESULT_BUFFER);
-        tokio::spawn(run_import(self.store.clone(), rows, sender));
+        let context = batch_context(principal, None);
+        tokio::spawn(run_import(self.store.clone(), rows, context, sender));
         Ok(ReceiverStream::new(receiver))
     }
 }
@@ -45,15 +48,17 @@ enum RowResult {
 async fn run_import(
     store: Store,
     rows: Streaming<pb::ImportTeachersRequest>,
+    context: WriteContext,
     sender: mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
 ) {
     let mut results = rows
         .enumerate()
         .map(|(index, row)| {
             let store = store.clone();
+            let context = context.clone();
             async move {
                 match row {
-                    Ok(row) => import_one(&store, index as u64 + 1, row).await,
+                    Ok(row) => import_one(&store, index as u64 + 1, row, context).await,
                     // The stream itself broke (client gone, undecodable message).
                     Err(status) => RowResult::End(status),
                 }
@@ -85,7 +90,12 @@ async fn run_import(
     tracing::info!(imported, rejected, "import finished");
 }
 
-async fn import_one(store: &Store, row: u64, request: pb::ImportTeachersRequest) -> RowResult {
+async fn import_one(
+    store: &Store,
+    row: u64,
+    request: pb::ImportTeachersRequest,
+    context: WriteContext,
+) -> RowResult {
     let pb::ImportTeachersRequest { teacher, mode } = request;
     let mut violations = Vec::new();
     let mode = match pb::ImportMode::try_from(mode) {
@@ -109,7 +119,7 @@ async fn import_one(store: &Store, row: u64, request: pb::ImportTeachersRequest)
     let (Some(mode), Some(validated)) = (mode, validated) else {
         return RowResult::Done(rejected(row, DomainError::from(violations).into()));
     };
-    match store.import_row(validated, mode, batch_context(None)).await {
+    match store.import_row(validated, mode, context).await {
         Ok(outcome) => RowResult::Done(pb::ImportTeachersResponse {
             row,
             outcome: match outcome.effect {

@@ -18,10 +18,12 @@ pub mod pb {
 mod certificates;
 mod changes;
 mod convert;
+mod gate;
 mod import;
 mod service;
 mod status;
 mod teachers;
 mod titles;
 
+pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};

@@ -4,6 +4,7 @@
 //! status and latency. Helpers shared by the handlers live here too.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -12,15 +13,15 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::api::changes::WatchStream;
+use crate::api::gate::Gate;
 use crate::api::import::ImportStream;
 use crate::api::pb;
 use crate::api::titles::TransitionStream;
-use crate::domain::{DomainError, FieldViolation, Teacher, TeacherId};
+use crate::auth::{Principal, Rpc};
+use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::store::{Store, WriteContext};
 
 const MAX_REQUEST_ID_LEN: usize = 128;
-/// The principal recorded in change events until authentication exists.
-const ANONYMOUS: &str = "anonymous";
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
 /// `titles`, `changes`
@@ -28,6 +29,8 @@ const ANONYMOUS: &str = "anonymous";
 #[derive(Clone)]
 pub struct RegistryService {
     pub(super) store: Store,
+    /// Who may call: authentication, authorization, per-principal limits.
+    pub(super) gate: Arc<Gate>,
     /// How long an idle WatchChanges stream waits before it sends a progress message.
     pub(super) progress_interval: Duration,
     /// Becomes true when the server shuts down, to end the streams that would never end.
@@ -38,10 +41,12 @@ pub struct RegistryService {
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
 
 impl RegistryService {
-    /// The service over `store`; long-lived streams end when `shutdown` turns true.
-    pub fn new(store: Store, shutdown: watch::Receiver<bool>) -> Self {
+    /// The service over `store`, admitting callers through `gate`; long-lived streams end
+    /// when `shutdown` turns true.
+    pub fn new(store: Store, gate: Gate, shutdown: watch::Receiver<bool>) -> Self {
         Self {
             store,
+            gate: Arc::new(gate),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
             shutdown,
         }
@@ -54,10 +59,17 @@ impl RegistryService {
     }
 }
 
-/// Each RPC: its name for logs, and the handler that does the work.
+/// Each RPC: admitted (authenticated, authorized by the table in [`crate::auth::permits`],
+/// and within the caller's concurrency limit), then handled, inside one traced span.
 macro_rules! rpc {
-    ($self:ident, $request:ident, $method:literal, $handler:ident) => {
-        traced($method, $self.$handler($request.into_inner())).await
+    ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
+        traced(Rpc::$rpc, async {
+            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            $self
+                .$handler(&caller.principal, $request.into_inner())
+                .await
+        })
+        .await
     };
 }
 
@@ -67,70 +79,70 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         &self,
         request: Request<pb::CreateTeacherRequest>,
     ) -> Result<Response<pb::CreateTeacherResponse>, Status> {
-        rpc!(self, request, "CreateTeacher", create)
+        rpc!(self, request, CreateTeacher, create)
     }
 
     async fn get_teacher(
         &self,
         request: Request<pb::GetTeacherRequest>,
     ) -> Result<Response<pb::GetTeacherResponse>, Status> {
-        rpc!(self, request, "GetTeacher", get)
+        rpc!(self, request, GetTeacher, get)
     }
 
     async fn lookup_teacher(
         &self,
         request: Request<pb::LookupTeacherRequest>,
     ) -> Result<Response<pb::LookupTeacherResponse>, Status> {
-        rpc!(self, request, "LookupTeacher", lookup)
+        rpc!(self, request, LookupTeacher, lookup)
     }
 
     async fn list_teachers(
         &self,
         request: Request<pb::ListTeachersRequest>,
     ) -> Result<Response<pb::ListTeachersResponse>, Status> {
-        rpc!(self, request, "ListTeachers", list)
+        rpc!(self, request, ListTeachers, list)
     }
 
     async fn update_teacher(
         &self,
         request: Request<pb::UpdateTeacherRequest>,
     ) -> Result<Response<pb::UpdateTeacherResponse>, Status> {
-        rpc!(self, request, "UpdateTeacher", update)
+        rpc!(self, request, UpdateTeacher, update)
     }
 
     async fn issue_certificate(
         &self,
         request: Request<pb::IssueCertificateRequest>,
     ) -> Result<Response<pb::IssueCertificateResponse>, Status> {
-        rpc!(self, request, "IssueCertificate", issue)
+        rpc!(self, request, IssueCertificate, issue)
     }
 
     async fn reissue_certificate(
         &self,
         request: Request<pb::ReissueCertificateRequest>,
     ) -> Result<Response<pb::ReissueCertificateResponse>, Status> {
-        rpc!(self, request, "ReissueCertificate", reissue)
+        rpc!(self, request, ReissueCertificate, reissue)
     }
 
     async fn register_certificate(
         &self,
         request: Request<pb::RegisterCertificateRequest>,
     ) -> Result<Response<pb::RegisterCertificateResponse>, Status> {
-        rpc!(self, request, "RegisterCertificate", register)
+        rpc!(self, request, RegisterCertificate, register)
     }
 
     async fn revoke_certificate(
         &self,
         request: Request<pb::RevokeCertificateRequest>,
     ) -> Result<Response<pb::RevokeCertificateResponse>, Status> {
-        rpc!(self, request, "RevokeCertificate", revoke)
+        rpc!(self, request, RevokeCertificate, revoke)
     }
 
     async fn change_title(
         &self,
         request: Request<pb::ChangeTitleRequest>,
     ) -> Result<Response<pb::ChangeTitleResponse>, Status> {
-        rpc!(self, request, "ChangeTitle", change_title)
+        rpc!(self, request, ChangeTitle, change_title)
     }
 
     type TransitionTitlesStream = TransitionStream;
@@ -139,21 +151,21 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         &self,
         request: Request<pb::TransitionTitlesRequest>,
     ) -> Result<Response<Self::TransitionTitlesStream>, Status> {
-        rpc!(self, request, "TransitionTitles", transition)
+        rpc!(self, request, TransitionTitles, transition)
     }
 
     async fn get_statistics(
         &self,
         request: Request<pb::GetStatisticsRequest>,
     ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
-        rpc!(self, request, "GetStatistics", statistics)
+        rpc!(self, request, GetStatistics, statistics)
     }
 
     async fn list_changes(
         &self,
         request: Request<pb::ListChangesRequest>,
     ) -> Result<Response<pb::ListChangesResponse>, Status> {
-        rpc!(self, request, "ListChanges", changes)
+        rpc!(self, request, ListChanges, changes)
     }
 
     type ImportTeachersStream = ImportStream;
@@ -162,7 +174,7 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         &self,
         request: Request<Streaming<pb::ImportTeachersRequest>>,
     ) -> Result<Response<Self::ImportTeachersStream>, Status> {
-        rpc!(self, request, "ImportTeachers", import)
+        rpc!(self, request, ImportTeachers, import)
     }
 
     type WatchChangesStream = WatchStream;
@@ -171,7 +183,7 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         &self,
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        rpc!(self, request, "WatchChanges", watch)
+        rpc!(self, request, WatchChanges, watch)
     }
 }
 
@@ -179,10 +191,10 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
 /// Successes log at DEBUG (one line per request is too much at full load), client errors
 /// at INFO and server errors at ERROR.
 async fn traced<T>(
-    method: &'static str,
+    rpc: Rpc,
     handler: impl Future<Output = Result<T, Status>>,
 ) -> Result<Response<T>, Status> {
-    let span = tracing::info_span!("rpc", method);
+    let span = tracing::info_span!("rpc", method = ?rpc);
     let started = Instant::now();
     let result = handler.instrument(span.clone()).await;
     let latency_us = started.elapsed().as_micros() as u64;
@@ -206,13 +218,37 @@ fn is_server_fault(code: Code) -> bool {
     )
 }
 
-pub(super) fn write_context(request_id: Option<String>) -> WriteContext {
-    WriteContext::new(ANONYMOUS, request_id)
+/// The context of a single mutation by `principal`: recorded in its change event, and
+/// limited to the principal's county if it has one.
+pub(super) fn write_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
+    WriteContext::new(&principal.name, request_id).within(principal.county.clone())
 }
 
 /// The context of each mutation of a batch request (request id recorded, not replayed).
-pub(super) fn batch_context(request_id: Option<String>) -> WriteContext {
-    WriteContext::batch(ANONYMOUS, request_id)
+pub(super) fn batch_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
+    WriteContext::batch(&principal.name, request_id).within(principal.county.clone())
+}
+
+/// Whether a county-scoped principal may see a teacher of `county` (others see all).
+pub(super) fn may_see(principal: &Principal, county: &CountyCode) -> bool {
+    principal.county.as_ref().is_none_or(|own| own == county)
+}
+
+/// The county a listing or feed is limited to: the caller's own for county-scoped
+/// principals (asking for another county is PERMISSION_DENIED), else what was asked.
+pub(super) fn scoped_county(
+    principal: &Principal,
+    asked: Option<CountyCode>,
+) -> Result<Option<CountyCode>, Status> {
+    match (&principal.county, asked) {
+        (None, asked) => Ok(asked),
+        (Some(own), None) => Ok(Some(own.clone())),
+        (Some(own), Some(asked)) if *own == asked => Ok(Some(asked)),
+        (Some(_), Some(_)) => Err(DomainError::PermissionDenied {
+            message: "this principal may only see its own county".into(),
+        }
+        .into()),
+    }
 }
 
 pub(super) fn log_warnings(teacher: &Teacher, warnings: &[String]) {

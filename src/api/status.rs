@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::auth::AuthError;
 use crate::domain::DomainError;
 use crate::store::StoreError;
 
@@ -33,6 +34,16 @@ impl From<StoreError> for Status {
                 )
             }
             StoreError::Closed => Status::unavailable("the registry is shutting down"),
+        }
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Missing | AuthError::Malformed | AuthError::Unknown => {
+                Status::unauthenticated(error.to_string())
+            }
         }
     }
 }
@@ -67,6 +78,7 @@ impl From<DomainError> for Status {
                 "REQUEST_ID_REUSED",
                 [("request_id", request_id)],
             ),
+            DomainError::PermissionDenied { .. } => Status::permission_denied(message),
             DomainError::ResyncRequired { oldest_revision } => with_info(
                 Code::FailedPrecondition,
                 message,

@@ -2,13 +2,14 @@
 
 use tonic::Status;
 
-use crate::api::convert::{TeacherMessage, WireEnum};
+use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id, teacher_not_found,
-    write_context, RegistryService,
+    collect, log_warnings, may_see, optional_etag, parse_request_id, parse_teacher_id,
+    scoped_county, teacher_not_found, write_context, RegistryService,
 };
+use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
@@ -22,6 +23,7 @@ const MAX_PAGE_SIZE: usize = 1000;
 impl RegistryService {
     pub(super) async fn create(
         &self,
+        principal: &Principal,
         request: pb::CreateTeacherRequest,
     ) -> Result<pb::CreateTeacherResponse, Status> {
         let pb::CreateTeacherRequest {
@@ -54,29 +56,35 @@ impl RegistryService {
         }
         let outcome = self
             .store
-            .create_teacher(validated, write_context(request_id))
+            .create_teacher(validated, write_context(principal, request_id))
             .await?;
         log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::CreateTeacherResponse {
-            teacher: Some(outcome.teacher.into()),
+            teacher: Some(present(principal, outcome.teacher)),
             warnings: outcome.warnings,
         })
     }
 
     pub(super) async fn get(
         &self,
+        principal: &Principal,
         request: pb::GetTeacherRequest,
     ) -> Result<pb::GetTeacherResponse, Status> {
         let pb::GetTeacherRequest { teacher_id } = request;
         let id = parse_teacher_id("teacher_id", &teacher_id).map_err(DomainError::from)?;
-        let teacher = self.store.get_teacher(&id)?.ok_or_else(teacher_not_found)?;
+        let teacher = self
+            .store
+            .get_teacher(&id)?
+            .filter(|t| may_see(principal, &t.fields.county_code))
+            .ok_or_else(teacher_not_found)?;
         Ok(pb::GetTeacherResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(present(principal, teacher)),
         })
     }
 
     pub(super) async fn lookup(
         &self,
+        principal: &Principal,
         request: pb::LookupTeacherRequest,
     ) -> Result<pb::LookupTeacherResponse, Status> {
         let pb::LookupTeacherRequest {
@@ -130,14 +138,19 @@ impl RegistryService {
                 self.store.find_by_certificate(&number)?
             }
         };
-        let teacher = found.ok_or_else(teacher_not_found)?;
+        // Another county's teacher is NOT_FOUND to a county principal: existence is not
+        // revealed.
+        let teacher = found
+            .filter(|t| may_see(principal, &t.fields.county_code))
+            .ok_or_else(teacher_not_found)?;
         Ok(pb::LookupTeacherResponse {
-            teacher: Some(teacher.into()),
+            teacher: Some(present(principal, teacher)),
         })
     }
 
     pub(super) async fn list(
         &self,
+        principal: &Principal,
         request: pb::ListTeachersRequest,
     ) -> Result<pb::ListTeachersResponse, Status> {
         let pb::ListTeachersRequest {
@@ -187,14 +200,18 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         }
         let query = ListQuery {
-            county,
+            county: scoped_county(principal, county)?,
             school,
             tier,
             registration_expires_before,
         };
         let page = self.store.list_teachers(&query, page_size, &page_token)?;
         Ok(pb::ListTeachersResponse {
-            teachers: page.teachers.into_iter().map(Into::into).collect(),
+            teachers: page
+                .teachers
+                .into_iter()
+                .map(|t| present(principal, t))
+                .collect(),
             next_page_token: page.next_page_token,
             revision: page.revision,
         })
@@ -202,6 +219,7 @@ impl RegistryService {
 
     pub(super) async fn update(
         &self,
+        principal: &Principal,
         request: pb::UpdateTeacherRequest,
     ) -> Result<pb::UpdateTeacherResponse, Status> {
         let pb::UpdateTeacherRequest {
@@ -248,12 +266,12 @@ impl RegistryService {
                 Target::Teacher(id),
                 optional_etag(message.etag),
                 change,
-                write_context(request_id),
+                write_context(principal, request_id),
             )
             .await?;
         log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::UpdateTeacherResponse {
-            teacher: Some(outcome.teacher.into()),
+            teacher: Some(present(principal, outcome.teacher)),
             warnings: outcome.warnings,
         })
     }

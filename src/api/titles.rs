@@ -7,13 +7,14 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::api::convert::{county_statistics, title_change_input, wire, WireEnum};
+use crate::api::convert::{county_statistics, present, title_change_input, wire, WireEnum};
 use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 use crate::api::service::{
-    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService,
+    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService,
 };
+use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
     past_date, CountyCode, DomainError, FieldViolation, SkipReason, TeacherId, TransitionPlan,
@@ -33,6 +34,7 @@ pub(super) type TransitionStream = ReceiverStream<Result<pb::TransitionTitlesRes
 impl RegistryService {
     pub(super) async fn change_title(
         &self,
+        principal: &Principal,
         request: pb::ChangeTitleRequest,
     ) -> Result<pb::ChangeTitleResponse, Status> {
         let pb::ChangeTitleRequest {
@@ -63,19 +65,21 @@ impl RegistryService {
                 Target::Teacher(id),
                 optional_etag(etag),
                 TeacherChange::ChangeTitle(change),
-                write_context(request_id),
+                write_context(principal, request_id),
             )
             .await?;
         Ok(pb::ChangeTitleResponse {
-            teacher: Some(outcome.teacher.into()),
+            teacher: Some(present(principal, outcome.teacher)),
         })
     }
 
     pub(super) async fn transition(
         &self,
+        principal: &Principal,
         request: pb::TransitionTitlesRequest,
     ) -> Result<TransitionStream, Status> {
-        let run = TransitionRun::parse(request)?;
+        let mut run = TransitionRun::parse(request)?;
+        run.context = batch_context(principal, run.request_id.clone());
         let selection = run.select(&self.store)?;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let store = self.store.clone();
@@ -85,6 +89,7 @@ impl RegistryService {
 
     pub(super) async fn statistics(
         &self,
+        principal: &Principal,
         request: pb::GetStatisticsRequest,
     ) -> Result<pb::GetStatisticsResponse, Status> {
         let pb::GetStatisticsRequest { county_code } = request;
@@ -95,6 +100,7 @@ impl RegistryService {
                     .map_err(|e| DomainError::from(FieldViolation::new("county_code", e)))?,
             ),
         };
+        let county = scoped_county(principal, county)?;
         let statistics = self.store.statistics(county.as_ref())?;
         let mut totals = crate::store::CountyStatistics::default();
         for county in statistics.counties.values() {
@@ -124,6 +130,8 @@ struct TransitionRun {
     approval_document: String,
     dry_run: bool,
     request_id: Option<String>,
+    /// Whose run it is, for each teacher's change event.
+    context: WriteContext,
 }
 
 enum Selection {
@@ -221,6 +229,7 @@ impl TransitionRun {
                     approval_document,
                     dry_run,
                     request_id,
+                    context: WriteContext::default(),
                 })
             }
             _ => Err(DomainError::from(violations).into()),
@@ -264,7 +273,7 @@ impl TransitionRun {
         selection: Vec<TeacherId>,
         sender: mpsc::Sender<Result<pb::TransitionTitlesResponse, Status>>,
     ) {
-        let context = batch_context(self.request_id.clone());
+        let context = self.context.clone();
         let mut summary = pb::TransitionSummary {
             dry_run: self.dry_run,
             selected: selection.len() as u64,

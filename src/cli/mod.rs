@@ -12,15 +12,70 @@ pub use sync::{run_sync, teacher_json, SyncArgs};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
-use tonic::transport::Channel;
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 
-/// Connects to the registry at `server` (for example `http://127.0.0.1:50051`).
-pub async fn connect(server: &str) -> anyhow::Result<TeacherRegistryServiceClient<Channel>> {
-    TeacherRegistryServiceClient::connect(server.to_string())
+/// The environment variable the commands take their bearer token from (never a flag, so
+/// it stays out of shell history and process lists).
+pub const TOKEN_VARIABLE: &str = "TEACHER_REGISTRY_TOKEN";
+
+/// The environment variable naming a CA certificate (PEM) to trust for `https://` servers.
+pub const CA_VARIABLE: &str = "TEACHER_REGISTRY_CA_FILE";
+
+/// A registry client that sends the caller's bearer token, if any, with every request.
+pub type Client = TeacherRegistryServiceClient<InterceptedService<Channel, BearerToken>>;
+
+/// Adds `authorization: Bearer <token>` to each request.
+#[derive(Clone)]
+pub struct BearerToken(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Connects to the registry at `server` (`http://host:port`, or `https://` for TLS,
+/// trusting the CA in `TEACHER_REGISTRY_CA_FILE`), with the token from
+/// `TEACHER_REGISTRY_TOKEN` if set.
+pub async fn connect(server: &str) -> anyhow::Result<Client> {
+    let mut endpoint = Endpoint::from_shared(server.to_string())
+        .with_context(|| format!("{server} is not a server address"))?;
+    if server.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new().with_enabled_roots();
+        if let Ok(ca) = std::env::var(CA_VARIABLE) {
+            let pem = std::fs::read(&ca).with_context(|| format!("cannot read {ca}"))?;
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls)?;
+    }
+    let channel = endpoint
+        .connect()
         .await
-        .with_context(|| format!("cannot connect to the registry at {server}"))
+        .with_context(|| format!("cannot connect to the registry at {server}"))?;
+    let token = match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) if !token.trim().is_empty() => Some(
+            format!("Bearer {}", token.trim())
+                .parse()
+                .with_context(|| format!("{TOKEN_VARIABLE} is not a valid token"))?,
+        ),
+        _ => None,
+    };
+    Ok(TeacherRegistryServiceClient::with_interceptor(
+        channel,
+        BearerToken(token),
+    ))
 }
 
 /// The enum's name without its type prefix, e.g. `FIRST_LEVEL`.

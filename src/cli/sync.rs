@@ -15,16 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use tonic::transport::Channel;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::{connect, describe};
+use super::{connect, describe, Client};
 use crate::api::pb;
-use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use crate::api::pb::watch_changes_response::Event;
-
-type Client = TeacherRegistryServiceClient<Channel>;
 
 /// How often a following sync saves its mirror while changes stream in.
 const SAVE_EVERY: Duration = Duration::from_secs(1);

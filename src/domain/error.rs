@@ -40,6 +40,9 @@ pub enum DomainError {
     /// A request_id was reused for a request with a different body (AIP-155).
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
+    /// The caller may not act on this teacher or county.
+    #[error("{message}")]
+    PermissionDenied { message: String },
     /// The caller asked for changes older than the retained change log.
     #[error(
         "changes before revision {oldest_revision} are no longer kept: resync from a fresh listing"

@@ -10,8 +10,9 @@ use crate::clock;
 use chrono::NaiveDate;
 
 use crate::domain::{
-    ChangeEvent, ChangeKind, DomainError, ImportMode, ImportRow, NewCertificate, Reissue,
-    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
+    ChangeEvent, ChangeKind, CountyCode, DomainError, ImportMode, ImportRow, NewCertificate,
+    Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
+    TitleChange,
 };
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -82,6 +83,8 @@ pub struct WriteContext {
     /// and a retry gets it back. Not so for the many mutations of one batch request, whose
     /// request id is recorded for audit only (their retries are safe by their own rules).
     pub replayable: bool,
+    /// For county-scoped callers: the only county whose teachers they may create or change.
+    pub scope: Option<CountyCode>,
 }
 
 impl WriteContext {
@@ -91,6 +94,7 @@ impl WriteContext {
             principal: principal.to_string(),
             request_id,
             replayable: true,
+            scope: None,
         }
     }
 
@@ -100,6 +104,26 @@ impl WriteContext {
             principal: principal.to_string(),
             request_id,
             replayable: false,
+            scope: None,
+        }
+    }
+
+    /// Limits the mutation to teachers of `scope` (no limit for `None`).
+    pub fn within(mut self, scope: Option<CountyCode>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// PERMISSION_DENIED unless a teacher of `county` is within this caller's scope.
+    fn check_scope(&self, county: &CountyCode) -> Result<(), DomainError> {
+        match &self.scope {
+            Some(scope) if scope != county => Err(DomainError::PermissionDenied {
+                message: format!(
+                    "this principal may only change teachers of county {}",
+                    scope.as_str()
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 }
@@ -181,6 +205,7 @@ fn create_teacher(
     warnings: Vec<String>,
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
+    context.check_scope(&fields.county_code)?;
     refuse_taken_identity(staged, &fields)?;
     let id = unused_teacher_id(staged)?;
     let now = clock::now();
@@ -207,6 +232,7 @@ fn import_row(
     mode: ImportMode,
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
+    context.check_scope(&row.fields.county_code)?;
     let identity_key = keys::identity(&row.fields.identity);
     let existing: Option<TeacherId> = match staged.get(&identity_key)? {
         Some(bytes) => Some(codec::decode(&identity_key, &bytes)?),
@@ -221,7 +247,11 @@ fn import_row(
             }
             .into())
         }
-        (Some(id), ImportMode::Upsert) => Some(load_teacher(staged, &id)?),
+        (Some(id), ImportMode::Upsert) => {
+            let current = load_teacher(staged, &id)?;
+            context.check_scope(&current.fields.county_code)?;
+            Some(current)
+        }
         (None, _) => None,
     };
     let mut next = match &current {
@@ -300,6 +330,7 @@ fn change_teacher(
             load_teacher(staged, &id)?
         }
     };
+    context.check_scope(&current.fields.county_code)?;
     if let Some(given) = expected_etag {
         if given != current.etag() {
             return Err(DomainError::StaleEtag {

@@ -1,0 +1,80 @@
+//! The gate every RPC passes before its handler runs: who is calling (bearer token, or
+//! the anonymous admin when authentication is off), whether their role may call this RPC
+//! at all (the table in [`crate::auth::permits`]), and whether they are within their
+//! share of concurrent requests. County scoping, which depends on the data, is applied by
+//! the handlers and the write path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::metadata::MetadataMap;
+use tonic::Status;
+
+use crate::auth::{permits, AuthError, Authenticator, Principal, Rpc};
+use crate::domain::DomainError;
+
+/// Requests one principal may have in progress at once, by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// Admits callers.
+pub struct Gate {
+    /// `None`: authentication is off and every caller is the anonymous admin.
+    authenticator: Option<Authenticator>,
+    max_in_flight: usize,
+    in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// An admitted caller; holds one of its principal's request slots until dropped.
+pub(crate) struct Caller {
+    pub(crate) principal: Principal,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Gate {
+    /// A gate that checks bearer tokens against `authenticator`, or lets everyone in as
+    /// the anonymous admin when it is `None`.
+    pub fn new(authenticator: Option<Authenticator>, max_in_flight: usize) -> Gate {
+        Gate {
+            authenticator,
+            max_in_flight: max_in_flight.max(1),
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let principal = match &self.authenticator {
+            None => Principal::anonymous(),
+            Some(authenticator) => {
+                let header = match metadata.get("authorization") {
+                    None => None,
+                    Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
+                };
+                authenticator.authenticate(header)?
+            }
+        };
+        if !permits(principal.role, rpc) {
+            return Err(DomainError::PermissionDenied {
+                message: format!("the {:?} role may not call {rpc:?}", principal.role),
+            }
+            .into());
+        }
+        let slots = self
+            .in_flight
+            .lock()
+            .expect("gate lock")
+            .entry(principal.name.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.max_in_flight)))
+            .clone();
+        let slot = slots.try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "{} already has {} requests in progress; retry later",
+                principal.name, self.max_in_flight
+            ))
+        })?;
+        Ok(Caller {
+            principal,
+            _slot: slot,
+        })
+    }
+}
