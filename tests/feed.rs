@@ -29,6 +29,7 @@ async fn changes(
             after_revision: after,
             page_size,
             county_code: county.into(),
+            principal: String::new(),
         })
         .await
         .unwrap()
@@ -94,6 +95,7 @@ async fn list_changes_pages_in_revision_order_with_latest_state() {
             after_revision: 0,
             page_size: -5,
             county_code: "x".into(),
+            principal: String::new(),
         })
         .await
         .unwrap_err();

@@ -16,7 +16,7 @@ use crate::api::convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
 use crate::api::service::{scoped_county, RegistryService};
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::domain::{CountyCode, DomainError, FieldViolation};
 use crate::store::Store;
 
@@ -39,6 +39,7 @@ impl RegistryService {
             after_revision,
             page_size,
             county_code,
+            principal: author,
         } = request;
         let mut violations = Vec::new();
         let page_size = match page_size {
@@ -56,9 +57,16 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let county = scoped_county(principal, county)?;
+        let author = Some(author.trim()).filter(|a| !a.is_empty());
+        if author.is_some() && principal.role != Role::Admin {
+            return Err(DomainError::PermissionDenied {
+                message: "only admins may list changes by principal".into(),
+            }
+            .into());
+        }
         let page = self
             .store
-            .list_changes(after_revision, page_size, county.as_ref())?;
+            .list_changes(after_revision, page_size, county.as_ref(), author)?;
         Ok(pb::ListChangesResponse {
             changes: page
                 .changes
@@ -82,7 +90,7 @@ impl RegistryService {
         let county = scoped_county(principal, county)?;
         // Refuse a revision the log no longer has before the stream starts.
         self.store
-            .list_changes(after_revision, 1, county.as_ref())?;
+            .list_changes(after_revision, 1, county.as_ref(), None)?;
         let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
         let watcher = Watcher {
             store: self.store.clone(),
@@ -124,16 +132,17 @@ impl Watcher {
         let mut committed = self.store.subscribe();
         let mut last_sent = Instant::now();
         loop {
-            let page = match self
-                .store
-                .list_changes(self.next, WATCH_PAGE, self.county.as_ref())
-            {
-                Ok(page) => page,
-                Err(e) => {
-                    let _ = self.sender.send(Err(e.into())).await;
-                    return;
-                }
-            };
+            let page =
+                match self
+                    .store
+                    .list_changes(self.next, WATCH_PAGE, self.county.as_ref(), None)
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = self.sender.send(Err(e.into())).await;
+                        return;
+                    }
+                };
             let full = page.changes.len() == WATCH_PAGE;
             for entry in page.changes {
                 let change = change_message(entry, self.county.as_ref(), &self.principal);

@@ -54,6 +54,7 @@ pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<(
             after_revision: mirror.revision,
             page_size: 1000,
             county_code: args.county.clone(),
+            principal: String::new(),
         };
         let page = match client.list_changes(request).await {
             Ok(page) => page.into_inner(),

@@ -47,6 +47,7 @@ pub(crate) fn list(
     after: u64,
     limit: usize,
     county: Option<&CountyCode>,
+    principal: Option<&str>,
 ) -> Result<ChangePage, StoreError> {
     // Read the revision first: every change up to it is committed (and indexed) already,
     // so a reader that has seen all of them is up to date at it.
@@ -87,9 +88,15 @@ pub(crate) fn list(
     };
 
     let mut changes = Vec::new();
+    let mut last_scanned = after;
+    let mut full = false;
     for revision in revisions {
         let revision = revision?;
-        if revision > current || changes.len() == limit {
+        if revision > current {
+            break;
+        }
+        if changes.len() == limit {
+            full = true;
             break;
         }
         let key = keys::change(revision);
@@ -108,16 +115,22 @@ pub(crate) fn list(
             });
         };
         let event: ChangeEvent = codec::decode(&key, &bytes)?;
+        if principal.is_some_and(|p| p != event.principal) {
+            last_scanned = revision;
+            continue;
+        }
         let record_key = keys::record(&event.teacher_id);
         let teacher = match tree.get(&record_key)? {
             Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
             None => None,
         };
         changes.push(ChangeEntry { event, teacher });
+        last_scanned = revision;
     }
-    let next_revision = match changes.last() {
-        Some(last) if changes.len() == limit => last.event.revision,
-        _ => current.max(after),
+    let next_revision = if full {
+        last_scanned
+    } else {
+        current.max(after)
     };
     Ok(ChangePage {
         changes,

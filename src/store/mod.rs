@@ -152,15 +152,16 @@ impl Store {
     }
 
     /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
-    /// (a county sees the changes of teachers who are or were in it). ResyncRequired when
-    /// `after` is older than the retained log.
+    /// (a county sees the changes of teachers who are or were in it), optionally only those
+    /// made by one principal. ResyncRequired when `after` is older than the retained log.
     pub fn list_changes(
         &self,
         after: u64,
         limit: usize,
         county: Option<&CountyCode>,
+        principal: Option<&str>,
     ) -> Result<ChangePage, StoreError> {
-        changes::list(&self.inner.tree, after, limit, county)
+        changes::list(&self.inner.tree, after, limit, county, principal)
     }
 
     /// Follows the revision of the last change on disk; changes whenever a group commits.

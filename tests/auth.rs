@@ -1,0 +1,750 @@
+//! Authentication and authorization through a real server: every RPC against every role,
+//! county scoping on every mutating RPC, masking, bad tokens, TLS and mutual TLS, and the
+//! refusal to serve a non-loopback address without authentication.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
+use teacher_registry::server::{ServerOptions, TlsFiles};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::Code;
+
+const A: &str = "350702";
+const B: &str = "350721";
+
+#[derive(Clone)]
+struct Token(Option<MetadataValue<Ascii>>);
+
+impl tonic::service::Interceptor for Token {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
+
+fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
+    TeacherRegistryServiceClient::with_interceptor(
+        channel,
+        Token(header.map(|h| h.parse().unwrap())),
+    )
+}
+
+struct Principals {
+    admin: String,
+    hr: String,
+    county_a: String,
+    county_b: String,
+    importer_a: String,
+    reader: String,
+}
+
+fn principals(path: &Path) -> Principals {
+    Principals {
+        admin: add_principal(path, "root", Role::Admin, None).unwrap(),
+        hr: add_principal(path, "hr-office", Role::Hr, None).unwrap(),
+        county_a: add_principal(path, "yanping", Role::County, Some(A)).unwrap(),
+        county_b: add_principal(path, "shunchang", Role::County, Some(B)).unwrap(),
+        importer_a: add_principal(path, "loader", Role::Importer, Some(A)).unwrap(),
+        reader: add_principal(path, "auditor", Role::Reader, None).unwrap(),
+    }
+}
+
+async fn secured_server(dir: &Path) -> (TestServer, Principals) {
+    let path = dir.join("auth.toml");
+    let tokens = principals(&path);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&path).unwrap()),
+        ..ServerOptions::default()
+    })
+    .await;
+    (server, tokens)
+}
+
+async fn channel(server: &TestServer) -> Channel {
+    Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+async fn as_token(server: &TestServer, token: &str) -> AuthClient {
+    with_header(channel(server).await, Some(&format!("Bearer {token}")))
+}
+
+const CERT_A: &str = "20163500022000123";
+
+/// A teacher in A with a certificate, and one in B; returns their ids.
+async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
+    let a = admin
+        .create_teacher(create_request(teacher(1, A), ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let b = admin
+        .create_teacher(create_request(teacher(2, B), ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    for (holder, number) in [(&a, CERT_A), (&b, "20163500022000456")] {
+        admin
+            .issue_certificate(pb::IssueCertificateRequest {
+                teacher_id: holder.teacher_id.clone(),
+                certificate: Some(pb::Certificate {
+                    certificate_number: number.into(),
+                    kind: pb::CertificateKind::PrimarySchool as i32,
+                    subject: "语文".into(),
+                    issuing_authority: "x".into(),
+                    certified_on: "2016-07-01".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    (a, b)
+}
+
+/// Calls `rpc` with a request about county A's teacher; the status if it failed.
+async fn call(
+    client: &mut AuthClient,
+    rpc: Rpc,
+    a: &pb::Teacher,
+    n: u32,
+) -> Result<(), tonic::Status> {
+    match rpc {
+        Rpc::CreateTeacher => client
+            .create_teacher(create_request(teacher(100 + n, A), ""))
+            .await
+            .map(drop),
+        Rpc::GetTeacher => client
+            .get_teacher(pb::GetTeacherRequest {
+                teacher_id: a.teacher_id.clone(),
+            })
+            .await
+            .map(drop),
+        Rpc::LookupTeacher => client
+            .lookup_teacher(pb::LookupTeacherRequest {
+                key: Some(pb::lookup_teacher_request::Key::NationalId(
+                    a.national_id.clone(),
+                )),
+                id_document_type: 0,
+            })
+            .await
+            .map(drop),
+        Rpc::ListTeachers => client
+            .list_teachers(pb::ListTeachersRequest::default())
+            .await
+            .map(drop),
+        Rpc::UpdateTeacher => client
+            .update_teacher(pb::UpdateTeacherRequest {
+                teacher: Some(pb::Teacher {
+                    teacher_id: a.teacher_id.clone(),
+                    school: format!("学校{n}"),
+                    ..Default::default()
+                }),
+                update_mask: None,
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::IssueCertificate => client
+            .issue_certificate(pb::IssueCertificateRequest {
+                teacher_id: a.teacher_id.clone(),
+                certificate: Some(pb::Certificate {
+                    certificate_number: format!("2016350003200{:04}", n),
+                    kind: pb::CertificateKind::JuniorSecondary as i32,
+                    subject: "数学".into(),
+                    issuing_authority: "x".into(),
+                    certified_on: "2016-07-01".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::ReissueCertificate => client
+            .reissue_certificate(pb::ReissueCertificateRequest {
+                certificate_number: CERT_A.into(),
+                reason: pb::ReissueReason::Damaged as i32,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::RegisterCertificate => client
+            .register_certificate(pb::RegisterCertificateRequest {
+                certificate_number: CERT_A.into(),
+                registered_on: format!("2017-01-{:02}", 1 + n % 28),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::RevokeCertificate => client
+            .revoke_certificate(pb::RevokeCertificateRequest {
+                certificate_number: "20163500022999999".into(),
+                reason: "r".into(),
+                approval_document: "d".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::ChangeTitle => client
+            .change_title(pb::ChangeTitleRequest {
+                teacher_id: a.teacher_id.clone(),
+                change: Some(pb::TitleEntry {
+                    tier: pb::TitleTier::ThirdLevel as i32,
+                    kind: pb::TitleChangeKind::Correction as i32,
+                    effective_date: "2020-01-01".into(),
+                    note: "fix".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::TransitionTitles => client
+            .transition_titles(pb::TransitionTitlesRequest {
+                county_code: A.into(),
+                effective_date: "2016-09-01".into(),
+                approval_document: "doc".into(),
+                dry_run: true,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::GetStatistics => client
+            .get_statistics(pb::GetStatisticsRequest::default())
+            .await
+            .map(drop),
+        Rpc::ListChanges => client
+            .list_changes(pb::ListChangesRequest::default())
+            .await
+            .map(drop),
+        Rpc::WatchChanges => client
+            .watch_changes(pb::WatchChangesRequest::default())
+            .await
+            .map(drop),
+        Rpc::ImportTeachers => {
+            let row = pb::ImportTeachersRequest {
+                teacher: Some(teacher(200 + n, A)),
+                mode: pb::ImportMode::Upsert as i32,
+            };
+            let mut stream = client
+                .import_teachers(tokio_stream::iter(vec![row]))
+                .await?
+                .into_inner();
+            let result = stream.message().await?.unwrap();
+            assert_eq!(result.outcome(), pb::ImportOutcome::Created, "{result:?}");
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_rpc_against_every_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured_server(dir.path()).await;
+    let mut admin = as_token(&server, &tokens.admin).await;
+    let (a, _) = seed(&mut admin).await;
+    let roles = [
+        (Role::Admin, &tokens.admin),
+        (Role::Hr, &tokens.hr),
+        (Role::County, &tokens.county_a),
+        (Role::Importer, &tokens.importer_a),
+        (Role::Reader, &tokens.reader),
+    ];
+    let mut n = 0;
+    for (role, token) in roles {
+        let mut client = as_token(&server, token).await;
+        for rpc in Rpc::ALL {
+            n += 1;
+            let result = call(&mut client, rpc, &a, n).await;
+            let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
+            assert_eq!(denied, !permits(role, rpc), "{role:?} {rpc:?}: {result:?}");
+            if let Err(status) = &result {
+                assert_ne!(status.code(), Code::Unauthenticated, "{role:?} {rpc:?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_county_works_only_in_its_own_county() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured_server(dir.path()).await;
+    let mut admin = as_token(&server, &tokens.admin).await;
+    let (a, b) = seed(&mut admin).await;
+    let mut county = as_token(&server, &tokens.county_a).await;
+    let denied = |result: Result<(), tonic::Status>, what: &str| {
+        let status = result.expect_err(what);
+        assert_eq!(status.code(), Code::PermissionDenied, "{what}: {status:?}");
+        assert!(!status.message().contains(&b.national_id), "{what}");
+    };
+
+    denied(
+        county
+            .create_teacher(create_request(teacher(9, B), ""))
+            .await
+            .map(drop),
+        "create in B",
+    );
+    denied(
+        county
+            .update_teacher(pb::UpdateTeacherRequest {
+                teacher: Some(pb::Teacher {
+                    teacher_id: b.teacher_id.clone(),
+                    school: "x".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "update B's teacher",
+    );
+    denied(
+        county
+            .issue_certificate(pb::IssueCertificateRequest {
+                teacher_id: b.teacher_id.clone(),
+                certificate: Some(pb::Certificate {
+                    certificate_number: "20163500032000777".into(),
+                    kind: pb::CertificateKind::JuniorSecondary as i32,
+                    subject: "数学".into(),
+                    issuing_authority: "x".into(),
+                    certified_on: "2016-07-01".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "issue to B's teacher",
+    );
+    for (rpc, result) in [
+        (
+            "reissue",
+            county
+                .reissue_certificate(pb::ReissueCertificateRequest {
+                    certificate_number: "20163500022000456".into(),
+                    reason: pb::ReissueReason::Damaged as i32,
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "register",
+            county
+                .register_certificate(pb::RegisterCertificateRequest {
+                    certificate_number: "20163500022000456".into(),
+                    registered_on: "2020-01-01".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "revoke",
+            county
+                .revoke_certificate(pb::RevokeCertificateRequest {
+                    certificate_number: "20163500022000456".into(),
+                    reason: "r".into(),
+                    approval_document: "d".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "list B",
+            county
+                .list_teachers(pb::ListTeachersRequest {
+                    county_code: B.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "statistics of B",
+            county
+                .get_statistics(pb::GetStatisticsRequest {
+                    county_code: B.into(),
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "changes of B",
+            county
+                .list_changes(pb::ListChangesRequest {
+                    county_code: B.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "changes by principal",
+            county
+                .list_changes(pb::ListChangesRequest {
+                    principal: "root".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+    ] {
+        denied(result, rpc);
+    }
+    let mut import = county
+        .import_teachers(tokio_stream::iter(vec![pb::ImportTeachersRequest {
+            teacher: Some(teacher(3, B)),
+            mode: pb::ImportMode::Upsert as i32,
+        }]))
+        .await
+        .unwrap()
+        .into_inner();
+    let row = import.message().await.unwrap().unwrap();
+    assert_eq!(row.outcome(), pb::ImportOutcome::Rejected);
+    assert_eq!(row.error.unwrap().code, "PERMISSION_DENIED");
+
+    // Reads of another county's teacher do not reveal that it exists.
+    let status = county
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: b.teacher_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let status = county
+        .lookup_teacher(pb::LookupTeacherRequest {
+            key: Some(pb::lookup_teacher_request::Key::NationalId(
+                b.national_id.clone(),
+            )),
+            id_document_type: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    // Its lists, statistics and feed are its own county's.
+    let listed = county
+        .list_teachers(pb::ListTeachersRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .teachers;
+    assert_eq!(
+        listed
+            .iter()
+            .map(|t| t.teacher_id.clone())
+            .collect::<Vec<_>>(),
+        [a.teacher_id.clone()]
+    );
+    let statistics = county
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(statistics.counties.len(), 1);
+    assert_eq!(statistics.counties[0].county_code, A);
+    let changes = county
+        .list_changes(pb::ListChangesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    assert!(changes.iter().all(|c| c.teacher_id == a.teacher_id));
+
+    // Its own work is recorded under its name, and an admin can audit it.
+    county
+        .update_teacher(pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: a.teacher_id.clone(),
+                school: "新校".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+            request_id: "audit-me".into(),
+        })
+        .await
+        .unwrap();
+    let audit = admin
+        .list_changes(pb::ListChangesRequest {
+            principal: "yanping".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].principal.as_str(), audit[0].request_id.as_str()),
+        ("yanping", "audit-me")
+    );
+    drop(tokens.county_b);
+}
+
+#[tokio::test]
+async fn readers_see_identity_numbers_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured_server(dir.path()).await;
+    let mut admin = as_token(&server, &tokens.admin).await;
+    let (a, _) = seed(&mut admin).await;
+    let mut reader = as_token(&server, &tokens.reader).await;
+    let got = reader
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: a.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let expected = format!("{}********{}", &a.national_id[..6], &a.national_id[14..]);
+    assert_eq!(got.national_id, expected);
+    let listed = reader
+        .list_teachers(pb::ListTeachersRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed
+        .teachers
+        .iter()
+        .all(|t| t.national_id.contains("********")));
+    let changes = reader
+        .list_changes(pb::ListChangesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(changes
+        .changes
+        .iter()
+        .filter_map(|c| c.teacher.as_ref())
+        .all(|t| t.national_id.contains("********")));
+    let full = admin
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: a.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(full.national_id, a.national_id, "admins see it whole");
+}
+
+#[tokio::test]
+async fn missing_wrong_and_garbled_tokens_are_unauthenticated_and_health_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured_server(dir.path()).await;
+    let headers = [
+        None,
+        Some("Bearer trg_not-a-real-token".to_string()),
+        Some(format!("Bearer {}x", tokens.admin)),
+        Some(format!("Basic {}", tokens.admin)),
+        Some("Bearer".to_string()),
+        Some(tokens.admin.clone()),
+    ];
+    for header in headers {
+        let mut client = with_header(channel(&server).await, header.as_deref());
+        let status = client
+            .list_teachers(pb::ListTeachersRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{header:?}");
+        assert!(!status.message().contains(&tokens.admin));
+    }
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(&server).await);
+    let response = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        response.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
+
+#[tokio::test]
+async fn without_an_auth_file_only_loopback_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = teacher_registry::store::Store::open(dir.path(), &Default::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let error = teacher_registry::server::run(listener, store, ServerOptions::default(), async {})
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("without authentication"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_principal_beyond_its_share_is_resource_exhausted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.toml");
+    let tokens = principals(&path);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&path).unwrap()),
+        max_in_flight_per_principal: 1,
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for n in 0..48 {
+        let mut client = as_token(&server, &tokens.admin).await;
+        tasks.push(tokio::spawn(async move {
+            client
+                .create_teacher(create_request(teacher(n, A), ""))
+                .await
+                .map(drop)
+        }));
+    }
+    let mut exhausted = 0;
+    for task in tasks {
+        if let Err(status) = task.await.unwrap() {
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            exhausted += 1;
+        }
+    }
+    assert!(exhausted > 0, "48 concurrent writes never overlapped");
+    // Another principal is not held back by the first one's load.
+    let mut reader = as_token(&server, &tokens.reader).await;
+    reader
+        .list_teachers(pb::ListTeachersRequest::default())
+        .await
+        .unwrap();
+}
+
+/// A certificate for `name` with its key and parameters: self-signed, or signed by the
+/// issuer given as its parameters and key.
+fn certificate_pair(
+    name: &str,
+    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ca: bool,
+) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let cert = match issuer {
+        Some((issuer_params, issuer_key)) => params
+            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
+            .unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    (cert, key, params)
+}
+
+#[tokio::test]
+async fn tls_and_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, ca_key, ca_params) = certificate_pair("registry test CA", None, true);
+    let (server_cert, server_key, _) =
+        certificate_pair("localhost", Some((&ca_params, &ca_key)), false);
+    let (client_cert, client_key, _) =
+        certificate_pair("bureau", Some((&ca_params, &ca_key)), false);
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let tls = TlsFiles {
+        cert: write("server.pem", server_cert.pem()),
+        key: write("server.key", server_key.serialize_pem()),
+        client_ca: Some(write("ca.pem", ca.pem())),
+    };
+    let auth_path = dir.path().join("auth.toml");
+    let tokens = principals(&auth_path);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&auth_path).unwrap()),
+        tls: Some(tls),
+        ..ServerOptions::default()
+    })
+    .await;
+    let url = format!("https://localhost:{}", server.address.port());
+    let ca_cert = Certificate::from_pem(ca.pem());
+
+    let with_identity = ClientTlsConfig::new()
+        .ca_certificate(ca_cert.clone())
+        .domain_name("localhost")
+        .identity(Identity::from_pem(
+            client_cert.pem(),
+            client_key.serialize_pem(),
+        ));
+    let channel = Endpoint::from_shared(url.clone())
+        .unwrap()
+        .tls_config(with_identity)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = with_header(channel, Some(&format!("Bearer {}", tokens.admin)));
+    client
+        .list_teachers(pb::ListTeachersRequest::default())
+        .await
+        .unwrap();
+
+    // Without a client certificate the handshake fails.
+    let without_identity = ClientTlsConfig::new()
+        .ca_certificate(ca_cert)
+        .domain_name("localhost");
+    let refused = async {
+        let channel = Endpoint::from_shared(url)
+            .unwrap()
+            .tls_config(without_identity)
+            .unwrap()
+            .connect()
+            .await?;
+        let mut client = with_header(channel, Some(&format!("Bearer {}", tokens.admin)));
+        client
+            .list_teachers(pb::ListTeachersRequest::default())
+            .await
+            .map_err(|s| Box::new(s) as Box<dyn std::error::Error + Send + Sync>)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    assert!(
+        refused.is_err(),
+        "mutual TLS lets no one in without a client certificate"
+    );
+
+    // Plaintext to a TLS port does not work either.
+    let plain = Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(channel) = plain {
+        let mut client = with_header(channel, Some(&format!("Bearer {}", tokens.admin)));
+        assert!(client
+            .list_teachers(pb::ListTeachersRequest::default())
+            .await
+            .is_err());
+    }
+}
