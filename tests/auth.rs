@@ -173,7 +173,7 @@ async fn call(
             .issue_certificate(pb::IssueCertificateRequest {
                 teacher_id: a.teacher_id.clone(),
                 certificate: Some(pb::Certificate {
-                    certificate_number: format!("2016350003200{:04}", n),
+                    certificate_number: format!("2016350003200{n:04}"),
                     kind: pb::CertificateKind::JuniorSecondary as i32,
                     subject: "数学".into(),
                     issuing_authority: "x".into(),
@@ -456,13 +456,8 @@ async fn a_county_works_only_in_its_own_county() {
         .unwrap()
         .into_inner()
         .teachers;
-    assert_eq!(
-        listed
-            .iter()
-            .map(|t| t.teacher_id.clone())
-            .collect::<Vec<_>>(),
-        [a.teacher_id.clone()]
-    );
+    let listed: Vec<&str> = listed.iter().map(|t| t.teacher_id.as_str()).collect();
+    assert_eq!(listed, [a.teacher_id.as_str()]);
     let statistics = county
         .get_statistics(pb::GetStatisticsRequest::default())
         .await
