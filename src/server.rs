@@ -17,6 +17,10 @@ use crate::api::{pb, Gate, RegistryService};
 use crate::auth::Authenticator;
 use crate::store::{Retention, Store};
 
+/// HTTP/2 flow-control windows, in bytes (see `run`).
+const STREAM_WINDOW: u32 = 32 * 1024;
+const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
 /// Certificate and key files for TLS, and optionally the CA that client certificates must
 /// chain to (mutual TLS).
 #[derive(Debug, Clone)]
@@ -129,7 +133,15 @@ pub async fn run(
 
     let mut builder = Server::builder()
         .timeout(options.request_timeout)
-        .max_concurrent_streams(options.max_concurrent_streams);
+        .max_concurrent_streams(options.max_concurrent_streams)
+        // h2 closes a connection on which too many small DATA frames (under 256 bytes) wait
+        // unread (GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames"); its budget for them is
+        // about half the connection window. A client that sends each import row in its own
+        // frame (grpcio does) while the import applies backpressure queues as many frames
+        // as the stream window lets it. A small stream window and a large connection window
+        // keep one stalled stream far inside the budget. See tests/import_flood.rs.
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW);
     if let Some(tls) = &options.tls {
         builder = builder.tls_config(tls_config(tls)?)?;
     }

@@ -12,6 +12,7 @@ mod keys;
 mod mutation;
 mod page;
 mod statistics;
+mod verify;
 mod writer;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use statistics::{CountyStatistics, Statistics};
+pub use verify::VerifyReport;
 pub use writer::WriteStatsSnapshot;
 
 /// Why a store operation failed.
@@ -240,6 +242,11 @@ impl Store {
         context: WriteContext,
     ) -> Result<Outcome, StoreError> {
         self.submit(Mutation::Import { row, mode }, context).await
+    }
+
+    /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        verify::verify(&self.inner.tree)
     }
 
     /// Counters of the write path since the store was opened.

@@ -1,0 +1,209 @@
+//! The integrity check behind `teacher-registry verify`: every invariant the write path
+//! promises, checked against what is on disk.
+//!
+//! - every record decodes and sits under its own registry number;
+//! - every index entry a record owns exists with the right value, and every index entry on
+//!   disk belongs to a record that owns it (no orphans);
+//! - the counters equal counts recomputed from the records;
+//! - the change log runs without a gap from the oldest retained revision to the current
+//!   one, each event decodes, and the county change index matches it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::domain::{ChangeEvent, Teacher};
+use crate::store::changes::oldest_revision;
+use crate::store::mutation::{counter_keys, index_entries};
+use crate::store::{codec, keys, writer, StoreError};
+
+/// Problems listed in full; beyond this only their number is kept.
+const MAX_LISTED: usize = 100;
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub records: u64,
+    pub index_entries: u64,
+    pub counters: u64,
+    pub changes: u64,
+    pub oldest_revision: u64,
+    pub revision: u64,
+    /// The first problems found, described.
+    pub problems: Vec<String>,
+    /// How many problems in all.
+    pub problem_count: u64,
+}
+
+impl VerifyReport {
+    fn problem(&mut self, description: String) {
+        self.problem_count += 1;
+        if self.problems.len() < MAX_LISTED {
+            self.problems.push(description);
+        }
+    }
+
+    pub fn is_consistent(&self) -> bool {
+        self.problem_count == 0
+    }
+}
+
+fn printable(key: &[u8]) -> String {
+    // Identity keys hold identity numbers: show only the type and that it is one.
+    if key.first() == Some(&keys::IDENTITY) {
+        return format!(
+            "identity index key (type {})",
+            key.get(1).copied().unwrap_or(0)
+        );
+    }
+    key.iter()
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+        .collect()
+}
+
+pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
+    let mut report = VerifyReport {
+        revision: writer::read_revision(tree)?,
+        oldest_revision: oldest_revision(tree)?,
+        ..VerifyReport::default()
+    };
+
+    // Records, and what their indexes and counters must be.
+    let mut expected_index: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    let mut expected_counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for entry in tree.scan_prefix([keys::RECORD]) {
+        let (key, value) = entry?;
+        report.records += 1;
+        let teacher: Teacher = match codec::decode(&key, &value) {
+            Ok(teacher) => teacher,
+            Err(e) => {
+                report.problem(format!("record {}: {e}", printable(&key)));
+                continue;
+            }
+        };
+        if keys::record(&teacher.id) != key.as_ref() {
+            report.problem(format!(
+                "record {} holds teacher {}",
+                printable(&key),
+                teacher.id
+            ));
+        }
+        if teacher.revision > report.revision {
+            report.problem(format!(
+                "teacher {} has revision {} beyond the registry's {}",
+                teacher.id, teacher.revision, report.revision
+            ));
+        }
+        for (index_key, index_value) in index_entries(&teacher) {
+            if let Some(previous) = expected_index.insert(index_key.clone(), index_value) {
+                let _ = previous;
+                report.problem(format!(
+                    "two records claim {} (teacher {})",
+                    printable(&index_key),
+                    teacher.id
+                ));
+            }
+        }
+        for counter in counter_keys(&teacher) {
+            *expected_counters.entry(counter).or_default() += 1;
+        }
+    }
+
+    // Index entries on disk against those expected.
+    let mut seen = BTreeSet::new();
+    for prefix in [
+        keys::IDENTITY,
+        keys::COUNTY,
+        keys::CERTIFICATE,
+        keys::REGISTRATION_EXPIRY,
+    ] {
+        for entry in tree.scan_prefix([prefix]) {
+            let (key, value) = entry?;
+            report.index_entries += 1;
+            match expected_index.get(key.as_ref()) {
+                Some(expected) if expected.as_slice() == value.as_ref() => {}
+                Some(_) => {
+                    report.problem(format!("{} points to the wrong teacher", printable(&key)))
+                }
+                None => report.problem(format!("{} belongs to no record", printable(&key))),
+            }
+            seen.insert(key.to_vec());
+        }
+    }
+    for key in expected_index.keys().filter(|k| !seen.contains(*k)) {
+        report.problem(format!("{} is missing", printable(key)));
+    }
+
+    // Counters.
+    let mut stored_counters = BTreeMap::new();
+    for entry in tree.scan_prefix([keys::COUNTER]) {
+        let (key, value) = entry?;
+        report.counters += 1;
+        match codec::decode::<u64>(&key, &value) {
+            Ok(count) => {
+                stored_counters.insert(key.to_vec(), count);
+            }
+            Err(e) => report.problem(format!("counter {}: {e}", printable(&key))),
+        }
+    }
+    for key in stored_counters
+        .keys()
+        .chain(expected_counters.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let stored = stored_counters.get(key).copied().unwrap_or(0);
+        let expected = expected_counters.get(key).copied().unwrap_or(0);
+        if stored != expected {
+            report.problem(format!(
+                "counter {} is {stored}, the records count {expected}",
+                printable(key)
+            ));
+        }
+    }
+
+    // The change log and the county change index.
+    let mut next = report.oldest_revision;
+    let mut county_changes = BTreeSet::new();
+    for entry in tree.scan_prefix([keys::CHANGE]) {
+        let (key, value) = entry?;
+        report.changes += 1;
+        let Some(revision) = keys::revision_of_change(&key) else {
+            report.problem(format!("{} is not a change-log key", printable(&key)));
+            continue;
+        };
+        if revision != next {
+            report.problem(format!(
+                "the change log jumps from {} to {revision}",
+                next.saturating_sub(1)
+            ));
+        }
+        next = revision + 1;
+        match codec::decode::<ChangeEvent>(&key, &value) {
+            Ok(event) => {
+                if event.revision != revision {
+                    report.problem(format!("change {revision} says it is {}", event.revision));
+                }
+                county_changes.insert(keys::county_change(&event.county_after, revision));
+                if let Some(before) = &event.county_before {
+                    county_changes.insert(keys::county_change(before, revision));
+                }
+            }
+            Err(e) => report.problem(format!("change {revision}: {e}")),
+        }
+    }
+    if report.revision > 0 && next != report.revision + 1 {
+        report.problem(format!(
+            "the change log ends at {} but the registry is at revision {}",
+            next.saturating_sub(1),
+            report.revision
+        ));
+    }
+    for entry in tree.scan_prefix([keys::COUNTY_CHANGE]) {
+        let (key, _) = entry?;
+        if !county_changes.remove(key.as_ref()) {
+            report.problem(format!("county change {} has no change", printable(&key)));
+        }
+    }
+    for key in county_changes {
+        report.problem(format!("county change {} is missing", printable(&key)));
+    }
+    Ok(report)
+}
