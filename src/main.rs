@@ -67,6 +67,12 @@ enum Command {
         #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
     },
+    /// Check a registry's data directory (with the server stopped): every record, index,
+    /// counter and the change log. Exits non-zero on any inconsistency.
+    Verify {
+        #[arg(long, default_value = "./registry-data")]
+        data_dir: PathBuf,
+    },
     /// Add a principal to an auth file and print its new token (shown once, stored only
     /// as a hash).
     Token {
@@ -169,6 +175,7 @@ fn main() -> anyhow::Result<()> {
             };
             runtime.block_on(serve(listen, data_dir, cache_mb, options))
         }
+        Command::Verify { data_dir } => verify(&data_dir),
         Command::Token {
             auth_file,
             principal,
@@ -233,6 +240,37 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     server::run(listener, store, options, shutdown_signal()).await
+}
+
+fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    if !data_dir.exists() {
+        anyhow::bail!("{} does not exist", data_dir.display());
+    }
+    let store = Store::open(data_dir, &StoreOptions::default()).with_context(|| {
+        format!(
+            "cannot open the registry in {} (is a server running on it?)",
+            data_dir.display()
+        )
+    })?;
+    let report = store.verify()?;
+    println!(
+        "{} records, {} index entries, {} counters, {} changes (revisions {}..={})",
+        report.records,
+        report.index_entries,
+        report.counters,
+        report.changes,
+        report.oldest_revision,
+        report.revision
+    );
+    for problem in &report.problems {
+        println!("PROBLEM: {problem}");
+    }
+    if report.is_consistent() {
+        println!("consistent");
+        Ok(())
+    } else {
+        anyhow::bail!("{} problems found", report.problem_count)
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

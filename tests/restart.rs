@@ -72,3 +72,72 @@ async fn a_restart_finds_every_record() {
     server.stop().await;
     drop(dir);
 }
+
+/// Every kind of mutation, then `teacher-registry verify` on the stopped registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_finds_a_registry_consistent_after_every_kind_of_write() {
+    let server = start_server().await;
+    let mut client = server.new_client().await;
+    let mut ids = Vec::new();
+    for n in 0..30u32 {
+        let mut t = teacher(n, if n % 2 == 0 { "350702" } else { "350721" });
+        t.legacy_title = pb::LegacyTitle::PrimaryFirst as i32;
+        ids.push(create(&mut client, t).await.teacher_id);
+    }
+    client
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: ids[0].clone(),
+            certificate: Some(pb::Certificate {
+                certificate_number: "20163500022000123".into(),
+                kind: pb::CertificateKind::PrimarySchool as i32,
+                subject: "语文".into(),
+                issuing_authority: "x".into(),
+                certified_on: "2016-07-01".into(),
+                ..Default::default()
+            }),
+            first_registration_on: "2016-09-01".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .update_teacher(pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: ids[1].clone(),
+                county_code: "350702".into(),
+                school: "新校".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut stream = client
+        .transition_titles(pb::TransitionTitlesRequest {
+            county_code: "350702".into(),
+            effective_date: "2016-09-01".into(),
+            approval_document: "doc".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while stream.message().await.unwrap().is_some() {}
+    let dir = server.stop().await.unwrap();
+
+    let path = dir.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(["verify", "--data-dir"])
+            .arg(&path)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("30 records"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("consistent"), "{stdout}");
+}

@@ -207,3 +207,112 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Choice, EmploymentStatus, Gender, IdDocumentType, TeacherInput};
+    use crate::store::{Store, StoreOptions, WriteContext};
+
+    fn input(n: u32) -> TeacherInput {
+        let first17 = format!("35070219800101{n:03}");
+        let check = crate::domain::resident_check_character(first17.as_bytes());
+        TeacherInput {
+            id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
+            national_id: format!("{first17}{check}"),
+            name: format!("教师{n}"),
+            gender: Choice::Known(if n % 2 == 1 {
+                Gender::Male
+            } else {
+                Gender::Female
+            }),
+            birth_date: "1980-01-01".into(),
+            county_code: "350702".into(),
+            school: "一中".into(),
+            employment_status: Choice::Known(EmploymentStatus::Active),
+            legacy_title: Choice::Unset,
+            legacy_title_limited_scope: false,
+        }
+    }
+
+    async fn store_with_teachers(dir: &std::path::Path) -> Store {
+        let store = Store::open(dir, &StoreOptions::default()).unwrap();
+        for n in 0..20 {
+            let validated = input(n).validate(crate::clock::today()).unwrap();
+            store
+                .create_teacher(validated, WriteContext::new("test", None))
+                .await
+                .unwrap();
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn a_registry_written_by_the_write_path_is_consistent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+        assert_eq!(
+            (report.records, report.changes, report.revision),
+            (20, 20, 20)
+        );
+        assert_eq!(report.index_entries, 40);
+    }
+
+    #[tokio::test]
+    async fn each_kind_of_damage_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        let tree = &store.inner.tree;
+        let damages: [(&str, Box<dyn Fn(&sled::Tree)>); 5] = [
+            (
+                "missing",
+                Box::new(|t: &sled::Tree| {
+                    let (key, _) = t.scan_prefix([keys::COUNTY]).next().unwrap().unwrap();
+                    t.remove(key).unwrap();
+                }),
+            ),
+            (
+                "belongs to no record",
+                Box::new(|t: &sled::Tree| {
+                    t.insert(
+                        b"k20163500022000123".to_vec(),
+                        codec::encode(&"T0000000000"),
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "the records count",
+                Box::new(|t: &sled::Tree| {
+                    let (key, _) = t.scan_prefix([keys::COUNTER]).next().unwrap().unwrap();
+                    t.insert(key, codec::encode(&7u64)).unwrap();
+                }),
+            ),
+            (
+                "jumps",
+                Box::new(|t: &sled::Tree| {
+                    t.remove(keys::change(5)).unwrap();
+                }),
+            ),
+            (
+                "undecodable",
+                Box::new(|t: &sled::Tree| {
+                    let (key, _) = t.scan_prefix([keys::RECORD]).next().unwrap().unwrap();
+                    t.insert(key, vec![1, 0xff, 0xff]).unwrap();
+                }),
+            ),
+        ];
+        for (expected, damage) in damages {
+            damage(tree);
+            let report = store.verify().unwrap();
+            assert!(!report.is_consistent());
+            assert!(
+                report.problems.iter().any(|p| p.contains(expected)),
+                "{expected}: {:?}",
+                report.problems
+            );
+        }
+    }
+}
