@@ -265,7 +265,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_teachers(dir.path()).await;
         let tree = &store.inner.tree;
-        let damages: [(&str, Box<dyn Fn(&sled::Tree)>); 5] = [
+        type Damage = Box<dyn Fn(&sled::Tree)>;
+        let damages: [(&str, Damage); 5] = [
             (
                 "missing",
                 Box::new(|t: &sled::Tree| {
@@ -276,11 +277,8 @@ mod tests {
             (
                 "belongs to no record",
                 Box::new(|t: &sled::Tree| {
-                    t.insert(
-                        b"k20163500022000123".to_vec(),
-                        codec::encode(&"T0000000000"),
-                    )
-                    .unwrap();
+                    t.insert(b"k20163500022000123", codec::encode(&"T0000000000"))
+                        .unwrap();
                 }),
             ),
             (
