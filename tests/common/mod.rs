@@ -104,9 +104,12 @@ pub fn resident_id(area: &str, birth: &str, sequence: u32) -> String {
     format!("{first17}{check}")
 }
 
-/// A distinct valid teacher for each `n`, active in `county`.
+/// A distinct valid teacher for each `n` below 14 million (a birth date per thousand,
+/// a sequence number within it), active in `county`.
 pub fn teacher(n: u32, county: &str) -> pb::Teacher {
-    let birth = format!("19{:02}-{:02}-{:02}", 60 + n % 40, 1 + n % 12, 1 + n % 28);
+    let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap()
+        + chrono::Duration::days(i64::from(n / 1000 % 14_600));
+    let birth = born.format("%Y-%m-%d").to_string();
     let sequence = n % 1000;
     pb::Teacher {
         id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
