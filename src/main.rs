@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
-use teacher_registry::cli::{print_statistics, run_sync, run_transition, SyncArgs, TransitionArgs};
+use teacher_registry::cli::{
+    generate, print_statistics, run_import, run_sync, run_transition, write_template, ImportArgs,
+    SyncArgs, TransitionArgs,
+};
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
@@ -66,6 +70,30 @@ enum Command {
         /// Requests one principal may have in progress at once.
         #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+    },
+    /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits non-zero
+    /// when any row was rejected.
+    Import {
+        /// The file; its format is taken from the extension (.csv, .xlsx, .jsonl).
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// create-only: an identity already in the registry is rejected; upsert: it is
+        /// updated from the row.
+        #[arg(long, default_value = "create-only", value_parser = ["create-only", "upsert"])]
+        mode: String,
+        /// Write rejected rows (line, code, reason) to this CSV file.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Write an empty import template (.csv or .xlsx) with the column headers.
+    Template { file: PathBuf },
+    /// Print realistic synthetic teachers as CSV, for demos, tests and benchmarks.
+    Generate {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Check a registry's data directory (with the server stopped): every record, index,
     /// counter and the change log. Exits non-zero on any inconsistency.
@@ -176,6 +204,35 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve(listen, data_dir, cache_mb, options))
         }
         Command::Verify { data_dir } => verify(&data_dir),
+        Command::Import {
+            file,
+            server,
+            mode,
+            rejects,
+        } => {
+            let args = ImportArgs {
+                server,
+                file,
+                mode: if mode == "upsert" {
+                    ImportMode::Upsert
+                } else {
+                    ImportMode::CreateOnly
+                },
+                rejects,
+            };
+            let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
+            if summary.rejected > 0 {
+                anyhow::bail!("{} rows were rejected", summary.rejected);
+            }
+            Ok(())
+        }
+        Command::Template { file } => write_template(&file),
+        Command::Generate { count, seed } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            generate(count, seed, &mut out)?;
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
         Command::Token {
             auth_file,
             principal,

@@ -3,12 +3,20 @@
 //! running server over gRPC and prints a readable report to any writer, so tests can read
 //! exactly what a person would see.
 
+mod generate;
+mod import;
+mod rows;
 mod stats;
 mod sync;
+mod template;
 mod transition;
 
+pub use generate::generate;
+pub use import::{run_import, ImportArgs, ImportSummary};
+pub use rows::{column_names, open_rows, RowProblem, Rows, SourceRow};
 pub use stats::print_statistics;
 pub use sync::{run_sync, teacher_json, SyncArgs};
+pub use template::write_template;
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;

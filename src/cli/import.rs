@@ -1,0 +1,306 @@
+//! `teacher-registry import`: a spreadsheet (CSV, XLSX, JSON Lines) into the registry
+//! through ImportTeachers, with progress, a rejects file and an exit code that says
+//! whether every row went in.
+//!
+//! The file is read on a blocking thread and streamed row by row; bounded channels on both
+//! sides keep memory flat for any file size. Rows the file itself gets wrong (an unknown
+//! gender label, say) are rejected here; the rest are judged by the server, with the same
+//! rules as CreateTeacher.
+
+use std::collections::VecDeque;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::rows::{open_rows, SourceRow};
+use super::{connect, describe};
+use crate::api::pb;
+
+/// Rows read ahead of the stream.
+const READ_AHEAD: usize = 1024;
+/// How often a non-terminal run prints a progress line.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportArgs {
+    pub server: String,
+    pub file: PathBuf,
+    pub mode: pb::ImportMode,
+    /// Where to write the rejected rows with their reasons.
+    pub rejects: Option<PathBuf>,
+}
+
+/// The counts of one import run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+impl ImportSummary {
+    fn rows(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.rejected
+    }
+}
+
+/// Imports the file and prints a summary to `out`. Fails when the file cannot be read or
+/// the stream breaks; rows answered before that are in the registry, and importing the
+/// file again in upsert mode completes it without duplicates.
+pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Result<ImportSummary> {
+    let mut client = connect(&args.server).await?;
+    let total = estimate_rows(&args.file);
+    let rows = open_rows(&args.file)?;
+    let mut rejects = Rejects::create(args.rejects.as_deref())?;
+    let progress = Progress::new(total);
+    let started = Instant::now();
+
+    // Lines of the rows sent to the server, in order: results come back in the same order.
+    let sent_lines = Arc::new(Mutex::new(VecDeque::new()));
+    let (row_sender, row_receiver) = mpsc::channel::<pb::ImportTeachersRequest>(READ_AHEAD);
+    let (local_sender, mut local_rejects) = mpsc::unbounded_channel::<(u64, String)>();
+    let mode = args.mode;
+    let reader = {
+        let sent_lines = sent_lines.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for row in rows {
+                let SourceRow { line, teacher } = row?;
+                match teacher {
+                    Ok(teacher) => {
+                        sent_lines.lock().expect("lines lock").push_back(line);
+                        let request = pb::ImportTeachersRequest {
+                            teacher: Some(teacher),
+                            mode: mode as i32,
+                        };
+                        if row_sender.blocking_send(request).is_err() {
+                            return Ok(()); // the stream ended; its error is reported there
+                        }
+                    }
+                    Err(problems) => {
+                        let reason = problems
+                            .iter()
+                            .map(|p| format!("{}: {}", p.field, p.description))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        let _ = local_sender.send((line, reason));
+                    }
+                }
+            }
+            Ok(())
+        })
+    };
+
+    let mut results = match client
+        .import_teachers(ReceiverStream::new(row_receiver))
+        .await
+    {
+        Ok(response) => response.into_inner(),
+        Err(status) => bail!("the registry refused the import: {}", describe(&status)),
+    };
+    let mut summary = ImportSummary::default();
+    loop {
+        while let Ok((line, reason)) = local_rejects.try_recv() {
+            summary.rejected += 1;
+            rejects.write(line, "INVALID_ARGUMENT", &reason)?;
+        }
+        let result = match results.message().await {
+            Ok(Some(result)) => result,
+            Ok(None) => break,
+            Err(status) => {
+                progress.finish();
+                bail!(
+                    "the import stopped after {} rows: {}; rows answered so far are saved, run it again with --mode upsert to finish",
+                    summary.rows(),
+                    describe(&status)
+                )
+            }
+        };
+        let line = sent_lines
+            .lock()
+            .expect("lines lock")
+            .pop_front()
+            .context("the registry answered more rows than were sent")?;
+        match result.outcome() {
+            pb::ImportOutcome::Created => summary.created += 1,
+            pb::ImportOutcome::Updated => summary.updated += 1,
+            pb::ImportOutcome::Unchanged => summary.unchanged += 1,
+            pb::ImportOutcome::Rejected | pb::ImportOutcome::Unspecified => {
+                summary.rejected += 1;
+                let (code, reason) = match &result.error {
+                    Some(error) => (error.code.as_str(), reason_of(error, &result.teacher_id)),
+                    None => ("UNKNOWN", "rejected without a reason".to_string()),
+                };
+                rejects.write(line, code, &reason)?;
+            }
+        }
+        progress.update(summary.rows(), started);
+    }
+    reader.await.context("the file reader stopped")??;
+    while let Ok((line, reason)) = local_rejects.try_recv() {
+        summary.rejected += 1;
+        rejects.write(line, "INVALID_ARGUMENT", &reason)?;
+    }
+    rejects.finish()?;
+    progress.finish();
+
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "{} rows in {:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} rejected",
+        summary.rows(),
+        seconds,
+        summary.rows() as f64 / seconds,
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.rejected
+    )?;
+    if summary.rejected > 0 {
+        if let Some(path) = &args.rejects {
+            writeln!(out, "rejected rows and their reasons: {}", path.display())?;
+        }
+    }
+    Ok(summary)
+}
+
+fn reason_of(error: &pb::ImportRowError, teacher_id: &str) -> String {
+    let mut reason = if error.field_violations.is_empty() {
+        error.message.clone()
+    } else {
+        error
+            .field_violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if !teacher_id.is_empty() {
+        reason.push_str(&format!(" (teacher {teacher_id})"));
+    }
+    reason
+}
+
+/// Rows in a CSV or JSON Lines file, from its line count; `None` for other formats.
+fn estimate_rows(path: &Path) -> Option<u64> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    let header = match extension.as_str() {
+        "csv" => 1,
+        "jsonl" | "ndjson" => 0,
+        _ => return None,
+    };
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut lines = 0u64;
+    loop {
+        let read = std::io::Read::read(&mut file, &mut buffer).ok()?;
+        if read == 0 {
+            break;
+        }
+        lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    Some(lines.saturating_sub(header))
+}
+
+/// The rejects file: `line,code,reason` as CSV.
+struct Rejects {
+    writer: Option<csv::Writer<std::fs::File>>,
+}
+
+impl Rejects {
+    fn create(path: Option<&Path>) -> anyhow::Result<Rejects> {
+        let writer = match path {
+            Some(path) => {
+                let mut writer = csv::Writer::from_path(path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                writer.write_record(["line", "code", "reason"])?;
+                Some(writer)
+            }
+            None => None,
+        };
+        Ok(Rejects { writer })
+    }
+
+    fn write(&mut self, line: u64, code: &str, reason: &str) -> anyhow::Result<()> {
+        match &mut self.writer {
+            Some(writer) => Ok(writer.write_record([line.to_string().as_str(), code, reason])?),
+            None => {
+                eprintln!("line {line}: {code}: {reason}");
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> anyhow::Result<()> {
+        if let Some(writer) = &mut self.writer {
+            writer.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// A progress bar with rows/s and ETA on a terminal; a plain line every few seconds
+/// otherwise (logs, pipes, CI).
+enum Progress {
+    Bar(ProgressBar),
+    Lines {
+        total: Option<u64>,
+        last: Mutex<Instant>,
+    },
+}
+
+impl Progress {
+    fn new(total: Option<u64>) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress::Lines {
+                total,
+                last: Mutex::new(Instant::now()),
+            };
+        }
+        let bar = match total {
+            Some(total) => ProgressBar::new(total).with_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
+                )
+                .expect("a valid template"),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {human_pos} rows  {per_sec}")
+                    .expect("a valid template"),
+            ),
+        };
+        Progress::Bar(bar)
+    }
+
+    fn update(&self, rows: u64, started: Instant) {
+        match self {
+            Progress::Bar(bar) => bar.set_position(rows),
+            Progress::Lines { total, last } => {
+                let mut last = last.lock().expect("progress lock");
+                if last.elapsed() >= PROGRESS_EVERY {
+                    *last = Instant::now();
+                    let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    match total {
+                        Some(total) => {
+                            eprintln!("imported {rows} of {total} rows ({rate:.0} rows/s)")
+                        }
+                        None => eprintln!("imported {rows} rows ({rate:.0} rows/s)"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}

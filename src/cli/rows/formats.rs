@@ -1,0 +1,369 @@
+//! Where cells come from: the file formats. Each turns its rows into [`RowCells`]
+//! and leaves what the cells mean to the parent module.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use calamine::{Data, Reader, Xlsx};
+use encoding_rs::{CoderResult, Decoder, GB18030, UTF_8};
+use serde_json::Value;
+
+use super::{
+    accepted_columns, column_of, english, read_header, Cell, Field, RowCells, RowProblem, Source,
+    SourceRow, COLUMNS,
+};
+
+/// A number as a person typed it: whole numbers (codes, IDs typed as numbers) without
+/// a decimal point.
+fn number_text(value: f64) -> Cell {
+    if value.fract() != 0.0 || !value.is_finite() {
+        return Ok(value.to_string());
+    }
+    if value.abs() >= 1e15 {
+        // Spreadsheets keep 15 significant digits: an 18-digit ID typed as a number has
+        // already lost its last digits, and no reader can get them back.
+        return Err("a number this long has lost its last digits; \
+                    format the column as text (or quote the value) and type it again"
+            .into());
+    }
+    Ok(format!("{}", value as i64))
+}
+
+// CSV
+
+/// How much of a CSV file decides its encoding.
+const SNIFF_LEN: usize = 256 * 1024;
+
+type CsvInput = Utf8Reader<Chain<Cursor<Vec<u8>>, File>>;
+
+pub(super) struct CsvRows {
+    reader: csv::Reader<CsvInput>,
+    columns: Vec<Option<Field>>,
+    record: csv::StringRecord,
+    path: PathBuf,
+    done: bool,
+}
+
+pub(super) fn open_csv(path: &Path) -> anyhow::Result<Source> {
+    let mut file = File::open(path)?;
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    let complete = head.len() < SNIFF_LEN;
+    let decoder = sniff_encoding(&head, complete).new_decoder();
+    let input = Utf8Reader::new(Cursor::new(head).chain(file), decoder);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut record = csv::StringRecord::new();
+    let columns = loop {
+        if !reader.read_record(&mut record)? {
+            return Ok(Source::Empty);
+        }
+        if record.iter().any(|cell| !cell.trim().is_empty()) {
+            break read_header(&record)?;
+        }
+    };
+    Ok(Source::Csv(Box::new(CsvRows {
+        reader,
+        columns,
+        record,
+        path: path.to_path_buf(),
+        done: false,
+    })))
+}
+
+/// A byte-order mark or valid UTF-8 means UTF-8 (a character cut at the end of an
+/// incomplete sniff is allowed); anything else is read as GB18030, which contains GBK.
+pub(super) fn sniff_encoding(head: &[u8], complete: bool) -> &'static encoding_rs::Encoding {
+    match std::str::from_utf8(head) {
+        _ if head.starts_with(b"\xEF\xBB\xBF") => UTF_8,
+        Ok(_) => UTF_8,
+        Err(e) if e.error_len().is_none() && !complete => UTF_8,
+        Err(_) => GB18030,
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = anyhow::Result<SourceRow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.reader.read_record(&mut self.record) {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    let line = self.reader.position().line();
+                    return Some(Err(anyhow!(e).context(format!(
+                        "cannot read {} after line {line}",
+                        self.path.display()
+                    ))));
+                }
+            }
+            if self.done {
+                break;
+            }
+            let line = self.record.position().map_or(0, |p| p.line());
+            let cells = self.record.iter().map(|cell| Ok(cell.to_string()));
+            if let Some(row) = RowCells::from_columns(&self.columns, cells).into_row(line) {
+                return Some(Ok(row));
+            }
+        }
+        None
+    }
+}
+
+/// Bytes in any encoding encoding_rs knows, read as UTF-8 while streaming.
+pub(super) struct Utf8Reader<R> {
+    inner: R,
+    decoder: Decoder,
+    input: Box<[u8]>,
+    input_range: (usize, usize),
+    input_ended: bool,
+    output: Box<[u8]>,
+    output_range: (usize, usize),
+    finished: bool,
+}
+
+impl<R: Read> Utf8Reader<R> {
+    pub(super) fn new(inner: R, decoder: Decoder) -> Self {
+        const CHUNK: usize = 64 * 1024;
+        Self {
+            inner,
+            decoder,
+            input: vec![0; CHUNK].into_boxed_slice(),
+            input_range: (0, 0),
+            input_ended: false,
+            // Room for every character of a chunk in the widest case, so a decode call
+            // always makes progress.
+            output: vec![0; 3 * CHUNK + 16].into_boxed_slice(),
+            output_range: (0, 0),
+            finished: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Utf8Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.output_range.0 == self.output_range.1 {
+            if self.finished {
+                return Ok(0);
+            }
+            if self.input_range.0 == self.input_range.1 && !self.input_ended {
+                let n = match self.inner.read(&mut self.input) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                self.input_range = (0, n);
+                self.input_ended = n == 0;
+            }
+            let (start, end) = self.input_range;
+            let (result, read, written, _) = self.decoder.decode_to_utf8(
+                &self.input[start..end],
+                &mut self.output,
+                self.input_ended,
+            );
+            self.input_range.0 += read;
+            self.output_range = (0, written);
+            self.finished = self.input_ended && result == CoderResult::InputEmpty;
+        }
+        let (start, end) = self.output_range;
+        let n = buf.len().min(end - start);
+        buf[..n].copy_from_slice(&self.output[start..start + n]);
+        self.output_range.0 += n;
+        Ok(n)
+    }
+}
+
+// XLSX
+
+pub(super) struct SheetRows {
+    sheet: calamine::Range<Data>,
+    columns: Vec<Option<Field>>,
+    /// The next row, relative to the sheet's first used row.
+    next: usize,
+    /// The 1-based row number of the sheet's first used row.
+    first_line: u64,
+}
+
+pub(super) fn open_sheet(path: &Path) -> anyhow::Result<Source> {
+    let mut book: Xlsx<_> = calamine::open_workbook(path)?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .context("the workbook has no sheet")??;
+    let Some((first_row, _)) = sheet.start() else {
+        return Ok(Source::Empty);
+    };
+    let mut rows = SheetRows {
+        sheet,
+        columns: Vec::new(),
+        next: 0,
+        first_line: u64::from(first_row) + 1,
+    };
+    while rows.next < rows.sheet.height() {
+        let header = rows.cells(rows.next);
+        rows.next += 1;
+        if header
+            .iter()
+            .any(|c| c.as_ref().is_ok_and(|t| !t.trim().is_empty()))
+        {
+            rows.columns = read_header(header.into_iter().map(|c| c.unwrap_or_default()))?;
+            return Ok(Source::Sheet(rows));
+        }
+    }
+    Ok(Source::Empty)
+}
+
+impl SheetRows {
+    fn cells(&self, row: usize) -> Vec<Cell> {
+        (0..self.sheet.width())
+            .map(|col| {
+                self.sheet
+                    .get((row, col))
+                    .map_or(Ok(String::new()), sheet_cell)
+            })
+            .collect()
+    }
+}
+
+impl Iterator for SheetRows {
+    type Item = anyhow::Result<SourceRow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.next < self.sheet.height() {
+            let row = self.next;
+            self.next += 1;
+            let cells = RowCells::from_columns(&self.columns, self.cells(row));
+            if let Some(row) = cells.into_row(self.first_line + row as u64) {
+                return Some(Ok(row));
+            }
+        }
+        None
+    }
+}
+
+/// A cell as the text a person sees; date cells as `YYYY-MM-DD`.
+fn sheet_cell(data: &Data) -> Cell {
+    match data {
+        Data::Empty => Ok(String::new()),
+        Data::String(text) | Data::DurationIso(text) => Ok(text.clone()),
+        // A date-time without a time of day is a date.
+        Data::DateTimeIso(text) => Ok(text.trim_end_matches("T00:00:00").to_string()),
+        Data::Int(n) => Ok(n.to_string()),
+        Data::Float(n) => number_text(*n),
+        Data::Bool(b) => Ok(b.to_string()),
+        Data::DateTime(date) => {
+            let (year, month, day, ..) = date.to_ymd_hms_milli();
+            Ok(format!("{year:04}-{month:02}-{day:02}"))
+        }
+        Data::Error(e) => Err(format!("the cell holds the spreadsheet error {e}")),
+    }
+}
+
+// JSON Lines
+
+pub(super) struct JsonLines {
+    reader: BufReader<File>,
+    buffer: Vec<u8>,
+    line: u64,
+    path: PathBuf,
+    done: bool,
+}
+
+pub(super) fn open_json_lines(path: &Path) -> anyhow::Result<Source> {
+    Ok(Source::JsonLines(JsonLines {
+        reader: BufReader::new(File::open(path)?),
+        buffer: Vec::new(),
+        line: 0,
+        path: path.to_path_buf(),
+        done: false,
+    }))
+}
+
+impl Iterator for JsonLines {
+    type Item = anyhow::Result<SourceRow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buffer.clear();
+            match self.reader.read_until(b'\n', &mut self.buffer) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    let mut bytes = self.buffer.trim_ascii();
+                    if self.line == 1 {
+                        bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+                    }
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    match json_cells(bytes) {
+                        Ok(cells) => match cells.into_row(self.line) {
+                            Some(row) => return Some(Ok(row)),
+                            None => continue,
+                        },
+                        Err(e) => {
+                            self.done = true;
+                            let (path, line) = (self.path.display(), self.line);
+                            return Some(Err(e.context(format!("{path} line {line}"))));
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    let (path, line) = (self.path.display(), self.line);
+                    return Some(Err(
+                        anyhow!(e).context(format!("cannot read {path} after line {line}"))
+                    ));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// One line's object as cells. A line that is not an object is a bad row; a key that
+/// names no column (or a column twice) is an error for the file, as in a header.
+fn json_cells(bytes: &[u8]) -> anyhow::Result<RowCells> {
+    let mut row = RowCells::new();
+    let object = match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(object)) => object,
+        Ok(_) => return Ok(whole_row_problem(row, "is not a JSON object".into())),
+        Err(e) => return Ok(whole_row_problem(row, format!("is not JSON: {e}"))),
+    };
+    let mut seen = [false; COLUMNS.len()];
+    for (key, value) in object {
+        let Some(field) = column_of(&key) else {
+            bail!(
+                "unknown column {key:?}; the accepted columns are {}",
+                accepted_columns()
+            );
+        };
+        if std::mem::replace(&mut seen[field as usize], true) {
+            bail!("the column {} is given twice", english(field));
+        }
+        row.cells[field as usize] = match value {
+            Value::Null => Ok(String::new()),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Number(n) if n.is_f64() => number_text(n.as_f64().unwrap_or(f64::NAN)),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::String(text) => Ok(text),
+            Value::Array(_) | Value::Object(_) => {
+                Err("expected a string, a number or a boolean".into())
+            }
+        };
+    }
+    Ok(row)
+}
+
+fn whole_row_problem(mut row: RowCells, description: String) -> RowCells {
+    row.problems.push(RowProblem {
+        field: String::new(),
+        description,
+    });
+    row
+}

@@ -1,0 +1,341 @@
+use std::path::PathBuf;
+
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+
+use std::io::{self, Read};
+
+use encoding_rs::{GB18030, UTF_8};
+
+use super::formats::{sniff_encoding, Utf8Reader};
+use super::*;
+
+const CHINESE_CSV: &str = "\
+证件类型,身份证件号码,姓名,性别,出生日期,所在县区代码,学校,任职状态,原职称,原职称小范围有效,教师资格证书号码,资格种类,任教学科,认定机构,认定日期,注册日期
+居民身份证,11010519491231002X,王芳,女,1949/12/31,350702,延平区第一中学,退休,中学高级教师,是,20163500042000123,高级中学,语文,南平市教育局,20160701,2021-9-1
+";
+
+fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn rows(path: &Path) -> Vec<SourceRow> {
+    open_rows(path).unwrap().map(Result::unwrap).collect()
+}
+
+fn teacher(row: &SourceRow) -> &pb::Teacher {
+    row.teacher
+        .as_ref()
+        .unwrap_or_else(|problems| panic!("line {}: {problems:?}", row.line))
+}
+
+/// The teacher of `CHINESE_CSV`, whichever way it was written.
+fn assert_wang_fang(row: &SourceRow) {
+    let t = teacher(row);
+    assert_eq!(t.id_document_type(), pb::IdDocumentType::ResidentIdCard);
+    assert_eq!(t.national_id, "11010519491231002X");
+    assert_eq!(t.name, "王芳");
+    assert_eq!(t.gender(), pb::Gender::Female);
+    assert_eq!(t.birth_date, "1949-12-31");
+    assert_eq!(t.county_code, "350702");
+    assert_eq!(t.school, "延平区第一中学");
+    assert_eq!(t.employment_status(), pb::EmploymentStatus::Retired);
+    assert_eq!(t.legacy_title(), pb::LegacyTitle::SecondarySenior);
+    assert!(t.legacy_title_limited_scope);
+    let expected = pb::Certificate {
+        certificate_number: "20163500042000123".into(),
+        kind: pb::CertificateKind::SeniorSecondary as i32,
+        subject: "语文".into(),
+        issuing_authority: "南平市教育局".into(),
+        certified_on: "2016-07-01".into(),
+        registrations: vec![pb::CertificateRegistration {
+            registered_on: "2021-09-01".into(),
+            expires_on: String::new(),
+        }],
+        ..Default::default()
+    };
+    assert_eq!(t.certificates, vec![expected]);
+}
+
+#[test]
+fn csv_in_utf8_with_and_without_bom_and_in_gbk() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), CHINESE_CSV.as_bytes()].concat();
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(CHINESE_CSV);
+    assert!(!unmappable);
+    for (name, bytes) in [
+        ("plain.csv", CHINESE_CSV.as_bytes()),
+        ("bom.CSV", &with_bom),
+        ("gbk.csv", &gbk),
+    ] {
+        let rows = rows(&file(&dir, name, bytes));
+        assert_eq!(rows.len(), 1, "{name}");
+        assert_eq!(rows[0].line, 2, "{name}");
+        assert_wang_fang(&rows[0]);
+    }
+}
+
+#[test]
+fn english_headers_and_proto_names_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "\
+ NATIONAL_ID ,Name,gender,birth_date,county_code,employment_status,legacy_title,id_document_type
+11010519491231002X,李明,male,19491231,350702,EMPLOYMENT_STATUS_ACTIVE,primary_senior,
+E12345678,Tom,GENDER_MALE,1980-01-02,350703,left,,passport
+";
+    let rows = rows(&file(&dir, "english.csv", csv.as_bytes()));
+    assert_eq!(rows.len(), 2);
+    let (first, second) = (teacher(&rows[0]), teacher(&rows[1]));
+    assert_eq!(first.id_document_type(), pb::IdDocumentType::ResidentIdCard);
+    assert_eq!(first.gender(), pb::Gender::Male);
+    assert_eq!(first.birth_date, "1949-12-31");
+    assert_eq!(first.employment_status(), pb::EmploymentStatus::Active);
+    assert_eq!(first.legacy_title(), pb::LegacyTitle::PrimarySenior);
+    assert!(first.certificates.is_empty());
+    assert_eq!(second.id_document_type(), pb::IdDocumentType::Passport);
+    assert_eq!(second.legacy_title(), pb::LegacyTitle::Unspecified);
+    assert_eq!(second.employment_status(), pb::EmploymentStatus::Left);
+    assert_eq!(rows[1].line, 3);
+}
+
+#[test]
+fn empty_rows_are_skipped_and_lines_count_as_a_person_sees_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "\n身份证号,姓名\n\n , \n11010519491231002X,王芳\r\n,\n";
+    let rows = rows(&file(&dir, "gaps.csv", csv.as_bytes()));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].line, 5);
+    assert_eq!(teacher(&rows[0]).name, "王芳");
+}
+
+#[test]
+fn every_problem_of_a_row_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "\
+性别,任职状态,原职称,原职称小范围有效,资格种类,证件类型,姓名,
+未知,在岗,高级教师,也许,大学,身份证,王芳,extra
+";
+    let rows = rows(&file(&dir, "bad.csv", csv.as_bytes()));
+    let problems = rows[0].teacher.as_ref().unwrap_err();
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "",
+            "id_document_type",
+            "gender",
+            "employment_status",
+            "legacy_title",
+            "legacy_title_limited_scope",
+            "certificate_kind",
+        ]
+    );
+    let gender = problems.iter().find(|p| p.field == "gender").unwrap();
+    assert_eq!(
+        gender.description,
+        "unknown value \"未知\"; expected 男, 女, MALE or FEMALE"
+    );
+    let whole_row = problems.iter().find(|p| p.field.is_empty()).unwrap();
+    assert_eq!(whole_row.description, "column 8 has a value but no header");
+}
+
+#[test]
+fn unknown_and_repeated_columns_fail_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = file(
+        &dir,
+        "typo.csv",
+        "姓名,性 别,school,shcool\n王芳,女\n".as_bytes(),
+    );
+    let error = format!("{:#}", open_rows(&unknown).err().unwrap());
+    assert!(
+        error.contains("unknown column \"性 别\", \"shcool\";"),
+        "{error}"
+    );
+    assert!(error.contains("gender (性别)"), "{error}");
+    assert!(
+        error.contains("national_id (身份证件号码 or 身份证号)"),
+        "{error}"
+    );
+
+    let twice = file(&dir, "twice.csv", "name,姓名\n王芳,王芳\n".as_bytes());
+    let error = format!("{:#}", open_rows(&twice).err().unwrap());
+    assert!(error.contains("columns 1 and 2 are both name"), "{error}");
+
+    let json = file(&dir, "typo.jsonl", "{\"nmae\":\"王芳\"}\n".as_bytes());
+    let items: Vec<_> = open_rows(&json).unwrap().collect();
+    assert_eq!(items.len(), 1);
+    let error = format!("{:#}", items[0].as_ref().unwrap_err());
+    assert!(
+        error.contains("line 1") && error.contains("\"nmae\""),
+        "{error}"
+    );
+}
+
+#[test]
+fn other_extensions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "teachers.txt", b"name\n");
+    let error = format!("{:#}", open_rows(&path).err().unwrap());
+    assert!(error.contains(".csv, .xlsx, .jsonl or .ndjson"), "{error}");
+}
+
+#[test]
+fn xlsx_numbers_and_dates_read_as_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("teachers.xlsx");
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let header: Vec<&str> = CHINESE_CSV.lines().next().unwrap().split(',').collect();
+    let values: Vec<&str> = CHINESE_CSV.lines().nth(1).unwrap().split(',').collect();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (col, (name, value)) in (0u16..).zip(header.iter().zip(&values)) {
+        sheet.write_string(0, col, *name).unwrap();
+        match *name {
+            "所在县区代码" => sheet.write_number(2, col, 350702.0),
+            "出生日期" => {
+                let birth = ExcelDateTime::from_ymd(1949, 12, 31).unwrap();
+                sheet.write_datetime_with_format(2, col, &birth, &date)
+            }
+            _ => sheet.write_string(2, col, *value),
+        }
+        .unwrap();
+    }
+    // Row 4 holds an ID typed as a number, which has lost its last digits.
+    sheet.write_string(3, 2, "李明").unwrap();
+    sheet.write_number(3, 1, 350702199001011234.0).unwrap();
+    book.save(&path).unwrap();
+
+    let rows = rows(&path);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].line, 3);
+    assert_wang_fang(&rows[0]);
+    assert_eq!(rows[1].line, 4);
+    let problems = rows[1].teacher.as_ref().unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, "national_id");
+    assert!(problems[0]
+        .description
+        .contains("format the column as text"));
+}
+
+#[test]
+fn json_lines_take_either_names_and_plain_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        "\u{feff}{\"national_id\":\"11010519491231002X\",\"姓名\":\"王芳\",\"gender\":\"FEMALE\",",
+        "\"county_code\":350702,\"legacy_title_limited_scope\":true,\"school\":null}\n",
+        "\n",
+        "[1,2]\n",
+        "{\"name\":\"李明\",\"certificate_number\":20163500042000123,\"birth_date\":[1]}\n",
+        "{}\n",
+    );
+    let rows = rows(&file(&dir, "teachers.ndjson", text.as_bytes()));
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 3, 4]);
+    let first = teacher(&rows[0]);
+    assert_eq!(first.name, "王芳");
+    assert_eq!(first.county_code, "350702");
+    assert!(first.legacy_title_limited_scope);
+    let not_object = rows[1].teacher.as_ref().unwrap_err();
+    assert_eq!(not_object[0].field, "");
+    let problems = rows[2].teacher.as_ref().unwrap_err();
+    assert_eq!(problems[0].field, "birth_date");
+}
+
+#[test]
+fn encoding_is_sniffed_from_the_start() {
+    let text = "姓名,学校\n王芳,延平区第一中学\n".as_bytes();
+    assert_eq!(sniff_encoding(text, true), UTF_8);
+    // A character cut by the end of the sniff is still UTF-8 …
+    assert_eq!(sniff_encoding(&text[..4], false), UTF_8);
+    // … but not when the file ends there.
+    assert_eq!(sniff_encoding(&text[..4], true), GB18030);
+    let (gbk, ..) = encoding_rs::GBK.encode("姓名,学校\n");
+    assert_eq!(sniff_encoding(&gbk, true), GB18030);
+}
+
+/// A reader that hands out one byte at a time, the worst case for a streaming decoder.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.len().min(buf.len()).min(1);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn decoding_streams_across_any_boundary() {
+    let text = CHINESE_CSV.repeat(50);
+    let (gbk, ..) = encoding_rs::GBK.encode(&text);
+    let mut decoded = String::new();
+    Utf8Reader::new(Trickle(&gbk), GB18030.new_decoder())
+        .read_to_string(&mut decoded)
+        .unwrap();
+    assert_eq!(decoded, text);
+
+    let mut reader = Utf8Reader::new(Trickle(text.as_bytes()), UTF_8.new_decoder());
+    let mut decoded = Vec::new();
+    let mut small = [0u8; 3];
+    loop {
+        let n = reader.read(&mut small).unwrap();
+        if n == 0 {
+            break;
+        }
+        decoded.extend_from_slice(&small[..n]);
+    }
+    assert_eq!(decoded, text.as_bytes());
+}
+
+#[test]
+fn dates_are_reshaped_only() {
+    for (text, expected) in [
+        ("1990-01-05", "1990-01-05"),
+        ("1990/1/5", "1990-01-05"),
+        ("19900105", "1990-01-05"),
+        ("1990.01.05", "1990-01-05"),
+        ("1990年1月5日", "1990-01-05"),
+        ("1990-02-30", "1990-02-30"),
+        ("5/1/1990", "5/1/1990"),
+        ("", ""),
+    ] {
+        assert_eq!(reshape_date(text), expected, "{text}");
+    }
+}
+
+#[test]
+fn columns_follow_the_field_order() {
+    for (position, column) in COLUMNS.iter().enumerate() {
+        assert_eq!(column.field as usize, position, "{}", column.english);
+    }
+    assert_eq!(column_names().len(), 16);
+    assert_eq!(
+        column_names().next(),
+        Some(("id_document_type", "证件类型"))
+    );
+}
+
+#[test]
+fn written_cells_read_back_as_the_same_teacher() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = rows(&file(&dir, "in.csv", CHINESE_CSV.as_bytes())).remove(0);
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(column_names().map(|(english, _)| english))
+        .unwrap();
+    writer
+        .write_record(teacher_cells(teacher(&original)))
+        .unwrap();
+    let bytes = writer.into_inner().unwrap();
+    let copy = rows(&file(&dir, "out.csv", &bytes)).remove(0);
+    assert_eq!(copy.teacher, original.teacher);
+}
+
+#[test]
+fn rows_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<Rows>();
+}

@@ -1,0 +1,126 @@
+//! Empty import templates: the header row of [`column_names`](super::column_names) in
+//! Chinese, as CSV or XLSX, for HR staff to fill in.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use rust_xlsxwriter::{Format, Workbook};
+
+use super::column_names;
+
+/// Writes an empty template with the Chinese header row to `path`, by its extension:
+/// `.csv` is UTF-8 with a byte-order mark, without which Excel would read it in the
+/// local code page; `.xlsx` has a bold, frozen header and its code and date columns
+/// formatted as text, so Excel keeps 18-digit numbers and leading zeros as typed.
+/// Fails for other extensions and when the file cannot be written.
+pub fn write_template(path: &Path) -> anyhow::Result<()> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "csv" => write_csv(path),
+        "xlsx" => write_xlsx(path),
+        _ => bail!(
+            "{} is not a template format: expected .csv or .xlsx",
+            path.display()
+        ),
+    }
+    .with_context(|| format!("cannot write the template {}", path.display()))
+}
+
+fn write_csv(path: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(b"\xEF\xBB\xBF")?;
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(file);
+    writer.write_record(column_names().map(|(_, chinese)| chinese))?;
+    writer.flush()?;
+    Ok(())
+}
+
+fn write_xlsx(path: &Path) -> anyhow::Result<()> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("教师")?;
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    for (col, (english, chinese)) in (0u16..).zip(column_names()) {
+        sheet.write_string_with_format(0, col, chinese, &bold)?;
+        sheet.set_column_width(col, column_width(english, chinese))?;
+        if is_typed_as_text(english) {
+            sheet.set_column_format(col, &text)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    book.save(path)?;
+    Ok(())
+}
+
+/// Wide enough for the header (a Chinese character takes two widths) and for typical
+/// values of the column.
+fn column_width(english: &str, chinese: &str) -> f64 {
+    let header: usize = chinese
+        .chars()
+        .map(|c| if c.is_ascii() { 1 } else { 2 })
+        .sum();
+    let values = match english {
+        "national_id" | "certificate_number" => 20,
+        "school" | "certificate_issuing_authority" => 24,
+        "birth_date" | "certified_on" | "registered_on" => 12,
+        _ => 8,
+    };
+    (header.max(values) + 2) as f64
+}
+
+/// Columns whose values are digits that must stay exactly as typed (IDs, codes) or
+/// dates that should read back as typed rather than as a locale's date format.
+fn is_typed_as_text(english: &str) -> bool {
+    matches!(
+        english,
+        "national_id"
+            | "county_code"
+            | "certificate_number"
+            | "birth_date"
+            | "certified_on"
+            | "registered_on"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::open_rows;
+
+    #[test]
+    fn templates_read_back_as_no_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["template.csv", "template.XLSX"] {
+            let path = dir.path().join(name);
+            write_template(&path).unwrap();
+            let rows: Vec<_> = open_rows(&path).unwrap().collect();
+            assert!(rows.is_empty(), "{name}: {rows:?}");
+        }
+    }
+
+    #[test]
+    fn csv_template_has_a_bom_and_the_chinese_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("template.csv");
+        write_template(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap()).unwrap();
+        let header: Vec<&str> = column_names().map(|(_, chinese)| chinese).collect();
+        assert_eq!(text, format!("{}\r\n", header.join(",")));
+    }
+
+    #[test]
+    fn other_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write_template(&dir.path().join("template.xls")).unwrap_err();
+        assert!(format!("{error:#}").contains(".csv or .xlsx"), "{error:#}");
+    }
+}
