@@ -15,7 +15,7 @@ use tonic::Status;
 use crate::api::convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
-use crate::api::service::{scoped_county, RegistryService};
+use crate::api::service::{collect, parse_page_size, scoped_county, RegistryService};
 use crate::auth::{Principal, Role};
 use crate::domain::{CountyCode, DomainError, FieldViolation};
 use crate::store::Store;
@@ -42,14 +42,11 @@ impl RegistryService {
             principal: author,
         } = request;
         let mut violations = Vec::new();
-        let page_size = match page_size {
-            n if n < 0 => {
-                violations.push(FieldViolation::new("page_size", "must not be negative"));
-                0
-            }
-            0 => DEFAULT_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
-        };
+        let page_size = collect(
+            &mut violations,
+            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+        .unwrap_or(0);
         let county = parse_county(&county_code)
             .map_err(|v| violations.push(v))
             .ok();

@@ -286,6 +286,20 @@ pub(super) fn parse_request_id(raw: &str) -> Result<Option<String>, FieldViolati
     Ok(Some(raw.to_string()))
 }
 
+/// A page size (AIP-158): 0 means `default`, larger than `max` is clamped, negative is a
+/// violation.
+pub(super) fn parse_page_size(
+    raw: i32,
+    default: usize,
+    max: usize,
+) -> Result<usize, FieldViolation> {
+    match raw {
+        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
+        0 => Ok(default),
+        n => Ok((n as usize).min(max)),
+    }
+}
+
 /// An optional etag: empty means "whatever is current".
 pub(super) fn optional_etag(etag: String) -> Option<String> {
     Some(etag).filter(|e| !e.is_empty())

@@ -6,8 +6,8 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    collect, log_warnings, may_see, optional_etag, parse_request_id, parse_teacher_id,
-    scoped_county, teacher_not_found, write_context, RegistryService,
+    collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
+    parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -162,14 +162,11 @@ impl RegistryService {
             registration_expires_before,
         } = request;
         let mut violations = Vec::new();
-        let page_size = match page_size {
-            n if n < 0 => {
-                violations.push(FieldViolation::new("page_size", "must not be negative"));
-                0
-            }
-            0 => DEFAULT_PAGE_SIZE,
-            n => (n as usize).min(MAX_PAGE_SIZE),
-        };
+        let page_size = collect(
+            &mut violations,
+            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+        .unwrap_or(0);
         let county = match county_code.trim() {
             "" => None,
             code => collect(

@@ -8,6 +8,7 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
     check_kind_digit, parse_certificate_number, parse_date, Certificate, CertificateCopy,
     CertificateKind, CertificateStatus, Choice, CopyState, DomainError, FieldViolation,
@@ -251,26 +252,6 @@ pub fn past_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         return Err(format!("{date} is in the future"));
     }
     Ok(date)
-}
-
-fn required_text(raw: &str, max: usize) -> Result<String, String> {
-    let value = optional_text(raw, max)?;
-    if value.is_empty() {
-        return Err("is required".into());
-    }
-    Ok(value)
-}
-
-fn optional_text(raw: &str, max: usize) -> Result<String, String> {
-    let value = raw.trim();
-    let len = value.chars().count();
-    if len > max {
-        return Err(format!("must be at most {max} characters, got {len}"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_string())
 }
 
 fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {

@@ -9,6 +9,7 @@ mod import;
 mod lifecycle;
 mod teacher;
 mod teacher_id;
+mod text;
 mod title;
 mod title_history;
 

@@ -7,6 +7,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
     current_title, Certificate, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
     TeacherId, TitleEntry, TitleTier,
@@ -412,24 +413,13 @@ fn plausible_birth_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, 
     Ok(date)
 }
 
-/// Trims and checks a free-text field: length in characters and no control characters.
+/// A free-text field, required or not.
 fn text(raw: &str, max: usize, required: bool) -> Result<String, String> {
-    let value = raw.trim();
-    let len = value.chars().count();
-    if value.is_empty() {
-        return if required {
-            Err("is required".into())
-        } else {
-            Ok(String::new())
-        };
+    if required {
+        required_text(raw, max)
+    } else {
+        optional_text(raw, max)
     }
-    if len > max {
-        return Err(format!("must be at most {max} characters, got {len}"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_string())
 }
 
 fn required<T>(choice: Choice<T>, field: &str, bad: &mut impl FnMut(&str, String)) -> Option<T> {

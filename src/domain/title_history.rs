@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::optional_text;
 use crate::domain::{
     parse_date, Choice, DomainError, FieldViolation, LegacyTitle, Teacher, TitleChangeKind,
     TitleEntry, TitleTier, UnixMicros,
@@ -131,10 +132,12 @@ impl TitleChangeInput {
         let effective_date = parse_date(&self.effective_date)
             .map_err(|e| bad("effective_date", e))
             .ok();
-        let approval_document = text(&self.approval_document, TEXT_MAX)
+        let approval_document = optional_text(&self.approval_document, TEXT_MAX)
             .map_err(|e| bad("approval_document", e))
             .ok();
-        let note = text(&self.note, NOTE_MAX).map_err(|e| bad("note", e)).ok();
+        let note = optional_text(&self.note, NOTE_MAX)
+            .map_err(|e| bad("note", e))
+            .ok();
         if approval_document.as_deref() == Some("") && kind != Some(TitleChangeKind::Correction) {
             bad("approval_document", "is required".into());
         }
@@ -161,18 +164,6 @@ impl TitleChangeInput {
             _ => Err(violations),
         }
     }
-}
-
-fn text(raw: &str, max: usize) -> Result<String, String> {
-    let value = raw.trim();
-    let len = value.chars().count();
-    if len > max {
-        return Err(format!("must be at most {max} characters, got {len}"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(value.to_string())
 }
 
 fn refused(reason: &'static str, message: String) -> DomainError {
