@@ -193,7 +193,7 @@ async fn a_mirror_built_from_the_watch_equals_the_registry_after_concurrent_writ
         let mut client = server.new_client().await;
         tasks.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            for n in 0..150u32 {
+            for n in 0..400u32 {
                 let id = writer * 1000 + n;
                 let created =
                     create(&mut client, teacher(id, if n % 2 == 0 { A } else { B })).await;
@@ -234,7 +234,7 @@ async fn a_mirror_built_from_the_watch_equals_the_registry_after_concurrent_writ
             .into_inner()
             .revision,
     );
-    assert!(final_revision >= 600);
+    assert!(final_revision >= 2000, "thousands of writes: {final_revision}");
 
     let mut mirror = HashMap::new();
     let mut last = 0;
