@@ -743,3 +743,40 @@ async fn tls_and_mutual_tls() {
             .is_err());
     }
 }
+
+/// Regression: request ids were one registry-wide key space, so another caller replaying
+/// a request id got the first caller's answer (another county's full record) back.
+#[tokio::test]
+async fn request_ids_belong_to_their_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured_server(dir.path()).await;
+    let mut a = as_token(&server, &tokens.county_a).await;
+    let mut b = as_token(&server, &tokens.county_b).await;
+    let first = a
+        .create_teacher(create_request(teacher(1, A), "reg-0001"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let replayed = b
+        .create_teacher(create_request(teacher(1, A), "reg-0001"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        replayed.code(),
+        Code::PermissionDenied,
+        "B may not create in A"
+    );
+    let own = b
+        .create_teacher(create_request(teacher(2, B), "reg-0001"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_ne!(
+        own.teacher_id, first.teacher_id,
+        "B's id is B's own request"
+    );
+}

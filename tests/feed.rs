@@ -234,7 +234,10 @@ async fn a_mirror_built_from_the_watch_equals_the_registry_after_concurrent_writ
             .into_inner()
             .revision,
     );
-    assert!(final_revision >= 2000, "thousands of writes: {final_revision}");
+    assert!(
+        final_revision >= 2000,
+        "thousands of writes: {final_revision}"
+    );
 
     let mut mirror = HashMap::new();
     let mut last = 0;

@@ -42,16 +42,24 @@ pub(crate) fn oldest_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
     })
 }
 
+/// Changes after `after` up to `current`, the last revision known to be on disk (the
+/// writer announces it after each flush; a change applied but not yet flushed is not
+/// shown, so a crash can never take back a revision a reader has seen).
 pub(crate) fn list(
     tree: &sled::Tree,
+    current: u64,
     after: u64,
     limit: usize,
     county: Option<&CountyCode>,
     principal: Option<&str>,
 ) -> Result<ChangePage, StoreError> {
-    // Read the revision first: every change up to it is committed (and indexed) already,
-    // so a reader that has seen all of them is up to date at it.
-    let current = writer::read_revision(tree)?;
+    if after > current {
+        return Err(DomainError::invalid(
+            "after_revision",
+            format!("{after} is beyond the registry's revision {current}"),
+        )
+        .into());
+    }
     let oldest = oldest_revision(tree)?;
     if after.saturating_add(1) < oldest {
         return Err(DomainError::ResyncRequired {
@@ -126,6 +134,15 @@ pub(crate) fn list(
         };
         changes.push(ChangeEntry { event, teacher });
         last_scanned = revision;
+    }
+    // A trim that committed while we scanned may have taken the start of the range: then
+    // what we read is not contiguous with `after`.
+    let oldest = oldest_revision(tree)?;
+    if after.saturating_add(1) < oldest {
+        return Err(DomainError::ResyncRequired {
+            oldest_revision: oldest,
+        }
+        .into());
     }
     let next_revision = if full {
         last_scanned

@@ -33,7 +33,7 @@ pub(crate) const CHANGE: u8 = b'l';
 /// `g` + county code + revision → nothing: the changes of teachers who are or were in the
 /// county (a move is listed under both counties), so a county's feed reads only its own.
 pub(crate) const COUNTY_CHANGE: u8 = b'g';
-/// `q` + request_id → the first outcome of that request (AIP-155).
+/// `q` + principal + 0x00 + request_id → the first outcome of that request (AIP-155).
 pub(crate) const REQUEST: u8 = b'q';
 // `m` + name → registry metadata:
 
@@ -173,8 +173,14 @@ pub(crate) fn revision_of_county_change(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key[start..].try_into().ok()?))
 }
 
-pub(crate) fn request(request_id: &str) -> Vec<u8> {
-    prefixed(REQUEST, request_id.as_bytes())
+/// Request ids are the caller's own (AIP-155): the key holds the principal too, so one
+/// caller's id never replays, or even reveals, another caller's answer. Principal names
+/// have no control characters, so 0x00 ends them unambiguously.
+pub(crate) fn request(principal: &str, request_id: &str) -> Vec<u8> {
+    let mut key = prefixed(REQUEST, principal.as_bytes());
+    key.push(0);
+    key.extend_from_slice(request_id.as_bytes());
+    key
 }
 
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {

@@ -140,6 +140,7 @@ impl Store {
     ) -> Result<Page, StoreError> {
         page::list(
             &self.inner.tree,
+            *self.inner.committed.borrow(),
             &self.inner.page_secret,
             query,
             page_size,
@@ -150,7 +151,7 @@ impl Store {
     /// Teacher counts by county and tier, and untransitioned legacy titles, for the whole
     /// registry or one county; read from counters, so it costs the same for any size.
     pub fn statistics(&self, county: Option<&CountyCode>) -> Result<Statistics, StoreError> {
-        statistics::read(&self.inner.tree, county)
+        statistics::read(&self.inner.tree, *self.inner.committed.borrow(), county)
     }
 
     /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
@@ -163,7 +164,8 @@ impl Store {
         county: Option<&CountyCode>,
         principal: Option<&str>,
     ) -> Result<ChangePage, StoreError> {
-        changes::list(&self.inner.tree, after, limit, county, principal)
+        let current = *self.inner.committed.borrow();
+        changes::list(&self.inner.tree, current, after, limit, county, principal)
     }
 
     /// Follows the revision of the last change on disk; changes whenever a group commits.

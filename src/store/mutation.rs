@@ -160,7 +160,7 @@ pub(crate) fn apply(
     let remembered = match context.request_id.as_ref().filter(|_| context.replayable) {
         Some(request_id) => {
             let fingerprint = fingerprint(&mutation);
-            let key = keys::request(request_id);
+            let key = keys::request(&context.principal, request_id);
             if let Some(bytes) = staged.get(&key)? {
                 let record: RequestRecord = codec::decode(&key, &bytes)?;
                 return if record.fingerprint == fingerprint {

@@ -91,14 +91,15 @@ impl ListQuery {
     }
 }
 
+/// `revision`: the last revision on disk, read before the scan.
 pub(crate) fn list(
     tree: &sled::Tree,
+    revision: u64,
     secret: &[u8],
     query: &ListQuery,
     page_size: usize,
     page_token: &str,
 ) -> Result<Page, StoreError> {
-    let revision = crate::store::writer::read_revision(tree)?;
     let (prefix, end) = query.scan_range();
     let start = match page_token {
         "" => Bound::Included(prefix.clone()),

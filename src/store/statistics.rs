@@ -29,12 +29,14 @@ pub struct Statistics {
     pub revision: u64,
 }
 
+/// `revision`: the last revision on disk, read before the counters.
 pub(crate) fn read(
     tree: &sled::Tree,
+    revision: u64,
     county: Option<&CountyCode>,
 ) -> Result<Statistics, StoreError> {
     let mut statistics = Statistics {
-        revision: crate::store::writer::read_revision(tree)?,
+        revision,
         ..Statistics::default()
     };
     for entry in tree.scan_prefix(keys::counter_prefix(county)) {

@@ -26,6 +26,8 @@ use crate::store::{codec, keys, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
+/// How often a failed flush of an applied batch is retried before the group fails.
+const FLUSH_RETRIES: u64 = 3;
 /// How many mutations may wait for the writer before senders are held back.
 pub(crate) const QUEUE_DEPTH: usize = 8192;
 
@@ -253,8 +255,20 @@ impl Writer {
             }
         }
         self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
-        Ok(())
+        // The batch is applied: a failed flush must not be reported as "nothing written"
+        // while readers already see it. Try again a few times before giving up.
+        let mut attempt = 0;
+        loop {
+            match self.tree.flush() {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < FLUSH_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "flush failed; retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
