@@ -780,3 +780,51 @@ async fn request_ids_belong_to_their_caller() {
         "B's id is B's own request"
     );
 }
+
+/// Regression: a stream's request slot was released when its handler returned, so one
+/// principal could hold any number of open watches.
+#[tokio::test]
+async fn open_streams_count_against_the_principal_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.toml");
+    let tokens = principals(&path);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&path).unwrap()),
+        max_in_flight_per_principal: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut client = as_token(&server, &tokens.reader).await;
+    let first = client
+        .watch_changes(pb::WatchChangesRequest::default())
+        .await
+        .unwrap();
+    let _second = client
+        .watch_changes(pb::WatchChangesRequest::default())
+        .await
+        .unwrap();
+    let status = client
+        .watch_changes(pb::WatchChangesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    drop(first);
+    // The server notices the closed stream when it next tries to send; wait (bounded).
+    let mut admitted = false;
+    for _ in 0..100 {
+        match client
+            .list_teachers(pb::ListTeachersRequest::default())
+            .await
+        {
+            Ok(_) => {
+                admitted = true;
+                break;
+            }
+            Err(s) if s.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await
+            }
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+    assert!(admitted, "closing a stream frees its slot");
+}

@@ -5,7 +5,11 @@
 //! the handlers and the write path.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio_stream::Stream;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::MetadataMap;
@@ -76,5 +80,30 @@ impl Gate {
             principal,
             _slot: slot,
         })
+    }
+}
+
+impl Caller {
+    /// Keeps the caller's request slot for as long as `stream` is open, so long-lived
+    /// streams (watches, imports, transitions) count against the principal's limit.
+    pub(crate) fn hold<S>(self, stream: S) -> Held<S> {
+        Held {
+            stream,
+            _slot: self._slot,
+        }
+    }
+}
+
+/// A response stream that holds its caller's request slot until it ends or is dropped.
+pub struct Held<S> {
+    stream: S,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl<S: Stream + Unpin> Stream for Held<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        Pin::new(&mut self.stream).poll_next(cx)
     }
 }

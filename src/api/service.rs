@@ -13,7 +13,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
 use crate::api::changes::WatchStream;
-use crate::api::gate::Gate;
+use crate::api::gate::{Gate, Held};
 use crate::api::import::ImportStream;
 use crate::api::pb;
 use crate::api::titles::TransitionStream;
@@ -68,6 +68,21 @@ macro_rules! rpc {
             $self
                 .$handler(&caller.principal, $request.into_inner())
                 .await
+        })
+        .await
+    };
+}
+
+/// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
+/// stream ends.
+macro_rules! rpc_stream {
+    ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
+        traced(Rpc::$rpc, async {
+            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            let stream = $self
+                .$handler(&caller.principal, $request.into_inner())
+                .await?;
+            Ok(caller.hold(stream))
         })
         .await
     };
@@ -145,13 +160,13 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, ChangeTitle, change_title)
     }
 
-    type TransitionTitlesStream = TransitionStream;
+    type TransitionTitlesStream = Held<TransitionStream>;
 
     async fn transition_titles(
         &self,
         request: Request<pb::TransitionTitlesRequest>,
     ) -> Result<Response<Self::TransitionTitlesStream>, Status> {
-        rpc!(self, request, TransitionTitles, transition)
+        rpc_stream!(self, request, TransitionTitles, transition)
     }
 
     async fn get_statistics(
@@ -168,22 +183,22 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, ListChanges, changes)
     }
 
-    type ImportTeachersStream = ImportStream;
+    type ImportTeachersStream = Held<ImportStream>;
 
     async fn import_teachers(
         &self,
         request: Request<Streaming<pb::ImportTeachersRequest>>,
     ) -> Result<Response<Self::ImportTeachersStream>, Status> {
-        rpc!(self, request, ImportTeachers, import)
+        rpc_stream!(self, request, ImportTeachers, import)
     }
 
-    type WatchChangesStream = WatchStream;
+    type WatchChangesStream = Held<WatchStream>;
 
     async fn watch_changes(
         &self,
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        rpc!(self, request, WatchChanges, watch)
+        rpc_stream!(self, request, WatchChanges, watch)
     }
 }
 
