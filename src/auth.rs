@@ -212,6 +212,16 @@ impl Authenticator {
                 .with_context(|| format!("principal {:?} in {}", entry.name, path.display()))?;
             let hash = decode_hash(&entry.token_sha256)
                 .with_context(|| format!("principal {:?}: token_sha256", entry.name))?;
+            if principals
+                .iter()
+                .any(|(p, h): &(Principal, [u8; 32])| p.name == principal.name || *h == hash)
+            {
+                bail!(
+                    "principal {:?} in {}: names and tokens must be unique",
+                    principal.name,
+                    path.display()
+                );
+            }
             principals.push((principal, hash));
         }
         if principals.is_empty() {
