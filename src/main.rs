@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
-    generate, print_statistics, run_import, run_sync, run_transition, write_template, ImportArgs,
-    SyncArgs, TransitionArgs,
+    generate, print_statistics, run_export, run_import, run_sync, run_transition, write_template,
+    ImportArgs, SyncArgs, TransitionArgs,
 };
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
@@ -85,6 +85,14 @@ enum Command {
         /// Write rejected rows (line, code, reason) to this CSV file.
         #[arg(long)]
         rejects: Option<PathBuf>,
+    },
+    /// Write every teacher (or one county's) to a JSON Lines file, for other systems.
+    Export {
+        file: PathBuf,
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[arg(long, default_value = "")]
+        county: String,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template { file: PathBuf },
@@ -227,6 +235,18 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Template { file } => write_template(&file),
+        Command::Export {
+            file,
+            server,
+            county,
+        } => {
+            let (count, revision) = runtime.block_on(run_export(&server, &county, &file))?;
+            println!(
+                "{count} teachers written to {} (as of revision {revision})",
+                file.display()
+            );
+            Ok(())
+        }
         Command::Generate { count, seed } => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             generate(count, seed, &mut out)?;

@@ -205,3 +205,49 @@ async fn generated_data_imports_cleanly_and_templates_open() {
         assert!(out.starts_with("0 rows"), "{out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_every_teacher_as_json_lines() {
+    let server = start_server().await;
+    let mut client = server.new_client().await;
+    for n in 0..25 {
+        create(
+            &mut client,
+            teacher(n, if n % 5 == 0 { "350721" } else { "350702" }),
+        )
+        .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.jsonl");
+    let url = format!("http://{}", server.address);
+    let (ok, out, err) = run(vec![
+        "export".into(),
+        file.display().to_string(),
+        "--server".into(),
+        url.clone(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("25 teachers"), "{out}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 25);
+    assert!(lines
+        .iter()
+        .all(|t| t["national_id"].as_str().unwrap().len() == 18));
+
+    let county = dir.path().join("county.jsonl");
+    let (ok, out, _) = run(vec![
+        "export".into(),
+        county.display().to_string(),
+        "--server".into(),
+        url,
+        "--county".into(),
+        "350721".into(),
+    ])
+    .await;
+    assert!(ok && out.starts_with("5 teachers"), "{out}");
+}

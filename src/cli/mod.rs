@@ -3,6 +3,7 @@
 //! running server over gRPC and prints a readable report to any writer, so tests can read
 //! exactly what a person would see.
 
+mod export;
 mod generate;
 mod import;
 mod rows;
@@ -11,6 +12,7 @@ mod sync;
 mod template;
 mod transition;
 
+pub use export::run_export;
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
 pub use rows::{column_names, open_rows, RowProblem, Rows, SourceRow};
