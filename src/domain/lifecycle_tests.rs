@@ -1,42 +1,13 @@
 use super::*;
-use crate::domain::{
-    Choice, EmploymentStatus, Gender, IdDocumentType, TeacherId, TeacherInput, UnixMicros,
-};
-use rand::SeedableRng;
+use crate::domain::fixtures::{stored_teacher, today};
+use crate::domain::Choice;
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn today() -> NaiveDate {
-    date("2026-11-28")
-}
-
 fn teacher() -> Teacher {
-    let fields = TeacherInput {
-        id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-        national_id: "11010519491231002X".into(),
-        name: "王芳".into(),
-        gender: Choice::Known(Gender::Female),
-        birth_date: "1949-12-31".into(),
-        county_code: "350702".into(),
-        school: String::new(),
-        employment_status: Choice::Known(EmploymentStatus::Retired),
-        legacy_title: Choice::Unset,
-        legacy_title_limited_scope: false,
-    }
-    .validate(today())
-    .unwrap()
-    .fields;
-    Teacher {
-        id: TeacherId::generate(&mut rand::rngs::StdRng::seed_from_u64(1)),
-        fields,
-        certificates: Vec::new(),
-        title_history: Vec::new(),
-        revision: 1,
-        create_time: UnixMicros(0),
-        update_time: UnixMicros(0),
-    }
+    stored_teacher(None, false)
 }
 
 const NUMBER: &str = "20163500022000123";

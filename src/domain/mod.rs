@@ -4,6 +4,8 @@
 mod certificate;
 mod change;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod identity;
 mod import;
 mod lifecycle;

@@ -1,34 +1,9 @@
 use super::*;
-use crate::domain::{
-    Choice, EmploymentStatus, Gender, IdDocumentType, TeacherId, TeacherInput, TitleTier::*,
-};
-use rand::SeedableRng;
+use crate::domain::fixtures::stored_teacher;
+use crate::domain::{Choice, TitleTier::*};
 
 fn teacher(legacy: Option<LegacyTitle>, limited: bool) -> Teacher {
-    let fields = TeacherInput {
-        id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-        national_id: "11010519491231002X".into(),
-        name: "王芳".into(),
-        gender: Choice::Known(Gender::Female),
-        birth_date: "1949-12-31".into(),
-        county_code: "350702".into(),
-        school: "一中".into(),
-        employment_status: Choice::Known(EmploymentStatus::Active),
-        legacy_title: legacy.map_or(Choice::Unset, Choice::Known),
-        legacy_title_limited_scope: limited,
-    }
-    .validate(NaiveDate::from_ymd_opt(2026, 11, 28).unwrap())
-    .unwrap()
-    .fields;
-    Teacher {
-        id: TeacherId::generate(&mut rand::rngs::StdRng::seed_from_u64(1)),
-        fields,
-        certificates: Vec::new(),
-        title_history: Vec::new(),
-        revision: 1,
-        create_time: UnixMicros(0),
-        update_time: UnixMicros(0),
-    }
+    stored_teacher(legacy, limited)
 }
 
 fn change(kind: TitleChangeKind, tier: Option<TitleTier>, date: &str) -> TitleChange {

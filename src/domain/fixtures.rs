@@ -1,0 +1,43 @@
+//! Test fixtures shared by the domain's unit tests.
+
+use chrono::NaiveDate;
+use rand::SeedableRng;
+
+use crate::domain::{
+    Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle, Teacher, TeacherId,
+    TeacherInput, UnixMicros,
+};
+
+/// The date the tests treat as today.
+pub(crate) fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+}
+
+/// The DOMAIN.md worked example as a stored record, active at 一中, with an optional
+/// legacy title.
+pub(crate) fn stored_teacher(legacy: Option<LegacyTitle>, limited_scope: bool) -> Teacher {
+    let fields = TeacherInput {
+        id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
+        national_id: "11010519491231002X".into(),
+        name: "王芳".into(),
+        gender: Choice::Known(Gender::Female),
+        birth_date: "1949-12-31".into(),
+        county_code: "350702".into(),
+        school: "一中".into(),
+        employment_status: Choice::Known(EmploymentStatus::Active),
+        legacy_title: legacy.map_or(Choice::Unset, Choice::Known),
+        legacy_title_limited_scope: limited_scope,
+    }
+    .validate(today())
+    .unwrap()
+    .fields;
+    Teacher {
+        id: TeacherId::generate(&mut rand::rngs::StdRng::seed_from_u64(1)),
+        fields,
+        certificates: Vec::new(),
+        title_history: Vec::new(),
+        revision: 1,
+        create_time: UnixMicros(0),
+        update_time: UnixMicros(0),
+    }
+}
