@@ -48,6 +48,10 @@ enum Command {
         /// sled page cache size, in MiB.
         #[arg(long, default_value_t = 256)]
         cache_mb: u64,
+        /// Disk space, in MiB, set aside in the data directory: freed when the disk fills,
+        /// so reads go on while writes are refused, and taken back before writes resume.
+        #[arg(long, default_value_t = 64)]
+        disk_reserve_mb: u64,
         /// Keep at most this many of the latest changes in the change log.
         #[arg(long)]
         retain_changes: Option<u64>,
@@ -182,6 +186,7 @@ fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
             cache_mb,
+            disk_reserve_mb,
             retain_changes,
             retain_days,
             auth_file,
@@ -209,7 +214,11 @@ fn main() -> anyhow::Result<()> {
                 },
                 ..ServerOptions::default()
             };
-            runtime.block_on(serve(listen, data_dir, cache_mb, options))
+            let store_options = StoreOptions {
+                cache_capacity: cache_mb * 1024 * 1024,
+                disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
+            };
+            runtime.block_on(serve(listen, data_dir, store_options, options))
         }
         Command::Verify { data_dir } => verify(&data_dir),
         Command::Import {
@@ -305,12 +314,9 @@ fn main() -> anyhow::Result<()> {
 async fn serve(
     listen: SocketAddr,
     data_dir: PathBuf,
-    cache_mb: u64,
+    store_options: StoreOptions,
     options: ServerOptions,
 ) -> anyhow::Result<()> {
-    let store_options = StoreOptions {
-        cache_capacity: cache_mb * 1024 * 1024,
-    };
     let store = Store::open(&data_dir, &store_options)
         .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)

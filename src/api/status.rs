@@ -2,8 +2,8 @@
 //!
 //! Field problems carry a `BadRequest` with a violation per field; conflicts carry an
 //! `ErrorInfo` (domain `teacher-registry`) whose reason and metadata a client can act on
-//! (`teacher_id` of the existing record, the current `etag`). Storage faults are logged
-//! with their detail and answered with a generic message.
+//! (`teacher_id` of the existing record, the current `etag`). Storage faults say which
+//! kind they are (a full disk, a read-only directory) without the internal detail.
 
 use std::collections::HashMap;
 
@@ -12,7 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::auth::AuthError;
 use crate::domain::DomainError;
-use crate::store::StoreError;
+use crate::store::{StorageFault, StoreError};
 
 /// The ErrorInfo domain of every error this service sends.
 pub(crate) const ERROR_DOMAIN: &str = "teacher-registry";
@@ -21,12 +21,7 @@ impl From<StoreError> for Status {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Rejected(refusal) => refusal.into(),
-            StoreError::Storage { detail } => {
-                tracing::error!(%detail, "storage failure");
-                Status::unavailable(
-                    "the registry could not write to its storage; retry with the same request_id",
-                )
-            }
+            StoreError::Storage { fault, detail } => storage_fault(fault, &detail),
             StoreError::Corrupt { key, detail } => {
                 tracing::error!(%key, %detail, "corrupt stored value");
                 Status::data_loss(
@@ -90,6 +85,36 @@ impl From<DomainError> for Status {
             }
         }
     }
+}
+
+/// A full disk is RESOURCE_EXHAUSTED (gRPC's code for a file system out of space), any
+/// other fault UNAVAILABLE; both say why, carry a reason to act on, and invite a retry
+/// with the same request id, which cannot duplicate. The writer logs the fault once when
+/// it starts; only faults of unknown kind are logged here, per request.
+fn storage_fault(fault: StorageFault, detail: &str) -> Status {
+    let (code, reason, message) = match fault {
+        StorageFault::DiskFull => (
+            Code::ResourceExhausted,
+            "DISK_FULL",
+            "the registry's disk is full: writes are refused until space is freed, reads \
+             still work; retry later with the same request_id",
+        ),
+        StorageFault::ReadOnly => (
+            Code::Unavailable,
+            "STORAGE_READ_ONLY",
+            "the registry's data directory cannot be written: writes are refused until it \
+             can, reads still work; retry later with the same request_id",
+        ),
+        StorageFault::Failed => {
+            tracing::error!(%detail, "storage failure");
+            (
+                Code::Unavailable,
+                "STORAGE_FAILURE",
+                "the registry could not use its storage; retry with the same request_id",
+            )
+        }
+    };
+    with_info(code, message.to_string(), reason, [])
 }
 
 fn with_info<const N: usize>(

@@ -8,6 +8,7 @@
 
 mod changes;
 mod codec;
+mod database;
 mod keys;
 mod mutation;
 mod page;
@@ -42,8 +43,8 @@ pub enum StoreError {
     #[error(transparent)]
     Rejected(#[from] DomainError),
     /// The disk or sled failed; the operation may not have been applied.
-    #[error("storage failure: {detail}")]
-    Storage { detail: String },
+    #[error("storage failure ({fault}): {detail}")]
+    Storage { fault: StorageFault, detail: String },
     /// A stored value could not be decoded.
     #[error("corrupt value at key {key:?}: {detail}")]
     Corrupt { key: String, detail: String },
@@ -52,9 +53,51 @@ pub enum StoreError {
     Closed,
 }
 
+/// What kind of storage failure, as far as a caller can act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    /// No space left on the data directory's file system (or the quota is used up).
+    DiskFull,
+    /// The data directory cannot be written: a read-only file system or no permission.
+    ReadOnly,
+    /// Any other I/O or database failure.
+    Failed,
+}
+
+impl std::fmt::Display for StorageFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StorageFault::DiskFull => "disk full",
+            StorageFault::ReadOnly => "read-only",
+            StorageFault::Failed => "failed",
+        })
+    }
+}
+
+impl StorageFault {
+    fn of(error: &std::io::Error) -> StorageFault {
+        use std::io::ErrorKind;
+        match (error.kind(), error.raw_os_error()) {
+            (ErrorKind::StorageFull | ErrorKind::QuotaExceeded, _) => StorageFault::DiskFull,
+            (ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied, _) => {
+                StorageFault::ReadOnly
+            }
+            // ENOSPC, EDQUOT; EROFS
+            (_, Some(28 | 122)) => StorageFault::DiskFull,
+            (_, Some(30)) => StorageFault::ReadOnly,
+            _ => StorageFault::Failed,
+        }
+    }
+}
+
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
+        let fault = match &e {
+            sled::Error::Io(io) => StorageFault::of(io),
+            _ => StorageFault::Failed,
+        };
         StoreError::Storage {
+            fault,
             detail: e.to_string(),
         }
     }
@@ -65,12 +108,16 @@ impl From<sled::Error> for StoreError {
 pub struct StoreOptions {
     /// sled's page cache, in bytes.
     pub cache_capacity: u64,
+    /// Disk space set aside in the data directory and freed when the disk fills, so that
+    /// sled, which must write to open, can be opened again and serve reads (0: none).
+    pub disk_reserve_bytes: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             cache_capacity: 256 * 1024 * 1024,
+            disk_reserve_bytes: 0,
         }
     }
 }
@@ -83,8 +130,7 @@ pub struct Store {
 }
 
 struct Inner {
-    db: sled::Db,
-    tree: sled::Tree,
+    database: Arc<database::Database>,
     sender: Option<mpsc::Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
@@ -95,18 +141,13 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the registry in `path`.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_capacity)
-            .open()?;
-        let tree = db.open_tree(keys::REGISTRY_TREE)?;
-        let page_secret = page_secret(&tree)?;
+        let database = Arc::new(database::Database::open(path, options)?);
+        let page_secret = page_secret(&database.tree()?)?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, committed, handle) = writer::spawn(tree.clone(), stats.clone())?;
+        let (sender, committed, handle) = writer::spawn(database.clone(), stats.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
-                db,
-                tree,
+                database,
                 sender: Some(sender),
                 writer: Mutex::new(Some(handle)),
                 committed,
@@ -139,7 +180,7 @@ impl Store {
         page_token: &str,
     ) -> Result<Page, StoreError> {
         page::list(
-            &self.inner.tree,
+            &self.inner.database.tree()?,
             *self.inner.committed.borrow(),
             &self.inner.page_secret,
             query,
@@ -151,7 +192,11 @@ impl Store {
     /// Teacher counts by county and tier, and untransitioned legacy titles, for the whole
     /// registry or one county; read from counters, so it costs the same for any size.
     pub fn statistics(&self, county: Option<&CountyCode>) -> Result<Statistics, StoreError> {
-        statistics::read(&self.inner.tree, *self.inner.committed.borrow(), county)
+        statistics::read(
+            &self.inner.database.tree()?,
+            *self.inner.committed.borrow(),
+            county,
+        )
     }
 
     /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
@@ -165,7 +210,14 @@ impl Store {
         principal: Option<&str>,
     ) -> Result<ChangePage, StoreError> {
         let current = *self.inner.committed.borrow();
-        changes::list(&self.inner.tree, current, after, limit, county, principal)
+        changes::list(
+            &self.inner.database.tree()?,
+            current,
+            after,
+            limit,
+            county,
+            principal,
+        )
     }
 
     /// Follows the revision of the last change on disk; changes whenever a group commits.
@@ -176,7 +228,7 @@ impl Store {
     /// Trims the change log down to what `retention` keeps, through the writer, in steps
     /// that never hold writers up for long. Returns the oldest revision kept.
     pub async fn trim_change_log(&self, retention: &Retention) -> Result<u64, StoreError> {
-        let keep_from = changes::retention_cutoff(&self.inner.tree, retention)?;
+        let keep_from = changes::retention_cutoff(&self.inner.database.tree()?, retention)?;
         loop {
             let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
             let (reply, answer) = oneshot::channel();
@@ -193,12 +245,12 @@ impl Store {
 
     /// The oldest revision still in the change log.
     pub fn oldest_revision(&self) -> Result<u64, StoreError> {
-        changes::oldest_revision(&self.inner.tree)
+        changes::oldest_revision(&self.inner.database.tree()?)
     }
 
     /// The revision of the last committed change.
     pub fn revision(&self) -> Result<u64, StoreError> {
-        writer::read_revision(&self.inner.tree)
+        writer::read_revision(&self.inner.database.tree()?)
     }
 
     /// Creates a teacher from validated fields; ALREADY_EXISTS if the identity document
@@ -248,7 +300,7 @@ impl Store {
 
     /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        verify::verify(&self.inner.tree)
+        verify::verify(&self.inner.database.tree()?)
     }
 
     /// Counters of the write path since the store was opened.
@@ -258,7 +310,7 @@ impl Store {
 
     /// The database's size on disk, in bytes.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()?)
+        self.inner.database.size_on_disk()
     }
 
     async fn submit(
@@ -281,14 +333,14 @@ impl Store {
 
     fn read_record(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
         let key = keys::record(id);
-        match self.inner.tree.get(&key)? {
+        match self.inner.database.tree()?.get(&key)? {
             Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
             None => Ok(None),
         }
     }
 
     fn follow_index(&self, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
-        match self.inner.tree.get(key)? {
+        match self.inner.database.tree()?.get(key)? {
             Some(bytes) => {
                 let id: TeacherId = codec::decode(key, &bytes)?;
                 self.read_record(&id)
@@ -323,4 +375,57 @@ fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
     tree.insert(keys::META_PAGE_SECRET, codec::encode(&secret))?;
     tree.flush()?;
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault_of(error: std::io::Error) -> StorageFault {
+        match StoreError::from(sled::Error::Io(error)) {
+            StoreError::Storage { fault, .. } => fault,
+            other => panic!("not a storage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn io_errors_are_told_apart_by_what_an_operator_can_do() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(
+            fault_of(Error::from_raw_os_error(28)),
+            StorageFault::DiskFull
+        );
+        assert_eq!(
+            fault_of(Error::from_raw_os_error(122)),
+            StorageFault::DiskFull
+        );
+        assert_eq!(
+            fault_of(Error::from_raw_os_error(30)),
+            StorageFault::ReadOnly
+        );
+        assert_eq!(fault_of(Error::from_raw_os_error(5)), StorageFault::Failed);
+        // sled hands later callers a copy of its first error that keeps only the kind.
+        let copied = |kind| Error::new(kind, "copied");
+        assert_eq!(
+            fault_of(copied(ErrorKind::StorageFull)),
+            StorageFault::DiskFull
+        );
+        assert_eq!(
+            fault_of(copied(ErrorKind::ReadOnlyFilesystem)),
+            StorageFault::ReadOnly
+        );
+        assert_eq!(
+            fault_of(copied(ErrorKind::PermissionDenied)),
+            StorageFault::ReadOnly
+        );
+        assert_eq!(fault_of(copied(ErrorKind::Other)), StorageFault::Failed);
+        let corrupt = StoreError::from(sled::Error::Unsupported("x".into()));
+        assert!(matches!(
+            corrupt,
+            StoreError::Storage {
+                fault: StorageFault::Failed,
+                ..
+            }
+        ));
+    }
 }

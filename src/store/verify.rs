@@ -264,7 +264,7 @@ mod tests {
     async fn each_kind_of_damage_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_teachers(dir.path()).await;
-        let tree = &store.inner.tree;
+        let tree = &store.inner.database.tree().unwrap();
         type Damage = Box<dyn Fn(&sled::Tree)>;
         let damages: [(&str, Damage); 5] = [
             (

@@ -13,21 +13,33 @@
 //!
 //! A plain thread, not a tokio task: applying and flushing block for milliseconds, and
 //! they would stall the async workers that serve reads.
+//!
+//! When a group cannot be written (a full disk, a read-only remount), its callers are told
+//! and the writer enters a fault: later writes are refused at once with the same error,
+//! without touching sled, while reads go on from the database opened again (see
+//! [`Database`]: sled stays broken after an I/O error). A write that arrives after a
+//! growing pause probes the disk; once the probe passes, the writer carries on from the
+//! revision on disk. The failed group's callers were told it may not have been applied;
+//! retrying with the same request id is right either way.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::store::database::Database;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
-use crate::store::{codec, keys, StoreError};
+use crate::store::{codec, keys, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
 /// How often a failed flush of an applied batch is retried before the group fails.
 const FLUSH_RETRIES: u64 = 3;
+/// The first pause before a faulted writer probes the disk; it doubles up to the maximum.
+const FIRST_PROBE_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PROBE_PAUSE: Duration = Duration::from_secs(5);
 /// How many mutations may wait for the writer before senders are held back.
 pub(crate) const QUEUE_DEPTH: usize = 8192;
 
@@ -67,6 +79,14 @@ enum Answer {
 }
 
 impl Answer {
+    /// The refusal owed to a command the writer does not attempt.
+    fn refused(command: Command, error: &StoreError) -> Answer {
+        match command {
+            Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
+            Command::TrimChanges { reply, .. } => Answer::Trim(reply, Err(error.clone())),
+        }
+    }
+
     fn fail_if_ok(&mut self, error: &StoreError) {
         match self {
             Answer::Mutation(_, result @ Ok(_)) => *result = Err(error.clone()),
@@ -124,22 +144,27 @@ pub(crate) type Spawned = (
     std::thread::JoinHandle<()>,
 );
 
-pub(crate) fn spawn(tree: sled::Tree, stats: Arc<WriteStats>) -> Result<Spawned, StoreError> {
+pub(crate) fn spawn(
+    database: Arc<Database>,
+    stats: Arc<WriteStats>,
+) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-    let revision = read_revision(&tree)?;
+    let revision = read_revision(&database.tree()?)?;
     let (committed, watcher) = watch::channel(revision);
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
             Writer {
-                tree,
+                database,
                 revision,
                 stats,
                 committed,
+                fault: None,
             }
             .run(receiver)
         })
         .map_err(|e| StoreError::Storage {
+            fault: StorageFault::Failed,
             detail: format!("cannot start the writer thread: {e}"),
         })?;
     Ok((sender, watcher, handle))
@@ -153,12 +178,23 @@ pub(crate) fn read_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
 }
 
 struct Writer {
-    tree: sled::Tree,
+    database: Arc<Database>,
     /// The revision of the last committed change.
     revision: u64,
     stats: Arc<WriteStats>,
     /// Tells change-feed watchers the revision of the last change on disk.
     committed: watch::Sender<u64>,
+    /// Set while the disk refuses writes.
+    fault: Option<Fault>,
+}
+
+/// The error that stopped the writer, and when it next probes the disk.
+struct Fault {
+    error: StoreError,
+    /// Whether the database was opened again after the failure.
+    reopened: bool,
+    pause: Duration,
+    next_probe: Instant,
 }
 
 impl Writer {
@@ -173,12 +209,21 @@ impl Writer {
             }
             self.commit_group(group);
         }
-        if let Err(e) = self.tree.flush() {
+        if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
             tracing::error!(error = %e, "final flush of the registry failed");
         }
     }
 
     fn commit_group(&mut self, group: Vec<Command>) {
+        let tree = match self.ready() {
+            Ok(tree) => tree,
+            Err(error) => {
+                for command in group {
+                    Answer::refused(command, &error).send();
+                }
+                return;
+            }
+        };
         let mut pending = Pending::default();
         let mut revision = self.revision;
         let mut answers = Vec::with_capacity(group.len());
@@ -189,7 +234,7 @@ impl Writer {
                     context,
                     reply,
                 } => {
-                    let mut staged = Staged::new(&self.tree, &pending, revision);
+                    let mut staged = Staged::new(&tree, &pending, revision);
                     let result = apply(&mut staged, mutation, &context);
                     if result.is_ok() {
                         revision = staged.revision;
@@ -199,7 +244,7 @@ impl Writer {
                     answers.push(Answer::Mutation(reply, result));
                 }
                 Command::TrimChanges { keep_from, reply } => {
-                    let mut staged = Staged::new(&self.tree, &pending, revision);
+                    let mut staged = Staged::new(&tree, &pending, revision);
                     let result = trim_changes(&mut staged, keep_from);
                     if result.is_ok() {
                         let writes = staged.writes;
@@ -211,7 +256,9 @@ impl Writer {
         }
 
         let started = Instant::now();
-        let committed = self.write(pending);
+        let committed = write(&tree, pending);
+        // Let go of the tree: after a failure the database is opened again.
+        drop(tree);
         self.stats.groups.fetch_add(1, Ordering::Relaxed);
         self.stats
             .mutations
@@ -221,21 +268,12 @@ impl Writer {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
         match committed {
-            Ok(()) => {
-                self.revision = revision;
-                self.committed.send_if_modified(|seen| {
-                    let changed = *seen != revision;
-                    *seen = revision;
-                    changed
-                });
-            }
+            Ok(()) => self.publish(revision),
             Err(e) => {
-                tracing::error!(error = %e, "a write group could not be committed; its callers are told");
-                // What is on disk is the truth: start again from its revision.
-                self.revision = read_revision(&self.tree).unwrap_or(self.revision);
                 for answer in &mut answers {
                     answer.fail_if_ok(&e);
                 }
+                self.enter_fault(e);
             }
         }
         for answer in answers {
@@ -243,31 +281,102 @@ impl Writer {
         }
     }
 
-    fn write(&self, pending: Pending) -> Result<(), StoreError> {
-        if pending.writes.is_empty() {
-            return Ok(());
+    /// Refuses writes from now on, until the disk takes data again. sled fails reads too
+    /// after an I/O error, and keeps in memory the group it could not write: opening the
+    /// database again makes readers see exactly what is on disk, and lets them go on.
+    fn enter_fault(&mut self, error: StoreError) {
+        if let StoreError::Storage { fault, .. } = &error {
+            tracing::error!(
+                %fault, %error,
+                "the registry cannot write to its data directory: writes are refused until it can, reads go on"
+            );
         }
-        let mut batch = sled::Batch::default();
-        for (key, value) in pending.writes {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+        if matches!(
+            error,
+            StoreError::Storage {
+                fault: StorageFault::DiskFull,
+                ..
             }
+        ) {
+            self.database.release_reserve();
         }
-        self.tree.apply_batch(batch)?;
-        // The batch is applied: a failed flush must not be reported as "nothing written"
-        // while readers already see it. Try again a few times before giving up.
-        let mut attempt = 0;
-        loop {
-            match self.tree.flush() {
-                Ok(_) => return Ok(()),
-                Err(e) if attempt < FLUSH_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(error = %e, attempt, "flush failed; retrying");
-                    std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
-                }
-                Err(e) => return Err(e.into()),
+        let reopened = self.database.reopen();
+        if let Err(e) = &reopened {
+            tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
+        }
+        self.fault = Some(Fault {
+            error,
+            reopened: reopened.is_ok(),
+            pause: FIRST_PROBE_PAUSE,
+            next_probe: Instant::now() + FIRST_PROBE_PAUSE,
+        });
+    }
+
+    /// The tree to write to; in a fault, the fault's error until a probe shows the disk
+    /// takes data again.
+    fn ready(&mut self) -> Result<sled::Tree, StoreError> {
+        let Some(fault) = &mut self.fault else {
+            return self.database.tree();
+        };
+        let now = Instant::now();
+        if now < fault.next_probe {
+            return Err(fault.error.clone());
+        }
+        let recovered = self.database.probe().and_then(|()| match fault.reopened {
+            true => Ok(()),
+            false => self.database.reopen(),
+        });
+        if let Err(e) = recovered {
+            tracing::debug!(error = %e, "the data directory still refuses writes");
+            fault.pause = (fault.pause * 2).min(MAX_PROBE_PAUSE);
+            fault.next_probe = now + fault.pause;
+            return Err(fault.error.clone());
+        }
+        self.fault = None;
+        let tree = self.database.tree()?;
+        // What is on disk is the truth: carry on from its revision.
+        let revision = read_revision(&tree)?;
+        self.publish(revision);
+        tracing::warn!(revision, "the data directory takes writes again");
+        Ok(tree)
+    }
+
+    /// Makes `revision` the last committed one, and tells the change-feed watchers.
+    fn publish(&mut self, revision: u64) {
+        self.revision = revision;
+        self.committed.send_if_modified(|seen| {
+            let changed = *seen != revision;
+            *seen = revision;
+            changed
+        });
+    }
+}
+
+/// Applies a group's writes as one batch and flushes it.
+fn write(tree: &sled::Tree, pending: Pending) -> Result<(), StoreError> {
+    if pending.writes.is_empty() {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    for (key, value) in pending.writes {
+        match value {
+            Some(value) => batch.insert(key, value),
+            None => batch.remove(key),
+        }
+    }
+    tree.apply_batch(batch)?;
+    // The batch is applied: a failed flush must not be reported as "nothing written"
+    // while readers already see it. Try again a few times before giving up.
+    let mut attempt = 0;
+    loop {
+        match tree.flush() {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < FLUSH_RETRIES => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "flush failed; retrying");
+                std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
             }
+            Err(e) => return Err(e.into()),
         }
     }
 }

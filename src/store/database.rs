@@ -1,0 +1,151 @@
+//! The open sled database, and opening it again after a disk fault.
+//!
+//! sled 0.34 remembers the first I/O error it meets (a full disk, a read-only remount) and
+//! refuses every later write, and some reads, with it, even once space has returned: the
+//! only way back is to drop the database and open it again. So readers do not keep their
+//! own handle; they borrow the current tree for one operation, and the writer, after a
+//! failed write, swaps in a freshly opened database. Opening again also drops whatever
+//! sled held in memory but never got onto disk, so readers see exactly what is on disk.
+//!
+//! sled writes as it opens, so on a full disk it cannot open at all. Hence the reserve: a
+//! file of zeros set aside in the data directory (a "ballast" file), removed when the disk
+//! fills so the database can open again and serve reads. Writing it back is the probe
+//! that shows the disk has room again: writes resume only once the reserve is whole.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::Duration;
+
+use crate::store::{keys, StorageFault, StoreError, StoreOptions};
+
+/// Bytes the probe writes at least: a disk with only a sliver free still counts as full.
+const MIN_PROBE_BYTES: u64 = 1024 * 1024;
+/// The reserve's file, inside the data directory.
+const RESERVE_FILE: &str = "disk-reserve";
+/// How long opening again waits for the last reader to let go of the old database.
+const REOPEN_ATTEMPTS: u32 = 40;
+
+/// The data directory and the database currently open on it.
+pub(crate) struct Database {
+    path: PathBuf,
+    cache_capacity: u64,
+    reserve_bytes: u64,
+    open: RwLock<Option<Open>>,
+}
+
+struct Open {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl Database {
+    pub(crate) fn open(path: &Path, options: &StoreOptions) -> Result<Database, StoreError> {
+        let open = open(path, options.cache_capacity)?;
+        let database = Database {
+            path: path.to_path_buf(),
+            cache_capacity: options.cache_capacity,
+            reserve_bytes: options.disk_reserve_bytes,
+            open: RwLock::new(Some(open)),
+        };
+        let reserve = std::fs::metadata(path.join(RESERVE_FILE)).map(|m| m.len());
+        if database.reserve_bytes > 0 && reserve.ok() != Some(database.reserve_bytes) {
+            if let Err(e) = database.probe() {
+                tracing::warn!(
+                    error = %e, bytes = database.reserve_bytes,
+                    "cannot set aside the disk reserve: if the disk fills, reads stop too"
+                );
+            }
+        }
+        Ok(database)
+    }
+
+    /// The registry's tree, for one operation: do not hold it longer, or the writer cannot
+    /// open the database again after a fault.
+    pub(crate) fn tree(&self) -> Result<sled::Tree, StoreError> {
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        match open.as_ref() {
+            Some(open) => Ok(open.tree.clone()),
+            None => Err(StoreError::Storage {
+                fault: StorageFault::Failed,
+                detail: "the database is being opened again after a disk fault".into(),
+            }),
+        }
+    }
+
+    pub(crate) fn size_on_disk(&self) -> Result<u64, StoreError> {
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        match open.as_ref() {
+            Some(open) => Ok(open.db.size_on_disk()?),
+            None => Ok(0),
+        }
+    }
+
+    /// Writes the reserve file whole and syncs it: Ok when the disk takes data again.
+    /// Without a reserve, a small file is written and removed instead. A partial file is
+    /// removed, so a failed probe leaves the space it found.
+    pub(crate) fn probe(&self) -> Result<(), StoreError> {
+        let path = self.path.join(RESERVE_FILE);
+        let bytes = self.reserve_bytes.max(MIN_PROBE_BYTES);
+        let written = write_zeros(&path, bytes);
+        if written.is_err() || self.reserve_bytes == 0 {
+            let _ = std::fs::remove_file(&path);
+        }
+        written.map_err(|e| StoreError::from(sled::Error::Io(e)))
+    }
+
+    /// Frees the reserve, so the database can be opened on a full disk.
+    pub(crate) fn release_reserve(&self) {
+        match std::fs::remove_file(self.path.join(RESERVE_FILE)) {
+            Ok(()) => tracing::warn!(bytes = self.reserve_bytes, "the disk reserve is freed"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::error!(error = %e, "cannot free the disk reserve"),
+        }
+    }
+
+    /// Drops the current database and opens the directory again. Readers in between are
+    /// told the storage is unavailable; if opening fails, they stay so until the next try.
+    pub(crate) fn reopen(&self) -> Result<(), StoreError> {
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        open.take();
+        let mut attempt = 0;
+        loop {
+            // sled locks its directory; a reader that borrowed the old tree just before
+            // the swap releases it within moments.
+            match self::open(&self.path, self.cache_capacity) {
+                Ok(fresh) => {
+                    *open = Some(fresh);
+                    return Ok(());
+                }
+                Err(e) if attempt < REOPEN_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "opening the database again");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Writes `bytes` zeros to `path` and syncs it.
+fn write_zeros(path: &Path, bytes: u64) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    let chunk = vec![0u8; MIN_PROBE_BYTES as usize];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64);
+        file.write_all(&chunk[..n as usize])?;
+        left -= n;
+    }
+    file.sync_all()
+}
+
+fn open(path: &Path, cache_capacity: u64) -> Result<Open, StoreError> {
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .open()?;
+    let tree = db.open_tree(keys::REGISTRY_TREE)?;
+    Ok(Open { db, tree })
+}
