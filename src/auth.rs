@@ -67,10 +67,12 @@ pub enum Rpc {
     ListChanges,
     WatchChanges,
     ImportTeachers,
+    /// Reads only, but everything, full identity numbers included: admins only.
+    BackupRegistry,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 15] = [
+    pub const ALL: [Rpc; 16] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -86,6 +88,7 @@ impl Rpc {
         Rpc::ListChanges,
         Rpc::WatchChanges,
         Rpc::ImportTeachers,
+        Rpc::BackupRegistry,
     ];
 
     /// Whether the RPC only reads.

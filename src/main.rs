@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
-    generate, print_statistics, run_export, run_import, run_sync, run_transition, write_template,
-    ImportArgs, SyncArgs, TransitionArgs,
+    describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
+    run_sync, run_transition, write_template, ImportArgs, SyncArgs, TransitionArgs,
 };
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
@@ -97,6 +97,19 @@ enum Command {
         server: String,
         #[arg(long, default_value = "")]
         county: String,
+    },
+    /// Copy a running registry, consistently, into a new directory (admin token).
+    Backup {
+        dir: PathBuf,
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
+    /// Build a new registry from a backup, then verify it.
+    Restore {
+        dir: PathBuf,
+        /// Where to build it: a new or empty directory.
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template { file: PathBuf },
@@ -256,6 +269,20 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { dir, server } => {
+            let manifest = runtime.block_on(run_backup(&server, &dir))?;
+            println!("backed up {}", describe_backup(&dir, &manifest));
+            Ok(())
+        }
+        Command::Restore { dir, data_dir } => {
+            let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
+            println!(
+                "restored {} into {}",
+                describe_backup(&dir, &restored.manifest),
+                data_dir.display()
+            );
+            print_report(&restored.report)
+        }
         Command::Generate { count, seed } => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             generate(count, seed, &mut out)?;
@@ -335,7 +362,11 @@ fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
             data_dir.display()
         )
     })?;
-    let report = store.verify()?;
+    print_report(&store.verify()?)
+}
+
+/// Prints a verify report; an error if it found problems.
+fn print_report(report: &teacher_registry::store::VerifyReport) -> anyhow::Result<()> {
     println!(
         "{} records, {} index entries, {} counters, {} changes (revisions {}..={})",
         report.records,

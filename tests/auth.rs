@@ -258,6 +258,19 @@ async fn call(
             assert_eq!(result.outcome(), pb::ImportOutcome::Created, "{result:?}");
             Ok(())
         }
+        Rpc::BackupRegistry => {
+            let mut stream = client
+                .backup_registry(pb::BackupRegistryRequest {})
+                .await?
+                .into_inner();
+            let mut snapshot = false;
+            while let Some(message) = stream.message().await? {
+                use pb::backup_registry_response::Entry;
+                snapshot |= matches!(message.entry, Some(Entry::Snapshot(_)));
+            }
+            assert!(snapshot, "a backup without its snapshot");
+            Ok(())
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/teacher_registry_descriptor.bin"));
 }
 
+mod backup;
 mod certificates;
 mod changes;
 mod convert;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use crate::api::backup::BackupStream;
 use crate::api::changes::WatchStream;
 use crate::api::gate::{Gate, Held};
 use crate::api::import::ImportStream;
@@ -24,8 +25,7 @@ use crate::store::{Store, WriteContext};
 const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
-/// `titles`, `changes`
-/// and `import`.
+/// `titles`, `changes`, `import` and `backup`.
 #[derive(Clone)]
 pub struct RegistryService {
     pub(super) store: Store,
@@ -190,6 +190,15 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         request: Request<Streaming<pb::ImportTeachersRequest>>,
     ) -> Result<Response<Self::ImportTeachersStream>, Status> {
         rpc_stream!(self, request, ImportTeachers, import)
+    }
+
+    type BackupRegistryStream = Held<BackupStream>;
+
+    async fn backup_registry(
+        &self,
+        request: Request<pb::BackupRegistryRequest>,
+    ) -> Result<Response<Self::BackupRegistryStream>, Status> {
+        rpc_stream!(self, request, BackupRegistry, backup)
     }
 
     type WatchChangesStream = Held<WatchStream>;

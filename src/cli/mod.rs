@@ -3,6 +3,7 @@
 //! running server over gRPC and prints a readable report to any writer, so tests can read
 //! exactly what a person would see.
 
+mod backup;
 mod export;
 mod generate;
 mod import;
@@ -12,6 +13,7 @@ mod sync;
 mod template;
 mod transition;
 
+pub use backup::{describe_backup, run_backup, run_restore, Manifest, Restored};
 pub use export::run_export;
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};

@@ -6,6 +6,7 @@
 //! Callers speak in domain terms only, so another engine could sit behind the same
 //! operations.
 
+mod backup;
 mod changes;
 mod codec;
 mod database;
@@ -29,6 +30,7 @@ use crate::domain::{
 use mutation::Mutation;
 use writer::Command;
 
+pub use backup::{RestorePart, Snapshot};
 pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
@@ -296,6 +298,59 @@ impl Store {
         context: WriteContext,
     ) -> Result<Outcome, StoreError> {
         self.submit(Mutation::Import { row, mode }, context).await
+    }
+
+    /// The revision of the last change on disk, as the change feed reports it.
+    pub fn committed_revision(&self) -> u64 {
+        *self.inner.committed.borrow()
+    }
+
+    /// Up to `limit` teachers in registry-number order after `after`, for a backup scan;
+    /// each is committed, but they may be of different moments (see [`Snapshot`]).
+    pub fn teachers_after(
+        &self,
+        after: Option<&TeacherId>,
+        limit: usize,
+    ) -> Result<Vec<Teacher>, StoreError> {
+        backup::teachers_after(&self.inner.database.tree()?, after, limit)
+    }
+
+    /// The current records of the teachers changed in (`after`, `until`].
+    pub fn changed_teachers(&self, after: u64, until: u64) -> Result<Vec<Teacher>, StoreError> {
+        backup::changed_teachers(&self.inner.database.tree()?, after, until)
+    }
+
+    /// The teachers changed after `after`, read by the writer between two groups, and the
+    /// revision they are exactly as at.
+    pub async fn snapshot(&self, after: u64) -> Result<Snapshot, StoreError> {
+        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Command::Snapshot { after, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Change-log events in (`after`, `until`], at most `limit`, oldest first.
+    pub fn change_events(
+        &self,
+        after: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::ChangeEvent>, StoreError> {
+        backup::change_events(&self.inner.database.tree()?, after, until, limit)
+    }
+
+    /// Applies one step of a restore from backup, atomically, through the writer.
+    pub async fn restore(&self, part: RestorePart) -> Result<(), StoreError> {
+        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Command::Restore { part, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.

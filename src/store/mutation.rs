@@ -457,6 +457,29 @@ fn commit_record(
     kind: ChangeKind,
     context: &WriteContext,
 ) -> Result<(), StoreError> {
+    stage_record(staged, before, after)?;
+    let event = ChangeEvent {
+        revision: after.revision,
+        teacher_id: after.id.clone(),
+        kind,
+        time: after.update_time,
+        principal: context.principal.clone(),
+        request_id: context.request_id.clone(),
+        county_before: before.map(|t| t.fields.county_code.clone()),
+        county_after: after.fields.county_code.clone(),
+    };
+    stage_change(staged, &event);
+    staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
+    Ok(())
+}
+
+/// Stages a teacher's record, replacing `before`, with the index entries and counters
+/// that change with it.
+pub(crate) fn stage_record(
+    staged: &mut Staged<'_>,
+    before: Option<&Teacher>,
+    after: &Teacher,
+) -> Result<(), StoreError> {
     let old_entries = before.map(index_entries).unwrap_or_default();
     let new_entries = index_entries(after);
     for (key, _) in &old_entries {
@@ -482,17 +505,12 @@ fn commit_record(
         }
     }
     staged.insert(keys::record(&after.id), codec::encode(after));
-    let event = ChangeEvent {
-        revision: after.revision,
-        teacher_id: after.id.clone(),
-        kind,
-        time: after.update_time,
-        principal: context.principal.clone(),
-        request_id: context.request_id.clone(),
-        county_before: before.map(|t| t.fields.county_code.clone()),
-        county_after: after.fields.county_code.clone(),
-    };
-    staged.insert(keys::change(after.revision), codec::encode(&event));
+    Ok(())
+}
+
+/// Stages a change event in the log, and in the change index of each county it concerns.
+pub(crate) fn stage_change(staged: &mut Staged<'_>, event: &ChangeEvent) {
+    staged.insert(keys::change(event.revision), codec::encode(event));
     staged.insert(
         keys::county_change(&event.county_after, event.revision),
         Vec::new(),
@@ -504,8 +522,6 @@ fn commit_record(
     {
         staged.insert(keys::county_change(before, event.revision), Vec::new());
     }
-    staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
-    Ok(())
 }
 
 /// The counters a record counts in: its county's current tier, and the legacy title it

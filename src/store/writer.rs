@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::database::Database;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
 use crate::store::{codec, keys, StorageFault, StoreError};
@@ -64,6 +65,16 @@ pub(crate) enum Command {
         keep_from: u64,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Read the teachers changed after `after`, between two groups (see [`backup`]).
+    Snapshot {
+        after: u64,
+        reply: oneshot::Sender<Result<Snapshot, StoreError>>,
+    },
+    /// Apply one step of a restore from backup.
+    Restore {
+        part: RestorePart,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// An answer owed to a caller once the group is on disk.
@@ -76,6 +87,12 @@ enum Answer {
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
     ),
+    Done(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+    /// Already answered.
+    None,
 }
 
 impl Answer {
@@ -84,6 +101,11 @@ impl Answer {
         match command {
             Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
             Command::TrimChanges { reply, .. } => Answer::Trim(reply, Err(error.clone())),
+            Command::Restore { reply, .. } => Answer::Done(reply, Err(error.clone())),
+            Command::Snapshot { reply, .. } => {
+                let _ = reply.send(Err(error.clone()));
+                Answer::None
+            }
         }
     }
 
@@ -91,6 +113,7 @@ impl Answer {
         match self {
             Answer::Mutation(_, result @ Ok(_)) => *result = Err(error.clone()),
             Answer::Trim(_, result @ Ok(_)) => *result = Err(error.clone()),
+            Answer::Done(_, result @ Ok(_)) => *result = Err(error.clone()),
             _ => {}
         }
     }
@@ -104,6 +127,10 @@ impl Answer {
             Answer::Trim(reply, result) => {
                 let _ = reply.send(result);
             }
+            Answer::Done(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Answer::None => {}
         }
     }
 }
@@ -207,7 +234,22 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit_group(group);
+            // A snapshot is read between groups: what comes before it is committed first.
+            let mut batch = Vec::with_capacity(group.len());
+            for command in group {
+                match command {
+                    Command::Snapshot { after, reply } => {
+                        if !batch.is_empty() {
+                            self.commit_group(std::mem::take(&mut batch));
+                        }
+                        let _ = reply.send(self.snapshot(after));
+                    }
+                    command => batch.push(command),
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_group(batch);
+            }
         }
         if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
             tracing::error!(error = %e, "final flush of the registry failed");
@@ -251,6 +293,20 @@ impl Writer {
                         pending.writes.extend(writes);
                     }
                     answers.push(Answer::Trim(reply, result));
+                }
+                Command::Restore { part, reply } => {
+                    let mut staged = Staged::new(&tree, &pending, revision);
+                    let result = stage_restore(&mut staged, part);
+                    if result.is_ok() {
+                        revision = staged.revision;
+                        let writes = staged.writes;
+                        pending.writes.extend(writes);
+                    }
+                    answers.push(Answer::Done(reply, result));
+                }
+                Command::Snapshot { reply, .. } => {
+                    // run() never groups a snapshot with writes.
+                    let _ = reply.send(Err(StoreError::Closed));
                 }
             }
         }
@@ -339,6 +395,17 @@ impl Writer {
         self.publish(revision);
         tracing::warn!(revision, "the data directory takes writes again");
         Ok(tree)
+    }
+
+    /// The teachers changed after `after`, read while nothing can change them.
+    fn snapshot(&mut self, after: u64) -> Result<Snapshot, StoreError> {
+        let tree = self.ready()?;
+        let teachers = backup::changed_teachers(&tree, after, self.revision)?;
+        Ok(Snapshot {
+            revision: self.revision,
+            oldest_revision: crate::store::changes::oldest_revision(&tree)?,
+            teachers,
+        })
     }
 
     /// Makes `revision` the last committed one, and tells the change-feed watchers.
@@ -452,6 +519,11 @@ impl<'a> Staged<'a> {
 
     pub(crate) fn remove(&mut self, key: Vec<u8>) {
         self.writes.insert(key, None);
+    }
+
+    /// Sets the revision outright: a restore ends at its backup's.
+    pub(crate) fn set_revision(&mut self, revision: u64) {
+        self.revision = revision;
     }
 
     /// Takes the next global revision for this mutation's change event.

@@ -1,0 +1,158 @@
+//! BackupRegistry: a consistent copy of the registry, streamed while writes go on.
+//!
+//! The order of reads that makes the copy consistent is explained in the store's backup
+//! module; this handler walks it, a chunk at a time on the blocking pool, sending each
+//! chunk as it is read, so memory stays flat whatever the registry's size and a slow
+//! client only slows its own backup.
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::api::pb;
+use crate::api::pb::backup_registry_response::Entry;
+use crate::api::service::RegistryService;
+use crate::auth::Principal;
+use crate::domain::{DomainError, TeacherId};
+use crate::store::{Store, StoreError};
+
+/// Teachers or changes read and sent at a time.
+const CHUNK: usize = 1000;
+/// Catch-up rounds without holding the writer, while many teachers changed meanwhile.
+const CATCH_UP_ROUNDS: usize = 3;
+/// Changes few enough for the writer to read between two groups.
+const FEW_CHANGES: u64 = 1000;
+/// Messages buffered for a slow client.
+const BACKUP_BUFFER: usize = 4;
+
+pub(super) type BackupStream = ReceiverStream<Result<pb::BackupRegistryResponse, Status>>;
+
+type Sender = mpsc::Sender<Result<pb::BackupRegistryResponse, Status>>;
+
+/// Why sending a backup stopped.
+enum Stop {
+    /// The client went away; nobody to tell.
+    Gone,
+    Failed(Status),
+}
+
+impl From<StoreError> for Stop {
+    fn from(error: StoreError) -> Self {
+        Stop::Failed(error.into())
+    }
+}
+
+impl RegistryService {
+    pub(super) async fn backup(
+        &self,
+        _principal: &Principal,
+        _request: pb::BackupRegistryRequest,
+    ) -> Result<BackupStream, Status> {
+        let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(Stop::Failed(status)) = send_backup(&store, &sender).await {
+                tracing::warn!(code = ?status.code(), message = status.message(), "backup failed");
+                let _ = sender.send(Err(status)).await;
+            }
+        });
+        Ok(ReceiverStream::new(receiver))
+    }
+}
+
+async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
+    let started_at = store.committed_revision();
+    let mut last: Option<TeacherId> = None;
+    loop {
+        let after = last.clone();
+        let chunk = blocking(store, move |s| s.teachers_after(after.as_ref(), CHUNK)).await?;
+        let Some(tail) = chunk.last() else { break };
+        last = Some(tail.id.clone());
+        send_teachers(sender, &chunk).await?;
+    }
+
+    let mut seen = started_at;
+    for _ in 0..CATCH_UP_ROUNDS {
+        let now = store.committed_revision();
+        if now.saturating_sub(seen) <= FEW_CHANGES {
+            break;
+        }
+        let changed = blocking(store, move |s| s.changed_teachers(seen, now)).await?;
+        for chunk in changed.chunks(CHUNK) {
+            send_teachers(sender, chunk).await?;
+        }
+        seen = now;
+    }
+
+    let snapshot = store.snapshot(seen).await?;
+    for chunk in snapshot.teachers.chunks(CHUNK) {
+        send_teachers(sender, chunk).await?;
+    }
+    send(
+        sender,
+        Entry::Snapshot(pb::BackupSnapshot {
+            revision: snapshot.revision,
+            oldest_revision: snapshot.oldest_revision,
+        }),
+    )
+    .await?;
+    tracing::info!(revision = snapshot.revision, "backup snapshot taken");
+
+    // The log up to the snapshot cannot change, only lose its oldest entries to a trim.
+    let mut after = snapshot.oldest_revision.saturating_sub(1);
+    while after < snapshot.revision {
+        let until = snapshot.revision;
+        let events = blocking(store, move |s| s.change_events(after, until, CHUNK)).await?;
+        let mut lines = Vec::with_capacity(events.len());
+        for event in &events {
+            if event.revision != after + 1 {
+                let oldest_revision = store.oldest_revision()?;
+                return Err(
+                    StoreError::from(DomainError::ResyncRequired { oldest_revision }).into(),
+                );
+            }
+            after = event.revision;
+            lines.push(to_json(event)?);
+        }
+        if lines.is_empty() {
+            let oldest_revision = store.oldest_revision()?;
+            return Err(StoreError::from(DomainError::ResyncRequired { oldest_revision }).into());
+        }
+        send(
+            sender,
+            Entry::Changes(pb::BackupChanges { change_json: lines }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> Result<(), Stop> {
+    let teacher_json = teachers.iter().map(to_json).collect::<Result<_, _>>()?;
+    send(sender, Entry::Teachers(pb::BackupTeachers { teacher_json })).await
+}
+
+async fn send(sender: &Sender, entry: Entry) -> Result<(), Stop> {
+    let response = pb::BackupRegistryResponse { entry: Some(entry) };
+    sender.send(Ok(response)).await.map_err(|_| Stop::Gone)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Stop> {
+    serde_json::to_string(value).map_err(|e| {
+        Stop::Failed(Status::internal(format!(
+            "cannot encode a backup entry: {e}"
+        )))
+    })
+}
+
+/// Runs a store read on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    store: &Store,
+    read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Stop> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || read(&store))
+        .await
+        .map_err(|e| Stop::Failed(Status::internal(format!("a backup read failed: {e}"))))?
+        .map_err(Stop::from)
+}

@@ -1,0 +1,334 @@
+//! `teacher-registry backup` and `restore`: a consistent copy of a running registry in a
+//! directory of plain files, and a new registry built from one.
+//!
+//! A backup directory holds `teachers.jsonl` (one teacher per line, exactly as at the
+//! snapshot revision), `changes.jsonl` (the change log up to that revision) and
+//! `manifest.json` (the revision, counts and SHA-256 of both files), written last: a
+//! directory without a manifest is an unfinished backup. The files are JSON so that an
+//! operator can read them with everyday tools; they hold full identity numbers, so keep
+//! them as carefully as the data directory. Request-id records are not copied: after a
+//! restore, a retried create finds the teacher by identity (ALREADY_EXISTS) instead of
+//! replaying its first answer.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{connect, describe};
+use crate::api::pb;
+use crate::api::pb::backup_registry_response::Entry;
+use crate::domain::{ChangeEvent, Teacher};
+use crate::store::{RestorePart, Store, StoreOptions, VerifyReport};
+
+const FORMAT: &str = "teacher-registry-backup/1";
+const TEACHERS: &str = "teachers.jsonl";
+const CHANGES: &str = "changes.jsonl";
+const MANIFEST: &str = "manifest.json";
+/// Teachers or changes restored per atomic step.
+const RESTORE_BATCH: usize = 1000;
+
+/// What a backup holds; `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    /// The teachers are exactly the registry's at this revision.
+    pub revision: u64,
+    /// The first revision in `changes.jsonl`.
+    pub oldest_revision: u64,
+    pub teachers: u64,
+    pub changes: u64,
+    pub teachers_sha256: String,
+    pub changes_sha256: String,
+    /// When the backup was taken (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// Takes a backup of the registry at `server` into `dir` (new, or empty).
+pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
+    prepare_empty_dir(dir)?;
+    let mut client = connect(server).await?;
+    let mut stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => bail!("the backup was refused: {}", describe(&status)),
+    };
+
+    // Teachers arrive in scan order, then again as they changed during the scan: the
+    // last copy of each is the one as at the snapshot. Write them all, then keep the last.
+    let scanned = dir.join(format!("{TEACHERS}.partial"));
+    let mut scan_out = BufWriter::new(create(&scanned)?);
+    let mut last_line: HashMap<String, u64> = HashMap::new();
+    let mut lines = 0u64;
+    let mut changes = HashingWriter::create(&dir.join(CHANGES))?;
+    let mut snapshot = None;
+    loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => break,
+            Err(status) => bail!("the backup stopped: {}", describe(&status)),
+        };
+        match message.entry {
+            Some(Entry::Teachers(batch)) => {
+                ensure!(
+                    snapshot.is_none(),
+                    "the server sent teachers after the snapshot"
+                );
+                for line in batch.teacher_json {
+                    last_line.insert(teacher_id(&line)?, lines);
+                    writeln!(scan_out, "{line}")?;
+                    lines += 1;
+                }
+            }
+            Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
+            Some(Entry::Changes(batch)) => {
+                ensure!(
+                    snapshot.is_some(),
+                    "the server sent changes before the snapshot"
+                );
+                for line in batch.change_json {
+                    changes.line(&line)?;
+                }
+            }
+            None => bail!("the server sent an empty backup message"),
+        }
+    }
+    let Some(snapshot) = snapshot else {
+        bail!("the backup ended before its snapshot");
+    };
+    drop(
+        scan_out
+            .into_inner()
+            .context("cannot write the scanned teachers")?,
+    );
+
+    let mut teachers = HashingWriter::create(&dir.join(TEACHERS))?;
+    let scan = std::io::BufReader::new(open(&scanned)?);
+    for (number, line) in scan.lines().enumerate() {
+        let line = line?;
+        if last_line.get(&teacher_id(&line)?) == Some(&(number as u64)) {
+            teachers.line(&line)?;
+        }
+    }
+    std::fs::remove_file(&scanned)?;
+    let (teacher_count, teachers_sha256) = teachers.finish()?;
+    let (change_count, changes_sha256) = changes.finish()?;
+    let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
+    ensure!(
+        change_count == expected_changes,
+        "the server sent {change_count} changes for revisions {}..={}",
+        snapshot.oldest_revision,
+        snapshot.revision
+    );
+
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        revision: snapshot.revision,
+        oldest_revision: snapshot.oldest_revision,
+        teachers: teacher_count,
+        changes: change_count,
+        teachers_sha256,
+        changes_sha256,
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let aside = dir.join(format!("{MANIFEST}.partial"));
+    let mut file = create(&aside)?;
+    serde_json::to_writer_pretty(&mut file, &manifest)?;
+    file.write_all(b"\n")?;
+    file.sync_all()?;
+    std::fs::rename(&aside, dir.join(MANIFEST))?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(manifest)
+}
+
+/// What a restore built.
+#[derive(Debug)]
+pub struct Restored {
+    pub manifest: Manifest,
+    /// `verify` of the new registry.
+    pub report: VerifyReport,
+}
+
+/// Builds a new registry in `data_dir` (new, or empty) from the backup in `dir`, then
+/// verifies it. Refuses a backup whose files do not match their manifest.
+pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
+    let manifest: Manifest = serde_json::from_reader(open(&dir.join(MANIFEST))?)
+        .with_context(|| format!("{} is not a backup manifest", dir.join(MANIFEST).display()))?;
+    ensure!(
+        manifest.format == FORMAT,
+        "unknown backup format {:?}",
+        manifest.format
+    );
+    for (name, expected) in [
+        (TEACHERS, &manifest.teachers_sha256),
+        (CHANGES, &manifest.changes_sha256),
+    ] {
+        let actual = sha256_of(&dir.join(name))?;
+        ensure!(
+            &actual == expected,
+            "{name} does not match the manifest (SHA-256 {actual}, expected {expected}): \
+             the backup is damaged"
+        );
+    }
+    prepare_empty_dir(data_dir)?;
+    let store = Store::open(data_dir, &StoreOptions::default())
+        .with_context(|| format!("cannot create a registry in {}", data_dir.display()))?;
+
+    let mut count = 0u64;
+    let mut batch = Vec::with_capacity(RESTORE_BATCH);
+    for line in std::io::BufReader::new(open(&dir.join(TEACHERS))?).lines() {
+        let teacher: Teacher = serde_json::from_str(&line?).context("a teacher line")?;
+        ensure!(
+            teacher.revision <= manifest.revision,
+            "teacher {} is of revision {}, after the backup's",
+            teacher.id,
+            teacher.revision
+        );
+        batch.push(teacher);
+        count += 1;
+        if batch.len() == RESTORE_BATCH {
+            store
+                .restore(RestorePart::Teachers(std::mem::take(&mut batch)))
+                .await?;
+        }
+    }
+    store.restore(RestorePart::Teachers(batch)).await?;
+    ensure!(
+        count == manifest.teachers,
+        "teachers.jsonl holds {count} teachers"
+    );
+
+    let mut expected = manifest.oldest_revision;
+    let mut batch = Vec::with_capacity(RESTORE_BATCH);
+    for line in std::io::BufReader::new(open(&dir.join(CHANGES))?).lines() {
+        let event: ChangeEvent = serde_json::from_str(&line?).context("a change line")?;
+        ensure!(
+            event.revision == expected,
+            "changes.jsonl jumps from revision {} to {}",
+            expected.saturating_sub(1),
+            event.revision
+        );
+        expected += 1;
+        batch.push(event);
+        if batch.len() == RESTORE_BATCH {
+            store
+                .restore(RestorePart::Changes(std::mem::take(&mut batch)))
+                .await?;
+        }
+    }
+    store.restore(RestorePart::Changes(batch)).await?;
+    ensure!(
+        expected == manifest.revision + 1,
+        "changes.jsonl ends at revision {}, the backup is of {}",
+        expected.saturating_sub(1),
+        manifest.revision
+    );
+    store
+        .restore(RestorePart::Finish {
+            revision: manifest.revision,
+            oldest_revision: manifest.oldest_revision,
+        })
+        .await?;
+
+    let report = store.verify()?;
+    ensure!(
+        report.records == manifest.teachers && report.revision == manifest.revision,
+        "the new registry holds {} teachers at revision {}, the backup {} at {}",
+        report.records,
+        report.revision,
+        manifest.teachers,
+        manifest.revision
+    );
+    Ok(Restored { manifest, report })
+}
+
+/// A file written line by line, hashed as it goes, synced when finished.
+struct HashingWriter {
+    out: BufWriter<std::fs::File>,
+    hash: Sha256,
+    lines: u64,
+}
+
+impl HashingWriter {
+    fn create(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            out: BufWriter::new(create(path)?),
+            hash: Sha256::new(),
+            lines: 0,
+        })
+    }
+
+    fn line(&mut self, line: &str) -> anyhow::Result<()> {
+        ensure!(!line.contains('\n'), "a backup entry spans lines");
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.hash.update(line.as_bytes());
+        self.hash.update(b"\n");
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Lines written, and the SHA-256 of the file in hex.
+    fn finish(self) -> anyhow::Result<(u64, String)> {
+        let file = self
+            .out
+            .into_inner()
+            .context("cannot finish a backup file")?;
+        file.sync_all()?;
+        Ok((self.lines, hex(&self.hash.finalize())))
+    }
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+fn teacher_id(line: &str) -> anyhow::Result<String> {
+    Ok(serde_json::from_str::<IdOnly>(line)
+        .context("the server sent a teacher without an id")?
+        .id)
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let mut hash = Sha256::new();
+    std::io::copy(&mut open(path)?, &mut hash)?;
+    Ok(hex(&hash.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates `dir` if needed; refuses one that holds anything.
+fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut entries = std::fs::read_dir(dir)?;
+    if entries.next().is_some() {
+        bail!("{} is not empty: choose a new directory", dir.display());
+    }
+    Ok(())
+}
+
+fn create(path: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn open(path: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// One line on what a backup holds.
+pub fn describe_backup(dir: &Path, manifest: &Manifest) -> String {
+    format!(
+        "{} teachers as at revision {}, and changes {}..={} ({}), in {}",
+        manifest.teachers,
+        manifest.revision,
+        manifest.oldest_revision,
+        manifest.revision,
+        manifest.changes,
+        dir.display()
+    )
+}

@@ -1,0 +1,344 @@
+//! Backup and restore: a backup taken while writers keep writing restores to a registry
+//! that `verify` accepts and that equals the source at the backup's revision, teacher by
+//! teacher and change by change; damaged backups and occupied directories are refused.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost_types::FieldMask;
+use teacher_registry::api::pb;
+use teacher_registry::cli::{run_backup, run_restore};
+
+use common::{create, list_all, start_server, start_server_in, teacher, Client};
+
+const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
+
+/// Creates new teachers and moves existing ones between schools and counties until told
+/// to stop; every request is checked.
+async fn keep_writing(
+    mut client: Client,
+    writer: u32,
+    stop: Arc<AtomicBool>,
+    next: Arc<AtomicU32>,
+) {
+    let mut round = 0u32;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let created = create(&mut client, teacher(n, COUNTIES[(n % 3) as usize])).await;
+        // Move an older teacher: a new school, and now and then a new county.
+        let old = format!("{}", (n * 7 + writer) % 300);
+        let existing = list_all(
+            &mut client,
+            pb::ListTeachersRequest {
+                page_size: 1000,
+                ..Default::default()
+            },
+        )
+        .await;
+        let target = existing
+            .iter()
+            .find(|t| t.name == format!("教师{old}"))
+            .unwrap_or(&created)
+            .clone();
+        let mut paths = vec!["school".to_string()];
+        let mut changed = pb::Teacher {
+            school: format!("第{round}中学"),
+            ..target.clone()
+        };
+        if round.is_multiple_of(4) {
+            changed.county_code = COUNTIES[(round % 3) as usize].to_string();
+            paths.push("county_code".into());
+        }
+        let result = client
+            .update_teacher(pb::UpdateTeacherRequest {
+                teacher: Some(changed),
+                update_mask: Some(FieldMask { paths }),
+                request_id: String::new(),
+            })
+            .await;
+        if let Err(status) = result {
+            // Another writer moved the same teacher first.
+            assert_eq!(status.code(), tonic::Code::Aborted, "{status:?}");
+        }
+    }
+}
+
+/// Every change in the feed, oldest first.
+async fn all_changes(client: &mut Client) -> Vec<pb::Change> {
+    let mut changes = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = client
+            .list_changes(pb::ListChangesRequest {
+                after_revision: after,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("list changes")
+            .into_inner();
+        if page.changes.is_empty() {
+            return changes;
+        }
+        after = page.next_revision;
+        changes.extend(page.changes);
+    }
+}
+
+fn by_id(teachers: Vec<pb::Teacher>) -> HashMap<String, pb::Teacher> {
+    teachers
+        .into_iter()
+        .map(|t| (t.teacher_id.clone(), t))
+        .collect()
+}
+
+/// A change as both registries must record it (the teacher's state is compared apart).
+fn event(change: &pb::Change) -> (u64, String, i32, String, String) {
+    (
+        change.revision,
+        change.teacher_id.clone(),
+        change.kind,
+        change.principal.clone(),
+        change.request_id.clone(),
+    )
+}
+
+fn verify(data: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(["verify", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_under_writes_restores_to_the_registry_at_its_revision() {
+    let server = start_server().await;
+    let url = format!("http://{}", server.address);
+    let mut client = server.client.clone();
+    for n in 0..300 {
+        create(&mut client, teacher(n, COUNTIES[(n % 3) as usize])).await;
+    }
+    let before_backup = all_changes(&mut client).await.len() as u64;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicU32::new(1000));
+    let mut writers = Vec::new();
+    for writer in 0..3 {
+        let client = server.new_client().await;
+        writers.push(tokio::spawn(keep_writing(
+            client,
+            writer,
+            stop.clone(),
+            next.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let temp = tempfile::tempdir().unwrap();
+    let backup_dir = temp.path().join("backup");
+    let manifest = run_backup(&url, &backup_dir).await.expect("backup");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let source_changes = all_changes(&mut client).await;
+    let revision = manifest.revision;
+    assert!(
+        revision > before_backup,
+        "no write landed before the snapshot"
+    );
+    assert!(
+        source_changes.last().unwrap().revision > revision,
+        "no write landed after the snapshot"
+    );
+    let source = by_id(list_all(&mut client, pb::ListTeachersRequest::default()).await);
+
+    let restored_dir = temp.path().join("restored");
+    let restored = run_restore(&backup_dir, &restored_dir)
+        .await
+        .expect("restore");
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
+    let copy_server = start_server_in(&restored_dir).await;
+    let mut copy_client = copy_server.client.clone();
+    let copy = by_id(list_all(&mut copy_client, pb::ListTeachersRequest::default()).await);
+
+    // Teacher by teacher: as the source was at the backup's revision.
+    let created_at: HashMap<&str, u64> = source_changes
+        .iter()
+        .filter(|c| c.kind == pb::ChangeKind::Created as i32)
+        .map(|c| (c.teacher_id.as_str(), c.revision))
+        .collect();
+    let mut expected_count = 0;
+    let mut changed_since = 0;
+    for (id, now) in &source {
+        if created_at[id.as_str()] > revision {
+            assert!(!copy.contains_key(id), "{id} was created after the backup");
+            continue;
+        }
+        expected_count += 1;
+        let restored = copy.get(id).unwrap_or_else(|| panic!("{id} is missing"));
+        if now.revision <= revision {
+            assert_eq!(restored, now, "{id}");
+        } else {
+            changed_since += 1;
+            assert!(
+                restored.revision <= revision,
+                "{id} is newer than the backup"
+            );
+            let changed_between = source_changes.iter().any(|c| {
+                c.teacher_id == *id && c.revision > restored.revision && c.revision <= revision
+            });
+            assert!(!changed_between, "{id} misses a change before the backup");
+        }
+    }
+    assert_eq!(copy.len(), expected_count);
+    assert_eq!(manifest.teachers, expected_count as u64);
+    assert!(changed_since > 0, "no teacher changed after the snapshot");
+
+    // Change by change: the same log up to the backup's revision.
+    let copy_changes = all_changes(&mut copy_client).await;
+    let source_events: Vec<_> = source_changes
+        .iter()
+        .filter(|c| c.revision <= revision)
+        .map(event)
+        .collect();
+    assert_eq!(
+        copy_changes.iter().map(event).collect::<Vec<_>>(),
+        source_events
+    );
+
+    // County feeds follow the restored county index.
+    for county in COUNTIES {
+        let page = |c: &mut Client| {
+            let mut c = c.clone();
+            async move {
+                c.list_changes(pb::ListChangesRequest {
+                    page_size: 1000,
+                    county_code: county.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .changes
+                .iter()
+                .map(event)
+                .filter(|e| e.0 <= revision)
+                .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            page(&mut copy_client).await,
+            page(&mut client).await,
+            "{county}"
+        );
+    }
+
+    // The copy takes writes after the backup's revision.
+    let written = create(&mut copy_client, teacher(99_999, "350702")).await;
+    assert_eq!(written.revision, revision + 1);
+    drop(copy_client);
+    copy_server.stop().await;
+    assert!(verify(&restored_dir).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_backups_and_occupied_directories_are_refused() {
+    let server = start_server().await;
+    let url = format!("http://{}", server.address);
+    let mut client = server.client.clone();
+    for n in 0..20 {
+        create(&mut client, teacher(n, "350702")).await;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let backup_dir = temp.path().join("backup");
+    run_backup(&url, &backup_dir).await.expect("backup");
+
+    // A backup never goes into a directory that holds anything.
+    let again = run_backup(&url, &backup_dir).await.unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again:#}");
+
+    // Nor is a registry restored over one.
+    let occupied = temp.path().join("occupied");
+    std::fs::create_dir_all(&occupied).unwrap();
+    std::fs::write(occupied.join("keep"), b"x").unwrap();
+    let refused = run_restore(&backup_dir, &occupied).await.unwrap_err();
+    assert!(refused.to_string().contains("not empty"), "{refused:#}");
+
+    // One changed byte in a teacher line: refused before anything is written.
+    let teachers = backup_dir.join("teachers.jsonl");
+    let text = std::fs::read_to_string(&teachers).unwrap();
+    std::fs::write(&teachers, text.replacen("第", "弟", 1)).unwrap();
+    let target = temp.path().join("from-damaged");
+    let damaged = run_restore(&backup_dir, &target).await.unwrap_err();
+    assert!(damaged.to_string().contains("damaged"), "{damaged:#}");
+    assert!(
+        !target.exists(),
+        "a damaged backup created {}",
+        target.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commands_back_up_and_restore_through_the_binary() {
+    let server = start_server().await;
+    let mut client = server.client.clone();
+    for n in 0..50 {
+        create(&mut client, teacher(n, "350721")).await;
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(args)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let backup = temp.path().join("b");
+    let restored = temp.path().join("r");
+    let url = format!("http://{}", server.address);
+    let output = run(&["backup", backup.to_str().unwrap(), "--server", &url]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("50 teachers as at revision 50"), "{stdout}");
+
+    let output = run(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("consistent"), "{stdout}");
+    assert!(verify(&restored).status.success());
+
+    // Restoring into the same directory again fails, with a non-zero exit.
+    let output = run(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+}
