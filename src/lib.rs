@@ -21,5 +21,6 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod metrics;
 pub mod server;
 pub mod store;

@@ -52,6 +52,9 @@ enum Command {
         /// so reads go on while writes are refused, and taken back before writes resume.
         #[arg(long, default_value_t = 64)]
         disk_reserve_mb: u64,
+        /// Serve Prometheus metrics on this address (`GET /metrics`).
+        #[arg(long, env = "TEACHER_REGISTRY_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         /// Keep at most this many of the latest changes in the change log.
         #[arg(long)]
         retain_changes: Option<u64>,
@@ -200,6 +203,7 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             cache_mb,
             disk_reserve_mb,
+            metrics_listen,
             retain_changes,
             retain_days,
             auth_file,
@@ -221,6 +225,7 @@ fn main() -> anyhow::Result<()> {
                 authenticator,
                 tls,
                 max_in_flight_per_principal: max_in_flight,
+                metrics_listen,
                 retention: Retention {
                     max_changes: retain_changes,
                     max_age: retain_days.map(|d| Duration::from_secs(d * 24 * 3600)),

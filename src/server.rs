@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,6 +16,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
 use crate::api::{pb, Gate, RegistryService};
 use crate::auth::Authenticator;
+use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
 
 /// HTTP/2 flow-control windows, in bytes (see `run`).
@@ -51,6 +53,8 @@ pub struct ServerOptions {
     pub retention: Retention,
     /// How often the background trim runs when a retention limit is set.
     pub trim_interval: Duration,
+    /// Where to serve Prometheus metrics (`GET /metrics`); none when `None`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for ServerOptions {
@@ -65,6 +69,7 @@ impl Default for ServerOptions {
             watch_progress_interval: crate::api::DEFAULT_PROGRESS_INTERVAL,
             retention: Retention::default(),
             trim_interval: Duration::from_secs(60),
+            metrics_listen: None,
         }
     }
 }
@@ -104,8 +109,22 @@ pub async fn run(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
     );
+    let metrics = Arc::new(Metrics::default());
+    if let Some(address) = options.metrics_listen {
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(address = %listener.local_addr()?, "serving metrics on /metrics");
+        tokio::spawn(metrics::serve(
+            listener,
+            metrics.clone(),
+            store.clone(),
+            streams_stopped.clone(),
+        ));
+    }
     let service = RegistryService::new(store.clone(), gate, streams_stopped)
-        .with_progress_interval(options.watch_progress_interval);
+        .with_progress_interval(options.watch_progress_interval)
+        .with_metrics(metrics);
     let registry = TeacherRegistryServiceServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);

@@ -97,6 +97,7 @@ impl RegistryService {
             progress_interval: self.progress_interval,
             principal: principal.clone(),
             shutdown: self.shutdown.clone(),
+            _counted: self.metrics.watcher(),
         };
         tokio::spawn(watcher.run());
         Ok(ReceiverStream::new(receiver))
@@ -114,6 +115,7 @@ fn parse_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
 
 /// One WatchChanges stream.
 struct Watcher {
+    _counted: crate::metrics::WatcherGuard,
     store: Store,
     county: Option<CountyCode>,
     /// The revision after which the next change is read.

@@ -20,6 +20,7 @@ use crate::api::pb;
 use crate::api::titles::TransitionStream;
 use crate::auth::{Principal, Rpc};
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
+use crate::metrics::Metrics;
 use crate::store::{Store, WriteContext};
 
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -35,6 +36,8 @@ pub struct RegistryService {
     pub(super) progress_interval: Duration,
     /// Becomes true when the server shuts down, to end the streams that would never end.
     pub(super) shutdown: watch::Receiver<bool>,
+    /// Requests and latency by method and status, open watchers.
+    pub(super) metrics: Arc<Metrics>,
 }
 
 /// How often idle watchers hear the current revision.
@@ -49,7 +52,14 @@ impl RegistryService {
             gate: Arc::new(gate),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
             shutdown,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Records requests in `metrics` (shared with the metrics endpoint).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sets how long an idle watcher waits before a progress message.
@@ -63,7 +73,7 @@ impl RegistryService {
 /// and within the caller's concurrency limit), then handled, inside one traced span.
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
-        traced(Rpc::$rpc, async {
+        traced(&$self.metrics, Rpc::$rpc, async {
             let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
             $self
                 .$handler(&caller.principal, $request.into_inner())
@@ -77,7 +87,7 @@ macro_rules! rpc {
 /// stream ends.
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
-        traced(Rpc::$rpc, async {
+        traced(&$self.metrics, Rpc::$rpc, async {
             let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
             let stream = $self
                 .$handler(&caller.principal, $request.into_inner())
@@ -215,13 +225,20 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
 /// Successes log at DEBUG (one line per request is too much at full load), client errors
 /// at INFO and server errors at ERROR.
 async fn traced<T>(
+    metrics: &Metrics,
     rpc: Rpc,
     handler: impl Future<Output = Result<T, Status>>,
 ) -> Result<Response<T>, Status> {
     let span = tracing::info_span!("rpc", method = ?rpc);
     let started = Instant::now();
     let result = handler.instrument(span.clone()).await;
-    let latency_us = started.elapsed().as_micros() as u64;
+    let latency = started.elapsed();
+    let latency_us = latency.as_micros() as u64;
+    metrics.observe(
+        rpc,
+        result.as_ref().map_or_else(|s| s.code(), |_| Code::Ok),
+        latency,
+    );
     let _entered = span.enter();
     match &result {
         Ok(_) => tracing::debug!(code = ?Code::Ok, latency_us, "rpc done"),

@@ -23,7 +23,7 @@
 //! retrying with the same request id is right either way.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,6 +141,7 @@ pub(crate) struct WriteStats {
     groups: AtomicU64,
     mutations: AtomicU64,
     flush_micros: AtomicU64,
+    faulted: AtomicBool,
 }
 
 /// A point-in-time copy of [`WriteStats`].
@@ -152,6 +153,8 @@ pub struct WriteStatsSnapshot {
     pub mutations: u64,
     /// Time spent applying and flushing batches.
     pub flush_micros: u64,
+    /// Whether writes are refused because the disk refuses them.
+    pub faulted: bool,
 }
 
 impl WriteStats {
@@ -160,6 +163,7 @@ impl WriteStats {
             groups: self.groups.load(Ordering::Relaxed),
             mutations: self.mutations.load(Ordering::Relaxed),
             flush_micros: self.flush_micros.load(Ordering::Relaxed),
+            faulted: self.faulted.load(Ordering::Relaxed),
         }
     }
 }
@@ -360,6 +364,7 @@ impl Writer {
         if let Err(e) = &reopened {
             tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
         }
+        self.stats.faulted.store(true, Ordering::Relaxed);
         self.fault = Some(Fault {
             error,
             reopened: reopened.is_ok(),
@@ -389,6 +394,7 @@ impl Writer {
             return Err(fault.error.clone());
         }
         self.fault = None;
+        self.stats.faulted.store(false, Ordering::Relaxed);
         let tree = self.database.tree()?;
         // What is on disk is the truth: carry on from its revision.
         let revision = read_revision(&tree)?;
