@@ -1,0 +1,284 @@
+//! Bulk import end to end, against raw sled doing the same writes.
+//!
+//! ```text
+//! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1]
+//! ```
+//!
+//! 1. Generates `rows` teachers as CSV (`teacher-registry generate`).
+//! 2. Starts the real server binary in its own process (so its peak RSS is its own) with
+//!    metrics on, and imports the CSV through the ImportTeachers RPC with the `import`
+//!    command's own code, in this process: CSV parsing, gRPC, validation, group commit.
+//! 3. Reads the writer's groups and commands from the metrics endpoint, and the server's
+//!    peak RSS (VmHWM), then stops it.
+//! 4. Opens the data directory with sled directly, takes every key and value the import
+//!    left, and writes them into a fresh sled database with the same cache size, in
+//!    batches as large as the server's groups (commands per group × keys per row), one
+//!    `apply_batch` and one flush each: once in key order and once shuffled. That is what
+//!    sled alone can do with these keys and values; the import's rate is reported as a
+//!    ratio of it. The baseline writes each key once, while the server also rewrites a
+//!    few counters and the revision in every group, so it is slightly flattering to sled.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use teacher_registry::api::pb;
+use teacher_registry::cli::{generate, run_import, ImportArgs};
+
+/// The server's sled cache, and the baseline's.
+const CACHE_MB: u64 = 256;
+
+#[derive(Parser, Debug)]
+#[command(about = "Bulk import through the RPC, against raw sled")]
+struct Args {
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Import and baseline this many times (a fresh registry each), for medians.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Added by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> ExitCode {
+    match run(&Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Figures {
+    import_rate: f64,
+    peak_rss_mb: f64,
+    commands_per_group: f64,
+    keys_per_row: f64,
+    sorted_rate: f64,
+    shuffled_rate: f64,
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let work = tempfile::tempdir()?;
+    let csv = work.path().join("teachers.csv");
+    generate(
+        args.rows,
+        args.seed,
+        &mut std::io::BufWriter::new(std::fs::File::create(&csv)?),
+    )?;
+    println!(
+        "machine   nproc {}, load average {} at start; {} rows, CSV {:.0} MB",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
+        args.rows,
+        std::fs::metadata(&csv)?.len() as f64 / 1e6
+    );
+    let mut all = Vec::new();
+    for run in 1..=args.runs {
+        let data = work.path().join(format!("data-{run}"));
+        let figures = measure(&csv, &data, args.rows)?;
+        println!(
+            "run {run}    load {}: import {:.0} rows/s, server peak RSS {:.0} MB, {:.1} commands per group, \
+             {:.1} keys per row; raw sled {:.0} rows/s in key order, {:.0} shuffled; \
+             import/raw {:.2} (key order), {:.2} (shuffled)",
+            load_average(),
+            figures.import_rate,
+            figures.peak_rss_mb,
+            figures.commands_per_group,
+            figures.keys_per_row,
+            figures.sorted_rate,
+            figures.shuffled_rate,
+            figures.import_rate / figures.sorted_rate,
+            figures.import_rate / figures.shuffled_rate,
+        );
+        std::fs::remove_dir_all(&data)?;
+        all.push(figures);
+    }
+    let median = |f: fn(&Figures) -> f64| {
+        let mut values: Vec<f64> = all.iter().map(f).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    println!(
+        "median    import {:.0} rows/s; raw sled {:.0} (key order) / {:.0} (shuffled) rows/s; \
+         ratios {:.2} / {:.2}; peak RSS {:.0} MB",
+        median(|f| f.import_rate),
+        median(|f| f.sorted_rate),
+        median(|f| f.shuffled_rate),
+        median(|f| f.import_rate / f.sorted_rate),
+        median(|f| f.import_rate / f.shuffled_rate),
+        median(|f| f.peak_rss_mb),
+    );
+    Ok(())
+}
+
+fn measure(csv: &Path, data: &Path, rows: u64) -> anyhow::Result<Figures> {
+    let port = free_port()?;
+    let metrics_port = free_port()?;
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--cache-mb", &CACHE_MB.to_string(), "--disk-reserve-mb", "0"])
+            .arg("--data-dir")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the server")?,
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    let url = format!("http://127.0.0.1:{port}");
+    runtime.block_on(wait_until_up(metrics_port))?;
+
+    let started = Instant::now();
+    let summary = runtime.block_on(run_import(
+        &ImportArgs {
+            server: url,
+            file: csv.to_path_buf(),
+            mode: pb::ImportMode::CreateOnly,
+            rejects: None,
+        },
+        &mut std::io::sink(),
+    ))?;
+    let elapsed = started.elapsed();
+    if summary.created != rows {
+        bail!("the import created {} of {rows} rows", summary.created);
+    }
+    let metrics = scrape(metrics_port)?;
+    let groups = sample(&metrics, "teacher_registry_write_groups_total")?;
+    let commands = sample(&metrics, "teacher_registry_write_commands_total")?;
+    let peak_rss_mb = peak_rss_kib(server.0.id())? as f64 / 1024.0;
+    server.stop()?;
+
+    let pairs = read_pairs(data)?;
+    let keys_per_row = pairs.len() as f64 / rows as f64;
+    let commands_per_group = commands / groups;
+    let batch = ((commands_per_group * keys_per_row).round() as usize).max(1);
+    let sorted = replay(&pairs, batch, &data.with_extension("sorted"))?;
+    let mut shuffled = pairs;
+    shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    let shuffled = replay(&shuffled, batch, &data.with_extension("shuffled"))?;
+    Ok(Figures {
+        import_rate: rows as f64 / elapsed.as_secs_f64(),
+        peak_rss_mb,
+        commands_per_group,
+        keys_per_row,
+        sorted_rate: rows as f64 / sorted.as_secs_f64(),
+        shuffled_rate: rows as f64 / shuffled.as_secs_f64(),
+    })
+}
+
+/// Every key and value of the registry's tree.
+fn read_pairs(data: &Path) -> anyhow::Result<Vec<(sled::IVec, sled::IVec)>> {
+    let db = sled::open(data)?;
+    let tree = db.open_tree("registry")?;
+    Ok(tree.iter().collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Writes `pairs` into a fresh database in batches of `batch`, flushing each; the time.
+fn replay(
+    pairs: &[(sled::IVec, sled::IVec)],
+    batch: usize,
+    dir: &Path,
+) -> anyhow::Result<Duration> {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_MB * 1024 * 1024)
+        .open()?;
+    let tree = db.open_tree("registry")?;
+    let started = Instant::now();
+    for chunk in pairs.chunks(batch) {
+        let mut writes = sled::Batch::default();
+        for (key, value) in chunk {
+            writes.insert(key.clone(), value.clone());
+        }
+        tree.apply_batch(writes)?;
+        tree.flush()?;
+    }
+    let elapsed = started.elapsed();
+    drop(tree);
+    drop(db);
+    std::fs::remove_dir_all(dir)?;
+    Ok(elapsed)
+}
+
+/// The server process, killed if the benchmark stops early.
+struct Server(Child);
+
+impl Server {
+    fn stop(&mut self) -> anyhow::Result<()> {
+        Command::new("kill").arg(self.0.id().to_string()).status()?;
+        self.0.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+async fn wait_until_up(metrics_port: u16) -> anyhow::Result<()> {
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", metrics_port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    bail!("the server did not come up")
+}
+
+fn scrape(port: u16) -> anyhow::Result<String> {
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    socket.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")?;
+    let mut response = String::new();
+    socket.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn sample(metrics: &str, name: &str) -> anyhow::Result<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .with_context(|| format!("no {name} in the metrics"))
+}
+
+fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:")?.split_whitespace().next()?.parse().ok())
+        .context("no VmHWM")
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("unknown")
+        .to_string()
+}
