@@ -128,7 +128,12 @@ fn measure(csv: &Path, data: &Path, rows: u64) -> anyhow::Result<Figures> {
         Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--cache-mb", &CACHE_MB.to_string(), "--disk-reserve-mb", "0"])
+            .args([
+                "--cache-mb",
+                &CACHE_MB.to_string(),
+                "--disk-reserve-mb",
+                "0",
+            ])
             .arg("--data-dir")
             .arg(data)
             .env("RUST_LOG", "warn")
@@ -264,7 +269,13 @@ fn peak_rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:")?.split_whitespace().next()?.parse().ok())
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .context("no VmHWM")
 }
 
