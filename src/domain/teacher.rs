@@ -36,9 +36,29 @@ pub enum Choice<T> {
     Unknown(i32),
 }
 
-/// A six-digit GB/T 2260 county-level division code, such as `350702`.
+/// A six-digit GB/T 2260 county-level division code, such as `350702`. Decoding checks
+/// it too, so a damaged stored code is an error, never a malformed code.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct CountyCode(String);
+
+impl TryFrom<String> for CountyCode {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match CountyCode::parse(&raw) {
+            Ok(code) if code.0 == raw => Ok(code),
+            Ok(_) => Err(format!("county code {raw:?} is not in canonical form")),
+            Err(e) => Err(format!("county code {raw:?} {e}")),
+        }
+    }
+}
+
+impl From<CountyCode> for String {
+    fn from(code: CountyCode) -> String {
+        code.0
+    }
+}
 
 /// Two-digit province-level codes of GB/T 2260.
 const PROVINCE_CODES: [&str; 34] = [

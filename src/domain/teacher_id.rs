@@ -26,9 +26,30 @@ const BODY_LEN: usize = 10;
 pub const TEACHER_ID_LEN: usize = 1 + BODY_LEN + 1;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A well-formed registry number.
+/// A well-formed registry number. Decoding checks it too, so a damaged stored number is
+/// an error, never a malformed id.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TeacherId(String);
+
+impl TryFrom<String> for TeacherId {
+    type Error = String;
+
+    /// Only the canonical form (as `parse` returns it) is accepted.
+    fn try_from(raw: String) -> Result<Self, String> {
+        match TeacherId::parse(&raw) {
+            Ok(id) if id.0 == raw => Ok(id),
+            Ok(_) => Err(format!("registry number {raw:?} is not in canonical form")),
+            Err(e) => Err(format!("registry number {raw:?}: {e}")),
+        }
+    }
+}
+
+impl From<TeacherId> for String {
+    fn from(id: TeacherId) -> String {
+        id.0
+    }
+}
 
 /// Why a string is not a registry number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -81,6 +81,44 @@ mod tests {
         fn garbage_is_corrupt_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = decode::<ChangeEvent>(b"l", &bytes);
         }
+
+        /// Past the version byte, so postcard itself meets the garbage.
+        #[test]
+        fn versioned_garbage_is_corrupt_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let mut value = vec![FORMAT_VERSION];
+            value.extend(bytes);
+            let _ = decode::<ChangeEvent>(b"l", &value);
+            let _ = decode::<crate::domain::Teacher>(b"r", &value);
+            let _ = decode::<TeacherId>(b"i", &value);
+        }
+
+        /// A damaged event either fails to decode or decodes to valid ids and codes.
+        #[test]
+        fn a_damaged_event_never_decodes_to_malformed_ids(at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let mut bytes = encode(&event(5, 5, None));
+            let i = at.index(bytes.len() - 1) + 1;
+            bytes[i] = byte;
+            if let Ok(e) = decode::<ChangeEvent>(b"l", &bytes) {
+                prop_assert!(TeacherId::parse(e.teacher_id.as_str()).is_ok());
+                prop_assert!(CountyCode::parse(e.county_after.as_str()).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_ids_and_codes_are_corrupt() {
+        let good = encode(&event(1, 1, None));
+        let id = event(1, 1, None).teacher_id.as_str().to_string();
+        for (from, to) in [(id.as_str(), "TXXXXXXXXXXX"), ("350721", "999999")] {
+            let at = good
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+                .unwrap();
+            let mut damaged = good.clone();
+            damaged[at..at + from.len()].copy_from_slice(to.as_bytes());
+            let err = decode::<ChangeEvent>(b"l", &damaged).unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        }
     }
 
     #[test]
