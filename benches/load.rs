@@ -6,6 +6,8 @@
 //! cargo bench --bench load -- create [--concurrency 64] [--count 50000]
 //! cargo bench --bench load -- get    [--concurrency 64] [--count 100000] [--seconds 10]
 //! cargo bench --bench load -- list   [--concurrency 64] [--count 100000] [--seconds 10]
+//! cargo bench --bench load -- get    --server http://127.0.0.1:50051 [--server-pid PID]
+//! cargo bench --bench load -- wait   --server http://127.0.0.1:50051 [--since-unix-ns NS]
 //! ```
 //!
 //! - `create`: CreateTeacher with `concurrency` requests in flight until `count` teachers
@@ -13,6 +15,17 @@
 //! - `get`: preloads `count` teachers, then GetTeacher on random ones for `seconds`, then
 //!   gRPC health checks for as long, so the two rates come from the same run and machine.
 //! - `list`: preloads `count` teachers, then pages through counties (page size 100).
+//! - `wait`: (with `--server` only) polls gRPC health Check until SERVING and prints how
+//!   long that took, from `--since-unix-ns` (when the caller spawned the server) if given.
+//!
+//! With `--server URL` the scenarios drive an already running server (in its own process)
+//! instead of starting one here. get and list then top the registry up to `--count`
+//! teachers only if it holds fewer (without `--count`, they use what is there), get learns
+//! the registry numbers by paging ListTeachers (1000 a page), and list pages through the
+//! counties that GetStatistics reports. The writer's statistics are not available then.
+//! `--server-pid PID` prints that process's VmRSS (sampled during each phase) and VmHWM,
+//! and the CPU time it and this load generator used per request in each phase (from
+//! /proc: figures that other work on the machine disturbs far less than rates).
 //!
 //! Every answer is checked; any error status or wrong answer is counted, printed, and
 //! makes the run exit non-zero. The server and the load generator share the machine's
@@ -20,7 +33,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -75,6 +87,20 @@ struct Args {
     /// HTTP/2 connections the workers are spread over, round-robin.
     #[arg(long, default_value_t = 4)]
     connections: usize,
+    /// Drive the server already running at this URL (e.g. http://127.0.0.1:50051)
+    /// instead of starting one in this process.
+    #[arg(long)]
+    server: Option<String>,
+    /// With --server: the server's process id, to report its memory (VmRSS, VmHWM).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// wait: measure from this time (nanoseconds since the Unix epoch, e.g. `date +%s%N`
+    /// just before spawning the server) instead of from this program's start.
+    #[arg(long)]
+    since_unix_ns: Option<u128>,
+    /// wait: give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
     /// Added by `cargo bench` to every harness-less bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -85,6 +111,7 @@ enum Scenario {
     Create,
     Get,
     List,
+    Wait,
 }
 
 impl Scenario {
@@ -93,6 +120,7 @@ impl Scenario {
             Scenario::Create => "create",
             Scenario::Get => "get",
             Scenario::List => "list",
+            Scenario::Wait => "wait",
         }
     }
 }
@@ -116,9 +144,16 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<bool> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
-    let count = args.count.unwrap_or(match args.scenario {
-        Scenario::Create => 50_000,
-        Scenario::Get | Scenario::List => 100_000,
+    anyhow::ensure!(
+        args.server.is_some() || (args.server_pid.is_none() && args.scenario != Scenario::Wait),
+        "wait and --server-pid need --server"
+    );
+    // Against a running server, get and list use the teachers it holds unless --count asks
+    // for more.
+    let count = args.count.unwrap_or(match (args.scenario, &args.server) {
+        (Scenario::Create, _) => 50_000,
+        (_, Some(_)) => 0,
+        (Scenario::Get | Scenario::List | Scenario::Wait, None) => 100_000,
     });
     anyhow::ensure!(
         count <= Roster::CAPACITY,
@@ -126,22 +161,69 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         Roster::CAPACITY
     );
     anyhow::ensure!(
-        args.scenario == Scenario::Create || count > 0,
+        args.scenario == Scenario::Create || args.server.is_some() || count > 0,
         "get and list need --count of at least 1"
     );
+    match &args.server {
+        Some(url) => run_against(args, url, count),
+        None => run_in_process(args, count),
+    }
+}
 
-    let data_dir = tempfile::tempdir().context("creating the data directory")?;
-    print_machine(data_dir.path());
+fn describe_run(args: &Args, count: u64) {
     println!(
-        "run       {}, concurrency {}, count {count}, {}, {} HTTP/2 connections",
+        "run       {}, concurrency {}, count {}, {}, {} HTTP/2 connections",
         args.scenario.name(),
         args.concurrency,
+        match (count, &args.server) {
+            (0, Some(_)) => "as the registry holds".to_string(),
+            _ => count.to_string(),
+        },
         match args.scenario {
             Scenario::Create => "until done".to_string(),
             Scenario::Get | Scenario::List => format!("{} s per phase", args.seconds),
+            Scenario::Wait => format!("timeout {} s", args.timeout),
         },
         args.connections,
     );
+}
+
+/// Drives the server already running at `url`, in another process.
+fn run_against(args: &Args, url: &str, count: u64) -> anyhow::Result<bool> {
+    print_machine(None);
+    println!(
+        "server    {url}, in another process{}; server and load generator share the CPUs",
+        args.server_pid
+            .map_or_else(String::new, |pid| format!(" (pid {pid})")),
+    );
+    describe_run(args, count);
+    let clients = runtime("client")?;
+    clients.block_on(async {
+        if args.scenario == Scenario::Wait {
+            return wait_serving(url, args.since_unix_ns, Duration::from_secs(args.timeout)).await;
+        }
+        let channels = connect(url, args.connections).await?;
+        let target = Target {
+            channels: &channels,
+            store: None,
+            server_pid: args.server_pid,
+        };
+        print_server_memory(args.server_pid, "at start");
+        let seconds = Duration::from_secs(args.seconds);
+        match args.scenario {
+            Scenario::Create => bench_create(&target, args.concurrency, count).await,
+            Scenario::Get => bench_get(&target, args.concurrency, count, seconds).await,
+            Scenario::List => bench_list(&target, args.concurrency, count, seconds).await,
+            Scenario::Wait => unreachable!("handled above"),
+        }
+    })
+}
+
+/// Starts the server in this process, over a fresh temporary data directory, and drives it.
+fn run_in_process(args: &Args, count: u64) -> anyhow::Result<bool> {
+    let data_dir = tempfile::tempdir().context("creating the data directory")?;
+    print_machine(Some(data_dir.path()));
+    describe_run(args, count);
 
     let store =
         Store::open(data_dir.path(), &StoreOptions::default()).context("opening the store")?;
@@ -165,12 +247,18 @@ fn run(args: &Args) -> anyhow::Result<bool> {
 
     let clients = runtime("client")?;
     let outcome = clients.block_on(async {
-        let channels = connect(address, args.connections).await?;
+        let channels = connect(&format!("http://{address}"), args.connections).await?;
+        let target = Target {
+            channels: &channels,
+            store: Some(&store),
+            server_pid: None,
+        };
         let seconds = Duration::from_secs(args.seconds);
         match args.scenario {
-            Scenario::Create => bench_create(&channels, &store, args.concurrency, count).await,
-            Scenario::Get => bench_get(&channels, &store, args.concurrency, count, seconds).await,
-            Scenario::List => bench_list(&channels, &store, args.concurrency, count, seconds).await,
+            Scenario::Create => bench_create(&target, args.concurrency, count).await,
+            Scenario::Get => bench_get(&target, args.concurrency, count, seconds).await,
+            Scenario::List => bench_list(&target, args.concurrency, count, seconds).await,
+            Scenario::Wait => unreachable!("checked in run"),
         }
     });
     drop(clients);
@@ -193,13 +281,88 @@ fn runtime(name: &str) -> anyhow::Result<Runtime> {
         .with_context(|| format!("building the {name} runtime"))
 }
 
-async fn connect(address: SocketAddr, connections: usize) -> anyhow::Result<Vec<Channel>> {
-    let endpoint = Endpoint::from_shared(format!("http://{address}"))?.tcp_nodelay(true);
+async fn connect(url: &str, connections: usize) -> anyhow::Result<Vec<Channel>> {
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .with_context(|| format!("{url} is not a server address"))?
+        .tcp_nodelay(true);
     let mut channels = Vec::with_capacity(connections);
     for _ in 0..connections {
-        channels.push(endpoint.connect().await.context("connecting")?);
+        channels.push(
+            endpoint
+                .connect()
+                .await
+                .with_context(|| format!("connecting to {url}"))?,
+        );
     }
     Ok(channels)
+}
+
+/// The server being driven: its connections, and its store when it runs in this process.
+struct Target<'a> {
+    channels: &'a [Channel],
+    /// The in-process server's store, for the writer's statistics.
+    store: Option<&'a Store>,
+    /// The server's process, when it runs in another one, for its memory.
+    server_pid: Option<u32>,
+}
+
+impl Target<'_> {
+    fn write_stats(&self) -> Option<WriteStatsSnapshot> {
+        self.store.map(Store::write_stats)
+    }
+
+    /// Runs one measured phase; when the server's process is known, samples its VmRSS
+    /// meanwhile and prints the CPU time it and this load generator used, per request.
+    async fn phase(&self, name: &str, work: impl Future<Output = Tally>) -> Tally {
+        let Some(pid) = self.server_pid else {
+            return work.await;
+        };
+        let (done, mut stopped) = oneshot::channel::<()>();
+        let sampler = tokio::spawn(async move {
+            let mut peak = 0u64;
+            loop {
+                peak = peak.max(memory_kib(pid).map_or(0, |m| m.rss));
+                tokio::select! {
+                    _ = &mut stopped => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        });
+        let (server_before, client_before) = (cpu_seconds(&pid.to_string()), cpu_seconds("self"));
+        let tally = work.await;
+        let (server_after, client_after) = (cpu_seconds(&pid.to_string()), cpu_seconds("self"));
+        let _ = done.send(());
+        let peak = sampler.await.unwrap_or(0);
+        println!(
+            "{name:<9} server VmRSS at most {:.0} MiB while it ran (sampled every 200 ms)",
+            peak as f64 / 1024.0
+        );
+        if let (Some(sb), Some(sa), Some(cb), Some(ca)) =
+            (server_before, server_after, client_before, client_after)
+        {
+            let requests = tally.ok.max(1) as f64;
+            println!(
+                "{name:<9} CPU: server {:.1} s, load generator {:.1} s in {:.1} s; per request: server {:.1} us, load generator {:.1} us",
+                sa - sb,
+                ca - cb,
+                tally.elapsed.as_secs_f64(),
+                (sa - sb) / requests * 1e6,
+                (ca - cb) / requests * 1e6,
+            );
+        }
+        tally
+    }
+}
+
+/// User plus system CPU time of a process (`self` or a pid), from /proc/PID/stat, in
+/// seconds (clock ticks of 1/100 s, Linux's fixed USER_HZ).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count fields after its end.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 /// One registry client per worker, worker `i` on connection `i % connections`.
@@ -212,32 +375,51 @@ fn registry_clients(channels: &[Channel], workers: usize) -> Vec<RegistryClient>
 // ---------------------------------------------------------------------------------------
 // Scenarios
 
-async fn bench_create(
-    channels: &[Channel],
-    store: &Store,
-    concurrency: usize,
-    count: u64,
-) -> anyhow::Result<bool> {
-    let calls = registry_clients(channels, concurrency)
+async fn bench_create(target: &Target<'_>, concurrency: usize, count: u64) -> anyhow::Result<bool> {
+    // Against a running server, the new teachers follow those it already holds.
+    let first = match target.store {
+        Some(_) => 0,
+        None => registry_size(target.channels).await?.0,
+    };
+    anyhow::ensure!(
+        first + count <= Roster::CAPACITY,
+        "the registry holds {first} teachers; --count is at most {}",
+        Roster::CAPACITY - first
+    );
+    let calls = registry_clients(target.channels, concurrency)
         .into_iter()
-        .map(|client| CreateCall { client, ids: None })
+        .map(|client| CreateCall {
+            client,
+            first,
+            ids: None,
+        })
         .collect();
-    let before = store.write_stats();
-    let tally = drive(calls, Stop::After(count)).await;
-    let after = store.write_stats();
+    let before = target.write_stats();
+    let tally = target
+        .phase("create", drive(calls, Stop::After(count)))
+        .await;
+    let after = target.write_stats();
     tally.print("create", "creates/s");
-    print_writer(before, after, tally.elapsed);
+    print_writer(before.zip(after), tally.elapsed);
+    print_server_memory(target.server_pid, "after");
     Ok(tally.is_clean())
 }
 
 async fn bench_get(
-    channels: &[Channel],
-    store: &Store,
+    target: &Target<'_>,
     concurrency: usize,
     count: u64,
     seconds: Duration,
 ) -> anyhow::Result<bool> {
-    let (ids, preloaded) = preload(channels, store, count).await?;
+    let channels = target.channels;
+    let (ids, preloaded) = match target.store {
+        Some(_) => preload(target, 0, count).await?,
+        None => {
+            let topped_up = top_up(target, count).await?;
+            (learn_ids(channels).await?, topped_up)
+        }
+    };
+    print_server_memory(target.server_pid, "before");
     let ids = Arc::new(ids);
 
     let calls = registry_clients(channels, concurrency)
@@ -249,7 +431,9 @@ async fn bench_get(
             rng: StdRng::seed_from_u64(i as u64),
         })
         .collect();
-    let get = drive(calls, Stop::At(Instant::now() + seconds)).await;
+    let get = target
+        .phase("get", drive(calls, Stop::At(Instant::now() + seconds)))
+        .await;
     get.print("get", "gets/s");
 
     let calls = (0..concurrency)
@@ -257,7 +441,9 @@ async fn bench_get(
             client: HealthClient::new(channels[i % channels.len()].clone()),
         })
         .collect();
-    let health = drive(calls, Stop::At(Instant::now() + seconds)).await;
+    let health = target
+        .phase("health", drive(calls, Stop::At(Instant::now() + seconds)))
+        .await;
     health.print("health", "checks/s");
 
     println!(
@@ -266,64 +452,239 @@ async fn bench_get(
         get.quantile_ms(0.5) / health.quantile_ms(0.5),
         get.quantile_ms(0.99) / health.quantile_ms(0.99),
     );
+    print_server_memory(target.server_pid, "after");
     Ok(preloaded && get.is_clean() && health.is_clean())
 }
 
 async fn bench_list(
-    channels: &[Channel],
-    store: &Store,
+    target: &Target<'_>,
     concurrency: usize,
     count: u64,
     seconds: Duration,
 ) -> anyhow::Result<bool> {
-    let (_, preloaded) = preload(channels, store, count).await?;
-    let calls = registry_clients(channels, concurrency)
+    let (counties, preloaded): (Vec<String>, bool) = match target.store {
+        Some(_) => {
+            let (_, preloaded) = preload(target, 0, count).await?;
+            (
+                COUNTIES.iter().map(|(code, _)| code.to_string()).collect(),
+                preloaded,
+            )
+        }
+        None => {
+            let topped_up = top_up(target, count).await?;
+            let (_, counties) = registry_size(target.channels).await?;
+            println!(
+                "counties  {} (from GetStatistics): {}",
+                counties.len(),
+                counties
+                    .iter()
+                    .map(|(code, total)| format!("{code} {total}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            (
+                counties.into_iter().map(|(code, _)| code).collect(),
+                topped_up,
+            )
+        }
+    };
+    anyhow::ensure!(!counties.is_empty(), "the registry has no county to list");
+    print_server_memory(target.server_pid, "before");
+    let calls = registry_clients(target.channels, concurrency)
         .into_iter()
         .enumerate()
         .map(|(i, client)| ListCall {
             client,
-            county: COUNTIES[i % COUNTIES.len()].0,
+            county: counties[i % counties.len()].clone(),
             page_token: String::new(),
         })
         .collect();
-    let list = drive(calls, Stop::At(Instant::now() + seconds)).await;
+    let list = target
+        .phase("list", drive(calls, Stop::At(Instant::now() + seconds)))
+        .await;
     list.print("list", "pages/s");
     println!(
         "          {:.0} teachers/s listed, {:.1} teachers per page",
         list.items as f64 / list.elapsed.as_secs_f64(),
         list.items as f64 / list.ok.max(1) as f64,
     );
+    print_server_memory(target.server_pid, "after");
     Ok(preloaded && list.is_clean())
 }
 
-/// Creates `count` teachers at high concurrency; answers their registry numbers and
-/// whether every create succeeded.
+/// Creates `count` teachers at high concurrency, the roster's from number `first` on;
+/// answers their registry numbers and whether every create succeeded.
 async fn preload(
-    channels: &[Channel],
-    store: &Store,
+    target: &Target<'_>,
+    first: u64,
     count: u64,
 ) -> anyhow::Result<(Vec<String>, bool)> {
+    anyhow::ensure!(
+        first + count <= Roster::CAPACITY,
+        "cannot preload beyond {} teachers",
+        Roster::CAPACITY
+    );
     let ids = Arc::new(Mutex::new(Vec::with_capacity(count as usize)));
-    let calls = registry_clients(channels, PRELOAD_CONCURRENCY)
+    let calls = registry_clients(target.channels, PRELOAD_CONCURRENCY)
         .into_iter()
         .map(|client| CreateCall {
             client,
+            first,
             ids: Some(ids.clone()),
         })
         .collect();
-    let before = store.write_stats();
+    let before = target.write_stats();
     let tally = drive(calls, Stop::After(count)).await;
-    let after = store.write_stats();
+    let after = target.write_stats();
     println!(
-        "preload   {} teachers at concurrency {PRELOAD_CONCURRENCY}: {:.0} creates/s, {:.1} mutations per flush",
+        "preload   {} teachers at concurrency {PRELOAD_CONCURRENCY}: {:.0} creates/s, {}",
         tally.ok,
         tally.rate(),
-        per_group(before, after),
+        match before.zip(after) {
+            Some((before, after)) => format!("{:.1} mutations per flush", per_group(before, after)),
+            None => WRITER_UNAVAILABLE.to_string(),
+        },
     );
     tally.print_failures("preload");
     let ids = std::mem::take(&mut *ids.lock().expect("no worker panicked"));
     anyhow::ensure!(!ids.is_empty(), "the preload created no teacher");
     Ok((ids, tally.is_clean()))
+}
+
+const WRITER_UNAVAILABLE: &str =
+    "writer statistics unavailable (the server runs in another process)";
+
+/// How many teachers the registry holds, and by county (counties holding none left out),
+/// from GetStatistics.
+async fn registry_size(channels: &[Channel]) -> anyhow::Result<(u64, Vec<(String, u64)>)> {
+    let mut client = TeacherRegistryServiceClient::new(channels[0].clone());
+    let statistics = client
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .map_err(|status| anyhow::anyhow!("GetStatistics failed: {status}"))?
+        .into_inner();
+    let total = statistics.totals.map_or(0, |totals| totals.total);
+    let counties = statistics
+        .counties
+        .into_iter()
+        .filter(|county| county.total > 0)
+        .map(|county| (county.county_code, county.total))
+        .collect();
+    Ok((total, counties))
+}
+
+/// Against a running server: creates teachers only if it holds fewer than `count`;
+/// answers whether every create succeeded.
+async fn top_up(target: &Target<'_>, count: u64) -> anyhow::Result<bool> {
+    let (total, _) = registry_size(target.channels).await?;
+    if total >= count {
+        println!("preload   skipped: the registry already holds {total} teachers");
+        anyhow::ensure!(total > 0, "the registry holds no teacher; pass --count");
+        return Ok(true);
+    }
+    println!(
+        "preload   the registry holds {total} teachers; creating {} more",
+        count - total
+    );
+    Ok(preload(target, total, count - total).await?.1)
+}
+
+/// Every registry number the server holds, by paging ListTeachers (1000 a page).
+async fn learn_ids(channels: &[Channel]) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    let mut client = TeacherRegistryServiceClient::new(channels[0].clone());
+    let (mut ids, mut page_token, mut pages) = (Vec::new(), String::new(), 0u64);
+    loop {
+        let request = pb::ListTeachersRequest {
+            page_size: 1000,
+            page_token,
+            ..Default::default()
+        };
+        let page = client
+            .list_teachers(request)
+            .await
+            .map_err(|status| anyhow::anyhow!("ListTeachers failed: {status}"))?
+            .into_inner();
+        pages += 1;
+        anyhow::ensure!(page.teachers.len() <= 1000, "a page larger than asked for");
+        for teacher in page.teachers {
+            anyhow::ensure!(
+                !teacher.teacher_id.is_empty(),
+                "ListTeachers answered a teacher without a registry number"
+            );
+            ids.push(teacher.teacher_id);
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    println!(
+        "ids       {} registry numbers learned by paging ListTeachers ({pages} pages of up to 1000) in {:.1} s",
+        ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    anyhow::ensure!(!ids.is_empty(), "the registry holds no teacher");
+    Ok(ids)
+}
+
+/// Polls gRPC health Check at `url` until it answers SERVING; prints how long that took,
+/// measured from `since` (nanoseconds since the Unix epoch) or else from now.
+async fn wait_serving(url: &str, since: Option<u128>, timeout: Duration) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let origin = match since {
+        Some(ns) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos();
+            anyhow::ensure!(ns <= now, "--since-unix-ns is in the future");
+            let ago = Duration::from_nanos(u64::try_from(now - ns)?);
+            started.checked_sub(ago).unwrap_or(started)
+        }
+        None => started,
+    };
+    let endpoint = Endpoint::from_shared(url.to_string())
+        .with_context(|| format!("{url} is not a server address"))?
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(1));
+    let (mut attempts, mut connected, mut last) = (0u64, None, String::from("no answer"));
+    while started.elapsed() < timeout {
+        attempts += 1;
+        let channel = match endpoint.connect().await {
+            Ok(channel) => channel,
+            Err(e) => {
+                last = format!("connecting: {e}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+        };
+        connected.get_or_insert_with(|| origin.elapsed());
+        let mut client = HealthClient::new(channel);
+        let check = client.check(HealthCheckRequest {
+            service: String::new(),
+        });
+        match tokio::time::timeout(Duration::from_secs(1), check).await {
+            Ok(Ok(response)) if response.get_ref().status == ServingStatus::Serving as i32 => {
+                let elapsed = origin.elapsed();
+                println!(
+                    "wait      SERVING after {:.3} s{} ({attempts} attempts; first connection accepted after {:.3} s)",
+                    elapsed.as_secs_f64(),
+                    if since.is_some() { " since --since-unix-ns" } else { "" },
+                    connected.unwrap_or(elapsed).as_secs_f64(),
+                );
+                return Ok(true);
+            }
+            Ok(Ok(response)) => last = format!("health status {}", response.get_ref().status),
+            Ok(Err(status)) => last = format!("health Check: {status}"),
+            Err(_) => last = "health Check: no answer within 1 s".to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!(
+        "wait      FAILED: not SERVING after {:.1} s ({attempts} attempts; last: {last})",
+        origin.elapsed().as_secs_f64()
+    );
+    Ok(false)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -337,13 +698,15 @@ trait Call: Send + 'static {
 
 struct CreateCall {
     client: RegistryClient,
+    /// The roster number of the first teacher to create.
+    first: u64,
     /// Where to keep the new registry numbers, when they are needed later.
     ids: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl Call for CreateCall {
     async fn call(&mut self, n: u64) -> Result<u64, Failure> {
-        let teacher = Roster::teacher(n);
+        let teacher = Roster::teacher(self.first + n);
         let county = teacher.county_code.clone();
         let request = pb::CreateTeacherRequest {
             teacher: Some(teacher),
@@ -411,7 +774,7 @@ impl Call for HealthCall {
 /// Pages through one county, and starts over at its first page after its last.
 struct ListCall {
     client: RegistryClient,
-    county: &'static str,
+    county: String,
     page_token: String,
 }
 
@@ -420,7 +783,7 @@ impl Call for ListCall {
         let request = pb::ListTeachersRequest {
             page_size: LIST_PAGE_SIZE,
             page_token: std::mem::take(&mut self.page_token),
-            county_code: self.county.to_string(),
+            county_code: self.county.clone(),
             ..Default::default()
         };
         let page = self.client.list_teachers(request).await?.into_inner();
@@ -600,7 +963,11 @@ fn per_group(before: WriteStatsSnapshot, after: WriteStatsSnapshot) -> f64 {
 
 /// The writer's work during a phase: how many mutations shared a flush, and how much of
 /// the phase it spent applying and flushing (near 100% means the writer is the limit).
-fn print_writer(before: WriteStatsSnapshot, after: WriteStatsSnapshot, elapsed: Duration) {
+fn print_writer(stats: Option<(WriteStatsSnapshot, WriteStatsSnapshot)>, elapsed: Duration) {
+    let Some((before, after)) = stats else {
+        println!("writer    {WRITER_UNAVAILABLE}");
+        return;
+    };
     let groups = after.groups - before.groups;
     let flush_micros = after.flush_micros - before.flush_micros;
     println!(
@@ -705,8 +1072,9 @@ impl Roster {
 // ---------------------------------------------------------------------------------------
 // The machine
 
-/// Prints what the figures depend on: CPUs, memory, kernel, and where the data lives.
-fn print_machine(data_dir: &Path) {
+/// Prints what the figures depend on: CPUs, memory, kernel, and where the data lives (when
+/// the server runs in this process).
+fn print_machine(data_dir: Option<&Path>) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let model = read("/proc/cpuinfo")
         .lines()
@@ -727,11 +1095,51 @@ fn print_machine(data_dir: &Path) {
         memory_kib as f64 / (1024.0 * 1024.0),
         kernel.trim(),
     );
-    println!(
-        "data      {} on {}; server and load generator share the CPUs",
-        data_dir.display(),
-        filesystem_of(data_dir),
-    );
+    if let Some(data_dir) = data_dir {
+        println!(
+            "data      {} on {}; server and load generator share the CPUs",
+            data_dir.display(),
+            filesystem_of(data_dir),
+        );
+    }
+}
+
+/// A process's memory, in KiB, from /proc/PID/status.
+struct Memory {
+    rss: u64,
+    hwm: u64,
+}
+
+fn memory_kib(pid: u32) -> Option<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some(Memory {
+        rss: field("VmRSS:")?,
+        hwm: field("VmHWM:")?,
+    })
+}
+
+/// Prints the server's VmRSS and VmHWM (peak) when its process is known.
+fn print_server_memory(pid: Option<u32>, when: &str) {
+    let Some(pid) = pid else { return };
+    let load = read("/proc/loadavg");
+    let load = load.split_whitespace().next().unwrap_or("unknown");
+    match memory_kib(pid) {
+        Some(memory) => println!(
+            "memory    server {when}: VmRSS {:.0} MiB, VmHWM {:.0} MiB (load average {load})",
+            memory.rss as f64 / 1024.0,
+            memory.hwm as f64 / 1024.0,
+        ),
+        None => println!("memory    server {when}: /proc/{pid}/status unreadable"),
+    }
 }
 
 /// The type of the filesystem mounted deepest above `path`, from /proc/mounts.
