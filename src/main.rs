@@ -107,6 +107,11 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Rewrite a registry's files in key order, a fraction of their size (server stopped).
+    Compact {
+        #[arg(long, env = "TEACHER_REGISTRY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
     /// Build a new registry from a backup, then verify it.
     Restore {
         dir: PathBuf,
@@ -279,12 +284,29 @@ fn main() -> anyhow::Result<()> {
             println!("backed up {}", describe_backup(&dir, &manifest));
             Ok(())
         }
+        Command::Compact { data_dir } => {
+            let compacted = teacher_registry::store::compact(&data_dir).with_context(|| {
+                format!(
+                    "cannot compact the registry in {} (is a server running on it?)",
+                    data_dir.display()
+                )
+            })?;
+            println!(
+                "compacted {}: {} keys, {:.1} MB before, {:.1} MB after",
+                data_dir.display(),
+                compacted.pairs,
+                compacted.bytes_before as f64 / 1e6,
+                compacted.bytes_after as f64 / 1e6
+            );
+            Ok(())
+        }
         Command::Restore { dir, data_dir } => {
             let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
             println!(
-                "restored {} into {}",
+                "restored {} into {} ({:.1} MB, compacted)",
                 describe_backup(&dir, &restored.manifest),
-                data_dir.display()
+                data_dir.display(),
+                restored.compacted.bytes_after as f64 / 1e6
             );
             print_report(&restored.report)
         }

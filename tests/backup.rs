@@ -331,7 +331,21 @@ async fn the_commands_back_up_and_restore_through_the_binary() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("consistent"), "{stdout}");
+    assert!(stdout.contains("compacted"), "{stdout}");
     assert!(verify(&restored).status.success());
+
+    // An offline compaction keeps the registry whole.
+    let output = run(&["compact", "--data-dir", restored.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("compacted"), "{stdout}");
+    let verified = verify(&restored);
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("50 records"));
 
     // Restoring into the same directory again fails, with a non-zero exit.
     let output = run(&[
