@@ -41,3 +41,27 @@ pub(crate) fn stored_teacher(legacy: Option<LegacyTitle>, limited_scope: bool) -
         update_time: UnixMicros(0),
     }
 }
+
+/// A distinct valid active teacher for each `n` below 336,000 (a birth date per thousand,
+/// a sequence number within it), in county 350702, at one of seven schools.
+pub(crate) fn numbered_input(n: u32) -> TeacherInput {
+    let (month, day) = (1 + n / 28_000 % 12, 1 + n / 1000 % 28);
+    let first17 = format!("3507021980{month:02}{day:02}{:03}", n % 1000);
+    let check = crate::domain::resident_check_character(first17.as_bytes());
+    TeacherInput {
+        id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
+        national_id: format!("{first17}{check}"),
+        name: format!("教师{n}"),
+        gender: Choice::Known(if n % 2 == 1 {
+            Gender::Male
+        } else {
+            Gender::Female
+        }),
+        birth_date: format!("1980-{month:02}-{day:02}"),
+        county_code: "350702".into(),
+        school: format!("第{}中学", n % 7),
+        employment_status: Choice::Known(EmploymentStatus::Active),
+        legacy_title: Choice::Unset,
+        legacy_title_limited_scope: false,
+    }
+}

@@ -5,7 +5,7 @@ mod certificate;
 mod change;
 mod error;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod identity;
 mod import;
 mod lifecycle;

@@ -135,34 +135,8 @@ impl From<std::io::Error> for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Choice, EmploymentStatus, Gender, IdDocumentType, TeacherInput};
+    use crate::domain::fixtures::numbered_input;
     use crate::store::WriteContext;
-
-    fn input(n: u32) -> TeacherInput {
-        let first17 = format!(
-            "3507021980{:02}{:02}{:03}",
-            1 + n / 28_000 % 12,
-            1 + n / 1000 % 28,
-            n % 1000
-        );
-        let check = crate::domain::resident_check_character(first17.as_bytes());
-        TeacherInput {
-            id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-            national_id: format!("{first17}{check}"),
-            name: format!("教师{n}"),
-            gender: Choice::Known(if n % 2 == 1 {
-                Gender::Male
-            } else {
-                Gender::Female
-            }),
-            birth_date: format!("1980-{:02}-{:02}", 1 + n / 28_000 % 12, 1 + n / 1000 % 28),
-            county_code: "350702".into(),
-            school: format!("第{}中学", n % 7),
-            employment_status: Choice::Known(EmploymentStatus::Active),
-            legacy_title: Choice::Unset,
-            legacy_title_limited_scope: false,
-        }
-    }
 
     /// Tree name, key and value.
     type Pair = (Vec<u8>, Vec<u8>, Vec<u8>);
@@ -187,7 +161,7 @@ mod tests {
         let writes = (0..3000).map(|n| {
             let store = store.clone();
             async move {
-                let validated = input(n).validate(crate::clock::today()).unwrap();
+                let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
                 store
                     .create_teacher(validated, WriteContext::new("test", None))
                     .await

@@ -455,34 +455,13 @@ fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::fixtures::numbered_input;
     use std::path::Path;
 
     fn fault_of(error: std::io::Error) -> StorageFault {
         match StoreError::from(sled::Error::Io(error)) {
             StoreError::Storage { fault, .. } => fault,
             other => panic!("not a storage error: {other:?}"),
-        }
-    }
-
-    fn teacher_input(n: u32) -> crate::domain::TeacherInput {
-        use crate::domain::{Choice, EmploymentStatus, Gender, IdDocumentType};
-        let first17 = format!("35070219800101{n:03}");
-        let check = crate::domain::resident_check_character(first17.as_bytes());
-        crate::domain::TeacherInput {
-            id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-            national_id: format!("{first17}{check}"),
-            name: format!("教师{n}"),
-            gender: Choice::Known(if n % 2 == 1 {
-                Gender::Male
-            } else {
-                Gender::Female
-            }),
-            birth_date: "1980-01-01".into(),
-            county_code: "350702".into(),
-            school: "一中".into(),
-            employment_status: Choice::Known(EmploymentStatus::Active),
-            legacy_title: Choice::Unset,
-            legacy_title_limited_scope: false,
         }
     }
 
@@ -501,7 +480,7 @@ mod tests {
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
         let first = latest_snapshot(dir.path());
         for n in 0..SNAPSHOT_AFTER_COMMANDS {
-            let validated = teacher_input(n as u32)
+            let validated = numbered_input(n as u32)
                 .validate(crate::clock::today())
                 .unwrap();
             store

@@ -211,34 +211,13 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Choice, EmploymentStatus, Gender, IdDocumentType, TeacherInput};
+    use crate::domain::fixtures::numbered_input;
     use crate::store::{Store, StoreOptions, WriteContext};
-
-    fn input(n: u32) -> TeacherInput {
-        let first17 = format!("35070219800101{n:03}");
-        let check = crate::domain::resident_check_character(first17.as_bytes());
-        TeacherInput {
-            id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-            national_id: format!("{first17}{check}"),
-            name: format!("教师{n}"),
-            gender: Choice::Known(if n % 2 == 1 {
-                Gender::Male
-            } else {
-                Gender::Female
-            }),
-            birth_date: "1980-01-01".into(),
-            county_code: "350702".into(),
-            school: "一中".into(),
-            employment_status: Choice::Known(EmploymentStatus::Active),
-            legacy_title: Choice::Unset,
-            legacy_title_limited_scope: false,
-        }
-    }
 
     async fn store_with_teachers(dir: &std::path::Path) -> Store {
         let store = Store::open(dir, &StoreOptions::default()).unwrap();
         for n in 0..20 {
-            let validated = input(n).validate(crate::clock::today()).unwrap();
+            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
             store
                 .create_teacher(validated, WriteContext::new("test", None))
                 .await
