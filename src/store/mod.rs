@@ -234,13 +234,9 @@ impl Store {
     pub async fn trim_change_log(&self, retention: &Retention) -> Result<u64, StoreError> {
         let keep_from = changes::retention_cutoff(&self.inner.database.tree()?, retention)?;
         loop {
-            let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
-            let (reply, answer) = oneshot::channel();
-            sender
-                .send(Command::TrimChanges { keep_from, reply })
-                .await
-                .map_err(|_| StoreError::Closed)?;
-            let oldest = answer.await.map_err(|_| StoreError::Closed)??;
+            let oldest = self
+                .ask(|reply| Command::TrimChanges { keep_from, reply })
+                .await?;
             if oldest >= keep_from || oldest >= self.revision()? {
                 return Ok(oldest);
             }
@@ -325,13 +321,7 @@ impl Store {
     /// The teachers changed after `after`, read by the writer between two groups, and the
     /// revision they are exactly as at.
     pub async fn snapshot(&self, after: u64) -> Result<Snapshot, StoreError> {
-        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(Command::Snapshot { after, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        self.ask(|reply| Command::Snapshot { after, reply }).await
     }
 
     /// Change-log events in (`after`, `until`], at most `limit`, oldest first.
@@ -346,13 +336,7 @@ impl Store {
 
     /// Applies one step of a restore from backup, atomically, through the writer.
     pub async fn restore(&self, part: RestorePart) -> Result<(), StoreError> {
-        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(Command::Restore { part, reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        self.ask(|reply| Command::Restore { part, reply }).await
     }
 
     /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.
@@ -375,14 +359,23 @@ impl Store {
         mutation: Mutation,
         context: WriteContext,
     ) -> Result<Outcome, StoreError> {
+        self.ask(|reply| Command::Mutate {
+            mutation,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends the writer a command and waits for its answer; Closed once it has stopped.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
         let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         sender
-            .send(Command::Mutate {
-                mutation,
-                context,
-                reply,
-            })
+            .send(command(reply))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
