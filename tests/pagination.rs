@@ -199,3 +199,82 @@ async fn bad_filters_are_invalid() {
         .unwrap_err();
     assert_eq!(violated_fields(&status), ["county_code", "title_tier"]);
 }
+
+/// A county listing reads the copy of each record its index entry carries: after edits,
+/// a move to another school and a move to another county, every listed teacher must be
+/// exactly what GetTeacher answers, and the county must list exactly its own teachers.
+#[tokio::test]
+async fn county_listings_show_each_teacher_as_get_does_after_changes() {
+    let mut server = start_server().await;
+    let client = &mut server.client;
+    let here = populate(client, 12, "350702", 0).await;
+    let there = populate(client, 3, "350721", 100).await;
+
+    let edit = |t: &pb::Teacher, paths: &[&str], change: &dyn Fn(&mut pb::Teacher)| {
+        let mut patch = pb::Teacher {
+            teacher_id: t.teacher_id.clone(),
+            etag: t.etag.clone(),
+            ..Default::default()
+        };
+        change(&mut patch);
+        pb::UpdateTeacherRequest {
+            teacher: Some(patch),
+            update_mask: Some(prost_types::FieldMask {
+                paths: paths.iter().map(|p| p.to_string()).collect(),
+            }),
+            request_id: String::new(),
+        }
+    };
+    let requests = [
+        edit(&here[0], &["name"], &|t| t.name = "林改名".into()),
+        edit(&here[1], &["name"], &|t| t.name = "陈改名".into()),
+        edit(&here[2], &["school"], &|t| t.school = "第9中学".into()),
+        edit(&here[3], &["county_code", "school"], &|t| {
+            t.county_code = "350721".into();
+            t.school = "第1中学".into();
+        }),
+        edit(&there[0], &["county_code"], &|t| {
+            t.county_code = "350702".into()
+        }),
+    ];
+    for request in requests {
+        client.update_teacher(request).await.expect("update");
+    }
+
+    for (county, expected) in [("350702", 12), ("350721", 3)] {
+        let listed = list_all(
+            client,
+            pb::ListTeachersRequest {
+                page_size: 5,
+                county_code: county.into(),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(listed.len(), expected, "{county}");
+        for teacher in listed {
+            let got = client
+                .get_teacher(pb::GetTeacherRequest {
+                    teacher_id: teacher.teacher_id.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .teacher
+                .unwrap();
+            assert_eq!(teacher, got, "{county}");
+        }
+    }
+    let moved_in = &there[0].teacher_id;
+    let renamed = list_all(
+        client,
+        pb::ListTeachersRequest {
+            county_code: "350702".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(renamed.iter().any(|t| &t.teacher_id == moved_in));
+    assert!(renamed.iter().any(|t| t.name == "林改名"));
+    assert!(renamed.iter().all(|t| t.teacher_id != here[3].teacher_id));
+}

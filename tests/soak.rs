@@ -34,11 +34,11 @@
 //!   write group removes up to 20,000 changes; see benches/README.md, Soak); the long
 //!   form's warm-up spans it, so that rise is in the reference, not in the growth.
 //!
-//! The server runs with `MALLOC_ARENA_MAX=2`: with glibc's default of up to 8 arenas per
-//! core, freed memory stays spread over the arenas of the threads that used it, and RSS
-//! creeps while the live heap does not (heaptrack: +0.45 MiB of live heap over a minute of
-//! this mix; RSS +7% in the CI form, RssAnon +13%). Two arenas keep RSS close to the live
-//! heap, so the check sees leaks rather than the allocator. A read-only mix stays flat.
+//! The binary allocates with mimalloc and returns freed memory at once (see `main.rs`).
+//! Under glibc's default of up to 8 arenas per core, freed memory stayed spread over the
+//! arenas of the threads that used it, and RSS crept while the live heap did not
+//! (heaptrack: +0.45 MiB of live heap over a minute of this mix; RSS +7% in the CI form),
+//! so this test needed `MALLOC_ARENA_MAX=2` to see leaks rather than the allocator.
 //!
 //! The warm-up is the first third of the run (at least 10 s). The reference is the median
 //! VmRSS of the 5 samples after it, the end figure the median of the last 5; the end may
@@ -601,7 +601,6 @@ async fn spawn_server(dir: &Path, log: &Path) -> (Child, String) {
         .args(["--retain-changes", "2000", "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "error")
-        .env("MALLOC_ARENA_MAX", "2") // see the module doc
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()

@@ -16,8 +16,10 @@ pub(crate) const REGISTRY_TREE: &str = "registry";
 pub(crate) const RECORD: u8 = b'r';
 /// `i` + document type code + number → teacher_id.
 pub(crate) const IDENTITY: u8 = b'i';
-/// `c` + county code + school + 0x00 + teacher_id → nothing. Lists a county (or one of its
-/// schools) in (school, teacher_id) order without reading any other county.
+/// `c` + county code + school + 0x00 + teacher_id → a copy of the teacher record. Lists a
+/// county (or one of its schools) in (school, teacher_id) order without reading any other
+/// county, and without a second lookup per teacher: a page of 100 is one range scan. The
+/// copy is written in the same batch as the record, so the two never differ.
 pub(crate) const COUNTY: u8 = b'c';
 /// `k` + certificate number → teacher_id.
 pub(crate) const CERTIFICATE: u8 = b'k';

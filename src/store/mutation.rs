@@ -554,8 +554,8 @@ fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(),
     Ok(())
 }
 
-/// Every index entry a record owns. County and expiry entries are presence keys with no
-/// value.
+/// Every index entry a record owns. A county entry holds a copy of the record (see
+/// [`keys::COUNTY`]); an expiry entry is a presence key with no value.
 pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
     let mut entries = vec![
@@ -566,7 +566,7 @@ pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
                 &teacher.fields.school,
                 &teacher.id,
             ),
-            Vec::new(),
+            codec::encode(teacher),
         ),
     ];
     for certificate in &teacher.certificates {

@@ -6,7 +6,9 @@
 //! steering the scan anywhere. Tokens stay valid across restarts.
 //!
 //! A county listing scans only that county's index (and only one school's part of it
-//! when a school is given); only a listing without a county reads the record space.
+//! when a school is given), whose entries carry the records themselves; only a listing
+//! without a county reads the record space, and only the registration-expiry index needs
+//! a second lookup per teacher.
 
 use std::ops::Bound;
 
@@ -131,7 +133,7 @@ pub(crate) fn list(
             more = true;
             break;
         }
-        let teacher = if query.scans_an_index() {
+        let teacher = if query.scans_an_index() && value.is_empty() {
             read_indexed(tree, &key)?
         } else {
             Some(codec::decode::<Teacher>(&key, &value)?)
@@ -153,7 +155,7 @@ pub(crate) fn list(
     })
 }
 
-/// The record an index key points to; `None` if it vanished or changed since.
+/// The record a presence-only index key points to; `None` if it vanished or changed since.
 fn read_indexed(tree: &sled::Tree, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
     let Some(id) = keys::teacher_id_at_end(key).and_then(|s| TeacherId::parse(s).ok()) else {
         return Err(StoreError::Corrupt {

@@ -120,9 +120,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
             report.index_entries += 1;
             match expected_index.get(key.as_ref()) {
                 Some(expected) if expected.as_slice() == value.as_ref() => {}
-                Some(_) => {
-                    report.problem(format!("{} points to the wrong teacher", printable(&key)))
-                }
+                Some(_) => report.problem(format!("{} disagrees with its record", printable(&key))),
                 None => report.problem(format!("{} belongs to no record", printable(&key))),
             }
             seen.insert(key.to_vec());
@@ -245,7 +243,16 @@ mod tests {
         let store = store_with_teachers(dir.path()).await;
         let tree = &store.inner.database.tree().unwrap();
         type Damage = Box<dyn Fn(&sled::Tree)>;
-        let damages: [(&str, Damage); 5] = [
+        let damages: [(&str, Damage); 6] = [
+            (
+                "disagrees with its record",
+                Box::new(|t: &sled::Tree| {
+                    let mut county = t.scan_prefix([keys::COUNTY]);
+                    let (key, _) = county.next().unwrap().unwrap();
+                    let (_, other_teacher) = county.next().unwrap().unwrap();
+                    t.insert(key, other_teacher).unwrap();
+                }),
+            ),
             (
                 "missing",
                 Box::new(|t: &sled::Tree| {
