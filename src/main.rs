@@ -78,6 +78,9 @@ enum Command {
         /// Keep changes for this many days.
         #[arg(long)]
         retain_days: Option<u64>,
+        /// How often, in seconds, the change log is trimmed to the retention limits.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        trim_interval_secs: u64,
         /// Principals and token hashes (TOML). Without it, authentication is off and only
         /// loopback addresses may be served.
         #[arg(long, env = "TEACHER_REGISTRY_AUTH_FILE")]
@@ -229,6 +232,7 @@ fn main() -> anyhow::Result<()> {
             metrics_listen,
             retain_changes,
             retain_days,
+            trim_interval_secs,
             auth_file,
             tls_cert,
             tls_key,
@@ -253,6 +257,7 @@ fn main() -> anyhow::Result<()> {
                     max_changes: retain_changes,
                     max_age: retain_days.map(|d| Duration::from_secs(d * 24 * 3600)),
                 },
+                trim_interval: Duration::from_secs(trim_interval_secs),
                 ..ServerOptions::default()
             };
             let store_options = StoreOptions {

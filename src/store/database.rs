@@ -41,23 +41,38 @@ struct Open {
 
 impl Database {
     pub(crate) fn open(path: &Path, options: &StoreOptions) -> Result<Database, StoreError> {
-        let open = open(path, options.cache_capacity)?;
-        let database = Database {
-            path: path.to_path_buf(),
-            cache_capacity: options.cache_capacity,
-            reserve_bytes: options.disk_reserve_bytes,
-            open: RwLock::new(Some(open)),
-        };
+        // The reserve is set aside before sled starts: while it is being written it may
+        // fill a small disk for a moment, and a sled flusher that met that moment would
+        // fail for good.
+        let reserve_bytes = options.disk_reserve_bytes;
         let reserve = std::fs::metadata(path.join(RESERVE_FILE)).map(|m| m.len());
-        if database.reserve_bytes > 0 && reserve.ok() != Some(database.reserve_bytes) {
-            if let Err(e) = database.probe() {
+        if reserve_bytes > 0 && reserve.ok() != Some(reserve_bytes) {
+            let set_aside = std::fs::create_dir_all(path)
+                .map_err(|e| StoreError::from(sled::Error::Io(e)))
+                .and_then(|()| probe(path, reserve_bytes));
+            if let Err(e) = set_aside {
                 tracing::warn!(
-                    error = %e, bytes = database.reserve_bytes,
+                    error = %e, bytes = reserve_bytes,
                     "cannot set aside the disk reserve: if the disk fills, reads stop too"
                 );
             }
         }
-        Ok(database)
+        let open = match open(path, options.cache_capacity) {
+            Err(StoreError::Storage {
+                fault: StorageFault::DiskFull,
+                ..
+            }) if path.join(RESERVE_FILE).exists() => {
+                release_reserve(path, reserve_bytes);
+                open(path, options.cache_capacity)?
+            }
+            opened => opened?,
+        };
+        Ok(Database {
+            path: path.to_path_buf(),
+            cache_capacity: options.cache_capacity,
+            reserve_bytes,
+            open: RwLock::new(Some(open)),
+        })
     }
 
     /// The registry's tree, for one operation: do not hold it longer, or the writer cannot
@@ -85,22 +100,12 @@ impl Database {
     /// Without a reserve, a small file is written and removed instead. A partial file is
     /// removed, so a failed probe leaves the space it found.
     pub(crate) fn probe(&self) -> Result<(), StoreError> {
-        let path = self.path.join(RESERVE_FILE);
-        let bytes = self.reserve_bytes.max(MIN_PROBE_BYTES);
-        let written = write_zeros(&path, bytes);
-        if written.is_err() || self.reserve_bytes == 0 {
-            let _ = std::fs::remove_file(&path);
-        }
-        written.map_err(|e| StoreError::from(sled::Error::Io(e)))
+        probe(&self.path, self.reserve_bytes)
     }
 
     /// Frees the reserve, so the database can be opened on a full disk.
     pub(crate) fn release_reserve(&self) {
-        match std::fs::remove_file(self.path.join(RESERVE_FILE)) {
-            Ok(()) => tracing::warn!(bytes = self.reserve_bytes, "the disk reserve is freed"),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::error!(error = %e, "cannot free the disk reserve"),
-        }
+        release_reserve(&self.path, self.reserve_bytes);
     }
 
     /// Drops the current database and opens the directory again. Readers in between are
@@ -129,6 +134,25 @@ impl Database {
 }
 
 /// Writes `bytes` zeros to `path` and syncs it.
+/// See [`Database::probe`].
+fn probe(dir: &Path, reserve_bytes: u64) -> Result<(), StoreError> {
+    let path = dir.join(RESERVE_FILE);
+    let written = write_zeros(&path, reserve_bytes.max(MIN_PROBE_BYTES));
+    if written.is_err() || reserve_bytes == 0 {
+        let _ = std::fs::remove_file(&path);
+    }
+    written.map_err(|e| StoreError::from(sled::Error::Io(e)))
+}
+
+/// See [`Database::release_reserve`].
+fn release_reserve(dir: &Path, reserve_bytes: u64) {
+    match std::fs::remove_file(dir.join(RESERVE_FILE)) {
+        Ok(()) => tracing::warn!(bytes = reserve_bytes, "the disk reserve is freed"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::error!(error = %e, "cannot free the disk reserve"),
+    }
+}
+
 fn write_zeros(path: &Path, bytes: u64) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
     let chunk = vec![0u8; MIN_PROBE_BYTES as usize];
