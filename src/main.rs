@@ -23,14 +23,19 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (the same in v2 and v3; the crate
-/// names its neighbours 14 and 16 but not it).
+/// names its neighbours 14 and 16 but not it). `libmimalloc-sys` is pinned in Cargo.toml:
+/// check this number when upgrading it.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Returns freed memory to the system at once instead of after 10 ms: a 1M-row import
-/// peaks at about 980 MB instead of 1,070 MB, at the same rate.
+/// Returns freed memory to the system at once instead of after mimalloc v3's default of
+/// 1,000 ms: a 1M-row import peaks at about 980 MB instead of 1,070 MB, at the same rate.
+/// An operator's own `MIMALLOC_PURGE_DELAY` wins.
 fn return_freed_memory_at_once() {
-    // SAFETY: setting an option is a plain store mimalloc allows at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: setting an option is a plain store mimalloc allows at any time, and
+        // mi_option_set ignores an option number it does not know.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    }
 }
 
 #[derive(Parser)]

@@ -304,3 +304,79 @@ async fn a_read_only_data_directory_is_refused_at_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Read-only file system"), "{stderr}");
 }
+
+/// A server started on a full disk frees its reserve to open, serves reads, refuses writes
+/// without touching the database (so reads go on), and takes writes once space returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_returns() {
+    let temp = tempfile::tempdir().unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
+        return;
+    };
+    let data = temp.path().join("disk/data");
+    let server = Server::start(&data, &temp.path().join("first.log")).await;
+    let mut client = server.client.clone();
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let created = client
+            .create_teacher(create_request(teacher(n, "110101"), &format!("full-{n}")))
+            .await
+            .expect("create on an empty disk")
+            .into_inner();
+        ids.push(created.teacher.unwrap().teacher_id);
+    }
+    server.stop();
+
+    fill(&temp.path().join("disk/filler"));
+    let server = Server::start(&data, &temp.path().join("second.log")).await;
+    let mut client = server.client.clone();
+    assert!(
+        server.log().contains("disk reserve is freed"),
+        "{}",
+        server.log()
+    );
+
+    for attempt in 0..3 {
+        let status = client
+            .create_teacher(create_request(teacher(100, "110101"), "full-100"))
+            .await
+            .expect_err("a write on a full disk");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(error_info(&status)["reason"], "DISK_FULL");
+        for id in &ids {
+            client
+                .get_teacher(pb::GetTeacherRequest {
+                    teacher_id: id.clone(),
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("read {attempt} on a full disk: {e:?}\n{}", server.log())
+                });
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match client
+            .create_teacher(create_request(teacher(100, "110101"), "full-100"))
+            .await
+        {
+            Ok(_) => break,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(Instant::now() < deadline, "no recovery: {}", server.log());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert!(
+        server.log().contains("takes writes again"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(count_teachers(&mut client).await, ids.len() + 1);
+    server.stop();
+    verify(&data);
+}

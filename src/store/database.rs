@@ -32,6 +32,9 @@ pub(crate) struct Database {
     cache_capacity: u64,
     reserve_bytes: u64,
     open: RwLock<Option<Open>>,
+    /// Why the reserve had to be freed for the database to open (a full disk), if it had:
+    /// the writer starts in that fault, so writes wait until the reserve is whole again.
+    open_fault: Option<StoreError>,
 }
 
 struct Open {
@@ -57,22 +60,30 @@ impl Database {
                 );
             }
         }
-        let open = match open(path, options.cache_capacity) {
-            Err(StoreError::Storage {
-                fault: StorageFault::DiskFull,
-                ..
-            }) if path.join(RESERVE_FILE).exists() => {
+        let (open, open_fault) = match open(path, options.cache_capacity) {
+            Err(
+                error @ StoreError::Storage {
+                    fault: StorageFault::DiskFull,
+                    ..
+                },
+            ) if path.join(RESERVE_FILE).exists() => {
                 release_reserve(path, reserve_bytes);
-                open(path, options.cache_capacity)?
+                (open(path, options.cache_capacity)?, Some(error))
             }
-            opened => opened?,
+            opened => (opened?, None),
         };
         Ok(Database {
             path: path.to_path_buf(),
             cache_capacity: options.cache_capacity,
             reserve_bytes,
             open: RwLock::new(Some(open)),
+            open_fault,
         })
+    }
+
+    /// The full disk the database met as it opened, if its reserve had to be freed.
+    pub(crate) fn open_fault(&self) -> Option<StoreError> {
+        self.open_fault.clone()
     }
 
     /// The registry's tree, for one operation: do not hold it longer, or the writer cannot

@@ -19,7 +19,8 @@ pub(crate) const IDENTITY: u8 = b'i';
 /// `c` + county code + school + 0x00 + teacher_id → a copy of the teacher record. Lists a
 /// county (or one of its schools) in (school, teacher_id) order without reading any other
 /// county, and without a second lookup per teacher: a page of 100 is one range scan. The
-/// copy is written in the same batch as the record, so the two never differ.
+/// copy is written in the same batch as the record, so the two never differ. (Entries of
+/// registries written before the copies are filled as such a registry opens.)
 pub(crate) const COUNTY: u8 = b'c';
 /// `k` + certificate number → teacher_id.
 pub(crate) const CERTIFICATE: u8 = b'k';
@@ -43,6 +44,8 @@ pub(crate) const REQUEST: u8 = b'q';
 pub(crate) const META_REVISION: &[u8] = b"mrevision";
 /// Metadata: the oldest revision still in the change log (absent: 1, nothing trimmed).
 pub(crate) const META_OLDEST_REVISION: &[u8] = b"moldest-revision";
+/// Metadata: present once every county entry carries its record (see [`crate::store::upgrade`]).
+pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 

@@ -15,6 +15,7 @@ mod keys;
 mod mutation;
 mod page;
 mod statistics;
+mod upgrade;
 mod verify;
 mod writer;
 
@@ -147,6 +148,7 @@ impl Store {
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
         let database = Arc::new(database::Database::open(path, options)?);
         let page_secret = page_secret(&database.tree()?)?;
+        upgrade::fill_county_copies(&database.tree()?)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(database.clone(), stats.clone())?;
         Ok(Store {

@@ -184,6 +184,18 @@ pub(crate) fn spawn(
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let revision = read_revision(&database.tree()?)?;
     let (committed, watcher) = watch::channel(revision);
+    // A database that opened only after its reserve was freed starts in the disk-full
+    // fault: writes are refused until a probe writes the reserve back.
+    let fault = database.open_fault().map(|error| {
+        tracing::error!(%error, "the disk is full: writes are refused until it has room, reads go on");
+        stats.faulted.store(true, Ordering::Relaxed);
+        Fault {
+            error,
+            reopened: true,
+            pause: FIRST_PROBE_PAUSE,
+            next_probe: Instant::now(),
+        }
+    });
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
@@ -192,7 +204,7 @@ pub(crate) fn spawn(
                 revision,
                 stats,
                 committed,
-                fault: None,
+                fault,
             }
             .run(receiver)
         })
