@@ -141,3 +141,43 @@ async fn verify_finds_a_registry_consistent_after_every_kind_of_write() {
     assert!(stdout.contains("30 records"), "{stdout}");
     assert!(stdout.trim_end().ends_with("consistent"), "{stdout}");
 }
+
+/// A second process on a live data directory is refused before it touches anything: a
+/// second server (whose disk reserve would otherwise be written over the first one's), and
+/// `verify`. The first server goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_a_live_data_directory_is_refused() {
+    let server = start_server().await;
+    let mut client = server.client.clone();
+    create(&mut client, teacher(1, "350702")).await;
+    let dir = server.data_dir.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+                .args(args)
+                .arg("--data-dir")
+                .arg(&dir)
+                .env("RUST_LOG", "warn")
+                .output()
+                .unwrap()
+        };
+        (
+            run(&["serve", "--listen", "127.0.0.1:0", "--disk-reserve-mb", "1"]),
+            run(&["verify"]),
+            dir,
+        )
+    })
+    .await
+    .unwrap();
+    let (serve, verify, dir) = output;
+    for (what, output) in [("serve", serve), ("verify", verify)] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{what} ran on a live directory");
+        assert!(stderr.contains("another process has"), "{what}: {stderr}");
+    }
+    assert!(
+        !dir.join("disk-reserve").exists(),
+        "the refused server wrote a disk reserve"
+    );
+    create(&mut client, teacher(2, "350702")).await;
+}

@@ -11,6 +11,11 @@
 //! file of zeros set aside in the data directory (a "ballast" file), removed when the disk
 //! fills so the database can open again and serve reads. Writing it back is the probe
 //! that shows the disk has room again: writes resume only once the reserve is whole.
+//!
+//! One process at a time: a lock file in the data directory is taken before anything else
+//! is touched, so a second server started on the same directory by mistake is refused
+//! before it can rewrite or remove the first one's reserve (sled's own lock is taken only
+//! as sled opens, after the reserve).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +30,8 @@ const MIN_PROBE_BYTES: u64 = 1024 * 1024;
 const RESERVE_FILE: &str = "disk-reserve";
 /// How long opening again waits for the last reader to let go of the old database.
 const REOPEN_ATTEMPTS: u32 = 40;
+/// The lock file, inside the data directory, held while the database is open.
+const LOCK_FILE: &str = "registry.lock";
 
 /// The data directory and the database currently open on it.
 pub(crate) struct Database {
@@ -35,6 +42,8 @@ pub(crate) struct Database {
     /// Why the reserve had to be freed for the database to open (a full disk), if it had:
     /// the writer starts in that fault, so writes wait until the reserve is whole again.
     open_fault: Option<StoreError>,
+    /// Held (locked) for as long as this process has the directory.
+    _lock: std::fs::File,
 }
 
 struct Open {
@@ -47,12 +56,11 @@ impl Database {
         // The reserve is set aside before sled starts: while it is being written it may
         // fill a small disk for a moment, and a sled flusher that met that moment would
         // fail for good.
+        let lock = lock(path)?;
         let reserve_bytes = options.disk_reserve_bytes;
         let reserve = std::fs::metadata(path.join(RESERVE_FILE)).map(|m| m.len());
         if reserve_bytes > 0 && reserve.ok() != Some(reserve_bytes) {
-            let set_aside = std::fs::create_dir_all(path)
-                .map_err(|e| StoreError::from(sled::Error::Io(e)))
-                .and_then(|()| probe(path, reserve_bytes));
+            let set_aside = probe(path, reserve_bytes);
             if let Err(e) = set_aside {
                 tracing::warn!(
                     error = %e, bytes = reserve_bytes,
@@ -78,6 +86,7 @@ impl Database {
             reserve_bytes,
             open: RwLock::new(Some(open)),
             open_fault,
+            _lock: lock,
         })
     }
 
@@ -145,6 +154,29 @@ impl Database {
 }
 
 /// Writes `bytes` zeros to `path` and syncs it.
+/// Creates the directory if need be and locks it for this process.
+fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
+    let io = |e: std::io::Error| StoreError::from(sled::Error::Io(e));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: format!(
+                "another process has {} open (a server, or compact, verify or restore)",
+                dir.display()
+            ),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
+}
+
 /// See [`Database::probe`].
 fn probe(dir: &Path, reserve_bytes: u64) -> Result<(), StoreError> {
     let path = dir.join(RESERVE_FILE);
