@@ -154,6 +154,34 @@ fn fill(path: &Path) {
     );
 }
 
+/// Sends a create until the server takes writes again (RESOURCE_EXHAUSTED meanwhile, and no
+/// later than `deadline`); its teacher_id. The server must have logged the recovery.
+async fn create_once_space_returns(
+    client: &mut Client,
+    server: &Server,
+    n: u32,
+    request_id: &str,
+    deadline: Instant,
+) -> String {
+    loop {
+        match client
+            .create_teacher(create_request(teacher(n, "110101"), request_id))
+            .await
+        {
+            Ok(created) => {
+                let log = server.log();
+                assert!(log.contains("takes writes again"), "{log}");
+                return created.into_inner().teacher.unwrap().teacher_id;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(Instant::now() < deadline, "no recovery: {}", server.log());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 async fn count_teachers(client: &mut Client) -> usize {
     common::list_all(client, pb::ListTeachersRequest::default())
         .await
@@ -230,29 +258,9 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
     std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     for (n, request_id) in &refused {
-        loop {
-            match client
-                .create_teacher(create_request(teacher(*n, "110101"), request_id))
-                .await
-            {
-                Ok(created) => {
-                    let id = created.into_inner().teacher.unwrap().teacher_id;
-                    acknowledged.insert(request_id.clone(), id);
-                    break;
-                }
-                Err(status) => {
-                    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                    assert!(Instant::now() < deadline, "no recovery: {}", server.log());
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
+        let id = create_once_space_returns(&mut client, &server, *n, request_id, deadline).await;
+        acknowledged.insert(request_id.clone(), id);
     }
-    assert!(
-        server.log().contains("takes writes again"),
-        "{}",
-        server.log()
-    );
 
     // One record per acknowledged request: none lost, none duplicated.
     assert_eq!(count_teachers(&mut client).await, acknowledged.len());
@@ -358,24 +366,7 @@ async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_retu
 
     std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match client
-            .create_teacher(create_request(teacher(100, "110101"), "full-100"))
-            .await
-        {
-            Ok(_) => break,
-            Err(status) => {
-                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(Instant::now() < deadline, "no recovery: {}", server.log());
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-    assert!(
-        server.log().contains("takes writes again"),
-        "{}",
-        server.log()
-    );
+    create_once_space_returns(&mut client, &server, 100, "full-100", deadline).await;
     assert_eq!(count_teachers(&mut client).await, ids.len() + 1);
     server.stop();
     verify(&data);
