@@ -59,6 +59,11 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
+/// The binary's allocator, for the load generator and for the server it runs in process,
+/// so that neither is measured on glibc's malloc while the real binary uses mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type RegistryClient = TeacherRegistryServiceClient<Channel>;
 
 /// Requests in flight while preloading: enough to keep the writer's groups full, and as
