@@ -14,7 +14,7 @@ use prost_types::FieldMask;
 use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
-use common::{create, list_all, start_server, start_server_in, teacher, Client};
+use common::{all_changes, create, list_all, start_server, start_server_in, teacher, Client};
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
 
@@ -66,28 +66,6 @@ async fn keep_writing(
             // Another writer moved the same teacher first.
             assert_eq!(status.code(), tonic::Code::Aborted, "{status:?}");
         }
-    }
-}
-
-/// Every change in the feed, oldest first.
-async fn all_changes(client: &mut Client) -> Vec<pb::Change> {
-    let mut changes = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = client
-            .list_changes(pb::ListChangesRequest {
-                after_revision: after,
-                page_size: 1000,
-                ..Default::default()
-            })
-            .await
-            .expect("list changes")
-            .into_inner();
-        if page.changes.is_empty() {
-            return changes;
-        }
-        after = page.next_revision;
-        changes.extend(page.changes);
     }
 }
 

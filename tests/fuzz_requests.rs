@@ -243,17 +243,6 @@ fn is_write(method: &str) -> bool {
         || method.ends_with("Certificate")
 }
 
-fn certificate(number: &str) -> pb::Certificate {
-    pb::Certificate {
-        certificate_number: number.into(),
-        kind: pb::CertificateKind::PrimarySchool as i32,
-        subject: "语文".into(),
-        issuing_authority: "南平市延平区教育局".into(),
-        certified_on: "2016-07-01".into(),
-        ..Default::default()
-    }
-}
-
 /// Two teachers with certificates, and a valid request for every RPC about them.
 async fn setup(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
     let mut holder = teacher(100, COUNTY);

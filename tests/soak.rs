@@ -461,14 +461,7 @@ impl Worker {
     }
 
     async fn issue(&mut self, n: u32, holder: &pb::Teacher, number: &str, expect: &str) -> Op {
-        let certificate = pb::Certificate {
-            certificate_number: number.into(),
-            kind: pb::CertificateKind::PrimarySchool as i32,
-            subject: "语文".into(),
-            issuing_authority: "南平市延平区教育局".into(),
-            certified_on: "2016-07-01".into(),
-            ..Default::default()
-        };
+        let certificate = common::certificate(number);
         let request = pb::IssueCertificateRequest {
             teacher_id: holder.teacher_id.clone(),
             certificate: Some(certificate),

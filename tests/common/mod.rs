@@ -184,3 +184,37 @@ pub async fn list_all(client: &mut Client, request: pb::ListTeachersRequest) -> 
         token = page.next_page_token;
     }
 }
+
+/// Every change in the feed, oldest first.
+pub async fn all_changes(client: &mut Client) -> Vec<pb::Change> {
+    let mut changes = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = client
+            .list_changes(pb::ListChangesRequest {
+                after_revision: after,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("list changes")
+            .into_inner();
+        if page.changes.is_empty() {
+            return changes;
+        }
+        after = page.next_revision;
+        changes.extend(page.changes);
+    }
+}
+
+/// A primary-school certificate with this number, ready to issue.
+pub fn certificate(number: &str) -> pb::Certificate {
+    pb::Certificate {
+        certificate_number: number.into(),
+        kind: pb::CertificateKind::PrimarySchool as i32,
+        subject: "语文".into(),
+        issuing_authority: "南平市延平区教育局".into(),
+        certified_on: "2016-07-01".into(),
+        ..Default::default()
+    }
+}
