@@ -480,8 +480,11 @@ pub(crate) fn stage_record(
     before: Option<&Teacher>,
     after: &Teacher,
 ) -> Result<(), StoreError> {
-    let old_entries = before.map(index_entries).unwrap_or_default();
-    let new_entries = index_entries(after);
+    let record = codec::encode(after);
+    let old_entries = before
+        .map(|before| index_entries(before, &codec::encode(before)))
+        .unwrap_or_default();
+    let new_entries = index_entries(after, &record);
     for (key, _) in &old_entries {
         if !new_entries.iter().any(|(new_key, _)| new_key == key) {
             staged.remove(key.clone());
@@ -504,7 +507,7 @@ pub(crate) fn stage_record(
             add_to_counter(staged, key, 1)?;
         }
     }
-    staged.insert(keys::record(&after.id), codec::encode(after));
+    staged.insert(keys::record(&after.id), record);
     Ok(())
 }
 
@@ -554,9 +557,10 @@ fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(),
     Ok(())
 }
 
-/// Every index entry a record owns. A county entry holds a copy of the record (see
-/// [`keys::COUNTY`]); an expiry entry is a presence key with no value.
-pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// Every index entry a record owns, given the record as stored (`record`, its encoding).
+/// A county entry holds a copy of the record (see [`keys::COUNTY`]); an expiry entry is a
+/// presence key with no value.
+pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
     let mut entries = vec![
         (keys::identity(&teacher.fields.identity), id.clone()),
@@ -566,7 +570,7 @@ pub(crate) fn index_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
                 &teacher.fields.school,
                 &teacher.id,
             ),
-            codec::encode(teacher),
+            record.to_vec(),
         ),
     ];
     for certificate in &teacher.certificates {

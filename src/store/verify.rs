@@ -96,7 +96,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
                 teacher.id, teacher.revision, report.revision
             ));
         }
-        for (index_key, index_value) in index_entries(&teacher) {
+        for (index_key, index_value) in index_entries(&teacher, &value) {
             if let Some(previous) = expected_index.insert(index_key.clone(), digest(&index_value)) {
                 let _ = previous;
                 report.problem(format!(
