@@ -169,6 +169,12 @@ impl Metrics {
             f64::from(u8::from(writes.faulted)),
         );
         metric(
+            "teacher_registry_key_filter_ready",
+            "gauge",
+            "1 once the key filter holds every stored key, so writes skip reads of keys that cannot exist.",
+            f64::from(u8::from(writes.key_filter_ready)),
+        );
+        metric(
             "teacher_registry_revision",
             "gauge",
             "The revision of the last change on disk.",

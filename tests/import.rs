@@ -305,3 +305,52 @@ async fn a_client_that_leaves_midway_leaves_whole_rows_and_a_resend_completes() 
     assert_eq!(everyone.len(), ROWS as usize, "no duplicates");
     eprintln!("first stream committed {unchanged} rows before the client left");
 }
+
+/// The writer checks each write group while the committer is still writing the one before,
+/// so a row must see an earlier row of the same teacher wherever that row is: in its own
+/// group, in the group being written, or on disk. Each teacher comes twice, the second
+/// time about 1,400 rows later with another school: near enough to fall in the same group
+/// or the next (groups hold up to 2,048 rows), and a stream long enough to keep the
+/// committer busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_met_again_a_group_later_is_updated_not_created_twice() {
+    let server = start_server().await;
+    let mut client = server.client.clone();
+    const TEACHERS: u32 = 4_000;
+    const LAG: u32 = 700;
+    let moved = |n: u32| {
+        let mut t = teacher(n, "350702");
+        t.school = "第九中学".into();
+        t
+    };
+    let mut rows = Vec::new();
+    let mut expected = Vec::new();
+    for step in 0..TEACHERS + LAG {
+        if step < TEACHERS {
+            rows.push(row(teacher(step, "350702"), pb::ImportMode::Upsert));
+            expected.push((step, pb::ImportOutcome::Created));
+        }
+        if step >= LAG {
+            rows.push(row(moved(step - LAG), pb::ImportMode::Upsert));
+            expected.push((step - LAG, pb::ImportOutcome::Updated));
+        }
+    }
+    let results = import(&mut client, rows).await;
+    assert_eq!(results.len(), expected.len());
+
+    let mut ids = std::collections::HashMap::new();
+    for (result, (n, outcome)) in results.iter().zip(&expected) {
+        assert_eq!(
+            result.outcome(),
+            *outcome,
+            "row {} (teacher {n})",
+            result.row
+        );
+        let id = ids.entry(*n).or_insert_with(|| result.teacher_id.clone());
+        assert_eq!(&result.teacher_id, id, "row {} (teacher {n})", result.row);
+    }
+    let all = list_all(&mut client, pb::ListTeachersRequest::default()).await;
+    assert_eq!(all.len(), TEACHERS as usize, "nobody was created twice");
+    assert!(all.iter().all(|t| t.school == "第九中学"));
+    server.stop().await;
+}

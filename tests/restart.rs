@@ -5,6 +5,8 @@ mod common;
 
 use common::*;
 use teacher_registry::api::pb;
+use teacher_registry::server::ServerOptions;
+use teacher_registry::store::{Store, StoreOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_finds_every_record() {
@@ -180,4 +182,89 @@ async fn a_second_process_on_a_live_data_directory_is_refused() {
         "the refused server wrote a disk reserve"
     );
     create(&mut client, teacher(2, "350702")).await;
+}
+
+/// After a restart the writer learns which keys are taken from its key filter, filled by
+/// a scan as the registry opens, and reads only keys the filter may hold. Once the scan is
+/// done, every key taken before the restart must still count as taken: identity
+/// documents, certificate numbers and request ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_taken_before_a_restart_stay_taken_once_the_key_filter_is_ready() {
+    let server = start_server().await;
+    let mut client = server.client.clone();
+    let first = client
+        .create_teacher(create_request(teacher(1, "350702"), "create-first"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let mut holder = teacher(2, "350721");
+    holder.certificates.push(certificate("20163500022000123"));
+    let import_one = |teacher: pb::Teacher| pb::ImportTeachersRequest {
+        teacher: Some(teacher),
+        mode: pb::ImportMode::CreateOnly as i32,
+    };
+    let imported = client
+        .import_teachers(tokio_stream::iter([import_one(holder.clone())]))
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(imported.outcome(), pb::ImportOutcome::Created);
+
+    let dir = server.stop().await;
+    let path = dir.as_ref().unwrap().path();
+    let store = Store::open(path, &StoreOptions::default()).unwrap();
+    let started = std::time::Instant::now();
+    while !store.write_stats().key_filter_ready {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the key filter is never ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let server = serve(store, path, ServerOptions::default()).await;
+    let mut client = server.client.clone();
+
+    let status = client
+        .create_teacher(create_request(teacher(1, "350702"), "create-again"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
+    assert_eq!(error_info(&status)["teacher_id"], first.teacher_id);
+
+    let replayed = client
+        .create_teacher(create_request(teacher(1, "350702"), "create-first"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(replayed, first, "a retried request gets its first answer");
+
+    let mut newcomer = teacher(3, "350702");
+    newcomer.certificates.push(certificate("20163500022000123"));
+    let mut results = client
+        .import_teachers(tokio_stream::iter([
+            import_one(newcomer),
+            import_one(holder),
+        ]))
+        .await
+        .unwrap()
+        .into_inner();
+    for what in ["certificate number", "identity document"] {
+        let result = results.message().await.unwrap().unwrap();
+        assert_eq!(result.outcome(), pb::ImportOutcome::Rejected, "{what}");
+        assert_eq!(result.error.unwrap().code, "ALREADY_EXISTS", "{what}");
+        assert_eq!(result.teacher_id, imported.teacher_id, "{what}");
+    }
+
+    let all = list_all(&mut client, pb::ListTeachersRequest::default()).await;
+    assert_eq!(all.len(), 2, "nothing was created twice");
+    server.stop().await;
+    drop(dir);
 }

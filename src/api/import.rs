@@ -1,8 +1,9 @@
 //! The ImportTeachers handler: a bidirectional stream of rows and results.
 //!
-//! Rows are validated and sent to the writer as they arrive, many at a time, so the
-//! writer commits them in large groups; results go back in row order, each once its row
-//! is on disk. Buffers are bounded at every step: when the client stops reading results,
+//! Rows are validated and queued for the writer one after another as they arrive, so the
+//! writer applies them in the stream's order (a teacher's second row sees the first), while
+//! many wait for the disk at once, so the writer commits them in large groups. Results go
+//! back in row order, each once its row is on disk. Buffers are bounded at every step: when the client stops reading results,
 //! the handler stops reading rows, and HTTP/2 flow control holds the client back, so
 //! memory stays flat however long the stream.
 
@@ -17,10 +18,10 @@ use crate::api::service::{batch_context, RegistryService};
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{DomainError, FieldViolation, ImportMode};
-use crate::store::{Effect, Store, StoreError, WriteContext};
+use crate::store::{Effect, Outcome, Queued, Store, StoreError, WriteContext};
 
-/// Rows in the writer's queue at once for one stream.
-const IN_FLIGHT: usize = 1024;
+/// Rows of one stream queued or waiting for the disk at once.
+const IN_FLIGHT: usize = 4096;
 /// Results buffered for a client that reads slowly.
 const RESULT_BUFFER: usize = 1024;
 
@@ -39,9 +40,11 @@ impl RegistryService {
     }
 }
 
-/// What became of one row: its result, or a failure that ends the stream.
-enum RowResult {
-    Done(pb::ImportTeachersResponse),
+/// A row on its way: answered already (refused before the writer saw it), queued for the
+/// writer, or the end of the stream.
+enum Submitted {
+    Answered(pb::ImportTeachersResponse),
+    Queued(u64, Queued),
     End(Status),
 }
 
@@ -51,51 +54,94 @@ async fn run_import(
     context: WriteContext,
     sender: mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
 ) {
-    let mut results = rows
-        .enumerate()
-        .map(|(index, row)| {
-            let store = store.clone();
-            let context = context.clone();
-            async move {
-                match row {
-                    Ok(row) => import_one(&store, index as u64 + 1, row, context).await,
-                    // The stream itself broke (client gone, undecodable message).
-                    Err(status) => RowResult::End(status),
-                }
-            }
-        })
-        .buffered(IN_FLIGHT);
-    let (mut imported, mut rejected) = (0u64, 0u64);
-    while let Some(result) = results.next().await {
-        let message = match result {
-            RowResult::Done(response) => {
-                if response.outcome == pb::ImportOutcome::Rejected as i32 {
-                    rejected += 1;
-                } else {
-                    imported += 1;
-                }
-                Ok(response)
-            }
-            RowResult::End(status) => {
-                tracing::info!(imported, rejected, code = ?status.code(), "import stream ended early");
-                let _ = sender.send(Err(status)).await;
-                return;
-            }
+    let (submitted, in_flight) = mpsc::channel(IN_FLIGHT);
+    let ((), (imported, rejected)) = tokio::join!(
+        submit(&store, rows, context, submitted),
+        answer(in_flight, &sender),
+    );
+    tracing::info!(imported, rejected, "import stream closed");
+}
+
+/// Validates the rows one by one and queues them for the writer in the stream's order,
+/// up to [`IN_FLIGHT`] ahead of the answers. Stops when the stream ends or breaks, or
+/// when the answers stop (the client went away, or storage failed).
+async fn submit(
+    store: &Store,
+    mut rows: Streaming<pb::ImportTeachersRequest>,
+    context: WriteContext,
+    submitted: mpsc::Sender<Submitted>,
+) {
+    let mut row = 0;
+    loop {
+        let request = tokio::select! {
+            request = rows.next() => request,
+            // The answers stopped: the rest of the stream is not read.
+            () = submitted.closed() => return,
         };
-        if sender.send(message).await.is_err() {
-            tracing::info!(imported, rejected, "import client went away");
+        let Some(request) = request else { return };
+        row += 1;
+        let next = match request {
+            Ok(request) => queue(store, row, request, context.clone()).await,
+            // The stream itself broke (client gone, undecodable message).
+            Err(status) => Submitted::End(status),
+        };
+        let end = matches!(next, Submitted::End(_));
+        if submitted.send(next).await.is_err() || end {
             return;
         }
     }
-    tracing::info!(imported, rejected, "import finished");
 }
 
-async fn import_one(
+/// Sends each row's result in row order, once its row is on disk; the counts of rows
+/// imported and rejected.
+async fn answer(
+    mut in_flight: mpsc::Receiver<Submitted>,
+    sender: &mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
+) -> (u64, u64) {
+    let (mut imported, mut rejected) = (0u64, 0u64);
+    while let Some(next) = in_flight.recv().await {
+        let response = match next {
+            Submitted::Answered(response) => response,
+            Submitted::Queued(row, queued) => match queued.outcome().await {
+                Ok(outcome) => accepted(row, &outcome),
+                Err(error @ StoreError::Rejected(_)) => self::rejected(row, error),
+                // Storage is failing: stop here; every row answered before is on disk.
+                Err(error) => {
+                    tracing::info!(
+                        imported,
+                        rejected,
+                        "import stream ended by a storage failure"
+                    );
+                    let _ = sender.send(Err(error.into())).await;
+                    return (imported, rejected);
+                }
+            },
+            Submitted::End(status) => {
+                tracing::info!(imported, rejected, code = ?status.code(), "import stream ended early");
+                let _ = sender.send(Err(status)).await;
+                return (imported, rejected);
+            }
+        };
+        if response.outcome == pb::ImportOutcome::Rejected as i32 {
+            rejected += 1;
+        } else {
+            imported += 1;
+        }
+        if sender.send(Ok(response)).await.is_err() {
+            tracing::info!(imported, rejected, "import client went away");
+            return (imported, rejected);
+        }
+    }
+    (imported, rejected)
+}
+
+/// Validates a row as CreateTeacher would, and queues it for the writer if it is valid.
+async fn queue(
     store: &Store,
     row: u64,
     request: pb::ImportTeachersRequest,
     context: WriteContext,
-) -> RowResult {
+) -> Submitted {
     let pb::ImportTeachersRequest { teacher, mode } = request;
     let mut violations = Vec::new();
     let mode = match pb::ImportMode::try_from(mode) {
@@ -117,22 +163,24 @@ async fn import_one(
             .ok(),
     };
     let (Some(mode), Some(validated)) = (mode, validated) else {
-        return RowResult::Done(rejected(row, DomainError::from(violations).into()));
+        return Submitted::Answered(rejected(row, DomainError::from(violations).into()));
     };
-    match store.import_row(validated, mode, context).await {
-        Ok(outcome) => RowResult::Done(pb::ImportTeachersResponse {
-            row,
-            outcome: match outcome.effect {
-                Effect::Created => pb::ImportOutcome::Created,
-                Effect::Updated => pb::ImportOutcome::Updated,
-                Effect::Unchanged => pb::ImportOutcome::Unchanged,
-            } as i32,
-            teacher_id: outcome.teacher.id.to_string(),
-            error: None,
-        }),
-        Err(error @ StoreError::Rejected(_)) => RowResult::Done(rejected(row, error)),
-        // Storage is failing: stop here; every row answered before is on disk.
-        Err(error) => RowResult::End(error.into()),
+    match store.queue_import_row(validated, mode, context).await {
+        Ok(queued) => Submitted::Queued(row, queued),
+        Err(error) => Submitted::End(error.into()),
+    }
+}
+
+fn accepted(row: u64, outcome: &Outcome) -> pb::ImportTeachersResponse {
+    pb::ImportTeachersResponse {
+        row,
+        outcome: match outcome.effect {
+            Effect::Created => pb::ImportOutcome::Created,
+            Effect::Updated => pb::ImportOutcome::Updated,
+            Effect::Unchanged => pb::ImportOutcome::Unchanged,
+        } as i32,
+        teacher_id: outcome.teacher.id.to_string(),
+        error: None,
     }
 }
 

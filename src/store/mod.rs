@@ -288,16 +288,29 @@ impl Store {
         self.submit(mutation, context).await
     }
 
-    /// Applies one bulk-import row: creates the teacher, or under `Upsert` updates the one
-    /// holding the row's identity document (UNCHANGED when nothing differs). ALREADY_EXISTS
-    /// under `CreateOnly`, or for a certificate number another teacher holds.
-    pub async fn import_row(
+    /// Queues one bulk-import row for the writer, which creates the teacher, or under
+    /// `Upsert` updates the one holding the row's identity document (UNCHANGED when nothing
+    /// differs); ALREADY_EXISTS under `CreateOnly`, or for a certificate number another
+    /// teacher holds. Returns once the row is queued (waiting while the queue is full):
+    /// rows queued one after another are applied in that order, so a stream's rows are
+    /// applied in its order while many wait for the disk at once.
+    pub async fn queue_import_row(
         &self,
         row: ImportRow,
         mode: ImportMode,
         context: WriteContext,
-    ) -> Result<Outcome, StoreError> {
-        self.submit(Mutation::Import { row, mode }, context).await
+    ) -> Result<Queued, StoreError> {
+        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Command::Mutate {
+                mutation: Mutation::Import { row, mode },
+                context,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        Ok(Queued(answer))
     }
 
     /// The revision of the last change on disk, as the change feed reports it.
@@ -445,6 +458,16 @@ fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
     tree.insert(keys::META_PAGE_SECRET, codec::encode(&secret))?;
     tree.flush()?;
     Ok(secret)
+}
+
+/// A mutation in the writer's queue; its outcome comes once it is on disk (or refused).
+pub struct Queued(oneshot::Receiver<Result<Outcome, StoreError>>);
+
+impl Queued {
+    /// The outcome, once the mutation's group is on disk.
+    pub async fn outcome(self) -> Result<Outcome, StoreError> {
+        self.0.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 #[cfg(test)]

@@ -2,32 +2,41 @@
 //!
 //! Every mutation of the registry is a [`Mutation`] sent to one thread. The thread takes
 //! whatever has queued up (up to [`MAX_GROUP`]), checks each mutation against the current
-//! state (the tree plus what earlier mutations of the same group wrote), stages its writes,
-//! then applies the whole group as one `apply_batch` on the one tree, flushes once, and only
-//! then answers every caller of the group. So:
+//! state (the tree plus what earlier mutations and groups wrote, see [`staged`]), stages
+//! its writes, then hands the whole group to the [`committer`], which applies it as one
+//! `apply_batch` on the one tree, flushes once, and only then answers every caller of the
+//! group, while the writer goes on to check the next group. So:
 //! - each mutation is atomic (a refused one stages nothing, an accepted one writes its
 //!   record, its indexes, its change event and the revision together);
 //! - an OK means the change is on disk;
 //! - concurrent writers share one fsync, which is what makes durable writes fast;
 //! - checks never race each other, because one thread makes them all.
 //!
-//! A plain thread, not a tokio task: applying and flushing block for milliseconds, and
-//! they would stall the async workers that serve reads.
+//! Plain threads, not tokio tasks: checking, applying and flushing block for
+//! milliseconds, and they would stall the async workers that serve reads.
 //!
 //! When a group cannot be written (a full disk, a read-only remount), its callers are told
-//! and the writer enters a fault: later writes are refused at once with the same error,
+//! (and those of any group staged on top of it) and the writer enters a fault: later writes are refused at once with the same error,
 //! without touching sled, while reads go on from the database opened again (see
 //! [`Database`]: sled stays broken after an I/O error). A write that arrives after a
 //! growing pause probes the disk; once the probe passes, the writer carries on from the
 //! revision on disk. The failed group's callers were told it may not have been applied;
 //! retrying with the same request id is right either way.
 
-use std::collections::BTreeMap;
+mod committer;
+mod filter;
+mod staged;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use committer::{Failure, Group};
+use filter::KeyFilter;
+use staged::Pending;
+pub(crate) use staged::Staged;
 
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::database::Database;
@@ -111,6 +120,13 @@ impl Answer {
         }
     }
 
+    fn is_ok(&self) -> bool {
+        matches!(
+            self,
+            Answer::Mutation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
+        )
+    }
+
     fn fail_if_ok(&mut self, error: &StoreError) {
         match self {
             Answer::Mutation(_, result @ Ok(_)) => *result = Err(error.clone()),
@@ -144,6 +160,7 @@ pub(crate) struct WriteStats {
     mutations: AtomicU64,
     flush_micros: AtomicU64,
     faulted: AtomicBool,
+    key_filter_ready: AtomicBool,
 }
 
 /// A point-in-time copy of [`WriteStats`].
@@ -157,6 +174,9 @@ pub struct WriteStatsSnapshot {
     pub flush_micros: u64,
     /// Whether writes are refused because the disk refuses them.
     pub faulted: bool,
+    /// Whether the key filter holds every key in storage, so writes skip reads of keys
+    /// that cannot be there (see `store::writer::filter`).
+    pub key_filter_ready: bool,
 }
 
 impl WriteStats {
@@ -166,6 +186,7 @@ impl WriteStats {
             mutations: self.mutations.load(Ordering::Relaxed),
             flush_micros: self.flush_micros.load(Ordering::Relaxed),
             faulted: self.faulted.load(Ordering::Relaxed),
+            key_filter_ready: self.key_filter_ready.load(Ordering::Relaxed),
         }
     }
 }
@@ -184,6 +205,7 @@ pub(crate) fn spawn(
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let revision = read_revision(&database.tree()?)?;
     let (committed, watcher) = watch::channel(revision);
+    let committed = Arc::new(committed);
     // A database that opened only after its reserve was freed starts in the disk-full
     // fault: writes are refused until a probe writes the reserve back.
     let fault = database.open_fault().map(|error| {
@@ -196,17 +218,48 @@ pub(crate) fn spawn(
             next_probe: Instant::now(),
         }
     });
+    let (filter, scan) = filter::start(database.clone(), stats.clone())?;
+    let finished = Arc::new(Notify::new());
+    let (jobs, failures, committer) = committer::spawn(
+        database.clone(),
+        stats.clone(),
+        committed.clone(),
+        finished.clone(),
+    )?;
+    // The writer waits for commands and for the committer at once: a runtime of its own,
+    // on its own thread, since staging blocks.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: format!("cannot start the writer's runtime: {e}"),
+        })?;
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
-            Writer {
+            let writer = Writer {
                 database,
                 revision,
                 stats,
                 committed,
                 fault,
+                jobs,
+                finished,
+                failures,
+                committing: None,
+                staging: Staging::default(),
+                filter: filter.clone(),
+            };
+            runtime.block_on(writer.run(receiver));
+            filter.stop();
+            if scan.join().is_err() {
+                tracing::error!("the key filter's thread panicked");
             }
-            .run(receiver)
+            // The writer's end closed the committer's inbox: it writes what it holds,
+            // flushes and stops.
+            if committer.join().is_err() {
+                tracing::error!("the commit thread panicked");
+            }
         })
         .map_err(|e| StoreError::Storage {
             fault: StorageFault::Failed,
@@ -224,13 +277,32 @@ pub(crate) fn read_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
 
 struct Writer {
     database: Arc<Database>,
-    /// The revision of the last committed change.
+    /// The revision of the last staged change.
     revision: u64,
     stats: Arc<WriteStats>,
     /// Tells change-feed watchers the revision of the last change on disk.
-    committed: watch::Sender<u64>,
+    committed: Arc<watch::Sender<u64>>,
     /// Set while the disk refuses writes.
     fault: Option<Fault>,
+    /// The committer's inbox.
+    jobs: std::sync::mpsc::SyncSender<Group>,
+    /// Signalled by the committer each time it has finished a group.
+    finished: Arc<Notify>,
+    /// Groups the committer could not write.
+    failures: std::sync::mpsc::Receiver<Failure>,
+    /// The writes of the group handed over last, while the committer may still hold it.
+    committing: Option<Arc<Pending>>,
+    /// The group being staged.
+    staging: Staging,
+    /// Keys that may be in the tree.
+    filter: Arc<KeyFilter>,
+}
+
+/// A group being staged: its writes, and the answers owed once it is on disk.
+#[derive(Default)]
+struct Staging {
+    pending: Pending,
+    answers: Vec<Answer>,
 }
 
 /// The error that stopped the writer, and when it next probes the disk.
@@ -243,148 +315,130 @@ struct Fault {
 }
 
 impl Writer {
-    fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
-        while let Some(first) = receiver.blocking_recv() {
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
+    /// Stages commands as they come, and hands the group staged so far to the committer
+    /// each time it is free: the group is whatever arrived while the one before was being
+    /// written, so groups grow with the load, up to [`MAX_GROUP`]. Ends when the last
+    /// sender is gone, once everything staged is on disk.
+    async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        let mut committer_free = true;
+        let mut open = true;
+        while open || !self.staging.answers.is_empty() {
+            let room = open && self.staging.answers.len() < MAX_GROUP;
+            tokio::select! {
+                biased;
+                () = self.finished.notified(), if !committer_free => {
+                    committer_free = true;
+                    self.hear_failures();
+                }
+                command = receiver.recv(), if room => match command {
+                    Some(command) => self.take(command, &mut committer_free).await,
+                    None => open = false,
+                },
+            }
+            while self.staging.answers.len() < MAX_GROUP {
                 match receiver.try_recv() {
-                    Ok(command) => group.push(command),
+                    Ok(command) => self.take(command, &mut committer_free).await,
                     Err(_) => break,
                 }
             }
-            // A snapshot is read between groups: what comes before it is committed first.
-            let mut batch = Vec::with_capacity(group.len());
-            for command in group {
-                match command {
-                    Command::Snapshot { after, reply } => {
-                        if !batch.is_empty() {
-                            self.commit_group(std::mem::take(&mut batch));
-                        }
-                        let _ = reply.send(self.snapshot(after));
-                    }
-                    command => batch.push(command),
-                }
-            }
-            if !batch.is_empty() {
-                self.commit_group(batch);
+            if committer_free && !self.staging.answers.is_empty() {
+                self.hand_over();
+                committer_free = false;
             }
         }
-        if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
-            tracing::error!(error = %e, "final flush of the registry failed");
+        if !committer_free {
+            self.finished.notified().await;
         }
     }
 
-    fn commit_group(&mut self, group: Vec<Command>) {
+    /// Stages one command into the current group; a snapshot is read between groups,
+    /// once everything before it is on disk.
+    async fn take(&mut self, command: Command, committer_free: &mut bool) {
+        let Command::Snapshot { after, reply } = command else {
+            self.stage(command);
+            return;
+        };
+        loop {
+            if !*committer_free {
+                self.finished.notified().await;
+                *committer_free = true;
+                self.hear_failures();
+            }
+            if self.staging.answers.is_empty() {
+                break;
+            }
+            self.hand_over();
+            *committer_free = false;
+        }
+        self.committing = None;
+        let _ = reply.send(self.snapshot(after));
+    }
+
+    fn stage(&mut self, command: Command) {
         let tree = match self.ready() {
             Ok(tree) => tree,
-            Err(error) => {
-                for command in group {
-                    Answer::refused(command, &error).send();
-                }
+            Err(error) => return Answer::refused(command, &error).send(),
+        };
+        let committing = self.committing.as_deref();
+        let pending = &self.staging.pending;
+        let mut staged = Staged::new(&tree, &self.filter, committing, pending, self.revision);
+        let answer = match command {
+            Command::Mutate {
+                mutation,
+                context,
+                reply,
+            } => Answer::Mutation(reply, apply(&mut staged, mutation, &context)),
+            Command::TrimChanges { keep_from, reply } => {
+                Answer::Trim(reply, trim_changes(&mut staged, keep_from))
+            }
+            Command::Restore { part, reply } => {
+                Answer::Done(reply, stage_restore(&mut staged, part))
+            }
+            Command::Snapshot { reply, .. } => {
+                // take() reads snapshots itself.
+                let _ = reply.send(Err(StoreError::Closed));
                 return;
             }
         };
-        let mut pending = Pending::default();
-        let mut revision = self.revision;
-        let mut answers = Vec::with_capacity(group.len());
-        for command in group {
-            match command {
-                Command::Mutate {
-                    mutation,
-                    context,
-                    reply,
-                } => {
-                    let mut staged = Staged::new(&tree, &pending, revision);
-                    let result = apply(&mut staged, mutation, &context);
-                    if result.is_ok() {
-                        revision = staged.revision;
-                        let writes = staged.writes;
-                        pending.writes.extend(writes);
-                    }
-                    answers.push(Answer::Mutation(reply, result));
-                }
-                Command::TrimChanges { keep_from, reply } => {
-                    let mut staged = Staged::new(&tree, &pending, revision);
-                    let result = trim_changes(&mut staged, keep_from);
-                    if result.is_ok() {
-                        let writes = staged.writes;
-                        pending.writes.extend(writes);
-                    }
-                    answers.push(Answer::Trim(reply, result));
-                }
-                Command::Restore { part, reply } => {
-                    let mut staged = Staged::new(&tree, &pending, revision);
-                    let result = stage_restore(&mut staged, part);
-                    if result.is_ok() {
-                        revision = staged.revision;
-                        let writes = staged.writes;
-                        pending.writes.extend(writes);
-                    }
-                    answers.push(Answer::Done(reply, result));
-                }
-                Command::Snapshot { reply, .. } => {
-                    // run() never groups a snapshot with writes.
-                    let _ = reply.send(Err(StoreError::Closed));
-                }
-            }
+        if answer.is_ok() {
+            self.revision = staged.revision;
+            let writes = staged.writes;
+            self.staging.pending.add(writes, &self.filter);
         }
-
-        let started = Instant::now();
-        let committed = write(&tree, pending);
-        // Let go of the tree: after a failure the database is opened again.
-        drop(tree);
-        self.stats.groups.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .mutations
-            .fetch_add(answers.len() as u64, Ordering::Relaxed);
-        self.stats
-            .flush_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-
-        match committed {
-            Ok(()) => self.publish(revision),
-            Err(e) => {
-                for answer in &mut answers {
-                    answer.fail_if_ok(&e);
-                }
-                self.enter_fault(e);
-            }
-        }
-        for answer in answers {
-            answer.send();
-        }
+        self.staging.answers.push(answer);
     }
 
-    /// Refuses writes from now on, until the disk takes data again. sled fails reads too
-    /// after an I/O error, and keeps in memory the group it could not write: opening the
-    /// database again makes readers see exactly what is on disk, and lets them go on.
-    fn enter_fault(&mut self, error: StoreError) {
-        if let StoreError::Storage { fault, .. } = &error {
-            tracing::error!(
-                %fault, %error,
-                "the registry cannot write to its data directory: writes are refused until it can, reads go on"
-            );
+    /// Gives the staged group to the committer, which must be free.
+    fn hand_over(&mut self) {
+        let Staging { pending, answers } = std::mem::take(&mut self.staging);
+        let writes = Arc::new(pending);
+        let group = Group {
+            writes: writes.clone(),
+            answers,
+            revision: self.revision,
+        };
+        if self.jobs.send(group).is_err() {
+            tracing::error!("the commit thread is gone: the group's callers are not answered");
         }
-        if matches!(
-            error,
-            StoreError::Storage {
-                fault: StorageFault::DiskFull,
-                ..
+        self.committing = Some(writes);
+    }
+
+    /// Enters the fault of a group the committer could not write. What was staged on top
+    /// of it fails too: it was checked against writes that never reached the disk.
+    fn hear_failures(&mut self) {
+        while let Ok(Failure { error, reopened }) = self.failures.try_recv() {
+            self.committing = None;
+            for mut answer in std::mem::take(&mut self.staging).answers {
+                answer.fail_if_ok(&error);
+                answer.send();
             }
-        ) {
-            self.database.release_reserve();
+            self.fault = Some(Fault {
+                error,
+                reopened,
+                pause: FIRST_PROBE_PAUSE,
+                next_probe: Instant::now() + FIRST_PROBE_PAUSE,
+            });
         }
-        let reopened = self.database.reopen();
-        if let Err(e) = &reopened {
-            tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
-        }
-        self.stats.faulted.store(true, Ordering::Relaxed);
-        self.fault = Some(Fault {
-            error,
-            reopened: reopened.is_ok(),
-            pause: FIRST_PROBE_PAUSE,
-            next_probe: Instant::now() + FIRST_PROBE_PAUSE,
-        });
     }
 
     /// The tree to write to; in a fault, the fault's error until a probe shows the disk
@@ -439,39 +493,13 @@ impl Writer {
     }
 }
 
-/// Applies a group's writes as one batch and flushes it.
-fn write(tree: &sled::Tree, pending: Pending) -> Result<(), StoreError> {
-    if pending.writes.is_empty() {
-        return Ok(());
-    }
-    let mut batch = sled::Batch::default();
-    for (key, value) in pending.writes {
-        match value {
-            Some(value) => batch.insert(key, value),
-            None => batch.remove(key),
-        }
-    }
-    tree.apply_batch(batch)?;
-    // The batch is applied: a failed flush must not be reported as "nothing written"
-    // while readers already see it. Try again a few times before giving up.
-    let mut attempt = 0;
-    loop {
-        match tree.flush() {
-            Ok(_) => return Ok(()),
-            Err(e) if attempt < FLUSH_RETRIES => {
-                attempt += 1;
-                tracing::warn!(error = %e, attempt, "flush failed; retrying");
-                std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// Stages the removal of change-log entries below `keep_from`, with their county index
 /// entries, up to [`MAX_TRIM`] of them, and the new oldest revision.
 fn trim_changes(staged: &mut Staged<'_>, keep_from: u64) -> Result<u64, StoreError> {
-    let oldest = crate::store::changes::oldest_revision(staged.tree)?;
+    let oldest: u64 = match staged.get(keys::META_OLDEST_REVISION)? {
+        Some(bytes) => codec::decode(keys::META_OLDEST_REVISION, &bytes)?,
+        None => 1,
+    };
     let until = keep_from
         .min(oldest.saturating_add(MAX_TRIM))
         .min(staged.revision.max(1));
@@ -491,64 +519,4 @@ fn trim_changes(staged: &mut Staged<'_>, keep_from: u64) -> Result<u64, StoreErr
     }
     staged.insert(keys::META_OLDEST_REVISION.to_vec(), codec::encode(&until));
     Ok(until)
-}
-
-/// Writes of the accepted mutations of the current group, not yet applied.
-#[derive(Default)]
-struct Pending {
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-}
-
-/// One mutation's view of the registry: its own writes over the group's over the tree.
-/// Dropped without effect when the mutation is refused.
-pub(crate) struct Staged<'a> {
-    tree: &'a sled::Tree,
-    pending: &'a Pending,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// The revision of the last change, this mutation's included once it takes one.
-    revision: u64,
-}
-
-impl<'a> Staged<'a> {
-    fn new(tree: &'a sled::Tree, pending: &'a Pending, revision: u64) -> Self {
-        Self {
-            tree,
-            pending,
-            writes: BTreeMap::new(),
-            revision,
-        }
-    }
-
-    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(value) = self.writes.get(key) {
-            return Ok(value.clone());
-        }
-        if let Some(value) = self.pending.writes.get(key) {
-            return Ok(value.clone());
-        }
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
-    }
-
-    pub(crate) fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
-        Ok(self.get(key)?.is_some())
-    }
-
-    pub(crate) fn insert(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.writes.insert(key, Some(value));
-    }
-
-    pub(crate) fn remove(&mut self, key: Vec<u8>) {
-        self.writes.insert(key, None);
-    }
-
-    /// Sets the revision outright: a restore ends at its backup's.
-    pub(crate) fn set_revision(&mut self, revision: u64) {
-        self.revision = revision;
-    }
-
-    /// Takes the next global revision for this mutation's change event.
-    pub(crate) fn next_revision(&mut self) -> u64 {
-        self.revision += 1;
-        self.revision
-    }
 }

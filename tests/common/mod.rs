@@ -48,6 +48,11 @@ pub async fn start_server_in(data_dir: &Path) -> TestServer {
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
     let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    serve(store, data_dir, options).await
+}
+
+/// A server on a store the test opened itself, from `data_dir`.
+pub async fn serve(store: Store, data_dir: &Path, options: ServerOptions) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -1,0 +1,200 @@
+//! The committer: applies and flushes the groups the writer staged, one at a time, in
+//! order, and answers their callers once they are on disk.
+//!
+//! Checking a group (reading what it depends on, encoding records) and writing it (sled's
+//! `apply_batch`, then the flush) each took about half the writer's time, one after the
+//! other. On its own thread the committer writes one group while the writer checks the
+//! next, so the two halves overlap. The writer hands a group over only once the committer
+//! has finished the one before, so at most one group is in the committer's hands, and the
+//! writer reads that group's writes from its own copy until then.
+//!
+//! When a group cannot be written, the committer opens the database again at once, so
+//! reads go on, and tells the writer before it says it is free again. The writer then
+//! fails what it staged on top of the lost group and refuses writes until the disk takes
+//! data again (see [`super::Writer::ready`]).
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{watch, Notify};
+
+use super::staged::Pending;
+use super::{Answer, WriteStats, FLUSH_RETRIES};
+use crate::store::database::Database;
+use crate::store::{StorageFault, StoreError};
+
+/// A staged group, handed over to be written.
+pub(super) struct Group {
+    pub(super) writes: Arc<Pending>,
+    pub(super) answers: Vec<Answer>,
+    /// The revision of the group's last change, announced once it is on disk.
+    pub(super) revision: u64,
+}
+
+/// A group that could not be written, told to the writer.
+pub(super) struct Failure {
+    pub(super) error: StoreError,
+    /// Whether the database was opened again after it.
+    pub(super) reopened: bool,
+}
+
+/// The committer's inbox, the writer's news of failures, and the thread.
+pub(super) type Spawned = (
+    mpsc::SyncSender<Group>,
+    mpsc::Receiver<Failure>,
+    std::thread::JoinHandle<()>,
+);
+
+pub(super) fn spawn(
+    database: Arc<Database>,
+    stats: Arc<WriteStats>,
+    committed: Arc<watch::Sender<u64>>,
+    finished: Arc<Notify>,
+) -> Result<Spawned, StoreError> {
+    // One place: the writer hands a group over only when told the last one is finished.
+    let (jobs, inbox) = mpsc::sync_channel(1);
+    let (failures, news) = mpsc::channel();
+    let handle = std::thread::Builder::new()
+        .name("registry-commit".into())
+        .spawn(move || {
+            Committer {
+                database,
+                stats,
+                committed,
+                finished,
+                failures,
+            }
+            .run(inbox)
+        })
+        .map_err(|e| StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: format!("cannot start the commit thread: {e}"),
+        })?;
+    Ok((jobs, news, handle))
+}
+
+struct Committer {
+    database: Arc<Database>,
+    stats: Arc<WriteStats>,
+    /// Tells change-feed watchers the revision of the last change on disk.
+    committed: Arc<watch::Sender<u64>>,
+    /// Signalled after each group, once its callers are answered.
+    finished: Arc<Notify>,
+    failures: mpsc::Sender<Failure>,
+}
+
+impl Committer {
+    fn run(mut self, inbox: mpsc::Receiver<Group>) {
+        for group in inbox {
+            self.commit(group);
+            self.finished.notify_one();
+        }
+        if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
+            tracing::error!(error = %e, "final flush of the registry failed");
+        }
+    }
+
+    fn commit(&mut self, group: Group) {
+        let Group {
+            writes,
+            mut answers,
+            revision,
+        } = group;
+
+        let started = Instant::now();
+        // The tree is let go of at once: after a failure the database is opened again.
+        let written = self.database.tree().and_then(|tree| write(&tree, &writes));
+        self.stats.groups.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .mutations
+            .fetch_add(answers.len() as u64, Ordering::Relaxed);
+        self.stats
+            .flush_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+
+        match written {
+            Ok(()) => {
+                self.committed.send_if_modified(|seen| {
+                    let changed = *seen != revision;
+                    *seen = revision;
+                    changed
+                });
+            }
+            Err(error) => {
+                for answer in &mut answers {
+                    answer.fail_if_ok(&error);
+                }
+                let reopened = self.enter_fault(&error);
+                // The writer outlives the committer; should it be gone, nobody is left
+                // to tell.
+                let _ = self.failures.send(Failure { error, reopened });
+            }
+        }
+        for answer in answers {
+            answer.send();
+        }
+    }
+
+    /// Makes reads go on after a failed write. sled fails reads too after an I/O error,
+    /// and keeps in memory the group it could not write: opening the database again makes
+    /// readers see exactly what is on disk. Whether it could be opened again.
+    fn enter_fault(&mut self, error: &StoreError) -> bool {
+        if let StoreError::Storage { fault, .. } = error {
+            tracing::error!(
+                %fault, %error,
+                "the registry cannot write to its data directory: writes are refused until it can, reads go on"
+            );
+        }
+        if matches!(
+            error,
+            StoreError::Storage {
+                fault: StorageFault::DiskFull,
+                ..
+            }
+        ) {
+            self.database.release_reserve();
+        }
+        self.stats.faulted.store(true, Ordering::Relaxed);
+        match self.database.reopen() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
+                false
+            }
+        }
+    }
+}
+
+/// Applies a group's writes, a batch per chunk, and flushes them. Each batch is built
+/// before it is applied, outside sled's lock, which gives the writer's reads their turn.
+fn write(tree: &sled::Tree, pending: &Pending) -> Result<(), StoreError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for chunk in pending.chunks() {
+        let mut batch = sled::Batch::default();
+        for (key, value) in chunk {
+            match value {
+                Some(value) => batch.insert(key.as_slice(), value.as_slice()),
+                None => batch.remove(key.as_slice()),
+            }
+        }
+        tree.apply_batch(batch)?;
+    }
+    // The batch is applied: a failed flush must not be reported as "nothing written"
+    // while readers already see it. Try again a few times before giving up.
+    let mut attempt = 0;
+    loop {
+        match tree.flush() {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < FLUSH_RETRIES => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "flush failed; retrying");
+                std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
