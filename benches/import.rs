@@ -1,7 +1,7 @@
 //! Bulk import end to end, against raw sled doing the same writes.
 //!
 //! ```text
-//! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1]
+//! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1] [--key-order]
 //! ```
 //!
 //! 1. Generates `rows` teachers as CSV (`teacher-registry generate`).
@@ -12,16 +12,22 @@
 //!    peak RSS (VmHWM), then stops it.
 //! 4. Opens the data directory with sled directly, takes every key and value the import
 //!    left, and writes them into a fresh sled database with the same cache size, in
-//!    batches as large as the server's groups (commands per group × keys per row), one
-//!    `apply_batch` and one flush each, twice:
-//!    - **in import order**: row after row in revision order, each row's record, index
-//!      entries and change event together, as the server wrote them (counters and
-//!      metadata first). This is the baseline the import is compared with: the same keys
-//!      and values, in the same order and group sizes, with nothing else to do;
-//!    - **in key order**: sled's best case, for reference.
+//!    groups as large as the server's (commands per group × keys per row), one flush per
+//!    group, three times:
+//!    - **in import order, in chunks**: row after row in revision order, each row's
+//!      record, index entries and change event together, as the server wrote them
+//!      (counters and metadata first), each group applied in batches of
+//!      [`CHUNK_KEYS`] keys as the server's committer applies it. This is the baseline
+//!      the import is compared with: the same keys and values, in the same order, group
+//!      sizes and batches, with nothing else to do;
+//!    - **in import order, one batch per group**, as the server applied groups before it
+//!      had a committer thread;
+//!    - with `--key-order`, **in key order**, one batch per group: sled's best case, for
+//!      reference (mind the memory: see below).
 //!
-//!    (sled holds far more memory than the server while doing so: about 12 GB at 1M rows
-//!    in key order. Mind the machine's memory.) The baseline writes each key once, while
+//!    (sled holds far more memory than the server while doing so: in key order, about
+//!    12 GB at 1M rows in groups of 508 rows, and more than 24 GB in groups of 2,048, the
+//!    server's since it has a committer thread. Mind the machine's memory.) The baseline writes each key once, while
 //!    the server also rewrites a few counters and the revision in every group, so it is
 //!    slightly flattering to sled.
 //!
@@ -38,6 +44,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use teacher_registry::api::pb;
 use teacher_registry::cli::{generate, run_import, ImportArgs};
+use teacher_registry::store::CHUNK_KEYS;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -55,6 +62,10 @@ struct Args {
     /// Import and baseline this many times (a fresh registry each), for medians.
     #[arg(long, default_value_t = 1)]
     runs: usize,
+    /// Also replay in key order, sled's best case. sled holds a great deal of memory
+    /// doing so: more than the 24 GB of this machine at 1M rows in the server's groups.
+    #[arg(long)]
+    key_order: bool,
     /// Added by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -75,8 +86,10 @@ struct Figures {
     peak_rss_mb: f64,
     commands_per_group: f64,
     keys_per_row: f64,
-    sorted_rate: f64,
+    /// None unless asked for.
+    sorted_rate: Option<f64>,
     import_order_rate: f64,
+    whole_groups_rate: f64,
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -97,20 +110,23 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let mut all = Vec::new();
     for run in 1..=args.runs {
         let data = work.path().join(format!("data-{run}"));
-        let figures = measure(&csv, &data, args.rows)?;
+        let figures = measure(&csv, &data, args.rows, args.key_order)?;
         println!(
             "run {run}    load {}: import {:.0} rows/s, server peak RSS {:.0} MB, {:.1} commands per group, \
-             {:.1} keys per row; raw sled {:.0} rows/s in import order, {:.0} in key order; \
-             import/raw {:.2} (import order), {:.2} (key order)",
+             {:.1} keys per row; raw sled {:.0} rows/s in import order in chunks, {:.0} in \
+             import order one batch per group, {:.0} in key order; import/raw {:.2} (import \
+             order, chunks), {:.2} (import order, groups), {:.2} (key order)",
             load_average(),
             figures.import_rate,
             figures.peak_rss_mb,
             figures.commands_per_group,
             figures.keys_per_row,
             figures.import_order_rate,
-            figures.sorted_rate,
+            figures.whole_groups_rate,
+            figures.sorted_rate.unwrap_or(f64::NAN),
             figures.import_rate / figures.import_order_rate,
-            figures.import_rate / figures.sorted_rate,
+            figures.import_rate / figures.whole_groups_rate,
+            figures.import_rate / figures.sorted_rate.unwrap_or(f64::NAN),
         );
         std::fs::remove_dir_all(&data)?;
         all.push(figures);
@@ -121,19 +137,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
         values[values.len() / 2]
     };
     println!(
-        "median    import {:.0} rows/s; raw sled {:.0} (import order) / {:.0} (key order) rows/s; \
-         ratios {:.2} / {:.2}; peak RSS {:.0} MB",
+        "median    import {:.0} rows/s; raw sled {:.0} (import order, chunks) / {:.0} (import \
+         order, groups) / {:.0} (key order) rows/s; ratios {:.2} / {:.2} / {:.2}; peak RSS {:.0} MB",
         median(|f| f.import_rate),
         median(|f| f.import_order_rate),
-        median(|f| f.sorted_rate),
+        median(|f| f.whole_groups_rate),
+        median(|f| f.sorted_rate.unwrap_or(f64::NAN)),
         median(|f| f.import_rate / f.import_order_rate),
-        median(|f| f.import_rate / f.sorted_rate),
+        median(|f| f.import_rate / f.whole_groups_rate),
+        median(|f| f.import_rate / f.sorted_rate.unwrap_or(f64::NAN)),
         median(|f| f.peak_rss_mb),
     );
     Ok(())
 }
 
-fn measure(csv: &Path, data: &Path, rows: u64) -> anyhow::Result<Figures> {
+fn measure(csv: &Path, data: &Path, rows: u64, key_order: bool) -> anyhow::Result<Figures> {
     let port = free_port()?;
     let metrics_port = free_port()?;
     let mut server = Server(
@@ -181,16 +199,36 @@ fn measure(csv: &Path, data: &Path, rows: u64) -> anyhow::Result<Figures> {
     let keys_per_row = pairs.len() as f64 / rows as f64;
     let commands_per_group = commands / groups;
     let batch = ((commands_per_group * keys_per_row).round() as usize).max(1);
-    let sorted = replay(&pairs, batch, &data.with_extension("sorted"))?;
+    let sorted = match key_order {
+        true => Some(replay(
+            &pairs,
+            batch,
+            batch,
+            &data.with_extension("sorted"),
+        )?),
+        false => None,
+    };
     let in_import_order = import_order(pairs)?;
-    let import_order = replay(&in_import_order, batch, &data.with_extension("ordered"))?;
+    let import_order = replay(
+        &in_import_order,
+        batch,
+        CHUNK_KEYS,
+        &data.with_extension("ordered"),
+    )?;
+    let whole_groups = replay(
+        &in_import_order,
+        batch,
+        batch,
+        &data.with_extension("groups"),
+    )?;
     Ok(Figures {
         import_rate: rows as f64 / elapsed.as_secs_f64(),
         peak_rss_mb,
         commands_per_group,
         keys_per_row,
-        sorted_rate: rows as f64 / sorted.as_secs_f64(),
+        sorted_rate: sorted.map(|time| rows as f64 / time.as_secs_f64()),
         import_order_rate: rows as f64 / import_order.as_secs_f64(),
+        whole_groups_rate: rows as f64 / whole_groups.as_secs_f64(),
     })
 }
 
@@ -256,20 +294,23 @@ fn import_order(pairs: Vec<Pair>) -> anyhow::Result<Vec<Pair>> {
     Ok(ordered)
 }
 
-/// Writes `pairs` into a fresh database in batches of `batch`, flushing each; the time.
-fn replay(pairs: &[Pair], batch: usize, dir: &Path) -> anyhow::Result<Duration> {
+/// Writes `pairs` into a fresh database in groups of `group` keys, each applied in batches
+/// of `chunk` keys and flushed; the time.
+fn replay(pairs: &[Pair], group: usize, chunk: usize, dir: &Path) -> anyhow::Result<Duration> {
     let db = sled::Config::new()
         .path(dir)
         .cache_capacity(CACHE_MB * 1024 * 1024)
         .open()?;
     let tree = db.open_tree("registry")?;
     let started = Instant::now();
-    for chunk in pairs.chunks(batch) {
-        let mut writes = sled::Batch::default();
-        for (key, value) in chunk {
-            writes.insert(key.as_slice(), value.as_slice());
+    for group in pairs.chunks(group) {
+        for chunk in group.chunks(chunk) {
+            let mut writes = sled::Batch::default();
+            for (key, value) in chunk {
+                writes.insert(key.as_slice(), value.as_slice());
+            }
+            tree.apply_batch(writes)?;
         }
-        tree.apply_batch(writes)?;
         tree.flush()?;
     }
     let elapsed = started.elapsed();

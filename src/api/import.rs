@@ -1,11 +1,16 @@
 //! The ImportTeachers handler: a bidirectional stream of rows and results.
 //!
 //! Rows are validated and queued for the writer one after another as they arrive, so the
-//! writer applies them in the stream's order (a teacher's second row sees the first), while
+//! writer applies them in the stream's order (a teacher's second row sees the first), and
 //! many wait for the disk at once, so the writer commits them in large groups. Results go
-//! back in row order, each once its row is on disk. Buffers are bounded at every step: when the client stops reading results,
-//! the handler stops reading rows, and HTTP/2 flow control holds the client back, so
-//! memory stays flat however long the stream.
+//! back in row order, each once its row is on disk. Buffers are bounded at every step:
+//! when the client stops reading results, the handler stops reading rows, and HTTP/2 flow
+//! control holds the client back, so memory stays flat however long the stream.
+//!
+//! When storage fails, the stream ends with that status after the last row on disk. Rows
+//! already queued behind it are refused while the writer is in its fault; one queued long
+//! enough to meet the writer after the disk came back may still be written, so a client
+//! finishes the file by sending it again in UPSERT mode (the `import` command says so).
 
 use futures::StreamExt;
 use tokio::sync::mpsc;

@@ -39,7 +39,7 @@ pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use statistics::{CountyStatistics, Statistics};
 pub use verify::VerifyReport;
-pub use writer::WriteStatsSnapshot;
+pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,9 +3,10 @@
 //! Every mutation of the registry is a [`Mutation`] sent to one thread. The thread takes
 //! whatever has queued up (up to [`MAX_GROUP`]), checks each mutation against the current
 //! state (the tree plus what earlier mutations and groups wrote, see [`staged`]), stages
-//! its writes, then hands the whole group to the [`committer`], which applies it as one
-//! `apply_batch` on the one tree, flushes once, and only then answers every caller of the
-//! group, while the writer goes on to check the next group. So:
+//! its writes, then hands the whole group to the [`committer`], which applies it to the one
+//! tree (a few `apply_batch`es, each holding whole mutations), flushes once, and only then
+//! answers every caller of the group, while the writer goes on to check the next group.
+//! So:
 //! - each mutation is atomic (a refused one stages nothing, an accepted one writes its
 //!   record, its indexes, its change event and the revision together);
 //! - an OK means the change is on disk;
@@ -15,13 +16,14 @@
 //! Plain threads, not tokio tasks: checking, applying and flushing block for
 //! milliseconds, and they would stall the async workers that serve reads.
 //!
-//! When a group cannot be written (a full disk, a read-only remount), its callers are told
-//! (and those of any group staged on top of it) and the writer enters a fault: later writes are refused at once with the same error,
-//! without touching sled, while reads go on from the database opened again (see
-//! [`Database`]: sled stays broken after an I/O error). A write that arrives after a
-//! growing pause probes the disk; once the probe passes, the writer carries on from the
-//! revision on disk. The failed group's callers were told it may not have been applied;
-//! retrying with the same request id is right either way.
+//! When a group cannot be written (a full disk, a read-only remount), its callers are told,
+//! and those of whatever was staged on top of it, and the writer enters a fault: later
+//! writes are refused at once with the same error, without touching sled, while reads go
+//! on from the database opened again (see [`Database`]: sled stays broken after an I/O
+//! error). A write that arrives after a growing pause probes the disk; once the probe
+//! passes, the writer carries on from the revision on disk. The failed group's callers were
+//! told it may not have been applied; retrying with the same request id is right either
+//! way.
 
 mod committer;
 mod filter;
@@ -31,12 +33,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use committer::{Failure, Group};
+use committer::{Failure, Finished, Group};
 use filter::KeyFilter;
 use staged::Pending;
 pub(crate) use staged::Staged;
+pub use staged::CHUNK_KEYS;
 
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::database::Database;
@@ -127,12 +130,13 @@ impl Answer {
         )
     }
 
-    fn fail_if_ok(&mut self, error: &StoreError) {
+    /// Makes the answer `error`, whatever it was.
+    fn fail(&mut self, error: &StoreError) {
         match self {
-            Answer::Mutation(_, result @ Ok(_)) => *result = Err(error.clone()),
-            Answer::Trim(_, result @ Ok(_)) => *result = Err(error.clone()),
-            Answer::Done(_, result @ Ok(_)) => *result = Err(error.clone()),
-            _ => {}
+            Answer::Mutation(_, result) => *result = Err(error.clone()),
+            Answer::Trim(_, result) => *result = Err(error.clone()),
+            Answer::Done(_, result) => *result = Err(error.clone()),
+            Answer::None => {}
         }
     }
 
@@ -218,14 +222,8 @@ pub(crate) fn spawn(
             next_probe: Instant::now(),
         }
     });
-    let (filter, scan) = filter::start(database.clone(), stats.clone())?;
-    let finished = Arc::new(Notify::new());
-    let (jobs, failures, committer) = committer::spawn(
-        database.clone(),
-        stats.clone(),
-        committed.clone(),
-        finished.clone(),
-    )?;
+    let (jobs, reports, committer) =
+        committer::spawn(database.clone(), stats.clone(), committed.clone())?;
     // The writer waits for commands and for the committer at once: a runtime of its own,
     // on its own thread, since staging blocks.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -234,6 +232,8 @@ pub(crate) fn spawn(
             fault: StorageFault::Failed,
             detail: format!("cannot start the writer's runtime: {e}"),
         })?;
+    // Started last, and stopped when dropped: no error above leaves it running.
+    let (filter, scan) = filter::start(database.clone(), stats.clone())?;
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
@@ -243,18 +243,15 @@ pub(crate) fn spawn(
                 stats,
                 committed,
                 fault,
+                committer_gone: None,
                 jobs,
-                finished,
-                failures,
+                reports,
                 committing: None,
                 staging: Staging::default(),
-                filter: filter.clone(),
+                filter,
             };
             runtime.block_on(writer.run(receiver));
-            filter.stop();
-            if scan.join().is_err() {
-                tracing::error!("the key filter's thread panicked");
-            }
+            drop(scan);
             // The writer's end closed the committer's inbox: it writes what it holds,
             // flushes and stops.
             if committer.join().is_err() {
@@ -277,19 +274,20 @@ pub(crate) fn read_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
 
 struct Writer {
     database: Arc<Database>,
-    /// The revision of the last staged change.
+    /// The revision of the last staged change: the last on disk once the committer is
+    /// free and no write failed.
     revision: u64,
     stats: Arc<WriteStats>,
     /// Tells change-feed watchers the revision of the last change on disk.
     committed: Arc<watch::Sender<u64>>,
     /// Set while the disk refuses writes.
     fault: Option<Fault>,
+    /// Set once the committer thread is gone: every write is refused with it.
+    committer_gone: Option<StoreError>,
     /// The committer's inbox.
     jobs: std::sync::mpsc::SyncSender<Group>,
-    /// Signalled by the committer each time it has finished a group.
-    finished: Arc<Notify>,
-    /// Groups the committer could not write.
-    failures: std::sync::mpsc::Receiver<Failure>,
+    /// The committer's report on each group handed over.
+    reports: mpsc::UnboundedReceiver<Finished>,
     /// The writes of the group handed over last, while the committer may still hold it.
     committing: Option<Arc<Pending>>,
     /// The group being staged.
@@ -320,58 +318,64 @@ impl Writer {
     /// written, so groups grow with the load, up to [`MAX_GROUP`]. Ends when the last
     /// sender is gone, once everything staged is on disk.
     async fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        // Between iterations, a free committer means nothing is staged: what is staged is
+        // handed over as soon as the committer is free.
         let mut committer_free = true;
         let mut open = true;
         while open || !self.staging.answers.is_empty() {
             let room = open && self.staging.answers.len() < MAX_GROUP;
             tokio::select! {
                 biased;
-                () = self.finished.notified(), if !committer_free => {
+                report = self.reports.recv(), if !committer_free => {
                     committer_free = true;
-                    self.hear_failures();
+                    self.hear(report);
                 }
                 command = receiver.recv(), if room => match command {
                     Some(command) => self.take(command, &mut committer_free).await,
                     None => open = false,
                 },
             }
+            self.hand_over(&mut committer_free);
             while self.staging.answers.len() < MAX_GROUP {
                 match receiver.try_recv() {
                     Ok(command) => self.take(command, &mut committer_free).await,
                     Err(_) => break,
                 }
             }
-            if committer_free && !self.staging.answers.is_empty() {
-                self.hand_over();
-                committer_free = false;
-            }
+            self.hand_over(&mut committer_free);
         }
         if !committer_free {
-            self.finished.notified().await;
+            let report = self.reports.recv().await;
+            self.hear(report);
         }
     }
 
-    /// Stages one command into the current group; a snapshot is read between groups,
-    /// once everything before it is on disk.
+    /// Stages a command; a snapshot is read between groups instead, once everything
+    /// before it is on disk.
     async fn take(&mut self, command: Command, committer_free: &mut bool) {
-        let Command::Snapshot { after, reply } = command else {
-            self.stage(command);
-            return;
-        };
+        match command {
+            Command::Snapshot { after, reply } => {
+                self.settle(committer_free).await;
+                let _ = reply.send(self.snapshot(after));
+            }
+            command => self.stage(command),
+        }
+    }
+
+    /// Waits until everything staged is on disk, or failed.
+    async fn settle(&mut self, committer_free: &mut bool) {
         loop {
             if !*committer_free {
-                self.finished.notified().await;
+                let report = self.reports.recv().await;
                 *committer_free = true;
-                self.hear_failures();
+                self.hear(report);
             }
             if self.staging.answers.is_empty() {
                 break;
             }
-            self.hand_over();
-            *committer_free = false;
+            self.hand_over(committer_free);
         }
         self.committing = None;
-        let _ = reply.send(self.snapshot(after));
     }
 
     fn stage(&mut self, command: Command) {
@@ -394,8 +398,8 @@ impl Writer {
             Command::Restore { part, reply } => {
                 Answer::Done(reply, stage_restore(&mut staged, part))
             }
+            // Never staged: take() reads snapshots between groups.
             Command::Snapshot { reply, .. } => {
-                // take() reads snapshots itself.
                 let _ = reply.send(Err(StoreError::Closed));
                 return;
             }
@@ -408,8 +412,11 @@ impl Writer {
         self.staging.answers.push(answer);
     }
 
-    /// Gives the staged group to the committer, which must be free.
-    fn hand_over(&mut self) {
+    /// Gives the staged group to the committer, if it is free and something is staged.
+    fn hand_over(&mut self, committer_free: &mut bool) {
+        if !*committer_free || self.staging.answers.is_empty() {
+            return;
+        }
         let Staging { pending, answers } = std::mem::take(&mut self.staging);
         let writes = Arc::new(pending);
         let group = Group {
@@ -417,33 +424,65 @@ impl Writer {
             answers,
             revision: self.revision,
         };
-        if self.jobs.send(group).is_err() {
-            tracing::error!("the commit thread is gone: the group's callers are not answered");
+        match self.jobs.send(group) {
+            Ok(()) => {
+                self.committing = Some(writes);
+                *committer_free = false;
+            }
+            Err(std::sync::mpsc::SendError(group)) => {
+                let error = self.lose_committer();
+                for mut answer in group.answers {
+                    answer.fail(&error);
+                    answer.send();
+                }
+            }
         }
-        self.committing = Some(writes);
     }
 
-    /// Enters the fault of a group the committer could not write. What was staged on top
-    /// of it fails too: it was checked against writes that never reached the disk.
-    fn hear_failures(&mut self) {
-        while let Ok(Failure { error, reopened }) = self.failures.try_recv() {
-            self.committing = None;
-            for mut answer in std::mem::take(&mut self.staging).answers {
-                answer.fail_if_ok(&error);
-                answer.send();
+    /// Takes in the committer's report on the group it held.
+    fn hear(&mut self, report: Option<Finished>) {
+        let error = match report {
+            Some(Ok(())) => return,
+            Some(Err(Failure { error, reopened })) => {
+                self.fault = Some(Fault {
+                    error: error.clone(),
+                    reopened,
+                    pause: FIRST_PROBE_PAUSE,
+                    next_probe: Instant::now() + FIRST_PROBE_PAUSE,
+                });
+                error
             }
-            self.fault = Some(Fault {
-                error,
-                reopened,
-                pause: FIRST_PROBE_PAUSE,
-                next_probe: Instant::now() + FIRST_PROBE_PAUSE,
-            });
+            None => self.lose_committer(),
+        };
+        // What was staged on top of the lost group was checked against writes that never
+        // reached the disk: every answer, refusals included, becomes the failure.
+        self.committing = None;
+        for mut answer in std::mem::take(&mut self.staging).answers {
+            answer.fail(&error);
+            answer.send();
         }
+    }
+
+    /// Refuses every write from now on: the commit thread stopped (it panicked).
+    fn lose_committer(&mut self) -> StoreError {
+        let error = StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: "the commit thread stopped; restart the server".into(),
+        };
+        if self.committer_gone.is_none() {
+            tracing::error!("the commit thread stopped: writes are refused until a restart");
+            self.stats.faulted.store(true, Ordering::Relaxed);
+        }
+        self.committer_gone = Some(error.clone());
+        error
     }
 
     /// The tree to write to; in a fault, the fault's error until a probe shows the disk
     /// takes data again.
     fn ready(&mut self) -> Result<sled::Tree, StoreError> {
+        if let Some(error) = &self.committer_gone {
+            return Err(error.clone());
+        }
         let Some(fault) = &mut self.fault else {
             return self.database.tree();
         };
@@ -461,11 +500,13 @@ impl Writer {
             fault.next_probe = now + fault.pause;
             return Err(fault.error.clone());
         }
+        fault.reopened = true;
+        // What is on disk is the truth: carry on from its revision. The fault stays until
+        // that revision is read, so no write is staged on a revision of a lost group.
+        let tree = self.database.tree()?;
+        let revision = read_revision(&tree)?;
         self.fault = None;
         self.stats.faulted.store(false, Ordering::Relaxed);
-        let tree = self.database.tree()?;
-        // What is on disk is the truth: carry on from its revision.
-        let revision = read_revision(&tree)?;
         self.publish(revision);
         tracing::warn!(revision, "the data directory takes writes again");
         Ok(tree)
@@ -482,7 +523,7 @@ impl Writer {
         })
     }
 
-    /// Makes `revision` the last committed one, and tells the change-feed watchers.
+    /// Makes `revision`, read from disk, the last one, and tells the change-feed watchers.
     fn publish(&mut self, revision: u64) {
         self.revision = revision;
         self.committed.send_if_modified(|seen| {

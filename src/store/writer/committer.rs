@@ -8,17 +8,19 @@
 //! has finished the one before, so at most one group is in the committer's hands, and the
 //! writer reads that group's writes from its own copy until then.
 //!
-//! When a group cannot be written, the committer opens the database again at once, so
-//! reads go on, and tells the writer before it says it is free again. The writer then
-//! fails what it staged on top of the lost group and refuses writes until the disk takes
-//! data again (see [`super::Writer::ready`]).
+//! After each group the committer tells the writer how it went, which is also the sign
+//! that it is free. When a group cannot be written, the committer opens the database
+//! again at once, so reads go on, and the writer fails what it staged on top of the lost
+//! group and refuses writes until the disk takes data again (see
+//! [`super::Writer::ready`]). Should the committer thread die, its end of that channel
+//! closes, and the writer refuses writes from then on instead of waiting for it.
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc as tokio_mpsc, watch};
 
 use super::staged::Pending;
 use super::{Answer, WriteStats, FLUSH_RETRIES};
@@ -40,10 +42,13 @@ pub(super) struct Failure {
     pub(super) reopened: bool,
 }
 
-/// The committer's inbox, the writer's news of failures, and the thread.
+/// How a group went: the committer sends one after each group.
+pub(super) type Finished = Result<(), Failure>;
+
+/// The committer's inbox, its reports, and the thread.
 pub(super) type Spawned = (
     mpsc::SyncSender<Group>,
-    mpsc::Receiver<Failure>,
+    tokio_mpsc::UnboundedReceiver<Finished>,
     std::thread::JoinHandle<()>,
 );
 
@@ -51,11 +56,10 @@ pub(super) fn spawn(
     database: Arc<Database>,
     stats: Arc<WriteStats>,
     committed: Arc<watch::Sender<u64>>,
-    finished: Arc<Notify>,
 ) -> Result<Spawned, StoreError> {
     // One place: the writer hands a group over only when told the last one is finished.
     let (jobs, inbox) = mpsc::sync_channel(1);
-    let (failures, news) = mpsc::channel();
+    let (reports, news) = tokio_mpsc::unbounded_channel();
     let handle = std::thread::Builder::new()
         .name("registry-commit".into())
         .spawn(move || {
@@ -63,8 +67,7 @@ pub(super) fn spawn(
                 database,
                 stats,
                 committed,
-                finished,
-                failures,
+                reports,
             }
             .run(inbox)
         })
@@ -80,23 +83,23 @@ struct Committer {
     stats: Arc<WriteStats>,
     /// Tells change-feed watchers the revision of the last change on disk.
     committed: Arc<watch::Sender<u64>>,
-    /// Signalled after each group, once its callers are answered.
-    finished: Arc<Notify>,
-    failures: mpsc::Sender<Failure>,
+    /// Tells the writer how each group went, once its callers are answered.
+    reports: tokio_mpsc::UnboundedSender<Finished>,
 }
 
 impl Committer {
     fn run(mut self, inbox: mpsc::Receiver<Group>) {
         for group in inbox {
-            self.commit(group);
-            self.finished.notify_one();
+            let finished = self.commit(group);
+            // The writer outlives the committer; should it be gone, nobody is left to tell.
+            let _ = self.reports.send(finished);
         }
         if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
             tracing::error!(error = %e, "final flush of the registry failed");
         }
     }
 
-    fn commit(&mut self, group: Group) {
+    fn commit(&mut self, group: Group) -> Finished {
         let Group {
             writes,
             mut answers,
@@ -114,27 +117,28 @@ impl Committer {
             .flush_micros
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
-        match written {
+        let finished = match written {
             Ok(()) => {
                 self.committed.send_if_modified(|seen| {
                     let changed = *seen != revision;
                     *seen = revision;
                     changed
                 });
+                Ok(())
             }
             Err(error) => {
+                // Refusals too: they may rest on an earlier mutation of the group, lost.
                 for answer in &mut answers {
-                    answer.fail_if_ok(&error);
+                    answer.fail(&error);
                 }
                 let reopened = self.enter_fault(&error);
-                // The writer outlives the committer; should it be gone, nobody is left
-                // to tell.
-                let _ = self.failures.send(Failure { error, reopened });
+                Err(Failure { error, reopened })
             }
-        }
+        };
         for answer in answers {
             answer.send();
         }
+        finished
     }
 
     /// Makes reads go on after a failed write. sled fails reads too after an I/O error,

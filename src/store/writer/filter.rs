@@ -10,19 +10,22 @@
 //!
 //! The filter covers the key spaces the writer looks up by exact key to see whether they
 //! are taken: records, identity documents, certificate numbers and request ids. Every key
-//! of those spaces is added before it is written: by a scan of the tree as the registry
-//! opens, and by the writer for each write it stages. Until the scan has finished, every
-//! key may exist. Removed keys stay in the filter, and other keys can collide with them:
-//! either way the key is read, so the filter is never wrong, only sometimes unhelpful.
+//! of those spaces is added before it can be in the tree: by a scan of the tree as the
+//! registry opens, and by the writer for each key it stages, set or removed (a removal
+//! lost to a disk fault brings its key back, whether the scan saw it or not). Until the
+//! scan has finished, every key may exist. Keys stay in the filter once removed, and other
+//! keys can collide with them: either way the key is read, so the filter is never wrong,
+//! only sometimes unhelpful.
 //!
 //! It is sized as the registry opens, for four times its teachers and at least 64 Mbit
 //! (8 MB, good for about four million keys at under 0.1% false positives); a registry that
-//! grows far beyond that sees more false positives, that is more reads, until it restarts.
+//! grows far beyond that (request ids pile up too) sees more false positives, that is more
+//! reads, until it restarts.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::WriteStats;
 use crate::store::database::Database;
@@ -40,6 +43,8 @@ const KEYS_PER_TEACHER: u64 = 4;
 /// Keys read per borrow of the tree by the opening scan: the tree is let go of between
 /// them, so a disk fault can open the database again.
 const SCAN_STEP: usize = 10_000;
+/// How long a failed scan waits before it starts again.
+const SCAN_RETRY: Duration = Duration::from_secs(1);
 
 /// The key spaces the filter covers.
 const COVERED: [u8; 4] = [
@@ -55,8 +60,6 @@ pub(crate) struct KeyFilter {
     mask: u64,
     /// Set once the opening scan has added every key that was in the tree.
     complete: AtomicBool,
-    /// Tells the opening scan to stop: the registry is closing.
-    stop: AtomicBool,
 }
 
 impl KeyFilter {
@@ -70,7 +73,6 @@ impl KeyFilter {
             words: (0..bits / 64).map(|_| AtomicU64::new(0)).collect(),
             mask: bits - 1,
             complete: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
         }
     }
 
@@ -95,11 +97,6 @@ impl KeyFilter {
         }
     }
 
-    /// Stops the opening scan, if it still runs.
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
     /// `HASHES` bit positions by double hashing of one 64-bit hash (Kirsch–Mitzenmacher).
     fn positions(&self, key: &[u8]) -> impl Iterator<Item = u64> + '_ {
         // A fixed hasher, so a run is repeatable. Keys chosen to collide cost extra reads
@@ -116,54 +113,94 @@ fn covers(key: &[u8]) -> bool {
     key.first().is_some_and(|prefix| COVERED.contains(prefix))
 }
 
+/// The thread of the opening scan: stopped and joined when dropped, so it never keeps the
+/// database open past the writer.
+pub(crate) struct Scan {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Scan {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the key filter's thread panicked");
+            }
+        }
+    }
+}
+
 /// A filter sized for the registry in `database`, and the thread that fills it with the
 /// keys already there. The writer adds each key it stages from the start, so keys written
 /// while the scan runs are covered whether the scan sees them or not.
 pub(crate) fn start(
     database: Arc<Database>,
     stats: Arc<WriteStats>,
-) -> Result<(Arc<KeyFilter>, std::thread::JoinHandle<()>), StoreError> {
+) -> Result<(Arc<KeyFilter>, Scan), StoreError> {
     let teachers = count_teachers(&database.tree()?)?;
     let filter = Arc::new(KeyFilter::with_room_for(
         teachers.saturating_mul(KEYS_PER_TEACHER),
     ));
-    let scanning = filter.clone();
-    let handle = std::thread::Builder::new()
+    let stop = Arc::new(AtomicBool::new(false));
+    let (scanning, stopping) = (filter.clone(), stop.clone());
+    let thread = std::thread::Builder::new()
         .name("registry-filter".into())
-        .spawn(move || {
-            let started = Instant::now();
-            match scan(&database, &scanning) {
-                Ok(Some(keys)) => {
-                    scanning.complete.store(true, Ordering::Release);
-                    stats.key_filter_ready.store(true, Ordering::Relaxed);
-                    tracing::info!(
-                        keys,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "key filter ready"
-                    );
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    // Every key may exist, as before the scan: slower checks, still right.
-                    tracing::warn!(%error, "the key filter could not be filled; writes check every key in storage");
-                }
-            }
-        })
+        .spawn(move || fill(&database, &scanning, &stopping, &stats))
         .map_err(|e| StoreError::Storage {
             fault: crate::store::StorageFault::Failed,
             detail: format!("cannot start the key filter's thread: {e}"),
         })?;
-    Ok((filter, handle))
+    let scan = Scan {
+        stop,
+        thread: Some(thread),
+    };
+    Ok((filter, scan))
+}
+
+/// Scans until the filter is complete, starting again after a failure (a disk fault may
+/// have the database being opened again); until then, every key may exist.
+fn fill(database: &Database, filter: &KeyFilter, stop: &AtomicBool, stats: &WriteStats) {
+    let started = Instant::now();
+    loop {
+        match scan(database, filter, stop) {
+            Ok(Some(keys)) => {
+                filter.complete.store(true, Ordering::Release);
+                stats.key_filter_ready.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    keys,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "key filter ready"
+                );
+                return;
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "the key filter's scan failed; it starts again in a moment");
+                let resume = Instant::now() + SCAN_RETRY;
+                while Instant::now() < resume {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
 }
 
 /// Adds every covered key in the tree; the count, or None when told to stop.
-fn scan(database: &Database, filter: &KeyFilter) -> Result<Option<u64>, StoreError> {
+fn scan(
+    database: &Database,
+    filter: &KeyFilter,
+    stop: &AtomicBool,
+) -> Result<Option<u64>, StoreError> {
     let mut added = 0;
     for prefix in COVERED {
         let mut from = vec![prefix];
         let end = vec![prefix + 1];
         loop {
-            if filter.stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) {
                 return Ok(None);
             }
             let tree = database.tree()?;
@@ -200,12 +237,13 @@ fn count_teachers(tree: &sled::Tree) -> Result<u64, StoreError> {
 }
 
 #[cfg(test)]
+pub(super) fn complete(filter: &KeyFilter) {
+    filter.complete.store(true, Ordering::Release);
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    fn complete(filter: &KeyFilter) {
-        filter.complete.store(true, Ordering::Release);
-    }
 
     #[test]
     fn every_key_may_exist_until_the_scan_is_complete() {
