@@ -27,16 +27,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// check this number when upgrading it.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// How long freed memory stays with the process before mimalloc returns it to the system.
+/// How long freed memory stays with the process before mimalloc returns it to the system:
+/// at once, where mimalloc v3's default is 1,000 ms.
 ///
-/// mimalloc v3's default is 1,000 ms. Returning it at once (0) kept the peak of a 1M-row
-/// import lowest (769 MB) but cost a page fault and a zeroed page for much of what sled
-/// allocates next, since sled copies and frees a tree node on every update. Measured on
-/// the same 1M-row import (`teacher-registry import`, one run each): 0 ms 18.0k rows/s at
-/// 769 MB, 10 ms 19.4k at 785 MB, 100 ms 20.9k at 795 MB, 1,000 ms 19.7k at 838 MB; at
-/// 300k rows, 0 ms about 23k rows/s and 100 ms 29.5k. The soak's memory stays flat at 100 ms
-/// (+0.8% in 90 s).
-const PURGE_DELAY_MS: std::ffi::c_long = 100;
+/// The trade-off, measured here: sled copies and frees a tree node on every update, so with
+/// 0 much of what it allocates next comes back as fresh, zeroed pages, and bulk imports are
+/// slower. One 1M-row import each (`teacher-registry import`): 0 ms 18.0k rows/s at 769 MB
+/// peak, 10 ms 19.4k at 785 MB, 100 ms 20.9k at 795 MB, 1,000 ms 19.7k at 838 MB. Serving
+/// reads over 1M teachers at `--cache-mb 160`, 0 ms peaks at 553 MiB and 100 ms at 578 MiB,
+/// past the 600 MB the registry is held to. So 0 is the default, and
+/// `MIMALLOC_PURGE_DELAY=100` is the setting for a server doing a bulk import (its soak
+/// stays flat too: +0.8% in 90 s).
+const PURGE_DELAY_MS: std::ffi::c_long = 0;
 
 /// Sets mimalloc's purge delay to [`PURGE_DELAY_MS`]; an operator's own
 /// `MIMALLOC_PURGE_DELAY` wins.

@@ -187,7 +187,7 @@ async fn a_second_process_on_a_live_data_directory_is_refused() {
 /// After a restart the writer learns which keys are taken from its key filter, filled by
 /// a scan as the registry opens, and reads only keys the filter may hold. Once the scan is
 /// done, every key taken before the restart must still count as taken: identity
-/// documents, certificate numbers and request ids.
+/// documents and certificate numbers (from the filter), and request ids (read as ever).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_taken_before_a_restart_stay_taken_once_the_key_filter_is_ready() {
     let server = start_server().await;

@@ -34,9 +34,8 @@
 //!   warm-up; later ones must not. (With the default minute, the first trim fell at the
 //!   end of the CI form and added 8 MiB, 10%, in one step.)
 //!
-//! The binary allocates with mimalloc and returns freed memory after 100 ms (see
-//! `main.rs`; at once until 2026-11-29, and the figures below are from then; at 100 ms a
-//! CI-form run grew +0.8%).
+//! The binary allocates with mimalloc and returns freed memory at once (see `main.rs`; with
+//! `MIMALLOC_PURGE_DELAY=100`, the bulk-import setting, a CI-form run grew +0.8%).
 //! Under glibc's default of up to 8 arenas per core, freed memory stayed spread over the
 //! arenas of the threads that used it, and RSS crept while the live heap did not
 //! (heaptrack: +0.45 MiB of live heap over a minute of this mix; RSS +7% in the CI form),
