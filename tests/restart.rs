@@ -184,6 +184,17 @@ async fn a_second_process_on_a_live_data_directory_is_refused() {
     create(&mut client, teacher(2, "350702")).await;
 }
 
+/// Creates teacher 1 with `request_id`; the stored record.
+async fn create_with_request_id(client: &mut Client, request_id: &str) -> pb::Teacher {
+    client
+        .create_teacher(create_request(teacher(1, "350702"), request_id))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
 /// After a restart the writer learns which keys are taken from its key filter, filled by
 /// a scan as the registry opens, and reads only keys the filter may hold. Once the scan is
 /// done, every key taken before the restart must still count as taken: identity
@@ -192,13 +203,7 @@ async fn a_second_process_on_a_live_data_directory_is_refused() {
 async fn keys_taken_before_a_restart_stay_taken_once_the_key_filter_is_ready() {
     let server = start_server().await;
     let mut client = server.client.clone();
-    let first = client
-        .create_teacher(create_request(teacher(1, "350702"), "create-first"))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let first = create_with_request_id(&mut client, "create-first").await;
     let mut holder = teacher(2, "350721");
     holder.certificates.push(certificate("20163500022000123"));
     let import_one = |teacher: pb::Teacher| pb::ImportTeachersRequest {
@@ -237,13 +242,7 @@ async fn keys_taken_before_a_restart_stay_taken_once_the_key_filter_is_ready() {
     assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
     assert_eq!(error_info(&status)["teacher_id"], first.teacher_id);
 
-    let replayed = client
-        .create_teacher(create_request(teacher(1, "350702"), "create-first"))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let replayed = create_with_request_id(&mut client, "create-first").await;
     assert_eq!(replayed, first, "a retried request gets its first answer");
 
     let mut newcomer = teacher(3, "350702");
