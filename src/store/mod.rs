@@ -300,16 +300,13 @@ impl Store {
         mode: ImportMode,
         context: WriteContext,
     ) -> Result<Queued, StoreError> {
-        let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(Command::Mutate {
+        let answer = self
+            .enqueue(|reply| Command::Mutate {
                 mutation: Mutation::Import { row, mode },
                 context,
                 reply,
             })
-            .await
-            .map_err(|_| StoreError::Closed)?;
+            .await?;
         Ok(Queued(answer))
     }
 
@@ -387,13 +384,23 @@ impl Store {
         &self,
         command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
     ) -> Result<T, StoreError> {
+        let answer = self.enqueue(command).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues a command for the writer (waiting while the queue is full); its answer comes
+    /// on the receiver. Closed once the writer has stopped.
+    async fn enqueue<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
         let sender = self.inner.sender.as_ref().ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         sender
             .send(command(reply))
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        Ok(answer)
     }
 
     fn read_record(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
