@@ -1,7 +1,8 @@
 //! Bulk import end to end, against raw sled doing the same writes.
 //!
 //! ```text
-//! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1] [--whole-groups] [--key-order]
+//! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1] [--what-if]
+//!     [--whole-groups] [--key-order]
 //! ```
 //!
 //! 1. Generates `rows` teachers as CSV (`teacher-registry generate`).
@@ -20,6 +21,9 @@
 //!      [`CHUNK_KEYS`] keys as the server's committer applies it. This is the baseline
 //!      the import is compared with: the same keys and values, in the same order, group
 //!      sizes and batches, with nothing else to do;
+//!    - with `--what-if`, the baseline again with parts of each row left out (the county
+//!      entries' record copies, the county change entries, every value, all but the record
+//!      and identity entries), each against the baseline: what each part costs sled;
 //!    - with `--whole-groups`, **in import order, one batch per group**, as the server
 //!      applied groups before it had a committer thread (mind the memory: see below);
 //!    - with `--key-order`, **in key order**, one batch per group: sled's best case, for
@@ -71,6 +75,11 @@ struct Args {
     /// doing so: more than the 24 GB of this machine at 1M rows in the server's groups.
     #[arg(long)]
     key_order: bool,
+    /// Also replay the baseline with parts of each row left out (the county entries'
+    /// record copies, the county change entries, every value, all but the record and
+    /// identity entries), to show what each part of a row costs sled.
+    #[arg(long)]
+    what_if: bool,
     /// Added by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -221,6 +230,15 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
         CHUNK_KEYS,
         &data.with_extension("ordered"),
     )?;
+    if args.what_if {
+        what_if(
+            &in_import_order,
+            commands_per_group,
+            rows,
+            import_order,
+            data,
+        )?;
+    }
     let whole_groups = match args.whole_groups {
         true => Some(replay(
             &in_import_order,
@@ -239,6 +257,52 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
         import_order_rate: rows as f64 / import_order.as_secs_f64(),
         whole_groups_rate: whole_groups.map(|time| rows as f64 / time.as_secs_f64()),
     })
+}
+
+/// The baseline again with parts of each row left out, in groups of as many rows as the
+/// server's: what the import's writes would cost sled without them.
+fn what_if(
+    pairs: &[Pair],
+    rows_per_group: f64,
+    rows: u64,
+    baseline: Duration,
+    data: &Path,
+) -> anyhow::Result<()> {
+    type Change = fn(&Pair) -> Option<Pair>;
+    let variants: [(&str, Change); 4] = [
+        (
+            "without the county entries' record copies",
+            |(key, value)| {
+                let value = if key[0] == b'c' {
+                    Vec::new()
+                } else {
+                    value.clone()
+                };
+                Some((key.clone(), value))
+            },
+        ),
+        ("without the county change entries", |(key, value)| {
+            (key[0] != b'g').then(|| (key.clone(), value.clone()))
+        }),
+        ("without any value", |(key, _)| {
+            Some((key.clone(), Vec::new()))
+        }),
+        ("record and identity entries only", |(key, value)| {
+            matches!(key[0], b'r' | b'i').then(|| (key.clone(), value.clone()))
+        }),
+    ];
+    for (name, change) in variants {
+        let changed: Vec<Pair> = pairs.iter().filter_map(change).collect();
+        let keys_per_row = changed.len() as f64 / rows as f64;
+        let group = ((rows_per_group * keys_per_row).round() as usize).max(1);
+        let time = replay(&changed, group, CHUNK_KEYS, &data.with_extension("what-if"))?;
+        println!(
+            "what if   {name}: {keys_per_row:.1} keys per row, raw sled {:.0} rows/s, {:.2}x the baseline",
+            rows as f64 / time.as_secs_f64(),
+            baseline.as_secs_f64() / time.as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 /// A key and its value, owned (as the server's writes are), so they keep no page of the

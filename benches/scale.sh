@@ -8,7 +8,7 @@
 # VmHWM, and the data directory's size against an export of the same registry as JSON Lines.
 #
 # Usage: benches/scale.sh [N ...]           (default: 10000 100000 1000000)
-# Environment: RUNS (3), SECONDS_PER_PHASE (10), CACHE_MB (160, the server default: sled's cache), WORK (a new
+# Environment: RUNS (3), SECONDS_PER_PHASE (10), CACHE_MB (128, the server default: sled's cache), WORK (a new
 # temporary directory; data directories are deleted at the end unless KEEP=1).
 #
 # The binaries are built once and copied aside (with their sha256 printed), and the load
@@ -21,7 +21,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 runs=${RUNS:-3}
 seconds=${SECONDS_PER_PHASE:-10}
-cache_mb=${CACHE_MB:-160}
+cache_mb=${CACHE_MB:-128}
 work=${WORK:-$(mktemp -d /tmp/scale.XXXXXX)}
 mkdir -p "$work"
 

@@ -108,15 +108,18 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// sled's page cache unless told otherwise, in MiB: the most that keeps a server of 1M
-/// teachers under 600 MB while it serves reads. Measured on a compacted 1M registry, the
-/// same binary with 10 s of GetTeacher then ListTeachers (`benches/SCALE.md`): 160 peaks
-/// at 555 MiB (582 MB) and 256 at 668 MiB, for 12% fewer gets per second at 160 and the
-/// same list rate. Sled's page table and the key filter take about 200 MiB of their own
-/// at 1M, so the cache is what is left. A machine with memory to spare can raise
-/// `--cache-mb`: sled applies a 1M import's writes about 10% faster at 512 than at 256
-/// (`benches/import.rs`' replay).
-pub const DEFAULT_CACHE_MB: u64 = 160;
+/// sled's page cache unless told otherwise, in MiB: small enough to keep a server of 1M
+/// teachers under 600 MB while it serves reads. sled's page table and the key filter take
+/// about 230 MiB of their own at 1M, and sled holds well more than its nominal cache (its
+/// peak climbs as reads page nodes in and out), so the cache is a fraction of what is left.
+/// Measured on a compacted 1M registry, three rounds of GetTeacher (after learning every
+/// registry number by paging ListTeachers) and ListTeachers, 10 s each (`benches/SCALE.md`):
+/// 128 peaks at 489 MiB (513 MB) in every round; 160 at 546 MiB, then 613 MiB in the third
+/// round; 256 at 668 MiB after one. 256 serves about 12% more gets per second than 160,
+/// and 160 about as many as 128; list rates are the same. A machine with memory to spare
+/// can raise `--cache-mb`: sled applies a 1M import's writes about 10% faster at 512 than
+/// at 256 (`benches/import.rs`' replay).
+pub const DEFAULT_CACHE_MB: u64 = 128;
 
 /// How to open the store.
 #[derive(Debug, Clone)]
