@@ -97,7 +97,7 @@ fn main() -> ExitCode {
 
 struct Figures {
     import_rate: f64,
-    peak_rss_mb: f64,
+    peak_rss_mib: f64,
     commands_per_group: f64,
     keys_per_row: f64,
     /// None unless asked for.
@@ -127,13 +127,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
         let data = work.path().join(format!("data-{run}"));
         let figures = measure(&csv, &data, args.rows, args)?;
         println!(
-            "run {run}    load {}: import {:.0} rows/s, server peak RSS {:.0} MB, {:.1} commands per group, \
+            "run {run}    load {}: import {:.0} rows/s, server peak RSS {:.0} MiB, {:.1} commands per group, \
              {:.1} keys per row; raw sled {:.0} rows/s in import order in chunks, {:.0} in \
              import order one batch per group, {:.0} in key order; import/raw {:.2} (import \
              order, chunks), {:.2} (import order, groups), {:.2} (key order)",
             load_average(),
             figures.import_rate,
-            figures.peak_rss_mb,
+            figures.peak_rss_mib,
             figures.commands_per_group,
             figures.keys_per_row,
             figures.import_order_rate,
@@ -153,7 +153,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     };
     println!(
         "median    import {:.0} rows/s; raw sled {:.0} (import order, chunks) / {:.0} (import \
-         order, groups) / {:.0} (key order) rows/s; ratios {:.2} / {:.2} / {:.2}; peak RSS {:.0} MB",
+         order, groups) / {:.0} (key order) rows/s; ratios {:.2} / {:.2} / {:.2}; peak RSS {:.0} MiB",
         median(|f| f.import_rate),
         median(|f| f.import_order_rate),
         median(|f| f.whole_groups_rate.unwrap_or(f64::NAN)),
@@ -161,7 +161,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         median(|f| f.import_rate / f.import_order_rate),
         median(|f| f.import_rate / f.whole_groups_rate.unwrap_or(f64::NAN)),
         median(|f| f.import_rate / f.sorted_rate.unwrap_or(f64::NAN)),
-        median(|f| f.peak_rss_mb),
+        median(|f| f.peak_rss_mib),
     );
     Ok(())
 }
@@ -207,7 +207,7 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
     let metrics = scrape(metrics_port)?;
     let groups = sample(&metrics, "teacher_registry_write_groups_total")?;
     let commands = sample(&metrics, "teacher_registry_write_commands_total")?;
-    let peak_rss_mb = peak_rss_kib(server.0.id())? as f64 / 1024.0;
+    let peak_rss_mib = peak_rss_kib(server.0.id())? as f64 / 1024.0;
     server.stop()?;
 
     let pairs = read_pairs(data)?;
@@ -250,7 +250,7 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
     };
     Ok(Figures {
         import_rate: rows as f64 / elapsed.as_secs_f64(),
-        peak_rss_mb,
+        peak_rss_mib,
         commands_per_group,
         keys_per_row,
         sorted_rate: sorted.map(|time| rows as f64 / time.as_secs_f64()),
