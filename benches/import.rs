@@ -213,16 +213,11 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
     let pairs = read_pairs(data)?;
     let keys_per_row = pairs.len() as f64 / rows as f64;
     let commands_per_group = commands / groups;
-    let batch = ((commands_per_group * keys_per_row).round() as usize).max(1);
-    let sorted = match args.key_order {
-        true => Some(replay(
-            &pairs,
-            batch,
-            batch,
-            &data.with_extension("sorted"),
-        )?),
-        false => None,
-    };
+    let batch = group_keys(commands_per_group, keys_per_row);
+    let sorted = args
+        .key_order
+        .then(|| replay(&pairs, batch, batch, &data.with_extension("sorted")))
+        .transpose()?;
     let in_import_order = import_order(pairs)?;
     let import_order = replay(
         &in_import_order,
@@ -239,15 +234,17 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
             data,
         )?;
     }
-    let whole_groups = match args.whole_groups {
-        true => Some(replay(
-            &in_import_order,
-            batch,
-            batch,
-            &data.with_extension("groups"),
-        )?),
-        false => None,
-    };
+    let whole_groups = args
+        .whole_groups
+        .then(|| {
+            replay(
+                &in_import_order,
+                batch,
+                batch,
+                &data.with_extension("groups"),
+            )
+        })
+        .transpose()?;
     Ok(Figures {
         import_rate: rows as f64 / elapsed.as_secs_f64(),
         peak_rss_mib,
@@ -294,7 +291,7 @@ fn what_if(
     for (name, change) in variants {
         let changed: Vec<Pair> = pairs.iter().filter_map(change).collect();
         let keys_per_row = changed.len() as f64 / rows as f64;
-        let group = ((rows_per_group * keys_per_row).round() as usize).max(1);
+        let group = group_keys(rows_per_group, keys_per_row);
         let time = replay(&changed, group, CHUNK_KEYS, &data.with_extension("what-if"))?;
         println!(
             "what if   {name}: {keys_per_row:.1} keys per row, raw sled {:.0} rows/s, {:.2}x the baseline",
@@ -303,6 +300,11 @@ fn what_if(
         );
     }
     Ok(())
+}
+
+/// The keys in a group of `rows_per_group` rows of `keys_per_row` keys each.
+fn group_keys(rows_per_group: f64, keys_per_row: f64) -> usize {
+    ((rows_per_group * keys_per_row).round() as usize).max(1)
 }
 
 /// A key and its value, owned (as the server's writes are), so they keep no page of the
