@@ -6,7 +6,7 @@
 //! teacher still goes through the writer.) Each upgrade leaves a metadata marker, so a
 //! registry pays for the check once, not at every start.
 
-use crate::domain::TeacherId;
+use crate::domain::{TeacherId, UnixMicros};
 use crate::store::{codec, keys, StoreError};
 
 /// County entries filled per `apply_batch`, so an upgrade of a large registry holds
@@ -48,6 +48,34 @@ pub(crate) fn fill_county_copies(tree: &sled::Tree) -> Result<u64, StoreError> {
         tracing::warn!(filled, "county entries upgraded to carry their records");
     }
     Ok(filled)
+}
+
+/// Registries written before request ids expired (format 1) hold request records without
+/// expiry entries. Gives each one, as made `now`, so they expire one retention window
+/// after the upgrade; answers how many it gave.
+pub(crate) fn index_request_expiry(tree: &sled::Tree, now: UnixMicros) -> Result<u64, StoreError> {
+    if tree.get(keys::META_REQUEST_EXPIRY)?.is_some() {
+        return Ok(0);
+    }
+    let mut indexed = 0;
+    let mut batch = sled::Batch::default();
+    let mut in_batch = 0;
+    for key in tree.scan_prefix([keys::REQUEST]).keys() {
+        batch.insert(keys::request_expiry(now, &key?), Vec::new());
+        in_batch += 1;
+        indexed += 1;
+        if in_batch == BATCH {
+            tree.apply_batch(std::mem::take(&mut batch))?;
+            in_batch = 0;
+        }
+    }
+    batch.insert(keys::META_REQUEST_EXPIRY, codec::encode(&true));
+    tree.apply_batch(batch)?;
+    tree.flush()?;
+    if indexed > 0 {
+        tracing::info!(indexed, "request ids of an earlier release given an expiry");
+    }
+    Ok(indexed)
 }
 
 #[cfg(test)]

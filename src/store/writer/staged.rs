@@ -132,6 +132,21 @@ impl<'a> Staged<'a> {
         Ok(self.tree.get(key)?.map(|v| v.to_vec()))
     }
 
+    /// Up to `limit` keys in [`start`, `end`) as on disk, without the writes of groups not
+    /// yet committed: for trimming entries old enough never to be in those.
+    pub(crate) fn committed_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = Vec::new();
+        for key in self.tree.range(start..end).keys().take(limit) {
+            keys.push(key?.to_vec());
+        }
+        Ok(keys)
+    }
+
     pub(crate) fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
         Ok(self.get(key)?.is_some())
     }
