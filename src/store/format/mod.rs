@@ -15,6 +15,8 @@
 pub(crate) mod codes;
 pub(crate) mod v1;
 pub(crate) mod v2;
+#[cfg(test)]
+mod samples;
 
 use crate::domain::UnixMicros;
 use crate::store::mutation::Mutation;

@@ -591,3 +591,66 @@ fn registry_number(text: String) -> Result<TeacherId, String> {
 fn county(text: String) -> Result<CountyCode, String> {
     CountyCode::try_from(text)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Golden bytes: the samples of `format::samples` as release 0.1 encoded them
+    //! (`golden-v1.txt`, printed by that release's own codec), decoded by this one.
+
+    use super::*;
+    use crate::store::codec::{self, Stored};
+    use crate::store::format::samples;
+
+    fn golden(name: &str) -> Vec<Vec<u8>> {
+        include_str!("golden-v1.txt")
+            .lines()
+            .filter_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .map(|hex| {
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn one(name: &str) -> Vec<u8> {
+        golden(name).pop().unwrap()
+    }
+
+    fn decode<T: Stored>(bytes: &[u8]) -> T {
+        assert_eq!(bytes[0], 1, "a value of format 1");
+        codec::decode(b"r", bytes).unwrap()
+    }
+
+    #[test]
+    fn release_0_1_values_decode_to_what_it_stored() {
+        assert_eq!(decode::<domain::Teacher>(&one("TEACHER")), samples::teacher());
+        assert_eq!(
+            decode::<domain::ChangeEvent>(&one("CHANGE")),
+            samples::change_event()
+        );
+        let request: StoredRequest = decode(&one("REQUEST"));
+        assert_eq!(request.fingerprint, Fingerprint::V1([7; 32]));
+        assert_eq!(request.outcome, samples::outcome());
+        assert_eq!(request.recorded_at, None);
+        assert_eq!(decode::<TeacherId>(&one("ID")), samples::teacher().id);
+        assert_eq!(decode::<u64>(&one("COUNT")), 300_000);
+        assert!(decode::<bool>(&one("FLAG")));
+        assert_eq!(decode::<Vec<u8>>(&one("SECRET")), vec![1, 2, 255]);
+    }
+
+    #[test]
+    fn release_0_1_fingerprints_are_recomputed_exactly() {
+        let expected = golden("FP");
+        let mutations = samples::mutations();
+        assert_eq!(expected.len(), mutations.len());
+        for (mutation, expected) in mutations.iter().zip(expected) {
+            let fingerprint = Fingerprint::V1(expected.try_into().unwrap());
+            assert!(fingerprint.matches(mutation), "{mutation:?}");
+        }
+        // And no other request matches.
+        let first = Fingerprint::V1(golden("FP")[0].clone().try_into().unwrap());
+        assert!(!mutations[1..].iter().any(|m| first.matches(m)));
+    }
+}
