@@ -441,13 +441,14 @@ fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
 /// Prints a verify report; an error if it found problems.
 fn print_report(report: &teacher_registry::store::VerifyReport) -> anyhow::Result<()> {
     println!(
-        "{} records, {} index entries, {} counters, {} changes (revisions {}..={})",
+        "{} records, {} index entries, {} counters, {} changes (revisions {}..={}), {} request ids",
         report.records,
         report.index_entries,
         report.counters,
         report.changes,
         report.oldest_revision,
-        report.revision
+        report.revision,
+        report.request_ids
     );
     for problem in &report.problems {
         println!("PROBLEM: {problem}");

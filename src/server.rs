@@ -51,7 +51,8 @@ pub struct ServerOptions {
     pub watch_progress_interval: Duration,
     /// How much of the change log to keep; trimmed in the background.
     pub retention: Retention,
-    /// How often the background trim runs when a retention limit is set.
+    /// How often the background trim runs: request ids past their retention, and the
+    /// change log when a retention limit is set.
     pub trim_interval: Duration,
     /// Where to serve Prometheus metrics (`GET /metrics`); none when `None`.
     pub metrics_listen: Option<std::net::SocketAddr>,

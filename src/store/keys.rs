@@ -7,9 +7,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{
-    CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros,
-};
+use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros};
 
 /// The name of the tree that holds everything.
 pub(crate) const REGISTRY_TREE: &str = "registry";

@@ -37,8 +37,10 @@ use writer::Command;
 pub use backup::{RestorePart, Snapshot};
 pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use compact::{compact, Compacted};
+pub use format::v1::{
+    change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
+};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
-pub use format::v1::{change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher};
 pub use page::{ListQuery, Page};
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use statistics::{CountyStatistics, Statistics};

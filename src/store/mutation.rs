@@ -3,7 +3,6 @@
 //! Every accepted mutation ends in [`commit_record`], the one place that writes a teacher
 //! record together with its index entries, its change event and the new revision.
 
-
 use crate::clock;
 use chrono::NaiveDate;
 
@@ -12,9 +11,9 @@ use crate::domain::{
     Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
     TitleChange, UnixMicros,
 };
-use crate::store::writer::Staged;
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, StoredRequest};
+use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
 /// A change to the registry, as queued for the writer.
@@ -159,7 +158,9 @@ pub(crate) fn apply(
             let key = keys::request(&context.principal, request_id);
             if let Some(bytes) = staged.get(&key)? {
                 let record: StoredRequest = codec::decode(&key, &bytes)?;
-                let expired = record.recorded_at.is_some_and(|at| at < requests_kept_since);
+                let expired = record
+                    .recorded_at
+                    .is_some_and(|at| at < requests_kept_since);
                 if !expired {
                     return if record.fingerprint.matches(&mutation) {
                         Ok(record.outcome)
@@ -586,4 +587,3 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
     }
     entries
 }
-

@@ -8,12 +8,13 @@
 //! order the records were made, lets trimming read only what has expired; like the change
 //! log, it is trimmed through the writer a bounded step at a time.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::domain::UnixMicros;
 use crate::store::format::StoredRequest;
 use crate::store::writer::{Staged, MAX_TRIM};
-use crate::store::{codec, keys, StoreError};
+use crate::store::{codec, keys, StoreError, VerifyReport};
 
 /// How long a request id is remembered unless told otherwise.
 pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -50,6 +51,58 @@ pub(crate) fn trim(staged: &mut Staged<'_>, before: UnixMicros) -> Result<u64, S
         removed += 1;
     }
     Ok(removed)
+}
+
+/// Checks that every request record has its expiry entry, at the time it was recorded,
+/// and that every expiry entry names a record; answers how many records there are.
+pub(crate) fn verify(tree: &sled::Tree, report: &mut VerifyReport) -> Result<u64, StoreError> {
+    let mut expiring = HashSet::new();
+    let mut entries = HashSet::new();
+    for key in tree.scan_prefix([keys::REQUEST_EXPIRY]).keys() {
+        let key = key?;
+        match keys::parse_request_expiry(&key) {
+            Some((at, request_key)) => {
+                expiring.insert(request_key.to_vec());
+                entries.insert((at, request_key.to_vec()));
+            }
+            None => report.problem(format!("{} is not a request expiry key", printable(&key))),
+        }
+    }
+    let mut records = 0;
+    for entry in tree.scan_prefix([keys::REQUEST]) {
+        let (key, value) = entry?;
+        records += 1;
+        let recorded_at = match codec::decode::<StoredRequest>(&key, &value) {
+            Ok(record) => record.recorded_at,
+            Err(e) => {
+                report.problem(format!("request {}: {e}", printable(&key)));
+                continue;
+            }
+        };
+        let indexed = match recorded_at {
+            Some(at) => entries.contains(&(at, key.to_vec())),
+            None => expiring.contains(key.as_ref()),
+        };
+        if !indexed {
+            report.problem(format!("request {} never expires", printable(&key)));
+        }
+        expiring.remove(key.as_ref());
+    }
+    for key in expiring {
+        report.problem(format!(
+            "an expiry entry names no request ({})",
+            printable(&key)
+        ));
+    }
+    Ok(records)
+}
+
+/// A request key for a report: the principal, not the request id.
+fn printable(key: &[u8]) -> String {
+    let principal = key.iter().skip(1).take_while(|&&b| b != 0);
+    principal
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+        .collect()
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ pub struct VerifyReport {
     pub index_entries: u64,
     pub counters: u64,
     pub changes: u64,
+    /// Request ids remembered (see `store::requests`).
+    pub request_ids: u64,
     pub oldest_revision: u64,
     pub revision: u64,
     /// The first problems found, described.
@@ -36,7 +38,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    fn problem(&mut self, description: String) {
+    pub(crate) fn problem(&mut self, description: String) {
         self.problem_count += 1;
         if self.problems.len() < MAX_LISTED {
             self.problems.push(description);
@@ -66,10 +68,12 @@ fn printable(key: &[u8]) -> String {
 /// since an earlier release keeps that release's format.
 fn index_digest(key: &[u8], value: &[u8]) -> [u8; 32] {
     match key.first() {
-        Some(&keys::IDENTITY | &keys::CERTIFICATE) => match codec::decode::<TeacherId>(key, value) {
-            Ok(id) => digest(id.as_str().as_bytes()),
-            Err(_) => digest(value),
-        },
+        Some(&keys::IDENTITY | &keys::CERTIFICATE) => {
+            match codec::decode::<TeacherId>(key, value) {
+                Ok(id) => digest(id.as_str().as_bytes()),
+                Err(_) => digest(value),
+            }
+        }
         _ => digest(value),
     }
 }
@@ -221,6 +225,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
     for key in county_changes {
         report.problem(format!("county change {} is missing", printable(&key)));
     }
+    report.request_ids = crate::store::requests::verify(tree, &mut report)?;
     Ok(report)
 }
 

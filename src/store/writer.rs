@@ -41,10 +41,10 @@ use staged::Pending;
 pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
 
+use crate::clock;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::database::Database;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
-use crate::clock;
 use crate::store::{codec, keys, requests, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.

@@ -13,10 +13,11 @@
 //! migrated in bulk, so opening an old registry costs nothing.
 
 pub(crate) mod codes;
-pub(crate) mod v1;
-pub(crate) mod v2;
+mod fingerprint;
 #[cfg(test)]
 mod samples;
+pub(crate) mod v1;
+pub(crate) mod v2;
 
 use crate::domain::UnixMicros;
 use crate::store::mutation::Mutation;
@@ -42,7 +43,7 @@ pub(crate) enum Fingerprint {
 impl Fingerprint {
     /// The current fingerprint of `mutation`; `None` for mutations never replayed.
     pub(crate) fn of(mutation: &Mutation) -> Option<Fingerprint> {
-        v2::fingerprint(mutation).map(Fingerprint::V2)
+        fingerprint::fingerprint(mutation).map(Fingerprint::V2)
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way
@@ -50,7 +51,7 @@ impl Fingerprint {
     pub(crate) fn matches(&self, mutation: &Mutation) -> bool {
         match self {
             Fingerprint::V1(bytes) => v1::fingerprint(mutation).as_ref() == Some(bytes),
-            Fingerprint::V2(bytes) => v2::fingerprint(mutation).as_ref() == Some(bytes),
+            Fingerprint::V2(bytes) => fingerprint::fingerprint(mutation).as_ref() == Some(bytes),
         }
     }
 }

@@ -7,8 +7,8 @@ use crate::domain::{
     Certificate, CertificateCopy, CertificateKind, CertificateStatus, ChangeEvent, ChangeKind,
     Choice, CopyState, CountyCode, EmploymentStatus, Gender, IdDocumentType, IdentityDocument,
     LegacyTitle, NewCertificate, Registration, Reissue, ReissueReason, Revocation,
-    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
-    TitleChange, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
+    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::mutation::{Mutation, Target, TeacherChange};
 use crate::store::{Effect, Outcome};
@@ -18,8 +18,7 @@ fn date(text: &str) -> NaiveDate {
 }
 
 fn id() -> TeacherId {
-    TeacherId::parse(&TeacherId::generate(&mut rand::rngs::mock::StepRng::new(7, 13)).as_str())
-        .unwrap()
+    TeacherId::generate(&mut rand::rngs::mock::StepRng::new(7, 13))
 }
 
 pub(crate) fn fields() -> TeacherFields {

@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 use super::codes::Coded;
 use super::{Fingerprint, StoredRequest};
 use crate::domain::{
-    self, CertificateKind, CertificateStatus, ChangeKind, CopyState, CountyCode,
-    EmploymentStatus, Gender, IdDocumentType, IdentityDocument, LegacyTitle, ReissueReason,
-    TeacherField, TeacherId, TitleChangeKind, TitleTier, UnixMicros,
+    self, CertificateKind, CertificateStatus, ChangeKind, CopyState, CountyCode, EmploymentStatus,
+    Gender, IdDocumentType, IdentityDocument, LegacyTitle, ReissueReason, TeacherField, TeacherId,
+    TitleChangeKind, TitleTier, UnixMicros,
 };
 use crate::store::mutation::{Mutation, Target, TeacherChange};
 use crate::store::Effect;
@@ -254,22 +254,28 @@ fn postcard_body<T: de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 /// `None` for an import row: those are never replayed by request id, so 0.1 kept none.
 pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
     let bytes = match mutation {
-        Mutation::CreateTeacher { fields, warnings } => postcard::to_extend(&MutationV1::CreateTeacher {
-            fields: Fields::of(fields),
-            warnings,
-        }, vec![1]),
+        Mutation::CreateTeacher { fields, warnings } => postcard::to_extend(
+            &MutationV1::CreateTeacher {
+                fields: Fields::of(fields),
+                warnings,
+            },
+            vec![1],
+        ),
         Mutation::ChangeTeacher {
             target,
             expected_etag,
             change,
-        } => postcard::to_extend(&MutationV1::ChangeTeacher {
-            target: match target {
-                Target::Teacher(id) => TargetV1::Teacher(id.as_str()),
-                Target::Certificate(number) => TargetV1::Certificate(number),
+        } => postcard::to_extend(
+            &MutationV1::ChangeTeacher {
+                target: match target {
+                    Target::Teacher(id) => TargetV1::Teacher(id.as_str()),
+                    Target::Certificate(number) => TargetV1::Certificate(number),
+                },
+                expected_etag: expected_etag.as_deref(),
+                change: ChangeV1::of(change),
             },
-            expected_etag: expected_etag.as_deref(),
-            change: ChangeV1::of(change),
-        }, vec![1]),
+            vec![1],
+        ),
         Mutation::Import { .. } => return None,
     };
     Some(Sha256::digest(bytes.expect("in-memory serialization cannot fail")).into())
@@ -396,17 +402,15 @@ impl<'a> ChangeV1<'a> {
                 certified_on: new.certified_on.to_string(),
                 first_registration_on: new.first_registration_on.map(|d| d.to_string()),
             }),
-            TeacherChange::ReissueCertificate { number, reissue } => {
-                ChangeV1::ReissueCertificate {
-                    number,
-                    reissue: Reissue {
-                        reason: Variant(reissue.reason),
-                        declaration_ref: &reissue.declaration_ref,
-                        issued_on: reissue.issued_on.map(|d| d.to_string()),
-                        new_name: reissue.new_name.as_deref(),
-                    },
-                }
-            }
+            TeacherChange::ReissueCertificate { number, reissue } => ChangeV1::ReissueCertificate {
+                number,
+                reissue: Reissue {
+                    reason: Variant(reissue.reason),
+                    declaration_ref: &reissue.declaration_ref,
+                    issued_on: reissue.issued_on.map(|d| d.to_string()),
+                    new_name: reissue.new_name.as_deref(),
+                },
+            },
             TeacherChange::RegisterCertificate {
                 number,
                 registered_on,
@@ -625,7 +629,10 @@ mod tests {
 
     #[test]
     fn release_0_1_values_decode_to_what_it_stored() {
-        assert_eq!(decode::<domain::Teacher>(&one("TEACHER")), samples::teacher());
+        assert_eq!(
+            decode::<domain::Teacher>(&one("TEACHER")),
+            samples::teacher()
+        );
         assert_eq!(
             decode::<domain::ChangeEvent>(&one("CHANGE")),
             samples::change_event()
