@@ -2,9 +2,8 @@
 //!
 //! The order of reads that makes the copy consistent is explained in the store's backup
 //! module; this handler walks it in its own task, a chunk per read on the blocking pool
-//! (see `reads`), sending each
-//! chunk as it is read, so memory stays flat whatever the registry's size and a slow
-//! client only slows its own backup.
+//! (see `reads`), sending each chunk as it is read, so memory stays flat whatever the
+//! registry's size and a slow client only slows its own backup.
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;

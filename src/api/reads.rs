@@ -13,8 +13,9 @@
 //! mimalloc heap, to wait for the same lock; on two cores more threads than that serve no
 //! more reads, and 32 still keep a disk's queue full when reads miss the page cache.
 //! `tests/blocking_reads.rs` counts the threads: 200 reads held by sled's lock add 32 with
-//! the bound, and added 200 with it raised out of reach. Permits are taken in order (tokio's semaphore
-//! is fair), and a long scan reads a chunk per permit, so it does not keep small reads out.
+//! the bound, and added 200 with it raised out of reach. Permits are taken in order
+//! (tokio's semaphore is fair), and a long scan reads a chunk per permit, so it does not
+//! keep small reads out for long.
 
 use std::sync::Arc;
 
