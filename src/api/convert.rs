@@ -462,6 +462,7 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::CertificateRevoked => Self::CertificateRevoked,
             ChangeKind::TitleChanged => Self::TitleChanged,
             ChangeKind::TitleTransitioned => Self::TitleTransitioned,
+            ChangeKind::Voided => Self::Voided,
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum ChangeKind {
     CertificateRevoked,
     TitleChanged,
     TitleTransitioned,
+    /// A change lost to a disk fault after readers may have seen it: its revision stays
+    /// taken, and this event fills its place in the log (see `store::writer`).
+    Voided,
 }
 
 /// One entry of the change log.

@@ -64,7 +64,7 @@ coded! {
     CopyState { Current, Void, Surrendered }
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
-        CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned,
+        CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
