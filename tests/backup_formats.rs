@@ -1,17 +1,28 @@
-//! Backup formats: a backup in each format this release has written restores to the same
-//! teachers and change log. `tests/fixtures/backup-v1` was taken by the release that wrote
-//! format 1; `write_backup_fixture` (ignored; run it by name with `BACKUP_FIXTURE_DIR` set)
-//! shows how: every kind of change on a handful of teachers, then a backup.
+//! Backup formats: a backup in each format that releases have written restores to the
+//! same teachers and change log, and a new backup is written in the newest format.
+//!
+//! `tests/fixtures/backup-v1` was taken by the last release that wrote format 1, with
+//! `write_backup_fixture` (ignored; run it by name with `BACKUP_FIXTURE_DIR` set): every
+//! kind of change on four teachers, then a backup. `tests/fixtures/backup-v2` is the
+//! backup, in format 2, of the registry restored from it (`BACKUP_FIXTURE_FROM` set to
+//! `tests/fixtures/backup-v1`).
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use prost_types::FieldMask;
 use teacher_registry::api::pb;
-use teacher_registry::cli::run_backup;
+use teacher_registry::cli::{run_backup, run_restore, BackupFormat, Manifest};
 
-use common::{certificate, create_request, resident_id, start_server, teacher, Client};
+use common::{
+    all_changes, certificate, create_request, list_all, resident_id, start_server, start_server_in,
+    teacher, Client,
+};
+
+const FIXTURE_V1: &str = "tests/fixtures/backup-v1";
+const FIXTURE_V2: &str = "tests/fixtures/backup-v2";
+const COUNTIES: [&str; 2] = ["350702", "350721"];
 
 const PRIMARY: &str = "20163500022000123";
 const JUNIOR: &str = "20173500032000456";
@@ -188,13 +199,162 @@ async fn every_kind_of_change(client: &mut Client) {
         .expect("move");
 }
 
+/// What a registry holds, as its clients see it: every teacher, the whole change log, and
+/// each county's feed (which the restored county indexes and change counties make).
+#[derive(Debug, PartialEq)]
+struct Contents {
+    teachers: Vec<pb::Teacher>,
+    changes: Vec<pb::Change>,
+    county_feeds: Vec<Vec<pb::Change>>,
+}
+
+async fn contents(client: &mut Client) -> Contents {
+    let mut county_feeds = Vec::new();
+    for county in COUNTIES {
+        let page = client
+            .list_changes(pb::ListChangesRequest {
+                page_size: 1000,
+                county_code: county.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("county feed")
+            .into_inner();
+        county_feeds.push(page.changes);
+    }
+    Contents {
+        teachers: list_all(client, pb::ListTeachersRequest::default()).await,
+        changes: all_changes(client).await,
+        county_feeds,
+    }
+}
+
+/// Restores `backup` into a new directory under `temp` and reads the registry back.
+async fn restored(backup: &Path, temp: &Path, name: &str) -> (Manifest, Contents) {
+    let data = temp.join(name);
+    let restored = run_restore(backup, &data).await.expect("restore");
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
+    let mut server = start_server_in(&data).await;
+    let contents = contents(&mut server.client).await;
+    server.stop().await;
+    (restored.manifest, contents)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes a fixture: BACKUP_FIXTURE_DIR=DIR cargo test --test backup_formats write_backup_fixture -- --ignored"]
+async fn backups_of_both_formats_restore_to_the_same_registry() {
+    let temp = tempfile::tempdir().unwrap();
+    let (v1, from_v1) = restored(Path::new(FIXTURE_V1), temp.path(), "v1").await;
+    let (v2, from_v2) = restored(Path::new(FIXTURE_V2), temp.path(), "v2").await;
+    assert_eq!(v1.format, BackupFormat::LegacyV1.name());
+    assert_eq!(v2.format, BackupFormat::ProtoJson.name());
+    assert_eq!(from_v1, from_v2);
+
+    // Nothing was left at its default on the way: the fixture's every kind of record.
+    assert_eq!(from_v1.teachers.len(), 4);
+    assert_eq!(from_v1.changes.len(), 13);
+    let certificates: Vec<_> = from_v1
+        .teachers
+        .iter()
+        .flat_map(|t| &t.certificates)
+        .collect();
+    assert!(certificates.iter().any(|c| c.copies.len() == 2
+        && c.registrations.len() == 2
+        && c.copies[1].declaration_ref == "SD-2024-0042"));
+    assert!(certificates.iter().any(|c| c.revocation.is_some()));
+    let titles: Vec<_> = from_v1
+        .teachers
+        .iter()
+        .flat_map(|t| &t.title_history)
+        .collect();
+    assert!(titles
+        .iter()
+        .all(|e| e.recorded_by == "anonymous" && e.record_time.is_some()));
+    assert!(titles.iter().any(|e| e.exceptional));
+    assert!(from_v1
+        .changes
+        .iter()
+        .any(|c| c.request_id == "fixture-move"));
+    // The move out of 350702 shows in its feed only through the change counties.
+    assert_eq!(
+        from_v1.county_feeds[0].last().unwrap().kind(),
+        pb::ChangeKind::MovedOut
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_backup_is_format_2_and_restores_the_registry_it_was_taken_from() {
+    let temp = tempfile::tempdir().unwrap();
+    let data = temp.path().join("from-v1");
+    run_restore(Path::new(FIXTURE_V1), &data)
+        .await
+        .expect("restore");
+    let mut server = start_server_in(&data).await;
+    let source = contents(&mut server.client).await;
+    let backup = temp.path().join("backup");
+    let manifest = run_backup(&format!("http://{}", server.address), &backup)
+        .await
+        .expect("backup");
+    server.stop().await;
+    assert_eq!(manifest.format, "teacher-registry-backup/2");
+
+    // The same lines as the committed format 2 fixture: the format has not drifted.
+    for file in ["teachers.jsonl", "changes.jsonl"] {
+        assert_eq!(
+            std::fs::read_to_string(backup.join(file)).unwrap(),
+            std::fs::read_to_string(Path::new(FIXTURE_V2).join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let (_, copy) = restored(&backup, temp.path(), "copy").await;
+    assert_eq!(copy, source);
+}
+
+#[tokio::test]
+async fn an_unknown_format_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let backup = temp.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for file in ["teachers.jsonl", "changes.jsonl", "manifest.json"] {
+        std::fs::copy(Path::new(FIXTURE_V2).join(file), backup.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(backup.join("manifest.json")).unwrap();
+    std::fs::write(
+        backup.join("manifest.json"),
+        manifest.replace("teacher-registry-backup/2", "teacher-registry-backup/3"),
+    )
+    .unwrap();
+    let target = temp.path().join("restored");
+    let refused = run_restore(&backup, &target).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("unknown backup format"),
+        "{refused:#}"
+    );
+    assert!(!target.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes a fixture: BACKUP_FIXTURE_DIR=DIR [BACKUP_FIXTURE_FROM=BACKUP] cargo test --test backup_formats write_backup_fixture -- --ignored"]
 async fn write_backup_fixture() {
     let dir = PathBuf::from(std::env::var("BACKUP_FIXTURE_DIR").expect("BACKUP_FIXTURE_DIR"));
-    let mut server = start_server().await;
-    every_kind_of_change(&mut server.client).await;
+    let temp = tempfile::tempdir().unwrap();
+    let server = match std::env::var("BACKUP_FIXTURE_FROM") {
+        Ok(from) => {
+            let data = temp.path().join("data");
+            run_restore(Path::new(&from), &data).await.expect("restore");
+            start_server_in(&data).await
+        }
+        Err(_) => {
+            let mut server = start_server().await;
+            every_kind_of_change(&mut server.client).await;
+            server
+        }
+    };
     run_backup(&format!("http://{}", server.address), &dir)
         .await
         .expect("backup");
+    server.stop().await;
 }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::api::json::{self, JsonLine};
 use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::service::RegistryService;
@@ -112,7 +113,7 @@ async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
                 );
             }
             after = event.revision;
-            lines.push(to_json(event)?);
+            lines.push(to_line(&pb::BackupChange::from(event.clone()))?);
         }
         if lines.is_empty() {
             let oldest_revision = store.oldest_revision()?;
@@ -128,7 +129,10 @@ async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
 }
 
 async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> Result<(), Stop> {
-    let teacher_json = teachers.iter().map(to_json).collect::<Result<_, _>>()?;
+    let teacher_json = teachers
+        .iter()
+        .map(|teacher| to_line(&pb::Teacher::from(teacher.clone())))
+        .collect::<Result<_, _>>()?;
     send(sender, Entry::Teachers(pb::BackupTeachers { teacher_json })).await
 }
 
@@ -137,8 +141,9 @@ async fn send(sender: &Sender, entry: Entry) -> Result<(), Stop> {
     sender.send(Ok(response)).await.map_err(|_| Stop::Gone)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Stop> {
-    serde_json::to_string(value).map_err(|e| {
+/// A backup entry in the proto3 JSON mapping of its message: teachers in full, never masked.
+fn to_line<M: JsonLine>(message: &M) -> Result<String, Stop> {
+    json::to_line(message).map_err(|e| {
         Stop::Failed(Status::internal(format!(
             "cannot encode a backup entry: {e}"
         )))
