@@ -2,10 +2,14 @@
 //! same teachers and change log, and a new backup is written in the newest format.
 //!
 //! `tests/fixtures/backup-v1` was taken by the last release that wrote format 1, with
-//! `write_backup_fixture` (ignored; run it by name with `BACKUP_FIXTURE_DIR` set): every
-//! kind of change on four teachers, then a backup. `tests/fixtures/backup-v2` is the
-//! backup, in format 2, of the registry restored from it (`BACKUP_FIXTURE_FROM` set to
-//! `tests/fixtures/backup-v1`).
+//! `write_backup_fixture`: every kind of change on four teachers, then a backup.
+//! `tests/fixtures/backup-v2` is the backup, in format 2, of the registry restored from
+//! it:
+//!
+//! ```sh
+//! BACKUP_FIXTURE_DIR=$PWD/tests/fixtures/backup-v2 BACKUP_FIXTURE_FROM=tests/fixtures/backup-v1 \
+//!     cargo test --test backup_formats write_backup_fixture -- --ignored
+//! ```
 
 mod common;
 
@@ -337,7 +341,7 @@ async fn an_unknown_format_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "writes a fixture: BACKUP_FIXTURE_DIR=DIR [BACKUP_FIXTURE_FROM=BACKUP] cargo test --test backup_formats write_backup_fixture -- --ignored"]
+#[ignore = "writes a fixture into BACKUP_FIXTURE_DIR (see the module documentation)"]
 async fn write_backup_fixture() {
     let dir = PathBuf::from(std::env::var("BACKUP_FIXTURE_DIR").expect("BACKUP_FIXTURE_DIR"));
     let temp = tempfile::tempdir().unwrap();

@@ -57,7 +57,7 @@ static DESCRIPTORS: LazyLock<Result<DescriptorPool, String>> =
     LazyLock::new(|| DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string()));
 
 /// The descriptor of `M`.
-pub fn descriptor<M: JsonLine>() -> Result<MessageDescriptor, JsonLineError> {
+fn descriptor<M: JsonLine>() -> Result<MessageDescriptor, JsonLineError> {
     let pool = DESCRIPTORS
         .as_ref()
         .map_err(|e| JsonLineError::Descriptors(e.clone()))?;

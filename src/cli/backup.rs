@@ -12,7 +12,8 @@
 //!
 //! Format 2 lines are the proto3 JSON mapping of `Teacher` and `BackupChange` (see
 //! `api::json`), so the files follow the proto, which changes only compatibly, rather
-//! than the domain types. `restore` still reads format 1, through [`legacy_v1`] alone.
+//! than the domain types. `restore` still reads format 1, through `backup/legacy_v1.rs`
+//! alone.
 
 mod legacy_v1;
 
@@ -162,7 +163,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let scan = std::io::BufReader::new(open(&scanned)?);
     for (number, line) in scan.lines().enumerate() {
         let line = line?;
-        if last_line.get(&sent_teacher(&line)?.teacher_id) == Some(&(number as u64)) {
+        if last_line.get(&teacher_id_of(&line)?) == Some(&(number as u64)) {
             teachers.line(&line)?;
         }
     }
@@ -359,8 +360,8 @@ impl HashingWriter {
     }
 }
 
-/// A teacher line from the server, read as `restore` will read it, so that a server that
-/// writes another format is refused now rather than at the restore.
+/// A teacher line from the server, read as a message of the format the manifest will name,
+/// so that a server that writes another format is refused now rather than at the restore.
 fn sent_teacher(line: &str) -> anyhow::Result<pb::Teacher> {
     json::from_line(line).with_context(|| {
         format!(
@@ -368,6 +369,18 @@ fn sent_teacher(line: &str) -> anyhow::Result<pb::Teacher> {
             BackupFormat::WRITTEN.name()
         )
     })
+}
+
+/// The registry number of a teacher line that [`sent_teacher`] has read in full.
+fn teacher_id_of(line: &str) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IdOnly {
+        teacher_id: String,
+    }
+    Ok(serde_json::from_str::<IdOnly>(line)
+        .context("a scanned teacher without a teacherId")?
+        .teacher_id)
 }
 
 /// A change line from the server, checked like [`sent_teacher`].
