@@ -353,7 +353,7 @@ fn import_order(pairs: Vec<Pair>) -> anyhow::Result<Vec<Pair>> {
     }
     let mut ordered = first;
     for (key, value) in events {
-        let event: teacher_registry::domain::ChangeEvent = postcard::from_bytes(&value[1..])
+        let event = teacher_registry::store::decode_change_value(&value)
             .with_context(|| format!("change event at {key:?}"))?;
         let id = event.teacher_id.as_str().as_bytes();
         ordered.extend(by_teacher.remove(id).unwrap_or_default());

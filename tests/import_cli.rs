@@ -229,15 +229,25 @@ async fn export_writes_every_teacher_as_json_lines() {
     .await;
     assert!(ok, "{err}");
     assert!(out.starts_with("25 teachers"), "{out}");
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&file)
-        .unwrap()
+    // Each line is the proto3 JSON mapping of a Teacher, in full.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 25);
     assert!(lines
         .iter()
-        .all(|t| t["national_id"].as_str().unwrap().len() == 18));
+        .all(|t| t["nationalId"].as_str().unwrap().len() == 18
+            && t["employmentStatus"] == "EMPLOYMENT_STATUS_ACTIVE"));
+    let exported: Vec<pb::Teacher> = text
+        .lines()
+        .map(|l| teacher_registry::api::json::from_line(l).unwrap())
+        .collect();
+    assert_eq!(
+        exported,
+        list_all(&mut client, pb::ListTeachersRequest::default()).await
+    );
 
     let county = dir.path().join("county.jsonl");
     let (ok, out, _) = run(vec![

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::api::json::{self, JsonLine};
 use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::reads::ReadPool;
@@ -122,7 +123,7 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
                 return Err(resync_required(reads).await);
             }
             after = event.revision;
-            lines.push(to_json(event)?);
+            lines.push(to_line(&pb::BackupChange::from(event.clone()))?);
         }
         if lines.is_empty() {
             return Err(resync_required(reads).await);
@@ -137,7 +138,10 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
 }
 
 async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> Result<(), Stop> {
-    let teacher_json = teachers.iter().map(to_json).collect::<Result<_, _>>()?;
+    let teacher_json = teachers
+        .iter()
+        .map(|teacher| to_line(&pb::Teacher::from(teacher.clone())))
+        .collect::<Result<_, _>>()?;
     send(sender, Entry::Teachers(pb::BackupTeachers { teacher_json })).await
 }
 
@@ -146,8 +150,9 @@ async fn send(sender: &Sender, entry: Entry) -> Result<(), Stop> {
     sender.send(Ok(response)).await.map_err(|_| Stop::Gone)
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Stop> {
-    serde_json::to_string(value).map_err(|e| {
+/// A backup entry in the proto3 JSON mapping of its message: teachers in full, never masked.
+fn to_line<M: JsonLine>(message: &M) -> Result<String, Stop> {
+    json::to_line(message).map_err(|e| {
         Stop::Failed(Status::internal(format!(
             "cannot encode a backup entry: {e}"
         )))

@@ -5,6 +5,7 @@
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
 //! Their store reads run through [`reads`], off the runtime's workers.
+//! [`json`] writes and reads messages as the JSON lines of backups and exports.
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -22,12 +23,14 @@ mod changes;
 mod convert;
 mod gate;
 mod import;
+pub mod json;
 mod reads;
 mod service;
 mod status;
 mod teachers;
 mod titles;
 
+pub(crate) use convert::{stored_change, stored_teacher};
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use reads::MAX_CONCURRENT_READS;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};

@@ -3,37 +3,91 @@
 //!
 //! A backup directory holds `teachers.jsonl` (one teacher per line, exactly as at the
 //! snapshot revision), `changes.jsonl` (the change log up to that revision) and
-//! `manifest.json` (the revision, counts and SHA-256 of both files), written last: a
-//! directory without a manifest is an unfinished backup. The files are JSON so that an
+//! `manifest.json` (the format, revision, counts and SHA-256 of both files), written last:
+//! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so keep
 //! them as carefully as the data directory. Request-id records are not copied: after a
 //! restore, a retried create finds the teacher by identity (ALREADY_EXISTS) instead of
 //! replaying its first answer.
+//!
+//! Format 2 lines are the proto3 JSON mapping of `Teacher` and `BackupChange` (see
+//! `api::json`), so the files follow the proto, which changes only compatibly, rather
+//! than the domain types. `restore` still reads format 1, through `backup/legacy_v1.rs`
+//! alone.
+
+mod legacy_v1;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{connect, describe};
-use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
+use crate::api::{json, pb, stored_change, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
 use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
+use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
-const FORMAT: &str = "teacher-registry-backup/1";
 const TEACHERS: &str = "teachers.jsonl";
 const CHANGES: &str = "changes.jsonl";
 const MANIFEST: &str = "manifest.json";
 /// Teachers or changes restored per atomic step.
 const RESTORE_BATCH: usize = 1000;
 
+/// The formats of backup files that `restore` reads; `backup` writes [`BackupFormat::WRITTEN`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupFormat {
+    /// `teacher-registry-backup/1`: each line the serde JSON of a domain type.
+    LegacyV1,
+    /// `teacher-registry-backup/2`: each line the proto3 JSON mapping of `Teacher` or
+    /// `BackupChange`.
+    ProtoJson,
+}
+
+impl BackupFormat {
+    pub const WRITTEN: BackupFormat = BackupFormat::ProtoJson;
+
+    /// The name in `manifest.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackupFormat::LegacyV1 => "teacher-registry-backup/1",
+            BackupFormat::ProtoJson => "teacher-registry-backup/2",
+        }
+    }
+
+    fn named(name: &str) -> Option<BackupFormat> {
+        [BackupFormat::LegacyV1, BackupFormat::ProtoJson]
+            .into_iter()
+            .find(|format| format.name() == name)
+    }
+
+    /// A line of `teachers.jsonl`; identity and certificate numbers are checked against
+    /// `today`.
+    fn teacher(self, line: &str, today: NaiveDate) -> anyhow::Result<Teacher> {
+        match self {
+            BackupFormat::LegacyV1 => legacy_v1_teacher(line),
+            BackupFormat::ProtoJson => Ok(stored_teacher(json::from_line(line)?, today)?),
+        }
+    }
+
+    /// A line of `changes.jsonl`.
+    fn change(self, line: &str) -> anyhow::Result<ChangeEvent> {
+        match self {
+            BackupFormat::LegacyV1 => legacy_v1_change(line),
+            BackupFormat::ProtoJson => Ok(stored_change(json::from_line(line)?)?),
+        }
+    }
+}
+
 /// What a backup holds; `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The format of the files, e.g. `teacher-registry-backup/2`.
     pub format: String,
     /// The teachers are exactly the registry's at this revision.
     pub revision: u64,
@@ -77,7 +131,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                     "the server sent teachers after the snapshot"
                 );
                 for line in batch.teacher_json {
-                    last_line.insert(teacher_id(&line)?, lines);
+                    last_line.insert(sent_teacher(&line)?.teacher_id, lines);
                     writeln!(scan_out, "{line}")?;
                     lines += 1;
                 }
@@ -89,6 +143,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                     "the server sent changes before the snapshot"
                 );
                 for line in batch.change_json {
+                    sent_change(&line)?;
                     changes.line(&line)?;
                 }
             }
@@ -108,7 +163,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let scan = std::io::BufReader::new(open(&scanned)?);
     for (number, line) in scan.lines().enumerate() {
         let line = line?;
-        if last_line.get(&teacher_id(&line)?) == Some(&(number as u64)) {
+        if last_line.get(&teacher_id_of(&line)?) == Some(&(number as u64)) {
             teachers.line(&line)?;
         }
     }
@@ -124,7 +179,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     );
 
     let manifest = Manifest {
-        format: FORMAT.into(),
+        format: BackupFormat::WRITTEN.name().into(),
         revision: snapshot.revision,
         oldest_revision: snapshot.oldest_revision,
         teachers: teacher_count,
@@ -157,11 +212,14 @@ pub struct Restored {
 pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
     let manifest: Manifest = serde_json::from_reader(open(&dir.join(MANIFEST))?)
         .with_context(|| format!("{} is not a backup manifest", dir.join(MANIFEST).display()))?;
-    ensure!(
-        manifest.format == FORMAT,
-        "unknown backup format {:?}",
-        manifest.format
-    );
+    let Some(format) = BackupFormat::named(&manifest.format) else {
+        bail!(
+            "unknown backup format {:?}: this release reads {} and {}",
+            manifest.format,
+            BackupFormat::LegacyV1.name(),
+            BackupFormat::ProtoJson.name()
+        );
+    };
     for (name, expected) in [
         (TEACHERS, &manifest.teachers_sha256),
         (CHANGES, &manifest.changes_sha256),
@@ -177,10 +235,16 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     let store = Store::open(data_dir, &StoreOptions::default())
         .with_context(|| format!("cannot create a registry in {}", data_dir.display()))?;
 
+    let today = crate::clock::today();
     let mut count = 0u64;
     let mut batch = Vec::with_capacity(RESTORE_BATCH);
-    for line in std::io::BufReader::new(open(&dir.join(TEACHERS))?).lines() {
-        let teacher: Teacher = serde_json::from_str(&line?).context("a teacher line")?;
+    for (number, line) in std::io::BufReader::new(open(&dir.join(TEACHERS))?)
+        .lines()
+        .enumerate()
+    {
+        let teacher = format
+            .teacher(&line?, today)
+            .with_context(|| format!("{TEACHERS} line {}", number + 1))?;
         ensure!(
             teacher.revision <= manifest.revision,
             "teacher {} is of revision {}, after the backup's",
@@ -203,8 +267,13 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
 
     let mut expected = manifest.oldest_revision;
     let mut batch = Vec::with_capacity(RESTORE_BATCH);
-    for line in std::io::BufReader::new(open(&dir.join(CHANGES))?).lines() {
-        let event: ChangeEvent = serde_json::from_str(&line?).context("a change line")?;
+    for (number, line) in std::io::BufReader::new(open(&dir.join(CHANGES))?)
+        .lines()
+        .enumerate()
+    {
+        let event = format
+            .change(&line?)
+            .with_context(|| format!("{CHANGES} line {}", number + 1))?;
         ensure!(
             event.revision == expected,
             "changes.jsonl jumps from revision {} to {}",
@@ -291,15 +360,37 @@ impl HashingWriter {
     }
 }
 
-#[derive(Deserialize)]
-struct IdOnly {
-    id: String,
+/// A teacher line from the server, read as a message of the format the manifest will name,
+/// so that a server that writes another format is refused now rather than at the restore.
+fn sent_teacher(line: &str) -> anyhow::Result<pb::Teacher> {
+    json::from_line(line).with_context(|| {
+        format!(
+            "the server sent a teacher that is not of backup format {}",
+            BackupFormat::WRITTEN.name()
+        )
+    })
 }
 
-fn teacher_id(line: &str) -> anyhow::Result<String> {
+/// The registry number of a teacher line that [`sent_teacher`] has read in full.
+fn teacher_id_of(line: &str) -> anyhow::Result<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IdOnly {
+        teacher_id: String,
+    }
     Ok(serde_json::from_str::<IdOnly>(line)
-        .context("the server sent a teacher without an id")?
-        .id)
+        .context("a scanned teacher without a teacherId")?
+        .teacher_id)
+}
+
+/// A change line from the server, checked like [`sent_teacher`].
+fn sent_change(line: &str) -> anyhow::Result<pb::BackupChange> {
+    json::from_line(line).with_context(|| {
+        format!(
+            "the server sent a change that is not of backup format {}",
+            BackupFormat::WRITTEN.name()
+        )
+    })
 }
 
 fn sha256_of(path: &Path) -> anyhow::Result<String> {

@@ -1,13 +1,17 @@
 //! `teacher-registry export`: every teacher (or one county's) as JSON Lines, for other
 //! systems, read page by page through ListTeachers while the server keeps serving.
+//!
+//! Each line is the proto3 JSON mapping of `teacher_registry.v1.Teacher` (see `api::json`),
+//! the same as in a backup, so the file describes itself by the proto and a field added to
+//! the proto is exported without a change here.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use super::{connect, describe, teacher_json};
-use crate::api::pb;
+use super::{connect, describe};
+use crate::api::{json, pb};
 
 /// Writes one teacher per line to `file` (replaced atomically when done) and returns how
 /// many, and the revision of the first page: changes after it may or may not be in the file,
@@ -35,7 +39,7 @@ pub async fn run_export(server: &str, county: &str, file: &Path) -> anyhow::Resu
         };
         revision.get_or_insert(page.revision);
         for teacher in &page.teachers {
-            writeln!(out, "{}", teacher_json(teacher))?;
+            writeln!(out, "{}", json::to_line(teacher)?)?;
             count += 1;
         }
         if page.next_page_token.is_empty() {

@@ -13,7 +13,7 @@ mod sync;
 mod template;
 mod transition;
 
-pub use backup::{describe_backup, run_backup, run_restore, Manifest, Restored};
+pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
 pub use export::run_export;
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};

@@ -2,10 +2,9 @@
 //! every copy, registration and revocation. Nothing here is ever deleted.
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 /// Certificate kinds; `digit()` is digit 10 of the certificate number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CertificateKind {
     Kindergarten,
     PrimarySchool,
@@ -31,20 +30,20 @@ impl CertificateKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertificateStatus {
     Valid,
     Revoked,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReissueReason {
     Lost,
     Damaged,
     DetailsChanged,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyState {
     Current,
     Void,
@@ -52,7 +51,7 @@ pub enum CopyState {
 }
 
 /// One physical copy of a certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateCopy {
     pub copy_number: u32,
     pub issued_on: NaiveDate,
@@ -63,13 +62,13 @@ pub struct CertificateCopy {
 }
 
 /// A periodic registration (定期注册).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     pub registered_on: NaiveDate,
     pub expires_on: NaiveDate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     pub revoked_on: NaiveDate,
     pub reason: String,
@@ -77,7 +76,7 @@ pub struct Revocation {
 }
 
 /// A certificate with its whole history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
     pub number: String,
     pub kind: CertificateKind,

@@ -2,12 +2,10 @@
 //! The event is small on purpose (no copy of the record): readers of the change feed take
 //! the teacher's latest state from the record itself.
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::{CountyCode, TeacherId, UnixMicros};
 
 /// What a mutation did to a teacher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
     Created,
     Updated,
@@ -23,7 +21,7 @@ pub enum ChangeKind {
 }
 
 /// One entry of the change log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeEvent {
     pub revision: u64,
     pub teacher_id: TeacherId,

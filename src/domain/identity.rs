@@ -13,12 +13,11 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::domain::Gender;
 
 /// The kind of identity document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum IdDocumentType {
     ResidentIdCard,
     Passport,
@@ -49,7 +48,7 @@ impl IdDocumentType {
 }
 
 /// A validated identity document: type and normalised number.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IdentityDocument {
     doc_type: IdDocumentType,
     number: String,

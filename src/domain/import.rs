@@ -3,7 +3,6 @@
 //! without duplicating anything it already has.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     past_date, CertificateInput, DomainError, FieldViolation, NewCertificate, Teacher,
@@ -12,7 +11,7 @@ use crate::domain::{
 };
 
 /// What an import does with an identity document the registry already has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportMode {
     /// Refuse the row (ALREADY_EXISTS).
     CreateOnly,
@@ -36,7 +35,7 @@ pub struct ImportedCertificateInput {
 }
 
 /// A validated import row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRow {
     pub fields: TeacherFields,
     pub warnings: Vec<String>,
@@ -45,7 +44,7 @@ pub struct ImportRow {
 }
 
 /// A validated certificate of an import row; registrations oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedCertificate {
     pub certificate: NewCertificate,
     pub registrations: Vec<NaiveDate>,

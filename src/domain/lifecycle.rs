@@ -6,7 +6,6 @@
 //! revocations only accumulate.
 
 use chrono::{Months, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
@@ -22,7 +21,7 @@ const TEXT_MAX: usize = 100;
 const REASON_MAX: usize = 500;
 
 /// A certificate to issue, as received.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateInput {
     pub number: String,
     pub kind: Choice<CertificateKind>,
@@ -33,7 +32,7 @@ pub struct CertificateInput {
 }
 
 /// A validated certificate to issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCertificate {
     pub number: String,
     pub kind: CertificateKind,
@@ -44,7 +43,7 @@ pub struct NewCertificate {
 }
 
 /// A validated request for a new copy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reissue {
     pub reason: ReissueReason,
     pub declaration_ref: String,
@@ -54,7 +53,7 @@ pub struct Reissue {
 }
 
 /// A validated revocation request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationRequest {
     pub reason: String,
     pub approval_document: String,

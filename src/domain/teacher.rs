@@ -5,7 +5,6 @@
 //! and every bad field is reported at once.
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
@@ -13,13 +12,13 @@ use crate::domain::{
     TeacherId, TitleEntry, TitleTier,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gender {
     Male,
     Female,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EmploymentStatus {
     Active,
     Transferred,
@@ -29,7 +28,7 @@ pub enum EmploymentStatus {
 
 /// An enum field as it arrived on the wire: not set, a value this version knows, or a
 /// number it does not (a newer client, or garbage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Choice<T> {
     Unset,
     Known(T),
@@ -38,8 +37,7 @@ pub enum Choice<T> {
 
 /// A six-digit GB/T 2260 county-level division code, such as `350702`. Decoding checks
 /// it too, so a damaged stored code is an error, never a malformed code.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CountyCode(String);
 
 impl TryFrom<String> for CountyCode {
@@ -90,7 +88,7 @@ impl CountyCode {
 }
 
 /// The fields of a teacher that callers set, as received (before validation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeacherInput {
     pub id_document_type: Choice<IdDocumentType>,
     pub national_id: String,
@@ -106,7 +104,7 @@ pub struct TeacherInput {
 }
 
 /// Validated caller-set fields of a teacher.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeacherFields {
     pub identity: IdentityDocument,
     pub name: String,
@@ -310,7 +308,7 @@ impl TeacherFields {
 }
 
 /// The caller-settable fields, by their update-mask path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TeacherField {
     IdDocumentType,
     NationalId,
@@ -367,11 +365,11 @@ impl TeacherField {
 }
 
 /// Microseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnixMicros(pub i64);
 
 /// A teacher's whole record as the registry keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Teacher {
     pub id: TeacherId,
     pub fields: TeacherFields,

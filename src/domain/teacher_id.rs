@@ -18,7 +18,6 @@
 use std::fmt;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 const PREFIX: char = 'T';
 const BODY_LEN: usize = 10;
@@ -28,8 +27,7 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A well-formed registry number. Decoding checks it too, so a damaged stored number is
 /// an error, never a malformed id.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TeacherId(String);
 
 impl TryFrom<String> for TeacherId {

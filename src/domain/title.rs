@@ -1,14 +1,12 @@
 //! Professional titles: the unified five-tier series, the legacy series it replaced, and
 //! the append-only title history from which the current title is derived.
 
-use serde::{Deserialize, Serialize};
-
 use chrono::NaiveDate;
 
 use crate::domain::UnixMicros;
 
 /// The unified five-tier series (2015 reform), ordered lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TitleTier {
     ThirdLevel,
     SecondLevel,
@@ -50,7 +48,7 @@ impl TitleTier {
 }
 
 /// Titles of the old separate primary and secondary series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LegacyTitle {
     SecondarySenior,
     SecondaryFirst,
@@ -104,7 +102,7 @@ impl LegacyTitle {
 }
 
 /// What an entry of the title history records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TitleChangeKind {
     Initial,
     ReformTransition,
@@ -114,7 +112,7 @@ pub enum TitleChangeKind {
 }
 
 /// One append-only entry of a teacher's title history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TitleEntry {
     /// The tier held from `effective_date` on; `None` after revoking the only title.
     pub tier: Option<TitleTier>,

@@ -7,7 +7,6 @@
 //! revocation never deletes anything; it adds an entry.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use crate::domain::text::optional_text;
 use crate::domain::{
@@ -19,7 +18,7 @@ const TEXT_MAX: usize = 100;
 const NOTE_MAX: usize = 500;
 
 /// A title change as received (the `change` of ChangeTitle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TitleChangeInput {
     pub tier: Choice<TitleTier>,
     pub kind: Choice<TitleChangeKind>,
@@ -31,7 +30,7 @@ pub struct TitleChangeInput {
 }
 
 /// A validated title change, before it is checked against the history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TitleChange {
     /// `None` only for a revocation, whose tier follows from the history.
     pub tier: Option<TitleTier>,
@@ -44,7 +43,7 @@ pub struct TitleChange {
 }
 
 /// Why a teacher is not moved by the reform transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SkipReason {
     /// Holds no legacy title.
     NoLegacyTitle,
@@ -76,7 +75,7 @@ impl SkipReason {
 }
 
 /// What the reform transition would do to a teacher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransitionPlan {
     pub legacy_title: LegacyTitle,
     pub tier: TitleTier,

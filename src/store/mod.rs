@@ -512,6 +512,13 @@ fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
     Ok(secret)
 }
 
+/// A change-log value as stored, decoded: for tools that read a registry's raw pairs
+/// (the import benchmark replays them in import order).
+#[doc(hidden)]
+pub fn decode_change_value(value: &[u8]) -> Result<crate::domain::ChangeEvent, StoreError> {
+    codec::decode(&[keys::CHANGE], value)
+}
+
 /// A mutation in the writer's queue; its outcome comes once it is on disk (or refused).
 pub struct Queued(oneshot::Receiver<Result<Outcome, StoreError>>);
 
