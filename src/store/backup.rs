@@ -2,9 +2,9 @@
 //! new registry built from one.
 //!
 //! The engine offers no snapshot reads (sled has none), and holding the writer for a whole
-//! scan would stop every write for minutes. So a backup reads in three steps. It scans every record without
-//! stopping anyone (each record it reads is committed, but they are of different
-//! moments); then it re-reads the teachers the change log says changed since the scan
+//! scan would stop every write for minutes. So a backup reads in three steps. It scans
+//! every record without stopping anyone (each record it reads is committed, but they are
+//! of different moments); then it re-reads the teachers the change log says changed since the scan
 //! began, a few times while that list is long; last, the writer, between two groups,
 //! when nothing can change, reads the few teachers changed since the previous step and
 //! names its revision R. A teacher's latest copy in that sequence is its state at R:

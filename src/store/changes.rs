@@ -4,11 +4,10 @@
 //! Every read comes from the log on disk, so a reader that falls behind costs the writers
 //! nothing and holds no memory; one that falls behind the retained log is told to resync.
 
+use std::ops::Bound::{Included, Unbounded};
 use std::time::Duration;
 
 use crate::clock;
-use std::ops::Bound::{Included, Unbounded};
-
 use crate::domain::{ChangeEvent, CountyCode, DomainError, Teacher};
 use crate::store::engine::Engine;
 use crate::store::{codec, keys, writer, StoreError};

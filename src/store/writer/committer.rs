@@ -10,8 +10,8 @@
 //!
 //! After each group the committer tells the writer how it went, which is also the sign
 //! that it is free. When a group cannot be written, the committer has the engine recover
-//! at once ([`Engine::recover`]), so reads go on, and the writer fails what it staged on top of the lost
-//! group and refuses writes until the disk takes data again (see
+//! at once ([`Engine::recover`]), so reads go on, and the writer fails what it staged on
+//! top of the lost group and refuses writes until the engine takes them again (see
 //! [`super::Writer::ready`]). Should the committer thread die, its end of that channel
 //! closes, and the writer refuses writes from then on instead of waiting for it.
 
