@@ -6,7 +6,7 @@
 //! sled 0.34 remembers the first I/O error it meets (a full disk, a read-only remount) and
 //! refuses every later write, and some reads, with it, even once space has returned: the
 //! only way back is to drop the database and open it again. So nothing keeps a handle:
-//! each operation borrows the current tree, and after a failed write
+//! each operation uses the current tree, and after a failed write
 //! ([`Engine::recover`]) a freshly opened database is swapped in. Opening again also drops
 //! whatever sled held in memory but never got onto disk, so readers see exactly what is on
 //! disk. sled locks its directory, so the new database opens only once the last borrow of
@@ -46,8 +46,9 @@ pub(crate) struct SledEngine {
     path: PathBuf,
     cache_capacity: u64,
     reserve_bytes: u64,
-    /// Locked for reading only to borrow the tree, and for writing only to take the old
-    /// database out or put a new one in: never while sled opens.
+    /// Locked for reading for one operation on the tree (or to borrow it for a scan), and
+    /// for writing only to take the old database out or put a new one in: never while
+    /// sled opens.
     open: RwLock<Option<Open>>,
     /// Held for a whole reopen, so two never interleave; readers never touch it.
     reopening: Mutex<()>,
@@ -103,12 +104,14 @@ impl SledEngine {
         })
     }
 
-    /// The registry's tree, for one operation: do not hold it longer, or the database
-    /// cannot be opened again after a fault.
-    fn tree(&self) -> Result<sled::Tree, StoreError> {
+    /// Runs one operation on the registry's tree.
+    fn with_tree<T>(
+        &self,
+        operation: impl FnOnce(&sled::Tree) -> sled::Result<T>,
+    ) -> Result<T, StoreError> {
         let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
         match open.as_ref() {
-            Some(open) => Ok(open.tree.clone()),
+            Some(open) => Ok(operation(&open.tree)?),
             None => Err(reopening()),
         }
     }
@@ -158,11 +161,13 @@ impl Engine for SledEngine {
     type Scan = Scan;
 
     fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(self.tree()?.get(key)?)
+        self.with_tree(|tree| tree.get(key))
     }
 
+    /// The scan holds its own handle on the tree (as long as it lives, the database cannot
+    /// be opened again).
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
-        Ok(Scan(self.tree()?.range::<&[u8], _>((from, to))))
+        self.with_tree(|tree| Ok(Scan(tree.range::<&[u8], _>((from, to)))))
     }
 
     fn apply<K, V>(&self, writes: &[(K, Option<V>)]) -> Result<(), StoreError>
@@ -170,8 +175,7 @@ impl Engine for SledEngine {
         K: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        // Built before the tree is borrowed, outside sled's lock, which gives reads their
-        // turn.
+        // Built before it is applied, outside sled's lock, which gives reads their turn.
         let mut batch = sled::Batch::default();
         for (key, value) in writes {
             match value {
@@ -179,12 +183,11 @@ impl Engine for SledEngine {
                 None => batch.remove(key.as_ref()),
             }
         }
-        Ok(self.tree()?.apply_batch(batch)?)
+        self.with_tree(|tree| tree.apply_batch(batch))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.tree()?.flush()?;
-        Ok(())
+        self.with_tree(|tree| tree.flush().map(drop))
     }
 
     fn opened_in_fault(&self) -> Option<StoreError> {
