@@ -95,7 +95,11 @@ enum Command {
         /// Keep changes for this many days.
         #[arg(long)]
         retain_days: Option<u64>,
-        /// How often, in seconds, the change log is trimmed to the retention limits.
+        /// How long, in days, a request id replays its first answer; after that a request
+        /// with the same id is treated as new.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+        retain_request_ids_days: u64,
+        /// How often, in seconds, the change log and request ids are trimmed.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         trim_interval_secs: u64,
         /// Principals and token hashes (TOML). Without it, authentication is off and only
@@ -249,6 +253,7 @@ fn main() -> anyhow::Result<()> {
             metrics_listen,
             retain_changes,
             retain_days,
+            retain_request_ids_days,
             trim_interval_secs,
             auth_file,
             tls_cert,
@@ -280,6 +285,7 @@ fn main() -> anyhow::Result<()> {
             let store_options = StoreOptions {
                 cache_capacity: cache_mb * 1024 * 1024,
                 disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
+                request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
             };
             runtime.block_on(serve(listen, data_dir, store_options, options))
         }
@@ -435,13 +441,14 @@ fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
 /// Prints a verify report; an error if it found problems.
 fn print_report(report: &teacher_registry::store::VerifyReport) -> anyhow::Result<()> {
     println!(
-        "{} records, {} index entries, {} counters, {} changes (revisions {}..={})",
+        "{} records, {} index entries, {} counters, {} changes (revisions {}..={}), {} request ids",
         report.records,
         report.index_entries,
         report.counters,
         report.changes,
         report.oldest_revision,
-        report.revision
+        report.revision,
+        report.request_ids
     );
     for problem in &report.problems {
         println!("PROBLEM: {problem}");

@@ -51,7 +51,8 @@ pub struct ServerOptions {
     pub watch_progress_interval: Duration,
     /// How much of the change log to keep; trimmed in the background.
     pub retention: Retention,
-    /// How often the background trim runs when a retention limit is set.
+    /// How often the background trim runs: request ids past their retention, and the
+    /// change log when a retention limit is set.
     pub trim_interval: Duration,
     /// Where to serve Prometheus metrics (`GET /metrics`); none when `None`.
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -141,14 +142,12 @@ pub async fn run(
         let _ = stop_streams.send(true);
     };
 
-    let trimmer = (options.retention != Retention::default()).then(|| {
-        tokio::spawn(trim_change_log(
-            store.clone(),
-            options.retention,
-            options.trim_interval,
-            trimmer_stopped,
-        ))
-    });
+    let trimmer = tokio::spawn(trim(
+        store.clone(),
+        options.retention,
+        options.trim_interval,
+        trimmer_stopped,
+    ));
 
     let mut builder = Server::builder()
         .timeout(options.request_timeout)
@@ -178,9 +177,7 @@ pub async fn run(
         )
         .await?;
 
-    if let Some(trimmer) = trimmer {
-        trimmer.await?;
-    }
+    trimmer.await?;
     // The last handle stops the writer, which commits what is queued and flushes; that
     // blocks, so it runs off the async workers.
     tokio::task::spawn_blocking(move || drop(store)).await?;
@@ -188,8 +185,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Trims the change log to the retention policy every `interval` until shutdown.
-async fn trim_change_log(
+/// Every `interval` until shutdown: forgets expired request ids, and trims the change log
+/// to the retention policy, if there is one.
+async fn trim(
     store: Store,
     retention: Retention,
     interval: Duration,
@@ -199,6 +197,13 @@ async fn trim_change_log(
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = stopped.wait_for(|stop| *stop) => return,
+        }
+        match store.trim_request_ids().await {
+            Ok(forgotten) => tracing::debug!(forgotten, "expired request ids forgotten"),
+            Err(e) => tracing::error!(error = %e, "forgetting expired request ids failed"),
+        }
+        if retention == Retention::default() {
+            continue;
         }
         match store.trim_change_log(&retention).await {
             Ok(oldest) => tracing::debug!(oldest, "change log trimmed"),

@@ -1,9 +1,9 @@
 //! BackupRegistry: a consistent copy of the registry, streamed while writes go on.
 //!
 //! The order of reads that makes the copy consistent is explained in the store's backup
-//! module; this handler walks it, a chunk at a time on the blocking pool, sending each
-//! chunk as it is read, so memory stays flat whatever the registry's size and a slow
-//! client only slows its own backup.
+//! module; this handler walks it in its own task, a chunk per read on the blocking pool
+//! (see `reads`), sending each chunk as it is read, so memory stays flat whatever the
+//! registry's size and a slow client only slows its own backup.
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -11,6 +11,7 @@ use tonic::Status;
 
 use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
+use crate::api::reads::ReadPool;
 use crate::api::service::RegistryService;
 use crate::auth::Principal;
 use crate::domain::{DomainError, TeacherId};
@@ -42,6 +43,12 @@ impl From<StoreError> for Stop {
     }
 }
 
+impl From<Status> for Stop {
+    fn from(status: Status) -> Self {
+        Stop::Failed(status)
+    }
+}
+
 impl RegistryService {
     pub(super) async fn backup(
         &self,
@@ -49,9 +56,9 @@ impl RegistryService {
         _request: pb::BackupRegistryRequest,
     ) -> Result<BackupStream, Status> {
         let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
-        let store = self.store.clone();
+        let (store, reads) = (self.store.clone(), self.reads.clone());
         tokio::spawn(async move {
-            if let Err(Stop::Failed(status)) = send_backup(&store, &sender).await {
+            if let Err(Stop::Failed(status)) = send_backup(&store, &reads, &sender).await {
                 tracing::warn!(code = ?status.code(), message = status.message(), "backup failed");
                 let _ = sender.send(Err(status)).await;
             }
@@ -60,12 +67,16 @@ impl RegistryService {
     }
 }
 
-async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
+/// Reads with `reads`; `store` only for what the writer or memory answers (the committed
+/// revision, the final snapshot).
+async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result<(), Stop> {
     let started_at = store.committed_revision();
     let mut last: Option<TeacherId> = None;
     loop {
         let after = last.clone();
-        let chunk = blocking(store, move |s| s.teachers_after(after.as_ref(), CHUNK)).await?;
+        let chunk = reads
+            .read(move |s| s.teachers_after(after.as_ref(), CHUNK))
+            .await?;
         let Some(tail) = chunk.last() else { break };
         last = Some(tail.id.clone());
         send_teachers(sender, &chunk).await?;
@@ -77,7 +88,7 @@ async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
         if now.saturating_sub(seen) <= FEW_CHANGES {
             break;
         }
-        let changed = blocking(store, move |s| s.changed_teachers(seen, now)).await?;
+        let changed = reads.read(move |s| s.changed_teachers(seen, now)).await?;
         for chunk in changed.chunks(CHUNK) {
             send_teachers(sender, chunk).await?;
         }
@@ -102,21 +113,19 @@ async fn send_backup(store: &Store, sender: &Sender) -> Result<(), Stop> {
     let mut after = snapshot.oldest_revision.saturating_sub(1);
     while after < snapshot.revision {
         let until = snapshot.revision;
-        let events = blocking(store, move |s| s.change_events(after, until, CHUNK)).await?;
+        let events = reads
+            .read(move |s| s.change_events(after, until, CHUNK))
+            .await?;
         let mut lines = Vec::with_capacity(events.len());
         for event in &events {
             if event.revision != after + 1 {
-                let oldest_revision = store.oldest_revision()?;
-                return Err(
-                    StoreError::from(DomainError::ResyncRequired { oldest_revision }).into(),
-                );
+                return Err(resync_required(reads).await);
             }
             after = event.revision;
             lines.push(to_json(event)?);
         }
         if lines.is_empty() {
-            let oldest_revision = store.oldest_revision()?;
-            return Err(StoreError::from(DomainError::ResyncRequired { oldest_revision }).into());
+            return Err(resync_required(reads).await);
         }
         send(
             sender,
@@ -145,14 +154,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Stop> {
     })
 }
 
-/// Runs a store read on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    store: &Store,
-    read: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, Stop> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || read(&store))
-        .await
-        .map_err(|e| Stop::Failed(Status::internal(format!("a backup read failed: {e}"))))?
-        .map_err(Stop::from)
+/// The log lost entries the backup needs to a trim: start again from the oldest kept.
+async fn resync_required(reads: &ReadPool) -> Stop {
+    match reads.read(|s| s.oldest_revision()).await {
+        Ok(oldest_revision) => {
+            StoreError::from(DomainError::ResyncRequired { oldest_revision }).into()
+        }
+        Err(status) => status.into(),
+    }
 }

@@ -3,7 +3,8 @@
 //! Both read the change log on disk. A watcher replays from the log, then waits for the
 //! writer to announce a newer committed revision and reads again, so it can never miss or
 //! repeat a change across the switch from backlog to live, it never holds up a writer,
-//! and a slow one holds no more than one page in memory.
+//! and a slow one holds no more than one page in memory. Every page, the catch-up's too, is
+//! one read on the blocking pool (see `reads`), in the watcher's own task.
 
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,10 @@ use tonic::Status;
 use crate::api::convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
+use crate::api::reads::ReadPool;
 use crate::api::service::{collect, parse_page_size, scoped_county, RegistryService};
 use crate::auth::{Principal, Role};
 use crate::domain::{CountyCode, DomainError, FieldViolation};
-use crate::store::Store;
 
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -61,9 +62,19 @@ impl RegistryService {
             }
             .into());
         }
+        let author = author.map(str::to_string);
+        let read_county = county.clone();
         let page = self
-            .store
-            .list_changes(after_revision, page_size, county.as_ref(), author)?;
+            .reads
+            .read(move |store| {
+                store.list_changes(
+                    after_revision,
+                    page_size,
+                    read_county.as_ref(),
+                    author.as_deref(),
+                )
+            })
+            .await?;
         Ok(pb::ListChangesResponse {
             changes: page
                 .changes
@@ -86,11 +97,14 @@ impl RegistryService {
         let county = parse_county(&county_code).map_err(DomainError::from)?;
         let county = scoped_county(principal, county)?;
         // Refuse a revision the log no longer has before the stream starts.
-        self.store
-            .list_changes(after_revision, 1, county.as_ref(), None)?;
+        let read_county = county.clone();
+        self.reads
+            .read(move |store| store.list_changes(after_revision, 1, read_county.as_ref(), None))
+            .await?;
         let (sender, receiver) = mpsc::channel(WATCH_BUFFER);
         let watcher = Watcher {
-            store: self.store.clone(),
+            committed: self.store.subscribe(),
+            reads: self.reads.clone(),
             county,
             next: after_revision,
             sender,
@@ -116,7 +130,9 @@ fn parse_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
 /// One WatchChanges stream.
 struct Watcher {
     _counted: crate::metrics::WatcherGuard,
-    store: Store,
+    /// The revision of the last change on disk, as the writer announces it.
+    committed: watch::Receiver<u64>,
+    reads: ReadPool,
     county: Option<CountyCode>,
     /// The revision after which the next change is read.
     next: u64,
@@ -128,20 +144,20 @@ struct Watcher {
 
 impl Watcher {
     async fn run(mut self) {
-        let mut committed = self.store.subscribe();
         let mut last_sent = Instant::now();
         loop {
-            let page =
-                match self
-                    .store
-                    .list_changes(self.next, WATCH_PAGE, self.county.as_ref(), None)
-                {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = self.sender.send(Err(e.into())).await;
-                        return;
-                    }
-                };
+            let (next, county) = (self.next, self.county.clone());
+            let page = match self
+                .reads
+                .read(move |store| store.list_changes(next, WATCH_PAGE, county.as_ref(), None))
+                .await
+            {
+                Ok(page) => page,
+                Err(status) => {
+                    let _ = self.sender.send(Err(status)).await;
+                    return;
+                }
+            };
             let full = page.changes.len() == WATCH_PAGE;
             for entry in page.changes {
                 let change = change_message(entry, self.county.as_ref(), &self.principal);
@@ -165,7 +181,8 @@ impl Watcher {
             }
             let quiet = self.progress_interval.saturating_sub(last_sent.elapsed());
             let next = self.next;
-            let newer = committed
+            let newer = self
+                .committed
                 .wait_for(|revision| *revision > next)
                 .map(|r| r.is_ok());
             let stopping = self.shutdown.wait_for(|stop| *stop).map(|_| ());

@@ -4,6 +4,7 @@
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
+//! Their store reads run through [`reads`], off the runtime's workers.
 
 pub mod pb {
     //! Code generated from `proto/teacher_registry/v1` by tonic-prost-build.
@@ -21,10 +22,12 @@ mod changes;
 mod convert;
 mod gate;
 mod import;
+mod reads;
 mod service;
 mod status;
 mod teachers;
 mod titles;
 
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
+pub use reads::MAX_CONCURRENT_READS;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};

@@ -1,7 +1,8 @@
 //! The TeacherRegistryService: one line per RPC, naming its handler. Handlers extract the
 //! request, convert it to domain terms (validation happens there, once), call the store
-//! and convert back. Every RPC runs inside [`traced`], which gives it a span and logs its
-//! status and latency. Helpers shared by the handlers live here too.
+//! (reads through [`ReadPool`], never on a runtime worker) and convert back. Every RPC runs
+//! inside [`traced`], which gives it a span and logs its status and latency. Helpers shared
+//! by the handlers live here too.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::api::changes::WatchStream;
 use crate::api::gate::{Gate, Held};
 use crate::api::import::ImportStream;
 use crate::api::pb;
+use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::api::titles::TransitionStream;
 use crate::auth::{Principal, Rpc};
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
@@ -29,7 +31,10 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// `titles`, `changes`, `import` and `backup`.
 #[derive(Clone)]
 pub struct RegistryService {
+    /// For writes, which go to the writer thread and are awaited.
     pub(super) store: Store,
+    /// For every read: sled reads block, so they run on the blocking pool.
+    pub(super) reads: ReadPool,
     /// Who may call: authentication, authorization, per-principal limits.
     pub(super) gate: Arc<Gate>,
     /// How long an idle WatchChanges stream waits before it sends a progress message.
@@ -48,6 +53,7 @@ impl RegistryService {
     /// when `shutdown` turns true.
     pub fn new(store: Store, gate: Gate, shutdown: watch::Receiver<bool>) -> Self {
         Self {
+            reads: ReadPool::new(store.clone(), MAX_CONCURRENT_READS),
             store,
             gate: Arc::new(gate),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,

@@ -73,8 +73,9 @@ impl RegistryService {
         let pb::GetTeacherRequest { teacher_id } = request;
         let id = parse_teacher_id("teacher_id", &teacher_id).map_err(DomainError::from)?;
         let teacher = self
-            .store
-            .get_teacher(&id)?
+            .reads
+            .read(move |store| store.get_teacher(&id))
+            .await?
             .filter(|t| may_see(principal, &t.fields.county_code))
             .ok_or_else(teacher_not_found)?;
         Ok(pb::GetTeacherResponse {
@@ -123,19 +124,23 @@ impl RegistryService {
                 if documents.is_empty() {
                     return Err(DomainError::invalid("national_id", last_error).into());
                 }
-                let mut found = None;
-                for doc in &documents {
-                    found = self.store.find_by_identity(doc)?;
-                    if found.is_some() {
-                        break;
-                    }
-                }
-                found
+                self.reads
+                    .read(move |store| {
+                        for doc in &documents {
+                            if let Some(teacher) = store.find_by_identity(doc)? {
+                                return Ok(Some(teacher));
+                            }
+                        }
+                        Ok(None)
+                    })
+                    .await?
             }
             Some(Key::CertificateNumber(number)) => {
                 let number = parse_certificate_number(&number, today)
                     .map_err(|e| DomainError::invalid("certificate_number", e))?;
-                self.store.find_by_certificate(&number)?
+                self.reads
+                    .read(move |store| store.find_by_certificate(&number))
+                    .await?
             }
         };
         // Another county's teacher is NOT_FOUND to a county principal: existence is not
@@ -202,7 +207,10 @@ impl RegistryService {
             tier,
             registration_expires_before,
         };
-        let page = self.store.list_teachers(&query, page_size, &page_token)?;
+        let page = self
+            .reads
+            .read(move |store| store.list_teachers(&query, page_size, &page_token))
+            .await?;
         Ok(pb::ListTeachersResponse {
             teachers: page
                 .teachers

@@ -1,4 +1,8 @@
 //! Handlers of the title RPCs: ChangeTitle, TransitionTitles (streaming) and GetStatistics.
+//!
+//! A transition by county first scans the county's index; that happens in the run's own
+//! task, a page per read on the blocking pool, so the stream opens at once and no runtime
+//! worker waits for sled meanwhile.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +14,7 @@ use tonic::Status;
 use crate::api::convert::{county_statistics, present, title_change_input, wire, WireEnum};
 use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
+use crate::api::reads::ReadPool;
 use crate::api::service::{
     batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
     write_context, RegistryService,
@@ -23,6 +28,8 @@ use crate::store::{ListQuery, Store, StoreError, Target, TeacherChange, WriteCon
 
 /// Teachers transitioned concurrently by one run: enough to fill the writer's groups.
 const IN_FLIGHT: usize = 512;
+/// Teachers read at a time while selecting a county's.
+const SELECT_PAGE: usize = 1000;
 /// Results buffered for a slow client before the run waits for it.
 const STREAM_BUFFER: usize = 1024;
 /// The most teacher_ids one request may name.
@@ -80,10 +87,16 @@ impl RegistryService {
     ) -> Result<TransitionStream, Status> {
         let mut run = TransitionRun::parse(request)?;
         run.context = batch_context(principal, run.request_id.clone());
-        let selection = run.select(&self.store)?;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-        let store = self.store.clone();
-        tokio::spawn(async move { run.execute(store, selection, sender).await });
+        let (store, reads) = (self.store.clone(), self.reads.clone());
+        tokio::spawn(async move {
+            match run.select(&reads).await {
+                Ok(selection) => run.execute(store, reads, selection, sender).await,
+                Err(status) => {
+                    let _ = sender.send(Err(status)).await;
+                }
+            }
+        });
         Ok(ReceiverStream::new(receiver))
     }
 
@@ -101,7 +114,10 @@ impl RegistryService {
             ),
         };
         let county = scoped_county(principal, county)?;
-        let statistics = self.store.statistics(county.as_ref())?;
+        let statistics = self
+            .reads
+            .read(move |store| store.statistics(county.as_ref()))
+            .await?;
         let mut totals = crate::store::CountyStatistics::default();
         for county in statistics.counties.values() {
             for (tier, count) in &county.by_tier {
@@ -237,8 +253,8 @@ impl TransitionRun {
     }
 
     /// The teachers to consider: those named, or every teacher of the county who holds a
-    /// legacy title (read from the county index, page by page).
-    fn select(&self, store: &Store) -> Result<Vec<TeacherId>, StoreError> {
+    /// legacy title (read from the county index, a page per read).
+    async fn select(&self, reads: &ReadPool) -> Result<Vec<TeacherId>, Status> {
         let county = match &self.selection {
             Selection::Teachers(ids) => return Ok(ids.clone()),
             Selection::County(county) => county,
@@ -250,7 +266,10 @@ impl TransitionRun {
         let mut ids = Vec::new();
         let mut token = String::new();
         loop {
-            let page = store.list_teachers(&query, 1000, &token)?;
+            let (query, after) = (query.clone(), token);
+            let page = reads
+                .read(move |store| store.list_teachers(&query, SELECT_PAGE, &after))
+                .await?;
             ids.extend(
                 page.teachers
                     .into_iter()
@@ -270,6 +289,7 @@ impl TransitionRun {
     async fn execute(
         self,
         store: Store,
+        reads: ReadPool,
         selection: Vec<TeacherId>,
         sender: mpsc::Sender<Result<pb::TransitionTitlesResponse, Status>>,
     ) {
@@ -283,10 +303,10 @@ impl TransitionRun {
         let run = &self;
         let mut results = futures::stream::iter(selection)
             .map(|id| {
-                let store = store.clone();
+                let (store, reads) = (store.clone(), reads.clone());
                 let context = context.clone();
                 async move {
-                    let result = run.transition_one(&store, &id, context).await;
+                    let result = run.transition_one(&store, &reads, &id, context).await;
                     (id, result)
                 }
             })
@@ -355,13 +375,15 @@ impl TransitionRun {
     async fn transition_one(
         &self,
         store: &Store,
+        reads: &ReadPool,
         id: &TeacherId,
         context: WriteContext,
     ) -> TeacherResult {
-        let teacher = match store.get_teacher(id) {
+        let read_id = id.clone();
+        let teacher = match reads.read(move |store| store.get_teacher(&read_id)).await {
             Ok(Some(teacher)) => teacher,
             Ok(None) => return TeacherResult::Skipped(pb::TransitionSkipReason::NotFound),
-            Err(e) => return TeacherResult::Failed(Status::from(e).message().to_string()),
+            Err(status) => return TeacherResult::Failed(status.message().to_string()),
         };
         let plan = match teacher.plan_transition() {
             Ok(plan) => plan,

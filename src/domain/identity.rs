@@ -76,6 +76,12 @@ impl IdentityDocument {
         Ok(Self { doc_type, number })
     }
 
+    /// A document read back from storage, checked when it was first written. Not for
+    /// input: that goes through [`IdentityDocument::parse`].
+    pub fn from_stored(doc_type: IdDocumentType, number: String) -> Self {
+        Self { doc_type, number }
+    }
+
     pub fn doc_type(&self) -> IdDocumentType {
         self.doc_type
     }

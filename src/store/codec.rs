@@ -1,32 +1,162 @@
-//! Stored values: one format-version byte, then the value in postcard (compact, varint).
-//! A future format bumps the version and keeps a decoder for the old one, so a registry
-//! written by this version stays readable.
+//! Stored values: one format byte, then the value in that format (see [`format`]).
+//! Values are written in the current format and read in any format ever written, so a
+//! registry written by an earlier release stays readable, and a value written before a
+//! field was added decodes with that field at its default.
 
-use serde::{de::DeserializeOwned, Serialize};
-
+use crate::domain::{ChangeEvent, Teacher, TeacherId};
+use crate::store::format::{v1, v2, StoredRequest};
 use crate::store::StoreError;
 
-/// The format of every value this version writes.
-pub(crate) const FORMAT_VERSION: u8 = 1;
+/// Release 0.1's format: postcard of the domain structs (read only).
+pub(crate) const FORMAT_V1: u8 = 1;
+/// The format of every value this version writes: protobuf (`format::v2`).
+pub(crate) const FORMAT_VERSION: u8 = 2;
 
-pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    let bytes = vec![FORMAT_VERSION];
-    postcard::to_extend(value, bytes)
-        .expect("in-memory serialization of registry types cannot fail")
+/// A value written to the store, in the current format.
+pub(crate) trait Encoded {
+    /// Appends the value in the current format.
+    fn encode_body(&self, out: &mut Vec<u8>);
 }
 
-/// Decodes a value read at `key`; a wrong version or garbled bytes are `Corrupt`.
-pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt {
+/// A type read from the store, in each format it was ever written in.
+pub(crate) trait Stored: Sized {
+    /// Reads a value of format 1.
+    fn decode_v1(body: &[u8]) -> Result<Self, String>;
+    /// Reads a value of the current format.
+    fn decode_v2(body: &[u8]) -> Result<Self, String>;
+}
+
+pub(crate) fn encode<T: Encoded + ?Sized>(value: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(64);
+    bytes.push(FORMAT_VERSION);
+    value.encode_body(&mut bytes);
+    bytes
+}
+
+/// Decodes a value read at `key`; an unknown format or garbled bytes are `Corrupt`.
+pub(crate) fn decode<T: Stored>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    let decoded = match bytes.split_first() {
+        Some((&FORMAT_VERSION, body)) => T::decode_v2(body),
+        Some((&FORMAT_V1, body)) => T::decode_v1(body),
+        Some((version, _)) => Err(format!("unknown format version {version}")),
+        None => Err("empty value".into()),
+    };
+    decoded.map_err(|detail| StoreError::Corrupt {
         key: printable(key),
         detail,
-    };
-    match bytes.split_first() {
-        Some((&FORMAT_VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|e| corrupt(format!("undecodable value: {e}")))
-        }
-        Some((version, _)) => Err(corrupt(format!("unknown format version {version}"))),
-        None => Err(corrupt("empty value".into())),
+    })
+}
+
+impl Encoded for Teacher {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::TeacherRecord::of(self), out);
+    }
+}
+
+impl Stored for Teacher {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::teacher(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<v2::TeacherRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for ChangeEvent {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::ChangeRecord::of(self), out);
+    }
+}
+
+impl Stored for ChangeEvent {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::change_event(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<v2::ChangeRecord>(body)?.into_domain()
+    }
+}
+
+/// A request's first answer, as recorded under its request id.
+pub(crate) struct NewRequest<'a> {
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) outcome: &'a crate::store::Outcome,
+    pub(crate) recorded_at: crate::domain::UnixMicros,
+}
+
+impl Encoded for NewRequest<'_> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let record = v2::RequestRecord::of(&self.fingerprint, self.outcome, self.recorded_at);
+        v2::encode(&record, out);
+    }
+}
+
+impl Stored for StoredRequest {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::request(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<v2::RequestRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for TeacherId {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::IndexRecord::of(self), out);
+    }
+}
+
+impl Stored for TeacherId {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::teacher_id(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<v2::IndexRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for u64 {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::NumberRecord::of(*self), out);
+    }
+}
+
+impl Stored for u64 {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::scalar(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<v2::NumberRecord>(body)?.value())
+    }
+}
+
+impl Encoded for bool {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::FlagRecord::of(*self), out);
+    }
+}
+
+impl Stored for bool {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::scalar(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<v2::FlagRecord>(body)?.value())
+    }
+}
+
+impl Encoded for Vec<u8> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&v2::SecretRecord::of(self), out);
+    }
+}
+
+impl Stored for Vec<u8> {
+    fn decode_v1(body: &[u8]) -> Result<Self, String> {
+        v1::scalar(body)
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<v2::SecretRecord>(body)?.into_value())
     }
 }
 

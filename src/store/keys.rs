@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier};
+use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros};
 
 /// `r` + teacher_id → the teacher record.
 pub(crate) const RECORD: u8 = b'r';
@@ -35,6 +35,9 @@ pub(crate) const CHANGE: u8 = b'l';
 pub(crate) const COUNTY_CHANGE: u8 = b'g';
 /// `q` + principal + 0x00 + request_id → the first outcome of that request (AIP-155).
 pub(crate) const REQUEST: u8 = b'q';
+/// `e` + time recorded (microseconds, big-endian) + the request's `q` key → nothing: the
+/// request ids in the order they expire, so trimming reads only the expired ones.
+pub(crate) const REQUEST_EXPIRY: u8 = b'e';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
@@ -43,6 +46,9 @@ pub(crate) const META_REVISION: &[u8] = b"mrevision";
 pub(crate) const META_OLDEST_REVISION: &[u8] = b"moldest-revision";
 /// Metadata: present once every county entry carries its record (see [`crate::store::upgrade`]).
 pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
+/// Metadata: present once every request record has its expiry entry (see
+/// [`crate::store::upgrade`]).
+pub(crate) const META_REQUEST_EXPIRY: &[u8] = b"mrequest-expiry";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 
@@ -185,6 +191,29 @@ pub(crate) fn request(principal: &str, request_id: &str) -> Vec<u8> {
     key
 }
 
+/// The expiry entry of the request record at `request_key`, recorded at `at`.
+pub(crate) fn request_expiry(at: UnixMicros, request_key: &[u8]) -> Vec<u8> {
+    let mut key = request_expiry_bound(at);
+    key.extend_from_slice(request_key);
+    key
+}
+
+/// The first expiry key of a moment: every key below it was recorded earlier.
+pub(crate) fn request_expiry_bound(at: UnixMicros) -> Vec<u8> {
+    let micros = u64::try_from(at.0).unwrap_or(0);
+    prefixed(REQUEST_EXPIRY, &micros.to_be_bytes())
+}
+
+/// The moment and the request key an expiry entry names.
+pub(crate) fn parse_request_expiry(key: &[u8]) -> Option<(UnixMicros, &[u8])> {
+    let [REQUEST_EXPIRY, rest @ ..] = key else {
+        return None;
+    };
+    let (micros, request_key) = rest.split_first_chunk::<8>()?;
+    let micros = i64::try_from(u64::from_be_bytes(*micros)).ok()?;
+    (request_key.first() == Some(&REQUEST)).then_some((UnixMicros(micros), request_key))
+}
+
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + rest.len());
     key.push(prefix);
@@ -228,6 +257,21 @@ mod tests {
             .map(|k| u64::from_be_bytes(k[1..].try_into().unwrap()))
             .collect();
         assert_eq!(revs, [2, 300, 70000, 1 << 40]);
+    }
+
+    #[test]
+    fn request_expiry_keys_sort_by_time_and_give_the_request_back() {
+        let request = request("county-350702", "retry-1");
+        let early = request_expiry(UnixMicros(1_000), &request);
+        let late = request_expiry(UnixMicros(1 << 40), &request);
+        assert!(early < late);
+        assert!(late < request_expiry_bound(UnixMicros((1 << 40) + 1)));
+        assert_eq!(
+            parse_request_expiry(&late),
+            Some((UnixMicros(1 << 40), request.as_slice()))
+        );
+        assert_eq!(parse_request_expiry(b"e123"), None);
+        assert_eq!(parse_request_expiry(&change(5)), None);
     }
 
     proptest! {

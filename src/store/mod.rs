@@ -11,9 +11,11 @@ mod backup;
 mod changes;
 mod codec;
 mod engine;
+mod format;
 mod keys;
 mod mutation;
 mod page;
+mod requests;
 mod sled_engine;
 mod statistics;
 mod upgrade;
@@ -36,8 +38,12 @@ use writer::Command;
 
 pub use backup::{RestorePart, Snapshot};
 pub use changes::{ChangeEntry, ChangePage, Retention};
+pub use format::v1::{
+    change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
+};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
+pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
 pub use verify::VerifyReport;
@@ -122,6 +128,8 @@ pub struct StoreOptions {
     /// Disk space set aside in the data directory and freed when the disk fills, so that
     /// sled, which must write to open, can be opened again and serve reads (0: none).
     pub disk_reserve_bytes: u64,
+    /// How long a request id replays its first answer (see `store::requests`).
+    pub request_id_retention: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -129,6 +137,7 @@ impl Default for StoreOptions {
         Self {
             cache_capacity: DEFAULT_CACHE_MB * 1024 * 1024,
             disk_reserve_bytes: 0,
+            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
         }
     }
 }
@@ -147,6 +156,7 @@ struct Inner {
     committed: watch::Receiver<u64>,
     stats: Arc<writer::WriteStats>,
     page_secret: Vec<u8>,
+    request_id_retention: std::time::Duration,
 }
 
 impl Store {
@@ -155,8 +165,10 @@ impl Store {
         let engine = Arc::new(Backend::open(path, options)?);
         let page_secret = page_secret(&*engine)?;
         upgrade::fill_county_copies(&*engine)?;
+        upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, committed, handle) = writer::spawn(engine.clone(), stats.clone())?;
+        let (sender, committed, handle) =
+            writer::spawn(engine.clone(), stats.clone(), options.request_id_retention)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 engine,
@@ -165,6 +177,7 @@ impl Store {
                 committed,
                 stats,
                 page_secret,
+                request_id_retention: options.request_id_retention,
             }),
         })
     }
@@ -236,6 +249,22 @@ impl Store {
                 .await?;
             if oldest >= keep_from || oldest >= self.revision()? {
                 return Ok(oldest);
+            }
+        }
+    }
+
+    /// Forgets the request ids made longer ago than the retention window (see [`requests`]), through
+    /// the writer, in steps that never hold writers up for long. Answers how many it forgot.
+    pub async fn trim_request_ids(&self) -> Result<u64, StoreError> {
+        let before = requests::kept_since(crate::clock::now(), self.inner.request_id_retention);
+        let mut forgotten = 0;
+        loop {
+            let removed = self
+                .ask(|reply| Command::TrimRequests { before, reply })
+                .await?;
+            forgotten += removed;
+            if removed < writer::MAX_TRIM {
+                return Ok(forgotten);
             }
         }
     }

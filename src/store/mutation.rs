@@ -3,22 +3,21 @@
 //! Every accepted mutation ends in [`commit_record`], the one place that writes a teacher
 //! record together with its index entries, its change event and the new revision.
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use crate::clock;
 use chrono::NaiveDate;
 
 use crate::domain::{
     ChangeEvent, ChangeKind, CountyCode, DomainError, ImportMode, ImportRow, NewCertificate,
     Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
-    TitleChange,
+    TitleChange, UnixMicros,
 };
+use crate::store::codec::NewRequest;
+use crate::store::format::{Fingerprint, StoredRequest};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
 /// A change to the registry, as queued for the writer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) enum Mutation {
     CreateTeacher {
         fields: TeacherFields,
@@ -35,7 +34,7 @@ pub(crate) enum Mutation {
 }
 
 /// Which teacher a change is for.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub enum Target {
     /// By registry number.
     Teacher(TeacherId),
@@ -44,7 +43,7 @@ pub enum Target {
 }
 
 /// A change to an existing teacher's record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub enum TeacherChange {
     /// Only the masked fields are taken from `patch`; the result is validated again.
     Update {
@@ -129,7 +128,7 @@ impl WriteContext {
 }
 
 /// The answer to an accepted mutation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub teacher: Teacher,
     pub warnings: Vec<String>,
@@ -137,7 +136,7 @@ pub struct Outcome {
 }
 
 /// What an accepted mutation did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     Created,
     Updated,
@@ -145,32 +144,33 @@ pub enum Effect {
     Unchanged,
 }
 
-/// What the registry remembers of a request_id: the request's fingerprint and its answer.
-#[derive(Serialize, Deserialize)]
-struct RequestRecord {
-    fingerprint: [u8; 32],
-    outcome: Outcome,
-}
-
+/// Applies `mutation` to `staged`. A request id recorded at or after `requests_kept_since`
+/// replays its first answer; an older one has expired, and the request is treated as new.
 pub(crate) fn apply(
     staged: &mut Staged<'_>,
     mutation: Mutation,
     context: &WriteContext,
+    requests_kept_since: UnixMicros,
 ) -> Result<Outcome, StoreError> {
-    let remembered = match context.request_id.as_ref().filter(|_| context.replayable) {
-        Some(request_id) => {
-            let fingerprint = fingerprint(&mutation);
+    let replayable = context.request_id.as_ref().filter(|_| context.replayable);
+    let remembered = match replayable.zip(Fingerprint::of(&mutation)) {
+        Some((request_id, fingerprint)) => {
             let key = keys::request(&context.principal, request_id);
             if let Some(bytes) = staged.get(&key)? {
-                let record: RequestRecord = codec::decode(&key, &bytes)?;
-                return if record.fingerprint == fingerprint {
-                    Ok(record.outcome)
-                } else {
-                    Err(DomainError::RequestIdReused {
-                        request_id: request_id.clone(),
-                    }
-                    .into())
-                };
+                let record: StoredRequest = codec::decode(&key, &bytes)?;
+                let expired = record
+                    .recorded_at
+                    .is_some_and(|at| at < requests_kept_since);
+                if !expired {
+                    return if record.fingerprint.matches(&mutation) {
+                        Ok(record.outcome)
+                    } else {
+                        Err(DomainError::RequestIdReused {
+                            request_id: request_id.clone(),
+                        }
+                        .into())
+                    };
+                }
             }
             Some((key, fingerprint))
         }
@@ -189,11 +189,14 @@ pub(crate) fn apply(
         Mutation::Import { row, mode } => import_row(staged, row, mode, context)?,
     };
 
-    if let Some((key, fingerprint)) = remembered {
-        let record = RequestRecord {
+    if let Some((key, Fingerprint::V2(fingerprint))) = remembered {
+        let recorded_at = clock::now();
+        let record = NewRequest {
             fingerprint,
-            outcome: outcome.clone(),
+            outcome: &outcome,
+            recorded_at,
         };
+        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
         staged.insert(key, codec::encode(&record));
     }
     Ok(outcome)
@@ -583,8 +586,4 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
         ));
     }
     entries
-}
-
-fn fingerprint(mutation: &Mutation) -> [u8; 32] {
-    Sha256::digest(codec::encode(mutation)).into()
 }

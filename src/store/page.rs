@@ -29,7 +29,7 @@ const MAX_SCANNED: usize = 10_000;
 const TAG_LEN: usize = 16;
 
 /// Which teachers to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
     pub county: Option<CountyCode>,
     pub school: Option<String>,
@@ -70,8 +70,17 @@ impl ListQuery {
                 .is_none_or(|d| teacher.registration_expiry().is_some_and(|e| e < d))
     }
 
+    /// What a page token is bound to. The bytes are those release 0.1 signed (a format
+    /// byte, then postcard of the query), so tokens handed out before an upgrade still work.
     fn digest(&self) -> [u8; 16] {
-        let digest = Sha256::digest(codec::encode(self));
+        let form = (
+            self.county.as_ref().map(CountyCode::as_str),
+            self.school.as_deref(),
+            self.tier.map(|tier| u32::from(tier.code()) - 1),
+            self.registration_expires_before.map(|d| d.to_string()),
+        );
+        let bytes = postcard::to_extend(&form, vec![1u8]).expect("in-memory serialization");
+        let digest = Sha256::digest(bytes);
         digest[..16].try_into().expect("16 of 32 bytes")
     }
 

@@ -6,7 +6,7 @@
 //! teacher still goes through the writer.) Each upgrade leaves a metadata marker, so a
 //! registry pays for the check once, not at every start.
 
-use crate::domain::TeacherId;
+use crate::domain::{TeacherId, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::{codec, keys, StoreError};
 
@@ -50,6 +50,39 @@ pub(crate) fn fill_county_copies<E: Engine>(engine: &E) -> Result<u64, StoreErro
         tracing::warn!(filled, "county entries upgraded to carry their records");
     }
     Ok(filled)
+}
+
+/// Registries written before request ids expired (format 1) hold request records without
+/// expiry entries. Gives each one, as made `now`, so they expire one retention window
+/// after the upgrade; answers how many it gave.
+pub(crate) fn index_request_expiry<E: Engine>(
+    engine: &E,
+    now: UnixMicros,
+) -> Result<u64, StoreError> {
+    if engine.get(keys::META_REQUEST_EXPIRY)?.is_some() {
+        return Ok(0);
+    }
+    let mut indexed = 0;
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::REQUEST])? {
+        let (key, _) = entry?;
+        batch.push((keys::request_expiry(now, &key), Some(Vec::new())));
+        indexed += 1;
+        if batch.len() == BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
+        }
+    }
+    batch.push((
+        keys::META_REQUEST_EXPIRY.to_vec(),
+        Some(codec::encode(&true)),
+    ));
+    engine.apply(&batch)?;
+    engine.flush()?;
+    if indexed > 0 {
+        tracing::info!(indexed, "request ids of an earlier release given an expiry");
+    }
+    Ok(indexed)
 }
 
 #[cfg(test)]

@@ -42,10 +42,11 @@ use staged::Pending;
 pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
 
+use crate::clock;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
-use crate::store::{codec, keys, Backend, StorageFault, StoreError};
+use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
@@ -78,6 +79,11 @@ pub(crate) enum Command {
     /// oldest revision.
     TrimChanges {
         keep_from: u64,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    /// Drop up to [`MAX_TRIM`] request records made before `before`; answers how many.
+    TrimRequests {
+        before: crate::domain::UnixMicros,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
     /// Read the teachers changed after `after`, between two groups (see [`backup`]).
@@ -115,7 +121,9 @@ impl Answer {
     fn refused(command: Command, error: &StoreError) -> Answer {
         match command {
             Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
-            Command::TrimChanges { reply, .. } => Answer::Trim(reply, Err(error.clone())),
+            Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
+                Answer::Trim(reply, Err(error.clone()))
+            }
             Command::Restore { reply, .. } => Answer::Done(reply, Err(error.clone())),
             Command::Snapshot { reply, .. } => {
                 let _ = reply.send(Err(error.clone()));
@@ -203,7 +211,11 @@ pub(crate) type Spawned = (
     std::thread::JoinHandle<()>,
 );
 
-pub(crate) fn spawn(engine: Arc<Backend>, stats: Arc<WriteStats>) -> Result<Spawned, StoreError> {
+pub(crate) fn spawn(
+    engine: Arc<Backend>,
+    stats: Arc<WriteStats>,
+    request_id_retention: Duration,
+) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let revision = read_revision(&*engine)?;
     let (committed, watcher) = watch::channel(revision);
@@ -246,6 +258,7 @@ pub(crate) fn spawn(engine: Arc<Backend>, stats: Arc<WriteStats>) -> Result<Spaw
                 committing: None,
                 staging: Staging::default(),
                 filter,
+                request_id_retention,
             };
             runtime.block_on(writer.run(receiver));
             drop(scan);
@@ -291,6 +304,8 @@ struct Writer {
     staging: Staging,
     /// Keys that may be in the engine.
     filter: Arc<KeyFilter>,
+    /// How long a request id replays its first answer.
+    request_id_retention: Duration,
 }
 
 /// A group being staged: its writes, and the answers owed once it is on disk.
@@ -391,9 +406,15 @@ impl Writer {
                 mutation,
                 context,
                 reply,
-            } => Answer::Mutation(reply, apply(&mut staged, mutation, &context)),
+            } => {
+                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                Answer::Mutation(reply, apply(&mut staged, mutation, &context, kept_since))
+            }
             Command::TrimChanges { keep_from, reply } => {
                 Answer::Trim(reply, trim_changes(&mut staged, keep_from))
+            }
+            Command::TrimRequests { before, reply } => {
+                Answer::Trim(reply, requests::trim(&mut staged, before))
             }
             Command::Restore { part, reply } => {
                 Answer::Done(reply, stage_restore(&mut staged, part))

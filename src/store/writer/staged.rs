@@ -7,6 +7,7 @@
 //! registry as it will be once the earlier groups are on disk.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound::{Excluded, Included};
 
 use super::filter::KeyFilter;
 use crate::store::engine::Engine;
@@ -132,6 +133,25 @@ impl<'a> Staged<'a> {
             return Ok(None);
         }
         Ok(self.engine.get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Up to `limit` keys in [`start`, `end`) as on disk, without the writes of groups not
+    /// yet committed: for trimming entries old enough never to be in those.
+    pub(crate) fn committed_keys(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = Vec::new();
+        for entry in self
+            .engine
+            .range(Included(start), Excluded(end))?
+            .take(limit)
+        {
+            keys.push(entry?.0.to_vec());
+        }
+        Ok(keys)
     }
 
     pub(crate) fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {

@@ -1,0 +1,118 @@
+//! Stable numbers for the domain's enums, as stored.
+//!
+//! Every stored enum is written as a number that never changes meaning: the position of
+//! the variant in the list below, counted from 1, which is also the value of the same
+//! variant in the public proto (0 is "not set" there, as here). Format 1 wrote the same
+//! variants by their position counted from 0 (serde's variant index), in the same
+//! order. A new variant goes at the end of its list; a variant is never removed or moved.
+
+use crate::domain::{
+    CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
+    IdDocumentType, ImportMode, LegacyTitle, ReissueReason, TeacherField, TitleChangeKind,
+    TitleTier,
+};
+use crate::store::Effect;
+
+/// An enum with a stable stored number for each variant.
+pub(crate) trait Coded: Copy + PartialEq + 'static {
+    /// The variants in stored order, with the names format 1's JSON used.
+    const VARIANTS: &'static [(Self, &'static str)];
+
+    /// The stored number: 1 for the first variant.
+    fn number(self) -> i32 {
+        let at = Self::VARIANTS
+            .iter()
+            .position(|(variant, _)| *variant == self)
+            .expect("every variant is listed");
+        at as i32 + 1
+    }
+
+    /// The variant stored as `code`, if there is one.
+    fn from_number(number: i32) -> Option<Self> {
+        let at = usize::try_from(number.checked_sub(1)?).ok()?;
+        Self::VARIANTS.get(at).map(|(variant, _)| *variant)
+    }
+}
+
+macro_rules! coded {
+    ($($ty:ident { $($variant:ident),+ $(,)? })+) => {
+        $(
+            impl Coded for $ty {
+                const VARIANTS: &'static [(Self, &'static str)] =
+                    &[$(($ty::$variant, stringify!($variant))),+];
+            }
+        )+
+    };
+}
+
+coded! {
+    IdDocumentType { ResidentIdCard, Passport, HkMacaoPermit, TaiwanPermit, Other }
+    Gender { Male, Female }
+    EmploymentStatus { Active, Transferred, Retired, Left }
+    TitleTier { ThirdLevel, SecondLevel, FirstLevel, Senior, FullSenior }
+    LegacyTitle {
+        SecondarySenior, SecondaryFirst, PrimarySenior, SecondarySecond,
+        PrimaryFirst, SecondaryThird, PrimarySecond, PrimaryThird,
+    }
+    TitleChangeKind { Initial, ReformTransition, Promotion, Correction, Revocation }
+    CertificateKind {
+        Kindergarten, PrimarySchool, JuniorSecondary, SeniorSecondary,
+        SecondaryVocational, SecondaryVocationalInternshipInstructor, HigherEducation,
+    }
+    CertificateStatus { Valid, Revoked }
+    ReissueReason { Lost, Damaged, DetailsChanged }
+    CopyState { Current, Void, Surrendered }
+    ChangeKind {
+        Created, Updated, CertificateIssued, CertificateReissued,
+        CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned,
+    }
+    TeacherField {
+        IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
+        EmploymentStatus, LegacyTitle, LegacyTitleLimitedScope,
+    }
+    ImportMode { CreateOnly, Upsert }
+    Effect { Created, Updated, Unchanged }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<T: Coded + std::fmt::Debug>() {
+        for (at, (variant, _)) in T::VARIANTS.iter().enumerate() {
+            assert_eq!(variant.number(), at as i32 + 1);
+            assert_eq!(T::from_number(variant.number()), Some(*variant));
+        }
+        assert_eq!(T::from_number(0), None);
+        assert_eq!(T::from_number(T::VARIANTS.len() as i32 + 1), None);
+        assert_eq!(T::from_number(i32::MIN), None);
+    }
+
+    #[test]
+    fn codes_round_trip_and_match_the_domain_codes() {
+        round_trips::<IdDocumentType>();
+        round_trips::<Gender>();
+        round_trips::<EmploymentStatus>();
+        round_trips::<TitleTier>();
+        round_trips::<LegacyTitle>();
+        round_trips::<TitleChangeKind>();
+        round_trips::<CertificateKind>();
+        round_trips::<CertificateStatus>();
+        round_trips::<ReissueReason>();
+        round_trips::<CopyState>();
+        round_trips::<ChangeKind>();
+        round_trips::<TeacherField>();
+        round_trips::<ImportMode>();
+        round_trips::<Effect>();
+        // The domain's own key codes agree with the stored numbers.
+        for t in TitleTier::ALL {
+            assert_eq!(t.code() as i32, Coded::number(t));
+        }
+        for l in LegacyTitle::ALL {
+            assert_eq!(l.code() as i32, Coded::number(l));
+        }
+        for d in IdDocumentType::ALL {
+            assert_eq!(d.code() as i32, Coded::number(d));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The formats of stored values, apart from the domain types.
+//!
+//! Every value begins with one byte naming its format; [`crate::store::codec`] reads that
+//! byte and hands the rest to the format's decoder. Every format ever written keeps its
+//! decoder here, so a registry written by any earlier release opens in this one:
+//!
+//! | format | written by | what it is |
+//! |---|---|---|
+//! | 1 | release 0.1 (to commit b67bfce) | postcard of the domain structs of the time ([`v1`], frozen mirrors) |
+//! | 2 | this release | protobuf messages kept for storage only ([`v2`]) |
+//!
+//! A value is rewritten in the current format whenever its record changes; nothing is
+//! migrated in bulk, so opening an old registry costs nothing.
+
+pub(crate) mod codes;
+mod fingerprint;
+#[cfg(test)]
+mod samples;
+pub(crate) mod v1;
+pub(crate) mod v2;
+
+use crate::domain::UnixMicros;
+use crate::store::mutation::Mutation;
+use crate::store::Outcome;
+
+/// What the registry keeps of a request id (AIP-155): the request's fingerprint and the
+/// first answer.
+pub(crate) struct StoredRequest {
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) outcome: Outcome,
+    /// When the request was first answered; `None` for records of format 1, which did not
+    /// say (they expire counted from the upgrade, see `store::upgrade`).
+    pub(crate) recorded_at: Option<UnixMicros>,
+}
+
+/// A request's fingerprint, in the form of the release that recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fingerprint {
+    V1([u8; 32]),
+    V2([u8; 32]),
+}
+
+impl Fingerprint {
+    /// The current fingerprint of `mutation`; `None` for mutations never replayed.
+    pub(crate) fn of(mutation: &Mutation) -> Option<Fingerprint> {
+        fingerprint::fingerprint(mutation).map(Fingerprint::V2)
+    }
+
+    /// Whether `mutation` is the request this fingerprint was taken of, computed the way
+    /// the release that recorded it did.
+    pub(crate) fn matches(&self, mutation: &Mutation) -> bool {
+        match self {
+            Fingerprint::V1(bytes) => v1::fingerprint(mutation).as_ref() == Some(bytes),
+            Fingerprint::V2(bytes) => fingerprint::fingerprint(mutation).as_ref() == Some(bytes),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Request ids that expire (AIP-155).
+//!
+//! A request id protects a caller's retries, which come within minutes; kept forever, the
+//! records (each holding its first answer, a whole teacher) would grow without bound. So
+//! each record is kept for a retention window (`StoreOptions::request_id_retention`, 7
+//! days unless told otherwise): inside it a retry gets the first answer, after it the
+//! request is treated as new. An expiry entry per record (`keys::REQUEST_EXPIRY`), in the
+//! order the records were made, lets trimming read only what has expired; like the change
+//! log, it is trimmed through the writer a bounded step at a time.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::domain::UnixMicros;
+use crate::store::engine::Engine;
+use crate::store::format::StoredRequest;
+use crate::store::writer::{Staged, MAX_TRIM};
+use crate::store::{codec, keys, StoreError, VerifyReport};
+
+/// How long a request id is remembered unless told otherwise.
+pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The moment before which request records have expired, `retention` before `now`.
+pub(crate) fn kept_since(now: UnixMicros, retention: Duration) -> UnixMicros {
+    let window = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+    UnixMicros(now.0.saturating_sub(window))
+}
+
+/// Stages the removal of up to [`MAX_TRIM`] request records made before `before`, with
+/// their expiry entries; answers how many expiry entries it removed. A record made again
+/// under the same id after it expired has a later expiry entry of its own and stays.
+pub(crate) fn trim(staged: &mut Staged<'_>, before: UnixMicros) -> Result<u64, StoreError> {
+    let expired = staged.committed_keys(
+        &[keys::REQUEST_EXPIRY],
+        &keys::request_expiry_bound(before),
+        MAX_TRIM as usize,
+    )?;
+    let mut removed = 0;
+    for key in expired {
+        if !staged.contains(&key)? {
+            continue;
+        }
+        if let Some((at, request_key)) = keys::parse_request_expiry(&key) {
+            if let Some(bytes) = staged.get(request_key)? {
+                let record: StoredRequest = codec::decode(request_key, &bytes)?;
+                if record.recorded_at.is_none_or(|recorded| recorded == at) {
+                    staged.remove(request_key.to_vec());
+                }
+            }
+        }
+        staged.remove(key);
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+/// Checks that every request record has its expiry entry, at the time it was recorded,
+/// and that every expiry entry names a record; answers how many records there are.
+pub(crate) fn verify<E: Engine>(engine: &E, report: &mut VerifyReport) -> Result<u64, StoreError> {
+    let mut expiring = HashSet::new();
+    let mut entries = HashSet::new();
+    for entry in engine.scan_prefix(&[keys::REQUEST_EXPIRY])? {
+        let (key, _) = entry?;
+        match keys::parse_request_expiry(&key) {
+            Some((at, request_key)) => {
+                expiring.insert(request_key.to_vec());
+                entries.insert((at, request_key.to_vec()));
+            }
+            None => report.problem(format!("{} is not a request expiry key", printable(&key))),
+        }
+    }
+    let mut records = 0;
+    for entry in engine.scan_prefix(&[keys::REQUEST])? {
+        let (key, value) = entry?;
+        records += 1;
+        let recorded_at = match codec::decode::<StoredRequest>(&key, &value) {
+            Ok(record) => record.recorded_at,
+            Err(e) => {
+                report.problem(format!("request {}: {e}", printable(&key)));
+                continue;
+            }
+        };
+        let indexed = match recorded_at {
+            Some(at) => entries.contains(&(at, key.to_vec())),
+            None => expiring.contains(key.as_ref()),
+        };
+        if !indexed {
+            report.problem(format!("request {} never expires", printable(&key)));
+        }
+        expiring.remove(key.as_ref());
+    }
+    for key in expiring {
+        report.problem(format!(
+            "an expiry entry names no request ({})",
+            printable(&key)
+        ));
+    }
+    Ok(records)
+}
+
+/// A request key for a report: the principal, not the request id.
+fn printable(key: &[u8]) -> String {
+    let principal = key.iter().skip(1).take_while(|&&b| b != 0);
+    principal
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_ends_retention_before_now() {
+        let day = Duration::from_secs(24 * 3600);
+        let now = UnixMicros(10 * 86_400_000_000);
+        assert_eq!(kept_since(now, day), UnixMicros(9 * 86_400_000_000));
+        assert_eq!(kept_since(UnixMicros(0), day), UnixMicros(-86_400_000_000));
+        assert_eq!(kept_since(now, Duration::MAX), UnixMicros(now.0 - i64::MAX));
+    }
+}
