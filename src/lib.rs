@@ -7,8 +7,9 @@
 //! # Layout
 //! - [`domain`]: pure types and rules (validation, identity and registry numbers, titles,
 //!   certificates); no I/O.
-//! - [`store`]: the only module that touches sled: keys, value codec, the single atomic
-//!   write path with group commit, reads and pagination.
+//! - [`store`]: keys, value codec, the single atomic write path with group commit, reads
+//!   and pagination, over a small key-value engine interface; sled, behind it, is touched
+//!   only in `store::sled_engine`.
 //! - [`api`]: thin tonic handlers, proto conversions and the one mapping of errors to
 //!   `tonic::Status`; the generated code is fenced in `api::pb`.
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.

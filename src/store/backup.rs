@@ -1,10 +1,10 @@
 //! Backup and restore: a consistent copy of the registry taken while writes go on, and a
 //! new registry built from one.
 //!
-//! sled has no snapshot reads, and holding the writer for a whole scan would stop every
-//! write for minutes. So a backup reads in three steps. It scans every record without
-//! stopping anyone (each record it reads is committed, but they are of different
-//! moments); then it re-reads the teachers the change log says changed since the scan
+//! The engine offers no snapshot reads (sled has none), and holding the writer for a whole
+//! scan would stop every write for minutes. So a backup reads in three steps. It scans
+//! every record without stopping anyone (each record it reads is committed, but they are
+//! of different moments); then it re-reads the teachers the change log says changed since the scan
 //! began, a few times while that list is long; last, the writer, between two groups,
 //! when nothing can change, reads the few teachers changed since the previous step and
 //! names its revision R. A teacher's latest copy in that sequence is its state at R:
@@ -17,8 +17,10 @@
 //! built exactly as a written one is, and `verify` can check it.
 
 use std::collections::HashSet;
+use std::ops::Bound::{Included, Unbounded};
 
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
+use crate::store::engine::Engine;
 use crate::store::mutation::{index_entries, stage_change, stage_record};
 use crate::store::writer::Staged;
 use crate::store::{changes, codec, keys, StoreError};
@@ -45,8 +47,8 @@ pub enum RestorePart {
 }
 
 /// Up to `limit` teachers in registry-number order, after `after`.
-pub(crate) fn teachers_after(
-    tree: &sled::Tree,
+pub(crate) fn teachers_after<E: Engine>(
+    engine: &E,
     after: Option<&TeacherId>,
     limit: usize,
 ) -> Result<Vec<Teacher>, StoreError> {
@@ -59,7 +61,7 @@ pub(crate) fn teachers_after(
         None => vec![keys::RECORD],
     };
     let mut teachers = Vec::new();
-    for entry in tree.range(start..) {
+    for entry in engine.range(Included(&start), Unbounded)? {
         let (key, value) = entry?;
         if key.first() != Some(&keys::RECORD) || teachers.len() == limit {
             break;
@@ -71,8 +73,8 @@ pub(crate) fn teachers_after(
 
 /// The current records of the teachers changed in (`after`, `until`], in the order of
 /// their first change there. RESYNC_REQUIRED if the log no longer reaches back to `after`.
-pub(crate) fn changed_teachers(
-    tree: &sled::Tree,
+pub(crate) fn changed_teachers<E: Engine>(
+    engine: &E,
     after: u64,
     until: u64,
 ) -> Result<Vec<Teacher>, StoreError> {
@@ -80,8 +82,8 @@ pub(crate) fn changed_teachers(
     let mut teachers = Vec::new();
     for revision in after.saturating_add(1)..=until {
         let key = keys::change(revision);
-        let Some(bytes) = tree.get(&key)? else {
-            let oldest_revision = changes::oldest_revision(tree)?;
+        let Some(bytes) = engine.get(&key)? else {
+            let oldest_revision = changes::oldest_revision(engine)?;
             if revision < oldest_revision {
                 return Err(DomainError::ResyncRequired { oldest_revision }.into());
             }
@@ -93,7 +95,7 @@ pub(crate) fn changed_teachers(
         let event: ChangeEvent = codec::decode(&key, &bytes)?;
         if seen.insert(event.teacher_id.clone()) {
             let record_key = keys::record(&event.teacher_id);
-            if let Some(bytes) = tree.get(&record_key)? {
+            if let Some(bytes) = engine.get(&record_key)? {
                 teachers.push(codec::decode(&record_key, &bytes)?);
             }
         }
@@ -102,14 +104,15 @@ pub(crate) fn changed_teachers(
 }
 
 /// Change-log events in (`after`, `until`], at most `limit`.
-pub(crate) fn change_events(
-    tree: &sled::Tree,
+pub(crate) fn change_events<E: Engine>(
+    engine: &E,
     after: u64,
     until: u64,
     limit: usize,
 ) -> Result<Vec<ChangeEvent>, StoreError> {
     let mut events = Vec::new();
-    for entry in tree.range(keys::change(after.saturating_add(1))..) {
+    let start = keys::change(after.saturating_add(1));
+    for entry in engine.range(Included(&start), Unbounded)? {
         let (key, value) = entry?;
         if key.first() != Some(&keys::CHANGE) || events.len() == limit {
             break;

@@ -4,10 +4,12 @@
 //! Every read comes from the log on disk, so a reader that falls behind costs the writers
 //! nothing and holds no memory; one that falls behind the retained log is told to resync.
 
+use std::ops::Bound::{Included, Unbounded};
 use std::time::Duration;
 
 use crate::clock;
 use crate::domain::{ChangeEvent, CountyCode, DomainError, Teacher};
+use crate::store::engine::Engine;
 use crate::store::{codec, keys, writer, StoreError};
 
 /// One change and the teacher's latest state (`None` if the record is gone).
@@ -35,8 +37,8 @@ pub struct Retention {
     pub max_age: Option<Duration>,
 }
 
-pub(crate) fn oldest_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
-    Ok(match tree.get(keys::META_OLDEST_REVISION)? {
+pub(crate) fn oldest_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    Ok(match engine.get(keys::META_OLDEST_REVISION)? {
         Some(bytes) => codec::decode(keys::META_OLDEST_REVISION, &bytes)?,
         None => 1,
     })
@@ -45,8 +47,8 @@ pub(crate) fn oldest_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
 /// Changes after `after` up to `current`, the last revision known to be on disk (the
 /// writer announces it after each flush; a change applied but not yet flushed is not
 /// shown, so a crash can never take back a revision a reader has seen).
-pub(crate) fn list(
-    tree: &sled::Tree,
+pub(crate) fn list<E: Engine>(
+    engine: &E,
     current: u64,
     after: u64,
     limit: usize,
@@ -60,7 +62,7 @@ pub(crate) fn list(
         )
         .into());
     }
-    let oldest = oldest_revision(tree)?;
+    let oldest = oldest_revision(engine)?;
     if after.saturating_add(1) < oldest {
         return Err(DomainError::ResyncRequired {
             oldest_revision: oldest,
@@ -70,7 +72,8 @@ pub(crate) fn list(
     let start = after.saturating_add(1);
     let revisions: Box<dyn Iterator<Item = Result<u64, StoreError>>> = match county {
         Some(county) => Box::new(
-            tree.range(keys::county_change(county, start)..)
+            engine
+                .range(Included(&keys::county_change(county, start)), Unbounded)?
                 .take_while(|entry| {
                     entry.as_ref().map_or(true, |(key, _)| {
                         key.starts_with(&keys::county_change_prefix(county))
@@ -82,7 +85,8 @@ pub(crate) fn list(
                 }),
         ),
         None => Box::new(
-            tree.range(keys::change(start)..)
+            engine
+                .range(Included(&keys::change(start)), Unbounded)?
                 .take_while(|entry| {
                     entry
                         .as_ref()
@@ -108,8 +112,8 @@ pub(crate) fn list(
             break;
         }
         let key = keys::change(revision);
-        let Some(bytes) = tree.get(&key)? else {
-            let oldest = oldest_revision(tree)?;
+        let Some(bytes) = engine.get(&key)? else {
+            let oldest = oldest_revision(engine)?;
             if revision < oldest {
                 // Trimmed while we read.
                 return Err(DomainError::ResyncRequired {
@@ -128,7 +132,7 @@ pub(crate) fn list(
             continue;
         }
         let record_key = keys::record(&event.teacher_id);
-        let teacher = match tree.get(&record_key)? {
+        let teacher = match engine.get(&record_key)? {
             Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
             None => None,
         };
@@ -137,7 +141,7 @@ pub(crate) fn list(
     }
     // A trim that committed while we scanned may have taken the start of the range: then
     // what we read is not contiguous with `after`.
-    let oldest = oldest_revision(tree)?;
+    let oldest = oldest_revision(engine)?;
     if after.saturating_add(1) < oldest {
         return Err(DomainError::ResyncRequired {
             oldest_revision: oldest,
@@ -156,19 +160,19 @@ pub(crate) fn list(
 }
 
 /// The first revision the retention policy keeps (everything below it may go).
-pub(crate) fn retention_cutoff(
-    tree: &sled::Tree,
+pub(crate) fn retention_cutoff<E: Engine>(
+    engine: &E,
     retention: &Retention,
 ) -> Result<u64, StoreError> {
-    let current = writer::read_revision(tree)?;
-    let mut keep_from = oldest_revision(tree)?;
+    let current = writer::read_revision(engine)?;
+    let mut keep_from = oldest_revision(engine)?;
     if let Some(max) = retention.max_changes {
         keep_from = keep_from.max(current.saturating_sub(max) + 1);
     }
     if let Some(age) = retention.max_age {
         let horizon = clock::now().0 - i64::try_from(age.as_micros()).unwrap_or(i64::MAX);
         let mut first_young = None;
-        for entry in tree.range(keys::change(keep_from)..) {
+        for entry in engine.range(Included(&keys::change(keep_from)), Unbounded)? {
             let (key, value) = entry?;
             if key.first() != Some(&keys::CHANGE) {
                 break;

@@ -1,16 +1,13 @@
-//! Every key of the registry's one sled tree, built in one place.
+//! Every key of the registry's one ordered key space, built in one place.
 //!
-//! The tree holds several key spaces, each under a one-byte prefix, so that one
-//! `apply_batch` on one tree updates a record, its indexes and the change log atomically
-//! (sled's multi-tree transactions are an order of magnitude slower). Numbers are
+//! It is divided into key spaces, each under a one-byte prefix, so that one
+//! atomic batch updates a record, its indexes and the change log together (in sled, one
+//! tree: its multi-tree transactions are an order of magnitude slower). Numbers are
 //! big-endian so that byte order is numeric order.
 
 use chrono::NaiveDate;
 
 use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros};
-
-/// The name of the tree that holds everything.
-pub(crate) const REGISTRY_TREE: &str = "registry";
 
 /// `r` + teacher_id → the teacher record.
 pub(crate) const RECORD: u8 = b'r';

@@ -1,21 +1,22 @@
-//! Storage: the only module that knows sled.
+//! Storage: the registry's keys, values and single write path, over a key-value engine.
 //!
-//! Everything lives in one tree under key-space prefixes (see [`keys`]), values are
-//! versioned postcard (see [`codec`]), every mutation goes through the single writer with
-//! group commit (see [`writer`]), and reads go to sled directly from any thread.
-//! Callers speak in domain terms only, so another engine could sit behind the same
-//! operations.
+//! Everything lives in one ordered key space under key-space prefixes (see [`keys`]),
+//! values are versioned postcard (see [`codec`]), every mutation goes through the single
+//! writer with group commit (see [`writer`]), and reads go to the engine directly from any
+//! thread. Only the few operations of [`engine::Engine`] reach the engine; sled, the one
+//! engine so far, and what only it needs (reopening after a fault, the disk reserve,
+//! compaction) are in [`sled_engine`]. Callers speak in domain terms only.
 
 mod backup;
 mod changes;
 mod codec;
-mod compact;
-mod database;
+mod engine;
 mod format;
 mod keys;
 mod mutation;
 mod page;
 mod requests;
+mod sled_engine;
 mod statistics;
 mod upgrade;
 mod verify;
@@ -31,18 +32,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::domain::{
     CountyCode, DomainError, IdentityDocument, ImportMode, ImportRow, Teacher, TeacherId, Validated,
 };
+use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
 pub use backup::{RestorePart, Snapshot};
 pub use changes::{ChangeEntry, ChangePage, Retention};
-pub use compact::{compact, Compacted};
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
+pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
@@ -53,7 +55,7 @@ pub enum StoreError {
     /// The registry refuses the request; nothing changed.
     #[error(transparent)]
     Rejected(#[from] DomainError),
-    /// The disk or sled failed; the operation may not have been applied.
+    /// The disk or the storage engine failed; the operation may not have been applied.
     #[error("storage failure ({fault}): {detail}")]
     Storage { fault: StorageFault, detail: String },
     /// A stored value could not be decoded.
@@ -101,18 +103,9 @@ impl StorageFault {
     }
 }
 
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        let fault = match &e {
-            sled::Error::Io(io) => StorageFault::of(io),
-            _ => StorageFault::Failed,
-        };
-        StoreError::Storage {
-            fault,
-            detail: e.to_string(),
-        }
-    }
-}
+/// The engine the store runs on: one concrete type, so no engine call is dispatched at run
+/// time (see [`engine`] for how a second engine joins).
+pub(crate) type Backend = sled_engine::SledEngine;
 
 /// sled's page cache unless told otherwise, in MiB: small enough to keep a server of 1M
 /// teachers under 600 MB while it serves reads. sled's page table and the key filter take
@@ -157,7 +150,7 @@ pub struct Store {
 }
 
 struct Inner {
-    database: Arc<database::Database>,
+    engine: Arc<Backend>,
     sender: Option<mpsc::Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
@@ -169,19 +162,16 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the registry in `path`.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let database = Arc::new(database::Database::open(path, options)?);
-        let page_secret = page_secret(&database.tree()?)?;
-        upgrade::fill_county_copies(&database.tree()?)?;
-        upgrade::index_request_expiry(&database.tree()?, crate::clock::now())?;
+        let engine = Arc::new(Backend::open(path, options)?);
+        let page_secret = page_secret(&*engine)?;
+        upgrade::fill_county_copies(&*engine)?;
+        upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, committed, handle) = writer::spawn(
-            database.clone(),
-            stats.clone(),
-            options.request_id_retention,
-        )?;
+        let (sender, committed, handle) =
+            writer::spawn(engine.clone(), stats.clone(), options.request_id_retention)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                database,
+                engine,
                 sender: Some(sender),
                 writer: Mutex::new(Some(handle)),
                 committed,
@@ -215,7 +205,7 @@ impl Store {
         page_token: &str,
     ) -> Result<Page, StoreError> {
         page::list(
-            &self.inner.database.tree()?,
+            self.engine(),
             *self.inner.committed.borrow(),
             &self.inner.page_secret,
             query,
@@ -227,11 +217,7 @@ impl Store {
     /// Teacher counts by county and tier, and untransitioned legacy titles, for the whole
     /// registry or one county; read from counters, so it costs the same for any size.
     pub fn statistics(&self, county: Option<&CountyCode>) -> Result<Statistics, StoreError> {
-        statistics::read(
-            &self.inner.database.tree()?,
-            *self.inner.committed.borrow(),
-            county,
-        )
+        statistics::read(self.engine(), *self.inner.committed.borrow(), county)
     }
 
     /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
@@ -245,14 +231,7 @@ impl Store {
         principal: Option<&str>,
     ) -> Result<ChangePage, StoreError> {
         let current = *self.inner.committed.borrow();
-        changes::list(
-            &self.inner.database.tree()?,
-            current,
-            after,
-            limit,
-            county,
-            principal,
-        )
+        changes::list(self.engine(), current, after, limit, county, principal)
     }
 
     /// Follows the revision of the last change on disk; changes whenever a group commits.
@@ -263,7 +242,7 @@ impl Store {
     /// Trims the change log down to what `retention` keeps, through the writer, in steps
     /// that never hold writers up for long. Returns the oldest revision kept.
     pub async fn trim_change_log(&self, retention: &Retention) -> Result<u64, StoreError> {
-        let keep_from = changes::retention_cutoff(&self.inner.database.tree()?, retention)?;
+        let keep_from = changes::retention_cutoff(self.engine(), retention)?;
         loop {
             let oldest = self
                 .ask(|reply| Command::TrimChanges { keep_from, reply })
@@ -292,12 +271,12 @@ impl Store {
 
     /// The oldest revision still in the change log.
     pub fn oldest_revision(&self) -> Result<u64, StoreError> {
-        changes::oldest_revision(&self.inner.database.tree()?)
+        changes::oldest_revision(self.engine())
     }
 
     /// The revision of the last committed change.
     pub fn revision(&self) -> Result<u64, StoreError> {
-        writer::read_revision(&self.inner.database.tree()?)
+        writer::read_revision(self.engine())
     }
 
     /// Creates a teacher from validated fields; ALREADY_EXISTS if the identity document
@@ -367,12 +346,12 @@ impl Store {
         after: Option<&TeacherId>,
         limit: usize,
     ) -> Result<Vec<Teacher>, StoreError> {
-        backup::teachers_after(&self.inner.database.tree()?, after, limit)
+        backup::teachers_after(self.engine(), after, limit)
     }
 
     /// The current records of the teachers changed in (`after`, `until`].
     pub fn changed_teachers(&self, after: u64, until: u64) -> Result<Vec<Teacher>, StoreError> {
-        backup::changed_teachers(&self.inner.database.tree()?, after, until)
+        backup::changed_teachers(self.engine(), after, until)
     }
 
     /// The teachers changed after `after`, read by the writer between two groups, and the
@@ -388,7 +367,7 @@ impl Store {
         until: u64,
         limit: usize,
     ) -> Result<Vec<crate::domain::ChangeEvent>, StoreError> {
-        backup::change_events(&self.inner.database.tree()?, after, until, limit)
+        backup::change_events(self.engine(), after, until, limit)
     }
 
     /// Applies one step of a restore from backup, atomically, through the writer.
@@ -398,7 +377,7 @@ impl Store {
 
     /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        verify::verify(&self.inner.database.tree()?)
+        verify::verify(self.engine())
     }
 
     /// Counters of the write path since the store was opened.
@@ -408,7 +387,11 @@ impl Store {
 
     /// The database's size on disk, in bytes.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.inner.database.size_on_disk()
+        self.engine().size_on_disk()
+    }
+
+    fn engine(&self) -> &Backend {
+        &self.inner.engine
     }
 
     async fn submit(
@@ -450,14 +433,14 @@ impl Store {
 
     fn read_record(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
         let key = keys::record(id);
-        match self.inner.database.tree()?.get(&key)? {
+        match self.engine().get(&key)? {
             Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
             None => Ok(None),
         }
     }
 
     fn follow_index(&self, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
-        match self.inner.database.tree()?.get(key)? {
+        match self.engine().get(key)? {
             Some(bytes) => {
                 let id: TeacherId = codec::decode(key, &bytes)?;
                 self.read_record(&id)
@@ -478,13 +461,12 @@ impl Drop for Inner {
                 tracing::error!("the registry writer thread panicked");
             }
         }
-        // sled writes its recovery snapshot only as it opens, so the next start would
-        // replay every write since this one began: seconds after a bulk import. Opening
-        // again now moves that cost to this (graceful) shutdown.
+        // An engine may make its next open quick at a cost now (sled: seconds of replay
+        // after a bulk import, see `Engine::checkpoint`): worth it after many writes.
         let commands = self.stats.snapshot().mutations;
-        if commands >= SNAPSHOT_AFTER_COMMANDS {
+        if commands >= CHECKPOINT_AFTER_COMMANDS {
             let started = std::time::Instant::now();
-            match self.database.reopen() {
+            match self.engine.checkpoint() {
                 Ok(()) => tracing::info!(
                     commands,
                     elapsed_ms = started.elapsed().as_millis() as u64,
@@ -496,19 +478,19 @@ impl Drop for Inner {
     }
 }
 
-/// Writes since opening after which a graceful close writes a recovery snapshot.
-const SNAPSHOT_AFTER_COMMANDS: u64 = if cfg!(test) { 10 } else { 10_000 };
+/// Writes since opening after which a graceful close makes a checkpoint.
+pub(crate) const CHECKPOINT_AFTER_COMMANDS: u64 = if cfg!(test) { 10 } else { 10_000 };
 
 /// The secret that signs page tokens, made on first open and kept in the registry so
 /// tokens outlive restarts.
-fn page_secret(tree: &sled::Tree) -> Result<Vec<u8>, StoreError> {
-    if let Some(secret) = tree.get(keys::META_PAGE_SECRET)? {
+fn page_secret<E: Engine>(engine: &E) -> Result<Vec<u8>, StoreError> {
+    if let Some(secret) = engine.get(keys::META_PAGE_SECRET)? {
         return codec::decode(keys::META_PAGE_SECRET, &secret);
     }
     let mut secret = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    tree.insert(keys::META_PAGE_SECRET, codec::encode(&secret))?;
-    tree.flush()?;
+    engine.apply(&[(keys::META_PAGE_SECRET, Some(codec::encode(&secret)))])?;
+    engine.flush()?;
     Ok(secret)
 }
 
@@ -526,93 +508,5 @@ impl Queued {
     /// The outcome, once the mutation's group is on disk.
     pub async fn outcome(self) -> Result<Outcome, StoreError> {
         self.0.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::fixtures::numbered_input;
-    use std::path::Path;
-
-    fn fault_of(error: std::io::Error) -> StorageFault {
-        match StoreError::from(sled::Error::Io(error)) {
-            StoreError::Storage { fault, .. } => fault,
-            other => panic!("not a storage error: {other:?}"),
-        }
-    }
-
-    /// The highest-numbered sled snapshot file in `dir`.
-    fn latest_snapshot(dir: &Path) -> Option<String> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|name| name.starts_with("snap."))
-            .max_by_key(|name| u64::from_str_radix(&name[5..], 16).unwrap_or(0))
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn closing_after_many_writes_writes_a_recovery_snapshot() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        let first = latest_snapshot(dir.path());
-        for n in 0..SNAPSHOT_AFTER_COMMANDS {
-            let validated = numbered_input(n as u32)
-                .validate(crate::clock::today())
-                .unwrap();
-            store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-        }
-        tokio::task::spawn_blocking(move || drop(store))
-            .await
-            .unwrap();
-        let last = latest_snapshot(dir.path());
-        assert!(last.is_some() && last != first, "{first:?} then {last:?}");
-        // And the registry opens again with everything in it.
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        assert_eq!(store.revision().unwrap(), SNAPSHOT_AFTER_COMMANDS);
-    }
-
-    #[test]
-    fn io_errors_are_told_apart_by_what_an_operator_can_do() {
-        use std::io::{Error, ErrorKind};
-        assert_eq!(
-            fault_of(Error::from_raw_os_error(28)),
-            StorageFault::DiskFull
-        );
-        assert_eq!(
-            fault_of(Error::from_raw_os_error(122)),
-            StorageFault::DiskFull
-        );
-        assert_eq!(
-            fault_of(Error::from_raw_os_error(30)),
-            StorageFault::ReadOnly
-        );
-        assert_eq!(fault_of(Error::from_raw_os_error(5)), StorageFault::Failed);
-        // sled hands later callers a copy of its first error that keeps only the kind.
-        let copied = |kind| Error::new(kind, "copied");
-        assert_eq!(
-            fault_of(copied(ErrorKind::StorageFull)),
-            StorageFault::DiskFull
-        );
-        assert_eq!(
-            fault_of(copied(ErrorKind::ReadOnlyFilesystem)),
-            StorageFault::ReadOnly
-        );
-        assert_eq!(
-            fault_of(copied(ErrorKind::PermissionDenied)),
-            StorageFault::ReadOnly
-        );
-        assert_eq!(fault_of(copied(ErrorKind::Other)), StorageFault::Failed);
-        let corrupt = StoreError::from(sled::Error::Unsupported("x".into()));
-        assert!(matches!(
-            corrupt,
-            StoreError::Storage {
-                fault: StorageFault::Failed,
-                ..
-            }
-        ));
     }
 }

@@ -13,13 +13,14 @@
 use std::ops::Bound;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64::Engine as _;
 use chrono::NaiveDate;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{CountyCode, DomainError, Teacher, TeacherId, TitleTier};
+use crate::store::engine::Engine;
 use crate::store::{codec, keys, StoreError};
 
 /// At most this many index entries are read for one page; a page that filters out more
@@ -103,8 +104,8 @@ impl ListQuery {
 }
 
 /// `revision`: the last revision on disk, read before the scan.
-pub(crate) fn list(
-    tree: &sled::Tree,
+pub(crate) fn list<E: Engine>(
+    engine: &E,
     revision: u64,
     secret: &[u8],
     query: &ListQuery,
@@ -126,8 +127,8 @@ pub(crate) fn list(
     let mut teachers = Vec::with_capacity(page_size.min(1000));
     let mut last_key = None;
     let mut more = false;
-    for (scanned, entry) in tree
-        .range::<Vec<u8>, _>((start, Bound::Unbounded))
+    for (scanned, entry) in engine
+        .range(start.as_ref().map(Vec::as_slice), Bound::Unbounded)?
         .enumerate()
     {
         let (key, value) = entry?;
@@ -143,7 +144,7 @@ pub(crate) fn list(
             break;
         }
         let teacher = if query.scans_an_index() && value.is_empty() {
-            read_indexed(tree, &key)?
+            read_indexed(engine, &key)?
         } else {
             Some(codec::decode::<Teacher>(&key, &value)?)
         };
@@ -165,7 +166,7 @@ pub(crate) fn list(
 }
 
 /// The record a presence-only index key points to; `None` if it vanished or changed since.
-fn read_indexed(tree: &sled::Tree, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
+fn read_indexed<E: Engine>(engine: &E, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
     let Some(id) = keys::teacher_id_at_end(key).and_then(|s| TeacherId::parse(s).ok()) else {
         return Err(StoreError::Corrupt {
             key: String::from_utf8_lossy(&key[..key.len().min(7)]).into_owned(),
@@ -173,7 +174,7 @@ fn read_indexed(tree: &sled::Tree, key: &[u8]) -> Result<Option<Teacher>, StoreE
         });
     };
     let record_key = keys::record(&id);
-    match tree.get(&record_key)? {
+    match engine.get(&record_key)? {
         Some(bytes) => Ok(Some(codec::decode(&record_key, &bytes)?)),
         None => Ok(None),
     }

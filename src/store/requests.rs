@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::domain::UnixMicros;
+use crate::store::engine::Engine;
 use crate::store::format::StoredRequest;
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
@@ -55,11 +56,11 @@ pub(crate) fn trim(staged: &mut Staged<'_>, before: UnixMicros) -> Result<u64, S
 
 /// Checks that every request record has its expiry entry, at the time it was recorded,
 /// and that every expiry entry names a record; answers how many records there are.
-pub(crate) fn verify(tree: &sled::Tree, report: &mut VerifyReport) -> Result<u64, StoreError> {
+pub(crate) fn verify<E: Engine>(engine: &E, report: &mut VerifyReport) -> Result<u64, StoreError> {
     let mut expiring = HashSet::new();
     let mut entries = HashSet::new();
-    for key in tree.scan_prefix([keys::REQUEST_EXPIRY]).keys() {
-        let key = key?;
+    for entry in engine.scan_prefix(&[keys::REQUEST_EXPIRY])? {
+        let (key, _) = entry?;
         match keys::parse_request_expiry(&key) {
             Some((at, request_key)) => {
                 expiring.insert(request_key.to_vec());
@@ -69,7 +70,7 @@ pub(crate) fn verify(tree: &sled::Tree, report: &mut VerifyReport) -> Result<u64
         }
     }
     let mut records = 0;
-    for entry in tree.scan_prefix([keys::REQUEST]) {
+    for entry in engine.scan_prefix(&[keys::REQUEST])? {
         let (key, value) = entry?;
         records += 1;
         let recorded_at = match codec::decode::<StoredRequest>(&key, &value) {

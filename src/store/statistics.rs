@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{CountyCode, LegacyTitle, TitleTier};
+use crate::store::engine::Engine;
 use crate::store::keys::{self, Counted};
 use crate::store::{codec, StoreError};
 
@@ -30,8 +31,8 @@ pub struct Statistics {
 }
 
 /// `revision`: the last revision on disk, read before the counters.
-pub(crate) fn read(
-    tree: &sled::Tree,
+pub(crate) fn read<E: Engine>(
+    engine: &E,
     revision: u64,
     county: Option<&CountyCode>,
 ) -> Result<Statistics, StoreError> {
@@ -39,7 +40,7 @@ pub(crate) fn read(
         revision,
         ..Statistics::default()
     };
-    for entry in tree.scan_prefix(keys::counter_prefix(county)) {
+    for entry in engine.scan_prefix(&keys::counter_prefix(county))? {
         let (key, value) = entry?;
         let (county, counted) = keys::parse_counter(&key).ok_or_else(|| StoreError::Corrupt {
             key: String::from_utf8_lossy(&key).into_owned(),

@@ -2,28 +2,28 @@
 //!
 //! They run before the writer starts, so nothing else writes meanwhile, and they change no
 //! teacher and no revision: they only rewrite derived entries into the current format.
-//! (Like the page secret, they are written straight to the tree; every change of a
+//! (Like the page secret, they are written straight to the engine; every change of a
 //! teacher still goes through the writer.) Each upgrade leaves a metadata marker, so a
 //! registry pays for the check once, not at every start.
 
 use crate::domain::{TeacherId, UnixMicros};
+use crate::store::engine::Engine;
 use crate::store::{codec, keys, StoreError};
 
-/// County entries filled per `apply_batch`, so an upgrade of a large registry holds
-/// bounded memory.
+/// County entries filled per batch, so an upgrade of a large registry holds bounded
+/// memory.
 const BATCH: usize = 10_000;
 
 /// Registries written before county entries carried a copy of the record (commit 1f00699)
 /// have empty county values. Fills each from its record; answers how many it filled.
 /// A county entry whose record is missing is left for `verify` to report.
-pub(crate) fn fill_county_copies(tree: &sled::Tree) -> Result<u64, StoreError> {
-    if tree.get(keys::META_COUNTY_COPIES)?.is_some() {
+pub(crate) fn fill_county_copies<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    if engine.get(keys::META_COUNTY_COPIES)?.is_some() {
         return Ok(0);
     }
     let mut filled = 0;
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0;
-    for entry in tree.scan_prefix([keys::COUNTY]) {
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::COUNTY])? {
         let (key, value) = entry?;
         if !value.is_empty() {
             continue;
@@ -31,19 +31,21 @@ pub(crate) fn fill_county_copies(tree: &sled::Tree) -> Result<u64, StoreError> {
         let Some(id) = keys::teacher_id_at_end(&key).and_then(|s| TeacherId::parse(s).ok()) else {
             continue;
         };
-        if let Some(record) = tree.get(keys::record(&id))? {
-            batch.insert(key, record);
-            in_batch += 1;
+        if let Some(record) = engine.get(&keys::record(&id))? {
+            batch.push((key, Some(record)));
             filled += 1;
         }
-        if in_batch == BATCH {
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            in_batch = 0;
+        if batch.len() == BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
         }
     }
-    batch.insert(keys::META_COUNTY_COPIES, codec::encode(&true));
-    tree.apply_batch(batch)?;
-    tree.flush()?;
+    if !batch.is_empty() {
+        engine.apply(&batch)?;
+    }
+    // After every entry it vouches for.
+    engine.apply(&[(keys::META_COUNTY_COPIES, Some(codec::encode(&true)))])?;
+    engine.flush()?;
     if filled > 0 {
         tracing::warn!(filled, "county entries upgraded to carry their records");
     }
@@ -53,25 +55,30 @@ pub(crate) fn fill_county_copies(tree: &sled::Tree) -> Result<u64, StoreError> {
 /// Registries written before request ids expired (format 1) hold request records without
 /// expiry entries. Gives each one, as made `now`, so they expire one retention window
 /// after the upgrade; answers how many it gave.
-pub(crate) fn index_request_expiry(tree: &sled::Tree, now: UnixMicros) -> Result<u64, StoreError> {
-    if tree.get(keys::META_REQUEST_EXPIRY)?.is_some() {
+pub(crate) fn index_request_expiry<E: Engine>(
+    engine: &E,
+    now: UnixMicros,
+) -> Result<u64, StoreError> {
+    if engine.get(keys::META_REQUEST_EXPIRY)?.is_some() {
         return Ok(0);
     }
     let mut indexed = 0;
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0;
-    for key in tree.scan_prefix([keys::REQUEST]).keys() {
-        batch.insert(keys::request_expiry(now, &key?), Vec::new());
-        in_batch += 1;
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::REQUEST])? {
+        let (key, _) = entry?;
+        batch.push((keys::request_expiry(now, &key), Some(Vec::new())));
         indexed += 1;
-        if in_batch == BATCH {
-            tree.apply_batch(std::mem::take(&mut batch))?;
-            in_batch = 0;
+        if batch.len() == BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
         }
     }
-    batch.insert(keys::META_REQUEST_EXPIRY, codec::encode(&true));
-    tree.apply_batch(batch)?;
-    tree.flush()?;
+    batch.push((
+        keys::META_REQUEST_EXPIRY.to_vec(),
+        Some(codec::encode(&true)),
+    ));
+    engine.apply(&batch)?;
+    engine.flush()?;
     if indexed > 0 {
         tracing::info!(indexed, "request ids of an earlier release given an expiry");
     }
@@ -83,7 +90,7 @@ mod tests {
     use super::*;
     use crate::domain::fixtures::numbered_input;
     use crate::domain::CountyCode;
-    use crate::store::{ListQuery, Store, StoreOptions, WriteContext};
+    use crate::store::{Backend, ListQuery, Store, StoreOptions, WriteContext};
 
     #[tokio::test]
     async fn a_registry_without_county_copies_gets_them_once_as_it_opens() {
@@ -108,19 +115,16 @@ mod tests {
         // Make it look as a registry written before the copies: empty county values and
         // no marker.
         {
-            let db = sled::open(dir.path()).unwrap();
-            let tree = db.open_tree(keys::REGISTRY_TREE).unwrap();
-            let county_keys: Vec<_> = tree
-                .scan_prefix([keys::COUNTY])
-                .keys()
-                .map(Result::unwrap)
+            let engine = Backend::open(dir.path(), &StoreOptions::default()).unwrap();
+            let mut writes: Vec<_> = engine
+                .scan_prefix(&[keys::COUNTY])
+                .unwrap()
+                .map(|entry| (entry.unwrap().0.to_vec(), Some(Vec::new())))
                 .collect();
-            assert!(county_keys.len() >= 30);
-            for key in county_keys {
-                tree.insert(key, Vec::new()).unwrap();
-            }
-            tree.remove(keys::META_COUNTY_COPIES).unwrap();
-            tree.flush().unwrap();
+            assert!(writes.len() >= 30);
+            writes.push((keys::META_COUNTY_COPIES.to_vec(), None));
+            engine.apply(&writes).unwrap();
+            engine.flush().unwrap();
         }
 
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
@@ -130,11 +134,11 @@ mod tests {
             store.list_teachers(&query, 100, "").unwrap().teachers,
             before
         );
-        let tree = store.inner.database.tree().unwrap();
-        assert!(tree
-            .scan_prefix([keys::COUNTY])
-            .values()
-            .all(|v| !v.unwrap().is_empty()));
-        assert_eq!(fill_county_copies(&tree).unwrap(), 0, "the marker is set");
+        let engine = store.engine();
+        assert!(engine
+            .scan_prefix(&[keys::COUNTY])
+            .unwrap()
+            .all(|entry| !entry.unwrap().1.is_empty()));
+        assert_eq!(fill_county_copies(engine).unwrap(), 0, "the marker is set");
     }
 }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
 use crate::store::changes::oldest_revision;
+use crate::store::engine::Engine;
 use crate::store::mutation::{counter_keys, index_entries};
 use crate::store::{codec, keys, writer, StoreError};
 
@@ -78,10 +79,10 @@ fn index_digest(key: &[u8], value: &[u8]) -> [u8; 32] {
     }
 }
 
-pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
+pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport {
-        revision: writer::read_revision(tree)?,
-        oldest_revision: oldest_revision(tree)?,
+        revision: writer::read_revision(engine)?,
+        oldest_revision: oldest_revision(engine)?,
         ..VerifyReport::default()
     };
 
@@ -90,7 +91,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
     // registry of a million teachers should not need their copies in memory twice.
     let mut expected_index: BTreeMap<Vec<u8>, [u8; 32]> = BTreeMap::new();
     let mut expected_counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    for entry in tree.scan_prefix([keys::RECORD]) {
+    for entry in engine.scan_prefix(&[keys::RECORD])? {
         let (key, value) = entry?;
         report.records += 1;
         let teacher: Teacher = match codec::decode(&key, &value) {
@@ -137,7 +138,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
     ] {
-        for entry in tree.scan_prefix([prefix]) {
+        for entry in engine.scan_prefix(&[prefix])? {
             let (key, value) = entry?;
             report.index_entries += 1;
             match expected_index.get(key.as_ref()) {
@@ -154,7 +155,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
 
     // Counters.
     let mut stored_counters = BTreeMap::new();
-    for entry in tree.scan_prefix([keys::COUNTER]) {
+    for entry in engine.scan_prefix(&[keys::COUNTER])? {
         let (key, value) = entry?;
         report.counters += 1;
         match codec::decode::<u64>(&key, &value) {
@@ -182,7 +183,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
     // The change log and the county change index.
     let mut next = report.oldest_revision;
     let mut county_changes = BTreeSet::new();
-    for entry in tree.scan_prefix([keys::CHANGE]) {
+    for entry in engine.scan_prefix(&[keys::CHANGE])? {
         let (key, value) = entry?;
         report.changes += 1;
         let Some(revision) = keys::revision_of_change(&key) else {
@@ -216,7 +217,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
             report.revision
         ));
     }
-    for entry in tree.scan_prefix([keys::COUNTY_CHANGE]) {
+    for entry in engine.scan_prefix(&[keys::COUNTY_CHANGE])? {
         let (key, _) = entry?;
         if !county_changes.remove(key.as_ref()) {
             report.problem(format!("county change {} has no change", printable(&key)));
@@ -225,7 +226,7 @@ pub(crate) fn verify(tree: &sled::Tree) -> Result<VerifyReport, StoreError> {
     for key in county_changes {
         report.problem(format!("county change {} is missing", printable(&key)));
     }
-    report.request_ids = crate::store::requests::verify(tree, &mut report)?;
+    report.request_ids = crate::store::requests::verify(engine, &mut report)?;
     Ok(report)
 }
 
@@ -268,55 +269,45 @@ mod tests {
     async fn each_kind_of_damage_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_teachers(dir.path()).await;
-        let tree = &store.inner.database.tree().unwrap();
-        type Damage = Box<dyn Fn(&sled::Tree)>;
-        let damages: [(&str, Damage); 6] = [
+        let engine = store.engine();
+        let first = |prefix| {
+            engine
+                .scan_prefix(&[prefix])
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+        };
+        let set = |key: &[u8], value: &[u8]| engine.apply(&[(key, Some(value))]).unwrap();
+        let remove = |key: &[u8]| engine.apply(&[(key, None::<&[u8]>)]).unwrap();
+        type Damage<'a> = Box<dyn Fn() + 'a>;
+        let damages: [(&str, Damage<'_>); 6] = [
             (
                 "disagrees with its record",
-                Box::new(|t: &sled::Tree| {
-                    let mut county = t.scan_prefix([keys::COUNTY]);
+                Box::new(|| {
+                    let mut county = engine.scan_prefix(&[keys::COUNTY]).unwrap();
                     let (key, _) = county.next().unwrap().unwrap();
                     let (_, other_teacher) = county.next().unwrap().unwrap();
-                    t.insert(key, other_teacher).unwrap();
+                    set(&key, &other_teacher);
                 }),
             ),
-            (
-                "missing",
-                Box::new(|t: &sled::Tree| {
-                    let (key, _) = t.scan_prefix([keys::COUNTY]).next().unwrap().unwrap();
-                    t.remove(key).unwrap();
-                }),
-            ),
+            ("missing", Box::new(|| remove(&first(keys::COUNTY).0))),
             (
                 "belongs to no record",
-                Box::new(|t: &sled::Tree| {
-                    t.insert(b"k20163500022000123", b"\x02\x0a\x01T".to_vec())
-                        .unwrap();
-                }),
+                Box::new(|| set(b"k20163500022000123", b"\x02\x0a\x01T")),
             ),
             (
                 "the records count",
-                Box::new(|t: &sled::Tree| {
-                    let (key, _) = t.scan_prefix([keys::COUNTER]).next().unwrap().unwrap();
-                    t.insert(key, codec::encode(&7u64)).unwrap();
-                }),
+                Box::new(|| set(&first(keys::COUNTER).0, &codec::encode(&7u64))),
             ),
-            (
-                "jumps",
-                Box::new(|t: &sled::Tree| {
-                    t.remove(keys::change(5)).unwrap();
-                }),
-            ),
+            ("jumps", Box::new(|| remove(&keys::change(5)))),
             (
                 "undecodable",
-                Box::new(|t: &sled::Tree| {
-                    let (key, _) = t.scan_prefix([keys::RECORD]).next().unwrap().unwrap();
-                    t.insert(key, vec![1, 0xff, 0xff]).unwrap();
-                }),
+                Box::new(|| set(&first(keys::RECORD).0, &[1, 0xff, 0xff])),
             ),
         ];
         for (expected, damage) in damages {
-            damage(tree);
+            damage();
             let report = store.verify().unwrap();
             assert!(!report.is_consistent());
             assert!(

@@ -2,11 +2,11 @@
 //!
 //! Every mutation of the registry is a [`Mutation`] sent to one thread. The thread takes
 //! whatever has queued up (up to [`MAX_GROUP`]), checks each mutation against the current
-//! state (the tree plus what earlier mutations and groups wrote, see [`staged`]), stages
-//! its writes, then hands the whole group to the [`committer`], which applies it to the one
-//! tree (a few `apply_batch`es, each holding whole mutations), flushes once, and only then
-//! answers every caller of the group, while the writer goes on to check the next group.
-//! So:
+//! state (the engine's, plus what earlier mutations and groups wrote, see [`staged`]),
+//! stages its writes, then hands the whole group to the [`committer`], which applies it to
+//! the engine (a few atomic batches, each holding whole mutations), flushes once, and only
+//! then answers every caller of the group, while the writer goes on to check the next
+//! group. So:
 //! - each mutation is atomic (a refused one stages nothing, an accepted one writes its
 //!   record, its indexes, its change event and the revision together);
 //! - an OK means the change is on disk;
@@ -18,10 +18,11 @@
 //!
 //! When a group cannot be written (a full disk, a read-only remount), its callers are told,
 //! and those of whatever was staged on top of it, and the writer enters a fault: later
-//! writes are refused at once with the same error, without touching sled, while reads go
-//! on from the database opened again (see [`Database`]: sled stays broken after an I/O
-//! error). A write that arrives after a growing pause probes the disk; once the probe
-//! passes, the writer carries on from the revision on disk. The failed group's callers were
+//! writes are refused at once with the same error, without touching the engine, while
+//! reads go on from what the engine recovered (see [`Engine::recover`]: sled is opened
+//! again, as it stays broken after an I/O error). A write that arrives after a growing
+//! pause probes the engine ([`Engine::probe`]); once the probe passes, the writer carries
+//! on from the revision on disk. The failed group's callers were
 //! told it may not have been applied; retrying with the same request id is right either
 //! way.
 
@@ -43,9 +44,9 @@ pub use staged::CHUNK_KEYS;
 
 use crate::clock;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
-use crate::store::database::Database;
+use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
-use crate::store::{codec, keys, requests, StorageFault, StoreError};
+use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
@@ -211,28 +212,27 @@ pub(crate) type Spawned = (
 );
 
 pub(crate) fn spawn(
-    database: Arc<Database>,
+    engine: Arc<Backend>,
     stats: Arc<WriteStats>,
     request_id_retention: Duration,
 ) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-    let revision = read_revision(&database.tree()?)?;
+    let revision = read_revision(&*engine)?;
     let (committed, watcher) = watch::channel(revision);
     let committed = Arc::new(committed);
-    // A database that opened only after its reserve was freed starts in the disk-full
-    // fault: writes are refused until a probe writes the reserve back.
-    let fault = database.open_fault().map(|error| {
+    // An engine that opened in a fault (sled: only after freeing its reserve on a full
+    // disk) starts the writer in it: writes are refused until a probe passes.
+    let fault = engine.opened_in_fault().map(|error| {
         tracing::error!(%error, "the disk is full: writes are refused until it has room, reads go on");
         stats.faulted.store(true, Ordering::Relaxed);
         Fault {
             error,
-            reopened: true,
             pause: FIRST_PROBE_PAUSE,
             next_probe: Instant::now(),
         }
     });
     let (jobs, reports, committer) =
-        committer::spawn(database.clone(), stats.clone(), committed.clone())?;
+        committer::spawn(engine.clone(), stats.clone(), committed.clone())?;
     // The writer waits for commands and for the committer at once: a runtime of its own,
     // on its own thread, since staging blocks.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -242,12 +242,12 @@ pub(crate) fn spawn(
             detail: format!("cannot start the writer's runtime: {e}"),
         })?;
     // Started last, and stopped when dropped: no error above leaves it running.
-    let (filter, scan) = filter::start(database.clone(), stats.clone())?;
+    let (filter, scan) = filter::start(engine.clone(), stats.clone())?;
     let handle = std::thread::Builder::new()
         .name("registry-writer".into())
         .spawn(move || {
             let writer = Writer {
-                database,
+                engine,
                 revision,
                 stats,
                 committed,
@@ -275,15 +275,15 @@ pub(crate) fn spawn(
     Ok((sender, watcher, handle))
 }
 
-pub(crate) fn read_revision(tree: &sled::Tree) -> Result<u64, StoreError> {
-    Ok(match tree.get(keys::META_REVISION)? {
+pub(crate) fn read_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    Ok(match engine.get(keys::META_REVISION)? {
         Some(bytes) => codec::decode(keys::META_REVISION, &bytes)?,
         None => 0,
     })
 }
 
 struct Writer {
-    database: Arc<Database>,
+    engine: Arc<Backend>,
     /// The revision of the last staged change: the last on disk once the committer is
     /// free and no write failed.
     revision: u64,
@@ -302,7 +302,7 @@ struct Writer {
     committing: Option<Arc<Pending>>,
     /// The group being staged.
     staging: Staging,
-    /// Keys that may be in the tree.
+    /// Keys that may be in the engine.
     filter: Arc<KeyFilter>,
     /// How long a request id replays its first answer.
     request_id_retention: Duration,
@@ -318,8 +318,6 @@ struct Staging {
 /// The error that stopped the writer, and when it next probes the disk.
 struct Fault {
     error: StoreError,
-    /// Whether the database was opened again after the failure.
-    reopened: bool,
     pause: Duration,
     next_probe: Instant,
 }
@@ -391,13 +389,18 @@ impl Writer {
     }
 
     fn stage(&mut self, command: Command) {
-        let tree = match self.ready() {
-            Ok(tree) => tree,
-            Err(error) => return Answer::refused(command, &error).send(),
-        };
+        if let Err(error) = self.ready() {
+            return Answer::refused(command, &error).send();
+        }
         let committing = self.committing.as_deref();
         let pending = &self.staging.pending;
-        let mut staged = Staged::new(&tree, &self.filter, committing, pending, self.revision);
+        let mut staged = Staged::new(
+            &self.engine,
+            &self.filter,
+            committing,
+            pending,
+            self.revision,
+        );
         let answer = match command {
             Command::Mutate {
                 mutation,
@@ -461,10 +464,9 @@ impl Writer {
     fn hear(&mut self, report: Option<Finished>) {
         let error = match report {
             Some(Ok(())) => return,
-            Some(Err(Failure { error, reopened })) => {
+            Some(Err(Failure(error))) => {
                 self.fault = Some(Fault {
                     error: error.clone(),
-                    reopened,
                     pause: FIRST_PROBE_PAUSE,
                     next_probe: Instant::now() + FIRST_PROBE_PAUSE,
                 });
@@ -495,48 +497,43 @@ impl Writer {
         error
     }
 
-    /// The tree to write to; in a fault, the fault's error until a probe shows the disk
-    /// takes data again.
-    fn ready(&mut self) -> Result<sled::Tree, StoreError> {
+    /// Ok when writes may be staged; in a fault, the fault's error until a probe shows the
+    /// engine takes writes again.
+    fn ready(&mut self) -> Result<(), StoreError> {
         if let Some(error) = &self.committer_gone {
             return Err(error.clone());
         }
         let Some(fault) = &mut self.fault else {
-            return self.database.tree();
+            return Ok(());
         };
         let now = Instant::now();
         if now < fault.next_probe {
             return Err(fault.error.clone());
         }
-        let recovered = self.database.probe().and_then(|()| match fault.reopened {
-            true => Ok(()),
-            false => self.database.reopen(),
-        });
-        if let Err(e) = recovered {
+        if let Err(e) = self.engine.probe() {
             tracing::debug!(error = %e, "the data directory still refuses writes");
             fault.pause = (fault.pause * 2).min(MAX_PROBE_PAUSE);
             fault.next_probe = now + fault.pause;
             return Err(fault.error.clone());
         }
-        fault.reopened = true;
         // What is on disk is the truth: carry on from its revision. The fault stays until
         // that revision is read, so no write is staged on a revision of a lost group.
-        let tree = self.database.tree()?;
-        let revision = read_revision(&tree)?;
+        let revision = read_revision(&*self.engine)?;
         self.fault = None;
         self.stats.faulted.store(false, Ordering::Relaxed);
         self.publish(revision);
         tracing::warn!(revision, "the data directory takes writes again");
-        Ok(tree)
+        Ok(())
     }
 
     /// The teachers changed after `after`, read while nothing can change them.
     fn snapshot(&mut self, after: u64) -> Result<Snapshot, StoreError> {
-        let tree = self.ready()?;
-        let teachers = backup::changed_teachers(&tree, after, self.revision)?;
+        self.ready()?;
+        let engine = &*self.engine;
+        let teachers = backup::changed_teachers(engine, after, self.revision)?;
         Ok(Snapshot {
             revision: self.revision,
-            oldest_revision: crate::store::changes::oldest_revision(&tree)?,
+            oldest_revision: crate::store::changes::oldest_revision(engine)?,
             teachers,
         })
     }

@@ -1,17 +1,17 @@
 //! The committer: applies and flushes the groups the writer staged, one at a time, in
 //! order, and answers their callers once they are on disk.
 //!
-//! Checking a group (reading what it depends on, encoding records) and writing it (sled's
-//! `apply_batch`, then the flush) each took about half the writer's time, one after the
+//! Checking a group (reading what it depends on, encoding records) and writing it (the
+//! engine's batches, then the flush) each took about half the writer's time, one after the
 //! other. On its own thread the committer writes one group while the writer checks the
 //! next, so the two halves overlap. The writer hands a group over only once the committer
 //! has finished the one before, so at most one group is in the committer's hands, and the
 //! writer reads that group's writes from its own copy until then.
 //!
 //! After each group the committer tells the writer how it went, which is also the sign
-//! that it is free. When a group cannot be written, the committer opens the database
-//! again at once, so reads go on, and the writer fails what it staged on top of the lost
-//! group and refuses writes until the disk takes data again (see
+//! that it is free. When a group cannot be written, the committer has the engine recover
+//! at once ([`Engine::recover`]), so reads go on, and the writer fails what it staged on
+//! top of the lost group and refuses writes until the engine takes them again (see
 //! [`super::Writer::ready`]). Should the committer thread die, its end of that channel
 //! closes, and the writer refuses writes from then on instead of waiting for it.
 
@@ -24,7 +24,7 @@ use tokio::sync::{mpsc as tokio_mpsc, watch};
 
 use super::staged::Pending;
 use super::{Answer, WriteStats, FLUSH_RETRIES};
-use crate::store::database::Database;
+use crate::store::engine::Engine;
 use crate::store::{StorageFault, StoreError};
 
 /// A staged group, handed over to be written.
@@ -35,12 +35,8 @@ pub(super) struct Group {
     pub(super) revision: u64,
 }
 
-/// A group that could not be written, told to the writer.
-pub(super) struct Failure {
-    pub(super) error: StoreError,
-    /// Whether the database was opened again after it.
-    pub(super) reopened: bool,
-}
+/// Why a group could not be written, told to the writer.
+pub(super) struct Failure(pub(super) StoreError);
 
 /// How a group went: the committer sends one after each group.
 pub(super) type Finished = Result<(), Failure>;
@@ -52,8 +48,8 @@ pub(super) type Spawned = (
     std::thread::JoinHandle<()>,
 );
 
-pub(super) fn spawn(
-    database: Arc<Database>,
+pub(super) fn spawn<E: Engine>(
+    engine: Arc<E>,
     stats: Arc<WriteStats>,
     committed: Arc<watch::Sender<u64>>,
 ) -> Result<Spawned, StoreError> {
@@ -64,7 +60,7 @@ pub(super) fn spawn(
         .name("registry-commit".into())
         .spawn(move || {
             Committer {
-                database,
+                engine,
                 stats,
                 committed,
                 reports,
@@ -78,8 +74,8 @@ pub(super) fn spawn(
     Ok((jobs, news, handle))
 }
 
-struct Committer {
-    database: Arc<Database>,
+struct Committer<E> {
+    engine: Arc<E>,
     stats: Arc<WriteStats>,
     /// Tells change-feed watchers the revision of the last change on disk.
     committed: Arc<watch::Sender<u64>>,
@@ -87,14 +83,14 @@ struct Committer {
     reports: tokio_mpsc::UnboundedSender<Finished>,
 }
 
-impl Committer {
+impl<E: Engine> Committer<E> {
     fn run(mut self, inbox: mpsc::Receiver<Group>) {
         for group in inbox {
             let finished = self.commit(group);
             // The writer outlives the committer; should it be gone, nobody is left to tell.
             let _ = self.reports.send(finished);
         }
-        if let Err(e) = self.database.tree().and_then(|tree| Ok(tree.flush()?)) {
+        if let Err(e) = self.engine.flush() {
             tracing::error!(error = %e, "final flush of the registry failed");
         }
     }
@@ -107,8 +103,7 @@ impl Committer {
         } = group;
 
         let started = Instant::now();
-        // The tree is let go of at once: after a failure the database is opened again.
-        let written = self.database.tree().and_then(|tree| write(&tree, &writes));
+        let written = write(&*self.engine, &writes);
         self.stats.groups.fetch_add(1, Ordering::Relaxed);
         self.stats
             .mutations
@@ -131,8 +126,8 @@ impl Committer {
                 for answer in &mut answers {
                     answer.fail(&error);
                 }
-                let reopened = self.enter_fault(&error);
-                Err(Failure { error, reopened })
+                self.enter_fault(&error);
+                Err(Failure(error))
             }
         };
         for answer in answers {
@@ -141,64 +136,43 @@ impl Committer {
         finished
     }
 
-    /// Makes reads go on after a failed write. sled fails reads too after an I/O error,
-    /// and keeps in memory the group it could not write: opening the database again makes
-    /// readers see exactly what is on disk. Whether it could be opened again.
-    fn enter_fault(&mut self, error: &StoreError) -> bool {
+    /// Makes reads go on after a failed write: an engine may fail reads too after an I/O
+    /// error (sled does), or hold in memory the group it could not write; recovering makes
+    /// readers see exactly what is on disk. Should it fail, the writer's probe tries again.
+    fn enter_fault(&mut self, error: &StoreError) {
         if let StoreError::Storage { fault, .. } = error {
             tracing::error!(
                 %fault, %error,
                 "the registry cannot write to its data directory: writes are refused until it can, reads go on"
             );
         }
-        if matches!(
-            error,
-            StoreError::Storage {
-                fault: StorageFault::DiskFull,
-                ..
-            }
-        ) {
-            self.database.release_reserve();
-        }
         self.stats.faulted.store(true, Ordering::Relaxed);
-        match self.database.reopen() {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
-                false
-            }
+        if let Err(e) = self.engine.recover(error) {
+            tracing::error!(error = %e, "the database cannot be opened again yet; reads fail until it can");
         }
     }
 }
 
-/// Applies a group's writes, a batch per chunk, and flushes them. Each batch is built
-/// before it is applied, outside sled's lock, which gives the writer's reads their turn.
-fn write(tree: &sled::Tree, pending: &Pending) -> Result<(), StoreError> {
+/// Applies a group's writes, an atomic batch per chunk, and flushes them once.
+fn write<E: Engine>(engine: &E, pending: &Pending) -> Result<(), StoreError> {
     if pending.is_empty() {
         return Ok(());
     }
     for chunk in pending.chunks() {
-        let mut batch = sled::Batch::default();
-        for (key, value) in chunk {
-            match value {
-                Some(value) => batch.insert(key.as_slice(), value.as_slice()),
-                None => batch.remove(key.as_slice()),
-            }
-        }
-        tree.apply_batch(batch)?;
+        engine.apply(chunk)?;
     }
     // The batch is applied: a failed flush must not be reported as "nothing written"
     // while readers already see it. Try again a few times before giving up.
     let mut attempt = 0;
     loop {
-        match tree.flush() {
-            Ok(_) => return Ok(()),
+        match engine.flush() {
+            Ok(()) => return Ok(()),
             Err(e) if attempt < FLUSH_RETRIES => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "flush failed; retrying");
                 std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
 }

@@ -1,11 +1,13 @@
-//! Which keys may exist: a Bloom filter that lets the writer's checks skip sled for keys
-//! that cannot be in the tree.
+//! Which keys may exist: a Bloom filter that lets the writer's checks skip the engine for
+//! keys that cannot be in it.
 //!
 //! Most of what the writer reads for a new teacher is absent: the identity document and
 //! certificate numbers not yet taken, the fresh registry number not yet used. Each such read costs a descent of the whole tree, and worse, sled 0.34
 //! makes every read wait while the committer applies a batch (one lock for the whole
 //! database), so the writer's checks stall behind the committer instead of overlapping it.
-//! A key the filter has never seen is absent for certain, and is not read at all.
+//! A key the filter has never seen is absent for certain, and is not read at all. (Any
+//! engine gains from it: one over a network would save a round trip per absent key. So the
+//! filter and its scan use only the engine's interface.)
 //!
 //! The filter covers the key spaces the writer looks up by exact key to see whether they
 //! are taken: records, identity documents and certificate numbers. Every key of those
@@ -32,9 +34,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::ops::Bound::{Excluded, Included};
+
 use super::WriteStats;
 use crate::domain::TeacherId;
-use crate::store::database::Database;
+use crate::store::engine::Engine;
 use crate::store::keys::{self, Counted};
 use crate::store::{codec, StoreError};
 
@@ -46,8 +50,8 @@ const MIN_BITS_LOG2: u32 = 26;
 const BITS_PER_KEY: u64 = 16;
 /// Covered keys expected per teacher: record, identity, and a certificate or two.
 const KEYS_PER_TEACHER: u64 = 4;
-/// Keys read per borrow of the tree by the opening scan: the tree is let go of between
-/// them, so a disk fault can open the database again.
+/// Keys read per scan of the engine by the opening scan: each scan is let go of before the
+/// next, so after a disk fault the engine can open its database again (sled must).
 const SCAN_STEP: usize = 10_000;
 /// How long a failed scan waits before it starts again.
 const SCAN_RETRY: Duration = Duration::from_secs(1);
@@ -117,7 +121,7 @@ fn covers(key: &[u8]) -> bool {
 }
 
 /// The thread of the opening scan: stopped and joined when dropped, so it never keeps the
-/// database open past the writer.
+/// engine in use past the writer.
 pub(crate) struct Scan {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -134,14 +138,14 @@ impl Drop for Scan {
     }
 }
 
-/// A filter sized for the registry in `database`, and the thread that fills it with the
+/// A filter sized for the registry in `engine`, and the thread that fills it with the
 /// keys already there. The writer adds each key it stages from the start, so keys written
 /// while the scan runs are covered whether the scan sees them or not.
-pub(crate) fn start(
-    database: Arc<Database>,
+pub(crate) fn start<E: Engine>(
+    engine: Arc<E>,
     stats: Arc<WriteStats>,
 ) -> Result<(Arc<KeyFilter>, Scan), StoreError> {
-    let teachers = count_teachers(&database.tree()?)?;
+    let teachers = count_teachers(&*engine)?;
     let filter = Arc::new(KeyFilter::with_room_for(
         teachers.saturating_mul(KEYS_PER_TEACHER),
     ));
@@ -149,7 +153,7 @@ pub(crate) fn start(
     let (scanning, stopping) = (filter.clone(), stop.clone());
     let thread = std::thread::Builder::new()
         .name("registry-filter".into())
-        .spawn(move || fill(&database, &scanning, &stopping, &stats))
+        .spawn(move || fill(&*engine, &scanning, &stopping, &stats))
         .map_err(|e| StoreError::Storage {
             fault: crate::store::StorageFault::Failed,
             detail: format!("cannot start the key filter's thread: {e}"),
@@ -162,11 +166,11 @@ pub(crate) fn start(
 }
 
 /// Scans until the filter is complete, starting again after a failure (a disk fault may
-/// have the database being opened again); until then, every key may exist.
-fn fill(database: &Database, filter: &KeyFilter, stop: &AtomicBool, stats: &WriteStats) {
+/// have the engine recovering); until then, every key may exist.
+fn fill<E: Engine>(engine: &E, filter: &KeyFilter, stop: &AtomicBool, stats: &WriteStats) {
     let started = Instant::now();
     loop {
-        match scan(database, filter, stop) {
+        match scan(engine, filter, stop) {
             Ok(Some(keys)) => {
                 filter.complete.store(true, Ordering::Release);
                 stats.key_filter_ready.store(true, Ordering::Relaxed);
@@ -192,10 +196,10 @@ fn fill(database: &Database, filter: &KeyFilter, stop: &AtomicBool, stats: &Writ
     }
 }
 
-/// Adds every covered key in the tree, reading the identity and certificate entries only;
-/// the count of entries read, or None when told to stop.
-fn scan(
-    database: &Database,
+/// Adds every covered key in the engine, reading the identity and certificate entries
+/// only; the count of entries read, or None when told to stop.
+fn scan<E: Engine>(
+    engine: &E,
     filter: &KeyFilter,
     stop: &AtomicBool,
 ) -> Result<Option<u64>, StoreError> {
@@ -207,9 +211,9 @@ fn scan(
             if stop.load(Ordering::Relaxed) {
                 return Ok(None);
             }
-            let tree = database.tree()?;
             let mut last = None;
-            for entry in tree.range(from.as_slice()..end.as_slice()).take(SCAN_STEP) {
+            let step = engine.range(Included(&from), Excluded(&end))?;
+            for entry in step.take(SCAN_STEP) {
                 let (key, value) = entry?;
                 filter.insert(&key);
                 if prefix == keys::IDENTITY {
@@ -232,9 +236,9 @@ fn scan(
 }
 
 /// Teachers in the registry, from the counters by tier.
-fn count_teachers(tree: &sled::Tree) -> Result<u64, StoreError> {
+fn count_teachers<E: Engine>(engine: &E) -> Result<u64, StoreError> {
     let mut teachers = 0u64;
-    for entry in tree.scan_prefix(keys::counter_prefix(None)) {
+    for entry in engine.scan_prefix(&keys::counter_prefix(None))? {
         let (key, value) = entry?;
         if let Some((_, Counted::Tier(_))) = keys::parse_counter(&key) {
             let count: u64 = codec::decode(&key, &value)?;
@@ -320,18 +324,22 @@ mod tests {
     #[test]
     fn the_opening_scan_covers_records_through_their_identity_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let database = Database::open(dir.path(), &crate::store::StoreOptions::default()).unwrap();
+        let options = crate::store::StoreOptions::default();
+        let engine = crate::store::Backend::open(dir.path(), &options).unwrap();
         let mut rng = rand::thread_rng();
         let (held, free) = (TeacherId::generate(&mut rng), TeacherId::generate(&mut rng));
-        let tree = database.tree().unwrap();
         let identity = b"i1350702199001011234".to_vec();
         let certificate = b"k20163500022000123".to_vec();
-        tree.insert(&identity, codec::encode(&held)).unwrap();
-        tree.insert(&certificate, codec::encode(&held)).unwrap();
-        drop(tree);
+        let held_value = Some(codec::encode(&held));
+        engine
+            .apply(&[
+                (identity.clone(), held_value.clone()),
+                (certificate.clone(), held_value),
+            ])
+            .unwrap();
 
         let filter = KeyFilter::with_room_for(10);
-        let read = scan(&database, &filter, &AtomicBool::new(false)).unwrap();
+        let read = scan(&engine, &filter, &AtomicBool::new(false)).unwrap();
         assert_eq!(read, Some(2));
         complete(&filter);
         for key in [identity, certificate, keys::record(&held)] {

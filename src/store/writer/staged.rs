@@ -1,15 +1,17 @@
 //! What one mutation sees while it is checked: its own writes, over its group's, over the
-//! group being committed, over the tree.
+//! group being committed, over the engine.
 //!
 //! The writer stages a group while the committer applies and flushes the one before it
-//! (see [`super::committer`]). That group's writes may not be in the tree yet, or only
+//! (see [`super::committer`]). That group's writes may not be in the engine yet, or only
 //! some of them, so they are read from its own copy first: every check sees exactly the
 //! registry as it will be once the earlier groups are on disk.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound::{Excluded, Included};
 
 use super::filter::KeyFilter;
-use crate::store::StoreError;
+use crate::store::engine::Engine;
+use crate::store::{Backend, StoreError};
 
 /// Keys after which a group's writes start a new chunk, at the next mutation's start.
 ///
@@ -84,10 +86,11 @@ impl Pending {
 }
 
 /// One mutation's view of the registry. Dropped without effect when the mutation is
-/// refused.
+/// refused. It reads the store's one engine type, not a type parameter, so the mutations
+/// name it without one.
 pub(crate) struct Staged<'a> {
-    tree: &'a sled::Tree,
-    /// Keys that may be in the tree: others are not read.
+    engine: &'a Backend,
+    /// Keys that may be in the engine: others are not read.
     filter: &'a KeyFilter,
     /// The group being committed, if one is.
     committing: Option<&'a Pending>,
@@ -100,14 +103,14 @@ pub(crate) struct Staged<'a> {
 
 impl<'a> Staged<'a> {
     pub(super) fn new(
-        tree: &'a sled::Tree,
+        engine: &'a Backend,
         filter: &'a KeyFilter,
         committing: Option<&'a Pending>,
         pending: &'a Pending,
         revision: u64,
     ) -> Self {
         Self {
-            tree,
+            engine,
             filter,
             committing,
             pending,
@@ -129,7 +132,7 @@ impl<'a> Staged<'a> {
         if !self.filter.may_contain(key) {
             return Ok(None);
         }
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        Ok(self.engine.get(key)?.map(|v| v.to_vec()))
     }
 
     /// Up to `limit` keys in [`start`, `end`) as on disk, without the writes of groups not
@@ -141,8 +144,12 @@ impl<'a> Staged<'a> {
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut keys = Vec::new();
-        for key in self.tree.range(start..end).keys().take(limit) {
-            keys.push(key?.to_vec());
+        for entry in self
+            .engine
+            .range(Included(start), Excluded(end))?
+            .take(limit)
+        {
+            keys.push(entry?.0.to_vec());
         }
         Ok(keys)
     }

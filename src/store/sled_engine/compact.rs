@@ -126,12 +126,6 @@ fn failed(detail: String) -> StoreError {
     }
 }
 
-impl From<std::io::Error> for StoreError {
-    fn from(e: std::io::Error) -> Self {
-        StoreError::from(sled::Error::Io(e))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
