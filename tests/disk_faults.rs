@@ -281,7 +281,141 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
         );
         feed_revision = change.revision;
     }
-    assert_eq!(changes.changes.len(), acknowledged.len());
+    // Besides the acknowledged changes, only the revisions of lost writes, voided.
+    let voided = pb::ChangeKind::Voided as i32;
+    let kept = changes.changes.iter().filter(|c| c.kind != voided).count();
+    assert_eq!(kept, acknowledged.len());
+
+    server.stop();
+    verify(&data);
+}
+
+/// A reader may see a write before its flush. When the flush fails, the revision that
+/// write took (and the etag a reader may have seen) must never come to name another
+/// change: it is voided, the feed stays gap-free, and writes go on after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
+    let temp = tempfile::tempdir().unwrap();
+    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
+        return;
+    };
+    let data = temp.path().join("disk/data");
+    let server = Server::start(&data, &temp.path().join("server.log")).await;
+    let mut client = server.client.clone();
+    let mut created = Vec::new();
+    for n in 0..2 {
+        let teacher = client
+            .create_teacher(create_request(teacher(n, "110101"), &format!("seen-{n}")))
+            .await
+            .unwrap()
+            .into_inner()
+            .teacher
+            .unwrap();
+        created.push(teacher);
+    }
+    let (watched, other) = (created[0].teacher_id.clone(), created[1].teacher_id.clone());
+
+    // A reader reads the watched teacher without pause, noting every revision it sees.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (mut client, id, stop) = (client.clone(), watched.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut seen = std::collections::BTreeSet::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let request = pb::GetTeacherRequest {
+                    teacher_id: id.clone(),
+                };
+                if let Ok(teacher) = client.get_teacher(request).await {
+                    seen.insert(teacher.into_inner().teacher.unwrap().revision);
+                }
+            }
+            seen
+        })
+    };
+
+    fill(&temp.path().join("disk/filler"));
+    // Update the watched teacher until a write is refused; the last acknowledged revision.
+    let mut last_acknowledged = created[0].revision;
+    for n in 0..300 {
+        let update = pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: watched.clone(),
+                school: format!("第{n}中学"),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["school".into()],
+            }),
+            ..Default::default()
+        };
+        match client.update_teacher(update).await {
+            Ok(updated) => last_acknowledged = updated.into_inner().teacher.unwrap().revision,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                break;
+            }
+        }
+        assert!(n < 299, "writes kept succeeding on a full disk");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = reader.await.unwrap();
+
+    // Space returns; another teacher's change is the next write.
+    std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let next = loop {
+        let update = pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: other.clone(),
+                school: "恢复后中学".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["school".into()],
+            }),
+            ..Default::default()
+        };
+        match client.update_teacher(update).await {
+            Ok(updated) => break updated.into_inner().teacher.unwrap().revision,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(Instant::now() < deadline, "no recovery: {}", server.log());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+
+    // The refused write took the revision after the last acknowledged one: it still names
+    // the watched teacher (voided, or the write itself should it have reached the disk),
+    // and the next write came after it.
+    let changes = common::all_changes(&mut client).await;
+    let by_revision: HashMap<u64, &pb::Change> = changes.iter().map(|c| (c.revision, c)).collect();
+    for (at, change) in changes.iter().enumerate() {
+        assert_eq!(change.revision, at as u64 + 1, "a gap in the change feed");
+    }
+    let lost = &by_revision[&(last_acknowledged + 1)];
+    assert_eq!(
+        lost.teacher_id, watched,
+        "the lost revision was reused: {lost:?}"
+    );
+    assert!(
+        next > last_acknowledged + 1,
+        "{next} after {last_acknowledged}"
+    );
+    assert_eq!(by_revision[&next].teacher_id, other);
+    // Every revision the reader saw names the watched teacher's change, never another.
+    for revision in &seen {
+        assert_eq!(
+            by_revision[revision].teacher_id, watched,
+            "revision {revision}"
+        );
+    }
+    assert!(
+        server.log().contains("voided, never reused"),
+        "{}",
+        server.log()
+    );
 
     server.stop();
     verify(&data);

@@ -29,6 +29,7 @@
 mod committer;
 mod filter;
 mod staged;
+mod voided;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -259,6 +260,7 @@ pub(crate) fn spawn(
                 staging: Staging::default(),
                 filter,
                 request_id_retention,
+                lost: voided::Lost::default(),
             };
             runtime.block_on(writer.run(receiver));
             drop(scan);
@@ -306,6 +308,8 @@ struct Writer {
     filter: Arc<KeyFilter>,
     /// How long a request id replays its first answer.
     request_id_retention: Duration,
+    /// The change events of groups lost to a fault, voided once writes resume.
+    lost: voided::Lost,
 }
 
 /// A group being staged: its writes, and the answers owed once it is on disk.
@@ -475,8 +479,12 @@ impl Writer {
             None => self.lose_committer(),
         };
         // What was staged on top of the lost group was checked against writes that never
-        // reached the disk: every answer, refusals included, becomes the failure.
-        self.committing = None;
+        // reached the disk: every answer, refusals included, becomes the failure. Their
+        // revisions may have been seen by readers: they are voided, not reused.
+        if let Some(lost) = self.committing.take() {
+            self.lost.note(&lost);
+        }
+        self.lost.note(&self.staging.pending);
         for mut answer in std::mem::take(&mut self.staging).answers {
             answer.fail(&error);
             answer.send();
@@ -516,19 +524,49 @@ impl Writer {
             fault.next_probe = now + fault.pause;
             return Err(fault.error.clone());
         }
-        // What is on disk is the truth: carry on from its revision. The fault stays until
-        // that revision is read, so no write is staged on a revision of a lost group.
+        // What is on disk is the truth, but the revisions of lost groups stay taken: the
+        // fault stays until that revision is read and the lost ones are voided.
         let revision = read_revision(&*self.engine)?;
         self.fault = None;
         self.stats.faulted.store(false, Ordering::Relaxed);
         self.publish(revision);
         tracing::warn!(revision, "the data directory takes writes again");
+        self.void_lost_revisions(revision)
+    }
+
+    /// Stages `Voided` events for the revisions lost after `on_disk` (see [`voided`]), as
+    /// a group of their own that nobody waits for.
+    fn void_lost_revisions(&mut self, on_disk: u64) -> Result<(), StoreError> {
+        if self.lost.is_empty() {
+            return Ok(());
+        }
+        let mut staged = Staged::new(
+            &self.engine,
+            &self.filter,
+            None,
+            &self.staging.pending,
+            on_disk,
+        );
+        let last = self.lost.stage_voids(&mut staged, on_disk, clock::now())?;
+        if last > on_disk {
+            self.revision = last;
+            let writes = staged.writes;
+            self.staging.pending.add(writes, &self.filter);
+            self.staging.answers.push(Answer::None);
+        }
         Ok(())
     }
 
     /// The teachers changed after `after`, read while nothing can change them.
     fn snapshot(&mut self, after: u64) -> Result<Snapshot, StoreError> {
         self.ready()?;
+        if !self.staging.answers.is_empty() {
+            // Recovery just staged the voided revisions; they are not on disk yet.
+            return Err(StoreError::Storage {
+                fault: StorageFault::Failed,
+                detail: "the registry is recovering from a disk fault; try again".into(),
+            });
+        }
         let engine = &*self.engine;
         let teachers = backup::changed_teachers(engine, after, self.revision)?;
         Ok(Snapshot {

@@ -64,6 +64,18 @@ impl Pending {
         self.latest.get(key).map(|&at| &self.log[at].1)
     }
 
+    /// The change-log entries among the writes: (key, value).
+    pub(super) fn changes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.log
+            .iter()
+            .filter_map(|(key, value)| match (key.first(), value) {
+                (Some(&crate::store::keys::CHANGE), Some(value)) => {
+                    Some((key.as_slice(), value.as_slice()))
+                }
+                _ => None,
+            })
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.log.is_empty()
     }
