@@ -243,7 +243,13 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Runtime::new()?;
+    // Store reads run on the blocking pool (`api::reads`, at most 32 at once). Its threads
+    // are kept for minutes instead of tokio's 10 s, so a steady read load does not create
+    // and end threads (each with its own allocator heap) over and over.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_keep_alive(Duration::from_secs(300))
+        .build()?;
     match cli.command {
         Command::Serve {
             listen,
