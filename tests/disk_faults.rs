@@ -290,6 +290,21 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
     verify(&data);
 }
 
+/// An update of a teacher's school.
+fn new_school(teacher_id: &str, school: &str) -> pb::UpdateTeacherRequest {
+    pb::UpdateTeacherRequest {
+        teacher: Some(pb::Teacher {
+            teacher_id: teacher_id.into(),
+            school: school.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["school".into()],
+        }),
+        ..Default::default()
+    }
+}
+
 /// A reader may see a write before its flush. When the flush fails, the revision that
 /// write took (and the etag a reader may have seen) must never come to name another
 /// change: it is voided, the feed stays gap-free, and writes go on after it.
@@ -337,18 +352,10 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     // Update the watched teacher until a write is refused; the last acknowledged revision.
     let mut last_acknowledged = created[0].revision;
     for n in 0..300 {
-        let update = pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: watched.clone(),
-                school: format!("第{n}中学"),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["school".into()],
-            }),
-            ..Default::default()
-        };
-        match client.update_teacher(update).await {
+        match client
+            .update_teacher(new_school(&watched, &format!("第{n}中学")))
+            .await
+        {
             Ok(updated) => last_acknowledged = updated.into_inner().teacher.unwrap().revision,
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -365,18 +372,10 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let next = loop {
-        let update = pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: other.clone(),
-                school: "恢复后中学".into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["school".into()],
-            }),
-            ..Default::default()
-        };
-        match client.update_teacher(update).await {
+        match client
+            .update_teacher(new_school(&other, "恢复后中学"))
+            .await
+        {
             Ok(updated) => break updated.into_inner().teacher.unwrap().revision,
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
