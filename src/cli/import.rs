@@ -21,6 +21,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::rows::{open_rows, SourceRow};
 use super::{connect, describe};
 use crate::api::pb;
+use crate::private_files::create_private_file;
 
 /// Rows read ahead of the stream.
 const READ_AHEAD: usize = 1024;
@@ -209,7 +210,8 @@ fn estimate_rows(path: &Path) -> Option<u64> {
     Some(lines.saturating_sub(header))
 }
 
-/// The rejects file: `line,code,reason` as CSV.
+/// The rejects file: `line,code,reason` as CSV, readable by its owner only (the reasons
+/// name teachers).
 struct Rejects {
     writer: Option<csv::Writer<std::fs::File>>,
 }
@@ -218,8 +220,9 @@ impl Rejects {
     fn create(path: Option<&Path>) -> anyhow::Result<Rejects> {
         let writer = match path {
             Some(path) => {
-                let mut writer = csv::Writer::from_path(path)
+                let file = create_private_file(path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
+                let mut writer = csv::Writer::from_writer(file);
                 writer.write_record(["line", "code", "reason"])?;
                 Some(writer)
             }

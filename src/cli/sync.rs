@@ -21,6 +21,7 @@ use tonic_types::StatusExt;
 use super::{connect, describe, Client};
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
+use crate::private_files::create_private_file;
 
 /// How often a following sync saves its mirror while changes stream in.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -266,13 +267,14 @@ fn revision_path(mirror: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes `bytes` beside `path`, syncs, then renames over it.
+/// Writes `bytes` beside `path` (a file of its owner's alone: mirrors hold identity
+/// numbers), syncs, then renames over it.
 fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".tmp");
     let aside = PathBuf::from(aside);
-    let mut file = std::fs::File::create(&aside)
-        .with_context(|| format!("cannot write {}", aside.display()))?;
+    let mut file =
+        create_private_file(&aside).with_context(|| format!("cannot write {}", aside.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
