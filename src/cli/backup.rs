@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{connect, describe};
+use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_change, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
@@ -108,7 +108,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut client = connect(server).await?;
     let mut stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the backup was refused: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the backup was refused")),
     };
 
     // Teachers arrive in scan order, then again as they changed during the scan: the
@@ -123,7 +123,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         let message = match stream.message().await {
             Ok(Some(message)) => message,
             Ok(None) => break,
-            Err(status) => bail!("the backup stopped: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "the backup stopped")),
         };
         match message.entry {
             Some(Entry::Teachers(batch)) => {
@@ -409,7 +409,8 @@ fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
     create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut entries = std::fs::read_dir(dir)?;
     if entries.next().is_some() {
-        bail!("{} is not empty: choose a new directory", dir.display());
+        let refused = format!("{} is not empty: choose a new directory", dir.display());
+        return Err(CommandError::Refused(refused).into());
     }
     Ok(())
 }

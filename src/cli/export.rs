@@ -8,9 +8,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
-use super::{connect, describe};
+use super::{connect, refusal};
 use crate::api::{json, pb};
 use crate::private_files::create_private_file;
 
@@ -36,7 +36,7 @@ pub async fn run_export(server: &str, county: &str, file: &Path) -> anyhow::Resu
         };
         let page = match client.list_teachers(request).await {
             Ok(page) => page.into_inner(),
-            Err(status) => bail!("listing teachers failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing teachers failed")),
         };
         revision.get_or_insert(page.revision);
         for teacher in &page.teachers {

@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::rows::{open_rows, SourceRow};
-use super::{connect, describe};
+use super::{connect, count, refusal};
 use crate::api::pb;
 use crate::private_files::create_private_file;
 
@@ -57,9 +57,9 @@ impl ImportSummary {
 /// the stream breaks; rows answered before that are in the registry, and importing the
 /// file again in upsert mode completes it without duplicates.
 pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Result<ImportSummary> {
-    let mut client = connect(&args.server).await?;
     let total = estimate_rows(&args.file);
     let rows = open_rows(&args.file)?;
+    let mut client = connect(&args.server).await?;
     let mut rejects = Rejects::create(args.rejects.as_deref())?;
     let progress = Progress::new(total);
     let started = Instant::now();
@@ -104,7 +104,7 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
         .await
     {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the registry refused the import: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the registry refused the import")),
     };
     let mut summary = ImportSummary::default();
     loop {
@@ -117,11 +117,12 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
             Ok(None) => break,
             Err(status) => {
                 progress.finish();
-                bail!(
-                    "the import stopped after {} rows: {}; rows answered so far are saved, run it again with --mode upsert to finish",
-                    summary.rows(),
-                    describe(&status)
-                )
+                let stopped = format!(
+                    "the import stopped after {}; rows answered so far are saved: run it again \
+                     with --mode upsert to finish",
+                    count(summary.rows(), "row", "rows")
+                );
+                return Err(refusal(status, stopped));
             }
         };
         let line = sent_lines
@@ -155,8 +156,8 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "{} rows in {:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} rejected",
-        summary.rows(),
+        "{} in {:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} rejected",
+        count(summary.rows(), "row", "rows"),
         seconds,
         summary.rows() as f64 / seconds,
         summary.created,

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::{connect, describe, Client};
+use super::{connect, refusal, Client};
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
 use crate::private_files::create_private_file;
@@ -68,7 +68,7 @@ pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<(
                 mirror = resync(&mut client, args, out).await?;
                 continue;
             }
-            Err(status) => bail!("listing changes failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing changes failed")),
         };
         let caught_up = page.changes.is_empty();
         for change in &page.changes {
@@ -105,7 +105,7 @@ async fn follow(
     };
     let mut stream = match client.watch_changes(request).await {
         Ok(stream) => stream.into_inner(),
-        Err(status) => bail!("watching changes failed: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "watching changes failed")),
     };
     let mut saved = Instant::now();
     loop {
@@ -114,11 +114,11 @@ async fn follow(
             Ok(None) => bail!("the registry ended the watch; run sync again to resume"),
             Err(status) => {
                 mirror.save()?;
-                bail!(
-                    "the watch stopped at revision {}: {}; run sync again to resume",
-                    mirror.revision,
-                    describe(&status)
-                )
+                let stopped = format!(
+                    "the watch stopped at revision {}; run sync again to resume",
+                    mirror.revision
+                );
+                return Err(refusal(status, stopped));
             }
         };
         let idle = match message.event {
@@ -168,7 +168,7 @@ async fn resync(
         };
         let page = match client.list_teachers(request).await {
             Ok(page) => page.into_inner(),
-            Err(status) => bail!("listing the county failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing the county failed")),
         };
         if first {
             // Changes after the first page's revision are replayed afterwards, so the

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rust_xlsxwriter::{Format, Workbook};
 
-use super::column_names;
+use super::{column_names, CommandError};
 
 /// Writes an empty template with the Chinese header row to `path`, by its extension:
 /// `.csv` is UTF-8 with a byte-order mark, without which Excel would read it in the
@@ -20,15 +20,18 @@ pub fn write_template(path: &Path) -> anyhow::Result<()> {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    match extension.as_str() {
-        "csv" => write_csv(path),
-        "xlsx" => write_xlsx(path),
-        _ => bail!(
-            "{} is not a template format: expected .csv or .xlsx",
-            path.display()
-        ),
-    }
-    .with_context(|| format!("cannot write the template {}", path.display()))
+    let write = match extension.as_str() {
+        "csv" => write_csv,
+        "xlsx" => write_xlsx,
+        _ => {
+            let usage = format!(
+                "{} is not a template format: expected .csv or .xlsx",
+                path.display()
+            );
+            return Err(CommandError::Usage(usage).into());
+        }
+    };
+    write(path).with_context(|| format!("cannot write the template {}", path.display()))
 }
 
 fn write_csv(path: &Path) -> anyhow::Result<()> {
