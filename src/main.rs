@@ -167,7 +167,12 @@ enum Command {
         data_dir: PathBuf,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
-    Template { file: PathBuf },
+    Template {
+        file: PathBuf,
+        /// Replace the file if it exists (it may hold filled-in rows).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print realistic synthetic teachers as CSV, for demos, tests and benchmarks.
     Generate {
         #[arg(long)]
@@ -336,7 +341,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 rows => Err(CommandError::Rejected { rows }.into()),
             }
         }
-        Command::Template { file } => write_template(&file),
+        Command::Template { file, force } => write_template(&file, force),
         Command::Export {
             file,
             server,
