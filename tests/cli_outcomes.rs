@@ -97,6 +97,8 @@ async fn expected_failures_print_a_message_and_their_exit_code() {
     let not_a_sheet = not_a_sheet.to_str().unwrap();
     let no_template = run(&["template", not_a_sheet]).await;
     assert_ends(&no_template, 2, "teachers.txt is not a template format");
+    let no_table = run(&["import", not_a_sheet, "--server", &url]).await;
+    assert_ends(&no_table, 2, "teachers.txt is not a supported file");
 
     // No server there: 3.
     let unreachable = run(&["stats", "--server", &closed_address()]).await;

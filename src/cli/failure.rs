@@ -8,6 +8,7 @@
 //! again later or check the files (3). The README lists them.
 
 use super::describe;
+use super::rows::RowsError;
 
 /// What kind of failure ended a command; its exit code is [`Failure::code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,14 @@ fn kind_of(cause: &(dyn std::error::Error + 'static)) -> Option<Failure> {
             CommandError::Usage(_) => Failure::Usage,
             CommandError::Refused(_) => Failure::Refused,
         });
+    }
+    if let Some(error) = cause.downcast_ref::<RowsError>() {
+        return match error {
+            RowsError::Unsupported { .. } => Some(Failure::Usage),
+            RowsError::Header { .. } => Some(Failure::Refused),
+            // Its cause tells: an I/O error, or a file that is not what it says it is.
+            RowsError::Unreadable { .. } => None,
+        };
     }
     if cause.is::<std::io::Error>() || cause.is::<tonic::transport::Error>() {
         return Some(Failure::Unreachable);

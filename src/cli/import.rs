@@ -58,7 +58,9 @@ impl ImportSummary {
 /// file again in upsert mode completes it without duplicates.
 pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Result<ImportSummary> {
     let total = estimate_rows(&args.file);
-    let rows = open_rows(&args.file)?;
+    let mut rows = open_rows(&args.file)?;
+    let warned = rows.ignored_columns().to_vec();
+    warn_ignored(&args.file, &warned);
     let mut client = connect(&args.server).await?;
     let mut rejects = Rejects::create(args.rejects.as_deref())?;
     let progress = Progress::new(total);
@@ -71,8 +73,8 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
     let mode = args.mode;
     let reader = {
         let sent_lines = sent_lines.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            for row in rows {
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+            for row in rows.by_ref() {
                 let SourceRow { line, teacher } = row?;
                 match teacher {
                     Ok(teacher) => {
@@ -82,7 +84,7 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
                             mode: mode as i32,
                         };
                         if row_sender.blocking_send(request).is_err() {
-                            return Ok(()); // the stream ended; its error is reported there
+                            break; // the stream ended; its error is reported there
                         }
                     }
                     Err(problems) => {
@@ -95,7 +97,7 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
                     }
                 }
             }
-            Ok(())
+            Ok(rows.ignored_columns().to_vec())
         })
     };
 
@@ -145,7 +147,12 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
         }
         progress.update(summary.rows(), started);
     }
-    reader.await.context("the file reader stopped")??;
+    let ignored = reader.await.context("the file reader stopped")??;
+    let unwarned: Vec<String> = ignored
+        .into_iter()
+        .filter(|c| !warned.contains(c))
+        .collect();
+    warn_ignored(&args.file, &unwarned);
     while let Ok((line, reason)) = local_rejects.try_recv() {
         summary.rejected += 1;
         rejects.write(line, "INVALID_ARGUMENT", &reason)?;
@@ -171,6 +178,19 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
         }
     }
     Ok(summary)
+}
+
+/// Says, on stderr, which columns of the file are not imported.
+fn warn_ignored(file: &Path, columns: &[String]) {
+    if !columns.is_empty() {
+        let names: Vec<String> = columns.iter().map(|name| format!("{name:?}")).collect();
+        eprintln!(
+            "teacher-registry: warning: {}: these columns name no field of the registry and \
+             are not imported: {}",
+            file.display(),
+            names.join(", ")
+        );
+    }
 }
 
 fn reason_of(error: &pb::ImportRowError, teacher_id: &str) -> String {

@@ -19,7 +19,7 @@ pub use export::run_export;
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
-pub use rows::{column_names, open_rows, RowProblem, Rows, SourceRow};
+pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use stats::print_statistics;
 pub use sync::{run_sync, teacher_json, SyncArgs};
 pub use template::write_template;
