@@ -136,7 +136,8 @@ enum Command {
         /// updated from the row.
         #[arg(long, default_value = "create-only", value_parser = ["create-only", "upsert"])]
         mode: String,
-        /// Write rejected rows (line, code, reason) to this CSV file.
+        /// Write the rejected rows to this CSV file: line, code and reason, then the row's
+        /// own columns, so the file can be corrected and imported again.
         #[arg(long)]
         rejects: Option<PathBuf>,
     },

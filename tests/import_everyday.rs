@@ -1,6 +1,7 @@
 //! Import files as HR staff have them, through the real binary and a real server: sheets
-//! with columns of their own, sheets missing a column, and a template that does not
-//! overwrite a filled-in sheet.
+//! saved by Excel (CRLF, GBK) whose rejects file points at the right rows and can be
+//! corrected and imported again, sheets with columns of their own, sheets missing a
+//! column, and a template that does not overwrite a filled-in sheet.
 
 mod common;
 
@@ -40,6 +41,114 @@ async fn import(server: &TestServer, file: &Path, rejects: Option<&Path>) -> Out
         args.extend(["--rejects", rejects.to_str().unwrap()]);
     }
     run(&args).await
+}
+
+/// A teacher's cells in the template's column order: document type, identity number,
+/// name, gender, birth date, county, school, employment status, then blanks.
+fn template_row(national_id: &str, name: &str, gender: &str, employment: &str) -> Vec<String> {
+    let mut cells = vec![String::new(); 16];
+    cells[1] = national_id.into();
+    cells[2] = name.into();
+    cells[3] = gender.into();
+    cells[4] = "1980-03-04".into();
+    cells[5] = "350702".into();
+    cells[6] = "延平区第一中学".into();
+    cells[7] = employment.into();
+    cells
+}
+
+/// The records of a CSV file as written (a byte-order mark dropped).
+fn records(path: &Path) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(path).unwrap();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// Writes records as Excel saves a UTF-8 CSV: a byte-order mark and CRLF line endings.
+fn write_as_excel(path: &Path, records: &[Vec<String>]) {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .flexible(true)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
+    for record in records {
+        writer.write_record(record).unwrap();
+    }
+    std::fs::write(path, writer.into_inner().unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejects_point_at_crlf_lines_in_file_order_and_import_again_once_corrected() {
+    let server = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("sheet.csv");
+    let made = run(&["template", sheet.to_str().unwrap()]).await;
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    let header = records(&sheet).remove(0);
+
+    let id = |sequence| resident_id("350702", "1980-03-04", sequence);
+    let valid = id(3);
+    let wrong_check = format!(
+        "{}{}",
+        &valid[..17],
+        if valid.ends_with('0') { 1 } else { 0 }
+    );
+    let rows = [
+        template_row(&id(1), "张伟", "男", "在职"),       // line 2
+        template_row(&wrong_check, "李娜", "女", "在职"), // line 3: the server rejects it
+        template_row(&id(4), "王强", "未知", "在职"),     // line 4: rejected here
+        template_row(&id(5), "赵敏", "女", "在职"),       // line 5
+        template_row(&id(6), "陈静", "女", "在岗"),       // line 6: rejected here
+    ];
+    write_as_excel(&sheet, &[&[header.clone()][..], &rows].concat());
+    let rejects = dir.path().join("rejects.csv");
+    let first = import(&server, &sheet, Some(&rejects)).await;
+    assert_eq!(first.code, Some(1), "{}{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("2 created"), "{}", first.stdout);
+
+    let rejected = records(&rejects);
+    let lines: Vec<&str> = rejected[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(lines, ["3", "4", "6"], "the rows' lines, in file order");
+    let mut expected_header = vec!["line".to_string(), "code".into(), "reason".into()];
+    expected_header.extend(header.iter().cloned());
+    assert_eq!(rejected[0], expected_header);
+    assert!(rejected[1][2].contains("national_id"), "{:?}", rejected[1]);
+    assert!(rejected[2][2].contains("gender"), "{:?}", rejected[2]);
+    for (reject, row) in rejected[1..].iter().zip([&rows[1], &rows[2], &rows[4]]) {
+        assert_eq!(&reject[3..], &row[..], "the row's own cells follow");
+    }
+
+    // The same sheet as Excel saves it in GBK: the same lines.
+    let excel_text = std::fs::read_to_string(&sheet).unwrap();
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(excel_text.trim_start_matches('\u{feff}'));
+    assert!(!unmappable);
+    let gbk_sheet = dir.path().join("gbk.csv");
+    std::fs::write(&gbk_sheet, gbk).unwrap();
+    let gbk_rejects = dir.path().join("gbk-rejects.csv");
+    import(&server, &gbk_sheet, Some(&gbk_rejects)).await;
+    let lines: Vec<String> = records(&gbk_rejects)[1..]
+        .iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(lines, ["3", "4", "6"]);
+
+    // Staff correct the rows in the rejects file itself and import it.
+    let mut corrected = rejected.clone();
+    corrected[1][3 + 1] = valid.clone();
+    corrected[2][3 + 3] = "男".into();
+    corrected[3][3 + 7] = "在职".into();
+    write_as_excel(&rejects, &corrected);
+    let again = import(&server, &rejects, Some(&dir.path().join("rejects-2.csv"))).await;
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("3 created"), "{}", again.stdout);
+    assert!(!again.stderr.contains("warning"), "{}", again.stderr);
+    let mut client = server.new_client().await;
+    assert_eq!(list_all(&mut client, Default::default()).await.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

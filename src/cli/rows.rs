@@ -7,6 +7,9 @@
 //! Whether a number or a date is valid is the server's decision, so its word reaches the
 //! person unchanged. CSV and JSON Lines stream, so millions of rows read in constant
 //! memory; an XLSX sheet is read whole, which is how calamine reads it.
+//!
+//! Each row also keeps its cells as written, under the file's own column names, so that a
+//! rejected row can be written back out, corrected and imported again.
 
 use std::path::{Path, PathBuf};
 
@@ -16,22 +19,28 @@ use crate::api::pb;
 mod formats;
 mod header;
 mod labels;
+mod lines;
 
 use formats::{open_csv, open_json_lines, open_sheet, CsvRows, JsonLines, SheetRows};
 pub use header::HeaderProblem;
+pub(super) use header::ANNOTATIONS;
 use header::{english, Header};
 use labels::{
     unknown_value, Choices, BOOLEANS, CERTIFICATE_KINDS, DOCUMENT_TYPES, EMPLOYMENT, GENDERS,
     LEGACY_TITLES,
 };
 
-/// One row of a file: where a person finds it, and the teacher it describes or every
-/// problem found in its values.
+/// One row of a file: where a person finds it, the teacher it describes or every problem
+/// found in its values, and its cells as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRow {
-    /// 1-based line (CSV, JSON Lines) or row (XLSX) number; a header row is line 1.
+    /// 1-based line (CSV, JSON Lines) or row (XLSX) number; a header row is line 1. A CSV
+    /// line is counted as an editor counts it, whatever the line endings.
     pub line: u64,
     pub teacher: Result<pb::Teacher, Vec<RowProblem>>,
+    /// The row's cells as text, under [`Rows::columns`] (any cells past the last column
+    /// follow).
+    pub cells: Vec<String>,
 }
 
 /// Why a file's rows cannot be read at all.
@@ -89,6 +98,18 @@ pub struct RowProblem {
 pub struct Rows(Source);
 
 impl Rows {
+    /// The names of the columns of [`SourceRow::cells`]: the file's header as written
+    /// (without the columns a rejects file adds); for JSON Lines, the English names of
+    /// every field.
+    pub fn columns(&self) -> Vec<String> {
+        match &self.0 {
+            Source::Empty => Vec::new(),
+            Source::Csv(rows) => rows.header.names.clone(),
+            Source::Sheet(rows) => rows.header.names.clone(),
+            Source::JsonLines(_) => COLUMNS.iter().map(|c| c.english.to_string()).collect(),
+        }
+    }
+
     /// The names of the columns read so far that name no field and so are not imported:
     /// all of them once the header is read; for JSON Lines, the keys of the lines read.
     pub fn ignored_columns(&self) -> &[String] {
@@ -290,10 +311,12 @@ impl RowCells {
                 .all(|c| c.as_ref().is_ok_and(|text| text.trim().is_empty()))
     }
 
-    fn into_row(self, line: u64) -> Option<SourceRow> {
+    /// The row, unless it is empty; `cells` are its cells as written.
+    fn into_row(self, line: u64, cells: Vec<String>) -> Option<SourceRow> {
         (!self.is_empty()).then(|| SourceRow {
             line,
             teacher: self.into_teacher(),
+            cells,
         })
     }
 

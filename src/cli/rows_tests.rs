@@ -141,7 +141,7 @@ fn every_problem_of_a_row_is_reported() {
 }
 
 #[test]
-fn unknown_columns_are_ignored() {
+fn unknown_columns_are_ignored_and_kept_with_the_row() {
     let dir = tempfile::tempdir().unwrap();
     let csv = "序号,姓名,身份证号,性别,出生日期,所在县区代码,任职状态,shcool,备注\n\
                7,王芳,11010519491231002X,女,1949-12-31,350702,退休,一中,调入\n\
@@ -149,10 +149,25 @@ fn unknown_columns_are_ignored() {
     let path = file(&dir, "extra.csv", csv.as_bytes());
     let rows_read = open_rows(&path).unwrap();
     assert_eq!(rows_read.ignored_columns(), ["序号", "shcool", "备注"]);
+    assert_eq!(rows_read.columns()[..2], ["序号", "姓名"]);
     let rows: Vec<SourceRow> = rows_read.map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1, "a numbered row with nothing else is empty");
     assert_eq!(teacher(&rows[0]).name, "王芳");
     assert_eq!(teacher(&rows[0]).school, "", "shcool is not school");
+    assert_eq!(
+        rows[0].cells,
+        csv.lines().nth(1).unwrap().split(',').collect::<Vec<_>>()
+    );
+
+    // The columns a rejects file adds are neither read, warned about, nor repeated.
+    let rejects = "line,code,reason,姓名,身份证号,性别,出生日期,所在县区代码,任职状态\n\
+                   3,INVALID_ARGUMENT,gender: unknown,王芳,11010519491231002X,女,1949-12-31,350702,退休\n";
+    let rows_read = open_rows(&file(&dir, "rejects.csv", rejects.as_bytes())).unwrap();
+    assert!(rows_read.ignored_columns().is_empty());
+    assert_eq!(rows_read.columns()[0], "姓名");
+    let rows: Vec<SourceRow> = rows_read.map(Result::unwrap).collect();
+    assert_eq!(rows[0].cells[0], "王芳");
+    assert_eq!(teacher(&rows[0]).gender(), pb::Gender::Female);
 }
 
 #[test]
@@ -197,8 +212,31 @@ fn json_lines_ignore_unknown_keys() {
     let rows: Vec<SourceRow> = rows_read.by_ref().map(Result::unwrap).collect();
     assert_eq!(rows_read.ignored_columns(), ["序号", "备注"]);
     assert_eq!(teacher(&rows[0]).name, "王芳");
+    assert_eq!(
+        rows[0].cells[3], "女",
+        "cells follow the columns: gender is the fourth"
+    );
     let twice = rows[1].teacher.as_ref().unwrap_err();
     assert_eq!(twice[0].description, "gives name twice");
+}
+
+#[test]
+fn crlf_and_blank_lines_are_numbered_as_an_editor_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let crlf = CHINESE_CSV.replace('\n', "\r\n");
+    let with_blank = crlf.replacen("\r\n", "\r\n\r\n", 1);
+    let (gbk, ..) = encoding_rs::GBK.encode(&crlf);
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), crlf.as_bytes()].concat();
+    for (name, bytes, line) in [
+        ("crlf.csv", crlf.as_bytes(), 2),
+        ("bom.csv", &with_bom, 2),
+        ("gbk.csv", &gbk, 2),
+        ("blank.csv", with_blank.as_bytes(), 3),
+    ] {
+        let rows = rows(&file(&dir, name, bytes));
+        assert_eq!(rows[0].line, line, "{name}");
+        assert_wang_fang(&rows[0]);
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ use encoding_rs::{CoderResult, Decoder, GB18030, UTF_8};
 use serde_json::Value;
 
 use super::header::{column_of, english};
+use super::lines::LineCounter;
 use super::{
     bad_header, unreadable, Cell, Header, RowCells, RowProblem, RowsError, Source, SourceRow,
     COLUMNS,
@@ -37,7 +38,7 @@ fn number_text(value: f64) -> Cell {
 /// How much of a CSV file decides its encoding.
 const SNIFF_LEN: usize = 256 * 1024;
 
-type CsvInput = Utf8Reader<Chain<Cursor<Vec<u8>>, File>>;
+type CsvInput = LineCounter<Utf8Reader<Chain<Cursor<Vec<u8>>, File>>>;
 
 pub(super) struct CsvRows {
     reader: csv::Reader<CsvInput>,
@@ -60,7 +61,7 @@ pub(super) fn open_csv(path: &Path) -> Result<Source, RowsError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(LineCounter::new(input));
     let mut record = csv::StringRecord::new();
     let header = loop {
         if !reader.read_record(&mut record).map_err(unreadable(path))? {
@@ -110,9 +111,12 @@ impl Iterator for CsvRows {
             if self.done {
                 break;
             }
-            let line = self.record.position().map_or(0, |p| p.line());
+            let byte = self.record.position().map_or(0, |p| p.byte());
+            let line = self.reader.get_mut().line_at(byte);
             let cells = self.record.iter().map(|cell| Ok(cell.to_string()));
-            if let Some(row) = RowCells::from_columns(&self.header.columns, cells).into_row(line) {
+            let read = RowCells::from_columns(&self.header.columns, cells);
+            let written = self.header.carried(self.record.iter().map(String::from));
+            if let Some(row) = read.into_row(line, written) {
                 return Some(Ok(row));
             }
         }
@@ -244,8 +248,12 @@ impl Iterator for SheetRows {
         while self.next < self.sheet.height() {
             let row = self.next;
             self.next += 1;
-            let cells = RowCells::from_columns(&self.header.columns, self.cells(row));
-            if let Some(row) = cells.into_row(self.first_line + row as u64) {
+            let cells = self.cells(row);
+            let written = self
+                .header
+                .carried(cells.iter().map(|c| c.clone().unwrap_or_default()));
+            let read = RowCells::from_columns(&self.header.columns, cells);
+            if let Some(row) = read.into_row(self.first_line + row as u64, written) {
                 return Some(Ok(row));
             }
         }
@@ -311,7 +319,8 @@ impl Iterator for JsonLines {
                     if bytes.is_empty() {
                         continue;
                     }
-                    if let Some(row) = json_cells(bytes, &mut self.ignored).into_row(self.line) {
+                    let (read, written) = json_cells(bytes, &mut self.ignored);
+                    if let Some(row) = read.into_row(self.line, written) {
                         return Some(Ok(row));
                     }
                 }
@@ -328,15 +337,22 @@ impl Iterator for JsonLines {
     }
 }
 
-/// One line's object as cells. A line that is not an object, or gives a field twice (by
-/// its English and its Chinese name), is a bad row. A key that names no field is ignored,
-/// and added to `ignored` the first time.
-fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> RowCells {
+/// One line's object as cells to read, and as written: a value for each field, in the
+/// order of [`COLUMNS`]. A line that is not an object, or gives a field twice (by its
+/// English and its Chinese name), is a bad row. A key that names no field is ignored, and
+/// added to `ignored` the first time.
+fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> (RowCells, Vec<String>) {
     let mut row = RowCells::new();
+    let mut written = vec![String::new(); COLUMNS.len()];
     let object = match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(object)) => object,
-        Ok(_) => return whole_row_problem(row, "is not a JSON object".into()),
-        Err(e) => return whole_row_problem(row, format!("is not JSON: {e}")),
+        Ok(_) => {
+            return (
+                whole_row_problem(row, "is not a JSON object".into()),
+                written,
+            )
+        }
+        Err(e) => return (whole_row_problem(row, format!("is not JSON: {e}")), written),
     };
     let mut seen = [false; COLUMNS.len()];
     for (key, value) in object {
@@ -351,6 +367,11 @@ fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> RowCells {
             row = whole_row_problem(row, twice);
             continue;
         }
+        written[field as usize] = match &value {
+            Value::Null => String::new(),
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
         row.cells[field as usize] = match value {
             Value::Null => Ok(String::new()),
             Value::Bool(b) => Ok(b.to_string()),
@@ -362,7 +383,7 @@ fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> RowCells {
             }
         };
     }
-    row
+    (row, written)
 }
 
 fn whole_row_problem(mut row: RowCells, description: String) -> RowCells {

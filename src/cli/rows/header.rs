@@ -4,7 +4,9 @@
 //! names them once in a warning, so a person knows their values were not imported (a
 //! misspelt name shows up the same way). A file without a column for one of the required
 //! fields is refused before any row is sent, since every row of it would be rejected for
-//! the same reason.
+//! the same reason. The columns a rejects file adds in front of a row (`line`, `code`,
+//! `reason`) are neither read nor warned about, so a corrected rejects file imports as it
+//! is.
 
 use super::{ColumnUse, Field, COLUMNS};
 
@@ -19,6 +21,9 @@ const REQUIRED: [Field; 6] = [
     Field::CountyCode,
     Field::EmploymentStatus,
 ];
+
+/// The columns a rejects file puts before each row's own cells.
+pub(in crate::cli) const ANNOTATIONS: [&str; 3] = ["line", "code", "reason"];
 
 /// What is wrong with a file's header row.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,8 +62,12 @@ fn quoted(names: &[String]) -> String {
 pub(super) struct Header {
     /// What each column is, by position.
     pub(super) columns: Vec<ColumnUse>,
+    /// The names of the columns a rejects file repeats: all but [`ANNOTATIONS`].
+    pub(super) names: Vec<String>,
     /// The names of the columns that name no field, as written.
     pub(super) ignored: Vec<String>,
+    /// The positions of [`ANNOTATIONS`] columns.
+    annotations: Vec<usize>,
 }
 
 impl Header {
@@ -85,8 +94,13 @@ impl Header {
                     });
                 }
             }
-            if column == ColumnUse::Ignored {
-                header.ignored.push(name.to_string());
+            if is_annotation(name) {
+                header.annotations.push(position);
+            } else {
+                if column == ColumnUse::Ignored {
+                    header.ignored.push(name.to_string());
+                }
+                header.names.push(name.to_string());
             }
             header.columns.push(column);
         }
@@ -100,6 +114,16 @@ impl Header {
             return Err(HeaderProblem::Missing { missing, ignored });
         }
         Ok(header)
+    }
+
+    /// A row's cells as a rejects file repeats them: all but those under [`ANNOTATIONS`].
+    pub(super) fn carried(&self, cells: impl IntoIterator<Item = String>) -> Vec<String> {
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(position, _)| !self.annotations.contains(position))
+            .map(|(_, cell)| cell)
+            .collect()
     }
 }
 
@@ -115,6 +139,13 @@ pub(super) fn column_of(name: &str) -> Option<Field> {
         .iter()
         .find(|c| c.english.eq_ignore_ascii_case(name) || c.names.contains(&name))
         .map(|c| c.field)
+}
+
+/// Whether a column name is one a rejects file adds.
+pub(super) fn is_annotation(name: &str) -> bool {
+    ANNOTATIONS
+        .iter()
+        .any(|annotation| annotation.eq_ignore_ascii_case(trim_name(name)))
 }
 
 pub(super) fn english(field: Field) -> &'static str {
