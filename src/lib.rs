@@ -15,6 +15,8 @@
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
 //! - [`cli`]: the client commands for HR staff (transition, stats), printing tables.
 //! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`private_files`]: files and directories readable by their owner only, for anything
+//!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
 
 pub mod api;
@@ -23,5 +25,6 @@ pub mod cli;
 pub mod clock;
 pub mod domain;
 pub mod metrics;
+pub mod private_files;
 pub mod server;
 pub mod store;

@@ -1,7 +1,12 @@
 //! The `teacher-registry` command: wiring only.
+//!
+//! A command that fails prints `teacher-registry: <message>` and its causes, one a line,
+//! and exits with the code of its kind of failure (`cli::Failure`: 1 refused, 2 usage,
+//! 3 unreachable or I/O); only a panic, a bug, prints a backtrace.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,7 +15,8 @@ use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
     describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
-    run_sync, run_transition, write_template, ImportArgs, SyncArgs, TransitionArgs,
+    run_sync, run_transition, write_template, CommandError, Failure, ImportArgs, SyncArgs,
+    TransitionArgs,
 };
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
@@ -119,7 +125,7 @@ enum Command {
         #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
     },
-    /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits non-zero
+    /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits with 1
     /// when any row was rejected.
     Import {
         /// The file; its format is taken from the extension (.csv, .xlsx, .jsonl).
@@ -130,7 +136,8 @@ enum Command {
         /// updated from the row.
         #[arg(long, default_value = "create-only", value_parser = ["create-only", "upsert"])]
         mode: String,
-        /// Write rejected rows (line, code, reason) to this CSV file.
+        /// Write the rejected rows to this CSV file: line, code and reason, then the row's
+        /// own columns, so the file can be corrected and imported again.
         #[arg(long)]
         rejects: Option<PathBuf>,
     },
@@ -161,7 +168,12 @@ enum Command {
         data_dir: PathBuf,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
-    Template { file: PathBuf },
+    Template {
+        file: PathBuf,
+        /// Replace the file if it exists (it may hold filled-in rows).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print realistic synthetic teachers as CSV, for demos, tests and benchmarks.
     Generate {
         #[arg(long)]
@@ -234,7 +246,7 @@ enum Command {
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     set_purge_delay();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -243,6 +255,24 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("teacher-registry: {error}");
+            let mut said = error.to_string();
+            for cause in error.chain().skip(1).map(|cause| cause.to_string()) {
+                // Some libraries repeat their cause's message as their own.
+                if cause != said {
+                    eprintln!("  caused by: {cause}");
+                }
+                said = cause;
+            }
+            ExitCode::from(Failure::of(&error).code())
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
     // Store reads run on the blocking pool (`api::reads`, at most 32 at once). Its threads
     // are kept for minutes instead of tokio's 10 s, so a steady read load does not create
     // and end threads (each with its own allocator heap) over and over.
@@ -250,7 +280,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .thread_keep_alive(Duration::from_secs(300))
         .build()?;
-    match cli.command {
+    match command {
         Command::Serve {
             listen,
             data_dir,
@@ -313,12 +343,12 @@ fn main() -> anyhow::Result<()> {
                 rejects,
             };
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
-            if summary.rejected > 0 {
-                anyhow::bail!("{} rows were rejected", summary.rejected);
+            match summary.rejected {
+                0 => Ok(()),
+                rows => Err(CommandError::Rejected { rows }.into()),
             }
-            Ok(())
         }
-        Command::Template { file } => write_template(&file),
+        Command::Template { file, force } => write_template(&file, force),
         Command::Export {
             file,
             server,
@@ -374,7 +404,7 @@ fn main() -> anyhow::Result<()> {
             role,
             county,
         } => {
-            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let role = Role::parse(&role).map_err(CommandError::Usage)?;
             let token = add_principal(&auth_file, &principal, role, county.as_deref())?;
             println!("{token}");
             Ok(())
@@ -433,7 +463,8 @@ async fn serve(
 
 fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
     if !data_dir.exists() {
-        anyhow::bail!("{} does not exist", data_dir.display());
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        return Err(missing).context(format!("{} does not exist", data_dir.display()));
     }
     let store = Store::open(data_dir, &StoreOptions::default()).with_context(|| {
         format!(

@@ -1,6 +1,6 @@
 //! The `import`, `template` and `generate` commands, run as the real binary against a
 //! real server: CSV in UTF-8 and GBK, XLSX and JSON Lines, Chinese headers, the rejects
-//! file and the exit code.
+//! file and the exit code. (More in `import_cli_files.rs`.)
 
 mod common;
 
@@ -91,7 +91,10 @@ async fn csv_in_utf8_with_chinese_headers_and_a_rejects_file() {
     );
     let rejected = std::fs::read_to_string(&rejects).unwrap();
     let lines: Vec<&str> = rejected.lines().collect();
-    assert_eq!(lines[0], "line,code,reason");
+    assert_eq!(
+        lines[0],
+        "\u{feff}line,code,reason,姓名,身份证件号码,性别,出生日期,所在县区代码,学校,任职状态,原职称"
+    );
     assert!(lines[1].starts_with("4,INVALID_ARGUMENT,"), "{rejected}");
     assert!(lines[1].contains("teacher.national_id"), "{rejected}");
     assert_eq!(count(&server).await, 2);

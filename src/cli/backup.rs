@@ -5,10 +5,10 @@
 //! snapshot revision), `changes.jsonl` (the change log up to that revision) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of both files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
-//! operator can read them with everyday tools; they hold full identity numbers, so keep
-//! them as carefully as the data directory. Request-id records are not copied: after a
-//! restore, a retried create finds the teacher by identity (ALREADY_EXISTS) instead of
-//! replaying its first answer.
+//! operator can read them with everyday tools; they hold full identity numbers, so the
+//! directory and its files are its owner's alone (0700 and 0600), like the data
+//! directory. Request-id records are not copied: after a restore, a retried create finds
+//! the teacher by identity (ALREADY_EXISTS) instead of replaying its first answer.
 //!
 //! Format 2 lines are the proto3 JSON mapping of `Teacher` and `BackupChange` (see
 //! `api::json`), so the files follow the proto, which changes only compatibly, rather
@@ -26,10 +26,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{connect, describe};
+use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_change, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
+use crate::private_files::{create_private_dir, create_private_file};
 use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
 use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
@@ -107,7 +108,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut client = connect(server).await?;
     let mut stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the backup was refused: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the backup was refused")),
     };
 
     // Teachers arrive in scan order, then again as they changed during the scan: the
@@ -122,7 +123,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         let message = match stream.message().await {
             Ok(Some(message)) => message,
             Ok(None) => break,
-            Err(status) => bail!("the backup stopped: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "the backup stopped")),
         };
         match message.entry {
             Some(Entry::Teachers(batch)) => {
@@ -403,18 +404,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Creates `dir` if needed; refuses one that holds anything.
+/// Creates `dir` if needed, its owner's alone; refuses one that holds anything.
 fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut entries = std::fs::read_dir(dir)?;
     if entries.next().is_some() {
-        bail!("{} is not empty: choose a new directory", dir.display());
+        let refused = format!("{} is not empty: choose a new directory", dir.display());
+        return Err(CommandError::Refused(refused).into());
     }
     Ok(())
 }
 
+/// A new file of the backup, readable by its owner only.
 fn create(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))
+    create_private_file(path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn open(path: &Path) -> anyhow::Result<std::fs::File> {

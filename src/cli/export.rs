@@ -8,22 +8,23 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
-use super::{connect, describe};
+use super::{connect, refusal};
 use crate::api::{json, pb};
+use crate::private_files::create_private_file;
 
-/// Writes one teacher per line to `file` (replaced atomically when done) and returns how
-/// many, and the revision of the first page: changes after it may or may not be in the file,
-/// so a reader that follows the change feed from it misses nothing.
+/// Writes one teacher per line to `file` (replaced atomically when done; readable by its
+/// owner only, as it holds identity numbers) and returns how many, and the revision of the
+/// first page: changes after it may or may not be in the file, so a reader that follows
+/// the change feed from it misses nothing.
 pub async fn run_export(server: &str, county: &str, file: &Path) -> anyhow::Result<(u64, u64)> {
     let mut client = connect(server).await?;
     let mut aside = file.as_os_str().to_owned();
     aside.push(".tmp");
     let aside = std::path::PathBuf::from(aside);
     let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&aside)
-            .with_context(|| format!("cannot write {}", aside.display()))?,
+        create_private_file(&aside).with_context(|| format!("cannot write {}", aside.display()))?,
     );
     let (mut count, mut revision, mut token) = (0u64, None, String::new());
     loop {
@@ -35,7 +36,7 @@ pub async fn run_export(server: &str, county: &str, file: &Path) -> anyhow::Resu
         };
         let page = match client.list_teachers(request).await {
             Ok(page) => page.into_inner(),
-            Err(status) => bail!("listing teachers failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing teachers failed")),
         };
         revision.get_or_insert(page.revision);
         for teacher in &page.teachers {

@@ -5,12 +5,15 @@
 //! The file is read on a blocking thread and streamed row by row; bounded channels on both
 //! sides keep memory flat for any file size. Rows the file itself gets wrong (an unknown
 //! gender label, say) are rejected here; the rest are judged by the server, with the same
-//! rules as CreateTeacher.
+//! rules as CreateTeacher. Every row, sent or not, also goes in file order to the task
+//! that reads the answers, which come back in the order sent: so rejections are reported
+//! in file order, whichever side rejected them.
 
-use std::collections::VecDeque;
+mod rejects;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -18,12 +21,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::rows::{open_rows, SourceRow};
-use super::{connect, describe};
+use super::rows::{open_rows, Rows, SourceRow};
+use super::{connect, count, refusal};
 use crate::api::pb;
+use rejects::{FileRow, Rejects};
 
 /// Rows read ahead of the stream.
 const READ_AHEAD: usize = 1024;
+/// Rows read ahead of their answers: more than the stream holds in flight, so the reader
+/// is held back by the stream alone.
+const ANSWERS_AHEAD: usize = 4 * READ_AHEAD;
 /// How often a non-terminal run prints a progress line.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -52,110 +59,102 @@ impl ImportSummary {
     }
 }
 
+/// A row of the file on its way, in file order.
+enum Pending {
+    /// Sent to the registry, which answers it in turn.
+    Sent(FileRow),
+    /// Rejected here, for this reason.
+    Refused(FileRow, String),
+}
+
 /// Imports the file and prints a summary to `out`. Fails when the file cannot be read or
 /// the stream breaks; rows answered before that are in the registry, and importing the
 /// file again in upsert mode completes it without duplicates.
 pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Result<ImportSummary> {
-    let mut client = connect(&args.server).await?;
     let total = estimate_rows(&args.file);
     let rows = open_rows(&args.file)?;
-    let mut rejects = Rejects::create(args.rejects.as_deref())?;
+    let warned = rows.ignored_columns().to_vec();
+    warn_ignored(&args.file, &warned);
+    let mut client = connect(&args.server).await?;
+    let mut rejects = Rejects::create(args.rejects.as_deref(), &rows.columns())?;
     let progress = Progress::new(total);
     let started = Instant::now();
 
-    // Lines of the rows sent to the server, in order: results come back in the same order.
-    let sent_lines = Arc::new(Mutex::new(VecDeque::new()));
-    let (row_sender, row_receiver) = mpsc::channel::<pb::ImportTeachersRequest>(READ_AHEAD);
-    let (local_sender, mut local_rejects) = mpsc::unbounded_channel::<(u64, String)>();
+    let (request_sender, requests) = mpsc::channel(READ_AHEAD);
+    let (pending_sender, mut pending) = mpsc::channel(ANSWERS_AHEAD);
     let mode = args.mode;
-    let reader = {
-        let sent_lines = sent_lines.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            for row in rows {
-                let SourceRow { line, teacher } = row?;
-                match teacher {
-                    Ok(teacher) => {
-                        sent_lines.lock().expect("lines lock").push_back(line);
-                        let request = pb::ImportTeachersRequest {
-                            teacher: Some(teacher),
-                            mode: mode as i32,
-                        };
-                        if row_sender.blocking_send(request).is_err() {
-                            return Ok(()); // the stream ended; its error is reported there
-                        }
-                    }
-                    Err(problems) => {
-                        let reason = problems
-                            .iter()
-                            .map(|p| format!("{}: {}", p.field, p.description))
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        let _ = local_sender.send((line, reason));
-                    }
-                }
-            }
-            Ok(())
-        })
-    };
+    let reader =
+        tokio::task::spawn_blocking(move || read_rows(rows, mode, request_sender, pending_sender));
 
-    let mut results = match client
-        .import_teachers(ReceiverStream::new(row_receiver))
-        .await
-    {
+    let mut results = match client.import_teachers(ReceiverStream::new(requests)).await {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the registry refused the import: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the registry refused the import")),
     };
     let mut summary = ImportSummary::default();
-    loop {
-        while let Ok((line, reason)) = local_rejects.try_recv() {
-            summary.rejected += 1;
-            rejects.write(line, "INVALID_ARGUMENT", &reason)?;
-        }
-        let result = match results.message().await {
-            Ok(Some(result)) => result,
-            Ok(None) => break,
-            Err(status) => {
-                progress.finish();
-                bail!(
-                    "the import stopped after {} rows: {}; rows answered so far are saved, run it again with --mode upsert to finish",
-                    summary.rows(),
-                    describe(&status)
-                )
-            }
-        };
-        let line = sent_lines
-            .lock()
-            .expect("lines lock")
-            .pop_front()
-            .context("the registry answered more rows than were sent")?;
-        match result.outcome() {
-            pb::ImportOutcome::Created => summary.created += 1,
-            pb::ImportOutcome::Updated => summary.updated += 1,
-            pb::ImportOutcome::Unchanged => summary.unchanged += 1,
-            pb::ImportOutcome::Rejected | pb::ImportOutcome::Unspecified => {
+    let stopped = |summary: &ImportSummary, status| {
+        let stopped = format!(
+            "the import stopped after {}; rows answered so far are saved: run it again with \
+             --mode upsert to finish",
+            count(summary.rows(), "row", "rows")
+        );
+        refusal(status, stopped)
+    };
+    while let Some(row) = pending.recv().await {
+        match row {
+            Pending::Refused(row, reason) => {
                 summary.rejected += 1;
-                let (code, reason) = match &result.error {
-                    Some(error) => (error.code.as_str(), reason_of(error, &result.teacher_id)),
-                    None => ("UNKNOWN", "rejected without a reason".to_string()),
+                rejects.write(&row, "INVALID_ARGUMENT", &reason)?;
+            }
+            Pending::Sent(row) => {
+                let result = match results.message().await {
+                    Ok(Some(result)) => result,
+                    Ok(None) => bail!("the registry answered fewer rows than were sent"),
+                    Err(status) => {
+                        progress.finish();
+                        return Err(stopped(&summary, status));
+                    }
                 };
-                rejects.write(line, code, &reason)?;
+                match result.outcome() {
+                    pb::ImportOutcome::Created => summary.created += 1,
+                    pb::ImportOutcome::Updated => summary.updated += 1,
+                    pb::ImportOutcome::Unchanged => summary.unchanged += 1,
+                    pb::ImportOutcome::Rejected | pb::ImportOutcome::Unspecified => {
+                        summary.rejected += 1;
+                        let (code, reason) = match &result.error {
+                            Some(error) => {
+                                (error.code.as_str(), reason_of(error, &result.teacher_id))
+                            }
+                            None => ("UNKNOWN", "rejected without a reason".to_string()),
+                        };
+                        rejects.write(&row, code, &reason)?;
+                    }
+                }
             }
         }
         progress.update(summary.rows(), started);
     }
-    reader.await.context("the file reader stopped")??;
-    while let Ok((line, reason)) = local_rejects.try_recv() {
-        summary.rejected += 1;
-        rejects.write(line, "INVALID_ARGUMENT", &reason)?;
+    match results.message().await {
+        Ok(None) => {}
+        Ok(Some(_)) => bail!("the registry answered more rows than were sent"),
+        Err(status) => {
+            progress.finish();
+            return Err(stopped(&summary, status));
+        }
     }
+    let ignored = reader.await.context("the file reader stopped")??;
+    let unwarned: Vec<String> = ignored
+        .into_iter()
+        .filter(|c| !warned.contains(c))
+        .collect();
+    warn_ignored(&args.file, &unwarned);
     rejects.finish()?;
     progress.finish();
 
     let seconds = started.elapsed().as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "{} rows in {:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} rejected",
-        summary.rows(),
+        "{} in {:.1} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} rejected",
+        count(summary.rows(), "row", "rows"),
         seconds,
         summary.rows() as f64 / seconds,
         summary.created,
@@ -169,6 +168,62 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
         }
     }
     Ok(summary)
+}
+
+/// Reads the file (on a blocking thread): each row the file gets right goes to the
+/// registry, and every row to `pending`, in file order. Returns the names of the columns
+/// it ignored.
+fn read_rows(
+    mut rows: Rows,
+    mode: pb::ImportMode,
+    requests: mpsc::Sender<pb::ImportTeachersRequest>,
+    pending: mpsc::Sender<Pending>,
+) -> anyhow::Result<Vec<String>> {
+    for row in rows.by_ref() {
+        let SourceRow {
+            line,
+            teacher,
+            cells,
+        } = row?;
+        let row = FileRow { line, cells };
+        let next = match teacher {
+            Ok(teacher) => {
+                let request = pb::ImportTeachersRequest {
+                    teacher: Some(teacher),
+                    mode: mode as i32,
+                };
+                if requests.blocking_send(request).is_err() {
+                    break; // the stream ended; its error is reported there
+                }
+                Pending::Sent(row)
+            }
+            Err(problems) => {
+                let reason = problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.description))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Pending::Refused(row, reason)
+            }
+        };
+        if pending.blocking_send(next).is_err() {
+            break;
+        }
+    }
+    Ok(rows.ignored_columns().to_vec())
+}
+
+/// Says, on stderr, which columns of the file are not imported.
+fn warn_ignored(file: &Path, columns: &[String]) {
+    if !columns.is_empty() {
+        let names: Vec<String> = columns.iter().map(|name| format!("{name:?}")).collect();
+        eprintln!(
+            "teacher-registry: warning: {}: these columns name no field of the registry and \
+             are not imported: {}",
+            file.display(),
+            names.join(", ")
+        );
+    }
 }
 
 fn reason_of(error: &pb::ImportRowError, teacher_id: &str) -> String {
@@ -207,43 +262,6 @@ fn estimate_rows(path: &Path) -> Option<u64> {
         lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
     }
     Some(lines.saturating_sub(header))
-}
-
-/// The rejects file: `line,code,reason` as CSV.
-struct Rejects {
-    writer: Option<csv::Writer<std::fs::File>>,
-}
-
-impl Rejects {
-    fn create(path: Option<&Path>) -> anyhow::Result<Rejects> {
-        let writer = match path {
-            Some(path) => {
-                let mut writer = csv::Writer::from_path(path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                writer.write_record(["line", "code", "reason"])?;
-                Some(writer)
-            }
-            None => None,
-        };
-        Ok(Rejects { writer })
-    }
-
-    fn write(&mut self, line: u64, code: &str, reason: &str) -> anyhow::Result<()> {
-        match &mut self.writer {
-            Some(writer) => Ok(writer.write_record([line.to_string().as_str(), code, reason])?),
-            None => {
-                eprintln!("line {line}: {code}: {reason}");
-                Ok(())
-            }
-        }
-    }
-
-    fn finish(&mut self) -> anyhow::Result<()> {
-        if let Some(writer) = &mut self.writer {
-            writer.flush()?;
-        }
-        Ok(())
-    }
 }
 
 /// A progress bar with rows/s and ETA on a terminal; a plain line every few seconds

@@ -5,6 +5,7 @@
 
 mod backup;
 mod export;
+mod failure;
 mod generate;
 mod import;
 mod rows;
@@ -15,9 +16,10 @@ mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
 pub use export::run_export;
+pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
-pub use rows::{column_names, open_rows, RowProblem, Rows, SourceRow};
+pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use stats::print_statistics;
 pub use sync::{run_sync, teacher_json, SyncArgs};
 pub use template::write_template;
@@ -62,8 +64,11 @@ impl tonic::service::Interceptor for BearerToken {
 /// trusting the CA in `TEACHER_REGISTRY_CA_FILE`), with the token from
 /// `TEACHER_REGISTRY_TOKEN` if set.
 pub async fn connect(server: &str) -> anyhow::Result<Client> {
-    let mut endpoint = Endpoint::from_shared(server.to_string())
-        .with_context(|| format!("{server} is not a server address"))?;
+    let mut endpoint = Endpoint::from_shared(server.to_string()).map_err(|_| {
+        CommandError::Usage(format!(
+            "{server} is not a server address: expected http://host:port or https://host:port"
+        ))
+    })?;
     if server.starts_with("https://") {
         let mut tls = ClientTlsConfig::new().with_enabled_roots();
         if let Ok(ca) = std::env::var(CA_VARIABLE) {
@@ -98,4 +103,14 @@ fn short_name(full: &str, prefix: &str) -> String {
 /// A gRPC status as one line for a person.
 fn describe(status: &tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
+}
+
+/// An error status from the registry, under what it stopped.
+fn refusal(status: tonic::Status, what: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(CommandError::Status(status)).context(what.into())
+}
+
+/// `1 row`, `2 rows`: a count with the noun that agrees with it.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -7,25 +7,81 @@
 //! Whether a number or a date is valid is the server's decision, so its word reaches the
 //! person unchanged. CSV and JSON Lines stream, so millions of rows read in constant
 //! memory; an XLSX sheet is read whole, which is how calamine reads it.
+//!
+//! Each row also keeps its cells as written, under the file's own column names, so that a
+//! rejected row can be written back out, corrected and imported again.
 
-use std::path::Path;
-
-use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
 
 use super::short_name;
 use crate::api::pb;
 
 mod formats;
+mod header;
+mod labels;
+mod lines;
 
 use formats::{open_csv, open_json_lines, open_sheet, CsvRows, JsonLines, SheetRows};
+pub use header::HeaderProblem;
+pub(super) use header::ANNOTATIONS;
+use header::{english, Header};
+use labels::{
+    unknown_value, Choices, BOOLEANS, CERTIFICATE_KINDS, DOCUMENT_TYPES, EMPLOYMENT, GENDERS,
+    LEGACY_TITLES,
+};
 
-/// One row of a file: where a person finds it, and the teacher it describes or every
-/// problem found in its values.
+/// One row of a file: where a person finds it, the teacher it describes or every problem
+/// found in its values, and its cells as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRow {
-    /// 1-based line (CSV, JSON Lines) or row (XLSX) number; a header row is line 1.
+    /// 1-based line (CSV, JSON Lines) or row (XLSX) number; a header row is line 1. A CSV
+    /// line is counted as an editor counts it, whatever the line endings.
     pub line: u64,
     pub teacher: Result<pb::Teacher, Vec<RowProblem>>,
+    /// The row's cells as text, under [`Rows::columns`] (any cells past the last column
+    /// follow).
+    pub cells: Vec<String>,
+}
+
+/// Why a file's rows cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RowsError {
+    #[error(
+        "{} is not a supported file: expected .csv, .xlsx, .jsonl or .ndjson",
+        .path.display()
+    )]
+    Unsupported { path: PathBuf },
+    #[error("cannot read {}", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The header row: a required field without a column, or a field with two.
+    #[error("{} {problem}", .path.display())]
+    Header {
+        path: PathBuf,
+        problem: HeaderProblem,
+    },
+}
+
+/// [`RowsError::Unreadable`] for `path`, as a `map_err` argument.
+fn unreadable<E>(path: &Path) -> impl FnOnce(E) -> RowsError + '_
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    move |error| RowsError::Unreadable {
+        path: path.to_path_buf(),
+        source: error.into(),
+    }
+}
+
+/// [`RowsError::Header`] for `path`, as a `map_err` argument.
+fn bad_header(path: &Path) -> impl FnOnce(HeaderProblem) -> RowsError + '_ {
+    move |problem| RowsError::Header {
+        path: path.to_path_buf(),
+        problem,
+    }
 }
 
 /// A value that cannot be read.
@@ -40,6 +96,31 @@ pub struct RowProblem {
 /// cannot be read from there on (and ends the rows); a bad row is an `Ok` item whose
 /// `teacher` is `Err`. `Send`, so a file can be read on a blocking thread.
 pub struct Rows(Source);
+
+impl Rows {
+    /// The names of the columns of [`SourceRow::cells`]: the file's header as written
+    /// (without the columns a rejects file adds); for JSON Lines, the English names of
+    /// every field.
+    pub fn columns(&self) -> Vec<String> {
+        match &self.0 {
+            Source::Empty => Vec::new(),
+            Source::Csv(rows) => rows.header.names.clone(),
+            Source::Sheet(rows) => rows.header.names.clone(),
+            Source::JsonLines(_) => COLUMNS.iter().map(|c| c.english.to_string()).collect(),
+        }
+    }
+
+    /// The names of the columns read so far that name no field and so are not imported:
+    /// all of them once the header is read; for JSON Lines, the keys of the lines read.
+    pub fn ignored_columns(&self) -> &[String] {
+        match &self.0 {
+            Source::Empty => &[],
+            Source::Csv(rows) => &rows.header.ignored,
+            Source::Sheet(rows) => &rows.header.ignored,
+            Source::JsonLines(rows) => &rows.ignored,
+        }
+    }
+}
 
 impl std::fmt::Debug for Rows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,8 +156,8 @@ impl Iterator for Rows {
 
 /// Opens `path` by its extension (`.csv`, `.xlsx`, `.jsonl` or `.ndjson`, any case) and
 /// reads its header. Fails when the file cannot be opened, has another extension, or its
-/// header names an unknown column or one column twice; the error lists the accepted names.
-pub fn open_rows(path: &Path) -> anyhow::Result<Rows> {
+/// header lacks a required column or has two for one field.
+pub fn open_rows(path: &Path) -> Result<Rows, RowsError> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -86,14 +167,11 @@ pub fn open_rows(path: &Path) -> anyhow::Result<Rows> {
         "csv" => open_csv(path),
         "xlsx" => open_sheet(path),
         "jsonl" | "ndjson" => open_json_lines(path),
-        _ => bail!(
-            "{} is not a supported file: expected .csv, .xlsx, .jsonl or .ndjson",
-            path.display()
-        ),
+        _ => Err(RowsError::Unsupported {
+            path: path.to_path_buf(),
+        }),
     };
-    source
-        .map(Rows)
-        .with_context(|| format!("cannot read {}", path.display()))
+    source.map(Rows)
 }
 
 /// The columns as (English, Chinese) names, in the order of the template.
@@ -179,62 +257,15 @@ const COLUMNS: [Column; 16] = [
     column(Field::RegisteredOn, "registered_on", &["注册日期"]),
 ];
 
-fn column_of(header: &str) -> Option<Field> {
-    let header = header.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    COLUMNS
-        .iter()
-        .find(|c| c.english.eq_ignore_ascii_case(header) || c.names.contains(&header))
-        .map(|c| c.field)
-}
-
-fn english(field: Field) -> &'static str {
-    COLUMNS[field as usize].english
-}
-
-fn accepted_columns() -> String {
-    let names: Vec<String> = COLUMNS
-        .iter()
-        .map(|c| format!("{} ({})", c.english, c.names.join(" or ")))
-        .collect();
-    names.join(", ")
-}
-
-/// Maps header cells to fields. A blank header cell names no column; its values must
-/// stay blank. Every unknown name is reported at once, with the accepted names.
-fn read_header<S: AsRef<str>>(
-    headers: impl IntoIterator<Item = S>,
-) -> anyhow::Result<Vec<Option<Field>>> {
-    let mut fields = Vec::new();
-    let mut unknown = Vec::new();
-    for (position, header) in headers.into_iter().enumerate() {
-        let header = header.as_ref().trim();
-        if header.is_empty() {
-            fields.push(None);
-            continue;
-        }
-        let Some(field) = column_of(header) else {
-            unknown.push(format!("{header:?}"));
-            fields.push(None);
-            continue;
-        };
-        if let Some(first) = fields.iter().position(|f| *f == Some(field)) {
-            bail!(
-                "columns {} and {} are both {}",
-                first + 1,
-                position + 1,
-                english(field)
-            );
-        }
-        fields.push(Some(field));
-    }
-    if !unknown.is_empty() {
-        bail!(
-            "unknown column {}; the accepted columns are {}",
-            unknown.join(", "),
-            accepted_columns()
-        );
-    }
-    Ok(fields)
+/// What a column is to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColumnUse {
+    /// It holds this field.
+    Read(Field),
+    /// Its name is no field's, or one a rejects file adds: its values are not read.
+    Ignored,
+    /// It has no name: it must stay blank.
+    Unnamed,
 }
 
 /// The text of one cell, or why it has none that can be used.
@@ -254,14 +285,16 @@ impl RowCells {
         }
     }
 
-    /// Cells in header order; a value under a blank or missing header is a problem.
-    fn from_columns(columns: &[Option<Field>], cells: impl IntoIterator<Item = Cell>) -> Self {
+    /// Cells in header order; a value under a blank or missing header is a problem, one
+    /// under a column that is not read is ignored.
+    fn from_columns(columns: &[ColumnUse], cells: impl IntoIterator<Item = Cell>) -> Self {
         let mut row = Self::new();
         for (position, cell) in cells.into_iter().enumerate() {
-            match columns.get(position).copied().flatten() {
-                Some(field) => row.cells[field as usize] = cell,
-                None if cell.as_ref().is_ok_and(|text| text.trim().is_empty()) => {}
-                None => row.problems.push(RowProblem {
+            match columns.get(position).unwrap_or(&ColumnUse::Unnamed) {
+                ColumnUse::Read(field) => row.cells[*field as usize] = cell,
+                ColumnUse::Ignored => {}
+                ColumnUse::Unnamed if cell.as_ref().is_ok_and(|text| text.trim().is_empty()) => {}
+                ColumnUse::Unnamed => row.problems.push(RowProblem {
                     field: String::new(),
                     description: format!("column {} has a value but no header", position + 1),
                 }),
@@ -278,10 +311,12 @@ impl RowCells {
                 .all(|c| c.as_ref().is_ok_and(|text| text.trim().is_empty()))
     }
 
-    fn into_row(self, line: u64) -> Option<SourceRow> {
+    /// The row, unless it is empty; `cells` are its cells as written.
+    fn into_row(self, line: u64, cells: Vec<String>) -> Option<SourceRow> {
         (!self.is_empty()).then(|| SourceRow {
             line,
             teacher: self.into_teacher(),
+            cells,
         })
     }
 
@@ -389,141 +424,6 @@ impl RowCells {
         })
     }
 }
-
-/// The labels of one proto enum: its Chinese labels, and its proto value names.
-struct Choices {
-    prefix: &'static str,
-    labels: &'static [(&'static str, i32)],
-    /// The enum's `as_str_name` for a value.
-    name: fn(i32) -> Option<&'static str>,
-}
-
-impl Choices {
-    /// Accepts a Chinese label, or the proto name with or without its prefix, any case.
-    fn parse(&self, text: &str) -> Result<i32, String> {
-        let upper = text.to_ascii_uppercase();
-        let suffix = upper.strip_prefix(self.prefix).unwrap_or(&upper);
-        self.labels
-            .iter()
-            .find(|&&(chinese, value)| chinese == text || self.suffix(value) == Some(suffix))
-            .map(|&(_, value)| value)
-            .ok_or_else(|| {
-                let chinese = self.labels.iter().map(|&(chinese, _)| chinese);
-                let names = self.labels.iter().filter_map(|&(_, v)| self.suffix(v));
-                unknown_value(text, &chinese.chain(names).collect::<Vec<_>>())
-            })
-    }
-
-    fn suffix(&self, value: i32) -> Option<&'static str> {
-        (self.name)(value).and_then(|name| name.strip_prefix(self.prefix))
-    }
-}
-
-fn unknown_value(text: &str, expected: &[&str]) -> String {
-    let (last, rest) = expected.split_last().expect("labels");
-    format!(
-        "unknown value {text:?}; expected {} or {last}",
-        rest.join(", ")
-    )
-}
-
-const DOCUMENT_TYPES: Choices = Choices {
-    prefix: "ID_DOCUMENT_TYPE_",
-    labels: &[
-        ("居民身份证", pb::IdDocumentType::ResidentIdCard as i32),
-        ("护照", pb::IdDocumentType::Passport as i32),
-        (
-            "港澳居民来往内地通行证",
-            pb::IdDocumentType::HkMacaoPermit as i32,
-        ),
-        (
-            "台湾居民来往大陆通行证",
-            pb::IdDocumentType::TaiwanPermit as i32,
-        ),
-        ("其他", pb::IdDocumentType::Other as i32),
-    ],
-    name: |v| {
-        pb::IdDocumentType::try_from(v)
-            .ok()
-            .map(|e| e.as_str_name())
-    },
-};
-
-const GENDERS: Choices = Choices {
-    prefix: "GENDER_",
-    labels: &[
-        ("男", pb::Gender::Male as i32),
-        ("女", pb::Gender::Female as i32),
-    ],
-    name: |v| pb::Gender::try_from(v).ok().map(|e| e.as_str_name()),
-};
-
-const EMPLOYMENT: Choices = Choices {
-    prefix: "EMPLOYMENT_STATUS_",
-    labels: &[
-        ("在职", pb::EmploymentStatus::Active as i32),
-        ("调出", pb::EmploymentStatus::Transferred as i32),
-        ("退休", pb::EmploymentStatus::Retired as i32),
-        ("离职", pb::EmploymentStatus::Left as i32),
-    ],
-    name: |v| {
-        pb::EmploymentStatus::try_from(v)
-            .ok()
-            .map(|e| e.as_str_name())
-    },
-};
-
-const LEGACY_TITLES: Choices = Choices {
-    prefix: "LEGACY_TITLE_",
-    labels: &[
-        ("中学高级教师", pb::LegacyTitle::SecondarySenior as i32),
-        ("中学一级教师", pb::LegacyTitle::SecondaryFirst as i32),
-        ("小学高级教师", pb::LegacyTitle::PrimarySenior as i32),
-        ("中学二级教师", pb::LegacyTitle::SecondarySecond as i32),
-        ("小学一级教师", pb::LegacyTitle::PrimaryFirst as i32),
-        ("中学三级教师", pb::LegacyTitle::SecondaryThird as i32),
-        ("小学二级教师", pb::LegacyTitle::PrimarySecond as i32),
-        ("小学三级教师", pb::LegacyTitle::PrimaryThird as i32),
-    ],
-    name: |v| pb::LegacyTitle::try_from(v).ok().map(|e| e.as_str_name()),
-};
-
-const CERTIFICATE_KINDS: Choices = Choices {
-    prefix: "CERTIFICATE_KIND_",
-    labels: &[
-        ("幼儿园", pb::CertificateKind::Kindergarten as i32),
-        ("小学", pb::CertificateKind::PrimarySchool as i32),
-        ("初级中学", pb::CertificateKind::JuniorSecondary as i32),
-        ("高级中学", pb::CertificateKind::SeniorSecondary as i32),
-        (
-            "中等职业学校",
-            pb::CertificateKind::SecondaryVocational as i32,
-        ),
-        (
-            "中等职业学校实习指导",
-            pb::CertificateKind::SecondaryVocationalInternshipInstructor as i32,
-        ),
-        ("高等学校", pb::CertificateKind::HigherEducation as i32),
-    ],
-    name: |v| {
-        pb::CertificateKind::try_from(v)
-            .ok()
-            .map(|e| e.as_str_name())
-    },
-};
-
-const BOOLEANS: [(&str, bool); 10] = [
-    ("是", true),
-    ("否", false),
-    ("true", true),
-    ("false", false),
-    ("yes", true),
-    ("no", false),
-    ("1", true),
-    ("0", false),
-    ("y", true),
-    ("n", false),
-];
 
 /// Reshapes `YYYY/MM/DD`, `YYYYMMDD`, `YYYY-M-D` and `YYYY年M月D日` to `YYYY-MM-DD`;
 /// anything else is kept as written for the server to judge.

@@ -102,7 +102,7 @@ E12345678,Tom,GENDER_MALE,1980-01-02,350703,left,,passport
 #[test]
 fn empty_rows_are_skipped_and_lines_count_as_a_person_sees_them() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = "\n身份证号,姓名\n\n , \n11010519491231002X,王芳\r\n,\n";
+    let csv = "\n身份证号,姓名,性别,出生日期,所在县区代码,任职状态\n\n , \n11010519491231002X,王芳\r\n,\n";
     let rows = rows(&file(&dir, "gaps.csv", csv.as_bytes()));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].line, 5);
@@ -113,7 +113,7 @@ fn empty_rows_are_skipped_and_lines_count_as_a_person_sees_them() {
 fn every_problem_of_a_row_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let csv = "\
-性别,任职状态,原职称,原职称小范围有效,资格种类,证件类型,姓名,
+性别,任职状态,原职称,原职称小范围有效,资格种类,证件类型,姓名,,身份证号,出生日期,所在县区代码
 未知,在岗,高级教师,也许,大学,身份证,王芳,extra
 ";
     let rows = rows(&file(&dir, "bad.csv", csv.as_bytes()));
@@ -141,36 +141,102 @@ fn every_problem_of_a_row_is_reported() {
 }
 
 #[test]
-fn unknown_and_repeated_columns_fail_the_file() {
+fn unknown_columns_are_ignored_and_kept_with_the_row() {
     let dir = tempfile::tempdir().unwrap();
-    let unknown = file(
+    let csv = "序号,姓名,身份证号,性别,出生日期,所在县区代码,任职状态,shcool,备注\n\
+               7,王芳,11010519491231002X,女,1949-12-31,350702,退休,一中,调入\n\
+               8,,,,,,,,\n";
+    let path = file(&dir, "extra.csv", csv.as_bytes());
+    let rows_read = open_rows(&path).unwrap();
+    assert_eq!(rows_read.ignored_columns(), ["序号", "shcool", "备注"]);
+    assert_eq!(rows_read.columns()[..2], ["序号", "姓名"]);
+    let rows: Vec<SourceRow> = rows_read.map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "a numbered row with nothing else is empty");
+    assert_eq!(teacher(&rows[0]).name, "王芳");
+    assert_eq!(teacher(&rows[0]).school, "", "shcool is not school");
+    assert_eq!(
+        rows[0].cells,
+        csv.lines().nth(1).unwrap().split(',').collect::<Vec<_>>()
+    );
+
+    // The columns a rejects file adds are neither read, warned about, nor repeated.
+    let rejects = "line,code,reason,姓名,身份证号,性别,出生日期,所在县区代码,任职状态\n\
+                   3,INVALID_ARGUMENT,gender: unknown,王芳,11010519491231002X,女,1949-12-31,350702,退休\n";
+    let rows_read = open_rows(&file(&dir, "rejects.csv", rejects.as_bytes())).unwrap();
+    assert!(rows_read.ignored_columns().is_empty());
+    assert_eq!(rows_read.columns()[0], "姓名");
+    let rows: Vec<SourceRow> = rows_read.map(Result::unwrap).collect();
+    assert_eq!(rows[0].cells[0], "王芳");
+    assert_eq!(teacher(&rows[0]).gender(), pb::Gender::Female);
+}
+
+#[test]
+fn missing_and_repeated_columns_fail_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = file(
         &dir,
-        "typo.csv",
-        "姓名,性 别,school,shcool\n王芳,女\n".as_bytes(),
+        "missing.csv",
+        "姓名,性 别,出生日期,所在县区代码,任职状态\n王芳,女\n".as_bytes(),
     );
-    let error = format!("{:#}", open_rows(&unknown).err().unwrap());
+    let error = open_rows(&missing).err().unwrap();
+    assert!(matches!(
+        error,
+        RowsError::Header {
+            problem: HeaderProblem::Missing { .. },
+            ..
+        }
+    ));
+    let message = error.to_string();
     assert!(
-        error.contains("unknown column \"性 别\", \"shcool\";"),
-        "{error}"
-    );
-    assert!(error.contains("gender (性别)"), "{error}");
-    assert!(
-        error.contains("national_id (身份证件号码 or 身份证号)"),
-        "{error}"
+        message.ends_with(
+            "missing.csv has no column for 身份证件号码 or 身份证号 (national_id), \
+             性别 (gender); its columns \"性 别\" name no field"
+        ),
+        "{message}"
     );
 
     let twice = file(&dir, "twice.csv", "name,姓名\n王芳,王芳\n".as_bytes());
-    let error = format!("{:#}", open_rows(&twice).err().unwrap());
-    assert!(error.contains("columns 1 and 2 are both name"), "{error}");
-
-    let json = file(&dir, "typo.jsonl", "{\"nmae\":\"王芳\"}\n".as_bytes());
-    let items: Vec<_> = open_rows(&json).unwrap().collect();
-    assert_eq!(items.len(), 1);
-    let error = format!("{:#}", items[0].as_ref().unwrap_err());
+    let message = open_rows(&twice).err().unwrap().to_string();
     assert!(
-        error.contains("line 1") && error.contains("\"nmae\""),
-        "{error}"
+        message.ends_with("has two columns for name: columns 1 and 2"),
+        "{message}"
     );
+}
+
+#[test]
+fn json_lines_ignore_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "{\"序号\":1,\"name\":\"王芳\",\"gender\":\"女\"}\n\
+                {\"name\":\"李明\",\"备注\":\"x\",\"序号\":2,\"姓名\":\"李明\"}\n";
+    let mut rows_read = open_rows(&file(&dir, "extra.jsonl", text.as_bytes())).unwrap();
+    let rows: Vec<SourceRow> = rows_read.by_ref().map(Result::unwrap).collect();
+    assert_eq!(rows_read.ignored_columns(), ["序号", "备注"]);
+    assert_eq!(teacher(&rows[0]).name, "王芳");
+    assert_eq!(
+        rows[0].cells[3], "女",
+        "cells follow the columns: gender is the fourth"
+    );
+    let twice = rows[1].teacher.as_ref().unwrap_err();
+    assert_eq!(twice[0].description, "gives name twice");
+}
+
+#[test]
+fn crlf_and_blank_lines_are_numbered_as_an_editor_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let crlf = CHINESE_CSV.replace('\n', "\r\n");
+    let with_blank = crlf.replacen("\r\n", "\r\n\r\n", 1);
+    let (gbk, ..) = encoding_rs::GBK.encode(&crlf);
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), crlf.as_bytes()].concat();
+    for (name, bytes, line) in [
+        ("crlf.csv", crlf.as_bytes(), 2),
+        ("bom.csv", &with_bom, 2),
+        ("gbk.csv", &gbk, 2),
+        ("blank.csv", with_blank.as_bytes(), 3),
+    ] {
+        let rows = rows(&file(&dir, name, bytes));
+        assert_eq!(rows[0].line, line, "{name}");
+        assert_wang_fang(&rows[0]);
+    }
 }
 
 #[test]

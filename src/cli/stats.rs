@@ -2,9 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::bail;
-
-use super::{connect, describe, short_name};
+use super::{connect, refusal, short_name};
 use crate::api::pb;
 
 const TIERS: [pb::TitleTier; 6] = [
@@ -31,7 +29,7 @@ pub async fn print_statistics(
         .await
     {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the registry refused: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the registry refused")),
     };
     write!(out, "{:<8} {:>8}", "county", "total")?;
     for tier in TIERS {

@@ -18,9 +18,10 @@ use serde_json::{json, Value};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::{connect, describe, Client};
+use super::{connect, refusal, Client};
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
+use crate::private_files::create_private_file;
 
 /// How often a following sync saves its mirror while changes stream in.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -67,7 +68,7 @@ pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<(
                 mirror = resync(&mut client, args, out).await?;
                 continue;
             }
-            Err(status) => bail!("listing changes failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing changes failed")),
         };
         let caught_up = page.changes.is_empty();
         for change in &page.changes {
@@ -104,7 +105,7 @@ async fn follow(
     };
     let mut stream = match client.watch_changes(request).await {
         Ok(stream) => stream.into_inner(),
-        Err(status) => bail!("watching changes failed: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "watching changes failed")),
     };
     let mut saved = Instant::now();
     loop {
@@ -113,11 +114,11 @@ async fn follow(
             Ok(None) => bail!("the registry ended the watch; run sync again to resume"),
             Err(status) => {
                 mirror.save()?;
-                bail!(
-                    "the watch stopped at revision {}: {}; run sync again to resume",
-                    mirror.revision,
-                    describe(&status)
-                )
+                let stopped = format!(
+                    "the watch stopped at revision {}; run sync again to resume",
+                    mirror.revision
+                );
+                return Err(refusal(status, stopped));
             }
         };
         let idle = match message.event {
@@ -167,7 +168,7 @@ async fn resync(
         };
         let page = match client.list_teachers(request).await {
             Ok(page) => page.into_inner(),
-            Err(status) => bail!("listing the county failed: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "listing the county failed")),
         };
         if first {
             // Changes after the first page's revision are replayed afterwards, so the
@@ -266,13 +267,14 @@ fn revision_path(mirror: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes `bytes` beside `path`, syncs, then renames over it.
+/// Writes `bytes` beside `path` (a file of its owner's alone: mirrors hold identity
+/// numbers), syncs, then renames over it.
 fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".tmp");
     let aside = PathBuf::from(aside);
-    let mut file = std::fs::File::create(&aside)
-        .with_context(|| format!("cannot write {}", aside.display()))?;
+    let mut file =
+        create_private_file(&aside).with_context(|| format!("cannot write {}", aside.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;

@@ -1,38 +1,65 @@
 //! Empty import templates: the header row of [`column_names`](super::column_names) in
 //! Chinese, as CSV or XLSX, for HR staff to fill in.
+//!
+//! A template is written only where no file is, unless `--force`: the name a person
+//! gives is often that of the sheet they filled in last time, and replacing it with an
+//! empty one would lose their work without a word.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rust_xlsxwriter::{Format, Workbook};
 
-use super::column_names;
+use super::{column_names, CommandError};
 
 /// Writes an empty template with the Chinese header row to `path`, by its extension:
 /// `.csv` is UTF-8 with a byte-order mark, without which Excel would read it in the
 /// local code page; `.xlsx` has a bold, frozen header and its code and date columns
 /// formatted as text, so Excel keeps 18-digit numbers and leading zeros as typed.
-/// Fails for other extensions and when the file cannot be written.
-pub fn write_template(path: &Path) -> anyhow::Result<()> {
+/// Fails for other extensions, when the file exists and `replace` is not set, and when
+/// the file cannot be written.
+pub fn write_template(path: &Path, replace: bool) -> anyhow::Result<()> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    match extension.as_str() {
-        "csv" => write_csv(path),
-        "xlsx" => write_xlsx(path),
-        _ => bail!(
-            "{} is not a template format: expected .csv or .xlsx",
-            path.display()
-        ),
-    }
-    .with_context(|| format!("cannot write the template {}", path.display()))
+    let write = match extension.as_str() {
+        "csv" => write_csv,
+        "xlsx" => write_xlsx,
+        _ => {
+            let usage = format!(
+                "{} is not a template format: expected .csv or .xlsx",
+                path.display()
+            );
+            return Err(CommandError::Usage(usage).into());
+        }
+    };
+    let file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(!replace)
+        .create(true)
+        .truncate(true)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let refused = format!(
+                "{} already exists and may hold filled-in rows: choose another name, \
+                 or add --force to replace it with an empty template",
+                path.display()
+            );
+            return Err(CommandError::Refused(refused).into());
+        }
+        opened => opened,
+    };
+    file.map_err(anyhow::Error::from)
+        .and_then(write)
+        .with_context(|| format!("cannot write the template {}", path.display()))
 }
 
-fn write_csv(path: &Path) -> anyhow::Result<()> {
-    let mut file = std::fs::File::create(path)?;
+fn write_csv(mut file: File) -> anyhow::Result<()> {
     file.write_all(b"\xEF\xBB\xBF")?;
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -42,7 +69,7 @@ fn write_csv(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_xlsx(path: &Path) -> anyhow::Result<()> {
+fn write_xlsx(mut file: File) -> anyhow::Result<()> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("教师")?;
@@ -56,7 +83,7 @@ fn write_xlsx(path: &Path) -> anyhow::Result<()> {
         }
     }
     sheet.set_freeze_panes(1, 0)?;
-    book.save(path)?;
+    file.write_all(&book.save_to_buffer()?)?;
     Ok(())
 }
 
@@ -100,7 +127,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for name in ["template.csv", "template.XLSX"] {
             let path = dir.path().join(name);
-            write_template(&path).unwrap();
+            write_template(&path, false).unwrap();
             let rows: Vec<_> = open_rows(&path).unwrap().collect();
             assert!(rows.is_empty(), "{name}: {rows:?}");
         }
@@ -110,7 +137,7 @@ mod tests {
     fn csv_template_has_a_bom_and_the_chinese_header() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("template.csv");
-        write_template(&path).unwrap();
+        write_template(&path, false).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap()).unwrap();
         let header: Vec<&str> = column_names().map(|(_, chinese)| chinese).collect();
@@ -120,7 +147,7 @@ mod tests {
     #[test]
     fn other_formats_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let error = write_template(&dir.path().join("template.xls")).unwrap_err();
+        let error = write_template(&dir.path().join("template.xls"), false).unwrap_err();
         assert!(format!("{error:#}").contains(".csv or .xlsx"), "{error:#}");
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::bail;
 
-use super::{connect, describe, short_name};
+use super::{connect, refusal, short_name};
 use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 
@@ -33,7 +33,7 @@ pub async fn run_transition(args: &TransitionArgs, out: &mut impl Write) -> anyh
     };
     let mut stream = match client.transition_titles(request).await {
         Ok(response) => response.into_inner(),
-        Err(status) => bail!("the registry refused the transition: {}", describe(&status)),
+        Err(status) => return Err(refusal(status, "the registry refused the transition")),
     };
     writeln!(
         out,
@@ -58,7 +58,7 @@ pub async fn run_transition(args: &TransitionArgs, out: &mut impl Write) -> anyh
             Ok(None) => {
                 bail!("the stream ended without a summary; run the command again to finish")
             }
-            Err(status) => bail!("the transition stopped: {}", describe(&status)),
+            Err(status) => return Err(refusal(status, "the transition stopped")),
         };
         match message.result {
             Some(Item::Teacher(t)) => print_row(&t, out)?,

@@ -5,14 +5,16 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::anyhow;
 use calamine::{Data, Reader, Xlsx};
 use encoding_rs::{CoderResult, Decoder, GB18030, UTF_8};
 use serde_json::Value;
 
+use super::header::{column_of, english};
+use super::lines::LineCounter;
 use super::{
-    accepted_columns, column_of, english, read_header, Cell, Field, RowCells, RowProblem, Source,
-    SourceRow, COLUMNS,
+    bad_header, unreadable, Cell, Header, RowCells, RowProblem, RowsError, Source, SourceRow,
+    COLUMNS,
 };
 
 /// A number as a person typed it: whole numbers (codes, IDs typed as numbers) without
@@ -36,39 +38,42 @@ fn number_text(value: f64) -> Cell {
 /// How much of a CSV file decides its encoding.
 const SNIFF_LEN: usize = 256 * 1024;
 
-type CsvInput = Utf8Reader<Chain<Cursor<Vec<u8>>, File>>;
+type CsvInput = LineCounter<Utf8Reader<Chain<Cursor<Vec<u8>>, File>>>;
 
 pub(super) struct CsvRows {
     reader: csv::Reader<CsvInput>,
-    columns: Vec<Option<Field>>,
+    pub(super) header: Header,
     record: csv::StringRecord,
     path: PathBuf,
     done: bool,
 }
 
-pub(super) fn open_csv(path: &Path) -> anyhow::Result<Source> {
-    let mut file = File::open(path)?;
+pub(super) fn open_csv(path: &Path) -> Result<Source, RowsError> {
+    let mut file = File::open(path).map_err(unreadable(path))?;
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut file).take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    (&mut file)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(unreadable(path))?;
     let complete = head.len() < SNIFF_LEN;
     let decoder = sniff_encoding(&head, complete).new_decoder();
     let input = Utf8Reader::new(Cursor::new(head).chain(file), decoder);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(LineCounter::new(input));
     let mut record = csv::StringRecord::new();
-    let columns = loop {
-        if !reader.read_record(&mut record)? {
+    let header = loop {
+        if !reader.read_record(&mut record).map_err(unreadable(path))? {
             return Ok(Source::Empty);
         }
         if record.iter().any(|cell| !cell.trim().is_empty()) {
-            break read_header(&record)?;
+            break Header::read(&record).map_err(bad_header(path))?;
         }
     };
     Ok(Source::Csv(Box::new(CsvRows {
         reader,
-        columns,
+        header,
         record,
         path: path.to_path_buf(),
         done: false,
@@ -106,9 +111,12 @@ impl Iterator for CsvRows {
             if self.done {
                 break;
             }
-            let line = self.record.position().map_or(0, |p| p.line());
+            let byte = self.record.position().map_or(0, |p| p.byte());
+            let line = self.reader.get_mut().line_at(byte);
             let cells = self.record.iter().map(|cell| Ok(cell.to_string()));
-            if let Some(row) = RowCells::from_columns(&self.columns, cells).into_row(line) {
+            let read = RowCells::from_columns(&self.header.columns, cells);
+            let written = self.header.carried(self.record.iter().map(String::from));
+            if let Some(row) = read.into_row(line, written) {
                 return Some(Ok(row));
             }
         }
@@ -183,24 +191,26 @@ impl<R: Read> Read for Utf8Reader<R> {
 
 pub(super) struct SheetRows {
     sheet: calamine::Range<Data>,
-    columns: Vec<Option<Field>>,
+    pub(super) header: Header,
     /// The next row, relative to the sheet's first used row.
     next: usize,
     /// The 1-based row number of the sheet's first used row.
     first_line: u64,
 }
 
-pub(super) fn open_sheet(path: &Path) -> anyhow::Result<Source> {
-    let mut book: Xlsx<_> = calamine::open_workbook(path)?;
+pub(super) fn open_sheet(path: &Path) -> Result<Source, RowsError> {
+    let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(unreadable(path))?;
     let sheet = book
         .worksheet_range_at(0)
-        .context("the workbook has no sheet")??;
+        .ok_or("the workbook has no sheet")
+        .map_err(unreadable(path))?
+        .map_err(unreadable(path))?;
     let Some((first_row, _)) = sheet.start() else {
         return Ok(Source::Empty);
     };
     let mut rows = SheetRows {
         sheet,
-        columns: Vec::new(),
+        header: Header::default(),
         next: 0,
         first_line: u64::from(first_row) + 1,
     };
@@ -211,7 +221,8 @@ pub(super) fn open_sheet(path: &Path) -> anyhow::Result<Source> {
             .iter()
             .any(|c| c.as_ref().is_ok_and(|t| !t.trim().is_empty()))
         {
-            rows.columns = read_header(header.into_iter().map(|c| c.unwrap_or_default()))?;
+            let names = header.into_iter().map(Result::unwrap_or_default);
+            rows.header = Header::read(names).map_err(bad_header(path))?;
             return Ok(Source::Sheet(rows));
         }
     }
@@ -237,8 +248,12 @@ impl Iterator for SheetRows {
         while self.next < self.sheet.height() {
             let row = self.next;
             self.next += 1;
-            let cells = RowCells::from_columns(&self.columns, self.cells(row));
-            if let Some(row) = cells.into_row(self.first_line + row as u64) {
+            let cells = self.cells(row);
+            let written = self
+                .header
+                .carried(cells.iter().map(|c| c.clone().unwrap_or_default()));
+            let read = RowCells::from_columns(&self.header.columns, cells);
+            if let Some(row) = read.into_row(self.first_line + row as u64, written) {
                 return Some(Ok(row));
             }
         }
@@ -272,15 +287,18 @@ pub(super) struct JsonLines {
     line: u64,
     path: PathBuf,
     done: bool,
+    /// The keys met so far that name no field, in the order met.
+    pub(super) ignored: Vec<String>,
 }
 
-pub(super) fn open_json_lines(path: &Path) -> anyhow::Result<Source> {
+pub(super) fn open_json_lines(path: &Path) -> Result<Source, RowsError> {
     Ok(Source::JsonLines(JsonLines {
-        reader: BufReader::new(File::open(path)?),
+        reader: BufReader::new(File::open(path).map_err(unreadable(path))?),
         buffer: Vec::new(),
         line: 0,
         path: path.to_path_buf(),
         done: false,
+        ignored: Vec::new(),
     }))
 }
 
@@ -301,16 +319,9 @@ impl Iterator for JsonLines {
                     if bytes.is_empty() {
                         continue;
                     }
-                    match json_cells(bytes) {
-                        Ok(cells) => match cells.into_row(self.line) {
-                            Some(row) => return Some(Ok(row)),
-                            None => continue,
-                        },
-                        Err(e) => {
-                            self.done = true;
-                            let (path, line) = (self.path.display(), self.line);
-                            return Some(Err(e.context(format!("{path} line {line}"))));
-                        }
+                    let (read, written) = json_cells(bytes, &mut self.ignored);
+                    if let Some(row) = read.into_row(self.line, written) {
+                        return Some(Ok(row));
                     }
                 }
                 Err(e) => {
@@ -326,26 +337,41 @@ impl Iterator for JsonLines {
     }
 }
 
-/// One line's object as cells. A line that is not an object is a bad row; a key that
-/// names no column (or a column twice) is an error for the file, as in a header.
-fn json_cells(bytes: &[u8]) -> anyhow::Result<RowCells> {
+/// One line's object as cells to read, and as written: a value for each field, in the
+/// order of [`COLUMNS`]. A line that is not an object, or gives a field twice (by its
+/// English and its Chinese name), is a bad row. A key that names no field is ignored, and
+/// added to `ignored` the first time.
+fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> (RowCells, Vec<String>) {
     let mut row = RowCells::new();
+    let mut written = vec![String::new(); COLUMNS.len()];
     let object = match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(object)) => object,
-        Ok(_) => return Ok(whole_row_problem(row, "is not a JSON object".into())),
-        Err(e) => return Ok(whole_row_problem(row, format!("is not JSON: {e}"))),
+        Ok(_) => {
+            return (
+                whole_row_problem(row, "is not a JSON object".into()),
+                written,
+            )
+        }
+        Err(e) => return (whole_row_problem(row, format!("is not JSON: {e}")), written),
     };
     let mut seen = [false; COLUMNS.len()];
     for (key, value) in object {
         let Some(field) = column_of(&key) else {
-            bail!(
-                "unknown column {key:?}; the accepted columns are {}",
-                accepted_columns()
-            );
+            if !ignored.contains(&key) {
+                ignored.push(key);
+            }
+            continue;
         };
         if std::mem::replace(&mut seen[field as usize], true) {
-            bail!("the column {} is given twice", english(field));
+            let twice = format!("gives {} twice", english(field));
+            row = whole_row_problem(row, twice);
+            continue;
         }
+        written[field as usize] = match &value {
+            Value::Null => String::new(),
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
         row.cells[field as usize] = match value {
             Value::Null => Ok(String::new()),
             Value::Bool(b) => Ok(b.to_string()),
@@ -357,7 +383,7 @@ fn json_cells(bytes: &[u8]) -> anyhow::Result<RowCells> {
             }
         };
     }
-    Ok(row)
+    (row, written)
 }
 
 fn whole_row_problem(mut row: RowCells, description: String) -> RowCells {

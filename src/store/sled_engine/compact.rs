@@ -38,6 +38,8 @@ pub fn compact(dir: &Path) -> Result<Compacted, StoreError> {
         std::fs::remove_dir_all(&copy)?;
     }
     let bytes_before = directory_size(dir)?;
+    // The copy holds identity numbers like the registry: its owner's alone from the start.
+    crate::private_files::create_private_dir(&copy)?;
     let pairs = copy_in_key_order(dir, &copy)?;
 
     let report = Store::open(&copy, &StoreOptions::default())?.verify()?;

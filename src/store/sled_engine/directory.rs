@@ -1,4 +1,6 @@
 //! The data directory around sled's files: a lock for this process, and the disk reserve.
+//! The directory is its owner's alone (0700 on Unix): sled creates its files inside with
+//! the process's umask, and they hold identity numbers.
 //!
 //! One process at a time: a lock file is taken before anything else is touched, so a
 //! second server started on the same directory by mistake is refused before it can
@@ -12,6 +14,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::private_files::create_private_dir;
 use crate::store::{StorageFault, StoreError};
 
 /// Bytes the probe writes at least: a disk with only a sliver free still counts as full.
@@ -21,9 +24,10 @@ const RESERVE_FILE: &str = "disk-reserve";
 /// The lock file, inside the data directory, held while the database is open.
 const LOCK_FILE: &str = "registry.lock";
 
-/// Creates the directory if need be and locks it for this process.
+/// Creates the directory if need be, readable by its owner only (sled's files inside
+/// hold identity numbers), and locks it for this process.
 pub(super) fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
