@@ -253,13 +253,33 @@ fn reopening() -> StoreError {
     }
 }
 
+/// Opens sled on `path`. sled's own lock on its files can outlive the handle that took it
+/// by moments (its flusher thread stops after the last handle goes); the directory lock,
+/// taken before, keeps other processes out, so a busy sled lock here is this process's
+/// previous handle on its way out, and opening is tried again for a while.
 fn open(path: &Path, cache_capacity: u64) -> Result<Open, StoreError> {
-    let db = sled::Config::new()
-        .path(path)
-        .cache_capacity(cache_capacity)
-        .open()?;
-    let tree = db.open_tree(REGISTRY_TREE)?;
-    Ok(Open { db, tree })
+    let mut attempt = 0;
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity)
+            .open();
+        match opened {
+            // sled 0.34 reports it as ErrorKind::Other with this message (config.rs).
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && attempt < REOPEN_ATTEMPTS =>
+            {
+                attempt += 1;
+                std::thread::sleep(REOPEN_PAUSE);
+            }
+            opened => {
+                let db = opened?;
+                let tree = db.open_tree(REGISTRY_TREE)?;
+                return Ok(Open { db, tree });
+            }
+        }
+    }
 }
 
 impl From<sled::Error> for StoreError {
