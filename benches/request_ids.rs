@@ -1,0 +1,253 @@
+//! What request ids cost on disk: N creates through the store, each with its own request id,
+//! then the request records' expiry, trim and compaction.
+//!
+//! ```sh
+//! cargo bench --bench request_ids -- [N] [IN_FLIGHT]      # default 1000000, 256
+//! ```
+//!
+//! Uses the library directly (no gRPC): opens a [`Store`] in a fresh temporary directory with
+//! a request-id retention of 5 s, creates N distinct valid teachers with
+//! `WriteContext::new("bench", Some("req-{n}"))`, IN_FLIGHT at a time, and reports the
+//! data directory's size, sled's `size_on_disk`, and the keys and bytes under each one-byte
+//! key prefix (counted by opening the stopped directory with sled). Then it opens the store
+//! again, waits until every request id is past the retention, trims them
+//! (`Store::trim_request_ids`), reports again, compacts the stopped directory
+//! (`store::compact`, as `teacher-registry compact` does), and reports a last time.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{Days, NaiveDate};
+use futures::StreamExt;
+use teacher_registry::domain::{
+    resident_check_character, Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle,
+    TeacherInput,
+};
+use teacher_registry::store::{compact, Store, StoreOptions, WriteContext};
+
+const RETENTION: Duration = Duration::from_secs(5);
+/// The store's tree in sled (`store::sled_engine`).
+const REGISTRY_TREE: &str = "registry";
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let count: u64 = match args.next() {
+        Some(n) => n.parse().context("N: a number of creates")?,
+        None => 1_000_000,
+    };
+    let in_flight: usize = match args.next() {
+        Some(n) => n.parse().context("IN_FLIGHT: a number")?,
+        None => 256,
+    };
+    let temp = tempfile::tempdir()?;
+    let dir = temp.path().join("data");
+    println!(
+        "machine   nproc {}, load average {} at start",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")?
+            .split(' ')
+            .next()
+            .unwrap_or("?")
+    );
+    println!(
+        "run       {count} creates with request ids, {in_flight} in flight, retention {} s, in {}",
+        RETENTION.as_secs(),
+        dir.display()
+    );
+    let options = StoreOptions {
+        request_id_retention: RETENTION,
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+
+    let store = Store::open(&dir, &options)?;
+    let started = Instant::now();
+    runtime.block_on(create(&store, count, in_flight))?;
+    let created = Instant::now();
+    let elapsed = created - started;
+    println!(
+        "created   {count} in {:.1} s: {:.0} creates/s",
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64()
+    );
+    let sled_size = store.size_on_disk()?;
+    drop(store);
+    report("after the creates", &dir, Some(sled_size))?;
+
+    let store = Store::open(&dir, &options)?;
+    let expired = created + RETENTION + Duration::from_secs(1);
+    std::thread::sleep(expired.saturating_duration_since(Instant::now()));
+    let trim_started = Instant::now();
+    let forgotten = runtime.block_on(store.trim_request_ids())?;
+    println!(
+        "trimmed   {forgotten} request ids in {:.1} s",
+        trim_started.elapsed().as_secs_f64()
+    );
+    let sled_size = store.size_on_disk()?;
+    drop(store);
+    report("after expiry and trim", &dir, Some(sled_size))?;
+
+    let compact_started = Instant::now();
+    let compacted = compact(&dir)?;
+    println!(
+        "compacted {} pairs in {:.1} s, {} -> {} bytes",
+        compacted.pairs,
+        compact_started.elapsed().as_secs_f64(),
+        compacted.bytes_before,
+        compacted.bytes_after
+    );
+    report("after compact", &dir, None)?;
+    Ok(())
+}
+
+async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<()> {
+    let today = teacher_registry::clock::today();
+    let mut results = futures::stream::iter(0..count)
+        .map(|n| {
+            let store = store.clone();
+            async move {
+                let validated = teacher(n)
+                    .validate(today)
+                    .map_err(|v| anyhow::anyhow!("teacher {n} is invalid: {v:?}"))?;
+                let context = WriteContext::new("bench", Some(format!("req-{n}")));
+                store
+                    .create_teacher(validated, context)
+                    .await
+                    .with_context(|| format!("create {n}"))?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(in_flight);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(())
+}
+
+/// The data directory's size, sled's own figure when the store was open, and the keys and
+/// bytes (key + value) under each prefix of the stopped directory.
+fn report(when: &str, dir: &Path, sled_size: Option<u64>) -> anyhow::Result<()> {
+    let on_disk = directory_size(dir)?;
+    println!("{when}:");
+    match sled_size {
+        Some(sled) => println!(
+            "  disk    data directory {} ({on_disk} bytes), sled size_on_disk {} ({sled} bytes)",
+            mib(on_disk),
+            mib(sled)
+        ),
+        None => println!(
+            "  disk    data directory {} ({on_disk} bytes)",
+            mib(on_disk)
+        ),
+    }
+    let db = sled::Config::new().path(dir).open()?;
+    let tree = db.open_tree(REGISTRY_TREE)?;
+    let mut prefixes: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+    for pair in tree.iter() {
+        let (key, value) = pair?;
+        let entry = prefixes
+            .entry(key.first().copied().unwrap_or(0))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += (key.len() + value.len()) as u64;
+    }
+    let (keys, bytes) = prefixes
+        .values()
+        .fold((0, 0), |(k, b), (keys, bytes)| (k + keys, b + bytes));
+    println!("  keys    {keys} in all, {} of keys and values", mib(bytes));
+    for (prefix, (keys, bytes)) in prefixes {
+        println!(
+            "          {:<3} {keys:>9} keys {:>12}",
+            char::from(prefix),
+            mib(bytes)
+        );
+    }
+    Ok(())
+}
+
+fn directory_size(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        total += if metadata.is_dir() {
+            directory_size(&entry.path())?
+        } else {
+            metadata.len()
+        };
+    }
+    Ok(total)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// County codes of Nanping, Fujian, and the county names used in school names.
+const COUNTIES: [(&str, &str); 10] = [
+    ("350702", "延平区"),
+    ("350721", "顺昌县"),
+    ("350722", "浦城县"),
+    ("350723", "光泽县"),
+    ("350724", "松溪县"),
+    ("350725", "政和县"),
+    ("350781", "邵武市"),
+    ("350782", "武夷山市"),
+    ("350783", "建瓯市"),
+    ("350784", "建阳市"),
+];
+const SCHOOLS: [&str; 6] = [
+    "第一中学",
+    "第二中学",
+    "第三中学",
+    "实验小学",
+    "第一小学",
+    "第二小学",
+];
+const SURNAMES: [&str; 12] = [
+    "陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许",
+];
+const GIVEN_NAMES: [&str; 14] = [
+    "志明", "秀英", "建华", "丽萍", "伟", "芳", "海燕", "国强", "晓东", "雪梅", "文斌", "玉兰",
+    "振宇", "婷",
+];
+const FIRST_BIRTH: NaiveDate = NaiveDate::from_ymd_opt(1960, 1, 1).expect("a date");
+const BIRTH_DAYS: u64 = 14_976;
+
+/// Teacher `n`, as `benches/load.rs` makes them: distinct below 10 × 14,976 × 1,000, valid,
+/// consistent with its identity card, a legacy title on one in three.
+fn teacher(n: u64) -> TeacherInput {
+    let (county, county_name) = COUNTIES[(n % COUNTIES.len() as u64) as usize];
+    let rest = n / COUNTIES.len() as u64;
+    let sequence = rest % 1000;
+    let day = (rest / 1000 + sequence * 37) % BIRTH_DAYS;
+    let birth = FIRST_BIRTH + Days::new(day);
+    let first17 = format!("{county}{}{sequence:03}", birth.format("%Y%m%d"));
+    let check = resident_check_character(first17.as_bytes());
+    TeacherInput {
+        id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
+        national_id: format!("{first17}{check}"),
+        name: format!(
+            "{}{}",
+            SURNAMES[(n % 12) as usize],
+            GIVEN_NAMES[(n / 12 % 14) as usize]
+        ),
+        gender: Choice::Known(match sequence % 2 {
+            1 => Gender::Male,
+            _ => Gender::Female,
+        }),
+        birth_date: birth.format("%Y-%m-%d").to_string(),
+        county_code: county.to_string(),
+        school: format!("{county_name}{}", SCHOOLS[(rest % 6) as usize]),
+        employment_status: Choice::Known(EmploymentStatus::Active),
+        legacy_title: match n % 3 {
+            0 => Choice::Known(LegacyTitle::ALL[(n / 3 % 8) as usize]),
+            _ => Choice::Unset,
+        },
+        legacy_title_limited_scope: false,
+    }
+}
