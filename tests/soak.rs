@@ -706,11 +706,12 @@ async fn mixed_workload_without_errors_or_memory_growth() {
     ];
 
     let started = Instant::now();
-    let (mut rss, mut anon) = (Vec::new(), Vec::new()); // KiB at the end of each second
+    let (mut rss, mut anon, mut threads) = (Vec::new(), Vec::new(), Vec::new());
     for second in 1..=seconds {
         tokio::time::sleep_until((started + Duration::from_secs(second)).into()).await;
         rss.push(status_kib(pid, "VmRSS:"));
         anon.push(status_kib(pid, "RssAnon:"));
+        threads.push(status_kib(pid, "Threads:").to_string());
     }
     let elapsed = started.elapsed().as_secs_f64();
     let revision = drain(&s, &url, workers).await;
@@ -731,6 +732,7 @@ async fn mixed_workload_without_errors_or_memory_growth() {
     eprintln!("  RSS MiB by second: {}", mib.join(" "));
     let mib: Vec<String> = anon.iter().map(|k| (k / 1024).to_string()).collect();
     eprintln!("  RssAnon MiB by second: {}", mib.join(" "));
+    eprintln!("  threads by second: {}", threads.join(" "));
     let w = warm_up as usize;
     let growth = |kib: &[u64]| {
         let (warm, end) = (
