@@ -1,5 +1,5 @@
 //! Soak (issue #8 item 5): the real server binary under a mixed workload for `SOAK_SECONDS`
-//! (default 90, what CI runs; `SOAK_SECONDS=300 cargo test --release --test soak --
+//! (default 180, what CI runs; `SOAK_SECONDS=300 cargo test --release --test soak --
 //! --nocapture` is the long form) at `SOAK_RATE` operations per second in all (default
 //! 300, a fixed load, so that what a run writes does not depend on the machine; 0 runs
 //! flat out). Every answer is classified: the expected ones (OK, and
@@ -44,12 +44,18 @@
 //! Under mimalloc RSS steps up once, by about 8 MiB, some 50–55 s after the start, at 150
 //! and at 300 operations per second alike, and stays flat afterwards (a 180 s run: -0.4%
 //! over its last two minutes); with purging off (`MIMALLOC_PURGE_DELAY=-1`) it climbs all
-//! along instead. So the warm-up lasts at least 60 s, and the CI form runs 90 s.
+//! along instead. On a loaded machine the climb lasts longer: a CI run of the former 90 s
+//! form climbed in steps until its end (+18% from 60 s to 90 s) while a 240 s run under
+//! four concurrent builds climbed to 85 s and then stayed flat, 10 MiB lower, for 150 s.
+//! RSS also saws by ~8 MiB every ten seconds or so, which a median of 5 samples can catch
+//! at a peak.
 //!
-//! The warm-up is the first third of the run (at least 60 s). The reference is the median
-//! VmRSS of the 5 samples after it, the end figure the median of the last 5; the end may
-//! exceed the reference by at most 10%. RssAnon is printed beside it: this VM reclaims
-//! page cache eagerly, so the file-backed part of VmRSS (the binary) can drop in long runs.
+//! So the warm-up is the first half of the run (at least 90 s), the reference is the median
+//! VmRSS of the 30 samples after it and the end figure the median of the last 30, which
+//! spans several teeth of the saw; the end may exceed the reference by at most 10%. A leak
+//! of 1 KB per operation (18 MiB a minute at 300 operations per second) exceeds that.
+//! RssAnon is printed beside it: this VM reclaims page cache eagerly, so the file-backed
+//! part of VmRSS (the binary) can drop in long runs.
 
 mod common;
 
@@ -678,10 +684,10 @@ async fn drain(s: &Shared, url: &str, workers: Vec<tokio::task::JoinHandle<()>>)
 async fn mixed_workload_without_errors_or_memory_growth() {
     let env =
         |name: &str, default: u64| std::env::var(name).map_or(default, |v| v.parse().unwrap());
-    let (seconds, rate) = (env("SOAK_SECONDS", 90), env("SOAK_RATE", 300));
+    let (seconds, rate) = (env("SOAK_SECONDS", 180), env("SOAK_RATE", 300));
     let pace = Duration::from_secs_f64(if rate == 0 { 0.0 } else { 6.0 / rate as f64 });
-    let warm_up = (seconds / 3).max(60);
-    assert!(seconds >= warm_up + 10, "SOAK_SECONDS must be at least 70");
+    let warm_up = (seconds / 2).max(90);
+    assert!(seconds >= warm_up + 60, "SOAK_SECONDS must be at least 150");
     let temp = tempfile::tempdir().unwrap();
     let (dir, log) = (temp.path().join("data"), temp.path().join("server.log"));
     let (child, url) = spawn_server(&dir, &log).await;
@@ -736,8 +742,8 @@ async fn mixed_workload_without_errors_or_memory_growth() {
     let w = warm_up as usize;
     let growth = |kib: &[u64]| {
         let (warm, end) = (
-            median_mib(&kib[w..w + 5]),
-            median_mib(&kib[kib.len() - 5..]),
+            median_mib(&kib[w..w + 30]),
+            median_mib(&kib[kib.len() - 30..]),
         );
         (warm, end, (end / warm - 1.0) * 100.0)
     };
