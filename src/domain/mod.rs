@@ -1,6 +1,7 @@
 //! The domain: teachers, identity documents, registry numbers, certificates and titles,
 //! and the rules over them. Pure: no I/O, no clock (callers pass `today`), no storage.
 
+pub mod case;
 mod certificate;
 mod change;
 mod error;
@@ -10,7 +11,7 @@ mod identity;
 mod import;
 mod lifecycle;
 mod teacher;
-mod teacher_id;
+pub(crate) mod teacher_id;
 mod text;
 mod title;
 mod title_history;

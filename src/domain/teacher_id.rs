@@ -23,7 +23,7 @@ const PREFIX: char = 'T';
 const BODY_LEN: usize = 10;
 /// Total length: prefix, body and check character.
 pub const TEACHER_ID_LEN: usize = 1 + BODY_LEN + 1;
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A well-formed registry number. Decoding checks it too, so a damaged stored number is
 /// an error, never a malformed id.
@@ -112,7 +112,7 @@ impl fmt::Debug for TeacherId {
 }
 
 /// The Damm interim value of `symbols`: zero exactly when a number ends in its check.
-fn damm(symbols: &[u8]) -> u8 {
+pub(crate) fn damm(symbols: &[u8]) -> u8 {
     symbols
         .iter()
         .fold(0, |interim, &b| combine(interim, symbol_value(b)))
@@ -141,7 +141,7 @@ fn symbol_value(b: u8) -> u8 {
 }
 
 /// The check character that brings the Damm interim value of `body` to zero.
-fn check_character(body: &[u8]) -> char {
+pub(crate) fn check_character(body: &[u8]) -> char {
     // interim∘c = 2·interim + c = 0  ⇔  c = 2·interim (addition is XOR).
     ALPHABET[times_two(damm(body)) as usize] as char
 }
