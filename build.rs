@@ -6,6 +6,8 @@ use std::path::PathBuf;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/teacher_registry/v1/teacher.proto",
+        "proto/teacher_registry/v1/case.proto",
+        "proto/teacher_registry/v1/case_service.proto",
         "proto/teacher_registry/v1/registry_service.proto",
     ];
     for proto in protos {

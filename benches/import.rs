@@ -355,8 +355,13 @@ fn import_order(pairs: Vec<Pair>) -> anyhow::Result<Vec<Pair>> {
     for (key, value) in events {
         let event = teacher_registry::store::decode_change_value(&value)
             .with_context(|| format!("change event at {key:?}"))?;
-        let id = event.teacher_id.as_str().as_bytes();
-        ordered.extend(by_teacher.remove(id).unwrap_or_default());
+        if let Some(id) = &event.teacher_id {
+            ordered.extend(
+                by_teacher
+                    .remove(id.as_str().as_bytes())
+                    .unwrap_or_default(),
+            );
+        }
         ordered.extend(by_revision.remove(&key[1..]).unwrap_or_default());
         ordered.push((key, value));
     }

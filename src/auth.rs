@@ -69,10 +69,21 @@ pub enum Rpc {
     ImportTeachers,
     /// Reads only, but everything, full identity numbers included: admins only.
     BackupRegistry,
+    OpenCase,
+    GetCase,
+    ListCases,
+    AcceptCase,
+    RefuseCase,
+    RequestSupplement,
+    ReceiveSupplement,
+    ForwardCase,
+    AssignCase,
+    WithdrawCase,
+    DecideCase,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 16] = [
+    pub const ALL: [Rpc; 27] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -89,6 +100,17 @@ impl Rpc {
         Rpc::WatchChanges,
         Rpc::ImportTeachers,
         Rpc::BackupRegistry,
+        Rpc::OpenCase,
+        Rpc::GetCase,
+        Rpc::ListCases,
+        Rpc::AcceptCase,
+        Rpc::RefuseCase,
+        Rpc::RequestSupplement,
+        Rpc::ReceiveSupplement,
+        Rpc::ForwardCase,
+        Rpc::AssignCase,
+        Rpc::WithdrawCase,
+        Rpc::DecideCase,
     ];
 
     /// Whether the RPC only reads.
@@ -101,6 +123,24 @@ impl Rpc {
                 | Rpc::GetStatistics
                 | Rpc::ListChanges
                 | Rpc::WatchChanges
+                | Rpc::GetCase
+                | Rpc::ListCases
+        )
+    }
+
+    /// Whether the RPC is a step of a case (window staff's work).
+    pub fn is_case_step(self) -> bool {
+        matches!(
+            self,
+            Rpc::OpenCase
+                | Rpc::AcceptCase
+                | Rpc::RefuseCase
+                | Rpc::RequestSupplement
+                | Rpc::ReceiveSupplement
+                | Rpc::ForwardCase
+                | Rpc::AssignCase
+                | Rpc::WithdrawCase
+                | Rpc::DecideCase
         )
     }
 }
@@ -115,6 +155,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
         Role::Hr => rpc.reads_only() || matches!(rpc, ChangeTitle | TransitionTitles),
         Role::County => {
             rpc.reads_only()
+                || rpc.is_case_step()
                 || matches!(
                     rpc,
                     CreateTeacher

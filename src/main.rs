@@ -18,6 +18,7 @@ use teacher_registry::cli::{
     run_sync, run_transition, write_template, CommandError, Failure, ImportArgs, SyncArgs,
     TransitionArgs,
 };
+use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
@@ -108,6 +109,11 @@ enum Command {
         /// How often, in seconds, the change log and request ids are trimmed.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         trim_interval_secs: u64,
+        /// The service window's rules (TOML): public holidays and make-up working days per
+        /// year, and each kind of case's committed and legal time limits in working days.
+        /// Without it: weekends only, and the defaults in the README.
+        #[arg(long, value_name = "FILE")]
+        window_rules: Option<PathBuf>,
         /// Principals and token hashes (TOML). Without it, authentication is off and only
         /// loopback addresses may be served.
         #[arg(long, env = "TEACHER_REGISTRY_AUTH_FILE")]
@@ -291,6 +297,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_days,
             retain_request_ids_days,
             trim_interval_secs,
+            window_rules,
             auth_file,
             tls_cert,
             tls_key,
@@ -318,10 +325,20 @@ fn run(command: Command) -> anyhow::Result<()> {
                 trim_interval: Duration::from_secs(trim_interval_secs),
                 ..ServerOptions::default()
             };
+            let window_rules = match window_rules {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    WindowRules::parse(&text)
+                        .with_context(|| format!("window rules {}", path.display()))?
+                }
+                None => WindowRules::default(),
+            };
             let store_options = StoreOptions {
                 cache_capacity: cache_mb * 1024 * 1024,
                 disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
+                window_rules: std::sync::Arc::new(window_rules),
             };
             runtime.block_on(serve(listen, data_dir, store_options, options))
         }

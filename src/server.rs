@@ -13,8 +13,9 @@ use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
+use crate::api::pb::case_service_server::CaseServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
-use crate::api::{pb, Gate, RegistryService};
+use crate::api::{pb, CaseService, Gate, RegistryService};
 use crate::auth::Authenticator;
 use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
@@ -96,6 +97,7 @@ pub async fn run(
     health
         .set_serving::<TeacherRegistryServiceServer<RegistryService>>()
         .await;
+    health.set_serving::<CaseServiceServer<CaseService>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -126,6 +128,9 @@ pub async fn run(
     let service = RegistryService::new(store.clone(), gate, streams_stopped)
         .with_progress_interval(options.watch_progress_interval)
         .with_metrics(metrics);
+    let cases = CaseServiceServer::new(CaseService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let registry = TeacherRegistryServiceServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -169,6 +174,7 @@ pub async fn run(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(registry)
+        .add_service(cases)
         // Nagle's algorithm would hold small responses back waiting for the client's
         // delayed ACK (tens of milliseconds at the tail); gRPC messages want out at once.
         .serve_with_incoming_shutdown(

@@ -5,8 +5,10 @@
 use chrono::{Datelike, NaiveDate};
 use prost_types::Timestamp;
 
+use crate::api::case_convert::present_case;
 use crate::api::pb;
 use crate::auth::Principal;
+use crate::domain::case::CaseId;
 use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
     CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyState, CountyCode, EmploymentStatus,
@@ -45,6 +47,8 @@ macro_rules! wire_enum {
         }
     };
 }
+
+pub(crate) use wire_enum;
 
 wire_enum!(IdDocumentType, IdDocumentType {
     ResidentIdCard => ResidentIdCard,
@@ -260,6 +264,35 @@ impl From<Teacher> for pb::Teacher {
             create_time: Some(timestamp(create_time)),
             update_time: Some(timestamp(update_time)),
         }
+    }
+}
+
+/// The fields of someone without a record yet (a certification applicant), as a Teacher
+/// message without number, etag or times; the identity number masked for masked roles.
+pub(crate) fn applicant_message(viewer: &Principal, fields: TeacherFields) -> pb::Teacher {
+    let national_id = match viewer.sees_masked_identities() {
+        true => fields.identity.masked(),
+        false => fields.identity.number().to_string(),
+    };
+    pb::Teacher {
+        teacher_id: String::new(),
+        id_document_type: fields.identity.doc_type().to_wire(),
+        national_id,
+        name: fields.name,
+        gender: fields.gender.to_wire(),
+        birth_date: date(fields.birth_date),
+        county_code: fields.county_code.as_str().to_string(),
+        school: fields.school,
+        employment_status: fields.employment_status.to_wire(),
+        legacy_title: wire(fields.legacy_title),
+        legacy_title_limited_scope: fields.legacy_title_limited_scope,
+        current_title: 0,
+        certificates: Vec::new(),
+        title_history: Vec::new(),
+        etag: String::new(),
+        revision: 0,
+        create_time: None,
+        update_time: None,
     }
 }
 
@@ -585,6 +618,7 @@ impl From<ChangeEvent> for pb::BackupChange {
         let ChangeEvent {
             revision,
             teacher_id,
+            case_id,
             kind,
             time,
             principal,
@@ -595,12 +629,14 @@ impl From<ChangeEvent> for pb::BackupChange {
         pb::BackupChange {
             change: Some(pb::Change {
                 revision,
-                teacher_id: teacher_id.to_string(),
+                teacher_id: teacher_id.map_or_else(String::new, String::from),
                 kind: pb::ChangeKind::from(kind) as i32,
                 change_time: Some(timestamp(time)),
                 principal,
                 request_id: request_id.unwrap_or_default(),
                 teacher: None,
+                case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
+                case: None,
             }),
             county_code_before: county_before.map_or_else(String::new, String::from),
             county_code_after: county_after.into(),
@@ -623,8 +659,10 @@ pub(crate) fn stored_change(message: pb::BackupChange) -> Result<ChangeEvent, Ma
         principal,
         request_id,
         teacher,
+        case_id,
+        case,
     } = change.ok_or_else(|| MalformedRecord::Missing("backup_change.change".into()))?;
-    if teacher.is_some() {
+    if teacher.is_some() || case.is_some() {
         return Err(MalformedRecord::TeacherInChange(
             "backup_change.change.teacher".into(),
         ));
@@ -638,8 +676,20 @@ pub(crate) fn stored_change(message: pb::BackupChange) -> Result<ChangeEvent, Ma
     };
     Ok(ChangeEvent {
         revision,
-        teacher_id: TeacherId::try_from(teacher_id)
-            .map_err(|e| invalid("backup_change.change.teacher_id", e))?,
+        teacher_id: match teacher_id.is_empty() {
+            true => None,
+            false => Some(
+                TeacherId::try_from(teacher_id)
+                    .map_err(|e| invalid("backup_change.change.teacher_id", e))?,
+            ),
+        },
+        case_id: match case_id.is_empty() {
+            true => None,
+            false => Some(
+                CaseId::try_from(case_id)
+                    .map_err(|e| invalid("backup_change.change.case_id", e))?,
+            ),
+        },
         kind: stored_change_kind("backup_change.change.kind", kind)?,
         time: stored_time("backup_change.change.change_time", change_time)?,
         principal,
@@ -661,6 +711,7 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::TitleChanged) => ChangeKind::TitleChanged,
         Ok(Wire::TitleTransitioned) => ChangeKind::TitleTransitioned,
         Ok(Wire::Voided) => ChangeKind::Voided,
+        Ok(Wire::CaseChanged) => ChangeKind::CaseChanged,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -837,6 +888,7 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::TitleChanged => Self::TitleChanged,
             ChangeKind::TitleTransitioned => Self::TitleTransitioned,
             ChangeKind::Voided => Self::Voided,
+            ChangeKind::CaseChanged => Self::CaseChanged,
         }
     }
 }
@@ -861,10 +913,15 @@ pub(crate) fn change_message(
     county: Option<&CountyCode>,
     viewer: &Principal,
 ) -> pb::Change {
-    let ChangeEntry { event, teacher } = entry;
+    let ChangeEntry {
+        event,
+        teacher,
+        case,
+    } = entry;
     let ChangeEvent {
         revision,
         teacher_id,
+        case_id,
         kind,
         time,
         principal,
@@ -881,24 +938,29 @@ pub(crate) fn change_message(
     let teacher = teacher
         .filter(|t| !moved_out && county.is_none_or(|c| t.fields.county_code == *c))
         .map(|t| present(viewer, t));
+    let case = case
+        .filter(|view| county.is_none_or(|county| view.case.county_code == *county))
+        .map(|view| present_case(viewer, view));
     pb::Change {
         revision,
-        teacher_id: teacher_id.to_string(),
+        teacher_id: teacher_id.map_or_else(String::new, String::from),
         kind: kind as i32,
         change_time: Some(timestamp(time)),
         principal,
         request_id: request_id.unwrap_or_default(),
         teacher,
+        case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
+        case,
     }
 }
 
 /// `YYYY-MM-DD`, without chrono's strftime machinery (which parses the pattern on every
 /// call; a page of 100 teachers formats several hundred dates).
-fn date(date: NaiveDate) -> String {
+pub(crate) fn date(date: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
 }
 
-fn timestamp(time: UnixMicros) -> Timestamp {
+pub(crate) fn timestamp(time: UnixMicros) -> Timestamp {
     Timestamp {
         seconds: time.0.div_euclid(1_000_000),
         nanos: (time.0.rem_euclid(1_000_000) * 1000) as i32,
@@ -1039,7 +1101,8 @@ mod tests {
     fn a_change_from_a_backup_is_refused_with_the_field_that_is_wrong() {
         let event = ChangeEvent {
             revision: 7,
-            teacher_id: crate::domain::fixtures::stored_teacher(None, false).id,
+            teacher_id: Some(crate::domain::fixtures::stored_teacher(None, false).id),
+            case_id: None,
             kind: ChangeKind::Updated,
             time: UnixMicros(1_700_000_000_000_000),
             principal: "hr".into(),

@@ -216,6 +216,52 @@ mod tests {
         assert_eq!(from_line::<pb::Teacher>(&line).unwrap(), teacher);
     }
 
+    /// A case with every field set (the feed's form of it, clock included).
+    fn case_with_every_field() -> pb::Case {
+        pb::Case {
+            case_id: "C5Z2K8W3M1QD".into(),
+            kind: pb::CaseKind::Certification as i32,
+            state: pb::CaseState::Decided as i32,
+            outcome: pb::CaseOutcome::Approved as i32,
+            county_code: "350702".into(),
+            teacher_id: "T6P856YEKK0B".into(),
+            applicant: Some(teacher_with_every_field()),
+            applicant_name: "陈静".into(),
+            certificate_kind: pb::CertificateKind::SeniorSecondary as i32,
+            certificate_number: "20163500042000123".into(),
+            materials: vec!["申请表".into(), "体检表".into()],
+            missing: vec!["体检表".into()],
+            received_on: "2026-03-02".into(),
+            accepted_on: "2026-03-03".into(),
+            pauses: vec![pb::CasePause {
+                start_date: "2026-03-04".into(),
+                end_date: "2026-03-09".into(),
+            }],
+            forwarded_on: "2026-03-10".into(),
+            county_opinion: "同意".into(),
+            assignee: "clerk-2".into(),
+            decided_on: "2026-03-20".into(),
+            reasons: vec!["材料齐全".into()],
+            registration_reasons: vec![pb::RegistrationReason::TrainingHoursShort as i32],
+            review: vec![pb::ReviewItem::Education as i32],
+            steps: vec![pb::CaseStep {
+                action: pb::CaseAction::Opened as i32,
+                principal: "window-1".into(),
+                step_time: time(1_700_000_000),
+                step_date: "2026-03-02".into(),
+                note: "窗口收件".into(),
+            }],
+            due_on: "2026-03-31".into(),
+            legal_due_on: "2026-04-14".into(),
+            working_days_used: 13,
+            overdue: true,
+            overdue_legal: true,
+            etag: "\"42\"".into(),
+            create_time: time(1_700_000_000),
+            update_time: time(1_700_000_001),
+        }
+    }
+
     #[test]
     fn a_backup_change_with_every_field_set_survives_json() {
         let change = pb::BackupChange {
@@ -227,6 +273,8 @@ mod tests {
                 principal: "hr-yanping".into(),
                 request_id: "move-1".into(),
                 teacher: Some(teacher_with_every_field()),
+                case_id: "C5Z2K8W3M1QD".into(),
+                case: Some(case_with_every_field()),
             }),
             county_code_before: "350702".into(),
             county_code_after: "350721".into(),
@@ -268,6 +316,8 @@ mod tests {
                     principal: "hr-yanping".into(),
                     request_id: "move-1".into(),
                     teacher: None,
+                    case_id: String::new(),
+                    case: None,
                 }),
                 county_code_before: before.into(),
                 county_code_after: "350702".into(),

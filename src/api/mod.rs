@@ -18,6 +18,8 @@ pub mod pb {
 }
 
 mod backup;
+mod case_convert;
+mod cases;
 mod certificates;
 mod changes;
 mod convert;
@@ -30,6 +32,7 @@ mod status;
 mod teachers;
 mod titles;
 
+pub use cases::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use reads::MAX_CONCURRENT_READS;

@@ -91,6 +91,8 @@ macro_rules! rpc {
 
 /// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
 /// stream ends.
+pub(super) use rpc;
+
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, async {
@@ -230,7 +232,7 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
 /// Runs one RPC in its own span and logs its outcome: method, status code, latency.
 /// Successes log at DEBUG (one line per request is too much at full load), client errors
 /// at INFO and server errors at ERROR.
-async fn traced<T>(
+pub(super) async fn traced<T>(
     metrics: &Metrics,
     rpc: Rpc,
     handler: impl Future<Output = Result<T, Status>>,

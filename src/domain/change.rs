@@ -1,7 +1,12 @@
 //! Change events: one per committed mutation, numbered by the registry's global revision.
 //! The event is small on purpose (no copy of the record): readers of the change feed take
 //! the teacher's latest state from the record itself.
+//!
+//! Cases share the log: a step of a case is an event too, naming the case (and its
+//! applicant's record, when there is one), so a bureau that follows the feed sees its
+//! window's work in the same revision order as the records it changed.
 
+use crate::domain::case::CaseId;
 use crate::domain::{CountyCode, TeacherId, UnixMicros};
 
 /// What a mutation did to a teacher.
@@ -18,20 +23,26 @@ pub enum ChangeKind {
     /// A change lost to a disk fault after readers may have seen it: its revision stays
     /// taken, and this event fills its place in the log (see `store::writer`).
     Voided,
+    /// A step of a case: opened, accepted, ..., decided. A decision that changes a
+    /// record adds the record's own event beside it, in the same write.
+    CaseChanged,
 }
 
 /// One entry of the change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeEvent {
     pub revision: u64,
-    pub teacher_id: TeacherId,
+    /// The teacher changed; for a case step, the applicant's record if they have one.
+    pub teacher_id: Option<TeacherId>,
+    /// The case, for a case step.
+    pub case_id: Option<CaseId>,
     pub kind: ChangeKind,
     pub time: UnixMicros,
     /// Who made the change; `anonymous` until authentication exists.
     pub principal: String,
     pub request_id: Option<String>,
     /// The teacher's county before the change (`None` for a creation), so a county's feed
-    /// can tell a move out of the county.
+    /// can tell a move out of the county. For a case step: the case's county after.
     pub county_before: Option<CountyCode>,
     pub county_after: CountyCode,
 }

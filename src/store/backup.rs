@@ -93,8 +93,11 @@ pub(crate) fn changed_teachers<E: Engine>(
             });
         };
         let event: ChangeEvent = codec::decode(&key, &bytes)?;
-        if seen.insert(event.teacher_id.clone()) {
-            let record_key = keys::record(&event.teacher_id);
+        let Some(teacher_id) = event.teacher_id else {
+            continue;
+        };
+        if seen.insert(teacher_id.clone()) {
+            let record_key = keys::record(&teacher_id);
             if let Some(bytes) = engine.get(&record_key)? {
                 teachers.push(codec::decode(&record_key, &bytes)?);
             }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::clock;
 use crate::domain::{ChangeEvent, CountyCode, DomainError, Teacher};
+use crate::store::cases::{self, CaseView};
 use crate::store::engine::Engine;
 use crate::store::{codec, keys, writer, StoreError};
 
@@ -17,6 +18,8 @@ use crate::store::{codec, keys, writer, StoreError};
 pub struct ChangeEntry {
     pub event: ChangeEvent,
     pub teacher: Option<Teacher>,
+    /// A case step's case, as it is now.
+    pub case: Option<CaseView>,
 }
 
 /// A page of the feed.
@@ -131,12 +134,25 @@ pub(crate) fn list<E: Engine>(
             last_scanned = revision;
             continue;
         }
-        let record_key = keys::record(&event.teacher_id);
-        let teacher = match engine.get(&record_key)? {
-            Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
+        let teacher = match &event.teacher_id {
+            Some(id) => {
+                let record_key = keys::record(id);
+                match engine.get(&record_key)? {
+                    Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
+                    None => None,
+                }
+            }
             None => None,
         };
-        changes.push(ChangeEntry { event, teacher });
+        let case = match &event.case_id {
+            Some(id) => cases::get(engine, id)?.map(|case| CaseView { case, clock: None }),
+            None => None,
+        };
+        changes.push(ChangeEntry {
+            event,
+            teacher,
+            case,
+        });
         last_scanned = revision;
     }
     // A trim that committed while we scanned may have taken the start of the range: then

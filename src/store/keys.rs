@@ -7,6 +7,7 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::case::CaseId;
 use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros};
 
 /// `r` + teacher_id → the teacher record.
@@ -38,6 +39,15 @@ pub(crate) const REQUEST: u8 = b'q';
 /// `e` + time recorded (microseconds, big-endian) + the request's `q` key → nothing: the
 /// request ids in the order they expire, so trimming reads only the expired ones.
 pub(crate) const REQUEST_EXPIRY: u8 = b'e';
+/// `a` + case_id → the case record.
+pub(crate) const CASE: u8 = b'a';
+/// `o` + county code + case_id → a copy of the case record, while the case is open: the
+/// window's working list. Lists of open, overdue or soon-due cases read only these (a
+/// county has a few hundred open at a time however many it has closed), in one range scan.
+pub(crate) const OPEN_CASE: u8 = b'o';
+/// `h` + county code + date received (YYYYMMDD) + case_id → nothing: every case of a
+/// county by the day it was received, for lists over a period.
+pub(crate) const COUNTY_CASE: u8 = b'h';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
@@ -147,6 +157,46 @@ pub(crate) fn parse_counter(key: &[u8]) -> Option<(CountyCode, Counted)> {
         _ => return None,
     };
     Some((county, counted))
+}
+
+pub(crate) fn case(id: &CaseId) -> Vec<u8> {
+    prefixed(CASE, id.as_str().as_bytes())
+}
+
+/// The open-case prefix of one county, or of all.
+pub(crate) fn open_case_prefix(county: Option<&CountyCode>) -> Vec<u8> {
+    prefixed(
+        OPEN_CASE,
+        county.map_or(&b""[..], |c| c.as_str().as_bytes()),
+    )
+}
+
+pub(crate) fn open_case(county: &CountyCode, id: &CaseId) -> Vec<u8> {
+    let mut key = open_case_prefix(Some(county));
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The received-date prefix of one county, or (with a date) of one day of it.
+pub(crate) fn county_case_prefix(county: &CountyCode, received_on: Option<NaiveDate>) -> Vec<u8> {
+    let mut key = prefixed(COUNTY_CASE, county.as_str().as_bytes());
+    if let Some(date) = received_on {
+        key.extend_from_slice(date.format("%Y%m%d").to_string().as_bytes());
+    }
+    key
+}
+
+pub(crate) fn county_case(county: &CountyCode, received_on: NaiveDate, id: &CaseId) -> Vec<u8> {
+    let mut key = county_case_prefix(county, Some(received_on));
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The case_id at the end of an open-case or county-case key.
+pub(crate) fn case_id_at_end(key: &[u8]) -> Option<CaseId> {
+    let start = key.len().checked_sub(crate::domain::case::CASE_ID_LEN)?;
+    let text = std::str::from_utf8(&key[start..]).ok()?;
+    CaseId::try_from(text.to_string()).ok()
 }
 
 pub(crate) fn certificate(number: &str) -> Vec<u8> {

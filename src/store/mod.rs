@@ -8,6 +8,7 @@
 //! compaction) are in [`sled_engine`]. Callers speak in domain terms only.
 
 mod backup;
+mod cases;
 mod changes;
 mod codec;
 mod engine;
@@ -29,6 +30,7 @@ use std::thread::JoinHandle;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::domain::case::{CaseId, WindowRules};
 use crate::domain::{
     CountyCode, DomainError, IdentityDocument, ImportMode, ImportRow, Teacher, TeacherId, Validated,
 };
@@ -37,6 +39,9 @@ use mutation::Mutation;
 use writer::Command;
 
 pub use backup::{RestorePart, Snapshot};
+pub use cases::{
+    CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseStepRequest, CaseView, DecisionEffect,
+};
 pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
@@ -130,6 +135,8 @@ pub struct StoreOptions {
     pub disk_reserve_bytes: u64,
     /// How long a request id replays its first answer (see `store::requests`).
     pub request_id_retention: std::time::Duration,
+    /// The working-day calendar and time limits of cases.
+    pub window_rules: Arc<WindowRules>,
 }
 
 impl Default for StoreOptions {
@@ -138,6 +145,7 @@ impl Default for StoreOptions {
             cache_capacity: DEFAULT_CACHE_MB * 1024 * 1024,
             disk_reserve_bytes: 0,
             request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
+            window_rules: Arc::default(),
         }
     }
 }
@@ -157,6 +165,7 @@ struct Inner {
     stats: Arc<writer::WriteStats>,
     page_secret: Vec<u8>,
     request_id_retention: std::time::Duration,
+    window_rules: Arc<WindowRules>,
 }
 
 impl Store {
@@ -167,8 +176,12 @@ impl Store {
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, committed, handle) =
-            writer::spawn(engine.clone(), stats.clone(), options.request_id_retention)?;
+        let (sender, committed, handle) = writer::spawn(
+            engine.clone(),
+            stats.clone(),
+            options.request_id_retention,
+            options.window_rules.clone(),
+        )?;
         Ok(Store {
             inner: Arc::new(Inner {
                 engine,
@@ -178,6 +191,7 @@ impl Store {
                 stats,
                 page_secret,
                 request_id_retention: options.request_id_retention,
+                window_rules: options.window_rules.clone(),
             }),
         })
     }
@@ -231,7 +245,62 @@ impl Store {
         principal: Option<&str>,
     ) -> Result<ChangePage, StoreError> {
         let current = *self.inner.committed.borrow();
-        changes::list(self.engine(), current, after, limit, county, principal)
+        let mut page = changes::list(self.engine(), current, after, limit, county, principal)?;
+        let today = crate::clock::today();
+        for view in page.changes.iter_mut().filter_map(|c| c.case.as_mut()) {
+            view.clock = view.case.clock(&self.inner.window_rules, today);
+        }
+        Ok(page)
+    }
+
+    /// The calendar and limits cases are timed by.
+    pub fn window_rules(&self) -> &WindowRules {
+        &self.inner.window_rules
+    }
+
+    /// Opens a case or takes a step of one. NOT_FOUND, ABORTED on a stale etag,
+    /// INVALID_ARGUMENT, FAILED_PRECONDITION naming the rule the case's state breaks, and
+    /// for a decision whatever its effect on the teacher's record is refused for. Returns
+    /// once the step (and its effect) is on disk.
+    pub async fn case_command(
+        &self,
+        command: CaseCommand,
+        context: WriteContext,
+    ) -> Result<CaseAnswer, StoreError> {
+        self.ask(|reply| Command::Case {
+            command,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// The case with this number, with its clock as of today.
+    pub fn get_case(&self, id: &CaseId) -> Result<Option<CaseView>, StoreError> {
+        let today = crate::clock::today();
+        Ok(cases::get(self.engine(), id)?.map(|case| CaseView {
+            clock: case.clock(&self.inner.window_rules, today),
+            case,
+        }))
+    }
+
+    /// One page of the cases `query` selects, by due date (see [`CaseQuery`]).
+    pub fn list_cases(
+        &self,
+        query: &CaseQuery,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<CasePage, StoreError> {
+        cases::check_period(query)?;
+        cases::list(
+            self.engine(),
+            &self.inner.page_secret,
+            &self.inner.window_rules,
+            crate::clock::today(),
+            query,
+            page_size,
+            page_token,
+        )
     }
 
     /// Follows the revision of the last change on disk; changes whenever a group commits.

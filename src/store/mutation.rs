@@ -12,7 +12,7 @@ use crate::domain::{
     TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
-use crate::store::format::{Fingerprint, StoredRequest};
+use crate::store::format::{Fingerprint, Remembered, StoredRequest};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -114,7 +114,7 @@ impl WriteContext {
     }
 
     /// PERMISSION_DENIED unless a teacher of `county` is within this caller's scope.
-    fn check_scope(&self, county: &CountyCode) -> Result<(), DomainError> {
+    pub(crate) fn check_scope(&self, county: &CountyCode) -> Result<(), DomainError> {
         match &self.scope {
             Some(scope) if scope != county => Err(DomainError::PermissionDenied {
                 message: format!(
@@ -162,13 +162,14 @@ pub(crate) fn apply(
                     .recorded_at
                     .is_some_and(|at| at < requests_kept_since);
                 if !expired {
-                    return if record.fingerprint.matches(&mutation) {
-                        Ok(record.outcome)
-                    } else {
-                        Err(DomainError::RequestIdReused {
+                    return match record.outcome {
+                        Remembered::Teacher(outcome) if record.fingerprint.matches(&mutation) => {
+                            Ok(outcome)
+                        }
+                        _ => Err(DomainError::RequestIdReused {
                             request_id: request_id.clone(),
                         }
-                        .into())
+                        .into()),
                     };
                 }
             }
@@ -202,7 +203,7 @@ pub(crate) fn apply(
     Ok(outcome)
 }
 
-fn create_teacher(
+pub(super) fn create_teacher(
     staged: &mut Staged<'_>,
     fields: TeacherFields,
     warnings: Vec<String>,
@@ -310,7 +311,7 @@ fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
     }
 }
 
-fn change_teacher(
+pub(super) fn change_teacher(
     staged: &mut Staged<'_>,
     target: &Target,
     expected_etag: Option<String>,
@@ -416,7 +417,7 @@ fn change_teacher(
     })
 }
 
-fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teacher, StoreError> {
+pub(super) fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teacher, StoreError> {
     let key = keys::record(id);
     match staged.get(&key)? {
         Some(bytes) => codec::decode(&key, &bytes),
@@ -463,7 +464,8 @@ fn commit_record(
     stage_record(staged, before, after)?;
     let event = ChangeEvent {
         revision: after.revision,
-        teacher_id: after.id.clone(),
+        teacher_id: Some(after.id.clone()),
+        case_id: None,
         kind,
         time: after.update_time,
         principal: context.principal.clone(),

@@ -116,7 +116,7 @@ pub(crate) fn list<E: Engine>(
     let start = match page_token {
         "" => Bound::Included(prefix.clone()),
         token => {
-            let after = open_token(secret, query, token)?;
+            let after = open_token(secret, query.digest(), token)?;
             if !after.starts_with(&prefix) {
                 return Err(bad_token("does not belong to this query"));
             }
@@ -155,7 +155,7 @@ pub(crate) fn list<E: Engine>(
     }
 
     let next_page_token = match (more, last_key) {
-        (true, Some(after)) => seal_token(secret, query, after),
+        (true, Some(after)) => seal_token(secret, query.digest(), after),
         _ => String::new(),
     };
     Ok(Page {
@@ -184,19 +184,23 @@ fn mac(secret: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
 }
 
-fn seal_token(secret: &[u8], query: &ListQuery, after: Vec<u8>) -> String {
-    let mut bytes = postcard::to_stdvec(&TokenBody {
-        query: query.digest(),
-        after,
-    })
-    .expect("in-memory serialization cannot fail");
+/// A page token: `after`, bound to the query whose digest is `query`, signed.
+pub(crate) fn seal_token(secret: &[u8], query: [u8; 16], after: Vec<u8>) -> String {
+    let mut bytes = postcard::to_stdvec(&TokenBody { query, after })
+        .expect("in-memory serialization cannot fail");
     let mut mac = mac(secret);
     mac.update(&bytes);
     bytes.extend_from_slice(&mac.finalize().into_bytes()[..TAG_LEN]);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn open_token(secret: &[u8], query: &ListQuery, token: &str) -> Result<Vec<u8>, StoreError> {
+/// What a token sealed for the query with digest `query` holds; INVALID_ARGUMENT for a
+/// forged token or one of another query.
+pub(crate) fn open_token(
+    secret: &[u8],
+    query: [u8; 16],
+    token: &str,
+) -> Result<Vec<u8>, StoreError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| bad_token("is not a token this registry issued"))?;
@@ -210,7 +214,7 @@ fn open_token(secret: &[u8], query: &ListQuery, token: &str) -> Result<Vec<u8>, 
         .map_err(|_| bad_token("is not a token this registry issued"))?;
     let body: TokenBody =
         postcard::from_bytes(body).map_err(|_| bad_token("is not a token this registry issued"))?;
-    if body.query != query.digest() {
+    if body.query != query {
         return Err(bad_token(
             "belongs to a listing with other filters; send the same filters or start over",
         ));
@@ -233,14 +237,15 @@ mod tests {
             school: Some("x".into()),
             ..ListQuery::default()
         };
-        let token = seal_token(b"secret", &query, b"rABC".to_vec());
-        assert_eq!(open_token(b"secret", &query, &token).unwrap(), b"rABC");
-        assert!(open_token(b"other secret", &query, &token).is_err());
-        assert!(open_token(b"secret", &other, &token).is_err());
+        let (query, other) = (query.digest(), other.digest());
+        let token = seal_token(b"secret", query, b"rABC".to_vec());
+        assert_eq!(open_token(b"secret", query, &token).unwrap(), b"rABC");
+        assert!(open_token(b"other secret", query, &token).is_err());
+        assert!(open_token(b"secret", other, &token).is_err());
         let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
         forged[3] ^= 1;
-        assert!(open_token(b"secret", &query, &URL_SAFE_NO_PAD.encode(forged)).is_err());
-        assert!(open_token(b"secret", &query, "not base64!").is_err());
-        assert!(open_token(b"secret", &query, "").is_err());
+        assert!(open_token(b"secret", query, &URL_SAFE_NO_PAD.encode(forged)).is_err());
+        assert!(open_token(b"secret", query, "not base64!").is_err());
+        assert!(open_token(b"secret", query, "").is_err());
     }
 }

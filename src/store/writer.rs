@@ -44,7 +44,9 @@ pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
 
 use crate::clock;
+use crate::domain::case::WindowRules;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
+use crate::store::cases::{self, CaseAnswer, CaseCommand};
 use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
 use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
@@ -76,6 +78,12 @@ pub(crate) enum Command {
         context: WriteContext,
         reply: oneshot::Sender<Result<Outcome, StoreError>>,
     },
+    /// Take a step of a case (or open one).
+    Case {
+        command: CaseCommand,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<CaseAnswer, StoreError>>,
+    },
     /// Drop change-log entries below `keep_from` (at most [`MAX_TRIM`]); answers the new
     /// oldest revision.
     TrimChanges {
@@ -105,6 +113,10 @@ enum Answer {
         oneshot::Sender<Result<Outcome, StoreError>>,
         Result<Outcome, StoreError>,
     ),
+    Case(
+        oneshot::Sender<Result<CaseAnswer, StoreError>>,
+        Box<Result<CaseAnswer, StoreError>>,
+    ),
     Trim(
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
@@ -122,6 +134,7 @@ impl Answer {
     fn refused(command: Command, error: &StoreError) -> Answer {
         match command {
             Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
+            Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
             Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
                 Answer::Trim(reply, Err(error.clone()))
             }
@@ -137,13 +150,14 @@ impl Answer {
         matches!(
             self,
             Answer::Mutation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
-        )
+        ) || matches!(self, Answer::Case(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
     fn fail(&mut self, error: &StoreError) {
         match self {
             Answer::Mutation(_, result) => *result = Err(error.clone()),
+            Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Trim(_, result) => *result = Err(error.clone()),
             Answer::Done(_, result) => *result = Err(error.clone()),
             Answer::None => {}
@@ -155,6 +169,9 @@ impl Answer {
         match self {
             Answer::Mutation(reply, result) => {
                 let _ = reply.send(result);
+            }
+            Answer::Case(reply, result) => {
+                let _ = reply.send(*result);
             }
             Answer::Trim(reply, result) => {
                 let _ = reply.send(result);
@@ -216,6 +233,7 @@ pub(crate) fn spawn(
     engine: Arc<Backend>,
     stats: Arc<WriteStats>,
     request_id_retention: Duration,
+    window_rules: Arc<WindowRules>,
 ) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let revision = read_revision(&*engine)?;
@@ -260,6 +278,7 @@ pub(crate) fn spawn(
                 staging: Staging::default(),
                 filter,
                 request_id_retention,
+                window_rules,
                 lost: voided::Lost::default(),
             };
             runtime.block_on(writer.run(receiver));
@@ -308,6 +327,8 @@ struct Writer {
     filter: Arc<KeyFilter>,
     /// How long a request id replays its first answer.
     request_id_retention: Duration,
+    /// The calendar a supplement notice's deadline is counted in.
+    window_rules: Arc<WindowRules>,
     /// The change events of groups lost to a fault, voided once writes resume.
     lost: voided::Lost,
 }
@@ -413,6 +434,21 @@ impl Writer {
             } => {
                 let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
                 Answer::Mutation(reply, apply(&mut staged, mutation, &context, kept_since))
+            }
+            Command::Case {
+                command,
+                context,
+                reply,
+            } => {
+                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let answer = cases::apply(
+                    &mut staged,
+                    command,
+                    &context,
+                    kept_since,
+                    &self.window_rules,
+                );
+                Answer::Case(reply, Box::new(answer))
             }
             Command::TrimChanges { keep_from, reply } => {
                 Answer::Trim(reply, trim_changes(&mut staged, keep_from))

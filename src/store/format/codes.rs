@@ -6,6 +6,9 @@
 //! variants by their position counted from 0 (serde's variant index), in the same
 //! order. A new variant goes at the end of its list; a variant is never removed or moved.
 
+use crate::domain::case::{
+    CaseKind, CaseOutcome, CaseState, RegistrationReason, ReviewItem, StepAction,
+};
 use crate::domain::{
     CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
     IdDocumentType, ImportMode, LegacyTitle, ReissueReason, TeacherField, TitleChangeKind,
@@ -65,6 +68,7 @@ coded! {
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
+        CaseChanged,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
@@ -72,6 +76,20 @@ coded! {
     }
     ImportMode { CreateOnly, Upsert }
     Effect { Created, Updated, Unchanged }
+    CaseKind { Certification, Reissue, Registration }
+    CaseState {
+        Received, Accepted, SupplementRequested, Forwarded, Decided, Refused, Withdrawn,
+    }
+    CaseOutcome { Approved, Denied, Deferred }
+    ReviewItem { Education, MandarinLevel, PhysicalExamination, TeachingAbility }
+    RegistrationReason {
+        TrainingHoursShort, OffDutyWithoutLeave, FailedAnnualAssessment,
+        EthicsViolation, FailedAssessmentsTwice, QualificationRevokedOrLost,
+    }
+    StepAction {
+        Opened, Accepted, Refused, SupplementRequested, SupplementReceived, Forwarded,
+        Assigned, Withdrawn, Decided,
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +122,12 @@ mod tests {
         round_trips::<TeacherField>();
         round_trips::<ImportMode>();
         round_trips::<Effect>();
+        round_trips::<CaseKind>();
+        round_trips::<CaseState>();
+        round_trips::<CaseOutcome>();
+        round_trips::<ReviewItem>();
+        round_trips::<RegistrationReason>();
+        round_trips::<StepAction>();
         // The domain's own key codes agree with the stored numbers.
         for t in TitleTier::ALL {
             assert_eq!(t.code() as i32, Coded::number(t));

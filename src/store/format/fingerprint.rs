@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 
 use super::codes::Coded;
 use super::v2::{days, FieldsRecord};
+use crate::domain::case::StepAction;
 use crate::domain::{Choice, NewCertificate, Reissue, RevocationRequest, TitleChange};
+use crate::store::cases::{CaseCommand, CaseStepRequest, DecisionEffect};
 use crate::store::mutation::{Mutation, Target, TeacherChange};
 
 /// A request as fingerprinted: what the caller asked for, in a form that stays the same
@@ -23,6 +25,61 @@ struct MutationRecord {
     create: Option<FieldsRecord>,
     #[prost(message, optional, tag = "2")]
     change: Option<ChangeRequestRecord>,
+    #[prost(message, optional, tag = "3")]
+    case: Option<CaseRequestRecord>,
+}
+
+/// A case command: the step (as its stored action number), its common fields, and what
+/// the step carries.
+#[derive(Clone, PartialEq, Message)]
+struct CaseRequestRecord {
+    #[prost(int32, tag = "1")]
+    action: i32,
+    #[prost(string, optional, tag = "2")]
+    case_id: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    expected_etag: Option<String>,
+    #[prost(int32, optional, tag = "4")]
+    on: Option<i32>,
+    #[prost(string, tag = "5")]
+    note: String,
+    /// Missing items, materials, the reason, the opinion, the assignee, denial reasons.
+    #[prost(string, repeated, tag = "6")]
+    texts: Vec<String>,
+    #[prost(message, optional, tag = "7")]
+    open: Option<NewCaseRecord>,
+    #[prost(int32, tag = "8")]
+    outcome: i32,
+    #[prost(int32, repeated, tag = "9")]
+    registration_reasons: Vec<i32>,
+    #[prost(int32, repeated, tag = "10")]
+    review: Vec<i32>,
+    #[prost(message, optional, tag = "11")]
+    issue: Option<NewCertificateRecord>,
+    #[prost(message, optional, tag = "12")]
+    reissue: Option<ReissueRecord>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct NewCaseRecord {
+    #[prost(int32, tag = "1")]
+    kind: i32,
+    #[prost(string, tag = "2")]
+    county_code: String,
+    #[prost(string, optional, tag = "3")]
+    teacher_id: Option<String>,
+    #[prost(message, optional, tag = "4")]
+    applicant: Option<FieldsRecord>,
+    #[prost(string, tag = "5")]
+    applicant_name: String,
+    #[prost(int32, tag = "6")]
+    certificate_kind: i32,
+    #[prost(string, optional, tag = "7")]
+    certificate_number: Option<String>,
+    #[prost(string, repeated, tag = "8")]
+    materials: Vec<String>,
+    #[prost(int32, tag = "9")]
+    received_on: i32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -160,6 +217,7 @@ pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
         Mutation::CreateTeacher { fields, .. } => MutationRecord {
             create: Some(FieldsRecord::of(fields)),
             change: None,
+            case: None,
         },
         Mutation::ChangeTeacher {
             target,
@@ -168,10 +226,89 @@ pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
         } => MutationRecord {
             create: None,
             change: Some(ChangeRequestRecord::of(target, expected_etag, change)),
+            case: None,
         },
         Mutation::Import { .. } => return None,
     };
     Some(Sha256::digest(record.encode_to_vec()).into())
+}
+
+/// The fingerprint of a case command: SHA-256 of its [`MutationRecord`].
+pub(super) fn case_fingerprint(command: &CaseCommand) -> [u8; 32] {
+    let mut record = CaseRequestRecord::default();
+    match command {
+        CaseCommand::Open { new, note } => {
+            record.action = StepAction::Opened.number();
+            record.note = note.clone();
+            record.open = Some(NewCaseRecord {
+                kind: new.kind.number(),
+                county_code: new.county_code.as_str().to_string(),
+                teacher_id: new.teacher_id.as_ref().map(|id| id.as_str().to_string()),
+                applicant: new.applicant.as_ref().map(FieldsRecord::of),
+                applicant_name: new.applicant_name.clone(),
+                certificate_kind: new.certificate_kind.map_or(0, Coded::number),
+                certificate_number: new.certificate_number.clone(),
+                materials: new.materials.clone(),
+                received_on: days(new.received_on),
+            });
+        }
+        CaseCommand::Step {
+            case_id,
+            expected_etag,
+            on,
+            note,
+            step,
+        } => {
+            record.case_id = Some(case_id.as_str().to_string());
+            record.expected_etag = expected_etag.clone();
+            record.on = on.map(days);
+            record.note = note.clone();
+            let (action, texts) = match step {
+                CaseStepRequest::Accept => (StepAction::Accepted, vec![]),
+                CaseStepRequest::Refuse { reason } => (StepAction::Refused, vec![reason.clone()]),
+                CaseStepRequest::RequestSupplement { missing } => {
+                    (StepAction::SupplementRequested, missing.clone())
+                }
+                CaseStepRequest::ReceiveSupplement { materials } => {
+                    (StepAction::SupplementReceived, materials.clone())
+                }
+                CaseStepRequest::Forward { opinion } => {
+                    (StepAction::Forwarded, vec![opinion.clone()])
+                }
+                CaseStepRequest::Assign { assignee } => {
+                    (StepAction::Assigned, vec![assignee.clone()])
+                }
+                CaseStepRequest::Withdraw => (StepAction::Withdrawn, vec![]),
+                CaseStepRequest::Decide { decision, effect } => {
+                    record.outcome = decision.outcome.number();
+                    record.registration_reasons = decision
+                        .registration_reasons
+                        .iter()
+                        .map(|r| r.number())
+                        .collect();
+                    record.review = decision.review.iter().map(|r| r.number()).collect();
+                    match effect {
+                        Some(DecisionEffect::Certify(new)) => {
+                            record.issue = Some(new_certificate(new))
+                        }
+                        Some(DecisionEffect::Reissue(reissue)) => {
+                            record.reissue = Some(reissue_record("", reissue))
+                        }
+                        None => {}
+                    }
+                    (StepAction::Decided, decision.reasons.clone())
+                }
+            };
+            record.action = action.number();
+            record.texts = texts;
+        }
+    }
+    let record = MutationRecord {
+        create: None,
+        change: None,
+        case: Some(record),
+    };
+    Sha256::digest(record.encode_to_vec()).into()
 }
 
 impl ChangeRequestRecord {

@@ -12,6 +12,7 @@
 //! A value is rewritten in the current format whenever its record changes; nothing is
 //! migrated in bulk, so opening an old registry costs nothing.
 
+pub(crate) mod case;
 pub(crate) mod codes;
 mod fingerprint;
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub(crate) mod v1;
 pub(crate) mod v2;
 
 use crate::domain::UnixMicros;
+use crate::store::cases::{CaseAnswer, CaseCommand};
 use crate::store::mutation::Mutation;
 use crate::store::Outcome;
 
@@ -27,10 +29,19 @@ use crate::store::Outcome;
 /// first answer.
 pub(crate) struct StoredRequest {
     pub(crate) fingerprint: Fingerprint,
-    pub(crate) outcome: Outcome,
+    pub(crate) outcome: Remembered,
     /// When the request was first answered; `None` for records of format 1, which did not
     /// say (they expire counted from the upgrade, see `store::upgrade`).
     pub(crate) recorded_at: Option<UnixMicros>,
+}
+
+/// The first answer to a request: a teacher mutation's or a case step's.
+// One value at a time, while a retry is answered: not worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Remembered {
+    Teacher(Outcome),
+    Case(CaseAnswer),
 }
 
 /// A request's fingerprint, in the form of the release that recorded it.
@@ -44,6 +55,11 @@ impl Fingerprint {
     /// The current fingerprint of `mutation`; `None` for mutations never replayed.
     pub(crate) fn of(mutation: &Mutation) -> Option<Fingerprint> {
         fingerprint::fingerprint(mutation).map(Fingerprint::V2)
+    }
+
+    /// The fingerprint of a case command (cases came after format 1: always current).
+    pub(crate) fn of_case(command: &CaseCommand) -> Fingerprint {
+        Fingerprint::V2(fingerprint::case_fingerprint(command))
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way

@@ -110,7 +110,8 @@ pub(crate) fn teacher() -> Teacher {
 pub(crate) fn change_event() -> ChangeEvent {
     ChangeEvent {
         revision: 1 << 33,
-        teacher_id: id(),
+        teacher_id: Some(id()),
+        case_id: None,
         kind: ChangeKind::TitleTransitioned,
         time: UnixMicros(1_700_000_000_000_002),
         principal: "county-350702".into(),

@@ -213,11 +213,11 @@ pub(crate) fn request(body: &[u8]) -> Result<StoredRequest, String> {
     let record = postcard_body::<RequestRecord>(body)?;
     Ok(StoredRequest {
         fingerprint: Fingerprint::V1(record.fingerprint),
-        outcome: crate::store::Outcome {
+        outcome: super::Remembered::Teacher(crate::store::Outcome {
             teacher: record.outcome.teacher.into_domain()?,
             warnings: record.outcome.warnings,
             effect: record.outcome.effect.0,
-        },
+        }),
         recorded_at: None,
     })
 }
@@ -573,7 +573,8 @@ impl ChangeEvent {
     fn into_domain(self) -> Result<domain::ChangeEvent, String> {
         Ok(domain::ChangeEvent {
             revision: self.revision,
-            teacher_id: registry_number(self.teacher_id)?,
+            teacher_id: Some(registry_number(self.teacher_id)?),
+            case_id: None,
             kind: self.kind.0,
             time: UnixMicros(self.time),
             principal: self.principal,
@@ -639,7 +640,10 @@ mod tests {
         );
         let request: StoredRequest = decode(&one("REQUEST"));
         assert_eq!(request.fingerprint, Fingerprint::V1([7; 32]));
-        assert_eq!(request.outcome, samples::outcome());
+        assert_eq!(
+            request.outcome,
+            crate::store::format::Remembered::Teacher(samples::outcome())
+        );
         assert_eq!(request.recorded_at, None);
         assert_eq!(decode::<TeacherId>(&one("ID")), samples::teacher().id);
         assert_eq!(decode::<u64>(&one("COUNT")), 300_000);

@@ -12,9 +12,12 @@
 use chrono::{Datelike, NaiveDate};
 use prost::Message;
 
+use super::case::CaseRecord;
 use super::codes::Coded;
-use super::{Fingerprint, StoredRequest};
+use super::{Fingerprint, Remembered, StoredRequest};
+use crate::domain::case::CaseId;
 use crate::domain::{self, CountyCode, IdentityDocument, TeacherId, UnixMicros};
+use crate::store::cases::CaseAnswer;
 use crate::store::Outcome;
 
 #[derive(Clone, PartialEq, Message)]
@@ -156,6 +159,9 @@ pub(crate) struct ChangeRecord {
     county_before: Option<String>,
     #[prost(string, tag = "8")]
     county_after: String,
+    /// Empty unless the change is a case step (then `teacher_id` may be empty).
+    #[prost(string, tag = "9")]
+    case_id: String,
 }
 
 /// What the registry keeps of a request id: the request's fingerprint, the first answer,
@@ -172,6 +178,10 @@ pub(crate) struct RequestRecord {
     effect: i32,
     #[prost(int64, tag = "5")]
     recorded_at: i64,
+    /// A case step's answer (then `teacher` is the applicant's record after the decision's
+    /// effect, if any).
+    #[prost(message, optional, tag = "6")]
+    case: Option<CaseRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -273,7 +283,7 @@ impl FieldsRecord {
         }
     }
 
-    fn into_domain(self) -> Result<domain::TeacherFields, String> {
+    pub(super) fn into_domain(self) -> Result<domain::TeacherFields, String> {
         Ok(domain::TeacherFields {
             identity: IdentityDocument::from_stored(
                 known(self.id_document_type, "document type")?,
@@ -404,7 +414,14 @@ impl ChangeRecord {
     pub(crate) fn of(event: &domain::ChangeEvent) -> Self {
         ChangeRecord {
             revision: event.revision,
-            teacher_id: event.teacher_id.as_str().to_string(),
+            teacher_id: event
+                .teacher_id
+                .as_ref()
+                .map_or(String::new(), |id| id.as_str().to_string()),
+            case_id: event
+                .case_id
+                .as_ref()
+                .map_or(String::new(), |id| id.as_str().to_string()),
             kind: event.kind.number(),
             time: event.time.0,
             principal: event.principal.clone(),
@@ -417,7 +434,14 @@ impl ChangeRecord {
     pub(crate) fn into_domain(self) -> Result<domain::ChangeEvent, String> {
         Ok(domain::ChangeEvent {
             revision: self.revision,
-            teacher_id: registry_number(self.teacher_id)?,
+            teacher_id: match self.teacher_id.is_empty() {
+                true => None,
+                false => Some(registry_number(self.teacher_id)?),
+            },
+            case_id: match self.case_id.is_empty() {
+                true => None,
+                false => Some(CaseId::try_from(self.case_id)?),
+            },
             kind: known(self.kind, "change kind")?,
             time: UnixMicros(self.time),
             principal: self.principal,
@@ -436,24 +460,47 @@ impl RequestRecord {
             warnings: outcome.warnings.clone(),
             effect: outcome.effect.number(),
             recorded_at: recorded_at.0,
+            case: None,
+        }
+    }
+
+    pub(crate) fn of_case(
+        fingerprint: &[u8; 32],
+        answer: &CaseAnswer,
+        recorded_at: UnixMicros,
+    ) -> Self {
+        RequestRecord {
+            fingerprint: fingerprint.to_vec(),
+            teacher: answer.teacher.as_ref().map(TeacherRecord::of),
+            warnings: Vec::new(),
+            effect: 0,
+            recorded_at: recorded_at.0,
+            case: Some(CaseRecord::of(&answer.case)),
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
-        Ok(StoredRequest {
-            fingerprint: Fingerprint::V2(
-                self.fingerprint
-                    .try_into()
-                    .map_err(|_| "a fingerprint that is not 32 bytes")?,
-            ),
-            outcome: Outcome {
+        let outcome = match self.case {
+            Some(case) => Remembered::Case(CaseAnswer {
+                case: case.into_domain()?,
+                teacher: self.teacher.map(TeacherRecord::into_domain).transpose()?,
+            }),
+            None => Remembered::Teacher(Outcome {
                 teacher: self
                     .teacher
                     .ok_or("a request record without its answer")?
                     .into_domain()?,
                 warnings: self.warnings,
                 effect: known(self.effect, "effect")?,
-            },
+            }),
+        };
+        Ok(StoredRequest {
+            fingerprint: Fingerprint::V2(
+                self.fingerprint
+                    .try_into()
+                    .map_err(|_| "a fingerprint that is not 32 bytes")?,
+            ),
+            outcome,
             recorded_at: Some(UnixMicros(self.recorded_at)),
         })
     }
@@ -503,19 +550,19 @@ impl SecretRecord {
     }
 }
 
-pub(super) fn days(date: NaiveDate) -> i32 {
+pub(crate) fn days(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
 }
 
-fn date(days: i32) -> Result<NaiveDate, String> {
+pub(super) fn date(days: i32) -> Result<NaiveDate, String> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is no date"))
 }
 
-fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
+pub(super) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
     T::from_number(number).ok_or_else(|| format!("unknown {what} {number}"))
 }
 
-fn optional<T: Coded>(number: i32, what: &str) -> Result<Option<T>, String> {
+pub(super) fn optional<T: Coded>(number: i32, what: &str) -> Result<Option<T>, String> {
     match number {
         0 => Ok(None),
         number => known(number, what).map(Some),
@@ -555,7 +602,7 @@ mod tests {
         });
         let request: StoredRequest = codec::decode(b"q", &bytes).unwrap();
         assert_eq!(request.fingerprint, Fingerprint::V2([9; 32]));
-        assert_eq!(request.outcome, outcome);
+        assert_eq!(request.outcome, Remembered::Teacher(outcome));
         assert_eq!(request.recorded_at, Some(UnixMicros(77)));
     }
 

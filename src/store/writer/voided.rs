@@ -56,6 +56,7 @@ impl Lost {
             let void = ChangeEvent {
                 revision: *revision,
                 teacher_id: event.teacher_id.clone(),
+                case_id: event.case_id.clone(),
                 kind: ChangeKind::Voided,
                 time: now,
                 principal: REGISTRY_PRINCIPAL.into(),

@@ -1,0 +1,329 @@
+//! Conversions of cases between the proto messages and the domain, in one place, with
+//! messages destructured exhaustively as in [`crate::api::convert`].
+
+use chrono::NaiveDate;
+
+use crate::api::convert::{
+    applicant_message, date, timestamp, wire, wire_enum, TeacherMessage, WireEnum,
+};
+use crate::api::pb;
+use crate::api::service::collect;
+use crate::auth::Principal;
+use crate::domain::case::{
+    CaseKind, CaseOutcome, CaseState, NewCase, RegistrationReason, ReviewItem, StepAction,
+};
+use crate::domain::{
+    parse_certificate_number, past_date, CertificateKind, Choice, CountyCode, FieldViolation,
+    TeacherId,
+};
+use crate::store::CaseView;
+
+wire_enum!(CaseKind, CaseKind {
+    Certification => Certification,
+    Reissue => Reissue,
+    Registration => Registration,
+});
+wire_enum!(CaseState, CaseState {
+    Received => Received,
+    Accepted => Accepted,
+    SupplementRequested => SupplementRequested,
+    Forwarded => Forwarded,
+    Decided => Decided,
+    Refused => Refused,
+    Withdrawn => Withdrawn,
+});
+wire_enum!(CaseOutcome, CaseOutcome {
+    Approved => Approved,
+    Denied => Denied,
+    Deferred => Deferred,
+});
+wire_enum!(ReviewItem, ReviewItem {
+    Education => Education,
+    MandarinLevel => MandarinLevel,
+    PhysicalExamination => PhysicalExamination,
+    TeachingAbility => TeachingAbility,
+});
+wire_enum!(RegistrationReason, RegistrationReason {
+    TrainingHoursShort => TrainingHoursShort,
+    OffDutyWithoutLeave => OffDutyWithoutLeave,
+    FailedAnnualAssessment => FailedAnnualAssessment,
+    EthicsViolation => EthicsViolation,
+    FailedAssessmentsTwice => FailedAssessmentsTwice,
+    QualificationRevokedOrLost => QualificationRevokedOrLost,
+});
+wire_enum!(StepAction, CaseAction {
+    Opened => Opened,
+    Accepted => Accepted,
+    Refused => Refused,
+    SupplementRequested => SupplementRequested,
+    SupplementReceived => SupplementReceived,
+    Forwarded => Forwarded,
+    Assigned => Assigned,
+    Withdrawn => Withdrawn,
+    Decided => Decided,
+});
+
+/// A case as `viewer` may see it: the applicant's identity number masked for masked roles.
+pub(crate) fn present_case(viewer: &Principal, view: CaseView) -> pb::Case {
+    let CaseView { case, clock } = view;
+    let optional_date = |d: Option<NaiveDate>| d.map_or_else(String::new, date);
+    let applicant = case
+        .applicant
+        .map(|fields| applicant_message(viewer, fields));
+    pb::Case {
+        case_id: case.id.as_str().to_string(),
+        kind: case.kind.to_wire(),
+        state: case.state.to_wire(),
+        outcome: wire(case.outcome),
+        county_code: case.county_code.as_str().to_string(),
+        teacher_id: case.teacher_id.map_or_else(String::new, String::from),
+        applicant,
+        applicant_name: case.applicant_name,
+        certificate_kind: wire(case.certificate_kind),
+        certificate_number: case.certificate_number.unwrap_or_default(),
+        materials: case.materials,
+        missing: case.missing,
+        received_on: date(case.received_on),
+        accepted_on: optional_date(case.accepted_on),
+        pauses: case
+            .pauses
+            .iter()
+            .map(|p| pb::CasePause {
+                start_date: date(p.from),
+                end_date: optional_date(p.until),
+            })
+            .collect(),
+        forwarded_on: optional_date(case.forwarded_on),
+        county_opinion: case.county_opinion,
+        assignee: case.assignee.unwrap_or_default(),
+        decided_on: optional_date(case.decided_on),
+        reasons: case.reasons,
+        registration_reasons: case
+            .registration_reasons
+            .into_iter()
+            .map(WireEnum::to_wire)
+            .collect(),
+        review: case.review.into_iter().map(WireEnum::to_wire).collect(),
+        steps: case
+            .steps
+            .into_iter()
+            .map(|s| pb::CaseStep {
+                action: s.action.to_wire(),
+                principal: s.principal,
+                step_time: Some(timestamp(s.time)),
+                step_date: date(s.on),
+                note: s.note,
+            })
+            .collect(),
+        due_on: optional_date(clock.and_then(|c| c.due_on)),
+        legal_due_on: optional_date(clock.and_then(|c| c.legal_due_on)),
+        working_days_used: clock.map_or(0, |c| c.working_days_used),
+        overdue: clock.is_some_and(|c| c.overdue),
+        overdue_legal: clock.is_some_and(|c| c.overdue_legal),
+        etag: format!("\"{}\"", case.revision),
+        create_time: Some(timestamp(case.create_time)),
+        update_time: Some(timestamp(case.update_time)),
+    }
+}
+
+/// A known enum value, or the violation for `field`.
+pub(crate) fn required<T>(field: &str, choice: Choice<T>) -> Result<T, FieldViolation> {
+    match choice {
+        Choice::Known(value) => Ok(value),
+        Choice::Unset => Err(FieldViolation::new(field, "is required")),
+        Choice::Unknown(raw) => Err(FieldViolation::new(
+            field,
+            format!("{raw} is not a known value"),
+        )),
+    }
+}
+
+/// Every value known, or the violation for `field`; unset values are refused too.
+pub(crate) fn all_known<T: WireEnum>(field: &str, raw: Vec<i32>) -> Result<Vec<T>, FieldViolation> {
+    raw.into_iter()
+        .map(|r| required(field, T::from_wire(r)))
+        .collect()
+}
+
+/// A date of a step or a receipt: empty means today; never in the future.
+pub(crate) fn step_date(
+    field: &str,
+    raw: &str,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => past_date(raw, today)
+            .map(Some)
+            .map_err(|e| FieldViolation::new(field, e)),
+    }
+}
+
+/// The settable fields of a case to open; output-only fields are ignored (AIP-203). Every
+/// bad field is reported at once.
+pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<FieldViolation>> {
+    let pb::Case {
+        case_id: _,
+        kind,
+        state: _,
+        outcome: _,
+        county_code,
+        teacher_id,
+        applicant,
+        applicant_name,
+        certificate_kind,
+        certificate_number,
+        materials,
+        missing: _,
+        received_on,
+        accepted_on: _,
+        pauses: _,
+        forwarded_on: _,
+        county_opinion: _,
+        assignee: _,
+        decided_on: _,
+        reasons: _,
+        registration_reasons: _,
+        review: _,
+        steps: _,
+        due_on: _,
+        legal_due_on: _,
+        working_days_used: _,
+        overdue: _,
+        overdue_legal: _,
+        etag: _,
+        create_time: _,
+        update_time: _,
+    } = case;
+    let mut violations = Vec::new();
+    let kind = collect(
+        &mut violations,
+        required("case.kind", CaseKind::from_wire(kind)),
+    );
+    let county = collect(
+        &mut violations,
+        CountyCode::parse(&county_code).map_err(|e| FieldViolation::new("case.county_code", e)),
+    );
+    let received_on = collect(
+        &mut violations,
+        step_date("case.received_on", &received_on, today),
+    )
+    .map(|d| d.unwrap_or(today));
+    let teacher_id = match teacher_id.trim() {
+        "" => None,
+        raw => collect(
+            &mut violations,
+            TeacherId::parse(raw)
+                .map_err(|e| FieldViolation::new("case.teacher_id", e.to_string())),
+        ),
+    };
+    let certificate_number = match certificate_number.trim() {
+        "" => None,
+        raw => collect(
+            &mut violations,
+            parse_certificate_number(raw, today)
+                .map_err(|e| FieldViolation::new("case.certificate_number", e)),
+        ),
+    };
+    let certificate_kind = match CertificateKind::from_wire(certificate_kind) {
+        Choice::Unset => None,
+        choice => collect(&mut violations, required("case.certificate_kind", choice)),
+    };
+    let applicant = match applicant.map(TeacherMessage::from) {
+        None => None,
+        Some(message) => {
+            violations.extend(message.refused.into_iter().map(|v| {
+                FieldViolation::new(
+                    format!("case.applicant.{}", v.field.trim_start_matches("teacher.")),
+                    v.description,
+                )
+            }));
+            match message.input.validate(today) {
+                Ok(validated) => Some(validated.fields),
+                Err(bad) => {
+                    violations.extend(bad.into_iter().map(|v| {
+                        FieldViolation::new(
+                            format!("case.applicant.{}", v.field.trim_start_matches("teacher.")),
+                            v.description,
+                        )
+                    }));
+                    None
+                }
+            }
+        }
+    };
+    let materials: Vec<String> = materials
+        .into_iter()
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if let Some(kind) = kind {
+        match kind {
+            CaseKind::Certification => {
+                if certificate_kind.is_none() {
+                    violations.push(FieldViolation::new(
+                        "case.certificate_kind",
+                        "a certification names the kind applied for",
+                    ));
+                }
+                if certificate_number.is_some() {
+                    violations.push(FieldViolation::new(
+                        "case.certificate_number",
+                        "a certification has no certificate yet: leave it empty",
+                    ));
+                }
+                if teacher_id.is_some() == applicant.is_some() {
+                    violations.push(FieldViolation::new("case.applicant", "a certification names either teacher_id (an applicant with a record) or applicant (one without), not both"));
+                }
+            }
+            CaseKind::Reissue | CaseKind::Registration => {
+                if certificate_number.is_none() {
+                    violations.push(FieldViolation::new(
+                        "case.certificate_number",
+                        "is required: the certificate concerned",
+                    ));
+                }
+                if applicant.is_some() {
+                    violations.push(FieldViolation::new(
+                        "case.applicant",
+                        "only a certification can come from someone without a record",
+                    ));
+                }
+                if certificate_kind.is_some() {
+                    violations.push(FieldViolation::new(
+                        "case.certificate_kind",
+                        "only a certification names a kind",
+                    ));
+                }
+            }
+        }
+    }
+    if let (Some(applicant), Some(county)) = (&applicant, &county) {
+        if applicant.county_code != *county {
+            violations.push(FieldViolation::new(
+                "case.applicant.county_code",
+                "must be the county of the case",
+            ));
+        }
+    }
+    let (Some(kind), Some(county_code), Some(received_on)) = (kind, county, received_on) else {
+        return Err(violations);
+    };
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    let applicant_name = applicant
+        .as_ref()
+        .map_or_else(|| applicant_name.trim().to_string(), |a| a.name.clone());
+    Ok(NewCase {
+        kind,
+        county_code,
+        teacher_id,
+        applicant,
+        applicant_name,
+        certificate_kind,
+        certificate_number,
+        materials,
+        received_on,
+    })
+}

@@ -1,0 +1,211 @@
+//! Reading cases: one by number, and lists for the window, ordered by due date.
+//!
+//! The window's questions are about open cases ("what is overdue", "what falls due this
+//! week"), so those lists read only the open-case index of the county, whose entries hold
+//! the records: a county has a few hundred open cases whatever it has closed over the
+//! years. A due date is not stored but worked out from the case and the operator's
+//! calendar, so a corrected calendar moves every due date at once; lists therefore read
+//! their candidates, work out the clocks, and sort. A list that may include closed cases
+//! reads the county's cases by the day they were received (only the period asked for),
+//! or, for an unscoped caller without a county, every case.
+
+use std::ops::Bound;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::domain::case::{Case, CaseId, CaseKind, CaseState, Clock, WindowRules};
+use crate::domain::{CountyCode, DomainError};
+use crate::store::engine::Engine;
+use crate::store::page::{open_token, seal_token};
+use crate::store::{codec, keys, StoreError};
+
+/// Which cases to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseQuery {
+    pub county: Option<CountyCode>,
+    /// Empty: every state.
+    pub states: Vec<CaseState>,
+    pub kind: Option<CaseKind>,
+    pub assignee: Option<String>,
+    pub received_from: Option<NaiveDate>,
+    pub received_to: Option<NaiveDate>,
+    /// Only open cases past their committed due date.
+    pub overdue: bool,
+    /// Only open cases due within this many working days of today.
+    pub due_within: Option<u32>,
+}
+
+/// A case with its clock as of the day it was read (`None`: no limit applies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseView {
+    pub case: Case,
+    pub clock: Option<Clock>,
+}
+
+/// One page of cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasePage {
+    pub cases: Vec<CaseView>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+impl CaseQuery {
+    fn open_only(&self) -> bool {
+        self.overdue
+            || self.due_within.is_some()
+            || (!self.states.is_empty() && self.states.iter().all(|s| !s.is_closed()))
+    }
+
+    fn matches(&self, case: &Case, clock: Option<&Clock>, due_by: Option<NaiveDate>) -> bool {
+        (self.states.is_empty() || self.states.contains(&case.state))
+            && self.kind.is_none_or(|k| k == case.kind)
+            && self.county.as_ref().is_none_or(|c| *c == case.county_code)
+            && self
+                .assignee
+                .as_ref()
+                .is_none_or(|a| case.assignee.as_ref() == Some(a))
+            && self.received_from.is_none_or(|d| case.received_on >= d)
+            && self.received_to.is_none_or(|d| case.received_on <= d)
+            && (!self.overdue || (!case.state.is_closed() && clock.is_some_and(|c| c.overdue)))
+            && due_by.is_none_or(|by| {
+                !case.state.is_closed() && clock.and_then(|c| c.due_on).is_some_and(|d| d <= by)
+            })
+    }
+
+    /// What a page token is bound to.
+    fn digest(&self) -> [u8; 16] {
+        let form = format!(
+            "cases\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}",
+            self.county.as_ref().map_or("", CountyCode::as_str),
+            self.states,
+            self.kind,
+            self.assignee.as_deref().unwrap_or(""),
+            self.received_from,
+            self.received_to,
+            self.overdue,
+            self.due_within,
+        );
+        Sha256::digest(form.as_bytes())[..16]
+            .try_into()
+            .expect("16 of 32 bytes")
+    }
+}
+
+/// The case with this number.
+pub(crate) fn get<E: Engine>(engine: &E, id: &CaseId) -> Result<Option<Case>, StoreError> {
+    let key = keys::case(id);
+    match engine.get(&key)? {
+        Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
+        None => Ok(None),
+    }
+}
+
+/// A page of the cases `query` selects, by due date (cases without one last), then
+/// number, with their clocks as of `today`.
+pub(crate) fn list<E: Engine>(
+    engine: &E,
+    secret: &[u8],
+    rules: &WindowRules,
+    today: NaiveDate,
+    query: &CaseQuery,
+    page_size: usize,
+    page_token: &str,
+) -> Result<CasePage, StoreError> {
+    let after = match page_token {
+        "" => None,
+        token => Some(open_token(secret, query.digest(), token)?),
+    };
+    let due_by = query
+        .due_within
+        .map(|n| rules.calendar.add_working_days(today, n));
+    let mut selected = Vec::new();
+    for case in candidates(engine, query)? {
+        let clock = case.clock(rules, today);
+        if query.matches(&case, clock.as_ref(), due_by) {
+            let order = order_key(&case, clock.as_ref());
+            if after.as_ref().is_none_or(|after| order > *after) {
+                selected.push((order, case, clock));
+            }
+        }
+    }
+    selected.sort_by(|a, b| a.0.cmp(&b.0));
+    let more = selected.len() > page_size;
+    selected.truncate(page_size);
+    let next_page_token = match (more, selected.last()) {
+        (true, Some((order, _, _))) => seal_token(secret, query.digest(), order.clone()),
+        _ => String::new(),
+    };
+    Ok(CasePage {
+        cases: selected
+            .into_iter()
+            .map(|(_, case, clock)| CaseView { case, clock })
+            .collect(),
+        next_page_token,
+    })
+}
+
+/// Due date (none sorts last), then case number, as bytes in that order.
+fn order_key(case: &Case, clock: Option<&Clock>) -> Vec<u8> {
+    let due = clock
+        .and_then(|c| c.due_on)
+        .map_or(u32::MAX, |d| crate::store::format::v2::days(d) as u32);
+    let mut key = due.to_be_bytes().to_vec();
+    key.extend_from_slice(case.id.as_str().as_bytes());
+    key
+}
+
+/// The cases a query may select, from the smallest key space that holds them all.
+fn candidates<E: Engine>(engine: &E, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
+    let mut cases = Vec::new();
+    if query.open_only() {
+        let prefix = keys::open_case_prefix(query.county.as_ref());
+        for entry in engine.range(Bound::Included(&prefix), Bound::Unbounded)? {
+            let (key, value) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            cases.push(codec::decode(&key, &value)?);
+        }
+    } else if let Some(county) = &query.county {
+        let prefix = keys::county_case_prefix(county, None);
+        let start = keys::county_case_prefix(county, query.received_from);
+        for entry in engine.range(Bound::Included(&start), Bound::Unbounded)? {
+            let (key, _) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let id = keys::case_id_at_end(&key).ok_or_else(|| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key[..key.len().min(7)]).into_owned(),
+                detail: "case index key does not end in a case number".into(),
+            })?;
+            match get(engine, &id)? {
+                Some(case) if query.received_to.is_some_and(|to| case.received_on > to) => break,
+                Some(case) => cases.push(case),
+                None => {}
+            }
+        }
+    } else {
+        let prefix = vec![keys::CASE];
+        for entry in engine.range(Bound::Included(&prefix), Bound::Unbounded)? {
+            let (key, value) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            cases.push(codec::decode(&key, &value)?);
+        }
+    }
+    Ok(cases)
+}
+
+/// INVALID_ARGUMENT for a period that ends before it starts.
+pub(crate) fn check_period(query: &CaseQuery) -> Result<(), DomainError> {
+    match (query.received_from, query.received_to) {
+        (Some(from), Some(to)) if to < from => Err(DomainError::invalid(
+            "received_to",
+            format!("{to} is before received_from {from}"),
+        )),
+        _ => Ok(()),
+    }
+}

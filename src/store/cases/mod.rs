@@ -1,0 +1,425 @@
+//! Cases through the write path: each step is checked by the domain against the case as
+//! stored, then the case record, its indexes and a change event are staged together, and
+//! for a decision the effect on the teacher's record too, all in one atomic write.
+//!
+//! A decision's effect reuses the teacher mutations themselves (`mutation::create_teacher`,
+//! `mutation::change_teacher`), so an approved certification is refused exactly as an
+//! IssueCertificate would be (a certificate number already taken, a kind digit that does
+//! not match), and leaves the same change events.
+
+mod list;
+mod stage;
+
+use chrono::NaiveDate;
+
+use crate::clock;
+use crate::domain::case::{
+    Case, CaseId, CaseKind, CaseOutcome, Decision, NewCase, StepContext, WindowRules,
+};
+use crate::domain::{
+    ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, Teacher, TeacherId,
+};
+use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
+use crate::store::writer::Staged;
+use crate::store::{codec, keys, StoreError};
+
+pub(crate) use list::{check_period, get, list};
+pub use list::{CasePage, CaseQuery, CaseView};
+pub(crate) use stage::stage_case;
+
+/// A change to the registry's cases, as queued for the writer.
+#[derive(Debug, Clone)]
+pub enum CaseCommand {
+    /// Records a case as received at the window.
+    Open { new: NewCase, note: String },
+    /// Takes a step on an existing case.
+    Step {
+        case_id: CaseId,
+        /// Refuse with ABORTED unless the case still has this etag.
+        expected_etag: Option<String>,
+        /// The working date the step counts for; `None`: today.
+        on: Option<NaiveDate>,
+        note: String,
+        step: CaseStepRequest,
+    },
+}
+
+/// Which step.
+#[derive(Debug, Clone)]
+pub enum CaseStepRequest {
+    Accept,
+    Refuse {
+        reason: String,
+    },
+    RequestSupplement {
+        missing: Vec<String>,
+    },
+    ReceiveSupplement {
+        materials: Vec<String>,
+    },
+    Forward {
+        opinion: String,
+    },
+    Assign {
+        assignee: String,
+    },
+    Withdraw,
+    Decide {
+        decision: Decision,
+        effect: Option<DecisionEffect>,
+    },
+}
+
+/// What an approval does to the teacher's record, beyond what the case says.
+#[derive(Debug, Clone)]
+pub enum DecisionEffect {
+    /// Certification: the certificate issued.
+    Certify(NewCertificate),
+    /// Reissue: the new copy.
+    Reissue(Reissue),
+}
+
+/// The answer to an accepted case command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseAnswer {
+    pub case: Case,
+    /// The applicant's record after a decision's effect.
+    pub teacher: Option<Teacher>,
+}
+
+/// Applies `command` to `staged`, replaying a remembered answer for a request id seen
+/// before (see `mutation::apply` for the rules, which are the same).
+pub(crate) fn apply(
+    staged: &mut Staged<'_>,
+    command: CaseCommand,
+    context: &WriteContext,
+    requests_kept_since: crate::domain::UnixMicros,
+    rules: &WindowRules,
+) -> Result<CaseAnswer, StoreError> {
+    let replayable = context.request_id.as_ref().filter(|_| context.replayable);
+    let fingerprint = Fingerprint::of_case(&command);
+    let remembered = match replayable {
+        Some(request_id) => {
+            let key = keys::request(&context.principal, request_id);
+            if let Some(bytes) = staged.get(&key)? {
+                let record: StoredRequest = codec::decode(&key, &bytes)?;
+                let expired = record
+                    .recorded_at
+                    .is_some_and(|at| at < requests_kept_since);
+                if !expired {
+                    return match record.outcome {
+                        Remembered::Case(answer) if record.fingerprint == fingerprint => Ok(answer),
+                        _ => Err(DomainError::RequestIdReused {
+                            request_id: request_id.clone(),
+                        }
+                        .into()),
+                    };
+                }
+            }
+            Some(key)
+        }
+        None => None,
+    };
+
+    let answer = match command {
+        CaseCommand::Open { new, note } => open(staged, new, &note, context)?,
+        CaseCommand::Step {
+            case_id,
+            expected_etag,
+            on,
+            note,
+            step,
+        } => {
+            let current = load(staged, &case_id)?;
+            context.check_scope(&current.county_code)?;
+            if let Some(given) = expected_etag {
+                if given != current.etag() {
+                    return Err(DomainError::StaleEtag {
+                        given,
+                        current: current.etag(),
+                    }
+                    .into());
+                }
+            }
+            let today = step_date(on, &current)?;
+            take_step(staged, current, step, today, &note, context, rules)?
+        }
+    };
+
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remembered, fingerprint) {
+        let recorded_at = clock::now();
+        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
+        let record = codec::NewCaseRequest {
+            fingerprint,
+            answer: &answer,
+            recorded_at,
+        };
+        staged.insert(key, codec::encode(&record));
+    }
+    Ok(answer)
+}
+
+/// The date a step counts for: today unless given; never in the future, never before the
+/// case's last step.
+fn step_date(on: Option<NaiveDate>, case: &Case) -> Result<NaiveDate, StoreError> {
+    let today = clock::today();
+    let on = on.unwrap_or(today);
+    if on > today {
+        return Err(DomainError::invalid("step_date", format!("{on} is in the future")).into());
+    }
+    if let Some(last) = case.steps.last().filter(|s| s.on > on) {
+        return Err(DomainError::FailedPrecondition {
+            reason: "CASE_DATE",
+            message: format!(
+                "case {} had a step on {}: a later step cannot count for {on}",
+                case.id, last.on
+            ),
+        }
+        .into());
+    }
+    Ok(on)
+}
+
+fn open(
+    staged: &mut Staged<'_>,
+    mut new: NewCase,
+    note: &str,
+    context: &WriteContext,
+) -> Result<CaseAnswer, StoreError> {
+    context.check_scope(&new.county_code)?;
+    if new.received_on > clock::today() {
+        return Err(DomainError::invalid(
+            "case.received_on",
+            format!("{} is in the future", new.received_on),
+        )
+        .into());
+    }
+    // One person, one number: an applicant whose identity document has a record applies
+    // as that record's holder.
+    if let Some(applicant) = &new.applicant {
+        let key = keys::identity(&applicant.identity);
+        if let Some(bytes) = staged.get(&key)? {
+            new.teacher_id = Some(codec::decode::<TeacherId>(&key, &bytes)?);
+            new.applicant = None;
+        }
+    }
+    match (&new.teacher_id, &new.certificate_number) {
+        (Some(id), _) => {
+            let teacher = mutation::load_teacher(staged, id)?;
+            new.applicant_name = teacher.fields.name.clone();
+            if let Some(number) = &new.certificate_number {
+                if !teacher.certificates.iter().any(|c| c.number == *number) {
+                    return Err(DomainError::NotFound {
+                        what: "certificate of this teacher",
+                    }
+                    .into());
+                }
+            }
+        }
+        (None, Some(number)) => {
+            let key = keys::certificate(number);
+            let Some(bytes) = staged.get(&key)? else {
+                return Err(DomainError::NotFound {
+                    what: "certificate",
+                }
+                .into());
+            };
+            let id: TeacherId = codec::decode(&key, &bytes)?;
+            new.applicant_name = mutation::load_teacher(staged, &id)?.fields.name;
+            new.teacher_id = Some(id);
+        }
+        (None, None) => {}
+    }
+    let id = unused_case_id(staged)?;
+    let now = clock::now();
+    let step = StepContext {
+        principal: &context.principal,
+        time: now,
+        today: new.received_on,
+        note,
+    };
+    let mut case = Case::open(id, new, &step);
+    case.revision = staged.next_revision();
+    commit_case(staged, None, &case, context)?;
+    Ok(CaseAnswer {
+        case,
+        teacher: None,
+    })
+}
+
+fn take_step(
+    staged: &mut Staged<'_>,
+    current: Case,
+    step: CaseStepRequest,
+    today: NaiveDate,
+    note: &str,
+    context: &WriteContext,
+    rules: &WindowRules,
+) -> Result<CaseAnswer, StoreError> {
+    let mut next = current.clone();
+    let at = StepContext {
+        principal: &context.principal,
+        time: clock::now(),
+        today,
+        note,
+    };
+    let mut teacher = None;
+    match step {
+        CaseStepRequest::Accept => next.accept(&at)?,
+        CaseStepRequest::Refuse { reason } => next.refuse_at_intake(&reason, &at)?,
+        CaseStepRequest::RequestSupplement { missing } => {
+            next.request_supplement(missing, &rules.calendar, &at)?
+        }
+        CaseStepRequest::ReceiveSupplement { materials } => {
+            next.receive_supplement(materials, &at)?
+        }
+        CaseStepRequest::Forward { opinion } => next.forward(&opinion, &at)?,
+        CaseStepRequest::Assign { assignee } => {
+            if !next.assign(&assignee, &at)? {
+                return Ok(CaseAnswer {
+                    case: current,
+                    teacher: None,
+                });
+            }
+        }
+        CaseStepRequest::Withdraw => next.withdraw(&at)?,
+        CaseStepRequest::Decide { decision, effect } => {
+            let approved = decision.outcome == CaseOutcome::Approved;
+            next.decide(decision, &at)?;
+            match (approved, effect) {
+                (true, effect) => {
+                    teacher = Some(apply_effect(staged, &mut next, effect, today, context)?)
+                }
+                (false, None) => {}
+                (false, Some(_)) => {
+                    return Err(DomainError::invalid(
+                        "certificate",
+                        "only an approval issues a certificate or a copy",
+                    )
+                    .into())
+                }
+            }
+        }
+    }
+    next.revision = staged.next_revision();
+    commit_case(staged, Some(&current), &next, context)?;
+    Ok(CaseAnswer {
+        case: next,
+        teacher,
+    })
+}
+
+/// An approval's effect on the applicant's record, through the teacher mutations.
+fn apply_effect(
+    staged: &mut Staged<'_>,
+    case: &mut Case,
+    effect: Option<DecisionEffect>,
+    decided_on: NaiveDate,
+    context: &WriteContext,
+) -> Result<Teacher, StoreError> {
+    let no_effect = |field: &str, what: &str| -> StoreError {
+        DomainError::invalid(field, format!("an approved {what} needs it")).into()
+    };
+    let (target, change) = match (case.kind, effect) {
+        (CaseKind::Certification, Some(DecisionEffect::Certify(certificate))) => {
+            if Some(certificate.kind) != case.certificate_kind {
+                return Err(DomainError::invalid(
+                    "certificate.kind",
+                    "the certificate issued is of the kind the case applied for",
+                )
+                .into());
+            }
+            let id = match (&case.teacher_id, case.applicant.take()) {
+                (Some(id), _) => id.clone(),
+                (None, Some(fields)) => {
+                    mutation::create_teacher(staged, fields, Vec::new(), context)?
+                        .teacher
+                        .id
+                }
+                (None, None) => {
+                    return Err(StoreError::Corrupt {
+                        key: format!("a{}", case.id),
+                        detail: "a certification case without an applicant".into(),
+                    })
+                }
+            };
+            case.teacher_id = Some(id.clone());
+            case.certificate_number = Some(certificate.number.clone());
+            (
+                Target::Teacher(id),
+                TeacherChange::IssueCertificate(certificate),
+            )
+        }
+        (CaseKind::Certification, _) => return Err(no_effect("certificate", "certification")),
+        (CaseKind::Reissue, Some(DecisionEffect::Reissue(reissue))) => {
+            let number = case.certificate_number.clone().unwrap_or_default();
+            (
+                Target::Certificate(number.clone()),
+                TeacherChange::ReissueCertificate { number, reissue },
+            )
+        }
+        (CaseKind::Reissue, _) => return Err(no_effect("reissue_reason", "reissue")),
+        (CaseKind::Registration, None) => {
+            let number = case.certificate_number.clone().unwrap_or_default();
+            (
+                Target::Certificate(number.clone()),
+                TeacherChange::RegisterCertificate {
+                    number,
+                    registered_on: decided_on,
+                },
+            )
+        }
+        (CaseKind::Registration, Some(_)) => {
+            return Err(DomainError::invalid(
+                "certificate",
+                "a registration issues no certificate and no copy",
+            )
+            .into())
+        }
+    };
+    let outcome = mutation::change_teacher(staged, &target, None, change, context)?;
+    debug_assert!(outcome.effect != Effect::Created);
+    Ok(outcome.teacher)
+}
+
+fn load(staged: &Staged<'_>, id: &CaseId) -> Result<Case, StoreError> {
+    let key = keys::case(id);
+    match staged.get(&key)? {
+        Some(bytes) => codec::decode(&key, &bytes),
+        None => Err(DomainError::NotFound { what: "case" }.into()),
+    }
+}
+
+fn unused_case_id(staged: &Staged<'_>) -> Result<CaseId, StoreError> {
+    loop {
+        let id = CaseId::generate(&mut rand::thread_rng());
+        if !staged.contains(&keys::case(&id))? {
+            return Ok(id);
+        }
+    }
+}
+
+/// The case, its indexes, its change event and the revision, staged together.
+fn commit_case(
+    staged: &mut Staged<'_>,
+    before: Option<&Case>,
+    after: &Case,
+    context: &WriteContext,
+) -> Result<(), StoreError> {
+    stage_case(staged, before, after);
+    let event = ChangeEvent {
+        revision: after.revision,
+        teacher_id: after.teacher_id.clone(),
+        case_id: Some(after.id.clone()),
+        kind: ChangeKind::CaseChanged,
+        time: after.update_time,
+        principal: context.principal.clone(),
+        request_id: context.request_id.clone(),
+        county_before: before.map(|c| c.county_code.clone()),
+        county_after: after.county_code.clone(),
+    };
+    mutation::stage_change(staged, &event);
+    staged.insert(keys::META_REVISION.to_vec(), codec::encode(&after.revision));
+    Ok(())
+}

@@ -1,0 +1,710 @@
+//! Service-window cases over a real server: every kind from receipt to decision, the
+//! decision's effect on the record in the same write, every refusal of a step the case's
+//! state does not allow (and that nothing changes then), request ids and etags, and the
+//! change feed.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::{
+    certificate, create, error_info, start_server, teacher, violated_fields, Client, TestServer,
+};
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use tonic::transport::Channel;
+use tonic::Code;
+
+type Cases = CaseServiceClient<Channel>;
+
+const COUNTY: &str = "350702";
+
+async fn cases(server: &TestServer) -> Cases {
+    CaseServiceClient::connect(format!("http://{}", server.address))
+        .await
+        .unwrap()
+}
+
+fn today() -> NaiveDate {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    chrono::Utc::now().with_timezone(&cst).date_naive()
+}
+
+fn all_review_items() -> Vec<i32> {
+    vec![
+        pb::ReviewItem::Education as i32,
+        pb::ReviewItem::MandarinLevel as i32,
+        pb::ReviewItem::PhysicalExamination as i32,
+        pb::ReviewItem::TeachingAbility as i32,
+    ]
+}
+
+/// A certification case for someone without a record.
+fn certification(applicant: pb::Teacher, kind: pb::CertificateKind) -> pb::OpenCaseRequest {
+    pb::OpenCaseRequest {
+        case: Some(pb::Case {
+            kind: pb::CaseKind::Certification as i32,
+            county_code: COUNTY.into(),
+            applicant: Some(applicant),
+            certificate_kind: kind as i32,
+            materials: vec!["申请表".into(), "学历证书".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A case about an existing certificate (reissue or registration).
+fn about_certificate(kind: pb::CaseKind, number: &str) -> pb::OpenCaseRequest {
+    pb::OpenCaseRequest {
+        case: Some(pb::Case {
+            kind: kind as i32,
+            county_code: COUNTY.into(),
+            certificate_number: number.into(),
+            materials: vec!["申请表".into()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn open(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
+    client
+        .open_case(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+}
+
+async fn accept(client: &mut Cases, case: &pb::Case) -> pb::Case {
+    let request = pb::AcceptCaseRequest {
+        case_id: case.case_id.clone(),
+        ..Default::default()
+    };
+    client
+        .accept_case(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+}
+
+fn approve_certification(
+    case: &pb::Case,
+    number: &str,
+    kind: pb::CertificateKind,
+) -> pb::DecideCaseRequest {
+    let mut issued = certificate(number);
+    issued.kind = kind as i32;
+    pb::DecideCaseRequest {
+        case_id: case.case_id.clone(),
+        outcome: pb::CaseOutcome::Approved as i32,
+        review: all_review_items(),
+        certificate: Some(issued),
+        ..Default::default()
+    }
+}
+
+async fn revision(registry: &mut Client) -> u64 {
+    registry
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .revision
+}
+
+fn reason(status: &tonic::Status) -> String {
+    error_info(status)["reason"].clone()
+}
+
+#[tokio::test]
+async fn a_certification_from_receipt_to_decision_creates_the_record_and_issues_the_certificate() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut registry = server.client.clone();
+    let applicant = teacher(1, COUNTY);
+    let case = open(
+        &mut client,
+        certification(applicant.clone(), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    assert_eq!(case.state, pb::CaseState::Received as i32);
+    assert_eq!(case.applicant_name, "教师1");
+    assert!(case.teacher_id.is_empty(), "no record yet");
+    assert_eq!(case.received_on, today().to_string());
+    assert!(!case.due_on.is_empty(), "timed from receipt until accepted");
+    let case = accept(&mut client, &case).await;
+    assert_eq!(case.state, pb::CaseState::Accepted as i32);
+    assert_eq!(case.accepted_on, today().to_string());
+
+    let decided = client
+        .decide_case(approve_certification(
+            &case,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (case, holder) = (decided.case.unwrap(), decided.teacher.unwrap());
+    assert_eq!(case.state, pb::CaseState::Decided as i32);
+    assert_eq!(case.outcome, pb::CaseOutcome::Approved as i32);
+    assert_eq!(
+        case.teacher_id, holder.teacher_id,
+        "the case names the new record"
+    );
+    assert_eq!(case.certificate_number, "20163500022000123");
+    assert_eq!(holder.national_id, applicant.national_id);
+    assert_eq!(holder.certificates.len(), 1);
+    let actions: Vec<i32> = case.steps.iter().map(|s| s.action).collect();
+    assert_eq!(
+        actions,
+        [
+            pb::CaseAction::Opened as i32,
+            pb::CaseAction::Accepted as i32,
+            pb::CaseAction::Decided as i32
+        ]
+    );
+
+    // One write: the record's creation, its certificate, and the case's step, in that order.
+    let changes = common::all_changes(&mut registry).await;
+    let kinds: Vec<i32> = changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            pb::ChangeKind::CaseChanged as i32,
+            pb::ChangeKind::CaseChanged as i32,
+            pb::ChangeKind::Created as i32,
+            pb::ChangeKind::CertificateIssued as i32,
+            pb::ChangeKind::CaseChanged as i32,
+        ]
+    );
+    let last = changes.last().unwrap();
+    assert_eq!(last.case_id, case.case_id);
+    assert_eq!(last.teacher_id, holder.teacher_id);
+    assert_eq!(
+        last.case.as_ref().unwrap().state,
+        pb::CaseState::Decided as i32
+    );
+    assert!(
+        changes[0].teacher_id.is_empty(),
+        "no record when the case was opened"
+    );
+
+    // The holder applies again: one person, one number.
+    let mut again = applicant.clone();
+    again.name = "改名".into();
+    let second = open(
+        &mut client,
+        certification(again, pb::CertificateKind::JuniorSecondary),
+    )
+    .await;
+    assert_eq!(second.teacher_id, holder.teacher_id);
+    assert!(second.applicant.is_none());
+}
+
+#[tokio::test]
+async fn a_decision_whose_effect_is_refused_changes_nothing() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut registry = server.client.clone();
+    let mut holder = teacher(2, COUNTY);
+    holder.national_id = common::resident_id("350702", "1980-01-01", 7);
+    holder.birth_date = "1980-01-01".into();
+    let holder = create(&mut registry, holder).await;
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: holder.teacher_id.clone(),
+            certificate: Some(certificate("20163500022000123")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let case = open(
+        &mut client,
+        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let case = accept(&mut client, &case).await;
+    let before = revision(&mut registry).await;
+
+    let taken = client
+        .decide_case(approve_certification(
+            &case,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
+    let wrong_kind = client
+        .decide_case(approve_certification(
+            &case,
+            "20163500022000999",
+            pb::CertificateKind::JuniorSecondary,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_kind.code(), Code::InvalidArgument, "{wrong_kind:?}");
+    assert_eq!(
+        revision(&mut registry).await,
+        before,
+        "no record created, no step recorded"
+    );
+    let after = client
+        .get_case(pb::GetCaseRequest {
+            case_id: case.case_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(after.state, pb::CaseState::Accepted as i32);
+    assert_eq!(after.etag, case.etag);
+}
+
+#[tokio::test]
+async fn steps_the_state_does_not_allow_are_refused_with_the_rule_and_change_nothing() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut registry = server.client.clone();
+    let case = open(
+        &mut client,
+        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let before = revision(&mut registry).await;
+
+    let early = client
+        .decide_case(approve_certification(
+            &case,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (early.code(), reason(&early).as_str()),
+        (Code::FailedPrecondition, "CASE_STATE")
+    );
+    let county_level = client
+        .forward_case(pb::ForwardCaseRequest {
+            case_id: case.case_id.clone(),
+            opinion: "同意".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(county_level.code(), Code::FailedPrecondition);
+    let no_reason = client
+        .refuse_case(pb::RefuseCaseRequest {
+            case_id: case.case_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&no_reason), ["reason"]);
+    let stale = client
+        .accept_case(pb::AcceptCaseRequest {
+            case_id: case.case_id.clone(),
+            etag: "\"999\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    let tomorrow = client
+        .accept_case(pb::AcceptCaseRequest {
+            case_id: case.case_id.clone(),
+            step_date: (today() + Duration::days(1)).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&tomorrow), ["step_date"]);
+    let mistyped = client
+        .get_case(pb::GetCaseRequest {
+            case_id: format!("{}X", &case.case_id[..11]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(mistyped.code(), Code::InvalidArgument);
+    assert_eq!(
+        revision(&mut registry).await,
+        before,
+        "no refusal wrote anything"
+    );
+
+    // One notice lists everything missing; a second is refused.
+    let notice = pb::RequestSupplementRequest {
+        case_id: case.case_id.clone(),
+        missing: vec!["体检表".into()],
+        ..Default::default()
+    };
+    let paused = client
+        .request_supplement(notice.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(paused.state, pb::CaseState::SupplementRequested as i32);
+    assert!(
+        paused.due_on.is_empty(),
+        "no due date while the clock stands still"
+    );
+    let pending = client
+        .accept_case(pb::AcceptCaseRequest {
+            case_id: case.case_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&pending), "SUPPLEMENT_PENDING");
+    client
+        .receive_supplement(pb::ReceiveSupplementRequest {
+            case_id: case.case_id.clone(),
+            materials: vec!["体检表".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let second = client.request_supplement(notice).await.unwrap_err();
+    assert_eq!(reason(&second), "SUPPLEMENT_ALREADY_REQUESTED");
+
+    client
+        .withdraw_case(pb::WithdrawCaseRequest {
+            case_id: case.case_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let closed = client
+        .accept_case(pb::AcceptCaseRequest {
+            case_id: case.case_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&closed), "CASE_CLOSED");
+}
+
+#[tokio::test]
+async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let received = today() - Duration::days(60);
+    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    request.case.as_mut().unwrap().received_on = received.to_string();
+    let case = open(&mut client, request).await;
+    let late = client
+        .request_supplement(pb::RequestSupplementRequest {
+            case_id: case.case_id.clone(),
+            missing: vec!["体检表".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&late), "SUPPLEMENT_NOTICE_LATE");
+    let fresh = open(
+        &mut client,
+        certification(teacher(2, COUNTY), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+
+    let list = |overdue: bool, due_within: u32| pb::ListCasesRequest {
+        county_code: COUNTY.into(),
+        overdue,
+        due_within_working_days: due_within,
+        ..Default::default()
+    };
+    let overdue = client
+        .list_cases(list(true, 0))
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert_eq!(
+        overdue.iter().map(|c| &c.case_id).collect::<Vec<_>>(),
+        [&case.case_id]
+    );
+    assert!(overdue[0].overdue && overdue[0].overdue_legal);
+    assert!(overdue[0].working_days_used > 30);
+    let soon = client
+        .list_cases(list(false, 3))
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    assert_eq!(
+        soon.len(),
+        1,
+        "the overdue one is due before today; the fresh one in 20 working days"
+    );
+    let all = client
+        .list_cases(pb::ListCasesRequest {
+            county_code: COUNTY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .cases;
+    let order: Vec<&String> = all.iter().map(|c| &c.case_id).collect();
+    assert_eq!(order, [&case.case_id, &fresh.case_id], "earliest due first");
+}
+
+#[tokio::test]
+async fn two_level_certification_goes_to_the_city_with_the_county_opinion() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let case = open(
+        &mut client,
+        certification(teacher(1, COUNTY), pb::CertificateKind::SeniorSecondary),
+    )
+    .await;
+    let case = accept(&mut client, &case).await;
+    let number = "20163500042000123";
+    let county_decides = client
+        .decide_case(approve_certification(
+            &case,
+            number,
+            pb::CertificateKind::SeniorSecondary,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&county_decides), "CITY_DECIDES");
+    let forwarded = client
+        .forward_case(pb::ForwardCaseRequest {
+            case_id: case.case_id.clone(),
+            opinion: "材料齐全，同意认定".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(forwarded.state, pb::CaseState::Forwarded as i32);
+    assert_eq!(forwarded.county_opinion, "材料齐全，同意认定");
+    assert_eq!(
+        forwarded.materials,
+        ["申请表", "学历证书"],
+        "the materials travel with it"
+    );
+    let mut partial =
+        approve_certification(&forwarded, number, pb::CertificateKind::SeniorSecondary);
+    partial.review.pop();
+    let incomplete = client.decide_case(partial).await.unwrap_err();
+    assert_eq!(reason(&incomplete), "REVIEW_INCOMPLETE");
+    let decided = client
+        .decide_case(approve_certification(
+            &forwarded,
+            number,
+            pb::CertificateKind::SeniorSecondary,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        decided.teacher.unwrap().certificates[0].kind,
+        pb::CertificateKind::SeniorSecondary as i32
+    );
+}
+
+#[tokio::test]
+async fn reissue_and_registration_decisions_apply_to_the_certificate() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut registry = server.client.clone();
+    let holder = create(&mut registry, teacher(3, COUNTY)).await;
+    let number = "20163500022000123";
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: holder.teacher_id.clone(),
+            certificate: Some(certificate(number)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let reissue = open(
+        &mut client,
+        about_certificate(pb::CaseKind::Reissue, number),
+    )
+    .await;
+    assert_eq!(reissue.teacher_id, holder.teacher_id);
+    assert_eq!(reissue.applicant_name, holder.name);
+    let reissue = accept(&mut client, &reissue).await;
+    let missing_declaration = client
+        .decide_case(pb::DecideCaseRequest {
+            case_id: reissue.case_id.clone(),
+            outcome: pb::CaseOutcome::Approved as i32,
+            reissue_reason: pb::ReissueReason::Lost as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing_declaration.code(), Code::InvalidArgument);
+    let decided = client
+        .decide_case(pb::DecideCaseRequest {
+            case_id: reissue.case_id.clone(),
+            outcome: pb::CaseOutcome::Approved as i32,
+            reissue_reason: pb::ReissueReason::Lost as i32,
+            declaration_ref: "声明-2026-001".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        decided.teacher.unwrap().certificates[0].copies.len(),
+        2,
+        "the new copy"
+    );
+
+    let deferred = open(
+        &mut client,
+        about_certificate(pb::CaseKind::Registration, number),
+    )
+    .await;
+    let deferred = accept(&mut client, &deferred).await;
+    let wrong_reason = client
+        .decide_case(pb::DecideCaseRequest {
+            case_id: deferred.case_id.clone(),
+            outcome: pb::CaseOutcome::Deferred as i32,
+            registration_reasons: vec![pb::RegistrationReason::EthicsViolation as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&wrong_reason), ["registration_reasons"]);
+    let before = registry
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: holder.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let decided = client
+        .decide_case(pb::DecideCaseRequest {
+            case_id: deferred.case_id.clone(),
+            outcome: pb::CaseOutcome::Deferred as i32,
+            registration_reasons: vec![pb::RegistrationReason::TrainingHoursShort as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        decided.teacher.is_none(),
+        "a deferral leaves the record alone"
+    );
+    let after = registry
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: holder.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(after.etag, before.etag);
+
+    let qualified = open(
+        &mut client,
+        about_certificate(pb::CaseKind::Registration, number),
+    )
+    .await;
+    let qualified = accept(&mut client, &qualified).await;
+    let decided = client
+        .decide_case(pb::DecideCaseRequest {
+            case_id: qualified.case_id.clone(),
+            outcome: pb::CaseOutcome::Approved as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let registrations = &decided.teacher.unwrap().certificates[0].registrations;
+    assert_eq!(
+        registrations.last().unwrap().registered_on,
+        today().to_string()
+    );
+}
+
+#[tokio::test]
+async fn a_retry_with_the_request_id_gets_the_first_answer_and_a_reused_id_is_refused() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut registry = server.client.clone();
+    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    request.request_id = "window-7-0001".into();
+    let first = open(&mut client, request.clone()).await;
+    let before = revision(&mut registry).await;
+    let retry = open(&mut client, request.clone()).await;
+    assert_eq!(retry, first);
+    assert_eq!(revision(&mut registry).await, before);
+    request.case.as_mut().unwrap().materials.push("照片".into());
+    let reused = client.open_case(request).await.unwrap_err();
+    assert_eq!(reason(&reused), "REQUEST_ID_REUSED");
+
+    let accept = pb::AcceptCaseRequest {
+        case_id: first.case_id.clone(),
+        request_id: "window-7-0002".into(),
+        ..Default::default()
+    };
+    let accepted = client
+        .accept_case(accept.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        client.accept_case(accept).await.unwrap().into_inner(),
+        accepted
+    );
+}
+
+#[tokio::test]
+async fn cases_outlive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start_server_in(dir.path()).await;
+    let mut client = cases(&server).await;
+    let case = open(
+        &mut client,
+        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let case = accept(&mut client, &case).await;
+    drop(client);
+    server.stop().await;
+    let server = common::start_server_in(dir.path()).await;
+    let mut client = cases(&server).await;
+    let again = client
+        .get_case(pb::GetCaseRequest {
+            case_id: case.case_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(again, case);
+    server.stop().await;
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(["verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
