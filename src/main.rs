@@ -14,9 +14,9 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
-    describe_backup, generate, print_statistics, run_backup, run_export, ExportFormat, run_import, run_restore,
-    run_sync, run_transition, write_template, CommandError, Failure, ImportArgs, SyncArgs,
-    TransitionArgs,
+    describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
+    run_sync, run_transition, write_template, CommandError, ExportFormat, Failure, ImportArgs,
+    SyncArgs, TransitionArgs,
 };
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};

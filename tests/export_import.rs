@@ -185,10 +185,16 @@ async fn fill(client: &mut Client) {
         ..title(Change::Correction, pb::TitleTier::FirstLevel, "2022-06-01")
     };
     for (holder, change) in [
-        (&first, title(Change::Promotion, pb::TitleTier::Senior, "2021-09-01")),
+        (
+            &first,
+            title(Change::Promotion, pb::TitleTier::Senior, "2021-09-01"),
+        ),
         (&first, revocation),
         (&first, correction),
-        (&second, title(Change::Initial, pb::TitleTier::ThirdLevel, "2018-09-01")),
+        (
+            &second,
+            title(Change::Initial, pb::TitleTier::ThirdLevel, "2018-09-01"),
+        ),
     ] {
         client
             .change_title(pb::ChangeTitleRequest {
@@ -231,7 +237,10 @@ async fn a_json_lines_export_imports_again_whole() {
     let mut server = start_server().await;
     fill(&mut server.client).await;
     let before = records(&mut server.client).await;
-    assert!(before[0].certificates.iter().any(|c| c.revocation.is_some()));
+    assert!(before[0]
+        .certificates
+        .iter()
+        .any(|c| c.revocation.is_some()));
     assert!(before[0].title_history.len() >= 4);
     let changes = all_changes(&mut server.client).await.len();
     let dir = tempfile::tempdir().unwrap();
@@ -299,10 +308,16 @@ async fn a_sheet_export_has_the_template_columns_and_imports_again() {
     fill(&mut server.client).await;
     let dir = tempfile::tempdir().unwrap();
     let template = dir.path().join("template.csv");
-    assert_eq!(run(&["template", template.to_str().unwrap()]).await.code, Some(0));
+    assert_eq!(
+        run(&["template", template.to_str().unwrap()]).await.code,
+        Some(0)
+    );
     let header = sheet(&template).remove(0);
 
-    for (name, flags) in [("sheet.csv", &[][..]), ("sheet.xlsx", &["--format", "xlsx"][..])] {
+    for (name, flags) in [
+        ("sheet.csv", &[][..]),
+        ("sheet.xlsx", &["--format", "xlsx"][..]),
+    ] {
         let file = dir.path().join(name);
         export(&server, &file, flags).await;
         let mut rows = sheet(&file);

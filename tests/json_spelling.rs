@@ -185,7 +185,12 @@ async fn exports_and_mirrors_use_the_proto_json_mapping_and_old_mirrors_resume()
     let dir = tempfile::tempdir().unwrap();
     let (export, mirror) = (dir.path().join("all.jsonl"), dir.path().join("m.jsonl"));
     let path = |p: &Path| p.to_str().unwrap().to_string();
-    let export_args = vec!["export".into(), path(&export), "--server".into(), url.clone()];
+    let export_args = vec![
+        "export".into(),
+        path(&export),
+        "--server".into(),
+        url.clone(),
+    ];
     let sync_args: Vec<String> = ["sync", "--server", &url, "--county", COUNTY, "--mirror"]
         .iter()
         .map(|s| s.to_string())
@@ -195,7 +200,11 @@ async fn exports_and_mirrors_use_the_proto_json_mapping_and_old_mirrors_resume()
     run_ok(export_args).await;
     run_ok(sync_args.clone()).await;
     let want = expected(client).await;
-    assert_eq!(lines(&mirror), want, "the mirror is the listing in the mapping");
+    assert_eq!(
+        lines(&mirror),
+        want,
+        "the mirror is the listing in the mapping"
+    );
     let mut exported = lines(&export);
     exported.sort_by(|a, b| a["teacherId"].as_str().cmp(&b["teacherId"].as_str()));
     assert_eq!(exported, want, "the export is the listing in the mapping");
@@ -209,7 +218,10 @@ async fn exports_and_mirrors_use_the_proto_json_mapping_and_old_mirrors_resume()
             .iter()
             .find(|t| t["teacherId"] == untitled.teacher_id.as_str())
             .unwrap();
-        assert!(untitled.get("legacyTitle").is_none(), "{file}: no legacy title");
+        assert!(
+            untitled.get("legacyTitle").is_none(),
+            "{file}: no legacy title"
+        );
     }
 
     // A mirror as an earlier release left it resumes, and is rewritten in the mapping.

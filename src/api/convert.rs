@@ -9,12 +9,11 @@ use crate::api::pb;
 use crate::auth::Principal;
 use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
-    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode, EmploymentStatus,
-    FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, Registration, ReissueReason, Revocation, RevocationInput,
-    SkipReason,
-    Teacher, TeacherFields, TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry,
-    TitleTier, UnixMicros,
+    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
+    EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
+    ImportedCertificateInput, LegacyTitle, Registration, ReissueReason, Revocation,
+    RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId, TeacherInput, TitleChangeInput,
+    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 

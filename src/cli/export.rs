@@ -57,13 +57,14 @@ impl ExportFormat {
 /// The rows a worksheet holds below its header (Excel's limit).
 const SHEET_ROWS: u32 = 1_048_575;
 
-/// Where the teachers go.
+/// Where the teachers go. The CSV writer and the workbook are boxed: they are large, and
+/// the sink lives in an async task.
 enum Sink {
     JsonLines(BufWriter<File>),
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     /// A workbook is built in memory and written when done.
     Xlsx {
-        book: Workbook,
+        book: Box<Workbook>,
         file: File,
         rows: u32,
     },
@@ -73,9 +74,9 @@ impl Sink {
     fn create(format: ExportFormat, file: File) -> anyhow::Result<Sink> {
         Ok(match format {
             ExportFormat::JsonLines => Sink::JsonLines(BufWriter::new(file)),
-            ExportFormat::Csv => Sink::Csv(start_csv(BufWriter::new(file))?),
+            ExportFormat::Csv => Sink::Csv(Box::new(start_csv(BufWriter::new(file))?)),
             ExportFormat::Xlsx => Sink::Xlsx {
-                book: start_workbook()?,
+                book: Box::new(start_workbook()?),
                 file,
                 rows: 0,
             },
@@ -126,7 +127,12 @@ fn sheet_view(teacher: &pb::Teacher) -> pb::Teacher {
         .filter(|c| c.status() == pb::CertificateStatus::Valid)
         .max_by(|a, b| a.certified_on.cmp(&b.certified_on))
         .map(|certificate| pb::Certificate {
-            registrations: certificate.registrations.last().cloned().into_iter().collect(),
+            registrations: certificate
+                .registrations
+                .last()
+                .cloned()
+                .into_iter()
+                .collect(),
             ..certificate.clone()
         });
     pb::Teacher {
@@ -204,8 +210,8 @@ mod tests {
 
     #[test]
     fn a_sheet_row_shows_the_latest_valid_certificate_and_registration() {
-        let certificate = |number: &str, certified_on: &str, status, registrations: &[&str]| {
-            pb::Certificate {
+        let certificate =
+            |number: &str, certified_on: &str, status, registrations: &[&str]| pb::Certificate {
                 certificate_number: number.into(),
                 certified_on: certified_on.into(),
                 status: status as i32,
@@ -217,8 +223,7 @@ mod tests {
                     })
                     .collect(),
                 ..Default::default()
-            }
-        };
+            };
         let valid = pb::CertificateStatus::Valid;
         let teacher = pb::Teacher {
             certificates: vec![
@@ -232,6 +237,9 @@ mod tests {
         assert_eq!(view.certificates.len(), 1);
         assert_eq!(view.certificates[0].certificate_number, "B");
         assert_eq!(view.certificates[0].registrations.len(), 1);
-        assert_eq!(view.certificates[0].registrations[0].registered_on, "2021-09-01");
+        assert_eq!(
+            view.certificates[0].registrations[0].registered_on,
+            "2021-09-01"
+        );
     }
 }

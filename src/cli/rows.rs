@@ -502,7 +502,11 @@ pub(super) fn sheet_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
         Field::LegacyTitle,
         chinese(&LEGACY_TITLES, teacher.legacy_title),
     );
-    let flag = if teacher.legacy_title_limited_scope { "是" } else { "" };
+    let flag = if teacher.legacy_title_limited_scope {
+        "是"
+    } else {
+        ""
+    };
     set(Field::LegacyTitleLimitedScope, flag.to_string());
     if let Some(certificate) = teacher.certificates.first() {
         set(

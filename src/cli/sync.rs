@@ -227,9 +227,8 @@ impl Mirror {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let teacher: pb::Teacher = json::from_line(line).with_context(|| {
-                format!("{} line {} is not a teacher", path.display(), n + 1)
-            })?;
+            let teacher: pb::Teacher = json::from_line(line)
+                .with_context(|| format!("{} line {} is not a teacher", path.display(), n + 1))?;
             if teacher.teacher_id.is_empty() {
                 bail!("{} line {} has no teacherId", path.display(), n + 1);
             }
@@ -285,4 +284,3 @@ fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }
-

@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{
     past_date, CertificateInput, Choice, FieldViolation, NewCertificate, Reissue, ReissueReason,
-    RevocationRequest, TeacherFields, TeacherInput, TitleChange, TitleChangeInput,
-    TitleChangeKind,
+    RevocationRequest, TeacherFields, TeacherInput, TitleChange, TitleChangeInput, TitleChangeKind,
 };
 
 /// What an import does with an identity document the registry already has.
@@ -220,7 +219,10 @@ fn validate_copies(
         if copy.copy_number as usize != j + 1 {
             bad(
                 "copy_number",
-                format!("is {}; copies are numbered 1, 2, 3, ... oldest first", copy.copy_number),
+                format!(
+                    "is {}; copies are numbered 1, 2, 3, ... oldest first",
+                    copy.copy_number
+                ),
             );
         }
         if j == 0 {
@@ -231,7 +233,9 @@ fn validate_copies(
             if !issued_on.is_empty() && past_date(issued_on, today) != Ok(certified_on) {
                 bad(
                     "issued_on",
-                    format!("the original copy is issued on the certification date, {certified_on}"),
+                    format!(
+                        "the original copy is issued on the certification date, {certified_on}"
+                    ),
                 );
             }
             continue;
@@ -240,7 +244,13 @@ fn validate_copies(
             bad("issued_on", "is required".into());
             continue;
         }
-        match Reissue::parse(copy.reason, &copy.declaration_ref, &copy.issued_on, "", today) {
+        match Reissue::parse(
+            copy.reason,
+            &copy.declaration_ref,
+            &copy.issued_on,
+            "",
+            today,
+        ) {
             Ok(reissue) => {
                 let issued_on = reissue.issued_on.unwrap_or(previous);
                 if issued_on < previous {

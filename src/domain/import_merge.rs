@@ -19,8 +19,8 @@
 use chrono::NaiveDate;
 
 use crate::domain::{
-    Certificate, DomainError, ImportRow, ImportedCertificate, NewCertificate, Teacher,
-    TitleChange, TitleChangeKind, TitleEntry, UnixMicros,
+    Certificate, DomainError, ImportRow, ImportedCertificate, NewCertificate, Teacher, TitleChange,
+    TitleChangeKind, TitleEntry, UnixMicros,
 };
 
 /// The ErrorInfo reason of a row that contradicts the record's history.
@@ -241,5 +241,122 @@ fn out_of_order(error: DomainError, reason: &'static str) -> DomainError {
                 .join("; "),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::fixtures::{stored_teacher, today};
+    use crate::domain::{
+        Choice, CopyInput, DomainError, ImportInput, ImportedCertificateInput, ReissueReason,
+        RevocationInput, Teacher,
+    };
+
+    const NUMBER: &str = "20163500022000123";
+
+    fn row(teacher: &Teacher, copies: Vec<CopyInput>, subject: &str) -> ImportInput {
+        ImportInput {
+            teacher: teacher.fields.to_input(),
+            certificates: vec![ImportedCertificateInput {
+                certificate: crate::domain::CertificateInput {
+                    number: NUMBER.into(),
+                    kind: Choice::Known(crate::domain::CertificateKind::PrimarySchool),
+                    subject: subject.into(),
+                    issuing_authority: "南平市延平区教育局".into(),
+                    certified_on: "2016-07-01".into(),
+                    first_registration_on: String::new(),
+                },
+                registrations: vec!["2016-09-01".into()],
+                copies,
+                revocation: Some(RevocationInput {
+                    revoked_on: "2024-06-01".into(),
+                    reason: "以欺骗手段取得".into(),
+                    approval_document: "Nan Jiao Ren [2024] No. 12".into(),
+                }),
+            }],
+            title_history: Vec::new(),
+        }
+    }
+
+    fn copy(copy_number: u32, issued_on: &str, reason: Choice<ReissueReason>) -> CopyInput {
+        CopyInput {
+            copy_number,
+            issued_on: issued_on.into(),
+            reason,
+            declaration_ref: "SD-2020-0042".into(),
+        }
+    }
+
+    fn merge(teacher: &mut Teacher, input: &ImportInput) -> Result<(), DomainError> {
+        let row = input.validate(today()).unwrap();
+        teacher.merge_import(&row, "importer", crate::domain::UnixMicros(1))
+    }
+
+    fn conflict(result: Result<(), DomainError>) -> bool {
+        matches!(
+            result,
+            Err(DomainError::FailedPrecondition {
+                reason: "IMPORT_CONFLICT",
+                ..
+            })
+        )
+    }
+
+    #[test]
+    fn a_whole_certificate_is_rebuilt_then_found_unchanged_and_never_rewritten() {
+        let lost = Choice::Known(ReissueReason::Lost);
+        let copies = vec![
+            copy(1, "2016-07-01", Choice::Unset),
+            copy(2, "2020-03-01", lost),
+        ];
+        let input = row(&stored_teacher(None, false), copies.clone(), "语文");
+        let mut teacher = stored_teacher(None, false);
+        merge(&mut teacher, &input).unwrap();
+        let certificate = &teacher.certificates[0];
+        assert_eq!(certificate.copies.len(), 2);
+        assert_eq!(certificate.copies[0].state, crate::domain::CopyState::Void);
+        assert!(certificate.revocation.is_some());
+
+        let merged = teacher.clone();
+        merge(&mut teacher, &input).unwrap();
+        assert_eq!(teacher, merged, "the same row again changes nothing");
+
+        let other_subject = row(&teacher, copies.clone(), "数学");
+        assert!(conflict(merge(&mut teacher.clone(), &other_subject)));
+        let other_copy = vec![copies[0].clone(), copy(2, "2020-04-01", lost)];
+        let other_copy = row(&teacher, other_copy, "语文");
+        assert!(conflict(merge(&mut teacher.clone(), &other_copy)));
+        let mut other_revocation = input.clone();
+        other_revocation.certificates[0]
+            .revocation
+            .as_mut()
+            .unwrap()
+            .reason = "x".into();
+        assert!(conflict(merge(&mut teacher.clone(), &other_revocation)));
+        let mut without_history = input;
+        without_history.certificates[0].copies.clear();
+        without_history.certificates[0].revocation = None;
+        merge(&mut teacher, &without_history).unwrap();
+        assert_eq!(teacher, merged, "what a row leaves out stays");
+    }
+
+    #[test]
+    fn copies_must_be_numbered_and_the_original_plain() {
+        let teacher = stored_teacher(None, false);
+        let lost = Choice::Known(ReissueReason::Lost);
+        for (copies, field) in [
+            (vec![copy(2, "2020-03-01", lost)], "copies[0].copy_number"),
+            (vec![copy(1, "2016-07-01", lost)], "copies[0].reason"),
+            (
+                vec![copy(1, "2016-07-02", Choice::Unset)],
+                "copies[0].issued_on",
+            ),
+        ] {
+            let bad = row(&teacher, copies, "语文").validate(today()).unwrap_err();
+            assert!(
+                bad.iter().any(|v| v.field.ends_with(field)),
+                "{field}: {bad:?}"
+            );
+        }
     }
 }
