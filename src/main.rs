@@ -15,8 +15,8 @@ use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
     describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
-    run_sync, run_transition, write_template, CommandError, Failure, ImportArgs, SyncArgs,
-    TransitionArgs,
+    run_sync, run_transition, write_template, CommandError, ExportFormat, Failure, ImportArgs,
+    SyncArgs, TransitionArgs,
 };
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -147,13 +147,18 @@ enum Command {
         #[arg(long)]
         rejects: Option<PathBuf>,
     },
-    /// Write every teacher (or one county's) to a JSON Lines file, for other systems.
+    /// Write every teacher (or one county's) to a JSON Lines file, for other systems, or to
+    /// a sheet with the template's columns; `import` reads either back.
     Export {
         file: PathBuf,
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
         #[arg(long, default_value = "")]
         county: String,
+        /// jsonl: whole records in the proto3 JSON mapping; csv, xlsx: the template's
+        /// columns. Default: by the file's extension (.csv, .xlsx), else jsonl.
+        #[arg(long, value_parser = ["jsonl", "csv", "xlsx"])]
+        format: Option<String>,
     },
     /// Copy a running registry, consistently, into a new directory (admin token).
     Backup {
@@ -370,8 +375,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             file,
             server,
             county,
+            format,
         } => {
-            let (count, revision) = runtime.block_on(run_export(&server, &county, &file))?;
+            let format = ExportFormat::choose(format.as_deref(), &file)?;
+            let (count, revision) =
+                runtime.block_on(run_export(&server, &county, &file, format))?;
             println!(
                 "{count} teachers written to {} (as of revision {revision})",
                 file.display()

@@ -486,9 +486,9 @@ async fn the_sync_command_keeps_a_county_mirror() {
     .await;
     let mut expected: Vec<serde_json::Value> = registry
         .iter()
-        .map(teacher_registry::cli::teacher_json)
+        .map(|t| serde_json::from_str(&teacher_registry::api::json::to_line(t).unwrap()).unwrap())
         .collect();
-    expected.sort_by(|a, b| a["teacher_id"].as_str().cmp(&b["teacher_id"].as_str()));
+    expected.sort_by(|a, b| a["teacherId"].as_str().cmp(&b["teacherId"].as_str()));
     assert_eq!(lines, expected, "the mirror equals the registry");
     let revision = std::fs::read_to_string(dir.path().join("a.jsonl.revision")).unwrap();
     assert_eq!(revision.trim(), "33");

@@ -11,11 +11,11 @@ use crate::auth::Principal;
 use crate::domain::case::CaseId;
 use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
-    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyState, CountyCode, EmploymentStatus,
-    FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, Registration, ReissueReason, Revocation, SkipReason,
-    Teacher, TeacherFields, TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry,
-    TitleTier, UnixMicros,
+    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
+    EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
+    ImportedCertificateInput, LegacyTitle, Registration, ReissueReason, Revocation,
+    RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId, TeacherInput, TitleChangeInput,
+    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 
@@ -202,9 +202,9 @@ impl From<pb::Teacher> for TeacherMessage {
     }
 }
 
-/// An import row: the teacher with its certificates (core fields and registration dates;
-/// status, copies and revocations are ignored, as they change only through their RPCs)
-/// and title history.
+/// An import row: the teacher with its certificates (core fields, registration dates,
+/// copies and revocation; the status, copy states and expiry dates follow from those and
+/// are not read) and title history.
 pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
     let (input, extras) = split_teacher(teacher);
     let certificates = extras
@@ -215,9 +215,16 @@ pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
                 .into_iter()
                 .map(|r| r.registered_on)
                 .collect();
+            let copies = std::mem::take(&mut certificate.copies)
+                .into_iter()
+                .map(copy_input)
+                .collect();
+            let revocation = certificate.revocation.take().map(revocation_input);
             ImportedCertificateInput {
                 certificate: certificate_input(certificate, String::new()),
                 registrations,
+                copies,
+                revocation,
             }
         })
         .collect();
@@ -229,6 +236,35 @@ pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
             .into_iter()
             .map(title_change_input)
             .collect(),
+    }
+}
+
+fn copy_input(copy: pb::CertificateCopy) -> CopyInput {
+    let pb::CertificateCopy {
+        copy_number,
+        issued_on,
+        reason,
+        declaration_ref,
+        state: _,
+    } = copy;
+    CopyInput {
+        copy_number,
+        issued_on,
+        reason: ReissueReason::from_wire(reason),
+        declaration_ref,
+    }
+}
+
+fn revocation_input(revocation: pb::CertificateRevocation) -> RevocationInput {
+    let pb::CertificateRevocation {
+        revoked_on,
+        reason,
+        approval_document,
+    } = revocation;
+    RevocationInput {
+        revoked_on,
+        reason,
+        approval_document,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Messages as lines of JSON in the proto3 JSON mapping, for the files that leave the
-//! registry: backups (BackupRegistry, `backup` and `restore`) and exports (`export`).
+//! registry: backups (BackupRegistry, `backup` and `restore`), exports (`export`, whose
+//! lines `import` reads back) and sync mirrors (`sync`).
 //!
 //! The JSON is derived from the descriptors of the proto files (the descriptor set the
 //! build embeds for server reflection) by prost-reflect, never written field by field, so
@@ -98,6 +99,33 @@ pub fn from_line<M: JsonLine>(line: &str) -> Result<M, JsonLineError> {
             name: M::FULL_NAME,
             source,
         })
+}
+
+/// Reads a message from a JSON value in the proto3 JSON mapping (as [`from_line`] does).
+pub fn from_value<M: JsonLine>(value: serde_json::Value) -> Result<M, JsonLineError> {
+    let dynamic = DynamicMessage::deserialize(descriptor::<M>()?, value).map_err(|source| {
+        JsonLineError::Decode {
+            name: M::FULL_NAME,
+            source,
+        }
+    })?;
+    dynamic
+        .transcode_to::<M>()
+        .map_err(|source| JsonLineError::Transcode {
+            name: M::FULL_NAME,
+            source,
+        })
+}
+
+/// The proto field name of `M`'s field that `key` names in JSON, by its JSON name
+/// (`nationalId`) or its proto name (`national_id`), as the proto3 JSON mapping accepts
+/// both; `None` when `key` names no field of `M`.
+pub fn field_name<M: JsonLine>(key: &str) -> Option<String> {
+    let descriptor = descriptor::<M>().ok()?;
+    descriptor
+        .get_field_by_json_name(key)
+        .or_else(|| descriptor.get_field_by_name(key))
+        .map(|field| field.name().to_string())
 }
 
 #[cfg(test)]

@@ -15,13 +15,13 @@ mod template;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
-pub use export::run_export;
+pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use stats::print_statistics;
-pub use sync::{run_sync, teacher_json, SyncArgs};
+pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use transition::{run_transition, TransitionArgs};
 

@@ -20,6 +20,7 @@ mod formats;
 mod header;
 mod labels;
 mod lines;
+mod message;
 
 use formats::{open_csv, open_json_lines, open_sheet, CsvRows, JsonLines, SheetRows};
 pub use header::HeaderProblem;
@@ -479,6 +480,41 @@ pub(super) fn teacher_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
                 .unwrap_or_default()
         }),
     })
+}
+
+/// A teacher as cells for people, in the order of [`column_names`]: as [`teacher_cells`],
+/// but with enum values in Chinese and a set flag as 是 (blank when not set), as staff
+/// fill in a template. Reading them gives the same teacher.
+pub(super) fn sheet_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
+    let mut cells = teacher_cells(teacher);
+    let chinese = |choices: &Choices, value: i32| choices.chinese(value).unwrap_or("").to_string();
+    let mut set = |field: Field, text: String| cells[field as usize] = text;
+    set(
+        Field::IdDocumentType,
+        chinese(&DOCUMENT_TYPES, teacher.id_document_type),
+    );
+    set(Field::Gender, chinese(&GENDERS, teacher.gender));
+    set(
+        Field::EmploymentStatus,
+        chinese(&EMPLOYMENT, teacher.employment_status),
+    );
+    set(
+        Field::LegacyTitle,
+        chinese(&LEGACY_TITLES, teacher.legacy_title),
+    );
+    let flag = if teacher.legacy_title_limited_scope {
+        "是"
+    } else {
+        ""
+    };
+    set(Field::LegacyTitleLimitedScope, flag.to_string());
+    if let Some(certificate) = teacher.certificates.first() {
+        set(
+            Field::CertificateKind,
+            chinese(&CERTIFICATE_KINDS, certificate.kind),
+        );
+    }
+    cells
 }
 
 /// An enum value's name without its prefix; blank for the `_UNSPECIFIED` zero.

@@ -405,3 +405,57 @@ fn rows_can_move_to_another_thread() {
     fn send<T: Send>() {}
     send::<Rows>();
 }
+
+#[test]
+fn sheet_cells_are_in_chinese_and_read_back_as_the_same_teacher() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = rows(&file(&dir, "in.csv", CHINESE_CSV.as_bytes())).remove(0);
+    let cells = sheet_cells(teacher(&original));
+    assert_eq!(cells[3], "女");
+    assert_eq!(cells[7], "退休");
+    assert_eq!(cells[9], "是");
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(column_names().map(|(_, chinese)| chinese))
+        .unwrap();
+    writer.write_record(cells).unwrap();
+    let copy = rows(&file(&dir, "out.csv", &writer.into_inner().unwrap())).remove(0);
+    assert_eq!(copy.teacher, original.teacher);
+}
+
+#[test]
+fn json_lines_of_whole_teachers_are_read_as_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = rows(&file(&dir, "in.csv", CHINESE_CSV.as_bytes())).remove(0);
+    let mut whole = teacher(&original).clone();
+    whole.teacher_id = "T6P856YEKK0B".into();
+    whole.title_history.push(pb::TitleEntry {
+        tier: pb::TitleTier::FirstLevel as i32,
+        kind: pb::TitleChangeKind::ReformTransition as i32,
+        effective_date: "2016-09-01".into(),
+        approval_document: "Nan Ren She [2016] No. 88".into(),
+        ..Default::default()
+    });
+    let line = crate::api::json::to_line(&whole).unwrap();
+    let mut numbered: serde_json::Value = serde_json::from_str(&line).unwrap();
+    numbered["序号"] = 7.into();
+    let bad = line.replace("GENDER_FEMALE", "女");
+    let text = format!("{line}\n{numbered}\n{bad}\n");
+    let mut read = open_rows(&file(&dir, "export.jsonl", text.as_bytes())).unwrap();
+    let got: Vec<SourceRow> = read.by_ref().map(Result::unwrap).collect();
+    assert_eq!(
+        teacher(&got[0]),
+        &whole,
+        "certificates and title history kept"
+    );
+    assert_eq!(teacher(&got[1]), &whole, "a key of no field is ignored");
+    assert_eq!(read.ignored_columns(), ["序号"]);
+    let problems = got[2].teacher.as_ref().unwrap_err();
+    assert!(
+        problems[0].description.contains("proto3 JSON"),
+        "{problems:?}"
+    );
+    assert_eq!(got[2].line, 3);
+    assert_eq!(got[2].cells[2], "王芳", "its cells, for the rejects file");
+    assert_eq!(got[0].cells.to_vec(), teacher_cells(&whole).to_vec());
+}

@@ -1,6 +1,12 @@
 //! `teacher-registry sync`: a county's JSON Lines mirror, kept in step by the change feed.
 //!
-//! The mirror file holds one teacher per line, ordered by registry number; beside it,
+//! The mirror file holds one teacher per line, ordered by registry number, each in the
+//! proto3 JSON mapping of `teacher_registry.v1.Teacher` as an export writes it
+//! (`api::json`): lowerCamelCase names, enum value names, fields at their default left
+//! out, so a teacher without a title has no `currentTitle`. Earlier releases wrote proto
+//! field names and every field (`"current_title": "TITLE_TIER_UNSPECIFIED"`); the mapping
+//! reads those too, so a mirror they wrote resumes, and is rewritten in the current
+//! spelling when next saved. Beside the mirror,
 //! `FILE.revision` holds the revision the mirror reflects. A run resumes from that
 //! revision; without it, or when the registry no longer keeps changes that old
 //! (RESYNC_REQUIRED), it lists the county afresh and follows the feed from the listing's
@@ -14,13 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
 use tonic::Code;
 use tonic_types::StatusExt;
 
 use super::{connect, refusal, Client};
-use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
+use crate::api::{json, pb};
 use crate::private_files::create_private_file;
 
 /// How often a following sync saves its mirror while changes stream in.
@@ -36,9 +41,9 @@ pub struct SyncArgs {
     pub follow: bool,
 }
 
-/// A county's teachers as JSON, by registry number, and the revision they reflect.
+/// A county's teachers, by registry number, and the revision they reflect.
 struct Mirror {
-    teachers: BTreeMap<String, Value>,
+    teachers: BTreeMap<String, pb::Teacher>,
     revision: u64,
     path: PathBuf,
 }
@@ -179,7 +184,7 @@ async fn resync(
         for teacher in &page.teachers {
             mirror
                 .teachers
-                .insert(teacher.teacher_id.clone(), teacher_json(teacher));
+                .insert(teacher.teacher_id.clone(), teacher.clone());
         }
         if page.next_page_token.is_empty() {
             break;
@@ -222,13 +227,12 @@ impl Mirror {
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
         {
-            let value: Value = serde_json::from_str(line)
-                .with_context(|| format!("{} line {} is not JSON", path.display(), n + 1))?;
-            let id = value["teacher_id"]
-                .as_str()
-                .with_context(|| format!("{} line {} has no teacher_id", path.display(), n + 1))?
-                .to_string();
-            teachers.insert(id, value);
+            let teacher: pb::Teacher = json::from_line(line)
+                .with_context(|| format!("{} line {} is not a teacher", path.display(), n + 1))?;
+            if teacher.teacher_id.is_empty() {
+                bail!("{} line {} has no teacherId", path.display(), n + 1);
+            }
+            teachers.insert(teacher.teacher_id.clone(), teacher);
         }
         Ok(Some(Mirror {
             teachers,
@@ -243,14 +247,14 @@ impl Mirror {
             self.teachers.remove(&change.teacher_id);
         } else if let Some(teacher) = &change.teacher {
             self.teachers
-                .insert(change.teacher_id.clone(), teacher_json(teacher));
+                .insert(change.teacher_id.clone(), teacher.clone());
         }
     }
 
     fn save(&self) -> anyhow::Result<()> {
         let mut text = String::new();
         for teacher in self.teachers.values() {
-            text.push_str(&teacher.to_string());
+            text.push_str(&json::to_line(teacher)?);
             text.push('\n');
         }
         replace_file(&self.path, text.as_bytes())?;
@@ -279,74 +283,4 @@ fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.sync_all()?;
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
-}
-
-/// A teacher as one JSON object with the proto's field names and enum value names.
-pub fn teacher_json(t: &pb::Teacher) -> Value {
-    json!({
-        "teacher_id": t.teacher_id,
-        "id_document_type": t.id_document_type().as_str_name(),
-        "national_id": t.national_id,
-        "name": t.name,
-        "gender": t.gender().as_str_name(),
-        "birth_date": t.birth_date,
-        "county_code": t.county_code,
-        "school": t.school,
-        "employment_status": t.employment_status().as_str_name(),
-        "legacy_title": t.legacy_title().as_str_name(),
-        "legacy_title_limited_scope": t.legacy_title_limited_scope,
-        "current_title": t.current_title().as_str_name(),
-        "certificates": t.certificates.iter().map(certificate_json).collect::<Vec<_>>(),
-        "title_history": t.title_history.iter().map(title_json).collect::<Vec<_>>(),
-        "etag": t.etag,
-        "revision": t.revision,
-        "create_time": time_json(t.create_time.as_ref()),
-        "update_time": time_json(t.update_time.as_ref()),
-    })
-}
-
-fn certificate_json(c: &pb::Certificate) -> Value {
-    json!({
-        "certificate_number": c.certificate_number,
-        "kind": c.kind().as_str_name(),
-        "subject": c.subject,
-        "issuing_authority": c.issuing_authority,
-        "certified_on": c.certified_on,
-        "status": c.status().as_str_name(),
-        "copies": c.copies.iter().map(|copy| json!({
-            "copy_number": copy.copy_number,
-            "issued_on": copy.issued_on,
-            "reason": copy.reason().as_str_name(),
-            "declaration_ref": copy.declaration_ref,
-            "state": copy.state().as_str_name(),
-        })).collect::<Vec<_>>(),
-        "registrations": c.registrations.iter().map(|r| json!({
-            "registered_on": r.registered_on,
-            "expires_on": r.expires_on,
-        })).collect::<Vec<_>>(),
-        "revocation": c.revocation.as_ref().map(|r| json!({
-            "revoked_on": r.revoked_on,
-            "reason": r.reason,
-            "approval_document": r.approval_document,
-        })),
-    })
-}
-
-fn title_json(e: &pb::TitleEntry) -> Value {
-    json!({
-        "tier": e.tier().as_str_name(),
-        "kind": e.kind().as_str_name(),
-        "effective_date": e.effective_date,
-        "approval_document": e.approval_document,
-        "limited_scope": e.limited_scope,
-        "exceptional": e.exceptional,
-        "note": e.note,
-        "recorded_by": e.recorded_by,
-        "record_time": time_json(e.record_time.as_ref()),
-    })
-}
-
-fn time_json(time: Option<&prost_types::Timestamp>) -> Value {
-    time.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
-        .map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
 }

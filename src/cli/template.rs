@@ -59,17 +59,32 @@ pub fn write_template(path: &Path, replace: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the template {}", path.display()))
 }
 
-fn write_csv(mut file: File) -> anyhow::Result<()> {
-    file.write_all(b"\xEF\xBB\xBF")?;
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(file);
-    writer.write_record(column_names().map(|(_, chinese)| chinese))?;
-    writer.flush()?;
+fn write_csv(file: File) -> anyhow::Result<()> {
+    start_csv(file)?.flush()?;
     Ok(())
 }
 
 fn write_xlsx(mut file: File) -> anyhow::Result<()> {
+    file.write_all(&start_workbook()?.save_to_buffer()?)?;
+    Ok(())
+}
+
+/// A CSV writer that has written the template's start: a byte-order mark and the Chinese
+/// header row, with CRLF line endings, as Excel reads and saves CSV. `export` writes its
+/// sheets the same way.
+pub(super) fn start_csv<W: Write>(mut out: W) -> anyhow::Result<csv::Writer<W>> {
+    out.write_all(b"\xEF\xBB\xBF")?;
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    writer.write_record(column_names().map(|(_, chinese)| chinese))?;
+    Ok(writer)
+}
+
+/// A workbook whose first sheet, 教师, has the template's header row: bold, frozen, the
+/// columns sized, and the code and date columns formatted as text. `export` fills the
+/// rows below it.
+pub(super) fn start_workbook() -> anyhow::Result<Workbook> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     sheet.set_name("教师")?;
@@ -83,8 +98,7 @@ fn write_xlsx(mut file: File) -> anyhow::Result<()> {
         }
     }
     sheet.set_freeze_panes(1, 0)?;
-    file.write_all(&book.save_to_buffer()?)?;
-    Ok(())
+    Ok(book)
 }
 
 /// Wide enough for the header (a Chinese character takes two widths) and for typical

@@ -1,13 +1,14 @@
-//! Bulk import rows: a teacher with, optionally, certificates and title history, checked
-//! by the same rules as the single-record operations, and merged into an existing record
-//! without duplicating anything it already has.
+//! Bulk import rows: a teacher with, optionally, certificates (with their copies,
+//! registrations and revocation) and title history, checked by the same rules as the
+//! single-record operations. A row can be a whole record as `export` wrote it, so that an
+//! export imports again; how a row is merged into an existing record is in
+//! `import_merge`.
 
 use chrono::NaiveDate;
 
 use crate::domain::{
-    past_date, CertificateInput, DomainError, FieldViolation, NewCertificate, Teacher,
-    TeacherFields, TeacherInput, TitleChange, TitleChangeInput, TitleChangeKind, TitleEntry,
-    UnixMicros,
+    past_date, CertificateInput, Choice, FieldViolation, NewCertificate, Reissue, ReissueReason,
+    RevocationRequest, TeacherFields, TeacherInput, TitleChange, TitleChangeInput, TitleChangeKind,
 };
 
 /// What an import does with an identity document the registry already has.
@@ -27,11 +28,34 @@ pub struct ImportInput {
     pub title_history: Vec<TitleChangeInput>,
 }
 
-/// A certificate of an import row: its core fields and the dates of its registrations.
+/// A certificate of an import row: its core fields, the dates of its registrations, and,
+/// as an export writes them, its copies and revocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedCertificateInput {
     pub certificate: CertificateInput,
     pub registrations: Vec<String>,
+    /// Every copy, the original first; empty when the row says nothing of copies.
+    pub copies: Vec<CopyInput>,
+    pub revocation: Option<RevocationInput>,
+}
+
+/// A physical copy of an imported certificate, as received. Its state is not read: it
+/// follows from the copies after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyInput {
+    pub copy_number: u32,
+    pub issued_on: String,
+    /// Unset for the original copy.
+    pub reason: Choice<ReissueReason>,
+    pub declaration_ref: String,
+}
+
+/// The revocation of an imported certificate, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationInput {
+    pub revoked_on: String,
+    pub reason: String,
+    pub approval_document: String,
 }
 
 /// A validated import row.
@@ -48,6 +72,10 @@ pub struct ImportRow {
 pub struct ImportedCertificate {
     pub certificate: NewCertificate,
     pub registrations: Vec<NaiveDate>,
+    /// The reissues that made copies 2, 3, ..., in order, each with its date.
+    pub reissues: Vec<Reissue>,
+    /// With its date.
+    pub revocation: Option<RevocationRequest>,
 }
 
 impl ImportInput {
@@ -99,9 +127,27 @@ impl ImportInput {
                             "appears twice in the row",
                         ));
                     }
+                    let reissues = validate_copies(
+                        &imported.copies,
+                        certificate.certified_on,
+                        &path,
+                        today,
+                        &mut violations,
+                    );
+                    let revocation = imported.revocation.as_ref().and_then(|revocation| {
+                        validate_revocation(
+                            revocation,
+                            certificate.certified_on,
+                            &path,
+                            today,
+                            &mut violations,
+                        )
+                    });
                     certificates.push(ImportedCertificate {
                         certificate,
                         registrations,
+                        reissues,
+                        revocation,
                     });
                 }
                 Err(bad) => violations.extend(bad.into_iter().map(|v| {
@@ -153,96 +199,124 @@ impl ImportInput {
     }
 }
 
-impl Teacher {
-    /// Takes an import row into the record: the row's fields replace the record's; its
-    /// certificates and title entries are added unless the record has them already
-    /// (a certificate by number, with any registrations it lacks; an entry by kind, tier,
-    /// date and approval document). Refused (FAILED_PRECONDITION) where the record's
-    /// history forbids it: a new title entry dated before the latest one, a certificate
-    /// barred by a revocation, a registration older than the latest one.
-    /// The uniqueness of new certificate numbers across the registry is the store's to check.
-    pub fn merge_import(
-        &mut self,
-        row: &ImportRow,
-        recorded_by: &str,
-        record_time: UnixMicros,
-    ) -> Result<(), DomainError> {
-        self.fields = row.fields.clone();
-        for imported in &row.certificates {
-            let number = &imported.certificate.number;
-            let known = self.certificates.iter().find(|c| c.number == *number);
-            let have: Vec<NaiveDate> = match known {
-                Some(c) => c.registrations.iter().map(|r| r.registered_on).collect(),
-                None => {
-                    self.issue_certificate(imported.certificate.clone())?;
-                    imported
-                        .certificate
-                        .first_registration_on
-                        .into_iter()
-                        .collect()
+/// The copies after the original as reissues. Copies are numbered 1, 2, ... oldest first;
+/// the original has no reason and is dated the certification date; each later one is a
+/// valid reissue (a LOST one with its declaration) dated no earlier than the one before.
+fn validate_copies(
+    copies: &[CopyInput],
+    certified_on: NaiveDate,
+    path: &str,
+    today: NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) -> Vec<Reissue> {
+    let mut reissues = Vec::new();
+    let mut previous = certified_on;
+    for (j, copy) in copies.iter().enumerate() {
+        let path = format!("{path}.copies[{j}]");
+        let mut bad = |field: &str, description: String| {
+            violations.push(FieldViolation::new(format!("{path}.{field}"), description));
+        };
+        if copy.copy_number as usize != j + 1 {
+            bad(
+                "copy_number",
+                format!(
+                    "is {}; copies are numbered 1, 2, 3, ... oldest first",
+                    copy.copy_number
+                ),
+            );
+        }
+        if j == 0 {
+            if copy.reason != Choice::Unset {
+                bad("reason", "the original copy has no reissue reason".into());
+            }
+            let issued_on = copy.issued_on.trim();
+            if !issued_on.is_empty() && past_date(issued_on, today) != Ok(certified_on) {
+                bad(
+                    "issued_on",
+                    format!(
+                        "the original copy is issued on the certification date, {certified_on}"
+                    ),
+                );
+            }
+            continue;
+        }
+        if copy.issued_on.trim().is_empty() {
+            bad("issued_on", "is required".into());
+            continue;
+        }
+        match Reissue::parse(
+            copy.reason,
+            &copy.declaration_ref,
+            &copy.issued_on,
+            "",
+            today,
+        ) {
+            Ok(reissue) => {
+                let issued_on = reissue.issued_on.unwrap_or(previous);
+                if issued_on < previous {
+                    bad(
+                        "issued_on",
+                        format!("{issued_on} is before the copy before it, of {previous}"),
+                    );
                 }
-            };
-            for date in &imported.registrations {
-                if !have.contains(date) {
-                    self.register_certificate(number, *date)
-                        .map_err(|e| match e {
-                            DomainError::Invalid { violations } => {
-                                DomainError::FailedPrecondition {
-                                    reason: "REGISTRATION_OUT_OF_ORDER",
-                                    message: violations
-                                        .into_iter()
-                                        .map(|v| v.description)
-                                        .collect::<Vec<_>>()
-                                        .join("; "),
-                                }
-                            }
-                            other => other,
-                        })?;
+                previous = issued_on;
+                reissues.push(reissue);
+            }
+            Err(bad_fields) => {
+                for v in bad_fields {
+                    bad(&v.field, v.description);
                 }
             }
         }
-        for change in &row.title_history {
-            let duplicate = self.title_history.iter().any(|e| {
-                e.kind == change.kind
-                    && e.tier == change.tier
-                    && e.effective_date == change.effective_date
-                    && e.approval_document == change.approval_document
-            });
-            if duplicate {
-                continue;
-            }
-            if let Some(latest) = self.title_history.last() {
-                if change.effective_date < latest.effective_date {
-                    return Err(DomainError::FailedPrecondition {
-                        reason: "EFFECTIVE_DATE_BEFORE_LATEST",
-                        message: format!(
-                            "imported title entry of {} is before the record's latest of {}",
-                            change.effective_date, latest.effective_date
-                        ),
-                    });
-                }
-            }
-            self.title_history.push(TitleEntry {
-                tier: change.tier,
-                kind: change.kind,
-                effective_date: change.effective_date,
-                approval_document: change.approval_document.clone(),
-                limited_scope: change.limited_scope,
-                exceptional: change.exceptional,
-                note: change.note.clone(),
-                recorded_by: recorded_by.to_string(),
-                record_time,
-            });
+    }
+    reissues
+}
+
+/// A revocation as the certificate operations check it, with its date required.
+fn validate_revocation(
+    revocation: &RevocationInput,
+    certified_on: NaiveDate,
+    path: &str,
+    today: NaiveDate,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<RevocationRequest> {
+    let path = format!("{path}.revocation");
+    let RevocationInput {
+        revoked_on,
+        reason,
+        approval_document,
+    } = revocation;
+    if revoked_on.trim().is_empty() {
+        violations.push(FieldViolation::new(
+            format!("{path}.revoked_on"),
+            "is required",
+        ));
+        return None;
+    }
+    match RevocationRequest::parse(reason, approval_document, revoked_on, today) {
+        Ok(request) if request.revoked_on.is_some_and(|date| date < certified_on) => {
+            violations.push(FieldViolation::new(
+                format!("{path}.revoked_on"),
+                "is before the certification date",
+            ));
+            None
         }
-        Ok(())
+        Ok(request) => Some(request),
+        Err(bad) => {
+            violations.extend(
+                bad.into_iter()
+                    .map(|v| FieldViolation::new(format!("{path}.{}", v.field), v.description)),
+            );
+            None
+        }
     }
 }
 
 impl TitleChangeInput {
     /// An imported history entry: like a ChangeTitle change, but a reform transition is a
-    /// fact to record, and a revocation (whose tier depends on the history) is refused.
+    /// fact to record, and the tier a revocation returns to is not read (it follows from
+    /// the history, as in an export, where it is written out).
     fn validate_imported(&self) -> Result<TitleChange, Vec<FieldViolation>> {
-        use crate::domain::Choice;
         match self.kind {
             Choice::Known(TitleChangeKind::ReformTransition) => {
                 let as_initial = TitleChangeInput {
@@ -254,10 +328,11 @@ impl TitleChangeInput {
                     ..change
                 })
             }
-            Choice::Known(TitleChangeKind::Revocation) => Err(vec![FieldViolation::new(
-                "change.kind",
-                "revocations are recorded with ChangeTitle, not imported",
-            )]),
+            Choice::Known(TitleChangeKind::Revocation) => TitleChangeInput {
+                tier: Choice::Unset,
+                ..self.clone()
+            }
+            .validate(),
             _ => self.validate(),
         }
     }

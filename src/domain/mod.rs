@@ -9,6 +9,7 @@ mod error;
 pub(crate) mod fixtures;
 mod identity;
 mod import;
+mod import_merge;
 mod lifecycle;
 mod teacher;
 pub(crate) mod teacher_id;
@@ -24,7 +25,8 @@ pub use change::{ChangeEvent, ChangeKind};
 pub use error::{DomainError, FieldViolation};
 pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
 pub use import::{
-    ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,
+    CopyInput, ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,
+    RevocationInput,
 };
 pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,

@@ -172,7 +172,7 @@ fn refused(reason: &'static str, message: String) -> DomainError {
 impl Teacher {
     /// The tiers in force, oldest first, after replaying the history: the last one is
     /// the current title; a revocation withdraws the last one.
-    fn tiers_in_force(&self) -> Vec<Option<TitleTier>> {
+    pub(super) fn tiers_in_force(&self) -> Vec<Option<TitleTier>> {
         let mut stack = Vec::new();
         for entry in &self.title_history {
             match entry.kind {

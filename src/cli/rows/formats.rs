@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::header::{column_of, english};
 use super::lines::LineCounter;
+use super::message::{is_teacher_message, teacher_message};
 use super::{
     bad_header, unreadable, Cell, Header, RowCells, RowProblem, RowsError, Source, SourceRow,
     COLUMNS,
@@ -319,7 +320,13 @@ impl Iterator for JsonLines {
                     if bytes.is_empty() {
                         continue;
                     }
-                    let (read, written) = json_cells(bytes, &mut self.ignored);
+                    let (read, written) = match serde_json::from_slice::<Value>(bytes) {
+                        Ok(Value::Object(object)) if is_teacher_message(&object) => {
+                            let row = teacher_message(object, self.line, &mut self.ignored);
+                            return Some(Ok(row));
+                        }
+                        parsed => json_cells(parsed, &mut self.ignored),
+                    };
                     if let Some(row) = read.into_row(self.line, written) {
                         return Some(Ok(row));
                     }
@@ -341,10 +348,13 @@ impl Iterator for JsonLines {
 /// order of [`COLUMNS`]. A line that is not an object, or gives a field twice (by its
 /// English and its Chinese name), is a bad row. A key that names no field is ignored, and
 /// added to `ignored` the first time.
-fn json_cells(bytes: &[u8], ignored: &mut Vec<String>) -> (RowCells, Vec<String>) {
+fn json_cells(
+    parsed: serde_json::Result<Value>,
+    ignored: &mut Vec<String>,
+) -> (RowCells, Vec<String>) {
     let mut row = RowCells::new();
     let mut written = vec![String::new(); COLUMNS.len()];
-    let object = match serde_json::from_slice::<Value>(bytes) {
+    let object = match parsed {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
             return (

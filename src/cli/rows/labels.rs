@@ -29,6 +29,14 @@ impl Choices {
             })
     }
 
+    /// The Chinese label of a value, as sheets show it; `None` for the unset zero.
+    pub(super) fn chinese(&self, value: i32) -> Option<&'static str> {
+        self.labels
+            .iter()
+            .find(|&&(_, v)| v == value)
+            .map(|&(chinese, _)| chinese)
+    }
+
     fn suffix(&self, value: i32) -> Option<&'static str> {
         (self.name)(value).and_then(|name| name.strip_prefix(self.prefix))
     }
