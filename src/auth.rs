@@ -56,6 +56,7 @@ pub enum Rpc {
     GetTeacher,
     LookupTeacher,
     ListTeachers,
+    SearchTeachers,
     UpdateTeacher,
     IssueCertificate,
     ReissueCertificate,
@@ -72,11 +73,12 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 16] = [
+    pub const ALL: [Rpc; 17] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
         Rpc::ListTeachers,
+        Rpc::SearchTeachers,
         Rpc::UpdateTeacher,
         Rpc::IssueCertificate,
         Rpc::ReissueCertificate,
@@ -98,6 +100,7 @@ impl Rpc {
             Rpc::GetTeacher
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
+                | Rpc::SearchTeachers
                 | Rpc::GetStatistics
                 | Rpc::ListChanges
                 | Rpc::WatchChanges

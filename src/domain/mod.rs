@@ -9,6 +9,7 @@ pub(crate) mod fixtures;
 mod identity;
 mod import;
 mod lifecycle;
+mod name;
 mod teacher;
 mod teacher_id;
 mod text;
@@ -28,6 +29,7 @@ pub use import::{
 pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };
+pub use name::name_search_form;
 pub use teacher::{
     etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
     TeacherFields, TeacherInput, UnixMicros, Validated,

@@ -25,7 +25,7 @@ use crate::store::{codec, keys, StoreError};
 
 /// At most this many index entries are read for one page; a page that filters out more
 /// ends early, with a token to go on.
-const MAX_SCANNED: usize = 10_000;
+pub(crate) const MAX_SCANNED: usize = 10_000;
 const TAG_LEN: usize = 16;
 
 /// Which teachers to list.
@@ -116,7 +116,7 @@ pub(crate) fn list<E: Engine>(
     let start = match page_token {
         "" => Bound::Included(prefix.clone()),
         token => {
-            let after = open_token(secret, query, token)?;
+            let after = open_token(secret, query.digest(), token)?;
             if !after.starts_with(&prefix) {
                 return Err(bad_token("does not belong to this query"));
             }
@@ -155,7 +155,7 @@ pub(crate) fn list<E: Engine>(
     }
 
     let next_page_token = match (more, last_key) {
-        (true, Some(after)) => seal_token(secret, query, after),
+        (true, Some(after)) => seal_token(secret, query.digest(), after),
         _ => String::new(),
     };
     Ok(Page {
@@ -166,7 +166,10 @@ pub(crate) fn list<E: Engine>(
 }
 
 /// The record a presence-only index key points to; `None` if it vanished or changed since.
-fn read_indexed<E: Engine>(engine: &E, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
+pub(crate) fn read_indexed<E: Engine>(
+    engine: &E,
+    key: &[u8],
+) -> Result<Option<Teacher>, StoreError> {
     let Some(id) = keys::teacher_id_at_end(key).and_then(|s| TeacherId::parse(s).ok()) else {
         return Err(StoreError::Corrupt {
             key: String::from_utf8_lossy(&key[..key.len().min(7)]).into_owned(),
@@ -184,19 +187,24 @@ fn mac(secret: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
 }
 
-fn seal_token(secret: &[u8], query: &ListQuery, after: Vec<u8>) -> String {
-    let mut bytes = postcard::to_stdvec(&TokenBody {
-        query: query.digest(),
-        after,
-    })
-    .expect("in-memory serialization cannot fail");
+/// A page token for `after`, the last key a page read, in the listing whose query digest
+/// is `query`.
+pub(crate) fn seal_token(secret: &[u8], query: [u8; 16], after: Vec<u8>) -> String {
+    let mut bytes = postcard::to_stdvec(&TokenBody { query, after })
+        .expect("in-memory serialization cannot fail");
     let mut mac = mac(secret);
     mac.update(&bytes);
     bytes.extend_from_slice(&mac.finalize().into_bytes()[..TAG_LEN]);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn open_token(secret: &[u8], query: &ListQuery, token: &str) -> Result<Vec<u8>, StoreError> {
+/// The key a page token resumes after, if this registry signed it for the query whose
+/// digest is `query`; INVALID_ARGUMENT otherwise.
+pub(crate) fn open_token(
+    secret: &[u8],
+    query: [u8; 16],
+    token: &str,
+) -> Result<Vec<u8>, StoreError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| bad_token("is not a token this registry issued"))?;
@@ -210,7 +218,7 @@ fn open_token(secret: &[u8], query: &ListQuery, token: &str) -> Result<Vec<u8>, 
         .map_err(|_| bad_token("is not a token this registry issued"))?;
     let body: TokenBody =
         postcard::from_bytes(body).map_err(|_| bad_token("is not a token this registry issued"))?;
-    if body.query != query.digest() {
+    if body.query != query {
         return Err(bad_token(
             "belongs to a listing with other filters; send the same filters or start over",
         ));
@@ -233,14 +241,15 @@ mod tests {
             school: Some("x".into()),
             ..ListQuery::default()
         };
-        let token = seal_token(b"secret", &query, b"rABC".to_vec());
-        assert_eq!(open_token(b"secret", &query, &token).unwrap(), b"rABC");
-        assert!(open_token(b"other secret", &query, &token).is_err());
-        assert!(open_token(b"secret", &other, &token).is_err());
+        let (query, other) = (query.digest(), other.digest());
+        let token = seal_token(b"secret", query, b"rABC".to_vec());
+        assert_eq!(open_token(b"secret", query, &token).unwrap(), b"rABC");
+        assert!(open_token(b"other secret", query, &token).is_err());
+        assert!(open_token(b"secret", other, &token).is_err());
         let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
         forged[3] ^= 1;
-        assert!(open_token(b"secret", &query, &URL_SAFE_NO_PAD.encode(forged)).is_err());
-        assert!(open_token(b"secret", &query, "not base64!").is_err());
-        assert!(open_token(b"secret", &query, "").is_err());
+        assert!(open_token(b"secret", query, &URL_SAFE_NO_PAD.encode(forged)).is_err());
+        assert!(open_token(b"secret", query, "not base64!").is_err());
+        assert!(open_token(b"secret", query, "").is_err());
     }
 }
