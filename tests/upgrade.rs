@@ -12,6 +12,8 @@ mod common;
 mod format;
 #[path = "fixtures/upgrade/make_fixture.rs"]
 mod make_fixture;
+#[path = "fixtures/upgrade/name_search.rs"]
+mod name_search;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -243,7 +245,7 @@ async fn check_release(release: &Path) {
     assert_eq!(revision(&mut admin).await, manifest.revision);
 
     check_reads(&mut admin, &expected).await;
-    check_name_search(&mut admin, &expected).await;
+    name_search::check_name_search(&mut admin, &expected).await;
     check_feeds(&mut admin, &expected).await;
     check_replays(&clients, &expected).await;
     check_new_writes(&mut admin, &expected).await;
@@ -254,86 +256,6 @@ async fn check_release(release: &Path) {
     verify(&data);
 
     check_restore(release, temp.path(), &expected).await;
-}
-
-/// The name index, which release 0.1 did not have, is built as the registry opens: every
-/// teacher is found by its exact name (in every county, and in its own) and by its
-/// surname, in the index's order (county, name, registry number).
-async fn check_name_search(admin: &mut AuthClient, expected: &Expected) {
-    use teacher_registry::domain::name_search_form;
-    let form = |t: &pb::Teacher| name_search_form(&t.name);
-    let order = |a: &pb::Teacher, b: &pb::Teacher| {
-        (&a.county_code, form(a), &a.teacher_id).cmp(&(&b.county_code, form(b), &b.teacher_id))
-    };
-    let search = |client: &AuthClient, request: pb::SearchTeachersRequest| {
-        let mut client = client.clone();
-        async move {
-            let mut found = Vec::new();
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .search_teachers(pb::SearchTeachersRequest {
-                        page_token,
-                        ..request.clone()
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner();
-                found.extend(page.teachers);
-                if page.next_page_token.is_empty() {
-                    return found;
-                }
-                page_token = page.next_page_token;
-            }
-        }
-    };
-    let teachers = &expected.teachers;
-    let names: std::collections::BTreeSet<&str> =
-        teachers.iter().map(|t| t.name.as_str()).collect();
-    let exact = futures::stream::iter(names.iter().map(|name| {
-        let mut want: Vec<pb::Teacher> = teachers
-            .iter()
-            .filter(|t| name_search_form(&t.name) == name_search_form(name))
-            .cloned()
-            .collect();
-        want.sort_by(order);
-        let request = pb::SearchTeachersRequest {
-            name: name.to_string(),
-            page_size: 3,
-            ..Default::default()
-        };
-        let found = search(admin, request);
-        async move { assert_same_teachers(&found.await, &want, &format!("name {name}")) }
-    }))
-    .buffer_unordered(8)
-    .collect::<Vec<()>>();
-    exact.await;
-
-    let surnames: std::collections::BTreeSet<String> = teachers
-        .iter()
-        .filter_map(|t| t.name.chars().next().map(String::from))
-        .collect();
-    for county in manifest_counties(expected) {
-        for surname in &surnames {
-            let mut want: Vec<pb::Teacher> = teachers
-                .iter()
-                .filter(|t| {
-                    t.county_code == county && form(t).starts_with(&name_search_form(surname))
-                })
-                .cloned()
-                .collect();
-            want.sort_by(order);
-            let request = pb::SearchTeachersRequest {
-                name: surname.clone(),
-                name_match: pb::NameMatch::Prefix as i32,
-                county_code: county.clone(),
-                page_size: 50,
-                ..Default::default()
-            };
-            let found = search(admin, request).await;
-            assert_same_teachers(&found, &want, &format!("surname {surname} in {county}"));
-        }
-    }
 }
 
 /// Every teacher, through every way of reading one.
