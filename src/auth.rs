@@ -56,6 +56,7 @@ pub enum Rpc {
     GetTeacher,
     LookupTeacher,
     ListTeachers,
+    SearchTeachers,
     UpdateTeacher,
     IssueCertificate,
     ReissueCertificate,
@@ -83,11 +84,12 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 27] = [
+    pub const ALL: [Rpc; 28] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
         Rpc::ListTeachers,
+        Rpc::SearchTeachers,
         Rpc::UpdateTeacher,
         Rpc::IssueCertificate,
         Rpc::ReissueCertificate,
@@ -120,6 +122,7 @@ impl Rpc {
             Rpc::GetTeacher
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
+                | Rpc::SearchTeachers
                 | Rpc::GetStatistics
                 | Rpc::ListChanges
                 | Rpc::WatchChanges

@@ -7,13 +7,14 @@
 //! # Layout
 //! - [`domain`]: pure types and rules (validation, identity and registry numbers, titles,
 //!   certificates); no I/O.
-//! - [`store`]: keys, value codec, the single atomic write path with group commit, reads
-//!   and pagination, over a small key-value engine interface; sled, behind it, is touched
+//! - [`store`]: keys, value codec, the single atomic write path with group commit, reads,
+//!   pagination and name search, over a small key-value engine interface; sled, behind it, is touched
 //!   only in `store::sled_engine`.
 //! - [`api`]: thin tonic handlers, proto conversions and the one mapping of errors to
 //!   `tonic::Status`; the generated code is fenced in `api::pb`.
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
-//! - [`cli`]: the client commands for HR staff (transition, stats), printing tables.
+//! - [`cli`]: the client commands for HR staff (transition, stats, search, show, import...),
+//!   printing tables and record pages.
 //! - [`clock`]: the current time and today's date in China Standard Time.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.

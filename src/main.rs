@@ -15,8 +15,8 @@ use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
     describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
-    run_sync, run_transition, write_template, CommandError, ExportFormat, Failure, ImportArgs,
-    SyncArgs, TransitionArgs,
+    run_search, run_show, run_sync, run_transition, write_template, CommandError, ExportFormat,
+    Failure, ImportArgs, SearchArgs, SyncArgs, TransitionArgs,
 };
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -245,6 +245,30 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Find teachers by name and print them as a table (within the token's county scope;
+    /// identity numbers masked for readers).
+    Search {
+        /// The name, or with --prefix its first characters (a surname: 王 finds 王小明).
+        /// White space is ignored, letters in any case.
+        name: String,
+        /// Find names that start with NAME, not only NAME itself.
+        #[arg(long)]
+        prefix: bool,
+        /// Only this county (six digits).
+        #[arg(long, default_value = "", hide_default_value = true)]
+        county: String,
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
+    /// Print one teacher's record as a page: fields, certificates with their copies,
+    /// registrations and revocation, and the title history.
+    Show {
+        /// A registry number (T and eleven symbols), a certificate number (17 digits) or an
+        /// identity document number; which it is is read from its shape.
+        key: String,
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
     /// Print teacher counts by county and title tier.
     Stats {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
@@ -463,6 +487,25 @@ fn run(command: Command) -> anyhow::Result<()> {
                 dry_run,
             };
             runtime.block_on(run_transition(&args, &mut std::io::stdout().lock()))
+        }
+        Command::Search {
+            name,
+            prefix,
+            county,
+            server,
+        } => {
+            let args = SearchArgs {
+                server,
+                name,
+                prefix,
+                county,
+            };
+            runtime
+                .block_on(run_search(&args, &mut std::io::stdout().lock()))
+                .map(drop)
+        }
+        Command::Show { key, server } => {
+            runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }
         Command::Stats { server, county } => runtime.block_on(print_statistics(
             &server,

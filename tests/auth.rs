@@ -257,6 +257,13 @@ async fn call(
             .list_teachers(pb::ListTeachersRequest::default())
             .await
             .map(drop),
+        Rpc::SearchTeachers => client
+            .search_teachers(pb::SearchTeachersRequest {
+                name: a.name.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         Rpc::UpdateTeacher => client
             .update_teacher(pb::UpdateTeacherRequest {
                 teacher: Some(pb::Teacher {

@@ -277,6 +277,13 @@ async fn setup(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             registration_expires_before: "2030-01-01".into(),
             ..Default::default()
         }),
+        target(pb::SearchTeachersRequest {
+            name: holder.name.clone(),
+            name_match: pb::NameMatch::Prefix as i32,
+            county_code: COUNTY.into(),
+            page_size: 10,
+            ..Default::default()
+        }),
         target(pb::UpdateTeacherRequest {
             teacher: Some(pb::Teacher {
                 teacher_id: id.clone(),

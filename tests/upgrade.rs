@@ -12,6 +12,8 @@ mod common;
 mod format;
 #[path = "fixtures/upgrade/make_fixture.rs"]
 mod make_fixture;
+#[path = "fixtures/upgrade/name_search.rs"]
+mod name_search;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -243,6 +245,7 @@ async fn check_release(release: &Path) {
     assert_eq!(revision(&mut admin).await, manifest.revision);
 
     check_reads(&mut admin, &expected).await;
+    name_search::check_name_search(&mut admin, &expected).await;
     check_feeds(&mut admin, &expected).await;
     check_replays(&clients, &expected).await;
     check_new_writes(&mut admin, &expected).await;

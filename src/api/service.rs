@@ -136,6 +136,13 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, ListTeachers, list)
     }
 
+    async fn search_teachers(
+        &self,
+        request: Request<pb::SearchTeachersRequest>,
+    ) -> Result<Response<pb::SearchTeachersResponse>, Status> {
+        rpc!(self, request, SearchTeachers, search)
+    }
+
     async fn update_teacher(
         &self,
         request: Request<pb::UpdateTeacherRequest>,

@@ -1,4 +1,4 @@
-//! Handlers of the teacher record RPCs: create, get, lookup, list, update.
+//! Handlers of the teacher record RPCs: create, get, lookup, list, search, update.
 
 use tonic::Status;
 
@@ -15,10 +15,13 @@ use crate::domain::{
     parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
     IdDocumentType, IdentityDocument, TeacherField, TitleTier,
 };
-use crate::store::{ListQuery, Target, TeacherChange};
+use crate::store::{ListQuery, NameMatch, NameQuery, Target, TeacherChange};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
+/// Longer than any name the registry keeps, so a longer search finds nothing anyway; the
+/// bound keeps the index key and the page-token digest small.
+const MAX_NAME_SEARCH_LEN: usize = 200;
 
 impl RegistryService {
     pub(super) async fn create(
@@ -212,6 +215,69 @@ impl RegistryService {
             .read(move |store| store.list_teachers(&query, page_size, &page_token))
             .await?;
         Ok(pb::ListTeachersResponse {
+            teachers: page
+                .teachers
+                .into_iter()
+                .map(|t| present(principal, t))
+                .collect(),
+            next_page_token: page.next_page_token,
+            revision: page.revision,
+        })
+    }
+
+    /// Name search: the same scope as `list` (a county principal searches only its own
+    /// county), the same page sizes and the same masking, through [`present`].
+    pub(super) async fn search(
+        &self,
+        principal: &Principal,
+        request: pb::SearchTeachersRequest,
+    ) -> Result<pb::SearchTeachersResponse, Status> {
+        let pb::SearchTeachersRequest {
+            name,
+            name_match,
+            county_code,
+            page_size,
+            page_token,
+        } = request;
+        let mut violations = Vec::new();
+        let page_size = collect(
+            &mut violations,
+            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        )
+        .unwrap_or(0);
+        let county = match county_code.trim() {
+            "" => None,
+            code => collect(
+                &mut violations,
+                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
+            ),
+        };
+        let how = match pb::NameMatch::try_from(name_match) {
+            Ok(pb::NameMatch::Unspecified | pb::NameMatch::Exact) => NameMatch::Exact,
+            Ok(pb::NameMatch::Prefix) => NameMatch::Prefix,
+            Err(_) => {
+                violations.push(FieldViolation::new(
+                    "name_match",
+                    format!("unknown value {name_match}"),
+                ));
+                NameMatch::Exact
+            }
+        };
+        if name.chars().count() > MAX_NAME_SEARCH_LEN {
+            violations.push(FieldViolation::new(
+                "name",
+                format!("must be at most {MAX_NAME_SEARCH_LEN} characters"),
+            ));
+        }
+        if !violations.is_empty() {
+            return Err(DomainError::from(violations).into());
+        }
+        let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
+        let page = self
+            .reads
+            .read(move |store| store.search_teachers(&query, page_size, &page_token))
+            .await?;
+        Ok(pb::SearchTeachersResponse {
             teachers: page
                 .teachers
                 .into_iter()

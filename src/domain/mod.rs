@@ -11,6 +11,7 @@ mod identity;
 mod import;
 mod import_merge;
 mod lifecycle;
+mod name;
 mod teacher;
 pub(crate) mod teacher_id;
 mod text;
@@ -31,6 +32,7 @@ pub use import::{
 pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };
+pub use name::name_search_form;
 pub use teacher::{
     etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
     TeacherFields, TeacherInput, UnixMicros, Validated,

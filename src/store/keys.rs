@@ -8,7 +8,12 @@
 use chrono::NaiveDate;
 
 use crate::domain::case::CaseId;
-use crate::domain::{CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros};
+use crate::domain::{
+    name_search_form, CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros,
+};
+
+/// County codes are six digits (GB/T 2260).
+const COUNTY_CODE_LEN: usize = 6;
 
 /// `r` + teacher_id → the teacher record.
 pub(crate) const RECORD: u8 = b'r';
@@ -29,6 +34,14 @@ pub(crate) const REGISTRATION_EXPIRY: u8 = b'x';
 /// by current tier (`0` for none), and holders of each legacy title not yet transitioned.
 /// Maintained by the write path, so statistics never decode records.
 pub(crate) const COUNTER: u8 = b'n';
+/// `s` + county code + name search form + 0x00 + teacher_id → nothing: teachers by name
+/// within their county, for name search (see [`crate::store::search`]). The name is in
+/// its search form ([`crate::domain::name_search_form`]), so an exact search reads one
+/// run of keys and a prefix search (a surname) another. County first, because most
+/// searches are a county bureau's, in its own county; a search of every county skips from
+/// one county's run to the next. (Entries of registries written before the index are
+/// filled as such a registry opens.)
+pub(crate) const NAME: u8 = b's';
 /// `l` + revision → change event.
 pub(crate) const CHANGE: u8 = b'l';
 /// `g` + county code + revision → nothing: the changes of teachers who are or were in the
@@ -59,6 +72,8 @@ pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
 /// Metadata: present once every request record has its expiry entry (see
 /// [`crate::store::upgrade`]).
 pub(crate) const META_REQUEST_EXPIRY: &[u8] = b"mrequest-expiry";
+/// Metadata: present once every record has its name entry (see [`crate::store::upgrade`]).
+pub(crate) const META_NAME_INDEX: &[u8] = b"mname-index";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 
@@ -86,6 +101,36 @@ pub(crate) fn county_prefix(county: &CountyCode, school: Option<&str>) -> Vec<u8
 pub(crate) fn county(county: &CountyCode, school: &str, id: &TeacherId) -> Vec<u8> {
     let mut key = county_prefix(county, Some(school));
     key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The name index key of a teacher: county, the name's search form, 0x00, registry number.
+pub(crate) fn name(county: &CountyCode, name: &str, id: &TeacherId) -> Vec<u8> {
+    let mut key = name_prefix(county, &name_search_form(name));
+    key.push(0);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The first name index key of a county whose name's search form starts with `form`
+/// (already in search form). With a 0x00 after it, the keys of exactly that name.
+pub(crate) fn name_prefix(county: &CountyCode, form: &str) -> Vec<u8> {
+    let mut key = prefixed(NAME, county.as_str().as_bytes());
+    key.extend_from_slice(form.as_bytes());
+    key
+}
+
+/// The county code of a name index key.
+pub(crate) fn county_of_name_key(key: &[u8]) -> Option<CountyCode> {
+    let code = key.strip_prefix(&[NAME])?.get(..COUNTY_CODE_LEN)?;
+    CountyCode::parse(std::str::from_utf8(code).ok()?).ok()
+}
+
+/// The first key after every name index key of `county`: UTF-8 never holds 0xff, so no
+/// name reaches it.
+pub(crate) fn name_county_end(county: &CountyCode) -> Vec<u8> {
+    let mut key = prefixed(NAME, county.as_str().as_bytes());
+    key.push(0xff);
     key
 }
 
@@ -293,6 +338,27 @@ mod tests {
         }
         assert_eq!(parse_counter(b"n350702t9"), None);
         assert_eq!(parse_counter(b"n"), None);
+    }
+
+    #[test]
+    fn name_keys_group_by_county_then_name_and_give_both_back() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let a = CountyCode::parse("350702").unwrap();
+        let b = CountyCode::parse("350721").unwrap();
+        let id = TeacherId::generate(&mut rng);
+        let key = name(&a, "王 小明", &id);
+        assert_eq!(county_of_name_key(&key), Some(a.clone()));
+        assert_eq!(teacher_id_at_end(&key), Some(id.as_str()));
+        assert!(key.starts_with(&name_prefix(&a, "王")));
+        let mut exact = name_prefix(&a, "王小明");
+        exact.push(0);
+        assert!(key.starts_with(&exact));
+        // 王小 is a prefix of the name but not the whole name.
+        let mut shorter = name_prefix(&a, "王小");
+        shorter.push(0);
+        assert!(!key.starts_with(&shorter));
+        assert!(!key.starts_with(&name_prefix(&b, "王")));
+        assert!(key < name_county_end(&a) && name_county_end(&a) < name(&b, "", &id));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod keys;
 mod mutation;
 mod page;
 mod requests;
+mod search;
 mod sled_engine;
 mod statistics;
 mod upgrade;
@@ -49,6 +50,7 @@ pub use format::v1::{
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
+pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
 pub use verify::VerifyReport;
@@ -175,6 +177,7 @@ impl Store {
         let page_secret = page_secret(&*engine)?;
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
+        upgrade::fill_name_index(&*engine)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(
             engine.clone(),
@@ -219,6 +222,24 @@ impl Store {
         page_token: &str,
     ) -> Result<Page, StoreError> {
         page::list(
+            self.engine(),
+            *self.inner.committed.borrow(),
+            &self.inner.page_secret,
+            query,
+            page_size,
+            page_token,
+        )
+    }
+
+    /// One page of the teachers a name search finds, after `page_token` (empty for the
+    /// first); see [`search`] for the order.
+    pub fn search_teachers(
+        &self,
+        query: &NameQuery,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<Page, StoreError> {
+        search::search(
             self.engine(),
             *self.inner.committed.borrow(),
             &self.inner.page_secret,

@@ -563,8 +563,8 @@ fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(),
 }
 
 /// Every index entry a record owns, given the record as stored (`record`, its encoding).
-/// A county entry holds a copy of the record (see [`keys::COUNTY`]); an expiry entry is a
-/// presence key with no value.
+/// A county entry holds a copy of the record (see [`keys::COUNTY`]); name and expiry
+/// entries are presence keys with no value.
 pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
     let mut entries = vec![
@@ -576,6 +576,14 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
                 &teacher.id,
             ),
             record.to_vec(),
+        ),
+        (
+            keys::name(
+                &teacher.fields.county_code,
+                &teacher.fields.name,
+                &teacher.id,
+            ),
+            Vec::new(),
         ),
     ];
     for certificate in &teacher.certificates {

@@ -25,7 +25,7 @@ use crate::store::{codec, keys, StoreError};
 
 /// At most this many index entries are read for one page; a page that filters out more
 /// ends early, with a token to go on.
-const MAX_SCANNED: usize = 10_000;
+pub(crate) const MAX_SCANNED: usize = 10_000;
 const TAG_LEN: usize = 16;
 
 /// Which teachers to list.
@@ -166,7 +166,10 @@ pub(crate) fn list<E: Engine>(
 }
 
 /// The record a presence-only index key points to; `None` if it vanished or changed since.
-fn read_indexed<E: Engine>(engine: &E, key: &[u8]) -> Result<Option<Teacher>, StoreError> {
+pub(crate) fn read_indexed<E: Engine>(
+    engine: &E,
+    key: &[u8],
+) -> Result<Option<Teacher>, StoreError> {
     let Some(id) = keys::teacher_id_at_end(key).and_then(|s| TeacherId::parse(s).ok()) else {
         return Err(StoreError::Corrupt {
             key: String::from_utf8_lossy(&key[..key.len().min(7)]).into_owned(),
@@ -184,7 +187,8 @@ fn mac(secret: &[u8]) -> Hmac<Sha256> {
     Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length")
 }
 
-/// A page token: `after`, bound to the query whose digest is `query`, signed.
+/// A page token for `after`, the last key a page read, in the listing whose query digest
+/// is `query`.
 pub(crate) fn seal_token(secret: &[u8], query: [u8; 16], after: Vec<u8>) -> String {
     let mut bytes = postcard::to_stdvec(&TokenBody { query, after })
         .expect("in-memory serialization cannot fail");
@@ -194,8 +198,8 @@ pub(crate) fn seal_token(secret: &[u8], query: [u8; 16], after: Vec<u8>) -> Stri
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What a token sealed for the query with digest `query` holds; INVALID_ARGUMENT for a
-/// forged token or one of another query.
+/// The key a page token resumes after, if this registry signed it for the query whose
+/// digest is `query`; INVALID_ARGUMENT otherwise.
 pub(crate) fn open_token(
     secret: &[u8],
     query: [u8; 16],

@@ -6,7 +6,7 @@
 //! teacher still goes through the writer.) Each upgrade leaves a metadata marker, so a
 //! registry pays for the check once, not at every start.
 
-use crate::domain::{TeacherId, UnixMicros};
+use crate::domain::{Teacher, TeacherId, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::{codec, keys, StoreError};
 
@@ -85,6 +85,47 @@ pub(crate) fn index_request_expiry<E: Engine>(
     Ok(indexed)
 }
 
+/// Registries written before the name index (release 0.1 and this one until it came)
+/// have no name entries. Gives every record its entry, from the record itself; answers
+/// how many it gave. Writing an entry that exists changes nothing, so an upgrade cut short
+/// is finished by the next open.
+pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    if engine.get(keys::META_NAME_INDEX)?.is_some() {
+        return Ok(0);
+    }
+    let mut filled = 0;
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::RECORD])? {
+        let (key, value) = entry?;
+        // A record that does not decode is left for `verify` to report.
+        let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
+            continue;
+        };
+        let name_key = keys::name(
+            &teacher.fields.county_code,
+            &teacher.fields.name,
+            &teacher.id,
+        );
+        batch.push((name_key, Some(Vec::new())));
+        filled += 1;
+        if batch.len() == BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
+        }
+    }
+    // After every entry it vouches for.
+    batch.push((keys::META_NAME_INDEX.to_vec(), Some(codec::encode(&true))));
+    engine.apply(&batch)?;
+    engine.flush()?;
+    if filled > 0 {
+        tracing::info!(
+            filled,
+            "name index built for the records of an earlier release"
+        );
+    }
+    Ok(filled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +181,51 @@ mod tests {
             .unwrap()
             .all(|entry| !entry.unwrap().1.is_empty()));
         assert_eq!(fill_county_copies(engine).unwrap(), 0, "the marker is set");
+    }
+
+    #[tokio::test]
+    async fn a_registry_without_the_name_index_gets_it_once_as_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        for n in 0..30 {
+            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
+            store
+                .create_teacher(validated, WriteContext::new("test", None))
+                .await
+                .unwrap();
+        }
+        tokio::task::spawn_blocking(move || drop(store))
+            .await
+            .unwrap();
+
+        // As an earlier release left it: no name entries and no marker.
+        {
+            let engine = Backend::open(dir.path(), &StoreOptions::default()).unwrap();
+            let mut writes: Vec<_> = engine
+                .scan_prefix(&[keys::NAME])
+                .unwrap()
+                .map(|entry| (entry.unwrap().0.to_vec(), None::<Vec<u8>>))
+                .collect();
+            assert_eq!(writes.len(), 30);
+            writes.push((keys::META_NAME_INDEX.to_vec(), None));
+            engine.apply(&writes).unwrap();
+            engine.flush().unwrap();
+            assert!(!crate::store::verify::verify(&engine)
+                .unwrap()
+                .is_consistent());
+        }
+
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+        assert_eq!(
+            store.engine().scan_prefix(&[keys::NAME]).unwrap().count(),
+            30
+        );
+        assert_eq!(
+            fill_name_index(store.engine()).unwrap(),
+            0,
+            "the marker is set"
+        );
     }
 }

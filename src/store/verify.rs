@@ -59,6 +59,14 @@ fn printable(key: &[u8]) -> String {
             key.get(1).copied().unwrap_or(0)
         );
     }
+    // Name keys: the county and the registry number say which teacher, the name bytes
+    // would print as dots.
+    if let (Some(county), Some(id)) = (
+        keys::county_of_name_key(key).filter(|_| key.first() == Some(&keys::NAME)),
+        keys::teacher_id_at_end(key),
+    ) {
+        return format!("name index key (county {}, teacher {id})", county.as_str());
+    }
     key.iter()
         .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
         .collect()
@@ -137,6 +145,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::COUNTY,
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
+        keys::NAME,
     ] {
         for entry in engine.scan_prefix(&[prefix])? {
             let (key, value) = entry?;
@@ -262,7 +271,7 @@ mod tests {
             (report.records, report.changes, report.revision),
             (20, 20, 20)
         );
-        assert_eq!(report.index_entries, 40);
+        assert_eq!(report.index_entries, 60);
     }
 
     #[tokio::test]
@@ -281,7 +290,7 @@ mod tests {
         let set = |key: &[u8], value: &[u8]| engine.apply(&[(key, Some(value))]).unwrap();
         let remove = |key: &[u8]| engine.apply(&[(key, None::<&[u8]>)]).unwrap();
         type Damage<'a> = Box<dyn Fn() + 'a>;
-        let damages: [(&str, Damage<'_>); 6] = [
+        let damages: [(&str, Damage<'_>); 7] = [
             (
                 "disagrees with its record",
                 Box::new(|| {
@@ -292,6 +301,10 @@ mod tests {
                 }),
             ),
             ("missing", Box::new(|| remove(&first(keys::COUNTY).0))),
+            (
+                "name index key (county 350702, teacher T",
+                Box::new(|| remove(&first(keys::NAME).0)),
+            ),
             (
                 "belongs to no record",
                 Box::new(|| set(b"k20163500022000123", b"\x02\x0a\x01T")),

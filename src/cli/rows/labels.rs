@@ -5,7 +5,7 @@
 use crate::api::pb;
 
 /// The labels of one proto enum: its Chinese labels, and its proto value names.
-pub(super) struct Choices {
+pub(in crate::cli) struct Choices {
     /// The proto value names' common prefix, e.g. `GENDER_`.
     pub(super) prefix: &'static str,
     labels: &'static [(&'static str, i32)],
@@ -37,6 +37,16 @@ impl Choices {
             .map(|&(chinese, _)| chinese)
     }
 
+    /// `中文 NAME` for `value` (e.g. `女 FEMALE`), as record pages show it; blank for a
+    /// value without a label (the `_UNSPECIFIED` zero).
+    pub(in crate::cli) fn labelled(&self, value: i32) -> String {
+        let chinese = self.labels.iter().find(|&&(_, v)| v == value);
+        match (chinese, self.suffix(value)) {
+            (Some((chinese, _)), Some(name)) => format!("{chinese} {name}"),
+            _ => String::new(),
+        }
+    }
+
     fn suffix(&self, value: i32) -> Option<&'static str> {
         (self.name)(value).and_then(|name| name.strip_prefix(self.prefix))
     }
@@ -50,7 +60,7 @@ pub(super) fn unknown_value(text: &str, expected: &[&str]) -> String {
     )
 }
 
-pub(super) const DOCUMENT_TYPES: Choices = Choices {
+pub(in crate::cli) const DOCUMENT_TYPES: Choices = Choices {
     prefix: "ID_DOCUMENT_TYPE_",
     labels: &[
         ("居民身份证", pb::IdDocumentType::ResidentIdCard as i32),
@@ -72,7 +82,7 @@ pub(super) const DOCUMENT_TYPES: Choices = Choices {
     },
 };
 
-pub(super) const GENDERS: Choices = Choices {
+pub(in crate::cli) const GENDERS: Choices = Choices {
     prefix: "GENDER_",
     labels: &[
         ("男", pb::Gender::Male as i32),
@@ -81,7 +91,7 @@ pub(super) const GENDERS: Choices = Choices {
     name: |v| pb::Gender::try_from(v).ok().map(|e| e.as_str_name()),
 };
 
-pub(super) const EMPLOYMENT: Choices = Choices {
+pub(in crate::cli) const EMPLOYMENT: Choices = Choices {
     prefix: "EMPLOYMENT_STATUS_",
     labels: &[
         ("在职", pb::EmploymentStatus::Active as i32),
@@ -96,7 +106,7 @@ pub(super) const EMPLOYMENT: Choices = Choices {
     },
 };
 
-pub(super) const LEGACY_TITLES: Choices = Choices {
+pub(in crate::cli) const LEGACY_TITLES: Choices = Choices {
     prefix: "LEGACY_TITLE_",
     labels: &[
         ("中学高级教师", pb::LegacyTitle::SecondarySenior as i32),
@@ -111,7 +121,7 @@ pub(super) const LEGACY_TITLES: Choices = Choices {
     name: |v| pb::LegacyTitle::try_from(v).ok().map(|e| e.as_str_name()),
 };
 
-pub(super) const CERTIFICATE_KINDS: Choices = Choices {
+pub(in crate::cli) const CERTIFICATE_KINDS: Choices = Choices {
     prefix: "CERTIFICATE_KIND_",
     labels: &[
         ("幼儿园", pb::CertificateKind::Kindergarten as i32),
