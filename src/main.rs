@@ -15,8 +15,8 @@ use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{
     describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
-    run_search, run_show, run_sync, run_transition, write_template, CommandError, ExportFormat,
-    Failure, ImportArgs, SearchArgs, SyncArgs, TransitionArgs,
+    run_search, run_show, run_sync, run_transition, tls_init, write_template, CommandError,
+    ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TransitionArgs, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -269,6 +269,18 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Write a small CA and a server certificate signed by it, for `serve --tls-cert`:
+    /// ca.pem (for clients), ca.key, server.pem and server.key (keys owner-only).
+    TlsInit {
+        /// The directory to write them into (created if missing).
+        dir: PathBuf,
+        /// A DNS name or IP address clients reach the server by; repeat for several.
+        #[arg(long = "host", value_name = "NAME_OR_IP", default_values = DEFAULT_TLS_HOSTS)]
+        hosts: Vec<String>,
+        /// Replace the files if they exist (clients trusting the old CA then need the new).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print teacher counts by county and title tier.
     Stats {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
@@ -506,6 +518,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
+        }
+        Command::TlsInit { dir, hosts, force } => {
+            tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
         Command::Stats { server, county } => runtime.block_on(print_statistics(
             &server,

@@ -222,10 +222,29 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
     let read = |path: &PathBuf| {
         std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
     };
-    let mut config =
-        ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    let cert = read(&files.cert)?;
+    warn_if_ca(&files.cert, &cert);
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(cert, read(&files.key)?));
     if let Some(ca) = &files.client_ca {
         config = config.client_ca_root(Certificate::from_pem(read(ca)?));
     }
     Ok(config)
+}
+
+/// Warns when the server's certificate (the first in `pem`) is a CA certificate, as the
+/// usual one-line `openssl req -x509` makes it. rustls clients, this binary's own commands
+/// among them, refuse it (`CaUsedAsEndEntity`); some OpenSSL-based clients accept it when
+/// they trust it directly, so the server warns instead of refusing to start.
+fn warn_if_ca(path: &std::path::Path, pem: &[u8]) {
+    let Ok((_, block)) = x509_parser::pem::parse_x509_pem(pem) else {
+        return; // not PEM: Identity::from_pem reports it when the server starts
+    };
+    if block.parse_x509().is_ok_and(|cert| cert.is_ca()) {
+        tracing::warn!(
+            certificate = %path.display(),
+            "the TLS certificate is a CA certificate (basic constraints CA:TRUE): clients that \
+             check it as a server certificate refuse it (CaUsedAsEndEntity); make a CA and a \
+             server certificate signed by it with `teacher-registry tls-init DIR`"
+        );
+    }
 }

@@ -3,6 +3,13 @@
 
     python3 import_csv.py [--server host:port] [--mode create-only|upsert] FILE.csv
 
+A minimal example for script authors, not the tool for staff's spreadsheets: it reads only
+UTF-8 CSV with the English column names below, one value form per column. For the files
+HR staff have (GBK or UTF-8 CSV as Chinese spreadsheet software saves it, Chinese column
+names such as 身份证件号码, XLSX, dates like 1990年1月5日, 男/女), use the command line:
+`teacher-registry import FILE --server http://host:port`. This script says so, and stops,
+when it meets such a file.
+
 The CSV is UTF-8 with a header row naming the Teacher fields of
 proto/teacher_registry/v1/teacher.proto: id_document_type, national_id, name, gender,
 birth_date, county_code, school, employment_status, legacy_title,
@@ -45,6 +52,9 @@ BLANK_ENUM = {"id_document_type": "RESIDENT_ID_CARD", "legacy_title": "UNSPECIFI
 # long the file. (The server bounds what it accepts ahead too, with small HTTP/2 flow-
 # control windows; see src/server.rs.)
 MAX_IN_FLIGHT = 128
+# What the script says, after a file it cannot read, about the tool that can.
+USE_THE_CLI = ("this example reads only UTF-8 CSV with English column names; "
+               "`teacher-registry import FILE` reads GBK, Chinese column names and XLSX")
 BOOLEANS = {"": False, "false": False, "no": False, "0": False,
             "true": True, "yes": True, "1": True}
 
@@ -109,6 +119,8 @@ def import_rows(pb2: ModuleType, stub: Any, reader: csv.DictReader, mode: int) -
                     yield request
         except (UnicodeDecodeError, csv.Error) as error:  # Ends the stream cleanly.
             print(f"error: after CSV line {reader.line_num}: {error}", file=sys.stderr)
+            if isinstance(error, UnicodeDecodeError):
+                print(USE_THE_CLI, file=sys.stderr)
             counts["read_errors"] += 1
 
     def reject(line: int, code: str, message: str, violations: list[str]) -> None:
@@ -151,11 +163,15 @@ def main() -> int:
             reader = csv.DictReader(file)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
-                print(f"error: {args.file}: no column {', '.join(missing)}", file=sys.stderr)
+                print(f"error: {args.file}: no column {', '.join(missing)}\n{USE_THE_CLI}",
+                      file=sys.stderr)
                 return 2
             stub = pb2_grpc.TeacherRegistryServiceStub(channel)
             counts = import_rows(pb2, stub, reader, mode)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:  # GBK, most often: what Excel saves in China.
+        print(f"error: {args.file} is not UTF-8 ({error})\n{USE_THE_CLI}", file=sys.stderr)
+        return 2
+    except (OSError, csv.Error) as error:
         print(f"error: {args.file}: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:  # The rows answered before it are in the registry.

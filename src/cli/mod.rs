@@ -14,6 +14,7 @@ mod show;
 mod stats;
 mod sync;
 mod template;
+mod tls_init;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
@@ -27,6 +28,7 @@ pub use show::{run_show, write_page, ShowKey};
 pub use stats::print_statistics;
 pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
+pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
@@ -84,6 +86,7 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
     let channel = endpoint
         .connect()
         .await
+        .map_err(explain_tls)
         .with_context(|| format!("cannot connect to the registry at {server}"))?;
     let token = match std::env::var(TOKEN_VARIABLE) {
         Ok(token) if !token.trim().is_empty() => Some(
@@ -97,6 +100,25 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
         channel,
         BearerToken(token),
     ))
+}
+
+/// A failed connection, with what to do where the cause is a known TLS mistake: a CA
+/// certificate served as the server's own. rustls names that only in a nested error's
+/// text (`CaUsedAsEndEntity`), so the chain's text is searched for it.
+fn explain_tls(error: tonic::transport::Error) -> anyhow::Error {
+    let error = anyhow::Error::new(error);
+    let ca_as_server = error
+        .chain()
+        .any(|cause| cause.to_string().contains("CaUsedAsEndEntity"));
+    if !ca_as_server {
+        return error;
+    }
+    error.context(
+        "the server's TLS certificate is a CA certificate, which clients refuse as a \
+         server's own (CaUsedAsEndEntity): the server needs a certificate signed by a CA; \
+         `teacher-registry tls-init DIR` makes both (serve with DIR/server.pem and \
+         DIR/server.key, and set TEACHER_REGISTRY_CA_FILE=DIR/ca.pem)",
+    )
 }
 
 /// The enum's name without its type prefix, e.g. `FIRST_LEVEL`.

@@ -13,7 +13,7 @@ pub(crate) fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
 }
 
-/// The DOMAIN.md worked example as a stored record, active at 一中, with an optional
+/// The docs/DOMAIN.md worked example as a stored record, active at 一中, with an optional
 /// legacy title.
 pub(crate) fn stored_teacher(legacy: Option<LegacyTitle>, limited_scope: bool) -> Teacher {
     let fields = TeacherInput {
