@@ -36,18 +36,30 @@ async fn token(args: &[&str]) -> String {
     token
 }
 
+/// A `serve` process, killed if the test ends before stopping it.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `serve` with its log going to `log`, and waits (bounded) until it answers.
-async fn start(data_dir: &Path, auth: &Path, log: &Path, port: u16, token: &str) -> Child {
-    let child = binary()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--auth-file")
-        .arg(auth)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
+async fn start(data_dir: &Path, auth: &Path, log: &Path, port: u16, token: &str) -> Serving {
+    let server = Serving(
+        binary()
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--auth-file")
+            .arg(auth)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let address = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -57,7 +69,7 @@ async fn start(data_dir: &Path, auth: &Path, log: &Path, port: u16, token: &str)
         )
         .await;
         if stats.code == Some(0) {
-            return child;
+            return server;
         }
         assert!(
             Instant::now() < deadline,
@@ -69,9 +81,9 @@ async fn start(data_dir: &Path, auth: &Path, log: &Path, port: u16, token: &str)
 
 /// Sends SIGHUP and waits (bounded) for the `n`th reload line in the log ("auth file
 /// reloaded" or "not reloaded").
-async fn hang_up(server: &Child, log: &Path, n: usize) -> String {
+async fn hang_up(server: &Serving, log: &Path, n: usize) -> String {
     let sent = std::process::Command::new("kill")
-        .args(["-HUP", &server.id().to_string()])
+        .args(["-HUP", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
@@ -150,10 +162,10 @@ async fn tokens_rotate_and_revoke_on_sighup_and_the_log_stays_plain() {
     assert!(accepted(&address, &root).await);
 
     std::process::Command::new("kill")
-        .arg(server.id().to_string())
+        .arg(server.0.id().to_string())
         .status()
         .unwrap();
-    server.wait().unwrap();
+    server.0.wait().unwrap();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("serving the teacher registry"), "{logged}");
     assert!(
