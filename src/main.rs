@@ -12,11 +12,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
-use teacher_registry::auth::{add_principal, revoke_principal, rotate_token, Authenticator, Role};
+use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_compact,
-    run_export, run_import, run_restore, run_sync, run_transition, run_verify, write_template,
-    CommandError, CountyNames, Failure, ImportArgs, SyncArgs, TransitionArgs,
+    run_export, run_import, run_restore, run_sync, run_token, run_transition, run_verify,
+    write_template, CommandError, CountyNames, Failure, ImportArgs, SyncArgs, TokenAction,
+    TransitionArgs,
 };
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
@@ -437,24 +438,17 @@ fn run(command: Command) -> anyhow::Result<()> {
             revoke,
             rotate,
         } => {
-            if let Some(name) = revoke {
-                revoke_principal(&auth_file, &name)?;
-                eprintln!(
-                    "{name} revoked in {}: send the server SIGHUP (or restart it) to apply",
-                    auth_file.display()
-                );
-                return Ok(());
-            }
-            let token = match (rotate, principal, role) {
-                (Some(name), _, _) => rotate_token(&auth_file, &name)?,
-                (None, Some(principal), Some(role)) => {
-                    let role = Role::parse(&role).map_err(CommandError::Usage)?;
-                    add_principal(&auth_file, &principal, role, county.as_deref())?
-                }
+            let action = match (revoke, rotate, principal, role) {
+                (Some(name), _, _, _) => TokenAction::Revoke(name),
+                (_, Some(name), _, _) => TokenAction::Rotate(name),
+                (_, _, Some(principal), Some(role)) => TokenAction::Add {
+                    principal,
+                    role,
+                    county,
+                },
                 _ => unreachable!("clap requires --principal and --role, --revoke or --rotate"),
             };
-            println!("{token}");
-            Ok(())
+            run_token(&auth_file, action, &mut std::io::stdout().lock())
         }
         Command::Sync {
             server,

@@ -1,7 +1,12 @@
-//! The client commands of the `teacher-registry` binary, for HR staff and county bureaus:
-//! each talks to a
-//! running server over gRPC and prints a readable report to any writer, so tests can read
-//! exactly what a person would see.
+//! The commands of the `teacher-registry` binary other than `serve`: the client commands
+//! for HR staff and county bureaus, each talking to a running server over gRPC, and the
+//! operator's commands on files (`token`, `verify`, `compact`). Each prints a readable
+//! report to any writer, so tests can read exactly what a person would see.
+//!
+//! Messages are for the person at the command line: a refusal names its gRPC code as the
+//! documentation does (`PERMISSION_DENIED`), and where the server's words are meant for a
+//! program (send this header) the command says what the person can do (set this
+//! variable), see `describe`.
 
 mod backup;
 mod counties;
@@ -14,6 +19,7 @@ mod rows;
 mod stats;
 mod sync;
 mod template;
+mod token;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
@@ -27,6 +33,7 @@ pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsErr
 pub use stats::print_statistics;
 pub use sync::{run_sync, teacher_json, SyncArgs};
 pub use template::write_template;
+pub use token::{run_token, TokenAction};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
