@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Principal, Principals, Role};
 use crate::domain::CountyCode;
-use crate::private_files::create_private_file;
 
 /// The auth file: `[[principal]]` tables.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -163,15 +162,22 @@ fn position(file: &AuthFile, path: &Path, name: &str) -> anyhow::Result<usize> {
         .with_context(|| format!("{} has no principal named {name:?}", path.display()))
 }
 
-/// Writes the file beside `path`, readable by its owner only, then renames it over.
+/// Writes the file beside `path`, then renames it over. A file that existed keeps its
+/// permissions (the server may run as another user, allowed to read it by its group); a
+/// new one gets the umask's, as before: it holds hashes of random tokens, nothing a reader
+/// could turn back into a token.
 fn write(path: &Path, file: &AuthFile) -> anyhow::Result<()> {
     let text = toml::to_string_pretty(file)?;
     let aside = path.with_extension("tmp");
-    let mut out =
-        create_private_file(&aside).with_context(|| format!("cannot write {}", aside.display()))?;
-    std::io::Write::write_all(&mut out, text.as_bytes())
-        .and_then(|()| out.sync_all())
-        .with_context(|| format!("cannot write {}", aside.display()))?;
+    let written = (|| -> std::io::Result<()> {
+        let mut out = std::fs::File::create(&aside)?;
+        if let Ok(existing) = std::fs::metadata(path) {
+            out.set_permissions(existing.permissions())?;
+        }
+        std::io::Write::write_all(&mut out, text.as_bytes())?;
+        out.sync_all()
+    })();
+    written.with_context(|| format!("cannot write {}", aside.display()))?;
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
@@ -232,8 +238,18 @@ mod tests {
         let auth = Authenticator::load(&path).unwrap();
         let bearer = |token: &str| format!("Bearer {token}");
 
+        #[cfg(unix)]
+        use std::os::unix::fs::PermissionsExt;
+        #[cfg(unix)]
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let rotated = rotate_token(&path, "yanping").unwrap();
         assert_ne!(rotated, bureau);
+        #[cfg(unix)]
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640,
+            "an edit keeps the file's permissions, so the server's user can still read it"
+        );
         // Until the reload, the old token still works and the new one does not.
         assert!(auth.authenticate(Some(&bearer(&bureau))).is_ok());
         assert_eq!(auth.reload().unwrap(), 2);
