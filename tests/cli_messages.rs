@@ -40,6 +40,13 @@ async fn a_missing_or_wrong_token_tells_the_person_what_to_set() {
         missing.stderr
     );
     assert!(
+        missing
+            .stderr
+            .starts_with("teacher-registry: the registry refused the statistics\n"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
         missing.stderr.contains("UNAUTHENTICATED"),
         "{}",
         missing.stderr

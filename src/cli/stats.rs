@@ -50,7 +50,7 @@ pub async fn print_statistics(
         .await
     {
         Ok(response) => response.into_inner(),
-        Err(status) => return Err(refusal(status, "the registry refused")),
+        Err(status) => return Err(refusal(status, "the registry refused the statistics")),
     };
     let mut header = format!("{:<8} {} {:>8}", "county", pad("name"), "total");
     for tier in TIERS {
