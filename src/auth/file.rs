@@ -119,40 +119,36 @@ pub fn rotate_token(path: &Path, name: &str) -> anyhow::Result<String> {
 
 /// The file at `path`; `None` if there is none.
 fn read(path: &Path) -> anyhow::Result<Option<AuthFile>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read the auth file {}", path.display()))
-        }
-    };
-    match toml::from_str(&text) {
-        Ok(file) => Ok(Some(file)),
-        // toml's own display quotes the offending line, which may hold a token hash.
-        Err(e) => {
-            let line = e.span().map(|span| {
-                let before = &text[..span.start.min(text.len())];
-                before.matches('\n').count() + 1
-            });
-            let at = line
-                .map(|line| format!(" at line {line}"))
-                .unwrap_or_default();
-            bail!(
-                "the auth file {} is not valid{at}: {}",
-                path.display(),
-                e.message().trim_end()
-            )
-        }
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read the auth file {}", path.display())),
     }
 }
 
-/// The file at `path`; a missing one is an I/O error.
+/// The file at `path`, which must be there.
 fn existing(path: &Path) -> anyhow::Result<AuthFile> {
-    match read(path)? {
-        Some(file) => Ok(file),
-        None => Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-            .with_context(|| format!("cannot read the auth file {}", path.display())),
-    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the auth file {}", path.display()))?;
+    parse(path, &text)
+}
+
+fn parse(path: &Path, text: &str) -> anyhow::Result<AuthFile> {
+    toml::from_str(text).map_err(|e| {
+        // toml's own display quotes the offending line, which may hold a token hash.
+        let line = e.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            before.matches('\n').count() + 1
+        });
+        let at = line
+            .map(|line| format!(" at line {line}"))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "the auth file {} is not valid{at}: {}",
+            path.display(),
+            e.message().trim_end()
+        )
+    })
 }
 
 fn position(file: &AuthFile, path: &Path, name: &str) -> anyhow::Result<usize> {
