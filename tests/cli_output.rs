@@ -79,6 +79,17 @@ async fn maintenance_commands_print_their_report_only() {
         compacted.stdout
     );
 
+    let missing = dir.path().join("missing");
+    let missing = run(&["verify", "--data-dir", missing.to_str().unwrap()]).await;
+    assert_eq!(missing.code, Some(3), "{missing:#?}");
+    assert!(
+        missing
+            .stderr
+            .contains("does not exist\n  caused by: No such file"),
+        "{}",
+        missing.stderr
+    );
+
     // RUST_LOG still opens the store's own log, in plain text.
     let logged = run_with(
         &["verify", "--data-dir", data_dir],

@@ -15,7 +15,10 @@ use crate::store::{Store, StoreOptions, VerifyReport};
 /// or the directory is not there (`verify` never creates one).
 pub fn run_verify(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     if !data_dir.exists() {
-        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        // The system's own words ("No such file or directory"), not Rust's kind name.
+        let missing = std::fs::metadata(data_dir)
+            .err()
+            .unwrap_or_else(|| std::io::ErrorKind::NotFound.into());
         return Err(missing).context(format!("{} does not exist", data_dir.display()));
     }
     let store = Store::open(data_dir, &StoreOptions::default()).with_context(|| {
