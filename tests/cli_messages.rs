@@ -19,6 +19,7 @@ async fn a_missing_or_wrong_token_tells_the_person_what_to_set() {
     let dir = tempfile::tempdir().unwrap();
     let auth = dir.path().join("auth.toml");
     let token = add_principal(&auth, "root", Role::Admin, None).unwrap();
+    let reader = add_principal(&auth, "auditor", Role::Reader, None).unwrap();
     let server = start_server_with(ServerOptions {
         authenticator: Some(Authenticator::load(&auth).unwrap()),
         ..ServerOptions::default()
@@ -76,6 +77,31 @@ async fn a_missing_or_wrong_token_tells_the_person_what_to_set() {
         right.stdout.contains("as of revision 0"),
         "{}",
         right.stdout
+    );
+
+    // A role is named as the auth file spells it, not as Rust does ("Reader").
+    let denied = run_with(
+        &[
+            "transition",
+            "--server",
+            &address,
+            "--county",
+            "350702",
+            "--effective-date",
+            "2016-09-01",
+            "--approval-document",
+            "x",
+        ],
+        &[("TEACHER_REGISTRY_TOKEN", &reader)],
+    )
+    .await;
+    assert_eq!(denied.code, Some(1), "{denied:#?}");
+    assert!(
+        denied
+            .stderr
+            .contains("PERMISSION_DENIED: the reader role may not call TransitionTitles"),
+        "{}",
+        denied.stderr
     );
 }
 
