@@ -515,7 +515,7 @@ async fn serve(
         .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
     #[cfg(unix)]
     if let Some(authenticator) = options.authenticator.clone() {
-        tokio::spawn(server::reload_on_hangup(authenticator));
+        tokio::spawn(server::reload_on_hangup(authenticator)?);
     }
     server::run(listener, store, options, shutdown_signal()).await
 }

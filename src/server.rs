@@ -198,32 +198,33 @@ pub async fn run(
     Ok(())
 }
 
-/// Reads the auth file again on every SIGHUP, for as long as the process runs: tokens
-/// added, revoked or rotated with `teacher-registry token` take effect without a restart.
-/// A file that does not load is logged as an error (without its contents) and the tokens
-/// already in force stay.
+/// Reads the auth file again on every SIGHUP, for as long as the returned future runs:
+/// tokens added, revoked or rotated with `teacher-registry token` take effect without a
+/// restart. A file that does not load is logged as an error (without its contents) and
+/// the tokens already in force stay.
+///
+/// The handler is installed here, before the future is first polled, so a SIGHUP sent as
+/// soon as the server answers is never met by the default action (ending the process).
 #[cfg(unix)]
-pub async fn reload_on_hangup(authenticator: Authenticator) {
+pub fn reload_on_hangup(
+    authenticator: Authenticator,
+) -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGHUP: the auth file will not be reloaded");
-            return;
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            let file = authenticator.path().display();
+            match authenticator.reload() {
+                Ok(principals) => tracing::info!(%file, principals, "auth file reloaded"),
+                Err(error) => tracing::error!(
+                    %file,
+                    error = format!("{error:#}"),
+                    kept = authenticator.len(),
+                    "auth file not reloaded; the principals already loaded stay in force"
+                ),
+            }
         }
-    };
-    while hangups.recv().await.is_some() {
-        let file = authenticator.path().display();
-        match authenticator.reload() {
-            Ok(principals) => tracing::info!(%file, principals, "auth file reloaded"),
-            Err(error) => tracing::error!(
-                %file,
-                error = format!("{error:#}"),
-                kept = authenticator.len(),
-                "auth file not reloaded; the principals already loaded stay in force"
-            ),
-        }
-    }
+    })
 }
 
 /// Every `interval` until shutdown: forgets expired request ids, and trims the change log
