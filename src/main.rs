@@ -511,11 +511,16 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     options.check(listener.local_addr()?)?;
+    #[cfg(unix)]
+    let reloads = match options.authenticator.clone() {
+        Some(authenticator) => Some(server::reload_on_hangup(authenticator)?),
+        None => None,
+    };
     let store = Store::open(&data_dir, &store_options)
         .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
     #[cfg(unix)]
-    if let Some(authenticator) = options.authenticator.clone() {
-        tokio::spawn(server::reload_on_hangup(authenticator)?);
+    if let Some(reloads) = reloads {
+        tokio::spawn(reloads);
     }
     server::run(listener, store, options, shutdown_signal()).await
 }
