@@ -6,17 +6,17 @@
 //! never stored. A presented token is hashed and compared with every entry in constant
 //! time, so neither a wrong token nor a near miss can be told apart by timing.
 
-use std::fmt;
-use std::path::Path;
+mod file;
 
-use anyhow::{bail, Context};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use rand::RngCore;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::CountyCode;
+pub use file::{add_principal, revoke_principal, rotate_token};
 
 /// What a principal may do; see [`permits`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -35,6 +35,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as the auth file and the `token` command spell it, e.g. `hr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Hr => "hr",
+            Role::County => "county",
+            Role::Importer => "importer",
+            Role::Reader => "reader",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Role, String> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "admin" => Ok(Role::Admin),
@@ -46,6 +57,13 @@ impl Role {
                 "unknown role {other:?}: admin, hr, county, importer or reader"
             )),
         }
+    }
+}
+
+/// Messages name a role as the auth file does (`hr`), never as Rust spells it.
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -204,7 +222,7 @@ impl Principal {
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({:?}", self.name, self.role)?;
+        write!(f, "{} ({}", self.name, self.role)?;
         if let Some(county) = &self.county {
             write!(f, ", county {}", county.as_str())?;
         }
@@ -212,28 +230,22 @@ impl fmt::Display for Principal {
     }
 }
 
-/// The auth file: `[[principal]]` tables.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct AuthFile {
-    #[serde(default, rename = "principal")]
-    principals: Vec<PrincipalEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PrincipalEntry {
-    name: String,
-    role: Role,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    county: Option<String>,
-    /// Hex SHA-256 of the token.
-    token_sha256: String,
-}
-
 /// The principals the server knows, ready to authenticate tokens.
+///
+/// Clones share one set of principals, so the server's gate sees a [`reload`] at once
+/// (`serve` reloads on SIGHUP): a revoked or rotated token stops working without a restart.
+///
+/// [`reload`]: Authenticator::reload
 #[derive(Debug, Clone)]
 pub struct Authenticator {
-    principals: Vec<(Principal, [u8; 32])>,
+    /// The file the principals were read from, read again by `reload`.
+    path: PathBuf,
+    /// Swapped whole on reload; a request authenticates against one consistent set.
+    principals: Arc<RwLock<Arc<Principals>>>,
 }
+
+/// Each principal with the SHA-256 of its token.
+type Principals = Vec<(Principal, [u8; 32])>;
 
 /// Why a token was not accepted. Deliberately says nothing about which principal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -247,34 +259,42 @@ pub enum AuthError {
 }
 
 impl Authenticator {
-    /// Reads and checks the auth file.
+    /// Reads and checks the auth file. Errors name the file, the principal and the line,
+    /// never a token hash.
     pub fn load(path: &Path) -> anyhow::Result<Authenticator> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the auth file {}", path.display()))?;
-        let file: AuthFile = toml::from_str(&text)
-            .with_context(|| format!("the auth file {} is not valid", path.display()))?;
-        let mut principals = Vec::new();
-        for entry in file.principals {
-            let principal = check_entry(&entry)
-                .with_context(|| format!("principal {:?} in {}", entry.name, path.display()))?;
-            let hash = decode_hash(&entry.token_sha256)
-                .with_context(|| format!("principal {:?}: token_sha256", entry.name))?;
-            if principals
-                .iter()
-                .any(|(p, h): &(Principal, [u8; 32])| p.name == principal.name || *h == hash)
-            {
-                bail!(
-                    "principal {:?} in {}: names and tokens must be unique",
-                    principal.name,
-                    path.display()
-                );
-            }
-            principals.push((principal, hash));
-        }
-        if principals.is_empty() {
-            bail!("the auth file {} lists no principal", path.display());
-        }
-        Ok(Authenticator { principals })
+        Ok(Authenticator {
+            path: path.to_path_buf(),
+            principals: Arc::new(RwLock::new(Arc::new(file::principals(path)?))),
+        })
+    }
+
+    /// Reads the auth file again and, if it is valid, answers with its principals from now
+    /// on; returns how many there are. If it is not valid, the principals already loaded
+    /// stay in force and the error says why.
+    pub fn reload(&self) -> anyhow::Result<usize> {
+        let principals = file::principals(&self.path)?;
+        let count = principals.len();
+        *self.principals.write().expect("principals lock") = Arc::new(principals);
+        Ok(count)
+    }
+
+    /// How many principals are in force.
+    pub fn len(&self) -> usize {
+        self.current().len()
+    }
+
+    /// Never true: a loaded auth file lists at least one principal.
+    pub fn is_empty(&self) -> bool {
+        self.current().is_empty()
+    }
+
+    /// The auth file this authenticator reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn current(&self) -> Arc<Principals> {
+        self.principals.read().expect("principals lock").clone()
     }
 
     /// The principal holding the token in an `authorization` header value.
@@ -288,8 +308,9 @@ impl Authenticator {
             .ok_or(AuthError::Malformed)?;
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Compare with every entry, always, so the time taken says nothing.
+        let principals = self.current();
         let mut found = None;
-        for (principal, hash) in &self.principals {
+        for (principal, hash) in principals.iter() {
             if constant_time_eq(&presented, hash) {
                 found = Some(principal);
             }
@@ -298,78 +319,8 @@ impl Authenticator {
     }
 }
 
-fn check_entry(entry: &PrincipalEntry) -> anyhow::Result<Principal> {
-    if entry.name.trim().is_empty() || entry.name.chars().any(char::is_control) {
-        bail!("a principal needs a printable name");
-    }
-    let county = match &entry.county {
-        Some(code) => Some(CountyCode::parse(code).map_err(|e| anyhow::anyhow!("county: {e}"))?),
-        None => None,
-    };
-    match (entry.role, &county) {
-        (Role::County, None) => bail!("a county principal needs a county"),
-        (Role::Admin | Role::Hr | Role::Reader, Some(_)) => {
-            bail!("only county and importer principals have a county")
-        }
-        _ => {}
-    }
-    Ok(Principal {
-        name: entry.name.trim().to_string(),
-        role: entry.role,
-        county,
-    })
-}
-
-fn decode_hash(hex: &str) -> anyhow::Result<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("must be 64 hex digits");
-    }
-    let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
-    }
-    Ok(hash)
-}
-
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Adds a principal to the auth file (created if missing) and returns its new token,
-/// which is stored only as a hash. Refuses a name already in the file.
-pub fn add_principal(
-    path: &Path,
-    name: &str,
-    role: Role,
-    county: Option<&str>,
-) -> anyhow::Result<String> {
-    let mut file: AuthFile = match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text)
-            .with_context(|| format!("the auth file {} is not valid", path.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => AuthFile::default(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    if file.principals.iter().any(|p| p.name == name.trim()) {
-        bail!("the auth file already has a principal named {name:?}");
-    }
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    let token = format!("trg_{}", URL_SAFE_NO_PAD.encode(secret));
-    let hash = Sha256::digest(token.as_bytes());
-    let entry = PrincipalEntry {
-        name: name.trim().to_string(),
-        role,
-        county: county.map(|c| c.trim().to_string()),
-        token_sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
-    };
-    check_entry(&entry)?;
-    file.principals.push(entry);
-    let text = toml::to_string_pretty(&file)?;
-    let aside = path.with_extension("tmp");
-    std::fs::write(&aside, text).with_context(|| format!("cannot write {}", aside.display()))?;
-    std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(token)
 }
 
 #[cfg(test)]

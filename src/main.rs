@@ -12,11 +12,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
-    describe_backup, generate, print_statistics, run_backup, run_export, run_import, run_restore,
-    run_search, run_show, run_sync, run_transition, tls_init, write_template, CommandError,
-    ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TransitionArgs, DEFAULT_TLS_HOSTS,
+    count, describe_backup, generate, print_report, print_statistics, run_backup, run_compact,
+    run_export, run_import, run_restore, run_search, run_show, run_sync, run_token, run_transition,
+    run_verify, tls_init, write_template, CommandError, CountyNames, ExportFormat, Failure,
+    ImportArgs, SearchArgs, SyncArgs, TokenAction, TransitionArgs, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -136,6 +137,7 @@ enum Command {
     Import {
         /// The file; its format is taken from the extension (.csv, .xlsx, .jsonl).
         file: PathBuf,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
         /// create-only: an identity already in the registry is rejected; upsert: it is
@@ -150,11 +152,14 @@ enum Command {
     /// Write every teacher (or one county's) to a JSON Lines file, for other systems, or to
     /// a sheet with the template's columns; `import` reads either back.
     Export {
+        /// The file to write (replaced if it exists; readable by you only).
         file: PathBuf,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
-        #[arg(long, default_value = "")]
-        county: String,
+        /// Only this county's teachers (six-digit code); every teacher without it.
+        #[arg(long)]
+        county: Option<String>,
         /// jsonl: whole records in the proto3 JSON mapping; csv, xlsx: the template's
         /// columns. Default: by the file's extension (.csv, .xlsx), else jsonl.
         #[arg(long, value_parser = ["jsonl", "csv", "xlsx"])]
@@ -162,17 +167,21 @@ enum Command {
     },
     /// Copy a running registry, consistently, into a new directory (admin token).
     Backup {
+        /// The backup directory: new or empty.
         dir: PathBuf,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
     /// Rewrite a registry's files in key order, a fraction of their size (server stopped).
     Compact {
+        /// The registry's data directory.
         #[arg(long, env = "TEACHER_REGISTRY_DATA_DIR")]
         data_dir: PathBuf,
     },
     /// Build a new registry from a backup, then verify it.
     Restore {
+        /// The backup directory, as `backup` wrote it.
         dir: PathBuf,
         /// Where to build it: a new or empty directory.
         #[arg(long)]
@@ -180,6 +189,7 @@ enum Command {
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template {
+        /// The template to write; its format is taken from the extension.
         file: PathBuf,
         /// Replace the file if it exists (it may hold filled-in rows).
         #[arg(long)]
@@ -187,33 +197,50 @@ enum Command {
     },
     /// Print realistic synthetic teachers as CSV, for demos, tests and benchmarks.
     Generate {
+        /// How many teachers.
         #[arg(long)]
         count: u64,
+        /// The same seed prints the same teachers.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
     /// Check a registry's data directory (with the server stopped): every record, index,
     /// counter and the change log. Exits non-zero on any inconsistency.
     Verify {
-        #[arg(long, default_value = "./registry-data")]
+        /// The registry's data directory.
+        #[arg(
+            long,
+            default_value = "./registry-data",
+            env = "TEACHER_REGISTRY_DATA_DIR"
+        )]
         data_dir: PathBuf,
     },
     /// Add a principal to an auth file and print its new token (shown once, stored only
-    /// as a hash).
+    /// as a hash); or revoke a principal, or give it a new token. A running server takes
+    /// the change when sent SIGHUP (or restarted).
     Token {
-        #[arg(long)]
+        /// The auth file (TOML); created by the first principal added.
+        #[arg(long, env = "TEACHER_REGISTRY_AUTH_FILE")]
         auth_file: PathBuf,
-        #[arg(long)]
-        principal: String,
-        /// admin, hr, county, importer or reader.
-        #[arg(long)]
-        role: String,
+        /// The name of the principal to add.
+        #[arg(long, required_unless_present_any = ["revoke", "rotate"], requires = "role")]
+        principal: Option<String>,
+        /// The new principal's role: admin, hr, county, importer or reader.
+        #[arg(long, requires = "principal")]
+        role: Option<String>,
         /// The county of a county (or county-scoped importer) principal.
-        #[arg(long)]
+        #[arg(long, requires = "principal")]
         county: Option<String>,
+        /// Remove this principal from the file: its token stops working.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["principal", "rotate"])]
+        revoke: Option<String>,
+        /// Print a new token for this principal: its old token stops working.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["principal", "revoke"])]
+        rotate: Option<String>,
     },
     /// Keep a JSON Lines mirror of one county in step with the registry's change feed.
     Sync {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
         /// The county to mirror.
@@ -229,13 +256,14 @@ enum Command {
     /// Move a county's teachers from the legacy titles into the five tiers (2015 reform),
     /// printing what happens to each teacher and a summary.
     Transition {
-        /// The registry, e.g. http://127.0.0.1:50051.
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
         /// The county's six-digit code.
         #[arg(long)]
         county: String,
-        /// YYYY-MM-DD
+        /// The date the new titles take effect: YYYY-MM-DD, or as an import reads dates
+        /// (YYYY/MM/DD, YYYYMMDD, YYYY年M月D日).
         #[arg(long)]
         effective_date: String,
         /// The approval document, e.g. "Nan Ren She [2016] No. 88".
@@ -283,11 +311,16 @@ enum Command {
     },
     /// Print teacher counts by county and title tier.
     Stats {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
-        /// Only this county.
-        #[arg(long, default_value = "")]
-        county: String,
+        /// Only this county (six-digit code).
+        #[arg(long)]
+        county: Option<String>,
+        /// County names for codes this release does not name: a CSV file of `code,name`
+        /// rows (UTF-8 or GBK).
+        #[arg(long, value_name = "FILE", env = "TEACHER_REGISTRY_COUNTY_NAMES")]
+        county_names: Option<PathBuf>,
     },
 }
 
@@ -295,13 +328,8 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 fn main() -> ExitCode {
     set_purge_delay();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(&cli.command);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -317,6 +345,23 @@ fn main() -> ExitCode {
             ExitCode::from(Failure::of(&error).code())
         }
     }
+}
+
+/// Logs go to stderr, coloured only on a terminal (a log file or a pipe gets plain text).
+/// `serve` logs at INFO; the one-shot commands only warnings, so a person sees their
+/// output and not the store's housekeeping. `RUST_LOG` overrides both.
+fn init_logging(command: &Command) {
+    let default = match command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
@@ -383,7 +428,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             };
             runtime.block_on(serve(listen, data_dir, store_options, options))
         }
-        Command::Verify { data_dir } => verify(&data_dir),
+        Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
         Command::Import {
             file,
             server,
@@ -413,11 +458,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             county,
             format,
         } => {
+            let county = county.unwrap_or_default();
             let format = ExportFormat::choose(format.as_deref(), &file)?;
-            let (count, revision) =
+            let (written, revision) =
                 runtime.block_on(run_export(&server, &county, &file, format))?;
             println!(
-                "{count} teachers written to {} (as of revision {revision})",
+                "{} written to {} (as of revision {revision})",
+                count(written, "teacher", "teachers"),
                 file.display()
             );
             Ok(())
@@ -427,22 +474,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("backed up {}", describe_backup(&dir, &manifest));
             Ok(())
         }
-        Command::Compact { data_dir } => {
-            let compacted = teacher_registry::store::compact(&data_dir).with_context(|| {
-                format!(
-                    "cannot compact the registry in {} (is a server running on it?)",
-                    data_dir.display()
-                )
-            })?;
-            println!(
-                "compacted {}: {} keys, {:.1} MB before, {:.1} MB after",
-                data_dir.display(),
-                compacted.pairs,
-                compacted.bytes_before as f64 / 1e6,
-                compacted.bytes_after as f64 / 1e6
-            );
-            Ok(())
-        }
+        Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
         Command::Restore { dir, data_dir } => {
             let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
             println!(
@@ -451,7 +483,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 data_dir.display(),
                 restored.compacted.bytes_after as f64 / 1e6
             );
-            print_report(&restored.report)
+            print_report(&restored.report, &mut std::io::stdout().lock())
         }
         Command::Generate { count, seed } => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -464,11 +496,20 @@ fn run(command: Command) -> anyhow::Result<()> {
             principal,
             role,
             county,
+            revoke,
+            rotate,
         } => {
-            let role = Role::parse(&role).map_err(CommandError::Usage)?;
-            let token = add_principal(&auth_file, &principal, role, county.as_deref())?;
-            println!("{token}");
-            Ok(())
+            let action = match (revoke, rotate, principal, role) {
+                (Some(name), _, _, _) => TokenAction::Revoke(name),
+                (_, Some(name), _, _) => TokenAction::Rotate(name),
+                (_, _, Some(principal), Some(role)) => TokenAction::Add {
+                    principal,
+                    role,
+                    county,
+                },
+                _ => unreachable!("clap requires --principal and --role, --revoke or --rotate"),
+            };
+            run_token(&auth_file, action, &mut std::io::stdout().lock())
         }
         Command::Sync {
             server,
@@ -522,63 +563,49 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
-        Command::Stats { server, county } => runtime.block_on(print_statistics(
-            &server,
-            &county,
-            &mut std::io::stdout().lock(),
-        )),
+        Command::Stats {
+            server,
+            county,
+            county_names,
+        } => {
+            let names = match county_names {
+                Some(path) => CountyNames::with_file(&path)?,
+                None => CountyNames::known(),
+            };
+            runtime.block_on(print_statistics(
+                &server,
+                &county.unwrap_or_default(),
+                &names,
+                &mut std::io::stdout().lock(),
+            ))
+        }
     }
 }
 
+/// Binds the address and checks the options before opening the store, which creates the
+/// data directory: a server that refuses to start leaves nothing behind.
 async fn serve(
     listen: SocketAddr,
     data_dir: PathBuf,
     store_options: StoreOptions,
     options: ServerOptions,
 ) -> anyhow::Result<()> {
-    let store = Store::open(&data_dir, &store_options)
-        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    options.check(listener.local_addr()?)?;
+    #[cfg(unix)]
+    let reloads = match options.authenticator.clone() {
+        Some(authenticator) => Some(server::reload_on_hangup(authenticator)?),
+        None => None,
+    };
+    let store = Store::open(&data_dir, &store_options)
+        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+    #[cfg(unix)]
+    if let Some(reloads) = reloads {
+        tokio::spawn(reloads);
+    }
     server::run(listener, store, options, shutdown_signal()).await
-}
-
-fn verify(data_dir: &std::path::Path) -> anyhow::Result<()> {
-    if !data_dir.exists() {
-        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
-        return Err(missing).context(format!("{} does not exist", data_dir.display()));
-    }
-    let store = Store::open(data_dir, &StoreOptions::default()).with_context(|| {
-        format!(
-            "cannot open the registry in {} (is a server running on it?)",
-            data_dir.display()
-        )
-    })?;
-    print_report(&store.verify()?)
-}
-
-/// Prints a verify report; an error if it found problems.
-fn print_report(report: &teacher_registry::store::VerifyReport) -> anyhow::Result<()> {
-    println!(
-        "{} records, {} index entries, {} counters, {} changes (revisions {}..={}), {} request ids",
-        report.records,
-        report.index_entries,
-        report.counters,
-        report.changes,
-        report.oldest_revision,
-        report.revision,
-        report.request_ids
-    );
-    for problem in &report.problems {
-        println!("PROBLEM: {problem}");
-    }
-    if report.is_consistent() {
-        println!("consistent");
-        Ok(())
-    } else {
-        anyhow::bail!("{} problems found", report.problem_count)
-    }
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -597,5 +624,32 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// `--help` explains every option and argument of every command, and shows no empty
+    /// default (`[default: ""]` tells a reader nothing).
+    #[test]
+    fn every_option_and_argument_has_help() {
+        let cli = Cli::command();
+        let mut undocumented = Vec::new();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    undocumented.push(format!("{} {id}", command.get_name()));
+                }
+                if arg.get_default_values().iter().any(|v| v.is_empty()) {
+                    undocumented.push(format!("{} {id}: an empty default", command.get_name()));
+                }
+            }
+        }
+        assert!(undocumented.is_empty(), "{undocumented:#?}");
     }
 }

@@ -76,6 +76,23 @@ impl Default for ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// Whether these options can serve `address`: authentication, or a loopback address;
+    /// TLS files that can be read. `serve` asks before it opens (and so creates) the data
+    /// directory, so a server that refuses to start leaves nothing behind.
+    pub fn check(&self, address: std::net::SocketAddr) -> anyhow::Result<()> {
+        if self.authenticator.is_none() && !address.ip().is_loopback() {
+            anyhow::bail!(
+                "refusing to serve {address} without authentication: give --auth-file, or listen on a loopback address such as 127.0.0.1"
+            );
+        }
+        if let Some(tls) = &self.tls {
+            tls_config(tls)?;
+        }
+        Ok(())
+    }
+}
+
 /// Serves the registry on `listener` until `shutdown` completes, then finishes the requests
 /// in flight, stops the writer and waits for its final flush.
 pub async fn run(
@@ -85,12 +102,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
+    options.check(address)?;
     if options.authenticator.is_none() {
-        if !address.ip().is_loopback() {
-            anyhow::bail!(
-                "refusing to serve {address} without authentication: give --auth-file, or listen on a loopback address such as 127.0.0.1"
-            );
-        }
         tracing::warn!(%address, "authentication is off: every caller is an anonymous admin (loopback only)");
     }
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -189,6 +202,35 @@ pub async fn run(
     tokio::task::spawn_blocking(move || drop(store)).await?;
     tracing::info!("registry closed");
     Ok(())
+}
+
+/// Reads the auth file again on every SIGHUP, for as long as the returned future runs:
+/// tokens added, revoked or rotated with `teacher-registry token` take effect without a
+/// restart. A file that does not load is logged as an error (without its contents) and
+/// the tokens already in force stay.
+///
+/// The handler is installed here, before the future is first polled, so a SIGHUP sent as
+/// soon as the server answers is never met by the default action (ending the process).
+#[cfg(unix)]
+pub fn reload_on_hangup(
+    authenticator: Authenticator,
+) -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            let file = authenticator.path().display();
+            match authenticator.reload() {
+                Ok(principals) => tracing::info!(%file, principals, "auth file reloaded"),
+                Err(error) => tracing::error!(
+                    %file,
+                    error = format!("{error:#}"),
+                    kept = authenticator.len(),
+                    "auth file not reloaded; the principals already loaded stay in force"
+                ),
+            }
+        }
+    })
 }
 
 /// Every `interval` until shutdown: forgets expired request ids, and trims the change log

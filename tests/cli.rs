@@ -86,10 +86,10 @@ async fn transition_and_stats_print_readable_tables() {
     );
     let county = out.lines().find(|l| l.starts_with("350702")).unwrap();
     let numbers: Vec<&str> = county.split_whitespace().collect();
-    // county, total, THIRD, SECOND, FIRST, SENIOR, FULL_SENIOR, NO_TITLE, untransitioned
+    // county, name, total, THIRD, SECOND, FIRST, SENIOR, FULL_SENIOR, NO_TITLE, untransitioned
     assert_eq!(
         numbers,
-        ["350702", "2", "0", "0", "1", "0", "0", "1", "0"],
+        ["350702", "延平区", "2", "0", "0", "1", "0", "0", "1", "0"],
         "{out}"
     );
 
@@ -107,7 +107,7 @@ async fn transition_and_stats_print_readable_tables() {
     .await;
     assert!(!ok);
     assert!(
-        err.contains("county_code") || err.contains("InvalidArgument"),
+        err.contains("county_code") || err.contains("INVALID_ARGUMENT"),
         "{err}"
     );
 }

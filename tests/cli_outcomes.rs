@@ -82,7 +82,7 @@ async fn expected_failures_print_a_message_and_their_exit_code() {
     assert_ends(
         &refused,
         1,
-        "teacher-registry: the registry refused the transition\n  caused by: InvalidArgument",
+        "teacher-registry: the registry refused the transition\n  caused by: INVALID_ARGUMENT",
     );
 
     // A wrong command line: 2, from clap and from the commands alike.

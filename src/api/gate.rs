@@ -59,7 +59,8 @@ impl Gate {
         };
         if !permits(principal.role, rpc) {
             return Err(DomainError::PermissionDenied {
-                message: format!("the {:?} role may not call {rpc:?}", principal.role),
+                // The RPC by its gRPC method name, the role as the auth file spells it.
+                message: format!("the {} role may not call {rpc:?}", principal.role),
             }
             .into());
         }

@@ -20,6 +20,7 @@ use tonic::{Status, Streaming};
 use crate::api::convert::import_input;
 use crate::api::pb;
 use crate::api::service::{batch_context, RegistryService};
+use crate::api::status::code_name;
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{DomainError, FieldViolation, ImportMode};
@@ -217,29 +218,5 @@ fn rejected(row: u64, error: StoreError) -> pb::ImportTeachersResponse {
             message: status.message().to_string(),
             field_violations,
         }),
-    }
-}
-
-/// The canonical name of a status code, e.g. `INVALID_ARGUMENT`.
-fn code_name(code: tonic::Code) -> String {
-    let mut name = String::new();
-    for (i, c) in format!("{code:?}").chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            name.push('_');
-        }
-        name.push(c.to_ascii_uppercase());
-    }
-    name
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn code_names_are_canonical() {
-        assert_eq!(code_name(tonic::Code::InvalidArgument), "INVALID_ARGUMENT");
-        assert_eq!(code_name(tonic::Code::AlreadyExists), "ALREADY_EXISTS");
-        assert_eq!(code_name(tonic::Code::Ok), "OK");
     }
 }

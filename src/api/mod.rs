@@ -37,3 +37,4 @@ pub(crate) use convert::{stored_change, stored_teacher};
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use reads::MAX_CONCURRENT_READS;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};
+pub use status::code_name;

@@ -133,3 +133,28 @@ fn with_info<const N: usize>(
         ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
     )
 }
+
+/// The canonical name of a status code, e.g. `INVALID_ARGUMENT`: what the gRPC
+/// documentation, the README and the rejects file call it (not tonic's `InvalidArgument`).
+pub fn code_name(code: tonic::Code) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{code:?}").chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_uppercase());
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_names_are_canonical() {
+        assert_eq!(code_name(Code::InvalidArgument), "INVALID_ARGUMENT");
+        assert_eq!(code_name(Code::AlreadyExists), "ALREADY_EXISTS");
+        assert_eq!(code_name(Code::Ok), "OK");
+    }
+}

@@ -427,8 +427,8 @@ fn open(path: &Path) -> anyhow::Result<std::fs::File> {
 /// One line on what a backup holds.
 pub fn describe_backup(dir: &Path, manifest: &Manifest) -> String {
     format!(
-        "{} teachers as at revision {}, and changes {}..={} ({}), in {}",
-        manifest.teachers,
+        "{} as at revision {}, and changes {}..={} ({}), in {}",
+        super::count(manifest.teachers, "teacher", "teachers"),
         manifest.revision,
         manifest.oldest_revision,
         manifest.revision,

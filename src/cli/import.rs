@@ -9,21 +9,21 @@
 //! that reads the answers, which come back in the order sent: so rejections are reported
 //! in file order, whichever side rejected them.
 
+mod progress;
 mod rejects;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::rows::{open_rows, Rows, SourceRow};
 use super::{connect, count, refusal};
 use crate::api::pb;
+use progress::Progress;
 use rejects::{FileRow, Rejects};
 
 /// Rows read ahead of the stream.
@@ -31,8 +31,6 @@ const READ_AHEAD: usize = 1024;
 /// Rows read ahead of their answers: more than the stream holds in flight, so the reader
 /// is held back by the stream alone.
 const ANSWERS_AHEAD: usize = 4 * READ_AHEAD;
-/// How often a non-terminal run prints a progress line.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// What to import and how.
 #[derive(Debug, Clone)]
@@ -237,7 +235,9 @@ fn reason_of(error: &pb::ImportRowError, teacher_id: &str) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    if !teacher_id.is_empty() {
+    // The registry's own message may name the teacher already ("... already belongs to
+    // teacher T..."); say it once.
+    if !teacher_id.is_empty() && !reason.contains(teacher_id) {
         reason.push_str(&format!(" (teacher {teacher_id})"));
     }
     reason
@@ -262,63 +262,4 @@ fn estimate_rows(path: &Path) -> Option<u64> {
         lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
     }
     Some(lines.saturating_sub(header))
-}
-
-/// A progress bar with rows/s and ETA on a terminal; a plain line every few seconds
-/// otherwise (logs, pipes, CI).
-enum Progress {
-    Bar(ProgressBar),
-    Lines {
-        total: Option<u64>,
-        last: Mutex<Instant>,
-    },
-}
-
-impl Progress {
-    fn new(total: Option<u64>) -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress::Lines {
-                total,
-                last: Mutex::new(Instant::now()),
-            };
-        }
-        let bar = match total {
-            Some(total) => ProgressBar::new(total).with_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {human_pos}/{human_len} rows  {per_sec}  ETA {eta}",
-                )
-                .expect("a valid template"),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{spinner} {human_pos} rows  {per_sec}")
-                    .expect("a valid template"),
-            ),
-        };
-        Progress::Bar(bar)
-    }
-
-    fn update(&self, rows: u64, started: Instant) {
-        match self {
-            Progress::Bar(bar) => bar.set_position(rows),
-            Progress::Lines { total, last } => {
-                let mut last = last.lock().expect("progress lock");
-                if last.elapsed() >= PROGRESS_EVERY {
-                    *last = Instant::now();
-                    let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    match total {
-                        Some(total) => {
-                            eprintln!("imported {rows} of {total} rows ({rate:.0} rows/s)")
-                        }
-                        None => eprintln!("imported {rows} rows ({rate:.0} rows/s)"),
-                    }
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Progress::Bar(bar) = self {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -1,13 +1,20 @@
-//! The client commands of the `teacher-registry` binary, for HR staff and county bureaus:
-//! each talks to a
-//! running server over gRPC and prints a readable report to any writer, so tests can read
-//! exactly what a person would see.
+//! The commands of the `teacher-registry` binary other than `serve`: the client commands
+//! for HR staff and county bureaus, each talking to a running server over gRPC, and the
+//! operator's commands on files (`token`, `verify`, `compact`). Each prints a readable
+//! report to any writer, so tests can read exactly what a person would see.
+//!
+//! Messages are for the person at the command line: a refusal names its gRPC code as the
+//! documentation does (`PERMISSION_DENIED`), and where the server's words are meant for a
+//! program (send this header) the command says what the person can do (set this
+//! variable), see `describe`.
 
 mod backup;
+mod counties;
 mod export;
 mod failure;
 mod generate;
 mod import;
+mod maintenance;
 mod rows;
 mod search;
 mod show;
@@ -15,13 +22,16 @@ mod stats;
 mod sync;
 mod template;
 mod tls_init;
+mod token;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use counties::CountyNames;
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
+pub use maintenance::{print_report, run_compact, run_verify};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};
@@ -29,6 +39,7 @@ pub use stats::print_statistics;
 pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
+pub use token::{run_token, TokenAction};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
@@ -67,15 +78,17 @@ impl tonic::service::Interceptor for BearerToken {
 }
 
 /// Connects to the registry at `server` (`http://host:port`, or `https://` for TLS,
-/// trusting the CA in `TEACHER_REGISTRY_CA_FILE`), with the token from
-/// `TEACHER_REGISTRY_TOKEN` if set.
+/// trusting the CA in `TEACHER_REGISTRY_CA_FILE`; a bare `host:port` is `http://`), with
+/// the token from `TEACHER_REGISTRY_TOKEN` if set.
 pub async fn connect(server: &str) -> anyhow::Result<Client> {
-    let mut endpoint = Endpoint::from_shared(server.to_string()).map_err(|_| {
+    let url = server_url(server);
+    let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|_| {
         CommandError::Usage(format!(
-            "{server} is not a server address: expected http://host:port or https://host:port"
+            "{server} is not a server address: expected host:port, http://host:port or \
+             https://host:port"
         ))
     })?;
-    if server.starts_with("https://") {
+    if url.starts_with("https://") {
         let mut tls = ClientTlsConfig::new().with_enabled_roots();
         if let Ok(ca) = std::env::var(CA_VARIABLE) {
             let pem = std::fs::read(&ca).with_context(|| format!("cannot read {ca}"))?;
@@ -87,7 +100,14 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
         .connect()
         .await
         .map_err(explain_tls)
-        .with_context(|| format!("cannot connect to the registry at {server}"))?;
+        .with_context(|| format!("cannot connect to the registry at {url}"))?;
+    if !url.starts_with("https://") && speaks_tls(&channel, &url).await {
+        return Err(CommandError::Usage(format!(
+            "{url} serves TLS: give the address as {} (and its CA in {CA_VARIABLE})",
+            url.replacen("http://", "https://", 1)
+        ))
+        .into());
+    }
     let token = match std::env::var(TOKEN_VARIABLE) {
         Ok(token) if !token.trim().is_empty() => Some(
             format!("Bearer {}", token.trim())
@@ -121,14 +141,81 @@ fn explain_tls(error: tonic::transport::Error) -> anyhow::Error {
     )
 }
 
+/// Whether the server behind a plain-text `channel` in fact speaks TLS. A plain-text
+/// request to a TLS port fails with whatever the TLS alert looks like as HTTP/2 ("h2
+/// protocol error", "operation was canceled"), which tells a person nothing; so a plain
+/// connection first asks for the gRPC health (open to all), and only if that fails, tries
+/// a TLS handshake at the same address: a handshake that gets as far as the server's
+/// certificate means TLS. Any other outcome leaves the command to report its own error.
+async fn speaks_tls(channel: &Channel, url: &str) -> bool {
+    use tonic_health::pb::health_client::HealthClient;
+    let mut health = HealthClient::new(channel.clone());
+    let check = health.check(tonic_health::pb::HealthCheckRequest::default());
+    if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, check).await {
+        return false;
+    }
+    let Ok(endpoint) = Endpoint::from_shared(url.replacen("http://", "https://", 1)) else {
+        return false;
+    };
+    let Ok(endpoint) = endpoint.tls_config(ClientTlsConfig::new().with_enabled_roots()) else {
+        return false;
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, endpoint.connect()).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(error)) => {
+            let error = anyhow::Error::new(error);
+            format!("{error:#}").to_lowercase().contains("certificate")
+        }
+        Err(_) => false,
+    }
+}
+
+/// How long each step of [`speaks_tls`] may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The server's URL: as given when it has a scheme, else `http://` in front, so
+/// `127.0.0.1:50051` works as people write it.
+fn server_url(server: &str) -> String {
+    let server = server.trim();
+    if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    }
+}
+
 /// The enum's name without its type prefix, e.g. `FIRST_LEVEL`.
 fn short_name(full: &str, prefix: &str) -> String {
     full.strip_prefix(prefix).unwrap_or(full).to_string()
 }
 
-/// A gRPC status as one line for a person.
+/// A gRPC status as one line for the person at the command line: its canonical code
+/// name, then what to do about it where the server's own words are meant for a program
+/// (a missing token, a TLS port spoken to in plain text), else the server's message.
 fn describe(status: &tonic::Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
+    let code = crate::api::code_name(status.code());
+    let message = status.message();
+    if status.code() == tonic::Code::Unauthenticated {
+        let token_set = std::env::var(TOKEN_VARIABLE).is_ok_and(|t| !t.trim().is_empty());
+        return if token_set {
+            format!(
+                "{code}: the registry did not accept the token in {TOKEN_VARIABLE} ({message}): \
+                 ask its administrator for a new one"
+            )
+        } else {
+            format!(
+                "{code}: the registry needs a token: set {TOKEN_VARIABLE} to the one its \
+                 administrator made for you with `teacher-registry token`"
+            )
+        };
+    }
+    if message.contains("h2 protocol error") {
+        return format!(
+            "{code}: the server does not speak plain gRPC ({message}): if it serves TLS, \
+             give its address as https://host:port (and its CA in {CA_VARIABLE})"
+        );
+    }
+    format!("{code}: {message}")
 }
 
 /// An error status from the registry, under what it stopped.
@@ -137,6 +224,6 @@ fn refusal(status: tonic::Status, what: impl Into<String>) -> anyhow::Error {
 }
 
 /// `1 row`, `2 rows`: a count with the noun that agrees with it.
-fn count(n: u64, one: &str, many: &str) -> String {
+pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -425,8 +425,9 @@ impl RowCells {
 }
 
 /// Reshapes `YYYY/MM/DD`, `YYYYMMDD`, `YYYY-M-D` and `YYYY年M月D日` to `YYYY-MM-DD`;
-/// anything else is kept as written for the server to judge.
-fn reshape_date(text: &str) -> String {
+/// anything else is kept as written for the server to judge. Every command that takes a
+/// date from a person reads it with this, so what an import accepts, `transition` does.
+pub(super) fn reshape_date(text: &str) -> String {
     let digits = |s: &str, len: std::ops::RangeInclusive<usize>| {
         len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
     };

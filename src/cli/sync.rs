@@ -13,6 +13,10 @@
 //! revision. Both files are replaced atomically (written aside, then renamed), the mirror
 //! first: after a crash the revision may be older than the mirror, and replaying changes
 //! onto a mirror is harmless because each change carries the teacher's latest state.
+//!
+//! Following, it prints a line when the mirror took changes, not on the server's idle
+//! progress messages (every 10 s): those only move the saved revision on, quietly, so a
+//! log of a quiet night is not thousands of identical lines.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -23,7 +27,7 @@ use anyhow::{bail, Context};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use super::{connect, refusal, Client};
+use super::{connect, count, refusal, Client};
 use crate::api::pb::watch_changes_response::Event;
 use crate::api::{json, pb};
 use crate::private_files::create_private_file;
@@ -87,10 +91,10 @@ pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<(
     mirror.save()?;
     writeln!(
         out,
-        "mirror of {} up to date at revision {}: {} teachers",
+        "mirror of {} up to date at revision {}: {}",
         args.county,
         mirror.revision,
-        mirror.teachers.len()
+        mirror.teachers()
     )?;
     if args.follow {
         follow(&mut client, args, &mut mirror, out).await?;
@@ -113,6 +117,8 @@ async fn follow(
         Err(status) => return Err(refusal(status, "watching changes failed")),
     };
     let mut saved = Instant::now();
+    // Changes applied since the last line printed.
+    let mut unreported = false;
     loop {
         let message = match stream.message().await {
             Ok(Some(message)) => message,
@@ -130,6 +136,7 @@ async fn follow(
             Some(Event::Change(change)) => {
                 mirror.apply(&change);
                 mirror.revision = change.revision;
+                unreported = true;
                 false
             }
             Some(Event::Progress(progress)) => {
@@ -141,12 +148,10 @@ async fn follow(
         if idle || saved.elapsed() >= SAVE_EVERY {
             mirror.save()?;
             saved = Instant::now();
-            writeln!(
-                out,
-                "revision {}: {} teachers",
-                mirror.revision,
-                mirror.teachers.len()
-            )?;
+            if unreported {
+                writeln!(out, "revision {}: {}", mirror.revision, mirror.teachers())?;
+                unreported = false;
+            }
         }
     }
 }
@@ -193,8 +198,8 @@ async fn resync(
     }
     writeln!(
         out,
-        "listed {} teachers of {} at revision {}",
-        mirror.teachers.len(),
+        "listed {} of {} at revision {}",
+        mirror.teachers(),
         args.county,
         mirror.revision
     )?;
@@ -209,6 +214,11 @@ fn is_resync(status: &tonic::Status) -> bool {
 }
 
 impl Mirror {
+    /// `1 teacher`, `2 teachers`.
+    fn teachers(&self) -> String {
+        count(self.teachers.len() as u64, "teacher", "teachers")
+    }
+
     fn load(path: &Path) -> anyhow::Result<Option<Mirror>> {
         let state = revision_path(path);
         if !path.exists() || !state.exists() {

@@ -1,9 +1,13 @@
 //! `teacher-registry transition`: the reform transition of a county, as a table.
+//!
+//! The effective date is read as an import reads a date cell (`2016/09/01`, `20160901`,
+//! `2016年9月1日` as well as `2016-09-01`), so one person's habits work in both.
 
 use std::io::Write;
 
 use anyhow::bail;
 
+use super::rows::reshape_date;
 use super::{connect, refusal, short_name};
 use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
@@ -22,11 +26,12 @@ pub struct TransitionArgs {
 /// Fails when the server refuses the request or the stream breaks; teachers applied
 /// before a break stay applied, and running the command again finishes the rest.
 pub async fn run_transition(args: &TransitionArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let effective_date = reshape_date(args.effective_date.trim());
     let mut client = connect(&args.server).await?;
     let request = pb::TransitionTitlesRequest {
         teacher_ids: Vec::new(),
         county_code: args.county.clone(),
-        effective_date: args.effective_date.clone(),
+        effective_date: effective_date.clone(),
         approval_document: args.approval_document.clone(),
         dry_run: args.dry_run,
         request_id: String::new(),
@@ -44,7 +49,7 @@ pub async fn run_transition(args: &TransitionArgs, out: &mut impl Write) -> anyh
             "Transition"
         },
         args.county,
-        args.effective_date,
+        effective_date,
         args.approval_document
     )?;
     writeln!(
@@ -88,11 +93,11 @@ fn print_row(t: &pb::TeacherTransition, out: &mut impl Write) -> std::io::Result
         pb::TransitionOutcome::Failed => t.error.clone(),
         _ => String::new(),
     };
-    writeln!(
-        out,
+    let line = format!(
         "{:<14} {:<18} {:<18} {:<13} {:<7} {}",
         t.teacher_id, outcome, legacy, tier, scope, note
-    )
+    );
+    writeln!(out, "{}", line.trim_end())
 }
 
 fn print_summary(summary: &pb::TransitionSummary, out: &mut impl Write) -> std::io::Result<()> {

@@ -28,6 +28,41 @@ impl CertificateKind {
             Self::HigherEducation => 7,
         }
     }
+
+    /// The name the API and the files use, e.g. `JUNIOR_SECONDARY`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kindergarten => "KINDERGARTEN",
+            Self::PrimarySchool => "PRIMARY_SCHOOL",
+            Self::JuniorSecondary => "JUNIOR_SECONDARY",
+            Self::SeniorSecondary => "SENIOR_SECONDARY",
+            Self::SecondaryVocational => "SECONDARY_VOCATIONAL",
+            Self::SecondaryVocationalInternshipInstructor => {
+                "SECONDARY_VOCATIONAL_INTERNSHIP_INSTRUCTOR"
+            }
+            Self::HigherEducation => "HIGHER_EDUCATION",
+        }
+    }
+
+    /// The kind as printed on the certificate (资格种类), for staff who read Chinese forms.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Kindergarten => "幼儿园",
+            Self::PrimarySchool => "小学",
+            Self::JuniorSecondary => "初级中学",
+            Self::SeniorSecondary => "高级中学",
+            Self::SecondaryVocational => "中等职业学校",
+            Self::SecondaryVocationalInternshipInstructor => "中等职业学校实习指导",
+            Self::HigherEducation => "高等学校",
+        }
+    }
+}
+
+/// Messages name a kind as the API does, with its Chinese name: `JUNIOR_SECONDARY (初级中学)`.
+impl std::fmt::Display for CertificateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name(), self.label())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +158,7 @@ pub fn check_kind_digit(number: &str, kind: CertificateKind) -> Result<(), Strin
         Ok(())
     } else {
         Err(format!(
-            "digit 10 is {digit} but a {kind:?} certificate has {}",
+            "digit 10 is {digit} but a {kind} certificate has {}",
             kind.digit()
         ))
     }

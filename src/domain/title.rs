@@ -35,6 +35,17 @@ impl TitleTier {
         }
     }
 
+    /// The name the API, the files and every message use, e.g. `FIRST_LEVEL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ThirdLevel => "THIRD_LEVEL",
+            Self::SecondLevel => "SECOND_LEVEL",
+            Self::FirstLevel => "FIRST_LEVEL",
+            Self::Senior => "SENIOR",
+            Self::FullSenior => "FULL_SENIOR",
+        }
+    }
+
     /// The tier one step up, if any.
     pub fn next(self) -> Option<TitleTier> {
         match self {
@@ -87,6 +98,20 @@ impl LegacyTitle {
         }
     }
 
+    /// The name the API, the files and every message use, e.g. `PRIMARY_SENIOR`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SecondarySenior => "SECONDARY_SENIOR",
+            Self::SecondaryFirst => "SECONDARY_FIRST",
+            Self::PrimarySenior => "PRIMARY_SENIOR",
+            Self::SecondarySecond => "SECONDARY_SECOND",
+            Self::PrimaryFirst => "PRIMARY_FIRST",
+            Self::SecondaryThird => "SECONDARY_THIRD",
+            Self::PrimarySecond => "PRIMARY_SECOND",
+            Self::PrimaryThird => "PRIMARY_THIRD",
+        }
+    }
+
     /// The tier the 2015 reform moves this title to. Note that a primary-school senior
     /// teacher becomes FIRST_LEVEL, not SENIOR, and that no legacy title reaches FULL_SENIOR.
     pub fn reform_tier(self) -> TitleTier {
@@ -98,6 +123,19 @@ impl LegacyTitle {
                 TitleTier::ThirdLevel
             }
         }
+    }
+}
+
+/// Messages name a tier as the API does (`FIRST_LEVEL`), never as Rust spells it.
+impl std::fmt::Display for TitleTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for LegacyTitle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -216,9 +216,7 @@ impl Teacher {
                 if let Some(current) = current {
                     return Err(refused(
                         "HAS_TITLE",
-                        format!(
-                            "the teacher already holds {current:?}; use PROMOTION or CORRECTION"
-                        ),
+                        format!("the teacher already holds {current}; use PROMOTION or CORRECTION"),
                     ));
                 }
                 change.tier
@@ -239,14 +237,14 @@ impl Teacher {
                 if target <= current {
                     return Err(refused(
                         "NOT_A_PROMOTION",
-                        format!("{target:?} is not above the current {current:?}"),
+                        format!("{target} is not above the current {current}"),
                     ));
                 }
                 if target != next && !change.exceptional {
                     return Err(refused(
                         "TIER_SKIPPED",
                         format!(
-                            "a promotion from {current:?} goes to {next:?}; skipping a tier needs an exceptional (破格) promotion"
+                            "a promotion from {current} goes to {next}; skipping a tier needs an exceptional (破格) promotion"
                         ),
                     ));
                 }
@@ -316,7 +314,7 @@ impl Teacher {
         let plan = self.plan_transition().map_err(|reason| {
             refused(
                 reason.code(),
-                format!("the teacher is not transitioned: {reason:?}"),
+                format!("the teacher is not transitioned: {}", reason.code()),
             )
         })?;
         self.refuse_going_back(effective_date)?;
@@ -327,7 +325,7 @@ impl Teacher {
             approval_document: approval_document.to_string(),
             limited_scope: plan.limited_scope,
             exceptional: false,
-            note: format!("reform transition from {:?}", plan.legacy_title),
+            note: format!("reform transition from {}", plan.legacy_title),
             recorded_by: recorded_by.to_string(),
             record_time,
         });
