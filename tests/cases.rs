@@ -708,3 +708,115 @@ async fn cases_outlive_a_restart() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let decided = open(
+        &mut client,
+        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let decided = accept(&mut client, &decided).await;
+    client
+        .decide_case(approve_certification(
+            &decided,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap();
+    let paused = open(
+        &mut client,
+        certification(teacher(2, COUNTY), pb::CertificateKind::SeniorSecondary),
+    )
+    .await;
+    client
+        .request_supplement(pb::RequestSupplementRequest {
+            case_id: paused.case_id.clone(),
+            missing: vec!["体检表".into(), "普通话证书".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let get = |client: &mut Cases, id: String| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_case(pb::GetCaseRequest { case_id: id })
+                .await
+                .unwrap()
+                .into_inner()
+                .case
+                .unwrap()
+        }
+    };
+    let before = [
+        get(&mut client, decided.case_id.clone()).await,
+        get(&mut client, paused.case_id.clone()).await,
+    ];
+    let changes_before = common::all_changes(&mut server.client.clone()).await;
+
+    let temp = tempfile::tempdir().unwrap();
+    let (backup, restored) = (temp.path().join("b"), temp.path().join("r"));
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(args)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let url = format!("http://{}", server.address);
+    let output = run(&["backup", backup.to_str().unwrap(), "--server", &url]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("1 teacher and 2 cases as at revision"),
+        "{stdout}"
+    );
+    let lines = std::fs::read_to_string(backup.join("cases.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2);
+    let output = run(&[
+        "restore",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("2 cases"), "{stdout}");
+
+    let again = common::start_server_in(&restored).await;
+    let mut client = cases(&again).await;
+    let after = [
+        get(&mut client, decided.case_id.clone()).await,
+        get(&mut client, paused.case_id.clone()).await,
+    ];
+    assert_eq!(
+        after, before,
+        "the cases as they were, etags and clocks included"
+    );
+    assert_eq!(
+        common::all_changes(&mut again.client.clone()).await,
+        changes_before
+    );
+    // The restored registry goes on: the paused case takes its supplement.
+    client
+        .receive_supplement(pb::ReceiveSupplementRequest {
+            case_id: paused.case_id.clone(),
+            materials: vec!["体检表".into(), "普通话证书".into()],
+            etag: after[1].etag.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}

@@ -9,12 +9,14 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::api::backup_case;
 use crate::api::json::{self, JsonLine};
 use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::reads::ReadPool;
 use crate::api::service::RegistryService;
 use crate::auth::Principal;
+use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
 use crate::store::{Store, StoreError};
 
@@ -82,6 +84,16 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
         last = Some(tail.id.clone());
         send_teachers(sender, &chunk).await?;
     }
+    let mut last_case: Option<CaseId> = None;
+    loop {
+        let after = last_case.clone();
+        let chunk = reads
+            .read(move |s| s.cases_after(after.as_ref(), CHUNK))
+            .await?;
+        let Some(tail) = chunk.last() else { break };
+        last_case = Some(tail.id.clone());
+        send_cases(sender, &chunk).await?;
+    }
 
     let mut seen = started_at;
     for _ in 0..CATCH_UP_ROUNDS {
@@ -89,9 +101,12 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
         if now.saturating_sub(seen) <= FEW_CHANGES {
             break;
         }
-        let changed = reads.read(move |s| s.changed_teachers(seen, now)).await?;
-        for chunk in changed.chunks(CHUNK) {
+        let changed = reads.read(move |s| s.changed_records(seen, now)).await?;
+        for chunk in changed.teachers.chunks(CHUNK) {
             send_teachers(sender, chunk).await?;
+        }
+        for chunk in changed.cases.chunks(CHUNK) {
+            send_cases(sender, chunk).await?;
         }
         seen = now;
     }
@@ -99,6 +114,9 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
     let snapshot = store.snapshot(seen).await?;
     for chunk in snapshot.teachers.chunks(CHUNK) {
         send_teachers(sender, chunk).await?;
+    }
+    for chunk in snapshot.cases.chunks(CHUNK) {
+        send_cases(sender, chunk).await?;
     }
     send(
         sender,
@@ -143,6 +161,14 @@ async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> 
         .map(|teacher| to_line(&pb::Teacher::from(teacher.clone())))
         .collect::<Result<_, _>>()?;
     send(sender, Entry::Teachers(pb::BackupTeachers { teacher_json })).await
+}
+
+async fn send_cases(sender: &Sender, cases: &[Case]) -> Result<(), Stop> {
+    let case_json = cases
+        .iter()
+        .map(|case| to_line(&backup_case(case.clone())))
+        .collect::<Result<_, _>>()?;
+    send(sender, Entry::Cases(pb::BackupCases { case_json })).await
 }
 
 async fn send(sender: &Sender, entry: Entry) -> Result<(), Stop> {

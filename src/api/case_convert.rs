@@ -4,17 +4,19 @@
 use chrono::NaiveDate;
 
 use crate::api::convert::{
-    applicant_message, date, timestamp, wire, wire_enum, TeacherMessage, WireEnum,
+    applicant_message, date, invalid, known, optional, stored_county, stored_date, stored_time,
+    timestamp, wire, wire_enum, MalformedRecord, TeacherMessage, WireEnum,
 };
 use crate::api::pb;
 use crate::api::service::collect;
 use crate::auth::Principal;
 use crate::domain::case::{
-    CaseKind, CaseOutcome, CaseState, NewCase, RegistrationReason, ReviewItem, StepAction,
+    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, NewCase, Pause, RegistrationReason,
+    ReviewItem, StepAction,
 };
 use crate::domain::{
     parse_certificate_number, past_date, CertificateKind, Choice, CountyCode, FieldViolation,
-    TeacherId,
+    IdentityDocument, TeacherFields, TeacherId,
 };
 use crate::store::CaseView;
 
@@ -65,11 +67,20 @@ wire_enum!(StepAction, CaseAction {
 
 /// A case as `viewer` may see it: the applicant's identity number masked for masked roles.
 pub(crate) fn present_case(viewer: &Principal, view: CaseView) -> pb::Case {
+    case_message(view, viewer.sees_masked_identities())
+}
+
+/// A case as a backup keeps it: in full, without its clock (worked out when read).
+pub(crate) fn backup_case(case: Case) -> pb::Case {
+    case_message(CaseView { case, clock: None }, false)
+}
+
+fn case_message(view: CaseView, masked: bool) -> pb::Case {
     let CaseView { case, clock } = view;
     let optional_date = |d: Option<NaiveDate>| d.map_or_else(String::new, date);
     let applicant = case
         .applicant
-        .map(|fields| applicant_message(viewer, fields));
+        .map(|fields| applicant_message(masked, fields));
     pb::Case {
         case_id: case.id.as_str().to_string(),
         kind: case.kind.to_wire(),
@@ -325,5 +336,140 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
         certificate_number,
         materials,
         received_on,
+    })
+}
+
+/// A case as a backup holds it, back to the record it was written from; only the form is
+/// checked (as for teachers, see `convert::stored_teacher`).
+pub(crate) fn stored_case(message: pb::Case, today: NaiveDate) -> Result<Case, MalformedRecord> {
+    let pb::Case {
+        case_id,
+        kind,
+        state,
+        outcome,
+        county_code,
+        teacher_id,
+        applicant,
+        applicant_name,
+        certificate_kind,
+        certificate_number,
+        materials,
+        missing,
+        received_on,
+        accepted_on,
+        pauses,
+        forwarded_on,
+        county_opinion,
+        assignee,
+        decided_on,
+        reasons,
+        registration_reasons,
+        review,
+        steps,
+        due_on: _,
+        legal_due_on: _,
+        working_days_used: _,
+        overdue: _,
+        overdue_legal: _,
+        etag,
+        create_time,
+        update_time,
+    } = message;
+    let optional_date = |field: &str, raw: &str| match raw {
+        "" => Ok(None),
+        raw => stored_date(field, raw).map(Some),
+    };
+    let revision = etag
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .and_then(|e| e.parse::<u64>().ok())
+        .ok_or_else(|| invalid("case.etag", "is not a case's etag"))?;
+    let applicant = match applicant {
+        None => None,
+        Some(fields) => Some(stored_applicant(fields, today)?),
+    };
+    Ok(Case {
+        id: CaseId::try_from(case_id).map_err(|e| invalid("case.case_id", e))?,
+        kind: known("case.kind", kind)?,
+        state: known("case.state", state)?,
+        outcome: optional("case.outcome", outcome)?,
+        county_code: stored_county("case.county_code", county_code)?,
+        teacher_id: match teacher_id.as_str() {
+            "" => None,
+            _ => Some(TeacherId::try_from(teacher_id).map_err(|e| invalid("case.teacher_id", e))?),
+        },
+        applicant,
+        applicant_name,
+        certificate_kind: optional("case.certificate_kind", certificate_kind)?,
+        certificate_number: Some(certificate_number).filter(|n| !n.is_empty()),
+        materials,
+        missing,
+        received_on: stored_date("case.received_on", &received_on)?,
+        accepted_on: optional_date("case.accepted_on", &accepted_on)?,
+        pauses: pauses
+            .into_iter()
+            .enumerate()
+            .map(|(n, p)| {
+                let path = format!("case.pauses[{n}]");
+                Ok(Pause {
+                    from: stored_date(&format!("{path}.start_date"), &p.start_date)?,
+                    until: optional_date(&format!("{path}.end_date"), &p.end_date)?,
+                })
+            })
+            .collect::<Result<_, MalformedRecord>>()?,
+        forwarded_on: optional_date("case.forwarded_on", &forwarded_on)?,
+        county_opinion,
+        assignee: Some(assignee).filter(|a| !a.is_empty()),
+        decided_on: optional_date("case.decided_on", &decided_on)?,
+        reasons,
+        registration_reasons: registration_reasons
+            .into_iter()
+            .map(|r| known("case.registration_reasons", r))
+            .collect::<Result<_, _>>()?,
+        review: review
+            .into_iter()
+            .map(|r| known("case.review", r))
+            .collect::<Result<_, _>>()?,
+        steps: steps
+            .into_iter()
+            .enumerate()
+            .map(|(n, s)| {
+                let path = format!("case.steps[{n}]");
+                Ok(CaseStep {
+                    action: known(&format!("{path}.action"), s.action)?,
+                    principal: s.principal,
+                    time: stored_time(&format!("{path}.step_time"), s.step_time)?,
+                    on: stored_date(&format!("{path}.step_date"), &s.step_date)?,
+                    note: s.note,
+                })
+            })
+            .collect::<Result<_, MalformedRecord>>()?,
+        revision,
+        create_time: stored_time("case.create_time", create_time)?,
+        update_time: stored_time("case.update_time", update_time)?,
+    })
+}
+
+/// An applicant's fields as a backup holds them.
+fn stored_applicant(
+    message: pb::Teacher,
+    today: NaiveDate,
+) -> Result<TeacherFields, MalformedRecord> {
+    let doc_type = known("case.applicant.id_document_type", message.id_document_type)?;
+    let identity = IdentityDocument::parse(doc_type, &message.national_id, today)
+        .map_err(|problem| invalid("case.applicant.national_id", problem))?;
+    Ok(TeacherFields {
+        identity,
+        name: message.name,
+        gender: known("case.applicant.gender", message.gender)?,
+        birth_date: stored_date("case.applicant.birth_date", &message.birth_date)?,
+        county_code: stored_county("case.applicant.county_code", message.county_code)?,
+        school: message.school,
+        employment_status: known(
+            "case.applicant.employment_status",
+            message.employment_status,
+        )?,
+        legacy_title: optional("case.applicant.legacy_title", message.legacy_title)?,
+        legacy_title_limited_scope: message.legacy_title_limited_scope,
     })
 }

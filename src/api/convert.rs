@@ -305,8 +305,8 @@ impl From<Teacher> for pb::Teacher {
 
 /// The fields of someone without a record yet (a certification applicant), as a Teacher
 /// message without number, etag or times; the identity number masked for masked roles.
-pub(crate) fn applicant_message(viewer: &Principal, fields: TeacherFields) -> pb::Teacher {
-    let national_id = match viewer.sees_masked_identities() {
+pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teacher {
+    let national_id = match masked {
         true => fields.identity.masked(),
         false => fields.identity.number().to_string(),
     };
@@ -759,7 +759,7 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
     })
 }
 
-fn invalid(field: &str, problem: impl ToString) -> MalformedRecord {
+pub(crate) fn invalid(field: &str, problem: impl ToString) -> MalformedRecord {
     MalformedRecord::Invalid {
         field: field.into(),
         problem: problem.to_string(),
@@ -767,12 +767,12 @@ fn invalid(field: &str, problem: impl ToString) -> MalformedRecord {
 }
 
 /// An enum field that a record always has.
-fn known<T: WireEnum>(field: &str, raw: i32) -> Result<T, MalformedRecord> {
+pub(crate) fn known<T: WireEnum>(field: &str, raw: i32) -> Result<T, MalformedRecord> {
     optional(field, raw)?.ok_or_else(|| MalformedRecord::Missing(field.into()))
 }
 
 /// An enum field whose zero value means "none".
-fn optional<T: WireEnum>(field: &str, raw: i32) -> Result<Option<T>, MalformedRecord> {
+pub(crate) fn optional<T: WireEnum>(field: &str, raw: i32) -> Result<Option<T>, MalformedRecord> {
     match T::from_wire(raw) {
         Choice::Known(value) => Ok(Some(value)),
         Choice::Unset => Ok(None),
@@ -784,7 +784,7 @@ fn optional<T: WireEnum>(field: &str, raw: i32) -> Result<Option<T>, MalformedRe
 }
 
 /// A date exactly as [`date`] writes it.
-fn stored_date(field: &str, raw: &str) -> Result<NaiveDate, MalformedRecord> {
+pub(crate) fn stored_date(field: &str, raw: &str) -> Result<NaiveDate, MalformedRecord> {
     let parsed = crate::domain::parse_date(raw).map_err(|problem| invalid(field, problem))?;
     match date(parsed) == raw {
         true => Ok(parsed),
@@ -792,12 +792,15 @@ fn stored_date(field: &str, raw: &str) -> Result<NaiveDate, MalformedRecord> {
     }
 }
 
-fn stored_county(field: &str, raw: String) -> Result<CountyCode, MalformedRecord> {
+pub(crate) fn stored_county(field: &str, raw: String) -> Result<CountyCode, MalformedRecord> {
     CountyCode::try_from(raw).map_err(|problem| invalid(field, problem))
 }
 
 /// A time exactly as [`timestamp`] writes it: set, whole microseconds, within range.
-fn stored_time(field: &str, time: Option<Timestamp>) -> Result<UnixMicros, MalformedRecord> {
+pub(crate) fn stored_time(
+    field: &str,
+    time: Option<Timestamp>,
+) -> Result<UnixMicros, MalformedRecord> {
     let Timestamp { seconds, nanos } =
         time.ok_or_else(|| MalformedRecord::Missing(field.into()))?;
     seconds

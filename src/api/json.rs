@@ -25,6 +25,10 @@ impl JsonLine for pb::Teacher {
     const FULL_NAME: &'static str = "teacher_registry.v1.Teacher";
 }
 
+impl JsonLine for pb::Case {
+    const FULL_NAME: &'static str = "teacher_registry.v1.Case";
+}
+
 impl JsonLine for pb::BackupChange {
     const FULL_NAME: &'static str = "teacher_registry.v1.BackupChange";
 }

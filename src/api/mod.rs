@@ -32,6 +32,7 @@ mod status;
 mod teachers;
 mod titles;
 
+pub(crate) use case_convert::{backup_case, stored_case};
 pub use cases::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};

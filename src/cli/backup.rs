@@ -3,7 +3,9 @@
 //!
 //! A backup directory holds `teachers.jsonl` (one teacher per line, exactly as at the
 //! snapshot revision), `changes.jsonl` (the change log up to that revision) and
-//! `manifest.json` (the format, revision, counts and SHA-256 of both files), written last:
+//! `cases.jsonl` (the service window's cases, as at the snapshot revision; absent from
+//! backups taken before cases existed, which restore without) and
+//! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
 //! directory and its files are its owner's alone (0700 and 0600), like the data
@@ -28,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
-use crate::api::{json, pb, stored_change, stored_teacher};
+use crate::api::{json, pb, stored_case, stored_change, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
 use crate::private_files::{create_private_dir, create_private_file};
 use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
@@ -36,6 +38,7 @@ use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
 const TEACHERS: &str = "teachers.jsonl";
 const CHANGES: &str = "changes.jsonl";
+const CASES: &str = "cases.jsonl";
 const MANIFEST: &str = "manifest.json";
 /// Teachers or changes restored per atomic step.
 const RESTORE_BATCH: usize = 1000;
@@ -98,6 +101,11 @@ pub struct Manifest {
     pub changes: u64,
     pub teachers_sha256: String,
     pub changes_sha256: String,
+    /// Cases in `cases.jsonl` (0, and no file, in backups taken before cases existed).
+    #[serde(default)]
+    pub cases: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cases_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
@@ -118,6 +126,9 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut last_line: HashMap<String, u64> = HashMap::new();
     let mut lines = 0u64;
     let mut changes = HashingWriter::create(&dir.join(CHANGES))?;
+    // Cases arrive as teachers do; few enough to keep the last copy of each in memory.
+    let mut cases: Vec<String> = Vec::new();
+    let mut last_case: HashMap<String, usize> = HashMap::new();
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -135,6 +146,18 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                     last_line.insert(sent_teacher(&line)?.teacher_id, lines);
                     writeln!(scan_out, "{line}")?;
                     lines += 1;
+                }
+            }
+            Some(Entry::Cases(batch)) => {
+                ensure!(
+                    snapshot.is_none(),
+                    "the server sent cases after the snapshot"
+                );
+                for line in batch.case_json {
+                    let case: pb::Case = json::from_line(&line)
+                        .with_context(|| "the server sent a case that is not a Case")?;
+                    last_case.insert(case.case_id, cases.len());
+                    cases.push(line);
                 }
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
@@ -171,6 +194,13 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     std::fs::remove_file(&scanned)?;
     let (teacher_count, teachers_sha256) = teachers.finish()?;
     let (change_count, changes_sha256) = changes.finish()?;
+    let mut case_file = HashingWriter::create(&dir.join(CASES))?;
+    let mut kept: Vec<usize> = last_case.into_values().collect();
+    kept.sort_unstable();
+    for at in kept {
+        case_file.line(&cases[at])?;
+    }
+    let (case_count, cases_sha256) = case_file.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -187,6 +217,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         changes: change_count,
         teachers_sha256,
         changes_sha256,
+        cases: case_count,
+        cases_sha256: Some(cases_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -221,10 +253,14 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
             BackupFormat::ProtoJson.name()
         );
     };
-    for (name, expected) in [
+    let mut files = vec![
         (TEACHERS, &manifest.teachers_sha256),
         (CHANGES, &manifest.changes_sha256),
-    ] {
+    ];
+    if let Some(sha256) = &manifest.cases_sha256 {
+        files.push((CASES, sha256));
+    }
+    for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
         ensure!(
             &actual == expected,
@@ -266,6 +302,16 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
         "teachers.jsonl holds {count} teachers"
     );
 
+    let restored_cases = match manifest.cases_sha256 {
+        Some(_) => restore_cases(&store, &dir.join(CASES), &manifest, today).await?,
+        None => 0,
+    };
+    ensure!(
+        restored_cases == manifest.cases,
+        "cases.jsonl holds {restored_cases} cases, the manifest says {}",
+        manifest.cases
+    );
+
     let mut expected = manifest.oldest_revision;
     let mut batch = Vec::with_capacity(RESTORE_BATCH);
     for (number, line) in std::io::BufReader::new(open(&dir.join(CHANGES))?)
@@ -305,7 +351,9 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
 
     let report = store.verify()?;
     ensure!(
-        report.records == manifest.teachers && report.revision == manifest.revision,
+        report.records == manifest.teachers
+            && report.cases == manifest.cases
+            && report.revision == manifest.revision,
         "the new registry holds {} teachers at revision {}, the backup {} at {}",
         report.records,
         report.revision,
@@ -322,6 +370,39 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
         report,
         compacted,
     })
+}
+
+/// Restores the cases of `path`, a batch per atomic step; answers how many.
+async fn restore_cases(
+    store: &Store,
+    path: &Path,
+    manifest: &Manifest,
+    today: NaiveDate,
+) -> anyhow::Result<u64> {
+    let mut count = 0u64;
+    let mut batch = Vec::with_capacity(RESTORE_BATCH);
+    for (number, line) in std::io::BufReader::new(open(path)?).lines().enumerate() {
+        let line = line?;
+        let case = json::from_line::<pb::Case>(&line)
+            .map_err(anyhow::Error::from)
+            .and_then(|message| stored_case(message, today).map_err(anyhow::Error::from))
+            .with_context(|| format!("{CASES} line {}", number + 1))?;
+        ensure!(
+            case.revision <= manifest.revision,
+            "case {} is of revision {}, after the backup's",
+            case.id,
+            case.revision
+        );
+        batch.push(case);
+        count += 1;
+        if batch.len() == RESTORE_BATCH {
+            store
+                .restore(RestorePart::Cases(std::mem::take(&mut batch)))
+                .await?;
+        }
+    }
+    store.restore(RestorePart::Cases(batch)).await?;
+    Ok(count)
 }
 
 /// A file written line by line, hashed as it goes, synced when finished.
@@ -426,8 +507,12 @@ fn open(path: &Path) -> anyhow::Result<std::fs::File> {
 
 /// One line on what a backup holds.
 pub fn describe_backup(dir: &Path, manifest: &Manifest) -> String {
+    let cases = match manifest.cases {
+        0 => String::new(),
+        n => format!(" and {}", super::count(n, "case", "cases")),
+    };
     format!(
-        "{} as at revision {}, and changes {}..={} ({}), in {}",
+        "{}{cases} as at revision {}, and changes {}..={} ({}), in {}",
         super::count(manifest.teachers, "teacher", "teachers"),
         manifest.revision,
         manifest.oldest_revision,

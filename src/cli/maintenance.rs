@@ -53,8 +53,9 @@ pub fn run_compact(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> 
 pub fn print_report(report: &VerifyReport, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(
         out,
-        "{}, {}, {}, {} (revisions {}..={}), {}",
+        "{}, {}, {}, {}, {} (revisions {}..={}), {}",
         count(report.records, "record", "records"),
+        count(report.cases, "case", "cases"),
         count(report.index_entries, "index entry", "index entries"),
         count(report.counters, "counter", "counters"),
         count(report.changes, "change", "changes"),

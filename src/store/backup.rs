@@ -19,7 +19,9 @@
 use std::collections::HashSet;
 use std::ops::Bound::{Included, Unbounded};
 
+use crate::domain::case::{Case, CaseId};
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
+use crate::store::cases::{self, stage_case};
 use crate::store::engine::Engine;
 use crate::store::mutation::{index_entries, stage_change, stage_record};
 use crate::store::writer::Staged;
@@ -33,6 +35,15 @@ pub struct Snapshot {
     /// The oldest revision in the change log at that moment.
     pub oldest_revision: u64,
     pub teachers: Vec<Teacher>,
+    /// The cases changed after the revision asked for, as at `revision`.
+    pub cases: Vec<Case>,
+}
+
+/// The records changed in a stretch of the change log, as they are now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub teachers: Vec<Teacher>,
+    pub cases: Vec<Case>,
 }
 
 /// One step of a restore, applied by the writer as one atomic group.
@@ -40,6 +51,8 @@ pub struct Snapshot {
 pub enum RestorePart {
     /// Teachers to add; none may exist yet, nor hold a key another holds.
     Teachers(Vec<Teacher>),
+    /// Cases to add; none may exist yet.
+    Cases(Vec<Case>),
     /// Change-log events to add.
     Changes(Vec<ChangeEvent>),
     /// The registry's revision, and the oldest revision of its change log.
@@ -71,15 +84,42 @@ pub(crate) fn teachers_after<E: Engine>(
     Ok(teachers)
 }
 
-/// The current records of the teachers changed in (`after`, `until`], in the order of
-/// their first change there. RESYNC_REQUIRED if the log no longer reaches back to `after`.
-pub(crate) fn changed_teachers<E: Engine>(
+/// Up to `limit` cases in case-number order, after `after`.
+pub(crate) fn cases_after<E: Engine>(
+    engine: &E,
+    after: Option<&CaseId>,
+    limit: usize,
+) -> Result<Vec<Case>, StoreError> {
+    let start = match after {
+        Some(id) => {
+            let mut key = keys::case(id);
+            key.push(0);
+            key
+        }
+        None => vec![keys::CASE],
+    };
+    let mut cases = Vec::new();
+    for entry in engine.range(Included(&start), Unbounded)? {
+        let (key, value) = entry?;
+        if key.first() != Some(&keys::CASE) || cases.len() == limit {
+            break;
+        }
+        cases.push(codec::decode(&key, &value)?);
+    }
+    Ok(cases)
+}
+
+/// The current records of the teachers and cases changed in (`after`, `until`], in the
+/// order of their first change there. RESYNC_REQUIRED if the log no longer reaches back
+/// to `after`.
+pub(crate) fn changed_records<E: Engine>(
     engine: &E,
     after: u64,
     until: u64,
-) -> Result<Vec<Teacher>, StoreError> {
+) -> Result<Changed, StoreError> {
     let mut seen = HashSet::new();
-    let mut teachers = Vec::new();
+    let mut seen_cases = HashSet::new();
+    let mut changed = Changed::default();
     for revision in after.saturating_add(1)..=until {
         let key = keys::change(revision);
         let Some(bytes) = engine.get(&key)? else {
@@ -93,17 +133,24 @@ pub(crate) fn changed_teachers<E: Engine>(
             });
         };
         let event: ChangeEvent = codec::decode(&key, &bytes)?;
+        if let Some(case_id) = event.case_id {
+            if seen_cases.insert(case_id.clone()) {
+                if let Some(case) = cases::get(engine, &case_id)? {
+                    changed.cases.push(case);
+                }
+            }
+        }
         let Some(teacher_id) = event.teacher_id else {
             continue;
         };
         if seen.insert(teacher_id.clone()) {
             let record_key = keys::record(&teacher_id);
             if let Some(bytes) = engine.get(&record_key)? {
-                teachers.push(codec::decode(&record_key, &bytes)?);
+                changed.teachers.push(codec::decode(&record_key, &bytes)?);
             }
         }
     }
-    Ok(teachers)
+    Ok(changed)
 }
 
 /// Change-log events in (`after`, `until`], at most `limit`.
@@ -149,6 +196,17 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
                     }
                 }
                 stage_record(staged, None, teacher)?;
+            }
+        }
+        RestorePart::Cases(restored) => {
+            for case in &restored {
+                if staged.contains(&keys::case(&case.id))? {
+                    return Err(StoreError::Corrupt {
+                        key: format!("a{}", case.id),
+                        detail: "a case restored twice".into(),
+                    });
+                }
+                stage_case(staged, None, case);
             }
         }
         RestorePart::Changes(events) => {

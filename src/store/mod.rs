@@ -39,7 +39,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
-pub use backup::{RestorePart, Snapshot};
+pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseStepRequest, CaseView, DecisionEffect,
 };
@@ -439,9 +439,18 @@ impl Store {
         backup::teachers_after(self.engine(), after, limit)
     }
 
-    /// The current records of the teachers changed in (`after`, `until`].
-    pub fn changed_teachers(&self, after: u64, until: u64) -> Result<Vec<Teacher>, StoreError> {
-        backup::changed_teachers(self.engine(), after, until)
+    /// Up to `limit` cases in case-number order, after `after` (for backups).
+    pub fn cases_after(
+        &self,
+        after: Option<&CaseId>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::case::Case>, StoreError> {
+        backup::cases_after(self.engine(), after, limit)
+    }
+
+    /// The current records of the teachers and cases changed in (`after`, `until`].
+    pub fn changed_records(&self, after: u64, until: u64) -> Result<Changed, StoreError> {
+        backup::changed_records(self.engine(), after, until)
     }
 
     /// The teachers changed after `after`, read by the writer between two groups, and the

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::case::Case;
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
+use crate::store::cases::case_index_entries;
 use crate::store::changes::oldest_revision;
 use crate::store::engine::Engine;
 use crate::store::mutation::{counter_keys, index_entries};
@@ -25,6 +27,8 @@ const MAX_LISTED: usize = 100;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: u64,
+    /// Cases (see `store::cases`).
+    pub cases: u64,
     pub index_entries: u64,
     pub counters: u64,
     pub changes: u64,
@@ -138,6 +142,39 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         }
     }
 
+    // Cases, and their index entries.
+    for entry in engine.scan_prefix(&[keys::CASE])? {
+        let (key, value) = entry?;
+        report.cases += 1;
+        let case: Case = match codec::decode(&key, &value) {
+            Ok(case) => case,
+            Err(e) => {
+                report.problem(format!("case {}: {e}", printable(&key)));
+                continue;
+            }
+        };
+        if keys::case(&case.id) != key.as_ref() {
+            report.problem(format!("case {} holds case {}", printable(&key), case.id));
+        }
+        if case.revision > report.revision {
+            report.problem(format!(
+                "case {} has revision {} beyond the registry's {}",
+                case.id, case.revision, report.revision
+            ));
+        }
+        if let Some(id) = &case.teacher_id {
+            if engine.get(&keys::record(id))?.is_none() {
+                report.problem(format!(
+                    "case {} names teacher {id}, who has no record",
+                    case.id
+                ));
+            }
+        }
+        for (index_key, index_value) in case_index_entries(&case, &value) {
+            expected_index.insert(index_key, index_digest(&[], &index_value));
+        }
+    }
+
     // Index entries on disk against those expected.
     let mut seen = BTreeSet::new();
     for prefix in [
@@ -146,6 +183,8 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
         keys::NAME,
+        keys::OPEN_CASE,
+        keys::COUNTY_CASE,
     ] {
         for entry in engine.scan_prefix(&[prefix])? {
             let (key, value) = entry?;
@@ -272,6 +311,60 @@ mod tests {
             (20, 20, 20)
         );
         assert_eq!(report.index_entries, 60);
+    }
+
+    /// A case's record and entries are checked like a teacher's: a lost open-case copy,
+    /// or one that no longer matches its record, is found.
+    #[tokio::test]
+    async fn a_damaged_case_index_is_found() {
+        use crate::domain::case::{CaseKind, NewCase};
+        use crate::store::CaseCommand;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        for n in 0..2 {
+            let new = NewCase {
+                kind: CaseKind::Reissue,
+                county_code: crate::domain::CountyCode::parse("350702").unwrap(),
+                teacher_id: None,
+                applicant: None,
+                applicant_name: format!("申请人{n}"),
+                certificate_kind: None,
+                certificate_number: None,
+                materials: vec![],
+                received_on: crate::clock::today(),
+            };
+            let command = CaseCommand::Open {
+                new,
+                note: String::new(),
+            };
+            store
+                .case_command(command, WriteContext::new("test", None))
+                .await
+                .unwrap();
+        }
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+        assert_eq!((report.cases, report.index_entries), (2, 64));
+        let engine = store.engine();
+        let mut open = engine.scan_prefix(&[keys::OPEN_CASE]).unwrap();
+        let (first, _) = open.next().unwrap().unwrap();
+        let (_, second) = open.next().unwrap().unwrap();
+        engine
+            .apply(&[(first.as_ref(), Some(second.as_ref()))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.contains("disagrees")),
+            "{:?}",
+            report.problems
+        );
+        engine.apply(&[(first.as_ref(), None::<&[u8]>)]).unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.contains("is missing")),
+            "{:?}",
+            report.problems
+        );
     }
 
     #[tokio::test]

@@ -604,11 +604,12 @@ impl Writer {
             });
         }
         let engine = &*self.engine;
-        let teachers = backup::changed_teachers(engine, after, self.revision)?;
+        let changed = backup::changed_records(engine, after, self.revision)?;
         Ok(Snapshot {
             revision: self.revision,
             oldest_revision: crate::store::changes::oldest_revision(engine)?,
-            teachers,
+            teachers: changed.teachers,
+            cases: changed.cases,
         })
     }
 

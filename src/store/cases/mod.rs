@@ -26,7 +26,7 @@ use crate::store::{codec, keys, StoreError};
 
 pub(crate) use list::{check_period, get, list};
 pub use list::{CasePage, CaseQuery, CaseView};
-pub(crate) use stage::stage_case;
+pub(crate) use stage::{case_index_entries, stage_case};
 
 /// A change to the registry's cases, as queued for the writer.
 #[derive(Debug, Clone)]
