@@ -283,8 +283,9 @@ enum Command {
         #[arg(long)]
         prefix: bool,
         /// Only this county (six digits).
-        #[arg(long, default_value = "", hide_default_value = true)]
-        county: String,
+        #[arg(long)]
+        county: Option<String>,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
@@ -294,6 +295,7 @@ enum Command {
         /// A registry number (T and eleven symbols), a certificate number (17 digits) or an
         /// identity document number; which it is is read from its shape.
         key: String,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
@@ -551,7 +553,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 server,
                 name,
                 prefix,
-                county,
+                county: county.unwrap_or_default(),
             };
             runtime
                 .block_on(run_search(&args, &mut std::io::stdout().lock()))
