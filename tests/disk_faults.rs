@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
 use tonic::Code;
 
 mod common;
@@ -85,13 +87,24 @@ impl Server {
             .spawn()
             .expect("start the server");
         let deadline = Instant::now() + Duration::from_secs(20);
+        // The server binds its port before it opens the store (so that a refusal to
+        // start creates nothing): a connection alone does not mean the store is open and
+        // its opening logged, a SERVING health check does.
         while Instant::now() < deadline {
-            if let Ok(client) = Client::connect(format!("http://127.0.0.1:{port}")).await {
-                return Server {
-                    child,
-                    client,
-                    log: log.to_path_buf(),
-                };
+            if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+                .unwrap()
+                .connect()
+                .await
+            {
+                let mut health = HealthClient::new(channel.clone());
+                let check = health.check(HealthCheckRequest::default()).await;
+                if check.is_ok_and(|r| r.into_inner().status == 1) {
+                    return Server {
+                        child,
+                        client: Client::new(channel),
+                        log: log.to_path_buf(),
+                    };
+                }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

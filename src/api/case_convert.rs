@@ -240,6 +240,7 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
         Choice::Unset => None,
         choice => collect(&mut violations, required("case.certificate_kind", choice)),
     };
+    let applicant_given = applicant.is_some();
     let applicant = match applicant.map(TeacherMessage::from) {
         None => None,
         Some(message) => {
@@ -283,7 +284,7 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
                         "a certification has no certificate yet: leave it empty",
                     ));
                 }
-                if teacher_id.is_some() == applicant.is_some() {
+                if teacher_id.is_some() == applicant_given {
                     violations.push(FieldViolation::new("case.applicant", "a certification names either teacher_id (an applicant with a record) or applicant (one without), not both"));
                 }
             }
@@ -294,7 +295,7 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
                         "is required: the certificate concerned",
                     ));
                 }
-                if applicant.is_some() {
+                if applicant_given {
                     violations.push(FieldViolation::new(
                         "case.applicant",
                         "only a certification can come from someone without a record",

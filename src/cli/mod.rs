@@ -9,6 +9,9 @@
 //! variable), see `describe`.
 
 mod backup;
+mod case;
+mod case_labels;
+mod case_print;
 mod counties;
 mod export;
 mod failure;
@@ -26,6 +29,8 @@ mod token;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use case::{run_case, CaseCommand};
+pub use case_print::{write_notice, Notice};
 pub use counties::CountyNames;
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
@@ -47,6 +52,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
+use crate::api::pb::case_service_client::CaseServiceClient;
 use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 
 /// The environment variable the commands take their bearer token from (never a flag, so
@@ -81,6 +87,23 @@ impl tonic::service::Interceptor for BearerToken {
 /// trusting the CA in `TEACHER_REGISTRY_CA_FILE`; a bare `host:port` is `http://`), with
 /// the token from `TEACHER_REGISTRY_TOKEN` if set.
 pub async fn connect(server: &str) -> anyhow::Result<Client> {
+    let (channel, token) = connect_channel(server).await?;
+    Ok(TeacherRegistryServiceClient::with_interceptor(
+        channel, token,
+    ))
+}
+
+/// A CaseService client, connected as [`connect`] connects.
+pub async fn connect_cases(server: &str) -> anyhow::Result<CaseClient> {
+    let (channel, token) = connect_channel(server).await?;
+    Ok(CaseServiceClient::with_interceptor(channel, token))
+}
+
+/// A case client that sends the caller's bearer token, if any.
+pub type CaseClient = CaseServiceClient<InterceptedService<Channel, BearerToken>>;
+
+/// The connection and the token every client of the commands uses.
+async fn connect_channel(server: &str) -> anyhow::Result<(Channel, BearerToken)> {
     let url = server_url(server);
     let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|_| {
         CommandError::Usage(format!(
@@ -116,10 +139,7 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
         ),
         _ => None,
     };
-    Ok(TeacherRegistryServiceClient::with_interceptor(
-        channel,
-        BearerToken(token),
-    ))
+    Ok((channel, BearerToken(token)))
 }
 
 /// A failed connection, with what to do where the cause is a known TLS mistake: a CA

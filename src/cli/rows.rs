@@ -26,8 +26,10 @@ use formats::{open_csv, open_json_lines, open_sheet, CsvRows, JsonLines, SheetRo
 pub use header::HeaderProblem;
 pub(super) use header::ANNOTATIONS;
 use header::{english, Header};
-use labels::{unknown_value, Choices, BOOLEANS};
-pub(super) use labels::{CERTIFICATE_KINDS, DOCUMENT_TYPES, EMPLOYMENT, GENDERS, LEGACY_TITLES};
+use labels::{unknown_value, BOOLEANS};
+pub(super) use labels::{
+    Choices, CERTIFICATE_KINDS, DOCUMENT_TYPES, EMPLOYMENT, GENDERS, LEGACY_TITLES,
+};
 
 /// One row of a file: where a person finds it, the teacher it describes or every problem
 /// found in its values, and its cells as written.

@@ -7,15 +7,16 @@ use crate::api::pb;
 /// The labels of one proto enum: its Chinese labels, and its proto value names.
 pub(in crate::cli) struct Choices {
     /// The proto value names' common prefix, e.g. `GENDER_`.
-    pub(super) prefix: &'static str,
-    labels: &'static [(&'static str, i32)],
+    pub(in crate::cli) prefix: &'static str,
+    /// Chinese labels and the values they stand for.
+    pub(in crate::cli) labels: &'static [(&'static str, i32)],
     /// The enum's `as_str_name` for a value.
-    name: fn(i32) -> Option<&'static str>,
+    pub(in crate::cli) name: fn(i32) -> Option<&'static str>,
 }
 
 impl Choices {
     /// Accepts a Chinese label, or the proto name with or without its prefix, any case.
-    pub(super) fn parse(&self, text: &str) -> Result<i32, String> {
+    pub(in crate::cli) fn parse(&self, text: &str) -> Result<i32, String> {
         let upper = text.to_ascii_uppercase();
         let suffix = upper.strip_prefix(self.prefix).unwrap_or(&upper);
         self.labels
@@ -30,7 +31,7 @@ impl Choices {
     }
 
     /// The Chinese label of a value, as sheets show it; `None` for the unset zero.
-    pub(super) fn chinese(&self, value: i32) -> Option<&'static str> {
+    pub(in crate::cli) fn chinese(&self, value: i32) -> Option<&'static str> {
         self.labels
             .iter()
             .find(|&&(_, v)| v == value)

@@ -188,3 +188,22 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The README's example of a window-rules file is one the server accepts.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[limits.")
+            .expect("the README's example")
+            + 8;
+        let end = start + readme[start..].find("```").expect("its end");
+        let rules = WindowRules::parse(&readme[start..end]).unwrap();
+        assert!(rules.calendar.is_working_day("2026-10-10".parse().unwrap()));
+        assert!(!rules.calendar.is_working_day("2026-10-01".parse().unwrap()));
+    }
+}
