@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::CountyCode;
+use crate::domain::{CityCode, CountyCode};
 pub use file::{add_principal, revoke_principal, rotate_token};
 
 /// What a principal may do; see [`permits`].
@@ -32,6 +32,9 @@ pub enum Role {
     Importer,
     /// Reads only, with identity numbers masked.
     Reader,
+    /// The cases its counties forwarded to the city (two-level certification): reads
+    /// them, asks for supplements, assigns and decides them.
+    City,
 }
 
 impl Role {
@@ -43,6 +46,7 @@ impl Role {
             Role::County => "county",
             Role::Importer => "importer",
             Role::Reader => "reader",
+            Role::City => "city",
         }
     }
 
@@ -53,8 +57,9 @@ impl Role {
             "county" => Ok(Role::County),
             "importer" => Ok(Role::Importer),
             "reader" => Ok(Role::Reader),
+            "city" => Ok(Role::City),
             other => Err(format!(
-                "unknown role {other:?}: admin, hr, county, importer or reader"
+                "unknown role {other:?}: admin, hr, county, importer, reader or city"
             )),
         }
     }
@@ -173,7 +178,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
     match role {
         Role::Admin => true,
         Role::Reader => rpc.reads_only(),
-        Role::Hr => rpc.reads_only() || matches!(rpc, ChangeTitle | TransitionTitles),
+        // HR handles periodic registration at the window (see `api::service::case_kinds`).
+        Role::Hr => {
+            rpc.reads_only() || rpc.is_case_step() || matches!(rpc, ChangeTitle | TransitionTitles)
+        }
         Role::County => {
             rpc.reads_only()
                 || rpc.is_case_step()
@@ -189,6 +197,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                 )
         }
         Role::Importer => rpc == ImportTeachers,
+        Role::City => matches!(
+            rpc,
+            GetCase | ListCases | DecideCase | RequestSupplement | ReceiveSupplement | AssignCase
+        ),
     }
 }
 
@@ -199,6 +211,8 @@ pub struct Principal {
     pub role: Role,
     /// For county roles (and county-scoped importers): the only county they may touch.
     pub county: Option<CountyCode>,
+    /// For city roles: the city whose counties' forwarded cases they work.
+    pub city: Option<CityCode>,
 }
 
 /// The name recorded for callers when authentication is off.
@@ -211,6 +225,7 @@ impl Principal {
             name: ANONYMOUS.to_string(),
             role: Role::Admin,
             county: None,
+            city: None,
         }
     }
 
@@ -225,6 +240,9 @@ impl fmt::Display for Principal {
         write!(f, "{} ({}", self.name, self.role)?;
         if let Some(county) = &self.county {
             write!(f, ", county {}", county.as_str())?;
+        }
+        if let Some(city) = &self.city {
+            write!(f, ", city {city}")?;
         }
         write!(f, ")")
     }

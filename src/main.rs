@@ -230,8 +230,11 @@ enum Command {
         #[arg(long, requires = "principal")]
         role: Option<String>,
         /// The county of a county (or county-scoped importer) principal.
-        #[arg(long, requires = "principal")]
+        #[arg(long, requires = "principal", conflicts_with = "city")]
         county: Option<String>,
+        /// The city (prefecture-level code, e.g. 350700) of a city principal.
+        #[arg(long, requires = "principal")]
+        city: Option<String>,
         /// Remove this principal from the file: its token stops working.
         #[arg(long, value_name = "NAME", conflicts_with_all = ["principal", "rotate"])]
         revoke: Option<String>,
@@ -508,9 +511,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             principal,
             role,
             county,
+            city,
             revoke,
             rotate,
         } => {
+            let county = county.or(city);
             let action = match (revoke, rotate, principal, role) {
                 (Some(name), _, _, _) => TokenAction::Revoke(name),
                 (_, Some(name), _, _) => TokenAction::Rotate(name),

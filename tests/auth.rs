@@ -55,6 +55,7 @@ struct Principals {
     county_b: String,
     importer_a: String,
     reader: String,
+    city: String,
 }
 
 fn principals(path: &Path) -> Principals {
@@ -65,6 +66,7 @@ fn principals(path: &Path) -> Principals {
         county_b: add_principal(path, "shunchang", Role::County, Some(B)).unwrap(),
         importer_a: add_principal(path, "loader", Role::Importer, Some(A)).unwrap(),
         reader: add_principal(path, "auditor", Role::Reader, None).unwrap(),
+        city: add_principal(path, "nanping", Role::City, Some("350700")).unwrap(),
     }
 }
 
@@ -96,15 +98,16 @@ async fn cases_as(server: &TestServer, token: &str) -> AuthCases {
     CaseServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
 }
 
-/// Calls a case RPC: opening a reissue case for county A's certificate, or a step of a
-/// case that does not exist (NOT_FOUND for whoever may call it).
+/// Calls a case RPC: opening a registration case for county A's certificate (the kind
+/// every role that works cases may open), or a step of a case that does not exist
+/// (NOT_FOUND for whoever may call it).
 async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status> {
     let case_id = CaseId::generate(&mut rand::thread_rng()).to_string();
     match rpc {
         Rpc::OpenCase => cases
             .open_case(pb::OpenCaseRequest {
                 case: Some(pb::Case {
-                    kind: pb::CaseKind::Reissue as i32,
+                    kind: pb::CaseKind::Registration as i32,
                     county_code: A.into(),
                     certificate_number: CERT_A.into(),
                     ..Default::default()
@@ -404,6 +407,7 @@ async fn every_rpc_against_every_role() {
         (Role::County, &tokens.county_a),
         (Role::Importer, &tokens.importer_a),
         (Role::Reader, &tokens.reader),
+        (Role::City, &tokens.city),
     ];
     let mut n = 0;
     for (role, token) in roles {

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use tonic::transport::Channel;
+use tonic::Code;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
-use tonic::Code;
 
 mod common;
 use common::{create_request, error_info, teacher};

@@ -33,6 +33,19 @@ impl CaseService {
     }
 }
 
+/// Whether `principal` may see `case`: a county principal its county's, a city principal
+/// those its counties forwarded, everyone else all.
+fn may_see_case(principal: &Principal, case: &crate::domain::case::Case) -> bool {
+    principal
+        .county
+        .as_ref()
+        .is_none_or(|own| *own == case.county_code)
+        && principal
+            .city
+            .as_ref()
+            .is_none_or(|city| city.contains(&case.county_code) && case.forwarded_on.is_some())
+}
+
 /// A step's common fields, parsed.
 struct StepFields {
     case_id: CaseId,
@@ -160,12 +173,7 @@ impl RegistryService {
             .reads
             .read(move |store| store.get_case(&id))
             .await?
-            .filter(|view| {
-                principal
-                    .county
-                    .as_ref()
-                    .is_none_or(|own| *own == view.case.county_code)
-            })
+            .filter(|view| may_see_case(principal, &view.case))
             .ok_or_else(|| Status::from(DomainError::NotFound { what: "case" }))?;
         Ok(pb::GetCaseResponse {
             case: Some(present_case(principal, view)),
@@ -227,7 +235,16 @@ impl RegistryService {
         else {
             return Err(DomainError::from(violations).into());
         };
+        if let (Some(city), Some(county)) = (&principal.city, &county) {
+            if !city.contains(county) {
+                return Err(DomainError::PermissionDenied {
+                    message: format!("county {} is not one of city {city}'s", county.as_str()),
+                }
+                .into());
+            }
+        }
         let query = CaseQuery {
+            forwarded_to: principal.city.clone(),
             county: scoped_county(principal, county)?,
             states,
             kind,

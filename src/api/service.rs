@@ -20,7 +20,8 @@ use crate::api::import::ImportStream;
 use crate::api::pb;
 use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::api::titles::TransitionStream;
-use crate::auth::{Principal, Rpc};
+use crate::auth::{Principal, Role, Rpc};
+use crate::domain::case::CaseKind;
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
 use crate::store::{Store, WriteContext};
@@ -277,7 +278,15 @@ fn is_server_fault(code: Code) -> bool {
 /// The context of a single mutation by `principal`: recorded in its change event, and
 /// limited to the principal's county if it has one.
 pub(super) fn write_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
-    WriteContext::new(&principal.name, request_id).within(principal.county.clone())
+    WriteContext::new(&principal.name, request_id)
+        .within(principal.county.clone())
+        .within_city(principal.city.clone())
+        .for_case_kinds(case_kinds(principal))
+}
+
+/// The kinds of case a principal may work, if not all: HR staff handle registration.
+pub(super) fn case_kinds(principal: &Principal) -> Option<Vec<CaseKind>> {
+    (principal.role == Role::Hr).then(|| vec![CaseKind::Registration])
 }
 
 /// The context of each mutation of a batch request (request id recorded, not replayed).

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Principal, Principals, Role};
-use crate::domain::CountyCode;
+use crate::domain::{CityCode, CountyCode};
 
 /// The auth file: `[[principal]]` tables.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -32,6 +32,9 @@ struct PrincipalEntry {
     role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     county: Option<String>,
+    /// For city principals: the prefecture-level code (e.g. 350700).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
     /// Hex SHA-256 of the token.
     token_sha256: String,
 }
@@ -77,10 +80,17 @@ pub fn add_principal(
         bail!("the auth file already has a principal named {name:?}");
     }
     let (token, token_sha256) = new_token();
+    // `county` is the principal's area: a city principal's is its city.
+    let area = county.map(|c| c.trim().to_string());
+    let (county, city) = match role {
+        Role::City => (None, area),
+        _ => (area, None),
+    };
     let entry = PrincipalEntry {
         name: name.trim().to_string(),
         role,
-        county: county.map(|c| c.trim().to_string()),
+        county,
+        city,
         token_sha256,
     };
     check_entry(&entry)?;
@@ -194,17 +204,24 @@ fn check_entry(entry: &PrincipalEntry) -> anyhow::Result<Principal> {
         Some(code) => Some(CountyCode::parse(code).map_err(|e| anyhow::anyhow!("county: {e}"))?),
         None => None,
     };
-    match (entry.role, &county) {
-        (Role::County, None) => bail!("a county principal needs a county"),
-        (Role::Admin | Role::Hr | Role::Reader, Some(_)) => {
+    let city = match &entry.city {
+        Some(code) => Some(CityCode::parse(code).map_err(|e| anyhow::anyhow!("city: {e}"))?),
+        None => None,
+    };
+    match (entry.role, &county, &city) {
+        (Role::County, None, _) => bail!("a county principal needs a county"),
+        (Role::Admin | Role::Hr | Role::Reader | Role::City, Some(_), _) => {
             bail!("only county and importer principals have a county")
         }
+        (Role::City, _, None) => bail!("a city principal needs a city (e.g. 350700)"),
+        (role, _, Some(_)) if role != Role::City => bail!("only city principals have a city"),
         _ => {}
     }
     Ok(Principal {
         name: entry.name.trim().to_string(),
         role: entry.role,
         county,
+        city,
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod case;
 mod certificate;
 mod change;
+mod city;
 mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -23,6 +24,7 @@ pub use certificate::{
     CertificateStatus, CopyState, Registration, ReissueReason, Revocation,
 };
 pub use change::{ChangeEvent, ChangeKind};
+pub use city::CityCode;
 pub use error::{DomainError, FieldViolation};
 pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
 pub use import::{

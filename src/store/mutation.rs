@@ -6,10 +6,11 @@
 use crate::clock;
 use chrono::NaiveDate;
 
+use crate::domain::case::CaseKind;
 use crate::domain::{
-    ChangeEvent, ChangeKind, CountyCode, DomainError, ImportMode, ImportRow, NewCertificate,
-    Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
-    TitleChange, UnixMicros,
+    ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
+    NewCertificate, Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId,
+    TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered, StoredRequest};
@@ -84,6 +85,10 @@ pub struct WriteContext {
     pub replayable: bool,
     /// For county-scoped callers: the only county whose teachers they may create or change.
     pub scope: Option<CountyCode>,
+    /// For city callers: the city whose counties' forwarded cases they may work.
+    pub city: Option<CityCode>,
+    /// For callers limited to some kinds of case (HR: registration).
+    pub case_kinds: Option<Vec<CaseKind>>,
 }
 
 impl WriteContext {
@@ -94,6 +99,8 @@ impl WriteContext {
             request_id,
             replayable: true,
             scope: None,
+            city: None,
+            case_kinds: None,
         }
     }
 
@@ -104,7 +111,21 @@ impl WriteContext {
             request_id,
             replayable: false,
             scope: None,
+            city: None,
+            case_kinds: None,
         }
+    }
+
+    /// Limits case steps to the forwarded cases of `city`'s counties (no limit for `None`).
+    pub fn within_city(mut self, city: Option<CityCode>) -> Self {
+        self.city = city;
+        self
+    }
+
+    /// Limits case steps to cases of these kinds (no limit for `None`).
+    pub fn for_case_kinds(mut self, kinds: Option<Vec<CaseKind>>) -> Self {
+        self.case_kinds = kinds;
+        self
     }
 
     /// Limits the mutation to teachers of `scope` (no limit for `None`).

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use crate::domain::case::{Case, CaseId, CaseKind, CaseState, Clock, WindowRules};
-use crate::domain::{CountyCode, DomainError};
+use crate::domain::{CityCode, CountyCode, DomainError};
 use crate::store::engine::Engine;
 use crate::store::page::{open_token, seal_token};
 use crate::store::{codec, keys, StoreError};
@@ -34,6 +34,8 @@ pub struct CaseQuery {
     pub overdue: bool,
     /// Only open cases due within this many working days of today.
     pub due_within: Option<u32>,
+    /// Only cases of this city's counties that were forwarded to it (a city principal's).
+    pub forwarded_to: Option<CityCode>,
 }
 
 /// A case with its clock as of the day it was read (`None`: no limit applies).
@@ -61,6 +63,10 @@ impl CaseQuery {
     fn matches(&self, case: &Case, clock: Option<&Clock>, due_by: Option<NaiveDate>) -> bool {
         (self.states.is_empty() || self.states.contains(&case.state))
             && self.kind.is_none_or(|k| k == case.kind)
+            && self
+                .forwarded_to
+                .as_ref()
+                .is_none_or(|city| city.contains(&case.county_code) && case.forwarded_on.is_some())
             && self.county.as_ref().is_none_or(|c| *c == case.county_code)
             && self
                 .assignee
@@ -77,7 +83,7 @@ impl CaseQuery {
     /// What a page token is bound to.
     fn digest(&self) -> [u8; 16] {
         let form = format!(
-            "cases\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}",
+            "cases\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}\x00{:?}\x00{}\x00{:?}\x00{:?}",
             self.county.as_ref().map_or("", CountyCode::as_str),
             self.states,
             self.kind,
@@ -86,6 +92,7 @@ impl CaseQuery {
             self.received_to,
             self.overdue,
             self.due_within,
+            self.forwarded_to.as_ref().map(CityCode::as_str),
         );
         Sha256::digest(form.as_bytes())[..16]
             .try_into()

@@ -132,7 +132,8 @@ pub(crate) fn apply(
             step,
         } => {
             let current = load(staged, &case_id)?;
-            context.check_scope(&current.county_code)?;
+            let deciding = matches!(step, CaseStepRequest::Decide { .. });
+            check_access(context, &current, deciding)?;
             if let Some(given) = expected_etag {
                 if given != current.etag() {
                     return Err(DomainError::StaleEtag {
@@ -188,6 +189,20 @@ fn open(
     context: &WriteContext,
 ) -> Result<CaseAnswer, StoreError> {
     context.check_scope(&new.county_code)?;
+    if context.city.is_some() {
+        return Err(denied(
+            "a city principal works cases its counties forwarded; it opens none",
+        ));
+    }
+    if let Some(kinds) = context
+        .case_kinds
+        .as_ref()
+        .filter(|k| !k.contains(&new.kind))
+    {
+        return Err(denied(&format!(
+            "this principal works only {kinds:?} cases"
+        )));
+    }
     if new.received_on > clock::today() {
         return Err(DomainError::invalid(
             "case.received_on",
@@ -381,6 +396,40 @@ fn apply_effect(
     let outcome = mutation::change_teacher(staged, &target, None, change, context)?;
     debug_assert!(outcome.effect != Effect::Created);
     Ok(outcome.teacher)
+}
+
+/// Whether the caller may take a step of `case`: a county principal in its own county (a
+/// forwarded case is then the city's to decide), a city principal on the cases its
+/// counties forwarded, a principal limited to some kinds on those kinds.
+fn check_access(context: &WriteContext, case: &Case, deciding: bool) -> Result<(), StoreError> {
+    context.check_scope(&case.county_code)?;
+    if let Some(city) = &context.city {
+        if !city.contains(&case.county_code) || case.forwarded_on.is_none() {
+            return Err(denied(&format!(
+                "city {city} works only the cases its counties forwarded"
+            )));
+        }
+    }
+    if deciding && context.scope.is_some() && case.forwarded_on.is_some() {
+        return Err(denied("a forwarded case is decided by the city"));
+    }
+    if let Some(kinds) = context
+        .case_kinds
+        .as_ref()
+        .filter(|k| !k.contains(&case.kind))
+    {
+        return Err(denied(&format!(
+            "this principal works only {kinds:?} cases"
+        )));
+    }
+    Ok(())
+}
+
+fn denied(message: &str) -> StoreError {
+    DomainError::PermissionDenied {
+        message: message.to_string(),
+    }
+    .into()
 }
 
 fn load(staged: &Staged<'_>, id: &CaseId) -> Result<Case, StoreError> {
