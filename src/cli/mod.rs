@@ -10,6 +10,7 @@
 
 mod backup;
 mod counties;
+mod credential;
 mod export;
 mod failure;
 mod generate;
@@ -27,6 +28,10 @@ mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
 pub use counties::CountyNames;
+pub use credential::{
+    run_credential, run_credential_key, run_verify_credential, CredentialCommand,
+    CredentialKeyArgs, VerifyCredentialArgs,
+};
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
@@ -48,6 +53,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+
+/// The registry the client commands talk to unless told otherwise.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 /// The environment variable the commands take their bearer token from (never a flag, so
 /// it stays out of shell history and process lists).
@@ -81,6 +89,15 @@ impl tonic::service::Interceptor for BearerToken {
 /// trusting the CA in `TEACHER_REGISTRY_CA_FILE`; a bare `host:port` is `http://`), with
 /// the token from `TEACHER_REGISTRY_TOKEN` if set.
 pub async fn connect(server: &str) -> anyhow::Result<Client> {
+    let (channel, token) = open(server).await?;
+    Ok(TeacherRegistryServiceClient::with_interceptor(
+        channel, token,
+    ))
+}
+
+/// A connection to the registry at `server` and the caller's token, as [`connect`] makes
+/// them, for a client of any of the registry's services.
+async fn open(server: &str) -> anyhow::Result<(Channel, BearerToken)> {
     let url = server_url(server);
     let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|_| {
         CommandError::Usage(format!(
@@ -116,10 +133,7 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
         ),
         _ => None,
     };
-    Ok(TeacherRegistryServiceClient::with_interceptor(
-        channel,
-        BearerToken(token),
-    ))
+    Ok((channel, BearerToken(token)))
 }
 
 /// A failed connection, with what to do where the cause is a known TLS mistake: a CA
