@@ -9,8 +9,8 @@ use std::io::Write;
 
 use qrcode::{Color, EcLevel, QrCode};
 
-/// Pixels per module: a version-10 code (the size of a credential) is 57 modules, so
-/// about 520 pixels with its quiet zone, sharp on paper and on a phone's screen.
+/// Pixels per module: a credential of about 400 characters is a version-15 code of 77
+/// modules, so 680 pixels square with its quiet zone, sharp on paper and on a screen.
 pub const MODULE_PIXELS: usize = 8;
 /// The light margin around the code, in modules, that the QR standard asks for.
 pub const QUIET_ZONE: usize = 4;
