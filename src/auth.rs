@@ -104,10 +104,16 @@ pub enum Rpc {
     AssignCase,
     WithdrawCase,
     DecideCase,
+    /// Signs a credential: admins, and county staff for their own county's certificates.
+    IssueCredential,
+    /// Public: checks a credential an employer holds.
+    CheckCredential,
+    /// Public: the key credentials are checked with.
+    GetCredentialKey,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 28] = [
+    pub const ALL: [Rpc; 31] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -136,7 +142,18 @@ impl Rpc {
         Rpc::AssignCase,
         Rpc::WithdrawCase,
         Rpc::DecideCase,
+        Rpc::IssueCredential,
+        Rpc::CheckCredential,
+        Rpc::GetCredentialKey,
     ];
+
+    /// Whether anyone may call the RPC, without a token: what an employer checking a
+    /// certificate needs, and nothing that reveals an identity number. This one predicate
+    /// decides it, for the table ([`permits`]) and for the gate, which admits callers of a
+    /// public RPC as [`Principal::public`] whatever token they send.
+    pub fn is_public(self) -> bool {
+        matches!(self, Rpc::CheckCredential | Rpc::GetCredentialKey)
+    }
 
     /// Whether the RPC only reads.
     pub fn reads_only(self) -> bool {
@@ -175,6 +192,9 @@ impl Rpc {
 /// teachers) is applied on top, where the data is.
 pub fn permits(role: Role, rpc: Rpc) -> bool {
     use Rpc::*;
+    if rpc.is_public() {
+        return true;
+    }
     match role {
         Role::Admin => true,
         Role::Reader => rpc.reads_only(),
@@ -194,6 +214,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | ReissueCertificate
                         | RegisterCertificate
                         | RevokeCertificate
+                        | IssueCredential
                 )
         }
         Role::Importer => rpc == ImportTeachers,
@@ -218,12 +239,27 @@ pub struct Principal {
 /// The name recorded for callers when authentication is off.
 pub const ANONYMOUS: &str = "anonymous";
 
+/// The name of callers of public RPCs.
+pub const PUBLIC: &str = "public";
+
 impl Principal {
     /// The caller when the server runs without an auth file (loopback only): may do all.
     pub fn anonymous() -> Principal {
         Principal {
             name: ANONYMOUS.to_string(),
             role: Role::Admin,
+            county: None,
+            city: None,
+        }
+    }
+
+    /// The caller of a public RPC (see [`Rpc::is_public`]), token or not: the least a
+    /// principal may see (a reader's, identity numbers masked), and one shared share of
+    /// concurrent requests for all such callers.
+    pub fn public() -> Principal {
+        Principal {
+            name: PUBLIC.to_string(),
+            role: Role::Reader,
             county: None,
             city: None,
         }
@@ -349,9 +385,15 @@ mod tests {
     fn the_table_matches_the_roles() {
         for rpc in Rpc::ALL {
             assert!(permits(Role::Admin, rpc));
-            assert_eq!(permits(Role::Reader, rpc), rpc.reads_only(), "{rpc:?}");
-            assert_eq!(permits(Role::Importer, rpc), rpc == Rpc::ImportTeachers);
+            let reader = rpc.reads_only() || rpc.is_public();
+            assert_eq!(permits(Role::Reader, rpc), reader, "{rpc:?}");
+            let importer = rpc == Rpc::ImportTeachers || rpc.is_public();
+            assert_eq!(permits(Role::Importer, rpc), importer);
         }
+        assert!(permits(Role::County, Rpc::IssueCredential));
+        assert!(!permits(Role::Hr, Rpc::IssueCredential));
+        assert!(!permits(Role::Reader, Rpc::IssueCredential));
+        assert!(Rpc::CheckCredential.is_public() && !Rpc::IssueCredential.is_public());
         assert!(permits(Role::Hr, Rpc::TransitionTitles));
         assert!(!permits(Role::Hr, Rpc::CreateTeacher));
         assert!(permits(Role::County, Rpc::ReissueCertificate));

@@ -15,6 +15,8 @@
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
 //! - [`cli`]: the client commands for HR staff (transition, stats, search, show, import...),
 //!   printing tables and record pages.
+//! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
+//!   code) that employers check offline with the registry's public key, or online.
 //! - [`clock`]: the current time and today's date in China Standard Time.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
@@ -24,6 +26,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod credential;
 pub mod domain;
 pub mod metrics;
 pub mod private_files;

@@ -15,11 +15,13 @@ use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_export, run_import, run_restore, run_search, run_show, run_sync, run_token,
-    run_transition, run_verify, tls_init, write_template, CaseCommand, CommandError, CountyNames,
-    ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
-    DEFAULT_TLS_HOSTS,
+    run_compact, run_credential, run_credential_key, run_export, run_import, run_restore,
+    run_search, run_show, run_sync, run_token, run_transition, run_verify, run_verify_credential,
+    tls_init, write_template, CaseCommand, CommandError, CountyNames, CredentialCommand,
+    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction,
+    TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
+use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
 use teacher_registry::store::{Retention, Store, StoreOptions};
@@ -132,7 +134,20 @@ enum Command {
         /// Requests one principal may have in progress at once.
         #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// Sign credentials with this Ed25519 key (PKCS#8 PEM, from `credential-key`).
+        /// Without it credentials can be neither issued nor checked.
+        #[arg(long, value_name = "FILE", env = "TEACHER_REGISTRY_CREDENTIAL_KEY")]
+        credential_key: Option<PathBuf>,
     },
+    /// Make a credential signing key: writes FILE (owner-only, never over another file)
+    /// and prints its public key for employers.
+    CredentialKey(CredentialKeyArgs),
+    /// Signed credentials for certificates, for employers to check.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Check a credential offline with the registry's public key (no server needed):
+    /// prints what it states, or refuses a forged one (exit 1).
+    VerifyCredential(VerifyCredentialArgs),
     /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits with 1
     /// when any row was rejected.
     Import {
@@ -339,8 +354,6 @@ enum Command {
     },
 }
 
-const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
-
 fn main() -> ExitCode {
     set_purge_delay();
     let cli = Cli::parse();
@@ -404,8 +417,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             tls_key,
             tls_client_ca,
             max_in_flight,
+            credential_key,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
+            let credential_key = credential_key
+                .as_deref()
+                .map(SigningKey::load)
+                .transpose()?;
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert,
@@ -424,6 +442,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     max_age: retain_days.map(|d| Duration::from_secs(d * 24 * 3600)),
                 },
                 trim_interval: Duration::from_secs(trim_interval_secs),
+                credential_key: credential_key.map(std::sync::Arc::new),
                 ..ServerOptions::default()
             };
             let window_rules = match window_rules {
@@ -442,6 +461,13 @@ fn run(command: Command) -> anyhow::Result<()> {
                 window_rules: std::sync::Arc::new(window_rules),
             };
             runtime.block_on(serve(listen, data_dir, store_options, options))
+        }
+        Command::CredentialKey(args) => run_credential_key(&args, &mut std::io::stdout().lock()),
+        Command::Credential(command) => {
+            runtime.block_on(run_credential(&command, &mut std::io::stdout().lock()))
+        }
+        Command::VerifyCredential(args) => {
+            run_verify_credential(&args, &mut std::io::stdout().lock())
         }
         Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
         Command::Import {

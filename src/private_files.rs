@@ -4,7 +4,8 @@
 //! full identity numbers. Created with the process's umask they would usually be 0644 and
 //! 0755: any account on the machine could read them. Every such file is therefore created
 //! 0600 and every such directory 0700 (on Unix; elsewhere the platform's defaults apply),
-//! through these two functions alone, so that no command can forget it.
+//! through these functions alone, so that no command can forget it. The credential signing
+//! key is created here too.
 //!
 //! A directory that already exists loses its group and other permissions, where its owner
 //! is this process's user: it is about to hold such files (a backup directory made with
@@ -36,6 +37,18 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
         file.set_permissions(mode)
     })?;
     Ok(file)
+}
+
+/// Creates `path` for writing, readable by its owner only, and fails with
+/// `AlreadyExists` if there is a file there: for a secret that must not replace another
+/// (a credential signing key: replacing it would make every credential signed with it
+/// unverifiable).
+pub fn create_new_private_file(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    options.open(path)
 }
 
 /// Creates `path` and any missing parents, readable by their owner only; an existing
@@ -95,6 +108,18 @@ mod tests {
         create_private_file(&old).unwrap();
         assert_eq!(mode(&old), 0o600);
         assert_eq!(std::fs::read(&old).unwrap(), b"", "truncated");
+    }
+
+    #[test]
+    fn new_files_are_owner_only_and_never_replace_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        create_new_private_file(&key).unwrap();
+        assert_eq!(mode(&key), 0o600);
+        std::fs::write(&key, "secret").unwrap();
+        let error = create_new_private_file(&key).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&key).unwrap(), b"secret", "left alone");
     }
 
     #[test]

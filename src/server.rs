@@ -14,9 +14,11 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
+use crate::api::pb::credential_service_server::CredentialServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
-use crate::api::{pb, CaseService, Gate, RegistryService};
+use crate::api::{pb, CaseService, CredentialService, Gate, RegistryService};
 use crate::auth::Authenticator;
+use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
 
@@ -57,6 +59,9 @@ pub struct ServerOptions {
     pub trim_interval: Duration,
     /// Where to serve Prometheus metrics (`GET /metrics`); none when `None`.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The key credentials are signed with; without it IssueCredential, CheckCredential
+    /// and GetCredentialKey are FAILED_PRECONDITION.
+    pub credential_key: Option<Arc<SigningKey>>,
 }
 
 impl Default for ServerOptions {
@@ -72,6 +77,7 @@ impl Default for ServerOptions {
             retention: Retention::default(),
             trim_interval: Duration::from_secs(60),
             metrics_listen: None,
+            credential_key: None,
         }
     }
 }
@@ -111,6 +117,9 @@ pub async fn run(
         .set_serving::<TeacherRegistryServiceServer<RegistryService>>()
         .await;
     health.set_serving::<CaseServiceServer<CaseService>>().await;
+    health
+        .set_serving::<CredentialServiceServer<CredentialService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -138,10 +147,23 @@ pub async fn run(
             streams_stopped.clone(),
         ));
     }
+    match &options.credential_key {
+        // The public key is published; the private one is never logged.
+        Some(key) => tracing::info!(
+            key_id = key.public().id(),
+            public_key = %key.public(),
+            "signing credentials"
+        ),
+        None => tracing::info!("no credential key: credentials cannot be issued or checked"),
+    }
     let service = RegistryService::new(store.clone(), gate, streams_stopped)
         .with_progress_interval(options.watch_progress_interval)
-        .with_metrics(metrics);
+        .with_metrics(metrics)
+        .with_credential_key(options.credential_key.clone());
     let cases = CaseServiceServer::new(CaseService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
+    let credentials = CredentialServiceServer::new(CredentialService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
     let registry = TeacherRegistryServiceServer::new(service)
@@ -188,6 +210,7 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .add_service(registry)
         .add_service(cases)
+        .add_service(credentials)
         // Nagle's algorithm would hold small responses back waiting for the client's
         // delayed ACK (tens of milliseconds at the tail); gRPC messages want out at once.
         .serve_with_incoming_shutdown(

@@ -9,8 +9,10 @@ use std::path::Path;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
+use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::CaseId;
 use teacher_registry::server::{ServerOptions, TlsFiles};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -40,6 +42,7 @@ impl tonic::service::Interceptor for Token {
 
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 type AuthCases = CaseServiceClient<InterceptedService<Channel, Token>>;
+type AuthCredentials = CredentialServiceClient<InterceptedService<Channel, Token>>;
 
 fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
     TeacherRegistryServiceClient::with_interceptor(
@@ -75,6 +78,7 @@ async fn secured_server(dir: &Path) -> (TestServer, Principals) {
     let tokens = principals(&path);
     let server = start_server_with(ServerOptions {
         authenticator: Some(Authenticator::load(&path).unwrap()),
+        credential_key: Some(SigningKey::generate().into()),
         ..ServerOptions::default()
     })
     .await;
@@ -96,6 +100,35 @@ async fn as_token(server: &TestServer, token: &str) -> AuthClient {
 async fn cases_as(server: &TestServer, token: &str) -> AuthCases {
     let header = format!("Bearer {token}").parse().unwrap();
     CaseServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+}
+
+async fn credentials_as(server: &TestServer, token: &str) -> AuthCredentials {
+    let header = format!("Bearer {token}").parse().unwrap();
+    CredentialServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+}
+
+/// Calls a credential RPC: a credential for county A's certificate, a check of a text
+/// that is no credential (INVALID_ARGUMENT for anyone), the public key.
+async fn call_credential(client: &mut AuthCredentials, rpc: Rpc) -> Result<(), tonic::Status> {
+    match rpc {
+        Rpc::IssueCredential => client
+            .issue_credential(pb::IssueCredentialRequest {
+                certificate_number: CERT_A.into(),
+            })
+            .await
+            .map(drop),
+        Rpc::CheckCredential => client
+            .check_credential(pb::CheckCredentialRequest {
+                credential: "TRC1.x.y".into(),
+            })
+            .await
+            .map(drop),
+        Rpc::GetCredentialKey => client
+            .get_credential_key(pb::GetCredentialKeyRequest {})
+            .await
+            .map(drop),
+        other => panic!("{other:?} is not a credential RPC"),
+    }
 }
 
 /// Calls a case RPC: opening a registration case for county A's certificate (the kind
@@ -392,6 +425,9 @@ async fn call(
         | Rpc::AssignCase
         | Rpc::WithdrawCase
         | Rpc::DecideCase => unreachable!("case RPCs go through call_case"),
+        Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey => {
+            unreachable!("credential RPCs go through call_credential")
+        }
     }
 }
 
@@ -413,11 +449,18 @@ async fn every_rpc_against_every_role() {
     for (role, token) in roles {
         let mut client = as_token(&server, token).await;
         let mut cases = cases_as(&server, token).await;
+        let mut credentials = credentials_as(&server, token).await;
         for rpc in Rpc::ALL {
             n += 1;
-            let result = match rpc.is_case_step() || matches!(rpc, Rpc::GetCase | Rpc::ListCases) {
-                true => call_case(&mut cases, rpc).await,
-                false => call(&mut client, rpc, &a, n).await,
+            let result = if rpc.is_case_step() || matches!(rpc, Rpc::GetCase | Rpc::ListCases) {
+                call_case(&mut cases, rpc).await
+            } else if matches!(
+                rpc,
+                Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey
+            ) {
+                call_credential(&mut credentials, rpc).await
+            } else {
+                call(&mut client, rpc, &a, n).await
             };
             let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
             assert_eq!(denied, !permits(role, rpc), "{role:?} {rpc:?}: {result:?}");

@@ -1,5 +1,5 @@
-//! The gate every RPC passes before its handler runs: who is calling (bearer token, or
-//! the anonymous admin when authentication is off), whether their role may call this RPC
+//! The gate every RPC passes before its handler runs: who is calling (bearer token, the
+//! anonymous admin when authentication is off, or the public caller of a public RPC), whether their role may call this RPC
 //! at all (the table in [`crate::auth::permits`]), and whether they are within their
 //! share of concurrent requests. County scoping, which depends on the data, is applied by
 //! the handlers and the write path.
@@ -48,6 +48,9 @@ impl Gate {
 
     pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
         let principal = match &self.authenticator {
+            // Whatever token comes with it is not looked at: a public RPC answers the same
+            // to everyone, and an employer has none.
+            _ if rpc.is_public() => Principal::public(),
             None => Principal::anonymous(),
             Some(authenticator) => {
                 let header = match metadata.get("authorization") {

@@ -4,6 +4,7 @@
 //! domain types and back, [`status`] is the one place where errors become `tonic::Status`,
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
+//! [`cases`] and [`credentials`] serve their own services over the same store and gate.
 //! Their store reads run through [`reads`], off the runtime's workers.
 //! [`json`] writes and reads messages as the JSON lines of backups and exports.
 
@@ -23,6 +24,7 @@ mod cases;
 mod certificates;
 mod changes;
 mod convert;
+mod credentials;
 mod gate;
 mod import;
 pub mod json;
@@ -35,6 +37,7 @@ mod titles;
 pub(crate) use case_convert::{backup_case, stored_case};
 pub use cases::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
+pub use credentials::CredentialService;
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use reads::MAX_CONCURRENT_READS;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};

@@ -21,6 +21,7 @@ use crate::api::pb;
 use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::api::titles::TransitionStream;
 use crate::auth::{Principal, Role, Rpc};
+use crate::credential::SigningKey;
 use crate::domain::case::CaseKind;
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
@@ -44,6 +45,9 @@ pub struct RegistryService {
     pub(super) shutdown: watch::Receiver<bool>,
     /// Requests and latency by method and status, open watchers.
     pub(super) metrics: Arc<Metrics>,
+    /// Signs credentials (`serve --credential-key`); without it the CredentialService
+    /// answers FAILED_PRECONDITION.
+    pub(super) credential_key: Option<Arc<SigningKey>>,
 }
 
 /// How often idle watchers hear the current revision.
@@ -60,7 +64,14 @@ impl RegistryService {
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
             shutdown,
             metrics: Arc::default(),
+            credential_key: None,
         }
+    }
+
+    /// Signs credentials with `key`.
+    pub fn with_credential_key(mut self, key: Option<Arc<SigningKey>>) -> Self {
+        self.credential_key = key;
+        self
     }
 
     /// Records requests in `metrics` (shared with the metrics endpoint).

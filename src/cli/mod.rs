@@ -13,6 +13,7 @@ mod case;
 mod case_labels;
 mod case_print;
 mod counties;
+mod credential;
 mod export;
 mod failure;
 mod generate;
@@ -32,6 +33,10 @@ pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifes
 pub use case::{run_case, CaseCommand};
 pub use case_print::{write_notice, Notice};
 pub use counties::CountyNames;
+pub use credential::{
+    run_credential, run_credential_key, run_verify_credential, CredentialCommand,
+    CredentialKeyArgs, VerifyCredentialArgs,
+};
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
@@ -54,6 +59,9 @@ use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::api::pb::case_service_client::CaseServiceClient;
 use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+
+/// The registry the client commands talk to unless told otherwise.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
 /// The environment variable the commands take their bearer token from (never a flag, so
 /// it stays out of shell history and process lists).
@@ -103,7 +111,7 @@ pub async fn connect_cases(server: &str) -> anyhow::Result<CaseClient> {
 pub type CaseClient = CaseServiceClient<InterceptedService<Channel, BearerToken>>;
 
 /// The connection and the token every client of the commands uses.
-async fn connect_channel(server: &str) -> anyhow::Result<(Channel, BearerToken)> {
+pub(crate) async fn connect_channel(server: &str) -> anyhow::Result<(Channel, BearerToken)> {
     let url = server_url(server);
     let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|_| {
         CommandError::Usage(format!(

@@ -16,6 +16,22 @@ pub enum CertificateKind {
 }
 
 impl CertificateKind {
+    /// Every kind, in the order of their digits.
+    pub const ALL: [CertificateKind; 7] = [
+        Self::Kindergarten,
+        Self::PrimarySchool,
+        Self::JuniorSecondary,
+        Self::SeniorSecondary,
+        Self::SecondaryVocational,
+        Self::SecondaryVocationalInternshipInstructor,
+        Self::HigherEducation,
+    ];
+
+    /// The kind [`name`](Self::name) spells, e.g. `JUNIOR_SECONDARY`.
+    pub fn from_name(name: &str) -> Option<CertificateKind> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     /// The digit that stands at position 10 of this kind's certificate numbers.
     pub fn digit(self) -> u8 {
         match self {
