@@ -80,6 +80,7 @@ pub enum Rpc {
     ReissueCertificate,
     RegisterCertificate,
     RevokeCertificate,
+    LoseQualification,
     ChangeTitle,
     TransitionTitles,
     GetStatistics,
@@ -99,10 +100,12 @@ pub enum Rpc {
     AssignCase,
     WithdrawCase,
     DecideCase,
+    /// Public: open to callers without a token, limited per source address instead.
+    VerifyCertificate,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 28] = [
+    pub const ALL: [Rpc; 30] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -113,6 +116,7 @@ impl Rpc {
         Rpc::ReissueCertificate,
         Rpc::RegisterCertificate,
         Rpc::RevokeCertificate,
+        Rpc::LoseQualification,
         Rpc::ChangeTitle,
         Rpc::TransitionTitles,
         Rpc::GetStatistics,
@@ -131,6 +135,7 @@ impl Rpc {
         Rpc::AssignCase,
         Rpc::WithdrawCase,
         Rpc::DecideCase,
+        Rpc::VerifyCertificate,
     ];
 
     /// Whether the RPC only reads.
@@ -147,6 +152,12 @@ impl Rpc {
                 | Rpc::GetCase
                 | Rpc::ListCases
         )
+    }
+
+    /// Whether the RPC is public: callable without a token, by anyone (see
+    /// `api::Gate::admit_public`).
+    pub fn is_public(self) -> bool {
+        matches!(self, Rpc::VerifyCertificate)
     }
 
     /// Whether the RPC is a step of a case (window staff's work).
@@ -170,6 +181,9 @@ impl Rpc {
 /// teachers) is applied on top, where the data is.
 pub fn permits(role: Role, rpc: Rpc) -> bool {
     use Rpc::*;
+    if rpc.is_public() {
+        return true;
+    }
     match role {
         Role::Admin => true,
         Role::Reader => rpc.reads_only(),
@@ -186,6 +200,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | ReissueCertificate
                         | RegisterCertificate
                         | RevokeCertificate
+                        | LoseQualification
                 )
         }
         Role::Importer => rpc == ImportTeachers,
@@ -331,8 +346,15 @@ mod tests {
     fn the_table_matches_the_roles() {
         for rpc in Rpc::ALL {
             assert!(permits(Role::Admin, rpc));
-            assert_eq!(permits(Role::Reader, rpc), rpc.reads_only(), "{rpc:?}");
-            assert_eq!(permits(Role::Importer, rpc), rpc == Rpc::ImportTeachers);
+            assert_eq!(
+                permits(Role::Reader, rpc),
+                rpc.reads_only() || rpc.is_public(),
+                "{rpc:?}"
+            );
+            assert_eq!(
+                permits(Role::Importer, rpc),
+                rpc == Rpc::ImportTeachers || rpc.is_public()
+            );
         }
         assert!(permits(Role::Hr, Rpc::TransitionTitles));
         assert!(!permits(Role::Hr, Rpc::CreateTeacher));

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
+use teacher_registry::api::RateLimit;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_compact,
@@ -131,6 +132,15 @@ enum Command {
         /// Requests one principal may have in progress at once.
         #[arg(long, default_value_t = teacher_registry::api::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// VerifyCertificate (public, no token needed) requests allowed per minute from
+        /// one source address (an IPv6 /64); past it, RESOURCE_EXHAUSTED with RetryInfo.
+        #[arg(long, value_name = "N", default_value_t = RateLimit::default().per_minute,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        verify_per_minute: u32,
+        /// VerifyCertificate requests one address may make at once after a pause.
+        #[arg(long, value_name = "N", default_value_t = RateLimit::default().burst,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        verify_burst: u32,
     },
     /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits with 1
     /// when any row was rejected.
@@ -389,6 +399,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             tls_key,
             tls_client_ca,
             max_in_flight,
+            verify_per_minute,
+            verify_burst,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let tls = match (tls_cert, tls_key) {
@@ -403,6 +415,10 @@ fn run(command: Command) -> anyhow::Result<()> {
                 authenticator,
                 tls,
                 max_in_flight_per_principal: max_in_flight,
+                public_rate_limit: RateLimit {
+                    per_minute: verify_per_minute,
+                    burst: verify_burst,
+                },
                 metrics_listen,
                 retention: Retention {
                     max_changes: retain_changes,
