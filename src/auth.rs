@@ -85,6 +85,7 @@ pub enum Rpc {
     ReissueCertificate,
     RegisterCertificate,
     RevokeCertificate,
+    LoseQualification,
     ChangeTitle,
     TransitionTitles,
     GetStatistics,
@@ -110,10 +111,12 @@ pub enum Rpc {
     CheckCredential,
     /// Public: the key credentials are checked with.
     GetCredentialKey,
+    /// Public: open to callers without a token, limited per source address instead.
+    VerifyCertificate,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 31] = [
+    pub const ALL: [Rpc; 33] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -124,6 +127,7 @@ impl Rpc {
         Rpc::ReissueCertificate,
         Rpc::RegisterCertificate,
         Rpc::RevokeCertificate,
+        Rpc::LoseQualification,
         Rpc::ChangeTitle,
         Rpc::TransitionTitles,
         Rpc::GetStatistics,
@@ -145,6 +149,7 @@ impl Rpc {
         Rpc::IssueCredential,
         Rpc::CheckCredential,
         Rpc::GetCredentialKey,
+        Rpc::VerifyCertificate,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -152,7 +157,10 @@ impl Rpc {
     /// decides it, for the table ([`permits`]) and for the gate, which admits callers of a
     /// public RPC as [`Principal::public`] whatever token they send.
     pub fn is_public(self) -> bool {
-        matches!(self, Rpc::CheckCredential | Rpc::GetCredentialKey)
+        matches!(
+            self,
+            Rpc::CheckCredential | Rpc::GetCredentialKey | Rpc::VerifyCertificate
+        )
     }
 
     /// Whether the RPC only reads.
@@ -215,6 +223,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RegisterCertificate
                         | RevokeCertificate
                         | IssueCredential
+                        | LoseQualification
                 )
         }
         Role::Importer => rpc == ImportTeachers,

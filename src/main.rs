@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
+use teacher_registry::api::RateLimit;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
@@ -138,6 +139,15 @@ enum Command {
         /// Without it credentials can be neither issued nor checked.
         #[arg(long, value_name = "FILE", env = "TEACHER_REGISTRY_CREDENTIAL_KEY")]
         credential_key: Option<PathBuf>,
+        /// VerifyCertificate (public, no token needed) requests allowed per minute from
+        /// one source address (an IPv6 /64); past it, RESOURCE_EXHAUSTED with RetryInfo.
+        #[arg(long, value_name = "N", default_value_t = RateLimit::default().per_minute,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        verify_per_minute: u32,
+        /// VerifyCertificate requests one address may make at once after a pause.
+        #[arg(long, value_name = "N", default_value_t = RateLimit::default().burst,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        verify_burst: u32,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
     /// and prints its public key for employers.
@@ -418,6 +428,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             tls_client_ca,
             max_in_flight,
             credential_key,
+            verify_per_minute,
+            verify_burst,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
@@ -436,6 +448,10 @@ fn run(command: Command) -> anyhow::Result<()> {
                 authenticator,
                 tls,
                 max_in_flight_per_principal: max_in_flight,
+                public_rate_limit: RateLimit {
+                    per_minute: verify_per_minute,
+                    burst: verify_burst,
+                },
                 metrics_listen,
                 retention: Retention {
                     max_changes: retain_changes,

@@ -16,7 +16,10 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use crate::api::pb::case_service_server::CaseServiceServer;
 use crate::api::pb::credential_service_server::CredentialServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
-use crate::api::{pb, CaseService, CredentialService, Gate, RegistryService};
+use crate::api::pb::verification_service_server::VerificationServiceServer;
+use crate::api::{
+    pb, CaseService, CredentialService, Gate, RateLimit, RegistryService, VerificationService,
+};
 use crate::auth::Authenticator;
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
@@ -42,6 +45,8 @@ pub struct ServerOptions {
     pub authenticator: Option<Authenticator>,
     /// Requests one principal may have in progress; more are RESOURCE_EXHAUSTED.
     pub max_in_flight_per_principal: usize,
+    /// Public RPCs (VerifyCertificate) per source address; more are RESOURCE_EXHAUSTED.
+    pub public_rate_limit: RateLimit,
     /// Concurrent HTTP/2 streams one connection may open.
     pub max_concurrent_streams: u32,
     /// Serve TLS (and mTLS) instead of plaintext.
@@ -69,6 +74,7 @@ impl Default for ServerOptions {
         Self {
             authenticator: None,
             max_in_flight_per_principal: crate::api::DEFAULT_MAX_IN_FLIGHT,
+            public_rate_limit: RateLimit::default(),
             max_concurrent_streams: 256,
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
@@ -120,6 +126,9 @@ pub async fn run(
     health
         .set_serving::<CredentialServiceServer<CredentialService>>()
         .await;
+    health
+        .set_serving::<VerificationServiceServer<VerificationService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -133,7 +142,8 @@ pub async fn run(
     let gate = Gate::new(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
-    );
+    )
+    .with_public_limit(options.public_rate_limit);
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = options.metrics_listen {
         let listener = TcpListener::bind(address)
@@ -160,6 +170,9 @@ pub async fn run(
         .with_progress_interval(options.watch_progress_interval)
         .with_metrics(metrics)
         .with_credential_key(options.credential_key.clone());
+    let verification = VerificationServiceServer::new(VerificationService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let cases = CaseServiceServer::new(CaseService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -211,6 +224,7 @@ pub async fn run(
         .add_service(registry)
         .add_service(cases)
         .add_service(credentials)
+        .add_service(verification)
         // Nagle's algorithm would hold small responses back waiting for the client's
         // delayed ACK (tens of milliseconds at the tail); gRPC messages want out at once.
         .serve_with_incoming_shutdown(

@@ -11,6 +11,7 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
 use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::CaseId;
@@ -352,6 +353,15 @@ async fn call(
             })
             .await
             .map(drop),
+        Rpc::LoseQualification => client
+            .lose_qualification(pb::LoseQualificationRequest {
+                certificate_number: "20163500022999999".into(),
+                ground: pb::QualificationLossGround::IntentionalCrimeSentence as i32,
+                approval_document: "d".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         Rpc::ChangeTitle => client
             .change_title(pb::ChangeTitleRequest {
                 teacher_id: a.teacher_id.clone(),
@@ -428,7 +438,32 @@ async fn call(
         Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey => {
             unreachable!("credential RPCs go through call_credential")
         }
+        Rpc::VerifyCertificate => unreachable!("public RPCs go through call_public"),
     }
+}
+
+/// Calls a public RPC with the caller's token, which is ignored: every role gets the
+/// same answer as a caller without one.
+async fn call_public(
+    server: &TestServer,
+    token: &str,
+    rpc: Rpc,
+    a: &pb::Teacher,
+) -> Result<(), tonic::Status> {
+    let header = format!("Bearer {token}").parse().unwrap();
+    let mut client =
+        VerificationServiceClient::with_interceptor(channel(server).await, Token(Some(header)));
+    assert_eq!(rpc, Rpc::VerifyCertificate);
+    let answer = client
+        .verify_certificate(pb::VerifyCertificateRequest {
+            name: a.name.clone(),
+            certificate_number: CERT_A.into(),
+            national_id: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert!(answer.found, "{answer:?}");
+    Ok(())
 }
 
 #[tokio::test]
@@ -452,7 +487,9 @@ async fn every_rpc_against_every_role() {
         let mut credentials = credentials_as(&server, token).await;
         for rpc in Rpc::ALL {
             n += 1;
-            let result = if rpc.is_case_step() || matches!(rpc, Rpc::GetCase | Rpc::ListCases) {
+            let result = if rpc.is_public() && rpc == Rpc::VerifyCertificate {
+                call_public(&server, token, rpc, &a).await
+            } else if rpc.is_case_step() || matches!(rpc, Rpc::GetCase | Rpc::ListCases) {
                 call_case(&mut cases, rpc).await
             } else if matches!(
                 rpc,
@@ -552,6 +589,18 @@ async fn a_county_works_only_in_its_own_county() {
                 .revoke_certificate(pb::RevokeCertificateRequest {
                     certificate_number: "20163500022000456".into(),
                     reason: "r".into(),
+                    approval_document: "d".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ),
+        (
+            "lose the qualification of B's teacher",
+            county
+                .lose_qualification(pb::LoseQualificationRequest {
+                    certificate_number: "20163500022000456".into(),
+                    ground: pb::QualificationLossGround::DeprivationOfPoliticalRights as i32,
                     approval_document: "d".into(),
                     ..Default::default()
                 })

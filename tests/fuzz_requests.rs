@@ -239,8 +239,10 @@ fn check(
 
 /// The unary writes, which all answer with the changed teacher in field 1.
 fn is_write(method: &str) -> bool {
-    matches!(method, "CreateTeacher" | "UpdateTeacher" | "ChangeTitle")
-        || method.ends_with("Certificate")
+    matches!(
+        method,
+        "CreateTeacher" | "UpdateTeacher" | "ChangeTitle" | "LoseQualification"
+    ) || method.ends_with("Certificate")
 }
 
 /// Two teachers with certificates, and a valid request for every RPC about them.
@@ -319,6 +321,14 @@ async fn setup(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             reason: "fraud".into(),
             approval_document: "Nan Jiao [2024] No. 1".into(),
             revoked_on: "2024-05-01".into(),
+            ..Default::default()
+        }),
+        target(pb::LoseQualificationRequest {
+            certificate_number: TO_REVOKE.into(),
+            ground: pb::QualificationLossGround::IntentionalCrimeSentence as i32,
+            approval_document: "Nan Jiao [2024] No. 2".into(),
+            lost_on: "2024-06-01".into(),
+            note: "判决书".into(),
             ..Default::default()
         }),
         target(pb::ChangeTitleRequest {

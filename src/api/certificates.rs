@@ -1,4 +1,5 @@
-//! Handlers of the certificate lifecycle RPCs: issue, reissue or replace, register, revoke.
+//! Handlers of the certificate lifecycle RPCs: issue, reissue or replace, register, revoke,
+//! and the loss of qualification.
 
 use tonic::Status;
 
@@ -10,8 +11,8 @@ use crate::api::service::{
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
-    parse_certificate_number, past_date, DomainError, FieldViolation, Reissue, ReissueReason,
-    RevocationRequest,
+    parse_certificate_number, past_date, DomainError, FieldViolation, LossGround,
+    QualificationLoss, Reissue, ReissueReason, RevocationRequest,
 };
 use crate::store::{Target, TeacherChange};
 
@@ -192,6 +193,53 @@ impl RegistryService {
             )
             .await?;
         Ok(pb::RevokeCertificateResponse {
+            teacher: Some(teacher),
+        })
+    }
+
+    pub(super) async fn lose_qualification(
+        &self,
+        principal: &Principal,
+        request: pb::LoseQualificationRequest,
+    ) -> Result<pb::LoseQualificationResponse, Status> {
+        let pb::LoseQualificationRequest {
+            certificate_number,
+            ground,
+            approval_document,
+            lost_on,
+            note,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let number = collect(&mut violations, certificate_number_of(&certificate_number));
+        let loss = QualificationLoss::parse(
+            LossGround::from_wire(ground),
+            &approval_document,
+            &lost_on,
+            &note,
+            clock::today(),
+        )
+        .map_err(|bad| violations.extend(bad))
+        .ok();
+        let (Some(request_id), Some(number), Some(loss)) = (request_id, number, loss) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let change = TeacherChange::LoseQualification {
+            number: number.clone(),
+            loss,
+        };
+        let teacher = self
+            .change(
+                principal,
+                Target::Certificate(number),
+                etag,
+                change,
+                request_id,
+            )
+            .await?;
+        Ok(pb::LoseQualificationResponse {
             teacher: Some(teacher),
         })
     }

@@ -13,9 +13,9 @@ use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
     CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
     EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, Registration, ReissueReason, Revocation,
-    RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId, TeacherInput, TitleChangeInput,
-    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    ImportedCertificateInput, LegacyTitle, LossGround, QualificationLoss, Registration,
+    ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId,
+    TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 
@@ -97,7 +97,15 @@ wire_enum!(CertificateKind, CertificateKind {
     SecondaryVocationalInternshipInstructor => SecondaryVocationalInternshipInstructor,
     HigherEducation => HigherEducation,
 });
-wire_enum!(CertificateStatus, CertificateStatus { Valid => Valid, Revoked => Revoked });
+wire_enum!(CertificateStatus, CertificateStatus {
+    Valid => Valid,
+    Revoked => Revoked,
+    Lost => Lost,
+});
+wire_enum!(LossGround, QualificationLossGround {
+    DeprivationOfPoliticalRights => DeprivationOfPoliticalRights,
+    IntentionalCrimeSentence => IntentionalCrimeSentence,
+});
 wire_enum!(ReissueReason, ReissueReason {
     Lost => Lost,
     Damaged => Damaged,
@@ -220,11 +228,13 @@ pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
                 .map(copy_input)
                 .collect();
             let revocation = certificate.revocation.take().map(revocation_input);
+            let lost = certificate.qualification_loss.take().is_some();
             ImportedCertificateInput {
                 certificate: certificate_input(certificate, String::new()),
                 registrations,
                 copies,
                 revocation,
+                lost,
             }
         })
         .collect();
@@ -344,6 +354,7 @@ impl From<Certificate> for pb::Certificate {
             copies,
             registrations,
             revocation,
+            loss,
         } = certificate;
         pb::Certificate {
             certificate_number: number,
@@ -355,6 +366,7 @@ impl From<Certificate> for pb::Certificate {
             copies: copies.into_iter().map(Into::into).collect(),
             registrations: registrations.into_iter().map(Into::into).collect(),
             revocation: revocation.map(Into::into),
+            qualification_loss: loss.map(Into::into),
         }
     }
 }
@@ -402,6 +414,23 @@ impl From<Revocation> for pb::CertificateRevocation {
             revoked_on: date(revoked_on),
             reason,
             approval_document,
+        }
+    }
+}
+
+impl From<QualificationLoss> for pb::QualificationLoss {
+    fn from(loss: QualificationLoss) -> Self {
+        let QualificationLoss {
+            lost_on,
+            ground,
+            approval_document,
+            note,
+        } = loss;
+        pb::QualificationLoss {
+            lost_on: date(lost_on),
+            ground: ground.to_wire(),
+            approval_document,
+            note,
         }
     }
 }
@@ -545,6 +574,7 @@ fn stored_certificate(
         copies,
         registrations,
         revocation,
+        qualification_loss,
     } = certificate;
     let field = |name: &str| format!("{path}.{name}");
     let number = parse_certificate_number(&certificate_number, today)
@@ -572,6 +602,27 @@ fn stored_certificate(
         revocation: revocation
             .map(|r| stored_revocation(&field("revocation"), r))
             .transpose()?,
+        loss: qualification_loss
+            .map(|l| stored_loss(&field("qualification_loss"), l))
+            .transpose()?,
+    })
+}
+
+fn stored_loss(
+    path: &str,
+    loss: pb::QualificationLoss,
+) -> Result<QualificationLoss, MalformedRecord> {
+    let pb::QualificationLoss {
+        lost_on,
+        ground,
+        approval_document,
+        note,
+    } = loss;
+    Ok(QualificationLoss {
+        lost_on: stored_date(&format!("{path}.lost_on"), &lost_on)?,
+        ground: known(&format!("{path}.ground"), ground)?,
+        approval_document,
+        note,
     })
 }
 
@@ -748,6 +799,7 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::TitleTransitioned) => ChangeKind::TitleTransitioned,
         Ok(Wire::Voided) => ChangeKind::Voided,
         Ok(Wire::CaseChanged) => ChangeKind::CaseChanged,
+        Ok(Wire::QualificationLost) => ChangeKind::QualificationLost,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -828,7 +880,7 @@ fn tier_name(raw: i32) -> String {
 }
 
 /// The settable fields of a certificate to issue; output-only fields (status, copies,
-/// registrations, revocation) are ignored (AIP-203).
+/// registrations, revocation, qualification loss) are ignored (AIP-203).
 pub(crate) fn certificate_input(
     certificate: pb::Certificate,
     first_registration_on: String,
@@ -843,6 +895,7 @@ pub(crate) fn certificate_input(
         copies: _,
         registrations: _,
         revocation: _,
+        qualification_loss: _,
     } = certificate;
     CertificateInput {
         number: certificate_number,
@@ -928,6 +981,7 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::TitleTransitioned => Self::TitleTransitioned,
             ChangeKind::Voided => Self::Voided,
             ChangeKind::CaseChanged => Self::CaseChanged,
+            ChangeKind::QualificationLost => Self::QualificationLost,
         }
     }
 }

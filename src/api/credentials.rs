@@ -118,6 +118,10 @@ impl RegistryService {
                 response.revoked_on = revoked_on.to_string();
                 pb::CredentialVerdict::Revoked
             }
+            Verdict::Lost { lost_on } => {
+                response.lost_on = lost_on.to_string();
+                pb::CredentialVerdict::Lost
+            }
             Verdict::Superseded { changed } => {
                 response.changed_fields = changed.into_iter().map(String::from).collect();
                 pb::CredentialVerdict::Superseded

@@ -3,17 +3,26 @@
 //! at all (the table in [`crate::auth::permits`]), and whether they are within their
 //! share of concurrent requests. County scoping, which depends on the data, is applied by
 //! the handlers and the write path.
+//!
+//! Public RPCs ([`Rpc::is_public`]: VerifyCertificate) pass [`Gate::admit_public`]
+//! instead: no token is asked for or read, and the limit is per source address (see
+//! `address_limit`), since there is no principal to count against.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use tokio_stream::Stream;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::metadata::MetadataMap;
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES};
 
 use crate::auth::{permits, AuthError, Authenticator, Principal, Rpc};
 use crate::domain::DomainError;
@@ -27,6 +36,8 @@ pub struct Gate {
     authenticator: Option<Authenticator>,
     max_in_flight: usize,
     in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Public RPCs, per source address.
+    public: AddressLimiter,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -43,7 +54,39 @@ impl Gate {
             authenticator,
             max_in_flight: max_in_flight.max(1),
             in_flight: Mutex::new(HashMap::new()),
+            public: AddressLimiter::new(
+                RateLimit::default(),
+                DEFAULT_MAX_ADDRESSES,
+                Instant::now(),
+            ),
         }
+    }
+
+    /// Sets the limit on public RPCs per source address.
+    pub fn with_public_limit(mut self, limit: RateLimit) -> Gate {
+        self.public = AddressLimiter::new(limit, DEFAULT_MAX_ADDRESSES, Instant::now());
+        self
+    }
+
+    /// Admits a caller of a public RPC from `peer` without asking who they are: any
+    /// token sent is ignored. RESOURCE_EXHAUSTED, with RetryInfo saying when to come
+    /// back, past the address's limit.
+    pub(crate) fn admit_public(&self, rpc: Rpc, peer: Option<SocketAddr>) -> Result<(), Status> {
+        debug_assert!(rpc.is_public(), "{rpc:?} is not public");
+        self.public
+            .check(peer.map(|p| p.ip()), Instant::now())
+            .map_err(|wait| {
+                // Whole seconds, rounded up, so a client that waits that long gets in.
+                let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!(
+                        "too many {rpc:?} requests from this address; retry in {} s",
+                        retry.as_secs()
+                    ),
+                    ErrorDetails::with_retry_info(Some(retry)),
+                )
+            })
     }
 
     pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {

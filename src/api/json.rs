@@ -182,7 +182,7 @@ mod tests {
                 subject: "语文".into(),
                 issuing_authority: "南平市延平区教育局".into(),
                 certified_on: "2016-07-01".into(),
-                status: pb::CertificateStatus::Revoked as i32,
+                status: pb::CertificateStatus::Lost as i32,
                 copies: vec![pb::CertificateCopy {
                     copy_number: 2,
                     issued_on: "2020-03-01".into(),
@@ -198,6 +198,12 @@ mod tests {
                     revoked_on: "2024-06-01".into(),
                     reason: "以欺骗手段取得".into(),
                     approval_document: "Nan Jiao Ren [2024] No. 12".into(),
+                }),
+                qualification_loss: Some(pb::QualificationLoss {
+                    lost_on: "2025-03-04".into(),
+                    ground: pb::QualificationLossGround::IntentionalCrimeSentence as i32,
+                    approval_document: "Nan Jiao Ren [2025] No. 3".into(),
+                    note: "判决书".into(),
                 }),
             }],
             title_history: vec![

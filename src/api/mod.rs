@@ -5,6 +5,7 @@
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
 //! [`cases`] and [`credentials`] serve their own services over the same store and gate.
+//! [`verification`] is the public VerificationService, limited per address by [`address_limit`].
 //! Their store reads run through [`reads`], off the runtime's workers.
 //! [`json`] writes and reads messages as the JSON lines of backups and exports.
 
@@ -18,6 +19,7 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/teacher_registry_descriptor.bin"));
 }
 
+mod address_limit;
 mod backup;
 mod case_convert;
 mod cases;
@@ -33,7 +35,9 @@ mod service;
 mod status;
 mod teachers;
 mod titles;
+mod verification;
 
+pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};
 pub(crate) use case_convert::{backup_case, stored_case};
 pub use cases::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
@@ -42,3 +46,4 @@ pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use reads::MAX_CONCURRENT_READS;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};
 pub use status::code_name;
+pub use verification::VerificationService;

@@ -190,6 +190,13 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, RevokeCertificate, revoke)
     }
 
+    async fn lose_qualification(
+        &self,
+        request: Request<pb::LoseQualificationRequest>,
+    ) -> Result<Response<pb::LoseQualificationResponse>, Status> {
+        rpc!(self, request, LoseQualification, lose_qualification)
+    }
+
     async fn change_title(
         &self,
         request: Request<pb::ChangeTitleRequest>,

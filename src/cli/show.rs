@@ -163,6 +163,7 @@ fn write_certificate(certificate: &pb::Certificate, out: &mut impl Write) -> std
     let status = match certificate.status() {
         pb::CertificateStatus::Valid => "有效 VALID",
         pb::CertificateStatus::Revoked => "已撤销 REVOKED",
+        pb::CertificateStatus::Lost => "已丧失 LOST",
         pb::CertificateStatus::Unspecified => "-",
     };
     writeln!(out, "  {}  {status}", certificate.certificate_number)?;
@@ -220,6 +221,22 @@ fn write_certificate(certificate: &pb::Certificate, out: &mut impl Write) -> std
                 revocation.revoked_on, revocation.reason, revocation.approval_document
             ),
         )?;
+    }
+    if let Some(loss) = &certificate.qualification_loss {
+        let ground = match loss.ground() {
+            pb::QualificationLossGround::DeprivationOfPoliticalRights => {
+                "剥夺政治权利 deprivation of political rights"
+            }
+            pb::QualificationLossGround::IntentionalCrimeSentence => {
+                "故意犯罪受有期徒刑以上刑事处罚 sentence for an intentional crime"
+            }
+            pb::QualificationLossGround::Unspecified => "-",
+        };
+        let mut value = format!("{}  {ground}  ({})", loss.lost_on, loss.approval_document);
+        if !loss.note.is_empty() {
+            value.push_str(&format!("  {}", loss.note));
+        }
+        fields.field("丧失资格", "qualification lost", &value)?;
     }
     Ok(())
 }

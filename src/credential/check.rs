@@ -20,6 +20,8 @@ pub enum Verdict {
     Valid,
     /// The certificate has been revoked (撤销).
     Revoked { revoked_on: NaiveDate },
+    /// The holder has lost the qualification for good (丧失).
+    Lost { lost_on: NaiveDate },
     /// The certificate is valid but these facts (the credential's field names) differ.
     Superseded { changed: Vec<&'static str> },
     /// No certificate with the credential's number is on record here.
@@ -51,6 +53,12 @@ pub fn facts_for(
                 message: "the certificate is revoked: no credential is issued for it".into(),
             })
         }
+        CertificateStatus::Lost => {
+            return Err(DomainError::FailedPrecondition {
+                reason: "QUALIFICATION_LOST",
+                message: "the holder has lost the qualification: no credential is issued".into(),
+            })
+        }
     }
     Ok(CredentialFacts {
         certificate_number: certificate.number.clone(),
@@ -77,6 +85,14 @@ pub fn check(facts: &CredentialFacts, holder: Option<&Teacher>) -> Verdict {
     };
     match (&certificate.status, &certificate.revocation) {
         (CertificateStatus::Valid, _) => {}
+        (CertificateStatus::Lost, _) => {
+            return Verdict::Lost {
+                lost_on: certificate
+                    .loss
+                    .as_ref()
+                    .map_or(facts.issued_at.date_naive(), |l| l.lost_on),
+            };
+        }
         (CertificateStatus::Revoked, revocation) => {
             return Verdict::Revoked {
                 // A revoked certificate always has its revocation; the credential's own

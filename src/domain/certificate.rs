@@ -3,6 +3,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::domain::QualificationLoss;
+
 /// Certificate kinds; `digit()` is digit 10 of the certificate number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CertificateKind {
@@ -85,6 +87,8 @@ impl std::fmt::Display for CertificateKind {
 pub enum CertificateStatus {
     Valid,
     Revoked,
+    /// The holder lost the qualification (丧失, Teachers Law art. 14): void for good.
+    Lost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +142,8 @@ pub struct Certificate {
     pub copies: Vec<CertificateCopy>,
     pub registrations: Vec<Registration>,
     pub revocation: Option<Revocation>,
+    /// Set once the holder's qualification is lost (on every certificate of theirs).
+    pub loss: Option<QualificationLoss>,
 }
 
 /// The first year in which qualification certificates of this kind were issued.

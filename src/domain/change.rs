@@ -26,6 +26,8 @@ pub enum ChangeKind {
     /// A step of a case: opened, accepted, ..., decided. A decision that changes a
     /// record adds the record's own event beside it, in the same write.
     CaseChanged,
+    /// The holder lost the qualification (丧失): every certificate of theirs is LOST.
+    QualificationLost,
 }
 
 /// One entry of the change log.

@@ -37,6 +37,9 @@ pub struct ImportedCertificateInput {
     /// Every copy, the original first; empty when the row says nothing of copies.
     pub copies: Vec<CopyInput>,
     pub revocation: Option<RevocationInput>,
+    /// Whether the row records a loss of qualification on this certificate (see
+    /// `validate`: refused, not imported).
+    pub lost: bool,
 }
 
 /// A physical copy of an imported certificate, as received. Its state is not read: it
@@ -143,6 +146,15 @@ impl ImportInput {
                             &mut violations,
                         )
                     });
+                    if imported.lost {
+                        // A loss is of the person and permanent: recorded by its own
+                        // decision (LoseQualification), never as a side effect of a
+                        // spreadsheet row, and never silently dropped either.
+                        violations.push(FieldViolation::new(
+                            format!("{path}.qualification_loss"),
+                            "a loss of qualification is not imported: import the row without it, then record it with LoseQualification",
+                        ));
+                    }
                     certificates.push(ImportedCertificate {
                         certificate,
                         registrations,

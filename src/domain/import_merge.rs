@@ -273,6 +273,7 @@ mod tests {
                     reason: "以欺骗手段取得".into(),
                     approval_document: "Nan Jiao Ren [2024] No. 12".into(),
                 }),
+                lost: false,
             }],
             title_history: Vec::new(),
         }

@@ -1,5 +1,6 @@
 //! The certificate lifecycle on a teacher's record: issue, reissue (补发) and replacement
-//! (换发), periodic registration (定期注册) and revocation (撤销).
+//! (换发), periodic registration (定期注册) and revocation (撤销). Loss of qualification
+//! (丧失) has its own module, `qualification_loss`.
 //!
 //! Each operation checks its rules against the record and changes it in place, or
 //! refuses and leaves it as it was. Nothing is ever removed: copies, registrations and
@@ -260,9 +261,12 @@ fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
 
 impl Teacher {
     /// Adds a certificate with its original copy (and first registration, if any).
-    /// Refused within five years of a revocation of any of the holder's certificates.
+    /// Refused within five years of a revocation of any of the holder's certificates
+    /// (`REAPPLICATION_BARRED`), and for ever once the holder's qualification is lost
+    /// (`QUALIFICATION_LOST`, see [`crate::domain::QualificationLoss`]).
     /// The number's uniqueness across the registry is the store's to check.
     pub fn issue_certificate(&mut self, new: NewCertificate) -> Result<(), DomainError> {
+        self.refuse_if_lost("no new certificate may be issued")?;
         if let Some(barred) = self
             .certificates
             .iter()
@@ -298,6 +302,7 @@ impl Teacher {
                 .into_iter()
                 .collect(),
             revocation: None,
+            loss: None,
         });
         Ok(())
     }
@@ -421,11 +426,15 @@ fn registration(registered_on: NaiveDate) -> Registration {
     }
 }
 
-/// The teacher's certificate with this number, refused if it is revoked.
+/// The teacher's certificate with this number, refused if it is revoked or the holder's
+/// qualification is lost.
 fn valid_certificate<'a>(
     teacher: &'a mut Teacher,
     number: &str,
 ) -> Result<&'a mut Certificate, DomainError> {
+    if teacher.certificates.iter().any(|c| c.number == number) {
+        teacher.refuse_if_lost("the certificate cannot be reissued, registered or revoked")?;
+    }
     let certificate = teacher
         .certificates
         .iter_mut()

@@ -13,11 +13,13 @@ mod import;
 mod import_merge;
 mod lifecycle;
 mod name;
+mod qualification_loss;
 mod teacher;
 pub(crate) mod teacher_id;
 mod text;
 mod title;
 mod title_history;
+mod verification;
 
 pub use certificate::{
     check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
@@ -35,6 +37,7 @@ pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };
 pub use name::name_search_form;
+pub use qualification_loss::{LossGround, QualificationLoss, QUALIFICATION_LOST};
 pub use teacher::{
     etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
     TeacherFields, TeacherInput, UnixMicros, Validated,
@@ -42,3 +45,4 @@ pub use teacher::{
 pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
+pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 use crate::domain::case::CaseKind;
 use crate::domain::{
     ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
-    NewCertificate, Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId,
-    TeacherInput, TitleChange, UnixMicros,
+    NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher, TeacherField,
+    TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered, StoredRequest};
@@ -63,6 +63,11 @@ pub enum TeacherChange {
     RevokeCertificate {
         number: String,
         request: RevocationRequest,
+    },
+    /// The holder of certificate `number` loses the qualification (all their certificates).
+    LoseQualification {
+        number: String,
+        loss: QualificationLoss,
     },
     ChangeTitle(TitleChange),
     /// The 2015 reform transition of one teacher.
@@ -400,6 +405,10 @@ pub(super) fn change_teacher(
         TeacherChange::RevokeCertificate { number, request } => {
             next.revoke_certificate(&number, &request, today)?;
             ChangeKind::CertificateRevoked
+        }
+        TeacherChange::LoseQualification { number, loss } => {
+            next.lose_qualification(&number, &loss)?;
+            ChangeKind::QualificationLost
         }
         TeacherChange::ChangeTitle(change) => {
             next.change_title(change, &context.principal, clock::now())?;

@@ -11,8 +11,8 @@ use crate::domain::case::{
 };
 use crate::domain::{
     CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
-    IdDocumentType, ImportMode, LegacyTitle, ReissueReason, TeacherField, TitleChangeKind,
-    TitleTier,
+    IdDocumentType, ImportMode, LegacyTitle, LossGround, ReissueReason, TeacherField,
+    TitleChangeKind, TitleTier,
 };
 use crate::store::Effect;
 
@@ -62,13 +62,14 @@ coded! {
         Kindergarten, PrimarySchool, JuniorSecondary, SeniorSecondary,
         SecondaryVocational, SecondaryVocationalInternshipInstructor, HigherEducation,
     }
-    CertificateStatus { Valid, Revoked }
+    CertificateStatus { Valid, Revoked, Lost }
+    LossGround { DeprivationOfPoliticalRights, IntentionalCrimeSentence }
     ReissueReason { Lost, Damaged, DetailsChanged }
     CopyState { Current, Void, Surrendered }
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
-        CaseChanged,
+        CaseChanged, QualificationLost,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
@@ -116,6 +117,7 @@ mod tests {
         round_trips::<TitleChangeKind>();
         round_trips::<CertificateKind>();
         round_trips::<CertificateStatus>();
+        round_trips::<LossGround>();
         round_trips::<ReissueReason>();
         round_trips::<CopyState>();
         round_trips::<ChangeKind>();

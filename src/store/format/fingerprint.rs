@@ -104,6 +104,8 @@ struct ChangeRequestRecord {
     title: Option<TitleChangeRecord>,
     #[prost(message, optional, tag = "10")]
     transition: Option<TransitionRecord>,
+    #[prost(message, optional, tag = "11")]
+    lose: Option<LoseRecord>,
 }
 
 /// An update's patch: enums as the caller sent them (0 unset, a stable number, or the
@@ -182,6 +184,20 @@ struct RevokeRecord {
     approval_document: String,
     #[prost(int32, optional, tag = "4")]
     revoked_on: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct LoseRecord {
+    #[prost(string, tag = "1")]
+    number: String,
+    #[prost(int32, tag = "2")]
+    ground: i32,
+    #[prost(string, tag = "3")]
+    approval_document: String,
+    #[prost(int32, tag = "4")]
+    lost_on: i32,
+    #[prost(string, tag = "5")]
+    note: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -353,6 +369,15 @@ impl ChangeRequestRecord {
             TeacherChange::RevokeCertificate { number, request } => {
                 record.revoke = Some(revoke_record(number, request))
             }
+            TeacherChange::LoseQualification { number, loss } => {
+                record.lose = Some(LoseRecord {
+                    number: number.clone(),
+                    ground: loss.ground.number(),
+                    approval_document: loss.approval_document.clone(),
+                    lost_on: days(loss.lost_on),
+                    note: loss.note.clone(),
+                })
+            }
             TeacherChange::ChangeTitle(change) => record.title = Some(title_change(change)),
             TeacherChange::ReformTransition {
                 effective_date,
@@ -443,5 +468,41 @@ mod tests {
             .map(|m| fingerprint(m).unwrap())
             .collect();
         assert_eq!(fingerprints.len(), samples::mutations().len());
+    }
+
+    /// A loss of qualification came after both golden lists: it has a fingerprint of its
+    /// own, which tells apart two losses that differ in any field, and release 0.1's
+    /// fingerprint never matches it.
+    #[test]
+    fn losses_of_qualification_are_fingerprinted() {
+        use crate::domain::{LossGround, QualificationLoss};
+        let lose = |ground, note: &str| Mutation::ChangeTeacher {
+            target: Target::Certificate("20163500022000123".into()),
+            expected_etag: None,
+            change: TeacherChange::LoseQualification {
+                number: "20163500022000123".into(),
+                loss: QualificationLoss {
+                    lost_on: chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap(),
+                    ground,
+                    approval_document: "d".into(),
+                    note: note.into(),
+                },
+            },
+        };
+        let first = lose(LossGround::IntentionalCrimeSentence, "");
+        let print = fingerprint(&first).unwrap();
+        assert_eq!(fingerprint(&first), Some(print));
+        assert_ne!(
+            fingerprint(&lose(LossGround::DeprivationOfPoliticalRights, "")),
+            Some(print)
+        );
+        assert_ne!(
+            fingerprint(&lose(LossGround::IntentionalCrimeSentence, "n")),
+            Some(print)
+        );
+        assert!(samples::mutations()
+            .iter()
+            .all(|m| fingerprint(m) != Some(print)));
+        assert_eq!(super::super::v1::fingerprint(&first), None);
     }
 }

@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use crate::domain::{
     Certificate, CertificateCopy, CertificateKind, CertificateStatus, ChangeEvent, ChangeKind,
     Choice, CopyState, CountyCode, EmploymentStatus, Gender, IdDocumentType, IdentityDocument,
-    LegacyTitle, NewCertificate, Registration, Reissue, ReissueReason, Revocation,
-    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
-    TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    LegacyTitle, LossGround, NewCertificate, QualificationLoss, Registration, Reissue,
+    ReissueReason, Revocation, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId,
+    TeacherInput, TitleChange, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::mutation::{Mutation, Target, TeacherChange};
 use crate::store::{Effect, Outcome};
@@ -76,6 +76,8 @@ pub(crate) fn teacher() -> Teacher {
                 reason: "撤销".into(),
                 approval_document: "闽教〔2024〕9号".into(),
             }),
+            // Release 0.1 could not record a loss; see `teacher_who_lost`.
+            loss: None,
         }],
         title_history: vec![
             TitleEntry {
@@ -105,6 +107,19 @@ pub(crate) fn teacher() -> Teacher {
         create_time: UnixMicros(1_600_000_000_000_000),
         update_time: UnixMicros(1_700_000_000_000_001),
     }
+}
+
+/// The sample teacher after a loss of qualification (format 2 only).
+pub(crate) fn teacher_who_lost() -> Teacher {
+    let mut teacher = teacher();
+    teacher.certificates[0].status = CertificateStatus::Lost;
+    teacher.certificates[0].loss = Some(QualificationLoss {
+        lost_on: date("2025-03-04"),
+        ground: LossGround::DeprivationOfPoliticalRights,
+        approval_document: "闽教〔2025〕3号".into(),
+        note: "判决书".into(),
+    });
+    teacher
 }
 
 pub(crate) fn change_event() -> ChangeEvent {

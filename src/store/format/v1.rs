@@ -251,7 +251,8 @@ fn postcard_body<T: de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 
 /// Release 0.1's fingerprint of a request: SHA-256 of the value it would have stored, the
 /// format byte 1 and the postcard of the mutation.
-/// `None` for an import row: those are never replayed by request id, so 0.1 kept none.
+/// `None` for an import row (never replayed by request id, so 0.1 kept none) and for a
+/// change that release did not have (no request of 0.1 can be a retry of it).
 pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
     let bytes = match mutation {
         Mutation::CreateTeacher { fields, warnings } => postcard::to_extend(
@@ -272,7 +273,7 @@ pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
                     Target::Certificate(number) => TargetV1::Certificate(number),
                 },
                 expected_etag: expected_etag.as_deref(),
-                change: ChangeV1::of(change),
+                change: ChangeV1::of(change)?,
             },
             vec![1],
         ),
@@ -377,8 +378,8 @@ struct TitleChange<'a> {
 }
 
 impl<'a> ChangeV1<'a> {
-    fn of(change: &'a TeacherChange) -> Self {
-        match change {
+    fn of(change: &'a TeacherChange) -> Option<Self> {
+        Some(match change {
             TeacherChange::Update { patch, mask } => ChangeV1::Update {
                 patch: Input {
                     id_document_type: choice(patch.id_document_type),
@@ -442,7 +443,8 @@ impl<'a> ChangeV1<'a> {
                 effective_date: effective_date.to_string(),
                 approval_document,
             },
-        }
+            TeacherChange::LoseQualification { .. } => return None,
+        })
     }
 }
 
@@ -549,6 +551,7 @@ impl Certificate {
                 }),
                 None => None,
             },
+            loss: None,
         })
     }
 }

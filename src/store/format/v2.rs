@@ -83,6 +83,9 @@ pub(crate) struct CertificateRecord {
     registrations: Vec<RegistrationRecord>,
     #[prost(message, optional, tag = "9")]
     revocation: Option<RevocationRecord>,
+    /// Absent before losses of qualification were recorded (and on most certificates).
+    #[prost(message, optional, tag = "10")]
+    loss: Option<LossRecord>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -116,6 +119,18 @@ pub(crate) struct RevocationRecord {
     reason: String,
     #[prost(string, tag = "3")]
     approval_document: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct LossRecord {
+    #[prost(int32, tag = "1")]
+    lost_on: i32,
+    #[prost(int32, tag = "2")]
+    ground: i32,
+    #[prost(string, tag = "3")]
+    approval_document: String,
+    #[prost(string, tag = "4")]
+    note: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -334,6 +349,12 @@ impl CertificateRecord {
                 reason: r.reason.clone(),
                 approval_document: r.approval_document.clone(),
             }),
+            loss: certificate.loss.as_ref().map(|l| LossRecord {
+                lost_on: days(l.lost_on),
+                ground: l.ground.number(),
+                approval_document: l.approval_document.clone(),
+                note: l.note.clone(),
+            }),
         }
     }
 
@@ -373,6 +394,15 @@ impl CertificateRecord {
                     revoked_on: date(r.revoked_on)?,
                     reason: r.reason,
                     approval_document: r.approval_document,
+                }),
+                None => None,
+            },
+            loss: match self.loss {
+                Some(l) => Some(domain::QualificationLoss {
+                    lost_on: date(l.lost_on)?,
+                    ground: known(l.ground, "loss ground")?,
+                    approval_document: l.approval_document,
+                    note: l.note,
                 }),
                 None => None,
             },
@@ -604,6 +634,27 @@ mod tests {
         assert_eq!(request.fingerprint, Fingerprint::V2([9; 32]));
         assert_eq!(request.outcome, Remembered::Teacher(outcome));
         assert_eq!(request.recorded_at, Some(UnixMicros(77)));
+    }
+
+    /// A loss of qualification (tag 10 of a certificate, added after format 2 was made)
+    /// round-trips; the other samples, without one, encode as they always did.
+    #[test]
+    fn a_loss_of_qualification_round_trips() {
+        let teacher = samples::teacher_who_lost();
+        let bytes = codec::encode(&teacher);
+        assert_eq!(
+            codec::decode::<domain::Teacher>(b"r", &bytes).unwrap(),
+            teacher
+        );
+        let mut record = TeacherRecord::of(&teacher);
+        record.certificates[0].loss.as_mut().unwrap().ground = 3;
+        let mut bytes = vec![codec::FORMAT_VERSION];
+        encode(&record, &mut bytes);
+        let error = codec::decode::<domain::Teacher>(b"r", &bytes).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown loss ground 3"),
+            "{error}"
+        );
     }
 
     /// What makes the format able to evolve: a value written by a later release, with a
