@@ -99,10 +99,12 @@ pub enum Rpc {
     AssignCase,
     WithdrawCase,
     DecideCase,
+    RecordConsultation,
+    GetCaseReport,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 28] = [
+    pub const ALL: [Rpc; 30] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -131,6 +133,8 @@ impl Rpc {
         Rpc::AssignCase,
         Rpc::WithdrawCase,
         Rpc::DecideCase,
+        Rpc::RecordConsultation,
+        Rpc::GetCaseReport,
     ];
 
     /// Whether the RPC only reads.
@@ -146,6 +150,7 @@ impl Rpc {
                 | Rpc::WatchChanges
                 | Rpc::GetCase
                 | Rpc::ListCases
+                | Rpc::GetCaseReport
         )
     }
 
@@ -162,6 +167,7 @@ impl Rpc {
                 | Rpc::AssignCase
                 | Rpc::WithdrawCase
                 | Rpc::DecideCase
+                | Rpc::RecordConsultation
         )
     }
 }

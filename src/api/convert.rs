@@ -748,6 +748,7 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::TitleTransitioned) => ChangeKind::TitleTransitioned,
         Ok(Wire::Voided) => ChangeKind::Voided,
         Ok(Wire::CaseChanged) => ChangeKind::CaseChanged,
+        Ok(Wire::ConsultationRecorded) => ChangeKind::ConsultationRecorded,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -928,6 +929,7 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::TitleTransitioned => Self::TitleTransitioned,
             ChangeKind::Voided => Self::Voided,
             ChangeKind::CaseChanged => Self::CaseChanged,
+            ChangeKind::ConsultationRecorded => Self::ConsultationRecorded,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod pb {
 
 mod backup;
 mod case_convert;
+mod case_report;
 mod cases;
 mod certificates;
 mod changes;

@@ -26,6 +26,9 @@ pub enum ChangeKind {
     /// A step of a case: opened, accepted, ..., decided. A decision that changes a
     /// record adds the record's own event beside it, in the same write.
     CaseChanged,
+    /// A consultation answered at the window (see `domain::case::report`): names no
+    /// teacher and no case, only the county.
+    ConsultationRecorded,
 }
 
 /// One entry of the change log.

@@ -4,7 +4,7 @@
 //! - every record decodes and sits under its own registry number;
 //! - every index entry a record owns exists with the right value, and every index entry on
 //!   disk belongs to a record that owns it (no orphans);
-//! - the counters equal counts recomputed from the records;
+//! - the counters, and the case report's cells, equal counts recomputed from the records;
 //! - the change log runs without a gap from the oldest retained revision to the current
 //!   one, each event decodes, and the county change index matches it.
 
@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseFigures};
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
-use crate::store::cases::case_index_entries;
+use crate::store::cases::{case_index_entries, expected_cells};
 use crate::store::changes::oldest_revision;
 use crate::store::engine::Engine;
 use crate::store::mutation::{counter_keys, index_entries};
@@ -29,6 +29,8 @@ pub struct VerifyReport {
     pub records: u64,
     /// Cases (see `store::cases`).
     pub cases: u64,
+    /// Consultations recorded (see `store::cases::report`).
+    pub consultations: u64,
     pub index_entries: u64,
     pub counters: u64,
     pub changes: u64,
@@ -223,6 +225,43 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         if stored != expected {
             report.problem(format!(
                 "counter {} is {stored}, the records count {expected}",
+                printable(key)
+            ));
+        }
+    }
+
+    // The report's cells, against the case and consultation records.
+    let mut cell_problems = Vec::new();
+    let (expected_cells, consultations) = expected_cells(engine, |p| cell_problems.push(p))?;
+    report.consultations = consultations;
+    for problem in cell_problems {
+        report.problem(problem);
+    }
+    let mut stored_cells = BTreeMap::new();
+    for entry in engine.scan_prefix(&[keys::REPORT_CELL])? {
+        let (key, value) = entry?;
+        report.counters += 1;
+        if keys::parse_report_cell(&key).is_none() {
+            report.problem(format!("{} is not a report cell key", printable(&key)));
+        }
+        match codec::decode::<CaseFigures>(&key, &value) {
+            Ok(figures) => {
+                stored_cells.insert(key.to_vec(), figures);
+            }
+            Err(e) => report.problem(format!("report cell {}: {e}", printable(&key))),
+        }
+    }
+    let nothing = CaseFigures::default();
+    for key in stored_cells
+        .keys()
+        .chain(expected_cells.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let stored = stored_cells.get(key).unwrap_or(&nothing);
+        let expected = expected_cells.get(key).unwrap_or(&nothing);
+        if stored != expected {
+            report.problem(format!(
+                "report cell {} is {stored:?}, the records count {expected:?}",
                 printable(key)
             ));
         }
