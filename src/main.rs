@@ -14,10 +14,11 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
-    count, describe_backup, generate, print_report, print_statistics, run_backup, run_compact,
-    run_export, run_import, run_restore, run_search, run_show, run_sync, run_token, run_transition,
-    run_verify, tls_init, write_template, CommandError, CountyNames, ExportFormat, Failure,
-    ImportArgs, SearchArgs, SyncArgs, TokenAction, TransitionArgs, DEFAULT_TLS_HOSTS,
+    count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
+    run_compact, run_export, run_import, run_restore, run_search, run_show, run_sync, run_token,
+    run_transition, run_verify, tls_init, write_template, CaseCommand, CommandError, CountyNames,
+    ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
+    DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -309,6 +310,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The service window's cases (see `case report --help`).
+    #[command(subcommand)]
+    Case(CaseCommand),
     /// Print teacher counts by county and title tier.
     Stats {
         /// The registry: host:port, http://host:port, or https://host:port for TLS.
@@ -562,6 +566,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
+        }
+        Command::Case(command) => {
+            runtime.block_on(run_case(&command, &mut std::io::stdout().lock()))
         }
         Command::Stats {
             server,

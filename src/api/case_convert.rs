@@ -11,9 +11,8 @@ use crate::api::pb;
 use crate::api::service::collect;
 use crate::auth::Principal;
 use crate::domain::case::{
-    DecidedClock,
-    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, NewCase, Pause, RegistrationReason,
-    ReviewItem, StepAction,
+    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, DecidedClock, NewCase, Pause,
+    RegistrationReason, ReviewItem, StepAction,
 };
 use crate::domain::{
     parse_certificate_number, past_date, CertificateKind, Choice, CountyCode, FieldViolation,

@@ -9,6 +9,8 @@
 //! variable), see `describe`.
 
 mod backup;
+mod case;
+mod case_report;
 mod counties;
 mod export;
 mod failure;
@@ -26,6 +28,8 @@ mod token;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use case::{run_case, CaseCommand};
+pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
 pub use counties::CountyNames;
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
@@ -47,6 +51,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
+use crate::api::pb::case_service_client::CaseServiceClient;
 use crate::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 
 /// The environment variable the commands take their bearer token from (never a flag, so
@@ -81,6 +86,22 @@ impl tonic::service::Interceptor for BearerToken {
 /// trusting the CA in `TEACHER_REGISTRY_CA_FILE`; a bare `host:port` is `http://`), with
 /// the token from `TEACHER_REGISTRY_TOKEN` if set.
 pub async fn connect(server: &str) -> anyhow::Result<Client> {
+    let (channel, token) = connect_channel(server).await?;
+    Ok(TeacherRegistryServiceClient::with_interceptor(
+        channel, token,
+    ))
+}
+
+/// A CaseService client, connected as [`connect`] connects.
+pub async fn connect_cases(server: &str) -> anyhow::Result<CaseClient> {
+    let (channel, token) = connect_channel(server).await?;
+    Ok(CaseServiceClient::with_interceptor(channel, token))
+}
+
+/// A case client that sends the caller's bearer token, if any, with every request.
+pub type CaseClient = CaseServiceClient<InterceptedService<Channel, BearerToken>>;
+
+async fn connect_channel(server: &str) -> anyhow::Result<(Channel, BearerToken)> {
     let url = server_url(server);
     let mut endpoint = Endpoint::from_shared(url.clone()).map_err(|_| {
         CommandError::Usage(format!(
@@ -116,10 +137,7 @@ pub async fn connect(server: &str) -> anyhow::Result<Client> {
         ),
         _ => None,
     };
-    Ok(TeacherRegistryServiceClient::with_interceptor(
-        channel,
-        BearerToken(token),
-    ))
+    Ok((channel, BearerToken(token)))
 }
 
 /// A failed connection, with what to do where the cause is a known TLS mistake: a CA

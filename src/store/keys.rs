@@ -8,10 +8,10 @@
 use chrono::NaiveDate;
 
 use crate::domain::case::CaseId;
-use crate::store::format::codes::Coded;
 use crate::domain::{
     name_search_form, CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros,
 };
+use crate::store::format::codes::Coded;
 
 /// County codes are six digits (GB/T 2260).
 const COUNTY_CODE_LEN: usize = 6;

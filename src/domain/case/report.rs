@@ -284,7 +284,9 @@ mod tests {
 
     #[test]
     fn quarters_group_months() {
-        let q: Vec<u32> = (1..=12).map(|m| ReportPeriod::Quarter.of_month(m)).collect();
+        let q: Vec<u32> = (1..=12)
+            .map(|m| ReportPeriod::Quarter.of_month(m))
+            .collect();
         assert_eq!(q, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
         assert_eq!(ReportPeriod::Year.of_month(7), 0);
     }

@@ -184,15 +184,19 @@ pub(crate) fn report<E: Engine>(
         let figures: CaseFigures = codec::decode(&key, &value)?;
         let period = query.period.of_month(cell.month);
         match cell.kind {
-            None => *consultations.entry((period, cell.county)).or_default() += figures.consultations,
+            None => {
+                *consultations.entry((period, cell.county)).or_default() += figures.consultations
+            }
             Some(kind) => {
                 let row = rows
                     .entry((period, cell.county.clone(), kind))
                     .or_insert_with(|| empty_row(period, cell.county, kind));
-                row.figures.combine(&figures, false).ok_or_else(|| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    detail: "report counts overflow".into(),
-                })?;
+                row.figures
+                    .combine(&figures, false)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        detail: "report counts overflow".into(),
+                    })?;
             }
         }
     }
@@ -306,7 +310,10 @@ pub(crate) fn fill_report_cells<E: Engine>(engine: &E) -> Result<u64, StoreError
     engine.apply(&batch)?;
     engine.flush()?;
     if filled > 0 {
-        tracing::warn!(filled, "report cells counted from the cases of an earlier build");
+        tracing::warn!(
+            filled,
+            "report cells counted from the cases of an earlier build"
+        );
     }
     Ok(filled)
 }
