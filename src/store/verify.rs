@@ -406,6 +406,67 @@ mod tests {
         );
     }
 
+    /// The report's cells are counters like the teachers': a cell that no longer counts
+    /// what the case records say is found, and so is one for no case at all.
+    #[tokio::test]
+    async fn a_damaged_report_cell_is_found() {
+        use crate::domain::case::{CaseFigures, CaseKind, NewCase};
+        use crate::store::CaseCommand;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        let new = NewCase {
+            kind: CaseKind::Reissue,
+            county_code: crate::domain::CountyCode::parse("350702").unwrap(),
+            teacher_id: None,
+            applicant: None,
+            applicant_name: "申请人".into(),
+            certificate_kind: None,
+            certificate_number: None,
+            materials: vec![],
+            received_on: crate::clock::today(),
+        };
+        let command = CaseCommand::Open {
+            new,
+            note: String::new(),
+        };
+        store
+            .case_command(command, WriteContext::new("test", None))
+            .await
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+        let engine = store.engine();
+        let (key, value) = engine
+            .scan_prefix(&[keys::REPORT_CELL])
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut figures: CaseFigures = codec::decode(&key, &value).unwrap();
+        assert_eq!(figures.received, 1);
+        figures.received = 2;
+        engine
+            .apply(&[(key.as_ref(), Some(codec::encode(&figures).as_slice()))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with("report cell") && p.contains("the records count")),
+            "{:?}",
+            report.problems
+        );
+        engine.apply(&[(key.as_ref(), None::<&[u8]>)]).unwrap();
+        let mut stray = key.to_vec();
+        stray[3] = b'1';
+        engine
+            .apply(&[(stray.as_slice(), Some(codec::encode(&figures).as_slice()))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(report.problem_count, 2, "{:?}", report.problems);
+    }
+
     #[tokio::test]
     async fn each_kind_of_damage_is_found() {
         let dir = tempfile::tempdir().unwrap();
