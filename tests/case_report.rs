@@ -327,8 +327,10 @@ async fn report(
 /// denied, deferred, within committed, within legal, decided late, open overdue, open
 /// overdue legal, median.
 type Row = (u32, &'static str, i32, [u64; 11], Option<f64>);
+/// A row as read back.
+type Read = (u32, String, i32, [u64; 11], Option<f64>);
 
-fn rows(report: &pb::GetCaseReportResponse) -> Vec<(u32, String, i32, [u64; 11], Option<f64>)> {
+fn rows(report: &pb::GetCaseReportResponse) -> Vec<Read> {
     report
         .rows
         .iter()
@@ -356,7 +358,7 @@ fn rows(report: &pb::GetCaseReportResponse) -> Vec<(u32, String, i32, [u64; 11],
         .collect()
 }
 
-fn expected(rows: &[Row]) -> Vec<(u32, String, i32, [u64; 11], Option<f64>)> {
+fn expected(rows: &[Row]) -> Vec<Read> {
     rows.iter()
         .map(|(p, c, k, f, m)| (*p, c.to_string(), *k, *f, *m))
         .collect()

@@ -240,7 +240,7 @@ impl ReportPeriod {
     pub fn of_month(self, month: u32) -> u32 {
         match self {
             Self::Month => month,
-            Self::Quarter => (month + 2) / 3,
+            Self::Quarter => month.div_ceil(3),
             Self::Year => 0,
         }
     }
