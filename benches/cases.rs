@@ -205,14 +205,17 @@ where
 async fn one_case(channel: Channel, n: u64, holders: Arc<Vec<String>>) -> anyhow::Result<u64> {
     let mut client = CaseServiceClient::new(channel);
     let county = COUNTIES[(n % 10) as usize];
-    let kind = match n % 5 {
+    // County from n % 10; kind, openness and dates from the rest, so every county has
+    // every kind and its share of open cases.
+    let rest = n / 10;
+    let kind = match rest % 5 {
         0..=2 => pb::CaseKind::Certification,
         3 => pb::CaseKind::Reissue,
         _ => pb::CaseKind::Registration,
     };
-    let open_case = n % 100 < 3;
+    let open_case = rest % 100 < 3;
     // Received between 2026-01-02 and 2026-10-30; open cases partly in the last fortnight.
-    let received = if open_case && n.is_multiple_of(2) {
+    let received = if open_case && rest.is_multiple_of(2) {
         day("2026-11-20") + Days::new(n % 12)
     } else {
         day("2026-01-02") + Days::new(n * 7919 % 300)
