@@ -113,10 +113,12 @@ pub enum Rpc {
     GetCredentialKey,
     /// Public: open to callers without a token, limited per source address instead.
     VerifyCertificate,
+    RecordConsultation,
+    GetCaseReport,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 33] = [
+    pub const ALL: [Rpc; 35] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -150,6 +152,8 @@ impl Rpc {
         Rpc::CheckCredential,
         Rpc::GetCredentialKey,
         Rpc::VerifyCertificate,
+        Rpc::RecordConsultation,
+        Rpc::GetCaseReport,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -176,6 +180,7 @@ impl Rpc {
                 | Rpc::WatchChanges
                 | Rpc::GetCase
                 | Rpc::ListCases
+                | Rpc::GetCaseReport
         )
     }
 
@@ -192,6 +197,7 @@ impl Rpc {
                 | Rpc::AssignCase
                 | Rpc::WithdrawCase
                 | Rpc::DecideCase
+                | Rpc::RecordConsultation
         )
     }
 }

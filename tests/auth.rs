@@ -154,6 +154,24 @@ async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status>
             .get_case(pb::GetCaseRequest { case_id })
             .await
             .map(drop),
+        Rpc::RecordConsultation => cases
+            .record_consultation(pb::RecordConsultationRequest {
+                consultation: Some(pb::Consultation {
+                    county_code: A.into(),
+                    topic: "认定条件".into(),
+                    channel: pb::ConsultationChannel::Phone as i32,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(drop),
+        Rpc::GetCaseReport => cases
+            .get_case_report(pb::GetCaseReportRequest {
+                year: 2026,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         Rpc::ListCases => cases
             .list_cases(pb::ListCasesRequest::default())
             .await
@@ -434,7 +452,9 @@ async fn call(
         | Rpc::ForwardCase
         | Rpc::AssignCase
         | Rpc::WithdrawCase
-        | Rpc::DecideCase => unreachable!("case RPCs go through call_case"),
+        | Rpc::DecideCase
+        | Rpc::RecordConsultation
+        | Rpc::GetCaseReport => unreachable!("case RPCs go through call_case"),
         Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey => {
             unreachable!("credential RPCs go through call_credential")
         }
@@ -489,7 +509,9 @@ async fn every_rpc_against_every_role() {
             n += 1;
             let result = if rpc.is_public() && rpc == Rpc::VerifyCertificate {
                 call_public(&server, token, rpc, &a).await
-            } else if rpc.is_case_step() || matches!(rpc, Rpc::GetCase | Rpc::ListCases) {
+            } else if rpc.is_case_step()
+                || matches!(rpc, Rpc::GetCase | Rpc::ListCases | Rpc::GetCaseReport)
+            {
                 call_case(&mut cases, rpc).await
             } else if matches!(
                 rpc,
@@ -527,6 +549,32 @@ async fn a_county_works_only_in_its_own_county() {
             .await
             .map(drop),
         "create in B",
+    );
+    let mut county_cases = cases_as(&server, &tokens.county_a).await;
+    denied(
+        county_cases
+            .get_case_report(pb::GetCaseReportRequest {
+                year: 2026,
+                county_code: B.into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        "B's case report",
+    );
+    denied(
+        county_cases
+            .record_consultation(pb::RecordConsultationRequest {
+                consultation: Some(pb::Consultation {
+                    county_code: B.into(),
+                    topic: "认定条件".into(),
+                    channel: pb::ConsultationChannel::Phone as i32,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .map(drop),
+        "a consultation in B",
     );
     denied(
         county

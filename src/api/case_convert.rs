@@ -11,8 +11,8 @@ use crate::api::pb;
 use crate::api::service::collect;
 use crate::auth::Principal;
 use crate::domain::case::{
-    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, NewCase, Pause, RegistrationReason,
-    ReviewItem, StepAction,
+    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, DecidedClock, NewCase, Pause,
+    RegistrationReason, ReviewItem, StepAction,
 };
 use crate::domain::{
     parse_certificate_number, past_date, CertificateKind, Choice, CountyCode, FieldViolation,
@@ -70,9 +70,18 @@ pub(crate) fn present_case(viewer: &Principal, view: CaseView) -> pb::Case {
     case_message(view, viewer.sees_masked_identities())
 }
 
-/// A case as a backup keeps it: in full, without its clock (worked out when read).
+/// A case as a backup keeps it: in full, without its clock (worked out when read),
+/// except a decision's clock as it stood that day, which the record keeps (see
+/// `domain::case::report`): `working_days_used`, `overdue` and `overdue_legal`.
 pub(crate) fn backup_case(case: Case) -> pb::Case {
-    case_message(CaseView { case, clock: None }, false)
+    let frozen = case.decided_clock;
+    let mut message = case_message(CaseView { case, clock: None }, false);
+    if let Some(frozen) = frozen {
+        message.working_days_used = frozen.working_days_used;
+        message.overdue = !frozen.within_committed;
+        message.overdue_legal = !frozen.within_legal;
+    }
+    message
 }
 
 fn case_message(view: CaseView, masked: bool) -> pb::Case {
@@ -369,9 +378,9 @@ pub(crate) fn stored_case(message: pb::Case, today: NaiveDate) -> Result<Case, M
         steps,
         due_on: _,
         legal_due_on: _,
-        working_days_used: _,
-        overdue: _,
-        overdue_legal: _,
+        working_days_used,
+        overdue,
+        overdue_legal,
         etag,
         create_time,
         update_time,
@@ -389,11 +398,17 @@ pub(crate) fn stored_case(message: pb::Case, today: NaiveDate) -> Result<Case, M
         None => None,
         Some(fields) => Some(stored_applicant(fields, today)?),
     };
+    let state: CaseState = known("case.state", state)?;
     Ok(Case {
         id: CaseId::try_from(case_id).map_err(|e| invalid("case.case_id", e))?,
         kind: known("case.kind", kind)?,
-        state: known("case.state", state)?,
+        state,
         outcome: optional("case.outcome", outcome)?,
+        decided_clock: (state == CaseState::Decided).then_some(DecidedClock {
+            working_days_used,
+            within_committed: !overdue,
+            within_legal: !overdue_legal,
+        }),
         county_code: stored_county("case.county_code", county_code)?,
         teacher_id: match teacher_id.as_str() {
             "" => None,

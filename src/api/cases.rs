@@ -641,4 +641,20 @@ impl CaseRpcs for CaseService {
         let registry = &self.registry;
         rpc!(registry, request, DecideCase, decide_case)
     }
+
+    async fn record_consultation(
+        &self,
+        request: Request<pb::RecordConsultationRequest>,
+    ) -> Result<Response<pb::RecordConsultationResponse>, Status> {
+        let registry = &self.registry;
+        rpc!(registry, request, RecordConsultation, record_consultation)
+    }
+
+    async fn get_case_report(
+        &self,
+        request: Request<pb::GetCaseReportRequest>,
+    ) -> Result<Response<pb::GetCaseReportResponse>, Status> {
+        let registry = &self.registry;
+        rpc!(registry, request, GetCaseReport, get_case_report)
+    }
 }

@@ -800,6 +800,7 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::Voided) => ChangeKind::Voided,
         Ok(Wire::CaseChanged) => ChangeKind::CaseChanged,
         Ok(Wire::QualificationLost) => ChangeKind::QualificationLost,
+        Ok(Wire::ConsultationRecorded) => ChangeKind::ConsultationRecorded,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -982,6 +983,7 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::Voided => Self::Voided,
             ChangeKind::CaseChanged => Self::CaseChanged,
             ChangeKind::QualificationLost => Self::QualificationLost,
+            ChangeKind::ConsultationRecorded => Self::ConsultationRecorded,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod pb {
 mod address_limit;
 mod backup;
 mod case_convert;
+mod case_report;
 mod cases;
 mod certificates;
 mod changes;

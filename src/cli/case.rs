@@ -17,6 +17,7 @@ use super::case_labels::{
     ACTIONS, CASE_KINDS, OUTCOMES, REGISTRATION_REASONS, REISSUE_REASONS, REVIEW_ITEMS, STATES,
 };
 use super::case_print::{write_notice, Notice};
+use super::case_report::{print_case_report, CaseReportArgs};
 use super::rows::{reshape_date, Choices, CERTIFICATE_KINDS, DOCUMENT_TYPES, EMPLOYMENT, GENDERS};
 use super::{connect_cases, refusal, CaseClient, CommandError};
 use crate::api::pb;
@@ -98,6 +99,9 @@ pub enum CaseCommand {
     },
     /// List cases, earliest due first.
     List(ListArgs),
+    /// Print the window's figures for a year: received, accepted, refused, decided, on
+    /// time, overdue, median working days, consultations.
+    Report(CaseReportArgs),
     /// Write the receipt, the supplement notice or the decision notice as a page ready to
     /// print (HTML, in Chinese).
     Print {
@@ -247,8 +251,12 @@ pub async fn run_case(
     command: CaseCommand,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    if let CaseCommand::Report(args) = &command {
+        return print_case_report(server, args, out).await;
+    }
     let mut client = connect_cases(server).await?;
     match command {
+        CaseCommand::Report(_) => unreachable!("printed above"),
         CaseCommand::Open(args) => open(&mut client, args, out).await,
         CaseCommand::Accept(step) => {
             let request = pb::AcceptCaseRequest {

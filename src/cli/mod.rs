@@ -12,6 +12,7 @@ mod backup;
 mod case;
 mod case_labels;
 mod case_print;
+mod case_report;
 mod counties;
 mod credential;
 mod export;
@@ -32,6 +33,7 @@ mod transition;
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
 pub use case::{run_case, CaseCommand};
 pub use case_print::{write_notice, Notice};
+pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
 pub use counties::CountyNames;
 pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,

@@ -28,6 +28,9 @@ pub enum ChangeKind {
     CaseChanged,
     /// The holder lost the qualification (丧失): every certificate of theirs is LOST.
     QualificationLost,
+    /// A consultation answered at the window (see `domain::case::report`): names no
+    /// teacher and no case, only the county.
+    ConsultationRecorded,
 }
 
 /// One entry of the change log.

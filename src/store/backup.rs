@@ -206,7 +206,7 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
                         detail: "a case restored twice".into(),
                     });
                 }
-                stage_case(staged, None, case);
+                stage_case(staged, None, case)?;
             }
         }
         RestorePart::Changes(events) => {

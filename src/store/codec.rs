@@ -3,9 +3,10 @@
 //! registry written by an earlier release stays readable, and a value written before a
 //! field was added decodes with that field at its default.
 
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseFigures, Consultation};
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
 use crate::store::format::case::CaseRecord;
+use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
 use crate::store::format::{v1, v2, StoredRequest};
 use crate::store::StoreError;
 
@@ -91,6 +92,36 @@ impl Stored for Case {
     }
     fn decode_v2(body: &[u8]) -> Result<Self, String> {
         v2::decode::<CaseRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for CaseFigures {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&FiguresRecord::of(self), out);
+    }
+}
+
+impl Stored for CaseFigures {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no case report".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<FiguresRecord>(body)?.into_domain())
+    }
+}
+
+impl Encoded for Consultation {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&ConsultationRecord::of(self), out);
+    }
+}
+
+impl Stored for Consultation {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no consultations".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<ConsultationRecord>(body)?.into_domain()
     }
 }
 

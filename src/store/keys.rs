@@ -11,6 +11,7 @@ use crate::domain::case::CaseId;
 use crate::domain::{
     name_search_form, CountyCode, IdentityDocument, LegacyTitle, TeacherId, TitleTier, UnixMicros,
 };
+use crate::store::format::codes::Coded;
 
 /// County codes are six digits (GB/T 2260).
 const COUNTY_CODE_LEN: usize = 6;
@@ -61,6 +62,14 @@ pub(crate) const OPEN_CASE: u8 = b'o';
 /// `h` + county code + date received (YYYYMMDD) + case_id → nothing: every case of a
 /// county by the day it was received, for lists over a period.
 pub(crate) const COUNTY_CASE: u8 = b'h';
+/// `v` + year (2 bytes) + county code + month (1 byte) + kind code (0: consultations)
+/// → the report's counts for that cell ([`crate::domain::case::CaseFigures`]), kept by
+/// the write path with every case step and consultation. One value per cell rather than
+/// one per figure: a year's report is one range scan of at most 12 months × counties ×
+/// 4 values, whatever the number of cases.
+pub(crate) const REPORT_CELL: u8 = b'v';
+/// `w` + date given (YYYYMMDD) + revision → a consultation answered.
+pub(crate) const CONSULTATION: u8 = b'w';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
@@ -74,6 +83,9 @@ pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
 pub(crate) const META_REQUEST_EXPIRY: &[u8] = b"mrequest-expiry";
 /// Metadata: present once every record has its name entry (see [`crate::store::upgrade`]).
 pub(crate) const META_NAME_INDEX: &[u8] = b"mname-index";
+/// Metadata: present once the report's cells count every case (see
+/// [`crate::store::cases::fill_report_cells`]).
+pub(crate) const META_CASE_REPORT: &[u8] = b"mcase-report";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 
@@ -234,6 +246,52 @@ pub(crate) fn county_case_prefix(county: &CountyCode, received_on: Option<NaiveD
 pub(crate) fn county_case(county: &CountyCode, received_on: NaiveDate, id: &CaseId) -> Vec<u8> {
     let mut key = county_case_prefix(county, Some(received_on));
     key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// A cell of the report (see [`REPORT_CELL`]).
+pub(crate) fn report_cell(cell: &crate::domain::case::report::Cell) -> Vec<u8> {
+    let mut key = report_year_prefix(cell.year, Some(&cell.county));
+    key.push(cell.month as u8);
+    key.push(cell.kind.map_or(0, |k| k.number() as u8));
+    key
+}
+
+/// The cells of one year, of one county or of all.
+pub(crate) fn report_year_prefix(year: i32, county: Option<&CountyCode>) -> Vec<u8> {
+    let mut key = vec![REPORT_CELL];
+    key.extend_from_slice(&(year.clamp(0, i32::from(u16::MAX)) as u16).to_be_bytes());
+    if let Some(county) = county {
+        key.extend_from_slice(county.as_str().as_bytes());
+    }
+    key
+}
+
+/// A report cell's key back to its cell.
+pub(crate) fn parse_report_cell(key: &[u8]) -> Option<crate::domain::case::report::Cell> {
+    use crate::domain::case::CaseKind;
+    let [REPORT_CELL, y0, y1, rest @ ..] = key else {
+        return None;
+    };
+    let [county @ .., month, kind] = rest else {
+        return None;
+    };
+    let county = CountyCode::parse(std::str::from_utf8(county).ok()?).ok()?;
+    Some(crate::domain::case::report::Cell {
+        year: i32::from(u16::from_be_bytes([*y0, *y1])),
+        month: u32::from(*month),
+        county,
+        kind: match kind {
+            0 => None,
+            n => Some(CaseKind::from_number(i32::from(*n))?),
+        },
+    })
+}
+
+/// A consultation's record.
+pub(crate) fn consultation(on: NaiveDate, revision: u64) -> Vec<u8> {
+    let mut key = prefixed(CONSULTATION, on.format("%Y%m%d").to_string().as_bytes());
+    key.extend_from_slice(&revision.to_be_bytes());
     key
 }
 

@@ -41,7 +41,8 @@ use writer::Command;
 
 pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
-    CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseStepRequest, CaseView, DecisionEffect,
+    CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
+    ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
 };
 pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use format::v1::{
@@ -178,6 +179,7 @@ impl Store {
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         upgrade::fill_name_index(&*engine)?;
+        cases::fill_report_cells(&*engine)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(
             engine.clone(),
@@ -294,6 +296,33 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// Records a consultation answered at the window: one write with its change event.
+    /// INVALID_ARGUMENT for a date in the future, PERMISSION_DENIED outside the caller's
+    /// county.
+    pub async fn record_consultation(
+        &self,
+        consultation: NewConsultation,
+        context: WriteContext,
+    ) -> Result<crate::domain::case::Consultation, StoreError> {
+        self.ask(|reply| Command::Consult {
+            consultation,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// The report `query` asks for, with "open past the limit" as of today. Reads the
+    /// year's cells and the open cases only (see `store::cases::report`).
+    pub fn case_report(&self, query: &ReportQuery) -> Result<CaseReport, StoreError> {
+        cases::report(
+            &*self.inner.engine,
+            &self.inner.window_rules,
+            crate::clock::today(),
+            query,
+        )
     }
 
     /// The case with this number, with its clock as of today.

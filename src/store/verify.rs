@@ -4,7 +4,7 @@
 //! - every record decodes and sits under its own registry number;
 //! - every index entry a record owns exists with the right value, and every index entry on
 //!   disk belongs to a record that owns it (no orphans);
-//! - the counters equal counts recomputed from the records;
+//! - the counters, and the case report's cells, equal counts recomputed from the records;
 //! - the change log runs without a gap from the oldest retained revision to the current
 //!   one, each event decodes, and the county change index matches it.
 
@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::case::Case;
+use crate::domain::case::{Case, CaseFigures};
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
-use crate::store::cases::case_index_entries;
+use crate::store::cases::{case_index_entries, expected_cells};
 use crate::store::changes::oldest_revision;
 use crate::store::engine::Engine;
 use crate::store::mutation::{counter_keys, index_entries};
@@ -29,6 +29,8 @@ pub struct VerifyReport {
     pub records: u64,
     /// Cases (see `store::cases`).
     pub cases: u64,
+    /// Consultations recorded (see `store::cases::report`).
+    pub consultations: u64,
     pub index_entries: u64,
     pub counters: u64,
     pub changes: u64,
@@ -228,6 +230,43 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         }
     }
 
+    // The report's cells, against the case and consultation records.
+    let mut cell_problems = Vec::new();
+    let (expected_cells, consultations) = expected_cells(engine, |p| cell_problems.push(p))?;
+    report.consultations = consultations;
+    for problem in cell_problems {
+        report.problem(problem);
+    }
+    let mut stored_cells = BTreeMap::new();
+    for entry in engine.scan_prefix(&[keys::REPORT_CELL])? {
+        let (key, value) = entry?;
+        report.counters += 1;
+        if keys::parse_report_cell(&key).is_none() {
+            report.problem(format!("{} is not a report cell key", printable(&key)));
+        }
+        match codec::decode::<CaseFigures>(&key, &value) {
+            Ok(figures) => {
+                stored_cells.insert(key.to_vec(), figures);
+            }
+            Err(e) => report.problem(format!("report cell {}: {e}", printable(&key))),
+        }
+    }
+    let nothing = CaseFigures::default();
+    for key in stored_cells
+        .keys()
+        .chain(expected_cells.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let stored = stored_cells.get(key).unwrap_or(&nothing);
+        let expected = expected_cells.get(key).unwrap_or(&nothing);
+        if stored != expected {
+            report.problem(format!(
+                "report cell {} is {stored:?}, the records count {expected:?}",
+                printable(key)
+            ));
+        }
+    }
+
     // The change log and the county change index.
     let mut next = report.oldest_revision;
     let mut county_changes = BTreeSet::new();
@@ -365,6 +404,67 @@ mod tests {
             "{:?}",
             report.problems
         );
+    }
+
+    /// The report's cells are counters like the teachers': a cell that no longer counts
+    /// what the case records say is found, and so is one for no case at all.
+    #[tokio::test]
+    async fn a_damaged_report_cell_is_found() {
+        use crate::domain::case::{CaseFigures, CaseKind, NewCase};
+        use crate::store::CaseCommand;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        let new = NewCase {
+            kind: CaseKind::Reissue,
+            county_code: crate::domain::CountyCode::parse("350702").unwrap(),
+            teacher_id: None,
+            applicant: None,
+            applicant_name: "申请人".into(),
+            certificate_kind: None,
+            certificate_number: None,
+            materials: vec![],
+            received_on: crate::clock::today(),
+        };
+        let command = CaseCommand::Open {
+            new,
+            note: String::new(),
+        };
+        store
+            .case_command(command, WriteContext::new("test", None))
+            .await
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+        let engine = store.engine();
+        let (key, value) = engine
+            .scan_prefix(&[keys::REPORT_CELL])
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut figures: CaseFigures = codec::decode(&key, &value).unwrap();
+        assert_eq!(figures.received, 1);
+        figures.received = 2;
+        engine
+            .apply(&[(key.as_ref(), Some(codec::encode(&figures).as_slice()))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.starts_with("report cell") && p.contains("the records count")),
+            "{:?}",
+            report.problems
+        );
+        engine.apply(&[(key.as_ref(), None::<&[u8]>)]).unwrap();
+        let mut stray = key.to_vec();
+        stray[3] = b'1';
+        engine
+            .apply(&[(stray.as_slice(), Some(codec::encode(&figures).as_slice()))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert_eq!(report.problem_count, 2, "{:?}", report.problems);
     }
 
     #[tokio::test]

@@ -84,6 +84,12 @@ pub(crate) enum Command {
         context: WriteContext,
         reply: oneshot::Sender<Result<CaseAnswer, StoreError>>,
     },
+    /// Record a consultation.
+    Consult {
+        consultation: cases::NewConsultation,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<crate::domain::case::Consultation, StoreError>>,
+    },
     /// Drop change-log entries below `keep_from` (at most [`MAX_TRIM`]); answers the new
     /// oldest revision.
     TrimChanges {
@@ -117,6 +123,10 @@ enum Answer {
         oneshot::Sender<Result<CaseAnswer, StoreError>>,
         Box<Result<CaseAnswer, StoreError>>,
     ),
+    Consultation(
+        oneshot::Sender<Result<crate::domain::case::Consultation, StoreError>>,
+        Result<crate::domain::case::Consultation, StoreError>,
+    ),
     Trim(
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
@@ -135,6 +145,7 @@ impl Answer {
         match command {
             Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
             Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
+            Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
             Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
                 Answer::Trim(reply, Err(error.clone()))
             }
@@ -149,7 +160,10 @@ impl Answer {
     fn is_ok(&self) -> bool {
         matches!(
             self,
-            Answer::Mutation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
+            Answer::Mutation(_, Ok(_))
+                | Answer::Consultation(_, Ok(_))
+                | Answer::Trim(_, Ok(_))
+                | Answer::Done(_, Ok(_))
         ) || matches!(self, Answer::Case(_, result) if result.is_ok())
     }
 
@@ -158,6 +172,7 @@ impl Answer {
         match self {
             Answer::Mutation(_, result) => *result = Err(error.clone()),
             Answer::Case(_, result) => **result = Err(error.clone()),
+            Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Trim(_, result) => *result = Err(error.clone()),
             Answer::Done(_, result) => *result = Err(error.clone()),
             Answer::None => {}
@@ -172,6 +187,9 @@ impl Answer {
             }
             Answer::Case(reply, result) => {
                 let _ = reply.send(*result);
+            }
+            Answer::Consultation(reply, result) => {
+                let _ = reply.send(result);
             }
             Answer::Trim(reply, result) => {
                 let _ = reply.send(result);
@@ -450,6 +468,14 @@ impl Writer {
                 );
                 Answer::Case(reply, Box::new(answer))
             }
+            Command::Consult {
+                consultation,
+                context,
+                reply,
+            } => Answer::Consultation(
+                reply,
+                cases::record_consultation(&mut staged, consultation, &context),
+            ),
             Command::TrimChanges { keep_from, reply } => {
                 Answer::Trim(reply, trim_changes(&mut staged, keep_from))
             }

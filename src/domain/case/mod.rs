@@ -24,6 +24,7 @@
 
 mod calendar;
 mod case_id;
+pub mod report;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use chrono::NaiveDate;
 
 pub use calendar::{CalendarError, Pause, WorkingCalendar};
 pub use case_id::{CaseId, CaseIdError, CASE_ID_LEN};
+pub use report::{CaseFigures, Consultation, ConsultationChannel, DecidedClock, ReportPeriod};
 pub use rules::{CaseLimits, WindowRules, WindowRulesError};
 
 use crate::domain::{
@@ -181,6 +183,8 @@ pub struct Case {
     pub county_opinion: String,
     pub assignee: Option<String>,
     pub decided_on: Option<NaiveDate>,
+    /// The clock as it stood at the decision, frozen for the report (see [`report`]).
+    pub decided_clock: Option<DecidedClock>,
     /// Why the case was refused at intake, denied or deferred.
     pub reasons: Vec<String>,
     pub registration_reasons: Vec<RegistrationReason>,
@@ -270,6 +274,7 @@ impl Case {
             county_opinion: String::new(),
             assignee: None,
             decided_on: None,
+            decided_clock: None,
             reasons: Vec::new(),
             registration_reasons: Vec::new(),
             review: Vec::new(),
@@ -608,6 +613,17 @@ impl Case {
         let due_on = calendar.due_on(started_on, limits.committed, &self.pauses);
         let legal_due_on = calendar.due_on(started_on, limits.legal, &self.pauses);
         let late = |due: Option<NaiveDate>| due.is_some_and(|due| end > due);
+        if let Some(frozen) = self.decided_clock {
+            // As the decision stood: the report counts it so, and the case agrees.
+            return Some(Clock {
+                started_on,
+                due_on,
+                legal_due_on,
+                working_days_used: frozen.working_days_used,
+                overdue: !frozen.within_committed,
+                overdue_legal: !frozen.within_legal,
+            });
+        }
         Some(Clock {
             started_on,
             due_on,
@@ -616,6 +632,20 @@ impl Case {
             overdue: late(due_on),
             overdue_legal: late(legal_due_on),
         })
+    }
+
+    /// Freezes the decision's clock under `rules` (see [`report`]); the store calls it
+    /// with the decision, in the same write.
+    pub fn freeze_clock(&mut self, rules: &WindowRules) {
+        if self.state != CaseState::Decided {
+            return;
+        }
+        let decided_on = self.decided_on.unwrap_or(self.received_on);
+        self.decided_clock = self.clock(rules, decided_on).map(|clock| DecidedClock {
+            working_days_used: clock.working_days_used,
+            within_committed: !clock.overdue,
+            within_legal: !clock.overdue_legal,
+        });
     }
 
     /// Acceptance starts the clock if it came within the notice period, or after the

@@ -8,6 +8,7 @@
 //! not match), and leaves the same change events.
 
 mod list;
+mod report;
 mod stage;
 
 use chrono::NaiveDate;
@@ -26,6 +27,8 @@ use crate::store::{codec, keys, StoreError};
 
 pub(crate) use list::{check_period, get, list};
 pub use list::{CasePage, CaseQuery, CaseView};
+pub(crate) use report::{expected_cells, fill_report_cells, record_consultation, report};
+pub use report::{CaseReport, ConsultationRow, NewConsultation, ReportQuery, ReportRow};
 pub(crate) use stage::{case_index_entries, stage_case};
 
 /// A change to the registry's cases, as queued for the writer.
@@ -302,6 +305,7 @@ fn take_step(
         CaseStepRequest::Decide { decision, effect } => {
             let approved = decision.outcome == CaseOutcome::Approved;
             next.decide(decision, &at)?;
+            next.freeze_clock(rules);
             match (approved, effect) {
                 (true, effect) => {
                     teacher = Some(apply_effect(staged, &mut next, effect, today, context)?)
@@ -456,7 +460,7 @@ fn commit_case(
     after: &Case,
     context: &WriteContext,
 ) -> Result<(), StoreError> {
-    stage_case(staged, before, after);
+    stage_case(staged, before, after)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: after.teacher_id.clone(),

@@ -2,11 +2,16 @@
 
 use crate::domain::case::Case;
 use crate::store::writer::Staged;
-use crate::store::{codec, keys};
+use crate::store::{codec, keys, StoreError};
 
-/// Stages `after` in place of `before`: the record, its county-and-date entry, and its
-/// open-case copy while it is open (removed when it closes).
-pub(crate) fn stage_case(staged: &mut Staged<'_>, before: Option<&Case>, after: &Case) {
+/// Stages `after` in place of `before`: the record, its county-and-date entry, its
+/// open-case copy while it is open (removed when it closes), and the report's cells.
+pub(crate) fn stage_case(
+    staged: &mut Staged<'_>,
+    before: Option<&Case>,
+    after: &Case,
+) -> Result<(), StoreError> {
+    super::report::stage_report(staged, before, after)?;
     let record = codec::encode(after);
     let old_entries = before
         .map(|before| case_index_entries(before, &[]))
@@ -21,6 +26,7 @@ pub(crate) fn stage_case(staged: &mut Staged<'_>, before: Option<&Case>, after: 
         staged.insert(entry.0, entry.1);
     }
     staged.insert(keys::case(&after.id), record);
+    Ok(())
 }
 
 /// Every index entry a case owns, given its record as stored.

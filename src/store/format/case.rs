@@ -6,7 +6,7 @@ use prost::Message;
 
 use super::codes::Coded;
 use super::v2::{date, days, known, optional, FieldsRecord};
-use crate::domain::case::{Case, CaseId, CaseStep, Pause};
+use crate::domain::case::{Case, CaseId, CaseStep, DecidedClock, Pause};
 use crate::domain::{CountyCode, TeacherId, UnixMicros};
 
 #[derive(Clone, PartialEq, Message)]
@@ -65,6 +65,20 @@ pub(crate) struct CaseRecord {
     create_time: i64,
     #[prost(int64, tag = "26")]
     update_time: i64,
+    /// The clock as it stood at the decision; absent before one (and in cases decided
+    /// before the report existed, which count as decided but in no on-time figure).
+    #[prost(message, optional, tag = "27")]
+    decided_clock: Option<DecidedClockRecord>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct DecidedClockRecord {
+    #[prost(uint32, tag = "1")]
+    working_days_used: u32,
+    #[prost(bool, tag = "2")]
+    within_committed: bool,
+    #[prost(bool, tag = "3")]
+    within_legal: bool,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -139,6 +153,11 @@ impl CaseRecord {
             revision: case.revision,
             create_time: case.create_time.0,
             update_time: case.update_time.0,
+            decided_clock: case.decided_clock.map(|c| DecidedClockRecord {
+                working_days_used: c.working_days_used,
+                within_committed: c.within_committed,
+                within_legal: c.within_legal,
+            }),
         }
     }
 
@@ -173,6 +192,11 @@ impl CaseRecord {
             county_opinion: self.county_opinion,
             assignee: self.assignee,
             decided_on: optional_date(self.decided_on)?,
+            decided_clock: self.decided_clock.map(|c| DecidedClock {
+                working_days_used: c.working_days_used,
+                within_committed: c.within_committed,
+                within_legal: c.within_legal,
+            }),
             reasons: self.reasons,
             registration_reasons: self
                 .registration_reasons

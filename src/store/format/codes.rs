@@ -7,7 +7,8 @@
 //! order. A new variant goes at the end of its list; a variant is never removed or moved.
 
 use crate::domain::case::{
-    CaseKind, CaseOutcome, CaseState, RegistrationReason, ReviewItem, StepAction,
+    CaseKind, CaseOutcome, CaseState, ConsultationChannel, RegistrationReason, ReviewItem,
+    StepAction,
 };
 use crate::domain::{
     CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
@@ -69,7 +70,7 @@ coded! {
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
-        CaseChanged, QualificationLost,
+        CaseChanged, QualificationLost, ConsultationRecorded,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
@@ -91,6 +92,7 @@ coded! {
         Opened, Accepted, Refused, SupplementRequested, SupplementReceived, Forwarded,
         Assigned, Withdrawn, Decided,
     }
+    ConsultationChannel { Window, Phone, Online, Letter }
 }
 
 #[cfg(test)]
@@ -130,6 +132,7 @@ mod tests {
         round_trips::<ReviewItem>();
         round_trips::<RegistrationReason>();
         round_trips::<StepAction>();
+        round_trips::<ConsultationChannel>();
         // The domain's own key codes agree with the stored numbers.
         for t in TitleTier::ALL {
             assert_eq!(t.code() as i32, Coded::number(t));

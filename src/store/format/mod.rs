@@ -13,6 +13,7 @@
 //! migrated in bulk, so opening an old registry costs nothing.
 
 pub(crate) mod case;
+pub(crate) mod case_report;
 pub(crate) mod codes;
 mod fingerprint;
 #[cfg(test)]
