@@ -561,5 +561,5 @@ async fn search_prints_a_table_and_show_prints_the_whole_record() {
     assert!(err.contains("mistyped"), "{err}");
     let (code, _, err) = run_cli(args(&["show", "20163500022000999", "--server", &url])).await;
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("NotFound"), "{err}");
+    assert!(err.contains("NOT_FOUND"), "{err}");
 }
