@@ -2,17 +2,16 @@
 //! as elsewhere: extract, convert (every bad field reported at once), call the store,
 //! convert back. Reads go through the read pool; steps through the one write path.
 
-use tonic::{Request, Response, Status};
+use tonic::Status;
 
 use crate::api::case_convert::{all_known, new_case, present_case, required, step_date};
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
-use crate::api::pb::case_service_server::CaseService as CaseRpcs;
 use crate::api::service::{
-    collect, optional_etag, parse_page_size, parse_request_id, rpc, scoped_county, traced,
-    write_context, RegistryService,
+    collect, optional_etag, parse_page_size, parse_request_id, scoped_county, write_context,
+    RegistryService,
 };
-use crate::auth::{Principal, Rpc};
+use crate::auth::Principal;
 use crate::clock;
 use crate::domain::case::{CaseId, CaseKind, CaseOutcome, CaseState, Decision};
 use crate::domain::{parse_date, CountyCode, DomainError, FieldViolation, Reissue, ReissueReason};
@@ -20,18 +19,6 @@ use crate::store::{CaseCommand, CaseQuery, CaseStepRequest, CaseView, DecisionEf
 
 const DEFAULT_PAGE_SIZE: usize = 100;
 const MAX_PAGE_SIZE: usize = 1000;
-
-/// The CaseService over the registry service's store, gate and metrics.
-#[derive(Clone)]
-pub struct CaseService {
-    registry: RegistryService,
-}
-
-impl CaseService {
-    pub fn new(registry: RegistryService) -> Self {
-        Self { registry }
-    }
-}
 
 /// Whether `principal` may see `case`: a county principal its county's, a city principal
 /// those its counties forwarded, everyone else all.
@@ -115,7 +102,7 @@ impl RegistryService {
         Ok((case, answer.teacher.map(|t| present(principal, t))))
     }
 
-    async fn open_case(
+    pub(super) async fn open_case(
         &self,
         principal: &Principal,
         request: pb::OpenCaseRequest,
@@ -162,7 +149,7 @@ impl RegistryService {
         })
     }
 
-    async fn get_case(
+    pub(super) async fn get_case(
         &self,
         principal: &Principal,
         request: pb::GetCaseRequest,
@@ -180,7 +167,7 @@ impl RegistryService {
         })
     }
 
-    async fn list_cases(
+    pub(super) async fn list_cases(
         &self,
         principal: &Principal,
         request: pb::ListCasesRequest,
@@ -268,7 +255,7 @@ impl RegistryService {
         })
     }
 
-    async fn accept_case(
+    pub(super) async fn accept_case(
         &self,
         principal: &Principal,
         request: pb::AcceptCaseRequest,
@@ -295,7 +282,7 @@ impl RegistryService {
         Ok(pb::AcceptCaseResponse { case: Some(case) })
     }
 
-    async fn refuse_case(
+    pub(super) async fn refuse_case(
         &self,
         principal: &Principal,
         request: pb::RefuseCaseRequest,
@@ -324,7 +311,7 @@ impl RegistryService {
         Ok(pb::RefuseCaseResponse { case: Some(case) })
     }
 
-    async fn request_supplement(
+    pub(super) async fn request_supplement(
         &self,
         principal: &Principal,
         request: pb::RequestSupplementRequest,
@@ -353,7 +340,7 @@ impl RegistryService {
         Ok(pb::RequestSupplementResponse { case: Some(case) })
     }
 
-    async fn receive_supplement(
+    pub(super) async fn receive_supplement(
         &self,
         principal: &Principal,
         request: pb::ReceiveSupplementRequest,
@@ -382,7 +369,7 @@ impl RegistryService {
         Ok(pb::ReceiveSupplementResponse { case: Some(case) })
     }
 
-    async fn forward_case(
+    pub(super) async fn forward_case(
         &self,
         principal: &Principal,
         request: pb::ForwardCaseRequest,
@@ -411,7 +398,7 @@ impl RegistryService {
         Ok(pb::ForwardCaseResponse { case: Some(case) })
     }
 
-    async fn assign_case(
+    pub(super) async fn assign_case(
         &self,
         principal: &Principal,
         request: pb::AssignCaseRequest,
@@ -432,7 +419,7 @@ impl RegistryService {
         Ok(pb::AssignCaseResponse { case: Some(case) })
     }
 
-    async fn withdraw_case(
+    pub(super) async fn withdraw_case(
         &self,
         principal: &Principal,
         request: pb::WithdrawCaseRequest,
@@ -464,7 +451,7 @@ impl RegistryService {
         Ok(pb::WithdrawCaseResponse { case: Some(case) })
     }
 
-    async fn decide_case(
+    pub(super) async fn decide_case(
         &self,
         principal: &Principal,
         request: pb::DecideCaseRequest,
@@ -548,113 +535,5 @@ impl RegistryService {
             case: Some(case),
             teacher,
         })
-    }
-}
-
-/// Each RPC: admitted by the gate and traced, as the registry's own.
-#[tonic::async_trait]
-impl CaseRpcs for CaseService {
-    async fn open_case(
-        &self,
-        request: Request<pb::OpenCaseRequest>,
-    ) -> Result<Response<pb::OpenCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, OpenCase, open_case)
-    }
-
-    async fn get_case(
-        &self,
-        request: Request<pb::GetCaseRequest>,
-    ) -> Result<Response<pb::GetCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, GetCase, get_case)
-    }
-
-    async fn list_cases(
-        &self,
-        request: Request<pb::ListCasesRequest>,
-    ) -> Result<Response<pb::ListCasesResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, ListCases, list_cases)
-    }
-
-    async fn accept_case(
-        &self,
-        request: Request<pb::AcceptCaseRequest>,
-    ) -> Result<Response<pb::AcceptCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, AcceptCase, accept_case)
-    }
-
-    async fn refuse_case(
-        &self,
-        request: Request<pb::RefuseCaseRequest>,
-    ) -> Result<Response<pb::RefuseCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, RefuseCase, refuse_case)
-    }
-
-    async fn request_supplement(
-        &self,
-        request: Request<pb::RequestSupplementRequest>,
-    ) -> Result<Response<pb::RequestSupplementResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, RequestSupplement, request_supplement)
-    }
-
-    async fn receive_supplement(
-        &self,
-        request: Request<pb::ReceiveSupplementRequest>,
-    ) -> Result<Response<pb::ReceiveSupplementResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, ReceiveSupplement, receive_supplement)
-    }
-
-    async fn forward_case(
-        &self,
-        request: Request<pb::ForwardCaseRequest>,
-    ) -> Result<Response<pb::ForwardCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, ForwardCase, forward_case)
-    }
-
-    async fn assign_case(
-        &self,
-        request: Request<pb::AssignCaseRequest>,
-    ) -> Result<Response<pb::AssignCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, AssignCase, assign_case)
-    }
-
-    async fn withdraw_case(
-        &self,
-        request: Request<pb::WithdrawCaseRequest>,
-    ) -> Result<Response<pb::WithdrawCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, WithdrawCase, withdraw_case)
-    }
-
-    async fn decide_case(
-        &self,
-        request: Request<pb::DecideCaseRequest>,
-    ) -> Result<Response<pb::DecideCaseResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, DecideCase, decide_case)
-    }
-
-    async fn record_consultation(
-        &self,
-        request: Request<pb::RecordConsultationRequest>,
-    ) -> Result<Response<pb::RecordConsultationResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, RecordConsultation, record_consultation)
-    }
-
-    async fn get_case_report(
-        &self,
-        request: Request<pb::GetCaseReportRequest>,
-    ) -> Result<Response<pb::GetCaseReportResponse>, Status> {
-        let registry = &self.registry;
-        rpc!(registry, request, GetCaseReport, get_case_report)
     }
 }

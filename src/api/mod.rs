@@ -23,6 +23,7 @@ mod address_limit;
 mod backup;
 mod case_convert;
 mod case_report;
+mod case_rpcs;
 mod cases;
 mod certificates;
 mod changes;
@@ -40,7 +41,7 @@ mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};
 pub(crate) use case_convert::{backup_case, stored_case};
-pub use cases::CaseService;
+pub use case_rpcs::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
 pub use credentials::CredentialService;
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};

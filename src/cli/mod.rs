@@ -10,6 +10,7 @@
 
 mod backup;
 mod case;
+mod case_args;
 mod case_labels;
 mod case_print;
 mod case_report;
@@ -31,7 +32,8 @@ mod token;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
-pub use case::{run_case, CaseCommand};
+pub use case::run_case;
+pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
 pub use counties::CountyNames;
