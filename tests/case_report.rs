@@ -121,7 +121,7 @@ async fn consult(client: &mut Cases, county: &str, on: &str, channel: pb::Consul
                 county_code: county.into(),
                 topic: "认定条件".into(),
                 channel: channel as i32,
-                revision: 0,
+                ..Default::default()
             }),
         })
         .await
@@ -566,7 +566,7 @@ async fn bad_requests_are_refused_by_field_and_change_nothing() {
                 county_code: county.into(),
                 topic: topic.into(),
                 channel,
-                revision: 0,
+                ..Default::default()
             }),
         };
     let window = pb::ConsultationChannel::Window as i32;

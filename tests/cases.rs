@@ -752,6 +752,29 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
                 .unwrap()
         }
     };
+    client
+        .record_consultation(pb::RecordConsultationRequest {
+            consultation: Some(pb::Consultation {
+                county_code: COUNTY.into(),
+                topic: "认定条件".into(),
+                channel: pb::ConsultationChannel::Phone as i32,
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    let report = |client: &mut Cases| {
+        let mut client = client.clone();
+        async move {
+            let request = pb::GetCaseReportRequest {
+                year: chrono::Datelike::year(&today()),
+                ..Default::default()
+            };
+            client.get_case_report(request).await.unwrap().into_inner()
+        }
+    };
+    let report_before = report(&mut client).await;
+    assert_eq!(report_before.consultations.len(), 1, "{report_before:?}");
     let before = [
         get(&mut client, decided.case_id.clone()).await,
         get(&mut client, paused.case_id.clone()).await,
@@ -805,6 +828,12 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
         after, before,
         "the cases as they were, etags and clocks included"
     );
+    let report_after = report(&mut client).await;
+    assert_eq!(
+        report_after.consultations, report_before.consultations,
+        "the consultation and its count came back"
+    );
+    assert_eq!(report_after.rows, report_before.rows);
     assert_eq!(
         common::all_changes(&mut again.client.clone()).await,
         changes_before

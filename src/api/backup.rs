@@ -9,12 +9,12 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::api::backup_case;
 use crate::api::json::{self, JsonLine};
 use crate::api::pb;
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::reads::ReadPool;
 use crate::api::service::RegistryService;
+use crate::api::{backup_case, consultation_message};
 use crate::auth::Principal;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
@@ -118,6 +118,16 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
     for chunk in snapshot.cases.chunks(CHUNK) {
         send_cases(sender, chunk).await?;
     }
+    let consultation_json = snapshot
+        .consultations
+        .iter()
+        .map(|c| to_line(&consultation_message(c.clone())))
+        .collect::<Result<_, _>>()?;
+    send(
+        sender,
+        Entry::Consultations(pb::BackupConsultations { consultation_json }),
+    )
+    .await?;
     send(
         sender,
         Entry::Snapshot(pb::BackupSnapshot {

@@ -6,7 +6,9 @@ use chrono::Datelike;
 use tonic::Status;
 
 use crate::api::case_convert::{required, step_date};
-use crate::api::convert::{wire_enum, WireEnum};
+use crate::api::convert::{
+    known, stored_county, stored_date, stored_time, timestamp, wire_enum, MalformedRecord, WireEnum,
+};
 use crate::api::pb;
 use crate::api::service::{collect, scoped_county, write_context, RegistryService};
 use crate::auth::Principal;
@@ -40,14 +42,40 @@ fn county_field(field: &str, raw: &str) -> Result<Option<CountyCode>, FieldViola
     }
 }
 
-fn consultation_message(c: Consultation) -> pb::Consultation {
+pub(crate) fn consultation_message(c: Consultation) -> pb::Consultation {
     pb::Consultation {
         consultation_date: c.on.format("%Y-%m-%d").to_string(),
         county_code: c.county_code.as_str().to_string(),
         topic: c.topic,
         channel: c.channel.to_wire(),
         revision: c.revision,
+        principal: c.principal,
+        record_time: Some(timestamp(c.time)),
     }
+}
+
+/// A consultation as a backup holds it, back to the record it was written from.
+pub(crate) fn stored_consultation(
+    message: pb::Consultation,
+) -> Result<Consultation, MalformedRecord> {
+    let pb::Consultation {
+        consultation_date,
+        county_code,
+        topic,
+        channel,
+        revision,
+        principal,
+        record_time,
+    } = message;
+    Ok(Consultation {
+        on: stored_date("consultation.consultation_date", &consultation_date)?,
+        county_code: stored_county("consultation.county_code", county_code)?,
+        topic,
+        channel: known("consultation.channel", channel)?,
+        principal,
+        time: stored_time("consultation.record_time", record_time)?,
+        revision,
+    })
 }
 
 impl RegistryService {
@@ -62,6 +90,8 @@ impl RegistryService {
             topic,
             channel,
             revision: _,
+            principal: _,
+            record_time: _,
         }) = request.consultation
         else {
             return Err(DomainError::invalid("consultation", "is required").into());

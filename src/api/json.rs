@@ -25,6 +25,10 @@ impl JsonLine for pb::Teacher {
     const FULL_NAME: &'static str = "teacher_registry.v1.Teacher";
 }
 
+impl JsonLine for pb::Consultation {
+    const FULL_NAME: &'static str = "teacher_registry.v1.Consultation";
+}
+
 impl JsonLine for pb::Case {
     const FULL_NAME: &'static str = "teacher_registry.v1.Case";
 }

@@ -41,6 +41,7 @@ mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};
 pub(crate) use case_convert::{backup_case, stored_case};
+pub(crate) use case_report::{consultation_message, stored_consultation};
 pub use case_rpcs::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
 pub use credentials::CredentialService;

@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
-use crate::api::{json, pb, stored_case, stored_change, stored_teacher};
+use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
 use crate::private_files::{create_private_dir, create_private_file};
 use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
@@ -39,6 +39,7 @@ use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 const TEACHERS: &str = "teachers.jsonl";
 const CHANGES: &str = "changes.jsonl";
 const CASES: &str = "cases.jsonl";
+const CONSULTATIONS: &str = "consultations.jsonl";
 const MANIFEST: &str = "manifest.json";
 /// Teachers or changes restored per atomic step.
 const RESTORE_BATCH: usize = 1000;
@@ -106,6 +107,11 @@ pub struct Manifest {
     pub cases: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cases_sha256: Option<String>,
+    /// Consultations in `consultations.jsonl` (0, and no file, in earlier backups).
+    #[serde(default)]
+    pub consultations: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consultations_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
@@ -129,6 +135,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     // Cases arrive as teachers do; few enough to keep the last copy of each in memory.
     let mut cases: Vec<String> = Vec::new();
     let mut last_case: HashMap<String, usize> = HashMap::new();
+    let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -158,6 +165,17 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                         .with_context(|| "the server sent a case that is not a Case")?;
                     last_case.insert(case.case_id, cases.len());
                     cases.push(line);
+                }
+            }
+            Some(Entry::Consultations(batch)) => {
+                ensure!(
+                    snapshot.is_none(),
+                    "the server sent consultations after the snapshot"
+                );
+                for line in batch.consultation_json {
+                    json::from_line::<pb::Consultation>(&line)
+                        .with_context(|| "the server sent a consultation that is not one")?;
+                    consultations.line(&line)?;
                 }
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
@@ -201,6 +219,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         case_file.line(&cases[at])?;
     }
     let (case_count, cases_sha256) = case_file.finish()?;
+    let (consultation_count, consultations_sha256) = consultations.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -219,6 +238,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         changes_sha256,
         cases: case_count,
         cases_sha256: Some(cases_sha256),
+        consultations: consultation_count,
+        consultations_sha256: Some(consultations_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -259,6 +280,9 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     ];
     if let Some(sha256) = &manifest.cases_sha256 {
         files.push((CASES, sha256));
+    }
+    if let Some(sha256) = &manifest.consultations_sha256 {
+        files.push((CONSULTATIONS, sha256));
     }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
@@ -310,6 +334,15 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
         restored_cases == manifest.cases,
         "cases.jsonl holds {restored_cases} cases, the manifest says {}",
         manifest.cases
+    );
+    let restored_consultations = match manifest.consultations_sha256 {
+        Some(_) => restore_consultations(&store, &dir.join(CONSULTATIONS), &manifest).await?,
+        None => 0,
+    };
+    ensure!(
+        restored_consultations == manifest.consultations,
+        "consultations.jsonl holds {restored_consultations} consultations, the manifest says {}",
+        manifest.consultations
     );
 
     let mut expected = manifest.oldest_revision;
@@ -402,6 +435,32 @@ async fn restore_cases(
         }
     }
     store.restore(RestorePart::Cases(batch)).await?;
+    Ok(count)
+}
+
+/// Restores the consultations of `path` in one atomic step (a bureau records a few
+/// hundred a year); answers how many.
+async fn restore_consultations(
+    store: &Store,
+    path: &Path,
+    manifest: &Manifest,
+) -> anyhow::Result<u64> {
+    let mut all = Vec::new();
+    for (number, line) in std::io::BufReader::new(open(path)?).lines().enumerate() {
+        let line = line?;
+        let consultation = json::from_line::<pb::Consultation>(&line)
+            .map_err(anyhow::Error::from)
+            .and_then(|message| stored_consultation(message).map_err(anyhow::Error::from))
+            .with_context(|| format!("{CONSULTATIONS} line {}", number + 1))?;
+        ensure!(
+            consultation.revision <= manifest.revision,
+            "a consultation of revision {} is after the backup's",
+            consultation.revision
+        );
+        all.push(consultation);
+    }
+    let count = all.len() as u64;
+    store.restore(RestorePart::Consultations(all)).await?;
     Ok(count)
 }
 

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::ops::Bound::{Included, Unbounded};
 
-use crate::domain::case::{Case, CaseId};
+use crate::domain::case::{Case, CaseId, Consultation};
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
 use crate::store::cases::{self, stage_case};
 use crate::store::engine::Engine;
@@ -37,6 +37,8 @@ pub struct Snapshot {
     pub teachers: Vec<Teacher>,
     /// The cases changed after the revision asked for, as at `revision`.
     pub cases: Vec<Case>,
+    /// Every consultation, as at `revision` (they are few, and never change).
+    pub consultations: Vec<Consultation>,
 }
 
 /// The records changed in a stretch of the change log, as they are now.
@@ -53,6 +55,8 @@ pub enum RestorePart {
     Teachers(Vec<Teacher>),
     /// Cases to add; none may exist yet.
     Cases(Vec<Case>),
+    /// Consultations to add, with their counts in the report's cells.
+    Consultations(Vec<Consultation>),
     /// Change-log events to add.
     Changes(Vec<ChangeEvent>),
     /// The registry's revision, and the oldest revision of its change log.
@@ -207,6 +211,11 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
                     });
                 }
                 stage_case(staged, None, case)?;
+            }
+        }
+        RestorePart::Consultations(restored) => {
+            for consultation in &restored {
+                cases::stage_consultation(staged, consultation)?;
             }
         }
         RestorePart::Changes(events) => {

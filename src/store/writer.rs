@@ -636,6 +636,7 @@ impl Writer {
             oldest_revision: crate::store::changes::oldest_revision(engine)?,
             teachers: changed.teachers,
             cases: changed.cases,
+            consultations: cases::consultations(engine)?,
         })
     }
 

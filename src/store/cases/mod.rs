@@ -27,7 +27,10 @@ use crate::store::{codec, keys, StoreError};
 
 pub(crate) use list::{check_period, get, list};
 pub use list::{CasePage, CaseQuery, CaseView};
-pub(crate) use report::{expected_cells, fill_report_cells, record_consultation, report};
+pub(crate) use report::{
+    consultations, expected_cells, fill_report_cells, record_consultation, report,
+    stage_consultation,
+};
 pub use report::{CaseReport, ConsultationRow, NewConsultation, ReportQuery, ReportRow};
 pub(crate) use stage::{case_index_entries, stage_case};
 

@@ -139,12 +139,7 @@ pub(crate) fn record_consultation(
         time: clock::now(),
         revision: staged.next_revision(),
     };
-    let (cell, figures) = consultation.contribution();
-    add_to_cell(staged, &cell, &figures, false)?;
-    staged.insert(
-        keys::consultation(consultation.on, consultation.revision),
-        codec::encode(&consultation),
-    );
+    stage_consultation(staged, &consultation)?;
     let event = ChangeEvent {
         revision: consultation.revision,
         teacher_id: None,
@@ -162,6 +157,31 @@ pub(crate) fn record_consultation(
         codec::encode(&consultation.revision),
     );
     Ok(consultation)
+}
+
+/// Stages a consultation's record and its count in its cell (also for a restore).
+pub(crate) fn stage_consultation(
+    staged: &mut Staged<'_>,
+    consultation: &Consultation,
+) -> Result<(), StoreError> {
+    let (cell, figures) = consultation.contribution();
+    add_to_cell(staged, &cell, &figures, false)?;
+    staged.insert(
+        keys::consultation(consultation.on, consultation.revision),
+        codec::encode(consultation),
+    );
+    Ok(())
+}
+
+/// Every consultation recorded, oldest day first (for backups: a bureau answers a few
+/// hundred a year).
+pub(crate) fn consultations<E: Engine>(engine: &E) -> Result<Vec<Consultation>, StoreError> {
+    let mut all = Vec::new();
+    for entry in engine.scan_prefix(&[keys::CONSULTATION])? {
+        let (key, value) = entry?;
+        all.push(codec::decode(&key, &value)?);
+    }
+    Ok(all)
 }
 
 /// The report `query` asks for, from the cells and (for open cases past their limit)
