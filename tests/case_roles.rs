@@ -228,6 +228,40 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .decide_case(approval(&primary, "20163500022000124"))
         .await
         .unwrap();
+    let holder = yanping
+        .get_case(pb::GetCaseRequest {
+            case_id: primary.case_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+        .teacher_id;
+    // Another county's teacher is not there for B: a reissue of A's certificate, or a
+    // certification of A's teacher by number, is NOT_FOUND, and B learns no name.
+    for case in [
+        pb::Case {
+            kind: pb::CaseKind::Reissue as i32,
+            county_code: B.into(),
+            certificate_number: "20163500022000124".into(),
+            ..Default::default()
+        },
+        pb::Case {
+            kind: pb::CaseKind::Certification as i32,
+            county_code: B.into(),
+            teacher_id: holder.clone(),
+            certificate_kind: pb::CertificateKind::JuniorSecondary as i32,
+            ..Default::default()
+        },
+    ] {
+        let request = pb::OpenCaseRequest {
+            case: Some(case),
+            ..Default::default()
+        };
+        let status = shunchang.open_case(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    }
 
     // HR handles registration, and no other kind.
     let mut admin_registry = registry_as(&server, &admin).await;

@@ -849,3 +849,71 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_second_certification_of_one_applicant_joins_the_record_the_first_created() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let applicant = teacher(1, COUNTY);
+    let spring = open(
+        &mut client,
+        certification(applicant.clone(), pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let autumn = open(
+        &mut client,
+        certification(applicant, pb::CertificateKind::JuniorSecondary),
+    )
+    .await;
+    assert!(
+        spring.teacher_id.is_empty() && autumn.teacher_id.is_empty(),
+        "no record yet"
+    );
+    let spring = accept(&mut client, &spring).await;
+    let autumn = accept(&mut client, &autumn).await;
+    let first = client
+        .decide_case(approve_certification(
+            &spring,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let second = client
+        .decide_case(approve_certification(
+            &autumn,
+            "20163500032000124",
+            pb::CertificateKind::JuniorSecondary,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(
+        second.teacher_id, first.teacher_id,
+        "one person, one number"
+    );
+    assert_eq!(second.certificates.len(), 2);
+}
+
+#[tokio::test]
+async fn lookahead_and_dates_out_of_range_are_refused() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let far = client
+        .list_cases(pb::ListCasesRequest {
+            due_within_working_days: 4_000_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&far), ["due_within_working_days"]);
+    let mut ancient = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    ancient.case.as_mut().unwrap().received_on = "1900-01-01".into();
+    let refused = client.open_case(ancient).await.unwrap_err();
+    assert_eq!(violated_fields(&refused), ["case.received_on"]);
+}

@@ -171,13 +171,28 @@ pub(crate) fn step_date(
     raw: &str,
     today: NaiveDate,
 ) -> Result<Option<NaiveDate>, FieldViolation> {
-    match raw.trim() {
-        "" => Ok(None),
-        raw => past_date(raw, today)
-            .map(Some)
-            .map_err(|e| FieldViolation::new(field, e)),
+    let date = match raw.trim() {
+        "" => return Ok(None),
+        raw => past_date(raw, today).map_err(|e| FieldViolation::new(field, e))?,
+    };
+    if date < FIRST_CASE_DATE {
+        return Err(FieldViolation::new(
+            field,
+            format!("{date} is before {FIRST_CASE_DATE}: no case at the window is that old"),
+        ));
     }
+    Ok(Some(date))
 }
+
+/// The earliest day a case or a step may count for: the registry's cases are the window's
+/// work of recent years (and every clock walks its days from there).
+const FIRST_CASE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
+    Some(date) => date,
+    None => panic!("a valid date"),
+};
+
+/// The most working days "due within" may look ahead: a year's.
+pub(crate) const MAX_DUE_WITHIN: u32 = 250;
 
 /// The settable fields of a case to open; output-only fields are ignored (AIP-203). Every
 /// bad field is reported at once.

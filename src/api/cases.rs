@@ -4,7 +4,9 @@
 
 use tonic::Status;
 
-use crate::api::case_convert::{all_known, new_case, present_case, required, step_date};
+use crate::api::case_convert::{
+    all_known, new_case, present_case, required, step_date, MAX_DUE_WITHIN,
+};
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
@@ -211,6 +213,12 @@ impl RegistryService {
             &mut violations,
             parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
         );
+        if due_within_working_days > MAX_DUE_WITHIN {
+            violations.push(FieldViolation::new(
+                "due_within_working_days",
+                format!("at most {MAX_DUE_WITHIN} working days"),
+            ));
+        }
         let (
             Some(county),
             Some(states),
@@ -222,6 +230,9 @@ impl RegistryService {
         else {
             return Err(DomainError::from(violations).into());
         };
+        if !violations.is_empty() {
+            return Err(DomainError::from(violations).into());
+        }
         if let (Some(city), Some(county)) = (&principal.city, &county) {
             if !city.contains(county) {
                 return Err(DomainError::PermissionDenied {

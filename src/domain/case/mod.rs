@@ -356,10 +356,13 @@ impl Case {
         Ok(())
     }
 
-    /// Refused at intake (不予受理), with the reason given to the applicant.
+    /// Refused at intake (不予受理), with the reason given to the applicant. A case that got
+    /// no supplement notice within the notice period counts as accepted on receipt, and
+    /// can then only be denied by a decision (`CASE_DEEMED_ACCEPTED`).
     pub fn refuse_at_intake(
         &mut self,
         reason: &str,
+        calendar: &WorkingCalendar,
         context: &StepContext<'_>,
     ) -> Result<(), DomainError> {
         self.expect(
@@ -376,6 +379,16 @@ impl Case {
             ));
         }
         require_text(reason, "reason")?;
+        let used = calendar.working_days_used(self.received_on, context.today, &[]);
+        if self.pauses.is_empty() && used > NOTICE_WORKING_DAYS {
+            return Err(refuse(
+                "CASE_DEEMED_ACCEPTED",
+                format!(
+                    "case {} was received {used} working days ago without a notice of missing materials: it counts as accepted on receipt, and a refusal now is a decision (deny it)",
+                    self.id
+                ),
+            ));
+        }
         self.close_pause(context.today);
         self.state = CaseState::Refused;
         self.reasons = vec![reason.trim().to_string()];
@@ -655,13 +668,27 @@ impl Case {
         let Some(accepted_on) = self.accepted_on else {
             return self.received_on;
         };
-        let noticed_at_intake = self.pauses.first().is_some_and(|p| p.from <= accepted_on);
+        // A notice given at intake, while the case was only received; not one given on the
+        // day of a late acceptance, which would otherwise move the start.
+        let noticed_at_intake = self.noticed_before_acceptance();
         let in_time =
             calendar.working_days_used(self.received_on, accepted_on, &[]) <= NOTICE_WORKING_DAYS;
         if noticed_at_intake || in_time {
             accepted_on
         } else {
             self.received_on
+        }
+    }
+
+    /// Whether the supplement notice came while the case was only received.
+    fn noticed_before_acceptance(&self) -> bool {
+        let position = |action| self.steps.iter().position(|s| s.action == action);
+        match (
+            position(StepAction::SupplementRequested),
+            position(StepAction::Accepted),
+        ) {
+            (Some(notice), Some(accepted)) => notice < accepted,
+            _ => false,
         }
     }
 

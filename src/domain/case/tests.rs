@@ -113,18 +113,25 @@ fn a_closed_case_refuses_every_step() {
 fn intake_refusal_needs_a_reason_and_comes_before_acceptance() {
     let mut c = primary("2026-12-01");
     assert_eq!(
-        reason(c.refuse_at_intake(" ", &on("2026-12-01")).unwrap_err()),
+        reason(
+            c.refuse_at_intake(" ", &WorkingCalendar::default(), &on("2026-12-01"))
+                .unwrap_err()
+        ),
         "INVALID"
     );
-    c.refuse_at_intake("不属于本机关受理范围", &on("2026-12-01"))
-        .unwrap();
+    c.refuse_at_intake(
+        "不属于本机关受理范围",
+        &WorkingCalendar::default(),
+        &on("2026-12-01"),
+    )
+    .unwrap();
     assert_eq!(c.state, CaseState::Refused);
     let mut accepted = primary("2026-12-01");
     accepted.accept(&on("2026-12-01")).unwrap();
     assert_eq!(
         reason(
             accepted
-                .refuse_at_intake("late", &on("2026-12-02"))
+                .refuse_at_intake("late", &WorkingCalendar::default(), &on("2026-12-02"))
                 .unwrap_err()
         ),
         "CASE_STATE"
@@ -359,4 +366,27 @@ fn assigning_to_the_same_person_records_nothing() {
     assert!(c.assign("clerk-2", &on("2026-12-01")).unwrap());
     assert!(!c.assign(" clerk-2 ", &on("2026-12-01")).unwrap());
     assert_eq!(c.steps.len(), 2);
+}
+
+#[test]
+fn a_case_without_a_notice_in_time_can_no_longer_be_refused_at_intake() {
+    let mut c = primary("2026-12-01");
+    let calendar = WorkingCalendar::default();
+    // 2, 3, 4, 7, 8, 9: six working days, past the notice period.
+    let late = c.refuse_at_intake("材料不全", &calendar, &on("2026-12-09"));
+    assert_eq!(reason(late.unwrap_err()), "CASE_DEEMED_ACCEPTED");
+    c.refuse_at_intake("材料不全", &calendar, &on("2026-12-08"))
+        .unwrap();
+}
+
+#[test]
+fn a_notice_on_the_day_of_a_late_acceptance_does_not_move_the_clock() {
+    let calendar = WorkingCalendar::default();
+    let mut c = primary("2026-12-01");
+    // Accepted on the eighth working day: the case counts as accepted on receipt.
+    c.accept(&on("2026-12-11")).unwrap();
+    c.request_supplement(vec!["体检表".into()], &calendar, &on("2026-12-11"))
+        .unwrap();
+    let clock = c.clock(&WindowRules::default(), d("2026-12-11")).unwrap();
+    assert_eq!(clock.started_on, d("2026-12-01"));
 }

@@ -219,15 +219,32 @@ fn open(
     // One person, one number: an applicant whose identity document has a record applies
     // as that record's holder.
     if let Some(applicant) = &new.applicant {
-        let key = keys::identity(&applicant.identity);
-        if let Some(bytes) = staged.get(&key)? {
-            new.teacher_id = Some(codec::decode::<TeacherId>(&key, &bytes)?);
+        if let Some(id) = identity_holder(staged, applicant)? {
+            let holder = mutation::load_teacher(staged, &id)?;
+            if context
+                .scope
+                .as_ref()
+                .is_some_and(|own| *own != holder.fields.county_code)
+            {
+                return Err(denied(
+                    "this person's record is in another county: that county's window works their cases",
+                ));
+            }
+            new.teacher_id = Some(id);
             new.applicant = None;
         }
     }
     match (&new.teacher_id, &new.certificate_number) {
         (Some(id), _) => {
             let teacher = mutation::load_teacher(staged, id)?;
+            // A county sees only its own teachers: another county's is not there for it.
+            if context
+                .scope
+                .as_ref()
+                .is_some_and(|own| *own != teacher.fields.county_code)
+            {
+                return Err(DomainError::NotFound { what: "teacher" }.into());
+            }
             new.applicant_name = teacher.fields.name.clone();
             if let Some(number) = &new.certificate_number {
                 if !teacher.certificates.iter().any(|c| c.number == *number) {
@@ -247,7 +264,18 @@ fn open(
                 .into());
             };
             let id: TeacherId = codec::decode(&key, &bytes)?;
-            new.applicant_name = mutation::load_teacher(staged, &id)?.fields.name;
+            let holder = mutation::load_teacher(staged, &id)?;
+            if context
+                .scope
+                .as_ref()
+                .is_some_and(|own| *own != holder.fields.county_code)
+            {
+                return Err(DomainError::NotFound {
+                    what: "certificate",
+                }
+                .into());
+            }
+            new.applicant_name = holder.fields.name;
             new.teacher_id = Some(id);
         }
         (None, None) => {}
@@ -288,7 +316,9 @@ fn take_step(
     let mut teacher = None;
     match step {
         CaseStepRequest::Accept => next.accept(&at)?,
-        CaseStepRequest::Refuse { reason } => next.refuse_at_intake(&reason, &at)?,
+        CaseStepRequest::Refuse { reason } => {
+            next.refuse_at_intake(&reason, &rules.calendar, &at)?
+        }
         CaseStepRequest::RequestSupplement { missing } => {
             next.request_supplement(missing, &rules.calendar, &at)?
         }
@@ -354,11 +384,16 @@ fn apply_effect(
             }
             let id = match (&case.teacher_id, case.applicant.take()) {
                 (Some(id), _) => id.clone(),
-                (None, Some(fields)) => {
-                    mutation::create_teacher(staged, fields, Vec::new(), context)?
-                        .teacher
-                        .id
-                }
+                // The applicant may have got a record since the case was opened (another
+                // case approved, a CreateTeacher): one person, one number.
+                (None, Some(fields)) => match identity_holder(staged, &fields)? {
+                    Some(id) => id,
+                    None => {
+                        mutation::create_teacher(staged, fields, Vec::new(), context)?
+                            .teacher
+                            .id
+                    }
+                },
                 (None, None) => {
                     return Err(StoreError::Corrupt {
                         key: format!("a{}", case.id),
@@ -437,6 +472,18 @@ fn denied(message: &str) -> StoreError {
         message: message.to_string(),
     }
     .into()
+}
+
+/// The registry number of whoever holds `fields`' identity document, if anyone does.
+fn identity_holder(
+    staged: &Staged<'_>,
+    fields: &crate::domain::TeacherFields,
+) -> Result<Option<TeacherId>, StoreError> {
+    let key = keys::identity(&fields.identity);
+    match staged.get(&key)? {
+        Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
+        None => Ok(None),
+    }
 }
 
 fn load(staged: &Staged<'_>, id: &CaseId) -> Result<Case, StoreError> {
