@@ -208,6 +208,16 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .unwrap_err();
     assert_eq!(opening.code(), Code::PermissionDenied);
 
+    // Once forwarded the case is the city's: the county may not assign or pause it.
+    let county_assigns = yanping
+        .assign_case(pb::AssignCaseRequest {
+            case_id: forwarded.case_id.clone(),
+            assignee: "clerk".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(county_assigns.code(), Code::PermissionDenied);
     // Only the city decides the forwarded case; the county decides its own.
     let county_decides = yanping
         .decide_case(approval(&forwarded, "20163500042000123"))

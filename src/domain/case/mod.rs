@@ -625,7 +625,13 @@ impl Case {
         let end = self.decided_on.unwrap_or(today).max(started_on);
         let due_on = calendar.due_on(started_on, limits.committed, &self.pauses);
         let legal_due_on = calendar.due_on(started_on, limits.legal, &self.pauses);
-        let late = |due: Option<NaiveDate>| due.is_some_and(|due| end > due);
+        let used = calendar.working_days_used(started_on, end, &self.pauses);
+        // While the clock stands still there is no due date, but a case that had used up
+        // its limit before the pause began is overdue all the same.
+        let late = |due: Option<NaiveDate>, limit: u32| match due {
+            Some(due) => end > due,
+            None => used > limit,
+        };
         if let Some(frozen) = self.decided_clock {
             // As the decision stood: the report counts it so, and the case agrees.
             return Some(Clock {
@@ -641,9 +647,9 @@ impl Case {
             started_on,
             due_on,
             legal_due_on,
-            working_days_used: calendar.working_days_used(started_on, end, &self.pauses),
-            overdue: late(due_on),
-            overdue_legal: late(legal_due_on),
+            working_days_used: used,
+            overdue: late(due_on, limits.committed),
+            overdue_legal: late(legal_due_on, limits.legal),
         })
     }
 
@@ -671,9 +677,21 @@ impl Case {
         // A notice given at intake, while the case was only received; not one given on the
         // day of a late acceptance, which would otherwise move the start.
         let noticed_at_intake = self.noticed_before_acceptance();
+        if noticed_at_intake {
+            // Accepted once the missing materials came: on acceptance, if the window
+            // accepted within the notice period of their arrival; else on their arrival.
+            let arrived = self
+                .pauses
+                .first()
+                .and_then(|p| p.until)
+                .unwrap_or(accepted_on);
+            let prompt =
+                calendar.working_days_used(arrived, accepted_on, &[]) <= NOTICE_WORKING_DAYS;
+            return if prompt { accepted_on } else { arrived };
+        }
         let in_time =
             calendar.working_days_used(self.received_on, accepted_on, &[]) <= NOTICE_WORKING_DAYS;
-        if noticed_at_intake || in_time {
+        if in_time {
             accepted_on
         } else {
             self.received_on

@@ -390,3 +390,46 @@ fn a_notice_on_the_day_of_a_late_acceptance_does_not_move_the_clock() {
     let clock = c.clock(&WindowRules::default(), d("2026-12-11")).unwrap();
     assert_eq!(clock.started_on, d("2026-12-01"));
 }
+
+#[test]
+fn a_case_paused_after_its_limit_stays_overdue() {
+    let rules = WindowRules::parse("[limits.reissue]\ncommitted = 2\nlegal = 4\n").unwrap();
+    let mut c = case(CaseKind::Reissue, None, "2026-12-01");
+    c.accept(&on("2026-12-01")).unwrap();
+    // 2, 3, 4: three working days used, past the committed two; then the notice.
+    c.request_supplement(
+        vec!["声明".into()],
+        &WorkingCalendar::default(),
+        &on("2026-12-07"),
+    )
+    .unwrap();
+    let clock = c.clock(&rules, d("2026-12-09")).unwrap();
+    assert_eq!(clock.due_on, None);
+    assert!(clock.overdue && !clock.overdue_legal, "{clock:?}");
+}
+
+#[test]
+fn a_late_acceptance_after_the_supplement_arrived_counts_from_its_arrival() {
+    let calendar = WorkingCalendar::default();
+    let mut c = primary("2026-12-01");
+    c.request_supplement(vec!["体检表".into()], &calendar, &on("2026-12-02"))
+        .unwrap();
+    c.receive_supplement(vec!["体检表".into()], &on("2026-12-03"))
+        .unwrap();
+    // Accepted a month after the materials came: the clock ran from their arrival.
+    c.accept(&on("2027-01-04")).unwrap();
+    let clock = c.clock(&WindowRules::default(), d("2027-01-04")).unwrap();
+    assert_eq!(clock.started_on, d("2026-12-03"));
+    let mut prompt = primary("2026-12-01");
+    prompt
+        .request_supplement(vec!["体检表".into()], &calendar, &on("2026-12-02"))
+        .unwrap();
+    prompt
+        .receive_supplement(vec!["体检表".into()], &on("2026-12-03"))
+        .unwrap();
+    prompt.accept(&on("2026-12-04")).unwrap();
+    let clock = prompt
+        .clock(&WindowRules::default(), d("2026-12-04"))
+        .unwrap();
+    assert_eq!(clock.started_on, d("2026-12-04"));
+}

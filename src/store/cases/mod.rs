@@ -138,8 +138,7 @@ pub(crate) fn apply(
             step,
         } => {
             let current = load(staged, &case_id)?;
-            let deciding = matches!(step, CaseStepRequest::Decide { .. });
-            check_access(context, &current, deciding)?;
+            check_access(context, &current, &step)?;
             if let Some(given) = expected_etag {
                 if given != current.etag() {
                     return Err(DomainError::StaleEtag {
@@ -440,10 +439,15 @@ fn apply_effect(
     Ok(outcome.teacher)
 }
 
-/// Whether the caller may take a step of `case`: a county principal in its own county (a
-/// forwarded case is then the city's to decide), a city principal on the cases its
-/// counties forwarded, a principal limited to some kinds on those kinds.
-fn check_access(context: &WriteContext, case: &Case, deciding: bool) -> Result<(), StoreError> {
+/// Whether the caller may take `step` of `case`: a county principal in its own county
+/// (once it has forwarded a case, the case is the city's: the county may only record that
+/// the applicant withdrew), a city principal on the cases its counties forwarded, a
+/// principal limited to some kinds on those kinds.
+fn check_access(
+    context: &WriteContext,
+    case: &Case,
+    step: &CaseStepRequest,
+) -> Result<(), StoreError> {
     context.check_scope(&case.county_code)?;
     if let Some(city) = &context.city {
         if !city.contains(&case.county_code) || case.forwarded_on.is_none() {
@@ -452,8 +456,11 @@ fn check_access(context: &WriteContext, case: &Case, deciding: bool) -> Result<(
             )));
         }
     }
-    if deciding && context.scope.is_some() && case.forwarded_on.is_some() {
-        return Err(denied("a forwarded case is decided by the city"));
+    let withdrawing = matches!(step, CaseStepRequest::Withdraw);
+    if context.scope.is_some() && case.forwarded_on.is_some() && !withdrawing {
+        return Err(denied(
+            "the case was forwarded: the city works and decides it now",
+        ));
     }
     if let Some(kinds) = context
         .case_kinds
