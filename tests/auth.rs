@@ -162,6 +162,7 @@ async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status>
                     channel: pb::ConsultationChannel::Phone as i32,
                     ..Default::default()
                 }),
+                request_id: String::new(),
             })
             .await
             .map(drop),
@@ -571,6 +572,7 @@ async fn a_county_works_only_in_its_own_county() {
                     channel: pb::ConsultationChannel::Phone as i32,
                     ..Default::default()
                 }),
+                request_id: String::new(),
             })
             .await
             .map(drop),

@@ -123,6 +123,7 @@ async fn consult(client: &mut Cases, county: &str, on: &str, channel: pb::Consul
                 channel: channel as i32,
                 ..Default::default()
             }),
+            request_id: String::new(),
         })
         .await
         .unwrap()
@@ -568,6 +569,7 @@ async fn bad_requests_are_refused_by_field_and_change_nothing() {
                 channel,
                 ..Default::default()
             }),
+            request_id: String::new(),
         };
     let window = pb::ConsultationChannel::Window as i32;
     let long_topic = "问".repeat(201);
@@ -606,7 +608,10 @@ async fn bad_requests_are_refused_by_field_and_change_nothing() {
             ],
         ),
         (
-            pb::RecordConsultationRequest { consultation: None },
+            pb::RecordConsultationRequest {
+                consultation: None,
+                request_id: String::new(),
+            },
             vec!["consultation"],
         ),
     ] {

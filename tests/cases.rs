@@ -752,17 +752,29 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
                 .unwrap()
         }
     };
-    client
-        .record_consultation(pb::RecordConsultationRequest {
-            consultation: Some(pb::Consultation {
-                county_code: COUNTY.into(),
-                topic: "认定条件".into(),
-                channel: pb::ConsultationChannel::Phone as i32,
-                ..Default::default()
-            }),
-        })
+    // Recorded once, though the call is retried with its request id.
+    let consultation = pb::RecordConsultationRequest {
+        consultation: Some(pb::Consultation {
+            county_code: COUNTY.into(),
+            topic: "认定条件".into(),
+            channel: pb::ConsultationChannel::Phone as i32,
+            ..Default::default()
+        }),
+        request_id: "phone-0001".into(),
+    };
+    let first = client
+        .record_consultation(consultation.clone())
         .await
         .unwrap();
+    let retry = client
+        .record_consultation(consultation.clone())
+        .await
+        .unwrap();
+    assert_eq!(retry.into_inner(), first.into_inner());
+    let mut other = consultation;
+    other.consultation.as_mut().unwrap().topic = "注册".into();
+    let reused = client.record_consultation(other).await.unwrap_err();
+    assert_eq!(reason(&reused), "REQUEST_ID_REUSED");
     let report = |client: &mut Cases| {
         let mut client = client.clone();
         async move {
@@ -775,6 +787,7 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
     };
     let report_before = report(&mut client).await;
     assert_eq!(report_before.consultations.len(), 1, "{report_before:?}");
+    assert_eq!(report_before.consultations[0].consultations, 1);
     let before = [
         get(&mut client, decided.case_id.clone()).await,
         get(&mut client, paused.case_id.clone()).await,

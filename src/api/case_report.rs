@@ -10,7 +10,9 @@ use crate::api::convert::{
     known, stored_county, stored_date, stored_time, timestamp, wire_enum, MalformedRecord, WireEnum,
 };
 use crate::api::pb;
-use crate::api::service::{collect, scoped_county, write_context, RegistryService};
+use crate::api::service::{
+    collect, parse_request_id, scoped_county, write_context, RegistryService,
+};
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::case::report::MAX_TOPIC_CHARS;
@@ -84,6 +86,10 @@ impl RegistryService {
         principal: &Principal,
         request: pb::RecordConsultationRequest,
     ) -> Result<pb::RecordConsultationResponse, Status> {
+        let pb::RecordConsultationRequest {
+            consultation,
+            request_id,
+        } = request;
         let Some(pb::Consultation {
             consultation_date,
             county_code,
@@ -92,12 +98,13 @@ impl RegistryService {
             revision: _,
             principal: _,
             record_time: _,
-        }) = request.consultation
+        }) = consultation
         else {
             return Err(DomainError::invalid("consultation", "is required").into());
         };
         let today = clock::today();
         let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id)).flatten();
         let on = collect(
             &mut violations,
             step_date("consultation.consultation_date", &consultation_date, today),
@@ -155,7 +162,7 @@ impl RegistryService {
         };
         let consultation = self
             .store
-            .record_consultation(new, write_context(principal, None))
+            .record_consultation(new, write_context(principal, request_id))
             .await?;
         Ok(pb::RecordConsultationResponse {
             consultation: Some(consultation_message(consultation)),

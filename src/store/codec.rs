@@ -125,6 +125,24 @@ impl Stored for Consultation {
     }
 }
 
+/// A consultation's first answer, as recorded under its request id.
+pub(crate) struct NewConsultationRequest<'a> {
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) consultation: &'a Consultation,
+    pub(crate) recorded_at: crate::domain::UnixMicros,
+}
+
+impl Encoded for NewConsultationRequest<'_> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let record = v2::RequestRecord::of_consultation(
+            &self.fingerprint,
+            self.consultation,
+            self.recorded_at,
+        );
+        v2::encode(&record, out);
+    }
+}
+
 /// A case step's first answer, as recorded under its request id.
 pub(crate) struct NewCaseRequest<'a> {
     pub(crate) fingerprint: [u8; 32],

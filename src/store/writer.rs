@@ -472,10 +472,13 @@ impl Writer {
                 consultation,
                 context,
                 reply,
-            } => Answer::Consultation(
-                reply,
-                cases::record_consultation(&mut staged, consultation, &context),
-            ),
+            } => {
+                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                Answer::Consultation(
+                    reply,
+                    cases::record_consultation(&mut staged, consultation, &context, kept_since),
+                )
+            }
             Command::TrimChanges { keep_from, reply } => {
                 Answer::Trim(reply, trim_changes(&mut staged, keep_from))
             }

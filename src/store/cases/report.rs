@@ -18,6 +18,7 @@ use crate::domain::case::{
 };
 use crate::domain::{ChangeEvent, ChangeKind, CountyCode, DomainError};
 use crate::store::engine::Engine;
+use crate::store::format::{Fingerprint, Remembered, StoredRequest};
 use crate::store::mutation::{self, WriteContext};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -121,8 +122,54 @@ pub(crate) fn record_consultation(
     staged: &mut Staged<'_>,
     new: NewConsultation,
     context: &WriteContext,
+    requests_kept_since: crate::domain::UnixMicros,
 ) -> Result<Consultation, StoreError> {
     context.check_scope(&new.county_code)?;
+    // A retry with the request id gets the first answer (AIP-155), as every write does.
+    let fingerprint = Fingerprint::of_consultation(&new);
+    let remembered = match context.request_id.as_ref().filter(|_| context.replayable) {
+        Some(request_id) => {
+            let key = keys::request(&context.principal, request_id);
+            if let Some(bytes) = staged.get(&key)? {
+                let record: StoredRequest = codec::decode(&key, &bytes)?;
+                let expired = record
+                    .recorded_at
+                    .is_some_and(|at| at < requests_kept_since);
+                if !expired {
+                    return match record.outcome {
+                        Remembered::Consultation(first) if record.fingerprint == fingerprint => {
+                            Ok(first)
+                        }
+                        _ => Err(DomainError::RequestIdReused {
+                            request_id: request_id.clone(),
+                        }
+                        .into()),
+                    };
+                }
+            }
+            Some(key)
+        }
+        None => None,
+    };
+    let consultation = record_new_consultation(staged, new, context)?;
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remembered, fingerprint) {
+        let recorded_at = clock::now();
+        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
+        let record = codec::NewConsultationRequest {
+            fingerprint,
+            consultation: &consultation,
+            recorded_at,
+        };
+        staged.insert(key, codec::encode(&record));
+    }
+    Ok(consultation)
+}
+
+fn record_new_consultation(
+    staged: &mut Staged<'_>,
+    new: NewConsultation,
+    context: &WriteContext,
+) -> Result<Consultation, StoreError> {
     if new.on > clock::today() {
         return Err(DomainError::invalid(
             "consultation.consultation_date",

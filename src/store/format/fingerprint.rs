@@ -14,7 +14,7 @@ use super::codes::Coded;
 use super::v2::{days, FieldsRecord};
 use crate::domain::case::StepAction;
 use crate::domain::{Choice, NewCertificate, Reissue, RevocationRequest, TitleChange};
-use crate::store::cases::{CaseCommand, CaseStepRequest, DecisionEffect};
+use crate::store::cases::{CaseCommand, CaseStepRequest, DecisionEffect, NewConsultation};
 use crate::store::mutation::{Mutation, Target, TeacherChange};
 
 /// A request as fingerprinted: what the caller asked for, in a form that stays the same
@@ -27,6 +27,35 @@ struct MutationRecord {
     change: Option<ChangeRequestRecord>,
     #[prost(message, optional, tag = "3")]
     case: Option<CaseRequestRecord>,
+    #[prost(message, optional, tag = "4")]
+    consultation: Option<ConsultationRequestRecord>,
+}
+
+/// A consultation to record, as the caller gave it.
+#[derive(Clone, PartialEq, Message)]
+struct ConsultationRequestRecord {
+    #[prost(int32, tag = "1")]
+    on: i32,
+    #[prost(string, tag = "2")]
+    county_code: String,
+    #[prost(string, tag = "3")]
+    topic: String,
+    #[prost(int32, tag = "4")]
+    channel: i32,
+}
+
+/// The fingerprint of a consultation to record: SHA-256 of its [`MutationRecord`].
+pub(super) fn consultation_fingerprint(new: &NewConsultation) -> [u8; 32] {
+    let record = MutationRecord {
+        consultation: Some(ConsultationRequestRecord {
+            on: days(new.on),
+            county_code: new.county_code.as_str().to_string(),
+            topic: new.topic.clone(),
+            channel: new.channel.number(),
+        }),
+        ..Default::default()
+    };
+    Sha256::digest(record.encode_to_vec()).into()
 }
 
 /// A case command: the step (as its stored action number), its common fields, and what
@@ -234,6 +263,7 @@ pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
             create: Some(FieldsRecord::of(fields)),
             change: None,
             case: None,
+            consultation: None,
         },
         Mutation::ChangeTeacher {
             target,
@@ -243,6 +273,7 @@ pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
             create: None,
             change: Some(ChangeRequestRecord::of(target, expected_etag, change)),
             case: None,
+            consultation: None,
         },
         Mutation::Import { .. } => return None,
     };
@@ -320,9 +351,8 @@ pub(super) fn case_fingerprint(command: &CaseCommand) -> [u8; 32] {
         }
     }
     let record = MutationRecord {
-        create: None,
-        change: None,
         case: Some(record),
+        ..Default::default()
     };
     Sha256::digest(record.encode_to_vec()).into()
 }

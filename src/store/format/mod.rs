@@ -21,8 +21,9 @@ mod samples;
 pub(crate) mod v1;
 pub(crate) mod v2;
 
+use crate::domain::case::Consultation;
 use crate::domain::UnixMicros;
-use crate::store::cases::{CaseAnswer, CaseCommand};
+use crate::store::cases::{CaseAnswer, CaseCommand, NewConsultation};
 use crate::store::mutation::Mutation;
 use crate::store::Outcome;
 
@@ -43,6 +44,7 @@ pub(crate) struct StoredRequest {
 pub(crate) enum Remembered {
     Teacher(Outcome),
     Case(CaseAnswer),
+    Consultation(Consultation),
 }
 
 /// A request's fingerprint, in the form of the release that recorded it.
@@ -56,6 +58,11 @@ impl Fingerprint {
     /// The current fingerprint of `mutation`; `None` for mutations never replayed.
     pub(crate) fn of(mutation: &Mutation) -> Option<Fingerprint> {
         fingerprint::fingerprint(mutation).map(Fingerprint::V2)
+    }
+
+    /// The fingerprint of a consultation to record (always current).
+    pub(crate) fn of_consultation(new: &NewConsultation) -> Fingerprint {
+        Fingerprint::V2(fingerprint::consultation_fingerprint(new))
     }
 
     /// The fingerprint of a case command (cases came after format 1: always current).

@@ -13,9 +13,11 @@ use chrono::{Datelike, NaiveDate};
 use prost::Message;
 
 use super::case::CaseRecord;
+use super::case_report::ConsultationRecord;
 use super::codes::Coded;
 use super::{Fingerprint, Remembered, StoredRequest};
 use crate::domain::case::CaseId;
+use crate::domain::case::Consultation;
 use crate::domain::{self, CountyCode, IdentityDocument, TeacherId, UnixMicros};
 use crate::store::cases::CaseAnswer;
 use crate::store::Outcome;
@@ -197,6 +199,9 @@ pub(crate) struct RequestRecord {
     /// effect, if any).
     #[prost(message, optional, tag = "6")]
     case: Option<CaseRecord>,
+    /// A consultation's answer.
+    #[prost(message, optional, tag = "7")]
+    consultation: Option<ConsultationRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -491,6 +496,23 @@ impl RequestRecord {
             effect: outcome.effect.number(),
             recorded_at: recorded_at.0,
             case: None,
+            consultation: None,
+        }
+    }
+
+    pub(crate) fn of_consultation(
+        fingerprint: &[u8; 32],
+        consultation: &Consultation,
+        recorded_at: UnixMicros,
+    ) -> Self {
+        RequestRecord {
+            fingerprint: fingerprint.to_vec(),
+            teacher: None,
+            warnings: Vec::new(),
+            effect: 0,
+            recorded_at: recorded_at.0,
+            case: None,
+            consultation: Some(ConsultationRecord::of(consultation)),
         }
     }
 
@@ -506,16 +528,18 @@ impl RequestRecord {
             effect: 0,
             recorded_at: recorded_at.0,
             case: Some(CaseRecord::of(&answer.case)),
+            consultation: None,
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
-        let outcome = match self.case {
-            Some(case) => Remembered::Case(CaseAnswer {
+        let outcome = match (self.case, self.consultation) {
+            (_, Some(consultation)) => Remembered::Consultation(consultation.into_domain()?),
+            (Some(case), None) => Remembered::Case(CaseAnswer {
                 case: case.into_domain()?,
                 teacher: self.teacher.map(TeacherRecord::into_domain).transpose()?,
             }),
-            None => Remembered::Teacher(Outcome {
+            (None, None) => Remembered::Teacher(Outcome {
                 teacher: self
                     .teacher
                     .ok_or("a request record without its answer")?
