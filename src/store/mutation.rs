@@ -13,7 +13,8 @@ use crate::domain::{
     TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
-use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::format::{Fingerprint, Remembered};
+use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -178,30 +179,24 @@ pub(crate) fn apply(
     context: &WriteContext,
     requests_kept_since: UnixMicros,
 ) -> Result<Outcome, StoreError> {
-    let replayable = context.request_id.as_ref().filter(|_| context.replayable);
-    let remembered = match replayable.zip(Fingerprint::of(&mutation)) {
-        Some((request_id, fingerprint)) => {
-            let key = keys::request(&context.principal, request_id);
-            if let Some(bytes) = staged.get(&key)? {
-                let record: StoredRequest = codec::decode(&key, &bytes)?;
-                let expired = record
-                    .recorded_at
-                    .is_some_and(|at| at < requests_kept_since);
-                if !expired {
-                    return match record.outcome {
-                        Remembered::Teacher(outcome) if record.fingerprint.matches(&mutation) => {
-                            Ok(outcome)
-                        }
-                        _ => Err(DomainError::RequestIdReused {
-                            request_id: request_id.clone(),
-                        }
-                        .into()),
-                    };
-                }
-            }
-            Some((key, fingerprint))
-        }
-        None => None,
+    let fingerprint = Fingerprint::of(&mutation);
+    // Import rows have no fingerprint: they are never replayed by request id.
+    let request_id = context
+        .request_id
+        .as_ref()
+        .filter(|_| context.replayable && fingerprint.is_some());
+    let remember_under = match requests::recall(
+        staged,
+        &context.principal,
+        request_id,
+        requests_kept_since,
+        |record| match record.outcome {
+            Remembered::Teacher(outcome) if record.fingerprint.matches(&mutation) => Some(outcome),
+            _ => None,
+        },
+    )? {
+        Recall::Replay(outcome) => return Ok(outcome),
+        Recall::New(key) => key,
     };
 
     let outcome = match mutation {
@@ -216,15 +211,14 @@ pub(crate) fn apply(
         Mutation::Import { row, mode } => import_row(staged, row, mode, context)?,
     };
 
-    if let Some((key, Fingerprint::V2(fingerprint))) = remembered {
-        let recorded_at = clock::now();
-        let record = NewRequest {
-            fingerprint,
-            outcome: &outcome,
-            recorded_at,
-        };
-        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
-        staged.insert(key, codec::encode(&record));
+    if let (Some(key), Some(Fingerprint::V2(fingerprint))) = (remember_under, fingerprint) {
+        requests::remember(staged, key, |recorded_at| {
+            codec::encode(&NewRequest {
+                fingerprint,
+                outcome: &outcome,
+                recorded_at,
+            })
+        });
     }
     Ok(outcome)
 }

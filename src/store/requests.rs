@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::domain::UnixMicros;
+use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::format::StoredRequest;
 use crate::store::writer::{Staged, MAX_TRIM};
@@ -19,6 +19,58 @@ use crate::store::{codec, keys, StoreError, VerifyReport};
 
 /// How long a request id is remembered unless told otherwise.
 pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What a request id says of a request (AIP-155).
+pub(crate) enum Recall<T> {
+    /// Made before, not expired, and the same request: its first answer.
+    Replay(T),
+    /// New, or its record expired: its answer is remembered under this key, if it has a
+    /// request id to replay.
+    New(Option<Vec<u8>>),
+}
+
+/// Looks up `request_id` of `principal` (`None`: a request that is never replayed).
+/// `first_answer` gives the remembered answer when the record is of this same request,
+/// and `None` when it is of another: that is REQUEST_ID_REUSED. Every write that takes a
+/// request id recalls it here, so they all replay alike.
+pub(crate) fn recall<T>(
+    staged: &Staged<'_>,
+    principal: &str,
+    request_id: Option<&String>,
+    kept_since: UnixMicros,
+    first_answer: impl FnOnce(StoredRequest) -> Option<T>,
+) -> Result<Recall<T>, StoreError> {
+    let Some(request_id) = request_id else {
+        return Ok(Recall::New(None));
+    };
+    let key = keys::request(principal, request_id);
+    if let Some(bytes) = staged.get(&key)? {
+        let record: StoredRequest = codec::decode(&key, &bytes)?;
+        let expired = record.recorded_at.is_some_and(|at| at < kept_since);
+        if !expired {
+            return match first_answer(record) {
+                Some(answer) => Ok(Recall::Replay(answer)),
+                None => Err(DomainError::RequestIdReused {
+                    request_id: request_id.clone(),
+                }
+                .into()),
+            };
+        }
+    }
+    Ok(Recall::New(Some(key)))
+}
+
+/// Stages the record of a request's first answer under `key` (as [`recall`] gave it), with
+/// its expiry entry; `record` encodes it, given the moment it is recorded.
+pub(crate) fn remember(
+    staged: &mut Staged<'_>,
+    key: Vec<u8>,
+    record: impl FnOnce(UnixMicros) -> Vec<u8>,
+) {
+    let recorded_at = crate::clock::now();
+    staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
+    staged.insert(key, record(recorded_at));
+}
 
 /// The moment before which request records have expired, `retention` before `now`.
 pub(crate) fn kept_since(now: UnixMicros, retention: Duration) -> UnixMicros {

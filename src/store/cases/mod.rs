@@ -20,8 +20,9 @@ use crate::domain::case::{
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, Teacher, TeacherId,
 };
-use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
+use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -103,29 +104,20 @@ pub(crate) fn apply(
     requests_kept_since: crate::domain::UnixMicros,
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
-    let replayable = context.request_id.as_ref().filter(|_| context.replayable);
     let fingerprint = Fingerprint::of_case(&command);
-    let remembered = match replayable {
-        Some(request_id) => {
-            let key = keys::request(&context.principal, request_id);
-            if let Some(bytes) = staged.get(&key)? {
-                let record: StoredRequest = codec::decode(&key, &bytes)?;
-                let expired = record
-                    .recorded_at
-                    .is_some_and(|at| at < requests_kept_since);
-                if !expired {
-                    return match record.outcome {
-                        Remembered::Case(answer) if record.fingerprint == fingerprint => Ok(answer),
-                        _ => Err(DomainError::RequestIdReused {
-                            request_id: request_id.clone(),
-                        }
-                        .into()),
-                    };
-                }
-            }
-            Some(key)
-        }
-        None => None,
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match requests::recall(
+        staged,
+        &context.principal,
+        request_id,
+        requests_kept_since,
+        |record| match record.outcome {
+            Remembered::Case(answer) if record.fingerprint == fingerprint => Some(answer),
+            _ => None,
+        },
+    )? {
+        Recall::Replay(answer) => return Ok(answer),
+        Recall::New(key) => key,
     };
 
     let answer = match command {
@@ -153,15 +145,14 @@ pub(crate) fn apply(
         }
     };
 
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remembered, fingerprint) {
-        let recorded_at = clock::now();
-        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
-        let record = codec::NewCaseRequest {
-            fingerprint,
-            answer: &answer,
-            recorded_at,
-        };
-        staged.insert(key, codec::encode(&record));
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        requests::remember(staged, key, |recorded_at| {
+            codec::encode(&codec::NewCaseRequest {
+                fingerprint,
+                answer: &answer,
+                recorded_at,
+            })
+        });
     }
     Ok(answer)
 }

@@ -18,8 +18,9 @@ use crate::domain::case::{
 };
 use crate::domain::{ChangeEvent, ChangeKind, CountyCode, DomainError};
 use crate::store::engine::Engine;
-use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::{self, WriteContext};
+use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -127,40 +128,29 @@ pub(crate) fn record_consultation(
     context.check_scope(&new.county_code)?;
     // A retry with the request id gets the first answer (AIP-155), as every write does.
     let fingerprint = Fingerprint::of_consultation(&new);
-    let remembered = match context.request_id.as_ref().filter(|_| context.replayable) {
-        Some(request_id) => {
-            let key = keys::request(&context.principal, request_id);
-            if let Some(bytes) = staged.get(&key)? {
-                let record: StoredRequest = codec::decode(&key, &bytes)?;
-                let expired = record
-                    .recorded_at
-                    .is_some_and(|at| at < requests_kept_since);
-                if !expired {
-                    return match record.outcome {
-                        Remembered::Consultation(first) if record.fingerprint == fingerprint => {
-                            Ok(first)
-                        }
-                        _ => Err(DomainError::RequestIdReused {
-                            request_id: request_id.clone(),
-                        }
-                        .into()),
-                    };
-                }
-            }
-            Some(key)
-        }
-        None => None,
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match requests::recall(
+        staged,
+        &context.principal,
+        request_id,
+        requests_kept_since,
+        |record| match record.outcome {
+            Remembered::Consultation(first) if record.fingerprint == fingerprint => Some(first),
+            _ => None,
+        },
+    )? {
+        Recall::Replay(first) => return Ok(first),
+        Recall::New(key) => key,
     };
     let consultation = record_new_consultation(staged, new, context)?;
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remembered, fingerprint) {
-        let recorded_at = clock::now();
-        staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
-        let record = codec::NewConsultationRequest {
-            fingerprint,
-            consultation: &consultation,
-            recorded_at,
-        };
-        staged.insert(key, codec::encode(&record));
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        requests::remember(staged, key, |recorded_at| {
+            codec::encode(&codec::NewConsultationRequest {
+                fingerprint,
+                consultation: &consultation,
+                recorded_at,
+            })
+        });
     }
     Ok(consultation)
 }
