@@ -23,7 +23,7 @@ const PREFIX: char = 'T';
 const BODY_LEN: usize = 10;
 /// Total length: prefix, body and check character.
 pub const TEACHER_ID_LEN: usize = 1 + BODY_LEN + 1;
-pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A well-formed registry number. Decoding checks it too, so a damaged stored number is
 /// an error, never a malformed id.
@@ -62,36 +62,68 @@ pub enum TeacherIdError {
     Check,
 }
 
+/// How a checked number (a prefix letter, ten symbols, a check character: registry and
+/// case numbers alike) is malformed; each number type names it in its own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    Length(usize),
+    Prefix,
+    Alphabet(char, usize),
+    Check,
+}
+
+/// A fresh random number with `prefix`.
+pub(crate) fn generate_number<R: Rng + ?Sized>(prefix: char, rng: &mut R) -> String {
+    let body: String = (0..BODY_LEN)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    let check = check_character(body.as_bytes());
+    format!("{prefix}{body}{check}")
+}
+
+/// User input as a number with `prefix`: trimmed, upper-cased, alphabet and check
+/// character checked.
+pub(crate) fn parse_number(prefix: char, input: &str) -> Result<String, Malformed> {
+    let id = input.trim().to_ascii_uppercase();
+    let count = id.chars().count();
+    if count != TEACHER_ID_LEN {
+        return Err(Malformed::Length(count));
+    }
+    if !id.starts_with(prefix) {
+        return Err(Malformed::Prefix);
+    }
+    let symbols = &id.as_bytes()[1..];
+    for (i, &b) in symbols.iter().enumerate() {
+        if !ALPHABET.contains(&b) {
+            return Err(Malformed::Alphabet(b as char, i + 2));
+        }
+    }
+    if damm(symbols) != 0 {
+        return Err(Malformed::Check);
+    }
+    Ok(id)
+}
+
+impl From<Malformed> for TeacherIdError {
+    fn from(malformed: Malformed) -> Self {
+        match malformed {
+            Malformed::Length(n) => Self::Length(n),
+            Malformed::Prefix => Self::Prefix,
+            Malformed::Alphabet(c, at) => Self::Alphabet(c, at),
+            Malformed::Check => Self::Check,
+        }
+    }
+}
+
 impl TeacherId {
     /// Draws a fresh random number.
     pub fn generate<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        let body: String = (0..BODY_LEN)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect();
-        let check = check_character(body.as_bytes());
-        Self(format!("{PREFIX}{body}{check}"))
+        Self(generate_number(PREFIX, rng))
     }
 
     /// Parses user input: trims, upper-cases, checks alphabet and check character.
     pub fn parse(input: &str) -> Result<Self, TeacherIdError> {
-        let id = input.trim().to_ascii_uppercase();
-        let count = id.chars().count();
-        if count != TEACHER_ID_LEN {
-            return Err(TeacherIdError::Length(count));
-        }
-        if !id.starts_with(PREFIX) {
-            return Err(TeacherIdError::Prefix);
-        }
-        let symbols = &id.as_bytes()[1..];
-        for (i, &b) in symbols.iter().enumerate() {
-            if !ALPHABET.contains(&b) {
-                return Err(TeacherIdError::Alphabet(b as char, i + 2));
-            }
-        }
-        if damm(symbols) != 0 {
-            return Err(TeacherIdError::Check);
-        }
-        Ok(Self(id))
+        Ok(Self(parse_number(PREFIX, input)?))
     }
 
     pub fn as_str(&self) -> &str {
@@ -112,7 +144,7 @@ impl fmt::Debug for TeacherId {
 }
 
 /// The Damm interim value of `symbols`: zero exactly when a number ends in its check.
-pub(crate) fn damm(symbols: &[u8]) -> u8 {
+fn damm(symbols: &[u8]) -> u8 {
     symbols
         .iter()
         .fold(0, |interim, &b| combine(interim, symbol_value(b)))
@@ -141,7 +173,7 @@ fn symbol_value(b: u8) -> u8 {
 }
 
 /// The check character that brings the Damm interim value of `body` to zero.
-pub(crate) fn check_character(body: &[u8]) -> char {
+fn check_character(body: &[u8]) -> char {
     // interim∘c = 2·interim + c = 0  ⇔  c = 2·interim (addition is XOR).
     ALPHABET[times_two(damm(body)) as usize] as char
 }

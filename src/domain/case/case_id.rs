@@ -8,11 +8,11 @@ use std::fmt;
 
 use rand::Rng;
 
-use crate::domain::teacher_id::{check_character, damm, ALPHABET};
+use crate::domain::teacher_id::{generate_number, parse_number, Malformed, TEACHER_ID_LEN};
 
 const PREFIX: char = 'C';
-const BODY_LEN: usize = 10;
-pub const CASE_ID_LEN: usize = 1 + BODY_LEN + 1;
+/// As long as a registry number: the two share their form.
+pub const CASE_ID_LEN: usize = TEACHER_ID_LEN;
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CaseId(String);
@@ -30,35 +30,25 @@ pub enum CaseIdError {
     Check,
 }
 
+impl From<Malformed> for CaseIdError {
+    fn from(malformed: Malformed) -> Self {
+        match malformed {
+            Malformed::Length(n) => Self::Length(n),
+            Malformed::Prefix => Self::Prefix,
+            Malformed::Alphabet(c, at) => Self::Alphabet(c, at),
+            Malformed::Check => Self::Check,
+        }
+    }
+}
+
 impl CaseId {
     pub fn generate<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        let body: String = (0..BODY_LEN)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect();
-        let check = check_character(body.as_bytes());
-        Self(format!("{PREFIX}{body}{check}"))
+        Self(generate_number(PREFIX, rng))
     }
 
     /// Parses user input: trims, upper-cases, checks alphabet and check character.
     pub fn parse(input: &str) -> Result<Self, CaseIdError> {
-        let id = input.trim().to_ascii_uppercase();
-        let count = id.chars().count();
-        if count != CASE_ID_LEN {
-            return Err(CaseIdError::Length(count));
-        }
-        if !id.starts_with(PREFIX) {
-            return Err(CaseIdError::Prefix);
-        }
-        let symbols = &id.as_bytes()[1..];
-        for (i, &b) in symbols.iter().enumerate() {
-            if !ALPHABET.contains(&b) {
-                return Err(CaseIdError::Alphabet(b as char, i + 2));
-            }
-        }
-        if damm(symbols) != 0 {
-            return Err(CaseIdError::Check);
-        }
-        Ok(Self(id))
+        Ok(Self(parse_number(PREFIX, input)?))
     }
 
     pub fn as_str(&self) -> &str {
