@@ -65,8 +65,8 @@ pub fn compact(dir: &Path) -> Result<Compacted, StoreError> {
 
 /// Copies every tree of the database in `from` into a new one in `to`; the pairs copied.
 fn copy_in_key_order(from: &Path, to: &Path) -> Result<u64, StoreError> {
-    let source = sled::open(from)?;
-    let target = sled::open(to)?;
+    let source = super::open_db(sled::Config::new().path(from))?;
+    let target = super::open_db(sled::Config::new().path(to))?;
     let mut pairs = 0u64;
     for name in source.tree_names() {
         let (from_tree, to_tree) = (source.open_tree(&name)?, target.open_tree(&name)?);

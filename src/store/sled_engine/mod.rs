@@ -258,13 +258,22 @@ fn reopening() -> StoreError {
 /// taken before, keeps other processes out, so a busy sled lock here is this process's
 /// previous handle on its way out, and opening is tried again for a while.
 fn open(path: &Path, cache_capacity: u64) -> Result<Open, StoreError> {
+    let db = open_db(
+        sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity),
+    )?;
+    let tree = db.open_tree(REGISTRY_TREE)?;
+    Ok(Open { db, tree })
+}
+
+/// Opens the sled database `config` names, waiting out sled's lock while this process's
+/// previous handle on it lets go (see [`open`]); `compact` opens through it too, right
+/// after a restore closed the store it built.
+pub(super) fn open_db(config: sled::Config) -> Result<sled::Db, StoreError> {
     let mut attempt = 0;
     loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity)
-            .open();
-        match opened {
+        match config.open() {
             // sled 0.34 reports it as ErrorKind::Other with this message (config.rs).
             Err(sled::Error::Io(e))
                 if e.to_string().starts_with("could not acquire lock")
@@ -273,11 +282,7 @@ fn open(path: &Path, cache_capacity: u64) -> Result<Open, StoreError> {
                 attempt += 1;
                 std::thread::sleep(REOPEN_PAUSE);
             }
-            opened => {
-                let db = opened?;
-                let tree = db.open_tree(REGISTRY_TREE)?;
-                return Ok(Open { db, tree });
-            }
+            opened => return Ok(opened?),
         }
     }
 }
