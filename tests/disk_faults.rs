@@ -362,8 +362,9 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     };
 
     fill(&temp.path().join("disk/filler"));
-    // Update the watched teacher until a write is refused; the last acknowledged revision.
-    let mut last_acknowledged = created[0].revision;
+    // Update the watched teacher until a write is refused; the last acknowledged revision
+    // (the second create's, if the very first update is refused).
+    let mut last_acknowledged = created[1].revision;
     for n in 0..300 {
         match client
             .update_teacher(new_school(&watched, &format!("第{n}中学")))
