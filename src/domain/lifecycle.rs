@@ -408,6 +408,17 @@ impl Teacher {
         Ok(())
     }
 
+    /// Whether a valid certificate of the teacher carries a periodic registration in force
+    /// on `date`: registered on or before it, expiring after it. A teacher without one may
+    /// not teach or be promoted.
+    pub fn is_registered_on(&self, date: NaiveDate) -> bool {
+        self.certificates
+            .iter()
+            .filter(|c| c.status == CertificateStatus::Valid)
+            .flat_map(|c| &c.registrations)
+            .any(|r| r.registered_on <= date && date < r.expires_on)
+    }
+
     /// The earliest expiry among the latest registrations of the valid certificates.
     pub fn registration_expiry(&self) -> Option<NaiveDate> {
         self.certificates
