@@ -6,6 +6,7 @@ mod certificate;
 mod change;
 mod city;
 mod error;
+pub mod ethics;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod identity;

@@ -24,6 +24,7 @@
 
 mod calendar;
 mod case_id;
+pub mod evaluation;
 pub mod report;
 mod rules;
 #[cfg(test)]
