@@ -801,6 +801,9 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::CaseChanged) => ChangeKind::CaseChanged,
         Ok(Wire::QualificationLost) => ChangeKind::QualificationLost,
         Ok(Wire::ConsultationRecorded) => ChangeKind::ConsultationRecorded,
+        Ok(Wire::EthicsFindingRecorded) => ChangeKind::EthicsFindingRecorded,
+        Ok(Wire::EvaluationRoundChanged) => ChangeKind::EvaluationRoundChanged,
+        Ok(Wire::TitleApplicationChanged) => ChangeKind::TitleApplicationChanged,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -984,6 +987,9 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::CaseChanged => Self::CaseChanged,
             ChangeKind::QualificationLost => Self::QualificationLost,
             ChangeKind::ConsultationRecorded => Self::ConsultationRecorded,
+            ChangeKind::EthicsFindingRecorded => Self::EthicsFindingRecorded,
+            ChangeKind::EvaluationRoundChanged => Self::EvaluationRoundChanged,
+            ChangeKind::TitleApplicationChanged => Self::TitleApplicationChanged,
         }
     }
 }

@@ -31,6 +31,13 @@ pub enum ChangeKind {
     /// A consultation answered at the window (see `domain::case::report`): names no
     /// teacher and no case, only the county.
     ConsultationRecorded,
+    /// An ethics finding about the teacher was recorded (see `domain::ethics`).
+    EthicsFindingRecorded,
+    /// An evaluation round was opened: names no teacher; `case_id` is the round.
+    EvaluationRoundChanged,
+    /// A step of a title application: `case_id` is the application, `teacher_id` the
+    /// applicant. A confirmation comes with the record's own TitleChanged event.
+    TitleApplicationChanged,
 }
 
 /// One entry of the change log.

@@ -87,6 +87,10 @@ impl NewEthicsFinding {
     }
 }
 
+/// The findings about one teacher, oldest first, as stored together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EthicsFindings(pub Vec<EthicsFinding>);
+
 impl EthicsFinding {
     /// Whether the finding vetoes a promotion applied for on `on`.
     pub fn vetoes_on(&self, on: NaiveDate) -> bool {

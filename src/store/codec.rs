@@ -3,11 +3,13 @@
 //! registry written by an earlier release stays readable, and a value written before a
 //! field was added decodes with that field at its default.
 
+use crate::domain::case::evaluation::{Application, EvaluationRound, RoundFigures};
 use crate::domain::case::{Case, CaseFigures, Consultation};
+use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
 use crate::store::format::case::CaseRecord;
 use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
-use crate::store::format::{v1, v2, StoredRequest};
+use crate::store::format::{evaluation, v1, v2, StoredRequest};
 use crate::store::StoreError;
 
 /// Release 0.1's format: postcard of the domain structs (read only).
@@ -122,6 +124,63 @@ impl Stored for Consultation {
     }
     fn decode_v2(body: &[u8]) -> Result<Self, String> {
         v2::decode::<ConsultationRecord>(body)?.into_domain()
+    }
+}
+
+macro_rules! stored_in_format_2 {
+    ($($ty:ty => $record:ty, $what:literal;)+) => {
+        $(
+            impl Encoded for $ty {
+                fn encode_body(&self, out: &mut Vec<u8>) {
+                    v2::encode(&<$record>::of(self), out);
+                }
+            }
+
+            impl Stored for $ty {
+                fn decode_v1(_: &[u8]) -> Result<Self, String> {
+                    Err(concat!("format 1 had no ", $what).into())
+                }
+                fn decode_v2(body: &[u8]) -> Result<Self, String> {
+                    v2::decode::<$record>(body)?.into_domain()
+                }
+            }
+        )+
+    };
+}
+
+stored_in_format_2! {
+    EvaluationRound => evaluation::RoundRecord, "evaluation rounds";
+    Application => evaluation::ApplicationRecord, "title applications";
+    EthicsFindings => evaluation::FindingsRecord, "ethics findings";
+}
+
+impl Encoded for RoundFigures {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&evaluation::RoundFiguresRecord::of(self), out);
+    }
+}
+
+impl Stored for RoundFigures {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no evaluation rounds".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<evaluation::RoundFiguresRecord>(body)?.into_domain())
+    }
+}
+
+/// A title evaluation request's first answer, as recorded under its request id.
+pub(crate) struct NewEvaluationRequest<'a> {
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) answer: &'a crate::store::evaluation::EvaluationAnswer,
+    pub(crate) recorded_at: crate::domain::UnixMicros,
+}
+
+impl Encoded for NewEvaluationRequest<'_> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let record =
+            v2::RequestRecord::of_evaluation(&self.fingerprint, self.answer, self.recorded_at);
+        v2::encode(&record, out);
     }
 }
 

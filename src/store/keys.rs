@@ -68,6 +68,20 @@ pub(crate) const COUNTY_CASE: u8 = b'h';
 /// one per figure: a year's report is one range scan of at most 12 months × counties ×
 /// 4 values, whatever the number of cases.
 pub(crate) const REPORT_CELL: u8 = b'v';
+/// `b` + round_id → an evaluation round (see [`crate::store::evaluation`]).
+pub(crate) const ROUND: u8 = b'b';
+/// `p` + application_id → a title application.
+pub(crate) const APPLICATION: u8 = b'p';
+/// `j` + round_id + application_id → nothing: a round's applications.
+pub(crate) const ROUND_APPLICATION: u8 = b'j';
+/// `z` + round_id + teacher_id → the application_id: one application per teacher and round.
+pub(crate) const ROUND_APPLICANT: u8 = b'z';
+/// `u` + round_id + county code + tier code → the round's figures for that county and
+/// tier, kept by the write path with every step.
+pub(crate) const ROUND_FIGURES: u8 = b'u';
+/// `f` + teacher_id → the ethics findings about the teacher, oldest first (one value: a
+/// teacher has few, and eligibility reads them all within a write).
+pub(crate) const ETHICS_FINDING: u8 = b'f';
 /// `w` + date given (YYYYMMDD) + revision → a consultation answered.
 pub(crate) const CONSULTATION: u8 = b'w';
 // `m` + name → registry metadata:
@@ -286,6 +300,56 @@ pub(crate) fn parse_report_cell(key: &[u8]) -> Option<crate::domain::case::repor
             n => Some(CaseKind::from_number(i32::from(*n))?),
         },
     })
+}
+
+pub(crate) fn round(id: &CaseId) -> Vec<u8> {
+    prefixed(ROUND, id.as_str().as_bytes())
+}
+
+pub(crate) fn application(id: &CaseId) -> Vec<u8> {
+    prefixed(APPLICATION, id.as_str().as_bytes())
+}
+
+/// The prefix of a round's applications.
+pub(crate) fn round_application_prefix(round: &CaseId) -> Vec<u8> {
+    prefixed(ROUND_APPLICATION, round.as_str().as_bytes())
+}
+
+pub(crate) fn round_application(round: &CaseId, application: &CaseId) -> Vec<u8> {
+    let mut key = round_application_prefix(round);
+    key.extend_from_slice(application.as_str().as_bytes());
+    key
+}
+
+pub(crate) fn round_applicant(round: &CaseId, teacher: &TeacherId) -> Vec<u8> {
+    let mut key = prefixed(ROUND_APPLICANT, round.as_str().as_bytes());
+    key.extend_from_slice(teacher.as_str().as_bytes());
+    key
+}
+
+/// The prefix of a round's figures.
+pub(crate) fn round_figures_prefix(round: &CaseId) -> Vec<u8> {
+    prefixed(ROUND_FIGURES, round.as_str().as_bytes())
+}
+
+pub(crate) fn round_figures(round: &CaseId, county: &CountyCode, tier: TitleTier) -> Vec<u8> {
+    let mut key = round_figures_prefix(round);
+    key.extend_from_slice(county.as_str().as_bytes());
+    key.push(tier.code());
+    key
+}
+
+/// The county and tier of a round's figures key.
+pub(crate) fn parse_round_figures(key: &[u8]) -> Option<(CountyCode, TitleTier)> {
+    let rest = key.get(1 + crate::domain::case::CASE_ID_LEN..)?;
+    let (county, tier) = rest.split_at_checked(6)?;
+    let county = CountyCode::try_from(std::str::from_utf8(county).ok()?.to_string()).ok()?;
+    let tier = TitleTier::ALL.into_iter().find(|t| [t.code()] == tier)?;
+    Some((county, tier))
+}
+
+pub(crate) fn ethics_findings(teacher: &TeacherId) -> Vec<u8> {
+    prefixed(ETHICS_FINDING, teacher.as_str().as_bytes())
 }
 
 /// A consultation's record.

@@ -12,6 +12,7 @@ mod cases;
 mod changes;
 mod codec;
 mod engine;
+mod evaluation;
 mod format;
 mod keys;
 mod mutation;
@@ -45,6 +46,9 @@ pub use cases::{
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
 };
 pub use changes::{ChangeEntry, ChangePage, Retention};
+pub use evaluation::{
+    ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand, FiguresRow,
+};
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
@@ -296,6 +300,77 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// Opens an evaluation round, records an ethics finding, makes an application or
+    /// takes a step of one (see `store::evaluation`). NOT_FOUND, ABORTED on a stale etag,
+    /// INVALID_ARGUMENT, FAILED_PRECONDITION naming the rule (an eligibility rule, the
+    /// application's state); returns once the write (and a confirmation's promotion) is
+    /// on disk.
+    pub async fn evaluation_command(
+        &self,
+        command: EvaluationCommand,
+        context: WriteContext,
+    ) -> Result<EvaluationAnswer, StoreError> {
+        self.ask(|reply| Command::Evaluate {
+            command,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// The evaluation round with this number.
+    pub fn get_round(
+        &self,
+        id: &CaseId,
+    ) -> Result<Option<crate::domain::case::evaluation::EvaluationRound>, StoreError> {
+        evaluation::get_round(self.engine(), id)
+    }
+
+    /// The title application with this number.
+    pub fn get_application(
+        &self,
+        id: &CaseId,
+    ) -> Result<Option<crate::domain::case::evaluation::Application>, StoreError> {
+        evaluation::get_application(self.engine(), id)
+    }
+
+    /// A round's applications in number order, of one county or all.
+    pub fn round_applications(
+        &self,
+        round: &CaseId,
+        county: Option<&CountyCode>,
+    ) -> Result<Vec<crate::domain::case::evaluation::Application>, StoreError> {
+        evaluation::applications(self.engine(), round, county)
+    }
+
+    /// A round's figures by county and tier, from the cells the write path keeps.
+    pub fn round_figures(
+        &self,
+        round: &CaseId,
+        county: Option<&CountyCode>,
+    ) -> Result<Vec<FiguresRow>, StoreError> {
+        evaluation::round_figures(self.engine(), round, county)
+    }
+
+    /// The ethics findings about a teacher, oldest first.
+    pub fn ethics_findings(
+        &self,
+        teacher: &TeacherId,
+    ) -> Result<Vec<crate::domain::ethics::EthicsFinding>, StoreError> {
+        Ok(evaluation::findings(self.engine(), teacher)?.0)
+    }
+
+    /// Every teacher of a county (or school) checked against a round's rules on `on`.
+    pub fn eligibility_dry_run(
+        &self,
+        round: &CaseId,
+        county: &CountyCode,
+        school: Option<&str>,
+        on: chrono::NaiveDate,
+    ) -> Result<Vec<DryRunRow>, StoreError> {
+        evaluation::dry_run(self.engine(), round, county, school, on)
     }
 
     /// Records a consultation answered at the window: one write with its change event.

@@ -84,6 +84,12 @@ pub(crate) enum Command {
         context: WriteContext,
         reply: oneshot::Sender<Result<CaseAnswer, StoreError>>,
     },
+    /// Take a step of title evaluation.
+    Evaluate {
+        command: crate::store::evaluation::EvaluationCommand,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
+    },
     /// Record a consultation.
     Consult {
         consultation: cases::NewConsultation,
@@ -127,6 +133,10 @@ enum Answer {
         oneshot::Sender<Result<crate::domain::case::Consultation, StoreError>>,
         Result<crate::domain::case::Consultation, StoreError>,
     ),
+    Evaluation(
+        oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
+        Box<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
+    ),
     Trim(
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
@@ -146,6 +156,9 @@ impl Answer {
             Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
             Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
             Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
+            Command::Evaluate { reply, .. } => {
+                Answer::Evaluation(reply, Box::new(Err(error.clone())))
+            }
             Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
                 Answer::Trim(reply, Err(error.clone()))
             }
@@ -165,6 +178,7 @@ impl Answer {
                 | Answer::Trim(_, Ok(_))
                 | Answer::Done(_, Ok(_))
         ) || matches!(self, Answer::Case(_, result) if result.is_ok())
+            || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
@@ -173,6 +187,7 @@ impl Answer {
             Answer::Mutation(_, result) => *result = Err(error.clone()),
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
+            Answer::Evaluation(_, result) => **result = Err(error.clone()),
             Answer::Trim(_, result) => *result = Err(error.clone()),
             Answer::Done(_, result) => *result = Err(error.clone()),
             Answer::None => {}
@@ -190,6 +205,9 @@ impl Answer {
             }
             Answer::Consultation(reply, result) => {
                 let _ = reply.send(result);
+            }
+            Answer::Evaluation(reply, result) => {
+                let _ = reply.send(*result);
             }
             Answer::Trim(reply, result) => {
                 let _ = reply.send(result);
@@ -467,6 +485,21 @@ impl Writer {
                     &self.window_rules,
                 );
                 Answer::Case(reply, Box::new(answer))
+            }
+            Command::Evaluate {
+                command,
+                context,
+                reply,
+            } => {
+                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let answer = crate::store::evaluation::apply(
+                    &mut staged,
+                    command,
+                    &context,
+                    kept_since,
+                    &self.window_rules.calendar,
+                );
+                Answer::Evaluation(reply, Box::new(answer))
             }
             Command::Consult {
                 consultation,

@@ -6,6 +6,9 @@
 //! variants by their position counted from 0 (serde's variant index), in the same
 //! order. A new variant goes at the end of its list; a variant is never removed or moved.
 
+use crate::domain::case::evaluation::{
+    ApplicationAction, ApplicationState, CloseReason, PublicityStage,
+};
 use crate::domain::case::{
     CaseKind, CaseOutcome, CaseState, ConsultationChannel, RegistrationReason, ReviewItem,
     StepAction,
@@ -70,7 +73,8 @@ coded! {
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
-        CaseChanged, QualificationLost, ConsultationRecorded,
+        CaseChanged, QualificationLost, ConsultationRecorded, EthicsFindingRecorded,
+        EvaluationRoundChanged, TitleApplicationChanged,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
@@ -93,6 +97,15 @@ coded! {
         Assigned, Withdrawn, Decided,
     }
     ConsultationChannel { Window, Phone, Online, Letter }
+    ApplicationState {
+        Applied, SchoolPublicity, CommitteeReview, ResultPublicity, Confirmed, Closed,
+    }
+    CloseReason { Withdrawn, Ineligible, ObjectionUpheld, CommitteeRejected }
+    PublicityStage { School, Result }
+    ApplicationAction {
+        Applied, PublicityOpened, ObjectionRecorded, ObjectionHandled, VoteRecorded,
+        Confirmed, Closed,
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +146,10 @@ mod tests {
         round_trips::<RegistrationReason>();
         round_trips::<StepAction>();
         round_trips::<ConsultationChannel>();
+        round_trips::<ApplicationState>();
+        round_trips::<CloseReason>();
+        round_trips::<PublicityStage>();
+        round_trips::<ApplicationAction>();
         // The domain's own key codes agree with the stored numbers.
         for t in TitleTier::ALL {
             assert_eq!(t.code() as i32, Coded::number(t));

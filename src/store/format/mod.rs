@@ -15,6 +15,7 @@
 pub(crate) mod case;
 pub(crate) mod case_report;
 pub(crate) mod codes;
+pub(crate) mod evaluation;
 mod fingerprint;
 #[cfg(test)]
 mod samples;
@@ -45,6 +46,7 @@ pub(crate) enum Remembered {
     Teacher(Outcome),
     Case(CaseAnswer),
     Consultation(Consultation),
+    Evaluation(crate::store::evaluation::EvaluationAnswer),
 }
 
 /// A request's fingerprint, in the form of the release that recorded it.
@@ -68,6 +70,11 @@ impl Fingerprint {
     /// The fingerprint of a case command (cases came after format 1: always current).
     pub(crate) fn of_case(command: &CaseCommand) -> Fingerprint {
         Fingerprint::V2(fingerprint::case_fingerprint(command))
+    }
+
+    /// The fingerprint of an evaluation command (always current).
+    pub(crate) fn of_evaluation(command: &crate::store::evaluation::EvaluationCommand) -> Fingerprint {
+        Fingerprint::V2(evaluation::fingerprint(command))
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way

@@ -202,6 +202,9 @@ pub(crate) struct RequestRecord {
     /// A consultation's answer.
     #[prost(message, optional, tag = "7")]
     consultation: Option<ConsultationRecord>,
+    /// A title evaluation request's answer.
+    #[prost(message, optional, tag = "8")]
+    evaluation: Option<super::evaluation::EvaluationAnswerRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -497,6 +500,7 @@ impl RequestRecord {
             recorded_at: recorded_at.0,
             case: None,
             consultation: None,
+            evaluation: None,
         }
     }
 
@@ -513,6 +517,7 @@ impl RequestRecord {
             recorded_at: recorded_at.0,
             case: None,
             consultation: Some(ConsultationRecord::of(consultation)),
+            evaluation: None,
         }
     }
 
@@ -529,11 +534,34 @@ impl RequestRecord {
             recorded_at: recorded_at.0,
             case: Some(CaseRecord::of(&answer.case)),
             consultation: None,
+            evaluation: None,
+        }
+    }
+
+    pub(crate) fn of_evaluation(
+        fingerprint: &[u8; 32],
+        answer: &crate::store::evaluation::EvaluationAnswer,
+        recorded_at: UnixMicros,
+    ) -> Self {
+        RequestRecord {
+            fingerprint: fingerprint.to_vec(),
+            teacher: None,
+            warnings: Vec::new(),
+            effect: 0,
+            recorded_at: recorded_at.0,
+            case: None,
+            consultation: None,
+            evaluation: Some(super::evaluation::EvaluationAnswerRecord::of(answer)),
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
         let outcome = match (self.case, self.consultation) {
+            _ if self.evaluation.is_some() => Remembered::Evaluation(
+                self.evaluation
+                    .expect("checked to be there")
+                    .into_domain()?,
+            ),
             (_, Some(consultation)) => Remembered::Consultation(consultation.into_domain()?),
             (Some(case), None) => Remembered::Case(CaseAnswer {
                 case: case.into_domain()?,

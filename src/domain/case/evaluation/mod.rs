@@ -210,3 +210,50 @@ impl Vote {
         ratio.reached(self.votes_for, self.present)
     }
 }
+
+/// A round's figures for one county and tier, as the write path counts them with every
+/// step: applications made, still eligible (not closed as ineligible), objected to (at
+/// least one objection), passed by the committee, and confirmed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoundFigures {
+    pub applied: u64,
+    pub eligible: u64,
+    pub objected: u64,
+    pub passed: u64,
+    pub confirmed: u64,
+}
+
+impl RoundFigures {
+    /// What one application counts for.
+    pub fn of(application: &Application) -> RoundFigures {
+        let count = |yes: bool| u64::from(yes);
+        RoundFigures {
+            applied: 1,
+            eligible: count(application.close_reason != Some(CloseReason::Ineligible)),
+            objected: count(!application.objections.is_empty()),
+            passed: count(
+                application.vote.is_some()
+                    && application.close_reason != Some(CloseReason::CommitteeRejected),
+            ),
+            confirmed: count(application.state == ApplicationState::Confirmed),
+        }
+    }
+
+    /// `self` with `other` added (`sign` 1) or taken away (`sign` -1).
+    pub fn add(self, other: RoundFigures, sign: i8) -> RoundFigures {
+        let f = |a: u64, b: u64| {
+            if sign < 0 {
+                a.saturating_sub(b)
+            } else {
+                a + b
+            }
+        };
+        RoundFigures {
+            applied: f(self.applied, other.applied),
+            eligible: f(self.eligible, other.eligible),
+            objected: f(self.objected, other.objected),
+            passed: f(self.passed, other.passed),
+            confirmed: f(self.confirmed, other.confirmed),
+        }
+    }
+}

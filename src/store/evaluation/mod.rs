@@ -1,0 +1,497 @@
+//! Title evaluation through the write path (see [`crate::domain::case::evaluation`]): a
+//! round opened, an ethics finding recorded, an application made, each step of one. Each
+//! is checked by the domain against the records as stored, then the record, its indexes,
+//! the round's figures and a change event are staged together; a confirmation stages the
+//! promotion on the teacher's title history in the same atomic write, through the teacher
+//! mutation itself (`mutation::change_teacher`), so it is refused exactly as a
+//! ChangeTitle would be and leaves the same TitleChanged event.
+
+mod reads;
+
+use chrono::NaiveDate;
+
+use crate::clock;
+use crate::domain::case::evaluation::application::NewApplication;
+use crate::domain::case::evaluation::{
+    eligibility, Application, CloseReason, EvaluationRound, Ineligibility, NewRound, RoundFigures,
+    Vote,
+};
+use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
+use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
+use crate::domain::{
+    ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
+};
+use crate::store::format::{Fingerprint, Remembered};
+use crate::store::mutation::{self, Target, TeacherChange, WriteContext};
+use crate::store::requests::{self, Recall};
+use crate::store::writer::Staged;
+use crate::store::{codec, keys, StoreError};
+
+pub(crate) use reads::{applications, dry_run, findings, get_application, get_round, round_figures};
+pub use reads::{DryRunRow, FiguresRow};
+
+/// A change to title evaluation, as queued for the writer.
+#[derive(Debug, Clone)]
+pub enum EvaluationCommand {
+    /// Opens a round (validated by the caller).
+    OpenRound { new: NewRound },
+    /// Records an ethics finding about a teacher.
+    RecordFinding {
+        teacher_id: TeacherId,
+        finding: NewEthicsFinding,
+    },
+    /// A teacher applies in a round, after the eligibility checks.
+    Apply {
+        round_id: CaseId,
+        teacher_id: TeacherId,
+        /// 破格: the grounds.
+        exceptional_grounds: Option<String>,
+        /// The day of application; `None`: today.
+        on: Option<NaiveDate>,
+        note: String,
+    },
+    /// A step of an application.
+    Step {
+        application_id: CaseId,
+        expected_etag: Option<String>,
+        on: Option<NaiveDate>,
+        note: String,
+        step: ApplicationStepRequest,
+    },
+}
+
+/// Which step.
+#[derive(Debug, Clone)]
+pub enum ApplicationStepRequest {
+    OpenPublicity,
+    RecordObjection { text: String },
+    HandleObjection { index: u32, upheld: bool },
+    RecordVote { vote: Vote },
+    Confirm { approval_document: String },
+    Close { reason: CloseReason },
+}
+
+/// The answer to an accepted evaluation command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvaluationAnswer {
+    Round(EvaluationRound),
+    Finding(EthicsFinding),
+    Application {
+        application: Application,
+        /// The teacher after a confirmation's promotion.
+        teacher: Option<Teacher>,
+    },
+}
+
+/// Applies `command` to `staged`, replaying a remembered answer for a request id seen
+/// before (the rules of `mutation::apply`).
+pub(crate) fn apply(
+    staged: &mut Staged<'_>,
+    command: EvaluationCommand,
+    context: &WriteContext,
+    requests_kept_since: crate::domain::UnixMicros,
+    calendar: &WorkingCalendar,
+) -> Result<EvaluationAnswer, StoreError> {
+    let fingerprint = Fingerprint::of_evaluation(&command);
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match requests::recall(
+        staged,
+        &context.principal,
+        request_id,
+        requests_kept_since,
+        |record| match record.outcome {
+            Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
+            _ => None,
+        },
+    )? {
+        Recall::Replay(answer) => return Ok(answer),
+        Recall::New(key) => key,
+    };
+    let answer = match command {
+        EvaluationCommand::OpenRound { new } => open_round(staged, new, context)?,
+        EvaluationCommand::RecordFinding {
+            teacher_id,
+            finding,
+        } => record_finding(staged, &teacher_id, finding, context)?,
+        EvaluationCommand::Apply {
+            round_id,
+            teacher_id,
+            exceptional_grounds,
+            on,
+            note,
+        } => apply_for_title(
+            staged,
+            &round_id,
+            &teacher_id,
+            exceptional_grounds,
+            on,
+            &note,
+            context,
+        )?,
+        EvaluationCommand::Step {
+            application_id,
+            expected_etag,
+            on,
+            note,
+            step,
+        } => {
+            let current = load_application(staged, &application_id)?;
+            context.check_scope(&current.county_code)?;
+            if let Some(given) = expected_etag {
+                if given != current.etag() {
+                    return Err(DomainError::StaleEtag {
+                        given,
+                        current: current.etag(),
+                    }
+                    .into());
+                }
+            }
+            let today = step_date(on, current.steps.last().map(|s| s.on))?;
+            take_step(staged, current, step, today, &note, context, calendar)?
+        }
+    };
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        requests::remember(staged, key, |recorded_at| {
+            codec::encode(&codec::NewEvaluationRequest {
+                fingerprint,
+                answer: &answer,
+                recorded_at,
+            })
+        });
+    }
+    Ok(answer)
+}
+
+/// The date a step counts for: today unless given; never in the future, never before
+/// the last step.
+fn step_date(on: Option<NaiveDate>, last: Option<NaiveDate>) -> Result<NaiveDate, StoreError> {
+    let today = clock::today();
+    let on = on.unwrap_or(today);
+    if on > today {
+        return Err(DomainError::invalid("step_date", format!("{on} is in the future")).into());
+    }
+    if let Some(last) = last.filter(|last| *last > on) {
+        return Err(DomainError::FailedPrecondition {
+            reason: "APPLICATION_DATE",
+            message: format!("the application had a step on {last}: a later one cannot count for {on}"),
+        }
+        .into());
+    }
+    Ok(on)
+}
+
+fn open_round(
+    staged: &mut Staged<'_>,
+    new: NewRound,
+    context: &WriteContext,
+) -> Result<EvaluationAnswer, StoreError> {
+    if context.scope.is_some() {
+        return Err(denied("county principals apply in rounds; HR opens them"));
+    }
+    let id = unused_id(staged, keys::round)?;
+    let round = EvaluationRound {
+        id,
+        name: new.name,
+        county_code: new.county_code,
+        target_tier: new.target_tier,
+        application_deadline: new.application_deadline,
+        rules: new.rules,
+        committee: new.committee,
+        created_by: context.principal.clone(),
+        revision: staged.next_revision(),
+        create_time: clock::now(),
+    };
+    staged.insert(keys::round(&round.id), codec::encode(&round));
+    stage_event(
+        staged,
+        ChangeEvent {
+            revision: round.revision,
+            teacher_id: None,
+            case_id: Some(round.id.clone()),
+            kind: ChangeKind::EvaluationRoundChanged,
+            time: round.create_time,
+            principal: context.principal.clone(),
+            request_id: context.request_id.clone(),
+            county_before: None,
+            county_after: round.county_code.clone(),
+        },
+    );
+    Ok(EvaluationAnswer::Round(round))
+}
+
+fn record_finding(
+    staged: &mut Staged<'_>,
+    teacher_id: &TeacherId,
+    finding: NewEthicsFinding,
+    context: &WriteContext,
+) -> Result<EvaluationAnswer, StoreError> {
+    let teacher = mutation::load_teacher(staged, teacher_id)?;
+    context.check_scope(&teacher.fields.county_code)?;
+    let finding = finding.validate(&context.principal, clock::today())?;
+    let mut findings = load_findings(staged, teacher_id)?;
+    let recorded = EthicsFinding {
+        teacher_id: teacher_id.clone(),
+        found_on: finding.found_on,
+        ground: finding.ground,
+        vetoes_until: finding.vetoes_until,
+        recorded_by: context.principal.clone(),
+        reviewed_by: finding.reviewed_by,
+        record_time: clock::now(),
+        revision: staged.next_revision(),
+    };
+    findings.0.push(recorded.clone());
+    staged.insert(keys::ethics_findings(teacher_id), codec::encode(&findings));
+    stage_event(
+        staged,
+        ChangeEvent {
+            revision: recorded.revision,
+            teacher_id: Some(teacher_id.clone()),
+            case_id: None,
+            kind: ChangeKind::EthicsFindingRecorded,
+            time: recorded.record_time,
+            principal: context.principal.clone(),
+            request_id: context.request_id.clone(),
+            county_before: Some(teacher.fields.county_code.clone()),
+            county_after: teacher.fields.county_code,
+        },
+    );
+    Ok(EvaluationAnswer::Finding(recorded))
+}
+
+fn apply_for_title(
+    staged: &mut Staged<'_>,
+    round_id: &CaseId,
+    teacher_id: &TeacherId,
+    exceptional_grounds: Option<String>,
+    on: Option<NaiveDate>,
+    note: &str,
+    context: &WriteContext,
+) -> Result<EvaluationAnswer, StoreError> {
+    let round = load_round(staged, round_id)?;
+    let teacher = mutation::load_teacher(staged, teacher_id)?;
+    if context
+        .scope
+        .as_ref()
+        .is_some_and(|own| *own != teacher.fields.county_code)
+    {
+        // A county sees only its own teachers.
+        return Err(DomainError::NotFound { what: "teacher" }.into());
+    }
+    let on = step_date(on, None)?;
+    let applicant_key = keys::round_applicant(round_id, teacher_id);
+    if staged.contains(&applicant_key)? {
+        return Err(DomainError::FailedPrecondition {
+            reason: "ALREADY_APPLIED",
+            message: format!(
+                "teacher {teacher_id} applied in round {round_id} already: one application per round"
+            ),
+        }
+        .into());
+    }
+    let findings = load_findings(staged, teacher_id)?;
+    let exceptional = exceptional_grounds.is_some();
+    if let Some(first) = eligibility(&teacher, &findings.0, &round, exceptional, on).first() {
+        return Err(first.refusal(&teacher).into());
+    }
+    let from_tier = teacher
+        .current_title()
+        .ok_or_else(|| Ineligibility::NoTitle.refusal(&teacher))?;
+    let id = unused_id(staged, keys::application)?;
+    let at = StepContext {
+        principal: &context.principal,
+        time: clock::now(),
+        today: on,
+        note,
+    };
+    let new = NewApplication {
+        teacher_id: teacher_id.clone(),
+        county_code: teacher.fields.county_code.clone(),
+        school: teacher.fields.school.clone(),
+        applicant_name: teacher.fields.name.clone(),
+        from_tier,
+        exceptional_grounds,
+    };
+    let mut application = Application::apply(id, &round, new, &at)?;
+    application.revision = staged.next_revision();
+    staged.insert(applicant_key, Vec::new());
+    staged.insert(
+        keys::round_application(round_id, &application.id),
+        Vec::new(),
+    );
+    commit_application(staged, None, &application, context)?;
+    Ok(EvaluationAnswer::Application {
+        application,
+        teacher: None,
+    })
+}
+
+fn take_step(
+    staged: &mut Staged<'_>,
+    current: Application,
+    step: ApplicationStepRequest,
+    today: NaiveDate,
+    note: &str,
+    context: &WriteContext,
+    calendar: &WorkingCalendar,
+) -> Result<EvaluationAnswer, StoreError> {
+    let round = load_round(staged, &current.round_id)?;
+    let mut next = current.clone();
+    let at = StepContext {
+        principal: &context.principal,
+        time: clock::now(),
+        today,
+        note,
+    };
+    let mut teacher = None;
+    match step {
+        ApplicationStepRequest::OpenPublicity => {
+            next.open_publicity(round.rules.publicity_working_days, calendar, &at)?
+        }
+        ApplicationStepRequest::RecordObjection { text } => next.record_objection(&text, &at)?,
+        ApplicationStepRequest::HandleObjection { index, upheld } => {
+            next.handle_objection(index as usize, upheld, &at)?
+        }
+        ApplicationStepRequest::RecordVote { vote } => next.record_vote(vote, &round, &at)?,
+        ApplicationStepRequest::Confirm { approval_document } => {
+            next.confirm(&approval_document, &at)?;
+            teacher = Some(promote(staged, &next, &round, context)?);
+        }
+        ApplicationStepRequest::Close { reason } => next.close_with(reason, &at)?,
+    }
+    next.revision = staged.next_revision();
+    commit_application(staged, Some(&current), &next, context)?;
+    Ok(EvaluationAnswer::Application {
+        application: next,
+        teacher,
+    })
+}
+
+/// The confirmation's effect: the applicant is checked again on the confirmed date
+/// (registration, qualification, ethics), then the promotion is appended to their title
+/// history, effective that day.
+fn promote(
+    staged: &mut Staged<'_>,
+    application: &Application,
+    round: &EvaluationRound,
+    context: &WriteContext,
+) -> Result<Teacher, StoreError> {
+    let teacher = mutation::load_teacher(staged, &application.teacher_id)?;
+    let findings = load_findings(staged, &application.teacher_id)?;
+    let on = application.confirmed_on.unwrap_or(application.applied_on);
+    let still = [
+        Ineligibility::NotRegistered,
+        Ineligibility::QualificationRevoked,
+        Ineligibility::QualificationLost,
+        Ineligibility::EthicsVeto,
+        Ineligibility::PastRetirementAge,
+    ];
+    if let Some(rule) = eligibility(&teacher, &findings.0, round, true, on)
+        .into_iter()
+        .find(|rule| still.contains(rule))
+    {
+        return Err(rule.refusal(&teacher).into());
+    }
+    let change = TitleChange {
+        tier: Some(application.target_tier),
+        kind: TitleChangeKind::Promotion,
+        effective_date: on,
+        approval_document: application.approval_document.clone(),
+        limited_scope: false,
+        exceptional: application.is_exceptional(),
+        note: format!("{} ({})", round.name, application.id),
+    };
+    let outcome = mutation::change_teacher(
+        staged,
+        &Target::Teacher(application.teacher_id.clone()),
+        None,
+        TeacherChange::ChangeTitle(change),
+        context,
+    )?;
+    Ok(outcome.teacher)
+}
+
+/// The application, its round's figures and its change event, staged together.
+fn commit_application(
+    staged: &mut Staged<'_>,
+    before: Option<&Application>,
+    after: &Application,
+    context: &WriteContext,
+) -> Result<(), StoreError> {
+    let cell = keys::round_figures(&after.round_id, &after.county_code, after.target_tier);
+    let mut figures: RoundFigures = match staged.get(&cell)? {
+        Some(bytes) => codec::decode(&cell, &bytes)?,
+        None => RoundFigures::default(),
+    };
+    if let Some(before) = before {
+        figures = figures.add(RoundFigures::of(before), -1);
+    }
+    figures = figures.add(RoundFigures::of(after), 1);
+    staged.insert(cell, codec::encode(&figures));
+    staged.insert(keys::application(&after.id), codec::encode(after));
+    stage_event(
+        staged,
+        ChangeEvent {
+            revision: after.revision,
+            teacher_id: Some(after.teacher_id.clone()),
+            case_id: Some(after.id.clone()),
+            kind: ChangeKind::TitleApplicationChanged,
+            time: after.update_time,
+            principal: context.principal.clone(),
+            request_id: context.request_id.clone(),
+            county_before: before.map(|b| b.county_code.clone()),
+            county_after: after.county_code.clone(),
+        },
+    );
+    Ok(())
+}
+
+fn stage_event(staged: &mut Staged<'_>, event: ChangeEvent) {
+    mutation::stage_change(staged, &event);
+    staged.insert(keys::META_REVISION.to_vec(), codec::encode(&event.revision));
+}
+
+fn denied(message: &str) -> StoreError {
+    DomainError::PermissionDenied {
+        message: message.to_string(),
+    }
+    .into()
+}
+
+fn load_round(staged: &Staged<'_>, id: &CaseId) -> Result<EvaluationRound, StoreError> {
+    let key = keys::round(id);
+    match staged.get(&key)? {
+        Some(bytes) => codec::decode(&key, &bytes),
+        None => Err(DomainError::NotFound {
+            what: "evaluation round",
+        }
+        .into()),
+    }
+}
+
+fn load_application(staged: &Staged<'_>, id: &CaseId) -> Result<Application, StoreError> {
+    let key = keys::application(id);
+    match staged.get(&key)? {
+        Some(bytes) => codec::decode(&key, &bytes),
+        None => Err(DomainError::NotFound {
+            what: "title application",
+        }
+        .into()),
+    }
+}
+
+fn load_findings(staged: &Staged<'_>, id: &TeacherId) -> Result<EthicsFindings, StoreError> {
+    let key = keys::ethics_findings(id);
+    match staged.get(&key)? {
+        Some(bytes) => codec::decode(&key, &bytes),
+        None => Ok(EthicsFindings::default()),
+    }
+}
+
+fn unused_id(staged: &Staged<'_>, key: fn(&CaseId) -> Vec<u8>) -> Result<CaseId, StoreError> {
+    loop {
+        let id = CaseId::generate(&mut rand::thread_rng());
+        if !staged.contains(&key(&id))? {
+            return Ok(id);
+        }
+    }
+}

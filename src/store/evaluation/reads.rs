@@ -1,0 +1,144 @@
+//! Reads of title evaluation: a round, an application, a round's applications, the
+//! findings about a teacher, a round's figures (from the cells the write path keeps, so
+//! they cost the same at any size), and the eligibility dry run over a county or school.
+
+use chrono::NaiveDate;
+
+use crate::domain::case::evaluation::{
+    eligibility, Application, EvaluationRound, Ineligibility, RoundFigures,
+};
+use crate::domain::case::CaseId;
+use crate::domain::ethics::EthicsFindings;
+use crate::domain::{CountyCode, DomainError, Teacher, TeacherId, TitleTier};
+use crate::store::engine::Engine;
+use crate::store::{codec, keys, StoreError};
+
+/// One county and tier of a round's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiguresRow {
+    pub county_code: CountyCode,
+    pub tier: TitleTier,
+    pub figures: RoundFigures,
+}
+
+/// One teacher of the dry run, and the rules they fail (none: eligible).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DryRunRow {
+    pub teacher: Teacher,
+    pub failed: Vec<Ineligibility>,
+}
+
+fn read<E: Engine, T: codec::Stored>(engine: &E, key: &[u8]) -> Result<Option<T>, StoreError> {
+    match engine.get(key)? {
+        Some(bytes) => Ok(Some(codec::decode(key, &bytes)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn get_round<E: Engine>(
+    engine: &E,
+    id: &CaseId,
+) -> Result<Option<EvaluationRound>, StoreError> {
+    read(engine, &keys::round(id))
+}
+
+pub(crate) fn get_application<E: Engine>(
+    engine: &E,
+    id: &CaseId,
+) -> Result<Option<Application>, StoreError> {
+    read(engine, &keys::application(id))
+}
+
+/// The round's applications in number order, of one county or all.
+pub(crate) fn applications<E: Engine>(
+    engine: &E,
+    round: &CaseId,
+    county: Option<&CountyCode>,
+) -> Result<Vec<Application>, StoreError> {
+    let prefix = keys::round_application_prefix(round);
+    let mut found = Vec::new();
+    for entry in engine.scan_prefix(&prefix)? {
+        let (key, _) = entry?;
+        let Some(id) = keys::case_id_at_end(&key) else {
+            continue;
+        };
+        let Some(application) = get_application(engine, &id)? else {
+            return Err(StoreError::Corrupt {
+                key: id.as_str().to_string(),
+                detail: "a round lists an application that has no record".into(),
+            });
+        };
+        if county.is_none_or(|c| *c == application.county_code) {
+            found.push(application);
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) fn findings<E: Engine>(
+    engine: &E,
+    teacher: &TeacherId,
+) -> Result<EthicsFindings, StoreError> {
+    Ok(read(engine, &keys::ethics_findings(teacher))?.unwrap_or_default())
+}
+
+/// The round's figures by county and tier, of one county or all.
+pub(crate) fn round_figures<E: Engine>(
+    engine: &E,
+    round: &CaseId,
+    county: Option<&CountyCode>,
+) -> Result<Vec<FiguresRow>, StoreError> {
+    let mut rows = Vec::new();
+    for entry in engine.scan_prefix(&keys::round_figures_prefix(round))? {
+        let (key, value) = entry?;
+        let Some((county_code, tier)) = keys::parse_round_figures(&key) else {
+            return Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                detail: "not a round figures key".into(),
+            });
+        };
+        if county.is_some_and(|c| *c != county_code) {
+            continue;
+        }
+        rows.push(FiguresRow {
+            county_code,
+            tier,
+            figures: codec::decode(&key, &value)?,
+        });
+    }
+    Ok(rows)
+}
+
+/// Every teacher of `county` (or one school of it) checked against `round` on `on`.
+pub(crate) fn dry_run<E: Engine>(
+    engine: &E,
+    round: &CaseId,
+    county: &CountyCode,
+    school: Option<&str>,
+    on: NaiveDate,
+) -> Result<Vec<DryRunRow>, StoreError> {
+    let Some(round) = get_round(engine, round)? else {
+        return Err(DomainError::NotFound {
+            what: "evaluation round",
+        }
+        .into());
+    };
+    let mut rows = Vec::new();
+    for entry in engine.scan_prefix(&keys::county_prefix(county, school))? {
+        let (key, _) = entry?;
+        let Some(id) = keys::teacher_id_at_end(&key) else {
+            continue;
+        };
+        let id = TeacherId::try_from(id.to_string()).map_err(|detail| StoreError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            detail,
+        })?;
+        let Some(teacher) = read::<_, Teacher>(engine, &keys::record(&id))? else {
+            continue;
+        };
+        let findings = findings(engine, &id)?;
+        let failed = eligibility(&teacher, &findings.0, &round, false, on);
+        rows.push(DryRunRow { teacher, failed });
+    }
+    Ok(rows)
+}
