@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/teacher_registry/v1/teacher.proto",
         "proto/teacher_registry/v1/case.proto",
         "proto/teacher_registry/v1/case_service.proto",
+        "proto/teacher_registry/v1/evaluation.proto",
+        "proto/teacher_registry/v1/evaluation_service.proto",
         "proto/teacher_registry/v1/registry_service.proto",
         "proto/teacher_registry/v1/credential_service.proto",
         "proto/teacher_registry/v1/verification_service.proto",

@@ -115,10 +115,25 @@ pub enum Rpc {
     VerifyCertificate,
     RecordConsultation,
     GetCaseReport,
+    CreateEvaluationRound,
+    GetEvaluationRound,
+    RecordEthicsFinding,
+    ApplyForTitle,
+    GetTitleApplication,
+    ListTitleApplications,
+    OpenPublicity,
+    RecordObjection,
+    HandleObjection,
+    RecordCommitteeResults,
+    ConfirmApplications,
+    CloseTitleApplication,
+    /// The eligibility dry run over a county or school: reads only.
+    CheckEligibility,
+    GetRoundStatistics,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 35] = [
+    pub const ALL: [Rpc; 49] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -154,6 +169,20 @@ impl Rpc {
         Rpc::VerifyCertificate,
         Rpc::RecordConsultation,
         Rpc::GetCaseReport,
+        Rpc::CreateEvaluationRound,
+        Rpc::GetEvaluationRound,
+        Rpc::RecordEthicsFinding,
+        Rpc::ApplyForTitle,
+        Rpc::GetTitleApplication,
+        Rpc::ListTitleApplications,
+        Rpc::OpenPublicity,
+        Rpc::RecordObjection,
+        Rpc::HandleObjection,
+        Rpc::RecordCommitteeResults,
+        Rpc::ConfirmApplications,
+        Rpc::CloseTitleApplication,
+        Rpc::CheckEligibility,
+        Rpc::GetRoundStatistics,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -181,6 +210,27 @@ impl Rpc {
                 | Rpc::GetCase
                 | Rpc::ListCases
                 | Rpc::GetCaseReport
+                | Rpc::GetEvaluationRound
+                | Rpc::GetTitleApplication
+                | Rpc::ListTitleApplications
+                | Rpc::CheckEligibility
+                | Rpc::GetRoundStatistics
+        )
+    }
+
+    /// Whether the RPC writes title evaluation (HR runs rounds; see [`permits`]).
+    pub fn is_evaluation_step(self) -> bool {
+        matches!(
+            self,
+            Rpc::CreateEvaluationRound
+                | Rpc::RecordEthicsFinding
+                | Rpc::ApplyForTitle
+                | Rpc::OpenPublicity
+                | Rpc::RecordObjection
+                | Rpc::HandleObjection
+                | Rpc::RecordCommitteeResults
+                | Rpc::ConfirmApplications
+                | Rpc::CloseTitleApplication
         )
     }
 
@@ -212,9 +262,13 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
     match role {
         Role::Admin => true,
         Role::Reader => rpc.reads_only(),
-        // HR handles periodic registration at the window (see `api::service::case_kinds`).
+        // HR handles periodic registration at the window (see `api::service::case_kinds`),
+        // and runs title evaluation rounds.
         Role::Hr => {
-            rpc.reads_only() || rpc.is_case_step() || matches!(rpc, ChangeTitle | TransitionTitles)
+            rpc.reads_only()
+                || rpc.is_case_step()
+                || rpc.is_evaluation_step()
+                || matches!(rpc, ChangeTitle | TransitionTitles)
         }
         Role::County => {
             rpc.reads_only()
@@ -230,6 +284,11 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RevokeCertificate
                         | IssueCredential
                         | LoseQualification
+                        // Title evaluation: their teachers apply through them; they record
+                        // what is found and objected in their county.
+                        | ApplyForTitle
+                        | RecordEthicsFinding
+                        | RecordObjection
                 )
         }
         Role::Importer => rpc == ImportTeachers,

@@ -14,11 +14,12 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
+use crate::api::pb::evaluation_service_server::EvaluationServiceServer;
 use crate::api::pb::credential_service_server::CredentialServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
 use crate::api::pb::verification_service_server::VerificationServiceServer;
 use crate::api::{
-    pb, CaseService, CredentialService, Gate, RateLimit, RegistryService, VerificationService,
+    pb, CaseService, CredentialService, EvaluationService, Gate, RateLimit, RegistryService, VerificationService,
 };
 use crate::auth::Authenticator;
 use crate::credential::SigningKey;
@@ -124,6 +125,9 @@ pub async fn run(
         .await;
     health.set_serving::<CaseServiceServer<CaseService>>().await;
     health
+        .set_serving::<EvaluationServiceServer<EvaluationService>>()
+        .await;
+    health
         .set_serving::<CredentialServiceServer<CredentialService>>()
         .await;
     health
@@ -176,6 +180,9 @@ pub async fn run(
     let cases = CaseServiceServer::new(CaseService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    let evaluation = EvaluationServiceServer::new(EvaluationService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let credentials = CredentialServiceServer::new(CredentialService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -223,6 +230,7 @@ pub async fn run(
         .add_service(reflection_v1alpha)
         .add_service(registry)
         .add_service(cases)
+        .add_service(evaluation)
         .add_service(credentials)
         .add_service(verification)
         // Nagle's algorithm would hold small responses back waiting for the client's

@@ -118,6 +118,8 @@ macro_rules! rpc_stream {
     };
 }
 
+pub(super) use rpc_stream;
+
 #[tonic::async_trait]
 impl pb::teacher_registry_service_server::TeacherRegistryService for RegistryService {
     async fn create_teacher(

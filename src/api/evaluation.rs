@@ -1,0 +1,726 @@
+//! The EvaluationService's handlers (see [`crate::domain::case::evaluation`]): extract,
+//! convert (every bad field reported at once), call the store, convert back. Single steps
+//! are replayable by request id; the batch operations (open publicity, the committee's
+//! results, confirmation) write each application on its own, answering an outcome per
+//! application as TransitionTitles does per teacher.
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::api::convert::WireEnum;
+use crate::api::evaluation_convert::{
+    application_message, figures_message, figures_row, finding_message, new_finding, new_round,
+    optional_date, parse_id, round_message, row_vote,
+};
+use crate::api::pb;
+use crate::api::service::{
+    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService,
+};
+use crate::api::status::code_name;
+use crate::auth::Principal;
+use crate::clock;
+use crate::domain::case::evaluation::{
+    Application, ApplicationState, CloseReason, EvaluationRound, PassRatio, RoundFigures,
+};
+use crate::domain::case::CaseId;
+use crate::domain::{Choice, CountyCode, DomainError, FieldViolation};
+use crate::store::{
+    ApplicationStepRequest, EvaluationAnswer, EvaluationCommand, StoreError, WriteContext,
+};
+
+pub(super) type ConfirmStream = ReceiverStream<Result<pb::ConfirmApplicationsResponse, Status>>;
+
+const STREAM_BUFFER: usize = 64;
+
+/// Whether `principal` may see an application: county principals their county's.
+fn may_see(principal: &Principal, application: &Application) -> bool {
+    principal
+        .county
+        .as_ref()
+        .is_none_or(|own| *own == application.county_code)
+}
+
+fn invalid(violations: Vec<FieldViolation>) -> Status {
+    DomainError::from(violations).into()
+}
+
+fn optional_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => CountyCode::parse(raw)
+            .map(Some)
+            .map_err(|e| FieldViolation::new("county_code", e)),
+    }
+}
+
+/// The application of a step's answer.
+fn answered(answer: EvaluationAnswer) -> Result<Application, StoreError> {
+    match answer {
+        EvaluationAnswer::Application { application, .. } => Ok(application),
+        other => Err(StoreError::Corrupt {
+            key: "evaluation answer".into(),
+            detail: format!("a step answered {other:?}"),
+        }),
+    }
+}
+
+/// What became of one application of a batch.
+fn outcome(
+    application_id: &CaseId,
+    teacher_id: String,
+    result: Result<Application, StoreError>,
+    ratio: Option<PassRatio>,
+) -> pb::ApplicationOutcome {
+    match result {
+        Ok(application) => pb::ApplicationOutcome {
+            application_id: application_id.as_str().to_string(),
+            teacher_id: application.teacher_id.as_str().to_string(),
+            application: Some(application_message(application, ratio)),
+            error_code: String::new(),
+            reason: String::new(),
+            message: String::new(),
+        },
+        Err(error) => {
+            let reason = match &error {
+                StoreError::Rejected(DomainError::FailedPrecondition { reason, .. }) => {
+                    reason.to_string()
+                }
+                _ => String::new(),
+            };
+            let status = Status::from(error);
+            pb::ApplicationOutcome {
+                application_id: application_id.as_str().to_string(),
+                teacher_id,
+                application: None,
+                error_code: code_name(status.code()),
+                reason,
+                message: status.message().to_string(),
+            }
+        }
+    }
+}
+
+impl RegistryService {
+    async fn evaluate(
+        &self,
+        command: EvaluationCommand,
+        context: WriteContext,
+    ) -> Result<EvaluationAnswer, Status> {
+        Ok(self.store.evaluation_command(command, context).await?)
+    }
+
+    async fn round(&self, id: CaseId) -> Result<EvaluationRound, Status> {
+        self.reads
+            .read(move |store| store.get_round(&id))
+            .await?
+            .ok_or_else(|| {
+                DomainError::NotFound {
+                    what: "evaluation round",
+                }
+                .into()
+            })
+    }
+
+    /// One step of one application, replayable by its request id.
+    #[allow(clippy::too_many_arguments)]
+    async fn application_step(
+        &self,
+        principal: &Principal,
+        application_id: &str,
+        etag: String,
+        step_date: &str,
+        note: String,
+        request_id: &str,
+        step: Option<ApplicationStepRequest>,
+        mut violations: Vec<FieldViolation>,
+    ) -> Result<pb::TitleApplication, Status> {
+        let id = collect(&mut violations, parse_id("application_id", application_id));
+        let on = collect(&mut violations, optional_date("step_date", step_date));
+        let request_id = collect(&mut violations, parse_request_id(request_id));
+        let (Some(id), Some(on), Some(request_id), Some(step)) = (id, on, request_id, step) else {
+            return Err(invalid(violations));
+        };
+        if !violations.is_empty() {
+            return Err(invalid(violations));
+        }
+        let command = EvaluationCommand::Step {
+            application_id: id,
+            expected_etag: optional_etag(etag),
+            on,
+            note: note.trim().to_string(),
+            step,
+        };
+        let application = answered(
+            self.store
+                .evaluation_command(command, write_context(principal, request_id))
+                .await?,
+        )?;
+        let round = self.round(application.round_id.clone()).await?;
+        Ok(application_message(application, Some(round.rules.pass_ratio)))
+    }
+
+    pub(super) async fn create_evaluation_round(
+        &self,
+        principal: &Principal,
+        request: pb::CreateEvaluationRoundRequest,
+    ) -> Result<pb::CreateEvaluationRoundResponse, Status> {
+        let pb::CreateEvaluationRoundRequest { round, request_id } = request;
+        let request_id = parse_request_id(&request_id).map_err(|v| invalid(vec![v]))?;
+        let round = round.ok_or_else(|| invalid(vec![FieldViolation::new("round", "is required")]))?;
+        let new = new_round(round)?;
+        match self
+            .evaluate(
+                EvaluationCommand::OpenRound { new },
+                write_context(principal, request_id),
+            )
+            .await?
+        {
+            EvaluationAnswer::Round(round) => Ok(pb::CreateEvaluationRoundResponse {
+                round: Some(round_message(round)),
+            }),
+            other => Err(Status::internal(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    pub(super) async fn get_evaluation_round(
+        &self,
+        _principal: &Principal,
+        request: pb::GetEvaluationRoundRequest,
+    ) -> Result<pb::GetEvaluationRoundResponse, Status> {
+        let id = parse_id("round_id", &request.round_id).map_err(|v| invalid(vec![v]))?;
+        Ok(pb::GetEvaluationRoundResponse {
+            round: Some(round_message(self.round(id).await?)),
+        })
+    }
+
+    pub(super) async fn record_ethics_finding(
+        &self,
+        principal: &Principal,
+        request: pb::RecordEthicsFindingRequest,
+    ) -> Result<pb::RecordEthicsFindingResponse, Status> {
+        let pb::RecordEthicsFindingRequest {
+            finding,
+            request_id,
+        } = request;
+        let request_id = parse_request_id(&request_id).map_err(|v| invalid(vec![v]))?;
+        let (teacher_id, finding) = new_finding(finding)?;
+        match self
+            .evaluate(
+                EvaluationCommand::RecordFinding {
+                    teacher_id,
+                    finding,
+                },
+                write_context(principal, request_id),
+            )
+            .await?
+        {
+            EvaluationAnswer::Finding(finding) => Ok(pb::RecordEthicsFindingResponse {
+                finding: Some(finding_message(finding)),
+            }),
+            other => Err(Status::internal(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    pub(super) async fn apply_for_title(
+        &self,
+        principal: &Principal,
+        request: pb::ApplyForTitleRequest,
+    ) -> Result<pb::ApplyForTitleResponse, Status> {
+        let pb::ApplyForTitleRequest {
+            round_id,
+            teacher_id,
+            exceptional_grounds,
+            applied_on,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let round_id = collect(&mut violations, parse_id("round_id", &round_id));
+        let teacher_id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let on = collect(&mut violations, optional_date("applied_on", &applied_on));
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let (Some(round_id), Some(teacher_id), Some(on), Some(request_id)) =
+            (round_id, teacher_id, on, request_id)
+        else {
+            return Err(invalid(violations));
+        };
+        let command = EvaluationCommand::Apply {
+            round_id,
+            teacher_id,
+            exceptional_grounds: Some(exceptional_grounds.trim().to_string())
+                .filter(|g| !g.is_empty()),
+            on,
+            note: note.trim().to_string(),
+        };
+        let application = answered(
+            self.evaluate(command, write_context(principal, request_id))
+                .await?,
+        )?;
+        Ok(pb::ApplyForTitleResponse {
+            application: Some(application_message(application, None)),
+        })
+    }
+
+    pub(super) async fn get_title_application(
+        &self,
+        principal: &Principal,
+        request: pb::GetTitleApplicationRequest,
+    ) -> Result<pb::GetTitleApplicationResponse, Status> {
+        let id = parse_id("application_id", &request.application_id)
+            .map_err(|v| invalid(vec![v]))?;
+        let application = self
+            .reads
+            .read(move |store| store.get_application(&id))
+            .await?
+            .filter(|a| may_see(principal, a))
+            .ok_or_else(|| {
+                Status::from(DomainError::NotFound {
+                    what: "title application",
+                })
+            })?;
+        let round = self.round(application.round_id.clone()).await?;
+        Ok(pb::GetTitleApplicationResponse {
+            application: Some(application_message(application, Some(round.rules.pass_ratio))),
+        })
+    }
+
+    /// The round and its applications `principal` may see, of `county` if given.
+    async fn round_applications(
+        &self,
+        principal: &Principal,
+        round_id: &str,
+        county_code: &str,
+    ) -> Result<(EvaluationRound, Vec<Application>), Status> {
+        let mut violations = Vec::new();
+        let id = collect(&mut violations, parse_id("round_id", round_id));
+        let county = collect(&mut violations, optional_county(county_code));
+        let (Some(id), Some(county)) = (id, county) else {
+            return Err(invalid(violations));
+        };
+        let county = scoped_county(principal, county)?;
+        let round = self.round(id.clone()).await?;
+        let applications = self
+            .reads
+            .read(move |store| store.round_applications(&id, county.as_ref()))
+            .await?;
+        Ok((round, applications))
+    }
+
+    pub(super) async fn list_title_applications(
+        &self,
+        principal: &Principal,
+        request: pb::ListTitleApplicationsRequest,
+    ) -> Result<pb::ListTitleApplicationsResponse, Status> {
+        let pb::ListTitleApplicationsRequest {
+            round_id,
+            county_code,
+        } = request;
+        let (round, applications) = self
+            .round_applications(principal, &round_id, &county_code)
+            .await?;
+        let ratio = round.rules.pass_ratio;
+        Ok(pb::ListTitleApplicationsResponse {
+            applications: applications
+                .into_iter()
+                .map(|a| application_message(a, Some(ratio)))
+                .collect(),
+        })
+    }
+
+    /// The applications of a batch: those named (each of the round), or every one
+    /// `ready` selects.
+    async fn batch_selection(
+        &self,
+        principal: &Principal,
+        round_id: &str,
+        named: Vec<String>,
+        ready: impl Fn(&Application) -> bool,
+    ) -> Result<(EvaluationRound, Vec<Application>), Status> {
+        let (round, applications) = self.round_applications(principal, round_id, "").await?;
+        if named.is_empty() {
+            let selected = applications.into_iter().filter(|a| ready(a)).collect();
+            return Ok((round, selected));
+        }
+        let mut violations = Vec::new();
+        let mut selected = Vec::new();
+        for (at, raw) in named.iter().enumerate() {
+            let field = format!("application_ids[{at}]");
+            let Some(id) = collect(&mut violations, parse_id(&field, raw)) else {
+                continue;
+            };
+            match applications.iter().find(|a| a.id == id) {
+                Some(a) => selected.push(a.clone()),
+                None => violations.push(FieldViolation::new(field, "no application of this round")),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(invalid(violations));
+        }
+        Ok((round, selected))
+    }
+
+    pub(super) async fn open_publicity(
+        &self,
+        principal: &Principal,
+        request: pb::OpenPublicityRequest,
+    ) -> Result<pb::OpenPublicityResponse, Status> {
+        let pb::OpenPublicityRequest {
+            round_id,
+            application_ids,
+            step_date,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let on = collect(&mut violations, optional_date("step_date", &step_date));
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let (Some(on), Some(request_id)) = (on, request_id) else {
+            return Err(invalid(violations));
+        };
+        let (round, selected) = self
+            .batch_selection(principal, &round_id, application_ids, |a| {
+                a.state == ApplicationState::Applied || a.state == ApplicationState::CommitteeReview
+            })
+            .await?;
+        let mut outcomes = Vec::new();
+        for application in selected {
+            let command = EvaluationCommand::Step {
+                application_id: application.id.clone(),
+                expected_etag: None,
+                on,
+                note: note.trim().to_string(),
+                step: ApplicationStepRequest::OpenPublicity,
+            };
+            let result = self
+                .store
+                .evaluation_command(command, batch_context(principal, request_id.clone()))
+                .await
+                .and_then(answered);
+            outcomes.push(outcome(
+                &application.id,
+                application.teacher_id.as_str().to_string(),
+                result,
+                Some(round.rules.pass_ratio),
+            ));
+        }
+        Ok(pb::OpenPublicityResponse { outcomes })
+    }
+
+    pub(super) async fn record_objection(
+        &self,
+        principal: &Principal,
+        request: pb::RecordObjectionRequest,
+    ) -> Result<pb::RecordObjectionResponse, Status> {
+        let pb::RecordObjectionRequest {
+            application_id,
+            etag,
+            step_date,
+            text,
+            note,
+            request_id,
+        } = request;
+        let step = Some(ApplicationStepRequest::RecordObjection { text });
+        let application = self
+            .application_step(
+                principal,
+                &application_id,
+                etag,
+                &step_date,
+                note,
+                &request_id,
+                step,
+                Vec::new(),
+            )
+            .await?;
+        Ok(pb::RecordObjectionResponse {
+            application: Some(application),
+        })
+    }
+
+    pub(super) async fn handle_objection(
+        &self,
+        principal: &Principal,
+        request: pb::HandleObjectionRequest,
+    ) -> Result<pb::HandleObjectionResponse, Status> {
+        let pb::HandleObjectionRequest {
+            application_id,
+            etag,
+            step_date,
+            objection_index,
+            upheld,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        if note.trim().is_empty() {
+            violations.push(FieldViolation::new("note", "say how the objection was looked into"));
+        }
+        let step = Some(ApplicationStepRequest::HandleObjection {
+            index: objection_index,
+            upheld,
+        });
+        let application = self
+            .application_step(
+                principal,
+                &application_id,
+                etag,
+                &step_date,
+                note,
+                &request_id,
+                step,
+                violations,
+            )
+            .await?;
+        Ok(pb::HandleObjectionResponse {
+            application: Some(application),
+        })
+    }
+
+    pub(super) async fn close_title_application(
+        &self,
+        principal: &Principal,
+        request: pb::CloseTitleApplicationRequest,
+    ) -> Result<pb::CloseTitleApplicationResponse, Status> {
+        let pb::CloseTitleApplicationRequest {
+            application_id,
+            etag,
+            step_date,
+            reason,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let step = match CloseReason::from_wire(reason) {
+            Choice::Known(reason) => Some(ApplicationStepRequest::Close { reason }),
+            _ => {
+                violations.push(FieldViolation::new("reason", "WITHDRAWN or INELIGIBLE"));
+                None
+            }
+        };
+        let application = self
+            .application_step(
+                principal,
+                &application_id,
+                etag,
+                &step_date,
+                note,
+                &request_id,
+                step,
+                violations,
+            )
+            .await?;
+        Ok(pb::CloseTitleApplicationResponse {
+            application: Some(application),
+        })
+    }
+
+    pub(super) async fn record_committee_results(
+        &self,
+        principal: &Principal,
+        request: pb::RecordCommitteeResultsRequest,
+    ) -> Result<pb::RecordCommitteeResultsResponse, Status> {
+        let pb::RecordCommitteeResultsRequest {
+            round_id,
+            rows,
+            step_date,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let on = collect(&mut violations, optional_date("step_date", &step_date));
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        if rows.is_empty() {
+            violations.push(FieldViolation::new("rows", "give at least one result"));
+        }
+        let (Some(on), Some(request_id)) = (on, request_id) else {
+            return Err(invalid(violations));
+        };
+        if !violations.is_empty() {
+            return Err(invalid(violations));
+        }
+        let named = rows.iter().map(|r| r.application_id.clone()).collect();
+        let (round, selected) = self
+            .batch_selection(principal, &round_id, named, |_| false)
+            .await?;
+        let mut outcomes = Vec::new();
+        for (row, application) in rows.iter().zip(selected) {
+            let command = EvaluationCommand::Step {
+                application_id: application.id.clone(),
+                expected_etag: None,
+                on,
+                note: note.trim().to_string(),
+                step: ApplicationStepRequest::RecordVote {
+                    vote: row_vote(row),
+                },
+            };
+            let result = self
+                .store
+                .evaluation_command(command, batch_context(principal, request_id.clone()))
+                .await
+                .and_then(answered);
+            outcomes.push(outcome(
+                &application.id,
+                application.teacher_id.as_str().to_string(),
+                result,
+                Some(round.rules.pass_ratio),
+            ));
+        }
+        Ok(pb::RecordCommitteeResultsResponse { outcomes })
+    }
+
+    pub(super) async fn confirm_applications(
+        &self,
+        principal: &Principal,
+        request: pb::ConfirmApplicationsRequest,
+    ) -> Result<ConfirmStream, Status> {
+        let pb::ConfirmApplicationsRequest {
+            round_id,
+            application_ids,
+            approval_document,
+            step_date,
+            note,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let on = collect(&mut violations, optional_date("step_date", &step_date));
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        if approval_document.trim().is_empty() {
+            violations.push(FieldViolation::new(
+                "approval_document",
+                "a confirmation names its approval document",
+            ));
+        }
+        let (Some(on), Some(request_id)) = (on, request_id) else {
+            return Err(invalid(violations));
+        };
+        if !violations.is_empty() {
+            return Err(invalid(violations));
+        }
+        let (round, selected) = self
+            .batch_selection(principal, &round_id, application_ids, |a| {
+                a.state == ApplicationState::ResultPublicity
+            })
+            .await?;
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let store = self.store.clone();
+        let context = batch_context(principal, request_id);
+        tokio::spawn(async move {
+            let mut summary = pb::ConfirmSummary::default();
+            for application in selected {
+                let command = EvaluationCommand::Step {
+                    application_id: application.id.clone(),
+                    expected_etag: None,
+                    on,
+                    note: note.trim().to_string(),
+                    step: ApplicationStepRequest::Confirm {
+                        approval_document: approval_document.clone(),
+                    },
+                };
+                let result = store
+                    .evaluation_command(command, context.clone())
+                    .await
+                    .and_then(answered);
+                match &result {
+                    Ok(_) => summary.confirmed += 1,
+                    Err(_) => summary.refused += 1,
+                }
+                let message = outcome(
+                    &application.id,
+                    application.teacher_id.as_str().to_string(),
+                    result,
+                    Some(round.rules.pass_ratio),
+                );
+                let response = pb::ConfirmApplicationsResponse {
+                    result: Some(pb::confirm_applications_response::Result::Outcome(message)),
+                };
+                if sender.send(Ok(response)).await.is_err() {
+                    // The caller went away; what was written stands.
+                    return;
+                }
+            }
+            let _ = sender
+                .send(Ok(pb::ConfirmApplicationsResponse {
+                    result: Some(pb::confirm_applications_response::Result::Summary(summary)),
+                }))
+                .await;
+        });
+        Ok(ReceiverStream::new(receiver))
+    }
+
+    pub(super) async fn check_eligibility(
+        &self,
+        principal: &Principal,
+        request: pb::CheckEligibilityRequest,
+    ) -> Result<pb::CheckEligibilityResponse, Status> {
+        let pb::CheckEligibilityRequest {
+            round_id,
+            county_code,
+            school,
+            on,
+        } = request;
+        let mut violations = Vec::new();
+        let id = collect(&mut violations, parse_id("round_id", &round_id));
+        let county = collect(&mut violations, optional_county(&county_code));
+        let on = collect(&mut violations, optional_date("on", &on));
+        let (Some(id), Some(county), Some(on)) = (id, county, on) else {
+            return Err(invalid(violations));
+        };
+        let Some(county) = scoped_county(principal, county)? else {
+            return Err(invalid(vec![FieldViolation::new(
+                "county_code",
+                "is required: the dry run covers one county or school",
+            )]));
+        };
+        let on = on.unwrap_or_else(clock::today);
+        let school = Some(school.trim().to_string()).filter(|s| !s.is_empty());
+        let rows = self
+            .reads
+            .read(move |store| store.eligibility_dry_run(&id, &county, school.as_deref(), on))
+            .await?;
+        Ok(pb::CheckEligibilityResponse {
+            rows: rows
+                .into_iter()
+                .map(|row| pb::EligibilityRow {
+                    teacher_id: row.teacher.id.as_str().to_string(),
+                    current_tier: row.teacher.current_title().map_or(0, |t| t.to_wire()),
+                    name: row.teacher.fields.name,
+                    school: row.teacher.fields.school,
+                    eligible: row.failed.is_empty(),
+                    reasons: row.failed.iter().map(|r| r.reason().to_string()).collect(),
+                })
+                .collect(),
+        })
+    }
+
+    pub(super) async fn get_round_statistics(
+        &self,
+        principal: &Principal,
+        request: pb::GetRoundStatisticsRequest,
+    ) -> Result<pb::GetRoundStatisticsResponse, Status> {
+        let pb::GetRoundStatisticsRequest {
+            round_id,
+            county_code,
+        } = request;
+        let mut violations = Vec::new();
+        let id = collect(&mut violations, parse_id("round_id", &round_id));
+        let county = collect(&mut violations, optional_county(&county_code));
+        let (Some(id), Some(county)) = (id, county) else {
+            return Err(invalid(violations));
+        };
+        let county = scoped_county(principal, county)?;
+        self.round(id.clone()).await?;
+        let rows = self
+            .reads
+            .read(move |store| store.round_figures(&id, county.as_ref()))
+            .await?;
+        let total = rows
+            .iter()
+            .fold(RoundFigures::default(), |sum, row| sum.add(row.figures, 1));
+        Ok(pb::GetRoundStatisticsResponse {
+            figures: rows.into_iter().map(figures_row).collect(),
+            total: Some(figures_message(String::new(), None, total)),
+        })
+    }
+}
