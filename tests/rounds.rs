@@ -1,0 +1,612 @@
+//! Title evaluation rounds over a real server: a round walked from applications through
+//! both publicity periods (an objection upheld, one rejected, one outside the period), a
+//! committee's results with the two-thirds edge (exactly two thirds passes, just under
+//! fails), to a streamed confirmation that promotes each passing teacher in the same
+//! write; ineligible applicants refused with their rules (and nothing changed); and the
+//! round's statistics against a hand count.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::{certificate, create, error_info, start_server, teacher, Client, TestServer};
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use tonic::transport::Channel;
+use tonic::Code;
+
+type Rounds = EvaluationServiceClient<Channel>;
+
+const COUNTY: &str = "350702";
+const OTHER_COUNTY: &str = "350721";
+
+async fn rounds(server: &TestServer) -> Rounds {
+    EvaluationServiceClient::connect(format!("http://{}", server.address))
+        .await
+        .unwrap()
+}
+
+fn today() -> NaiveDate {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    chrono::Utc::now().with_timezone(&cst).date_naive()
+}
+
+fn reason(status: &tonic::Status) -> String {
+    error_info(status)["reason"].clone()
+}
+
+/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
+/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
+async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb::Teacher {
+    let created = create(registry, teacher(7_305_000 + n, county)).await;
+    let number = format!("2016350002200{n:04}");
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: created.teacher_id.clone(),
+            certificate: Some(certificate(&number)),
+            first_registration_on: (today() - Duration::days(365)).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: created.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
+fn new_round(deadline: NaiveDate) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度中小学一级教师职称评审".into(),
+            county_code: COUNTY.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: deadline.to_string(),
+            years_in_tier: 5,
+            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+async fn open_round(client: &mut Rounds, deadline: NaiveDate) -> pb::EvaluationRound {
+    client
+        .create_evaluation_round(new_round(deadline))
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap()
+}
+
+fn application_request(round: &pb::EvaluationRound, teacher: &pb::Teacher, on: NaiveDate) -> pb::ApplyForTitleRequest {
+    pb::ApplyForTitleRequest {
+        round_id: round.round_id.clone(),
+        teacher_id: teacher.teacher_id.clone(),
+        applied_on: on.to_string(),
+        ..Default::default()
+    }
+}
+
+async fn apply(
+    client: &mut Rounds,
+    round: &pb::EvaluationRound,
+    teacher: &pb::Teacher,
+    on: NaiveDate,
+) -> pb::TitleApplication {
+    client
+        .apply_for_title(application_request(round, teacher, on))
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+}
+
+async fn get(client: &mut Rounds, application: &pb::TitleApplication) -> pb::TitleApplication {
+    client
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: application.application_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+}
+
+async fn open_publicity(client: &mut Rounds, round: &pb::EvaluationRound, on: NaiveDate) -> Vec<pb::ApplicationOutcome> {
+    client
+        .open_publicity(pb::OpenPublicityRequest {
+            round_id: round.round_id.clone(),
+            step_date: on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes
+}
+
+fn row(application: &pb::TitleApplication, f: u32, a: u32, b: u32, present: u32) -> pb::CommitteeResultRow {
+    pb::CommitteeResultRow {
+        application_id: application.application_id.clone(),
+        votes_for: f,
+        against: a,
+        abstain: b,
+        present,
+    }
+}
+
+async fn confirm(
+    client: &mut Rounds,
+    round: &pb::EvaluationRound,
+    on: NaiveDate,
+) -> (Vec<pb::ApplicationOutcome>, pb::ConfirmSummary) {
+    let mut stream = client
+        .confirm_applications(pb::ConfirmApplicationsRequest {
+            round_id: round.round_id.clone(),
+            approval_document: "南人社[2026]12号".into(),
+            step_date: on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut outcomes = Vec::new();
+    while let Some(message) = stream.message().await.unwrap() {
+        match message.result.unwrap() {
+            pb::confirm_applications_response::Result::Outcome(o) => outcomes.push(o),
+            pb::confirm_applications_response::Result::Summary(s) => return (outcomes, s),
+        }
+    }
+    panic!("the stream ended without its summary")
+}
+
+fn state(application: &pb::TitleApplication) -> pb::ApplicationState {
+    pb::ApplicationState::try_from(application.state).unwrap()
+}
+
+fn publicity_end(application: &pb::TitleApplication) -> NaiveDate {
+    application.publicity.last().unwrap().ends_on.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_confirmation() {
+    let server = start_server().await;
+    let mut registry = server.client.clone();
+    let mut client = rounds(&server).await;
+    let mut teachers = Vec::new();
+    for n in 1..=5 {
+        teachers.push(eligible_teacher(&mut registry, n, COUNTY).await);
+    }
+    teachers.push(eligible_teacher(&mut registry, 6, OTHER_COUNTY).await);
+    let round = open_round(&mut client, today()).await;
+    assert_eq!(round.pass_ratio_numerator * 3, round.pass_ratio_denominator * 2);
+    assert_eq!(round.publicity_working_days, 5);
+
+    let applied_on = today() - Duration::days(40);
+    let mut applications = Vec::new();
+    for t in &teachers {
+        applications.push(apply(&mut client, &round, t, applied_on).await);
+    }
+    let again = client
+        .apply_for_title(application_request(&round, &teachers[0], applied_on))
+        .await
+        .unwrap_err();
+    assert_eq!((again.code(), reason(&again)), (Code::FailedPrecondition, "ALREADY_APPLIED".into()));
+
+    // School publicity for the whole round at once.
+    let opened = open_publicity(&mut client, &round, applied_on + Duration::days(1)).await;
+    assert_eq!(opened.len(), 6);
+    assert!(opened.iter().all(|o| o.error_code.is_empty()), "{opened:?}");
+    let a = get(&mut client, &applications[0]).await;
+    assert_eq!(state(&a), pb::ApplicationState::SchoolPublicity);
+    let school_end = publicity_end(&a);
+    let school_start: NaiveDate = a.publicity[0].starts_on.parse().unwrap();
+    assert!(school_end - school_start >= Duration::days(6), "5 working days: {a:?}");
+
+    // An objection to B upheld (B closes), one to C rejected (C goes on), one to D
+    // after the period refused.
+    let (b, c, d) = (&applications[1], &applications[2], &applications[3]);
+    for (app, text) in [(b, "论文涉嫌抄袭"), (c, "任教年限有误")] {
+        client
+            .record_objection(pb::RecordObjectionRequest {
+                application_id: app.application_id.clone(),
+                step_date: school_start.to_string(),
+                text: text.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let late = client
+        .record_objection(pb::RecordObjectionRequest {
+            application_id: d.application_id.clone(),
+            step_date: (school_end + Duration::days(1)).to_string(),
+            text: "迟到的异议".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&late), "OUTSIDE_PUBLICITY");
+    for (app, upheld, note) in [(b, true, "经核查属实"), (c, false, "经核查不属实")] {
+        let handled = client
+            .handle_objection(pb::HandleObjectionRequest {
+                application_id: app.application_id.clone(),
+                step_date: (school_start + Duration::days(1)).to_string(),
+                objection_index: 0,
+                upheld,
+                note: note.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .application
+            .unwrap();
+        let objection = &handled.objections[0];
+        assert!(objection.handled && objection.upheld == upheld);
+        assert_eq!(objection.handled_by, "anonymous");
+    }
+    let b_now = get(&mut client, b).await;
+    assert_eq!(state(&b_now), pb::ApplicationState::Closed);
+    assert_eq!(b_now.close_reason, pb::CloseReason::ObjectionUpheld as i32);
+
+    // The committee's results: before the publicity ends nothing is recorded.
+    let early = client
+        .record_committee_results(pb::RecordCommitteeResultsRequest {
+            round_id: round.round_id.clone(),
+            rows: vec![row(&applications[0], 6, 2, 1, 9)],
+            step_date: school_end.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert_eq!(
+        (early[0].error_code.as_str(), early[0].reason.as_str()),
+        ("FAILED_PRECONDITION", "PUBLICITY_NOT_OVER")
+    );
+    let voted_on = school_end + Duration::days(1);
+    let rows = vec![
+        row(&applications[0], 6, 2, 1, 9), // exactly two thirds: passes
+        row(b, 9, 0, 0, 9),                // closed already
+        row(c, 8, 1, 0, 9),
+        row(d, 5, 3, 0, 8),                // 5 of 8, just under two thirds: fails
+        row(&applications[4], 6, 3, 0, 10), // more present than members
+        row(&applications[5], 6, 3, 0, 0), // present: everyone who voted
+    ];
+    let outcomes = client
+        .record_committee_results(pb::RecordCommitteeResultsRequest {
+            round_id: round.round_id.clone(),
+            rows,
+            step_date: voted_on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    let codes: Vec<(&str, &str)> = outcomes
+        .iter()
+        .map(|o| (o.error_code.as_str(), o.reason.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("", ""),
+            ("FAILED_PRECONDITION", "APPLICATION_CLOSED"),
+            ("", ""),
+            ("", ""),
+            ("INVALID_ARGUMENT", ""),
+            ("", ""),
+        ]
+    );
+    let vote = outcomes[0].application.as_ref().unwrap().vote.clone().unwrap();
+    assert!(vote.passed);
+    let d_now = outcomes[3].application.clone().unwrap();
+    assert!(!d_now.vote.unwrap().passed);
+    assert_eq!(d_now.close_reason, pb::CloseReason::CommitteeRejected as i32);
+    // E's row is put right, just under the ratio too: 5 of 9.
+    let e_outcome = client
+        .record_committee_results(pb::RecordCommitteeResultsRequest {
+            round_id: round.round_id.clone(),
+            rows: vec![row(&applications[4], 5, 3, 1, 9)],
+            step_date: voted_on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert_eq!(
+        e_outcome[0].application.as_ref().unwrap().close_reason,
+        pb::CloseReason::CommitteeRejected as i32
+    );
+
+    // Result publicity for those that passed (A, C and F), then confirmation.
+    let result_opened = open_publicity(&mut client, &round, voted_on + Duration::days(1)).await;
+    let opened_ids: Vec<&str> = result_opened.iter().map(|o| o.application_id.as_str()).collect();
+    assert_eq!(
+        opened_ids,
+        {
+            let mut ids = vec![
+                applications[0].application_id.as_str(),
+                c.application_id.as_str(),
+                applications[5].application_id.as_str(),
+            ];
+            ids.sort();
+            ids
+        }
+    );
+    let a = get(&mut client, &applications[0]).await;
+    let result_end = publicity_end(&a);
+    assert!(result_end < today(), "the walk fits before today");
+    let (too_early, summary) = confirm(&mut client, &round, result_end).await;
+    assert_eq!((summary.confirmed, summary.refused), (0, 3));
+    assert!(too_early.iter().all(|o| o.reason == "PUBLICITY_NOT_OVER"));
+
+    let confirmed_on = result_end + Duration::days(1);
+    let (outcomes, summary) = confirm(&mut client, &round, confirmed_on).await;
+    assert_eq!((summary.confirmed, summary.refused), (3, 0), "{outcomes:?}");
+    for outcome in &outcomes {
+        let teacher = registry
+            .get_teacher(pb::GetTeacherRequest {
+                teacher_id: outcome.teacher_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .teacher
+            .unwrap();
+        assert_eq!(teacher.current_title, pb::TitleTier::FirstLevel as i32);
+        let entry = teacher.title_history.last().unwrap();
+        assert_eq!(entry.kind, pb::TitleChangeKind::Promotion as i32);
+        assert_eq!(entry.effective_date, confirmed_on.to_string());
+        assert_eq!(entry.approval_document, "南人社[2026]12号");
+    }
+    let unpromoted = registry
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: teachers[3].teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(unpromoted.current_title, pb::TitleTier::SecondLevel as i32);
+
+    // The change feed: each confirmation is the teacher's TITLE_CHANGED and the
+    // application's change at the next revision.
+    let changes = common::all_changes(&mut registry).await;
+    for outcome in &outcomes {
+        let at = changes
+            .iter()
+            .rposition(|c| c.case_id == outcome.application_id)
+            .unwrap();
+        assert_eq!(changes[at].kind, pb::ChangeKind::TitleApplicationChanged as i32);
+        assert_eq!(changes[at - 1].kind, pb::ChangeKind::TitleChanged as i32);
+        assert_eq!(changes[at - 1].teacher_id, outcome.teacher_id);
+    }
+
+    // The statistics against a hand count: in 350702 five applied (A-E), all still
+    // eligible, two objected to (B, C), two passed (A, C), two confirmed; in 350721 one
+    // applied, passed and was confirmed (F).
+    let statistics = client
+        .get_round_statistics(pb::GetRoundStatisticsRequest {
+            round_id: round.round_id.clone(),
+            county_code: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let figures = |county: &str| {
+        let f = statistics
+            .figures
+            .iter()
+            .find(|f| f.county_code == county)
+            .unwrap();
+        assert_eq!(f.tier, pb::TitleTier::FirstLevel as i32);
+        (f.applied, f.eligible, f.objected, f.passed, f.confirmed)
+    };
+    assert_eq!(figures(COUNTY), (5, 5, 2, 2, 2));
+    assert_eq!(figures(OTHER_COUNTY), (1, 1, 0, 1, 1));
+    let total = statistics.total.unwrap();
+    assert_eq!(
+        (total.applied, total.eligible, total.objected, total.passed, total.confirmed),
+        (6, 6, 2, 3, 3)
+    );
+}
+
+#[tokio::test]
+async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes() {
+    let server = start_server().await;
+    let mut registry = server.client.clone();
+    let mut client = rounds(&server).await;
+    let round = open_round(&mut client, today()).await;
+    let on = today() - Duration::days(10);
+
+    // No registration: a certificate issued without one.
+    let unregistered = create(&mut registry, teacher(7_305_000 + 20, COUNTY)).await;
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: unregistered.teacher_id.clone(),
+            certificate: Some(certificate("20163500022000020")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Vetoed: an ethics finding in force, recorded and reviewed by two people.
+    let vetoed = eligible_teacher(&mut registry, 21, COUNTY).await;
+    let finding = |reviewer: &str| pb::RecordEthicsFindingRequest {
+        finding: Some(pb::EthicsFinding {
+            teacher_id: vetoed.teacher_id.clone(),
+            found_on: (today() - Duration::days(100)).to_string(),
+            ground: "有偿补课 (《中小学教师违反职业道德行为处理办法》第四条)".into(),
+            vetoes_until: (today() + Duration::days(300)).to_string(),
+            reviewed_by: reviewer.into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let same = client.record_ethics_finding(finding("anonymous")).await.unwrap_err();
+    assert_eq!(reason(&same), "SAME_REVIEWER");
+    let recorded = client
+        .record_ethics_finding(finding("李审核"))
+        .await
+        .unwrap()
+        .into_inner()
+        .finding
+        .unwrap();
+    assert_eq!((recorded.recorded_by.as_str(), recorded.reviewed_by.as_str()), ("anonymous", "李审核"));
+
+    // Revoked: one certificate revoked, another still valid and registered.
+    let revoked = eligible_teacher(&mut registry, 22, COUNTY).await;
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: revoked.teacher_id.clone(),
+            certificate: Some(certificate("20173500022000022")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .revoke_certificate(pb::RevokeCertificateRequest {
+            certificate_number: "20173500022000022".into(),
+            reason: "弄虚作假".into(),
+            approval_document: "南教[2026]1号".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let eligible = eligible_teacher(&mut registry, 23, COUNTY).await;
+    let before = common::all_changes(&mut registry).await.len();
+    for (t, rule) in [
+        (&unregistered, "NOT_REGISTERED"),
+        (&vetoed, "ETHICS_VETO"),
+        (&revoked, "QUALIFICATION_REVOKED"),
+    ] {
+        let refused = client
+            .apply_for_title(application_request(&round, t, on))
+            .await
+            .unwrap_err();
+        assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, rule.to_string()));
+    }
+    assert_eq!(common::all_changes(&mut registry).await.len(), before, "refusals change nothing");
+    let statistics = client
+        .get_round_statistics(pb::GetRoundStatisticsRequest {
+            round_id: round.round_id.clone(),
+            county_code: COUNTY.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(statistics.figures.is_empty());
+
+    // The dry run over the county says who is eligible and why not.
+    let rows = client
+        .check_eligibility(pb::CheckEligibilityRequest {
+            round_id: round.round_id.clone(),
+            county_code: COUNTY.into(),
+            on: on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    let reasons = |t: &pb::Teacher| {
+        rows.iter()
+            .find(|r| r.teacher_id == t.teacher_id)
+            .unwrap()
+            .reasons
+            .clone()
+    };
+    assert_eq!(reasons(&unregistered), ["NOT_REGISTERED", "NO_TITLE"]);
+    assert_eq!(reasons(&vetoed), ["ETHICS_VETO"]);
+    assert_eq!(reasons(&revoked), ["QUALIFICATION_REVOKED"]);
+    assert!(reasons(&eligible).is_empty());
+    assert_eq!(rows.iter().filter(|r| r.eligible).count(), 1);
+
+    // The eligible one applies; a retry with the same request id gets the same answer.
+    let mut request = application_request(&round, &eligible, on);
+    request.request_id = "apply-23".into();
+    let first = client.apply_for_title(request.clone()).await.unwrap().into_inner();
+    let retry = client.apply_for_title(request).await.unwrap().into_inner();
+    assert_eq!(first, retry);
+    // A stale etag is ABORTED.
+    let stale = client
+        .close_title_application(pb::CloseTitleApplicationRequest {
+            application_id: first.application.as_ref().unwrap().application_id.clone(),
+            etag: "\"1\"".into(),
+            reason: pb::CloseReason::Withdrawn as i32,
+            note: "本人撤回".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+}
+
+#[tokio::test]
+async fn an_exceptional_application_needs_grounds_and_waives_the_years() {
+    let server = start_server().await;
+    let mut registry = server.client.clone();
+    let mut client = rounds(&server).await;
+    let mut senior = new_round(today());
+    senior.round.as_mut().unwrap().target_tier = pb::TitleTier::Senior as i32;
+    let round = client
+        .create_evaluation_round(senior)
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    let t = eligible_teacher(&mut registry, 30, COUNTY).await;
+    let on = today() - Duration::days(3);
+    let ordinary = client
+        .apply_for_title(application_request(&round, &t, on))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&ordinary), "NOT_NEXT_TIER");
+    let mut exceptional = application_request(&round, &t, on);
+    exceptional.exceptional_grounds = "省级教学成果奖一等奖".into();
+    let application = client
+        .apply_for_title(exceptional)
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(application.exceptional_grounds, "省级教学成果奖一等奖");
+    assert_eq!(application.target_tier, pb::TitleTier::Senior as i32);
+
+    // Bad rounds are refused field by field.
+    let mut bad = new_round(today());
+    let r = bad.round.as_mut().unwrap();
+    r.publicity_working_days = 3;
+    r.committee = vec!["甲".into(), "甲".into()];
+    r.target_tier = 0;
+    let refused = client.create_evaluation_round(bad).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let mut fields = common::violated_fields(&refused);
+    fields.sort();
+    assert_eq!(fields, ["round.target_tier"]);
+}
