@@ -10,6 +10,7 @@ use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
 use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
@@ -44,6 +45,7 @@ impl tonic::service::Interceptor for Token {
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 type AuthCases = CaseServiceClient<InterceptedService<Channel, Token>>;
 type AuthCredentials = CredentialServiceClient<InterceptedService<Channel, Token>>;
+type AuthEvaluation = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 
 fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
     TeacherRegistryServiceClient::with_interceptor(
@@ -242,6 +244,156 @@ async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status>
             .map(drop),
         other => panic!("{other:?} is not a case RPC"),
     }
+}
+
+async fn evaluation_as(server: &TestServer, token: &str) -> AuthEvaluation {
+    let header = format!("Bearer {token}").parse().unwrap();
+    EvaluationServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+}
+
+/// Calls a title evaluation RPC: opening a round, a finding about county A's teacher, or
+/// a step of a round or application that does not exist (NOT_FOUND for whoever may call
+/// it).
+async fn call_evaluation(
+    client: &mut AuthEvaluation,
+    rpc: Rpc,
+    a: &pb::Teacher,
+) -> Result<(), tonic::Status> {
+    let id = || CaseId::generate(&mut rand::thread_rng()).to_string();
+    match rpc {
+        Rpc::CreateEvaluationRound => client
+            .create_evaluation_round(pb::CreateEvaluationRoundRequest {
+                round: Some(pb::EvaluationRound {
+                    name: "2026年度评审".into(),
+                    county_code: A.into(),
+                    target_tier: pb::TitleTier::FirstLevel as i32,
+                    application_deadline: "2026-12-31".into(),
+                    committee: vec!["委员".into()],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::GetEvaluationRound => client
+            .get_evaluation_round(pb::GetEvaluationRoundRequest { round_id: id() })
+            .await
+            .map(drop),
+        Rpc::RecordEthicsFinding => client
+            .record_ethics_finding(pb::RecordEthicsFindingRequest {
+                finding: Some(pb::EthicsFinding {
+                    teacher_id: a.teacher_id.clone(),
+                    found_on: "2026-01-05".into(),
+                    ground: "有偿补课".into(),
+                    vetoes_until: "2026-12-31".into(),
+                    reviewed_by: "另一位审核人".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::ApplyForTitle => client
+            .apply_for_title(pb::ApplyForTitleRequest {
+                round_id: id(),
+                teacher_id: a.teacher_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::GetTitleApplication => client
+            .get_title_application(pb::GetTitleApplicationRequest { application_id: id() })
+            .await
+            .map(drop),
+        Rpc::ListTitleApplications => client
+            .list_title_applications(pb::ListTitleApplicationsRequest {
+                round_id: id(),
+                county_code: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::OpenPublicity => client
+            .open_publicity(pb::OpenPublicityRequest {
+                round_id: id(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::RecordObjection => client
+            .record_objection(pb::RecordObjectionRequest {
+                application_id: id(),
+                text: "异议".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::HandleObjection => client
+            .handle_objection(pb::HandleObjectionRequest {
+                application_id: id(),
+                note: "经核查".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::RecordCommitteeResults => client
+            .record_committee_results(pb::RecordCommitteeResultsRequest {
+                round_id: id(),
+                rows: vec![pb::CommitteeResultRow {
+                    application_id: id(),
+                    votes_for: 1,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::ConfirmApplications => client
+            .confirm_applications(pb::ConfirmApplicationsRequest {
+                round_id: id(),
+                approval_document: "文号".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::CloseTitleApplication => client
+            .close_title_application(pb::CloseTitleApplicationRequest {
+                application_id: id(),
+                reason: pb::CloseReason::Withdrawn as i32,
+                note: "撤回".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::CheckEligibility => client
+            .check_eligibility(pb::CheckEligibilityRequest {
+                round_id: id(),
+                county_code: A.into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::GetRoundStatistics => client
+            .get_round_statistics(pb::GetRoundStatisticsRequest {
+                round_id: id(),
+                county_code: String::new(),
+            })
+            .await
+            .map(drop),
+        other => panic!("{other:?} is not an evaluation RPC"),
+    }
+}
+
+/// Whether the RPC is the EvaluationService's.
+fn is_evaluation(rpc: Rpc) -> bool {
+    rpc.is_evaluation_step()
+        || matches!(
+            rpc,
+            Rpc::GetEvaluationRound
+                | Rpc::GetTitleApplication
+                | Rpc::ListTitleApplications
+                | Rpc::CheckEligibility
+                | Rpc::GetRoundStatistics
+        )
 }
 
 const CERT_A: &str = "20163500022000123";
@@ -460,6 +612,8 @@ async fn call(
             unreachable!("credential RPCs go through call_credential")
         }
         Rpc::VerifyCertificate => unreachable!("public RPCs go through call_public"),
+        rpc if is_evaluation(rpc) => unreachable!("evaluation RPCs go through call_evaluation"),
+        other => unreachable!("{other:?} has no call"),
     }
 }
 
@@ -506,10 +660,13 @@ async fn every_rpc_against_every_role() {
         let mut client = as_token(&server, token).await;
         let mut cases = cases_as(&server, token).await;
         let mut credentials = credentials_as(&server, token).await;
+        let mut evaluation = evaluation_as(&server, token).await;
         for rpc in Rpc::ALL {
             n += 1;
             let result = if rpc.is_public() && rpc == Rpc::VerifyCertificate {
                 call_public(&server, token, rpc, &a).await
+            } else if is_evaluation(rpc) {
+                call_evaluation(&mut evaluation, rpc, &a).await
             } else if rpc.is_case_step()
                 || matches!(rpc, Rpc::GetCase | Rpc::ListCases | Rpc::GetCaseReport)
             {
