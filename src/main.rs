@@ -17,10 +17,11 @@ use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_restore,
-    run_search, run_show, run_sync, run_token, run_transition, run_verify, run_verify_credential,
-    tls_init, write_template, CaseCommand, CommandError, CountyNames, CredentialCommand,
-    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction,
-    TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
+    run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
+    CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand,
+    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
@@ -349,6 +350,15 @@ enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
+    /// committee's results from a file, confirmation, eligibility, show.
+    Round {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: RoundCommand,
+    },
     /// Print teacher counts by county and title tier.
     Stats {
         /// The registry: host:port, http://host:port, or https://host:port for TLS.
@@ -624,6 +634,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
+        }
+        Command::Round { server, command } => {
+            runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
         }
         Command::Stats {
             server,

@@ -14,12 +14,13 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
-use crate::api::pb::evaluation_service_server::EvaluationServiceServer;
 use crate::api::pb::credential_service_server::CredentialServiceServer;
+use crate::api::pb::evaluation_service_server::EvaluationServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
 use crate::api::pb::verification_service_server::VerificationServiceServer;
 use crate::api::{
-    pb, CaseService, CredentialService, EvaluationService, Gate, RateLimit, RegistryService, VerificationService,
+    pb, CaseService, CredentialService, EvaluationService, Gate, RateLimit, RegistryService,
+    VerificationService,
 };
 use crate::auth::Authenticator;
 use crate::credential::SigningKey;

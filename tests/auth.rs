@@ -302,7 +302,9 @@ async fn call_evaluation(
             .await
             .map(drop),
         Rpc::GetTitleApplication => client
-            .get_title_application(pb::GetTitleApplicationRequest { application_id: id() })
+            .get_title_application(pb::GetTitleApplicationRequest {
+                application_id: id(),
+            })
             .await
             .map(drop),
         Rpc::ListTitleApplications => client

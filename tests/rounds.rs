@@ -92,7 +92,11 @@ async fn open_round(client: &mut Rounds, deadline: NaiveDate) -> pb::EvaluationR
         .unwrap()
 }
 
-fn application_request(round: &pb::EvaluationRound, teacher: &pb::Teacher, on: NaiveDate) -> pb::ApplyForTitleRequest {
+fn application_request(
+    round: &pb::EvaluationRound,
+    teacher: &pb::Teacher,
+    on: NaiveDate,
+) -> pb::ApplyForTitleRequest {
     pb::ApplyForTitleRequest {
         round_id: round.round_id.clone(),
         teacher_id: teacher.teacher_id.clone(),
@@ -128,7 +132,11 @@ async fn get(client: &mut Rounds, application: &pb::TitleApplication) -> pb::Tit
         .unwrap()
 }
 
-async fn open_publicity(client: &mut Rounds, round: &pb::EvaluationRound, on: NaiveDate) -> Vec<pb::ApplicationOutcome> {
+async fn open_publicity(
+    client: &mut Rounds,
+    round: &pb::EvaluationRound,
+    on: NaiveDate,
+) -> Vec<pb::ApplicationOutcome> {
     client
         .open_publicity(pb::OpenPublicityRequest {
             round_id: round.round_id.clone(),
@@ -141,7 +149,13 @@ async fn open_publicity(client: &mut Rounds, round: &pb::EvaluationRound, on: Na
         .outcomes
 }
 
-fn row(application: &pb::TitleApplication, f: u32, a: u32, b: u32, present: u32) -> pb::CommitteeResultRow {
+fn row(
+    application: &pb::TitleApplication,
+    f: u32,
+    a: u32,
+    b: u32,
+    present: u32,
+) -> pb::CommitteeResultRow {
     pb::CommitteeResultRow {
         application_id: application.application_id.clone(),
         votes_for: f,
@@ -181,7 +195,13 @@ fn state(application: &pb::TitleApplication) -> pb::ApplicationState {
 }
 
 fn publicity_end(application: &pb::TitleApplication) -> NaiveDate {
-    application.publicity.last().unwrap().ends_on.parse().unwrap()
+    application
+        .publicity
+        .last()
+        .unwrap()
+        .ends_on
+        .parse()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -195,7 +215,10 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     }
     teachers.push(eligible_teacher(&mut registry, 6, OTHER_COUNTY).await);
     let round = open_round(&mut client, today()).await;
-    assert_eq!(round.pass_ratio_numerator * 3, round.pass_ratio_denominator * 2);
+    assert_eq!(
+        round.pass_ratio_numerator * 3,
+        round.pass_ratio_denominator * 2
+    );
     assert_eq!(round.publicity_working_days, 5);
 
     let applied_on = today() - Duration::days(40);
@@ -207,7 +230,10 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         .apply_for_title(application_request(&round, &teachers[0], applied_on))
         .await
         .unwrap_err();
-    assert_eq!((again.code(), reason(&again)), (Code::FailedPrecondition, "ALREADY_APPLIED".into()));
+    assert_eq!(
+        (again.code(), reason(&again)),
+        (Code::FailedPrecondition, "ALREADY_APPLIED".into())
+    );
 
     // School publicity for the whole round at once.
     let opened = open_publicity(&mut client, &round, applied_on + Duration::days(1)).await;
@@ -217,7 +243,10 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     assert_eq!(state(&a), pb::ApplicationState::SchoolPublicity);
     let school_end = publicity_end(&a);
     let school_start: NaiveDate = a.publicity[0].starts_on.parse().unwrap();
-    assert!(school_end - school_start >= Duration::days(6), "5 working days: {a:?}");
+    assert!(
+        school_end - school_start >= Duration::days(6),
+        "5 working days: {a:?}"
+    );
 
     // An objection to B upheld (B closes), one to C rejected (C goes on), one to D
     // after the period refused.
@@ -287,9 +316,9 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         row(&applications[0], 6, 2, 1, 9), // exactly two thirds: passes
         row(b, 9, 0, 0, 9),                // closed already
         row(c, 8, 1, 0, 9),
-        row(d, 5, 3, 0, 8),                // 5 of 8, just under two thirds: fails
+        row(d, 5, 3, 0, 8),                 // 5 of 8, just under two thirds: fails
         row(&applications[4], 6, 3, 0, 10), // more present than members
-        row(&applications[5], 6, 3, 0, 0), // present: everyone who voted
+        row(&applications[5], 6, 3, 0, 0),  // present: everyone who voted
     ];
     let outcomes = client
         .record_committee_results(pb::RecordCommitteeResultsRequest {
@@ -317,11 +346,20 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
             ("", ""),
         ]
     );
-    let vote = outcomes[0].application.as_ref().unwrap().vote.clone().unwrap();
+    let vote = outcomes[0]
+        .application
+        .as_ref()
+        .unwrap()
+        .vote
+        .clone()
+        .unwrap();
     assert!(vote.passed);
     let d_now = outcomes[3].application.clone().unwrap();
     assert!(!d_now.vote.unwrap().passed);
-    assert_eq!(d_now.close_reason, pb::CloseReason::CommitteeRejected as i32);
+    assert_eq!(
+        d_now.close_reason,
+        pb::CloseReason::CommitteeRejected as i32
+    );
     // E's row is put right, just under the ratio too: 5 of 9.
     let e_outcome = client
         .record_committee_results(pb::RecordCommitteeResultsRequest {
@@ -341,19 +379,19 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
 
     // Result publicity for those that passed (A, C and F), then confirmation.
     let result_opened = open_publicity(&mut client, &round, voted_on + Duration::days(1)).await;
-    let opened_ids: Vec<&str> = result_opened.iter().map(|o| o.application_id.as_str()).collect();
-    assert_eq!(
-        opened_ids,
-        {
-            let mut ids = vec![
-                applications[0].application_id.as_str(),
-                c.application_id.as_str(),
-                applications[5].application_id.as_str(),
-            ];
-            ids.sort();
-            ids
-        }
-    );
+    let opened_ids: Vec<&str> = result_opened
+        .iter()
+        .map(|o| o.application_id.as_str())
+        .collect();
+    assert_eq!(opened_ids, {
+        let mut ids = vec![
+            applications[0].application_id.as_str(),
+            c.application_id.as_str(),
+            applications[5].application_id.as_str(),
+        ];
+        ids.sort();
+        ids
+    });
     let a = get(&mut client, &applications[0]).await;
     let result_end = publicity_end(&a);
     assert!(result_end < today(), "the walk fits before today");
@@ -399,7 +437,10 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
             .iter()
             .rposition(|c| c.case_id == outcome.application_id)
             .unwrap();
-        assert_eq!(changes[at].kind, pb::ChangeKind::TitleApplicationChanged as i32);
+        assert_eq!(
+            changes[at].kind,
+            pb::ChangeKind::TitleApplicationChanged as i32
+        );
         assert_eq!(changes[at - 1].kind, pb::ChangeKind::TitleChanged as i32);
         assert_eq!(changes[at - 1].teacher_id, outcome.teacher_id);
     }
@@ -428,7 +469,13 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     assert_eq!(figures(OTHER_COUNTY), (1, 1, 0, 1, 1));
     let total = statistics.total.unwrap();
     assert_eq!(
-        (total.applied, total.eligible, total.objected, total.passed, total.confirmed),
+        (
+            total.applied,
+            total.eligible,
+            total.objected,
+            total.passed,
+            total.confirmed
+        ),
         (6, 6, 2, 3, 3)
     );
 }
@@ -465,7 +512,10 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         }),
         request_id: String::new(),
     };
-    let same = client.record_ethics_finding(finding("anonymous")).await.unwrap_err();
+    let same = client
+        .record_ethics_finding(finding("anonymous"))
+        .await
+        .unwrap_err();
     assert_eq!(reason(&same), "SAME_REVIEWER");
     let recorded = client
         .record_ethics_finding(finding("李审核"))
@@ -474,7 +524,10 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         .into_inner()
         .finding
         .unwrap();
-    assert_eq!((recorded.recorded_by.as_str(), recorded.reviewed_by.as_str()), ("anonymous", "李审核"));
+    assert_eq!(
+        (recorded.recorded_by.as_str(), recorded.reviewed_by.as_str()),
+        ("anonymous", "李审核")
+    );
 
     // Revoked: one certificate revoked, another still valid and registered.
     let revoked = eligible_teacher(&mut registry, 22, COUNTY).await;
@@ -507,9 +560,16 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
             .apply_for_title(application_request(&round, t, on))
             .await
             .unwrap_err();
-        assert_eq!((refused.code(), reason(&refused)), (Code::FailedPrecondition, rule.to_string()));
+        assert_eq!(
+            (refused.code(), reason(&refused)),
+            (Code::FailedPrecondition, rule.to_string())
+        );
     }
-    assert_eq!(common::all_changes(&mut registry).await.len(), before, "refusals change nothing");
+    assert_eq!(
+        common::all_changes(&mut registry).await.len(),
+        before,
+        "refusals change nothing"
+    );
     let statistics = client
         .get_round_statistics(pb::GetRoundStatisticsRequest {
             round_id: round.round_id.clone(),
@@ -548,7 +608,11 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
     // The eligible one applies; a retry with the same request id gets the same answer.
     let mut request = application_request(&round, &eligible, on);
     request.request_id = "apply-23".into();
-    let first = client.apply_for_title(request.clone()).await.unwrap().into_inner();
+    let first = client
+        .apply_for_title(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
     let retry = client.apply_for_title(request).await.unwrap().into_inner();
     assert_eq!(first, retry);
     // A stale etag is ABORTED.

@@ -158,7 +158,10 @@ impl RegistryService {
                 .await?,
         )?;
         let round = self.round(application.round_id.clone()).await?;
-        Ok(application_message(application, Some(round.rules.pass_ratio)))
+        Ok(application_message(
+            application,
+            Some(round.rules.pass_ratio),
+        ))
     }
 
     pub(super) async fn create_evaluation_round(
@@ -168,7 +171,8 @@ impl RegistryService {
     ) -> Result<pb::CreateEvaluationRoundResponse, Status> {
         let pb::CreateEvaluationRoundRequest { round, request_id } = request;
         let request_id = parse_request_id(&request_id).map_err(|v| invalid(vec![v]))?;
-        let round = round.ok_or_else(|| invalid(vec![FieldViolation::new("round", "is required")]))?;
+        let round =
+            round.ok_or_else(|| invalid(vec![FieldViolation::new("round", "is required")]))?;
         let new = new_round(round)?;
         match self
             .evaluate(
@@ -268,8 +272,8 @@ impl RegistryService {
         principal: &Principal,
         request: pb::GetTitleApplicationRequest,
     ) -> Result<pb::GetTitleApplicationResponse, Status> {
-        let id = parse_id("application_id", &request.application_id)
-            .map_err(|v| invalid(vec![v]))?;
+        let id =
+            parse_id("application_id", &request.application_id).map_err(|v| invalid(vec![v]))?;
         let application = self
             .reads
             .read(move |store| store.get_application(&id))
@@ -282,7 +286,10 @@ impl RegistryService {
             })?;
         let round = self.round(application.round_id.clone()).await?;
         Ok(pb::GetTitleApplicationResponse {
-            application: Some(application_message(application, Some(round.rules.pass_ratio))),
+            application: Some(application_message(
+                application,
+                Some(round.rules.pass_ratio),
+            )),
         })
     }
 
@@ -455,7 +462,10 @@ impl RegistryService {
         } = request;
         let mut violations = Vec::new();
         if note.trim().is_empty() {
-            violations.push(FieldViolation::new("note", "say how the objection was looked into"));
+            violations.push(FieldViolation::new(
+                "note",
+                "say how the objection was looked into",
+            ));
         }
         let step = Some(ApplicationStepRequest::HandleObjection {
             index: objection_index,

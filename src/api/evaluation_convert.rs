@@ -235,7 +235,10 @@ pub(crate) fn row_vote(row: &pb::CommitteeResultRow) -> Vote {
 
 /// An application as sent to callers; `ratio` is its round's, to say whether the vote
 /// passed.
-pub(crate) fn application_message(a: Application, ratio: Option<PassRatio>) -> pb::TitleApplication {
+pub(crate) fn application_message(
+    a: Application,
+    ratio: Option<PassRatio>,
+) -> pb::TitleApplication {
     let Application {
         id,
         round_id,

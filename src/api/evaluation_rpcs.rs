@@ -29,7 +29,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::CreateEvaluationRoundRequest>,
     ) -> Result<Response<pb::CreateEvaluationRoundResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, CreateEvaluationRound, create_evaluation_round)
+        rpc!(
+            registry,
+            request,
+            CreateEvaluationRound,
+            create_evaluation_round
+        )
     }
 
     async fn get_evaluation_round(
@@ -45,7 +50,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::RecordEthicsFindingRequest>,
     ) -> Result<Response<pb::RecordEthicsFindingResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, RecordEthicsFinding, record_ethics_finding)
+        rpc!(
+            registry,
+            request,
+            RecordEthicsFinding,
+            record_ethics_finding
+        )
     }
 
     async fn apply_for_title(
@@ -61,7 +71,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::GetTitleApplicationRequest>,
     ) -> Result<Response<pb::GetTitleApplicationResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, GetTitleApplication, get_title_application)
+        rpc!(
+            registry,
+            request,
+            GetTitleApplication,
+            get_title_application
+        )
     }
 
     async fn list_title_applications(
@@ -69,7 +84,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::ListTitleApplicationsRequest>,
     ) -> Result<Response<pb::ListTitleApplicationsResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, ListTitleApplications, list_title_applications)
+        rpc!(
+            registry,
+            request,
+            ListTitleApplications,
+            list_title_applications
+        )
     }
 
     async fn open_publicity(
@@ -101,7 +121,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::RecordCommitteeResultsRequest>,
     ) -> Result<Response<pb::RecordCommitteeResultsResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, RecordCommitteeResults, record_committee_results)
+        rpc!(
+            registry,
+            request,
+            RecordCommitteeResults,
+            record_committee_results
+        )
     }
 
     async fn close_title_application(
@@ -109,7 +134,12 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::CloseTitleApplicationRequest>,
     ) -> Result<Response<pb::CloseTitleApplicationResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, CloseTitleApplication, close_title_application)
+        rpc!(
+            registry,
+            request,
+            CloseTitleApplication,
+            close_title_application
+        )
     }
 
     async fn check_eligibility(

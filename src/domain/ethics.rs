@@ -134,7 +134,8 @@ mod tests {
         let mut bad = new("");
         bad.ground = " ".into();
         bad.vetoes_until = d("2026-01-01");
-        let DomainError::Invalid { violations } = bad.validate("zhang", d("2026-06-01")).unwrap_err()
+        let DomainError::Invalid { violations } =
+            bad.validate("zhang", d("2026-06-01")).unwrap_err()
         else {
             panic!()
         };

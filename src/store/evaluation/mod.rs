@@ -27,7 +27,9 @@ use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
-pub(crate) use reads::{applications, dry_run, findings, get_application, get_round, round_figures};
+pub(crate) use reads::{
+    applications, dry_run, findings, get_application, get_round, round_figures,
+};
 pub use reads::{DryRunRow, FiguresRow};
 
 /// A change to title evaluation, as queued for the writer.
@@ -173,7 +175,9 @@ fn step_date(on: Option<NaiveDate>, last: Option<NaiveDate>) -> Result<NaiveDate
     if let Some(last) = last.filter(|last| *last > on) {
         return Err(DomainError::FailedPrecondition {
             reason: "APPLICATION_DATE",
-            message: format!("the application had a step on {last}: a later one cannot count for {on}"),
+            message: format!(
+                "the application had a step on {last}: a later one cannot count for {on}"
+            ),
         }
         .into());
     }

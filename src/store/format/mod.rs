@@ -73,7 +73,9 @@ impl Fingerprint {
     }
 
     /// The fingerprint of an evaluation command (always current).
-    pub(crate) fn of_evaluation(command: &crate::store::evaluation::EvaluationCommand) -> Fingerprint {
+    pub(crate) fn of_evaluation(
+        command: &crate::store::evaluation::EvaluationCommand,
+    ) -> Fingerprint {
         Fingerprint::V2(evaluation::fingerprint(command))
     }
 

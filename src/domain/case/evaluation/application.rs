@@ -253,7 +253,9 @@ impl Application {
             "put on publicity",
         )?;
         let (stage, state) = match self.state {
-            ApplicationState::Applied => (PublicityStage::School, ApplicationState::SchoolPublicity),
+            ApplicationState::Applied => {
+                (PublicityStage::School, ApplicationState::SchoolPublicity)
+            }
             _ => (PublicityStage::Result, ApplicationState::ResultPublicity),
         };
         let starts_on = calendar.add_working_days(context.today, 0);
@@ -367,10 +369,7 @@ impl Application {
         if self.objections.iter().any(|o| o.upheld.is_none()) {
             return Err(refuse(
                 "OBJECTION_PENDING",
-                format!(
-                    "application {} has an objection not yet handled",
-                    self.id
-                ),
+                format!("application {} has an objection not yet handled", self.id),
             ));
         }
         Ok(())

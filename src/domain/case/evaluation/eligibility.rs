@@ -5,9 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::domain::ethics::EthicsFinding;
-use crate::domain::{
-    CertificateStatus, DomainError, EmploymentStatus, Teacher, TitleTier,
-};
+use crate::domain::{CertificateStatus, DomainError, EmploymentStatus, Teacher, TitleTier};
 
 use super::EvaluationRound;
 

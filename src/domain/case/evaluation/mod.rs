@@ -128,8 +128,7 @@ impl NewRound {
             ));
         }
         let ratio = rules.pass_ratio;
-        if ratio.denominator == 0 || ratio.numerator == 0 || ratio.numerator > ratio.denominator
-        {
+        if ratio.denominator == 0 || ratio.numerator == 0 || ratio.numerator > ratio.denominator {
             violations.push(FieldViolation::new(
                 "round.pass_ratio",
                 "must be a fraction above 0 and at most 1",
@@ -182,7 +181,10 @@ impl Vote {
     pub fn check(self, committee_size: usize) -> Result<Vote, DomainError> {
         let cast = u64::from(self.votes_for) + u64::from(self.against) + u64::from(self.abstain);
         if self.present == 0 {
-            return Err(DomainError::invalid("vote.present", "no member was present"));
+            return Err(DomainError::invalid(
+                "vote.present",
+                "no member was present",
+            ));
         }
         if cast != u64::from(self.present) {
             return Err(DomainError::invalid(

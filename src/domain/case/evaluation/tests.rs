@@ -54,8 +54,16 @@ fn teacher() -> Teacher {
         loss: None,
     });
     for (tier, kind, on) in [
-        (TitleTier::ThirdLevel, TitleChangeKind::Initial, "2012-09-01"),
-        (TitleTier::SecondLevel, TitleChangeKind::Promotion, "2018-09-01"),
+        (
+            TitleTier::ThirdLevel,
+            TitleChangeKind::Initial,
+            "2012-09-01",
+        ),
+        (
+            TitleTier::SecondLevel,
+            TitleChangeKind::Promotion,
+            "2018-09-01",
+        ),
     ] {
         t.title_history.push(TitleEntry {
             tier: Some(tier),
@@ -160,15 +168,11 @@ fn round_numbers_are_checked() {
         committee: members.into_iter().map(String::from).collect(),
     };
     assert!(new(5, vec!["a", "b"]).validate().is_ok());
-    let DomainError::Invalid { violations } = new(4, vec!["a", "a"]).validate().unwrap_err()
-    else {
+    let DomainError::Invalid { violations } = new(4, vec!["a", "a"]).validate().unwrap_err() else {
         panic!()
     };
     let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
-    assert_eq!(
-        fields,
-        ["round.publicity_working_days", "round.committee"]
-    );
+    assert_eq!(fields, ["round.publicity_working_days", "round.committee"]);
 }
 
 #[test]
@@ -191,11 +195,27 @@ fn each_rule_names_itself() {
     // A revoked certificate's registration is no longer in force either.
     assert_eq!(
         eligibility(&revoked, &[], &r, false, on),
-        [Ineligibility::NotRegistered, Ineligibility::QualificationRevoked]
+        [
+            Ineligibility::NotRegistered,
+            Ineligibility::QualificationRevoked
+        ]
     );
-    let vetoed = eligibility(&teacher(), &[finding("2026-03-01", "2027-02-28")], &r, false, on);
+    let vetoed = eligibility(
+        &teacher(),
+        &[finding("2026-03-01", "2027-02-28")],
+        &r,
+        false,
+        on,
+    );
     assert_eq!(vetoed, [Ineligibility::EthicsVeto]);
-    assert!(eligibility(&teacher(), &[finding("2024-03-01", "2025-02-28")], &r, false, on).is_empty());
+    assert!(eligibility(
+        &teacher(),
+        &[finding("2024-03-01", "2025-02-28")],
+        &r,
+        false,
+        on
+    )
+    .is_empty());
     let mut recent = teacher();
     recent.title_history[1].effective_date = d("2022-09-01");
     assert_eq!(
@@ -257,14 +277,19 @@ fn a_round_walks_from_application_to_confirmation() {
     let r = round(9);
     let mut a = applied("2026-10-28");
     // Opened on a Saturday: five working days from Monday 11-02 to Friday 11-06.
-    a.open_publicity(5, &calendar, &at("2026-10-31", "hr")).unwrap();
+    a.open_publicity(5, &calendar, &at("2026-10-31", "hr"))
+        .unwrap();
     let school = a.publicity[0];
-    assert_eq!((school.starts_on, school.ends_on), (d("2026-11-02"), d("2026-11-06")));
+    assert_eq!(
+        (school.starts_on, school.ends_on),
+        (d("2026-11-02"), d("2026-11-06"))
+    );
     assert_eq!(
         reason(a.record_objection("x", &at("2026-11-07", "s")).unwrap_err()),
         "OUTSIDE_PUBLICITY"
     );
-    a.record_objection("论文抄袭", &at("2026-11-03", "school")).unwrap();
+    a.record_objection("论文抄袭", &at("2026-11-03", "school"))
+        .unwrap();
     let vote = Vote {
         votes_for: 6,
         against: 2,
@@ -272,34 +297,49 @@ fn a_round_walks_from_application_to_confirmation() {
         present: 9,
     };
     assert_eq!(
-        reason(a.record_vote(vote, &r, &at("2026-11-06", "hr")).unwrap_err()),
+        reason(
+            a.record_vote(vote, &r, &at("2026-11-06", "hr"))
+                .unwrap_err()
+        ),
         "PUBLICITY_NOT_OVER"
     );
     assert_eq!(
-        reason(a.record_vote(vote, &r, &at("2026-11-09", "hr")).unwrap_err()),
+        reason(
+            a.record_vote(vote, &r, &at("2026-11-09", "hr"))
+                .unwrap_err()
+        ),
         "OBJECTION_PENDING"
     );
-    a.handle_objection(0, false, &at("2026-11-05", "hr")).unwrap();
+    a.handle_objection(0, false, &at("2026-11-05", "hr"))
+        .unwrap();
     assert_eq!(
-        reason(a.handle_objection(0, true, &at("2026-11-05", "hr")).unwrap_err()),
+        reason(
+            a.handle_objection(0, true, &at("2026-11-05", "hr"))
+                .unwrap_err()
+        ),
         "OBJECTION_HANDLED"
     );
     assert_eq!(a.objections[0].handled_by.as_deref(), Some("hr"));
     a.record_vote(vote, &r, &at("2026-11-09", "hr")).unwrap();
     assert_eq!(a.state, ApplicationState::CommitteeReview);
-    a.open_publicity(5, &calendar, &at("2026-11-10", "hr")).unwrap();
+    a.open_publicity(5, &calendar, &at("2026-11-10", "hr"))
+        .unwrap();
     assert_eq!(a.publicity[1].ends_on, d("2026-11-16"));
     assert_eq!(
         reason(a.confirm("doc", &at("2026-11-16", "hr")).unwrap_err()),
         "PUBLICITY_NOT_OVER"
     );
-    a.confirm("闽人社[2026]1号", &at("2026-11-17", "hr")).unwrap();
+    a.confirm("闽人社[2026]1号", &at("2026-11-17", "hr"))
+        .unwrap();
     assert_eq!(
         (a.state, a.confirmed_on),
         (ApplicationState::Confirmed, Some(d("2026-11-17")))
     );
     assert_eq!(
-        reason(a.open_publicity(5, &calendar, &at("2026-11-18", "hr")).unwrap_err()),
+        reason(
+            a.open_publicity(5, &calendar, &at("2026-11-18", "hr"))
+                .unwrap_err()
+        ),
         "APPLICATION_CLOSED"
     );
     assert_eq!(a.steps.len(), 7);
@@ -309,23 +349,28 @@ fn a_round_walks_from_application_to_confirmation() {
 fn an_upheld_objection_or_a_short_vote_closes_it() {
     let calendar = WorkingCalendar::weekends_only();
     let mut a = applied("2026-10-28");
-    a.open_publicity(5, &calendar, &at("2026-11-02", "hr")).unwrap();
-    a.record_objection("学历造假", &at("2026-11-02", "s")).unwrap();
-    a.handle_objection(0, true, &at("2026-11-04", "hr")).unwrap();
+    a.open_publicity(5, &calendar, &at("2026-11-02", "hr"))
+        .unwrap();
+    a.record_objection("学历造假", &at("2026-11-02", "s"))
+        .unwrap();
+    a.handle_objection(0, true, &at("2026-11-04", "hr"))
+        .unwrap();
     assert_eq!(
         (a.state, a.close_reason),
         (ApplicationState::Closed, Some(CloseReason::ObjectionUpheld))
     );
 
     let mut b = applied("2026-10-28");
-    b.open_publicity(5, &calendar, &at("2026-11-02", "hr")).unwrap();
+    b.open_publicity(5, &calendar, &at("2026-11-02", "hr"))
+        .unwrap();
     let short = Vote {
         votes_for: 5,
         against: 3,
         abstain: 0,
         present: 8,
     };
-    b.record_vote(short, &round(9), &at("2026-11-09", "hr")).unwrap();
+    b.record_vote(short, &round(9), &at("2026-11-09", "hr"))
+        .unwrap();
     assert_eq!(b.close_reason, Some(CloseReason::CommitteeRejected));
     assert!(!b.passed(&round(9)));
 }
