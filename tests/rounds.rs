@@ -8,7 +8,7 @@
 mod common;
 
 use chrono::{Duration, NaiveDate};
-use common::{certificate, create, error_info, start_server, teacher, Client, TestServer};
+use common::{certificate, create, error_info, start_server, teacher, TestServer};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use tonic::transport::Channel;
@@ -32,39 +32,6 @@ fn today() -> NaiveDate {
 
 fn reason(status: &tonic::Status) -> String {
     error_info(status)["reason"].clone()
-}
-
-/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
-/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
-async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb::Teacher {
-    let created = create(registry, teacher(7_305_000 + n, county)).await;
-    let number = format!("2016350002200{n:04}");
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: created.teacher_id.clone(),
-            certificate: Some(certificate(&number)),
-            first_registration_on: (today() - Duration::days(365)).to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: created.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
 }
 
 fn new_round(deadline: NaiveDate) -> pb::CreateEvaluationRoundRequest {
@@ -211,9 +178,9 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     let mut client = rounds(&server).await;
     let mut teachers = Vec::new();
     for n in 1..=5 {
-        teachers.push(eligible_teacher(&mut registry, n, COUNTY).await);
+        teachers.push(common::eligible_teacher(&mut registry, n, COUNTY).await);
     }
-    teachers.push(eligible_teacher(&mut registry, 6, OTHER_COUNTY).await);
+    teachers.push(common::eligible_teacher(&mut registry, 6, OTHER_COUNTY).await);
     let round = open_round(&mut client, today()).await;
     assert_eq!(
         round.pass_ratio_numerator * 3,
@@ -500,7 +467,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         .unwrap();
 
     // Vetoed: an ethics finding in force, recorded and reviewed by two people.
-    let vetoed = eligible_teacher(&mut registry, 21, COUNTY).await;
+    let vetoed = common::eligible_teacher(&mut registry, 21, COUNTY).await;
     let finding = |reviewer: &str| pb::RecordEthicsFindingRequest {
         finding: Some(pb::EthicsFinding {
             teacher_id: vetoed.teacher_id.clone(),
@@ -530,7 +497,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
     );
 
     // Revoked: one certificate revoked, another still valid and registered.
-    let revoked = eligible_teacher(&mut registry, 22, COUNTY).await;
+    let revoked = common::eligible_teacher(&mut registry, 22, COUNTY).await;
     registry
         .issue_certificate(pb::IssueCertificateRequest {
             teacher_id: revoked.teacher_id.clone(),
@@ -549,7 +516,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         .await
         .unwrap();
 
-    let eligible = eligible_teacher(&mut registry, 23, COUNTY).await;
+    let eligible = common::eligible_teacher(&mut registry, 23, COUNTY).await;
     let before = common::all_changes(&mut registry).await.len();
     for (t, rule) in [
         (&unregistered, "NOT_REGISTERED"),
@@ -643,7 +610,7 @@ async fn an_exceptional_application_needs_grounds_and_waives_the_years() {
         .into_inner()
         .round
         .unwrap();
-    let t = eligible_teacher(&mut registry, 30, COUNTY).await;
+    let t = common::eligible_teacher(&mut registry, 30, COUNTY).await;
     let on = today() - Duration::days(3);
     let ordinary = client
         .apply_for_title(application_request(&round, &t, on))

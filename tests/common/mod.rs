@@ -223,3 +223,42 @@ pub fn certificate(number: &str) -> pb::Certificate {
         ..Default::default()
     }
 }
+
+/// Today in China Standard Time, the registry's day.
+pub fn today_cst() -> chrono::NaiveDate {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    chrono::Utc::now().with_timezone(&cst).date_naive()
+}
+
+/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
+/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
+pub async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb::Teacher {
+    let created = create(registry, teacher(7_305_000 + n, county)).await;
+    let number = format!("2016350002200{n:04}");
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: created.teacher_id.clone(),
+            certificate: Some(certificate(&number)),
+            first_registration_on: (today_cst() - chrono::Duration::days(365)).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: created.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
