@@ -313,13 +313,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
             ("", ""),
         ]
     );
-    let vote = outcomes[0]
-        .application
-        .as_ref()
-        .unwrap()
-        .vote
-        .clone()
-        .unwrap();
+    let vote = outcomes[0].application.as_ref().unwrap().vote.unwrap();
     assert!(vote.passed);
     let d_now = outcomes[3].application.clone().unwrap();
     assert!(!d_now.vote.unwrap().passed);

@@ -74,6 +74,8 @@ pub enum ApplicationStepRequest {
 }
 
 /// The answer to an accepted evaluation command.
+// One value at a time, while a request is answered: not worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EvaluationAnswer {
     Round(EvaluationRound),
