@@ -1,0 +1,235 @@
+//! Who works title evaluation, over a real server with an auth file: HR runs rounds
+//! (opens them, the publicity, the committee's results, confirmation, objections'
+//! handling); county staff apply for their own county's teachers, record objections and
+//! findings there, and see only their county's applications and figures; readers read.
+
+mod common;
+
+use common::{eligible_teacher, start_server_in, start_server_in_with, today_cst, TestServer};
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::server::ServerOptions;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+const A: &str = "350702";
+const B: &str = "350721";
+
+#[derive(Clone)]
+struct Token(MetadataValue<Ascii>);
+
+impl tonic::service::Interceptor for Token {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
+
+async fn as_token(server: &TestServer, token: &str) -> Rounds {
+    let channel = Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = Token(format!("Bearer {token}").parse().unwrap());
+    EvaluationServiceClient::with_interceptor(channel, token)
+}
+
+fn apply(round: &str, teacher: &pb::Teacher) -> pb::ApplyForTitleRequest {
+    pb::ApplyForTitleRequest {
+        round_id: round.into(),
+        teacher_id: teacher.teacher_id.clone(),
+        applied_on: (today_cst() - chrono::Duration::days(20)).to_string(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn hr_runs_rounds_and_counties_work_their_own_applications() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The teachers, written before authentication is switched on.
+    let setup = start_server_in(&data).await;
+    let mut registry = setup.client.clone();
+    let in_a = eligible_teacher(&mut registry, 51, A).await;
+    let in_b = eligible_teacher(&mut registry, 52, B).await;
+    setup.stop().await;
+
+    let path = dir.path().join("auth.toml");
+    let hr = add_principal(&path, "hr-office", Role::Hr, None).unwrap();
+    let county_a = add_principal(&path, "yanping", Role::County, Some(A)).unwrap();
+    let county_b = add_principal(&path, "shunchang", Role::County, Some(B)).unwrap();
+    let reader = add_principal(&path, "auditor", Role::Reader, None).unwrap();
+    let server = start_server_in_with(
+        &data,
+        ServerOptions {
+            authenticator: Some(Authenticator::load(&path).unwrap()),
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let mut hr = as_token(&server, &hr).await;
+    let mut yanping = as_token(&server, &county_a).await;
+    let mut shunchang = as_token(&server, &county_b).await;
+    let mut reader = as_token(&server, &reader).await;
+
+    let round = pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度一级教师评审".into(),
+            county_code: A.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: today_cst().to_string(),
+            committee: vec!["甲".into(), "乙".into(), "丙".into()],
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let denied = yanping
+        .create_evaluation_round(round.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let round_id = hr
+        .create_evaluation_round(round)
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap()
+        .round_id;
+
+    // Each county applies for its own teachers; another county's is not there for it.
+    let other = yanping
+        .apply_for_title(apply(&round_id, &in_b))
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Code::NotFound);
+    let mine = yanping
+        .apply_for_title(apply(&round_id, &in_a))
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let theirs = shunchang
+        .apply_for_title(apply(&round_id, &in_b))
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let denied = reader
+        .apply_for_title(apply(&round_id, &in_a))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    // A county sees its own county's applications and figures only.
+    let listed = yanping
+        .list_title_applications(pb::ListTitleApplicationsRequest {
+            round_id: round_id.clone(),
+            county_code: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .applications;
+    let ids: Vec<&str> = listed.iter().map(|a| a.application_id.as_str()).collect();
+    assert_eq!(ids, [mine.application_id.as_str()]);
+    let asked_b = yanping
+        .list_title_applications(pb::ListTitleApplicationsRequest {
+            round_id: round_id.clone(),
+            county_code: B.into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(asked_b.code(), Code::PermissionDenied);
+    let hidden = yanping
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: theirs.application_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
+    let figures = yanping
+        .get_round_statistics(pb::GetRoundStatisticsRequest {
+            round_id: round_id.clone(),
+            county_code: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .figures;
+    assert_eq!(figures.len(), 1);
+    assert_eq!(figures[0].county_code, A);
+    let all = reader
+        .get_round_statistics(pb::GetRoundStatisticsRequest {
+            round_id: round_id.clone(),
+            county_code: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.total.unwrap().applied, 2);
+
+    // HR opens the publicity; a county records objections in its own county only, and
+    // HR handles them.
+    let publicity = pb::OpenPublicityRequest {
+        round_id: round_id.clone(),
+        step_date: (today_cst() - chrono::Duration::days(19)).to_string(),
+        ..Default::default()
+    };
+    let denied = yanping.open_publicity(publicity.clone()).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let opened = hr
+        .open_publicity(publicity)
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert!(opened.iter().all(|o| o.error_code.is_empty()), "{opened:?}");
+    let started = opened[0].application.as_ref().unwrap().publicity[0]
+        .starts_on
+        .clone();
+    let objection = |id: &str| pb::RecordObjectionRequest {
+        application_id: id.into(),
+        step_date: started.clone(),
+        text: "异议".into(),
+        ..Default::default()
+    };
+    let elsewhere = yanping
+        .record_objection(objection(&theirs.application_id))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::PermissionDenied);
+    yanping
+        .record_objection(objection(&mine.application_id))
+        .await
+        .unwrap();
+    let handle = pb::HandleObjectionRequest {
+        application_id: mine.application_id.clone(),
+        note: "经核查不属实".into(),
+        ..Default::default()
+    };
+    let denied = yanping.handle_objection(handle.clone()).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let handled = hr
+        .handle_objection(handle)
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    assert_eq!(handled.objections[0].handled_by, "hr-office");
+    assert_eq!(handled.objections[0].recorded_by, "yanping");
+}
