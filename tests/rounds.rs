@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDate};
 use common::{certificate, create, error_info, start_server, teacher, TestServer};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::store::{Store, StoreOptions};
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -439,6 +440,15 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         ),
         (6, 6, 2, 3, 3)
     );
+
+    // Verification recomputes the figures from the applications and finds them so.
+    let data = server.data_dir.clone();
+    drop((registry, client));
+    let _kept = server.stop().await;
+    let store = Store::open(&data, &StoreOptions::default()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert_eq!(report.applications, 6);
 }
 
 #[tokio::test]

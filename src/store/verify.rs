@@ -31,6 +31,8 @@ pub struct VerifyReport {
     pub cases: u64,
     /// Consultations recorded (see `store::cases::report`).
     pub consultations: u64,
+    /// Title applications (see `store::evaluation`).
+    pub applications: u64,
     pub index_entries: u64,
     pub counters: u64,
     pub changes: u64,
@@ -266,6 +268,9 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
             ));
         }
     }
+
+    // Title applications, their entries and the rounds' figures.
+    crate::store::evaluation::verify_evaluation(engine, &mut report)?;
 
     // The change log and the county change index.
     let mut next = report.oldest_revision;
