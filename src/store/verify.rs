@@ -411,6 +411,33 @@ mod tests {
         );
     }
 
+    /// A round's figures are counters too: a cell that counts applications that are not
+    /// there is found.
+    #[tokio::test]
+    async fn a_round_figure_without_its_applications_is_found() {
+        use crate::domain::case::evaluation::RoundFigures;
+        use crate::domain::case::CaseId;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_teachers(dir.path()).await;
+        let round = CaseId::generate(&mut rand::thread_rng());
+        let county = crate::domain::CountyCode::parse("350702").unwrap();
+        let key = keys::round_figures(&round, &county, crate::domain::TitleTier::FirstLevel);
+        let figures = RoundFigures {
+            applied: 1,
+            ..RoundFigures::default()
+        };
+        store
+            .engine()
+            .apply(&[(key.as_slice(), Some(codec::encode(&figures)))])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report.problems.iter().any(|p| p.contains("round figures")),
+            "{:?}",
+            report.problems
+        );
+    }
+
     /// The report's cells are counters like the teachers': a cell that no longer counts
     /// what the case records say is found, and so is one for no case at all.
     #[tokio::test]

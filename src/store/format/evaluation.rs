@@ -589,3 +589,127 @@ pub(crate) fn fingerprint(command: &EvaluationCommand) -> [u8; 32] {
     }
     Sha256::digest(record.encode_to_vec()).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::domain::case::evaluation::{
+        ApplicationAction, ApplicationState, CloseReason, PublicityStage,
+    };
+    use crate::store::codec;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn id(seed: u64) -> CaseId {
+        CaseId::generate(&mut rand::rngs::StdRng::seed_from_u64(seed))
+    }
+
+    /// An application with every field set, as after an objection, a vote and a close.
+    fn application() -> Application {
+        Application {
+            id: id(1),
+            round_id: id(2),
+            teacher_id: TeacherId::generate(&mut rand::rngs::StdRng::seed_from_u64(3)),
+            county_code: CountyCode::parse("350702").unwrap(),
+            school: "一中".into(),
+            applicant_name: "王芳".into(),
+            from_tier: crate::domain::TitleTier::SecondLevel,
+            target_tier: crate::domain::TitleTier::FirstLevel,
+            exceptional_grounds: Some("省级教学成果奖".into()),
+            state: ApplicationState::Closed,
+            applied_on: d("2026-10-01"),
+            publicity: vec![Publicity {
+                stage: PublicityStage::School,
+                starts_on: d("2026-10-02"),
+                ends_on: d("2026-10-08"),
+            }],
+            objections: vec![Objection {
+                stage: PublicityStage::School,
+                raised_on: d("2026-10-03"),
+                text: "异议".into(),
+                recorded_by: "county".into(),
+                upheld: Some(false),
+                handled_on: Some(d("2026-10-05")),
+                handled_by: Some("hr".into()),
+                handling_note: "不属实".into(),
+            }],
+            vote: Some(Vote {
+                votes_for: 5,
+                against: 3,
+                abstain: 0,
+                present: 8,
+            }),
+            close_reason: Some(CloseReason::CommitteeRejected),
+            confirmed_on: None,
+            approval_document: String::new(),
+            steps: vec![ApplicationStep {
+                action: ApplicationAction::Closed,
+                principal: "hr".into(),
+                time: UnixMicros(7),
+                on: d("2026-10-09"),
+                note: "n".into(),
+            }],
+            revision: 9,
+            create_time: UnixMicros(1),
+            update_time: UnixMicros(7),
+        }
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let a = application();
+        assert_eq!(
+            codec::decode::<Application>(b"p", &codec::encode(&a)).unwrap(),
+            a
+        );
+        let findings = EthicsFindings(vec![EthicsFinding {
+            teacher_id: a.teacher_id.clone(),
+            found_on: d("2026-03-01"),
+            ground: "有偿补课".into(),
+            vetoes_until: d("2027-02-28"),
+            recorded_by: "a".into(),
+            reviewed_by: "b".into(),
+            record_time: UnixMicros(5),
+            revision: 4,
+        }]);
+        let bytes = codec::encode(&findings);
+        assert_eq!(
+            codec::decode::<EthicsFindings>(b"f", &bytes).unwrap(),
+            findings
+        );
+        let answer = EvaluationAnswer::Application {
+            application: a,
+            teacher: None,
+        };
+        let record = EvaluationAnswerRecord::of(&answer);
+        assert_eq!(record.into_domain().unwrap(), answer);
+    }
+
+    #[test]
+    fn unknown_codes_are_corrupt_not_guessed() {
+        let mut record = ApplicationRecord::of(&application());
+        record.state = 99;
+        assert!(record
+            .into_domain()
+            .unwrap_err()
+            .contains("application state"));
+    }
+
+    #[test]
+    fn fingerprints_tell_requests_apart() {
+        let step = |upheld| EvaluationCommand::Step {
+            application_id: id(1),
+            expected_etag: None,
+            on: None,
+            note: String::new(),
+            step: ApplicationStepRequest::HandleObjection { index: 0, upheld },
+        };
+        assert_eq!(fingerprint(&step(true)), fingerprint(&step(true)));
+        assert_ne!(fingerprint(&step(true)), fingerprint(&step(false)));
+    }
+}
