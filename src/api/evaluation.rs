@@ -4,35 +4,26 @@
 //! results, confirmation) write each application on its own, answering an outcome per
 //! application as TransitionTitles does per teacher.
 
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::api::convert::WireEnum;
 use crate::api::evaluation_convert::{
     application_message, figures_message, figures_row, finding_message, new_finding, new_round,
-    optional_date, parse_id, round_message, row_vote,
+    optional_date, parse_id, round_message,
 };
 use crate::api::pb;
 use crate::api::service::{
-    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService,
+    collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
+    RegistryService,
 };
-use crate::api::status::code_name;
 use crate::auth::Principal;
 use crate::clock;
-use crate::domain::case::evaluation::{
-    Application, ApplicationState, CloseReason, EvaluationRound, PassRatio, RoundFigures,
-};
+use crate::domain::case::evaluation::{Application, CloseReason, EvaluationRound, RoundFigures};
 use crate::domain::case::CaseId;
 use crate::domain::{Choice, CountyCode, DomainError, FieldViolation};
 use crate::store::{
     ApplicationStepRequest, EvaluationAnswer, EvaluationCommand, StoreError, WriteContext,
 };
-
-pub(super) type ConfirmStream = ReceiverStream<Result<pb::ConfirmApplicationsResponse, Status>>;
-
-const STREAM_BUFFER: usize = 64;
 
 /// Whether `principal` may see an application: county principals their county's.
 fn may_see(principal: &Principal, application: &Application) -> bool {
@@ -42,7 +33,7 @@ fn may_see(principal: &Principal, application: &Application) -> bool {
         .is_none_or(|own| *own == application.county_code)
 }
 
-fn invalid(violations: Vec<FieldViolation>) -> Status {
+pub(super) fn invalid(violations: Vec<FieldViolation>) -> Status {
     DomainError::from(violations).into()
 }
 
@@ -56,49 +47,13 @@ fn optional_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
 }
 
 /// The application of a step's answer.
-fn answered(answer: EvaluationAnswer) -> Result<Application, StoreError> {
+pub(super) fn answered(answer: EvaluationAnswer) -> Result<Application, StoreError> {
     match answer {
         EvaluationAnswer::Application { application, .. } => Ok(application),
         other => Err(StoreError::Corrupt {
             key: "evaluation answer".into(),
             detail: format!("a step answered {other:?}"),
         }),
-    }
-}
-
-/// What became of one application of a batch.
-fn outcome(
-    application_id: &CaseId,
-    teacher_id: String,
-    result: Result<Application, StoreError>,
-    ratio: Option<PassRatio>,
-) -> pb::ApplicationOutcome {
-    match result {
-        Ok(application) => pb::ApplicationOutcome {
-            application_id: application_id.as_str().to_string(),
-            teacher_id: application.teacher_id.as_str().to_string(),
-            application: Some(application_message(application, ratio)),
-            error_code: String::new(),
-            reason: String::new(),
-            message: String::new(),
-        },
-        Err(error) => {
-            let reason = match &error {
-                StoreError::Rejected(DomainError::FailedPrecondition { reason, .. }) => {
-                    reason.to_string()
-                }
-                _ => String::new(),
-            };
-            let status = Status::from(error);
-            pb::ApplicationOutcome {
-                application_id: application_id.as_str().to_string(),
-                teacher_id,
-                application: None,
-                error_code: code_name(status.code()),
-                reason,
-                message: status.message().to_string(),
-            }
-        }
     }
 }
 
@@ -111,7 +66,7 @@ impl RegistryService {
         Ok(self.store.evaluation_command(command, context).await?)
     }
 
-    async fn round(&self, id: CaseId) -> Result<EvaluationRound, Status> {
+    pub(super) async fn round(&self, id: CaseId) -> Result<EvaluationRound, Status> {
         self.reads
             .read(move |store| store.get_round(&id))
             .await?
@@ -294,7 +249,7 @@ impl RegistryService {
     }
 
     /// The round and its applications `principal` may see, of `county` if given.
-    async fn round_applications(
+    pub(super) async fn round_applications(
         &self,
         principal: &Principal,
         round_id: &str,
@@ -334,85 +289,6 @@ impl RegistryService {
                 .map(|a| application_message(a, Some(ratio)))
                 .collect(),
         })
-    }
-
-    /// The applications of a batch: those named (each of the round), or every one
-    /// `ready` selects.
-    async fn batch_selection(
-        &self,
-        principal: &Principal,
-        round_id: &str,
-        named: Vec<String>,
-        ready: impl Fn(&Application) -> bool,
-    ) -> Result<(EvaluationRound, Vec<Application>), Status> {
-        let (round, applications) = self.round_applications(principal, round_id, "").await?;
-        if named.is_empty() {
-            let selected = applications.into_iter().filter(|a| ready(a)).collect();
-            return Ok((round, selected));
-        }
-        let mut violations = Vec::new();
-        let mut selected = Vec::new();
-        for (at, raw) in named.iter().enumerate() {
-            let field = format!("application_ids[{at}]");
-            let Some(id) = collect(&mut violations, parse_id(&field, raw)) else {
-                continue;
-            };
-            match applications.iter().find(|a| a.id == id) {
-                Some(a) => selected.push(a.clone()),
-                None => violations.push(FieldViolation::new(field, "no application of this round")),
-            }
-        }
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
-        Ok((round, selected))
-    }
-
-    pub(super) async fn open_publicity(
-        &self,
-        principal: &Principal,
-        request: pb::OpenPublicityRequest,
-    ) -> Result<pb::OpenPublicityResponse, Status> {
-        let pb::OpenPublicityRequest {
-            round_id,
-            application_ids,
-            step_date,
-            note,
-            request_id,
-        } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
-        let (round, selected) = self
-            .batch_selection(principal, &round_id, application_ids, |a| {
-                a.state == ApplicationState::Applied || a.state == ApplicationState::CommitteeReview
-            })
-            .await?;
-        let mut outcomes = Vec::new();
-        for application in selected {
-            let command = EvaluationCommand::Step {
-                application_id: application.id.clone(),
-                expected_etag: None,
-                on,
-                note: note.trim().to_string(),
-                step: ApplicationStepRequest::OpenPublicity,
-            };
-            let result = self
-                .store
-                .evaluation_command(command, batch_context(principal, request_id.clone()))
-                .await
-                .and_then(answered);
-            outcomes.push(outcome(
-                &application.id,
-                application.teacher_id.as_str().to_string(),
-                result,
-                Some(round.rules.pass_ratio),
-            ));
-        }
-        Ok(pb::OpenPublicityResponse { outcomes })
     }
 
     pub(super) async fn record_objection(
@@ -524,139 +400,6 @@ impl RegistryService {
         Ok(pb::CloseTitleApplicationResponse {
             application: Some(application),
         })
-    }
-
-    pub(super) async fn record_committee_results(
-        &self,
-        principal: &Principal,
-        request: pb::RecordCommitteeResultsRequest,
-    ) -> Result<pb::RecordCommitteeResultsResponse, Status> {
-        let pb::RecordCommitteeResultsRequest {
-            round_id,
-            rows,
-            step_date,
-            note,
-            request_id,
-        } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        if rows.is_empty() {
-            violations.push(FieldViolation::new("rows", "give at least one result"));
-        }
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
-        let named = rows.iter().map(|r| r.application_id.clone()).collect();
-        let (round, selected) = self
-            .batch_selection(principal, &round_id, named, |_| false)
-            .await?;
-        let mut outcomes = Vec::new();
-        for (row, application) in rows.iter().zip(selected) {
-            let command = EvaluationCommand::Step {
-                application_id: application.id.clone(),
-                expected_etag: None,
-                on,
-                note: note.trim().to_string(),
-                step: ApplicationStepRequest::RecordVote {
-                    vote: row_vote(row),
-                },
-            };
-            let result = self
-                .store
-                .evaluation_command(command, batch_context(principal, request_id.clone()))
-                .await
-                .and_then(answered);
-            outcomes.push(outcome(
-                &application.id,
-                application.teacher_id.as_str().to_string(),
-                result,
-                Some(round.rules.pass_ratio),
-            ));
-        }
-        Ok(pb::RecordCommitteeResultsResponse { outcomes })
-    }
-
-    pub(super) async fn confirm_applications(
-        &self,
-        principal: &Principal,
-        request: pb::ConfirmApplicationsRequest,
-    ) -> Result<ConfirmStream, Status> {
-        let pb::ConfirmApplicationsRequest {
-            round_id,
-            application_ids,
-            approval_document,
-            step_date,
-            note,
-            request_id,
-        } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        if approval_document.trim().is_empty() {
-            violations.push(FieldViolation::new(
-                "approval_document",
-                "a confirmation names its approval document",
-            ));
-        }
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
-        let (round, selected) = self
-            .batch_selection(principal, &round_id, application_ids, |a| {
-                a.state == ApplicationState::ResultPublicity
-            })
-            .await?;
-        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-        let store = self.store.clone();
-        let context = batch_context(principal, request_id);
-        tokio::spawn(async move {
-            let mut summary = pb::ConfirmSummary::default();
-            for application in selected {
-                let command = EvaluationCommand::Step {
-                    application_id: application.id.clone(),
-                    expected_etag: None,
-                    on,
-                    note: note.trim().to_string(),
-                    step: ApplicationStepRequest::Confirm {
-                        approval_document: approval_document.clone(),
-                    },
-                };
-                let result = store
-                    .evaluation_command(command, context.clone())
-                    .await
-                    .and_then(answered);
-                match &result {
-                    Ok(_) => summary.confirmed += 1,
-                    Err(_) => summary.refused += 1,
-                }
-                let message = outcome(
-                    &application.id,
-                    application.teacher_id.as_str().to_string(),
-                    result,
-                    Some(round.rules.pass_ratio),
-                );
-                let response = pb::ConfirmApplicationsResponse {
-                    result: Some(pb::confirm_applications_response::Result::Outcome(message)),
-                };
-                if sender.send(Ok(response)).await.is_err() {
-                    // The caller went away; what was written stands.
-                    return;
-                }
-            }
-            let _ = sender
-                .send(Ok(pb::ConfirmApplicationsResponse {
-                    result: Some(pb::confirm_applications_response::Result::Summary(summary)),
-                }))
-                .await;
-        });
-        Ok(ReceiverStream::new(receiver))
     }
 
     pub(super) async fn check_eligibility(

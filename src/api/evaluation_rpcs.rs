@@ -3,7 +3,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::api::evaluation::ConfirmStream;
+use crate::api::evaluation_batch::ConfirmStream;
 use crate::api::gate::Held;
 use crate::api::pb;
 use crate::api::pb::evaluation_service_server::EvaluationService as EvaluationRpcs;

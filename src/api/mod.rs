@@ -30,6 +30,7 @@ mod changes;
 mod convert;
 mod credentials;
 mod evaluation;
+mod evaluation_batch;
 mod evaluation_convert;
 mod evaluation_rpcs;
 mod gate;

@@ -16,6 +16,7 @@ pub(crate) mod case;
 pub(crate) mod case_report;
 pub(crate) mod codes;
 pub(crate) mod evaluation;
+mod evaluation_request;
 mod fingerprint;
 #[cfg(test)]
 mod samples;
@@ -76,7 +77,7 @@ impl Fingerprint {
     pub(crate) fn of_evaluation(
         command: &crate::store::evaluation::EvaluationCommand,
     ) -> Fingerprint {
-        Fingerprint::V2(evaluation::fingerprint(command))
+        Fingerprint::V2(evaluation_request::fingerprint(command))
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way
