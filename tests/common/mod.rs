@@ -223,3 +223,30 @@ pub fn certificate(number: &str) -> pb::Certificate {
         ..Default::default()
     }
 }
+
+/// Issues the teacher a certificate numbered `number` (certified 2011, a 2011 number) and
+/// registers it every five years, so it is registered without a break from 2011-09-01 to
+/// 2026-09-01: promotions in that span meet the registration rule.
+pub async fn register_for_promotion(client: &mut Client, teacher_id: &str, number: &str) {
+    let mut issued = certificate(number);
+    issued.certified_on = "2011-07-01".into();
+    client
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: teacher_id.into(),
+            certificate: Some(issued),
+            first_registration_on: "2011-09-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("issue a certificate to register");
+    for registered_on in ["2016-09-01", "2021-09-01"] {
+        client
+            .register_certificate(pb::RegisterCertificateRequest {
+                certificate_number: number.into(),
+                registered_on: registered_on.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("register the certificate");
+    }
+}
