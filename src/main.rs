@@ -111,6 +111,10 @@ enum Command {
         /// with the same id is treated as new.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
         retain_request_ids_days: u64,
+        /// At shutdown, seconds to keep serving with health NOT_SERVING before draining, so
+        /// a load balancer stops sending work first (0: drain at once).
+        #[arg(long, default_value_t = 0)]
+        drain_secs: u64,
         /// How often, in seconds, the change log and request ids are trimmed.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         trim_interval_secs: u64,
@@ -421,6 +425,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_days,
             retain_request_ids_days,
             trim_interval_secs,
+            drain_secs,
             window_rules,
             auth_file,
             tls_cert,
@@ -459,6 +464,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 },
                 trim_interval: Duration::from_secs(trim_interval_secs),
                 credential_key: credential_key.map(std::sync::Arc::new),
+                drain_delay: Duration::from_secs(drain_secs),
                 ..ServerOptions::default()
             };
             let window_rules = match window_rules {

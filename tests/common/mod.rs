@@ -86,6 +86,13 @@ impl TestServer {
         self._temp.take()
     }
 
+    /// Asks the server to stop, as a signal would, without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// A new client on its own connection.
     pub async fn new_client(&self) -> Client {
         TeacherRegistryServiceClient::connect(format!("http://{}", self.address))
