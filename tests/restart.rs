@@ -321,7 +321,10 @@ async fn at_shutdown_health_goes_not_serving_while_requests_are_still_answered()
         })
         .await
         .expect("still answered while draining");
-    assert_eq!(read.into_inner().teacher.unwrap().teacher_id, created.teacher_id);
+    assert_eq!(
+        read.into_inner().teacher.unwrap().teacher_id,
+        created.teacher_id
+    );
     assert!(
         started.elapsed().as_secs() < 3,
         "the checks ran inside the drain delay"

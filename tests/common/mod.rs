@@ -53,9 +53,26 @@ pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> Te
 
 /// A server on a store the test opened itself, from `data_dir`.
 pub async fn serve(store: Store, data_dir: &Path, options: ServerOptions) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    serve_at(store, data_dir, options, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// A server on an existing data directory at `address` (a restart on the same port).
+pub async fn restart_at(
+    data_dir: &Path,
+    options: ServerOptions,
+    address: std::net::SocketAddr,
+) -> TestServer {
+    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    serve_at(store, data_dir, options, address).await
+}
+
+async fn serve_at(
+    store: Store,
+    data_dir: &Path,
+    options: ServerOptions,
+    address: std::net::SocketAddr,
+) -> TestServer {
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
     let address = listener.local_addr().expect("address");
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::run(listener, store, options, async move {
