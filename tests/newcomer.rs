@@ -233,3 +233,23 @@ fn the_docs_stay_inside_the_repository_and_the_licences_match_cargo_toml() {
     assert!(read("LICENSE-MIT").starts_with("MIT License"));
     assert!(read("LICENSE-APACHE").contains("Apache License\n                        Version 2.0"));
 }
+
+/// The README's first lines give the whole suite's command, and CI runs exactly that.
+#[test]
+fn ci_runs_the_test_command_the_readme_gives() {
+    let readme = read("README.md");
+    let readme_command = readme
+        .lines()
+        .take(8)
+        .find(|line| line.starts_with("cargo test"))
+        .and_then(|line| line.split('#').next())
+        .map(str::trim)
+        .expect("a cargo test command in the README's first lines");
+    let ci = read(".ci/run");
+    let ci_commands: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("cargo test"))
+        .collect();
+    assert_eq!(ci_commands, [readme_command]);
+}

@@ -697,6 +697,7 @@ async fn drain(s: &Shared, url: &str, workers: Vec<tokio::task::JoinHandle<()>>)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runs for three minutes: the whole suite runs it (README, Running it)"]
 async fn mixed_workload_without_errors_or_memory_growth() {
     let env =
         |name: &str, default: u64| std::env::var(name).map_or(default, |v| v.parse().unwrap());
