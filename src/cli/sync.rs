@@ -39,12 +39,19 @@ use crate::private_files::create_private_file;
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// What to mirror and where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SyncArgs {
+    /// The registry: host:port, http://host:port, or https://host:port for TLS.
+    #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
     pub server: String,
+    /// The county to mirror.
+    #[arg(long)]
     pub county: String,
+    /// The mirror file; its revision is kept in FILE.revision.
+    #[arg(long)]
     pub mirror: PathBuf,
     /// Keep watching for changes after catching up.
+    #[arg(long)]
     pub follow: bool,
 }
 
