@@ -248,6 +248,15 @@ impl Teacher {
                         ),
                     ));
                 }
+                if !self.is_registered_on(change.effective_date) {
+                    return Err(refused(
+                        "NOT_REGISTERED",
+                        format!(
+                            "no valid certificate has a periodic registration in force on {}; a teacher without a current registration cannot be promoted",
+                            change.effective_date
+                        ),
+                    ));
+                }
                 Some(target)
             }
             TitleChangeKind::Correction => change.tier,
