@@ -37,12 +37,18 @@ pub fn read_committee_file(path: &Path) -> anyhow::Result<Vec<pb::CommitteeResul
     rows(table).with_context(|| format!("in {}", path.display()))
 }
 
+/// A CSV file in UTF-8 (a byte-order mark dropped) or, as Excel writes it on a Chinese
+/// system, GBK.
 fn read_csv(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text.trim_start_matches('\u{feff}').to_string(),
+        Err(_) => encoding_rs::GBK.decode(&bytes).0.into_owned(),
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .from_reader(text.as_bytes());
     let mut table = Vec::new();
     for record in reader.records() {
         let record = record.with_context(|| format!("cannot read {}", path.display()))?;
@@ -183,5 +189,42 @@ mod tests {
         );
         assert!(rows(Vec::new()).is_err());
         assert!(rows(table(&["application,for,against,abstain"])).is_err());
+    }
+
+    #[test]
+    fn gbk_and_bom_csv_and_xlsx_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let gbk = dir.path().join("gbk.csv");
+        let (bytes, _, _) = encoding_rs::GBK.encode("申报编号,赞成,反对,弃权\nCX,6,2,1\n");
+        std::fs::write(&gbk, bytes).unwrap();
+        assert_eq!(read_committee_file(&gbk).unwrap()[0].votes_for, 6);
+        let bom = dir.path().join("bom.csv");
+        std::fs::write(&bom, "\u{feff}application,for,against,abstain\nCX,5,3,0\n").unwrap();
+        assert_eq!(read_committee_file(&bom).unwrap()[0].against, 3);
+
+        let sheet = dir.path().join("votes.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let page = book.add_worksheet();
+        for (c, name) in ["申报编号", "赞成", "反对", "弃权", "出席"]
+            .iter()
+            .enumerate()
+        {
+            page.write_string(0, c as u16, *name).unwrap();
+        }
+        page.write_string(1, 0, "CY").unwrap();
+        for (c, n) in [6.0, 2.0, 1.0, 9.0].iter().enumerate() {
+            page.write_number(1, c as u16 + 1, *n).unwrap();
+        }
+        book.save(&sheet).unwrap();
+        let read = read_committee_file(&sheet).unwrap();
+        assert_eq!(
+            (
+                read[0].application_id.as_str(),
+                read[0].votes_for,
+                read[0].present
+            ),
+            ("CY", 6, 9)
+        );
+        assert!(read_committee_file(&dir.path().join("votes.txt")).is_err());
     }
 }
