@@ -105,6 +105,7 @@ pub enum Rpc {
     CreateEvaluationRound,
     GetEvaluationRound,
     RecordEthicsFinding,
+    ListEthicsFindings,
     ApplyForTitle,
     GetTitleApplication,
     ListTitleApplications,
@@ -120,7 +121,7 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 49] = [
+    pub const ALL: [Rpc; 50] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -159,6 +160,7 @@ impl Rpc {
         Rpc::CreateEvaluationRound,
         Rpc::GetEvaluationRound,
         Rpc::RecordEthicsFinding,
+        Rpc::ListEthicsFindings,
         Rpc::ApplyForTitle,
         Rpc::GetTitleApplication,
         Rpc::ListTitleApplications,
@@ -198,6 +200,7 @@ impl Rpc {
                 | Rpc::ListCases
                 | Rpc::GetCaseReport
                 | Rpc::GetEvaluationRound
+                | Rpc::ListEthicsFindings
                 | Rpc::GetTitleApplication
                 | Rpc::ListTitleApplications
                 | Rpc::CheckEligibility

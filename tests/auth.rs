@@ -293,6 +293,12 @@ async fn call_evaluation(
             })
             .await
             .map(drop),
+        Rpc::ListEthicsFindings => client
+            .list_ethics_findings(pb::ListEthicsFindingsRequest {
+                teacher_id: a.teacher_id.clone(),
+            })
+            .await
+            .map(drop),
         Rpc::ApplyForTitle => client
             .apply_for_title(pb::ApplyForTitleRequest {
                 round_id: id(),
@@ -391,6 +397,7 @@ fn is_evaluation(rpc: Rpc) -> bool {
         || matches!(
             rpc,
             Rpc::GetEvaluationRound
+                | Rpc::ListEthicsFindings
                 | Rpc::GetTitleApplication
                 | Rpc::ListTitleApplications
                 | Rpc::CheckEligibility

@@ -60,6 +60,15 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         (recorded.recorded_by.as_str(), recorded.reviewed_by.as_str()),
         ("anonymous", "李审核")
     );
+    let listed = client
+        .list_ethics_findings(pb::ListEthicsFindingsRequest {
+            teacher_id: vetoed.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(listed, [recorded.clone()]);
 
     // Revoked: one certificate revoked, another still valid and registered.
     let revoked = common::eligible_teacher(&mut registry, 22, COUNTY).await;

@@ -27,10 +27,11 @@ use crate::store::{
 
 /// Whether `principal` may see an application: county principals their county's.
 fn may_see(principal: &Principal, application: &Application) -> bool {
-    principal
-        .county
-        .as_ref()
-        .is_none_or(|own| *own == application.county_code)
+    may_see_county(principal, &application.county_code)
+}
+
+fn may_see_county(principal: &Principal, county: &CountyCode) -> bool {
+    principal.county.as_ref().is_none_or(|own| own == county)
 }
 
 pub(super) fn invalid(violations: Vec<FieldViolation>) -> Status {
@@ -180,6 +181,27 @@ impl RegistryService {
             }),
             other => Err(Status::internal(format!("unexpected answer {other:?}"))),
         }
+    }
+
+    pub(super) async fn list_ethics_findings(
+        &self,
+        principal: &Principal,
+        request: pb::ListEthicsFindingsRequest,
+    ) -> Result<pb::ListEthicsFindingsResponse, Status> {
+        let id =
+            parse_teacher_id("teacher_id", &request.teacher_id).map_err(|v| invalid(vec![v]))?;
+        let (teacher, findings) = self
+            .reads
+            .read(move |store| Ok((store.get_teacher(&id)?, store.ethics_findings(&id)?)))
+            .await?;
+        // A county sees only its own teachers, and what was found about them.
+        match teacher {
+            Some(t) if may_see_county(principal, &t.fields.county_code) => {}
+            _ => return Err(DomainError::NotFound { what: "teacher" }.into()),
+        }
+        Ok(pb::ListEthicsFindingsResponse {
+            findings: findings.into_iter().map(finding_message).collect(),
+        })
     }
 
     pub(super) async fn apply_for_title(

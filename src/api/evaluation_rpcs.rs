@@ -58,6 +58,14 @@ impl EvaluationRpcs for EvaluationService {
         )
     }
 
+    async fn list_ethics_findings(
+        &self,
+        request: Request<pb::ListEthicsFindingsRequest>,
+    ) -> Result<Response<pb::ListEthicsFindingsResponse>, Status> {
+        let registry = &self.registry;
+        rpc!(registry, request, ListEthicsFindings, list_ethics_findings)
+    }
+
     async fn apply_for_title(
         &self,
         request: Request<pb::ApplyForTitleRequest>,

@@ -91,15 +91,19 @@ pub async fn run_round(
                 .into_inner()
                 .finding
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "{}  师德一票否决 {}..{}  recorded by {}, reviewed by {}",
-                finding.teacher_id,
-                finding.found_on,
-                finding.vetoes_until,
-                finding.recorded_by,
-                finding.reviewed_by
-            )?;
+            writeln!(out, "{}", finding_line(&finding))?;
+            Ok(())
+        }
+        RoundCommand::Findings { teacher_id } => {
+            let findings = client
+                .list_ethics_findings(pb::ListEthicsFindingsRequest { teacher_id })
+                .await
+                .map_err(|s| refusal(s, "could not list the findings"))?
+                .into_inner()
+                .findings;
+            for finding in &findings {
+                writeln!(out, "{}", finding_line(finding))?;
+            }
             Ok(())
         }
         RoundCommand::Apply {
@@ -375,6 +379,19 @@ async fn show(
         )?;
     }
     Ok(())
+}
+
+/// `T…  师德一票否决 from..until  ground  recorded by …, reviewed by …`.
+fn finding_line(finding: &pb::EthicsFinding) -> String {
+    format!(
+        "{}  师德一票否决 {}..{}  {}  recorded by {}, reviewed by {}",
+        finding.teacher_id,
+        finding.found_on,
+        finding.vetoes_until,
+        finding.ground,
+        finding.recorded_by,
+        finding.reviewed_by
+    )
 }
 
 /// `C…  STATE  name  county  [publicity a..b]  [vote f/a/b of p]  [reason]`.

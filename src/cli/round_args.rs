@@ -80,6 +80,8 @@ pub enum RoundCommand {
         #[arg(long)]
         reviewed_by: String,
     },
+    /// List the ethics findings about a teacher, with who recorded and reviewed each.
+    Findings { teacher_id: String },
     /// A teacher applies in a round; prints the application's line.
     Apply {
         round_id: String,
