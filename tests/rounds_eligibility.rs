@@ -68,7 +68,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         .unwrap()
         .into_inner()
         .findings;
-    assert_eq!(listed, [recorded.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&recorded));
 
     // Revoked: one certificate revoked, another still valid and registered.
     let revoked = common::eligible_teacher(&mut registry, 22, COUNTY).await;
