@@ -145,6 +145,27 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
     assert_eq!(reasons(&revoked), ["QUALIFICATION_REVOKED"]);
     assert!(reasons(&eligible).is_empty());
     assert_eq!(rows.iter().filter(|r| r.eligible).count(), 1);
+    // Over one school: its teachers only.
+    let school = rows
+        .iter()
+        .find(|r| r.teacher_id == eligible.teacher_id)
+        .unwrap()
+        .school
+        .clone();
+    let at_school = client
+        .check_eligibility(pb::CheckEligibilityRequest {
+            round_id: round.round_id.clone(),
+            county_code: COUNTY.into(),
+            school: school.clone(),
+            on: on.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert!(at_school.iter().any(|r| r.teacher_id == eligible.teacher_id));
+    assert!(at_school.iter().all(|r| r.school == school));
+    assert!(at_school.len() < rows.len(), "{at_school:?}");
 
     // The eligible one applies; a retry with the same request id gets the same answer.
     let mut request = application_request(&round, &eligible, on);
