@@ -163,7 +163,9 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         .unwrap()
         .into_inner()
         .rows;
-    assert!(at_school.iter().any(|r| r.teacher_id == eligible.teacher_id));
+    assert!(at_school
+        .iter()
+        .any(|r| r.teacher_id == eligible.teacher_id));
     assert!(at_school.iter().all(|r| r.school == school));
     assert!(at_school.len() < rows.len(), "{at_school:?}");
 

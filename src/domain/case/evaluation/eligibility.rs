@@ -81,11 +81,13 @@ pub fn eligibility(
     if !teacher.is_registered_on(on) {
         failed.push(Ineligibility::NotRegistered);
     }
-    let statuses = || teacher.certificates.iter().map(|c| c.status);
-    if statuses().any(|s| s == CertificateStatus::Revoked) {
+    // A revoked certificate stays revoked when the qualification is lost later (its
+    // status is then LOST, its revocation kept).
+    let certificates = || teacher.certificates.iter();
+    if certificates().any(|c| c.status == CertificateStatus::Revoked || c.revocation.is_some()) {
         failed.push(Ineligibility::QualificationRevoked);
     }
-    if statuses().any(|s| s == CertificateStatus::Lost) {
+    if certificates().any(|c| c.status == CertificateStatus::Lost) {
         failed.push(Ineligibility::QualificationLost);
     }
     if findings.iter().any(|f| f.vetoes_on(on)) {

@@ -200,6 +200,21 @@ fn each_rule_names_itself() {
             Ineligibility::QualificationRevoked
         ]
     );
+    let mut lost = revoked.clone();
+    lost.certificates[0].status = CertificateStatus::Lost;
+    lost.certificates[0].revocation = Some(crate::domain::Revocation {
+        revoked_on: d("2026-01-05"),
+        reason: "r".into(),
+        approval_document: "d".into(),
+    });
+    assert_eq!(
+        eligibility(&lost, &[], &r, false, on),
+        [
+            Ineligibility::NotRegistered,
+            Ineligibility::QualificationRevoked,
+            Ineligibility::QualificationLost
+        ]
+    );
     let vetoed = eligibility(
         &teacher(),
         &[finding("2026-03-01", "2027-02-28")],
