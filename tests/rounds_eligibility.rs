@@ -236,5 +236,12 @@ async fn an_exceptional_application_needs_grounds_and_waives_the_years() {
     assert_eq!(refused.code(), Code::InvalidArgument);
     let mut fields = common::violated_fields(&refused);
     fields.sort();
-    assert_eq!(fields, ["round.target_tier"]);
+    assert_eq!(
+        fields,
+        [
+            "round.committee",
+            "round.publicity_working_days",
+            "round.target_tier"
+        ]
+    );
 }

@@ -120,51 +120,69 @@ impl NewRound {
                 "THIRD_LEVEL is a first title, not a promotion",
             ));
         }
-        let rules = &self.rules;
-        if rules.publicity_working_days < MIN_PUBLICITY_WORKING_DAYS {
+        violations.extend(self.rules.violations());
+        violations.extend(committee_violations(&self.committee));
+        self.committee = self
+            .committee
+            .iter()
+            .map(|m| m.trim().to_string())
+            .collect();
+        if !violations.is_empty() {
+            return Err(violations.into());
+        }
+        Ok(self)
+    }
+}
+
+impl RoundRules {
+    /// Every number out of its bounds, as field violations.
+    pub fn violations(&self) -> Vec<FieldViolation> {
+        let mut violations = Vec::new();
+        if self.publicity_working_days < MIN_PUBLICITY_WORKING_DAYS {
             violations.push(FieldViolation::new(
                 "round.publicity_working_days",
                 format!("publicity lasts at least {MIN_PUBLICITY_WORKING_DAYS} working days"),
             ));
         }
-        let ratio = rules.pass_ratio;
+        let ratio = self.pass_ratio;
         if ratio.denominator == 0 || ratio.numerator == 0 || ratio.numerator > ratio.denominator {
             violations.push(FieldViolation::new(
                 "round.pass_ratio",
                 "must be a fraction above 0 and at most 1",
             ));
         }
-        if !(16..=80).contains(&rules.retirement_age) {
+        if !(16..=80).contains(&self.retirement_age) {
             violations.push(FieldViolation::new(
                 "round.retirement_age",
                 "must be between 16 and 80",
             ));
         }
-        if rules.years_in_tier > 40 {
+        if self.years_in_tier > 40 {
             violations.push(FieldViolation::new(
                 "round.years_in_tier",
                 "must be at most 40",
             ));
         }
-        let mut committee: Vec<String> = self
-            .committee
-            .iter()
-            .map(|m| m.trim().to_string())
-            .filter(|m| !m.is_empty())
-            .collect();
-        committee.sort();
-        committee.dedup();
-        if committee.len() != self.committee.len() || committee.is_empty() {
-            violations.push(FieldViolation::new(
-                "round.committee",
-                "name each member once, at least one",
-            ));
-        }
-        if !violations.is_empty() {
-            return Err(violations.into());
-        }
-        Ok(self)
+        violations
     }
+}
+
+/// The committee's violation, if its members are not each named once (at least one).
+pub fn committee_violations(committee: &[String]) -> Vec<FieldViolation> {
+    let mut named: Vec<&str> = committee
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    if named.len() != committee.len() || named.is_empty() {
+        return vec![FieldViolation::new(
+            "round.committee",
+            "name each member once, at least one",
+        )];
+    }
+    Vec::new()
 }
 
 /// A committee's secret-ballot result on one application.
