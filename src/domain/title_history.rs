@@ -62,16 +62,6 @@ impl SkipReason {
             Self::HasNewTitle => "HAS_NEW_TITLE",
         }
     }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::NoLegacyTitle,
-            Self::AlreadyTransitioned,
-            Self::HasNewTitle,
-        ]
-        .into_iter()
-        .find(|r| r.code() == code)
-    }
 }
 
 /// What the reform transition would do to a teacher.
