@@ -183,6 +183,13 @@ enum Expect {
     Case(String, Option<String>),
     /// A consultation recorded: its one change, or none for a retry.
     Consultation,
+    /// Title evaluation: at most one change of each record named (a round's or an
+    /// application's by its number, a finding's by its teacher), and the TITLE_CHANGED of
+    /// each teacher a confirmation promoted.
+    Evaluation {
+        records: Vec<String>,
+        promoted: Vec<String>,
+    },
 }
 
 /// Checks one answer against the invariants in the module doc; says what it changed.
@@ -218,6 +225,7 @@ fn check(
         _ => return Err(format!("well-formed request answered {status:?}")),
     }
     let mut teachers = Vec::new();
+    let (mut records, mut promoted) = (Vec::new(), Vec::new());
     for message in reply.messages {
         let garbled = |e: prost::DecodeError| e.to_string();
         match target.method {
@@ -246,6 +254,41 @@ fn check(
                 }
             }
             "RecordConsultation" => return Ok(Expect::Consultation),
+            "CreateEvaluationRound" => {
+                let answer = pb::CreateEvaluationRoundResponse::decode(message).map_err(garbled)?;
+                records.push(answer.round.ok_or("OK without the round")?.round_id);
+            }
+            "RecordEthicsFinding" => {
+                let answer = pb::RecordEthicsFindingResponse::decode(message).map_err(garbled)?;
+                records.push(answer.finding.ok_or("OK without the finding")?.teacher_id);
+            }
+            "ApplyForTitle" | "RecordObjection" | "HandleObjection" | "CloseTitleApplication" => {
+                // Each answers the application in field 1.
+                let answer = pb::ApplyForTitleResponse::decode(message).map_err(garbled)?;
+                let application = answer.application.ok_or("OK without the application")?;
+                records.push(application.application_id);
+            }
+            "OpenPublicity" | "RecordCommitteeResults" => {
+                // Each answers its outcomes in field 1.
+                let answer = pb::OpenPublicityResponse::decode(message).map_err(garbled)?;
+                for outcome in answer.outcomes {
+                    if outcome.application.is_some() {
+                        records.push(outcome.application_id);
+                    } else if !REFUSALS.iter().any(|(_, name)| *name == outcome.error_code) {
+                        return Err(format!("an outcome refused imprecisely: {outcome:?}"));
+                    }
+                }
+            }
+            "ConfirmApplications" => {
+                use pb::confirm_applications_response::Result::Outcome;
+                let answer = pb::ConfirmApplicationsResponse::decode(message).map_err(garbled)?;
+                if let Some(Outcome(outcome)) = answer.result {
+                    if outcome.application.is_some() {
+                        records.push(outcome.application_id);
+                        promoted.push(outcome.teacher_id);
+                    }
+                }
+            }
             method if target.service == seeds::CASES && is_write(method) => {
                 // Every case step answers the case in field 1; a decision adds the record.
                 let answer = pb::DecideCaseResponse::decode(message).map_err(garbled)?;
@@ -261,11 +304,30 @@ fn check(
             _ => {}
         }
     }
+    if is_evaluation_write(target.method) {
+        return Ok(Expect::Evaluation { records, promoted });
+    }
     Ok(if teachers.is_empty() {
         Expect::Nothing
     } else {
         Expect::Teachers(teachers)
     })
+}
+
+/// The EvaluationService's writes, unary and batch (see `Expect::Evaluation`).
+fn is_evaluation_write(method: &str) -> bool {
+    matches!(
+        method,
+        "CreateEvaluationRound"
+            | "RecordEthicsFinding"
+            | "ApplyForTitle"
+            | "RecordObjection"
+            | "HandleObjection"
+            | "CloseTitleApplication"
+            | "OpenPublicity"
+            | "RecordCommitteeResults"
+            | "ConfirmApplications"
+    )
 }
 
 /// The unary writes: the registry's answer with the changed teacher in field 1, the case
@@ -377,7 +439,10 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
     assert_eq!(fuzzed, methods, "a seed for every RPC");
 
     // The raw harness works: every read's seed is answered OK (so no run passes vacuously).
-    for t in targets.iter().filter(|t| !is_write(t.method)) {
+    for t in targets
+        .iter()
+        .filter(|t| !is_write(t.method) && !is_evaluation_write(t.method))
+    {
         let status = send(t, &t.seed).map(|reply| reply.status);
         assert_eq!(
             status.as_ref().map(Status::code),
@@ -442,6 +507,31 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
             Expect::Consultation => {
                 let recorded = pb::ChangeKind::ConsultationRecorded as i32;
                 new.len() <= 1 && new.iter().all(|c| c.kind == recorded)
+            }
+            Expect::Evaluation { records, promoted } => {
+                let title_changed = pb::ChangeKind::TitleChanged as i32;
+                let finding = pb::ChangeKind::EthicsFindingRecorded as i32;
+                let once = |list: &[String], key: &str| {
+                    list.iter().any(|r| r == key)
+                        && new
+                            .iter()
+                            .filter(|c| {
+                                (c.kind == title_changed && c.teacher_id == key)
+                                    || (c.kind == finding && c.teacher_id == key)
+                                    || c.case_id == key
+                            })
+                            .count()
+                            <= 1
+                };
+                new.iter().all(|c| {
+                    if c.kind == title_changed {
+                        once(promoted, &c.teacher_id)
+                    } else if c.kind == finding {
+                        once(records, &c.teacher_id)
+                    } else {
+                        once(records, &c.case_id)
+                    }
+                })
             }
         };
         if !explained {

@@ -12,6 +12,7 @@ use crate::common::*;
 pub(crate) const CASES: &str = "teacher_registry.v1.CaseService";
 pub(crate) const CREDENTIALS: &str = "teacher_registry.v1.CredentialService";
 pub(crate) const VERIFICATION: &str = "teacher_registry.v1.VerificationService";
+pub(crate) const EVALUATION: &str = "teacher_registry.v1.EvaluationService";
 
 /// Seeds for every RPC; the holder whose identity number no answer may show.
 pub(crate) async fn seeds(server: &TestServer) -> (pb::Teacher, Vec<Target>) {
@@ -19,6 +20,7 @@ pub(crate) async fn seeds(server: &TestServer) -> (pb::Teacher, Vec<Target>) {
     let (holder, mut targets) = registry_seeds(&mut client).await;
     targets.extend(case_seeds(server).await);
     targets.extend(credential_seeds(server, &holder).await);
+    targets.extend(evaluation_seeds(server).await);
     (holder, targets)
 }
 
@@ -318,6 +320,177 @@ async fn credential_seeds(server: &TestServer, holder: &pb::Teacher) -> Vec<Targ
                 name: holder.name.clone(),
                 certificate_number: CERTIFICATE.into(),
                 ..Default::default()
+            },
+        ),
+    ]
+}
+
+/// A round with an application on school publicity, a second eligible teacher, and a
+/// request for each evaluation RPC about them.
+async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
+    use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+    let mut client = server.client.clone();
+    let applicant = eligible_teacher(&mut client, 900, COUNTY).await;
+    let other = eligible_teacher(&mut client, 901, COUNTY).await;
+    let mut rounds = EvaluationServiceClient::connect(format!("http://{}", server.address))
+        .await
+        .unwrap();
+    let new_round = pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度一级教师评审".into(),
+            county_code: COUNTY.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: today_cst().to_string(),
+            committee: vec!["甲".into(), "乙".into(), "丙".into()],
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let round = rounds
+        .create_evaluation_round(new_round.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap()
+        .round_id;
+    let applied_on = (today_cst() - chrono::Duration::days(30)).to_string();
+    let application = rounds
+        .apply_for_title(pb::ApplyForTitleRequest {
+            round_id: round.clone(),
+            teacher_id: applicant.teacher_id.clone(),
+            applied_on: applied_on.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+        .application_id;
+    let step = |on: i64| (today_cst() - chrono::Duration::days(on)).to_string();
+    vec![
+        target_in(EVALUATION, new_round),
+        target_in(
+            EVALUATION,
+            pb::GetEvaluationRoundRequest {
+                round_id: round.clone(),
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::RecordEthicsFindingRequest {
+                finding: Some(pb::EthicsFinding {
+                    teacher_id: other.teacher_id.clone(),
+                    found_on: step(60),
+                    ground: "有偿补课".into(),
+                    vetoes_until: step(-300),
+                    reviewed_by: "李审核".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::ListEthicsFindingsRequest {
+                teacher_id: other.teacher_id.clone(),
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::ApplyForTitleRequest {
+                round_id: round.clone(),
+                teacher_id: other.teacher_id.clone(),
+                applied_on,
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::GetTitleApplicationRequest {
+                application_id: application.clone(),
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::ListTitleApplicationsRequest {
+                round_id: round.clone(),
+                county_code: COUNTY.into(),
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::OpenPublicityRequest {
+                round_id: round.clone(),
+                step_date: step(29),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::RecordObjectionRequest {
+                application_id: application.clone(),
+                step_date: step(27),
+                text: "异议".into(),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::HandleObjectionRequest {
+                application_id: application.clone(),
+                step_date: step(26),
+                note: "经核查不属实".into(),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::RecordCommitteeResultsRequest {
+                round_id: round.clone(),
+                rows: vec![pb::CommitteeResultRow {
+                    application_id: application.clone(),
+                    votes_for: 2,
+                    against: 1,
+                    abstain: 0,
+                    present: 3,
+                }],
+                step_date: step(15),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::ConfirmApplicationsRequest {
+                round_id: round.clone(),
+                approval_document: "南人社[2026]12号".into(),
+                step_date: step(2),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::CloseTitleApplicationRequest {
+                application_id: application,
+                reason: pb::CloseReason::Withdrawn as i32,
+                note: "本人撤回".into(),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::CheckEligibilityRequest {
+                round_id: round.clone(),
+                county_code: COUNTY.into(),
+                ..Default::default()
+            },
+        ),
+        target_in(
+            EVALUATION,
+            pb::GetRoundStatisticsRequest {
+                round_id: round,
+                county_code: String::new(),
             },
         ),
     ]
