@@ -516,8 +516,8 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
                         && new
                             .iter()
                             .filter(|c| {
-                                (c.kind == title_changed && c.teacher_id == key)
-                                    || (c.kind == finding && c.teacher_id == key)
+                                ((c.kind == title_changed || c.kind == finding)
+                                    && c.teacher_id == key)
                                     || c.case_id == key
                             })
                             .count()
