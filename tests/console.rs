@@ -429,3 +429,121 @@ async fn the_public_page_answers_what_verify_certificate_answers_within_its_limi
     assert_eq!(limited.status, 429, "{}", limited.body);
     assert!(limited.body.contains("RESOURCE_EXHAUSTED"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_title_transition_runs_dry_then_applies_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let page = http.get("/transition").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.input("csrf").unwrap();
+    let request_id = page.input("request_id").unwrap();
+
+    let missing = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &request_id),
+                ("county_code", A),
+                ("effective_date", "not a date"),
+                ("approval_document", "闽人社〔2026〕1号"),
+                ("action", "dry_run"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert!(
+        missing.body.contains("id=\"effective_date-error\""),
+        "{}",
+        missing.body
+    );
+
+    let dry = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &request_id),
+                ("county_code", A),
+                ("effective_date", "2026-01-01"),
+                ("approval_document", "闽人社〔2026〕1号"),
+                ("action", "dry_run"),
+            ],
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(dry.body.contains("<dd id=\"would\">1</dd>"), "{}", dry.body);
+    assert!(
+        dry.body.contains(&fx.teacher_a.teacher_id) && !dry.body.contains(&fx.teacher_b.teacher_id)
+    );
+    assert!(dry.body.contains("id=\"apply\""));
+    assert_eq!(
+        fx.teacher(&fx.teacher_a.teacher_id).await.revision,
+        fx.teacher_a.revision,
+        "a dry run saves nothing"
+    );
+
+    let apply_id = dry.input("request_id").unwrap();
+    assert_ne!(apply_id, request_id);
+    let applied = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &apply_id),
+                ("county_code", &dry.input("county_code").unwrap()),
+                ("effective_date", &dry.input("effective_date").unwrap()),
+                (
+                    "approval_document",
+                    &dry.input("approval_document").unwrap(),
+                ),
+                ("action", "apply"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    assert!(
+        applied.body.contains("<dd id=\"transitioned\">1</dd>"),
+        "{}",
+        applied.body
+    );
+    let teacher = fx.teacher(&fx.teacher_a.teacher_id).await;
+    assert_ne!(teacher.current_title, 0, "transitioned");
+    assert_eq!(
+        fx.teacher(&fx.teacher_b.teacher_id).await.current_title,
+        0,
+        "another county untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut admin = Http::new(fx.console);
+    admin.sign_in(&fx.tokens.admin).await;
+    let page = admin.get("/stats").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body.matches("<svg").count(), 3, "{}", page.body);
+    assert!(page.body.contains("role=\"img\""));
+    assert!(
+        page.body.contains("<td>延平区 350702</td><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<td>顺昌县 350721</td><td>1</td>"));
+
+    // A county user's figures are their county's alone, as GetStatistics scopes them.
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let page = county.get("/stats").await;
+    assert!(
+        page.body.contains("<td>延平区 350702</td><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("顺昌县"));
+}

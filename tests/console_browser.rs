@@ -1,6 +1,7 @@
 //! The console in a real browser: headless Chromium (the distribution's package) driven
 //! through chromedriver by a WebDriver client. It signs in, searches, opens a teacher,
 //! reissues a certificate with a field error then success, opens a case and accepts it,
+//! runs a title transition dry, shows the statistics,
 //! verifies a certificate publicly using the keyboard only, and is refused another
 //! county's teacher as a county user. Every page visited is checked for form controls
 //! without a label, and, when axe-core is available (`AXE_CORE_JS`, installed by .ci/run),
@@ -46,6 +47,8 @@ fn screenshots_dir() -> PathBuf {
         .parent()
         .expect("target dir")
         .join("console-screenshots");
+    // Only this run's screenshots: a step removed since would leave a stale one behind.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -123,6 +126,18 @@ impl Walk {
         let field = self.find(css).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
+    }
+
+    /// Sets a date input (typing into one depends on the browser's locale).
+    async fn set_date(&self, css: &str, date: &str) {
+        self.find(css).await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![json!(css), json!(date)],
+            )
+            .await
+            .unwrap();
     }
 
     async fn text(&self, css: &str) -> String {
@@ -289,6 +304,25 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.find("#decide").await;
     assert_eq!(walk.text("#state").await, "已受理");
     walk.shot("case-accepted").await;
+
+    // A dry-run title transition of the county, then the statistics.
+    walk.goto("/transition").await;
+    walk.fill("#county_code", A).await;
+    walk.set_date("#effective_date", "2026-01-01").await;
+    walk.fill("#approval_document", "闽人社〔2026〕1号").await;
+    walk.find("button[value=dry_run]").await.click().await.unwrap();
+    walk.find("#outcomes").await;
+    assert_eq!(walk.text("#would").await, "1");
+    walk.shot("transition-dry-run").await;
+    assert_eq!(
+        fx.teacher(&fx.teacher_a.teacher_id).await.current_title,
+        0,
+        "a dry run saves nothing"
+    );
+    walk.goto("/stats").await;
+    walk.find("#by-county svg").await;
+    walk.shot("statistics").await;
+    walk.goto(&format!("/cases/{}", fx.case.case_id)).await;
 
     // The language switch.
     walk.find("a[href^='/lang/en']")

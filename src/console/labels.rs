@@ -119,3 +119,28 @@ pub(crate) const CASE_ACTIONS: Labels = &[
 ];
 
 pub(crate) const VERIFY_STATUSES: Labels = CERTIFICATE_STATUSES;
+
+pub(crate) const LEGACY_TITLES: Labels = &[
+    (1, "中学高级教师", "Secondary senior"),
+    (2, "中学一级教师", "Secondary first"),
+    (3, "小学高级教师", "Primary senior"),
+    (4, "中学二级教师", "Secondary second"),
+    (5, "小学一级教师", "Primary first"),
+    (6, "中学三级教师", "Secondary third"),
+    (7, "小学二级教师", "Primary second"),
+    (8, "小学三级教师", "Primary third"),
+];
+
+pub(crate) const TRANSITION_OUTCOMES: Labels = &[
+    (1, "已过渡", "Transitioned"),
+    (2, "将过渡", "Would transition"),
+    (3, "跳过", "Skipped"),
+    (4, "失败", "Failed"),
+];
+
+pub(crate) const TRANSITION_SKIP_REASONS: Labels = &[
+    (1, "无旧职称", "No legacy title"),
+    (2, "已过渡", "Already transitioned"),
+    (3, "已有新职称", "Has a new title"),
+    (4, "未找到", "Not found"),
+];

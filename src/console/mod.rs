@@ -106,7 +106,7 @@ pub async fn serve(
 }
 
 fn router(console: Console) -> Router {
-    use pages::{cases, public, teachers};
+    use pages::{cases, public, stats, teachers, transition};
     Router::new()
         .route("/", get(root))
         .route("/signin", get(public::signin_form).post(public::signin))
@@ -121,6 +121,8 @@ fn router(console: Console) -> Router {
         .route("/cases/{id}/accept", post(cases::accept))
         .route("/cases/{id}/decide", post(cases::decide))
         .route("/cases/{id}/notice/{which}", get(cases::notice))
+        .route("/stats", get(stats::statistics))
+        .route("/transition", get(transition::form).post(transition::run))
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
         .fallback(not_found)

@@ -90,6 +90,8 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
     let mut create = async |n: u32, name: &str, county: &str, number: &str| {
         let mut t = teacher(n, county);
         t.name = name.into();
+        // Appointed under the old titles, so the title transition has work.
+        t.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
         let created = registry
             .create_teacher(pb::CreateTeacherRequest {
                 teacher: Some(t),

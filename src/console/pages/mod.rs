@@ -1,7 +1,10 @@
 //! The console's pages, by theme: [`public`] (sign-in, sign-out, verification, language),
-//! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window).
+//! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window),
+//! [`stats`] (figures and charts), [`transition`] (the title transition).
 
 pub(crate) mod cases;
 mod certificates;
 pub(crate) mod public;
+pub(crate) mod stats;
 pub(crate) mod teachers;
+pub(crate) mod transition;
