@@ -195,11 +195,11 @@ pub async fn run(
                 listener,
                 service.clone(),
                 console.clone(),
-                options.tls.is_some(),
+                options.tls.as_ref(),
                 async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 },
-            )))
+            )?))
         }
     };
     let verification = VerificationServiceServer::new(VerificationService::new(service.clone()))

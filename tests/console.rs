@@ -547,3 +547,103 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
     );
     assert!(!page.body.contains("顺昌县"));
 }
+
+fn certificate_pair(
+    name: &str,
+    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ca: bool,
+) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let cert = match issuer {
+        Some((issuer_params, issuer_key)) => params
+            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
+            .unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    (cert, key, params)
+}
+
+/// GET `path` over TLS, trusting `ca`; the answer's head.
+async fn get_over_tls(
+    address: std::net::SocketAddr,
+    ca: &rcgen::Certificate,
+    path: &str,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tls.read_to_end(&mut raw).await;
+    String::from_utf8_lossy(&raw).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_tls_the_console_is_served_over_tls_with_secure_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, ca_key, ca_params) = certificate_pair("console test CA", None, true);
+    let (cert, key, _) = certificate_pair("localhost", Some((&ca_params, &ca_key)), false);
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let tls = teacher_registry::server::TlsFiles {
+        cert: write("server.pem", cert.pem()),
+        key: write("server.key", key.serialize_pem()),
+        client_ca: None,
+    };
+    let console = free_address();
+    let server = common::start_server_with(teacher_registry::server::ServerOptions {
+        tls: Some(tls),
+        console: Some(teacher_registry::console::ConsoleOptions::new(console)),
+        ..Default::default()
+    })
+    .await;
+    wait_listening(console).await;
+    let head = get_over_tls(console, &ca, "/signin").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let cookie = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a form cookie");
+    assert!(
+        cookie.contains("; HttpOnly; SameSite=Strict; Secure"),
+        "{cookie}"
+    );
+
+    // Plain HTTP to the TLS console gets no page.
+    let mut plain = Http::new(console);
+    let refused = tokio::time::timeout(Duration::from_secs(15), async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(plain.address).await.unwrap();
+        stream
+            .write_all(b"GET /signin HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        raw
+    })
+    .await
+    .unwrap();
+    assert!(!String::from_utf8_lossy(&refused).contains("HTTP/1.1 200"));
+    plain.cookies.clear();
+    drop(server);
+}

@@ -310,7 +310,11 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.fill("#county_code", A).await;
     walk.set_date("#effective_date", "2026-01-01").await;
     walk.fill("#approval_document", "闽人社〔2026〕1号").await;
-    walk.find("button[value=dry_run]").await.click().await.unwrap();
+    walk.find("button[value=dry_run]")
+        .await
+        .click()
+        .await
+        .unwrap();
     walk.find("#outcomes").await;
     assert_eq!(walk.text("#would").await, "1");
     walk.shot("transition-dry-run").await;

@@ -10,30 +10,35 @@
 //!
 //! - [`session`]: sign-in sessions, cookies and CSRF tokens;
 //! - [`layout`]: the page shell, language switch and labelled form fields;
-//! - [`pages`]: the pages themselves (public, teachers, cases).
+//! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics);
+//! - `tls`: the console over TLS when the registry is served over TLS.
 
 mod call;
 mod labels;
 mod layout;
 mod pages;
 pub mod session;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::serve::IncomingStream;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::{CaseService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
+use crate::server::TlsFiles;
 use layout::{Lang, Viewer};
 use session::{Session, Sessions, LANG_COOKIE, SESSION_COOKIE};
 
@@ -78,31 +83,41 @@ pub(crate) struct Console {
     pub(crate) bureau: Arc<str>,
 }
 
-/// Serves the console on `listener` until `shutdown` completes.
-pub async fn serve(
+/// The console on `listener` until `shutdown` completes, over TLS when `tls` is given.
+/// The TLS files are read here, so a bad one stops the server before it starts.
+pub fn serve(
     listener: TcpListener,
     registry: RegistryService,
     options: ConsoleOptions,
-    secure: bool,
+    tls: Option<&TlsFiles>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + Send + 'static> {
+    let tls = tls.map(tls::config).transpose()?;
     let console = Console {
         cases: CaseService::new(registry.clone()),
         verification: VerificationService::new(registry.clone()),
         registry,
         sessions: Arc::new(Sessions::new(options.session_idle, options.session_max_age)),
-        secure,
+        secure: tls.is_some(),
         counties: Arc::new(options.county_names),
         bureau: options.bureau.into(),
     };
-    let app = router(console);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    Ok(())
+    let app = router(console).into_make_service_with_connect_info::<Peer>();
+    Ok(async move {
+        match tls {
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            Some(config) => {
+                axum::serve(tls::TlsListener::new(listener, config), app)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+        }
+        Ok(())
+    })
 }
 
 fn router(console: Console) -> Router {
@@ -196,6 +211,23 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// The address a request came from, plain or over TLS (public verification is limited
+/// by it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, tls::TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// What every page knows of its request: language, session, path and peer.
 pub(crate) struct Ctx {
     pub(crate) lang: Lang,
@@ -231,8 +263,8 @@ impl FromRequestParts<Console> for Ctx {
         });
         let peer = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0)
+            .get::<ConnectInfo<Peer>>()
+            .map(|info| info.0 .0)
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
         let path = parts
             .uri

@@ -53,6 +53,18 @@ pub fn free_address() -> SocketAddr {
         .unwrap()
 }
 
+/// Waits until `address` accepts connections (the server binds the console's port as it
+/// starts, after the test has its gRPC client).
+pub async fn wait_listening(address: SocketAddr) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nothing listens on {address}");
+}
+
 /// Starts the fixture; `tune` may change the console's options (session limits).
 pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture {
     let auth = dir.join("auth.toml");
@@ -73,6 +85,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
     };
     tune(&mut options);
     let server = start_server_with(options).await;
+    wait_listening(console).await;
     let channel = Channel::from_shared(format!("http://{}", server.address))
         .unwrap()
         .connect()
