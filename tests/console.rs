@@ -647,3 +647,32 @@ async fn under_tls_the_console_is_served_over_tls_with_secure_cookies() {
     plain.cookies.clear();
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_in_the_auth_file_ends_its_console_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    assert_eq!(http.get("/cases").await.status, 200);
+    teacher_registry::auth::revoke_principal(&fx.auth_file, "yanping").unwrap();
+    fx.authenticator.reload().unwrap();
+    let page = http.get("/cases").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.header("location"), Some("/signin"));
+    let again = http.get("/cases").await;
+    assert_eq!(
+        again.header("location"),
+        Some("/signin?next=/cases"),
+        "the session is gone"
+    );
+    let form = http.get("/signin").await;
+    let token = form.input("form_token").unwrap();
+    let refused = http
+        .post(
+            "/signin",
+            &[("form_token", &token), ("token", &fx.tokens.county_a)],
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+}

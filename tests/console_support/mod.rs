@@ -36,6 +36,9 @@ pub struct Tokens {
 /// A server with the console, and what it was given.
 pub struct Fixture {
     pub server: TestServer,
+    /// The server's authenticator (reloading it is what SIGHUP does).
+    pub authenticator: Authenticator,
+    pub auth_file: std::path::PathBuf,
     pub console: SocketAddr,
     pub tokens: Tokens,
     /// The teacher of county A (张三, certificate CERT_A) and of county B (李四, CERT_B).
@@ -74,8 +77,9 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         reader: add_principal(&auth, "auditor", Role::Reader, None).unwrap(),
     };
     let console = free_address();
+    let authenticator = Authenticator::load(&auth).unwrap();
     let mut options = ServerOptions {
-        authenticator: Some(Authenticator::load(&auth).unwrap()),
+        authenticator: Some(authenticator.clone()),
         console: Some(ConsoleOptions::new(console)),
         public_rate_limit: RateLimit {
             per_minute: 1,
@@ -149,6 +153,8 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         .unwrap();
     Fixture {
         server,
+        authenticator,
+        auth_file: auth,
         console,
         tokens,
         teacher_a,
