@@ -333,7 +333,7 @@ async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices()
 
     // Decide without an outcome: the error by the outcome field; then approve.
     let field = |name: &str| page.input(name).unwrap();
-    let mut decide = vec![
+    let mut decide = [
         ("csrf", field("csrf")),
         ("etag", field("etag")),
         ("request_id", field("request_id")),

@@ -291,21 +291,22 @@ impl Ctx {
         }
     }
 
-    /// The session, or the answer sending the browser to sign in first.
-    pub(crate) fn signed_in(&self) -> Result<&Session, Response> {
+    /// The session, or the answer sending the browser to sign in first (boxed: a
+    /// response is large, and the session is the common case).
+    pub(crate) fn signed_in(&self) -> Result<&Session, Box<Response>> {
         match &self.session {
             Some((_, session)) => Ok(session),
-            None => {
-                Err(Redirect::to(&format!("/signin?next={}", percent(&self.path))).into_response())
-            }
+            None => Err(Box::new(
+                Redirect::to(&format!("/signin?next={}", percent(&self.path))).into_response(),
+            )),
         }
     }
 
     /// The session whose form carries `csrf`, or the refusal: sign in first, or 403.
-    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Response> {
+    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Box<Response>> {
         let session = self.signed_in()?;
         if !session.check_csrf(csrf) {
-            return Err(self.csrf_refused());
+            return Err(Box::new(self.csrf_refused()));
         }
         Ok(session)
     }

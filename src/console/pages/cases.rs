@@ -28,7 +28,7 @@ const PAGE: i32 = 200;
 pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = ctx.lang;
     let open = [
@@ -130,7 +130,7 @@ pub(crate) async fn show(
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     case_page(&console, &ctx, session, &id, &StepForm::fresh(), None).await
 }
@@ -186,7 +186,7 @@ pub(crate) async fn accept(
 ) -> Response {
     let session = match ctx.form_session(&form.csrf) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let request = pb::AcceptCaseRequest {
         case_id: id.clone(),
@@ -211,7 +211,7 @@ pub(crate) async fn decide(
 ) -> Response {
     let session = match ctx.form_session(&form.csrf) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let certificate = (!form.certificate_number.trim().is_empty()).then(|| pb::Certificate {
         certificate_number: form.certificate_number.clone(),
@@ -499,7 +499,7 @@ pub(crate) async fn notice(
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = ctx.lang;
     let notice = match which.as_str() {

@@ -57,7 +57,7 @@ pub(crate) fn bar_chart(id: &str, title: &str, value_heading: &str, bars: &[Bar]
 pub(crate) async fn statistics(State(console): State<Console>, ctx: Ctx) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = ctx.lang;
     let request = pb::GetStatisticsRequest::default();

@@ -62,7 +62,7 @@ pub(crate) async fn search(
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let lang = ctx.lang;
     let found = match query.q.trim() {
@@ -201,7 +201,7 @@ pub(crate) async fn show(
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let form = ReissueForm {
         request_id: random_token(),
@@ -239,7 +239,7 @@ pub(crate) async fn reissue(
 ) -> Response {
     let session = match ctx.form_session(&form.csrf) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let request = pb::ReissueCertificateRequest {
         certificate_number: form.certificate_number.clone(),

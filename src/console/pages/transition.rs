@@ -41,7 +41,7 @@ pub(crate) struct TransitionForm {
 pub(crate) async fn form(ctx: Ctx) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let form = TransitionForm {
         request_id: random_token(),
@@ -70,7 +70,7 @@ pub(crate) async fn run(
 ) -> Response {
     let session = match ctx.form_session(&form.csrf) {
         Ok(session) => session,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let dry_run = form.action != "apply";
     let request = pb::TransitionTitlesRequest {
