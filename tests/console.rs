@@ -345,7 +345,7 @@ async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices()
     let refused = http.post(&format!("/cases/{case_id}/decide"), &send).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert!(
-        refused.body.contains("id=\"outcome-error\""),
+        refused.body.contains("id=\"decide-outcome-error\""),
         "{}",
         refused.body
     );
@@ -675,4 +675,74 @@ async fn a_token_revoked_in_the_auth_file_ends_its_console_sessions() {
         )
         .await;
     assert_eq!(refused.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let path = format!("/cases/{}", fx.case.case_id);
+    let page = http.get(&path).await;
+    for form in ["accept", "supplement", "refuse", "withdraw"] {
+        assert!(
+            page.body
+                .contains(&format!("<form class=\"card\" id=\"{form}\"")),
+            "{form}"
+        );
+    }
+    assert!(
+        !page.body.contains("id=\"decide\""),
+        "not before acceptance"
+    );
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap_or_default()),
+            ("request_id".to_string(), page.input("request_id").unwrap_or_default()),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+
+    let empty = send(&mut http, "supplement", &[("missing", " \n ")]).await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert!(
+        empty.body.contains("id=\"supplement-missing-error\""),
+        "{}",
+        empty.body
+    );
+    let asked = send(
+        &mut http,
+        "supplement",
+        &[("missing", "身份证复印件\n近期照片")],
+    )
+    .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("待补正") && page.body.contains("身份证复印件、近期照片"));
+    assert!(page.body.contains("/notice/supplement") && page.body.contains("id=\"receive\""));
+    let notice = http.get(&format!("{path}/notice/supplement")).await;
+    assert!(notice.body.contains("补正材料通知书") && notice.body.contains("近期照片"));
+
+    let received = send(
+        &mut http,
+        "receive",
+        &[("materials", "身份证复印件\n近期照片")],
+    )
+    .await;
+    assert_eq!(received.status, 303, "{}", received.body);
+    let withdrawn = send(&mut http, "withdraw", &[("note", "申请人书面撤回")]).await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("已撤回"), "{}", page.body);
+    assert!(
+        !page.body.contains("<form class=\"card\""),
+        "no step after withdrawal"
+    );
+    let unknown = send(&mut http, "approve-everything", &[]).await;
+    assert_eq!(unknown.status, 404);
 }

@@ -298,7 +298,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .await;
     walk.shot("window-queue").await;
     case.click().await.unwrap();
-    walk.fill("#note", "材料齐全").await;
+    walk.fill("#accept-note", "材料齐全").await;
     walk.shot("case").await;
     walk.find("#accept button").await.click().await.unwrap();
     walk.find("#decide").await;

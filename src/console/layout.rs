@@ -130,19 +130,7 @@ pub(crate) fn text_field(
     errors: &FieldErrors,
     kind: &str,
 ) -> Markup {
-    let error = errors.get(name);
-    let error_id = format!("{name}-error");
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            input id=(name) name=(name) type=(kind) value=(value)
-                aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[error.map(|_| error_id.as_str())];
-            @if let Some(error) = error {
-                span.error id=(error_id) { (error) }
-            }
-        }
-    }
+    Fields::new("", errors).text(label, name, value, kind)
 }
 
 /// A labelled select of `(value, label)` options with its error beside it.
@@ -153,20 +141,82 @@ pub(crate) fn select_field(
     selected: &str,
     errors: &FieldErrors,
 ) -> Markup {
-    let error = errors.get(name);
-    let error_id = format!("{name}-error");
-    html! {
-        div.field {
-            label for=(name) { (label) }
-            select id=(name) name=(name)
-                aria-invalid=[error.map(|_| "true")]
-                aria-describedby=[error.map(|_| error_id.as_str())] {
-                @for (value, text) in options {
-                    option value=(value) selected[value == selected] { (text) }
+    Fields::new("", errors).select(label, name, options, selected)
+}
+
+/// The controls of one form: each labelled, with the error the service gave for its
+/// field beside it (`aria-describedby`) and marked invalid. With several forms on a page,
+/// `prefix` (the form's id) keeps the controls' ids apart; names stay the service's.
+pub(crate) struct Fields<'a> {
+    prefix: &'a str,
+    errors: &'a FieldErrors,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(prefix: &'a str, errors: &'a FieldErrors) -> Fields<'a> {
+        Fields { prefix, errors }
+    }
+
+    fn ids(&self, name: &str) -> (String, String, Option<&'a String>) {
+        let id = match self.prefix {
+            "" => name.to_string(),
+            prefix => format!("{prefix}-{name}"),
+        };
+        let error_id = format!("{id}-error");
+        (id, error_id, self.errors.get(name))
+    }
+
+    pub(crate) fn text(&self, label: &str, name: &str, value: &str, kind: &str) -> Markup {
+        let (id, error_id, error) = self.ids(name);
+        html! {
+            div.field {
+                label for=(id) { (label) }
+                input id=(id) name=(name) type=(kind) value=(value)
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| error_id.as_str())];
+                @if let Some(error) = error {
+                    span.error id=(error_id) { (error) }
                 }
             }
-            @if let Some(error) = error {
-                span.error id=(error_id) { (error) }
+        }
+    }
+
+    pub(crate) fn textarea(&self, label: &str, name: &str, value: &str) -> Markup {
+        let (id, error_id, error) = self.ids(name);
+        html! {
+            div.field {
+                label for=(id) { (label) }
+                textarea id=(id) name=(name) rows="3"
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| error_id.as_str())] { (value) }
+                @if let Some(error) = error {
+                    span.error id=(error_id) { (error) }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn select(
+        &self,
+        label: &str,
+        name: &str,
+        options: &[(String, String)],
+        selected: &str,
+    ) -> Markup {
+        let (id, error_id, error) = self.ids(name);
+        html! {
+            div.field {
+                label for=(id) { (label) }
+                select id=(id) name=(name)
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| error_id.as_str())] {
+                    @for (value, text) in options {
+                        option value=(value) selected[value == selected] { (text) }
+                    }
+                }
+                @if let Some(error) = error {
+                    span.error id=(error_id) { (error) }
+                }
             }
         }
     }
