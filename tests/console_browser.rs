@@ -267,18 +267,18 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
 
     // Reissue a lost certificate without the self-declaration: the error by its field,
     // and the focus on it; then with it.
-    walk.find("#reason")
+    walk.find("#reissue-reason")
         .await
         .select_by_value("1")
         .await
         .unwrap();
     walk.find("#reissue button").await.click().await.unwrap();
-    let error = walk.text("#declaration_ref-error").await;
+    let error = walk.text("#reissue-declaration_ref-error").await;
     assert!(error.contains("self-declaration"), "{error}");
     let focused = walk.client.active_element().await.unwrap();
     assert_eq!(
         focused.attr("id").await.unwrap().as_deref(),
-        Some("declaration_ref")
+        Some("reissue-declaration_ref")
     );
     walk.shot("reissue-field-error").await;
     focused.send_keys("声明-2026-007").await.unwrap();

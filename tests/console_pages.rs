@@ -72,9 +72,9 @@ async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_th
     assert_eq!(refused.status, 422, "{}", refused.body);
     let error_at = refused
         .body
-        .find("id=\"declaration_ref-error\"")
+        .find("id=\"reissue-declaration_ref-error\"")
         .expect("error by its field");
-    let field_at = refused.body.find("id=\"declaration_ref\"").unwrap();
+    let field_at = refused.body.find("id=\"reissue-declaration_ref\"").unwrap();
     assert!(
         error_at > field_at && error_at - field_at < 400,
         "the error follows its field"
@@ -92,7 +92,7 @@ async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_th
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(
         done.header("location"),
-        Some(format!("/teachers/{id}?done=reissued").as_str())
+        Some(format!("/teachers/{id}?done=reissue").as_str())
     );
     let copies = fx.teacher(&id).await.certificates[0].copies.clone();
     assert_eq!(copies.len(), 2);
@@ -480,4 +480,69 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
     );
     let unknown = send(&mut http, "approve-everything", &[]).await;
     assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_and_revocation_show_their_field_errors_then_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let id = fx.teacher_a.teacher_id.clone();
+    let path = format!("/teachers/{id}");
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap()),
+            ("request_id".to_string(), page.input("request_id").unwrap()),
+            ("certificate_number".to_string(), CERT_A.to_string()),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+    let bad = send(&mut http, "register", &[("registered_on", "2021-13-45")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"register-registered_on-error\""),
+        "{}",
+        bad.body
+    );
+    let registered = send(&mut http, "register", &[("registered_on", "2021-09-01")]).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let registrations = fx.teacher(&id).await.certificates[0].registrations.clone();
+    assert_eq!(registrations.len(), 2);
+    assert_eq!(registrations[1].expires_on, "2026-09-01");
+
+    let no_document = send(
+        &mut http,
+        "revoke",
+        &[("reason", "弄虚作假"), ("approval_document", "")],
+    )
+    .await;
+    assert_eq!(no_document.status, 422, "{}", no_document.body);
+    assert!(
+        no_document
+            .body
+            .contains("id=\"revoke-approval_document-error\""),
+        "{}",
+        no_document.body
+    );
+    let revoked = send(
+        &mut http,
+        "revoke",
+        &[
+            ("reason", "弄虚作假"),
+            ("approval_document", "延教〔2026〕9号"),
+        ],
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("已撤销") && page.body.contains("延教〔2026〕9号"));
+    assert_eq!(
+        fx.teacher(&id).await.certificates[0].status,
+        pb::CertificateStatus::Revoked as i32
+    );
 }

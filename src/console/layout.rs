@@ -133,17 +133,6 @@ pub(crate) fn text_field(
     Fields::new("", errors).text(label, name, value, kind)
 }
 
-/// A labelled select of `(value, label)` options with its error beside it.
-pub(crate) fn select_field(
-    label: &str,
-    name: &str,
-    options: &[(String, String)],
-    selected: &str,
-    errors: &FieldErrors,
-) -> Markup {
-    Fields::new("", errors).select(label, name, options, selected)
-}
-
 /// The controls of one form: each labelled, with the error the service gave for its
 /// field beside it (`aria-describedby`) and marked invalid. With several forms on a page,
 /// `prefix` (the form's id) keeps the controls' ids apart; names stay the service's.

@@ -130,7 +130,7 @@ fn router(console: Console) -> Router {
         .route("/lang/{lang}", get(public::set_lang))
         .route("/search", get(teachers::search))
         .route("/teachers/{id}", get(teachers::show))
-        .route("/teachers/{id}/reissue", post(teachers::reissue))
+        .route("/teachers/{id}/{action}", post(teachers::act))
         .route("/cases", get(cases::queue))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))

@@ -7,5 +7,6 @@ pub(crate) mod cases;
 mod certificates;
 pub(crate) mod public;
 pub(crate) mod stats;
+mod teacher_actions;
 pub(crate) mod teachers;
 pub(crate) mod transition;

@@ -1,26 +1,25 @@
 //! Finding a teacher and their page: search by name (prefix), identity number, registry
 //! number or certificate number (SearchTeachers, LookupTeacher, GetTeacher); the page
 //! shows details, certificates with copies, registrations, revocation and loss, and the
-//! title history, and the actions the caller's role may take (reissue), as forms.
+//! title history, and the actions the caller's role may take (`teacher_actions`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::api::pb;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryService as _;
-use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{
-    self, county, form_alert, form_tokens, select_field, text_field, FieldErrors, Lang,
-};
-use crate::console::session::{random_token, Session};
+use crate::console::layout::{self, county, Lang};
+use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 use crate::domain::TeacherId;
+
+pub(crate) use super::teacher_actions::act;
+use super::teacher_actions::{self, Sent};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct SearchQuery {
@@ -203,78 +202,16 @@ pub(crate) async fn show(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    let form = ReissueForm {
-        request_id: random_token(),
-        ..ReissueForm::default()
-    };
-    teacher_page(&console, &ctx, session, &id, &form, None, &done.done).await
+    teacher_page(&console, &ctx, session, &id, None, &done.done).await
 }
 
-/// The reissue form's fields, as submitted.
-#[derive(Deserialize, Default, Clone)]
-pub(crate) struct ReissueForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    request_id: String,
-    #[serde(default)]
-    etag: String,
-    #[serde(default)]
-    certificate_number: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    declaration_ref: String,
-    #[serde(default)]
-    issued_on: String,
-    #[serde(default)]
-    new_name: String,
-}
-
-pub(crate) async fn reissue(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Form(form): Form<ReissueForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let request = pb::ReissueCertificateRequest {
-        certificate_number: form.certificate_number.clone(),
-        reason: form.reason.parse().unwrap_or(0),
-        declaration_ref: form.declaration_ref.clone(),
-        issued_on: form.issued_on.clone(),
-        new_name: form.new_name.clone(),
-        etag: form.etag.clone(),
-        request_id: form.request_id.clone(),
-    };
-    match console
-        .registry
-        .reissue_certificate(signed(session, request))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/teachers/{}?done=reissued", percent(&id))).into_response(),
-        Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            teacher_page(&console, &ctx, session, &id, &form, Some(&refusal), "").await
-        }
-    }
-}
-
-/// The teacher's page, with the reissue form as given and the refusal of its last
-/// submission, if any.
-async fn teacher_page(
+/// The teacher's page, with the action last sent and its refusal, if any.
+pub(crate) async fn teacher_page(
     console: &Console,
     ctx: &Ctx,
     session: &Session,
     id: &str,
-    form: &ReissueForm,
-    refusal: Option<&Refusal>,
+    sent: Option<Sent<'_>>,
     done: &str,
 ) -> Response {
     let lang = ctx.lang;
@@ -285,19 +222,16 @@ async fn teacher_page(
         Ok(response) => response.into_inner().teacher.unwrap_or_default(),
         Err(status) => return ctx.refused(&Refusal::from(status)),
     };
-    let may_reissue = permits(session.principal.role, Rpc::ReissueCertificate);
     let body = html! {
-        @if done == "reissued" {
-            p.done role="status" #done { (lang.t("已补发换发证书。", "The certificate was reissued.")) }
+        @if let Some(done) = teacher_actions::done(lang, done) {
+            p.done role="status" #done { (done) }
         }
         (details(lang, console, &teacher))
         (super::certificates::certificates(lang, &teacher))
         (super::certificates::title_history(lang, &teacher))
-        @if may_reissue && !teacher.certificates.is_empty() {
-            (reissue_form(lang, session, &teacher, form, refusal))
-        }
+        (teacher_actions::forms(lang, session, &teacher, sent))
     };
-    let status = refusal.map_or(StatusCode::OK, Refusal::http_status);
+    let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
     let title = format!("{} {}", teacher.name, teacher.teacher_id);
     layout::page(&ctx.viewer(), status, &title, body)
 }
@@ -317,68 +251,6 @@ fn details(lang: Lang, console: &Console, t: &pb::Teacher) -> Markup {
                 dt { (lang.t("任职状态", "Employment")) } dd { (label(lang, labels::EMPLOYMENT_STATUSES, t.employment_status)) }
                 dt { (lang.t("现职称", "Current title")) } dd { (label(lang, labels::TITLE_TIERS, t.current_title)) }
                 dt { (lang.t("版本", "Revision")) } dd { (t.revision) }
-            }
-        }
-    }
-}
-
-fn reissue_form(
-    lang: Lang,
-    session: &Session,
-    teacher: &pb::Teacher,
-    form: &ReissueForm,
-    refusal: Option<&Refusal>,
-) -> Markup {
-    let empty = FieldErrors::new();
-    let errors = refusal.map_or(&empty, |r| &r.fields);
-    let shown = [
-        "certificate_number",
-        "reason",
-        "declaration_ref",
-        "issued_on",
-        "new_name",
-    ];
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
-    let numbers: Vec<(String, String)> = teacher
-        .certificates
-        .iter()
-        .map(|c| {
-            (
-                c.certificate_number.clone(),
-                format!(
-                    "{} {}",
-                    c.certificate_number,
-                    label(lang, labels::CERTIFICATE_KINDS, c.kind)
-                ),
-            )
-        })
-        .collect();
-    let chosen = match form.certificate_number.as_str() {
-        "" => numbers.first().map(|(n, _)| n.clone()).unwrap_or_default(),
-        n => n.to_string(),
-    };
-    html! {
-        section aria-labelledby="reissue-h" {
-            h2 #reissue-h { (lang.t("补发换发证书", "Reissue a certificate")) }
-            form.card #reissue method="post" action={ "/teachers/" (percent(&teacher.teacher_id)) "/reissue" } novalidate {
-                (form_tokens(session, &form.request_id))
-                // The teacher as shown: a change by someone else since is refused, not overwritten.
-                input type="hidden" name="etag" value=(teacher.etag);
-                (form_alert(alert.as_deref()))
-                (select_field(lang.t("证书", "Certificate"), "certificate_number", &numbers, &chosen, errors))
-                (select_field(lang.t("原因", "Reason"), "reason", &labels::options(lang, labels::REISSUE_REASONS), &form.reason, errors))
-                (text_field(lang.t("遗失声明（自愿声明）编号", "Self-declaration reference (for a lost certificate)"), "declaration_ref", &form.declaration_ref, errors, "text"))
-                (text_field(lang.t("补发日期", "Issued on"), "issued_on", &form.issued_on, errors, "date"))
-                (text_field(lang.t("新姓名（仅信息变更）", "New name (details changed only)"), "new_name", &form.new_name, errors, "text"))
-                button type="submit" { (lang.t("补发换发", "Reissue")) }
             }
         }
     }
