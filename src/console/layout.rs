@@ -146,6 +146,11 @@ impl<'a> Fields<'a> {
         Fields { prefix, errors }
     }
 
+    /// The service's error for field `name`, for controls drawn by hand.
+    pub(crate) fn error(&self, name: &str) -> Option<&'a String> {
+        self.errors.get(name)
+    }
+
     fn ids(&self, name: &str) -> (String, String, Option<&'a String>) {
         let id = match self.prefix {
             "" => name.to_string(),

@@ -132,6 +132,7 @@ fn router(console: Console) -> Router {
         .route("/teachers/{id}", get(teachers::show))
         .route("/teachers/{id}/{action}", post(teachers::act))
         .route("/cases", get(cases::queue))
+        .route("/cases/new", get(cases::open_form).post(cases::open))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))
         .route("/cases/{id}/notice/{which}", get(cases::notice))

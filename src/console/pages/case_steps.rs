@@ -52,6 +52,13 @@ const STEPS: [(&str, Rpc, &[pb::CaseState]); 7] = [
     ),
 ];
 
+const REVIEW_ITEMS: labels::Labels = &[
+    (1, "学历", "Education"),
+    (2, "普通话水平", "Mandarin level"),
+    (3, "体检", "Physical examination"),
+    (4, "教育教学能力", "Teaching ability"),
+];
+
 /// A step's form, as submitted (the fields of every step; each uses its own).
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
@@ -95,6 +102,36 @@ pub(crate) struct StepForm {
     issuing_authority: String,
     #[serde(default)]
     certified_on: String,
+    /// The review items checked (certification): a checkbox each.
+    #[serde(default)]
+    review_1: String,
+    #[serde(default)]
+    review_2: String,
+    #[serde(default)]
+    review_3: String,
+    #[serde(default)]
+    review_4: String,
+}
+
+impl StepForm {
+    /// The review items whose boxes are ticked.
+    fn review(&self) -> Vec<i32> {
+        [
+            &self.review_1,
+            &self.review_2,
+            &self.review_3,
+            &self.review_4,
+        ]
+        .iter()
+        .zip(1..)
+        .filter(|(v, _)| !v.is_empty())
+        .map(|(_, n)| n)
+        .collect()
+    }
+
+    fn checked(&self, item: i32) -> bool {
+        self.review().contains(&item)
+    }
 }
 
 impl StepForm {
@@ -257,6 +294,7 @@ async fn send(
                 outcome: f.outcome.parse().unwrap_or(0),
                 reasons: lines(&f.reasons),
                 certificate,
+                review: f.review(),
                 reissue_reason: f.reissue_reason.parse().unwrap_or(0),
                 declaration_ref: f.declaration_ref.clone(),
                 etag,
@@ -395,6 +433,7 @@ fn decide_fields(
     match kind {
         pb::CaseKind::Reissue => shown.extend(["reissue_reason", "declaration_ref"]),
         pb::CaseKind::Certification => shown.extend([
+            "review",
             "certificate_number",
             "certificate_kind",
             "subject",
@@ -415,6 +454,17 @@ fn decide_fields(
             (fields.text(lang.t("任教学科", "Subject"), "subject", &form.subject, "text"))
             (fields.text(lang.t("发证机关", "Issuing authority"), "issuing_authority", &form.issuing_authority, "text"))
             (fields.text(lang.t("认定日期", "Certified on"), "certified_on", &form.certified_on, "date"))
+            fieldset {
+                legend { (lang.t("审查项目（已核验的打勾）", "Review items checked")) }
+                @for (n, zh, en) in REVIEW_ITEMS {
+                    @let id = format!("decide-review_{n}");
+                    div.check {
+                        input type="checkbox" id=(id) name={ "review_" (n) } value="1" checked[form.checked(*n)];
+                        label for=(id) { (lang.t(zh, en)) }
+                    }
+                }
+                @if let Some(e) = fields.error("review") { span.error { (e) } }
+            }
         }
         (fields.textarea(lang.t("理由（每行一条）", "Reasons (one a line)"), "reasons", &form.reasons))
     };

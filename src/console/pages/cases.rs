@@ -10,6 +10,7 @@ use maud::{html, Markup};
 
 use crate::api::pb;
 use crate::api::pb::case_service_server::CaseService as _;
+use crate::auth::{permits, Rpc};
 use crate::cli::{write_notice, Notice};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
@@ -17,6 +18,7 @@ use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 
+pub(crate) use super::case_open::{form as open_form, open};
 pub(crate) use super::case_steps::step;
 use super::case_steps::{self, Sent};
 
@@ -56,6 +58,9 @@ pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response 
         (Err(refusal), _) | (_, Err(refusal)) => return ctx.refused(&refusal),
     };
     let body = html! {
+        @if permits(session.principal.role, Rpc::OpenCase) {
+            p { a #new-case href="/cases/new" { (lang.t("窗口收件", "Receive an application")) } }
+        }
         section aria-labelledby="overdue-h" {
             h2 #overdue-h { (lang.t("已超期", "Overdue")) " (" (overdue.len()) ")" }
             (case_table(lang, &console, &overdue, "overdue"))

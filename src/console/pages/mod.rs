@@ -2,6 +2,7 @@
 //! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window),
 //! [`stats`] (figures and charts), [`transition`] (the title transition).
 
+mod case_open;
 mod case_steps;
 pub(crate) mod cases;
 mod certificates;
