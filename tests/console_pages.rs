@@ -38,6 +38,17 @@ async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_th
             found.body
         );
     }
+    // The results alone, as the search box fetches them while the clerk types.
+    let fragment = http
+        .get(&format!("/search?fragment=1&q={}", encode("张")))
+        .await;
+    assert_eq!(fragment.status, 200);
+    assert!(
+        fragment.body.starts_with("<table id=\"results\">"),
+        "{}",
+        fragment.body
+    );
+    assert!(fragment.body.contains(&format!("href=\"/teachers/{id}\"")));
     let none = http.get(&format!("/search?q={}", encode("王"))).await;
     assert!(none.body.contains("id=\"none\""));
 

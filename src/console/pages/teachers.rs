@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -25,6 +25,10 @@ use super::teacher_actions::{self, Sent};
 pub(crate) struct SearchQuery {
     #[serde(default)]
     q: String,
+    /// `1`: only the results, for the search box's script to put in place as the clerk
+    /// types.
+    #[serde(default)]
+    fragment: String,
 }
 
 /// What a search box's text is taken to be.
@@ -79,15 +83,23 @@ pub(crate) async fn search(
         Some(Err(refusal)) => html! { p.alert role="alert" { (refusal.describe()) } },
         Some(Ok(teachers)) => results_table(lang, &console, &teachers),
     };
+    if query.fragment == "1" {
+        let fragment = results.into_string();
+        return (
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            fragment,
+        )
+            .into_response();
+    }
     let body = html! {
         form.card role="search" method="get" action="/search" {
             div.field {
                 label for="q" { (lang.t("姓名、证件号码、教师编号或证书号码", "Name, identity number, registry number or certificate number")) }
-                input #q name="q" type="search" value=(query.q) autofocus;
+                input #q name="q" type="search" value=(query.q) autofocus autocomplete="off" data-live="/search";
             }
             button type="submit" { (lang.t("查询", "Search")) }
         }
-        (results)
+        div #results-area aria-live="polite" { (results) }
     };
     layout::page(
         &ctx.viewer(),
