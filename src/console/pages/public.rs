@@ -114,6 +114,10 @@ pub(crate) async fn signin(
     match console.registry.authenticate(&metadata) {
         Ok(principal) => {
             tracing::info!(principal = %principal.name, "console sign-in");
+            // A session already open in this browser ends: one browser, one session.
+            if let Some((old, _)) = &ctx.session {
+                console.sessions.end(old);
+            }
             let id = console.sessions.start(token, principal);
             let cookie = session::set_cookie(SESSION_COOKIE, &id, console.secure, None);
             let next = match local_path(&form.next) {
