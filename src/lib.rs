@@ -20,6 +20,7 @@
 //! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
 //!   code) that employers check offline with the registry's public key, or online.
 //! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`metrics`]: request and write counters, and the Prometheus `/metrics` endpoint.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
