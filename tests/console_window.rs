@@ -24,6 +24,14 @@ async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices()
         "{}",
         queue.body
     );
+    // Received today with its days to go: open, neither overdue nor due within 3 days.
+    let section = |from: &str, to: &str| {
+        let start = queue.body.find(from).unwrap();
+        queue.body[start..queue.body.find(to).unwrap()].to_string()
+    };
+    assert!(!section("id=\"overdue-h\"", "id=\"soon-h\"").contains(&case_id));
+    assert!(!section("id=\"soon-h\"", "id=\"queue-h\"").contains(&case_id));
+    assert!(section("id=\"queue-h\"", "</main>").contains(&case_id));
 
     let page = http.get(&format!("/cases/{case_id}")).await;
     assert!(page.body.contains("id=\"accept\""));

@@ -1,4 +1,5 @@
-//! The window: today's queue and the overdue cases, by due date (ListCases); a case's page
+//! The window: the overdue cases, those due within 3 working days and every open one, by
+//! due date (ListCases); a case's page
 //! with its steps and clocks, the forms of its next steps (`case_steps`); and the
 //! printable notices, rendered by the same code as `teacher-registry case print`.
 
@@ -21,6 +22,9 @@ use crate::console::{percent, Console, Ctx};
 pub(crate) use super::case_open::{form as open_form, open};
 pub(crate) use super::case_steps::step;
 use super::case_steps::{self, Sent};
+
+/// "Due soon" on the queue: within this many working days.
+const DUE_SOON: u32 = 3;
 
 /// Cases shown per list.
 const PAGE: i32 = 200;
@@ -45,17 +49,26 @@ pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response 
         page_size: PAGE,
         ..Default::default()
     };
+    let soon = pb::ListCasesRequest {
+        states: open.clone(),
+        due_within_working_days: DUE_SOON,
+        page_size: PAGE,
+        ..Default::default()
+    };
     let pending = pb::ListCasesRequest {
         states: open,
         page_size: PAGE,
         ..Default::default()
     };
-    let (overdue, pending) = match (
+    let (overdue, soon, pending) = match (
         list(&console, session, overdue).await,
+        list(&console, session, soon).await,
         list(&console, session, pending).await,
     ) {
-        (Ok(o), Ok(p)) => (o, p),
-        (Err(refusal), _) | (_, Err(refusal)) => return ctx.refused(&refusal),
+        (Ok(o), Ok(s), Ok(p)) => (o, s, p),
+        (Err(refusal), _, _) | (_, Err(refusal), _) | (_, _, Err(refusal)) => {
+            return ctx.refused(&refusal)
+        }
     };
     let body = html! {
         @if permits(session.principal.role, Rpc::OpenCase) {
@@ -64,6 +77,10 @@ pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response 
         section aria-labelledby="overdue-h" {
             h2 #overdue-h { (lang.t("已超期", "Overdue")) " (" (overdue.len()) ")" }
             (case_table(lang, &console, &overdue, "overdue"))
+        }
+        section aria-labelledby="soon-h" {
+            h2 #soon-h { (lang.t("3个工作日内到期", "Due within 3 working days")) " (" (soon.len()) ")" }
+            (case_table(lang, &console, &soon, "soon"))
         }
         section aria-labelledby="queue-h" {
             h2 #queue-h { (lang.t("在办件（按承诺期限排序）", "Open cases, by due date")) " (" (pending.len()) ")" }
