@@ -274,3 +274,31 @@ async fn a_token_revoked_in_the_auth_file_ends_its_console_sessions() {
         .await;
     assert_eq!(refused.status, 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_remembers_english_and_comes_back_to_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let page = http.get(&format!("/search?q={}&x=1", encode("张"))).await;
+    assert!(page.body.contains("<html lang=\"zh-CN\">"), "Chinese first");
+    let link = "/lang/en?back=/search%3Fq%3D%25E5%25BC%25A0%26x%3D1";
+    assert!(
+        page.body
+            .contains(&format!("href=\"{}\"", link.replace('&', "&amp;"))),
+        "{}",
+        page.body
+    );
+    let switched = http.get(link).await;
+    assert_eq!(switched.status, 303);
+    assert_eq!(switched.header("location"), Some("/search?q=%E5%BC%A0&x=1"));
+    assert!(switched.set_cookies()[0].starts_with("tr_lang=en; Path=/; HttpOnly; SameSite=Strict"));
+    let english = http.get("/search?q=%E5%BC%A0").await;
+    assert!(
+        english.body.contains("<html lang=\"en\">") && english.body.contains("Search teachers")
+    );
+    // Nowhere else to go back to but this console.
+    let away = http.get("/lang/zh?back=//evil.example/").await;
+    assert_eq!(away.header("location"), Some("/"));
+}

@@ -83,9 +83,9 @@ pub(crate) fn page(viewer: &Viewer<'_>, status: StatusCode, title: &str, body: M
                         a href="/verify" { (lang.t("证书查验", "Verify a certificate")) }
                     }
                     div.lang {
-                        a href={ "/lang/zh?back=" (viewer.path) } lang="zh-CN" aria-current=[(lang == Lang::Zh).then_some("true")] { "中文" }
+                        a href={ "/lang/zh?back=" (super::percent(viewer.path)) } lang="zh-CN" aria-current=[(lang == Lang::Zh).then_some("true")] { "中文" }
                         " | "
-                        a href={ "/lang/en?back=" (viewer.path) } lang="en" aria-current=[(lang == Lang::En).then_some("true")] { "English" }
+                        a href={ "/lang/en?back=" (super::percent(viewer.path)) } lang="en" aria-current=[(lang == Lang::En).then_some("true")] { "English" }
                     }
                     @if let Some(session) = viewer.session {
                         form.signout method="post" action="/signout" {
