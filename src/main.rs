@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
-use teacher_registry::api::RateLimit;
+use teacher_registry::api::{RateLimit, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
@@ -148,6 +148,16 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = RateLimit::default().burst,
               value_parser = clap::value_parser!(u32).range(1..))]
         verify_burst: u32,
+        /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) a principal other than
+        /// an admin may meet per minute; past it, RESOURCE_EXHAUSTED with RetryInfo, so
+        /// nobody can sweep numbers to learn which exist.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.per_minute,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        refusals_per_minute: u32,
+        /// Refusals a principal may meet at once after a pause.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.burst,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        refusal_burst: u32,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
     /// and prints its public key for employers.
@@ -430,6 +440,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             credential_key,
             verify_per_minute,
             verify_burst,
+            refusals_per_minute,
+            refusal_burst,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
@@ -451,6 +463,10 @@ fn run(command: Command) -> anyhow::Result<()> {
                 public_rate_limit: RateLimit {
                     per_minute: verify_per_minute,
                     burst: verify_burst,
+                },
+                refusal_limit: RateLimit {
+                    per_minute: refusals_per_minute,
+                    burst: refusal_burst,
                 },
                 metrics_listen,
                 retention: Retention {

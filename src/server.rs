@@ -47,6 +47,9 @@ pub struct ServerOptions {
     pub max_in_flight_per_principal: usize,
     /// Public RPCs (VerifyCertificate) per source address; more are RESOURCE_EXHAUSTED.
     pub public_rate_limit: RateLimit,
+    /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal other than
+    /// admins; past it the principal is RESOURCE_EXHAUSTED until it refills.
+    pub refusal_limit: RateLimit,
     /// Concurrent HTTP/2 streams one connection may open.
     pub max_concurrent_streams: u32,
     /// Serve TLS (and mTLS) instead of plaintext.
@@ -75,6 +78,7 @@ impl Default for ServerOptions {
             authenticator: None,
             max_in_flight_per_principal: crate::api::DEFAULT_MAX_IN_FLIGHT,
             public_rate_limit: RateLimit::default(),
+            refusal_limit: crate::api::DEFAULT_REFUSAL_LIMIT,
             max_concurrent_streams: 256,
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
@@ -143,7 +147,8 @@ pub async fn run(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
     )
-    .with_public_limit(options.public_rate_limit);
+    .with_public_limit(options.public_rate_limit)
+    .with_refusal_limit(options.refusal_limit);
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = options.metrics_listen {
         let listener = TcpListener::bind(address)

@@ -23,8 +23,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES};
+use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
 
-use crate::auth::{permits, AuthError, Authenticator, Principal, Rpc};
+use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
 use crate::domain::DomainError;
 
 /// Requests one principal may have in progress at once, by default.
@@ -38,6 +39,8 @@ pub struct Gate {
     in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Public RPCs, per source address.
     public: AddressLimiter,
+    /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal.
+    refusals: RefusalLimiter,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -59,6 +62,22 @@ impl Gate {
                 DEFAULT_MAX_ADDRESSES,
                 Instant::now(),
             ),
+            refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
+        }
+    }
+
+    /// Sets the limit on each principal's refusals (see `api::refusals`).
+    pub fn with_refusal_limit(mut self, limit: RateLimit) -> Gate {
+        self.refusals = RefusalLimiter::new(limit);
+        self
+    }
+
+    /// Counts an answer to `principal`'s call of `rpc` against its refusal limit, if it
+    /// was a refusal that tells about the data. Admins, who may see everything, and the
+    /// callers of public RPCs, limited per address instead, are not counted.
+    pub(crate) fn judge(&self, principal: &Principal, rpc: Rpc, code: Code) {
+        if is_revealing(code) && principal.role != Role::Admin && !rpc.is_public() {
+            self.refusals.record(&principal.name, Instant::now());
         }
     }
 
@@ -109,6 +128,22 @@ impl Gate {
                 message: format!("the {} role may not call {rpc:?}", principal.role),
             }
             .into());
+        }
+        if principal.role != Role::Admin && !rpc.is_public() {
+            self.refusals
+                .check(&principal.name, Instant::now())
+                .map_err(|wait| {
+                    let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+                    Status::with_error_details(
+                        Code::ResourceExhausted,
+                        format!(
+                            "{} has been refused too often; retry in {} s",
+                            principal.name,
+                            retry.as_secs()
+                        ),
+                        ErrorDetails::with_retry_info(Some(retry)),
+                    )
+                })?;
         }
         let slots = self
             .in_flight

@@ -104,6 +104,12 @@ impl RegistryService {
                 )
                 .into())
             }
+            Some(Key::NationalId(_)) if principal.sees_masked_identities() => {
+                return Err(DomainError::PermissionDenied {
+                    message: "readers may not look teachers up by identity number".into(),
+                }
+                .into())
+            }
             Some(Key::NationalId(number)) => {
                 let types: Vec<IdDocumentType> = match IdDocumentType::from_wire(id_document_type) {
                     Choice::Known(doc_type) => vec![doc_type],
@@ -127,10 +133,16 @@ impl RegistryService {
                 if documents.is_empty() {
                     return Err(DomainError::invalid("national_id", last_error).into());
                 }
+                // Every type is searched for one the caller may see: another county's
+                // holder of the same number under another type must not hide its own.
+                let viewer = principal.clone();
                 self.reads
                     .read(move |store| {
                         for doc in &documents {
-                            if let Some(teacher) = store.find_by_identity(doc)? {
+                            if let Some(teacher) = store
+                                .find_by_identity(doc)?
+                                .filter(|t| may_see(&viewer, &t.fields.county_code))
+                            {
                                 return Ok(Some(teacher));
                             }
                         }

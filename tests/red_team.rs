@@ -1,0 +1,18 @@
+//! The attacks of issue #21, each against a real server, each expected to fail now. Run
+//! them all with `cargo test --test red_team`; every module says which finding it tries:
+//!
+//! - `reader_view` (1): a reader rebuilds masked identity numbers, or uses lookups by
+//!   number as an oracle.
+//! - `existence` (2): writes and imports that tell another county's records from missing
+//!   ones; sweeps of refusals; duplicates revealed without an audit.
+//! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals that name no
+//!   caller, identity numbers echoed in errors and logs, an untyped lookup that stops at
+//!   another county's holder.
+
+mod common;
+mod red_team {
+    mod audit_data;
+    mod existence;
+    mod harness;
+    mod reader_view;
+}
