@@ -17,6 +17,8 @@
 //!   printing tables and record pages.
 //! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
 //!   code) that employers check offline with the registry's public key, or online.
+//! - [`connections`]: the accept loop's bounds: a connection cap, handshake and idle
+//!   timeouts, a pause after a failed accept.
 //! - [`clock`]: the current time and today's date in China Standard Time.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
@@ -26,6 +28,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod connections;
 pub mod credential;
 pub mod domain;
 pub mod metrics;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
 use teacher_registry::api::{RateLimit, DEFAULT_REFUSAL_LIMIT};
+use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
@@ -154,6 +155,21 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.per_minute,
               value_parser = clap::value_parser!(u32).range(1..))]
         refusals_per_minute: u32,
+        /// Connections open at once (lowered to fit `ulimit -n`); one more is closed as
+        /// soon as it is accepted.
+        #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_connections as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_connections: u64,
+        /// Seconds a new connection has to begin its handshake (HTTP/2 preface or TLS).
+        #[arg(long, value_name = "SECONDS",
+              default_value_t = ConnectionLimits::default().handshake_timeout.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        handshake_timeout_secs: u64,
+        /// Seconds a connection may go without a byte read or written before it is closed.
+        #[arg(long, value_name = "SECONDS",
+              default_value_t = ConnectionLimits::default().idle_timeout.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        idle_timeout_secs: u64,
         /// Refusals a principal may meet at once after a pause.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.burst,
               value_parser = clap::value_parser!(u32).range(1..))]
@@ -442,6 +458,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             verify_burst,
             refusals_per_minute,
             refusal_burst,
+            max_connections,
+            handshake_timeout_secs,
+            idle_timeout_secs,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
@@ -467,6 +486,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 refusal_limit: RateLimit {
                     per_minute: refusals_per_minute,
                     burst: refusal_burst,
+                },
+                connections: ConnectionLimits {
+                    max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    handshake_timeout: Duration::from_secs(handshake_timeout_secs),
+                    idle_timeout: Duration::from_secs(idle_timeout_secs),
                 },
                 metrics_listen,
                 retention: Retention {

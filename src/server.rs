@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
@@ -21,6 +20,7 @@ use crate::api::{
     pb, CaseService, CredentialService, Gate, RateLimit, RegistryService, VerificationService,
 };
 use crate::auth::Authenticator;
+use crate::connections::{self, ConnectionLimits};
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
@@ -52,6 +52,9 @@ pub struct ServerOptions {
     pub refusal_limit: RateLimit,
     /// Concurrent HTTP/2 streams one connection may open.
     pub max_concurrent_streams: u32,
+    /// Connections open at once, and how long one may take to begin its handshake or sit
+    /// idle (see `connections`).
+    pub connections: ConnectionLimits,
     /// Serve TLS (and mTLS) instead of plaintext.
     pub tls: Option<TlsFiles>,
     /// The largest message the server decodes or encodes.
@@ -80,6 +83,7 @@ impl Default for ServerOptions {
             public_rate_limit: RateLimit::default(),
             refusal_limit: crate::api::DEFAULT_REFUSAL_LIMIT,
             max_concurrent_streams: 256,
+            connections: ConnectionLimits::default(),
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -233,7 +237,7 @@ pub async fn run(
         // Nagle's algorithm would hold small responses back waiting for the client's
         // delayed ACK (tens of milliseconds at the tail); gRPC messages want out at once.
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            connections::guarded(listener, options.connections),
             shutdown,
         )
         .await?;

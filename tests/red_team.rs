@@ -8,11 +8,15 @@
 //! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals that name no
 //!   caller, identity numbers echoed in errors and logs, an untyped lookup that stops at
 //!   another county's holder.
+//! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
+//!   the descriptor limit.
 
+mod cli_support;
 mod common;
 mod red_team {
     mod audit_data;
     mod existence;
     mod harness;
     mod reader_view;
+    mod strangers;
 }
