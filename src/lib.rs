@@ -20,6 +20,8 @@
 //! - [`connections`]: the accept loop's bounds: a connection cap, handshake and idle
 //!   timeouts, a pause after a failed accept.
 //! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`open_services`]: health and reflection, open to callers without a token, with
+//!   their streams bounded.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
@@ -32,6 +34,7 @@ pub mod connections;
 pub mod credential;
 pub mod domain;
 pub mod metrics;
+pub mod open_services;
 pub mod private_files;
 pub mod server;
 pub mod store;

@@ -21,6 +21,7 @@ use crate::api::{
 };
 use crate::auth::Authenticator;
 use crate::connections::{self, ConnectionLimits};
+use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
@@ -55,6 +56,8 @@ pub struct ServerOptions {
     /// Connections open at once, and how long one may take to begin its handshake or sit
     /// idle (see `connections`).
     pub connections: ConnectionLimits,
+    /// Streams open at once on health (Watch) and reflection, for all callers together.
+    pub max_open_streams: usize,
     /// Serve TLS (and mTLS) instead of plaintext.
     pub tls: Option<TlsFiles>,
     /// The largest message the server decodes or encodes.
@@ -84,6 +87,7 @@ impl Default for ServerOptions {
             refusal_limit: crate::api::DEFAULT_REFUSAL_LIMIT,
             max_concurrent_streams: 256,
             connections: ConnectionLimits::default(),
+            max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -226,10 +230,11 @@ pub async fn run(
         builder = builder.tls_config(tls_config(tls)?)?;
     }
     tracing::info!(%address, tls = options.tls.is_some(), "serving the teacher registry");
+    let open = Arc::new(tokio::sync::Semaphore::new(options.max_open_streams.max(1)));
     builder
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(Bounded::new(health_service, open.clone(), health_watch))
+        .add_service(Bounded::new(reflection_v1, open.clone(), every_call))
+        .add_service(Bounded::new(reflection_v1alpha, open, every_call))
         .add_service(registry)
         .add_service(cases)
         .add_service(credentials)

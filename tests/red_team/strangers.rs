@@ -4,7 +4,8 @@
 //! with a 300-descriptor limit 320 idle connections made the accept loop spin a core
 //! while health checks timed out. Connections are now capped (to fit the descriptor
 //! limit), must begin their handshake within a deadline and are closed when idle, and a
-//! failed accept pauses before the next.
+//! failed accept pauses before the next. Reflection and health streams, open without a
+//! token, share a small pool.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +17,9 @@ use tokio::net::TcpStream;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic::transport::Endpoint;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::ServerReflectionRequest as ReflectionRequest;
 
 use crate::cli_support::{binary, free_port};
 use crate::common::start_server_with;
@@ -183,4 +187,129 @@ async fn with_300_descriptors_320_idle_connections_neither_spin_nor_starve_healt
         assert!(Instant::now() < deadline, "health did not answer under the flood");
     }
     drop(idle);
+}
+
+/// A reflection stream held open: one request sent and answered, the request side never
+/// closed. `Err` if the server refused it.
+async fn hold_reflection(
+    address: std::net::SocketAddr,
+) -> Result<
+    (
+        tokio::sync::mpsc::Sender<ReflectionRequest>,
+        tonic::Streaming<tonic_reflection::pb::v1::ServerReflectionResponse>,
+    ),
+    tonic::Status,
+> {
+    let channel = Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let (sender, requests) = tokio::sync::mpsc::channel(1);
+    sender
+        .send(ReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        })
+        .await
+        .unwrap();
+    let mut responses = client
+        .server_reflection_info(tokio_stream::wrappers::ReceiverStream::new(requests))
+        .await?
+        .into_inner();
+    responses.message().await?;
+    Ok((sender, responses))
+}
+
+#[tokio::test]
+async fn reflection_streams_without_a_token_are_bounded_and_health_checks_still_answer() {
+    let server = start_server_with(ServerOptions {
+        max_open_streams: 4,
+        ..Default::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(hold_reflection(server.address).await.unwrap());
+    }
+    let refused = hold_reflection(server.address).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(healthy(&server.address.to_string()).await, "a check is never counted");
+    // A stream that ends gives its slot back.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match hold_reflection(server.address).await {
+            Ok(stream) => {
+                held.push(stream);
+                break;
+            }
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(status) => panic!("the slot never came back: {status:?}"),
+        }
+    }
+}
+
+/// The figure in benches/README.md: the server's resident memory, sampled every 100 ms,
+/// under 200 connections each opening 250 reflection streams (issue #21's flood), and its
+/// median. `cargo test --test red_team flood_memory -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it to update benches/README.md"]
+async fn flood_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Serving(
+        binary()
+            .args(["serve", "--listen", &address])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthy(&address).await {
+        assert!(Instant::now() < deadline, "the server did not come up");
+    }
+    let pid = server.0.id();
+    let idle = rss_kib(pid);
+    let socket: std::net::SocketAddr = address.parse().unwrap();
+    let mut attackers = Vec::new();
+    for _ in 0..200 {
+        attackers.push(tokio::spawn(async move {
+            let mut streams = Vec::new();
+            for _ in 0..250 {
+                if let Ok(stream) = hold_reflection(socket).await {
+                    streams.push(stream);
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            streams.len()
+        }));
+    }
+    let mut samples = Vec::new();
+    for _ in 0..150 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        samples.push(rss_kib(pid));
+    }
+    let mut held = 0;
+    for attacker in attackers {
+        held += attacker.await.unwrap();
+    }
+    samples.sort_unstable();
+    let median = samples[samples.len() / 2];
+    let peak = samples[samples.len() - 1];
+    println!(
+        "idle {} MiB; under the flood median {} MiB, peak {} MiB; streams held {held}",
+        idle / 1024,
+        median / 1024,
+        peak / 1024
+    );
+    assert!(peak < 512 * 1024, "peak {} MiB", peak / 1024);
 }
