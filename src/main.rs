@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::pb::ImportMode;
-use teacher_registry::api::{RateLimit, DEFAULT_REFUSAL_LIMIT};
+use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::connections::ConnectionLimits;
-use teacher_registry::auth::Authenticator;
+use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_restore,
@@ -170,6 +170,11 @@ enum Command {
               default_value_t = ConnectionLimits::default().idle_timeout.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..))]
         idle_timeout_secs: u64,
+        /// A role's rate, repeatable: requests and rows (teachers or changes in pages) per
+        /// second each of its principals may use, `ROLE=REQUESTS/ROWS`, 0 for no limit
+        /// (default 100/10000 for every role but admin, which has none).
+        #[arg(long = "rate", value_name = "ROLE=REQUESTS/ROWS", value_parser = parse_role_rate)]
+        rates: Vec<(Role, RoleRate)>,
         /// Refusals a principal may meet at once after a pause.
         #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.burst,
               value_parser = clap::value_parser!(u32).range(1..))]
@@ -461,6 +466,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             max_connections,
             handshake_timeout_secs,
             idle_timeout_secs,
+            rates,
         } => {
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
@@ -486,6 +492,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 refusal_limit: RateLimit {
                     per_minute: refusals_per_minute,
                     burst: refusal_burst,
+                },
+                rates: {
+                    let mut all = default_rates();
+                    all.extend(rates);
+                    all
                 },
                 connections: ConnectionLimits {
                     max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
@@ -754,4 +765,12 @@ mod tests {
         }
         assert!(undocumented.is_empty(), "{undocumented:#?}");
     }
+}
+
+/// `ROLE=REQUESTS/ROWS` of `serve --rate`.
+fn parse_role_rate(raw: &str) -> Result<(Role, RoleRate), String> {
+    let (role, rate) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("{raw:?}: expected ROLE=REQUESTS/ROWS, e.g. reader=100/10000"))?;
+    Ok((Role::parse(role)?, RoleRate::parse(rate)?))
 }

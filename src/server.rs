@@ -56,6 +56,9 @@ pub struct ServerOptions {
     /// Connections open at once, and how long one may take to begin its handshake or sit
     /// idle (see `connections`).
     pub connections: ConnectionLimits,
+    /// Requests and rows per second each principal may use, by role (see
+    /// `api::principal_rate`).
+    pub rates: std::collections::HashMap<crate::auth::Role, crate::api::RoleRate>,
     /// Streams open at once on health (Watch) and reflection, for all callers together.
     pub max_open_streams: usize,
     /// Serve TLS (and mTLS) instead of plaintext.
@@ -88,6 +91,7 @@ impl Default for ServerOptions {
             max_concurrent_streams: 256,
             connections: ConnectionLimits::default(),
             max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
+            rates: crate::api::default_rates(),
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -156,7 +160,8 @@ pub async fn run(
         options.max_in_flight_per_principal,
     )
     .with_public_limit(options.public_rate_limit)
-    .with_refusal_limit(options.refusal_limit);
+    .with_refusal_limit(options.refusal_limit)
+    .with_rates(options.rates.clone());
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = options.metrics_listen {
         let listener = TcpListener::bind(address)

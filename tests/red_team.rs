@@ -8,6 +8,7 @@
 //! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals that name no
 //!   caller, identity numbers echoed in errors and logs, an untyped lookup that stops at
 //!   another county's holder.
+//! - `fairness` (9): one reader's flood of pages against another county's calls.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 
@@ -16,6 +17,7 @@ mod common;
 mod red_team {
     mod audit_data;
     mod existence;
+    mod fairness;
     mod harness;
     mod reader_view;
     mod strangers;

@@ -75,6 +75,7 @@ impl RegistryService {
                 )
             })
             .await?;
+        self.gate.charge_rows(principal, page.changes.len());
         Ok(pb::ListChangesResponse {
             changes: page
                 .changes

@@ -23,6 +23,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES};
+use crate::api::principal_rate::{default_rates, PrincipalRates, RoleRate};
 use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
 
 use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
@@ -41,6 +42,8 @@ pub struct Gate {
     public: AddressLimiter,
     /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal.
     refusals: RefusalLimiter,
+    /// Requests and rows per second per principal, by role.
+    rates: PrincipalRates,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -63,7 +66,20 @@ impl Gate {
                 Instant::now(),
             ),
             refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
+            rates: PrincipalRates::new(default_rates()),
         }
+    }
+
+    /// Sets the requests and rows per second of each role (see `api::principal_rate`).
+    pub fn with_rates(mut self, rates: std::collections::HashMap<crate::auth::Role, RoleRate>) -> Gate {
+        self.rates = PrincipalRates::new(rates);
+        self
+    }
+
+    /// Charges `rows` sent to `principal` against its role's rate of rows.
+    pub(crate) fn charge_rows(&self, principal: &Principal, rows: usize) {
+        self.rates
+            .charge_rows(&principal.name, principal.role, rows, Instant::now());
     }
 
     /// Sets the limit on each principal's refusals (see `api::refusals`).
@@ -140,6 +156,22 @@ impl Gate {
                             "{} has been refused too often; retry in {} s",
                             principal.name,
                             retry.as_secs()
+                        ),
+                        ErrorDetails::with_retry_info(Some(retry)),
+                    )
+                })?;
+        }
+        if !rpc.is_public() {
+            self.rates
+                .admit(&principal.name, principal.role, Instant::now())
+                .map_err(|wait| {
+                    let retry = std::time::Duration::from_millis(wait.as_millis() as u64 + 1);
+                    Status::with_error_details(
+                        Code::ResourceExhausted,
+                        format!(
+                            "{} is over its role's rate of requests or rows; retry in {} ms",
+                            principal.name,
+                            retry.as_millis()
                         ),
                         ErrorDetails::with_retry_info(Some(retry)),
                     )

@@ -226,6 +226,7 @@ impl RegistryService {
             .reads
             .read(move |store| store.list_teachers(&query, page_size, &page_token))
             .await?;
+        self.gate.charge_rows(principal, page.teachers.len());
         Ok(pb::ListTeachersResponse {
             teachers: page
                 .teachers
@@ -289,6 +290,7 @@ impl RegistryService {
             .reads
             .read(move |store| store.search_teachers(&query, page_size, &page_token))
             .await?;
+        self.gate.charge_rows(principal, page.teachers.len());
         Ok(pb::SearchTeachersResponse {
             teachers: page
                 .teachers
