@@ -76,10 +76,18 @@ impl Gate {
         self
     }
 
-    /// Charges `rows` sent to `principal` against its role's rate of rows.
-    pub(crate) fn charge_rows(&self, principal: &Principal, rows: usize) {
+    /// Reserves a page of up to `rows` for `principal` against its role's rate of rows:
+    /// RESOURCE_EXHAUSTED, with RetryInfo, while it is in debt.
+    pub(crate) fn reserve_rows(&self, principal: &Principal, rows: usize) -> Result<(), Status> {
         self.rates
-            .charge_rows(&principal.name, principal.role, rows, Instant::now());
+            .reserve_rows(&principal.name, principal.role, rows, Instant::now())
+            .map_err(|wait| over_rate(principal, wait))
+    }
+
+    /// Gives back the `rows` of a reservation that a page did not fill.
+    pub(crate) fn refund_rows(&self, principal: &Principal, rows: usize) {
+        self.rates
+            .refund_rows(&principal.name, principal.role, rows, Instant::now());
     }
 
     /// Sets the limit on each principal's refusals (see `api::refusals`).
@@ -164,18 +172,7 @@ impl Gate {
         if !rpc.is_public() {
             self.rates
                 .admit(&principal.name, principal.role, Instant::now())
-                .map_err(|wait| {
-                    let retry = std::time::Duration::from_millis(wait.as_millis() as u64 + 1);
-                    Status::with_error_details(
-                        Code::ResourceExhausted,
-                        format!(
-                            "{} is over its role's rate of requests or rows; retry in {} ms",
-                            principal.name,
-                            retry.as_millis()
-                        ),
-                        ErrorDetails::with_retry_info(Some(retry)),
-                    )
-                })?;
+                .map_err(|wait| over_rate(&principal, wait))?;
         }
         let slots = self
             .in_flight
@@ -195,6 +192,20 @@ impl Gate {
             _slot: slot,
         })
     }
+}
+
+/// RESOURCE_EXHAUSTED for a principal over its role's rate, with RetryInfo.
+fn over_rate(principal: &Principal, wait: std::time::Duration) -> Status {
+    let retry = std::time::Duration::from_millis(wait.as_millis() as u64 + 1);
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!(
+            "{} is over its role's rate of requests or rows; retry in {} ms",
+            principal.name,
+            retry.as_millis()
+        ),
+        ErrorDetails::with_retry_info(Some(retry)),
+    )
 }
 
 impl Caller {

@@ -5,8 +5,9 @@
 //! it goes: one reader with 256 concurrent 1,000-row pages took the server's cores and
 //! raised another county's statistics call from 0.5 ms to 45 ms. So each principal has two
 //! token buckets, sized two seconds of its role's rate: requests (one per call) and rows
-//! (teachers or changes in the pages it was sent, charged after the page is read, so a
-//! bucket may run into debt by one page). A principal whose requests bucket is empty, or
+//! (teachers or changes in the pages it is sent: a page's size is reserved before it is
+//! read, while the balance is not in debt, and what it did not fill given back after, so
+//! concurrent pages cannot all start on one balance and the debt is at most one page). A principal whose requests bucket is empty, or
 //! whose rows bucket is in debt, is answered RESOURCE_EXHAUSTED with RetryInfo. Admins
 //! are not limited by default: they run backups, transitions and audits.
 
@@ -119,18 +120,50 @@ impl PrincipalRates {
         Ok(())
     }
 
-    /// Charges `rows` sent to `principal` (of `role`) at `now`.
-    pub(crate) fn charge_rows(&self, principal: &str, role: Role, rows: usize, now: Instant) {
+    /// Reserves a page of up to `rows` for `principal` (of `role`) at `now`, before it is
+    /// read, so that concurrent pages cannot all start on one positive balance; `Err` says
+    /// how long to wait while the rows bucket is in debt.
+    pub(crate) fn reserve_rows(
+        &self,
+        principal: &str,
+        role: Role,
+        rows: usize,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        self.adjust_rows(principal, role, now, |balance, rate| {
+            if *balance < 0.0 {
+                return Err(Duration::from_secs_f64(-*balance / rate));
+            }
+            *balance -= rows as f64;
+            Ok(())
+        })
+    }
+
+    /// Gives back the part of a reservation the page did not fill.
+    pub(crate) fn refund_rows(&self, principal: &str, role: Role, rows: usize, now: Instant) {
+        let _ = self.adjust_rows(principal, role, now, |balance, _| {
+            *balance += rows as f64;
+            Ok(())
+        });
+    }
+
+    fn adjust_rows(
+        &self,
+        principal: &str,
+        role: Role,
+        now: Instant,
+        change: impl FnOnce(&mut f64, f64) -> Result<(), Duration>,
+    ) -> Result<(), Duration> {
         let rate = self.rate(role);
-        if rate.rows_per_second == 0 || rows == 0 {
-            return;
+        if rate.rows_per_second == 0 {
+            return Ok(());
         }
         let mut table = self.buckets.lock().expect("rate lock");
         let buckets = table
             .entry(principal.to_string())
             .or_insert_with(|| Buckets::full(rate, now));
         buckets.refill(rate, now);
-        buckets.rows -= rows as f64;
+        change(&mut buckets.rows, f64::from(rate.rows_per_second))
     }
 }
 
@@ -179,9 +212,12 @@ mod tests {
         assert!(rates.admit("other", Role::Reader, now).is_ok());
         let later = now + Duration::from_secs(1);
         rates.admit("other", Role::Reader, later).unwrap();
-        rates.charge_rows("other", Role::Reader, 1_000, later);
+        rates.reserve_rows("other", Role::Reader, 1_000, later).unwrap();
+        rates.refund_rows("other", Role::Reader, 100, later);
         let wait = rates.admit("other", Role::Reader, later).unwrap_err();
-        assert_eq!(wait.as_secs(), 8, "800 rows of debt at 100 a second");
+        assert_eq!(wait.as_secs(), 7, "700 rows of debt at 100 a second");
+        let wait = rates.reserve_rows("other", Role::Reader, 10, later).unwrap_err();
+        assert_eq!(wait.as_secs(), 7);
         for _ in 0..100 {
             rates.admit("root", Role::Admin, now).unwrap();
         }

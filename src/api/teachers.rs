@@ -222,11 +222,13 @@ impl RegistryService {
             tier,
             registration_expires_before,
         };
+        self.gate.reserve_rows(principal, page_size)?;
         let page = self
             .reads
             .read(move |store| store.list_teachers(&query, page_size, &page_token))
             .await?;
-        self.gate.charge_rows(principal, page.teachers.len());
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::ListTeachersResponse {
             teachers: page
                 .teachers
@@ -286,11 +288,13 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         }
         let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
+        self.gate.reserve_rows(principal, page_size)?;
         let page = self
             .reads
             .read(move |store| store.search_teachers(&query, page_size, &page_token))
             .await?;
-        self.gate.charge_rows(principal, page.teachers.len());
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::SearchTeachersResponse {
             teachers: page
                 .teachers
