@@ -134,6 +134,13 @@ pub async fn run(
     if options.authenticator.is_none() {
         tracing::warn!(%address, "authentication is off: every caller is an anonymous admin (loopback only)");
     }
+    if options.authenticator.is_some() && options.tls.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "tokens travel in plain text: serving an auth file without TLS on an address \
+             other than loopback; give --tls-cert and --tls-key (see `tls-init`)"
+        );
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<TeacherRegistryServiceServer<RegistryService>>()

@@ -9,6 +9,7 @@
 //!   caller, identity numbers echoed in errors and logs, an untyped lookup that stops at
 //!   another county's holder.
 //! - `fairness` (9): one reader's flood of pages against another county's calls.
+//! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 
@@ -21,4 +22,5 @@ mod red_team {
     mod harness;
     mod reader_view;
     mod strangers;
+    mod tokens;
 }

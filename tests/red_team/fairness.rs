@@ -27,6 +27,15 @@ struct Flood {
     refused: u64,
 }
 
+/// The delay a RESOURCE_EXHAUSTED answer's RetryInfo asks for.
+fn retry_delay(status: &tonic::Status) -> Duration {
+    use tonic_types::StatusExt;
+    status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .unwrap_or(Duration::from_millis(10))
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
@@ -37,6 +46,7 @@ async fn flood(
     teachers: u32,
     concurrency: usize,
     page_size: i32,
+    wait_retry_info: bool,
 ) -> Flood {
     let dir = tempfile::tempdir().unwrap();
     let options = ServerOptions {
@@ -107,9 +117,11 @@ async fn flood(
                         Err(status) => {
                             assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
                             refused.fetch_add(1, Ordering::Relaxed);
-                            // A well-behaved client would wait the RetryInfo; a flood
-                            // does not.
-                            tokio::task::yield_now().await;
+                            // A well-behaved client waits the RetryInfo; a flood may not.
+                            match wait_retry_info {
+                                true => tokio::time::sleep(retry_delay(&status)).await,
+                                false => tokio::task::yield_now().await,
+                            }
                         }
                     }
                 }
@@ -145,7 +157,7 @@ async fn a_reader_flooding_pages_is_held_to_its_rate_of_rows() {
         },
     );
     let started = Instant::now();
-    let result = flood(rates, 200, 64, 100).await;
+    let result = flood(rates, 200, 64, 100, false).await;
     let seconds = started.elapsed().as_secs_f64();
     // Two seconds of burst, the rate for the whole run, and one page of debt: a page is
     // reserved before it is read, so concurrent pages do not all start on one balance.
@@ -170,8 +182,12 @@ async fn a_reader_flooding_pages_is_held_to_its_rate_of_rows() {
 #[ignore = "a measurement: run it to update benches/README.md"]
 async fn fairness_figures() {
     let unlimited: HashMap<Role, RoleRate> = HashMap::new();
-    for (what, rates) in [("no rates", unlimited), ("default rates", default_rates())] {
-        let result = flood(rates, 2_000, 256, 1_000).await;
+    for (what, rates, wait) in [
+        ("no rates", unlimited, false),
+        ("default rates, flood ignores RetryInfo", default_rates(), false),
+        ("default rates, flood waits RetryInfo", default_rates(), true),
+    ] {
+        let result = flood(rates, 2_000, 256, 1_000, wait).await;
         println!(
             "{what}: victim median {:?} quiet, {:?} flooded; reader sent {} rows, refused {}",
             result.quiet, result.flooded, result.rows, result.refused
