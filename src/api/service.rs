@@ -26,7 +26,7 @@ use crate::credential::SigningKey;
 use crate::domain::case::CaseKind;
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
-use crate::store::{Store, WriteContext};
+use crate::store::{Effect, Outcome, Store, WriteContext};
 
 const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -334,6 +334,20 @@ pub(crate) fn audit_duplicate(principal: &str, rpc: Rpc, message: &str) {
         message,
         "duplicate revealed"
     );
+}
+
+/// The audit record of a write that changed nothing: it leaves no change event, so
+/// without this line a principal could make them (each with its own request id, which the
+/// store keeps for the retention window) unseen. Logged at INFO under the `audit` target.
+pub(crate) fn audit_no_op(principal: &Principal, outcome: &Outcome) {
+    if outcome.effect == Effect::Unchanged {
+        tracing::info!(
+            target: "audit",
+            principal = %principal.name,
+            teacher_id = %outcome.teacher.id,
+            "no-op write: nothing changed"
+        );
+    }
 }
 
 fn is_server_fault(code: Code) -> bool {

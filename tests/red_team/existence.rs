@@ -167,3 +167,34 @@ async fn a_sweep_of_refusals_is_held_back_per_principal() {
         assert!(status.is_ok());
     }
 }
+
+/// Finding 5, in part: 20,000 no-op updates with unique request ids left no change event
+/// and nothing in any audit. Each is now an audit line naming the principal.
+#[tokio::test]
+async fn a_write_that_changes_nothing_is_audited() {
+    keep_log();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured(dir.path(), Default::default()).await;
+    let mut county = as_token(&server, &tokens.county_a).await;
+    let own = create_as(&mut county, teacher(30, A)).await;
+    for n in 0..3 {
+        county
+            .update_teacher(pb::UpdateTeacherRequest {
+                teacher: Some(pb::Teacher {
+                    teacher_id: own.teacher_id.clone(),
+                    school: own.school.clone(),
+                    ..Default::default()
+                }),
+                request_id: format!("no-op-{n}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let audited = server_log()
+        .lines()
+        .filter(|l| l.contains("no-op write") && l.contains("yanping"))
+        .filter(|l| l.contains(&own.teacher_id))
+        .count();
+    assert_eq!(audited, 3);
+}
