@@ -11,6 +11,7 @@ use teacher_registry::domain::resident_check_character;
 use tonic::Code;
 
 use super::harness::{as_token, create_as, secured, A};
+use crate::cli_support::run_with;
 use crate::common::teacher;
 
 /// The attack as it was run: the masked digits filled with the birth date shown.
@@ -148,5 +149,28 @@ async fn a_reader_cannot_test_guesses_by_lookup() {
             assert_eq!(status.code(), Code::PermissionDenied);
             assert!(!status.message().contains(number.as_str()));
         }
+    }
+}
+
+#[tokio::test]
+async fn a_readers_export_holds_the_readers_view_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured(dir.path(), Default::default()).await;
+    let mut admin = as_token(&server, &tokens.admin).await;
+    let whole = create_as(&mut admin, teacher(9_125, A)).await;
+    for format in ["jsonl", "csv"] {
+        let file = dir.path().join(format!("export.{format}"));
+        let url = format!("http://{}", server.address);
+        let run = run_with(
+            &["export", file.to_str().unwrap(), "--server", &url, "--format", format],
+            &[("TEACHER_REGISTRY_TOKEN", &tokens.reader)],
+        )
+        .await;
+        assert_eq!(run.code, Some(0), "{run:#?}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(&whole.name), "{text}");
+        assert!(!text.contains(&whole.national_id), "{format}: the number");
+        assert!(!text.contains(&whole.birth_date), "{format}: the birth date");
+        assert!(!text.contains(&whole.national_id[6..14]), "{format}: the birth digits");
     }
 }
