@@ -20,6 +20,7 @@
 //! - [`connections`]: the accept loop's bounds: a connection cap, handshake and idle
 //!   timeouts, a pause after a failed accept.
 //! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`metrics`]: request and write counters, and the Prometheus `/metrics` endpoint.
 //! - [`open_services`]: health and reflection, open to callers without a token, with
 //!   their streams bounded.
 //! - [`private_files`]: files and directories readable by their owner only, for anything

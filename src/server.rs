@@ -79,6 +79,10 @@ pub struct ServerOptions {
     /// The key credentials are signed with; without it IssueCredential, CheckCredential
     /// and GetCredentialKey are FAILED_PRECONDITION.
     pub credential_key: Option<Arc<SigningKey>>,
+    /// At shutdown, how long the server keeps serving with its health NOT_SERVING before
+    /// it stops taking requests and drains: time for a load balancer's health checks to
+    /// see it going and send new work elsewhere.
+    pub drain_delay: Duration,
 }
 
 impl Default for ServerOptions {
@@ -100,6 +104,7 @@ impl Default for ServerOptions {
             trim_interval: Duration::from_secs(60),
             metrics_listen: None,
             credential_key: None,
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -120,6 +125,15 @@ impl ServerOptions {
         Ok(())
     }
 }
+
+/// The names health answers for: the whole server, then each service.
+const SERVICE_NAMES: [&str; 5] = [
+    "",
+    <TeacherRegistryServiceServer<RegistryService> as tonic::server::NamedService>::NAME,
+    <CaseServiceServer<CaseService> as tonic::server::NamedService>::NAME,
+    <CredentialServiceServer<CredentialService> as tonic::server::NamedService>::NAME,
+    <VerificationServiceServer<VerificationService> as tonic::server::NamedService>::NAME,
+];
 
 /// Serves the registry on `listener` until `shutdown` completes, then finishes the requests
 /// in flight, stops the writer and waits for its final flush.
@@ -209,12 +223,21 @@ pub async fn run(
         .max_encoding_message_size(options.max_message_bytes);
 
     let shutdown_health = health.clone();
+    let drain_delay = options.drain_delay;
     let shutdown = async move {
         shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-        shutdown_health
-            .set_not_serving::<TeacherRegistryServiceServer<RegistryService>>()
-            .await;
+        tracing::info!(
+            drain_delay_ms = drain_delay.as_millis() as u64,
+            "shutting down: health NOT_SERVING, then finishing requests in flight"
+        );
+        // The whole server ("") and each service, so a check of either sees it going.
+        for service in SERVICE_NAMES {
+            shutdown_health
+                .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+        // Still taking requests, so nothing sent before a balancer notices is refused.
+        tokio::time::sleep(drain_delay).await;
         // Change-feed streams never end by themselves: tell them to, so they do not hold
         // the shutdown up.
         let _ = stop_streams.send(true);

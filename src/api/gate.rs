@@ -4,7 +4,8 @@
 //! share of concurrent requests. County scoping, which depends on the data, is applied by
 //! the handlers and the write path.
 //!
-//! Public RPCs ([`Rpc::is_public`]: VerifyCertificate) pass [`Gate::admit_public`]
+//! Public RPCs that read the store ([`Rpc::is_public`]: VerifyCertificate, CheckCredential)
+//! pass [`Gate::admit_public`]
 //! instead: no token is asked for or read, and the limit is per source address (see
 //! `address_limit`), since there is no principal to count against.
 
