@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
-use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
@@ -22,6 +21,7 @@ use teacher_registry::cli::{
     CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction,
     TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
+use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -634,6 +634,17 @@ async fn shutdown_signal() {
     }
 }
 
+/// `ROLE=REQUESTS/ROWS` of `serve --rate`.
+fn parse_role_rate(raw: &str) -> Result<(Role, RoleRate), String> {
+    let (role, rate) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("{raw:?}: expected ROLE=REQUESTS/ROWS, e.g. reader=100/10000"))?;
+    let role = <Role as clap::ValueEnum>::from_str(role.trim(), true).map_err(|_| {
+        format!("unknown role {role:?}: admin, hr, county, importer, reader or city")
+    })?;
+    Ok((role, RoleRate::parse(rate)?))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -659,14 +670,4 @@ mod tests {
         }
         assert!(undocumented.is_empty(), "{undocumented:#?}");
     }
-}
-
-/// `ROLE=REQUESTS/ROWS` of `serve --rate`.
-fn parse_role_rate(raw: &str) -> Result<(Role, RoleRate), String> {
-    let (role, rate) = raw
-        .split_once('=')
-        .ok_or_else(|| format!("{raw:?}: expected ROLE=REQUESTS/ROWS, e.g. reader=100/10000"))?;
-    let role = <Role as clap::ValueEnum>::from_str(role.trim(), true)
-        .map_err(|_| format!("unknown role {role:?}: admin, hr, county, importer, reader or city"))?;
-    Ok((role, RoleRate::parse(rate)?))
 }

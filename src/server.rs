@@ -21,9 +21,9 @@ use crate::api::{
 };
 use crate::auth::Authenticator;
 use crate::connections::{self, ConnectionLimits};
-use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
+use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
 use crate::store::{Retention, Store};
 
 /// HTTP/2 flow-control windows, in bytes (see `run`).

@@ -813,7 +813,11 @@ async fn readers_see_identity_numbers_masked() {
         .into_inner()
         .teacher
         .unwrap();
-    let expected = format!("{}**************{}", &a.national_id[..2], &a.national_id[16..]);
+    let expected = format!(
+        "{}**************{}",
+        &a.national_id[..2],
+        &a.national_id[16..]
+    );
     assert_eq!(got.national_id, expected);
     assert_eq!(got.birth_date, a.birth_date[..4], "the birth year only");
     let listed = reader

@@ -6,8 +6,8 @@ use tonic::Status;
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op,
-    collect, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
+    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
+    RegistryService,
 };
 use crate::auth::Principal;
 use crate::clock;

@@ -1072,8 +1072,12 @@ pub(crate) fn change_message(
         teacher_id: teacher_id.map_or_else(String::new, String::from),
         kind: kind as i32,
         change_time: Some(timestamp(time)),
-        principal: audit.then_some(principal).unwrap_or_default(),
-        request_id: audit.then_some(request_id).flatten().unwrap_or_default(),
+        principal: if audit { principal } else { String::new() },
+        request_id: if audit {
+            request_id.unwrap_or_default()
+        } else {
+            String::new()
+        },
         teacher,
         case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
         case,

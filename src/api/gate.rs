@@ -72,7 +72,10 @@ impl Gate {
     }
 
     /// Sets the requests and rows per second of each role (see `api::principal_rate`).
-    pub fn with_rates(mut self, rates: std::collections::HashMap<crate::auth::Role, RoleRate>) -> Gate {
+    pub fn with_rates(
+        mut self,
+        rates: std::collections::HashMap<crate::auth::Role, RoleRate>,
+    ) -> Gate {
         self.rates = PrincipalRates::new(rates);
         self
     }

@@ -130,7 +130,11 @@ async fn answer(
                 return (imported, rejected);
             }
         };
-        if let Some(error) = response.error.as_ref().filter(|e| e.code == "ALREADY_EXISTS") {
+        if let Some(error) = response
+            .error
+            .as_ref()
+            .filter(|e| e.code == "ALREADY_EXISTS")
+        {
             audit_duplicate(principal, Rpc::ImportTeachers, &error.message);
         }
         if response.outcome == pb::ImportOutcome::Rejected as i32 {

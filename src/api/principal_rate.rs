@@ -92,7 +92,10 @@ impl PrincipalRates {
     }
 
     fn rate(&self, role: Role) -> RoleRate {
-        self.rates.get(&role).copied().unwrap_or(RoleRate::UNLIMITED)
+        self.rates
+            .get(&role)
+            .copied()
+            .unwrap_or(RoleRate::UNLIMITED)
     }
 
     /// Takes one request of `principal` (of `role`) at `now`; `Err` says how long to wait.
@@ -212,16 +215,23 @@ mod tests {
         assert!(rates.admit("other", Role::Reader, now).is_ok());
         let later = now + Duration::from_secs(1);
         rates.admit("other", Role::Reader, later).unwrap();
-        rates.reserve_rows("other", Role::Reader, 1_000, later).unwrap();
+        rates
+            .reserve_rows("other", Role::Reader, 1_000, later)
+            .unwrap();
         rates.refund_rows("other", Role::Reader, 100, later);
         let wait = rates.admit("other", Role::Reader, later).unwrap_err();
         assert_eq!(wait.as_secs(), 7, "700 rows of debt at 100 a second");
-        let wait = rates.reserve_rows("other", Role::Reader, 10, later).unwrap_err();
+        let wait = rates
+            .reserve_rows("other", Role::Reader, 10, later)
+            .unwrap_err();
         assert_eq!(wait.as_secs(), 7);
         for _ in 0..100 {
             rates.admit("root", Role::Admin, now).unwrap();
         }
-        assert_eq!(RoleRate::parse("100/10000").unwrap().rows_per_second, 10_000);
+        assert_eq!(
+            RoleRate::parse("100/10000").unwrap().rows_per_second,
+            10_000
+        );
         assert!(RoleRate::parse("100").is_err());
     }
 }

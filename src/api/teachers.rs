@@ -6,8 +6,7 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    audit_no_op,
-    collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
+    audit_no_op, collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
     parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService,
 };
 use crate::auth::Principal;

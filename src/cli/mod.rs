@@ -189,12 +189,17 @@ fn is_loopback(host: &str) -> bool {
 /// The client certificate and key named by `TEACHER_REGISTRY_CLIENT_CERT` and
 /// `TEACHER_REGISTRY_CLIENT_KEY`, for mutual TLS: both or neither.
 fn client_identity() -> anyhow::Result<Option<tonic::transport::Identity>> {
-    let cert = std::env::var(CLIENT_CERT_VARIABLE).ok().filter(|v| !v.is_empty());
-    let key = std::env::var(CLIENT_KEY_VARIABLE).ok().filter(|v| !v.is_empty());
+    let cert = std::env::var(CLIENT_CERT_VARIABLE)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let key = std::env::var(CLIENT_KEY_VARIABLE)
+        .ok()
+        .filter(|v| !v.is_empty());
     match (cert, key) {
         (None, None) => Ok(None),
         (Some(cert), Some(key)) => {
-            let read = |path: &str| std::fs::read(path).with_context(|| format!("cannot read {path}"));
+            let read =
+                |path: &str| std::fs::read(path).with_context(|| format!("cannot read {path}"));
             Ok(Some(tonic::transport::Identity::from_pem(
                 read(&cert)?,
                 read(&key)?,

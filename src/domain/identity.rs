@@ -331,10 +331,7 @@ mod tests {
     fn concealing_hides_the_birth_date_and_the_county_of_birth() {
         let doc = resident("11010519491231002X").unwrap();
         assert_eq!(doc.concealed(), "11**************2X");
-        assert_eq!(
-            conceal("E12345678", IdDocumentType::Passport),
-            "*******78"
-        );
+        assert_eq!(conceal("E12345678", IdDocumentType::Passport), "*******78");
         assert_eq!(conceal("AB1", IdDocumentType::Other), "***");
     }
 

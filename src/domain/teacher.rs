@@ -407,14 +407,13 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
         return Err("is required (YYYY-MM-DD)".into());
     }
     if raw.len() != 10 {
-        return Err(format!("{} is not a date in the form YYYY-MM-DD", shown(raw)));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        format!(
-            "{} is not a real date in the form YYYY-MM-DD",
+        return Err(format!(
+            "{} is not a date in the form YYYY-MM-DD",
             shown(raw)
-        )
-    })
+        ));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| format!("{} is not a real date in the form YYYY-MM-DD", shown(raw)))
 }
 
 fn plausible_birth_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {

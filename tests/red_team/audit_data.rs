@@ -38,7 +38,10 @@ async fn only_admins_see_who_made_a_change_and_under_which_request_id() {
             .into_inner()
             .changes;
         assert_eq!(changes.len(), 1);
-        let seen = (changes[0].principal.as_str(), changes[0].request_id.as_str());
+        let seen = (
+            changes[0].principal.as_str(),
+            changes[0].request_id.as_str(),
+        );
         match audit {
             true => assert_eq!(seen, ("yanping", "note-about-the-case-42")),
             false => assert_eq!(seen, ("", "")),
@@ -81,7 +84,10 @@ async fn refusals_name_the_principal_and_the_peer_in_the_log() {
         .find(|l| l.contains("rpc refused") && l.contains("yanping") && l.contains("GetTeacher"))
         .filter(|l| l.contains("peer=127.0.0.1:"))
         .unwrap_or_else(|| panic!("no refusal naming yanping and its peer:\n{log}"));
-    assert!(!line.contains(&format!(":{port} ")), "the peer is the client: {line}");
+    assert!(
+        !line.contains(&format!(":{port} ")),
+        "the peer is the client: {line}"
+    );
 }
 
 #[tokio::test]
@@ -101,10 +107,17 @@ async fn an_identity_number_in_the_wrong_field_is_not_echoed() {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("birth_date"), "{}", status.message());
+    assert!(
+        status.message().contains("birth_date"),
+        "{}",
+        status.message()
+    );
     assert!(!status.message().contains(&number), "{}", status.message());
     assert!(!String::from_utf8_lossy(status.details()).contains(&number));
-    assert!(!server_log().contains(&number), "the log repeats the number");
+    assert!(
+        !server_log().contains(&number),
+        "the log repeats the number"
+    );
 }
 
 #[tokio::test]

@@ -151,10 +151,16 @@ async fn a_sweep_of_refusals_is_held_back_per_principal() {
         teacher_id: id.into(),
     };
     for _ in 0..5 {
-        let status = county.get_teacher(get(&theirs.teacher_id)).await.unwrap_err();
+        let status = county
+            .get_teacher(get(&theirs.teacher_id))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), Code::NotFound);
     }
-    let held = county.get_teacher(get(&theirs.teacher_id)).await.unwrap_err();
+    let held = county
+        .get_teacher(get(&theirs.teacher_id))
+        .await
+        .unwrap_err();
     assert_eq!(held.code(), Code::ResourceExhausted, "{held:?}");
     // Held back for anything, its own records included, until the bucket refills.
     let held = county.get_teacher(get(&own.teacher_id)).await.unwrap_err();

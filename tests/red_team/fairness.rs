@@ -184,8 +184,16 @@ async fn fairness_figures() {
     let unlimited: HashMap<Role, RoleRate> = HashMap::new();
     for (what, rates, wait) in [
         ("no rates", unlimited, false),
-        ("default rates, flood ignores RetryInfo", default_rates(), false),
-        ("default rates, flood waits RetryInfo", default_rates(), true),
+        (
+            "default rates, flood ignores RetryInfo",
+            default_rates(),
+            false,
+        ),
+        (
+            "default rates, flood waits RetryInfo",
+            default_rates(),
+            true,
+        ),
     ] {
         let result = flood(rates, 2_000, 256, 1_000, wait).await;
         println!(

@@ -34,11 +34,7 @@ fn candidates(national_id: &str, birth_year: &str, area: &str) -> Vec<String> {
     let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
     while day.year() == year {
         for sequence in 0..100 {
-            let first17 = format!(
-                "{area}{}{sequence:02}{}",
-                day.format("%Y%m%d"),
-                &tail[..1]
-            );
+            let first17 = format!("{area}{}{sequence:02}{}", day.format("%Y%m%d"), &tail[..1]);
             if resident_check_character(first17.as_bytes()).to_string() == tail[1..] {
                 out.push(format!("{first17}{}", &tail[1..]));
             }
@@ -106,7 +102,11 @@ async fn a_reader_cannot_rebuild_identity_numbers_from_any_view() {
         assert_eq!(seen.birth_date, full.birth_date[..4], "the year only");
         assert_eq!(
             seen.national_id,
-            format!("{}**************{}", &full.national_id[..2], &full.national_id[16..])
+            format!(
+                "{}**************{}",
+                &full.national_id[..2],
+                &full.national_id[16..]
+            )
         );
         // Even knowing the county of birth, thousands of numbers fit, and the right one
         // is among them: the view is consistent, just not enough.
@@ -162,7 +162,14 @@ async fn a_readers_export_holds_the_readers_view_only() {
         let file = dir.path().join(format!("export.{format}"));
         let url = format!("http://{}", server.address);
         let run = run_with(
-            &["export", file.to_str().unwrap(), "--server", &url, "--format", format],
+            &[
+                "export",
+                file.to_str().unwrap(),
+                "--server",
+                &url,
+                "--format",
+                format,
+            ],
             &[("TEACHER_REGISTRY_TOKEN", &tokens.reader)],
         )
         .await;
@@ -170,7 +177,13 @@ async fn a_readers_export_holds_the_readers_view_only() {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(text.contains(&whole.name), "{text}");
         assert!(!text.contains(&whole.national_id), "{format}: the number");
-        assert!(!text.contains(&whole.birth_date), "{format}: the birth date");
-        assert!(!text.contains(&whole.national_id[6..14]), "{format}: the birth digits");
+        assert!(
+            !text.contains(&whole.birth_date),
+            "{format}: the birth date"
+        );
+        assert!(
+            !text.contains(&whole.national_id[6..14]),
+            "{format}: the birth digits"
+        );
     }
 }

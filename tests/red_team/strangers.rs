@@ -14,9 +14,9 @@ use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::server::ServerOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tonic::transport::Endpoint;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
-use tonic::transport::Endpoint;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::ServerReflectionRequest as ReflectionRequest;
@@ -69,7 +69,10 @@ async fn silent_half_open_and_idle_connections_are_closed() {
     let mut half = TcpStream::connect(server.address).await.unwrap();
     half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
     let mut tls_hello_never = TcpStream::connect(server.address).await.unwrap();
-    tls_hello_never.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
+    tls_hello_never
+        .write_all(&[0x16, 0x03, 0x01])
+        .await
+        .unwrap();
     for stream in [&mut silent, &mut half, &mut tls_hello_never] {
         let closed = closed_within(stream, Duration::from_secs(5)).await;
         assert!(closed.is_some(), "still open after 5 s");
@@ -155,7 +158,13 @@ async fn with_300_descriptors_320_idle_connections_neither_spin_nor_starve_healt
         std::process::Command::new("prlimit")
             .arg("--nofile=300:300")
             .arg(&program)
-            .args(["serve", "--listen", &address, "--handshake-timeout-secs", "3"])
+            .args([
+                "serve",
+                "--listen",
+                &address,
+                "--handshake-timeout-secs",
+                "3",
+            ])
             .arg("--data-dir")
             .arg(dir.path())
             .env("RUST_LOG", "warn")
@@ -181,10 +190,16 @@ async fn with_300_descriptors_320_idle_connections_neither_spin_nor_starve_healt
     tokio::time::sleep(Duration::from_secs(2)).await;
     let spent = cpu_ticks(pid) - before;
     // 100 ticks a second: a spinning accept loop would spend ~200 in 2 s.
-    assert!(spent < 50, "{spent} ticks of CPU in 2 s under 320 idle connections");
+    assert!(
+        spent < 50,
+        "{spent} ticks of CPU in 2 s under 320 idle connections"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !healthy(&address).await {
-        assert!(Instant::now() < deadline, "health did not answer under the flood");
+        assert!(
+            Instant::now() < deadline,
+            "health did not answer under the flood"
+        );
     }
     drop(idle);
 }
@@ -234,8 +249,15 @@ async fn reflection_streams_without_a_token_are_bounded_and_health_checks_still_
         held.push(hold_reflection(server.address).await.unwrap());
     }
     let refused = hold_reflection(server.address).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
-    assert!(healthy(&server.address.to_string()).await, "a check is never counted");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(
+        healthy(&server.address.to_string()).await,
+        "a check is never counted"
+    );
     // A stream that ends gives its slot back.
     drop(held.pop());
     let deadline = Instant::now() + Duration::from_secs(5);

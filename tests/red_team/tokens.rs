@@ -13,14 +13,21 @@ use crate::common::start_server_with;
 
 #[tokio::test]
 async fn the_cli_will_not_send_a_token_in_plain_text_off_this_machine() {
-    for server in ["http://192.0.2.7:50051", "192.0.2.7:50051", "http://[2001:db8::1]:50051"] {
+    for server in [
+        "http://192.0.2.7:50051",
+        "192.0.2.7:50051",
+        "http://[2001:db8::1]:50051",
+    ] {
         let run = run_with(
             &["stats", "--server", server],
             &[("TEACHER_REGISTRY_TOKEN", "trg_secret-in-the-clear")],
         )
         .await;
         assert_eq!(run.code, Some(2), "{run:#?}");
-        assert!(run.stderr.contains("refusing to send the token"), "{run:#?}");
+        assert!(
+            run.stderr.contains("refusing to send the token"),
+            "{run:#?}"
+        );
         assert!(!run.stderr.contains("trg_secret"), "{run:#?}");
     }
 }
@@ -75,7 +82,10 @@ async fn the_cli_presents_a_client_certificate_to_a_mutual_tls_server() {
         cert_file.to_str().unwrap(),
         key_file.to_str().unwrap(),
     );
-    let base = [("TEACHER_REGISTRY_TOKEN", token.as_str()), ("TEACHER_REGISTRY_CA_FILE", ca_file)];
+    let base = [
+        ("TEACHER_REGISTRY_TOKEN", token.as_str()),
+        ("TEACHER_REGISTRY_CA_FILE", ca_file),
+    ];
     let with_certificate = [
         base[0],
         base[1],
@@ -88,9 +98,16 @@ async fn the_cli_presents_a_client_certificate_to_a_mutual_tls_server() {
     assert_ne!(without.code, Some(0), "{without:#?}");
     let half = run_with(
         &["stats", "--server", &url],
-        &[base[0], base[1], ("TEACHER_REGISTRY_CLIENT_CERT", cert_file)],
+        &[
+            base[0],
+            base[1],
+            ("TEACHER_REGISTRY_CLIENT_CERT", cert_file),
+        ],
     )
     .await;
     assert_eq!(half.code, Some(2), "{half:#?}");
-    assert!(half.stderr.contains("TEACHER_REGISTRY_CLIENT_KEY"), "{half:#?}");
+    assert!(
+        half.stderr.contains("TEACHER_REGISTRY_CLIENT_KEY"),
+        "{half:#?}"
+    );
 }
