@@ -3,11 +3,11 @@
 //!
 //! - `reader_view` (1): a reader rebuilds masked identity numbers, or uses lookups by
 //!   number as an oracle.
-//! - `existence` (2): writes and imports that tell another county's records from missing
-//!   ones; sweeps of refusals; duplicates revealed without an audit.
-//! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals that name no
-//!   caller, identity numbers echoed in errors and logs, an untyped lookup that stops at
-//!   another county's holder.
+//! - `existence` (2, 5 in part): writes and imports that tell another county's records
+//!   from missing ones; sweeps of refusals; duplicates and no-op writes without an audit.
+//! - `audit_data` (6, 7, 8, 12 in part): the feed's principals and request ids, refusals
+//!   that name no caller, identity numbers echoed in errors and logs, an untyped lookup
+//!   that stops at another county's holder, identity lookups nobody recorded.
 //! - `fairness` (9): one reader's flood of pages against another county's calls.
 //! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed

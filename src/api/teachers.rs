@@ -133,6 +133,13 @@ impl RegistryService {
                 if documents.is_empty() {
                     return Err(DomainError::invalid("national_id", last_error).into());
                 }
+                // The read audit: who asked for which number (masked), whatever the answer.
+                tracing::info!(
+                    target: "audit",
+                    principal = %principal.name,
+                    national_id = %documents[0].masked(),
+                    "identity lookup"
+                );
                 // Every type is searched for one the caller may see: another county's
                 // holder of the same number under another type must not hide its own.
                 let viewer = principal.clone();
