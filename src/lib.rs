@@ -15,6 +15,8 @@
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
 //! - [`cli`]: the client commands for HR staff (transition, stats, search, show, import...),
 //!   printing tables and record pages.
+//! - [`console`]: the web console for the window and HR staff, and the public
+//!   verification page, calling the api layer's services in process.
 //! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
 //!   code) that employers check offline with the registry's public key, or online.
 //! - [`connections`]: the accept loop's bounds: a connection cap, handshake and idle
@@ -32,6 +34,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod connections;
+pub mod console;
 pub mod credential;
 pub mod domain;
 pub mod metrics;

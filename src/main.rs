@@ -22,6 +22,7 @@ use teacher_registry::cli::{
     TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
+use teacher_registry::console::ConsoleOptions;
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -182,6 +183,23 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.burst,
               value_parser = clap::value_parser!(u32).range(1..))]
         refusal_burst: u32,
+        /// Serve the web console (pages for the window and HR, and the public verification
+        /// page) on this address. Off unless given.
+        #[arg(long, env = "TEACHER_REGISTRY_CONSOLE_LISTEN")]
+        console_listen: Option<SocketAddr>,
+        /// Console sessions end after this many minutes without a request.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        console_idle_minutes: u64,
+        /// Console sessions end this many hours after sign-in.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+        console_session_hours: u64,
+        /// The issuing office named on notices the console prints.
+        #[arg(long, default_value = "教育局")]
+        console_bureau: String,
+        /// County names (CSV of code,name) the console shows beside county codes, beyond
+        /// those the release knows.
+        #[arg(long, value_name = "FILE")]
+        console_county_names: Option<PathBuf>,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
     /// and prints its public key for employers.
@@ -414,7 +432,25 @@ fn run(command: Command) -> anyhow::Result<()> {
             handshake_timeout_secs,
             idle_timeout_secs,
             rates,
+            console_listen,
+            console_idle_minutes,
+            console_session_hours,
+            console_bureau,
+            console_county_names,
         } => {
+            let console = match console_listen {
+                None => None,
+                Some(listen) => Some(ConsoleOptions {
+                    session_idle: Duration::from_secs(console_idle_minutes * 60),
+                    session_max_age: Duration::from_secs(console_session_hours * 3600),
+                    county_names: match console_county_names {
+                        Some(path) => CountyNames::with_file(&path)?,
+                        None => CountyNames::known(),
+                    },
+                    bureau: console_bureau,
+                    ..ConsoleOptions::new(listen)
+                }),
+            };
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
                 .as_deref()
@@ -457,6 +493,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 },
                 trim_interval: Duration::from_secs(trim_interval_secs),
                 credential_key: credential_key.map(std::sync::Arc::new),
+                console,
                 drain_delay: Duration::from_secs(drain_secs),
                 ..ServerOptions::default()
             };

@@ -21,6 +21,7 @@ use crate::api::{
 };
 use crate::auth::Authenticator;
 use crate::connections::{self, ConnectionLimits};
+use crate::console::ConsoleOptions;
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
@@ -79,6 +80,8 @@ pub struct ServerOptions {
     /// The key credentials are signed with; without it IssueCredential, CheckCredential
     /// and GetCredentialKey are FAILED_PRECONDITION.
     pub credential_key: Option<Arc<SigningKey>>,
+    /// Serve the web console too (`serve --console-listen`).
+    pub console: Option<ConsoleOptions>,
     /// At shutdown, how long the server keeps serving with its health NOT_SERVING before
     /// it stops taking requests and drains: time for a load balancer's health checks to
     /// see it going and send new work elsewhere.
@@ -104,6 +107,7 @@ impl Default for ServerOptions {
             trim_interval: Duration::from_secs(60),
             metrics_listen: None,
             credential_key: None,
+            console: None,
             drain_delay: Duration::ZERO,
         }
     }
@@ -121,6 +125,14 @@ impl ServerOptions {
         }
         if let Some(tls) = &self.tls {
             tls_config(tls)?;
+        }
+        if let Some(console) = &self.console {
+            if self.authenticator.is_none() && !console.listen.ip().is_loopback() {
+                anyhow::bail!(
+                    "refusing to serve the console on {} without authentication: give --auth-file, or a loopback --console-listen",
+                    console.listen
+                );
+            }
         }
         Ok(())
     }
@@ -176,6 +188,7 @@ pub async fn run(
         .build_v1alpha()?;
     let (stop_streams, streams_stopped) = watch::channel(false);
     let trimmer_stopped = streams_stopped.clone();
+    let streams_stopped_console = streams_stopped.clone();
     let gate = Gate::new(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
@@ -209,6 +222,25 @@ pub async fn run(
         .with_progress_interval(options.watch_progress_interval)
         .with_metrics(metrics)
         .with_credential_key(options.credential_key.clone());
+    let console = match &options.console {
+        None => None,
+        Some(console) => {
+            let listener = TcpListener::bind(console.listen)
+                .await
+                .with_context(|| format!("cannot serve the console on {}", console.listen))?;
+            tracing::info!(address = %listener.local_addr()?, "serving the web console");
+            let mut stopped = streams_stopped_console.clone();
+            Some(tokio::spawn(crate::console::serve(
+                listener,
+                service.clone(),
+                console.clone(),
+                options.tls.as_ref(),
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )?))
+        }
+    };
     let verification = VerificationServiceServer::new(VerificationService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -283,6 +315,9 @@ pub async fn run(
         .await?;
 
     trimmer.await?;
+    if let Some(console) = console {
+        console.await??;
+    }
     // The last handle stops the writer, which commits what is queued and flushes; that
     // blocks, so it runs off the async workers.
     tokio::task::spawn_blocking(move || drop(store)).await?;

@@ -20,8 +20,8 @@ pub struct SearchArgs {
     #[arg(long)]
     pub prefix: bool,
     /// Only this county (six digits; without it, every county the token may see).
-    #[arg(long, default_value = "", hide_default_value = true)]
-    pub county: String,
+    #[arg(long)]
+    pub county: Option<String>,
     /// The registry: host:port, http://host:port, or https://host:port for TLS.
     #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
     pub server: String,
@@ -50,7 +50,7 @@ pub async fn run_search(args: &SearchArgs, out: &mut impl Write) -> anyhow::Resu
             .search_teachers(pb::SearchTeachersRequest {
                 name: args.name.clone(),
                 name_match: name_match as i32,
-                county_code: args.county.clone(),
+                county_code: args.county.clone().unwrap_or_default(),
                 page_size: PAGE_SIZE,
                 page_token,
             })
