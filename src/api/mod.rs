@@ -5,7 +5,8 @@
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
 //! [`cases`] and [`credentials`] serve their own services over the same store and gate.
-//! [`verification`] is the public VerificationService, limited per address by [`address_limit`].
+//! [`verification`] is the public VerificationService, limited per address by [`address_limit`];
+//! every other caller's refusals are limited per principal by [`refusals`].
 //! Their store reads run through [`reads`], off the runtime's workers.
 //! [`json`] writes and reads messages as the JSON lines of backups and exports.
 
@@ -32,7 +33,9 @@ mod credentials;
 mod gate;
 mod import;
 pub mod json;
+mod principal_rate;
 mod reads;
+mod refusals;
 mod service;
 mod status;
 mod teachers;
@@ -46,7 +49,9 @@ pub use case_rpcs::CaseService;
 pub(crate) use convert::{stored_change, stored_teacher};
 pub use credentials::CredentialService;
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
+pub use principal_rate::{default_rates, RoleRate};
 pub use reads::MAX_CONCURRENT_READS;
+pub use refusals::DEFAULT_REFUSAL_LIMIT;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};
 pub use status::code_name;
 pub use verification::VerificationService;
