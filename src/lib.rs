@@ -19,8 +19,12 @@
 //!   verification page, calling the api layer's services in process.
 //! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
 //!   code) that employers check offline with the registry's public key, or online.
+//! - [`connections`]: the accept loop's bounds: a connection cap, handshake and idle
+//!   timeouts, a pause after a failed accept.
 //! - [`clock`]: the current time and today's date in China Standard Time.
 //! - [`metrics`]: request and write counters, and the Prometheus `/metrics` endpoint.
+//! - [`open_services`]: health and reflection, open to callers without a token, with
+//!   their streams bounded.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
@@ -29,10 +33,12 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod connections;
 pub mod console;
 pub mod credential;
 pub mod domain;
 pub mod metrics;
+pub mod open_services;
 pub mod private_files;
 pub mod server;
 pub mod store;

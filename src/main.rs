@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use teacher_registry::api::RateLimit;
+use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
@@ -22,6 +22,7 @@ use teacher_registry::cli::{
     SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
     DEFAULT_TLS_HOSTS,
 };
+use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
@@ -153,6 +154,36 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = RateLimit::default().burst,
               value_parser = clap::value_parser!(u32).range(1..))]
         verify_burst: u32,
+        /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) a principal other than
+        /// an admin may meet per minute; past it, RESOURCE_EXHAUSTED with RetryInfo, so
+        /// nobody can sweep numbers to learn which exist.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.per_minute,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        refusals_per_minute: u32,
+        /// Connections open at once (lowered to fit `ulimit -n`); one more is closed as
+        /// soon as it is accepted.
+        #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_connections as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_connections: u64,
+        /// Seconds a new connection has to begin its handshake (HTTP/2 preface or TLS).
+        #[arg(long, value_name = "SECONDS",
+              default_value_t = ConnectionLimits::default().handshake_timeout.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        handshake_timeout_secs: u64,
+        /// Seconds a connection may go without a byte read or written before it is closed.
+        #[arg(long, value_name = "SECONDS",
+              default_value_t = ConnectionLimits::default().idle_timeout.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        idle_timeout_secs: u64,
+        /// A role's rate, repeatable: requests and rows (teachers or changes in pages) per
+        /// second each of its principals may use, `ROLE=REQUESTS/ROWS`, 0 for no limit
+        /// (default 100/10000 for every role but admin, which has none).
+        #[arg(long = "rate", value_name = "ROLE=REQUESTS/ROWS", value_parser = parse_role_rate)]
+        rates: Vec<(Role, RoleRate)>,
+        /// Refusals a principal may meet at once after a pause.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_REFUSAL_LIMIT.burst,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        refusal_burst: u32,
         /// Serve the web console (pages for the window and HR, and the public verification
         /// page) on this address. Off unless given.
         #[arg(long, env = "TEACHER_REGISTRY_CONSOLE_LISTEN")]
@@ -405,6 +436,12 @@ fn run(command: Command) -> anyhow::Result<()> {
             credential_key,
             verify_per_minute,
             verify_burst,
+            refusals_per_minute,
+            refusal_burst,
+            max_connections,
+            handshake_timeout_secs,
+            idle_timeout_secs,
+            rates,
             console_listen,
             console_idle_minutes,
             console_session_hours,
@@ -444,6 +481,20 @@ fn run(command: Command) -> anyhow::Result<()> {
                 public_rate_limit: RateLimit {
                     per_minute: verify_per_minute,
                     burst: verify_burst,
+                },
+                refusal_limit: RateLimit {
+                    per_minute: refusals_per_minute,
+                    burst: refusal_burst,
+                },
+                rates: {
+                    let mut all = default_rates();
+                    all.extend(rates);
+                    all
+                },
+                connections: ConnectionLimits {
+                    max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                    handshake_timeout: Duration::from_secs(handshake_timeout_secs),
+                    idle_timeout: Duration::from_secs(idle_timeout_secs),
                 },
                 metrics_listen,
                 retention: Retention {
@@ -631,6 +682,17 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// `ROLE=REQUESTS/ROWS` of `serve --rate`.
+fn parse_role_rate(raw: &str) -> Result<(Role, RoleRate), String> {
+    let (role, rate) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("{raw:?}: expected ROLE=REQUESTS/ROWS, e.g. reader=100/10000"))?;
+    let role = <Role as clap::ValueEnum>::from_str(role.trim(), true).map_err(|_| {
+        format!("unknown role {role:?}: admin, hr, county, importer, reader or city")
+    })?;
+    Ok((role, RoleRate::parse(rate)?))
 }
 
 #[cfg(test)]

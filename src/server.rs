@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
@@ -23,9 +22,11 @@ use crate::api::{
     VerificationService,
 };
 use crate::auth::Authenticator;
+use crate::connections::{self, ConnectionLimits};
 use crate::console::ConsoleOptions;
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
+use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
 use crate::store::{Retention, Store};
 
 /// HTTP/2 flow-control windows, in bytes (see `run`).
@@ -50,8 +51,19 @@ pub struct ServerOptions {
     pub max_in_flight_per_principal: usize,
     /// Public RPCs (VerifyCertificate) per source address; more are RESOURCE_EXHAUSTED.
     pub public_rate_limit: RateLimit,
+    /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal other than
+    /// admins; past it the principal is RESOURCE_EXHAUSTED until it refills.
+    pub refusal_limit: RateLimit,
     /// Concurrent HTTP/2 streams one connection may open.
     pub max_concurrent_streams: u32,
+    /// Connections open at once, and how long one may take to begin its handshake or sit
+    /// idle (see `connections`).
+    pub connections: ConnectionLimits,
+    /// Requests and rows per second each principal may use, by role (see
+    /// `api::principal_rate`).
+    pub rates: std::collections::HashMap<crate::auth::Role, crate::api::RoleRate>,
+    /// Streams open at once on health (Watch) and reflection, for all callers together.
+    pub max_open_streams: usize,
     /// Serve TLS (and mTLS) instead of plaintext.
     pub tls: Option<TlsFiles>,
     /// The largest message the server decodes or encodes.
@@ -84,7 +96,11 @@ impl Default for ServerOptions {
             authenticator: None,
             max_in_flight_per_principal: crate::api::DEFAULT_MAX_IN_FLIGHT,
             public_rate_limit: RateLimit::default(),
+            refusal_limit: crate::api::DEFAULT_REFUSAL_LIMIT,
             max_concurrent_streams: 256,
+            connections: ConnectionLimits::default(),
+            max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
+            rates: crate::api::default_rates(),
             tls: None,
             max_message_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -146,6 +162,13 @@ pub async fn run(
     if options.authenticator.is_none() {
         tracing::warn!(%address, "authentication is off: every caller is an anonymous admin (loopback only)");
     }
+    if options.authenticator.is_some() && options.tls.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "tokens travel in plain text: serving an auth file without TLS on an address \
+             other than loopback; give --tls-cert and --tls-key (see `tls-init`)"
+        );
+    }
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<TeacherRegistryServiceServer<RegistryService>>()
@@ -175,7 +198,9 @@ pub async fn run(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
     )
-    .with_public_limit(options.public_rate_limit);
+    .with_public_limit(options.public_rate_limit)
+    .with_refusal_limit(options.refusal_limit)
+    .with_rates(options.rates.clone());
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = options.metrics_listen {
         let listener = TcpListener::bind(address)
@@ -280,10 +305,11 @@ pub async fn run(
         builder = builder.tls_config(tls_config(tls)?)?;
     }
     tracing::info!(%address, tls = options.tls.is_some(), "serving the teacher registry");
+    let open = Arc::new(tokio::sync::Semaphore::new(options.max_open_streams.max(1)));
     builder
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_service(Bounded::new(health_service, open.clone(), health_watch))
+        .add_service(Bounded::new(reflection_v1, open.clone(), every_call))
+        .add_service(Bounded::new(reflection_v1alpha, open, every_call))
         .add_service(registry)
         .add_service(cases)
         .add_service(evaluation)
@@ -292,7 +318,7 @@ pub async fn run(
         // Nagle's algorithm would hold small responses back waiting for the client's
         // delayed ACK (tens of milliseconds at the tail); gRPC messages want out at once.
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            connections::guarded(listener, options.connections),
             shutdown,
         )
         .await?;

@@ -55,9 +55,11 @@ impl From<Status> for Stop {
 impl RegistryService {
     pub(super) async fn backup(
         &self,
-        _principal: &Principal,
+        principal: &Principal,
         _request: pb::BackupRegistryRequest,
     ) -> Result<BackupStream, Status> {
+        // The read audit: a backup holds every identity number in full.
+        tracing::info!(target: "audit", principal = %principal.name, "backup read");
         let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
         let (store, reads) = (self.store.clone(), self.reads.clone());
         tokio::spawn(async move {

@@ -6,7 +6,8 @@ use tonic::Status;
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    collect, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
+    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
+    RegistryService,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -262,6 +263,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
+        audit_no_op(principal, &outcome);
         Ok(present(principal, outcome.teacher))
     }
 }

@@ -64,6 +64,7 @@ impl RegistryService {
         }
         let author = author.map(str::to_string);
         let read_county = county.clone();
+        self.gate.reserve_rows(principal, page_size)?;
         let page = self
             .reads
             .read(move |store| {
@@ -75,6 +76,8 @@ impl RegistryService {
                 )
             })
             .await?;
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.changes.len()));
         Ok(pb::ListChangesResponse {
             changes: page
                 .changes

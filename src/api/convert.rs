@@ -7,7 +7,7 @@ use prost_types::Timestamp;
 
 use crate::api::case_convert::present_case;
 use crate::api::pb;
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::domain::case::CaseId;
 use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
@@ -317,14 +317,11 @@ impl From<Teacher> for pb::Teacher {
 /// The fields of someone without a record yet (a certification applicant), as a Teacher
 /// message without number, etag or times; the identity number masked for masked roles.
 pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teacher {
-    let national_id = match masked {
-        true => fields.identity.masked(),
-        false => fields.identity.number().to_string(),
-    };
-    pb::Teacher {
+    let reader_view = masked.then(|| ReaderView::of(&fields));
+    let mut message = pb::Teacher {
         teacher_id: String::new(),
         id_document_type: fields.identity.doc_type().to_wire(),
-        national_id,
+        national_id: fields.identity.number().to_string(),
         name: fields.name,
         gender: fields.gender.to_wire(),
         birth_date: date(fields.birth_date),
@@ -340,7 +337,11 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         revision: 0,
         create_time: None,
         update_time: None,
+    };
+    if let Some(view) = reader_view {
+        view.apply(&mut message);
     }
+    message
 }
 
 impl From<Certificate> for pb::Certificate {
@@ -995,19 +996,46 @@ impl From<ChangeKind> for pb::ChangeKind {
     }
 }
 
-/// A teacher as `principal` may see it: identity numbers masked for masked roles.
+/// A teacher as `principal` may see it: the reader's view for masked roles.
 pub(crate) fn present(principal: &Principal, teacher: Teacher) -> pb::Teacher {
-    let masked = principal
+    let reader_view = principal
         .sees_masked_identities()
-        .then(|| teacher.fields.identity.masked());
+        .then(|| ReaderView::of(&teacher.fields));
     let mut message = pb::Teacher::from(teacher);
-    if let Some(masked) = masked {
-        message.national_id = masked;
+    if let Some(view) = reader_view {
+        view.apply(&mut message);
     }
     message
 }
 
-/// A change as a feed message. In a county's feed, a change that took the teacher out of
+/// What a reader sees in place of what could identify the person: the identity number
+/// concealed (see [`crate::domain::conceal`]) and the birth date coarsened to its year, so
+/// that neither gives the other's hidden part back. One place, for every RPC that shows
+/// a teacher or an applicant (records, lists, searches, the change feed, cases).
+struct ReaderView {
+    national_id: String,
+    birth_year: String,
+}
+
+impl ReaderView {
+    fn of(fields: &TeacherFields) -> ReaderView {
+        ReaderView {
+            national_id: fields.identity.concealed(),
+            birth_year: format!("{:04}", fields.birth_date.year()),
+        }
+    }
+
+    fn apply(self, message: &mut pb::Teacher) {
+        message.national_id = self.national_id;
+        message.birth_date = self.birth_year;
+        // Who recorded a title is audit data, as a change's principal is.
+        for entry in &mut message.title_history {
+            entry.recorded_by.clear();
+        }
+    }
+}
+
+/// A change as a feed message: its principal and request id for admins only. In a county's feed, a change that took the teacher out of
 /// the county is MOVED_OUT, and the teacher's state is shown only while the teacher is in
 /// the county.
 pub(crate) fn change_message(
@@ -1031,6 +1059,8 @@ pub(crate) fn change_message(
         county_before,
         county_after,
     } = event;
+    // Who made a change, and under which request id, is audit data: admins' only.
+    let audit = viewer.role == Role::Admin;
     let moved_out = county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
     let kind = if moved_out {
         pb::ChangeKind::MovedOut
@@ -1048,8 +1078,12 @@ pub(crate) fn change_message(
         teacher_id: teacher_id.map_or_else(String::new, String::from),
         kind: kind as i32,
         change_time: Some(timestamp(time)),
-        principal,
-        request_id: request_id.unwrap_or_default(),
+        principal: if audit { principal } else { String::new() },
+        request_id: if audit {
+            request_id.unwrap_or_default()
+        } else {
+            String::new()
+        },
         teacher,
         case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
         case,

@@ -199,7 +199,7 @@ impl CredentialRpcs for CredentialService {
     ) -> Result<Response<pb::CheckCredentialResponse>, Status> {
         let rpc = Rpc::CheckCredential;
         let registry = &self.registry;
-        traced(&registry.metrics, rpc, async {
+        traced(&registry.metrics, rpc, request.remote_addr(), async {
             registry.gate.admit_public(rpc, request.remote_addr())?;
             registry
                 .check_credential(&Principal::public(), request.into_inner())

@@ -24,8 +24,10 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES};
+use crate::api::principal_rate::{default_rates, PrincipalRates, RoleRate};
+use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
 
-use crate::auth::{permits, AuthError, Authenticator, Principal, Rpc};
+use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
 use crate::domain::DomainError;
 
 /// Requests one principal may have in progress at once, by default.
@@ -39,6 +41,10 @@ pub struct Gate {
     in_flight: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Public RPCs, per source address.
     public: AddressLimiter,
+    /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal.
+    refusals: RefusalLimiter,
+    /// Requests and rows per second per principal, by role.
+    rates: PrincipalRates,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -60,6 +66,46 @@ impl Gate {
                 DEFAULT_MAX_ADDRESSES,
                 Instant::now(),
             ),
+            refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
+            rates: PrincipalRates::new(default_rates()),
+        }
+    }
+
+    /// Sets the requests and rows per second of each role (see `api::principal_rate`).
+    pub fn with_rates(
+        mut self,
+        rates: std::collections::HashMap<crate::auth::Role, RoleRate>,
+    ) -> Gate {
+        self.rates = PrincipalRates::new(rates);
+        self
+    }
+
+    /// Reserves a page of up to `rows` for `principal` against its role's rate of rows:
+    /// RESOURCE_EXHAUSTED, with RetryInfo, while it is in debt.
+    pub(crate) fn reserve_rows(&self, principal: &Principal, rows: usize) -> Result<(), Status> {
+        self.rates
+            .reserve_rows(&principal.name, principal.role, rows, Instant::now())
+            .map_err(|wait| over_rate(principal, wait))
+    }
+
+    /// Gives back the `rows` of a reservation that a page did not fill.
+    pub(crate) fn refund_rows(&self, principal: &Principal, rows: usize) {
+        self.rates
+            .refund_rows(&principal.name, principal.role, rows, Instant::now());
+    }
+
+    /// Sets the limit on each principal's refusals (see `api::refusals`).
+    pub fn with_refusal_limit(mut self, limit: RateLimit) -> Gate {
+        self.refusals = RefusalLimiter::new(limit);
+        self
+    }
+
+    /// Counts an answer to `principal`'s call of `rpc` against its refusal limit, if it
+    /// was a refusal that tells about the data. Admins, who may see everything, and the
+    /// callers of public RPCs, limited per address instead, are not counted.
+    pub(crate) fn judge(&self, principal: &Principal, rpc: Rpc, code: Code) {
+        if is_revealing(code) && principal.role != Role::Admin && !rpc.is_public() {
+            self.refusals.record(&principal.name, Instant::now());
         }
     }
 
@@ -119,6 +165,27 @@ impl Gate {
             }
             .into());
         }
+        if principal.role != Role::Admin && !rpc.is_public() {
+            self.refusals
+                .check(&principal.name, Instant::now())
+                .map_err(|wait| {
+                    let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+                    Status::with_error_details(
+                        Code::ResourceExhausted,
+                        format!(
+                            "{} has been refused too often; retry in {} s",
+                            principal.name,
+                            retry.as_secs()
+                        ),
+                        ErrorDetails::with_retry_info(Some(retry)),
+                    )
+                })?;
+        }
+        if !rpc.is_public() {
+            self.rates
+                .admit(&principal.name, principal.role, Instant::now())
+                .map_err(|wait| over_rate(&principal, wait))?;
+        }
         let slots = self
             .in_flight
             .lock()
@@ -137,6 +204,20 @@ impl Gate {
             _slot: slot,
         })
     }
+}
+
+/// RESOURCE_EXHAUSTED for a principal over its role's rate, with RetryInfo.
+fn over_rate(principal: &Principal, wait: std::time::Duration) -> Status {
+    let retry = std::time::Duration::from_millis(wait.as_millis() as u64 + 1);
+    Status::with_error_details(
+        Code::ResourceExhausted,
+        format!(
+            "{} is over its role's rate of requests or rows; retry in {} ms",
+            principal.name,
+            retry.as_millis()
+        ),
+        ErrorDetails::with_retry_info(Some(retry)),
+    )
 }
 
 impl Caller {

@@ -19,9 +19,9 @@ use tonic::{Status, Streaming};
 
 use crate::api::convert::import_input;
 use crate::api::pb;
-use crate::api::service::{batch_context, RegistryService};
+use crate::api::service::{audit_duplicate, batch_context, RegistryService};
 use crate::api::status::code_name;
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{DomainError, FieldViolation, ImportMode};
 use crate::store::{Effect, Outcome, Queued, Store, StoreError, WriteContext};
@@ -61,9 +61,10 @@ async fn run_import(
     sender: mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
 ) {
     let (submitted, in_flight) = mpsc::channel(IN_FLIGHT);
+    let principal = context.principal.clone();
     let ((), (imported, rejected)) = tokio::join!(
         submit(&store, rows, context, submitted),
-        answer(in_flight, &sender),
+        answer(in_flight, &sender, &principal),
     );
     tracing::info!(imported, rejected, "import stream closed");
 }
@@ -99,10 +100,11 @@ async fn submit(
 }
 
 /// Sends each row's result in row order, once its row is on disk; the counts of rows
-/// imported and rejected.
+/// imported and rejected. A row refused as a duplicate is audited with `principal`.
 async fn answer(
     mut in_flight: mpsc::Receiver<Submitted>,
     sender: &mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
+    principal: &str,
 ) -> (u64, u64) {
     let (mut imported, mut rejected) = (0u64, 0u64);
     while let Some(next) = in_flight.recv().await {
@@ -128,6 +130,13 @@ async fn answer(
                 return (imported, rejected);
             }
         };
+        if let Some(error) = response
+            .error
+            .as_ref()
+            .filter(|e| e.code == "ALREADY_EXISTS")
+        {
+            audit_duplicate(principal, Rpc::ImportTeachers, &error.message);
+        }
         if response.outcome == pb::ImportOutcome::Rejected as i32 {
             rejected += 1;
         } else {

@@ -5,7 +5,8 @@
 //! and [`service`] names the RPCs, whose handlers live by theme in
 //! [`teachers`], [`certificates`], [`titles`], [`changes`] and [`import`] (extract, convert, call, convert back).
 //! [`cases`] and [`credentials`] serve their own services over the same store and gate.
-//! [`verification`] is the public VerificationService, limited per address by [`address_limit`].
+//! [`verification`] is the public VerificationService, limited per address by [`address_limit`];
+//! every other caller's refusals are limited per principal by [`refusals`].
 //! Their store reads run through [`reads`], off the runtime's workers.
 //! [`json`] writes and reads messages as the JSON lines of backups and exports.
 
@@ -36,7 +37,9 @@ mod evaluation_rpcs;
 mod gate;
 mod import;
 pub mod json;
+mod principal_rate;
 mod reads;
+mod refusals;
 mod service;
 mod status;
 mod teachers;
@@ -51,7 +54,9 @@ pub(crate) use convert::{stored_change, stored_teacher};
 pub use credentials::CredentialService;
 pub use evaluation_rpcs::EvaluationService;
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
+pub use principal_rate::{default_rates, RoleRate};
 pub use reads::MAX_CONCURRENT_READS;
+pub use refusals::DEFAULT_REFUSAL_LIMIT;
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};
 pub use status::code_name;
 pub use verification::VerificationService;

@@ -5,6 +5,7 @@
 //! by the handlers live here too.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use crate::credential::SigningKey;
 use crate::domain::case::CaseKind;
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
-use crate::store::{Store, WriteContext};
+use crate::store::{Effect, Outcome, Store, WriteContext};
 
 const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -100,11 +101,13 @@ impl RegistryService {
 /// and within the caller's concurrency limit), then handled, inside one traced span.
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
-        traced(&$self.metrics, Rpc::$rpc, async {
+        traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
             let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
-            $self
+            $crate::api::service::name_caller(&caller.principal);
+            let result = $self
                 .$handler(&caller.principal, $request.into_inner())
-                .await
+                .await;
+            $crate::api::service::judged(&$self.gate, &caller.principal, Rpc::$rpc, result)
         })
         .await
     };
@@ -116,11 +119,14 @@ pub(super) use rpc;
 
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
-        traced(&$self.metrics, Rpc::$rpc, async {
+        traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
             let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
-            let stream = $self
+            $crate::api::service::name_caller(&caller.principal);
+            let result = $self
                 .$handler(&caller.principal, $request.into_inner())
-                .await?;
+                .await;
+            let stream =
+                $crate::api::service::judged(&$self.gate, &caller.principal, Rpc::$rpc, result)?;
             Ok(caller.hold(stream))
         })
         .await
@@ -266,15 +272,23 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
     }
 }
 
-/// Runs one RPC in its own span and logs its outcome: method, status code, latency.
-/// Successes log at DEBUG (one line per request is too much at full load), client errors
-/// at INFO and server errors at ERROR.
+/// Runs one RPC in its own span and logs its outcome: method, status code, latency, the
+/// peer's address and (once the gate has admitted it) the principal, so that a sweep of
+/// refusals names who swept and from where. Successes log at DEBUG (one line per request
+/// is too much at full load), client errors at INFO and server errors at ERROR.
 pub(super) async fn traced<T>(
     metrics: &Metrics,
     rpc: Rpc,
+    peer: Option<SocketAddr>,
     handler: impl Future<Output = Result<T, Status>>,
 ) -> Result<Response<T>, Status> {
-    let span = tracing::info_span!("rpc", method = ?rpc);
+    let peer = peer.map_or_else(|| "unknown".to_string(), |p| p.to_string());
+    let span = tracing::info_span!(
+        "rpc",
+        method = ?rpc,
+        %peer,
+        principal = tracing::field::Empty
+    );
     let started = Instant::now();
     let result = handler.instrument(span.clone()).await;
     let latency = started.elapsed();
@@ -295,6 +309,56 @@ pub(super) async fn traced<T>(
         }
     }
     result.map(Response::new)
+}
+
+/// Names the admitted caller in the current RPC's span (see [`traced`]).
+pub(crate) fn name_caller(principal: &Principal) {
+    tracing::Span::current().record("principal", principal.name.as_str());
+}
+
+/// The handler's `result`, counted against the caller's refusal limit if it was a
+/// revealing refusal; a duplicate revealed (ALREADY_EXISTS) is audited with the caller.
+pub(crate) fn judged<T>(
+    gate: &Gate,
+    principal: &Principal,
+    rpc: Rpc,
+    result: Result<T, Status>,
+) -> Result<T, Status> {
+    if let Err(status) = &result {
+        gate.judge(principal, rpc, status.code());
+        if status.code() == Code::AlreadyExists {
+            audit_duplicate(&principal.name, rpc, status.message());
+        }
+    }
+    result
+}
+
+/// The audit record of an ALREADY_EXISTS answer: the one refusal that, by design, tells a
+/// caller that a record it may not see exists (a duplicate, named for reconciliation).
+/// Logged at WARN under the `audit` target with the caller, whatever the log level of the
+/// rest; the message never holds a full identity number.
+pub(crate) fn audit_duplicate(principal: &str, rpc: Rpc, message: &str) {
+    tracing::warn!(
+        target: "audit",
+        principal,
+        method = ?rpc,
+        message,
+        "duplicate revealed"
+    );
+}
+
+/// The audit record of a write that changed nothing: it leaves no change event, so
+/// without this line a principal could make them (each with its own request id, which the
+/// store keeps for the retention window) unseen. Logged at INFO under the `audit` target.
+pub(crate) fn audit_no_op(principal: &Principal, outcome: &Outcome) {
+    if outcome.effect == Effect::Unchanged {
+        tracing::info!(
+            target: "audit",
+            principal = %principal.name,
+            teacher_id = %outcome.teacher.id,
+            "no-op write: nothing changed"
+        );
+    }
 }
 
 fn is_server_fault(code: Code) -> bool {

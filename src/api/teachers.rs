@@ -6,7 +6,7 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
+    audit_no_op, collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
     parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService,
 };
 use crate::auth::Principal;
@@ -104,6 +104,12 @@ impl RegistryService {
                 )
                 .into())
             }
+            Some(Key::NationalId(_)) if principal.sees_masked_identities() => {
+                return Err(DomainError::PermissionDenied {
+                    message: "readers may not look teachers up by identity number".into(),
+                }
+                .into())
+            }
             Some(Key::NationalId(number)) => {
                 let types: Vec<IdDocumentType> = match IdDocumentType::from_wire(id_document_type) {
                     Choice::Known(doc_type) => vec![doc_type],
@@ -127,10 +133,23 @@ impl RegistryService {
                 if documents.is_empty() {
                     return Err(DomainError::invalid("national_id", last_error).into());
                 }
+                // The read audit: who asked for which number (masked), whatever the answer.
+                tracing::info!(
+                    target: "audit",
+                    principal = %principal.name,
+                    national_id = %documents[0].masked(),
+                    "identity lookup"
+                );
+                // Every type is searched for one the caller may see: another county's
+                // holder of the same number under another type must not hide its own.
+                let viewer = principal.clone();
                 self.reads
                     .read(move |store| {
                         for doc in &documents {
-                            if let Some(teacher) = store.find_by_identity(doc)? {
+                            if let Some(teacher) = store
+                                .find_by_identity(doc)?
+                                .filter(|t| may_see(&viewer, &t.fields.county_code))
+                            {
                                 return Ok(Some(teacher));
                             }
                         }
@@ -210,10 +229,13 @@ impl RegistryService {
             tier,
             registration_expires_before,
         };
+        self.gate.reserve_rows(principal, page_size)?;
         let page = self
             .reads
             .read(move |store| store.list_teachers(&query, page_size, &page_token))
             .await?;
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::ListTeachersResponse {
             teachers: page
                 .teachers
@@ -273,10 +295,13 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         }
         let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
+        self.gate.reserve_rows(principal, page_size)?;
         let page = self
             .reads
             .read(move |store| store.search_teachers(&query, page_size, &page_token))
             .await?;
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::SearchTeachersResponse {
             teachers: page
                 .teachers
@@ -340,6 +365,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
+        audit_no_op(principal, &outcome);
         log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::UpdateTeacherResponse {
             teacher: Some(present(principal, outcome.teacher)),

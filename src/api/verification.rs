@@ -76,7 +76,7 @@ impl VerificationRpcs for VerificationService {
         request: Request<pb::VerifyCertificateRequest>,
     ) -> Result<Response<pb::VerifyCertificateResponse>, Status> {
         let rpc = Rpc::VerifyCertificate;
-        traced(&self.registry.metrics, rpc, async {
+        traced(&self.registry.metrics, rpc, request.remote_addr(), async {
             self.registry
                 .gate
                 .admit_public(rpc, request.remote_addr())?;

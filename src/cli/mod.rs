@@ -80,6 +80,11 @@ pub const TOKEN_VARIABLE: &str = "TEACHER_REGISTRY_TOKEN";
 /// The environment variable naming a CA certificate (PEM) to trust for `https://` servers.
 pub const CA_VARIABLE: &str = "TEACHER_REGISTRY_CA_FILE";
 
+/// The environment variables naming a client certificate and its key (PEM), presented to
+/// `https://` servers that ask for one (`serve --tls-client-ca`, mutual TLS).
+pub const CLIENT_CERT_VARIABLE: &str = "TEACHER_REGISTRY_CLIENT_CERT";
+pub const CLIENT_KEY_VARIABLE: &str = "TEACHER_REGISTRY_CLIENT_KEY";
+
 /// A registry client that sends the caller's bearer token, if any, with every request.
 pub type Client = TeacherRegistryServiceClient<InterceptedService<Channel, BearerToken>>;
 
@@ -129,11 +134,24 @@ pub(crate) async fn connect_channel(server: &str) -> anyhow::Result<(Channel, Be
              https://host:port"
         ))
     })?;
-    if url.starts_with("https://") {
+    let token = token_from_environment()?;
+    let https = url.starts_with("https://");
+    if token.is_some() && !https && !is_loopback(endpoint.uri().host().unwrap_or_default()) {
+        return Err(CommandError::Usage(format!(
+            "refusing to send the token in {TOKEN_VARIABLE} over plain http to {url}: anyone \
+             on the way could read it; give the address as {} (with its CA in {CA_VARIABLE})",
+            url.replacen("http://", "https://", 1)
+        ))
+        .into());
+    }
+    if https {
         let mut tls = ClientTlsConfig::new().with_enabled_roots();
         if let Ok(ca) = std::env::var(CA_VARIABLE) {
             let pem = std::fs::read(&ca).with_context(|| format!("cannot read {ca}"))?;
             tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        if let Some(identity) = client_identity()? {
+            tls = tls.identity(identity);
         }
         endpoint = endpoint.tls_config(tls)?;
     }
@@ -149,15 +167,55 @@ pub(crate) async fn connect_channel(server: &str) -> anyhow::Result<(Channel, Be
         ))
         .into());
     }
-    let token = match std::env::var(TOKEN_VARIABLE) {
-        Ok(token) if !token.trim().is_empty() => Some(
+    Ok((channel, BearerToken(token)))
+}
+
+/// The `authorization` header of the token in `TEACHER_REGISTRY_TOKEN`, if one is set.
+fn token_from_environment() -> anyhow::Result<Option<MetadataValue<tonic::metadata::Ascii>>> {
+    match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) if !token.trim().is_empty() => Ok(Some(
             format!("Bearer {}", token.trim())
                 .parse()
                 .with_context(|| format!("{TOKEN_VARIABLE} is not a valid token"))?,
-        ),
-        _ => None,
-    };
-    Ok((channel, BearerToken(token)))
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Whether `host` (as a URI spells it) is this machine: a token may cross only that in
+/// plain text.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The client certificate and key named by `TEACHER_REGISTRY_CLIENT_CERT` and
+/// `TEACHER_REGISTRY_CLIENT_KEY`, for mutual TLS: both or neither.
+fn client_identity() -> anyhow::Result<Option<tonic::transport::Identity>> {
+    let cert = std::env::var(CLIENT_CERT_VARIABLE)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let key = std::env::var(CLIENT_KEY_VARIABLE)
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let read =
+                |path: &str| std::fs::read(path).with_context(|| format!("cannot read {path}"));
+            Ok(Some(tonic::transport::Identity::from_pem(
+                read(&cert)?,
+                read(&key)?,
+            )))
+        }
+        _ => Err(CommandError::Usage(format!(
+            "a client certificate needs both {CLIENT_CERT_VARIABLE} and {CLIENT_KEY_VARIABLE}"
+        ))
+        .into()),
+    }
 }
 
 /// A failed connection, with what to do where the cause is a known TLS mistake: a CA

@@ -95,6 +95,11 @@ impl IdentityDocument {
         mask(&self.number, self.doc_type)
     }
 
+    /// The number as a reader sees it: too little of it to rebuild. See [`conceal`].
+    pub fn concealed(&self) -> String {
+        conceal(&self.number, self.doc_type)
+    }
+
     /// The birth date encoded in a resident identity card number.
     pub fn birth_date(&self) -> Option<NaiveDate> {
         match self.doc_type {
@@ -143,6 +148,29 @@ pub fn mask(number: &str, doc_type: IdDocumentType) -> String {
     let (head, tail) = match doc_type {
         IdDocumentType::ResidentIdCard if chars.len() == 18 => (6, 4),
         _ if chars.len() >= 6 => (2, 2),
+        _ => (0, 0),
+    };
+    let hidden = chars.len() - head - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.extend(std::iter::repeat_n('*', hidden));
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// What a reader sees of an identity number: a resident card keeps only its province
+/// (first 2 digits) and last 2 characters (`11**************2X`); other documents only
+/// their last 2 (`*******78`).
+///
+/// [`mask`] keeps the address code and the sequence digits and hides exactly the 8 birth
+/// digits; a view that also shows the birth date in clear gives the whole number back.
+/// Here the hidden part is the county of birth, the birth date (readers see its year
+/// only), and the first sequence digits: with the check digit, some 10^5 numbers fit one
+/// concealed form, and a reader may not look numbers up to tell which is right.
+pub fn conceal(number: &str, doc_type: IdDocumentType) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let (head, tail) = match doc_type {
+        IdDocumentType::ResidentIdCard if chars.len() == 18 => (2, 2),
+        _ if chars.len() >= 6 => (0, 2),
         _ => (0, 0),
     };
     let hidden = chars.len() - head - tail;
@@ -297,6 +325,14 @@ mod tests {
         assert!(!format!("{doc:?}").contains("19491231"));
         assert_eq!(mask("E12345678", IdDocumentType::Passport), "E1*****78");
         assert_eq!(mask("AB1", IdDocumentType::Other), "***");
+    }
+
+    #[test]
+    fn concealing_hides_the_birth_date_and_the_county_of_birth() {
+        let doc = resident("11010519491231002X").unwrap();
+        assert_eq!(doc.concealed(), "11**************2X");
+        assert_eq!(conceal("E12345678", IdDocumentType::Passport), "*******78");
+        assert_eq!(conceal("AB1", IdDocumentType::Other), "***");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub use certificate::{
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;
 pub use error::{DomainError, FieldViolation};
-pub use identity::{mask, resident_check_character, IdDocumentType, IdentityDocument};
+pub use identity::{conceal, mask, resident_check_character, IdDocumentType, IdentityDocument};
 pub use import::{
     CopyInput, ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,
     RevocationInput,
@@ -44,6 +44,7 @@ pub use teacher::{
     TeacherFields, TeacherInput, UnixMicros, Validated,
 };
 pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
+pub use text::shown;
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
 pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

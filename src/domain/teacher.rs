@@ -6,7 +6,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::text::{optional_text, required_text};
+use crate::domain::text::{optional_text, required_text, shown};
 use crate::domain::{
     current_title, Certificate, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
     TeacherId, TitleEntry, TitleTier,
@@ -407,10 +407,13 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
         return Err("is required (YYYY-MM-DD)".into());
     }
     if raw.len() != 10 {
-        return Err(format!("{raw:?} is not a date in the form YYYY-MM-DD"));
+        return Err(format!(
+            "{} is not a date in the form YYYY-MM-DD",
+            shown(raw)
+        ));
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| format!("{raw:?} is not a real date in the form YYYY-MM-DD"))
+        .map_err(|_| format!("{} is not a real date in the form YYYY-MM-DD", shown(raw)))
 }
 
 fn plausible_birth_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {

@@ -140,6 +140,11 @@ impl WriteContext {
         self
     }
 
+    /// Whether a teacher of `county` is within this caller's scope.
+    pub(crate) fn in_scope(&self, county: &CountyCode) -> bool {
+        self.scope.as_ref().is_none_or(|scope| scope == county)
+    }
+
     /// PERMISSION_DENIED unless a teacher of `county` is within this caller's scope.
     pub(crate) fn check_scope(&self, county: &CountyCode) -> Result<(), DomainError> {
         match &self.scope {
@@ -273,7 +278,15 @@ fn import_row(
         }
         (Some(id), ImportMode::Upsert) => {
             let current = load_teacher(staged, &id)?;
-            context.check_scope(&current.fields.county_code)?;
+            // Another county's holder: the duplicate a create would meet, and no more
+            // (PERMISSION_DENIED here would tell an upsert from a create-only row).
+            if !context.in_scope(&current.fields.county_code) {
+                return Err(DomainError::AlreadyExists {
+                    what: "identity document",
+                    existing: id,
+                }
+                .into());
+            }
             Some(current)
         }
         (None, _) => None,
@@ -354,7 +367,15 @@ pub(super) fn change_teacher(
             load_teacher(staged, &id)?
         }
     };
-    context.check_scope(&current.fields.county_code)?;
+    // Another county's teacher is one this caller may not act on: it answers as a missing
+    // one would, before its etag is looked at, so no answer tells it exists.
+    if !context.in_scope(&current.fields.county_code) {
+        let what = match target {
+            Target::Teacher(_) => "teacher",
+            Target::Certificate(_) => "certificate",
+        };
+        return Err(DomainError::NotFound { what }.into());
+    }
     if let Some(given) = expected_etag {
         if given != current.etag() {
             return Err(DomainError::StaleEtag {

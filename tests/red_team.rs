@@ -1,0 +1,26 @@
+//! The attacks of issue #21, each against a real server, each expected to fail now. Run
+//! them all with `cargo test --test red_team`; every module says which finding it tries:
+//!
+//! - `reader_view` (1): a reader rebuilds masked identity numbers, or uses lookups by
+//!   number as an oracle.
+//! - `existence` (2, 5 in part): writes and imports that tell another county's records
+//!   from missing ones; sweeps of refusals; duplicates and no-op writes without an audit.
+//! - `audit_data` (6, 7, 8, 12 in part): the feed's principals and request ids, refusals
+//!   that name no caller, identity numbers echoed in errors and logs, an untyped lookup
+//!   that stops at another county's holder, identity lookups nobody recorded.
+//! - `fairness` (9): one reader's flood of pages against another county's calls.
+//! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI.
+//! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
+//!   the descriptor limit.
+
+mod cli_support;
+mod common;
+mod red_team {
+    mod audit_data;
+    mod existence;
+    mod fairness;
+    mod harness;
+    mod reader_view;
+    mod strangers;
+    mod tokens;
+}

@@ -1,0 +1,126 @@
+//! A server with an auth file and every role, clients that send a role's token, and the
+//! server's log kept where a test can read it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::server::ServerOptions;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::common::{start_server_with, TestServer};
+
+pub(crate) const A: &str = "350702";
+pub(crate) const B: &str = "350721";
+
+#[derive(Clone)]
+pub(crate) struct Token(MetadataValue<Ascii>);
+
+impl tonic::service::Interceptor for Token {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+pub(crate) type As = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
+
+/// The tokens of each role: an admin, a county clerk of A and of B, a reader.
+pub(crate) struct Tokens {
+    pub admin: String,
+    pub county_a: String,
+    pub county_b: String,
+    pub reader: String,
+}
+
+/// A server with principals of every role the attacks need, and `options`.
+pub(crate) async fn secured(dir: &Path, options: ServerOptions) -> (TestServer, Tokens) {
+    let path = dir.join("auth.toml");
+    let tokens = Tokens {
+        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
+        county_a: add_principal(&path, "yanping", Role::County, Some(A)).unwrap(),
+        county_b: add_principal(&path, "shunchang", Role::County, Some(B)).unwrap(),
+        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
+    };
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&path).unwrap()),
+        ..options
+    })
+    .await;
+    (server, tokens)
+}
+
+/// A client on its own connection that sends `token`.
+pub(crate) async fn as_token(server: &TestServer, token: &str) -> As {
+    let channel = Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let header = format!("Bearer {token}").parse().unwrap();
+    TeacherRegistryServiceClient::with_interceptor(channel, Token(header))
+}
+
+/// Creates `teacher` as the client's principal.
+pub(crate) async fn create_as(client: &mut As, teacher: pb::Teacher) -> pb::Teacher {
+    client
+        .create_teacher(pb::CreateTeacherRequest {
+            teacher: Some(teacher),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
+/// The log of every server this test binary runs, from the first call on (INFO and up).
+pub(crate) fn server_log() -> String {
+    let buffer = log_buffer();
+    let bytes = buffer.lock().unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter("info")
+            .with_ansi(false)
+            .with_writer(move || Sink(sink.clone()))
+            .init();
+        buffer
+    })
+    .clone()
+}
+
+/// Starts keeping the log (call before the server starts).
+pub(crate) fn keep_log() {
+    let _ = log_buffer();
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
