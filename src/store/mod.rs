@@ -7,6 +7,7 @@
 //! engine so far, and what only it needs (reopening after a fault, the disk reserve,
 //! compaction) are in [`sled_engine`]. Callers speak in domain terms only.
 
+mod backend;
 mod backup;
 mod cases;
 mod changes;
@@ -16,6 +17,7 @@ mod format;
 mod keys;
 mod mutation;
 mod page;
+mod postgres_engine;
 mod requests;
 mod search;
 mod sled_engine;
@@ -39,6 +41,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
+pub use backend::Location;
 pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
@@ -50,6 +53,8 @@ pub use format::v1::{
 };
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
+#[doc(hidden)]
+pub use postgres_engine::cluster::ThrowawayCluster;
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
@@ -111,9 +116,7 @@ impl StorageFault {
     }
 }
 
-/// The engine the store runs on: one concrete type, so no engine call is dispatched at run
-/// time (see [`engine`] for how a second engine joins).
-pub(crate) type Backend = sled_engine::SledEngine;
+pub(crate) use backend::Backend;
 
 /// sled's page cache unless told otherwise, in MiB: small enough to keep a server of 1M
 /// teachers under 600 MB while it serves reads. sled's page table and the key filter take
@@ -174,7 +177,13 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the registry in `path`.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let engine = Arc::new(Backend::open(path, options)?);
+        Store::open_at(&Location::Directory(path.to_path_buf()), options)
+    }
+
+    /// Opens (or creates) the registry at `location`: a data directory, or a PostgreSQL
+    /// database that other servers may share.
+    pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
+        let engine = Arc::new(Backend::open_at(location, options)?);
         let page_secret = page_secret(&*engine)?;
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
