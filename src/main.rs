@@ -25,7 +25,7 @@ use teacher_registry::cli::{
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
-use teacher_registry::store::{Retention, Store, StoreOptions};
+use teacher_registry::store::{Location, Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 /// sled copies and frees a node on every update; glibc's allocator spent about a third of
@@ -75,7 +75,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the registry over gRPC from an embedded data directory.
+    /// Serve the registry over gRPC from an embedded data directory, or from a PostgreSQL
+    /// database that several servers may share (`--postgres`).
     Serve {
         /// Address to listen on.
         #[arg(
@@ -91,6 +92,10 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// Keep the registry in this PostgreSQL database instead (a postgres:// URL, or a
+        /// key=value connection string); any number of servers may share one.
+        #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
+        postgres: Option<String>,
         /// sled page cache size, in MiB (the default keeps a 1M-teacher server under 600 MB).
         #[arg(long, default_value_t = teacher_registry::store::DEFAULT_CACHE_MB)]
         cache_mb: u64,
@@ -414,6 +419,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             data_dir,
+            postgres,
             cache_mb,
             disk_reserve_mb,
             metrics_listen,
@@ -476,7 +482,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
             };
-            runtime.block_on(serve(listen, data_dir, store_options, options))
+            let location = match postgres {
+                Some(url) => Location::Postgres(url),
+                None => Location::Directory(data_dir),
+            };
+            runtime.block_on(serve(listen, location, store_options, options))
         }
         Command::CredentialKey(args) => run_credential_key(&args, &mut std::io::stdout().lock()),
         Command::Credential(command) => {
@@ -648,7 +658,7 @@ fn run(command: Command) -> anyhow::Result<()> {
 /// data directory: a server that refuses to start leaves nothing behind.
 async fn serve(
     listen: SocketAddr,
-    data_dir: PathBuf,
+    location: Location,
     store_options: StoreOptions,
     options: ServerOptions,
 ) -> anyhow::Result<()> {
@@ -661,8 +671,8 @@ async fn serve(
         Some(authenticator) => Some(server::reload_on_hangup(authenticator)?),
         None => None,
     };
-    let store = Store::open(&data_dir, &store_options)
-        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+    let store = Store::open_at(&location, &store_options)
+        .with_context(|| format!("cannot open the registry in {location}"))?;
     #[cfg(unix)]
     if let Some(reloads) = reloads {
         tokio::spawn(reloads);

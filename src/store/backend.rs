@@ -71,11 +71,6 @@ impl Backend {
             Location::Postgres(url) => Ok(Backend::Postgres(PostgresEngine::open(url)?)),
         }
     }
-
-    /// Whether other processes may write the same data (several servers on PostgreSQL).
-    pub(crate) fn is_shared(&self) -> bool {
-        matches!(self, Backend::Postgres(_))
-    }
 }
 
 /// Bytes read back from either engine.
@@ -175,6 +170,27 @@ impl Engine for Backend {
             Backend::Sled(engine) => engine.probe(),
             Backend::Postgres(engine) => engine.probe(),
         }
+    }
+
+    fn is_shared(&self) -> bool {
+        match self {
+            Backend::Sled(engine) => engine.is_shared(),
+            Backend::Postgres(engine) => engine.is_shared(),
+        }
+    }
+
+    fn begin_group(&self) -> Result<(), StoreError> {
+        match self {
+            Backend::Sled(engine) => engine.begin_group(),
+            Backend::Postgres(engine) => engine.begin_group(),
+        }
+    }
+
+    fn committed(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
+        Ok(match self {
+            Backend::Sled(engine) => engine.committed(key)?.map(Bytes::Sled),
+            Backend::Postgres(engine) => engine.committed(key)?.map(Bytes::Owned),
+        })
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {

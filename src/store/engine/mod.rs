@@ -25,6 +25,13 @@
 //! - **Faults.** After a failed apply or flush the writer calls [`Engine::recover`], refuses
 //!   writes, and calls [`Engine::probe`] now and then until the engine takes writes again.
 //!
+//! - **Several writers** (an engine other processes may write too, PostgreSQL): such an
+//!   engine says so ([`Engine::is_shared`]). The writer then calls [`Engine::begin_group`]
+//!   before it checks a group, which holds every other process's writes off until the
+//!   group's flush (or a recovery), reads the revision afresh, and checks the group against
+//!   what is committed; caches of what is in the engine (the key filter) are off; and
+//!   [`Engine::committed`] reads what other processes committed, for the change feed.
+//!
 //! Dispatch is static: the store holds one concrete engine, [`super::Backend`], so no call
 //! goes through a vtable and none allocates on the engine's behalf. (`apply` is generic,
 //! so the trait is not object safe.) A second engine joins by making `Backend` an enum of
@@ -80,6 +87,22 @@ pub(crate) trait Engine: Send + Sync + 'static {
 
     /// The engine's size on disk, in bytes.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// Whether other processes may write the same pairs (see the module doc).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Holds off every other process's writes until the next flush or recovery, waiting
+    /// for one that holds them now (a shared engine only).
+    fn begin_group(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The value at `key` as committed, without batches applied here and not yet flushed.
+    fn committed(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StoreError> {
+        self.get(key)
+    }
 
     /// The pairs whose keys start with `prefix`, ascending.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Self::Scan, StoreError> {

@@ -52,6 +52,9 @@ const READ_CONNECTIONS: usize = 8;
 const FIRST_PAGE: i64 = 128;
 const MOST_PAGE: i64 = 4096;
 
+/// The advisory lock writers take for a group (any number no other program uses).
+const WRITERS_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
+
 /// The latest write of each key applied but not yet committed (`None`: removed).
 type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -118,15 +121,8 @@ impl Engine for PostgresEngine {
         if let Some(write) = overlay.get(key) {
             return Ok(write.clone());
         }
-        let key = key.to_vec();
         // Under the overlay's lock: see the module's doc.
-        self.shared.reads.call(move |session| {
-            let row = session
-                .client
-                .query_opt(&session.get, &[&key])
-                .map_err(error)?;
-            Ok(row.map(|row| row.get(0)))
-        })
+        self.committed(key)
     }
 
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
@@ -223,6 +219,41 @@ impl Engine for PostgresEngine {
 
     fn opened_in_fault(&self) -> Option<StoreError> {
         None
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    /// Opens the write transaction and takes the writers' lock in it: an advisory lock
+    /// held to the transaction's end, so the group's `COMMIT` (or a rollback, or the
+    /// connection's loss when a server dies) lets the next writer in. Writers on every
+    /// server thus take revisions one group after another, and revision order is commit
+    /// order. (An advisory lock rather than `SELECT ... FOR UPDATE` on the revision's
+    /// row: a new database has no such row to lock.)
+    fn begin_group(&self) -> Result<(), StoreError> {
+        self.shared.write.call(|session| {
+            if !session.in_transaction {
+                session.client.batch_execute("BEGIN").map_err(error)?;
+                session.in_transaction = true;
+            }
+            session
+                .client
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
+                .map_err(error)?;
+            Ok(())
+        })
+    }
+
+    fn committed(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_vec();
+        self.shared.reads.call(move |session| {
+            let row = session
+                .client
+                .query_opt(&session.get, &[&key])
+                .map_err(error)?;
+            Ok(row.map(|row| row.get(0)))
+        })
     }
 
     /// Rolls the open transaction back (a failed call already dropped its connection,
