@@ -16,7 +16,7 @@ use teacher_registry::api::RateLimit;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_restore,
+    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate, run_restore,
     run_search, run_show, run_sync, run_token, run_transition, run_verify, run_verify_credential,
     tls_init, write_template, CaseCommand, CommandError, CountyNames, CredentialCommand,
     CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction,
@@ -209,6 +209,18 @@ enum Command {
         /// The registry's data directory.
         #[arg(long, env = "TEACHER_REGISTRY_DATA_DIR")]
         data_dir: PathBuf,
+    },
+    /// Move a registry between a data directory and PostgreSQL (either way), with no
+    /// server writing to it, into an empty destination; then check the copy pair by pair
+    /// and verify it. Exits non-zero if anything differs.
+    Migrate {
+        /// Where the registry is: a data directory, or a postgres:// URL.
+        #[arg(long, value_name = "DIR|URL")]
+        from: String,
+        /// Where to put it: a new or empty data directory, or a postgres:// URL of a
+        /// database without a registry.
+        #[arg(long, value_name = "DIR|URL")]
+        to: String,
     },
     /// Build a new registry from a backup, then verify it.
     Restore {
@@ -542,6 +554,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
+        Command::Migrate { from, to } => run_migrate(&from, &to, &mut std::io::stdout().lock()),
         Command::Restore { dir, data_dir } => {
             let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
             println!(

@@ -306,3 +306,80 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
     let next = create(&mut client_a, teacher(99_999, "350702")).await;
     assert_eq!(next.revision, last + 1);
 }
+
+/// Runs `teacher-registry ARGS`; its stdout, and whether it succeeded.
+fn run_binary(args: &[&str]) -> (String, bool) {
+    let output = Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(args)
+        .output()
+        .expect("run teacher-registry");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (text, output.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
+    let Some(url) = database("migrate") else {
+        return;
+    };
+    // A registry on sled, with creates, an update and a request id.
+    let mut server = start_server().await;
+    let client = &mut server.client;
+    for n in 0..30u32 {
+        create(client, teacher(n, if n % 2 == 0 { "350702" } else { "350721" })).await;
+    }
+    client
+        .create_teacher(create_request(teacher(50, "350702"), "req-a"))
+        .await
+        .unwrap();
+    let teachers = list_all(client, pb::ListTeachersRequest::default()).await;
+    let feed = gap_free_feed(client).await;
+    let sled_dir = server.stop().await.expect("the data directory");
+
+    // To PostgreSQL.
+    let dir = sled_dir.path().to_str().unwrap();
+    let (said, ok) = run_binary(&["migrate", "--from", dir, "--to", &url]);
+    assert!(ok, "{said}");
+    assert!(said.contains("consistent"), "{said}");
+    let (said, ok) = run_binary(&["migrate", "--from", dir, "--to", &url]);
+    assert!(!ok && said.contains("not empty"), "{said}");
+
+    let (mut on_postgres, mut client) = Server::start(&url).await;
+    assert_eq!(
+        list_all(&mut client, pb::ListTeachersRequest::default()).await,
+        teachers
+    );
+    assert_eq!(gap_free_feed(&mut client).await, feed);
+    let replayed = client
+        .create_teacher(create_request(teacher(50, "350702"), "req-a"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(replayed.revision, 31, "the request id came along");
+    let grown = create(&mut client, teacher(60, "350702")).await;
+    assert_eq!(grown.revision, 32);
+    let teachers = list_all(&mut client, pb::ListTeachersRequest::default()).await;
+    on_postgres.kill();
+
+    // And back, into a new directory.
+    let back = tempfile::tempdir().unwrap();
+    let new_dir = back.path().join("registry");
+    let new_dir = new_dir.to_str().unwrap();
+    let (said, ok) = run_binary(&["migrate", "--from", &url, "--to", new_dir]);
+    assert!(ok && said.contains("consistent"), "{said}");
+    let (said, ok) = run_binary(&["verify", "--data-dir", new_dir]);
+    assert!(ok, "{said}");
+    let mut server = start_server_in(std::path::Path::new(new_dir)).await;
+    assert_eq!(
+        list_all(&mut server.client, pb::ListTeachersRequest::default()).await,
+        teachers
+    );
+    assert_eq!(gap_free_feed(&mut server.client).await.len(), 32);
+    server.stop().await;
+}

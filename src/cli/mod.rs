@@ -45,7 +45,7 @@ pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary};
-pub use maintenance::{print_report, run_compact, run_verify};
+pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};

@@ -15,6 +15,7 @@ mod codec;
 mod engine;
 mod format;
 mod keys;
+mod migrate;
 mod mutation;
 mod page;
 mod postgres_engine;
@@ -42,6 +43,7 @@ use mutation::Mutation;
 use writer::Command;
 
 pub use backend::Location;
+pub use migrate::{migrate, MigrateError, Migrated};
 pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
