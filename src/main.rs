@@ -16,11 +16,11 @@ use teacher_registry::api::RateLimit;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate, run_restore,
-    run_search, run_show, run_sync, run_token, run_transition, run_verify, run_verify_credential,
-    tls_init, write_template, CaseCommand, CommandError, CountyNames, CredentialCommand,
-    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs, TokenAction,
-    TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
+    run_restore, run_search, run_show, run_sync, run_token, run_transition, run_verify,
+    run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
+    CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs,
+    TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;

@@ -122,7 +122,11 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
         .create_teacher(create_request(teacher(3, "350702"), ""))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::AlreadyExists, "one identity, one record");
+    assert_eq!(
+        status.code(),
+        Code::AlreadyExists,
+        "one identity, one record"
+    );
 
     // An update with the current etag, then one with the old etag.
     let first = created[0].clone();
@@ -238,7 +242,10 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
         client_b.create_teacher(create_request(teacher(1, "350702"), "")),
     );
     let refused = [&on_a, &on_b].iter().filter(|r| r.is_err()).count();
-    assert_eq!(refused, 1, "one of two creates of one identity: {on_a:?} {on_b:?}");
+    assert_eq!(
+        refused, 1,
+        "one of two creates of one identity: {on_a:?} {on_b:?}"
+    );
     for result in [on_a, on_b] {
         if let Err(status) = result {
             assert_eq!(status.code(), Code::AlreadyExists);
@@ -266,7 +273,10 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
         if writer % 2 == 1 {
             assert_eq!(mine.len(), 300, "the writers on B carry on");
         } else {
-            assert!(!mine.is_empty(), "the writers on A wrote before it was killed");
+            assert!(
+                !mine.is_empty(),
+                "the writers on A wrote before it was killed"
+            );
         }
         acknowledged.extend(mine);
     }
@@ -330,7 +340,11 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
     let mut server = start_server().await;
     let client = &mut server.client;
     for n in 0..30u32 {
-        create(client, teacher(n, if n % 2 == 0 { "350702" } else { "350721" })).await;
+        create(
+            client,
+            teacher(n, if n % 2 == 0 { "350702" } else { "350721" }),
+        )
+        .await;
     }
     client
         .create_teacher(create_request(teacher(50, "350702"), "req-a"))

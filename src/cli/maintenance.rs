@@ -54,7 +54,10 @@ pub fn run_compact(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> 
 pub fn run_migrate(from: &str, to: &str, out: &mut impl Write) -> anyhow::Result<()> {
     let (from, to) = (Location::parse(from), Location::parse(to));
     if from == to {
-        return Err(CommandError::Refused(format!("{from} is both the source and the destination")).into());
+        return Err(CommandError::Refused(format!(
+            "{from} is both the source and the destination"
+        ))
+        .into());
     }
     let migrated = crate::store::migrate(&from, &to, &StoreOptions::default())
         .with_context(|| format!("cannot move the registry from {from} to {to}"))?;

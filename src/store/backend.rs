@@ -65,7 +65,10 @@ impl Backend {
         Ok(Backend::Sled(SledEngine::open(path, options)?))
     }
 
-    pub(crate) fn open_at(location: &Location, options: &StoreOptions) -> Result<Backend, StoreError> {
+    pub(crate) fn open_at(
+        location: &Location,
+        options: &StoreOptions,
+    ) -> Result<Backend, StoreError> {
         match location {
             Location::Directory(path) => Backend::open(path, options),
             Location::Postgres(url) => Ok(Backend::Postgres(PostgresEngine::open(url)?)),

@@ -33,10 +33,7 @@ pub struct Migrated {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     #[error("cannot open {location}: {error}")]
-    Open {
-        location: String,
-        error: StoreError,
-    },
+    Open { location: String, error: StoreError },
     #[error("{0} is not empty: a registry moves only into an empty place")]
     NotEmpty(String),
     #[error("the copy differs from the source at pair {0} (key space {1:?})")]

@@ -3,9 +3,10 @@
 //! Everything lives in one ordered key space under key-space prefixes (see [`keys`]),
 //! values are versioned postcard (see [`codec`]), every mutation goes through the single
 //! writer with group commit (see [`writer`]), and reads go to the engine directly from any
-//! thread. Only the few operations of [`engine::Engine`] reach the engine; sled, the one
-//! engine so far, and what only it needs (reopening after a fault, the disk reserve,
-//! compaction) are in [`sled_engine`]. Callers speak in domain terms only.
+//! thread. Only the few operations of [`engine::Engine`] reach the engine: sled, and what
+//! only it needs (reopening after a fault, the disk reserve, compaction), in
+//! [`sled_engine`]; PostgreSQL, which several servers may share, in [`postgres_engine`];
+//! [`Backend`] is the one of the two a store runs on. Callers speak in domain terms only.
 
 mod backend;
 mod backup;
@@ -43,7 +44,6 @@ use mutation::Mutation;
 use writer::Command;
 
 pub use backend::Location;
-pub use migrate::{migrate, MigrateError, Migrated};
 pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
@@ -53,6 +53,7 @@ pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use migrate::{migrate, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
@@ -186,7 +187,12 @@ impl Store {
     /// database that other servers may share.
     pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
         let engine = Arc::new(Backend::open_at(location, options)?);
-        let page_secret = page_secret(&*engine)?;
+        // Servers that share an engine and open at once on a new registry: one makes the
+        // secret, and the others read it (the writers' lock is let go at the flush).
+        engine.begin_group()?;
+        let page_secret = page_secret(&*engine);
+        engine.flush()?;
+        let page_secret = page_secret?;
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         upgrade::fill_name_index(&*engine)?;

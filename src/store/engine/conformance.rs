@@ -32,7 +32,9 @@ macro_rules! engine_conformance {
         #[test]
         fn scans_are_in_bytewise_order_within_their_bounds() {
             if $crate::store::engine::conformance::available($available) {
-                $crate::store::engine::conformance::scans_are_in_bytewise_order_within_their_bounds($open);
+                $crate::store::engine::conformance::scans_are_in_bytewise_order_within_their_bounds(
+                    $open,
+                );
             }
         }
 

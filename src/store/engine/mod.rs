@@ -1,5 +1,5 @@
 //! The storage-engine boundary: the few key-value operations the store needs, so another
-//! engine (PostgreSQL is next) can sit under the same keys, values and write path.
+//! engine (PostgreSQL) can sit under the same keys, values and write path.
 //!
 //! Above this trait everything is byte keys in one ordered key space (see
 //! [`super::keys`]) holding versioned values (see [`super::codec`]). Below it, an engine
@@ -32,10 +32,10 @@
 //!   what is committed; caches of what is in the engine (the key filter) are off; and
 //!   [`Engine::committed`] reads what other processes committed, for the change feed.
 //!
-//! Dispatch is static: the store holds one concrete engine, [`super::Backend`], so no call
-//! goes through a vtable and none allocates on the engine's behalf. (`apply` is generic,
-//! so the trait is not object safe.) A second engine joins by making `Backend` an enum of
-//! the two that implements this trait by delegation: one branch per call.
+//! Dispatch is static: the store holds one concrete engine, [`super::Backend`], an enum of
+//! the two (sled, and PostgreSQL in [`super::postgres_engine`]) that implements this trait
+//! by delegation, one branch per call; so no call goes through a vtable and none allocates
+//! on the engine's behalf. (`apply` is generic, so the trait is not object safe.)
 
 #[cfg(test)]
 pub(crate) mod conformance;

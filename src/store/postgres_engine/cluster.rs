@@ -40,9 +40,10 @@ impl ThrowawayCluster {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "database name {name:?}"
         );
-        let exists = self.psql("postgres", &format!(
-            "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-        ));
+        let exists = self.psql(
+            "postgres",
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        );
         if exists.trim() != "1" {
             self.psql("postgres", &format!("CREATE DATABASE {name}"));
         }

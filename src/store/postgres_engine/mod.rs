@@ -55,6 +55,9 @@ const MOST_PAGE: i64 = 4096;
 /// The advisory lock writers take for a group (any number no other program uses).
 const WRITERS_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
 
+/// A key and its value.
+type Pair = (Vec<u8>, Vec<u8>);
+
 /// The latest write of each key applied but not yet committed (`None`: removed).
 type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -94,7 +97,7 @@ impl Shared {
         from: Vec<u8>,
         to: Option<Vec<u8>>,
         limit: i64,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Pair>, StoreError> {
         self.reads.call(move |session: &mut Session| {
             let rows = match &to {
                 Some(to) => session
@@ -103,7 +106,10 @@ impl Shared {
                 None => session.client.query(&session.range_open, &[&from, &limit]),
             }
             .map_err(error)?;
-            Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+            Ok(rows
+                .into_iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect())
         })
     }
 }
@@ -319,7 +325,7 @@ pub(crate) struct Scan {
     /// Where the scan ends (excluded); `None`: the end of the table.
     to: Option<Vec<u8>>,
     page: i64,
-    buffer: VecDeque<(Vec<u8>, Vec<u8>)>,
+    buffer: VecDeque<Pair>,
 }
 
 impl Scan {
@@ -343,7 +349,9 @@ impl Scan {
                 (_, _, None) => Bound::Unbounded,
             };
             if full {
-                self.next = rows.last().map(|(last, _)| [last.as_slice(), &[0]].concat());
+                self.next = rows
+                    .last()
+                    .map(|(last, _)| [last.as_slice(), &[0]].concat());
                 self.page = (self.page * 2).min(MOST_PAGE);
             }
             let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = rows.into_iter().collect();

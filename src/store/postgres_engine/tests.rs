@@ -39,7 +39,8 @@ fn applied_writes_are_seen_here_at_once_and_elsewhere_only_once_flushed() {
     let url = cluster.fresh_database("overlay");
     let here = PostgresEngine::open(&url).unwrap();
     let there = PostgresEngine::open(&url).unwrap();
-    here.apply(&[(b"a".as_slice(), Some(b"1".as_slice()))]).unwrap();
+    here.apply(&[(b"a".as_slice(), Some(b"1".as_slice()))])
+        .unwrap();
     assert_eq!(here.get(b"a").unwrap(), Some(b"1".to_vec()));
     assert_eq!(there.get(b"a").unwrap(), None, "not committed yet");
     here.flush().unwrap();
@@ -50,7 +51,11 @@ fn applied_writes_are_seen_here_at_once_and_elsewhere_only_once_flushed() {
         (b"b".as_slice(), Some(b"2".as_slice())),
     ])
     .unwrap();
-    assert_eq!(keys(&here), [b"b".to_vec()], "a removal hides a committed key");
+    assert_eq!(
+        keys(&here),
+        [b"b".to_vec()],
+        "a removal hides a committed key"
+    );
     assert_eq!(keys(&there), [b"a".to_vec()]);
     let lost = StoreError::Storage {
         fault: StorageFault::Failed,
