@@ -47,7 +47,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use teacher_registry::api::pb;
 use teacher_registry::cli::{generate, run_import, ImportArgs};
 use teacher_registry::store::CHUNK_KEYS;
 
@@ -195,7 +194,7 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
         &ImportArgs {
             server: url,
             file: csv.to_path_buf(),
-            mode: pb::ImportMode::CreateOnly,
+            mode: teacher_registry::cli::ImportMode::CreateOnly,
             rejects: None,
         },
         &mut std::io::sink(),

@@ -19,8 +19,9 @@ use crate::domain::{CityCode, CountyCode};
 pub use file::{add_principal, revoke_principal, rotate_token};
 
 /// What a principal may do; see [`permits`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum Role {
     /// Everything.
     Admin,
@@ -47,20 +48,6 @@ impl Role {
             Role::Importer => "importer",
             Role::Reader => "reader",
             Role::City => "city",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Role, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "admin" => Ok(Role::Admin),
-            "hr" => Ok(Role::Hr),
-            "county" => Ok(Role::County),
-            "importer" => Ok(Role::Importer),
-            "reader" => Ok(Role::Reader),
-            "city" => Ok(Role::City),
-            other => Err(format!(
-                "unknown role {other:?}: admin, hr, county, importer, reader or city"
-            )),
         }
     }
 }
@@ -389,7 +376,8 @@ impl Authenticator {
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 #[cfg(test)]

@@ -15,9 +15,12 @@
 //! - [`auth`]: principals, bearer tokens, roles and the RPC authorization table.
 //! - [`cli`]: the client commands for HR staff (transition, stats, search, show, import...),
 //!   printing tables and record pages.
+//! - [`console`]: the web console for the window and HR staff, and the public
+//!   verification page, calling the api layer's services in process.
 //! - [`credential`]: signed credentials for certificates (Ed25519, a text form and its QR
 //!   code) that employers check offline with the registry's public key, or online.
 //! - [`clock`]: the current time and today's date in China Standard Time.
+//! - [`metrics`]: request and write counters, and the Prometheus `/metrics` endpoint.
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
@@ -26,6 +29,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod credential;
 pub mod domain;
 pub mod metrics;

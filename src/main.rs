@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use teacher_registry::api::pb::ImportMode;
 use teacher_registry::api::RateLimit;
-use teacher_registry::auth::Authenticator;
+use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
@@ -22,6 +21,7 @@ use teacher_registry::cli::{
     CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, SearchArgs, SyncArgs,
     TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
+use teacher_registry::console::ConsoleOptions;
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
@@ -116,6 +116,10 @@ enum Command {
         /// with the same id is treated as new.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
         retain_request_ids_days: u64,
+        /// At shutdown, seconds to keep serving with health NOT_SERVING before draining, so
+        /// a load balancer stops sending work first (0: drain at once).
+        #[arg(long, default_value_t = 0)]
+        drain_secs: u64,
         /// How often, in seconds, the change log and request ids are trimmed.
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         trim_interval_secs: u64,
@@ -153,6 +157,23 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = RateLimit::default().burst,
               value_parser = clap::value_parser!(u32).range(1..))]
         verify_burst: u32,
+        /// Serve the web console (pages for the window and HR, and the public verification
+        /// page) on this address. Off unless given.
+        #[arg(long, env = "TEACHER_REGISTRY_CONSOLE_LISTEN")]
+        console_listen: Option<SocketAddr>,
+        /// Console sessions end after this many minutes without a request.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        console_idle_minutes: u64,
+        /// Console sessions end this many hours after sign-in.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..))]
+        console_session_hours: u64,
+        /// The issuing office named on notices the console prints.
+        #[arg(long, default_value = "教育局")]
+        console_bureau: String,
+        /// County names (CSV of code,name) the console shows beside county codes, beyond
+        /// those the release knows.
+        #[arg(long, value_name = "FILE")]
+        console_county_names: Option<PathBuf>,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
     /// and prints its public key for employers.
@@ -165,21 +186,7 @@ enum Command {
     VerifyCredential(VerifyCredentialArgs),
     /// Import teachers from a CSV (UTF-8 or GBK), XLSX or JSON Lines file. Exits with 1
     /// when any row was rejected.
-    Import {
-        /// The file; its format is taken from the extension (.csv, .xlsx, .jsonl).
-        file: PathBuf,
-        /// The registry: host:port, http://host:port, or https://host:port for TLS.
-        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
-        server: String,
-        /// create-only: an identity already in the registry is rejected; upsert: it is
-        /// updated from the row.
-        #[arg(long, default_value = "create-only", value_parser = ["create-only", "upsert"])]
-        mode: String,
-        /// Write the rejected rows to this CSV file: line, code and reason, then the row's
-        /// own columns, so the file can be corrected and imported again.
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-    },
+    Import(ImportArgs),
     /// Write every teacher (or one county's) to a JSON Lines file, for other systems, or to
     /// a sheet with the template's columns; `import` reads either back.
     Export {
@@ -268,9 +275,9 @@ enum Command {
         /// The name of the principal to add.
         #[arg(long, required_unless_present_any = ["revoke", "rotate"], requires = "role")]
         principal: Option<String>,
-        /// The new principal's role: admin, hr, county, importer or reader.
-        #[arg(long, requires = "principal")]
-        role: Option<String>,
+        /// The new principal's role.
+        #[arg(long, value_enum, requires = "principal")]
+        role: Option<Role>,
         /// The county of a county (or county-scoped importer) principal.
         #[arg(long, requires = "principal", conflicts_with = "city")]
         county: Option<String>,
@@ -285,56 +292,13 @@ enum Command {
         rotate: Option<String>,
     },
     /// Keep a JSON Lines mirror of one county in step with the registry's change feed.
-    Sync {
-        /// The registry: host:port, http://host:port, or https://host:port for TLS.
-        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
-        server: String,
-        /// The county to mirror.
-        #[arg(long)]
-        county: String,
-        /// The mirror file; its revision is kept in FILE.revision.
-        #[arg(long)]
-        mirror: PathBuf,
-        /// Keep watching for changes after catching up.
-        #[arg(long)]
-        follow: bool,
-    },
+    Sync(SyncArgs),
     /// Move a county's teachers from the legacy titles into the five tiers (2015 reform),
     /// printing what happens to each teacher and a summary.
-    Transition {
-        /// The registry: host:port, http://host:port, or https://host:port for TLS.
-        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
-        server: String,
-        /// The county's six-digit code.
-        #[arg(long)]
-        county: String,
-        /// The date the new titles take effect: YYYY-MM-DD, or as an import reads dates
-        /// (YYYY/MM/DD, YYYYMMDD, YYYY年M月D日).
-        #[arg(long)]
-        effective_date: String,
-        /// The approval document, e.g. "Nan Ren She [2016] No. 88".
-        #[arg(long)]
-        approval_document: String,
-        /// Show what would happen and change nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Transition(TransitionArgs),
     /// Find teachers by name and print them as a table (within the token's county scope;
     /// identity numbers masked for readers).
-    Search {
-        /// The name, or with --prefix its first characters (a surname: 王 finds 王小明).
-        /// White space is ignored, letters in any case.
-        name: String,
-        /// Find names that start with NAME, not only NAME itself.
-        #[arg(long)]
-        prefix: bool,
-        /// Only this county (six digits).
-        #[arg(long)]
-        county: Option<String>,
-        /// The registry: host:port, http://host:port, or https://host:port for TLS.
-        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
-        server: String,
-    },
+    Search(SearchArgs),
     /// Print one teacher's record as a page: fields, certificates with their copies,
     /// registrations and revocation, and the title history.
     Show {
@@ -439,6 +403,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_days,
             retain_request_ids_days,
             trim_interval_secs,
+            drain_secs,
             window_rules,
             auth_file,
             tls_cert,
@@ -448,7 +413,25 @@ fn run(command: Command) -> anyhow::Result<()> {
             credential_key,
             verify_per_minute,
             verify_burst,
+            console_listen,
+            console_idle_minutes,
+            console_session_hours,
+            console_bureau,
+            console_county_names,
         } => {
+            let console = match console_listen {
+                None => None,
+                Some(listen) => Some(ConsoleOptions {
+                    session_idle: Duration::from_secs(console_idle_minutes * 60),
+                    session_max_age: Duration::from_secs(console_session_hours * 3600),
+                    county_names: match console_county_names {
+                        Some(path) => CountyNames::with_file(&path)?,
+                        None => CountyNames::known(),
+                    },
+                    bureau: console_bureau,
+                    ..ConsoleOptions::new(listen)
+                }),
+            };
             let authenticator = auth_file.as_deref().map(Authenticator::load).transpose()?;
             let credential_key = credential_key
                 .as_deref()
@@ -477,6 +460,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 },
                 trim_interval: Duration::from_secs(trim_interval_secs),
                 credential_key: credential_key.map(std::sync::Arc::new),
+                console,
+                drain_delay: Duration::from_secs(drain_secs),
                 ..ServerOptions::default()
             };
             let window_rules = match window_rules {
@@ -508,22 +493,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
         Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
-        Command::Import {
-            file,
-            server,
-            mode,
-            rejects,
-        } => {
-            let args = ImportArgs {
-                server,
-                file,
-                mode: if mode == "upsert" {
-                    ImportMode::Upsert
-                } else {
-                    ImportMode::CreateOnly
-                },
-                rejects,
-            };
+        Command::Import(args) => {
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
             match summary.rejected {
                 0 => Ok(()),
@@ -593,52 +563,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             };
             run_token(&auth_file, action, &mut std::io::stdout().lock())
         }
-        Command::Sync {
-            server,
-            county,
-            mirror,
-            follow,
-        } => {
-            let args = SyncArgs {
-                server,
-                county,
-                mirror,
-                follow,
-            };
-            runtime.block_on(run_sync(&args, &mut std::io::stdout().lock()))
-        }
-        Command::Transition {
-            server,
-            county,
-            effective_date,
-            approval_document,
-            dry_run,
-        } => {
-            let args = TransitionArgs {
-                server,
-                county,
-                effective_date,
-                approval_document,
-                dry_run,
-            };
+        Command::Sync(args) => runtime.block_on(run_sync(&args, &mut std::io::stdout().lock())),
+        Command::Transition(args) => {
             runtime.block_on(run_transition(&args, &mut std::io::stdout().lock()))
         }
-        Command::Search {
-            name,
-            prefix,
-            county,
-            server,
-        } => {
-            let args = SearchArgs {
-                server,
-                name,
-                prefix,
-                county: county.unwrap_or_default(),
-            };
-            runtime
-                .block_on(run_search(&args, &mut std::io::stdout().lock()))
-                .map(drop)
-        }
+        Command::Search(args) => runtime
+            .block_on(run_search(&args, &mut std::io::stdout().lock()))
+            .map(drop),
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }

@@ -21,6 +21,7 @@ use crate::api::{
     pb, CaseService, CredentialService, Gate, RateLimit, RegistryService, VerificationService,
 };
 use crate::auth::Authenticator;
+use crate::console::ConsoleOptions;
 use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::store::{Retention, Store};
@@ -67,6 +68,12 @@ pub struct ServerOptions {
     /// The key credentials are signed with; without it IssueCredential, CheckCredential
     /// and GetCredentialKey are FAILED_PRECONDITION.
     pub credential_key: Option<Arc<SigningKey>>,
+    /// Serve the web console too (`serve --console-listen`).
+    pub console: Option<ConsoleOptions>,
+    /// At shutdown, how long the server keeps serving with its health NOT_SERVING before
+    /// it stops taking requests and drains: time for a load balancer's health checks to
+    /// see it going and send new work elsewhere.
+    pub drain_delay: Duration,
 }
 
 impl Default for ServerOptions {
@@ -84,6 +91,8 @@ impl Default for ServerOptions {
             trim_interval: Duration::from_secs(60),
             metrics_listen: None,
             credential_key: None,
+            console: None,
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -101,9 +110,26 @@ impl ServerOptions {
         if let Some(tls) = &self.tls {
             tls_config(tls)?;
         }
+        if let Some(console) = &self.console {
+            if self.authenticator.is_none() && !console.listen.ip().is_loopback() {
+                anyhow::bail!(
+                    "refusing to serve the console on {} without authentication: give --auth-file, or a loopback --console-listen",
+                    console.listen
+                );
+            }
+        }
         Ok(())
     }
 }
+
+/// The names health answers for: the whole server, then each service.
+const SERVICE_NAMES: [&str; 5] = [
+    "",
+    <TeacherRegistryServiceServer<RegistryService> as tonic::server::NamedService>::NAME,
+    <CaseServiceServer<CaseService> as tonic::server::NamedService>::NAME,
+    <CredentialServiceServer<CredentialService> as tonic::server::NamedService>::NAME,
+    <VerificationServiceServer<VerificationService> as tonic::server::NamedService>::NAME,
+];
 
 /// Serves the registry on `listener` until `shutdown` completes, then finishes the requests
 /// in flight, stops the writer and waits for its final flush.
@@ -139,6 +165,7 @@ pub async fn run(
         .build_v1alpha()?;
     let (stop_streams, streams_stopped) = watch::channel(false);
     let trimmer_stopped = streams_stopped.clone();
+    let streams_stopped_console = streams_stopped.clone();
     let gate = Gate::new(
         options.authenticator.clone(),
         options.max_in_flight_per_principal,
@@ -170,6 +197,25 @@ pub async fn run(
         .with_progress_interval(options.watch_progress_interval)
         .with_metrics(metrics)
         .with_credential_key(options.credential_key.clone());
+    let console = match &options.console {
+        None => None,
+        Some(console) => {
+            let listener = TcpListener::bind(console.listen)
+                .await
+                .with_context(|| format!("cannot serve the console on {}", console.listen))?;
+            tracing::info!(address = %listener.local_addr()?, "serving the web console");
+            let mut stopped = streams_stopped_console.clone();
+            Some(tokio::spawn(crate::console::serve(
+                listener,
+                service.clone(),
+                console.clone(),
+                options.tls.as_ref(),
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )?))
+        }
+    };
     let verification = VerificationServiceServer::new(VerificationService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -184,12 +230,21 @@ pub async fn run(
         .max_encoding_message_size(options.max_message_bytes);
 
     let shutdown_health = health.clone();
+    let drain_delay = options.drain_delay;
     let shutdown = async move {
         shutdown.await;
-        tracing::info!("shutting down: finishing requests in flight");
-        shutdown_health
-            .set_not_serving::<TeacherRegistryServiceServer<RegistryService>>()
-            .await;
+        tracing::info!(
+            drain_delay_ms = drain_delay.as_millis() as u64,
+            "shutting down: health NOT_SERVING, then finishing requests in flight"
+        );
+        // The whole server ("") and each service, so a check of either sees it going.
+        for service in SERVICE_NAMES {
+            shutdown_health
+                .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+        // Still taking requests, so nothing sent before a balancer notices is refused.
+        tokio::time::sleep(drain_delay).await;
         // Change-feed streams never end by themselves: tell them to, so they do not hold
         // the shutdown up.
         let _ = stop_streams.send(true);
@@ -234,6 +289,9 @@ pub async fn run(
         .await?;
 
     trimmer.await?;
+    if let Some(console) = console {
+        console.await??;
+    }
     // The last handle stops the writer, which commits what is queued and flushes; that
     // blocks, so it runs off the async workers.
     tokio::task::spawn_blocking(move || drop(store)).await?;

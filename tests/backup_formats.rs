@@ -2,13 +2,13 @@
 //! same teachers and change log, and a new backup is written in the newest format.
 //!
 //! `tests/fixtures/backup-v1` was taken by the last release that wrote format 1, with
-//! `write_backup_fixture`: every kind of change on four teachers, then a backup.
+//! `fixture_writer_backup`: every kind of change on four teachers, then a backup.
 //! `tests/fixtures/backup-v2` is the backup, in format 2, of the registry restored from
 //! it:
 //!
 //! ```sh
 //! BACKUP_FIXTURE_DIR=$PWD/tests/fixtures/backup-v2 BACKUP_FIXTURE_FROM=tests/fixtures/backup-v1 \
-//!     cargo test --test backup_formats write_backup_fixture -- --ignored
+//!     cargo test --test backup_formats fixture_writer_backup -- --ignored
 //! ```
 
 mod common;
@@ -342,7 +342,7 @@ async fn an_unknown_format_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes a fixture into BACKUP_FIXTURE_DIR (see the module documentation)"]
-async fn write_backup_fixture() {
+async fn fixture_writer_backup() {
     let dir = PathBuf::from(std::env::var("BACKUP_FIXTURE_DIR").expect("BACKUP_FIXTURE_DIR"));
     let temp = tempfile::tempdir().unwrap();
     let server = match std::env::var("BACKUP_FIXTURE_FROM") {

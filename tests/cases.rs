@@ -930,3 +930,49 @@ async fn lookahead_and_dates_out_of_range_are_refused() {
     let refused = client.open_case(ancient).await.unwrap_err();
     assert_eq!(violated_fields(&refused), ["case.received_on"]);
 }
+
+#[tokio::test]
+async fn an_applicant_without_a_teaching_post_needs_no_school() {
+    let server = start_server().await;
+    let mut client = cases(&server).await;
+    let mut applicant = teacher(1, COUNTY);
+    applicant.school.clear();
+    let status = client
+        .open_case(certification(
+            applicant.clone(),
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        ["case.applicant.school"],
+        "an active teacher has a school"
+    );
+
+    applicant.employment_status = pb::EmploymentStatus::NotEmployed as i32;
+    let case = open(
+        &mut client,
+        certification(applicant, pb::CertificateKind::PrimarySchool),
+    )
+    .await;
+    let case = accept(&mut client, &case).await;
+    let holder = client
+        .decide_case(approve_certification(
+            &case,
+            "20163500022000123",
+            pb::CertificateKind::PrimarySchool,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(
+        holder.employment_status,
+        pb::EmploymentStatus::NotEmployed as i32
+    );
+    assert!(holder.school.is_empty());
+    assert_eq!(holder.certificates.len(), 1);
+}

@@ -534,3 +534,39 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 }
+
+#[tokio::test]
+async fn online_checks_are_limited_per_address_like_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("credential.key");
+    run(&["credential-key", key_file.to_str().unwrap()])
+        .await
+        .ok();
+    let server = start_server_with(ServerOptions {
+        credential_key: Some(SigningKey::load(&key_file).unwrap().into()),
+        public_rate_limit: teacher_registry::api::RateLimit {
+            per_minute: 1,
+            burst: 2,
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    holder(&mut server.client.clone()).await;
+    let text = credentials(&server)
+        .await
+        .issue_credential(pb::IssueCredentialRequest {
+            certificate_number: NUMBER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .credential;
+    for _ in 0..2 {
+        let answer = check(&server, &text).await.unwrap();
+        assert_eq!(verdict(&answer), pb::CredentialVerdict::Valid);
+    }
+    let status = check(&server, &text).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    use tonic_types::StatusExt;
+    assert!(status.get_details_retry_info().is_some(), "{status:?}");
+}

@@ -5,7 +5,8 @@
 //! and a log line, reads must go on (the server frees its disk reserve to open the
 //! database again), nothing acknowledged may be lost, and once the filler is gone the
 //! very same requests (same request ids) must succeed without duplicates.
-//! Mounting needs root; where the test cannot mount a tmpfs it prints why and skips.
+//! Mounting needs root, so these tests are ignored in the quick `cargo test`; the whole
+//! suite runs them, and where even it cannot mount a tmpfs they print why and skip.
 //!
 //! A read-only remount cannot be made while the server holds its files open for writing
 //! (the kernel refuses with EBUSY), so the read-only fault is covered by the classifier
@@ -202,6 +203,7 @@ async fn count_teachers(client: &mut Client) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns() {
     let temp = tempfile::tempdir().unwrap();
     let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
@@ -322,6 +324,7 @@ fn new_school(teacher_id: &str, school: &str) -> pb::UpdateTeacherRequest {
 /// write took (and the etag a reader may have seen) must never come to name another
 /// change: it is voided, the feed stays gap-free, and writes go on after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     let temp = tempfile::tempdir().unwrap();
     let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
@@ -435,6 +438,7 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_read_only_data_directory_is_refused_at_start() {
     let temp = tempfile::tempdir().unwrap();
     let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 8) else {
@@ -463,6 +467,7 @@ async fn a_read_only_data_directory_is_refused_at_start() {
 /// A server started on a full disk frees its reserve to open, serves reads, refuses writes
 /// without touching the database (so reads go on), and takes writes once space returns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_returns() {
     let temp = tempfile::tempdir().unwrap();
     let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {

@@ -1,6 +1,7 @@
 //! Fuzzing the request path through the real server (issue #8, item 4): every RPC's request
-//! message, as arbitrary bytes and as mutations of a valid encoded request, sent raw over one
-//! HTTP/2 connection to an in-process server. Byte mutations (flips, truncations, insertions,
+//! message of every service (the registry, cases, credentials, public verification; seeds in
+//! `fuzz_requests/seeds.rs`), as arbitrary bytes and as mutations of a valid encoded
+//! request, sent raw over one HTTP/2 connection to an in-process server. Byte mutations (flips, truncations, insertions,
 //! removals, duplicated runs) mostly test the decoder; wire-aware ones (a field at any depth
 //! set to another value of its wire type, dropped, repeated, or a new one added) reach the
 //! handlers.
@@ -23,13 +24,17 @@
 //!   every case: a refusal changes nothing; an OK write adds at most its own change (none
 //!   for a no-op or an AIP-155 retry), at the revision and to the teacher it answers with;
 //!   an import or transition adds one change per teacher it reports created, updated or
-//!   transitioned. Everything written reads back at the end.
+//!   transitioned; a case step adds its case's change, and a decision the changes of its
+//!   effect on the record it answers; a consultation, its one change. Everything written to
+//!   a record reads back at the end.
 //!
 //! `FUZZ_CASES=20000 cargo test --release --test fuzz_requests` runs longer.
 
 mod common;
 #[path = "fuzz_requests/mutate.rs"]
 mod mutate;
+#[path = "fuzz_requests/seeds.rs"]
+mod seeds;
 use mutate::{apply, case};
 
 use std::cell::{Cell, RefCell};
@@ -45,6 +50,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use prost::Message;
 use teacher_registry::api::pb;
+use teacher_registry::api::RateLimit;
+use teacher_registry::credential::SigningKey;
 use teacher_registry::server::ServerOptions;
 use tonic::{Code, Status};
 
@@ -64,17 +71,27 @@ const REFUSALS: [(Code, &str); 6] = [
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
+/// The registry service's path name.
+const REGISTRY: &str = "teacher_registry.v1.TeacherRegistryService";
+
 /// An RPC, a valid request to mutate, and whether bytes decode as its request type.
 struct Target {
+    service: &'static str,
     method: &'static str,
     seed: Vec<u8>,
     decodes: fn(&[u8]) -> bool,
 }
 
-/// The target of a request type: `pb::GetTeacherRequest` is `GetTeacher`'s.
+/// The target of a registry request type: `pb::GetTeacherRequest` is `GetTeacher`'s.
 fn target<M: Message + Default>(seed: M) -> Target {
+    target_in(REGISTRY, seed)
+}
+
+/// The target of a request type of `service`.
+fn target_in<M: Message + Default>(service: &'static str, seed: M) -> Target {
     let name = std::any::type_name::<M>().rsplit("::").next().unwrap();
     Target {
+        service,
         method: name.strip_suffix("Request").unwrap(),
         seed: seed.encode_to_vec(),
         decodes: |bytes| M::decode(bytes).is_ok(),
@@ -92,11 +109,12 @@ struct Reply {
 async fn call(
     h2: &SendRequest<Bytes>,
     at: SocketAddr,
-    method: &str,
+    target: &Target,
     body: &[u8],
 ) -> Result<Reply, String> {
     let mut h2 = h2.clone().ready().await.map_err(|e| e.to_string())?;
-    let uri = format!("http://{at}/teacher_registry.v1.TeacherRegistryService/{method}");
+    let (service, method) = (target.service, target.method);
+    let uri = format!("http://{at}/{service}/{method}");
     let request = http::Request::post(uri)
         .header("content-type", "application/grpc")
         .header("te", "trailers")
@@ -160,6 +178,11 @@ enum Expect {
     Teacher(String, u64),
     /// One change per imported or transitioned teacher, in order.
     Teachers(Vec<String>),
+    /// A case step: its CASE_CHANGED, and for a decision the changes its effect made to the
+    /// applicant's record (this teacher); nothing for an AIP-155 retry.
+    Case(String, Option<String>),
+    /// A consultation recorded: its one change, or none for a retry.
+    Consultation,
 }
 
 /// Checks one answer against the invariants in the module doc; says what it changed.
@@ -222,6 +245,14 @@ fn check(
                     _ => {}
                 }
             }
+            "RecordConsultation" => return Ok(Expect::Consultation),
+            method if target.service == seeds::CASES && is_write(method) => {
+                // Every case step answers the case in field 1; a decision adds the record.
+                let answer = pb::DecideCaseResponse::decode(message).map_err(garbled)?;
+                let case = answer.case.ok_or("OK without the case")?;
+                let teacher = answer.teacher.map(|t| t.teacher_id);
+                return Ok(Expect::Case(case.case_id, teacher));
+            }
             method if is_write(method) => {
                 let answer = pb::GetTeacherResponse::decode(message).map_err(garbled)?;
                 let teacher = answer.teacher.ok_or("OK without the teacher")?;
@@ -237,138 +268,30 @@ fn check(
     })
 }
 
-/// The unary writes, which all answer with the changed teacher in field 1.
+/// The unary writes: the registry's answer with the changed teacher in field 1, the case
+/// steps with the case.
 fn is_write(method: &str) -> bool {
     matches!(
         method,
-        "CreateTeacher" | "UpdateTeacher" | "ChangeTitle" | "LoseQualification"
-    ) || method.ends_with("Certificate")
-}
-
-/// Two teachers with certificates, and a valid request for every RPC about them.
-async fn setup(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
-    let mut holder = teacher(100, COUNTY);
-    holder.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-    let holder = create(client, holder).await;
-    let other = create(client, teacher(101, COUNTY)).await;
-    for (teacher, number) in [(&holder, CERTIFICATE), (&other, TO_REVOKE)] {
-        let request = pb::IssueCertificateRequest {
-            teacher_id: teacher.teacher_id.clone(),
-            certificate: Some(certificate(number)),
-            first_registration_on: "2016-09-01".into(),
-            ..Default::default()
-        };
-        client.issue_certificate(request).await.expect("issue");
-    }
-    let id = holder.teacher_id.clone();
-    let national_id = pb::lookup_teacher_request::Key::NationalId(holder.national_id.clone());
-    // GetTeacher first: the test calls it again at the end.
-    let targets = vec![
-        target(pb::GetTeacherRequest {
-            teacher_id: id.clone(),
-        }),
-        target(create_request(teacher(1, COUNTY), "")),
-        target(pb::LookupTeacherRequest {
-            key: Some(national_id),
-            id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
-        }),
-        target(pb::ListTeachersRequest {
-            page_size: 10,
-            county_code: COUNTY.into(),
-            school: holder.school.clone(),
-            registration_expires_before: "2030-01-01".into(),
-            ..Default::default()
-        }),
-        target(pb::SearchTeachersRequest {
-            name: holder.name.clone(),
-            name_match: pb::NameMatch::Prefix as i32,
-            county_code: COUNTY.into(),
-            page_size: 10,
-            ..Default::default()
-        }),
-        target(pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: id.clone(),
-                school: "第九中学".into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["school".into()],
-            }),
-            request_id: String::new(),
-        }),
-        target(pb::IssueCertificateRequest {
-            teacher_id: id.clone(),
-            certificate: Some(certificate("20173500022000125")),
-            first_registration_on: "2017-09-01".into(),
-            ..Default::default()
-        }),
-        target(pb::ReissueCertificateRequest {
-            certificate_number: CERTIFICATE.into(),
-            reason: pb::ReissueReason::Lost as i32,
-            declaration_ref: "声明2024-1".into(),
-            issued_on: "2024-03-01".into(),
-            request_id: "reissue-1".into(),
-            ..Default::default()
-        }),
-        target(pb::RegisterCertificateRequest {
-            certificate_number: CERTIFICATE.into(),
-            registered_on: "2021-09-01".into(),
-            ..Default::default()
-        }),
-        target(pb::RevokeCertificateRequest {
-            certificate_number: TO_REVOKE.into(),
-            reason: "fraud".into(),
-            approval_document: "Nan Jiao [2024] No. 1".into(),
-            revoked_on: "2024-05-01".into(),
-            ..Default::default()
-        }),
-        target(pb::LoseQualificationRequest {
-            certificate_number: TO_REVOKE.into(),
-            ground: pb::QualificationLossGround::IntentionalCrimeSentence as i32,
-            approval_document: "Nan Jiao [2024] No. 2".into(),
-            lost_on: "2024-06-01".into(),
-            note: "判决书".into(),
-            ..Default::default()
-        }),
-        target(pb::ChangeTitleRequest {
-            teacher_id: other.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2018-09-01".into(),
-                approval_document: "Nan Ren She [2018] No. 7".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        target(pb::TransitionTitlesRequest {
-            teacher_ids: vec![id.clone()],
-            effective_date: "2016-09-01".into(),
-            approval_document: "Nan Ren She [2016] No. 88".into(),
-            dry_run: true,
-            ..Default::default()
-        }),
-        target(pb::GetStatisticsRequest {
-            county_code: COUNTY.into(),
-        }),
-        target(pb::ListChangesRequest {
-            after_revision: 1,
-            page_size: 10,
-            county_code: COUNTY.into(),
-            principal: String::new(),
-        }),
-        target(pb::WatchChangesRequest {
-            after_revision: 0,
-            county_code: COUNTY.into(),
-        }),
-        target(pb::BackupRegistryRequest {}),
-        target(pb::ImportTeachersRequest {
-            teacher: Some(teacher(2, COUNTY)),
-            mode: pb::ImportMode::Upsert as i32,
-        }),
-    ];
-    (holder, targets)
+        "CreateTeacher"
+            | "UpdateTeacher"
+            | "ChangeTitle"
+            | "LoseQualification"
+            | "IssueCertificate"
+            | "ReissueCertificate"
+            | "RegisterCertificate"
+            | "RevokeCertificate"
+            | "OpenCase"
+            | "AcceptCase"
+            | "RefuseCase"
+            | "RequestSupplement"
+            | "ReceiveSupplement"
+            | "ForwardCase"
+            | "AssignCase"
+            | "WithdrawCase"
+            | "DecideCase"
+            | "RecordConsultation"
+    )
 }
 
 /// Every change after `after`.
@@ -408,12 +331,19 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
     let watch_progress_interval = Duration::from_millis(100);
     let options = ServerOptions {
         watch_progress_interval,
+        credential_key: Some(std::sync::Arc::new(SigningKey::generate())),
+        // The public RPCs' per-address limit would answer most of the run from one
+        // address; it has tests of its own.
+        public_rate_limit: RateLimit {
+            per_minute: u32::MAX,
+            burst: u32::MAX,
+        },
         ..ServerOptions::default()
     };
     let server = runtime.block_on(start_server_with(options));
     let address = server.address;
     let mut client = server.client.clone();
-    let (holder, targets) = runtime.block_on(setup(&mut client));
+    let (holder, targets) = runtime.block_on(seeds::seeds(&server));
     let (h2, connection) = runtime.block_on(async {
         let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
         tcp.set_nodelay(true).unwrap();
@@ -421,18 +351,27 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
         (h2, tokio::spawn(connection))
     });
     let send = |target: &Target, body: &[u8]| {
-        let call = call(&h2, address, target.method, body);
+        let call = call(&h2, address, target, body);
         let answer = runtime.block_on(async { tokio::time::timeout(CALL_TIMEOUT, call).await });
         answer.unwrap_or_else(|_| Err(format!("no answer within {CALL_TIMEOUT:?}")))
     };
 
-    // Every RPC of the service is fuzzed: a new one fails here until it has a seed.
+    // Every RPC of every service is fuzzed: a new one fails here until it has a seed.
     let files = prost_types::FileDescriptorSet::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
-    let mut services = files.file.iter().flat_map(|f| &f.service);
-    let service = services.find(|s| s.name() == "TeacherRegistryService");
-    let service = service.unwrap();
-    let mut methods: Vec<&str> = service.method.iter().map(|m| m.name()).collect();
-    let mut fuzzed: Vec<&str> = targets.iter().map(|t| t.method).collect();
+    let mut methods: Vec<String> = files
+        .file
+        .iter()
+        .flat_map(|f| f.service.iter().map(move |s| (f.package(), s)))
+        .flat_map(|(package, s)| {
+            s.method
+                .iter()
+                .map(move |m| format!("{package}.{}/{}", s.name(), m.name()))
+        })
+        .collect();
+    let mut fuzzed: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{}/{}", t.service, t.method))
+        .collect();
     methods.sort_unstable();
     fuzzed.sort_unstable();
     assert_eq!(fuzzed, methods, "a seed for every RPC");
@@ -488,6 +427,22 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
             Expect::Teacher(id, revision) => ids == [id] && new[0].revision == *revision,
             Expect::Teachers(teachers) => ids == *teachers,
             Expect::Nothing => new.is_empty(),
+            Expect::Case(case, teacher) => {
+                let steps = new.iter().filter(|c| c.case_id == *case).count();
+                let effects = new.iter().filter(|c| c.case_id.is_empty());
+                let effects: Vec<&str> = effects.map(|c| c.teacher_id.as_str()).collect();
+                let effect_ok = match teacher {
+                    // A certification of an applicant without a record creates it, then
+                    // issues the certificate: two changes to one teacher.
+                    Some(id) => effects.iter().all(|e| e == id) && effects.len() <= 2,
+                    None => effects.is_empty(),
+                };
+                steps <= 1 && steps + effects.len() == new.len() && effect_ok
+            }
+            Expect::Consultation => {
+                let recorded = pb::ChangeKind::ConsultationRecorded as i32;
+                new.len() <= 1 && new.iter().all(|c| c.kind == recorded)
+            }
         };
         if !explained {
             return Err(fail(format!(
@@ -525,8 +480,9 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
         let serving = tonic_health::pb::health_check_response::ServingStatus::Serving;
         assert_eq!(answer.expect("health").into_inner().status, serving as i32);
 
-        // Whatever the fuzz run wrote reads back.
-        for change in changes_after(&mut client, before).await {
+        // Whatever the fuzz run wrote to a record reads back.
+        let changes = changes_after(&mut client, before).await;
+        for change in changes.into_iter().filter(|c| !c.teacher_id.is_empty()) {
             let request = pb::GetTeacherRequest {
                 teacher_id: change.teacher_id,
             };

@@ -233,3 +233,68 @@ fn the_docs_stay_inside_the_repository_and_the_licences_match_cargo_toml() {
     assert!(read("LICENSE-MIT").starts_with("MIT License"));
     assert!(read("LICENSE-APACHE").contains("Apache License\n                        Version 2.0"));
 }
+
+/// The README's first lines give the whole suite's command, and CI runs exactly that.
+#[test]
+fn ci_runs_the_test_command_the_readme_gives() {
+    let readme = read("README.md");
+    let readme_command = readme
+        .lines()
+        .take(8)
+        .find(|line| line.starts_with("cargo test"))
+        .and_then(|line| line.split('#').next())
+        .map(str::trim)
+        .expect("a cargo test command in the README's first lines");
+    let ci = read(".ci/run");
+    let ci_commands: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("cargo test"))
+        .collect();
+    assert_eq!(ci_commands, [readme_command]);
+}
+
+/// A newcomer finds every module in lib.rs's map and every module and command in the
+/// README's layout table: a module or command added without a line there fails here.
+#[test]
+fn the_layout_names_every_module_and_command() {
+    let lib = read("src/lib.rs");
+    for module in lib.lines().filter_map(|l| l.strip_prefix("pub mod")) {
+        let module = module.trim().trim_end_matches(';');
+        assert!(
+            lib.contains(&format!("[`{module}`]")),
+            "lib.rs's module map does not name `{module}`"
+        );
+    }
+    let readme = read("README.md");
+    let layout = readme
+        .split("## Code layout")
+        .nth(1)
+        .expect("the README's code layout section");
+    let layout = layout.split("\n## ").next().unwrap();
+    for entry in std::fs::read_dir("src").unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let path = if entry.file_type().unwrap().is_dir() {
+            format!("`src/{name}/`")
+        } else {
+            format!("`src/{name}`")
+        };
+        assert!(layout.contains(&path), "the README's layout has no {path}");
+    }
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let commands = help
+        .split("Commands:")
+        .nth(1)
+        .and_then(|rest| rest.split("Options:").next())
+        .expect("the commands in --help");
+    for command in commands.lines().filter_map(|l| l.split_whitespace().next()) {
+        if command != "help" {
+            assert!(
+                layout.contains(&format!("`{command}")),
+                "the README's layout does not name the command `{command}`"
+            );
+        }
+    }
+}

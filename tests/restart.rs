@@ -267,3 +267,68 @@ async fn keys_taken_before_a_restart_stay_taken_once_the_key_filter_is_ready() {
     server.stop().await;
     drop(dir);
 }
+
+/// A load balancer checks health; at shutdown the whole server reads NOT_SERVING for the
+/// drain delay while requests are still answered, and only then does the server drain.
+#[tokio::test]
+async fn at_shutdown_health_goes_not_serving_while_requests_are_still_answered() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let mut server = start_server_with(ServerOptions {
+        drain_delay: std::time::Duration::from_secs(3),
+        ..ServerOptions::default()
+    })
+    .await;
+    let created = create(&mut server.client, teacher(1, "350702")).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let status = |health: &mut HealthClient<tonic::transport::Channel>, service: &str| {
+        let mut health = health.clone();
+        let service = service.to_string();
+        async move {
+            let answer = health
+                .check(HealthCheckRequest { service })
+                .await
+                .unwrap()
+                .into_inner();
+            ServingStatus::try_from(answer.status).unwrap()
+        }
+    };
+    assert_eq!(status(&mut health, "").await, ServingStatus::Serving);
+
+    let started = std::time::Instant::now();
+    server.begin_stop();
+    let mut overall = status(&mut health, "").await;
+    while overall == ServingStatus::Serving && started.elapsed().as_millis() < 1000 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        overall = status(&mut health, "").await;
+    }
+    assert_eq!(overall, ServingStatus::NotServing, "the whole server");
+    assert_eq!(
+        status(&mut health, "teacher_registry.v1.CaseService").await,
+        ServingStatus::NotServing
+    );
+    let read = server
+        .client
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: created.teacher_id.clone(),
+        })
+        .await
+        .expect("still answered while draining");
+    assert_eq!(
+        read.into_inner().teacher.unwrap().teacher_id,
+        created.teacher_id
+    );
+    assert!(
+        started.elapsed().as_secs() < 3,
+        "the checks ran inside the drain delay"
+    );
+    server.stop().await;
+    assert!(started.elapsed().as_secs() >= 3, "the delay was kept");
+}

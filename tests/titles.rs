@@ -76,6 +76,14 @@ async fn change_title_follows_the_rules_and_keeps_every_entry() {
     let status = refused(client, id, entry(Initial, SecondLevel, "2017-01-01")).await;
     assert_eq!(error_info(&status)["reason"], "HAS_TITLE");
 
+    let status = refused(client, id, entry(Promotion, SecondLevel, "2017-01-01")).await;
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(
+        error_info(&status)["reason"],
+        "NOT_REGISTERED",
+        "no certificate, so no registration in force"
+    );
+    register_for_promotion(client, id, "20113500022000123").await;
     change_ok(client, id, entry(Promotion, SecondLevel, "2017-01-01")).await;
     let mut leap = entry(Promotion, Senior, "2018-01-01");
     leap.exceptional = true;
@@ -433,6 +441,7 @@ async fn transition_by_teacher_ids_reports_each_and_refuses_bad_requests() {
     assert_eq!(summary.selected, 3);
 
     // A promotion after the transition moves the statistics too.
+    register_for_promotion(client, &legacy.teacher_id, "20113500022000123").await;
     change_ok(
         client,
         &legacy.teacher_id,

@@ -5,7 +5,7 @@
 //! and the release's backup restores.
 //!
 //! The fixtures are made by `tests/fixtures/upgrade/make_fixture.rs`, through the public
-//! API only; see the README beside it for the command (the ignored test `make_fixture`).
+//! API only; see the README beside it for the command (the ignored test `fixture_writer_upgrade`).
 
 mod common;
 #[path = "fixtures/upgrade/format.rs"]
@@ -50,7 +50,7 @@ fn releases() -> Vec<PathBuf> {
 /// Writes a new fixture into the directory `UPGRADE_FIXTURE_OUT` names (see the README).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes a fixture: UPGRADE_FIXTURE_OUT=tests/fixtures/upgrade/<release>"]
-async fn make_fixture() {
+async fn fixture_writer_upgrade() {
     let out = std::env::var_os("UPGRADE_FIXTURE_OUT")
         .expect("set UPGRADE_FIXTURE_OUT to the new fixture's directory");
     make_fixture::generate(Path::new(&out)).await;

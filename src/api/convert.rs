@@ -63,6 +63,7 @@ wire_enum!(EmploymentStatus, EmploymentStatus {
     Transferred => Transferred,
     Retired => Retired,
     Left => Left,
+    NotEmployed => NotEmployed,
 });
 wire_enum!(TitleTier, TitleTier {
     ThirdLevel => ThirdLevel,

@@ -1,7 +1,8 @@
 //! The CredentialService: signed credentials for certificates (see [`crate::credential`]).
 //! Issuing reads the record and signs; it writes nothing, so a credential costs no write
-//! and leaves no change event. Checking is public and reveals only what the credential
-//! itself states, once its signature is the registry's.
+//! and leaves no change event. Checking is public (limited per source address, as
+//! verification is) and reveals only what the credential itself states, once its
+//! signature is the registry's.
 
 use std::sync::Arc;
 
@@ -190,12 +191,21 @@ impl CredentialRpcs for CredentialService {
         rpc!(registry, request, IssueCredential, issue_credential)
     }
 
+    /// Limited per source address, as VerifyCertificate is and sharing its buckets: each
+    /// check reads the store, and a public caller has no principal to count against.
     async fn check_credential(
         &self,
         request: Request<pb::CheckCredentialRequest>,
     ) -> Result<Response<pb::CheckCredentialResponse>, Status> {
+        let rpc = Rpc::CheckCredential;
         let registry = &self.registry;
-        rpc!(registry, request, CheckCredential, check_credential)
+        traced(&registry.metrics, rpc, async {
+            registry.gate.admit_public(rpc, request.remote_addr())?;
+            registry
+                .check_credential(&Principal::public(), request.into_inner())
+                .await
+        })
+        .await
     }
 
     async fn get_credential_key(

@@ -4,7 +4,8 @@
 //! share of concurrent requests. County scoping, which depends on the data, is applied by
 //! the handlers and the write path.
 //!
-//! Public RPCs ([`Rpc::is_public`]: VerifyCertificate) pass [`Gate::admit_public`]
+//! Public RPCs that read the store ([`Rpc::is_public`]: VerifyCertificate, CheckCredential)
+//! pass [`Gate::admit_public`]
 //! instead: no token is asked for or read, and the limit is per source address (see
 //! `address_limit`), since there is no principal to count against.
 
@@ -89,19 +90,27 @@ impl Gate {
             })
     }
 
-    pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
-        let principal = match &self.authenticator {
-            // Whatever token comes with it is not looked at: a public RPC answers the same
-            // to everyone, and an employer has none.
-            _ if rpc.is_public() => Principal::public(),
-            None => Principal::anonymous(),
+    /// Who `metadata`'s bearer token names (the anonymous admin when authentication is
+    /// off), without admitting them to any RPC: the console signs a person in with it.
+    pub(crate) fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+        match &self.authenticator {
+            None => Ok(Principal::anonymous()),
             Some(authenticator) => {
                 let header = match metadata.get("authorization") {
                     None => None,
                     Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
                 };
-                authenticator.authenticate(header)?
+                Ok(authenticator.authenticate(header)?)
             }
+        }
+    }
+
+    pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let principal = match rpc.is_public() {
+            // Whatever token comes with it is not looked at: a public RPC answers the same
+            // to everyone, and an employer has none.
+            true => Principal::public(),
+            false => self.authenticate(metadata)?,
         };
         if !permits(principal.role, rpc) {
             return Err(DomainError::PermissionDenied {

@@ -80,6 +80,15 @@ impl RegistryService {
         self
     }
 
+    /// Who the bearer token in `metadata` names, by the gate's own authentication (the
+    /// console's sign-in); no RPC is admitted by it.
+    pub fn authenticate(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Principal, Status> {
+        self.gate.authenticate(metadata)
+    }
+
     /// Sets how long an idle watcher waits before a progress message.
     pub fn with_progress_interval(mut self, interval: Duration) -> Self {
         self.progress_interval = interval;

@@ -22,7 +22,7 @@ use crate::api::service::{
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
-    past_date, CountyCode, DomainError, FieldViolation, SkipReason, TeacherId, TransitionPlan,
+    past_date, CountyCode, DomainError, FieldViolation, TeacherId, TransitionPlan, UnixMicros,
 };
 use crate::store::{ListQuery, Store, StoreError, Target, TeacherChange, WriteContext};
 
@@ -118,15 +118,7 @@ impl RegistryService {
             .reads
             .read(move |store| store.statistics(county.as_ref()))
             .await?;
-        let mut totals = crate::store::CountyStatistics::default();
-        for county in statistics.counties.values() {
-            for (tier, count) in &county.by_tier {
-                *totals.by_tier.entry(*tier).or_default() += count;
-            }
-            for (legacy, count) in &county.untransitioned {
-                *totals.untransitioned.entry(*legacy).or_default() += count;
-            }
-        }
+        let totals = statistics.totals();
         Ok(pb::GetStatisticsResponse {
             counties: statistics
                 .counties
@@ -379,26 +371,12 @@ impl TransitionRun {
         id: &TeacherId,
         context: WriteContext,
     ) -> TeacherResult {
-        let read_id = id.clone();
-        let teacher = match reads.read(move |store| store.get_teacher(&read_id)).await {
-            Ok(Some(teacher)) => teacher,
-            Ok(None) => return TeacherResult::Skipped(pb::TransitionSkipReason::NotFound),
-            Err(status) => return TeacherResult::Failed(status.message().to_string()),
-        };
-        let plan = match teacher.plan_transition() {
+        let plan = match self.plan(reads, id).await {
             Ok(plan) => plan,
-            Err(reason) => return TeacherResult::Skipped(reason.into()),
+            Err(result) => return result,
         };
         if self.dry_run {
-            return match teacher.title_history.last() {
-                Some(latest) if self.effective_date < latest.effective_date => {
-                    TeacherResult::Failed(format!(
-                        "effective date {} is before the latest title entry's {}",
-                        self.effective_date, latest.effective_date
-                    ))
-                }
-                _ => TeacherResult::WouldTransition(plan),
-            };
+            return TeacherResult::WouldTransition(plan);
         }
         let change = TeacherChange::ReformTransition {
             effective_date: self.effective_date,
@@ -409,14 +387,42 @@ impl TransitionRun {
             .await
         {
             Ok(_) => TeacherResult::Transitioned(plan),
-            Err(StoreError::Rejected(DomainError::FailedPrecondition { reason, message })) => {
-                match SkipReason::from_code(reason) {
-                    // The record changed between the plan and the write.
-                    Some(skip) => TeacherResult::Skipped(skip.into()),
-                    None => TeacherResult::Failed(message),
+            // The record changed between the read and the write: judged again as it is now.
+            Err(StoreError::Rejected(DomainError::FailedPrecondition { message, .. })) => {
+                match self.plan(reads, id).await {
+                    Err(result) => result,
+                    Ok(_) => TeacherResult::Failed(message),
                 }
             }
             Err(e) => TeacherResult::Failed(Status::from(e).message().to_string()),
         }
+    }
+
+    /// What the transition would do to the teacher as stored now, by the domain's own rules:
+    /// the plan, or the teacher's result if there is nothing to do. The whole rule (the
+    /// going-back check too) runs on a copy, so a dry run answers what a real run would.
+    async fn plan(
+        &self,
+        reads: &ReadPool,
+        id: &TeacherId,
+    ) -> Result<TransitionPlan, TeacherResult> {
+        let read_id = id.clone();
+        let teacher = match reads.read(move |store| store.get_teacher(&read_id)).await {
+            Ok(Some(teacher)) => teacher,
+            Ok(None) => return Err(TeacherResult::Skipped(pb::TransitionSkipReason::NotFound)),
+            Err(status) => return Err(TeacherResult::Failed(status.message().to_string())),
+        };
+        if let Err(reason) = teacher.plan_transition() {
+            return Err(TeacherResult::Skipped(reason.into()));
+        }
+        let mut trial = teacher;
+        trial
+            .apply_transition(
+                self.effective_date,
+                &self.approval_document,
+                &self.context.principal,
+                UnixMicros(0),
+            )
+            .map_err(|e| TeacherResult::Failed(e.to_string()))
     }
 }

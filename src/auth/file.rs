@@ -193,7 +193,7 @@ fn new_token() -> (String, String) {
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let token = format!("trg_{}", URL_SAFE_NO_PAD.encode(secret));
     let hash = Sha256::digest(token.as_bytes());
-    (token, hash.iter().map(|b| format!("{b:02x}")).collect())
+    (token, hex::encode(hash))
 }
 
 fn check_entry(entry: &PrincipalEntry) -> anyhow::Result<Principal> {
@@ -225,15 +225,10 @@ fn check_entry(entry: &PrincipalEntry) -> anyhow::Result<Principal> {
     })
 }
 
-fn decode_hash(hex: &str) -> anyhow::Result<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("must be 64 hex digits");
-    }
+fn decode_hash(text: &str) -> anyhow::Result<[u8; 32]> {
     let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
-    }
+    hex::decode_to_slice(text.trim(), &mut hash)
+        .map_err(|_| anyhow::anyhow!("must be 64 hex digits"))?;
     Ok(hash)
 }
 

@@ -497,7 +497,7 @@ impl HashingWriter {
             .into_inner()
             .context("cannot finish a backup file")?;
         file.sync_all()?;
-        Ok((self.lines, hex(&self.hash.finalize())))
+        Ok((self.lines, hex::encode(self.hash.finalize())))
     }
 }
 
@@ -537,11 +537,7 @@ fn sent_change(line: &str) -> anyhow::Result<pb::BackupChange> {
 fn sha256_of(path: &Path) -> anyhow::Result<String> {
     let mut hash = Sha256::new();
     std::io::copy(&mut open(path)?, &mut hash)?;
-    Ok(hex(&hash.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(hex::encode(hash.finalize()))
 }
 
 /// Creates `dir` if needed, its owner's alone; refuses one that holds anything.

@@ -33,13 +33,39 @@ const READ_AHEAD: usize = 1024;
 const ANSWERS_AHEAD: usize = 4 * READ_AHEAD;
 
 /// What to import and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ImportArgs {
-    pub server: String,
+    /// The file; its format is taken from the extension (.csv, .xlsx, .jsonl).
     pub file: PathBuf,
-    pub mode: pb::ImportMode,
-    /// Where to write the rejected rows with their reasons.
+    /// The registry: host:port, http://host:port, or https://host:port for TLS.
+    #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+    pub server: String,
+    /// create-only: an identity already in the registry is rejected; upsert: it is
+    /// updated from the row.
+    #[arg(long, value_enum, default_value_t = Mode::CreateOnly)]
+    pub mode: Mode,
+    /// Write the rejected rows to this CSV file: line, code and reason, then the row's
+    /// own columns, so the file can be corrected and imported again.
+    #[arg(long)]
     pub rejects: Option<PathBuf>,
+}
+
+/// What an import does with an identity already in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Rejects the row (ALREADY_EXISTS).
+    CreateOnly,
+    /// Updates the record from the row.
+    Upsert,
+}
+
+impl From<Mode> for pb::ImportMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::CreateOnly => pb::ImportMode::CreateOnly,
+            Mode::Upsert => pb::ImportMode::Upsert,
+        }
+    }
 }
 
 /// The counts of one import run.
@@ -80,7 +106,7 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
 
     let (request_sender, requests) = mpsc::channel(READ_AHEAD);
     let (pending_sender, mut pending) = mpsc::channel(ANSWERS_AHEAD);
-    let mode = args.mode;
+    let mode = pb::ImportMode::from(args.mode);
     let reader =
         tokio::task::spawn_blocking(move || read_rows(rows, mode, request_sender, pending_sender));
 

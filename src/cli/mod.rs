@@ -44,7 +44,7 @@ pub use credential::{
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
-pub use import::{run_import, ImportArgs, ImportSummary};
+pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};

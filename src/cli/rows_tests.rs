@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use encoding_rs::{GB18030, UTF_8};
 
-use super::formats::{sniff_encoding, Utf8Reader};
+use super::formats::{sniff_encoding, utf8_reader};
 use super::*;
 
 const CHINESE_CSV: &str = "\
@@ -338,12 +338,12 @@ fn decoding_streams_across_any_boundary() {
     let text = CHINESE_CSV.repeat(50);
     let (gbk, ..) = encoding_rs::GBK.encode(&text);
     let mut decoded = String::new();
-    Utf8Reader::new(Trickle(&gbk), GB18030.new_decoder())
+    utf8_reader(Trickle(&gbk), GB18030)
         .read_to_string(&mut decoded)
         .unwrap();
     assert_eq!(decoded, text);
 
-    let mut reader = Utf8Reader::new(Trickle(text.as_bytes()), UTF_8.new_decoder());
+    let mut reader = utf8_reader(Trickle(text.as_bytes()), UTF_8);
     let mut decoded = Vec::new();
     let mut small = [0u8; 3];
     loop {

@@ -11,14 +11,20 @@ use crate::api::pb;
 const PAGE_SIZE: i32 = 200;
 
 /// What to search for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SearchArgs {
-    pub server: String,
+    /// The name, or with --prefix its first characters (a surname: 王 finds 王小明).
+    /// White space is ignored, letters in any case.
     pub name: String,
-    /// Names starting with `name`, not only `name` itself.
+    /// Find names that start with NAME, not only NAME itself.
+    #[arg(long)]
     pub prefix: bool,
-    /// Only this county (empty: every county the caller may see).
-    pub county: String,
+    /// Only this county (six digits; without it, every county the token may see).
+    #[arg(long)]
+    pub county: Option<String>,
+    /// The registry: host:port, http://host:port, or https://host:port for TLS.
+    #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+    pub server: String,
 }
 
 /// Prints every teacher the search finds as a table, then how many; answers how many.
@@ -44,7 +50,7 @@ pub async fn run_search(args: &SearchArgs, out: &mut impl Write) -> anyhow::Resu
             .search_teachers(pb::SearchTeachersRequest {
                 name: args.name.clone(),
                 name_match: name_match as i32,
-                county_code: args.county.clone(),
+                county_code: args.county.clone().unwrap_or_default(),
                 page_size: PAGE_SIZE,
                 page_token,
             })

@@ -16,7 +16,10 @@
 //!
 //! Following, it prints a line when the mirror took changes, not on the server's idle
 //! progress messages (every 10 s): those only move the saved revision on, quietly, so a
-//! log of a quiet night is not thousands of identical lines.
+//! log of a quiet night is not thousands of identical lines. A following sync outlives the
+//! server: when the watch breaks (a restart, a network fault) it saves the mirror and
+//! watches again from its revision, waiting 0.5 s, then twice as long after each failed
+//! try up to 30 s; only a refusal ends it.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -36,12 +39,19 @@ use crate::private_files::create_private_file;
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// What to mirror and where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SyncArgs {
+    /// The registry: host:port, http://host:port, or https://host:port for TLS.
+    #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
     pub server: String,
+    /// The county to mirror.
+    #[arg(long)]
     pub county: String,
+    /// The mirror file; its revision is kept in FILE.revision.
+    #[arg(long)]
     pub mirror: PathBuf,
     /// Keep watching for changes after catching up.
+    #[arg(long)]
     pub follow: bool,
 }
 
@@ -102,18 +112,68 @@ pub async fn run_sync(args: &SyncArgs, out: &mut impl Write) -> anyhow::Result<(
     Ok(())
 }
 
+/// Follows the feed for good: when the server goes away (a restart, a network fault) the
+/// watch resumes from the mirror's revision once it answers again, waiting longer after
+/// each failed try, as the server asks watchers to. A refusal (a revoked token, a county
+/// out of scope) ends the sync; a revision the registry no longer keeps resyncs.
 async fn follow(
     client: &mut Client,
     args: &SyncArgs,
     mirror: &mut Mirror,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
+    let mut backoff = Backoff::default();
+    loop {
+        let stopped = match watch(client, args, mirror, &mut backoff, out).await? {
+            Stopped::Resync => {
+                writeln!(
+                    out,
+                    "the registry no longer keeps revision {}: resyncing",
+                    mirror.revision
+                )?;
+                *mirror = resync(client, args, out).await?;
+                mirror.save()?;
+                continue;
+            }
+            Stopped::Gone(why) => why,
+        };
+        mirror.save()?;
+        let wait = backoff.next();
+        if backoff.failures == 1 {
+            writeln!(
+                out,
+                "the watch stopped at revision {} ({stopped}); resuming when the registry answers",
+                mirror.revision
+            )?;
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Why a watch ended without an error to give up on.
+enum Stopped {
+    /// The registry went away: try again later.
+    Gone(String),
+    /// The mirror's revision is older than the registry keeps.
+    Resync,
+}
+
+/// One watch from the mirror's revision, until it stops.
+async fn watch(
+    client: &mut Client,
+    args: &SyncArgs,
+    mirror: &mut Mirror,
+    backoff: &mut Backoff,
+    out: &mut impl Write,
+) -> anyhow::Result<Stopped> {
     let request = pb::WatchChangesRequest {
         after_revision: mirror.revision,
         county_code: args.county.clone(),
     };
     let mut stream = match client.watch_changes(request).await {
         Ok(stream) => stream.into_inner(),
+        Err(status) if is_resync(&status) => return Ok(Stopped::Resync),
+        Err(status) if is_transient(&status) => return Ok(Stopped::Gone(describe(&status))),
         Err(status) => return Err(refusal(status, "watching changes failed")),
     };
     let mut saved = Instant::now();
@@ -122,7 +182,9 @@ async fn follow(
     loop {
         let message = match stream.message().await {
             Ok(Some(message)) => message,
-            Ok(None) => bail!("the registry ended the watch; run sync again to resume"),
+            Ok(None) => return Ok(Stopped::Gone("the registry ended the watch".into())),
+            Err(status) if is_resync(&status) => return Ok(Stopped::Resync),
+            Err(status) if is_transient(&status) => return Ok(Stopped::Gone(describe(&status))),
             Err(status) => {
                 mirror.save()?;
                 let stopped = format!(
@@ -132,6 +194,10 @@ async fn follow(
                 return Err(refusal(status, stopped));
             }
         };
+        if backoff.failures > 0 {
+            writeln!(out, "resumed at revision {}", mirror.revision)?;
+            *backoff = Backoff::default();
+        }
         let idle = match message.event {
             Some(Event::Change(change)) => {
                 mirror.apply(&change);
@@ -153,6 +219,38 @@ async fn follow(
                 unreported = false;
             }
         }
+    }
+}
+
+/// Whether a watch that failed this way may succeed later as it is: the server shutting
+/// down (UNAVAILABLE), a connection cut (UNKNOWN or CANCELLED from the transport), a
+/// deadline.
+fn is_transient(status: &tonic::Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded
+    )
+}
+
+fn describe(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
+/// Waits between tries: 0.5 s, doubling to at most 30 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const LONGEST: Duration = Duration::from_secs(30);
+
+    fn next(&mut self) -> Duration {
+        self.failures += 1;
+        Self::FIRST
+            .saturating_mul(1 << (self.failures - 1).min(10))
+            .min(Self::LONGEST)
     }
 }
 
@@ -293,4 +391,19 @@ fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.sync_all()?;
     std::fs::rename(&aside, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_doubles_up_to_thirty_seconds() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u64> = (0..9).map(|_| backoff.next().as_millis() as u64).collect();
+        assert_eq!(
+            waits,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+    }
 }

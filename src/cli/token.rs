@@ -6,15 +6,14 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::auth::{add_principal, revoke_principal, rotate_token, Role};
-use crate::cli::CommandError;
 
 /// What the `token` command is asked to do.
 #[derive(Debug, Clone)]
 pub enum TokenAction {
-    /// A new principal; `role` as the auth file spells it, `county` for county roles.
+    /// A new principal; `county` for county roles.
     Add {
         principal: String,
-        role: String,
+        role: Role,
         county: Option<String>,
     },
     /// Remove this principal.
@@ -39,13 +38,10 @@ pub fn run_token(path: &Path, action: TokenAction, out: &mut impl Write) -> anyh
             principal,
             role,
             county,
-        } => {
-            let role = Role::parse(&role).map_err(CommandError::Usage)?;
-            (
-                add_principal(path, &principal, role, county.as_deref())?,
-                principal,
-            )
-        }
+        } => (
+            add_principal(path, &principal, role, county.as_deref())?,
+            principal,
+        ),
     };
     writeln!(out, "{token}")?;
     eprintln!(

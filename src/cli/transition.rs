@@ -13,12 +13,23 @@ use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 
 /// What to transition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct TransitionArgs {
+    /// The registry: host:port, http://host:port, or https://host:port for TLS.
+    #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
     pub server: String,
+    /// The county's six-digit code.
+    #[arg(long)]
     pub county: String,
+    /// The date the new titles take effect: YYYY-MM-DD, or as an import reads dates
+    /// (YYYY/MM/DD, YYYYMMDD, YYYY年M月D日).
+    #[arg(long)]
     pub effective_date: String,
+    /// The approval document, e.g. "Nan Ren She [2016] No. 88".
+    #[arg(long)]
     pub approval_document: String,
+    /// Show what would happen and change nothing.
+    #[arg(long)]
     pub dry_run: bool,
 }
 

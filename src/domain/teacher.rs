@@ -24,6 +24,8 @@ pub enum EmploymentStatus {
     Transferred,
     Retired,
     Left,
+    /// Qualified, or applying, but without a teaching post (待聘).
+    NotEmployed,
 }
 
 /// An enum field as it arrived on the wire: not set, a value this version knows, or a

@@ -62,16 +62,6 @@ impl SkipReason {
             Self::HasNewTitle => "HAS_NEW_TITLE",
         }
     }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::NoLegacyTitle,
-            Self::AlreadyTransitioned,
-            Self::HasNewTitle,
-        ]
-        .into_iter()
-        .find(|r| r.code() == code)
-    }
 }
 
 /// What the reform transition would do to a teacher.
@@ -245,6 +235,15 @@ impl Teacher {
                         "TIER_SKIPPED",
                         format!(
                             "a promotion from {current} goes to {next}; skipping a tier needs an exceptional (破格) promotion"
+                        ),
+                    ));
+                }
+                if !self.is_registered_on(change.effective_date) {
+                    return Err(refused(
+                        "NOT_REGISTERED",
+                        format!(
+                            "no valid certificate has a periodic registration in force on {}; a teacher without a current registration cannot be promoted",
+                            change.effective_date
                         ),
                     ));
                 }

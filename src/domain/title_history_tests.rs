@@ -1,9 +1,33 @@
 use super::*;
-use crate::domain::fixtures::stored_teacher;
+use crate::domain::fixtures::{stored_teacher, today};
+use crate::domain::{CertificateInput, CertificateKind, RevocationRequest};
 use crate::domain::{Choice, TitleTier::*};
 
+/// A teacher whose one certificate is registered without a break from 2011-09-01 to
+/// 2031-09-01, so promotions in the tests below meet the registration rule.
 fn teacher(legacy: Option<LegacyTitle>, limited: bool) -> Teacher {
-    stored_teacher(legacy, limited)
+    let mut t = stored_teacher(legacy, limited);
+    add_certificate(&mut t, "2011-09-01");
+    for registered_on in ["2016-09-01", "2021-09-01", "2026-09-01"] {
+        t.register_certificate(NUMBER, parse_date(registered_on).unwrap())
+            .unwrap();
+    }
+    t
+}
+
+const NUMBER: &str = "20113500022000123";
+
+fn add_certificate(t: &mut Teacher, first_registration_on: &str) {
+    let input = CertificateInput {
+        number: NUMBER.into(),
+        kind: Choice::Known(CertificateKind::PrimarySchool),
+        subject: "语文".into(),
+        issuing_authority: "南平市延平区教育局".into(),
+        certified_on: "2011-07-01".into(),
+        first_registration_on: first_registration_on.into(),
+    };
+    t.issue_certificate(input.validate(today()).unwrap())
+        .unwrap();
 }
 
 fn change(kind: TitleChangeKind, tier: Option<TitleTier>, date: &str) -> TitleChange {
@@ -234,11 +258,59 @@ fn transition_skips_say_why() {
             ..
         }
     ));
-    for reason in [
-        SkipReason::NoLegacyTitle,
-        SkipReason::AlreadyTransitioned,
-        SkipReason::HasNewTitle,
-    ] {
-        assert_eq!(SkipReason::from_code(reason.code()), Some(reason));
-    }
+}
+
+#[test]
+fn a_promotion_needs_a_registration_in_force_on_its_effective_date() {
+    use TitleChangeKind::*;
+    let promote = || change(Promotion, Some(SecondLevel), "2019-01-01");
+    let mut unregistered = stored_teacher(None, false);
+    apply(
+        &mut unregistered,
+        change(Initial, Some(ThirdLevel), "2016-01-01"),
+    )
+    .unwrap();
+    assert_eq!(
+        reason(apply(&mut unregistered, promote())),
+        "NOT_REGISTERED"
+    );
+
+    let mut lapsed = stored_teacher(None, false);
+    add_certificate(&mut lapsed, "2013-09-01");
+    apply(&mut lapsed, change(Initial, Some(ThirdLevel), "2016-01-01")).unwrap();
+    assert_eq!(
+        reason(apply(
+            &mut lapsed,
+            change(Promotion, Some(SecondLevel), "2018-09-01")
+        )),
+        "NOT_REGISTERED",
+        "a registration expires on its fifth anniversary"
+    );
+    apply(
+        &mut lapsed,
+        change(Promotion, Some(SecondLevel), "2018-08-31"),
+    )
+    .unwrap();
+
+    let mut revoked = stored_teacher(None, false);
+    add_certificate(&mut revoked, "2016-09-01");
+    apply(
+        &mut revoked,
+        change(Initial, Some(ThirdLevel), "2016-01-01"),
+    )
+    .unwrap();
+    let revocation = RevocationRequest {
+        revoked_on: Some(parse_date("2017-03-01").unwrap()),
+        reason: "撤销".into(),
+        approval_document: "Nan Jiao [2017] No. 9".into(),
+    };
+    revoked
+        .revoke_certificate(NUMBER, &revocation, today())
+        .unwrap();
+    assert_eq!(reason(apply(&mut revoked, promote())), "NOT_REGISTERED");
+    assert_eq!(
+        revoked.title_history.len(),
+        1,
+        "a refused promotion leaves the history as it was"
+    );
 }

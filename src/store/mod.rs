@@ -121,17 +121,12 @@ impl StorageFault {
 
 pub(crate) use backend::Backend;
 
-/// sled's page cache unless told otherwise, in MiB: small enough to keep a server of 1M
-/// teachers under 600 MB while it serves reads. sled's page table and the key filter take
-/// about 230 MiB of their own at 1M, and sled holds well more than its nominal cache (its
-/// peak climbs as reads page nodes in and out), so the cache is a fraction of what is left.
-/// Measured on a compacted 1M registry, three rounds of GetTeacher (after learning every
-/// registry number by paging ListTeachers) and ListTeachers, 10 s each (`benches/SCALE.md`):
-/// 128 peaks at 489 MiB (513 MB) in every round; 160 at 546 MiB, then 613 MiB in the third
-/// round; 256 at 668 MiB after one. 256 serves about 12% more gets per second than 160,
-/// and 160 about as many as 128; list rates are the same. A machine with memory to spare
-/// can raise `--cache-mb`: sled applies a 1M import's writes about 10% faster at 512 than
-/// at 256 (`benches/import.rs`' replay).
+/// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
+/// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
+/// page table and key filter grow with the registry, and sled holds more than its nominal
+/// cache as reads page nodes in and out, so the cache is a fraction of what is left. A
+/// larger cache serves more gets and applies imports faster, for memory a machine may not
+/// have; the measurements behind this choice are in `benches/SCALE.md`.
 pub const DEFAULT_CACHE_MB: u64 = 128;
 
 /// How to open the store.

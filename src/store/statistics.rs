@@ -30,6 +30,22 @@ pub struct Statistics {
     pub revision: u64,
 }
 
+impl Statistics {
+    /// The counts of every county read, added up.
+    pub fn totals(&self) -> CountyStatistics {
+        let mut totals = CountyStatistics::default();
+        for county in self.counties.values() {
+            for (tier, count) in &county.by_tier {
+                *totals.by_tier.entry(*tier).or_default() += count;
+            }
+            for (legacy, count) in &county.untransitioned {
+                *totals.untransitioned.entry(*legacy).or_default() += count;
+            }
+        }
+        totals
+    }
+}
+
 /// `revision`: the last revision on disk, read before the counters.
 pub(crate) fn read<E: Engine>(
     engine: &E,

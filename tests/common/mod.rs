@@ -67,9 +67,26 @@ pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> Te
 
 /// A server on a store the test opened itself, from `data_dir`.
 pub async fn serve(store: Store, data_dir: &Path, options: ServerOptions) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    serve_at(store, data_dir, options, "127.0.0.1:0".parse().unwrap()).await
+}
+
+/// A server on an existing data directory at `address` (a restart on the same port).
+pub async fn restart_at(
+    data_dir: &Path,
+    options: ServerOptions,
+    address: std::net::SocketAddr,
+) -> TestServer {
+    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    serve_at(store, data_dir, options, address).await
+}
+
+async fn serve_at(
+    store: Store,
+    data_dir: &Path,
+    options: ServerOptions,
+    address: std::net::SocketAddr,
+) -> TestServer {
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
     let address = listener.local_addr().expect("address");
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(server::run(listener, store, options, async move {
@@ -98,6 +115,13 @@ impl TestServer {
             task.await.expect("server task").expect("server result");
         }
         self._temp.take()
+    }
+
+    /// Asks the server to stop, as a signal would, without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
     }
 
     /// A new client on its own connection.
@@ -235,5 +259,32 @@ pub fn certificate(number: &str) -> pb::Certificate {
         issuing_authority: "南平市延平区教育局".into(),
         certified_on: "2016-07-01".into(),
         ..Default::default()
+    }
+}
+
+/// Issues the teacher a certificate numbered `number` (certified 2011, a 2011 number) and
+/// registers it every five years, so it is registered without a break from 2011-09-01 to
+/// 2026-09-01: promotions in that span meet the registration rule.
+pub async fn register_for_promotion(client: &mut Client, teacher_id: &str, number: &str) {
+    let mut issued = certificate(number);
+    issued.certified_on = "2011-07-01".into();
+    client
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: teacher_id.into(),
+            certificate: Some(issued),
+            first_registration_on: "2011-09-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("issue a certificate to register");
+    for registered_on in ["2016-09-01", "2021-09-01"] {
+        client
+            .register_certificate(pb::RegisterCertificateRequest {
+                certificate_number: number.into(),
+                registered_on: registered_on.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("register the certificate");
     }
 }

@@ -2,12 +2,13 @@
 //! and leaves what the cells mean to the parent module.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
+use std::io::{BufRead, BufReader, Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use calamine::{Data, Reader, Xlsx};
-use encoding_rs::{CoderResult, Decoder, GB18030, UTF_8};
+use encoding_rs::{GB18030, UTF_8};
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use serde_json::Value;
 
 use super::header::{column_of, english};
@@ -39,7 +40,7 @@ fn number_text(value: f64) -> Cell {
 /// How much of a CSV file decides its encoding.
 const SNIFF_LEN: usize = 256 * 1024;
 
-type CsvInput = LineCounter<Utf8Reader<Chain<Cursor<Vec<u8>>, File>>>;
+type CsvInput = LineCounter<DecodeReaderBytes<Chain<Cursor<Vec<u8>>, File>, Vec<u8>>>;
 
 pub(super) struct CsvRows {
     reader: csv::Reader<CsvInput>,
@@ -57,8 +58,8 @@ pub(super) fn open_csv(path: &Path) -> Result<Source, RowsError> {
         .read_to_end(&mut head)
         .map_err(unreadable(path))?;
     let complete = head.len() < SNIFF_LEN;
-    let decoder = sniff_encoding(&head, complete).new_decoder();
-    let input = Utf8Reader::new(Cursor::new(head).chain(file), decoder);
+    let encoding = sniff_encoding(&head, complete);
+    let input = utf8_reader(Cursor::new(head).chain(file), encoding);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -125,67 +126,14 @@ impl Iterator for CsvRows {
     }
 }
 
-/// Bytes in any encoding encoding_rs knows, read as UTF-8 while streaming.
-pub(super) struct Utf8Reader<R> {
+/// Bytes in `encoding`, read as UTF-8 while streaming (a byte-order mark dropped).
+pub(super) fn utf8_reader<R: Read>(
     inner: R,
-    decoder: Decoder,
-    input: Box<[u8]>,
-    input_range: (usize, usize),
-    input_ended: bool,
-    output: Box<[u8]>,
-    output_range: (usize, usize),
-    finished: bool,
-}
-
-impl<R: Read> Utf8Reader<R> {
-    pub(super) fn new(inner: R, decoder: Decoder) -> Self {
-        const CHUNK: usize = 64 * 1024;
-        Self {
-            inner,
-            decoder,
-            input: vec![0; CHUNK].into_boxed_slice(),
-            input_range: (0, 0),
-            input_ended: false,
-            // Room for every character of a chunk in the widest case, so a decode call
-            // always makes progress.
-            output: vec![0; 3 * CHUNK + 16].into_boxed_slice(),
-            output_range: (0, 0),
-            finished: false,
-        }
-    }
-}
-
-impl<R: Read> Read for Utf8Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.output_range.0 == self.output_range.1 {
-            if self.finished {
-                return Ok(0);
-            }
-            if self.input_range.0 == self.input_range.1 && !self.input_ended {
-                let n = match self.inner.read(&mut self.input) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                self.input_range = (0, n);
-                self.input_ended = n == 0;
-            }
-            let (start, end) = self.input_range;
-            let (result, read, written, _) = self.decoder.decode_to_utf8(
-                &self.input[start..end],
-                &mut self.output,
-                self.input_ended,
-            );
-            self.input_range.0 += read;
-            self.output_range = (0, written);
-            self.finished = self.input_ended && result == CoderResult::InputEmpty;
-        }
-        let (start, end) = self.output_range;
-        let n = buf.len().min(end - start);
-        buf[..n].copy_from_slice(&self.output[start..start + n]);
-        self.output_range.0 += n;
-        Ok(n)
-    }
+    encoding: &'static encoding_rs::Encoding,
+) -> DecodeReaderBytes<R, Vec<u8>> {
+    DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        .build(inner)
 }
 
 // XLSX

@@ -99,6 +99,7 @@ pub(in crate::cli) const EMPLOYMENT: Choices = Choices {
         ("调出", pb::EmploymentStatus::Transferred as i32),
         ("退休", pb::EmploymentStatus::Retired as i32),
         ("离职", pb::EmploymentStatus::Left as i32),
+        ("待聘", pb::EmploymentStatus::NotEmployed as i32),
     ],
     name: |v| {
         pb::EmploymentStatus::try_from(v)

@@ -52,7 +52,7 @@ macro_rules! coded {
 coded! {
     IdDocumentType { ResidentIdCard, Passport, HkMacaoPermit, TaiwanPermit, Other }
     Gender { Male, Female }
-    EmploymentStatus { Active, Transferred, Retired, Left }
+    EmploymentStatus { Active, Transferred, Retired, Left, NotEmployed }
     TitleTier { ThirdLevel, SecondLevel, FirstLevel, Senior, FullSenior }
     LegacyTitle {
         SecondarySenior, SecondaryFirst, PrimarySenior, SecondarySecond,

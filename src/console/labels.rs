@@ -1,0 +1,146 @@
+//! The names of the proto enums on the pages, in Chinese and English, by wire number.
+//! An unknown number shows as itself, never as a wrong name.
+
+use super::layout::Lang;
+
+/// `(number, Chinese, English)` rows of one enum.
+pub(crate) type Labels = &'static [(i32, &'static str, &'static str)];
+
+/// The name of `value` in `lang`.
+pub(crate) fn label(lang: Lang, labels: Labels, value: i32) -> String {
+    labels
+        .iter()
+        .find(|(n, _, _)| *n == value)
+        .map(|(_, zh, en)| lang.t(zh, en).to_string())
+        .unwrap_or_else(|| value.to_string())
+}
+
+/// The options of a select over `labels` (unspecified first, as "—").
+pub(crate) fn options(lang: Lang, labels: Labels) -> Vec<(String, String)> {
+    std::iter::once((String::new(), "—".to_string()))
+        .chain(
+            labels
+                .iter()
+                .map(|(n, zh, en)| (n.to_string(), lang.t(zh, en).to_string())),
+        )
+        .collect()
+}
+
+pub(crate) const CERTIFICATE_KINDS: Labels = &[
+    (1, "幼儿园教师资格", "Kindergarten"),
+    (2, "小学教师资格", "Primary school"),
+    (3, "初级中学教师资格", "Junior secondary"),
+    (4, "高级中学教师资格", "Senior secondary"),
+    (5, "中等职业学校教师资格", "Secondary vocational"),
+    (
+        6,
+        "中等职业学校实习指导教师资格",
+        "Secondary vocational internship instructor",
+    ),
+    (7, "高等学校教师资格", "Higher education"),
+];
+
+pub(crate) const CERTIFICATE_STATUSES: Labels = &[
+    (1, "有效", "Valid"),
+    (2, "已撤销", "Revoked"),
+    (3, "已丧失", "Lost"),
+];
+
+pub(crate) const TITLE_TIERS: Labels = &[
+    (0, "未定级", "None"),
+    (1, "三级教师", "Third level"),
+    (2, "二级教师", "Second level"),
+    (3, "一级教师", "First level"),
+    (4, "高级教师", "Senior"),
+    (5, "正高级教师", "Full senior"),
+];
+
+pub(crate) const TITLE_CHANGE_KINDS: Labels = &[
+    (1, "初次评定", "Initial"),
+    (2, "改革过渡", "Reform transition"),
+    (3, "晋升", "Promotion"),
+    (4, "更正", "Correction"),
+    (5, "撤销", "Revocation"),
+];
+
+pub(crate) const REISSUE_REASONS: Labels = &[
+    (1, "遗失", "Lost"),
+    (2, "损毁", "Damaged"),
+    (3, "信息变更", "Details changed"),
+];
+
+pub(crate) const COPY_STATES: Labels = &[
+    (1, "现行", "Current"),
+    (2, "作废", "Void"),
+    (3, "已交回", "Surrendered"),
+];
+
+pub(crate) const EMPLOYMENT_STATUSES: Labels = &[
+    (1, "在职", "Active"),
+    (2, "调出", "Transferred"),
+    (3, "退休", "Retired"),
+    (4, "离职", "Left"),
+];
+
+pub(crate) const GENDERS: Labels = &[(1, "男", "Male"), (2, "女", "Female")];
+
+pub(crate) const CASE_KINDS: Labels = &[
+    (1, "资格认定", "Certification"),
+    (2, "补发换发", "Reissue"),
+    (3, "定期注册", "Registration"),
+];
+
+pub(crate) const CASE_STATES: Labels = &[
+    (1, "已收件", "Received"),
+    (2, "已受理", "Accepted"),
+    (3, "待补正", "Supplement requested"),
+    (4, "已转报", "Forwarded"),
+    (5, "已办结", "Decided"),
+    (6, "不予受理", "Refused"),
+    (7, "已撤回", "Withdrawn"),
+];
+
+pub(crate) const CASE_OUTCOMES: Labels = &[
+    (1, "准予", "Approved"),
+    (2, "不予", "Denied"),
+    (3, "暂缓", "Deferred"),
+];
+
+pub(crate) const CASE_ACTIONS: Labels = &[
+    (1, "收件", "Opened"),
+    (2, "受理", "Accepted"),
+    (3, "不予受理", "Refused"),
+    (4, "一次性告知补正", "Supplement requested"),
+    (5, "收到补正材料", "Supplement received"),
+    (6, "转报", "Forwarded"),
+    (7, "分派", "Assigned"),
+    (8, "撤回", "Withdrawn"),
+    (9, "决定", "Decided"),
+];
+
+pub(crate) const VERIFY_STATUSES: Labels = CERTIFICATE_STATUSES;
+
+pub(crate) const LEGACY_TITLES: Labels = &[
+    (1, "中学高级教师", "Secondary senior"),
+    (2, "中学一级教师", "Secondary first"),
+    (3, "小学高级教师", "Primary senior"),
+    (4, "中学二级教师", "Secondary second"),
+    (5, "小学一级教师", "Primary first"),
+    (6, "中学三级教师", "Secondary third"),
+    (7, "小学二级教师", "Primary second"),
+    (8, "小学三级教师", "Primary third"),
+];
+
+pub(crate) const TRANSITION_OUTCOMES: Labels = &[
+    (1, "已过渡", "Transitioned"),
+    (2, "将过渡", "Would transition"),
+    (3, "跳过", "Skipped"),
+    (4, "失败", "Failed"),
+];
+
+pub(crate) const TRANSITION_SKIP_REASONS: Labels = &[
+    (1, "无旧职称", "No legacy title"),
+    (2, "已过渡", "Already transitioned"),
+    (3, "已有新职称", "Has a new title"),
+    (4, "未找到", "Not found"),
+];

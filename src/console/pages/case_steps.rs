@@ -1,0 +1,472 @@
+//! A case's next steps as forms, and the one handler that sends them: accept, refuse at
+//! intake, request supplementary materials, receive them, forward, withdraw and decide
+//! (the CaseService RPCs of the same names). Which forms a case shows follows its state
+//! and the caller's role (the RPC table); the service still decides every transition, and
+//! a refusal comes back beside the fields of the form that was sent.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::api::pb;
+use crate::api::pb::case_service_server::CaseService as _;
+use crate::auth::{permits, Rpc};
+use crate::console::call::{signed, Refusal};
+use crate::console::labels;
+use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::session::{random_token, Session};
+use crate::console::{percent, Console, Ctx};
+
+/// The steps, in the order their forms appear: the action's path segment, its RPC and
+/// the case states it applies in.
+const STEPS: [(&str, Rpc, &[pb::CaseState]); 7] = [
+    ("accept", Rpc::AcceptCase, &[pb::CaseState::Received]),
+    (
+        "supplement",
+        Rpc::RequestSupplement,
+        &[pb::CaseState::Received],
+    ),
+    (
+        "receive",
+        Rpc::ReceiveSupplement,
+        &[pb::CaseState::SupplementRequested],
+    ),
+    (
+        "decide",
+        Rpc::DecideCase,
+        &[pb::CaseState::Accepted, pb::CaseState::Forwarded],
+    ),
+    ("forward", Rpc::ForwardCase, &[pb::CaseState::Accepted]),
+    ("refuse", Rpc::RefuseCase, &[pb::CaseState::Received]),
+    (
+        "withdraw",
+        Rpc::WithdrawCase,
+        &[
+            pb::CaseState::Received,
+            pb::CaseState::Accepted,
+            pb::CaseState::SupplementRequested,
+            pb::CaseState::Forwarded,
+        ],
+    ),
+];
+
+const REVIEW_ITEMS: labels::Labels = &[
+    (1, "学历", "Education"),
+    (2, "普通话水平", "Mandarin level"),
+    (3, "体检", "Physical examination"),
+    (4, "教育教学能力", "Teaching ability"),
+];
+
+/// A step's form, as submitted (the fields of every step; each uses its own).
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    etag: String,
+    #[serde(default)]
+    step_date: String,
+    #[serde(default)]
+    note: String,
+    /// Refusal at intake.
+    #[serde(default)]
+    reason: String,
+    /// Forwarding: the county's opinion.
+    #[serde(default)]
+    opinion: String,
+    /// One item a line: what is missing, or what arrived.
+    #[serde(default)]
+    missing: String,
+    #[serde(default)]
+    materials: String,
+    #[serde(default)]
+    outcome: String,
+    /// One reason a line.
+    #[serde(default)]
+    reasons: String,
+    #[serde(default)]
+    reissue_reason: String,
+    #[serde(default)]
+    declaration_ref: String,
+    #[serde(default)]
+    certificate_number: String,
+    #[serde(default)]
+    certificate_kind: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    issuing_authority: String,
+    #[serde(default)]
+    certified_on: String,
+    /// The review items checked (certification): a checkbox each.
+    #[serde(default)]
+    review_1: String,
+    #[serde(default)]
+    review_2: String,
+    #[serde(default)]
+    review_3: String,
+    #[serde(default)]
+    review_4: String,
+}
+
+impl StepForm {
+    /// The review items whose boxes are ticked.
+    fn review(&self) -> Vec<i32> {
+        [
+            &self.review_1,
+            &self.review_2,
+            &self.review_3,
+            &self.review_4,
+        ]
+        .iter()
+        .zip(1..)
+        .filter(|(v, _)| !v.is_empty())
+        .map(|(_, n)| n)
+        .collect()
+    }
+
+    fn checked(&self, item: i32) -> bool {
+        self.review().contains(&item)
+    }
+}
+
+impl StepForm {
+    pub(crate) fn fresh() -> StepForm {
+        StepForm {
+            request_id: random_token(),
+            ..StepForm::default()
+        }
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Sends one step; back to the case, or its page with the refusal beside the fields.
+pub(crate) async fn step(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let session = match ctx.form_session(&form.csrf) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let Some(&(action, _, _)) = STEPS.iter().find(|(name, _, _)| *name == action) else {
+        return super::cases::not_a_step(&ctx, &action);
+    };
+    let result = send(&console, session, &id, action, &form).await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/cases/{}", percent(&id))).into_response(),
+        Err(status) => {
+            let mut refusal = Refusal::from(status);
+            if refusal.code == tonic::Code::Unauthenticated {
+                return ctx.refused(&refusal);
+            }
+            // The certificate's fields are named `certificate.x` by the service.
+            refusal.fields = refusal
+                .fields
+                .into_iter()
+                .map(
+                    |(field, message)| match field.strip_prefix("certificate.") {
+                        Some("kind") => ("certificate_kind".to_string(), message),
+                        Some(rest) => (rest.to_string(), message),
+                        None => (field, message),
+                    },
+                )
+                .collect();
+            let sent = Sent {
+                action,
+                form: &form,
+                refusal: &refusal,
+            };
+            super::cases::case_page(&console, &ctx, session, &id, Some(sent)).await
+        }
+    }
+}
+
+/// The request of `action` from the form.
+async fn send(
+    console: &Console,
+    session: &Session,
+    id: &str,
+    action: &str,
+    f: &StepForm,
+) -> Result<(), tonic::Status> {
+    let cases = &console.cases;
+    let case_id = id.to_string();
+    let (etag, step_date, note, request_id) = (
+        f.etag.clone(),
+        f.step_date.clone(),
+        f.note.clone(),
+        f.request_id.clone(),
+    );
+    match action {
+        "accept" => {
+            let r = pb::AcceptCaseRequest {
+                case_id,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.accept_case(signed(session, r)).await.map(drop)
+        }
+        "refuse" => {
+            let reason = f.reason.clone();
+            let r = pb::RefuseCaseRequest {
+                case_id,
+                reason,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.refuse_case(signed(session, r)).await.map(drop)
+        }
+        "supplement" => {
+            let missing = lines(&f.missing);
+            let r = pb::RequestSupplementRequest {
+                case_id,
+                missing,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.request_supplement(signed(session, r)).await.map(drop)
+        }
+        "receive" => {
+            let materials = lines(&f.materials);
+            let r = pb::ReceiveSupplementRequest {
+                case_id,
+                materials,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.receive_supplement(signed(session, r)).await.map(drop)
+        }
+        "forward" => {
+            let opinion = f.opinion.clone();
+            let r = pb::ForwardCaseRequest {
+                case_id,
+                opinion,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.forward_case(signed(session, r)).await.map(drop)
+        }
+        "withdraw" => {
+            let r = pb::WithdrawCaseRequest {
+                case_id,
+                etag,
+                step_date,
+                note,
+                request_id,
+            };
+            cases.withdraw_case(signed(session, r)).await.map(drop)
+        }
+        _ => {
+            let certificate = (!f.certificate_number.trim().is_empty()).then(|| pb::Certificate {
+                certificate_number: f.certificate_number.clone(),
+                kind: f.certificate_kind.parse().unwrap_or(0),
+                subject: f.subject.clone(),
+                issuing_authority: f.issuing_authority.clone(),
+                certified_on: f.certified_on.clone(),
+                ..Default::default()
+            });
+            let r = pb::DecideCaseRequest {
+                case_id,
+                outcome: f.outcome.parse().unwrap_or(0),
+                reasons: lines(&f.reasons),
+                certificate,
+                review: f.review(),
+                reissue_reason: f.reissue_reason.parse().unwrap_or(0),
+                declaration_ref: f.declaration_ref.clone(),
+                etag,
+                step_date,
+                note,
+                request_id,
+                ..Default::default()
+            };
+            cases.decide_case(signed(session, r)).await.map(drop)
+        }
+    }
+}
+
+/// The form last sent and the service's refusal of it.
+#[derive(Clone, Copy)]
+pub(crate) struct Sent<'a> {
+    pub(crate) action: &'static str,
+    pub(crate) form: &'a StepForm,
+    pub(crate) refusal: &'a Refusal,
+}
+
+/// The forms of the steps `case` may take next that the caller's role may send.
+pub(crate) fn forms(
+    lang: Lang,
+    session: &Session,
+    case: &pb::Case,
+    sent: Option<Sent<'_>>,
+) -> Markup {
+    let fresh = StepForm::fresh();
+    let empty = FieldErrors::new();
+    html! {
+        @for (action, rpc, states) in STEPS {
+            @if states.iter().any(|s| *s as i32 == case.state) && permits(session.principal.role, rpc) {
+                @let mine = sent.filter(|s| s.action == action);
+                @let form = mine.map_or(&fresh, |s| s.form);
+                @let errors = mine.map_or(&empty, |s| &s.refusal.fields);
+                (step_form(lang, session, case, action, form, errors, mine.map(|s| s.refusal)))
+            }
+        }
+    }
+}
+
+fn step_form(
+    lang: Lang,
+    session: &Session,
+    case: &pb::Case,
+    action: &'static str,
+    form: &StepForm,
+    errors: &FieldErrors,
+    refusal: Option<&Refusal>,
+) -> Markup {
+    let fields = Fields::new(action, errors);
+    let (title, body, shown) = match action {
+        "accept" => (lang.t("受理", "Accept"), html! {}, vec![]),
+        "refuse" => (
+            lang.t("不予受理", "Refuse at intake"),
+            fields.text(lang.t("理由", "Reason"), "reason", &form.reason, "text"),
+            vec!["reason"],
+        ),
+        "supplement" => (
+            lang.t("一次性告知补正", "Request supplementary materials"),
+            fields.textarea(
+                lang.t(
+                    "需补正的全部材料（每行一项）",
+                    "Everything missing (one a line)",
+                ),
+                "missing",
+                &form.missing,
+            ),
+            vec!["missing"],
+        ),
+        "receive" => (
+            lang.t("收到补正材料", "Supplementary materials received"),
+            fields.textarea(
+                lang.t("收到的材料（每行一项）", "Materials received (one a line)"),
+                "materials",
+                &form.materials,
+            ),
+            vec!["materials"],
+        ),
+        "forward" => (
+            lang.t("转报上级", "Forward to the city"),
+            fields.text(
+                lang.t("县级审查意见", "The county's opinion"),
+                "opinion",
+                &form.opinion,
+                "text",
+            ),
+            vec!["opinion"],
+        ),
+        "withdraw" => (
+            lang.t("申请人撤回", "Withdrawn by the applicant"),
+            html! {},
+            vec![],
+        ),
+        _ => decide_fields(lang, case, &fields, form),
+    };
+    let mut shown = shown;
+    shown.extend(["step_date", "note"]);
+    let alert = refusal.and_then(|r| {
+        let unshown = r.unshown(&shown);
+        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
+            std::iter::once(r.describe())
+                .chain(unshown)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    });
+    let heading = format!("{action}-h");
+    html! {
+        section aria-labelledby=(heading) {
+            h2 id=(heading) { (title) }
+            form.card id=(action) method="post" action={ "/cases/" (percent(&case.case_id)) "/" (action) } novalidate {
+                (form_tokens(session, &form.request_id))
+                input type="hidden" name="etag" value=(case.etag);
+                (form_alert(alert.as_deref()))
+                (body)
+                (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
+                (fields.text(lang.t("说明", "Note"), "note", &form.note, "text"))
+                button type="submit" { (title) }
+            }
+        }
+    }
+}
+
+/// The decision's own fields: the outcome and reasons, and what the decision performs
+/// for the case's kind (the copy of a reissue, the certificate of a certification).
+fn decide_fields(
+    lang: Lang,
+    case: &pb::Case,
+    fields: &Fields<'_>,
+    form: &StepForm,
+) -> (&'static str, Markup, Vec<&'static str>) {
+    let kind = pb::CaseKind::try_from(case.kind).unwrap_or(pb::CaseKind::Unspecified);
+    let mut shown = vec!["outcome", "reasons"];
+    match kind {
+        pb::CaseKind::Reissue => shown.extend(["reissue_reason", "declaration_ref"]),
+        pb::CaseKind::Certification => shown.extend([
+            "review",
+            "certificate_number",
+            "certificate_kind",
+            "subject",
+            "issuing_authority",
+            "certified_on",
+        ]),
+        _ => {}
+    }
+    let body = html! {
+        (fields.select(lang.t("决定", "Outcome"), "outcome", &labels::options(lang, labels::CASE_OUTCOMES), &form.outcome))
+        @if kind == pb::CaseKind::Reissue {
+            (fields.select(lang.t("补发换发原因", "Reissue reason"), "reissue_reason", &labels::options(lang, labels::REISSUE_REASONS), &form.reissue_reason))
+            (fields.text(lang.t("遗失声明编号", "Self-declaration reference"), "declaration_ref", &form.declaration_ref, "text"))
+        }
+        @if kind == pb::CaseKind::Certification {
+            (fields.text(lang.t("证书号码", "Certificate number"), "certificate_number", &form.certificate_number, "text"))
+            (fields.select(lang.t("资格种类", "Kind"), "certificate_kind", &labels::options(lang, labels::CERTIFICATE_KINDS), &form.certificate_kind))
+            (fields.text(lang.t("任教学科", "Subject"), "subject", &form.subject, "text"))
+            (fields.text(lang.t("发证机关", "Issuing authority"), "issuing_authority", &form.issuing_authority, "text"))
+            (fields.text(lang.t("认定日期", "Certified on"), "certified_on", &form.certified_on, "date"))
+            fieldset {
+                legend { (lang.t("审查项目（已核验的打勾）", "Review items checked")) }
+                @for (n, zh, en) in REVIEW_ITEMS {
+                    @let id = format!("decide-review_{n}");
+                    div.check {
+                        input type="checkbox" id=(id) name={ "review_" (n) } value="1" checked[form.checked(*n)];
+                        label for=(id) { (lang.t(zh, en)) }
+                    }
+                }
+                @if let Some(e) = fields.error("review") { span.error { (e) } }
+            }
+        }
+        (fields.textarea(lang.t("理由（每行一条）", "Reasons (one a line)"), "reasons", &form.reasons))
+    };
+    (lang.t("作出决定", "Decide"), body, shown)
+}

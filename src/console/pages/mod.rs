@@ -1,0 +1,13 @@
+//! The console's pages, by theme: [`public`] (sign-in, sign-out, verification, language),
+//! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window),
+//! [`stats`] (figures and charts), [`transition`] (the title transition).
+
+mod case_open;
+mod case_steps;
+pub(crate) mod cases;
+mod certificates;
+pub(crate) mod public;
+pub(crate) mod stats;
+mod teacher_actions;
+pub(crate) mod teachers;
+pub(crate) mod transition;

@@ -1,0 +1,403 @@
+//! The web console's pages over a real socket: search, a teacher's page and a reissue with
+//! a field error then success; a county user refused another county's teacher and a
+//! reader's masked numbers; the window's queue, a case moved on through its steps and its
+//! printed notices; the title transition; the charts; and the public verification page's
+//! answers and its per-address limit. Everything the console changes is checked over gRPC.
+
+mod common;
+mod console_support;
+
+use console_support::*;
+use teacher_registry::api::pb;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_then_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let id = fx.teacher_a.teacher_id.clone();
+
+    let by_name = http.get(&format!("/search?q={}", encode("张"))).await;
+    assert_eq!(by_name.status, 200);
+    assert!(
+        by_name.body.contains(&format!("href=\"/teachers/{id}\"")),
+        "{}",
+        by_name.body
+    );
+    assert!(
+        by_name.body.contains("延平区"),
+        "county names, not only codes"
+    );
+    assert!(!by_name.body.contains("李四"));
+    for key in [CERT_A, fx.teacher_a.national_id.as_str(), id.as_str()] {
+        let found = http.get(&format!("/search?q={key}")).await;
+        assert!(
+            found.body.contains(&format!("href=\"/teachers/{id}\"")),
+            "{key}: {}",
+            found.body
+        );
+    }
+    // The results alone, as the search box fetches them while the clerk types.
+    let fragment = http
+        .get(&format!("/search?fragment=1&q={}", encode("张")))
+        .await;
+    assert_eq!(fragment.status, 200);
+    assert!(
+        fragment.body.starts_with("<table id=\"results\">"),
+        "{}",
+        fragment.body
+    );
+    assert!(fragment.body.contains(&format!("href=\"/teachers/{id}\"")));
+    let none = http.get(&format!("/search?q={}", encode("王"))).await;
+    assert!(none.body.contains("id=\"none\""));
+
+    let page = http.get(&format!("/teachers/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(CERT_A) && page.body.contains("小学教师资格"));
+    let csrf = page.input("csrf").unwrap();
+    let etag = page.input("etag").unwrap();
+    let request_id = page.input("request_id").unwrap();
+
+    // A lost certificate needs the self-declaration: the error sits by that field.
+    let fields = |declaration: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("etag", etag.clone()),
+            ("request_id", request_id.clone()),
+            ("certificate_number", CERT_A.to_string()),
+            ("reason", "1".to_string()),
+            ("declaration_ref", declaration.to_string()),
+            ("issued_on", String::new()),
+            ("new_name", String::new()),
+        ]
+    };
+    let as_refs = |f: &Vec<(&'static str, String)>| {
+        f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let missing = as_refs(&fields(""));
+    let missing: Vec<(&str, &str)> = missing.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = http
+        .post(&format!("/teachers/{id}/reissue"), &missing)
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let error_at = refused
+        .body
+        .find("id=\"reissue-declaration_ref-error\"")
+        .expect("error by its field");
+    let field_at = refused.body.find("id=\"reissue-declaration_ref\"").unwrap();
+    assert!(
+        error_at > field_at && error_at - field_at < 400,
+        "the error follows its field"
+    );
+    assert!(refused.body.contains("self-declaration"));
+    assert_eq!(
+        fx.teacher(&id).await.certificates[0].copies.len(),
+        1,
+        "nothing changed"
+    );
+
+    let given = as_refs(&fields("声明-2026-001"));
+    let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = http.post(&format!("/teachers/{id}/reissue"), &given).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        done.header("location"),
+        Some(format!("/teachers/{id}?done=reissue").as_str())
+    );
+    let copies = fx.teacher(&id).await.certificates[0].copies.clone();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies[1].declaration_ref, "声明-2026-001");
+
+    // The same form sent again is the same request: replayed, not a third copy.
+    let again = http.post(&format!("/teachers/{id}/reissue"), &given).await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    assert_eq!(fx.teacher(&id).await.certificates[0].copies.len(), 2);
+
+    // A stale form (the etag before the reissue) with a new request id is refused.
+    let mut stale = given.clone();
+    stale.retain(|(k, _)| *k != "request_id");
+    stale.push(("request_id", "another-request"));
+    let conflict = http.post(&format!("/teachers/{id}/reissue"), &stale).await;
+    assert_eq!(conflict.status, 409, "{}", conflict.body);
+    assert_eq!(fx.teacher(&id).await.certificates[0].copies.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_county_user_is_refused_another_countys_teacher_and_a_reader_sees_masked_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let own = county
+        .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
+        .await;
+    assert_eq!(own.status, 200);
+    let other = county
+        .get(&format!("/teachers/{}", fx.teacher_b.teacher_id))
+        .await;
+    assert_eq!(other.status, 404, "as GetTeacher answers: NOT_FOUND");
+    assert!(other.body.contains("NOT_FOUND"));
+    assert!(!other.body.contains("李四"));
+    let search = county.get(&format!("/search?q={}", encode("李"))).await;
+    assert!(!search.body.contains("李四"), "{}", search.body);
+    let by_number = county.get(&format!("/search?q={CERT_B}")).await;
+    assert!(!by_number.body.contains("李四"));
+
+    let mut reader = Http::new(fx.console);
+    reader.sign_in(&fx.tokens.reader).await;
+    let page = reader
+        .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains(&fx.teacher_a.national_id),
+        "masked for readers"
+    );
+    assert!(
+        !page.body.contains("id=\"reissue\""),
+        "a reader may not reissue"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_page_answers_what_verify_certificate_answers_within_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    let form = http.get("/verify").await;
+    assert_eq!(form.status, 200);
+    let token = form.input("form_token").unwrap();
+    let verify = async |http: &mut Http, name: &str, number: &str| {
+        http.post(
+            "/verify",
+            &[
+                ("form_token", &token),
+                ("name", name),
+                ("certificate_number", number),
+                ("national_id", ""),
+            ],
+        )
+        .await
+    };
+    let found = verify(&mut http, "张三", CERT_A).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(found.body.contains("id=\"found\""));
+    assert!(found.body.contains("小学教师资格") && found.body.contains("有效"));
+    assert!(
+        !found.body.contains(&fx.teacher_a.national_id)
+            && !found.body.contains(&fx.teacher_a.teacher_id)
+    );
+
+    let wrong_name = verify(&mut http, "李四", CERT_A).await;
+    assert!(wrong_name.body.contains("id=\"not-found\""));
+    assert!(!wrong_name.body.contains("id=\"found\""));
+
+    let malformed = verify(&mut http, "张三", "12").await;
+    assert_eq!(malformed.status, 422);
+    assert!(
+        malformed.body.contains("id=\"certificate_number-error\""),
+        "{}",
+        malformed.body
+    );
+
+    // No token from the form: refused before the service is asked.
+    let forged = http
+        .post(
+            "/verify",
+            &[("name", "张三"), ("certificate_number", CERT_A)],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    // The fixture allows a burst of 6 per address: 3 used, 3 more, then the limit.
+    for _ in 0..3 {
+        assert_eq!(verify(&mut http, "张三", CERT_A).await.status, 200);
+    }
+    let limited = verify(&mut http, "张三", CERT_A).await;
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.body.contains("RESOURCE_EXHAUSTED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_title_transition_runs_dry_then_applies_what_was_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let page = http.get("/transition").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.input("csrf").unwrap();
+    let request_id = page.input("request_id").unwrap();
+
+    let missing = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &request_id),
+                ("county_code", A),
+                ("effective_date", "not a date"),
+                ("approval_document", "闽人社〔2026〕1号"),
+                ("action", "dry_run"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    assert!(
+        missing.body.contains("id=\"effective_date-error\""),
+        "{}",
+        missing.body
+    );
+
+    let dry = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &request_id),
+                ("county_code", A),
+                ("effective_date", "2026-01-01"),
+                ("approval_document", "闽人社〔2026〕1号"),
+                ("action", "dry_run"),
+            ],
+        )
+        .await;
+    assert_eq!(dry.status, 200, "{}", dry.body);
+    assert!(dry.body.contains("<dd id=\"would\">1</dd>"), "{}", dry.body);
+    assert!(
+        dry.body.contains(&fx.teacher_a.teacher_id) && !dry.body.contains(&fx.teacher_b.teacher_id)
+    );
+    assert!(dry.body.contains("id=\"apply\""));
+    assert_eq!(
+        fx.teacher(&fx.teacher_a.teacher_id).await.revision,
+        fx.teacher_a.revision,
+        "a dry run saves nothing"
+    );
+
+    let apply_id = dry.input("request_id").unwrap();
+    assert_ne!(apply_id, request_id);
+    let applied = http
+        .post(
+            "/transition",
+            &[
+                ("csrf", &csrf),
+                ("request_id", &apply_id),
+                ("county_code", &dry.input("county_code").unwrap()),
+                ("effective_date", &dry.input("effective_date").unwrap()),
+                (
+                    "approval_document",
+                    &dry.input("approval_document").unwrap(),
+                ),
+                ("action", "apply"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 200, "{}", applied.body);
+    assert!(
+        applied.body.contains("<dd id=\"transitioned\">1</dd>"),
+        "{}",
+        applied.body
+    );
+    let teacher = fx.teacher(&fx.teacher_a.teacher_id).await;
+    assert_ne!(teacher.current_title, 0, "transitioned");
+    assert_eq!(
+        fx.teacher(&fx.teacher_b.teacher_id).await.current_title,
+        0,
+        "another county untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut admin = Http::new(fx.console);
+    admin.sign_in(&fx.tokens.admin).await;
+    let page = admin.get("/stats").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body.matches("<svg").count(), 3, "{}", page.body);
+    assert!(page.body.contains("role=\"img\""));
+    assert!(
+        page.body.contains("<td>延平区 350702</td><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<td>顺昌县 350721</td><td>1</td>"));
+
+    // A county user's figures are their county's alone, as GetStatistics scopes them.
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let page = county.get("/stats").await;
+    assert!(
+        page.body.contains("<td>延平区 350702</td><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("顺昌县"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_and_revocation_show_their_field_errors_then_take_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let id = fx.teacher_a.teacher_id.clone();
+    let path = format!("/teachers/{id}");
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap()),
+            ("request_id".to_string(), page.input("request_id").unwrap()),
+            ("certificate_number".to_string(), CERT_A.to_string()),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+    let bad = send(&mut http, "register", &[("registered_on", "2021-13-45")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"register-registered_on-error\""),
+        "{}",
+        bad.body
+    );
+    let registered = send(&mut http, "register", &[("registered_on", "2021-09-01")]).await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let registrations = fx.teacher(&id).await.certificates[0].registrations.clone();
+    assert_eq!(registrations.len(), 2);
+    assert_eq!(registrations[1].expires_on, "2026-09-01");
+
+    let no_document = send(
+        &mut http,
+        "revoke",
+        &[("reason", "弄虚作假"), ("approval_document", "")],
+    )
+    .await;
+    assert_eq!(no_document.status, 422, "{}", no_document.body);
+    assert!(
+        no_document
+            .body
+            .contains("id=\"revoke-approval_document-error\""),
+        "{}",
+        no_document.body
+    );
+    let revoked = send(
+        &mut http,
+        "revoke",
+        &[
+            ("reason", "弄虚作假"),
+            ("approval_document", "延教〔2026〕9号"),
+        ],
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("已撤销") && page.body.contains("延教〔2026〕9号"));
+    assert_eq!(
+        fx.teacher(&id).await.certificates[0].status,
+        pb::CertificateStatus::Revoked as i32
+    );
+}

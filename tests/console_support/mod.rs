@@ -1,0 +1,354 @@
+//! What the console's tests share: a secured server with the console on, principals of
+//! two counties, a teacher with a certificate in each county and a reissue case at the
+//! window; and a small HTTP/1.1 client with a cookie jar, over a real socket.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::api::RateLimit;
+use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::console::ConsoleOptions;
+use teacher_registry::server::ServerOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+use crate::common::{certificate, start_server_with, teacher, TestServer};
+
+pub const A: &str = "350702";
+pub const B: &str = "350721";
+pub const CERT_A: &str = "20163500022000123";
+pub const CERT_B: &str = "20163500022000125";
+
+/// Tokens of the principals in the auth file.
+pub struct Tokens {
+    pub admin: String,
+    pub county_a: String,
+    pub reader: String,
+}
+
+/// A server with the console, and what it was given.
+pub struct Fixture {
+    pub server: TestServer,
+    /// The server's authenticator (reloading it is what SIGHUP does).
+    pub authenticator: Authenticator,
+    pub auth_file: std::path::PathBuf,
+    pub console: SocketAddr,
+    pub tokens: Tokens,
+    /// The teacher of county A (张三, certificate CERT_A) and of county B (李四, CERT_B).
+    pub teacher_a: pb::Teacher,
+    pub teacher_b: pb::Teacher,
+    /// A reissue case for CERT_A, received and not yet accepted.
+    pub case: pb::Case,
+}
+
+/// A free port on the loopback interface.
+pub fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Waits until `address` accepts connections (the server binds the console's port as it
+/// starts, after the test has its gRPC client).
+pub async fn wait_listening(address: SocketAddr) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("nothing listens on {address}");
+}
+
+/// Starts the fixture; `tune` may change the console's options (session limits).
+pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture {
+    let auth = dir.join("auth.toml");
+    let tokens = Tokens {
+        admin: add_principal(&auth, "root", Role::Admin, None).unwrap(),
+        county_a: add_principal(&auth, "yanping", Role::County, Some(A)).unwrap(),
+        reader: add_principal(&auth, "auditor", Role::Reader, None).unwrap(),
+    };
+    let console = free_address();
+    let authenticator = Authenticator::load(&auth).unwrap();
+    let mut options = ServerOptions {
+        authenticator: Some(authenticator.clone()),
+        console: Some(ConsoleOptions::new(console)),
+        public_rate_limit: RateLimit {
+            per_minute: 1,
+            burst: 6,
+        },
+        ..ServerOptions::default()
+    };
+    tune(&mut options);
+    let server = start_server_with(options).await;
+    wait_listening(console).await;
+    let channel = Channel::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let bearer: MetadataValue<_> = format!("Bearer {}", tokens.admin).parse().unwrap();
+    let with_token = move |mut request: tonic::Request<()>| {
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        Ok(request)
+    };
+    let mut registry =
+        TeacherRegistryServiceClient::with_interceptor(channel.clone(), with_token.clone());
+    let mut create = async |n: u32, name: &str, county: &str, number: &str| {
+        let mut t = teacher(n, county);
+        t.name = name.into();
+        // Appointed under the old titles, so the title transition has work.
+        t.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
+        let created = registry
+            .create_teacher(pb::CreateTeacherRequest {
+                teacher: Some(t),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .teacher
+            .unwrap();
+        registry
+            .issue_certificate(pb::IssueCertificateRequest {
+                teacher_id: created.teacher_id,
+                certificate: Some(certificate(number)),
+                first_registration_on: "2016-09-01".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .teacher
+            .unwrap()
+    };
+    let teacher_a = create(1, "张三", A, CERT_A).await;
+    let teacher_b = create(2, "李四", B, CERT_B).await;
+    let mut cases = CaseServiceClient::with_interceptor(channel, with_token);
+    let case = cases
+        .open_case(pb::OpenCaseRequest {
+            case: Some(pb::Case {
+                kind: pb::CaseKind::Reissue as i32,
+                county_code: A.into(),
+                certificate_number: CERT_A.into(),
+                materials: vec!["申请表".into(), "遗失声明".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    Fixture {
+        server,
+        authenticator,
+        auth_file: auth,
+        console,
+        tokens,
+        teacher_a,
+        teacher_b,
+        case,
+    }
+}
+
+impl Fixture {
+    /// The teacher as the registry now has it (over gRPC, as the admin).
+    pub async fn teacher(&self, id: &str) -> pb::Teacher {
+        let channel = Channel::from_shared(format!("http://{}", self.server.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let bearer: MetadataValue<_> = format!("Bearer {}", self.tokens.admin).parse().unwrap();
+        let mut client = TeacherRegistryServiceClient::with_interceptor(
+            channel,
+            move |mut r: tonic::Request<()>| {
+                r.metadata_mut().insert("authorization", bearer.clone());
+                Ok(r)
+            },
+        );
+        client
+            .get_teacher(pb::GetTeacherRequest {
+                teacher_id: id.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .teacher
+            .unwrap()
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// Header names lower-cased, in order.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The value of the hidden or other input named `name` in the body (the first).
+    pub fn input(&self, name: &str) -> Option<String> {
+        let at = self.body.find(&format!("name=\"{name}\""))?;
+        let tag_start = self.body[..at].rfind('<')?;
+        let tag_end = at + self.body[at..].find('>')?;
+        let tag = &self.body[tag_start..tag_end];
+        let value = tag.split("value=\"").nth(1)?;
+        Some(unescape(&value[..value.find('"')?]))
+    }
+}
+
+/// A browser-like client: a cookie jar, one connection per request.
+pub struct Http {
+    pub address: SocketAddr,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl Http {
+    pub fn new(address: SocketAddr) -> Http {
+        Http {
+            address,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        self.send("GET", path, None).await
+    }
+
+    /// POSTs `fields` as a form.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body: String = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send("POST", path, Some(body)).await
+    }
+
+    async fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Answer {
+        let mut stream = tokio::net::TcpStream::connect(self.address).await.unwrap();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.address
+        );
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request.push_str(&format!("Cookie: {}\r\n", jar.join("; ")));
+        }
+        if let Some(body) = &body {
+            request.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        request.push_str("\r\n");
+        if let Some(body) = &body {
+            request.push_str(body);
+        }
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+            .await
+            .expect("answer within 30 s")
+            .unwrap();
+        let text = String::from_utf8(raw).expect("UTF-8 answer");
+        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let answer = Answer {
+            status,
+            headers,
+            body: body.to_string(),
+        };
+        for cookie in answer.set_cookies() {
+            let pair = cookie.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if cookie.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        answer
+    }
+
+    /// Signs in with `token` through the sign-in form; answers the final answer.
+    pub async fn sign_in(&mut self, token: &str) -> Answer {
+        let form = self.get("/signin").await;
+        let form_token = form.input("form_token").expect("form token");
+        self.post(
+            "/signin",
+            &[("form_token", &form_token), ("token", token), ("next", "")],
+        )
+        .await
+    }
+}
+
+/// An attribute's text as the browser reads it.
+pub fn unescape(raw: &str) -> String {
+    raw.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Form-encodes a value.
+pub fn encode(raw: &str) -> String {
+    let mut out = String::new();
+    for byte in raw.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,266 @@
+//! The window in the web console over a real socket: the queue, an application received,
+//! a case moved on through its steps (accept, supplement, receive, decide, withdraw) with
+//! each refusal beside its field, and the printed notices. Everything the console changes
+//! is checked over gRPC or on the case's page.
+
+mod common;
+mod console_support;
+
+use console_support::*;
+use teacher_registry::api::pb;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let case_id = fx.case.case_id.clone();
+
+    let queue = http.get("/cases").await;
+    assert_eq!(queue.status, 200);
+    assert!(
+        queue.body.contains(&format!("href=\"/cases/{case_id}\"")),
+        "{}",
+        queue.body
+    );
+    // Received today with its days to go: open, neither overdue nor due within 3 days.
+    let section = |from: &str, to: &str| {
+        let start = queue.body.find(from).unwrap();
+        queue.body[start..queue.body.find(to).unwrap()].to_string()
+    };
+    assert!(!section("id=\"overdue-h\"", "id=\"soon-h\"").contains(&case_id));
+    assert!(!section("id=\"soon-h\"", "id=\"queue-h\"").contains(&case_id));
+    assert!(section("id=\"queue-h\"", "</main>").contains(&case_id));
+
+    let page = http.get(&format!("/cases/{case_id}")).await;
+    assert!(page.body.contains("id=\"accept\""));
+    assert!(
+        !page.body.contains("/notice/receipt"),
+        "no receipt before acceptance"
+    );
+    let field = |name: &str| page.input(name).unwrap();
+    let accepted = http
+        .post(
+            &format!("/cases/{case_id}/accept"),
+            &[
+                ("csrf", &field("csrf")),
+                ("etag", &field("etag")),
+                ("request_id", &field("request_id")),
+                ("step_date", ""),
+                ("note", "材料齐全"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    let page = http.get(&format!("/cases/{case_id}")).await;
+    assert!(page.body.contains("已受理"));
+    assert!(page.body.contains("材料齐全"));
+    let receipt = http.get(&format!("/cases/{case_id}/notice/receipt")).await;
+    assert_eq!(receipt.status, 200);
+    assert!(receipt.body.contains("受理通知书") && receipt.body.contains(&case_id));
+
+    // Decide without an outcome: the error by the outcome field; then approve.
+    let field = |name: &str| page.input(name).unwrap();
+    let mut decide = [
+        ("csrf", field("csrf")),
+        ("etag", field("etag")),
+        ("request_id", field("request_id")),
+        ("outcome", String::new()),
+        ("reissue_reason", "1".to_string()),
+        ("declaration_ref", "声明-1".to_string()),
+    ];
+    let send: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = http.post(&format!("/cases/{case_id}/decide"), &send).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"decide-outcome-error\""),
+        "{}",
+        refused.body
+    );
+    decide[3].1 = (pb::CaseOutcome::Approved as i32).to_string();
+    decide[2].1 = "decide-approve".to_string();
+    let send: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let decided = http.post(&format!("/cases/{case_id}/decide"), &send).await;
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    let page = http.get(&format!("/cases/{case_id}")).await;
+    assert!(
+        page.body.contains("已办结") && page.body.contains("准予"),
+        "{}",
+        page.body
+    );
+    let decision = http.get(&format!("/cases/{case_id}/notice/decision")).await;
+    assert!(decision.body.contains("决定书"));
+    assert_eq!(
+        fx.teacher(&fx.teacher_a.teacher_id).await.certificates[0]
+            .copies
+            .len(),
+        2,
+        "the decision reissued"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withdrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let path = format!("/cases/{}", fx.case.case_id);
+    let page = http.get(&path).await;
+    for form in ["accept", "supplement", "refuse", "withdraw"] {
+        assert!(
+            page.body
+                .contains(&format!("<form class=\"card\" id=\"{form}\"")),
+            "{form}"
+        );
+    }
+    assert!(
+        !page.body.contains("id=\"decide\""),
+        "not before acceptance"
+    );
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap_or_default()),
+            (
+                "request_id".to_string(),
+                page.input("request_id").unwrap_or_default(),
+            ),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+
+    let empty = send(&mut http, "supplement", &[("missing", " \n ")]).await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    assert!(
+        empty.body.contains("id=\"supplement-missing-error\""),
+        "{}",
+        empty.body
+    );
+    let asked = send(
+        &mut http,
+        "supplement",
+        &[("missing", "身份证复印件\n近期照片")],
+    )
+    .await;
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("待补正") && page.body.contains("身份证复印件、近期照片"));
+    assert!(page.body.contains("/notice/supplement") && page.body.contains("id=\"receive\""));
+    let notice = http.get(&format!("{path}/notice/supplement")).await;
+    assert!(notice.body.contains("补正材料通知书") && notice.body.contains("近期照片"));
+
+    let received = send(
+        &mut http,
+        "receive",
+        &[("materials", "身份证复印件\n近期照片")],
+    )
+    .await;
+    assert_eq!(received.status, 303, "{}", received.body);
+    let withdrawn = send(&mut http, "withdraw", &[("note", "申请人书面撤回")]).await;
+    assert_eq!(withdrawn.status, 303, "{}", withdrawn.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("已撤回"), "{}", page.body);
+    assert!(
+        !page.body.contains("<form class=\"card\""),
+        "no step after withdrawal"
+    );
+    let unknown = send(&mut http, "approve-everything", &[]).await;
+    assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_received_at_the_window_is_certified_and_the_new_teacher_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let queue = http.get("/cases").await;
+    assert!(queue.body.contains("href=\"/cases/new\""));
+    let form = http.get("/cases/new").await;
+    assert_eq!(form.status, 200);
+    assert_eq!(
+        form.input("county_code").as_deref(),
+        Some(A),
+        "the clerk's own county"
+    );
+    let national_id = common::resident_id("350702", "1998-05-06", 2);
+    let kind = (pb::CaseKind::Certification as i32).to_string();
+    let certificate_kind = (pb::CertificateKind::PrimarySchool as i32).to_string();
+    let csrf = form.input("csrf").unwrap();
+    let request_id = form.input("request_id").unwrap();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("request_id", request_id.as_str()),
+        ("kind", kind.as_str()),
+        ("county_code", A),
+        ("certificate_kind", certificate_kind.as_str()),
+        ("name", "王小红"),
+        ("id_document_type", "1"),
+        ("national_id", "35070219980506002"),
+        ("gender", "2"),
+        ("birth_date", "1998-05-06"),
+        ("school", "延平区实验小学"),
+        ("materials", "申请表\n学历证书"),
+    ];
+    let refused = http.post("/cases/new", &fields).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"national_id-error\""),
+        "{}",
+        refused.body
+    );
+    fields[7].1 = national_id.as_str();
+    let opened = http.post("/cases/new", &fields).await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let path = opened.header("location").unwrap().to_string();
+
+    let page = http.get(&path).await;
+    assert!(page.body.contains("王小红") && page.body.contains("资格认定"));
+    let accept = [
+        ("csrf", page.input("csrf").unwrap()),
+        ("etag", page.input("etag").unwrap()),
+        ("request_id", page.input("request_id").unwrap()),
+    ];
+    let accept: Vec<(&str, &str)> = accept.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        http.post(&format!("{path}/accept"), &accept).await.status,
+        303
+    );
+
+    let page = http.get(&path).await;
+    let approved = (pb::CaseOutcome::Approved as i32).to_string();
+    let decide = [
+        ("csrf", page.input("csrf").unwrap()),
+        ("etag", page.input("etag").unwrap()),
+        ("request_id", page.input("request_id").unwrap()),
+        ("outcome", approved),
+        ("certificate_number", "20263500022000077".to_string()),
+        ("certificate_kind", certificate_kind.clone()),
+        ("subject", "数学".to_string()),
+        ("issuing_authority", "南平市延平区教育局".to_string()),
+        ("certified_on", teacher_registry::clock::today().to_string()),
+        ("review_1", "1".to_string()),
+        ("review_2", "1".to_string()),
+        ("review_3", "1".to_string()),
+        ("review_4", "1".to_string()),
+    ];
+    let decide: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let decided = http.post(&format!("{path}/decide"), &decide).await;
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    let page = http.get(&path).await;
+    assert!(
+        page.body.contains("已办结") && page.body.contains("/notice/decision"),
+        "{}",
+        page.body
+    );
+
+    let found = http.get(&format!("/search?q={national_id}")).await;
+    assert!(found.body.contains("王小红"), "{}", found.body);
+    let found = http.get("/search?q=20263500022000077").await;
+    assert!(found.body.contains("王小红"));
+}
