@@ -3,7 +3,7 @@
 //! HTTP/2 connections, so that one connection is not what is measured.
 //!
 //! ```text
-//! cargo bench --bench load -- create [--concurrency 64] [--count 50000]
+//! cargo bench --bench load -- create [--concurrency 64] [--count 50000] [--postgres]
 //! cargo bench --bench load -- get    [--concurrency 64] [--count 100000] [--seconds 10]
 //! cargo bench --bench load -- list   [--concurrency 64] [--count 100000] [--seconds 10]
 //! cargo bench --bench load -- get    --server http://127.0.0.1:50051 [--server-pid PID]
@@ -49,7 +49,9 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::domain::resident_check_character;
 use teacher_registry::server::{self, ServerOptions};
-use teacher_registry::store::{Store, StoreOptions, WriteStatsSnapshot};
+use teacher_registry::store::{
+    Location, Store, StoreOptions, ThrowawayCluster, WriteStatsSnapshot,
+};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
@@ -106,6 +108,10 @@ struct Args {
     /// wait: give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Run the in-process server on PostgreSQL: a fresh database on a throwaway cluster
+    /// this program starts (initdb in a temporary directory, fsync on), instead of sled.
+    #[arg(long, conflicts_with = "server")]
+    postgres: bool,
     /// Added by `cargo bench` to every harness-less bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -230,8 +236,21 @@ fn run_in_process(args: &Args, count: u64) -> anyhow::Result<bool> {
     print_machine(Some(data_dir.path()));
     describe_run(args, count);
 
-    let store =
-        Store::open(data_dir.path(), &StoreOptions::default()).context("opening the store")?;
+    let location = match args.postgres {
+        true => {
+            let cluster = ThrowawayCluster::get().map_err(anyhow::Error::msg)?;
+            println!(
+                "engine: PostgreSQL, a throwaway cluster in {}",
+                cluster.data_dir().display()
+            );
+            Location::Postgres(cluster.fresh_database("load"))
+        }
+        false => {
+            println!("engine: sled");
+            Location::Directory(data_dir.path().to_path_buf())
+        }
+    };
+    let store = Store::open_at(&location, &StoreOptions::default()).context("opening the store")?;
     // The server gets a runtime of its own, as it would in its own process; the load
     // generator's tasks then cannot delay the server's by sitting in the same queues.
     // Both still share the CPUs.

@@ -15,8 +15,8 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_restore,
-    run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
+    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
+    run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
     run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
     CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand,
     SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
@@ -27,7 +27,7 @@ use teacher_registry::console::ConsoleOptions;
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::WindowRules;
 use teacher_registry::server::{self, ServerOptions, TlsFiles};
-use teacher_registry::store::{Retention, Store, StoreOptions};
+use teacher_registry::store::{Location, Retention, Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 /// sled copies and frees a node on every update; glibc's allocator spent about a third of
@@ -77,7 +77,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the registry over gRPC from an embedded data directory.
+    /// Serve the registry over gRPC from an embedded data directory, or from a PostgreSQL
+    /// database that several servers may share (`--postgres`).
     Serve {
         /// Address to listen on.
         #[arg(
@@ -93,6 +94,10 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// Keep the registry in this PostgreSQL database instead (a postgres:// URL, or a
+        /// key=value connection string); any number of servers may share one.
+        #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
+        postgres: Option<String>,
         /// sled page cache size, in MiB (the default keeps a 1M-teacher server under 600 MB).
         #[arg(long, default_value_t = teacher_registry::store::DEFAULT_CACHE_MB)]
         cache_mb: u64,
@@ -243,6 +248,18 @@ enum Command {
         /// The registry's data directory.
         #[arg(long, env = "TEACHER_REGISTRY_DATA_DIR")]
         data_dir: PathBuf,
+    },
+    /// Move a registry between a data directory and PostgreSQL (either way), with no
+    /// server writing to it, into an empty destination; then check the copy pair by pair
+    /// and verify it. Exits non-zero if anything differs.
+    Migrate {
+        /// Where the registry is: a data directory, or a postgres:// URL.
+        #[arg(long, value_name = "DIR|URL")]
+        from: String,
+        /// Where to put it: a new or empty data directory, or a postgres:// URL of a
+        /// database without a registry.
+        #[arg(long, value_name = "DIR|URL")]
+        to: String,
     },
     /// Build a new registry from a backup, then verify it.
     Restore {
@@ -419,6 +436,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             data_dir,
+            postgres,
             cache_mb,
             disk_reserve_mb,
             metrics_listen,
@@ -522,7 +540,11 @@ fn run(command: Command) -> anyhow::Result<()> {
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
             };
-            runtime.block_on(serve(listen, data_dir, store_options, options))
+            let location = match postgres {
+                Some(url) => Location::Postgres(url),
+                None => Location::Directory(data_dir),
+            };
+            runtime.block_on(serve(listen, location, store_options, options))
         }
         Command::CredentialKey(args) => run_credential_key(&args, &mut std::io::stdout().lock()),
         Command::Credential(command) => {
@@ -563,6 +585,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
+        Command::Migrate { from, to } => run_migrate(&from, &to, &mut std::io::stdout().lock()),
         Command::Restore { dir, data_dir } => {
             let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
             println!(
@@ -643,7 +666,7 @@ fn run(command: Command) -> anyhow::Result<()> {
 /// data directory: a server that refuses to start leaves nothing behind.
 async fn serve(
     listen: SocketAddr,
-    data_dir: PathBuf,
+    location: Location,
     store_options: StoreOptions,
     options: ServerOptions,
 ) -> anyhow::Result<()> {
@@ -656,8 +679,8 @@ async fn serve(
         Some(authenticator) => Some(server::reload_on_hangup(authenticator)?),
         None => None,
     };
-    let store = Store::open(&data_dir, &store_options)
-        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+    let store = Store::open_at(&location, &store_options)
+        .with_context(|| format!("cannot open the registry in {location}"))?;
     #[cfg(unix)]
     if let Some(reloads) = reloads {
         tokio::spawn(reloads);

@@ -1,4 +1,4 @@
-//! `verify` and `compact`, and the report `restore` ends with: commands an operator runs
+//! `verify`, `compact` and `migrate`, and the report `restore` ends with: commands an operator runs
 //! on a data directory with the server stopped. They print what was found or done and
 //! nothing else (the store's own log lines are for `serve`; `main` keeps them at WARN for
 //! these commands unless `RUST_LOG` asks for more).
@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::{count, CommandError};
-use crate::store::{Store, StoreOptions, VerifyReport};
+use crate::store::{Location, Store, StoreOptions, VerifyReport};
 
 /// Checks the registry in `data_dir` and prints the report; an error if it found problems
 /// or the directory is not there (`verify` never creates one).
@@ -47,6 +47,27 @@ pub fn run_compact(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> 
         compacted.bytes_after as f64 / 1e6
     )?;
     Ok(())
+}
+
+/// Moves the registry at `from` into the empty `to` (a data directory or a `postgres://`
+/// URL each), checks that both hold the same pairs, and prints the copy's verify report.
+pub fn run_migrate(from: &str, to: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let (from, to) = (Location::parse(from), Location::parse(to));
+    if from == to {
+        return Err(CommandError::Refused(format!(
+            "{from} is both the source and the destination"
+        ))
+        .into());
+    }
+    let migrated = crate::store::migrate(&from, &to, &StoreOptions::default())
+        .with_context(|| format!("cannot move the registry from {from} to {to}"))?;
+    writeln!(
+        out,
+        "moved {} ({:.1} MB) from {from} to {to}; the copy holds the same pairs",
+        count(migrated.pairs, "key", "keys"),
+        migrated.bytes as f64 / 1e6
+    )?;
+    print_report(&migrated.report, out)
 }
 
 /// Prints a verify report; an error if it found problems.

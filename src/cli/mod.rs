@@ -49,7 +49,7 @@ pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
-pub use maintenance::{print_report, run_compact, run_verify};
+pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};

@@ -3,10 +3,12 @@
 //! Everything lives in one ordered key space under key-space prefixes (see [`keys`]),
 //! values are versioned postcard (see [`codec`]), every mutation goes through the single
 //! writer with group commit (see [`writer`]), and reads go to the engine directly from any
-//! thread. Only the few operations of [`engine::Engine`] reach the engine; sled, the one
-//! engine so far, and what only it needs (reopening after a fault, the disk reserve,
-//! compaction) are in [`sled_engine`]. Callers speak in domain terms only.
+//! thread. Only the few operations of [`engine::Engine`] reach the engine: sled, and what
+//! only it needs (reopening after a fault, the disk reserve, compaction), in
+//! [`sled_engine`]; PostgreSQL, which several servers may share, in [`postgres_engine`];
+//! [`Backend`] is the one of the two a store runs on. Callers speak in domain terms only.
 
+mod backend;
 mod backup;
 mod cases;
 mod changes;
@@ -15,8 +17,10 @@ mod engine;
 mod evaluation;
 mod format;
 mod keys;
+mod migrate;
 mod mutation;
 mod page;
+mod postgres_engine;
 mod requests;
 mod search;
 mod sled_engine;
@@ -40,6 +44,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
+pub use backend::Location;
 pub use backup::{Changed, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
@@ -52,8 +57,11 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use migrate::{migrate, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
+#[doc(hidden)]
+pub use postgres_engine::cluster::ThrowawayCluster;
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
@@ -115,9 +123,7 @@ impl StorageFault {
     }
 }
 
-/// The engine the store runs on: one concrete type, so no engine call is dispatched at run
-/// time (see [`engine`] for how a second engine joins).
-pub(crate) type Backend = sled_engine::SledEngine;
+pub(crate) use backend::Backend;
 
 /// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
 /// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
@@ -173,8 +179,19 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the registry in `path`.
     pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let engine = Arc::new(Backend::open(path, options)?);
-        let page_secret = page_secret(&*engine)?;
+        Store::open_at(&Location::Directory(path.to_path_buf()), options)
+    }
+
+    /// Opens (or creates) the registry at `location`: a data directory, or a PostgreSQL
+    /// database that other servers may share.
+    pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
+        let engine = Arc::new(Backend::open_at(location, options)?);
+        // Servers that share an engine and open at once on a new registry: one makes the
+        // secret, and the others read it (the writers' lock is let go at the flush).
+        engine.begin_group()?;
+        let page_secret = page_secret(&*engine);
+        engine.flush()?;
+        let page_secret = page_secret?;
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         upgrade::fill_name_index(&*engine)?;

@@ -28,6 +28,7 @@
 
 mod committer;
 mod filter;
+mod poll;
 mod staged;
 mod voided;
 
@@ -288,6 +289,10 @@ pub(crate) fn spawn(
     });
     let (jobs, reports, committer) =
         committer::spawn(engine.clone(), stats.clone(), committed.clone())?;
+    let poller = engine
+        .is_shared()
+        .then(|| poll::spawn(engine.clone(), committed.clone()))
+        .transpose()?;
     // The writer waits for commands and for the committer at once: a runtime of its own,
     // on its own thread, since staging blocks.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -319,6 +324,7 @@ pub(crate) fn spawn(
             };
             runtime.block_on(writer.run(receiver));
             drop(scan);
+            drop(poller);
             // The writer's end closed the committer's inbox: it writes what it holds,
             // flushes and stops.
             if committer.join().is_err() {
@@ -393,6 +399,9 @@ impl Writer {
         // handed over as soon as the committer is free.
         let mut committer_free = true;
         let mut open = true;
+        // A shared engine's group holds the other servers' writers off while it is
+        // staged: it takes in everything queued before it is handed over.
+        let shared = self.engine.is_shared();
         while open || !self.staging.answers.is_empty() {
             let room = open && self.staging.answers.len() < MAX_GROUP;
             tokio::select! {
@@ -406,7 +415,9 @@ impl Writer {
                     None => open = false,
                 },
             }
-            self.hand_over(&mut committer_free);
+            if !shared {
+                self.hand_over(&mut committer_free);
+            }
             while self.staging.answers.len() < MAX_GROUP {
                 match receiver.try_recv() {
                     Ok(command) => self.take(command, &mut committer_free).await,
@@ -424,12 +435,62 @@ impl Writer {
     /// Stages a command; a snapshot is read between groups instead, once everything
     /// before it is on disk.
     async fn take(&mut self, command: Command, committer_free: &mut bool) {
+        let shared = self.engine.is_shared();
         match command {
             Command::Snapshot { after, reply } => {
                 self.settle(committer_free).await;
+                if shared {
+                    if let Err(error) = self.begin_shared_group() {
+                        let _ = reply.send(Err(error));
+                        return;
+                    }
+                }
                 let _ = reply.send(self.snapshot(after));
+                if shared && self.staging.answers.is_empty() {
+                    self.end_empty_group();
+                }
             }
-            command => self.stage(command),
+            command => {
+                if shared && self.staging.answers.is_empty() {
+                    self.wait_for_committer(committer_free).await;
+                    if let Err(error) = self.begin_shared_group() {
+                        return Answer::refused(command, &error).send();
+                    }
+                }
+                self.stage(command);
+                if shared && self.staging.answers.is_empty() {
+                    self.end_empty_group();
+                }
+            }
+        }
+    }
+
+    /// Waits until the committer has written the group it holds, if it holds one.
+    async fn wait_for_committer(&mut self, committer_free: &mut bool) {
+        if !*committer_free {
+            let report = self.reports.recv().await;
+            *committer_free = true;
+            self.hear(report);
+        }
+        self.committing = None;
+    }
+
+    /// A shared engine's group starts by holding the other servers' writers off (see
+    /// [`Engine::begin_group`]) and taking the revision their groups reached.
+    fn begin_shared_group(&mut self) -> Result<(), StoreError> {
+        self.engine.begin_group()?;
+        let revision = read_revision(&*self.engine)?;
+        if self.fault.is_none() && self.committer_gone.is_none() {
+            self.publish(revision);
+        }
+        Ok(())
+    }
+
+    /// Lets the other servers' writers in again after a group that staged nothing.
+    fn end_empty_group(&mut self) {
+        if let Err(error) = self.engine.flush() {
+            tracing::warn!(%error, "could not end an empty group");
+            let _ = self.engine.recover(&error);
         }
     }
 

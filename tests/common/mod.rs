@@ -1,5 +1,6 @@
-//! Starts the real server on 127.0.0.1:0 with a temporary data directory, and builds the
-//! requests the tests share.
+//! Starts the real server on 127.0.0.1:0 with a temporary data directory (or, with
+//! `TEACHER_REGISTRY_TEST_POSTGRES=1`, on a database of a throwaway PostgreSQL cluster, see
+//! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::domain::resident_check_character;
 use teacher_registry::server::{self, ServerOptions};
-use teacher_registry::store::{Store, StoreOptions};
+use teacher_registry::store::{Location, Store, StoreOptions, ThrowawayCluster};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
@@ -45,9 +46,22 @@ pub async fn start_server_in(data_dir: &Path) -> TestServer {
     start_server_in_with(data_dir, ServerOptions::default()).await
 }
 
+/// Where a test's registry lives: its data directory, or, with
+/// `TEACHER_REGISTRY_TEST_POSTGRES=1`, the database of the throwaway PostgreSQL cluster that
+/// the directory names (the same directory, the same database: restarts find their data).
+pub fn location_for(data_dir: &Path) -> Location {
+    if std::env::var_os("TEACHER_REGISTRY_TEST_POSTGRES").is_some() {
+        let cluster = ThrowawayCluster::get().expect("TEACHER_REGISTRY_TEST_POSTGRES: a cluster");
+        Location::Postgres(cluster.database_for(data_dir))
+    } else {
+        Location::Directory(data_dir.to_path_buf())
+    }
+}
+
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
-    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    let store =
+        Store::open_at(&location_for(data_dir), &StoreOptions::default()).expect("open store");
     serve(store, data_dir, options).await
 }
 

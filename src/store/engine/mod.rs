@@ -1,5 +1,5 @@
 //! The storage-engine boundary: the few key-value operations the store needs, so another
-//! engine (PostgreSQL is next) can sit under the same keys, values and write path.
+//! engine (PostgreSQL) can sit under the same keys, values and write path.
 //!
 //! Above this trait everything is byte keys in one ordered key space (see
 //! [`super::keys`]) holding versioned values (see [`super::codec`]). Below it, an engine
@@ -25,10 +25,17 @@
 //! - **Faults.** After a failed apply or flush the writer calls [`Engine::recover`], refuses
 //!   writes, and calls [`Engine::probe`] now and then until the engine takes writes again.
 //!
-//! Dispatch is static: the store holds one concrete engine, [`super::Backend`], so no call
-//! goes through a vtable and none allocates on the engine's behalf. (`apply` is generic,
-//! so the trait is not object safe.) A second engine joins by making `Backend` an enum of
-//! the two that implements this trait by delegation: one branch per call.
+//! - **Several writers** (an engine other processes may write too, PostgreSQL): such an
+//!   engine says so ([`Engine::is_shared`]). The writer then calls [`Engine::begin_group`]
+//!   before it checks a group, which holds every other process's writes off until the
+//!   group's flush (or a recovery), reads the revision afresh, and checks the group against
+//!   what is committed; caches of what is in the engine (the key filter) are off; and
+//!   [`Engine::committed`] reads what other processes committed, for the change feed.
+//!
+//! Dispatch is static: the store holds one concrete engine, [`super::Backend`], an enum of
+//! the two (sled, and PostgreSQL in [`super::postgres_engine`]) that implements this trait
+//! by delegation, one branch per call; so no call goes through a vtable and none allocates
+//! on the engine's behalf. (`apply` is generic, so the trait is not object safe.)
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -80,6 +87,22 @@ pub(crate) trait Engine: Send + Sync + 'static {
 
     /// The engine's size on disk, in bytes.
     fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// Whether other processes may write the same pairs (see the module doc).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Holds off every other process's writes until the next flush or recovery, waiting
+    /// for one that holds them now (a shared engine only).
+    fn begin_group(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The value at `key` as committed, without batches applied here and not yet flushed.
+    fn committed(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StoreError> {
+        self.get(key)
+    }
 
     /// The pairs whose keys start with `prefix`, ascending.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Self::Scan, StoreError> {

@@ -114,10 +114,12 @@ impl<E: Engine> Committer<E> {
 
         let finished = match written {
             Ok(()) => {
+                // Never back: on a shared engine the poller may have told of a later
+                // group of another server's already.
                 self.committed.send_if_modified(|seen| {
-                    let changed = *seen != revision;
-                    *seen = revision;
-                    changed
+                    let later = revision > *seen;
+                    *seen = (*seen).max(revision);
+                    later
                 });
                 Ok(())
             }
@@ -156,7 +158,11 @@ impl<E: Engine> Committer<E> {
 /// Applies a group's writes, an atomic batch per chunk, and flushes them once.
 fn write<E: Engine>(engine: &E, pending: &Pending) -> Result<(), StoreError> {
     if pending.is_empty() {
-        return Ok(());
+        // A shared engine holds the other servers' writers off until the group's flush.
+        return match engine.is_shared() {
+            true => engine.flush(),
+            false => Ok(()),
+        };
     }
     for chunk in pending.chunks() {
         engine.apply(chunk)?;

@@ -1,0 +1,210 @@
+//! Connections to PostgreSQL, each owned by a thread of its own.
+//!
+//! The `postgres` crate's client is synchronous, and runs a small tokio runtime inside
+//! itself: called on a thread that is driving tokio tasks it panics ("cannot start a
+//! runtime from within a runtime"). The store calls its engine from such threads (the
+//! writer stages inside its own runtime's `block_on`, and `Store::open` runs in `serve`'s
+//! async body), so no caller ever touches a client: each connection lives on its own
+//! thread, and a call hands that thread a closure and waits on a plain channel for the
+//! answer. A thread hop costs microseconds; a round trip to the database costs a hundred.
+//!
+//! A connection that fails is dropped and opened again at its next call, so a restarted
+//! database (or a promoted standby behind the same address) is picked up without a
+//! restart of the registry.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use postgres::{Client, NoTls, Statement};
+
+use crate::store::{StorageFault, StoreError};
+
+/// The table of pairs: `bytea` compares bytewise, a shorter value first when one is a
+/// prefix of the other, as the engine's order demands.
+const CREATE_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS registry_pairs (k bytea PRIMARY KEY, v bytea NOT NULL)";
+
+/// One open connection and its prepared statements.
+pub(super) struct Session {
+    pub(super) client: Client,
+    pub(super) get: Statement,
+    /// Keys from `$1` (included) below `$2`, at most `$3`.
+    pub(super) range_below: Statement,
+    /// Keys from `$1` (included) to the end, at most `$2`.
+    pub(super) range_open: Statement,
+    /// Sets each key of `$1` to the value of `$2` at the same place (keys distinct).
+    pub(super) upsert: Statement,
+    /// Removes the keys of `$1`.
+    pub(super) delete: Statement,
+    /// Whether a transaction is open on this connection (the write connection's).
+    pub(super) in_transaction: bool,
+}
+
+impl Session {
+    fn connect(url: &str) -> Result<Session, StoreError> {
+        let mut client = Client::connect(url, NoTls).map_err(error)?;
+        // The table must be there before statements on it are prepared. Two servers
+        // starting at once on an empty database: one creates it.
+        let mut transaction = client.transaction().map_err(error)?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock(8241024)", &[])
+            .map_err(error)?;
+        transaction.batch_execute(CREATE_TABLE).map_err(error)?;
+        transaction.commit().map_err(error)?;
+        let get = client
+            .prepare("SELECT v FROM registry_pairs WHERE k = $1")
+            .map_err(error)?;
+        let range_below = client
+            .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3")
+            .map_err(error)?;
+        let range_open = client
+            .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 ORDER BY k LIMIT $2")
+            .map_err(error)?;
+        let upsert = client
+            .prepare(
+                "INSERT INTO registry_pairs (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+                 ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+            )
+            .map_err(error)?;
+        let delete = client
+            .prepare("DELETE FROM registry_pairs WHERE k = ANY($1)")
+            .map_err(error)?;
+        Ok(Session {
+            client,
+            get,
+            range_below,
+            range_open,
+            upsert,
+            delete,
+            in_transaction: false,
+        })
+    }
+}
+
+/// A job for a connection's thread: the session (`None` when it cannot connect, with why).
+type Job = Box<dyn FnOnce(Result<&mut Session, StoreError>) -> bool + Send>;
+
+/// Connections on threads of their own, sharing one queue of calls.
+pub(super) struct Pool {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// `size` threads, each connecting to `url` on its first call.
+    pub(super) fn new(url: &str, size: usize, name: &str) -> Result<Pool, StoreError> {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let mut threads = Vec::new();
+        for n in 0..size {
+            let receiver = receiver.clone();
+            let url = url.to_string();
+            let thread = std::thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || serve(&url, &receiver))
+                .map_err(|e| failed(format!("cannot start a database thread: {e}")))?;
+            threads.push(thread);
+        }
+        Ok(Pool {
+            jobs: Mutex::new(Some(sender)),
+            threads: Mutex::new(threads),
+        })
+    }
+
+    /// Runs `call` on one of the pool's connections and returns its answer. A call that
+    /// fails for the connection's sake (`StoreError::Storage`) drops that connection.
+    pub(super) fn call<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&mut Session) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |session| {
+            let result = session.and_then(call);
+            let broken = matches!(&result, Err(StoreError::Storage { .. }));
+            let _ = reply.send(result);
+            broken
+        });
+        let sent = match &*self.jobs.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(jobs) => jobs.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(failed("the database connections are closed".into()));
+        }
+        answer
+            .recv()
+            .map_err(|_| failed("a database thread stopped".into()))?
+    }
+}
+
+impl Drop for Pool {
+    /// Closes the queue and waits for the threads, so their connections (and an open,
+    /// uncommitted transaction, rolled back) are gone when the engine is.
+    fn drop(&mut self) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A connection's thread: takes calls until the queue closes, connecting as needed.
+fn serve(url: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    let mut session: Option<Session> = None;
+    loop {
+        let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        if session.as_ref().is_some_and(|s| s.client.is_closed()) {
+            session = None;
+        }
+        if session.is_none() {
+            match Session::connect(url) {
+                Ok(opened) => session = Some(opened),
+                Err(e) => {
+                    job(Err(e));
+                    continue;
+                }
+            }
+        }
+        let broken = job(Ok(session.as_mut().expect("connected")));
+        if broken {
+            // A transaction left open by a failed statement is aborted: the connection
+            // is opened afresh rather than trusted again.
+            session = None;
+        }
+    }
+}
+
+/// A PostgreSQL error told as the store's, without the server's DETAIL line: it may
+/// quote a key, and keys hold identity numbers.
+pub(super) fn error(e: postgres::Error) -> StoreError {
+    use postgres::error::SqlState;
+    match e.as_db_error() {
+        Some(db) => {
+            let fault = match db.code() {
+                c if *c == SqlState::DISK_FULL => StorageFault::DiskFull,
+                c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => StorageFault::ReadOnly,
+                _ => StorageFault::Failed,
+            };
+            StoreError::Storage {
+                fault,
+                detail: format!("PostgreSQL {}: {}", db.code().code(), db.message()),
+            }
+        }
+        None => failed(format!("PostgreSQL: {e}")),
+    }
+}
+
+pub(super) fn failed(detail: String) -> StoreError {
+    StoreError::Storage {
+        fault: StorageFault::Failed,
+        detail,
+    }
+}

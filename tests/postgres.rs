@@ -1,0 +1,399 @@
+//! The registry on PostgreSQL, through `serve --postgres` over real sockets, on a
+//! throwaway cluster the tests start themselves (see `store::ThrowawayCluster`). Where
+//! PostgreSQL is not installed each test says why on stderr and passes.
+//!
+//! One server: creates, updates with etags, request-id replay, the change feed, and a
+//! SIGKILL and restart that keeps every acknowledged write. Two servers on one database:
+//! one gap-free revision across both, one identity taken once, and a writer killed with
+//! SIGKILL mid-load while the other carries on.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::api::pb::watch_changes_response::Event;
+use teacher_registry::store::ThrowawayCluster;
+use tonic::Code;
+
+/// A fresh database on this process's cluster, or None (having said why).
+fn database(hint: &str) -> Option<String> {
+    match ThrowawayCluster::get() {
+        Ok(cluster) => Some(cluster.fresh_database(hint)),
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `serve --postgres` process.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts the binary on `url` and waits (bounded) until it answers.
+    async fn start(url: &str) -> (Server, Client) {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--postgres", url])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the server");
+        let mut server = Server { child, port };
+        for _ in 0..400 {
+            if let Ok(mut client) = server.client().await {
+                if client
+                    .list_teachers(pb::ListTeachersRequest::default())
+                    .await
+                    .is_ok()
+                {
+                    return (server, client);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        server.kill();
+        panic!("the server did not come up");
+    }
+
+    async fn client(&self) -> Result<Client, tonic::transport::Error> {
+        TeacherRegistryServiceClient::connect(format!("http://127.0.0.1:{}", self.port)).await
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Every change of the feed, checked gap-free from revision 1.
+async fn gap_free_feed(client: &mut Client) -> Vec<pb::Change> {
+    let changes = all_changes(client).await;
+    for (n, change) in changes.iter().enumerate() {
+        assert_eq!(change.revision, n as u64 + 1, "the feed has no gap");
+    }
+    changes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writes() {
+    let Some(url) = database("one server") else {
+        return;
+    };
+    let (mut server, mut client) = Server::start(&url).await;
+
+    // Creates, some at once.
+    let mut tasks = Vec::new();
+    for n in 0..20u32 {
+        let mut client = server.client().await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            create(&mut client, teacher(n, "350702")).await
+        }));
+    }
+    let mut created = Vec::new();
+    for task in tasks {
+        created.push(task.await.unwrap());
+    }
+    let status = client
+        .create_teacher(create_request(teacher(3, "350702"), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::AlreadyExists,
+        "one identity, one record"
+    );
+
+    // An update with the current etag, then one with the old etag.
+    let first = created[0].clone();
+    let patch = |etag: &str, name: &str| pb::UpdateTeacherRequest {
+        teacher: Some(pb::Teacher {
+            teacher_id: first.teacher_id.clone(),
+            etag: etag.into(),
+            name: name.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["name".into()],
+        }),
+        request_id: String::new(),
+    };
+    let updated = client
+        .update_teacher(patch(&first.etag, "新名字"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(updated.name, "新名字");
+    assert_ne!(updated.etag, first.etag);
+    let stale = client
+        .update_teacher(patch(&first.etag, "又一个"))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+
+    // A request id replays its first answer.
+    let once = client
+        .create_teacher(create_request(teacher(100, "350702"), "req-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    let again = client
+        .create_teacher(create_request(teacher(100, "350702"), "req-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(again.teacher_id, once.teacher_id);
+    assert_eq!(again.revision, once.revision);
+
+    let feed = gap_free_feed(&mut client).await;
+    assert_eq!(feed.len(), 22, "20 creates, an update, a create");
+
+    // Killed without warning: everything acknowledged is there after a restart.
+    server.kill();
+    drop(server);
+    let (_server, mut client) = Server::start(&url).await;
+    let all = list_all(&mut client, pb::ListTeachersRequest::default()).await;
+    assert_eq!(all.len(), 21);
+    let got = client
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: first.teacher_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(got.name, "新名字");
+    assert_eq!(got.etag, updated.etag);
+    assert_eq!(gap_free_feed(&mut client).await, feed);
+    // And the revisions carry on.
+    let next = create(&mut client, teacher(200, "350702")).await;
+    assert_eq!(next.revision, 23);
+}
+
+/// Creates teachers `from..` on one server until it stops answering or `count` are made;
+/// returns the registry numbers acknowledged.
+async fn create_until_failure(mut client: Client, from: u32, count: u32) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    for n in from..from + count {
+        match client
+            .create_teacher(create_request(teacher(n, "350702"), ""))
+            .await
+        {
+            Ok(response) => acknowledged.push(response.into_inner().teacher.unwrap().teacher_id),
+            Err(_) => break,
+        }
+    }
+    acknowledged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_killed() {
+    let Some(url) = database("two servers") else {
+        return;
+    };
+    let (mut a, mut client_a) = Server::start(&url).await;
+    let (b, mut client_b) = Server::start(&url).await;
+
+    // A watcher on B hears A's changes too.
+    let mut watcher = b.client().await.unwrap();
+    let mut stream = watcher
+        .watch_changes(pb::WatchChangesRequest {
+            after_revision: 0,
+            county_code: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    // The same identity on both servers at once: taken once.
+    let (on_a, on_b) = tokio::join!(
+        client_a.create_teacher(create_request(teacher(1, "350702"), "")),
+        client_b.create_teacher(create_request(teacher(1, "350702"), "")),
+    );
+    let refused = [&on_a, &on_b].iter().filter(|r| r.is_err()).count();
+    assert_eq!(
+        refused, 1,
+        "one of two creates of one identity: {on_a:?} {on_b:?}"
+    );
+    for result in [on_a, on_b] {
+        if let Err(status) = result {
+            assert_eq!(status.code(), Code::AlreadyExists);
+        }
+    }
+
+    // Writers on both; A is killed while they write.
+    let mut tasks = Vec::new();
+    for writer in 0..4u32 {
+        let client = match writer % 2 {
+            0 => a.client().await.unwrap(),
+            _ => b.client().await.unwrap(),
+        };
+        tasks.push(tokio::spawn(create_until_failure(
+            client,
+            10_000 + writer * 1_000_000,
+            if writer % 2 == 0 { 100_000 } else { 300 },
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    a.kill();
+    let mut acknowledged = BTreeSet::new();
+    for (writer, task) in tasks.into_iter().enumerate() {
+        let mine = task.await.unwrap();
+        if writer % 2 == 1 {
+            assert_eq!(mine.len(), 300, "the writers on B carry on");
+        } else {
+            assert!(
+                !mine.is_empty(),
+                "the writers on A wrote before it was killed"
+            );
+        }
+        acknowledged.extend(mine);
+    }
+
+    // Every acknowledged write is there, and B's feed is gap-free.
+    let all: BTreeSet<String> = list_all(&mut client_b, pb::ListTeachersRequest::default())
+        .await
+        .into_iter()
+        .map(|t| t.teacher_id)
+        .collect();
+    let missing: Vec<_> = acknowledged.difference(&all).collect();
+    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    let feed = gap_free_feed(&mut client_b).await;
+    let last = feed.last().unwrap().revision;
+    eprintln!(
+        "{} creates acknowledged by both servers, revision {last}",
+        acknowledged.len()
+    );
+
+    // The watcher on B saw every change, A's included, in order and without a gap.
+    let mut seen = 0;
+    while seen < last {
+        let message = tokio::time::timeout(Duration::from_secs(30), stream.message())
+            .await
+            .expect("the watch delivers")
+            .unwrap()
+            .unwrap();
+        if let Some(Event::Change(change)) = message.event {
+            assert_eq!(change.revision, seen + 1, "the watch has no gap");
+            seen = change.revision;
+        }
+    }
+
+    // A again: it carries on from B's revision.
+    drop(a);
+    let (_a, mut client_a) = Server::start(&url).await;
+    let next = create(&mut client_a, teacher(99_999, "350702")).await;
+    assert_eq!(next.revision, last + 1);
+}
+
+/// Runs `teacher-registry ARGS`; its stdout, and whether it succeeded.
+fn run_binary(args: &[&str]) -> (String, bool) {
+    let output = Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(args)
+        .output()
+        .expect("run teacher-registry");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (text, output.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
+    let Some(url) = database("migrate") else {
+        return;
+    };
+    // A registry on sled, with creates, an update and a request id.
+    let mut server = start_server().await;
+    let client = &mut server.client;
+    for n in 0..30u32 {
+        create(
+            client,
+            teacher(n, if n % 2 == 0 { "350702" } else { "350721" }),
+        )
+        .await;
+    }
+    client
+        .create_teacher(create_request(teacher(50, "350702"), "req-a"))
+        .await
+        .unwrap();
+    let teachers = list_all(client, pb::ListTeachersRequest::default()).await;
+    let feed = gap_free_feed(client).await;
+    let sled_dir = server.stop().await.expect("the data directory");
+
+    // To PostgreSQL.
+    let dir = sled_dir.path().to_str().unwrap();
+    let (said, ok) = run_binary(&["migrate", "--from", dir, "--to", &url]);
+    assert!(ok, "{said}");
+    assert!(said.contains("consistent"), "{said}");
+    let (said, ok) = run_binary(&["migrate", "--from", dir, "--to", &url]);
+    assert!(!ok && said.contains("not empty"), "{said}");
+
+    let (mut on_postgres, mut client) = Server::start(&url).await;
+    assert_eq!(
+        list_all(&mut client, pb::ListTeachersRequest::default()).await,
+        teachers
+    );
+    assert_eq!(gap_free_feed(&mut client).await, feed);
+    let replayed = client
+        .create_teacher(create_request(teacher(50, "350702"), "req-a"))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(replayed.revision, 31, "the request id came along");
+    let grown = create(&mut client, teacher(60, "350702")).await;
+    assert_eq!(grown.revision, 32);
+    let teachers = list_all(&mut client, pb::ListTeachersRequest::default()).await;
+    on_postgres.kill();
+
+    // And back, into a new directory.
+    let back = tempfile::tempdir().unwrap();
+    let new_dir = back.path().join("registry");
+    let new_dir = new_dir.to_str().unwrap();
+    let (said, ok) = run_binary(&["migrate", "--from", &url, "--to", new_dir]);
+    assert!(ok && said.contains("consistent"), "{said}");
+    let (said, ok) = run_binary(&["verify", "--data-dir", new_dir]);
+    assert!(ok, "{said}");
+    let mut server = start_server_in(std::path::Path::new(new_dir)).await;
+    assert_eq!(
+        list_all(&mut server.client, pb::ListTeachersRequest::default()).await,
+        teachers
+    );
+    assert_eq!(gap_free_feed(&mut server.client).await.len(), 32);
+    server.stop().await;
+}
