@@ -1,8 +1,10 @@
 //! Backup and restore: a backup taken while writers keep writing restores to a registry
 //! that `verify` accepts and that equals the source at the backup's revision, teacher by
-//! teacher and change by change; damaged backups and occupied directories are refused.
+//! teacher and change by change; damaged backups and occupied directories are refused;
+//! title evaluation (rounds, applications, ethics findings, round figures) comes back whole.
 
 mod common;
+mod rounds_support;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -333,4 +335,199 @@ async fn the_commands_back_up_and_restore_through_the_binary() {
         restored.to_str().unwrap(),
     ]);
     assert!(!output.status.success());
+}
+
+/// Everything the EvaluationService answers about `round` and the vetoed teacher.
+async fn evaluation_reads(
+    client: &mut rounds_support::Rounds,
+    round: &str,
+    vetoed: &str,
+) -> (
+    pb::EvaluationRound,
+    Vec<pb::TitleApplication>,
+    Vec<pb::EthicsFinding>,
+    Vec<pb::RoundFigures>,
+) {
+    let round_read = client
+        .get_evaluation_round(pb::GetEvaluationRoundRequest {
+            round_id: round.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    let applications = client
+        .list_title_applications(pb::ListTitleApplicationsRequest {
+            round_id: round.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .applications;
+    let findings = client
+        .list_ethics_findings(pb::ListEthicsFindingsRequest {
+            teacher_id: vetoed.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    let figures = client
+        .get_round_statistics(pb::GetRoundStatisticsRequest {
+            round_id: round.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .figures;
+    (round_read, applications, findings, figures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
+    use chrono::Duration as Days;
+    use rounds_support::{application_request, apply, open_round, reason, rounds, today, COUNTY};
+
+    let server = start_server().await;
+    let mut registry = server.client.clone();
+    let mut client = rounds(&server).await;
+    let promoted = common::eligible_teacher(&mut registry, 1, COUNTY).await;
+    let waiting = common::eligible_teacher(&mut registry, 2, COUNTY).await;
+    let vetoed = common::eligible_teacher(&mut registry, 3, COUNTY).await;
+    client
+        .record_ethics_finding(pb::RecordEthicsFindingRequest {
+            finding: Some(pb::EthicsFinding {
+                teacher_id: vetoed.teacher_id.clone(),
+                found_on: (today() - Days::days(100)).to_string(),
+                ground: "有偿补课".into(),
+                vetoes_until: (today() + Days::days(300)).to_string(),
+                reviewed_by: "李审核".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let round = open_round(&mut client, today()).await;
+    let applied_on = today() - Days::days(40);
+    let first = apply(&mut client, &round, &promoted, applied_on).await;
+    let second = apply(&mut client, &round, &waiting, applied_on).await;
+    let open = |ids: Vec<String>, on: chrono::NaiveDate| pb::OpenPublicityRequest {
+        round_id: round.round_id.clone(),
+        application_ids: ids,
+        step_date: on.to_string(),
+        ..Default::default()
+    };
+    let both = vec![first.application_id.clone(), second.application_id.clone()];
+    let opened = client
+        .open_publicity(open(both, applied_on + Days::days(1)))
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert!(opened.iter().all(|o| o.error_code.is_empty()), "{opened:?}");
+    let school_end: chrono::NaiveDate = opened[0].application.as_ref().unwrap().publicity[0]
+        .ends_on
+        .parse()
+        .unwrap();
+    let voted_on = school_end + Days::days(1);
+    let voted = client
+        .record_committee_results(pb::RecordCommitteeResultsRequest {
+            round_id: round.round_id.clone(),
+            rows: vec![pb::CommitteeResultRow {
+                application_id: first.application_id.clone(),
+                votes_for: 8,
+                against: 1,
+                abstain: 0,
+                present: 9,
+            }],
+            step_date: voted_on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    assert!(voted[0].error_code.is_empty(), "{voted:?}");
+    let result = client
+        .open_publicity(open(
+            vec![first.application_id.clone()],
+            voted_on + Days::days(1),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    let result_end: chrono::NaiveDate = result[0].application.as_ref().unwrap().publicity[1]
+        .ends_on
+        .parse()
+        .unwrap();
+    let mut confirmed = client
+        .confirm_applications(pb::ConfirmApplicationsRequest {
+            round_id: round.round_id.clone(),
+            application_ids: vec![first.application_id.clone()],
+            approval_document: "南人社[2026]12号".into(),
+            step_date: (result_end + Days::days(1)).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut summary = None;
+    while let Some(message) = confirmed.message().await.unwrap() {
+        if let Some(pb::confirm_applications_response::Result::Summary(s)) = message.result {
+            summary = Some((s.confirmed, s.refused));
+        }
+    }
+    assert_eq!(summary, Some((1, 0)));
+
+    let before = evaluation_reads(&mut client, &round.round_id, &vetoed.teacher_id).await;
+    let states: Vec<i32> = before.1.iter().map(|a| a.state).collect();
+    let mut expected = [
+        pb::ApplicationState::Confirmed as i32,
+        pb::ApplicationState::SchoolPublicity as i32,
+    ];
+    if first.application_id > second.application_id {
+        expected.reverse();
+    }
+    assert_eq!(states, expected, "{:?}", before.1);
+    assert_eq!(before.2.len(), 1);
+    assert!(!before.3.is_empty());
+    let changes_before = all_changes(&mut registry).await;
+
+    let temp = tempfile::tempdir().unwrap();
+    let (backup, restored) = (temp.path().join("b"), temp.path().join("r"));
+    let url = format!("http://{}", server.address);
+    let manifest = run_backup(&url, &backup).await.unwrap();
+    assert_eq!(
+        manifest.evaluation, 4,
+        "a round, two applications, a finding"
+    );
+    let done = run_restore(&backup, &restored).await.unwrap();
+    assert!(done.report.is_consistent(), "{:?}", done.report);
+    assert_eq!(done.report.applications, 2);
+    let verified = verify(&restored);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+
+    let again = start_server_in(&restored).await;
+    let mut client = rounds(&again).await;
+    let after = evaluation_reads(&mut client, &round.round_id, &vetoed.teacher_id).await;
+    assert_eq!(after, before, "rounds, applications, findings and figures");
+    assert_eq!(all_changes(&mut again.client.clone()).await, changes_before);
+    // The restored indexes still hold: one application per teacher and round, and the
+    // finding still vetoes.
+    for (teacher, refusal) in [(&waiting, "ALREADY_APPLIED"), (&vetoed, "ETHICS_VETO")] {
+        let refused = client
+            .apply_for_title(application_request(&round, teacher, applied_on))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&refused), refusal);
+    }
 }

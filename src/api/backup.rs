@@ -18,7 +18,7 @@ use crate::api::{backup_case, consultation_message};
 use crate::auth::Principal;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
-use crate::store::{Store, StoreError};
+use crate::store::{EvaluationKind, Snapshot, Store, StoreError};
 
 /// Teachers or changes read and sent at a time.
 const CHUNK: usize = 1000;
@@ -130,6 +130,7 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
         Entry::Consultations(pb::BackupConsultations { consultation_json }),
     )
     .await?;
+    send(sender, Entry::Evaluation(evaluation_message(&snapshot))).await?;
     send(
         sender,
         Entry::Snapshot(pb::BackupSnapshot {
@@ -181,6 +182,18 @@ async fn send_cases(sender: &Sender, cases: &[Case]) -> Result<(), Stop> {
         .map(|case| to_line(&backup_case(case.clone())))
         .collect::<Result<_, _>>()?;
     send(sender, Entry::Cases(pb::BackupCases { case_json })).await
+}
+
+fn evaluation_message(snapshot: &Snapshot) -> pb::BackupEvaluation {
+    let mut message = pb::BackupEvaluation::default();
+    for (kind, bytes) in snapshot.evaluation.encoded() {
+        match kind {
+            EvaluationKind::Round => message.round_record.push(bytes),
+            EvaluationKind::Application => message.application_record.push(bytes),
+            EvaluationKind::Findings => message.ethics_findings_record.push(bytes),
+        }
+    }
+    message
 }
 
 async fn send(sender: &Sender, entry: Entry) -> Result<(), Stop> {

@@ -4,7 +4,9 @@
 //! A backup directory holds `teachers.jsonl` (one teacher per line, exactly as at the
 //! snapshot revision), `changes.jsonl` (the change log up to that revision) and
 //! `cases.jsonl` (the service window's cases, as at the snapshot revision; absent from
-//! backups taken before cases existed, which restore without) and
+//! backups taken before cases existed, which restore without), `consultations.jsonl`,
+//! `evaluation.jsonl` (rounds, title applications and ethics findings; see
+//! `backup/evaluation.rs`) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
@@ -17,6 +19,8 @@
 //! than the domain types. `restore` still reads format 1, through `backup/legacy_v1.rs`
 //! alone.
 
+mod evaluation;
+mod files;
 mod legacy_v1;
 
 use std::collections::HashMap;
@@ -26,14 +30,14 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
-use crate::private_files::{create_private_dir, create_private_file};
+use crate::private_files::create_private_dir;
 use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
+use files::{create, open, sha256_of, HashingWriter};
 use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
 const TEACHERS: &str = "teachers.jsonl";
@@ -112,6 +116,11 @@ pub struct Manifest {
     pub consultations: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consultations_sha256: Option<String>,
+    /// Records in `evaluation.jsonl` (0, and no file, in earlier backups).
+    #[serde(default)]
+    pub evaluation: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
@@ -136,6 +145,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut cases: Vec<String> = Vec::new();
     let mut last_case: HashMap<String, usize> = HashMap::new();
     let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
+    let mut evaluation_file = HashingWriter::create(&dir.join(evaluation::EVALUATION))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -177,6 +187,13 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                         .with_context(|| "the server sent a consultation that is not one")?;
                     consultations.line(&line)?;
                 }
+            }
+            Some(Entry::Evaluation(batch)) => {
+                ensure!(
+                    snapshot.is_none(),
+                    "the server sent evaluation records after the snapshot"
+                );
+                evaluation::write(&mut evaluation_file, batch)?;
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
             Some(Entry::Changes(batch)) => {
@@ -220,6 +237,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     }
     let (case_count, cases_sha256) = case_file.finish()?;
     let (consultation_count, consultations_sha256) = consultations.finish()?;
+    let (evaluation_count, evaluation_sha256) = evaluation_file.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -240,6 +258,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         cases_sha256: Some(cases_sha256),
         consultations: consultation_count,
         consultations_sha256: Some(consultations_sha256),
+        evaluation: evaluation_count,
+        evaluation_sha256: Some(evaluation_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -283,6 +303,9 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     }
     if let Some(sha256) = &manifest.consultations_sha256 {
         files.push((CONSULTATIONS, sha256));
+    }
+    if let Some(sha256) = &manifest.evaluation_sha256 {
+        files.push((evaluation::EVALUATION, sha256));
     }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
@@ -343,6 +366,18 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
         restored_consultations == manifest.consultations,
         "consultations.jsonl holds {restored_consultations} consultations, the manifest says {}",
         manifest.consultations
+    );
+    let restored_evaluation = match manifest.evaluation_sha256 {
+        Some(_) => {
+            evaluation::restore(&store, &dir.join(evaluation::EVALUATION), &manifest).await?
+        }
+        None => 0,
+    };
+    ensure!(
+        restored_evaluation == manifest.evaluation,
+        "{} holds {restored_evaluation} records, the manifest says {}",
+        evaluation::EVALUATION,
+        manifest.evaluation
     );
 
     let mut expected = manifest.oldest_revision;
@@ -464,43 +499,6 @@ async fn restore_consultations(
     Ok(count)
 }
 
-/// A file written line by line, hashed as it goes, synced when finished.
-struct HashingWriter {
-    out: BufWriter<std::fs::File>,
-    hash: Sha256,
-    lines: u64,
-}
-
-impl HashingWriter {
-    fn create(path: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            out: BufWriter::new(create(path)?),
-            hash: Sha256::new(),
-            lines: 0,
-        })
-    }
-
-    fn line(&mut self, line: &str) -> anyhow::Result<()> {
-        ensure!(!line.contains('\n'), "a backup entry spans lines");
-        self.out.write_all(line.as_bytes())?;
-        self.out.write_all(b"\n")?;
-        self.hash.update(line.as_bytes());
-        self.hash.update(b"\n");
-        self.lines += 1;
-        Ok(())
-    }
-
-    /// Lines written, and the SHA-256 of the file in hex.
-    fn finish(self) -> anyhow::Result<(u64, String)> {
-        let file = self
-            .out
-            .into_inner()
-            .context("cannot finish a backup file")?;
-        file.sync_all()?;
-        Ok((self.lines, hex::encode(self.hash.finalize())))
-    }
-}
-
 /// A teacher line from the server, read as a message of the format the manifest will name,
 /// so that a server that writes another format is refused now rather than at the restore.
 fn sent_teacher(line: &str) -> anyhow::Result<pb::Teacher> {
@@ -534,12 +532,6 @@ fn sent_change(line: &str) -> anyhow::Result<pb::BackupChange> {
     })
 }
 
-fn sha256_of(path: &Path) -> anyhow::Result<String> {
-    let mut hash = Sha256::new();
-    std::io::copy(&mut open(path)?, &mut hash)?;
-    Ok(hex::encode(hash.finalize()))
-}
-
 /// Creates `dir` if needed, its owner's alone; refuses one that holds anything.
 fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
     create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -551,23 +543,21 @@ fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A new file of the backup, readable by its owner only.
-fn create(path: &Path) -> anyhow::Result<std::fs::File> {
-    create_private_file(path).with_context(|| format!("cannot write {}", path.display()))
-}
-
-fn open(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
 /// One line on what a backup holds.
 pub fn describe_backup(dir: &Path, manifest: &Manifest) -> String {
     let cases = match manifest.cases {
         0 => String::new(),
         n => format!(" and {}", super::count(n, "case", "cases")),
     };
+    let evaluation = match manifest.evaluation {
+        0 => String::new(),
+        n => format!(
+            " and {}",
+            super::count(n, "evaluation record", "evaluation records")
+        ),
+    };
     format!(
-        "{}{cases} as at revision {}, and changes {}..={} ({}), in {}",
+        "{}{cases}{evaluation} as at revision {}, and changes {}..={} ({}), in {}",
         super::count(manifest.teachers, "teacher", "teachers"),
         manifest.revision,
         manifest.oldest_revision,

@@ -19,10 +19,13 @@
 use std::collections::HashSet;
 use std::ops::Bound::{Included, Unbounded};
 
+use crate::domain::case::evaluation::{Application, EvaluationRound};
 use crate::domain::case::{Case, CaseId, Consultation};
+use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
 use crate::store::cases::{self, stage_case};
 use crate::store::engine::Engine;
+use crate::store::evaluation;
 use crate::store::mutation::{index_entries, stage_change, stage_record};
 use crate::store::writer::Staged;
 use crate::store::{changes, codec, keys, StoreError};
@@ -39,6 +42,98 @@ pub struct Snapshot {
     pub cases: Vec<Case>,
     /// Every consultation, as at `revision` (they are few, and never change).
     pub consultations: Vec<Consultation>,
+    /// Every round, application and ethics finding, as at `revision`.
+    pub evaluation: EvaluationRecords,
+}
+
+/// Title evaluation as a backup carries it: few records (a round a year, an application
+/// per applicant, findings about a few teachers), read whole by the writer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationRecords {
+    pub rounds: Vec<EvaluationRound>,
+    pub applications: Vec<Application>,
+    /// One value per teacher with findings, as stored.
+    pub findings: Vec<EthicsFindings>,
+}
+
+/// A record of [`EvaluationRecords`] in a backup file: its stored value, version byte
+/// first, which every later release reads (stored formats evolve, never break) and which
+/// keeps every field, the clock fields and the round's rules included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvaluationKind {
+    Round,
+    Application,
+    Findings,
+}
+
+impl EvaluationRecords {
+    /// Records in the registry's stored format, by kind.
+    pub fn encoded(&self) -> Vec<(EvaluationKind, Vec<u8>)> {
+        let rounds = self
+            .rounds
+            .iter()
+            .map(|r| (EvaluationKind::Round, codec::encode(r)));
+        let applications = self
+            .applications
+            .iter()
+            .map(|a| (EvaluationKind::Application, codec::encode(a)));
+        let findings = self
+            .findings
+            .iter()
+            .map(|f| (EvaluationKind::Findings, codec::encode(f)));
+        rounds.chain(applications).chain(findings).collect()
+    }
+
+    /// Adds a record read back from [`Self::encoded`]; answers its revision (the latest
+    /// finding's, for findings).
+    pub fn push_encoded(&mut self, kind: EvaluationKind, bytes: &[u8]) -> Result<u64, StoreError> {
+        Ok(match kind {
+            EvaluationKind::Round => {
+                let round: EvaluationRound = codec::decode(b"backup round", bytes)?;
+                let revision = round.revision;
+                self.rounds.push(round);
+                revision
+            }
+            EvaluationKind::Application => {
+                let application: Application = codec::decode(b"backup application", bytes)?;
+                let revision = application.revision;
+                self.applications.push(application);
+                revision
+            }
+            EvaluationKind::Findings => {
+                let findings: EthicsFindings = codec::decode(b"backup findings", bytes)?;
+                let revision = findings.0.iter().map(|f| f.revision).max().unwrap_or(0);
+                self.findings.push(findings);
+                revision
+            }
+        })
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.rounds.len() + self.applications.len() + self.findings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Every round, application and ethics finding of the registry.
+pub(crate) fn evaluation_records<E: Engine>(engine: &E) -> Result<EvaluationRecords, StoreError> {
+    fn all<E: Engine, T: codec::Stored>(engine: &E, prefix: u8) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        for entry in engine.scan_prefix(&[prefix])? {
+            let (key, value) = entry?;
+            found.push(codec::decode(&key, &value)?);
+        }
+        Ok(found)
+    }
+    Ok(EvaluationRecords {
+        rounds: all(engine, keys::ROUND)?,
+        applications: all(engine, keys::APPLICATION)?,
+        findings: all(engine, keys::ETHICS_FINDING)?,
+    })
 }
 
 /// The records changed in a stretch of the change log, as they are now.
@@ -57,6 +152,9 @@ pub enum RestorePart {
     Cases(Vec<Case>),
     /// Consultations to add, with their counts in the report's cells.
     Consultations(Vec<Consultation>),
+    /// Rounds, applications (with their indexes and round figures) and ethics findings
+    /// to add; none may exist yet.
+    Evaluation(EvaluationRecords),
     /// Change-log events to add.
     Changes(Vec<ChangeEvent>),
     /// The registry's revision, and the oldest revision of its change log.
@@ -216,6 +314,17 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
         RestorePart::Consultations(restored) => {
             for consultation in &restored {
                 cases::stage_consultation(staged, consultation)?;
+            }
+        }
+        RestorePart::Evaluation(restored) => {
+            for round in &restored.rounds {
+                evaluation::stage_round(staged, round)?;
+            }
+            for application in &restored.applications {
+                evaluation::stage_application(staged, application)?;
+            }
+            for findings in &restored.findings {
+                evaluation::stage_findings(staged, findings)?;
             }
         }
         RestorePart::Changes(events) => {

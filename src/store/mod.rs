@@ -45,7 +45,7 @@ use mutation::Mutation;
 use writer::Command;
 
 pub use backend::Location;
-pub use backup::{Changed, RestorePart, Snapshot};
+pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,

@@ -734,6 +734,7 @@ impl Writer {
             teachers: changed.teachers,
             cases: changed.cases,
             consultations: cases::consultations(engine)?,
+            evaluation: backup::evaluation_records(engine)?,
         })
     }
 

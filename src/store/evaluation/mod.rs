@@ -7,6 +7,7 @@
 //! ChangeTitle would be and leaves the same TitleChanged event.
 
 mod reads;
+mod restore;
 mod verify;
 
 use chrono::NaiveDate;
@@ -32,6 +33,7 @@ pub(crate) use reads::{
     applications, dry_run, findings, get_application, get_round, round_figures,
 };
 pub use reads::{DryRunRow, FiguresRow};
+pub(crate) use restore::{stage_application, stage_findings, stage_round};
 pub(crate) use verify::verify_evaluation;
 
 /// A change to title evaluation, as queued for the writer.
