@@ -17,7 +17,6 @@ use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
 use teacher_registry::credential::SigningKey;
 use teacher_registry::domain::case::CaseId;
 use teacher_registry::server::{ServerOptions, TlsFiles};
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::Code;
@@ -25,33 +24,13 @@ use tonic::Code;
 const A: &str = "350702";
 const B: &str = "350721";
 
-#[derive(Clone)]
-struct Token(Option<MetadataValue<Ascii>>);
-
-impl tonic::service::Interceptor for Token {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
-        }
-        Ok(request)
-    }
-}
-
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 type AuthCases = CaseServiceClient<InterceptedService<Channel, Token>>;
 type AuthCredentials = CredentialServiceClient<InterceptedService<Channel, Token>>;
 type AuthEvaluation = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 
 fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
-    TeacherRegistryServiceClient::with_interceptor(
-        channel,
-        Token(header.map(|h| h.parse().unwrap())),
-    )
+    TeacherRegistryServiceClient::with_interceptor(channel, Token::header(header))
 }
 
 struct Principals {
@@ -101,13 +80,11 @@ async fn as_token(server: &TestServer, token: &str) -> AuthClient {
 }
 
 async fn cases_as(server: &TestServer, token: &str) -> AuthCases {
-    let header = format!("Bearer {token}").parse().unwrap();
-    CaseServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+    CaseServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
 }
 
 async fn credentials_as(server: &TestServer, token: &str) -> AuthCredentials {
-    let header = format!("Bearer {token}").parse().unwrap();
-    CredentialServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+    CredentialServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
 }
 
 /// Calls a credential RPC: a credential for county A's certificate, a check of a text
@@ -247,8 +224,7 @@ async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status>
 }
 
 async fn evaluation_as(server: &TestServer, token: &str) -> AuthEvaluation {
-    let header = format!("Bearer {token}").parse().unwrap();
-    EvaluationServiceClient::with_interceptor(channel(server).await, Token(Some(header)))
+    EvaluationServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
 }
 
 /// Calls a title evaluation RPC: opening a round, a finding about county A's teacher, or
@@ -635,9 +611,8 @@ async fn call_public(
     rpc: Rpc,
     a: &pb::Teacher,
 ) -> Result<(), tonic::Status> {
-    let header = format!("Bearer {token}").parse().unwrap();
     let mut client =
-        VerificationServiceClient::with_interceptor(channel(server).await, Token(Some(header)));
+        VerificationServiceClient::with_interceptor(channel(server).await, Token::bearer(token));
     assert_eq!(rpc, Rpc::VerifyCertificate);
     let answer = client
         .verify_certificate(pb::VerifyCertificateRequest {

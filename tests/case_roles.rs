@@ -5,34 +5,18 @@
 
 mod common;
 
-use common::{certificate, start_server_with, teacher, TestServer};
+use common::{certificate, start_server_with, teacher, TestServer, Token};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::ServerOptions;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 const A: &str = "350702";
 const B: &str = "350721";
-
-#[derive(Clone)]
-struct Token(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Token {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
 
 type Cases = CaseServiceClient<InterceptedService<Channel, Token>>;
 type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
@@ -46,12 +30,12 @@ async fn channel(server: &TestServer) -> Channel {
 }
 
 async fn cases_as(server: &TestServer, token: &str) -> Cases {
-    let token = Token(format!("Bearer {token}").parse().unwrap());
+    let token = Token::bearer(token);
     CaseServiceClient::with_interceptor(channel(server).await, token)
 }
 
 async fn registry_as(server: &TestServer, token: &str) -> Registry {
-    let token = Token(format!("Bearer {token}").parse().unwrap());
+    let token = Token::bearer(token);
     TeacherRegistryServiceClient::with_interceptor(channel(server).await, token)
 }
 

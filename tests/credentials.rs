@@ -439,16 +439,10 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         .connect()
         .await
         .unwrap();
-    let header: tonic::metadata::MetadataValue<_> = format!("Bearer {admin}").parse().unwrap();
     let mut registry =
         pb::teacher_registry_service_client::TeacherRegistryServiceClient::with_interceptor(
             channel,
-            move |mut request: tonic::Request<()>| {
-                request
-                    .metadata_mut()
-                    .insert("authorization", header.clone());
-                Ok(request)
-            },
+            Token::bearer(&admin),
         );
     let teacher = registry
         .create_teacher(create_request(teacher(1, "350702"), ""))
@@ -506,11 +500,7 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         .await
         .unwrap();
     let mut stranger =
-        CredentialServiceClient::with_interceptor(channel, |mut request: tonic::Request<()>| {
-            let garbage = "Bearer trg_not-a-token".parse().unwrap();
-            request.metadata_mut().insert("authorization", garbage);
-            Ok(request)
-        });
+        CredentialServiceClient::with_interceptor(channel, Token::bearer("trg_not-a-token"));
     let answer = stranger
         .check_credential(pb::CheckCredentialRequest {
             credential: text.clone(),

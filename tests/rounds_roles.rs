@@ -5,33 +5,19 @@
 
 mod common;
 
-use common::{eligible_teacher, start_server_in, start_server_in_with, today_cst, TestServer};
+use common::{
+    eligible_teacher, start_server_in, start_server_in_with, today_cst, TestServer, Token,
+};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::ServerOptions;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 const A: &str = "350702";
 const B: &str = "350721";
-
-#[derive(Clone)]
-struct Token(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Token {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
 
 type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 
@@ -41,7 +27,7 @@ async fn as_token(server: &TestServer, token: &str) -> Rounds {
         .connect()
         .await
         .unwrap();
-    let token = Token(format!("Bearer {token}").parse().unwrap());
+    let token = Token::bearer(token);
     EvaluationServiceClient::with_interceptor(channel, token)
 }
 

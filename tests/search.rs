@@ -12,7 +12,6 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::ServerOptions;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::Code;
@@ -319,21 +318,6 @@ async fn a_rename_or_a_move_takes_the_index_entry_with_it() {
     assert!(report.is_consistent(), "{:?}", report.problems);
 }
 
-#[derive(Clone)]
-struct Token(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Token {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
-
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> AuthClient {
@@ -342,10 +326,7 @@ async fn as_token(server: &TestServer, token: &str) -> AuthClient {
         .connect()
         .await
         .unwrap();
-    TeacherRegistryServiceClient::with_interceptor(
-        channel,
-        Token(format!("Bearer {token}").parse().unwrap()),
-    )
+    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
 }
 
 struct Tokens {

@@ -106,16 +106,10 @@ async fn seeded(dir: &Path, limit: RateLimit) -> (TestServer, Vec<pb::Teacher>) 
         .connect()
         .await
         .unwrap();
-    let header: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     let mut admin =
         pb::teacher_registry_service_client::TeacherRegistryServiceClient::with_interceptor(
             channel,
-            move |mut request: tonic::Request<()>| {
-                request
-                    .metadata_mut()
-                    .insert("authorization", header.clone());
-                Ok(request)
-            },
+            Token::bearer(&token),
         );
     let mut holders = Vec::new();
     for n in 0..4 {

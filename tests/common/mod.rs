@@ -11,6 +11,7 @@ use teacher_registry::domain::resident_check_character;
 use teacher_registry::server::{self, ServerOptions};
 use teacher_registry::store::{Location, Store, StoreOptions, ThrowawayCluster};
 use tokio::sync::oneshot;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 pub type Client = TeacherRegistryServiceClient<Channel>;
@@ -325,5 +326,34 @@ pub async fn register_for_promotion(client: &mut Client, teacher_id: &str, numbe
             })
             .await
             .expect("register the certificate");
+    }
+}
+
+/// Sends an `authorization` header with every request: `Bearer TOKEN`, a header exactly as
+/// given (a garbled one, say), or none.
+#[derive(Clone)]
+pub struct Token(Option<MetadataValue<Ascii>>);
+
+impl Token {
+    pub fn bearer(token: &str) -> Token {
+        Token::header(Some(&format!("Bearer {token}")))
+    }
+
+    pub fn header(raw: Option<&str>) -> Token {
+        Token(raw.map(|h| h.parse().expect("a header value")))
+    }
+}
+
+impl tonic::service::Interceptor for Token {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
     }
 }

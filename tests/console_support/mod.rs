@@ -16,10 +16,9 @@ use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::console::ConsoleOptions;
 use teacher_registry::server::ServerOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
-use crate::common::{certificate, start_server_with, teacher, TestServer};
+use crate::common::{certificate, start_server_with, teacher, TestServer, Token};
 
 pub const A: &str = "350702";
 pub const B: &str = "350721";
@@ -95,13 +94,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         .connect()
         .await
         .unwrap();
-    let bearer: MetadataValue<_> = format!("Bearer {}", tokens.admin).parse().unwrap();
-    let with_token = move |mut request: tonic::Request<()>| {
-        request
-            .metadata_mut()
-            .insert("authorization", bearer.clone());
-        Ok(request)
-    };
+    let with_token = Token::bearer(&tokens.admin);
     let mut registry =
         TeacherRegistryServiceClient::with_interceptor(channel.clone(), with_token.clone());
     let mut create = async |n: u32, name: &str, county: &str, number: &str| {
@@ -171,13 +164,9 @@ impl Fixture {
             .connect()
             .await
             .unwrap();
-        let bearer: MetadataValue<_> = format!("Bearer {}", self.tokens.admin).parse().unwrap();
         let mut client = TeacherRegistryServiceClient::with_interceptor(
             channel,
-            move |mut r: tonic::Request<()>| {
-                r.metadata_mut().insert("authorization", bearer.clone());
-                Ok(r)
-            },
+            Token::bearer(&self.tokens.admin),
         );
         client
             .get_teacher(pb::GetTeacherRequest {

@@ -9,29 +9,14 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::ServerOptions;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+pub(crate) use crate::common::Token;
 use crate::common::{start_server_with, TestServer};
 
 pub(crate) const A: &str = "350702";
 pub(crate) const B: &str = "350721";
-
-#[derive(Clone)]
-pub(crate) struct Token(MetadataValue<Ascii>);
-
-impl tonic::service::Interceptor for Token {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        request
-            .metadata_mut()
-            .insert("authorization", self.0.clone());
-        Ok(request)
-    }
-}
 
 pub(crate) type As = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
@@ -67,8 +52,7 @@ pub(crate) async fn as_token(server: &TestServer, token: &str) -> As {
         .connect()
         .await
         .unwrap();
-    let header = format!("Bearer {token}").parse().unwrap();
-    TeacherRegistryServiceClient::with_interceptor(channel, Token(header))
+    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
 }
 
 /// Creates `teacher` as the client's principal.
