@@ -16,11 +16,11 @@ use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
-    run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
-    CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand,
-    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
-    DEFAULT_TLS_HOSTS,
+    run_restore_at, run_round, run_search, run_show, run_sync, run_token, run_transition,
+    run_verify, run_verify_credential, run_verify_database, tls_init, write_template, CaseCommand,
+    CommandError, CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure,
+    ImportArgs, RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
+    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
@@ -266,8 +266,12 @@ enum Command {
         /// The backup directory, as `backup` wrote it.
         dir: PathBuf,
         /// Where to build it: a new or empty directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "postgres")]
+        data_dir: Option<PathBuf>,
+        /// Build it in this PostgreSQL database instead (a postgres:// URL), which must
+        /// hold no registry.
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template {
@@ -286,8 +290,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Check a registry's data directory (with the server stopped): every record, index,
-    /// counter and the change log. Exits non-zero on any inconsistency.
+    /// Check a registry's data directory (with the server stopped), or its PostgreSQL
+    /// database (servers' writes wait meanwhile): every record, index, counter and the
+    /// change log. Exits non-zero on any inconsistency.
     Verify {
         /// The registry's data directory.
         #[arg(
@@ -296,6 +301,9 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// Check this PostgreSQL database instead (a postgres:// URL).
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Add a principal to an auth file and print its new token (shown once, stored only
     /// as a hash); or revoke a principal, or give it a new token. A running server takes
@@ -553,7 +561,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::VerifyCredential(args) => {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
-        Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        Command::Verify { data_dir, postgres } => match postgres {
+            Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
+            None => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        },
         Command::Import(args) => {
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
             match summary.rejected {
@@ -586,13 +597,26 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
         Command::Migrate { from, to } => run_migrate(&from, &to, &mut std::io::stdout().lock()),
-        Command::Restore { dir, data_dir } => {
-            let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
+        Command::Restore {
+            dir,
+            data_dir,
+            postgres,
+        } => {
+            let to = match (postgres, data_dir) {
+                (Some(url), _) => Location::Postgres(url),
+                (None, Some(data_dir)) => Location::Directory(data_dir),
+                (None, None) => anyhow::bail!("restore needs --data-dir or --postgres"),
+            };
+            let restored = runtime.block_on(run_restore_at(&dir, &to))?;
+            let size = match &restored.compacted {
+                Some(compacted) => {
+                    format!(" ({:.1} MB, compacted)", compacted.bytes_after as f64 / 1e6)
+                }
+                None => String::new(),
+            };
             println!(
-                "restored {} into {} ({:.1} MB, compacted)",
+                "restored {} into {to}{size}",
                 describe_backup(&dir, &restored.manifest),
-                data_dir.display(),
-                restored.compacted.bytes_after as f64 / 1e6
             );
             print_report(&restored.report, &mut std::io::stdout().lock())
         }

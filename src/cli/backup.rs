@@ -36,7 +36,7 @@ use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
 use crate::private_files::create_private_dir;
-use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
+use crate::store::{compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport};
 use files::{create, open, sha256_of, HashingWriter};
 use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
@@ -278,12 +278,18 @@ pub struct Restored {
     pub manifest: Manifest,
     /// `verify` of the new registry.
     pub report: VerifyReport,
-    pub compacted: Compacted,
+    /// The new data directory's compaction (none for a PostgreSQL database).
+    pub compacted: Option<Compacted>,
 }
 
 /// Builds a new registry in `data_dir` (new, or empty) from the backup in `dir`, then
 /// verifies it. Refuses a backup whose files do not match their manifest.
 pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
+    run_restore_at(dir, &Location::Directory(data_dir.to_path_buf())).await
+}
+
+/// [`run_restore`] into a data directory or a PostgreSQL database without a registry.
+pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restored> {
     let manifest: Manifest = serde_json::from_reader(open(&dir.join(MANIFEST))?)
         .with_context(|| format!("{} is not a backup manifest", dir.join(MANIFEST).display()))?;
     let Some(format) = BackupFormat::named(&manifest.format) else {
@@ -315,9 +321,13 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
              the backup is damaged"
         );
     }
-    prepare_empty_dir(data_dir)?;
-    let store = Store::open(data_dir, &StoreOptions::default())
-        .with_context(|| format!("cannot create a registry in {}", data_dir.display()))?;
+    match to {
+        Location::Directory(data_dir) => prepare_empty_dir(data_dir)?,
+        Location::Postgres(_) => crate::store::ensure_empty(to, &StoreOptions::default())
+            .map_err(|e| CommandError::Refused(e.to_string()))?,
+    }
+    let store = Store::open_at(to, &StoreOptions::default())
+        .with_context(|| format!("cannot create a registry in {to}"))?;
 
     let today = crate::clock::today();
     let mut count = 0u64;
@@ -431,8 +441,12 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     // Closing writes sled's recovery snapshot; compacting then rewrites the files in key
     // order, a fraction of the size the restore's writes left.
     drop(store);
-    let compacted = compact(data_dir)
-        .with_context(|| format!("cannot compact the new registry in {}", data_dir.display()))?;
+    let compacted = match to {
+        Location::Directory(data_dir) => Some(compact(data_dir).with_context(|| {
+            format!("cannot compact the new registry in {}", data_dir.display())
+        })?),
+        Location::Postgres(_) => None,
+    };
     Ok(Restored {
         manifest,
         report,

@@ -49,6 +49,15 @@ pub fn run_compact(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Checks the registry in the PostgreSQL database `url` names, holding every server's
+/// writes off meanwhile.
+pub fn run_verify_database(url: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let location = Location::Postgres(url.to_string());
+    let report = crate::store::verify_at(&location, &StoreOptions::default())
+        .with_context(|| format!("cannot check the registry in {location}"))?;
+    print_report(&report, out)
+}
+
 /// Moves the registry at `from` into the empty `to` (a data directory or a `postgres://`
 /// URL each), checks that both hold the same pairs, and prints the copy's verify report.
 pub fn run_migrate(from: &str, to: &str, out: &mut impl Write) -> anyhow::Result<()> {

@@ -34,7 +34,9 @@ mod tls_init;
 mod token;
 mod transition;
 
-pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use backup::{
+    describe_backup, run_backup, run_restore, run_restore_at, BackupFormat, Manifest, Restored,
+};
 pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
@@ -49,7 +51,7 @@ pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
-pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
+pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};

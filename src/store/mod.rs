@@ -57,7 +57,7 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
-pub use migrate::{migrate, MigrateError, Migrated};
+pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]

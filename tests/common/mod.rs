@@ -59,6 +59,15 @@ pub fn location_for(data_dir: &Path) -> Location {
     }
 }
 
+/// The arguments that name where a command builds a registry for `data_dir`: the
+/// directory itself, or its database (see [`location_for`]).
+pub fn registry_args(data_dir: &Path) -> Vec<String> {
+    match location_for(data_dir) {
+        Location::Directory(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+        Location::Postgres(url) => vec!["--postgres".into(), url],
+    }
+}
+
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
     let store =
@@ -77,7 +86,8 @@ pub async fn restart_at(
     options: ServerOptions,
     address: std::net::SocketAddr,
 ) -> TestServer {
-    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    let store =
+        Store::open_at(&location_for(data_dir), &StoreOptions::default()).expect("open store");
     serve_at(store, data_dir, options, address).await
 }
 
