@@ -766,6 +766,7 @@ impl Call for GetCall {
         let id = &self.ids[self.rng.gen_range(0..self.ids.len())];
         let request = pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         };
         let response = self.client.get_teacher(request).await?.into_inner();
         match response.teacher {

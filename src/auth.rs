@@ -118,10 +118,12 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    /// A teacher's history: reads only, scoped and masked as GetTeacher.
+    ListTeacherRevisions,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 50] = [
+    pub const ALL: [Rpc; 51] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -172,6 +174,7 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ListTeacherRevisions,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -190,6 +193,7 @@ impl Rpc {
         matches!(
             self,
             Rpc::GetTeacher
+                | Rpc::ListTeacherRevisions
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
                 | Rpc::SearchTeachers

@@ -434,6 +434,7 @@ async fn call(
         Rpc::GetTeacher => client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: a.teacher_id.clone(),
+                revision: None,
             })
             .await
             .map(drop),
@@ -869,6 +870,7 @@ async fn a_county_works_only_in_its_own_county() {
     let status = county
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: b.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap_err();
@@ -948,6 +950,7 @@ async fn readers_see_identity_numbers_masked() {
     let got = reader
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: a.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -983,6 +986,7 @@ async fn readers_see_identity_numbers_masked() {
     let full = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: a.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

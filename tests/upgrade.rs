@@ -295,6 +295,7 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
             let got = client
                 .get_teacher(pb::GetTeacherRequest {
                     teacher_id: want.teacher_id.clone(),
+                    revision: None,
                 })
                 .await
                 .unwrap()

@@ -35,6 +35,7 @@ mod evaluation_batch;
 mod evaluation_convert;
 mod evaluation_rpcs;
 mod gate;
+mod history;
 mod import;
 pub mod json;
 mod principal_rate;

@@ -237,6 +237,13 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, GetStatistics, statistics)
     }
 
+    async fn list_teacher_revisions(
+        &self,
+        request: Request<pb::ListTeacherRevisionsRequest>,
+    ) -> Result<Response<pb::ListTeacherRevisionsResponse>, Status> {
+        rpc!(self, request, ListTeacherRevisions, list_teacher_revisions)
+    }
+
     async fn list_changes(
         &self,
         request: Request<pb::ListChangesRequest>,

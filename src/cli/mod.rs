@@ -20,6 +20,7 @@ mod credential;
 mod export;
 mod failure;
 mod generate;
+mod history;
 mod import;
 mod maintenance;
 mod round;
@@ -48,6 +49,7 @@ pub use credential::{
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
+pub use history::run_history;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
 pub use round::run_round;

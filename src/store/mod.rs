@@ -16,6 +16,7 @@ mod codec;
 mod engine;
 mod evaluation;
 mod format;
+mod history;
 mod keys;
 mod migrate;
 mod mutation;
@@ -51,6 +52,7 @@ pub use cases::{
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
 };
 pub use changes::{ChangeEntry, ChangePage, Retention};
+pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
 pub use evaluation::{
     ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand, FiguresRow,
 };

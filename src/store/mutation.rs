@@ -16,7 +16,7 @@ use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
-use crate::store::{codec, keys, StoreError};
+use crate::store::{codec, history, keys, StoreError};
 
 /// A change to the registry, as queued for the writer.
 #[derive(Debug, Clone)]
@@ -498,7 +498,8 @@ fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), Sto
 }
 
 /// The single write step of every accepted mutation: the record, every index entry and
-/// counter that changed, the change event, and the revision, staged together.
+/// counter that changed, the change event, the record's revision entry (what changed,
+/// field by field: see [`crate::store::history`]) and the revision, staged together.
 fn commit_record(
     staged: &mut Staged<'_>,
     before: Option<&Teacher>,
@@ -507,6 +508,7 @@ fn commit_record(
     context: &WriteContext,
 ) -> Result<(), StoreError> {
     stage_record(staged, before, after)?;
+    history::stage_revision(staged, before, after, kind, context)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: Some(after.id.clone()),

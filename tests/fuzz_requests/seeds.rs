@@ -46,6 +46,7 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
     let targets = vec![
         target(pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         }),
         target(create_request(teacher(1, COUNTY), "")),
         target(pb::LookupTeacherRequest {
