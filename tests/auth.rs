@@ -552,6 +552,14 @@ async fn call(
             .list_changes(pb::ListChangesRequest::default())
             .await
             .map(drop),
+        Rpc::ListTeacherRevisions => client
+            .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+                teacher_id: a.teacher_id.clone(),
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await
+            .map(drop),
         Rpc::WatchChanges => client
             .watch_changes(pb::WatchChangesRequest::default())
             .await

@@ -701,6 +701,44 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) {
         .unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
 
+    // The old record's history starts at the first change this build made: the earliest
+    // revision known is the one the old release left, with nothing invented before it.
+    let history = admin
+        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+            teacher_id: target.teacher_id.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!history.history_complete);
+    assert_eq!(history.earliest_revision, target.revision);
+    assert_eq!(history.revisions.len(), 1);
+    let school = &history.revisions[0].differences;
+    assert_eq!(school.len(), 1, "{school:?}");
+    assert_eq!(school[0].field, "school");
+    let at = |revision| pb::GetTeacherRequest {
+        teacher_id: target.teacher_id.clone(),
+        revision: Some(revision),
+    };
+    let as_it_was = admin.get_teacher(at(target.revision)).await.unwrap();
+    assert_eq!(as_it_was.into_inner().teacher.as_ref(), Some(target));
+    let unknown = admin.get_teacher(at(target.revision - 1)).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::FailedPrecondition, "{unknown:?}");
+    // A created record's history is complete from its creation.
+    let fresh = admin
+        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+            teacher_id: created.teacher_id.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fresh.history_complete);
+    assert_eq!(fresh.earliest_revision, created.revision);
+
     // A certificate for an old teacher with none, never revoked.
     let holder = expected
         .teachers

@@ -143,6 +143,11 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             after_revision: 0,
             county_code: COUNTY.into(),
         }),
+        target(pb::ListTeacherRevisionsRequest {
+            teacher_id: id.clone(),
+            page_size: 2,
+            page_token: String::new(),
+        }),
         target(pb::BackupRegistryRequest {}),
         target(pb::ImportTeachersRequest {
             teacher: Some(teacher(2, COUNTY)),
