@@ -23,7 +23,7 @@ mod title_history;
 mod verification;
 
 pub use certificate::{
-    check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
+    check_kind_digit, check_province_code, parse_certificate_number, sex_code_warning, Certificate, CertificateCopy, CertificateKind,
     CertificateStatus, CopyState, Registration, ReissueReason, Revocation,
 };
 pub use change::{ChangeEvent, ChangeKind};

@@ -60,8 +60,9 @@ impl From<CountyCode> for String {
     }
 }
 
-/// Two-digit province-level codes of GB/T 2260.
-const PROVINCE_CODES: [&str; 34] = [
+/// Two-digit province-level codes of GB/T 2260: the 34 provinces, autonomous regions,
+/// municipalities and special administrative regions.
+pub(crate) const PROVINCE_CODES: [&str; 34] = [
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
     "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
     "81", "82",

@@ -10,6 +10,7 @@ use crate::domain::case::CaseKind;
 use crate::domain::{
     ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
     NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher, TeacherField,
+    sex_code_warning,
     TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
@@ -403,6 +404,7 @@ pub(super) fn change_teacher(
         }
         TeacherChange::IssueCertificate(new) => {
             refuse_taken_certificate(staged, &new.number)?;
+            warnings.extend(sex_code_warning(&new.number, next.fields.gender));
             next.issue_certificate(new)?;
             ChangeKind::CertificateIssued
         }
