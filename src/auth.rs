@@ -120,10 +120,18 @@ pub enum Rpc {
     GetRoundStatistics,
     /// A teacher's history: reads only, scoped and masked as GetTeacher.
     ListTeacherRevisions,
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer,
+    /// The receiving county accepts a pending transfer.
+    AcceptTransfer,
+    /// The receiving county declines a pending transfer.
+    DeclineTransfer,
+    /// The transfers pending out of and into a county: reads only.
+    ListTransfers,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 51] = [
+    pub const ALL: [Rpc; 55] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -175,6 +183,10 @@ impl Rpc {
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
         Rpc::ListTeacherRevisions,
+        Rpc::ProposeTransfer,
+        Rpc::AcceptTransfer,
+        Rpc::DeclineTransfer,
+        Rpc::ListTransfers,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -194,6 +206,7 @@ impl Rpc {
             self,
             Rpc::GetTeacher
                 | Rpc::ListTeacherRevisions
+                | Rpc::ListTransfers
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
                 | Rpc::SearchTeachers
@@ -278,6 +291,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RevokeCertificate
                         | IssueCredential
                         | LoseQualification
+                        // Transfers: the teacher's county proposes, the receiving one answers.
+                        | ProposeTransfer
+                        | AcceptTransfer
+                        | DeclineTransfer
                         // Title evaluation: their teachers apply through them; they record
                         // what is found and objected in their county.
                         | ApplyForTitle

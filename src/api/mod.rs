@@ -45,6 +45,7 @@ mod service;
 mod status;
 mod teachers;
 mod titles;
+mod transfers;
 mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};

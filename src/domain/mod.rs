@@ -20,6 +20,7 @@ pub(crate) mod teacher_id;
 mod text;
 mod title;
 mod title_history;
+mod transfer;
 mod verification;
 
 pub use certificate::{
@@ -47,4 +48,7 @@ pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
 pub use text::shown;
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
+pub use transfer::{
+    parse_receiving_school, PendingTransfer, TransferProposal,
+};
 pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

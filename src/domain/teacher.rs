@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text, shown};
 use crate::domain::{
-    current_title, Certificate, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
+    current_title, Certificate, PendingTransfer, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
     TeacherId, TitleEntry, TitleTier,
 };
 
@@ -382,6 +382,8 @@ pub struct Teacher {
     pub revision: u64,
     pub create_time: UnixMicros,
     pub update_time: UnixMicros,
+    /// A transfer to another county proposed and not yet answered (see `domain::transfer`).
+    pub pending_transfer: Option<PendingTransfer>,
 }
 
 impl Teacher {

@@ -84,6 +84,9 @@ pub(crate) const ROUND_FIGURES: u8 = b'u';
 pub(crate) const ETHICS_FINDING: u8 = b'f';
 /// `w` + date given (YYYYMMDD) + revision → a consultation answered.
 pub(crate) const CONSULTATION: u8 = b'w';
+/// `T` + county code + teacher_id → nothing: the teachers with a transfer pending out of
+/// or into the county (an entry under each of the two counties), for ListTransfers.
+pub(crate) const TRANSFER: u8 = b'T';
 /// `H` + teacher_id + the revision's bitwise complement (big-endian) → what that revision
 /// changed in the record (see [`crate::store::history`]). The complement puts a teacher's
 /// newest revision first, so a history reads newest first in one forward scan.
@@ -368,6 +371,18 @@ pub(crate) fn case_id_at_end(key: &[u8]) -> Option<CaseId> {
     let start = key.len().checked_sub(crate::domain::case::CASE_ID_LEN)?;
     let text = std::str::from_utf8(&key[start..]).ok()?;
     CaseId::try_from(text.to_string()).ok()
+}
+
+/// A pending transfer's entry under one of its counties (see [`TRANSFER`]).
+pub(crate) fn transfer(county: &CountyCode, id: &TeacherId) -> Vec<u8> {
+    let mut key = transfer_prefix(county);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The prefix of a county's pending-transfer entries.
+pub(crate) fn transfer_prefix(county: &CountyCode) -> Vec<u8> {
+    prefixed(TRANSFER, county.as_str().as_bytes())
 }
 
 /// A teacher's revision entry (see [`HISTORY`]).

@@ -26,6 +26,7 @@ mod requests;
 mod search;
 mod sled_engine;
 mod statistics;
+mod transfers;
 mod upgrade;
 mod verify;
 mod writer;
@@ -68,6 +69,7 @@ pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
+pub use transfers::CountyTransfers;
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 

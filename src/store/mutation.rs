@@ -10,7 +10,7 @@ use crate::domain::case::CaseKind;
 use crate::domain::{
     ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
     NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher, TeacherField,
-    sex_code_warning,
+    sex_code_warning, TransferProposal,
     TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
@@ -77,6 +77,12 @@ pub enum TeacherChange {
         effective_date: NaiveDate,
         approval_document: String,
     },
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer(TransferProposal),
+    /// The receiving county accepts the pending transfer; the teacher joins `school`.
+    AcceptTransfer { school: String },
+    /// The receiving county declines the pending transfer.
+    DeclineTransfer,
 }
 
 /// Who asks, and under which request id.
@@ -247,6 +253,7 @@ pub(super) fn create_teacher(
         revision: staged.next_revision(),
         create_time: now,
         update_time: now,
+        pending_transfer: None,
     };
     commit_record(staged, None, &teacher, ChangeKind::Created, context)?;
     Ok(Outcome {
@@ -302,6 +309,7 @@ fn import_row(
             revision: 0,
             create_time: now,
             update_time: now,
+            pending_transfer: None,
         },
     };
     for imported in &row.certificates {
@@ -314,6 +322,12 @@ fn import_row(
         }
     }
     next.merge_import(&row, &context.principal, now)?;
+    if current
+        .as_ref()
+        .is_some_and(|c| c.fields.county_code != next.fields.county_code)
+    {
+        next.pending_transfer = None;
+    }
     let (kind, effect) = match &current {
         None => (ChangeKind::Created, Effect::Created),
         Some(current) if *current == next => {
@@ -369,8 +383,14 @@ pub(super) fn change_teacher(
         }
     };
     // Another county's teacher is one this caller may not act on: it answers as a missing
-    // one would, before its etag is looked at, so no answer tells it exists.
-    if !context.in_scope(&current.fields.county_code) {
+    // one would, before its etag is looked at, so no answer tells it exists. A transfer is
+    // answered by the county it would go to.
+    if matches!(
+        change,
+        TeacherChange::AcceptTransfer { .. } | TeacherChange::DeclineTransfer
+    ) {
+        check_receiving_county(context, &current)?;
+    } else if !context.in_scope(&current.fields.county_code) {
         let what = match target {
             Target::Teacher(_) => "teacher",
             Target::Certificate(_) => "certificate",
@@ -398,6 +418,19 @@ pub(super) fn change_teacher(
                 .patched(&patch, &mask)
                 .validate(today)
                 .map_err(DomainError::from)?;
+            if validated.fields.county_code != current.fields.county_code {
+                if context.scope.is_some() {
+                    return Err(DomainError::PermissionDenied {
+                        message: "a county may not move a teacher to another county by \
+                                  itself: propose a transfer (ProposeTransfer), which the \
+                                  receiving county accepts or declines"
+                            .into(),
+                    }
+                    .into());
+                }
+                // An admin's direct move ends any pending transfer.
+                next.pending_transfer = None;
+            }
             next.fields = validated.fields;
             warnings = validated.warnings;
             ChangeKind::Updated
@@ -443,6 +476,18 @@ pub(super) fn change_teacher(
             )?;
             ChangeKind::TitleTransitioned
         }
+        TeacherChange::ProposeTransfer(proposal) => {
+            next.propose_transfer(proposal, &context.principal, clock::now())?;
+            ChangeKind::TransferProposed
+        }
+        TeacherChange::AcceptTransfer { school } => {
+            next.accept_transfer(school)?;
+            ChangeKind::TransferAccepted
+        }
+        TeacherChange::DeclineTransfer => {
+            next.decline_transfer()?;
+            ChangeKind::TransferDeclined
+        }
     };
     if next == current {
         return Ok(Outcome {
@@ -462,6 +507,24 @@ pub(super) fn change_teacher(
         warnings,
         effect: Effect::Updated,
     })
+}
+
+/// Who may answer a transfer: the receiving county (or an admin). The releasing county is
+/// told so; any other county finds no such teacher.
+fn check_receiving_county(context: &WriteContext, current: &Teacher) -> Result<(), StoreError> {
+    let Some(scope) = &context.scope else {
+        return Ok(());
+    };
+    match &current.pending_transfer {
+        Some(pending) if pending.to_county == *scope => Ok(()),
+        _ if current.fields.county_code == *scope => Err(DomainError::PermissionDenied {
+            message: "only the receiving county accepts or declines a transfer; the \
+                      teacher's own county proposes it"
+                .into(),
+        }
+        .into()),
+        _ => Err(DomainError::NotFound { what: "teacher" }.into()),
+    }
 }
 
 pub(super) fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teacher, StoreError> {
@@ -637,6 +700,11 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
     ];
     for certificate in &teacher.certificates {
         entries.push((keys::certificate(&certificate.number), id.clone()));
+    }
+    if let Some(pending) = &teacher.pending_transfer {
+        for county in [&teacher.fields.county_code, &pending.to_county] {
+            entries.push((keys::transfer(county, &teacher.id), Vec::new()));
+        }
     }
     if let Some(expires_on) = teacher.registration_expiry() {
         entries.push((

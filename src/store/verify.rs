@@ -191,6 +191,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
         keys::NAME,
+        keys::TRANSFER,
         keys::OPEN_CASE,
         keys::COUNTY_CASE,
     ] {
