@@ -16,10 +16,10 @@ use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_history, run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
+    run_history, run_restore, run_round, run_search, run_show, run_sync, run_token, run_transfer, run_transition, run_verify,
     run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
     CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand,
-    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    SearchArgs, SyncArgs, TokenAction, TransferCommand, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
     DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
@@ -374,6 +374,15 @@ enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Transfers between counties (调动): propose (your county's teacher), accept or
+    /// decline (a transfer into your county), list a county's pending transfers.
+    Transfer {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
     /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
     /// committee's results from a file, confirmation, eligibility, show.
     Round {
@@ -661,6 +670,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
+        }
+        Command::Transfer { server, command } => {
+            runtime.block_on(run_transfer(&server, command, &mut std::io::stdout().lock()))
         }
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))

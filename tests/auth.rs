@@ -419,6 +419,11 @@ async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
     (a, b)
 }
 
+/// A well-formed registry number that no record holds.
+fn nobody() -> String {
+    teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string()
+}
+
 /// Calls `rpc` with a request about county A's teacher; the status if it failed.
 async fn call(
     client: &mut AuthClient,
@@ -550,6 +555,37 @@ async fn call(
             .map(drop),
         Rpc::ListChanges => client
             .list_changes(pb::ListChangesRequest::default())
+            .await
+            .map(drop),
+        // Authorization only: a registry number nobody holds, so nothing pends after.
+        Rpc::ProposeTransfer => client
+            .propose_transfer(pb::ProposeTransferRequest {
+                teacher_id: nobody(),
+                to_county_code: B.into(),
+                reason: "工作调动".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::AcceptTransfer => client
+            .accept_transfer(pb::AcceptTransferRequest {
+                teacher_id: nobody(),
+                school: "一中".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::DeclineTransfer => client
+            .decline_transfer(pb::DeclineTransferRequest {
+                teacher_id: nobody(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::ListTransfers => client
+            .list_transfers(pb::ListTransfersRequest {
+                county_code: A.into(),
+            })
             .await
             .map(drop),
         Rpc::ListTeacherRevisions => client

@@ -353,6 +353,9 @@ fn is_write(method: &str) -> bool {
             | "WithdrawCase"
             | "DecideCase"
             | "RecordConsultation"
+            | "ProposeTransfer"
+            | "AcceptTransfer"
+            | "DeclineTransfer"
     )
 }
 

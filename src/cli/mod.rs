@@ -33,6 +33,7 @@ mod sync;
 mod template;
 mod tls_init;
 mod token;
+mod transfer;
 mod transition;
 
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
@@ -62,6 +63,7 @@ pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
 pub use token::{run_token, TokenAction};
+pub use transfer::{run_transfer, TransferCommand};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
