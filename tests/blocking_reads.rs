@@ -92,7 +92,10 @@ fn one_worker_keeps_answering_while_reads_wait_for_sled() {
                 let (mut client, teacher_id) = (client.clone(), teacher_id.clone());
                 tokio::spawn(async move {
                     client
-                        .get_teacher(pb::GetTeacherRequest { teacher_id, revision: None })
+                        .get_teacher(pb::GetTeacherRequest {
+                            teacher_id,
+                            revision: None,
+                        })
                         .await
                 })
             })

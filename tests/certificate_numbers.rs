@@ -34,8 +34,15 @@ async fn a_new_number_needs_a_province_code_and_a_sex_digit_only_warns() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&refused), ["certificate.certificate_number"]);
-    assert!(refused.message().contains("province"), "{}", refused.message());
+    assert_eq!(
+        violated_fields(&refused),
+        ["certificate.certificate_number"]
+    );
+    assert!(
+        refused.message().contains("province"),
+        "{}",
+        refused.message()
+    );
     let unchanged = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: male.teacher_id.clone(),
@@ -56,15 +63,26 @@ async fn a_new_number_needs_a_province_code_and_a_sex_digit_only_warns() {
         .into_inner();
     assert_eq!(answer.teacher.unwrap().certificates.len(), 1);
     assert_eq!(answer.warnings.len(), 1, "{:?}", answer.warnings);
-    assert!(answer.warnings[0].contains("digit 11"), "{:?}", answer.warnings);
+    assert!(
+        answer.warnings[0].contains("digit 11"),
+        "{:?}",
+        answer.warnings
+    );
     // The same digit for a woman, and any digit before 2009: no warning.
-    for (holder, number) in [(&female, "20163500022000124"), (&female, "20053500021000125")] {
+    for (holder, number) in [
+        (&female, "20163500022000124"),
+        (&female, "20053500021000125"),
+    ] {
         let answer = client
             .issue_certificate(issue(holder, number))
             .await
             .unwrap()
             .into_inner();
-        assert!(answer.warnings.is_empty(), "{number}: {:?}", answer.warnings);
+        assert!(
+            answer.warnings.is_empty(),
+            "{number}: {:?}",
+            answer.warnings
+        );
     }
 }
 
@@ -103,7 +121,11 @@ async fn a_stored_number_without_a_province_code_still_opens_and_is_found() {
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let data = dir.path().join("restored");
     let restored = run_restore(&backup, &data).await.expect("restore");
-    assert!(restored.report.is_consistent(), "{:?}", restored.report.problems);
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
 
     let again = start_server_in(&data).await;
     let mut client = again.client.clone();

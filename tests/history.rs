@@ -61,7 +61,10 @@ macro_rules! revisions {
     };
 }
 
-fn difference<'a>(revision: &'a pb::TeacherRevision, field: &str) -> Option<&'a pb::FieldDifference> {
+fn difference<'a>(
+    revision: &'a pb::TeacherRevision,
+    field: &str,
+) -> Option<&'a pb::FieldDifference> {
     revision.differences.iter().find(|d| d.field == field)
 }
 
@@ -123,10 +126,16 @@ async fn every_change_is_listed_newest_first_with_what_it_changed() {
     assert_eq!(history.revisions[0].principal, "anonymous");
     assert_eq!(history.revisions[0].request_id, "issue-1");
     let number = difference(&history.revisions[0], "certificates[0].certificateNumber").unwrap();
-    assert_eq!((number.old_value.as_str(), number.new_value.as_str()), ("", "\"20163500022000123\""));
+    assert_eq!(
+        (number.old_value.as_str(), number.new_value.as_str()),
+        ("", "\"20163500022000123\"")
+    );
     // The creation sets every field, from nothing.
     let name = difference(&history.revisions[2], "name").unwrap();
-    assert_eq!((name.old_value.as_str(), name.new_value.as_str()), ("", "\"教师1\""));
+    assert_eq!(
+        (name.old_value.as_str(), name.new_value.as_str()),
+        ("", "\"教师1\"")
+    );
 
     // Page by page, the same, newest first.
     let mut seen = Vec::new();
@@ -160,17 +169,32 @@ async fn get_teacher_at_a_revision_answers_the_record_as_it_was() {
         revision: Some(revision),
     };
     for expected in [&created, &moved, &issued] {
-        let got = client.get_teacher(at(expected.revision)).await.unwrap().into_inner();
+        let got = client
+            .get_teacher(at(expected.revision))
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(got.teacher.as_ref(), Some(expected));
     }
     // Between two changes: as the earlier one left it; after the last: as it is.
     assert!(moved.revision + 1 < issued.revision);
-    let between = client.get_teacher(at(moved.revision + 1)).await.unwrap().into_inner();
+    let between = client
+        .get_teacher(at(moved.revision + 1))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(between.teacher.as_ref(), Some(&moved));
-    let later = client.get_teacher(at(issued.revision + 100)).await.unwrap().into_inner();
+    let later = client
+        .get_teacher(at(issued.revision + 100))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(later.teacher.as_ref(), Some(&issued));
     // Before the record existed: NOT_FOUND.
-    let before = client.get_teacher(at(created.revision - 1)).await.unwrap_err();
+    let before = client
+        .get_teacher(at(created.revision - 1))
+        .await
+        .unwrap_err();
     assert_eq!(before.code(), Code::NotFound, "{before:?}");
     // A registry number nobody holds: NOT_FOUND as ever.
     let unknown = TeacherId::generate(&mut rand::thread_rng());
@@ -201,7 +225,10 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
         .into_inner()
         .teacher
         .unwrap();
-    admin.update_teacher(update_school(&created, "第五中学")).await.unwrap();
+    admin
+        .update_teacher(update_school(&created, "第五中学"))
+        .await
+        .unwrap();
 
     let mut reader = as_token(&server, &reader).await;
     let history = revisions!(reader, &created.teacher_id).unwrap();
@@ -211,7 +238,10 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
     assert!(shown.new_value.contains('*'), "{shown:?}");
     let birth = difference(creation, "birthDate").unwrap();
     assert_eq!(birth.new_value, format!("\"{}\"", &created.birth_date[..4]));
-    assert!(history.revisions.iter().all(|r| r.principal.is_empty() && r.request_id.is_empty()));
+    assert!(history
+        .revisions
+        .iter()
+        .all(|r| r.principal.is_empty() && r.request_id.is_empty()));
     let old = reader
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: created.teacher_id.clone(),
@@ -226,7 +256,13 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
     assert_eq!(old.school, created.school);
 
     let mut own = as_token(&server, &county_a).await;
-    assert_eq!(revisions!(own, &created.teacher_id).unwrap().revisions.len(), 2);
+    assert_eq!(
+        revisions!(own, &created.teacher_id)
+            .unwrap()
+            .revisions
+            .len(),
+        2
+    );
     let mut other = as_token(&server, &county_b).await;
     let refused = revisions!(other, &created.teacher_id).unwrap_err();
     assert_eq!(refused.code(), Code::NotFound);
@@ -253,10 +289,16 @@ async fn backups_carry_histories_and_verify_checks_them() {
         .expect("backup");
     assert_eq!(manifest.revisions, 4);
     let restored_dir = dir.path().join("restored");
-    let restored = run_restore(&backup_dir, &restored_dir).await.expect("restore");
+    let restored = run_restore(&backup_dir, &restored_dir)
+        .await
+        .expect("restore");
     assert_eq!(restored.report.revision_entries, 4);
     assert_eq!(restored.report.complete_histories, 2);
-    assert!(restored.report.is_consistent(), "{:?}", restored.report.problems);
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
 
     let again = start_server_in(&restored_dir).await;
     let mut client = again.client.clone();

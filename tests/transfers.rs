@@ -152,7 +152,11 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .await
         .unwrap_err();
     assert_eq!(moved.code(), Code::PermissionDenied);
-    assert!(moved.message().contains("ProposeTransfer"), "{}", moved.message());
+    assert!(
+        moved.message().contains("ProposeTransfer"),
+        "{}",
+        moved.message()
+    );
 
     // Proposed: the teacher stays in A, and both counties see the transfer.
     let proposed = a
@@ -171,10 +175,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     assert_eq!(ids(&incoming.incoming), [id.as_str()]);
     assert!(incoming.outgoing.is_empty());
     // A second proposal waits for the first to be answered.
-    let twice = a
-        .propose_transfer(propose(&id, C, ""))
-        .await
-        .unwrap_err();
+    let twice = a.propose_transfer(propose(&id, C, "")).await.unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
     // The releasing county does not answer its own proposal; a third county cannot see it.
     let own = a.accept_transfer(accept(&id, "", "")).await.unwrap_err();

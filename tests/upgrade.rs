@@ -724,7 +724,10 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) {
     };
     let as_it_was = admin.get_teacher(at(target.revision)).await.unwrap();
     assert_eq!(as_it_was.into_inner().teacher.as_ref(), Some(target));
-    let unknown = admin.get_teacher(at(target.revision - 1)).await.unwrap_err();
+    let unknown = admin
+        .get_teacher(at(target.revision - 1))
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), Code::FailedPrecondition, "{unknown:?}");
     // A created record's history is complete from its creation.
     let fresh = admin

@@ -13,10 +13,9 @@ use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
     CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
     EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, LossGround, QualificationLoss, Registration,
-    PendingTransfer, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
-    TeacherId,
-    TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    ImportedCertificateInput, LegacyTitle, LossGround, PendingTransfer, QualificationLoss,
+    Registration, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
+    TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 

@@ -104,7 +104,13 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(principal, id, etag, TeacherChange::DeclineTransfer, request_id)
+            .transfer_step(
+                principal,
+                id,
+                etag,
+                TeacherChange::DeclineTransfer,
+                request_id,
+            )
             .await?;
         Ok(pb::DeclineTransferResponse {
             teacher: Some(teacher),
@@ -119,7 +125,9 @@ impl RegistryService {
         let pb::ListTransfersRequest { county_code } = request;
         let asked = match county_code.trim() {
             "" => None,
-            raw => Some(CountyCode::parse(raw).map_err(|e| DomainError::invalid("county_code", e))?),
+            raw => {
+                Some(CountyCode::parse(raw).map_err(|e| DomainError::invalid("county_code", e))?)
+            }
         };
         let Some(county) = scoped_county(principal, asked)? else {
             return Err(DomainError::invalid("county_code", "is required").into());
@@ -128,7 +136,12 @@ impl RegistryService {
             .reads
             .read(move |store| store.pending_transfers(&county))
             .await?;
-        let shown = |teachers: Vec<_>| teachers.into_iter().map(|t| present(principal, t)).collect();
+        let shown = |teachers: Vec<_>| {
+            teachers
+                .into_iter()
+                .map(|t| present(principal, t))
+                .collect()
+        };
         Ok(pb::ListTransfersResponse {
             outgoing: shown(outgoing),
             incoming: shown(incoming),

@@ -35,7 +35,9 @@ pub async fn run_history(
             .map_err(|status| refusal(status, "the registry did not show the teacher"))?
             .into_inner()
             .teacher
-            .ok_or_else(|| CommandError::Refused("the registry answered without a teacher".into()))?;
+            .ok_or_else(|| {
+                CommandError::Refused("the registry answered without a teacher".into())
+            })?;
         writeln!(out, "修订 revision {revision}")?;
         write_page(&teacher, out)?;
         return Ok(());
@@ -71,7 +73,11 @@ pub async fn run_history(
 
 fn write_revision(revision: &pb::TeacherRevision, out: &mut impl Write) -> std::io::Result<()> {
     let kind = pb::ChangeKind::try_from(revision.kind)
-        .map(|k| k.as_str_name().trim_start_matches("CHANGE_KIND_").to_string())
+        .map(|k| {
+            k.as_str_name()
+                .trim_start_matches("CHANGE_KIND_")
+                .to_string()
+        })
         .unwrap_or_else(|_| revision.kind.to_string());
     let time = revision
         .change_time
@@ -83,7 +89,11 @@ fn write_revision(revision: &pb::TeacherRevision, out: &mut impl Write) -> std::
         "" => String::new(),
         principal => format!("  {principal}"),
     };
-    writeln!(out, "修订 revision {}  {time}  {kind}{by}", revision.revision)?;
+    writeln!(
+        out,
+        "修订 revision {}  {time}  {kind}{by}",
+        revision.revision
+    )?;
     for difference in &revision.differences {
         let old = if difference.old_value.is_empty() {
             "-"

@@ -87,7 +87,11 @@ pub fn print_report(report: &VerifyReport, out: &mut impl Write) -> anyhow::Resu
     writeln!(
         out,
         "{}; {} back to their creation",
-        count(report.revision_entries, "revision entry", "revision entries"),
+        count(
+            report.revision_entries,
+            "revision entry",
+            "revision entries"
+        ),
         count(report.complete_histories, "history", "histories")
     )?;
     for problem in &report.problems {

@@ -10,9 +10,9 @@ use chrono::{Months, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
-    check_kind_digit, check_province_code, parse_certificate_number, parse_date, Certificate, CertificateCopy,
-    CertificateKind, CertificateStatus, Choice, CopyState, DomainError, FieldViolation,
-    Registration, ReissueReason, Revocation, Teacher,
+    check_kind_digit, check_province_code, parse_certificate_number, parse_date, Certificate,
+    CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState, DomainError,
+    FieldViolation, Registration, ReissueReason, Revocation, Teacher,
 };
 
 /// How long a periodic registration, and a revocation's bar on reapplying, last.

@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text, shown};
 use crate::domain::{
-    current_title, Certificate, PendingTransfer, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
-    TeacherId, TitleEntry, TitleTier,
+    current_title, Certificate, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
+    PendingTransfer, TeacherId, TitleEntry, TitleTier,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -139,7 +139,13 @@ mod tests {
         let again = teacher
             .propose_transfer(proposal("350722"), "yanping", UnixMicros(6))
             .unwrap_err();
-        assert!(matches!(again, DomainError::FailedPrecondition { reason: "TRANSFER_PENDING", .. }));
+        assert!(matches!(
+            again,
+            DomainError::FailedPrecondition {
+                reason: "TRANSFER_PENDING",
+                ..
+            }
+        ));
         teacher.decline_transfer().unwrap();
         assert_eq!(teacher, before);
         assert!(teacher.decline_transfer().is_err());

@@ -53,13 +53,13 @@ pub use cases::{
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
 };
 pub use changes::{ChangeEntry, ChangePage, Retention};
-pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
 pub use evaluation::{
     ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand, FiguresRow,
 };
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
 pub use migrate::{migrate, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};

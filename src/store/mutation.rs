@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 
 use crate::domain::case::CaseKind;
 use crate::domain::{
-    ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
-    NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher, TeacherField,
-    sex_code_warning, TransferProposal,
-    TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
+    sex_code_warning, ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode,
+    ImportRow, NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher,
+    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange, TransferProposal,
+    UnixMicros,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
@@ -80,7 +80,9 @@ pub enum TeacherChange {
     /// The teacher's county proposes a transfer to another county.
     ProposeTransfer(TransferProposal),
     /// The receiving county accepts the pending transfer; the teacher joins `school`.
-    AcceptTransfer { school: String },
+    AcceptTransfer {
+        school: String,
+    },
     /// The receiving county declines the pending transfer.
     DeclineTransfer,
 }

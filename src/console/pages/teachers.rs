@@ -115,7 +115,13 @@ async fn find(console: &Console, session: &Session, key: Key) -> Result<Vec<pb::
     let one = |teacher: Option<pb::Teacher>| teacher.into_iter().collect::<Vec<_>>();
     Ok(match key {
         Key::RegistryNumber(teacher_id) => one(registry
-            .get_teacher(signed(session, pb::GetTeacherRequest { teacher_id, revision: None }))
+            .get_teacher(signed(
+                session,
+                pb::GetTeacherRequest {
+                    teacher_id,
+                    revision: None,
+                },
+            ))
             .await?
             .into_inner()
             .teacher),

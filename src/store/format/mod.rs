@@ -18,10 +18,10 @@ pub(crate) mod codes;
 pub(crate) mod evaluation;
 mod evaluation_request;
 mod fingerprint;
+pub(crate) mod revision;
 #[cfg(test)]
 mod samples;
 pub(crate) mod v1;
-pub(crate) mod revision;
 pub(crate) mod v2;
 
 use crate::domain::case::Consultation;

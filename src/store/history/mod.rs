@@ -193,9 +193,8 @@ fn chain<E: Engine>(engine: &E, id: &TeacherId) -> Result<Option<Chain>, StoreEr
             complete = true;
             break;
         }
-        let before = wire::undo(&state, &entry.fields).map_err(|detail| {
-            corrupt(id, format!("revision {}: {detail}", entry.revision))
-        })?;
+        let before = wire::undo(&state, &entry.fields)
+            .map_err(|detail| corrupt(id, format!("revision {}: {detail}", entry.revision)))?;
         at = entry.previous;
         links.push(Link {
             entry,
@@ -214,7 +213,9 @@ fn chain<E: Engine>(engine: &E, id: &TeacherId) -> Result<Option<Chain>, StoreEr
 fn token_query(id: &TeacherId) -> [u8; 16] {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("history\0{id}").as_bytes());
-    digest[..16].try_into().expect("a SHA-256 digest has 32 bytes")
+    digest[..16]
+        .try_into()
+        .expect("a SHA-256 digest has 32 bytes")
 }
 
 pub(crate) fn list<E: Engine>(
@@ -262,9 +263,11 @@ pub(crate) fn list<E: Engine>(
         });
     }
     let next_page_token = match (links.peek(), revisions.last()) {
-        (Some(_), Some(last)) => {
-            seal_token(secret, token_query(id), last.revision.to_be_bytes().to_vec())
-        }
+        (Some(_), Some(last)) => seal_token(
+            secret,
+            token_query(id),
+            last.revision.to_be_bytes().to_vec(),
+        ),
         _ => String::new(),
     };
     Ok(Some(RevisionPage {
