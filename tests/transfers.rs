@@ -302,10 +302,17 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .into_inner();
     let steps: Vec<i32> = history.revisions.iter().map(|r| r.kind).collect();
     assert_eq!(steps.len(), 5, "{steps:?}");
+    assert_eq!(steps[0], pb::ChangeKind::TransferAccepted as i32);
     assert!(history.revisions[0]
         .differences
         .iter()
         .any(|d| d.field == "countyCode" && d.new_value == format!("\"{B}\"")));
+    // B proposes sending the teacher back to A; the admin moves them to C instead, which
+    // ends the pending transfer on both sides.
+    b.propose_transfer(propose(&id, A, "transfer-3"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&transfers(&mut a, A).await.incoming), [id.as_str()]);
     let direct = admin
         .update_teacher(pb::UpdateTeacherRequest {
             teacher: Some(pb::Teacher {
@@ -324,4 +331,18 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .teacher
         .unwrap();
     assert_eq!(direct.county_code, C);
+    assert_eq!(direct.pending_transfer, None);
+    assert!(transfers(&mut a, A).await.incoming.is_empty());
+    assert!(transfers(&mut b, B).await.outgoing.is_empty());
+    assert_eq!(
+        c.get_teacher(pb::GetTeacherRequest {
+            teacher_id: id.clone(),
+            revision: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher,
+        Some(direct)
+    );
 }

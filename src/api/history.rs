@@ -65,16 +65,14 @@ impl RegistryService {
         let pinned = self
             .reads
             .read(move |store| store.teacher_at_revision(&id, revision))
-            .await;
-        let pinned = match pinned {
-            // Scope first: another county's teacher answers NOT_FOUND whatever its history.
-            Err(error) => return Err(error.into()),
-            Ok(found) => found
-                .filter(|p| may_see(principal, &p.current.fields.county_code))
-                .ok_or_else(teacher_not_found)?,
-        };
+            .await?
+            .filter(|p| may_see(principal, &p.current.fields.county_code))
+            .ok_or_else(teacher_not_found)?;
+        // Scope first, then the history's answer: another county's teacher is NOT_FOUND
+        // whatever its history, never HISTORY_NOT_KEPT.
+        let at = pinned.at.map_err(Status::from)?;
         Ok(pb::GetTeacherResponse {
-            teacher: Some(present(principal, pinned.at)),
+            teacher: Some(present(principal, at)),
         })
     }
 }

@@ -17,7 +17,7 @@ use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
-use crate::store::{codec, history, keys, StoreError};
+use crate::store::{codec, history, keys, transfers, StoreError};
 
 /// A change to the registry, as queued for the writer.
 #[derive(Debug, Clone)]
@@ -391,7 +391,7 @@ pub(super) fn change_teacher(
         change,
         TeacherChange::AcceptTransfer { .. } | TeacherChange::DeclineTransfer
     ) {
-        check_receiving_county(context, &current)?;
+        transfers::check_receiving_county(context, &current)?;
     } else if !context.in_scope(&current.fields.county_code) {
         let what = match target {
             Target::Teacher(_) => "teacher",
@@ -509,24 +509,6 @@ pub(super) fn change_teacher(
         warnings,
         effect: Effect::Updated,
     })
-}
-
-/// Who may answer a transfer: the receiving county (or an admin). The releasing county is
-/// told so; any other county finds no such teacher.
-fn check_receiving_county(context: &WriteContext, current: &Teacher) -> Result<(), StoreError> {
-    let Some(scope) = &context.scope else {
-        return Ok(());
-    };
-    match &current.pending_transfer {
-        Some(pending) if pending.to_county == *scope => Ok(()),
-        _ if current.fields.county_code == *scope => Err(DomainError::PermissionDenied {
-            message: "only the receiving county accepts or declines a transfer; the \
-                      teacher's own county proposes it"
-                .into(),
-        }
-        .into()),
-        _ => Err(DomainError::NotFound { what: "teacher" }.into()),
-    }
 }
 
 pub(super) fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teacher, StoreError> {

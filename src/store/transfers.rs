@@ -1,7 +1,10 @@
-//! Reads of pending transfers between counties (see `domain::transfer`): the index entries
-//! the write path keeps under both counties of a pending transfer ([`keys::TRANSFER`]).
+//! Pending transfers between counties (see `domain::transfer`) in the store: who may answer
+//! one (checked by the write path, [`crate::store::mutation`]), and the reads of the index
+//! entries the write path keeps under both counties of a pending transfer
+//! ([`keys::TRANSFER`]).
 
-use crate::domain::{CountyCode, Teacher, TeacherId};
+use crate::domain::{CountyCode, DomainError, Teacher, TeacherId};
+use crate::store::mutation::WriteContext;
 use crate::store::{keys, Store, StoreError};
 
 /// The transfers pending out of and into a county.
@@ -11,6 +14,27 @@ pub struct CountyTransfers {
     pub outgoing: Vec<Teacher>,
     /// Other counties' teachers with a transfer to this county pending.
     pub incoming: Vec<Teacher>,
+}
+
+/// Who may answer a transfer: the receiving county (or an admin). The releasing county is
+/// told so; any other county finds no such teacher.
+pub(crate) fn check_receiving_county(
+    context: &WriteContext,
+    current: &Teacher,
+) -> Result<(), StoreError> {
+    let Some(scope) = &context.scope else {
+        return Ok(());
+    };
+    match &current.pending_transfer {
+        Some(pending) if pending.to_county == *scope => Ok(()),
+        _ if current.fields.county_code == *scope => Err(DomainError::PermissionDenied {
+            message: "only the receiving county accepts or declines a transfer; the \
+                      teacher's own county proposes it"
+                .into(),
+        }
+        .into()),
+        _ => Err(DomainError::NotFound { what: "teacher" }.into()),
+    }
 }
 
 impl Store {

@@ -15,6 +15,8 @@
 //! their history starts at the first change this release made, and a reader is told the
 //! earliest revision known rather than shown an invented past.
 
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use std::ops::Bound::{Included, Unbounded};
@@ -74,10 +76,13 @@ pub struct RevisionPage {
 /// A teacher as it was at a revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedTeacher {
-    /// The record as it is now.
+    /// The record as it is now (whose county decides who may be told anything of it).
     pub current: Teacher,
-    /// The record as it was at the revision asked for.
-    pub at: Teacher,
+    /// The record as it was at the revision asked for; or why it cannot be told: NOT_FOUND
+    /// before its creation, FAILED_PRECONDITION (`HISTORY_NOT_KEPT`) before the earliest
+    /// revision its history holds. Kept apart from `current` so a caller checks scope
+    /// first: a refusal would otherwise tell another county the record exists.
+    pub at: Result<Teacher, DomainError>,
 }
 
 /// Stages the revision entry of a change from `before` (`None`: a creation) to `after`.
@@ -280,8 +285,7 @@ pub(crate) fn list<E: Engine>(
 }
 
 /// The record as it was at registry revision `revision`: after the last change made to it
-/// at or before that revision. NOT_FOUND before its creation; FAILED_PRECONDITION
-/// (`HISTORY_NOT_KEPT`) before the earliest revision its history holds.
+/// at or before that revision (see [`PinnedTeacher::at`] for when it cannot be told).
 pub(crate) fn at_revision<E: Engine>(
     engine: &E,
     id: &TeacherId,
@@ -291,7 +295,7 @@ pub(crate) fn at_revision<E: Engine>(
         return Ok(None);
     };
     if revision >= chain.current.revision {
-        let at = chain.current.clone();
+        let at = Ok(chain.current.clone());
         return Ok(Some(PinnedTeacher {
             current: chain.current,
             at,
@@ -308,26 +312,28 @@ pub(crate) fn at_revision<E: Engine>(
             None
         }
     });
-    match state {
-        Some(Some(bytes)) => Ok(Some(PinnedTeacher {
-            at: decode_body(id, bytes)?,
-            current: chain.current,
-        })),
+    let at = match state {
+        Some(Some(bytes)) => Ok(decode_body(id, bytes)?),
         // Before the creation, or before the earliest revision kept.
         _ if chain.complete => Err(DomainError::NotFound {
             what: "teacher at that revision (it was created later)",
-        }
-        .into()),
+        }),
         _ => Err(DomainError::FailedPrecondition {
             reason: "HISTORY_NOT_KEPT",
             message: format!(
                 "this record's history is kept from revision {earliest}: it was written by \
                  an earlier release, which kept no revisions, before that"
             ),
-        }
-        .into()),
-    }
+        }),
+    };
+    Ok(Some(PinnedTeacher {
+        current: chain.current,
+        at,
+    }))
 }
+
+/// Stored revision entries read for a backup, and the last key read (`None`: none left).
+pub(crate) type EntryBatch = (Vec<Vec<u8>>, Option<Vec<u8>>);
 
 /// Every history entry up to registry revision `until`, after the key `after` (`None`:
 /// from the first), at most `limit`, in key order; for backups. Entries never change once
@@ -338,7 +344,7 @@ pub(crate) fn entries_after<E: Engine>(
     after: Option<&[u8]>,
     until: u64,
     limit: usize,
-) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), StoreError> {
+) -> Result<EntryBatch, StoreError> {
     let start = match after {
         Some(key) => {
             let mut key = key.to_vec();
@@ -349,13 +355,11 @@ pub(crate) fn entries_after<E: Engine>(
     };
     let mut values = Vec::new();
     let mut last = None;
-    let mut scanned = 0;
-    for item in engine.range(Included(&start), Unbounded)? {
+    for (scanned, item) in engine.range(Included(&start), Unbounded)?.enumerate() {
         let (key, value) = item?;
         if key.first() != Some(&keys::HISTORY) || scanned == limit {
             break;
         }
-        scanned += 1;
         if keys::revision_of_history(&key).is_some_and(|r| r <= until) {
             values.push(value.as_ref().to_vec());
         }
@@ -449,7 +453,7 @@ impl Store {
         after: Option<&[u8]>,
         until: u64,
         limit: usize,
-    ) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>), StoreError> {
+    ) -> Result<EntryBatch, StoreError> {
         entries_after(self.engine(), after, until, limit)
     }
 
