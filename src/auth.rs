@@ -118,10 +118,20 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    /// A teacher's history: reads only, scoped and masked as GetTeacher.
+    ListTeacherRevisions,
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer,
+    /// The receiving county accepts a pending transfer.
+    AcceptTransfer,
+    /// The receiving county declines a pending transfer.
+    DeclineTransfer,
+    /// The transfers pending out of and into a county: reads only.
+    ListTransfers,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 50] = [
+    pub const ALL: [Rpc; 55] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -172,6 +182,11 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ListTeacherRevisions,
+        Rpc::ProposeTransfer,
+        Rpc::AcceptTransfer,
+        Rpc::DeclineTransfer,
+        Rpc::ListTransfers,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -190,6 +205,8 @@ impl Rpc {
         matches!(
             self,
             Rpc::GetTeacher
+                | Rpc::ListTeacherRevisions
+                | Rpc::ListTransfers
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
                 | Rpc::SearchTeachers
@@ -274,6 +291,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RevokeCertificate
                         | IssueCredential
                         | LoseQualification
+                        // Transfers: the teacher's county proposes, the receiving one answers.
+                        | ProposeTransfer
+                        | AcceptTransfer
+                        | DeclineTransfer
                         // Title evaluation: their teachers apply through them; they record
                         // what is found and objected in their county.
                         | ApplyForTitle

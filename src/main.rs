@@ -15,11 +15,12 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_restore_at, run_round, run_search, run_show, run_sync, run_token, run_transition,
-    run_verify, run_verify_credential, run_verify_database, tls_init, write_template, CaseCommand,
-    CommandError, CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure,
-    ImportArgs, RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
+    run_compact, run_credential, run_credential_key, run_export, run_history, run_import,
+    run_migrate, run_restore_at, run_round, run_search, run_show, run_sync, run_token,
+    run_transfer, run_transition, run_verify, run_verify_credential, run_verify_database,
+    tls_init, write_template, CaseCommand, CommandError, CountyNames, CredentialCommand,
+    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
+    TokenAction, TransferCommand, TransitionArgs,
     VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
@@ -349,6 +350,18 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Print a teacher's history, newest first: each change's revision, time, kind and the
+    /// fields it changed, old → new; with --revision, the record as it was then.
+    History {
+        /// The registry number.
+        teacher_id: String,
+        /// Print the record as it was at this registry revision instead.
+        #[arg(long)]
+        revision: Option<u64>,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
     /// Write a small CA and a server certificate signed by it, for `serve --tls-cert`:
     /// ca.pem (for clients), ca.key, server.pem and server.key (keys owner-only).
     TlsInit {
@@ -369,6 +382,15 @@ enum Command {
         server: String,
         #[command(subcommand)]
         command: CaseCommand,
+    },
+    /// Transfers between counties (调动): propose (your county's teacher), accept or
+    /// decline (a transfer into your county), list a county's pending transfers.
+    Transfer {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: TransferCommand,
     },
     /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
     /// committee's results from a file, confirmation, eligibility, show.
@@ -658,12 +680,27 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }
+        Command::History {
+            teacher_id,
+            revision,
+            server,
+        } => runtime.block_on(run_history(
+            &server,
+            &teacher_id,
+            revision,
+            &mut std::io::stdout().lock(),
+        )),
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
         }
+        Command::Transfer { server, command } => runtime.block_on(run_transfer(
+            &server,
+            command,
+            &mut std::io::stdout().lock(),
+        )),
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
         }

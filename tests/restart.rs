@@ -45,6 +45,7 @@ async fn a_restart_finds_every_record() {
         let after = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: before.teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap()
@@ -324,6 +325,7 @@ async fn at_shutdown_health_goes_not_serving_while_requests_are_still_answered()
         .client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: created.teacher_id.clone(),
+            revision: None,
         })
         .await
         .expect("still answered while draining");

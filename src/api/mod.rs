@@ -35,6 +35,7 @@ mod evaluation_batch;
 mod evaluation_convert;
 mod evaluation_rpcs;
 mod gate;
+mod history;
 mod import;
 pub mod json;
 mod principal_rate;
@@ -44,6 +45,7 @@ mod service;
 mod status;
 mod teachers;
 mod titles;
+mod transfers;
 mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};

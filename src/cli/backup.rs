@@ -6,7 +6,8 @@
 //! `cases.jsonl` (the service window's cases, as at the snapshot revision; absent from
 //! backups taken before cases existed, which restore without), `consultations.jsonl`,
 //! `evaluation.jsonl` (rounds, title applications and ethics findings; see
-//! `backup/evaluation.rs`) and
+//! `backup/evaluation.rs`), `revisions.jsonl` (the teachers' histories; see
+//! `backup/revisions.rs`) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
@@ -22,6 +23,7 @@
 mod evaluation;
 mod files;
 mod legacy_v1;
+mod revisions;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Write};
@@ -121,6 +123,11 @@ pub struct Manifest {
     pub evaluation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation_sha256: Option<String>,
+    /// Revision entries in `revisions.jsonl` (0, and no file, in earlier backups).
+    #[serde(default)]
+    pub revisions: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
@@ -146,6 +153,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut last_case: HashMap<String, usize> = HashMap::new();
     let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
     let mut evaluation_file = HashingWriter::create(&dir.join(evaluation::EVALUATION))?;
+    let mut revisions_file = HashingWriter::create(&dir.join(revisions::REVISIONS))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -196,6 +204,13 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                 evaluation::write(&mut evaluation_file, batch)?;
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
+            Some(Entry::Revisions(batch)) => {
+                ensure!(
+                    snapshot.is_some(),
+                    "the server sent revision entries before the snapshot"
+                );
+                revisions::write(&mut revisions_file, batch)?;
+            }
             Some(Entry::Changes(batch)) => {
                 ensure!(
                     snapshot.is_some(),
@@ -238,6 +253,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let (case_count, cases_sha256) = case_file.finish()?;
     let (consultation_count, consultations_sha256) = consultations.finish()?;
     let (evaluation_count, evaluation_sha256) = evaluation_file.finish()?;
+    let (revision_count, revisions_sha256) = revisions_file.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -260,6 +276,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         consultations_sha256: Some(consultations_sha256),
         evaluation: evaluation_count,
         evaluation_sha256: Some(evaluation_sha256),
+        revisions: revision_count,
+        revisions_sha256: Some(revisions_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -312,6 +330,9 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
     }
     if let Some(sha256) = &manifest.evaluation_sha256 {
         files.push((evaluation::EVALUATION, sha256));
+    }
+    if let Some(sha256) = &manifest.revisions_sha256 {
+        files.push((revisions::REVISIONS, sha256));
     }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
@@ -390,6 +411,17 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
         manifest.evaluation
     );
 
+    let restored_revisions = match manifest.revisions_sha256 {
+        Some(_) => revisions::restore(&store, &dir.join(revisions::REVISIONS), &manifest).await?,
+        None => 0,
+    };
+    ensure!(
+        restored_revisions == manifest.revisions,
+        "{} holds {restored_revisions} revision entries, the manifest says {}",
+        revisions::REVISIONS,
+        manifest.revisions
+    );
+
     let mut expected = manifest.oldest_revision;
     let mut batch = Vec::with_capacity(RESTORE_BATCH);
     for (number, line) in std::io::BufReader::new(open(&dir.join(CHANGES))?)
@@ -431,7 +463,8 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
     ensure!(
         report.records == manifest.teachers
             && report.cases == manifest.cases
-            && report.revision == manifest.revision,
+            && report.revision == manifest.revision
+            && report.revision_entries == manifest.revisions,
         "the new registry holds {} teachers at revision {}, the backup {} at {}",
         report.records,
         report.revision,

@@ -20,6 +20,7 @@ mod credential;
 mod export;
 mod failure;
 mod generate;
+mod history;
 mod import;
 mod maintenance;
 mod round;
@@ -32,6 +33,7 @@ mod sync;
 mod template;
 mod tls_init;
 mod token;
+mod transfer;
 mod transition;
 
 pub use backup::{
@@ -50,6 +52,7 @@ pub use credential::{
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
+pub use history::run_history;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
@@ -62,6 +65,7 @@ pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
 pub use token::{run_token, TokenAction};
+pub use transfer::{run_transfer, TransferCommand};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;
