@@ -118,10 +118,12 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    /// The read audit: who looked up or exported what. Admins only.
+    ListAuditEntries,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 50] = [
+    pub const ALL: [Rpc; 51] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -172,6 +174,7 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ListAuditEntries,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a

@@ -118,6 +118,14 @@ enum Command {
         /// with the same id is treated as new.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
         retain_request_ids_days: u64,
+        /// How many request ids one principal may keep within that window; a write with a
+        /// new one beyond it is RESOURCE_EXHAUSTED until the oldest expire.
+        #[arg(long, default_value_t = teacher_registry::store::DEFAULT_REQUEST_IDS_PER_PRINCIPAL, value_parser = clap::value_parser!(u64).range(1..))]
+        request_ids_per_principal: u64,
+        /// How long, in days, read-audit entries are kept (lookups by identity number,
+        /// exports, backups, ...; see `teacher-registry audit`).
+        #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..))]
+        retain_audit_days: u64,
         /// At shutdown, seconds to keep serving with health NOT_SERVING before draining, so
         /// a load balancer stops sending work first (0: drain at once).
         #[arg(long, default_value_t = 0)]
@@ -443,6 +451,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_changes,
             retain_days,
             retain_request_ids_days,
+            request_ids_per_principal,
+            retain_audit_days,
             trim_interval_secs,
             drain_secs,
             window_rules,
@@ -538,6 +548,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 cache_capacity: cache_mb * 1024 * 1024,
                 disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
+                request_ids_per_principal,
+                audit_retention: Duration::from_secs(retain_audit_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
             };
             let location = match postgres {

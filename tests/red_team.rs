@@ -5,9 +5,13 @@
 //!   number as an oracle.
 //! - `existence` (2, 5 in part): writes and imports that tell another county's records
 //!   from missing ones; sweeps of refusals; duplicates and no-op writes without an audit.
-//! - `audit_data` (6, 7, 8, 12 in part): the feed's principals and request ids, refusals
+//! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals
 //!   that name no caller, identity numbers echoed in errors and logs, an untyped lookup
 //!   that stops at another county's holder, identity lookups nobody recorded.
+//! - `request_flood` (5): a flood of no-op writes, each with a new request id, that
+//!   grew the store without bound.
+//! - `read_audit` (12): lookups by identity number, exports, backups, duplicates,
+//!   refusal limits, no-op writes and credentials that nobody recorded.
 //! - `fairness` (9): one reader's flood of pages against another county's calls.
 //! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
@@ -20,7 +24,9 @@ mod red_team {
     mod existence;
     mod fairness;
     mod harness;
+    mod read_audit;
     mod reader_view;
+    mod request_flood;
     mod strangers;
     mod tokens;
 }

@@ -9,7 +9,7 @@ use crate::api::service::{
     audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
     RegistryService,
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, past_date, DomainError, FieldViolation, LossGround,
@@ -54,6 +54,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::IssueCertificate,
                 principal,
                 Target::Teacher(id),
                 etag,
@@ -102,6 +103,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::ReissueCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -144,6 +146,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RegisterCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -186,6 +189,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RevokeCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -233,6 +237,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::LoseQualification,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -248,6 +253,7 @@ impl RegistryService {
     /// Sends a validated change to the store and returns the teacher after it.
     async fn change(
         &self,
+        rpc: Rpc,
         principal: &Principal,
         target: Target,
         etag: String,
@@ -263,7 +269,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, rpc, &outcome);
         Ok(present(principal, outcome.teacher))
     }
 }

@@ -27,7 +27,9 @@ use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES
 use crate::api::principal_rate::{default_rates, PrincipalRates, RoleRate};
 use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
 
+use crate::api::audit::Auditor;
 use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
+use crate::domain::audit::AuditKind;
 use crate::domain::DomainError;
 
 /// Requests one principal may have in progress at once, by default.
@@ -45,6 +47,10 @@ pub struct Gate {
     refusals: RefusalLimiter,
     /// Requests and rows per second per principal, by role.
     rates: PrincipalRates,
+    /// Records refusal limits tripped (and, for the handlers, duplicates revealed).
+    auditor: Option<Auditor>,
+    /// The principals held back by the refusal limit, so each trip is audited once.
+    tripped: Mutex<std::collections::HashSet<String>>,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -68,6 +74,40 @@ impl Gate {
             ),
             refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
             rates: PrincipalRates::new(default_rates()),
+            auditor: None,
+            tripped: Mutex::default(),
+        }
+    }
+
+    /// Records the read audit with `auditor` (see `api::audit`).
+    pub(crate) fn with_auditor(mut self, auditor: Auditor) -> Gate {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    /// Records an audit entry without waiting for it (see [`Auditor::note`]).
+    pub(crate) fn note(&self, principal: &str, kind: AuditKind, rpc: Rpc, subject: String) {
+        if let Some(auditor) = &self.auditor {
+            auditor.note(principal, kind, rpc, subject);
+        }
+    }
+
+    /// Notes whether `principal` is held back by its refusal limit; the first refusal of
+    /// each spell is audited.
+    fn held_back(&self, principal: &Principal, rpc: Rpc, held: bool) {
+        let mut tripped = self.tripped.lock().expect("gate lock");
+        match held {
+            true => {
+                if tripped.insert(principal.name.clone()) {
+                    drop(tripped);
+                    self.note(&principal.name, AuditKind::RefusalLimit, rpc, String::new());
+                }
+            }
+            false => {
+                if !tripped.is_empty() {
+                    tripped.remove(&principal.name);
+                }
+            }
         }
     }
 
@@ -166,9 +206,9 @@ impl Gate {
             .into());
         }
         if principal.role != Role::Admin && !rpc.is_public() {
-            self.refusals
-                .check(&principal.name, Instant::now())
-                .map_err(|wait| {
+            let checked = self.refusals.check(&principal.name, Instant::now());
+            self.held_back(&principal, rpc, checked.is_err());
+            checked.map_err(|wait| {
                     let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
                     Status::with_error_details(
                         Code::ResourceExhausted,

@@ -19,7 +19,9 @@ use tonic::{Status, Streaming};
 
 use crate::api::convert::import_input;
 use crate::api::pb;
-use crate::api::service::{audit_duplicate, batch_context, RegistryService};
+use crate::api::audit::Auditor;
+use crate::api::service::{batch_context, RegistryService};
+use crate::domain::audit::AuditKind;
 use crate::api::status::code_name;
 use crate::auth::{Principal, Rpc};
 use crate::clock;
@@ -41,7 +43,13 @@ impl RegistryService {
     ) -> Result<ImportStream, Status> {
         let (sender, receiver) = mpsc::channel(RESULT_BUFFER);
         let context = batch_context(principal, None);
-        tokio::spawn(run_import(self.store.clone(), rows, context, sender));
+        tokio::spawn(run_import(
+            self.store.clone(),
+            rows,
+            context,
+            sender,
+            self.audit.clone(),
+        ));
         Ok(ReceiverStream::new(receiver))
     }
 }
@@ -59,12 +67,13 @@ async fn run_import(
     rows: Streaming<pb::ImportTeachersRequest>,
     context: WriteContext,
     sender: mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
+    audit: Auditor,
 ) {
     let (submitted, in_flight) = mpsc::channel(IN_FLIGHT);
     let principal = context.principal.clone();
     let ((), (imported, rejected)) = tokio::join!(
         submit(&store, rows, context, submitted),
-        answer(in_flight, &sender, &principal),
+        answer(in_flight, &sender, &principal, &audit),
     );
     tracing::info!(imported, rejected, "import stream closed");
 }
@@ -105,6 +114,7 @@ async fn answer(
     mut in_flight: mpsc::Receiver<Submitted>,
     sender: &mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
     principal: &str,
+    audit: &Auditor,
 ) -> (u64, u64) {
     let (mut imported, mut rejected) = (0u64, 0u64);
     while let Some(next) = in_flight.recv().await {
@@ -135,7 +145,12 @@ async fn answer(
             .as_ref()
             .filter(|e| e.code == "ALREADY_EXISTS")
         {
-            audit_duplicate(principal, Rpc::ImportTeachers, &error.message);
+            audit.note(
+                principal,
+                AuditKind::DuplicateRevealed,
+                Rpc::ImportTeachers,
+                error.message.clone(),
+            );
         }
         if response.outcome == pb::ImportOutcome::Rejected as i32 {
             rejected += 1;

@@ -73,6 +73,15 @@ impl From<DomainError> for Status {
                 "REQUEST_ID_REUSED",
                 [("request_id", request_id)],
             ),
+            DomainError::RequestIdsExhausted { limit, retry_after } => {
+                let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+                details.set_error_info(
+                    "REQUEST_IDS_EXHAUSTED",
+                    ERROR_DOMAIN,
+                    HashMap::from([("limit".to_string(), limit.to_string())]),
+                );
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             DomainError::PermissionDenied { .. } => Status::permission_denied(message),
             DomainError::ResyncRequired { oldest_revision } => with_info(
                 Code::FailedPrecondition,

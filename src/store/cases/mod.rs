@@ -101,7 +101,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: CaseCommand,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    request_window: &crate::store::request_quota::RequestWindow,
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
     let fingerprint = Fingerprint::of_case(&command);
@@ -110,7 +110,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        request_window,
         |record| match record.outcome {
             Remembered::Case(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -146,13 +146,13 @@ pub(crate) fn apply(
     };
 
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, request_window, |recorded_at| {
             codec::encode(&codec::NewCaseRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }

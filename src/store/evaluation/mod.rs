@@ -97,7 +97,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: EvaluationCommand,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
     calendar: &WorkingCalendar,
 ) -> Result<EvaluationAnswer, StoreError> {
     let fingerprint = Fingerprint::of_evaluation(&command);
@@ -106,7 +106,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -159,13 +159,13 @@ pub(crate) fn apply(
         }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&codec::NewEvaluationRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }
