@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
-    count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
+    count, describe_backup, print_audit, AuditArgs, generate, print_report, print_statistics, run_backup, run_case,
     run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
     run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
     run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
@@ -379,6 +379,26 @@ enum Command {
         #[command(subcommand)]
         command: RoundCommand,
     },
+    /// List the read audit (admins only): identity lookups (numbers masked), listings,
+    /// backups, duplicates revealed, refusal limits, no-op writes, credentials signed.
+    Audit {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// Only this principal's entries.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only entries of this kind: identity-lookup, listing, backup, duplicate-revealed,
+        /// refusal-limit, no-op-write, credential-issued.
+        #[arg(long)]
+        kind: Option<String>,
+        /// From this day on (YYYY-MM-DD, China Standard Time).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+    },
     /// Print teacher counts by county and title tier.
     Stats {
         /// The registry: host:port, http://host:port, or https://host:port for TLS.
@@ -654,6 +674,23 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
+        }
+        Command::Audit {
+            server,
+            principal,
+            kind,
+            since,
+            until,
+        } => {
+            let args = AuditArgs {
+                principal,
+                kind,
+                since,
+                until,
+            };
+            runtime
+                .block_on(print_audit(&server, &args, &mut std::io::stdout().lock()))
+                .map(drop)
         }
         Command::Stats {
             server,

@@ -8,6 +8,7 @@
 //! program (send this header) the command says what the person can do (set this
 //! variable), see `describe`.
 
+mod audit;
 mod backup;
 mod case;
 mod case_args;
@@ -34,6 +35,7 @@ mod tls_init;
 mod token;
 mod transition;
 
+pub use audit::{print_audit, AuditArgs};
 pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
 pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};

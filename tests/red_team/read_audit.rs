@@ -16,6 +16,7 @@ use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, secured, Token, A};
+use crate::cli_support::run_with;
 use crate::common::{start_server_in_with, teacher};
 
 const CERTIFICATE: &str = "20163500022000777";
@@ -168,6 +169,25 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
         .into_inner()
         .changes;
     assert_eq!(changes.len(), 3, "the creations and the certificate only");
+
+    // The `audit` command lists them too, for admins only.
+    let url = format!("http://{}", server.address);
+    let run = run_with(
+        &["audit", "--server", &url, "--kind", "identity-lookup"],
+        &[("TEACHER_REGISTRY_TOKEN", tokens.admin.as_str())],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.contains(&masked(&own.national_id)), "{run:#?}");
+    assert!(run.stdout.contains("yanping") && run.stdout.contains("1 entry"), "{run:#?}");
+    assert!(!run.stdout.contains(&own.national_id), "{run:#?}");
+    let run = run_with(
+        &["audit", "--server", &url],
+        &[("TEACHER_REGISTRY_TOKEN", tokens.county_a.as_str())],
+    )
+    .await;
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    assert!(run.stderr.contains("PERMISSION_DENIED"), "{run:#?}");
 
     // On disk: a restarted server lists them still.
     let data = server.stop().await.unwrap();
