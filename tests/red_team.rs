@@ -5,7 +5,7 @@
 //!   number as an oracle.
 //! - `existence` (2, 5 in part): writes and imports that tell another county's records
 //!   from missing ones; sweeps of refusals; duplicates and no-op writes without an audit.
-//! - `audit_data` (6, 7, 8): the feed's principals and request ids, refusals
+//! - `audit_data` (6, 7, 8): the feed's and case steps' principals and request ids, refusals
 //!   that name no caller, identity numbers echoed in errors and logs, an untyped lookup
 //!   that stops at another county's holder, identity lookups nobody recorded.
 //! - `request_flood` (5): a flood of no-op writes, each with a new request id, that
