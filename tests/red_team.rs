@@ -13,7 +13,9 @@
 //! - `read_audit` (12): lookups by identity number, exports, backups, duplicates,
 //!   refusal limits, no-op writes and credentials that nobody recorded.
 //! - `fairness` (9): one reader's flood of pages against another county's calls.
-//! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI.
+//! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI;
+//!   a token used with another client certificate than the one pinned to it; the auth
+//!   file's mode; serving tokens without TLS off loopback.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 

@@ -179,6 +179,16 @@ impl Gate {
     /// Who `metadata`'s bearer token names (the anonymous admin when authentication is
     /// off), without admitting them to any RPC: the console signs a person in with it.
     pub(crate) fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+        self.authenticate_on(metadata, None)
+    }
+
+    /// As [`Gate::authenticate`], on a connection that presented the client certificate
+    /// `client_cert` (SHA-256 of its DER), which a pinned principal must match.
+    fn authenticate_on(
+        &self,
+        metadata: &MetadataMap,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Principal, Status> {
         match &self.authenticator {
             None => Ok(Principal::anonymous()),
             Some(authenticator) => {
@@ -186,17 +196,24 @@ impl Gate {
                     None => None,
                     Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
                 };
-                Ok(authenticator.authenticate(header)?)
+                Ok(authenticator.authenticate_on(header, client_cert)?)
             }
         }
     }
 
-    pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
+    /// Admits a caller of `rpc` whose request carries `metadata`, on a connection that
+    /// presented `client_cert` (see [`client_certificate`]).
+    pub(crate) fn admit(
+        &self,
+        rpc: Rpc,
+        metadata: &MetadataMap,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Caller, Status> {
         let principal = match rpc.is_public() {
             // Whatever token comes with it is not looked at: a public RPC answers the same
             // to everyone, and an employer has none.
             true => Principal::public(),
-            false => self.authenticate(metadata)?,
+            false => self.authenticate_on(metadata, client_cert)?,
         };
         if !permits(principal.role, rpc) {
             return Err(DomainError::PermissionDenied {
@@ -244,6 +261,15 @@ impl Gate {
             _slot: slot,
         })
     }
+}
+
+/// The SHA-256 of the client certificate (DER) the request's connection presented over
+/// mutual TLS, if it presented one.
+pub(crate) fn client_certificate<T>(request: &tonic::Request<T>) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let certs = request.peer_certs()?;
+    let first = certs.first()?;
+    Some(sha2::Sha256::digest(first.as_ref()).into())
 }
 
 /// RESOURCE_EXHAUSTED for a principal over its role's rate, with RetryInfo.

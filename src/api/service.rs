@@ -107,7 +107,10 @@ impl RegistryService {
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            let client_cert = $crate::api::gate::client_certificate(&$request);
+            let caller = $self
+                .gate
+                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
             $crate::api::service::name_caller(&caller.principal);
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
@@ -125,7 +128,10 @@ pub(super) use rpc;
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            let client_cert = $crate::api::gate::client_certificate(&$request);
+            let caller = $self
+                .gate
+                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
             $crate::api::service::name_caller(&caller.principal);
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())

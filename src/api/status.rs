@@ -36,7 +36,10 @@ impl From<StoreError> for Status {
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::Missing | AuthError::Malformed | AuthError::Unknown => {
+            AuthError::Missing
+            | AuthError::Malformed
+            | AuthError::Unknown
+            | AuthError::CertificateMismatch => {
                 Status::unauthenticated(error.to_string())
             }
         }
