@@ -226,17 +226,17 @@ impl Gate {
             let checked = self.refusals.check(&principal.name, Instant::now());
             self.held_back(&principal, rpc, checked.is_err());
             checked.map_err(|wait| {
-                    let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
-                    Status::with_error_details(
-                        Code::ResourceExhausted,
-                        format!(
-                            "{} has been refused too often; retry in {} s",
-                            principal.name,
-                            retry.as_secs()
-                        ),
-                        ErrorDetails::with_retry_info(Some(retry)),
-                    )
-                })?;
+                let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!(
+                        "{} has been refused too often; retry in {} s",
+                        principal.name,
+                        retry.as_secs()
+                    ),
+                    ErrorDetails::with_retry_info(Some(retry)),
+                )
+            })?;
         }
         if !rpc.is_public() {
             self.rates

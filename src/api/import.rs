@@ -17,14 +17,14 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
+use crate::api::audit::Auditor;
 use crate::api::convert::import_input;
 use crate::api::pb;
-use crate::api::audit::Auditor;
 use crate::api::service::{batch_context, RegistryService};
-use crate::domain::audit::AuditKind;
 use crate::api::status::code_name;
 use crate::auth::{Principal, Rpc};
 use crate::clock;
+use crate::domain::audit::AuditKind;
 use crate::domain::{DomainError, FieldViolation, ImportMode};
 use crate::store::{Effect, Outcome, Queued, Store, StoreError, WriteContext};
 

@@ -39,9 +39,7 @@ impl From<AuthError> for Status {
             AuthError::Missing
             | AuthError::Malformed
             | AuthError::Unknown
-            | AuthError::CertificateMismatch => {
-                Status::unauthenticated(error.to_string())
-            }
+            | AuthError::CertificateMismatch => Status::unauthenticated(error.to_string()),
         }
     }
 }

@@ -55,11 +55,15 @@ pub async fn print_audit(
         page_size: 1000,
         principal: args.principal.clone().unwrap_or_default(),
         kind: kind as i32,
-        start_time: args.since.map(|day| start_of(day)),
+        start_time: args.since.map(start_of),
         end_time: args.until.and_then(|day| day.succ_opt()).map(start_of),
         ..Default::default()
     };
-    writeln!(out, "{:<19}  {:<12} {:<18} {:<20} subject", "time", "principal", "kind", "method")?;
+    writeln!(
+        out,
+        "{:<19}  {:<12} {:<18} {:<20} subject",
+        "time", "principal", "kind", "method"
+    )?;
     let mut printed = 0;
     loop {
         let page = match client.list_audit_entries(request.clone()).await {
@@ -101,7 +105,11 @@ fn line(entry: &pb::AuditEntry) -> String {
     let time = entry
         .time
         .and_then(|t| DateTime::from_timestamp(t.seconds, 0))
-        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d %H:%M:%S").to_string())
+        .map(|t| {
+            t.with_timezone(&cst())
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
         .unwrap_or_default();
     let kind = KINDS
         .iter()

@@ -119,7 +119,9 @@ pub struct AuditPage {
 
 /// The entries `query` asks for, oldest first.
 pub(crate) fn list<E: Engine>(engine: &E, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-    let since = query.since.map_or_else(|| vec![keys::AUDIT], keys::audit_bound);
+    let since = query
+        .since
+        .map_or_else(|| vec![keys::AUDIT], keys::audit_bound);
     let start = match query.after.map(|cursor| cursor.key()) {
         Some(after) if after >= since => Bound::Excluded(after),
         _ => Bound::Included(since),
@@ -137,7 +139,10 @@ pub(crate) fn list<E: Engine>(engine: &E, query: &AuditQuery) -> Result<AuditPag
         };
         scanned += 1;
         let entry: AuditEntry = codec::decode(&key, &value)?;
-        let wanted = query.principal.as_ref().is_none_or(|p| *p == entry.principal)
+        let wanted = query
+            .principal
+            .as_ref()
+            .is_none_or(|p| *p == entry.principal)
             && query.kind.is_none_or(|k| k == entry.kind);
         if wanted {
             page.entries.push(entry);
@@ -170,7 +175,13 @@ mod tests {
             sequence: 7,
         };
         assert_eq!(AuditCursor::parse(&cursor.token()), Some(cursor));
-        for bad in ["", "zz", &"f".repeat(24), &"0".repeat(23), "0000000000000001000000g1"] {
+        for bad in [
+            "",
+            "zz",
+            &"f".repeat(24),
+            &"0".repeat(23),
+            "0000000000000001000000g1",
+        ] {
             assert_eq!(AuditCursor::parse(bad), None, "{bad}");
         }
         assert_eq!(cursor_of(&cursor.key()), Some(cursor));

@@ -7,9 +7,9 @@ use crate::domain::case::evaluation::{Application, EvaluationRound, RoundFigures
 use crate::domain::case::{Case, CaseFigures, Consultation};
 use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
+use crate::store::format::audit::AuditRecord;
 use crate::store::format::case::CaseRecord;
 use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
-use crate::store::format::audit::AuditRecord;
 use crate::store::format::request_quota::RequestQuotaRecord;
 use crate::store::format::{evaluation, v1, v2, StoredRequest};
 use crate::store::StoreError;

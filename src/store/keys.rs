@@ -473,7 +473,9 @@ pub(crate) fn audit_time(key: &[u8]) -> Option<UnixMicros> {
     };
     let (micros, sequence) = rest.split_first_chunk::<8>()?;
     (sequence.len() == 4).then_some(())?;
-    i64::try_from(u64::from_be_bytes(*micros)).ok().map(UnixMicros)
+    i64::try_from(u64::from_be_bytes(*micros))
+        .ok()
+        .map(UnixMicros)
 }
 
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {

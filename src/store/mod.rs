@@ -46,6 +46,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
+pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
 pub use backend::Location;
 pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
 pub use cases::{
@@ -64,7 +65,6 @@ pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
 pub use postgres_engine::cluster::ThrowawayCluster;
-pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
 pub use request_quota::DEFAULT_REQUEST_IDS_PER_PRINCIPAL;
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
@@ -493,7 +493,10 @@ impl Store {
     }
 
     /// Stores read-audit entries (see [`audit`]); answers once they are on disk.
-    pub async fn audit(&self, entries: Vec<crate::domain::audit::AuditEntry>) -> Result<(), StoreError> {
+    pub async fn audit(
+        &self,
+        entries: Vec<crate::domain::audit::AuditEntry>,
+    ) -> Result<(), StoreError> {
         self.ask(|reply| Command::Audit { entries, reply }).await
     }
 
@@ -503,7 +506,9 @@ impl Store {
         let before = requests::kept_since(crate::clock::now(), self.inner.audit_retention);
         let mut forgotten = 0;
         loop {
-            let removed = self.ask(|reply| Command::TrimAudit { before, reply }).await?;
+            let removed = self
+                .ask(|reply| Command::TrimAudit { before, reply })
+                .await?;
             forgotten += removed;
             if removed < writer::MAX_TRIM {
                 return Ok(forgotten);

@@ -76,16 +76,6 @@ impl RequestWindow {
         }
     }
 
-    /// A window that keeps everything ever recorded and caps nothing (for tools and tests).
-    #[cfg(test)]
-    pub(crate) fn unbounded() -> Self {
-        RequestWindow {
-            kept_since: UnixMicros(i64::MIN),
-            retention: Duration::MAX,
-            per_principal: u64::MAX,
-        }
-    }
-
     fn retention_micros(&self) -> i64 {
         i64::try_from(self.retention.as_micros()).unwrap_or(i64::MAX)
     }
@@ -197,10 +187,7 @@ fn load(staged: &Staged<'_>, key: &[u8]) -> Result<RequestQuota, StoreError> {
 /// principal's records from their expiry entries, once; answers how many principals it
 /// counted. Writing the counts again gives the same counts, so an upgrade cut short is
 /// finished by the next open.
-pub(crate) fn fill_counts<E: Engine>(
-    engine: &E,
-    retention: Duration,
-) -> Result<usize, StoreError> {
+pub(crate) fn fill_counts<E: Engine>(engine: &E, retention: Duration) -> Result<usize, StoreError> {
     if engine.get(keys::META_REQUEST_QUOTAS)?.is_some() {
         return Ok(0);
     }
@@ -232,16 +219,17 @@ pub(crate) fn fill_counts<E: Engine>(
     engine.apply(&batch)?;
     engine.flush()?;
     if counted > 0 {
-        tracing::info!(counted, "request ids of an earlier release counted per principal");
+        tracing::info!(
+            counted,
+            "request ids of an earlier release counted per principal"
+        );
     }
     Ok(counted)
 }
 
 /// The count of each principal's request records, as `verify` recomputes it from the
 /// expiry entries: principal's quota key → records.
-pub(crate) fn stored_totals<E: Engine>(
-    engine: &E,
-) -> Result<BTreeMap<Vec<u8>, u64>, StoreError> {
+pub(crate) fn stored_totals<E: Engine>(engine: &E) -> Result<BTreeMap<Vec<u8>, u64>, StoreError> {
     let mut totals = BTreeMap::new();
     for entry in engine.scan_prefix(&[keys::REQUEST_QUOTA])? {
         let (key, value) = entry?;

@@ -46,11 +46,11 @@ pub use staged::CHUNK_KEYS;
 
 use crate::clock;
 use crate::domain::case::WindowRules;
+use crate::store::audit;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::cases::{self, CaseAnswer, CaseCommand};
 use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
-use crate::store::audit;
 use crate::store::request_quota::RequestWindow;
 use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
 
@@ -564,13 +564,8 @@ impl Writer {
                 reply,
             } => {
                 let window = self.request_window();
-                let answer = cases::apply(
-                    &mut staged,
-                    command,
-                    &context,
-                    &window,
-                    &self.window_rules,
-                );
+                let answer =
+                    cases::apply(&mut staged, command, &context, &window, &self.window_rules);
                 Answer::Case(reply, Box::new(answer))
             }
             Command::Evaluate {

@@ -215,7 +215,10 @@ async fn only_admins_see_who_took_a_cases_steps() {
         .case
         .unwrap();
     assert_eq!(opened.steps.len(), 1);
-    assert_eq!(opened.steps[0].principal, "", "not even to the county that opened it");
+    assert_eq!(
+        opened.steps[0].principal, "",
+        "not even to the county that opened it"
+    );
     for (token, audit) in [
         (&tokens.admin, true),
         (&tokens.county_a, false),

@@ -136,7 +136,9 @@ async fn an_import_meets_another_countys_holder_only_as_an_audited_duplicate() {
         .filter(|e| e.method == "ImportTeachers" && e.subject.contains(&theirs.teacher_id))
         .count();
     assert!(naming >= 2, "{entries:#?}");
-    assert!(entries.iter().all(|e| !e.subject.contains(&theirs.national_id)));
+    assert!(entries
+        .iter()
+        .all(|e| !e.subject.contains(&theirs.national_id)));
     assert!(!server_log().contains(&theirs.national_id));
 }
 
@@ -208,7 +210,14 @@ async fn a_write_that_changes_nothing_is_audited() {
             .await
             .unwrap();
     }
-    let entries = audited(&server, &tokens.admin, pb::AuditKind::NoOpWrite, "yanping", 3).await;
+    let entries = audited(
+        &server,
+        &tokens.admin,
+        pb::AuditKind::NoOpWrite,
+        "yanping",
+        3,
+    )
+    .await;
     assert_eq!(entries.len(), 3, "{entries:#?}");
     assert!(entries
         .iter()

@@ -96,7 +96,14 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
         .into_inner();
     while backup.message().await.unwrap().is_some() {}
 
-    let lookups = audited(&server, &tokens.admin, pb::AuditKind::IdentityLookup, "yanping", 1).await;
+    let lookups = audited(
+        &server,
+        &tokens.admin,
+        pb::AuditKind::IdentityLookup,
+        "yanping",
+        1,
+    )
+    .await;
     assert_eq!(lookups.len(), 1, "{lookups:#?}");
     assert_eq!(lookups[0].subject, masked(&own.national_id));
     assert_eq!(lookups[0].method, "LookupTeacher");
@@ -104,7 +111,14 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
     let listings = audited(&server, &tokens.admin, pb::AuditKind::Listing, "yanping", 1).await;
     assert_eq!(listings.len(), 1, "one entry per listing: {listings:#?}");
     assert_eq!(listings[0].subject, A);
-    let signed = audited(&server, &tokens.admin, pb::AuditKind::CredentialIssued, "", 1).await;
+    let signed = audited(
+        &server,
+        &tokens.admin,
+        pb::AuditKind::CredentialIssued,
+        "",
+        1,
+    )
+    .await;
     assert_eq!(signed.len(), 1, "{signed:#?}");
     assert!(signed[0].subject.contains(CERTIFICATE), "{signed:#?}");
     let backups = audited(&server, &tokens.admin, pb::AuditKind::Backup, "root", 1).await;
@@ -179,7 +193,10 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
     .await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stdout.contains(&masked(&own.national_id)), "{run:#?}");
-    assert!(run.stdout.contains("yanping") && run.stdout.contains("1 entry"), "{run:#?}");
+    assert!(
+        run.stdout.contains("yanping") && run.stdout.contains("1 entry"),
+        "{run:#?}"
+    );
     assert!(!run.stdout.contains(&own.national_id), "{run:#?}");
     let run = run_with(
         &["audit", "--server", &url],

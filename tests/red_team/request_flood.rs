@@ -76,7 +76,11 @@ async fn a_flood_of_new_request_ids_stops_at_the_principals_cap() {
             Err(status) if status.code() == Code::ResourceExhausted => {
                 exhausted += 1;
                 let reason = status.get_details_error_info().map(|i| i.reason);
-                assert_eq!(reason.as_deref(), Some("REQUEST_IDS_EXHAUSTED"), "{status:?}");
+                assert_eq!(
+                    reason.as_deref(),
+                    Some("REQUEST_IDS_EXHAUSTED"),
+                    "{status:?}"
+                );
                 hint = status.get_details_retry_info().and_then(|i| i.retry_delay);
             }
             Err(status) => panic!("{status:?}"),
@@ -87,7 +91,10 @@ async fn a_flood_of_new_request_ids_stops_at_the_principals_cap() {
     // The oldest expire a retention window (7 days) after they were made.
     let hint = hint.expect("RetryInfo");
     let week = Duration::from_secs(7 * 24 * 3600);
-    assert!(hint > week - Duration::from_secs(3 * 3600) && hint <= week, "{hint:?}");
+    assert!(
+        hint > week - Duration::from_secs(3 * 3600) && hint <= week,
+        "{hint:?}"
+    );
     // Unbounded, the flood grew the store by ~14 MB; capped, by the 1,000 it kept.
     let grown = after.saturating_sub(before);
     assert!(grown < 4 * 1024 * 1024, "the store grew {grown} bytes");

@@ -133,7 +133,11 @@ fn pin(auth: &std::path::Path, name: &str, der: &[u8]) {
         .collect();
     // As `openssl x509 -noout -fingerprint -sha256` prints it, colons and all.
     let line = format!("client_cert_sha256 = \"{}\"\n", hex.join(":"));
-    let text = format!("{}{line}{}", &text[..at + table.len()], &text[at + table.len()..]);
+    let text = format!(
+        "{}{line}{}",
+        &text[..at + table.len()],
+        &text[at + table.len()..]
+    );
     std::fs::write(auth, text).unwrap();
 }
 
@@ -158,8 +162,13 @@ async fn a_token_pinned_to_a_certificate_is_refused_with_any_other() {
     let free = add_principal(&auth, "root", Role::Admin, None).unwrap();
     let bureau_der = {
         use base64::Engine;
-        let body: String = bureau_cert.lines().filter(|l| !l.starts_with("-----")).collect();
-        base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+        let body: String = bureau_cert
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
     };
     pin(&auth, "yanping", &bureau_der);
     let server = start_server_with(ServerOptions {
@@ -226,9 +235,18 @@ async fn token_keeps_the_auth_files_mode() {
     let dir = tempfile::tempdir().unwrap();
     let auth = dir.path().join("auth.toml");
     let auth_arg = auth.to_str().unwrap();
-    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     run_with(
-        &["token", "--auth-file", auth_arg, "--principal", "root", "--role", "admin"],
+        &[
+            "token",
+            "--auth-file",
+            auth_arg,
+            "--principal",
+            "root",
+            "--role",
+            "admin",
+        ],
         &[],
     )
     .await
@@ -241,9 +259,12 @@ async fn token_keeps_the_auth_files_mode() {
         &["--rotate", "root"][..],
         &["--revoke", "auditor"][..],
     ] {
-        run_with(&[&["token", "--auth-file", auth_arg][..], edit].concat(), &[])
-            .await
-            .ok();
+        run_with(
+            &[&["token", "--auth-file", auth_arg][..], edit].concat(),
+            &[],
+        )
+        .await
+        .ok();
         assert_eq!(mode(&auth), 0o640, "after token {edit:?}");
     }
 }
