@@ -29,6 +29,7 @@
 mod committer;
 mod filter;
 mod poll;
+mod prefetch;
 mod staged;
 mod voided;
 
@@ -40,6 +41,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use committer::{Failure, Finished, Group};
 use filter::KeyFilter;
+use prefetch::Prefetched;
 use staged::Pending;
 pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
@@ -345,6 +347,7 @@ pub(crate) fn spawn(
                 lost: voided::Lost::default(),
                 // Random, so servers sharing an engine do not reuse each other's keys.
                 audit_sequence: rand::random(),
+                prefetched: Prefetched::default(),
             };
             runtime.block_on(writer.run(receiver));
             drop(scan);
@@ -399,6 +402,8 @@ struct Writer {
     lost: voided::Lost,
     /// The sequence number of the next audit entry's key.
     audit_sequence: u32,
+    /// A shared engine's keys, read ahead for the group being staged.
+    prefetched: Prefetched,
 }
 
 /// A group being staged: its writes, and the answers owed once it is on disk.
@@ -437,17 +442,26 @@ impl Writer {
                     self.hear(report);
                 }
                 command = receiver.recv(), if room => match command {
+                    Some(command) if shared => {
+                        let batch = self.queued_after(command, &mut receiver);
+                        self.take_shared(batch, &mut committer_free).await;
+                    }
                     Some(command) => self.take(command, &mut committer_free).await,
                     None => open = false,
                 },
             }
-            if !shared {
+            if shared {
+                if let Ok(command) = receiver.try_recv() {
+                    let batch = self.queued_after(command, &mut receiver);
+                    self.take_shared(batch, &mut committer_free).await;
+                }
+            } else {
                 self.hand_over(&mut committer_free);
-            }
-            while self.staging.answers.len() < MAX_GROUP {
-                match receiver.try_recv() {
-                    Ok(command) => self.take(command, &mut committer_free).await,
-                    Err(_) => break,
+                while self.staging.answers.len() < MAX_GROUP {
+                    match receiver.try_recv() {
+                        Ok(command) => self.take(command, &mut committer_free).await,
+                        Err(_) => break,
+                    }
                 }
             }
             self.hand_over(&mut committer_free);
@@ -491,6 +505,118 @@ impl Writer {
         }
     }
 
+    /// `first` and the commands queued behind it, as many as the group has room for.
+    fn queued_after(&self, first: Command, receiver: &mut mpsc::Receiver<Command>) -> Vec<Command> {
+        let mut batch = vec![first];
+        while self.staging.answers.len() + batch.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+
+    /// Takes commands on a shared engine: each run of them between snapshots is checked
+    /// once ahead to read its keys in a few queries (see [`prefetch`]), then staged.
+    async fn take_shared(&mut self, batch: Vec<Command>, committer_free: &mut bool) {
+        let mut batch = std::collections::VecDeque::from(batch);
+        while let Some(command) = batch.pop_front() {
+            if matches!(command, Command::Snapshot { .. }) {
+                self.take(command, committer_free).await;
+                continue;
+            }
+            if self.staging.answers.is_empty() {
+                self.wait_for_committer(committer_free).await;
+                if let Err(error) = self.begin_shared_group() {
+                    Answer::refused(command, &error).send();
+                    continue;
+                }
+            }
+            let end = batch
+                .iter()
+                .position(|command| matches!(command, Command::Snapshot { .. }))
+                .unwrap_or(batch.len());
+            let run: Vec<Command> = std::iter::once(command).chain(batch.drain(..end)).collect();
+            self.read_ahead(&run);
+            for command in run {
+                self.stage(command);
+            }
+        }
+    }
+
+    /// Reads the keys `commands` will read, by checking them against a copy that writes
+    /// nowhere (see [`prefetch`]).
+    fn read_ahead(&mut self, commands: &[Command]) {
+        if self.fault.is_some() || self.committer_gone.is_some() {
+            return;
+        }
+        let mut prefetched = std::mem::take(&mut self.prefetched);
+        prefetched.discover(&self.engine, |prefetched| {
+            for command in commands {
+                let mut staged = Staged::new(
+                    &self.engine,
+                    &self.filter,
+                    self.committing.as_deref(),
+                    &self.staging.pending,
+                    self.revision,
+                )
+                .reading_ahead(prefetched);
+                self.check_ahead(&mut staged, command);
+            }
+        });
+        self.prefetched = prefetched;
+    }
+
+    /// Runs the checks of `command` on `staged`, for the keys they read; the answer and
+    /// the writes are dropped.
+    fn check_ahead(&self, staged: &mut Staged<'_>, command: &Command) {
+        let window = self.request_window();
+        match command {
+            Command::Mutate {
+                mutation, context, ..
+            } => {
+                let _ = apply(staged, mutation.clone(), context, &window);
+            }
+            Command::Case {
+                command, context, ..
+            } => {
+                let _ = cases::apply(
+                    staged,
+                    command.clone(),
+                    context,
+                    &window,
+                    &self.window_rules,
+                );
+            }
+            Command::Evaluate {
+                command, context, ..
+            } => {
+                let _ = crate::store::evaluation::apply(
+                    staged,
+                    command.clone(),
+                    context,
+                    &window,
+                    &self.window_rules.calendar,
+                );
+            }
+            Command::Consult {
+                consultation,
+                context,
+                ..
+            } => {
+                let _ = cases::record_consultation(staged, consultation.clone(), context, &window);
+            }
+            // Rare, or reading nothing, and read as they go.
+            Command::TrimChanges { .. }
+            | Command::TrimRequests { .. }
+            | Command::TrimAudit { .. }
+            | Command::Audit { .. }
+            | Command::Restore { .. }
+            | Command::Snapshot { .. } => {}
+        }
+    }
+
     /// Waits until the committer has written the group it holds, if it holds one.
     async fn wait_for_committer(&mut self, committer_free: &mut bool) {
         if !*committer_free {
@@ -504,6 +630,7 @@ impl Writer {
     /// A shared engine's group starts by holding the other servers' writers off (see
     /// [`Engine::begin_group`]) and taking the revision their groups reached.
     fn begin_shared_group(&mut self) -> Result<(), StoreError> {
+        self.prefetched.clear();
         self.engine.begin_group()?;
         let revision = read_revision(&*self.engine)?;
         if self.fault.is_none() && self.committer_gone.is_none() {
@@ -548,7 +675,8 @@ impl Writer {
             committing,
             pending,
             self.revision,
-        );
+        )
+        .reading_ahead(&self.prefetched);
         let answer = match command {
             Command::Mutate {
                 mutation,

@@ -55,6 +55,13 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// The value at `key`, if there is one.
     fn get(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StoreError>;
 
+    /// The values at `keys`, in their order, as [`Engine::get`] would read each. An engine
+    /// across a network reads them in one round trip: the writer of a shared engine reads
+    /// a group's keys so (see `store::writer::prefetch`).
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Self::Bytes>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
     /// The pairs whose keys lie between `from` and `to`, ascending; empty when the bounds
     /// leave no key between them.
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Self::Scan, StoreError>;

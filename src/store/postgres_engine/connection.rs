@@ -28,6 +28,8 @@ const CREATE_TABLE: &str =
 pub(super) struct Session {
     pub(super) client: Client,
     pub(super) get: Statement,
+    /// The pairs whose keys are in `$1`.
+    pub(super) get_many: Statement,
     /// Keys from `$1` (included) below `$2`, at most `$3`.
     pub(super) range_below: Statement,
     /// Keys from `$1` (included) to the end, at most `$2`.
@@ -54,6 +56,9 @@ impl Session {
         let get = client
             .prepare("SELECT v FROM registry_pairs WHERE k = $1")
             .map_err(error)?;
+        let get_many = client
+            .prepare("SELECT k, v FROM registry_pairs WHERE k = ANY($1)")
+            .map_err(error)?;
         let range_below = client
             .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3")
             .map_err(error)?;
@@ -72,6 +77,7 @@ impl Session {
         Ok(Session {
             client,
             get,
+            get_many,
             range_below,
             range_open,
             upsert,

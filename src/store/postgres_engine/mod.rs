@@ -37,7 +37,7 @@
 pub(crate) mod cluster;
 mod connection;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -129,6 +129,42 @@ impl Engine for PostgresEngine {
         }
         // Under the overlay's lock: see the module's doc.
         self.committed(key)
+    }
+
+    /// The overlay's writes, and one query for the keys it does not hold.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let overlay = self
+            .shared
+            .overlay
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let asked: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|key| !overlay.contains_key(*key))
+            .cloned()
+            .collect();
+        // Under the overlay's lock, as `get`: see the module's doc.
+        let mut found: HashMap<Vec<u8>, Vec<u8>> = if asked.is_empty() {
+            HashMap::new()
+        } else {
+            self.shared.reads.call(move |session| {
+                let rows = session
+                    .client
+                    .query(&session.get_many, &[&asked])
+                    .map_err(error)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| (row.get(0), row.get(1)))
+                    .collect())
+            })?
+        };
+        Ok(keys
+            .iter()
+            .map(|key| match overlay.get(key) {
+                Some(write) => write.clone(),
+                None => found.remove(key),
+            })
+            .collect())
     }
 
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
