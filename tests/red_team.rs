@@ -16,6 +16,11 @@
 //! - `tokens` (10): a token sent in plain text off the machine; mutual TLS from the CLI;
 //!   a token used with another client certificate than the one pinned to it; the auth
 //!   file's mode; serving tokens without TLS off loopback.
+//! - `files` (11): a refused backup that left an empty directory behind (the modes of
+//!   every file with identity numbers are `tests/private_files.rs`'s).
+//! - `next`: what was found after the list: steps of cases, title applications and
+//!   ethics findings that told another county's record from a missing one, and title
+//!   evaluation's records that named the principal who took each step to everyone.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 
@@ -25,7 +30,9 @@ mod red_team {
     mod audit_data;
     mod existence;
     mod fairness;
+    mod files;
     mod harness;
+    mod next;
     mod read_audit;
     mod reader_view;
     mod request_flood;

@@ -9,7 +9,7 @@ use tonic::Status;
 use crate::api::convert::WireEnum;
 use crate::api::evaluation_convert::{
     application_message, figures_message, figures_row, finding_message, new_finding, new_round,
-    optional_date, parse_id, round_message,
+    optional_date, parse_id, round_message, sees_principals,
 };
 use crate::api::pb;
 use crate::api::service::{
@@ -117,6 +117,7 @@ impl RegistryService {
         Ok(application_message(
             application,
             Some(round.rules.pass_ratio),
+            sees_principals(principal),
         ))
     }
 
@@ -177,7 +178,7 @@ impl RegistryService {
             .await?
         {
             EvaluationAnswer::Finding(finding) => Ok(pb::RecordEthicsFindingResponse {
-                finding: Some(finding_message(finding)),
+                finding: Some(finding_message(finding, sees_principals(principal))),
             }),
             other => Err(Status::internal(format!("unexpected answer {other:?}"))),
         }
@@ -200,7 +201,10 @@ impl RegistryService {
             _ => return Err(DomainError::NotFound { what: "teacher" }.into()),
         }
         Ok(pb::ListEthicsFindingsResponse {
-            findings: findings.into_iter().map(finding_message).collect(),
+            findings: findings
+                .into_iter()
+                .map(|finding| finding_message(finding, sees_principals(principal)))
+                .collect(),
         })
     }
 
@@ -240,7 +244,11 @@ impl RegistryService {
                 .await?,
         )?;
         Ok(pb::ApplyForTitleResponse {
-            application: Some(application_message(application, None)),
+            application: Some(application_message(
+                application,
+                None,
+                sees_principals(principal),
+            )),
         })
     }
 
@@ -266,6 +274,7 @@ impl RegistryService {
             application: Some(application_message(
                 application,
                 Some(round.rules.pass_ratio),
+                sees_principals(principal),
             )),
         })
     }
@@ -308,7 +317,7 @@ impl RegistryService {
         Ok(pb::ListTitleApplicationsResponse {
             applications: applications
                 .into_iter()
-                .map(|a| application_message(a, Some(ratio)))
+                .map(|a| application_message(a, Some(ratio), sees_principals(principal)))
                 .collect(),
         })
     }

@@ -149,6 +149,29 @@ impl Gate {
         }
     }
 
+    /// RESOURCE_EXHAUSTED, with RetryInfo, while `principal` has no refusal left (see
+    /// `api::refusals`; admins and public RPCs are not limited); the first of each spell
+    /// is audited. Checked as each call is admitted, and by an import before each row.
+    pub(crate) fn check_refusals(&self, principal: &Principal, rpc: Rpc) -> Result<(), Status> {
+        if principal.role == Role::Admin || rpc.is_public() {
+            return Ok(());
+        }
+        let checked = self.refusals.check(&principal.name, Instant::now());
+        self.held_back(principal, rpc, checked.is_err());
+        checked.map_err(|wait| {
+            let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+            Status::with_error_details(
+                Code::ResourceExhausted,
+                format!(
+                    "{} has been refused too often; retry in {} s",
+                    principal.name,
+                    retry.as_secs()
+                ),
+                ErrorDetails::with_retry_info(Some(retry)),
+            )
+        })
+    }
+
     /// Sets the limit on public RPCs per source address.
     pub fn with_public_limit(mut self, limit: RateLimit) -> Gate {
         self.public = AddressLimiter::new(limit, DEFAULT_MAX_ADDRESSES, Instant::now());
@@ -222,22 +245,7 @@ impl Gate {
             }
             .into());
         }
-        if principal.role != Role::Admin && !rpc.is_public() {
-            let checked = self.refusals.check(&principal.name, Instant::now());
-            self.held_back(&principal, rpc, checked.is_err());
-            checked.map_err(|wait| {
-                let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
-                Status::with_error_details(
-                    Code::ResourceExhausted,
-                    format!(
-                        "{} has been refused too often; retry in {} s",
-                        principal.name,
-                        retry.as_secs()
-                    ),
-                    ErrorDetails::with_retry_info(Some(retry)),
-                )
-            })?;
-        }
+        self.check_refusals(&principal, rpc)?;
         if !rpc.is_public() {
             self.rates
                 .admit(&principal.name, principal.role, Instant::now())

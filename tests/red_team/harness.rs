@@ -56,7 +56,7 @@ pub(crate) async fn secured_on(
 }
 
 /// An auth file in `dir` with a principal of every role.
-fn principals(dir: &Path) -> (Authenticator, Tokens) {
+pub(crate) fn principals(dir: &Path) -> (Authenticator, Tokens) {
     let path = dir.join("auth.toml");
     let tokens = Tokens {
         admin: add_principal(&path, "root", Role::Admin, None).unwrap(),

@@ -439,13 +439,15 @@ fn check_access(
     case: &Case,
     step: &CaseStepRequest,
 ) -> Result<(), StoreError> {
-    context.check_scope(&case.county_code)?;
-    if let Some(city) = &context.city {
-        if !city.contains(&case.county_code) || case.forwarded_on.is_none() {
-            return Err(denied(&format!(
-                "city {city} works only the cases its counties forwarded"
-            )));
-        }
+    // A case the caller cannot read (another county's; for a city, one its counties have
+    // not forwarded) answers as a missing one, as GetCase does: no step tells it exists.
+    let unseen = !context.in_scope(&case.county_code)
+        || context
+            .city
+            .as_ref()
+            .is_some_and(|city| !city.contains(&case.county_code) || case.forwarded_on.is_none());
+    if unseen {
+        return Err(DomainError::NotFound { what: "case" }.into());
     }
     let withdrawing = matches!(step, CaseStepRequest::Withdraw);
     if context.scope.is_some() && case.forwarded_on.is_some() && !withdrawing {

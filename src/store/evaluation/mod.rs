@@ -144,7 +144,14 @@ pub(crate) fn apply(
             step,
         } => {
             let current = load_application(staged, &application_id)?;
-            context.check_scope(&current.county_code)?;
+            // Another county's application answers as a missing one, as a read of it does,
+            // before its etag is looked at.
+            if !context.in_scope(&current.county_code) {
+                return Err(DomainError::NotFound {
+                    what: "title application",
+                }
+                .into());
+            }
             if let Some(given) = expected_etag {
                 if given != current.etag() {
                     return Err(DomainError::StaleEtag {
@@ -236,7 +243,10 @@ fn record_finding(
     context: &WriteContext,
 ) -> Result<EvaluationAnswer, StoreError> {
     let teacher = mutation::load_teacher(staged, teacher_id)?;
-    context.check_scope(&teacher.fields.county_code)?;
+    if !context.in_scope(&teacher.fields.county_code) {
+        // A county sees only its own teachers, as ApplyForTitle and every read answer.
+        return Err(DomainError::NotFound { what: "teacher" }.into());
+    }
     let finding = finding.validate(&context.principal, clock::today())?;
     let mut findings = load_findings(staged, teacher_id)?;
     let recorded = EthicsFinding {
