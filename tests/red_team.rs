@@ -20,12 +20,14 @@
 //!   every file with identity numbers are `tests/private_files.rs`'s).
 //! - `next`: what was found after the list: steps of cases, title applications and
 //!   ethics findings that told another county's record from a missing one, and title
-//!   evaluation's records that named the principal who took each step to everyone.
+//!   evaluation's records that named the principal who took each step to everyone; an
+//!   import's duplicates filling the read audit; console sign-ins filling memory.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 
 mod cli_support;
 mod common;
+mod console_support;
 mod red_team {
     mod audit_data;
     mod existence;

@@ -18,6 +18,12 @@
 //!   limit or rate: `reimporting_its_own_file_writes_no_audit_entries`; and a stream of
 //!   other counties' holders was a sweep no limit held back:
 //!   `an_import_of_other_counties_holders_is_held_to_the_refusal_limit`.
+//! - N4, console sessions as a memory filler: signing in to the web console is not a gRPC
+//!   call, so no rate met it, and every sign-in kept a session for 30 minutes: any token
+//!   (a reader's) signing in again and again grew the server's memory without bound, and
+//!   each sign-in swept the whole table under the lock every page takes. A principal now
+//!   holds at most 64 sessions, its least recently used ending first, and nobody else's:
+//!   `signing_in_again_and_again_holds_a_bounded_number_of_sessions`.
 
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -30,11 +36,14 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
 use teacher_registry::api::RateLimit;
+use teacher_registry::console::session::MAX_SESSIONS_PER_PRINCIPAL;
+use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
     eligible_teacher, start_server_in, start_server_in_with, teacher, today_cst, TestServer,
 };
+use crate::console_support::{free_address, wait_listening, Http};
 
 type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 type Cases = CaseServiceClient<InterceptedService<Channel, Token>>;
@@ -463,4 +472,40 @@ async fn an_import_of_other_counties_holders_is_held_to_the_refusal_limit() {
         .1
         .unwrap();
     assert_eq!(again.code(), Code::ResourceExhausted, "{again:?}");
+}
+
+#[tokio::test]
+async fn signing_in_again_and_again_holds_a_bounded_number_of_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = free_address();
+    let options = ServerOptions {
+        console: Some(ConsoleOptions::new(console)),
+        ..ServerOptions::default()
+    };
+    let (_server, tokens) = secured(dir.path(), options).await;
+    wait_listening(console).await;
+    let mut admin = Http::new(console);
+    admin.sign_in(&tokens.admin).await;
+    assert_eq!(admin.get("/search").await.status, 200);
+
+    // The reader signs in three times its share, each time as a new browser would.
+    let mut browsers = Vec::new();
+    for _ in 0..3 * MAX_SESSIONS_PER_PRINCIPAL {
+        let mut browser = Http::new(console);
+        browser.sign_in(&tokens.reader).await;
+        browsers.push(browser);
+    }
+    let (ended, kept) = browsers.split_at_mut(2 * MAX_SESSIONS_PER_PRINCIPAL);
+    for browser in ended.iter_mut() {
+        assert_ne!(
+            browser.get("/search").await.status,
+            200,
+            "an old session lives"
+        );
+    }
+    for browser in kept.iter_mut() {
+        assert_eq!(browser.get("/search").await.status, 200);
+    }
+    // Another principal's session is not the reader's to end.
+    assert_eq!(admin.get("/search").await.status, 200);
 }
