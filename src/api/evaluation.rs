@@ -310,9 +310,12 @@ impl RegistryService {
             round_id,
             county_code,
         } = request;
+        // Unpaged: charged to the rate of rows, as CheckEligibility is.
+        self.gate.reserve_rows(principal, 0)?;
         let (round, applications) = self
             .round_applications(principal, &round_id, &county_code)
             .await?;
+        self.gate.take_rows(principal, applications.len());
         let ratio = round.rules.pass_ratio;
         Ok(pb::ListTitleApplicationsResponse {
             applications: applications
@@ -459,10 +462,14 @@ impl RegistryService {
         };
         let on = on.unwrap_or_else(clock::today);
         let school = Some(school.trim().to_string()).filter(|s| !s.is_empty());
+        // One row per teacher of the county, unpaged: charged to the rate of rows (#21,
+        // finding 9: before, a reader's dry runs of a large county were a way round it).
+        self.gate.reserve_rows(principal, 0)?;
         let rows = self
             .reads
             .read(move |store| store.eligibility_dry_run(&id, &county, school.as_deref(), on))
             .await?;
+        self.gate.take_rows(principal, rows.len());
         Ok(pb::CheckEligibilityResponse {
             rows: rows
                 .into_iter()

@@ -128,6 +128,15 @@ impl Gate {
             .map_err(|wait| over_rate(principal, wait))
     }
 
+    /// Takes `rows` from `principal` for an answer that has no pages (its size known only
+    /// once read), into debt if need be: its next requests wait until the debt is paid.
+    /// Such a read first calls [`Gate::reserve_rows`] with 0, which refuses a principal
+    /// in debt before anything is read.
+    pub(crate) fn take_rows(&self, principal: &Principal, rows: usize) {
+        self.rates
+            .charge_rows(&principal.name, principal.role, rows, Instant::now());
+    }
+
     /// Gives back the `rows` of a reservation that a page did not fill.
     pub(crate) fn refund_rows(&self, principal: &Principal, rows: usize) {
         self.rates

@@ -18,6 +18,10 @@
 //!   limit or rate: `reimporting_its_own_file_writes_no_audit_entries`; and a stream of
 //!   other counties' holders was a sweep no limit held back:
 //!   `an_import_of_other_counties_holders_is_held_to_the_refusal_limit`.
+//! - N5, listings round the rate of rows: ListCases, ListTitleApplications and
+//!   CheckEligibility (one row per teacher of a county, unpaged) took nothing from the
+//!   principal's rate of rows (finding 9), so a reader could have any number of rows a
+//!   second through them: `every_listing_is_held_to_the_rate_of_rows`.
 //! - N4, console sessions as a memory filler: signing in to the web console is not a gRPC
 //!   call, so no rate met it, and every sign-in kept a session for 30 minutes: any token
 //!   (a reader's) signing in again and again grew the server's memory without bound, and
@@ -74,7 +78,7 @@ struct InB {
 
 /// Builds the records of county B as the anonymous admin (a server without an auth file),
 /// then serves the same data with the harness's principals.
-async fn records_of_b(dir: &std::path::Path) -> (TestServer, Tokens, InB) {
+async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestServer, Tokens, InB) {
     let data = dir.join("data");
     let setup = start_server_in(&data).await;
     let mut registry = setup.client.clone();
@@ -183,7 +187,7 @@ async fn records_of_b(dir: &std::path::Path) -> (TestServer, Tokens, InB) {
         &data,
         ServerOptions {
             authenticator: Some(authenticator),
-            ..ServerOptions::default()
+            ..options
         },
     )
     .await;
@@ -204,7 +208,7 @@ fn answer<T>(result: Result<tonic::Response<T>, tonic::Status>) -> (Code, String
 #[tokio::test]
 async fn steps_on_records_the_caller_cannot_read_answer_as_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, tokens, b) = records_of_b(dir.path()).await;
+    let (server, tokens, b) = records_of_b(dir.path(), ServerOptions::default()).await;
     let mut rng = rand::thread_rng();
     let missing_teacher = TeacherId::generate(&mut rng).as_str().to_string();
     let missing_case = CaseId::generate(&mut rng).as_str().to_string();
@@ -289,7 +293,7 @@ async fn steps_on_records_the_caller_cannot_read_answer_as_missing() {
 #[tokio::test]
 async fn only_admins_see_who_took_evaluation_steps() {
     let dir = tempfile::tempdir().unwrap();
-    let (server, tokens, b) = records_of_b(dir.path()).await;
+    let (server, tokens, b) = records_of_b(dir.path(), ServerOptions::default()).await;
     let id = b.application.application_id.clone();
     for (role, token, sees) in [
         ("admin", &tokens.admin, true),
@@ -508,4 +512,83 @@ async fn signing_in_again_and_again_holds_a_bounded_number_of_sessions() {
     }
     // Another principal's session is not the reader's to end.
     assert_eq!(admin.get("/search").await.status, 200);
+}
+
+/// Calls `call` until it is refused, at most 10 times; the code it was refused with.
+async fn until_refused<F, Fut, T>(mut call: F) -> Option<Code>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    for _ in 0..10 {
+        if let Err(status) = call().await {
+            return Some(status.code());
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn every_listing_is_held_to_the_rate_of_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    // A reader may make many requests, and be sent one row a second (two at once).
+    let rate = teacher_registry::api::RoleRate {
+        requests_per_second: 1000,
+        rows_per_second: 1,
+    };
+    let options = ServerOptions {
+        rates: [(teacher_registry::auth::Role::Reader, rate)]
+            .into_iter()
+            .collect(),
+        ..ServerOptions::default()
+    };
+    let (server, tokens, b) = records_of_b(dir.path(), options).await;
+    let round_id = b.application.round_id.clone();
+    let rounds = rounds_as(&server, &tokens.reader).await;
+    let cases = cases_as(&server, &tokens.reader).await;
+    // Each listing answers a row a call; the third or fourth is in debt.
+    let refused = until_refused(|| {
+        let mut cases = cases.clone();
+        async move {
+            let request = pb::ListCasesRequest {
+                county_code: B.into(),
+                page_size: 1,
+                ..Default::default()
+            };
+            cases.list_cases(request).await
+        }
+    })
+    .await;
+    assert_eq!(refused, Some(Code::ResourceExhausted), "ListCases");
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let refused = until_refused(|| {
+        let (mut rounds, round_id) = (rounds.clone(), round_id.clone());
+        async move {
+            let request = pb::ListTitleApplicationsRequest {
+                round_id,
+                county_code: String::new(),
+            };
+            rounds.list_title_applications(request).await
+        }
+    })
+    .await;
+    assert_eq!(
+        refused,
+        Some(Code::ResourceExhausted),
+        "ListTitleApplications"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let refused = until_refused(|| {
+        let (mut rounds, round_id) = (rounds.clone(), round_id.clone());
+        async move {
+            let request = pb::CheckEligibilityRequest {
+                round_id,
+                county_code: B.into(),
+                ..Default::default()
+            };
+            rounds.check_eligibility(request).await
+        }
+    })
+    .await;
+    assert_eq!(refused, Some(Code::ResourceExhausted), "CheckEligibility");
 }
