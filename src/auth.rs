@@ -128,10 +128,12 @@ pub enum Rpc {
     DeclineTransfer,
     /// The transfers pending out of and into a county: reads only.
     ListTransfers,
+    /// The read audit: who looked up or exported what. Admins only.
+    ListAuditEntries,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 55] = [
+    pub const ALL: [Rpc; 56] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -187,6 +189,7 @@ impl Rpc {
         Rpc::AcceptTransfer,
         Rpc::DeclineTransfer,
         Rpc::ListTransfers,
+        Rpc::ListAuditEntries,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -383,8 +386,16 @@ pub struct Authenticator {
     principals: Arc<RwLock<Arc<Principals>>>,
 }
 
-/// Each principal with the SHA-256 of its token.
-type Principals = Vec<(Principal, [u8; 32])>;
+/// Each principal with the SHA-256 of its token, and of its pinned client certificate.
+type Principals = Vec<Entry>;
+
+#[derive(Debug)]
+struct Entry {
+    principal: Principal,
+    token_sha256: [u8; 32],
+    /// The client certificate (SHA-256 of its DER) the principal must present, if pinned.
+    client_cert_sha256: Option<[u8; 32]>,
+}
 
 /// Why a token was not accepted. Deliberately says nothing about which principal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -395,6 +406,10 @@ pub enum AuthError {
     Malformed,
     #[error("unknown token")]
     Unknown,
+    /// The token's principal is pinned to a client certificate, and the connection did
+    /// not present that one (or none).
+    #[error("this token must come with the client certificate pinned to it in the auth file")]
+    CertificateMismatch,
 }
 
 impl Authenticator {
@@ -436,8 +451,20 @@ impl Authenticator {
         self.principals.read().expect("principals lock").clone()
     }
 
-    /// The principal holding the token in an `authorization` header value.
+    /// The principal holding the token in an `authorization` header value, on a
+    /// connection without a client certificate.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_on(header, None)
+    }
+
+    /// The principal holding the token in an `authorization` header value, on a
+    /// connection whose client certificate (its DER's SHA-256) is `client_cert`: a
+    /// principal pinned to a certificate is CertificateMismatch with any other, or none.
+    pub fn authenticate_on(
+        &self,
+        header: Option<&str>,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let token = header
             .strip_prefix("Bearer ")
@@ -449,12 +476,18 @@ impl Authenticator {
         // Compare with every entry, always, so the time taken says nothing.
         let principals = self.current();
         let mut found = None;
-        for (principal, hash) in principals.iter() {
-            if constant_time_eq(&presented, hash) {
-                found = Some(principal);
+        for entry in principals.iter() {
+            if constant_time_eq(&presented, &entry.token_sha256) {
+                found = Some(entry);
             }
         }
-        found.cloned().ok_or(AuthError::Unknown)
+        let entry = found.ok_or(AuthError::Unknown)?;
+        if let Some(pinned) = &entry.client_cert_sha256 {
+            if !client_cert.is_some_and(|presented| constant_time_eq(presented, pinned)) {
+                return Err(AuthError::CertificateMismatch);
+            }
+        }
+        Ok(entry.principal.clone())
     }
 }
 

@@ -626,6 +626,15 @@ async fn call(
             assert!(snapshot, "a backup without its snapshot");
             Ok(())
         }
+        Rpc::ListAuditEntries => {
+            let page = client
+                .list_audit_entries(pb::ListAuditEntriesRequest::default())
+                .await?
+                .into_inner();
+            // This run's listing (ListTeachers comes before it) is there, at least.
+            assert!(!page.entries.is_empty(), "{page:?}");
+            Ok(())
+        }
         Rpc::OpenCase
         | Rpc::GetCase
         | Rpc::ListCases

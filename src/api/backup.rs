@@ -15,7 +15,8 @@ use crate::api::pb::backup_registry_response::Entry;
 use crate::api::reads::ReadPool;
 use crate::api::service::RegistryService;
 use crate::api::{backup_case, consultation_message};
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
+use crate::domain::audit::AuditKind;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
 use crate::store::{EvaluationKind, Snapshot, Store, StoreError};
@@ -59,7 +60,14 @@ impl RegistryService {
         _request: pb::BackupRegistryRequest,
     ) -> Result<BackupStream, Status> {
         // The read audit: a backup holds every identity number in full.
-        tracing::info!(target: "audit", principal = %principal.name, "backup read");
+        self.audit
+            .record(
+                &principal.name,
+                AuditKind::Backup,
+                Rpc::BackupRegistry,
+                String::new(),
+            )
+            .await?;
         let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
         let (store, reads) = (self.store.clone(), self.reads.clone());
         tokio::spawn(async move {

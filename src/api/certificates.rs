@@ -9,7 +9,7 @@ use crate::api::service::{
     audit_no_op, collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id,
     write_context, RegistryService,
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, past_date, DomainError, FieldViolation, LossGround,
@@ -61,7 +61,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, Rpc::IssueCertificate, &outcome);
         log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::IssueCertificateResponse {
             warnings: outcome.warnings,
@@ -105,6 +105,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::ReissueCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -147,6 +148,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RegisterCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -189,6 +191,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RevokeCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -236,6 +239,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::LoseQualification,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -251,6 +255,7 @@ impl RegistryService {
     /// Sends a validated change to the store and returns the teacher after it.
     async fn change(
         &self,
+        rpc: Rpc,
         principal: &Principal,
         target: Target,
         etag: String,
@@ -266,7 +271,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, rpc, &outcome);
         Ok(present(principal, outcome.teacher))
     }
 }

@@ -21,6 +21,7 @@ pub mod pb {
 }
 
 mod address_limit;
+mod audit;
 mod backup;
 mod case_convert;
 mod case_report;

@@ -11,7 +11,7 @@ use crate::api::service::{
     audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
     write_context, RegistryService,
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::domain::{
     parse_receiving_school, CountyCode, DomainError, FieldViolation, TeacherId, TransferProposal,
 };
@@ -40,8 +40,7 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(
-                principal,
+            .transfer_step(Rpc::ProposeTransfer, principal,
                 id,
                 etag,
                 TeacherChange::ProposeTransfer(proposal),
@@ -74,8 +73,7 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(
-                principal,
+            .transfer_step(Rpc::AcceptTransfer, principal,
                 id,
                 etag,
                 TeacherChange::AcceptTransfer { school },
@@ -104,8 +102,7 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(
-                principal,
+            .transfer_step(Rpc::DeclineTransfer, principal,
                 id,
                 etag,
                 TeacherChange::DeclineTransfer,
@@ -150,6 +147,7 @@ impl RegistryService {
 
     async fn transfer_step(
         &self,
+        rpc: Rpc,
         principal: &Principal,
         id: TeacherId,
         etag: String,
@@ -165,7 +163,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, rpc, &outcome);
         Ok(present(principal, outcome.teacher))
     }
 }

@@ -33,13 +33,17 @@ use anyhow::{bail, ensure, Context};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{connect, refusal, CommandError};
+use super::{connect, refusal};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
-use crate::private_files::create_private_dir;
-use crate::store::{compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport};
-use files::{create, open, sha256_of, HashingWriter};
+use crate::store::{
+    compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport,
+};
+use files::{
+    create, first_missing, open, prepare_empty_dir, refuse_non_empty_dir, remove_unfinished,
+    sha256_of, HashingWriter,
+};
 use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
 const TEACHERS: &str = "teachers.jsonl";
@@ -133,14 +137,42 @@ pub struct Manifest {
 }
 
 /// Takes a backup of the registry at `server` into `dir` (new, or empty).
+///
+/// Nothing is created until the server has accepted the backup: a refused one (a token
+/// that may not, a server that is not there) leaves no directory behind. A backup that
+/// fails once begun takes away what it wrote, and the directories it made.
 pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
-    prepare_empty_dir(dir)?;
+    refuse_non_empty_dir(dir)?;
     let mut client = connect(server).await?;
-    let mut stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
+    let stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
         Ok(response) => response.into_inner(),
         Err(status) => return Err(refusal(status, "the backup was refused")),
     };
+    let made = first_missing(dir);
+    prepare_empty_dir(dir)?;
+    let written = write_backup(dir, stream).await;
+    if written.is_err() {
+        let partial_teachers = format!("{TEACHERS}.partial");
+        let partial_manifest = format!("{MANIFEST}.partial");
+        let names = [
+            TEACHERS,
+            &partial_teachers,
+            CHANGES,
+            CASES,
+            CONSULTATIONS,
+            evaluation::EVALUATION,
+            &partial_manifest,
+        ];
+        remove_unfinished(dir, made.as_deref(), &names);
+    }
+    written
+}
 
+/// Writes the backup `stream` sends into the empty directory `dir`.
+async fn write_backup(
+    dir: &Path,
+    mut stream: tonic::Streaming<pb::BackupRegistryResponse>,
+) -> anyhow::Result<Manifest> {
     // Teachers arrive in scan order, then again as they changed during the scan: the
     // last copy of each is the one as at the snapshot. Write them all, then keep the last.
     let scanned = dir.join(format!("{TEACHERS}.partial"));
@@ -577,17 +609,6 @@ fn sent_change(line: &str) -> anyhow::Result<pb::BackupChange> {
             BackupFormat::WRITTEN.name()
         )
     })
-}
-
-/// Creates `dir` if needed, its owner's alone; refuses one that holds anything.
-fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
-    create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut entries = std::fs::read_dir(dir)?;
-    if entries.next().is_some() {
-        let refused = format!("{} is not empty: choose a new directory", dir.display());
-        return Err(CommandError::Refused(refused).into());
-    }
-    Ok(())
 }
 
 /// One line on what a backup holds.

@@ -8,6 +8,7 @@
 //! program (send this header) the command says what the person can do (set this
 //! variable), see `describe`.
 
+mod audit;
 mod backup;
 mod case;
 mod case_args;
@@ -36,6 +37,7 @@ mod token;
 mod transfer;
 mod transition;
 
+pub use audit::{print_audit, AuditArgs};
 pub use backup::{
     describe_backup, run_backup, run_restore, run_restore_at, BackupFormat, Manifest, Restored,
 };

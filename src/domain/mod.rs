@@ -1,6 +1,7 @@
 //! The domain: teachers, identity documents, registry numbers, certificates and titles,
 //! and the rules over them. Pure: no I/O, no clock (callers pass `today`), no storage.
 
+pub mod audit;
 pub mod case;
 mod certificate;
 mod change;

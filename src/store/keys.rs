@@ -53,6 +53,12 @@ pub(crate) const REQUEST: u8 = b'q';
 /// `e` + time recorded (microseconds, big-endian) + the request's `q` key → nothing: the
 /// request ids in the order they expire, so trimming reads only the expired ones.
 pub(crate) const REQUEST_EXPIRY: u8 = b'e';
+/// `y` + principal → how many request ids the principal keeps, by when they were
+/// recorded (see [`crate::store::request_quota`]): the cap of finding 5 of #21.
+pub(crate) const REQUEST_QUOTA: u8 = b'y';
+/// `d` + time (microseconds, big-endian) + sequence (4 bytes) → an audit entry (see
+/// [`crate::store::audit`]): who read what, kept apart from the change log.
+pub(crate) const AUDIT: u8 = b'd';
 /// `a` + case_id → the case record.
 pub(crate) const CASE: u8 = b'a';
 /// `o` + county code + case_id → a copy of the case record, while the case is open: the
@@ -102,6 +108,9 @@ pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
 /// Metadata: present once every request record has its expiry entry (see
 /// [`crate::store::upgrade`]).
 pub(crate) const META_REQUEST_EXPIRY: &[u8] = b"mrequest-expiry";
+/// Metadata: present once every principal's request ids are counted (see
+/// [`crate::store::request_quota`]).
+pub(crate) const META_REQUEST_QUOTAS: &[u8] = b"mrequest-quotas";
 /// Metadata: present once every record has its name entry (see [`crate::store::upgrade`]).
 pub(crate) const META_NAME_INDEX: &[u8] = b"mname-index";
 /// Metadata: present once the report's cells count every case (see
@@ -466,6 +475,44 @@ pub(crate) fn parse_request_expiry(key: &[u8]) -> Option<(UnixMicros, &[u8])> {
     let (micros, request_key) = rest.split_first_chunk::<8>()?;
     let micros = i64::try_from(u64::from_be_bytes(*micros)).ok()?;
     (request_key.first() == Some(&REQUEST)).then_some((UnixMicros(micros), request_key))
+}
+
+/// The principal's request-id count (see [`REQUEST_QUOTA`]).
+pub(crate) fn request_quota(principal: &str) -> Vec<u8> {
+    prefixed(REQUEST_QUOTA, principal.as_bytes())
+}
+
+/// The principal of a request key (`q` + principal + 0x00 + request_id).
+pub(crate) fn principal_of_request(request_key: &[u8]) -> Option<&str> {
+    let rest = request_key.strip_prefix(&[REQUEST])?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// An audit entry's key: its time, then a sequence number that orders entries of the same
+/// microsecond (see [`AUDIT`]).
+pub(crate) fn audit(at: UnixMicros, sequence: u32) -> Vec<u8> {
+    let mut key = audit_bound(at);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// The first audit key of a moment: every entry below it was written earlier.
+pub(crate) fn audit_bound(at: UnixMicros) -> Vec<u8> {
+    let micros = u64::try_from(at.0).unwrap_or(0);
+    prefixed(AUDIT, &micros.to_be_bytes())
+}
+
+/// The moment of an audit key.
+pub(crate) fn audit_time(key: &[u8]) -> Option<UnixMicros> {
+    let [AUDIT, rest @ ..] = key else {
+        return None;
+    };
+    let (micros, sequence) = rest.split_first_chunk::<8>()?;
+    (sequence.len() == 4).then_some(())?;
+    i64::try_from(u64::from_be_bytes(*micros))
+        .ok()
+        .map(UnixMicros)
 }
 
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {

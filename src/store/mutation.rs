@@ -185,13 +185,13 @@ pub enum Effect {
     Unchanged,
 }
 
-/// Applies `mutation` to `staged`. A request id recorded at or after `requests_kept_since`
+/// Applies `mutation` to `staged`. A request id recorded inside `window`
 /// replays its first answer; an older one has expired, and the request is treated as new.
 pub(crate) fn apply(
     staged: &mut Staged<'_>,
     mutation: Mutation,
     context: &WriteContext,
-    requests_kept_since: UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
 ) -> Result<Outcome, StoreError> {
     let fingerprint = Fingerprint::of(&mutation);
     // Import rows have no fingerprint: they are never replayed by request id.
@@ -203,7 +203,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Teacher(outcome) if record.fingerprint.matches(&mutation) => Some(outcome),
             _ => None,
@@ -226,13 +226,13 @@ pub(crate) fn apply(
     };
 
     if let (Some(key), Some(Fingerprint::V2(fingerprint))) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&NewRequest {
                 fingerprint,
                 outcome: &outcome,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(outcome)
 }

@@ -170,6 +170,16 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             page_token: String::new(),
         }),
         target(pb::BackupRegistryRequest {}),
+        target(pb::ListAuditEntriesRequest {
+            page_size: 10,
+            principal: "root".into(),
+            kind: pb::AuditKind::IdentityLookup as i32,
+            start_time: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        }),
         target(pb::ImportTeachersRequest {
             teacher: Some(teacher(2, COUNTY)),
             mode: pb::ImportMode::Upsert as i32,

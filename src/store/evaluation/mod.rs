@@ -97,7 +97,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: EvaluationCommand,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
     calendar: &WorkingCalendar,
 ) -> Result<EvaluationAnswer, StoreError> {
     let fingerprint = Fingerprint::of_evaluation(&command);
@@ -106,7 +106,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -144,7 +144,14 @@ pub(crate) fn apply(
             step,
         } => {
             let current = load_application(staged, &application_id)?;
-            context.check_scope(&current.county_code)?;
+            // Another county's application answers as a missing one, as a read of it does,
+            // before its etag is looked at.
+            if !context.in_scope(&current.county_code) {
+                return Err(DomainError::NotFound {
+                    what: "title application",
+                }
+                .into());
+            }
             if let Some(given) = expected_etag {
                 if given != current.etag() {
                     return Err(DomainError::StaleEtag {
@@ -159,13 +166,13 @@ pub(crate) fn apply(
         }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&codec::NewEvaluationRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }
@@ -236,7 +243,10 @@ fn record_finding(
     context: &WriteContext,
 ) -> Result<EvaluationAnswer, StoreError> {
     let teacher = mutation::load_teacher(staged, teacher_id)?;
-    context.check_scope(&teacher.fields.county_code)?;
+    if !context.in_scope(&teacher.fields.county_code) {
+        // A county sees only its own teachers, as ApplyForTitle and every read answer.
+        return Err(DomainError::NotFound { what: "teacher" }.into());
+    }
     let finding = finding.validate(&context.principal, clock::today())?;
     let mut findings = load_findings(staged, teacher_id)?;
     let recorded = EthicsFinding {

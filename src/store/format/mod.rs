@@ -12,12 +12,14 @@
 //! A value is rewritten in the current format whenever its record changes; nothing is
 //! migrated in bulk, so opening an old registry costs nothing.
 
+pub(crate) mod audit;
 pub(crate) mod case;
 pub(crate) mod case_report;
 pub(crate) mod codes;
 pub(crate) mod evaluation;
 mod evaluation_request;
 mod fingerprint;
+pub(crate) mod request_quota;
 pub(crate) mod revision;
 #[cfg(test)]
 mod samples;
