@@ -232,8 +232,14 @@ impl Vote {
 }
 
 /// A round's figures for one county and tier, as the write path counts them with every
-/// step: applications made, still eligible (not closed as ineligible), objected to (at
+/// step: applications taken, still eligible (not closed as ineligible), objected to (at
 /// least one objection), passed by the committee, and confirmed.
+///
+/// Why "eligible" is not "applied less refused": an application is only taken after the
+/// eligibility checks pass, and a refused one writes nothing (a bad request changes
+/// nothing), so refusals are counted nowhere. Every application taken was eligible on the
+/// day it was made; `eligible` is those not found ineligible since (closed INELIGIBLE).
+/// Who of a county would be refused, and by which rule, is the eligibility dry run's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoundFigures {
     pub applied: u64,
