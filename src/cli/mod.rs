@@ -39,7 +39,7 @@ pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
-pub use committee_file::read_committee_file;
+pub use committee_file::{read_committee_bytes, read_committee_file};
 pub use counties::CountyNames;
 pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,

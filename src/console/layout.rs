@@ -78,6 +78,7 @@ pub(crate) fn page(viewer: &Viewer<'_>, status: StatusCode, title: &str, body: M
                             a href="/search" { (lang.t("查询教师", "Search")) }
                             a href="/cases" { (lang.t("窗口办件", "Window cases")) }
                             a href="/transition" { (lang.t("职称过渡", "Title transition")) }
+                            a href="/rounds" { (lang.t("职称评审", "Title evaluation")) }
                             a href="/stats" { (lang.t("统计", "Statistics")) }
                         }
                         a href="/verify" { (lang.t("证书查验", "Verify a certificate")) }

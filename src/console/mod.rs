@@ -10,7 +10,8 @@
 //!
 //! - [`session`]: sign-in sessions, cookies and CSRF tokens;
 //! - [`layout`]: the page shell, language switch and labelled form fields;
-//! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics);
+//! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics,
+//!   evaluation rounds and their applications, import);
 //! - `tls`: the console over TLS when the registry is served over TLS.
 
 mod call;
@@ -36,7 +37,7 @@ use axum::serve::IncomingStream;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::api::{CaseService, RegistryService, VerificationService};
+use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
 use crate::server::TlsFiles;
 use layout::{Lang, Viewer};
@@ -75,6 +76,7 @@ impl ConsoleOptions {
 pub(crate) struct Console {
     pub(crate) registry: RegistryService,
     pub(crate) cases: CaseService,
+    pub(crate) evaluation: EvaluationService,
     pub(crate) verification: VerificationService,
     pub(crate) sessions: Arc<Sessions>,
     /// Served over TLS: cookies are marked Secure.
@@ -95,6 +97,7 @@ pub fn serve(
     let tls = tls.map(tls::config).transpose()?;
     let console = Console {
         cases: CaseService::new(registry.clone()),
+        evaluation: EvaluationService::new(registry.clone()),
         verification: VerificationService::new(registry.clone()),
         registry,
         sessions: Arc::new(Sessions::new(options.session_idle, options.session_max_age)),
@@ -121,7 +124,7 @@ pub fn serve(
 }
 
 fn router(console: Console) -> Router {
-    use pages::{cases, public, stats, teachers, transition};
+    use pages::{applications, cases, public, rounds, stats, teachers, transition};
     Router::new()
         .route("/", get(root))
         .route("/signin", get(public::signin_form).post(public::signin))
@@ -136,6 +139,12 @@ fn router(console: Console) -> Router {
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))
         .route("/cases/{id}/notice/{which}", get(cases::notice))
+        .route("/rounds", get(rounds::find))
+        .route("/rounds/{id}", get(rounds::show))
+        .route("/rounds/{id}/committee", post(rounds::committee))
+        .route("/rounds/{id}/{action}", post(rounds::act))
+        .route("/applications/{id}", get(applications::show))
+        .route("/applications/{id}/{action}", post(applications::act))
         .route("/stats", get(stats::statistics))
         .route("/transition", get(transition::form).post(transition::run))
         .route("/assets/console.css", get(stylesheet))

@@ -241,10 +241,48 @@ impl Http {
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        self.send("POST", path, Some(body)).await
+        let kind = "application/x-www-form-urlencoded";
+        self.send("POST", path, Some((kind.to_string(), body.into_bytes())))
+            .await
     }
 
-    async fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Answer {
+    /// POSTs `fields` and one file (field name, file name, content) as a multipart form,
+    /// as a browser sends a form with a file input.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "----console-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, file_name, content) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let kind = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", path, Some((kind, body))).await
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<(String, Vec<u8>)>,
+    ) -> Answer {
         let mut stream = tokio::net::TcpStream::connect(self.address).await.unwrap();
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
@@ -258,17 +296,18 @@ impl Http {
                 .collect();
             request.push_str(&format!("Cookie: {}\r\n", jar.join("; ")));
         }
-        if let Some(body) = &body {
+        if let Some((kind, body)) = &body {
             request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                "Content-Type: {kind}\r\nContent-Length: {}\r\n",
                 body.len()
             ));
         }
         request.push_str("\r\n");
-        if let Some(body) = &body {
-            request.push_str(body);
+        let mut bytes = request.into_bytes();
+        if let Some((_, body)) = &body {
+            bytes.extend_from_slice(body);
         }
-        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
         let mut raw = Vec::new();
         tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
             .await

@@ -1,12 +1,16 @@
 //! The console's pages, by theme: [`public`] (sign-in, sign-out, verification, language),
 //! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window),
-//! [`stats`] (figures and charts), [`transition`] (the title transition).
+//! [`stats`] (figures and charts), [`transition`] (the title transition), [`rounds`] and
+//! [`applications`] (title evaluation).
 
+pub(crate) mod applications;
 mod case_open;
 mod case_steps;
 pub(crate) mod cases;
 mod certificates;
 pub(crate) mod public;
+mod round_batch;
+pub(crate) mod rounds;
 pub(crate) mod stats;
 mod teacher_actions;
 pub(crate) mod teachers;

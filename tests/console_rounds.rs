@@ -1,0 +1,376 @@
+//! The console's title evaluation pages over a real socket: a round's page (dates,
+//! committee, applications with their step and eligibility, statistics); opening publicity
+//! for the whole round with a field error then success; an objection recorded (a field
+//! error first), one upheld and one rejected on the application's page; the committee's
+//! results uploaded as a file (a bad file refused beside its field, then a two-thirds
+//! edge case); the result publicity; the confirmation with a result per teacher; and a
+//! reader who sees the round but no form. Every change is checked over gRPC.
+
+mod common;
+mod console_support;
+
+use chrono::{Duration, NaiveDate};
+use common::Token;
+use console_support::*;
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
+type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
+
+async fn clients(fx: &Fixture) -> (Registry, Rounds) {
+    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = Token::bearer(&fx.tokens.admin);
+    (
+        TeacherRegistryServiceClient::with_interceptor(channel.clone(), token.clone()),
+        EvaluationServiceClient::with_interceptor(channel, token),
+    )
+}
+
+/// A teacher of county A registered a year ago, SECOND_LEVEL since 2015.
+async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
+    let mut t = common::teacher(7_305_000 + n, A);
+    t.name = name.into();
+    let created = registry
+        .create_teacher(pb::CreateTeacherRequest {
+            teacher: Some(t),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: created.teacher_id.clone(),
+            certificate: Some(common::certificate(&format!("2016350002210{n:04}"))),
+            first_registration_on: (common::today_cst() - Duration::days(365)).to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: created.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
+async fn application(rounds: &mut Rounds, id: &str) -> pb::TitleApplication {
+    rounds
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap()
+}
+
+fn ends(a: &pb::TitleApplication, stage: usize) -> NaiveDate {
+    a.publicity[stage].ends_on.parse().unwrap()
+}
+
+/// The text of the element with `id` (up to its first closing tag).
+fn element<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at..];
+    &rest[..rest.find("</table>").or(rest.find("</p>")).unwrap_or(rest.len())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let (mut registry, mut rounds) = clients(&fx).await;
+    let teachers = [
+        eligible(&mut registry, 41, "陈一").await,
+        eligible(&mut registry, 42, "陈二").await,
+        eligible(&mut registry, 43, "陈三").await,
+    ];
+    let today = common::today_cst();
+    let round = rounds
+        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
+            round: Some(pb::EvaluationRound {
+                name: "2026年度中小学一级教师职称评审".into(),
+                county_code: A.into(),
+                target_tier: pb::TitleTier::FirstLevel as i32,
+                application_deadline: today.to_string(),
+                years_in_tier: 5,
+                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    let applied_on = today - Duration::days(40);
+    let mut ids = Vec::new();
+    for t in &teachers {
+        let a = rounds
+            .apply_for_title(pb::ApplyForTitleRequest {
+                round_id: round.round_id.clone(),
+                teacher_id: t.teacher_id.clone(),
+                applied_on: applied_on.to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .application
+            .unwrap();
+        ids.push(a.application_id);
+    }
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let find = http.get("/rounds").await;
+    assert_eq!(find.status, 200);
+    assert!(find.body.contains("name=\"round_id\""));
+    let found = http
+        .get(&format!("/rounds?round_id={}", round.round_id))
+        .await;
+    assert_eq!(
+        found.header("location"),
+        Some(format!("/rounds/{}", round.round_id).as_str())
+    );
+    let path = format!("/rounds/{}", round.round_id);
+    let page = http.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&today.to_string()), "the deadline");
+    assert!(page.body.contains("委员9") && page.body.contains("一级教师"));
+    for id in &ids {
+        assert!(page.body.contains(&format!("href=\"/applications/{id}\"")));
+    }
+    let listed = element(&page.body, "applications");
+    assert_eq!(listed.matches("已申报").count(), 3, "{listed}");
+    assert_eq!(listed.matches(">符合<").count(), 3, "{listed}");
+    assert!(element(&page.body, "figures-total").contains("<td>3</td>"));
+    let csrf = page.input("csrf").unwrap();
+
+    // Publicity: no CSRF token changes nothing; a date that is no date sits by its field
+    // (one in the future is refused per application, in the outcomes).
+    let refused = http
+        .post(
+            &format!("{path}/publicity"),
+            &[("step_date", &applied_on.to_string())],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        application(&mut rounds, a).await.state,
+        pb::ApplicationState::Applied as i32
+    );
+    let bad = http
+        .post(
+            &format!("{path}/publicity"),
+            &[("csrf", &csrf), ("request_id", "pub-1"), ("step_date", "2026-02-30")],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"publicity-step_date-error\""),
+        "{}",
+        bad.body
+    );
+    let opened = http
+        .post(
+            &format!("{path}/publicity"),
+            &[
+                ("csrf", &csrf),
+                ("request_id", "pub-2"),
+                ("step_date", &(applied_on + Duration::days(1)).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let results = element(&opened.body, "batch-results");
+    assert_eq!(results.matches("校内公示").count(), 3, "{results}");
+    let school = application(&mut rounds, a).await;
+    assert_eq!(school.state, pb::ApplicationState::SchoolPublicity as i32);
+    let school_start: NaiveDate = school.publicity[0].starts_on.parse().unwrap();
+    let school_end = ends(&school, 0);
+
+    // Objections on the application's page: empty text refused beside its field, then
+    // B's upheld (B closes) and C's rejected (C goes on).
+    for (id, upheld) in [(b, true), (c, false)] {
+        let app_path = format!("/applications/{id}");
+        let page = http.get(&app_path).await;
+        assert_eq!(page.status, 200);
+        let fields = |text: &str| {
+            vec![
+                ("csrf".to_string(), page.input("csrf").unwrap()),
+                ("request_id".to_string(), format!("object-{id}-{}", text.len())),
+                ("etag".to_string(), page.input("etag").unwrap()),
+                ("step_date".to_string(), school_start.to_string()),
+                ("text".to_string(), text.to_string()),
+            ]
+        };
+        let send = |f: &Vec<(String, String)>| {
+            f.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        let empty = send(&fields(""));
+        let empty: Vec<(&str, &str)> = empty.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = http.post(&format!("{app_path}/object"), &empty).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.contains("id=\"object-text-error\""), "{}", refused.body);
+        let given = send(&fields("论文涉嫌抄袭"));
+        let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let recorded = http.post(&format!("{app_path}/object"), &given).await;
+        assert_eq!(recorded.status, 303, "{}", recorded.body);
+        let page = http.get(&app_path).await;
+        assert!(page.body.contains("待处理") && page.body.contains("论文涉嫌抄袭"));
+        let decision = if upheld { "upheld" } else { "rejected" };
+        let handled = http
+            .post(
+                &format!("{app_path}/handle"),
+                &[
+                    ("csrf", &page.input("csrf").unwrap()),
+                    ("request_id", &format!("handle-{id}")),
+                    ("etag", &page.input("etag").unwrap()),
+                    ("step_date", &(school_start + Duration::days(1)).to_string()),
+                    ("objection_index", "0"),
+                    ("decision", decision),
+                    ("note", "经核查"),
+                ],
+            )
+            .await;
+        assert_eq!(handled.status, 303, "{}", handled.body);
+        let now = application(&mut rounds, id).await;
+        assert_eq!(now.objections[0].upheld, upheld);
+        assert!(now.objections[0].handled);
+        let page = http.get(&app_path).await;
+        assert!(page.body.contains(if upheld { "异议成立" } else { "异议不成立" }));
+    }
+    assert_eq!(
+        application(&mut rounds, b).await.close_reason,
+        pb::CloseReason::ObjectionUpheld as i32
+    );
+
+    // The committee's file: one without its columns is refused beside the file field;
+    // then A passes with 6 of 9 (exactly two thirds), C fails with 5 of 8.
+    let voted_on = school_end + Duration::days(1);
+    let upload = |request_id: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("request_id", request_id.to_string()),
+            ("step_date", voted_on.to_string()),
+        ]
+    };
+    let fields = upload("votes-1");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = http
+        .post_file(
+            &format!("{path}/committee"),
+            &fields,
+            ("file", "votes.csv", "申报编号,赞成\n".as_bytes()),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("id=\"committee-file-error\""), "{}", bad.body);
+    let csv = format!("申报编号,赞成,反对,弃权,出席\n{a},6,2,1,9\n{c},5,3,0,8\n");
+    let fields = upload("votes-2");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let voted = http
+        .post_file(
+            &format!("{path}/committee"),
+            &fields,
+            ("file", "votes.csv", csv.as_bytes()),
+        )
+        .await;
+    assert_eq!(voted.status, 200, "{}", voted.body);
+    let results = element(&voted.body, "batch-results");
+    assert!(results.contains("评审通过") && results.contains("评审未通过"), "{results}");
+    assert_eq!(
+        application(&mut rounds, c).await.close_reason,
+        pb::CloseReason::CommitteeRejected as i32
+    );
+
+    // The result publicity, then the confirmation with a result per teacher.
+    let result = http
+        .post(
+            &format!("{path}/publicity"),
+            &[
+                ("csrf", &csrf),
+                ("request_id", "pub-3"),
+                ("step_date", &(voted_on + Duration::days(1)).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(result.status, 200, "{}", result.body);
+    let result_end = ends(&application(&mut rounds, a).await, 1);
+    let confirmed = http
+        .post(
+            &format!("{path}/confirm"),
+            &[
+                ("csrf", &csrf),
+                ("request_id", "confirm-1"),
+                ("approval_document", "南人社[2026]12号"),
+                ("step_date", &(result_end + Duration::days(1)).to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let summary = element(&confirmed.body, "batch-summary");
+    assert!(summary.contains("已确认 1") && summary.contains("未确认 0"), "{summary}");
+    let results = element(&confirmed.body, "batch-results");
+    assert!(results.contains(&teachers[0].teacher_id) && results.contains("一级教师"));
+    let promoted = fx.teacher(&teachers[0].teacher_id).await;
+    let last = promoted.title_history.last().unwrap();
+    assert_eq!(
+        (last.tier, last.approval_document.as_str()),
+        (pb::TitleTier::FirstLevel as i32, "南人社[2026]12号")
+    );
+
+    // The figures, by hand: 3 applied, 3 eligible, 2 objected, 1 passed, 1 confirmed.
+    let page = http.get(&path).await;
+    let total = element(&page.body, "figures-total");
+    let cells: Vec<&str> = total
+        .split("<td>")
+        .skip(1)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(cells, ["3", "3", "2", "1", "1"], "{total}");
+
+    // A reader sees the round and its figures, and no form.
+    let mut reader = Http::new(fx.console);
+    reader.sign_in(&fx.tokens.reader).await;
+    let page = reader.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"figures\""));
+    for form in ["publicity", "committee", "confirm"] {
+        assert!(!page.body.contains(&format!("<form class=\"card\" id=\"{form}\"")), "{form}");
+    }
+    let page = reader.get(&format!("/applications/{a}")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("id=\"object\""));
+}
