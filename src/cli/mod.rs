@@ -52,6 +52,7 @@ pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
+pub(crate) use rows::ANNOTATIONS;
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -79,6 +79,8 @@ pub(crate) struct Console {
     pub(crate) evaluation: EvaluationService,
     pub(crate) verification: VerificationService,
     pub(crate) sessions: Arc<Sessions>,
+    /// The rejected rows of recent imports, for their sessions to download.
+    pub(crate) rejects: Arc<pages::import::RejectsFiles>,
     /// Served over TLS: cookies are marked Secure.
     pub(crate) secure: bool,
     pub(crate) counties: Arc<CountyNames>,
@@ -101,6 +103,7 @@ pub fn serve(
         verification: VerificationService::new(registry.clone()),
         registry,
         sessions: Arc::new(Sessions::new(options.session_idle, options.session_max_age)),
+        rejects: Arc::default(),
         secure: tls.is_some(),
         counties: Arc::new(options.county_names),
         bureau: options.bureau.into(),
@@ -123,8 +126,11 @@ pub fn serve(
     })
 }
 
+/// The largest file the import page takes (a county's roll is a few MB).
+const IMPORT_LIMIT: usize = 64 << 20;
+
 fn router(console: Console) -> Router {
-    use pages::{applications, cases, public, rounds, stats, teachers, transition};
+    use pages::{applications, cases, import, public, rounds, stats, teachers, transition};
     Router::new()
         .route("/", get(root))
         .route("/signin", get(public::signin_form).post(public::signin))
@@ -145,6 +151,13 @@ fn router(console: Console) -> Router {
         .route("/rounds/{id}/{action}", post(rounds::act))
         .route("/applications/{id}", get(applications::show))
         .route("/applications/{id}/{action}", post(applications::act))
+        .route(
+            "/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/import/{id}/rejects.csv", get(import::rejects))
         .route("/stats", get(stats::statistics))
         .route("/transition", get(transition::form).post(transition::run))
         .route("/assets/console.css", get(stylesheet))

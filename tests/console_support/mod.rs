@@ -313,8 +313,19 @@ impl Http {
             .await
             .expect("answer within 30 s")
             .unwrap();
-        let text = String::from_utf8(raw).expect("UTF-8 answer");
-        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head and body");
+        let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
+        let mut body = raw[split + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        let body = String::from_utf8(body).expect("UTF-8 answer");
         let mut lines = head.lines();
         let status = lines
             .next()
@@ -354,6 +365,25 @@ impl Http {
             &[("form_token", &form_token), ("token", token), ("next", "")],
         )
         .await
+    }
+}
+
+/// A chunked body's content (a streamed page comes so).
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&raw[..end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        raw = &raw[end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
     }
 }
 

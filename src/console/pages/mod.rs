@@ -1,13 +1,15 @@
 //! The console's pages, by theme: [`public`] (sign-in, sign-out, verification, language),
 //! [`teachers`] (search, a teacher's page and its actions), [`cases`] (the window),
 //! [`stats`] (figures and charts), [`transition`] (the title transition), [`rounds`] and
-//! [`applications`] (title evaluation).
+//! [`applications`] (title evaluation), [`import`] (bulk import).
 
 pub(crate) mod applications;
 mod case_open;
 mod case_steps;
 pub(crate) mod cases;
 mod certificates;
+pub(crate) mod import;
+mod import_stream;
 pub(crate) mod public;
 mod round_batch;
 pub(crate) mod rounds;
