@@ -136,6 +136,7 @@ fn router(console: Console) -> Router {
         .route("/signin", get(public::signin_form).post(public::signin))
         .route("/signout", post(public::signout))
         .route("/verify", get(public::verify_form).post(public::verify))
+        .route("/verify/credential", post(pages::credential_check::check))
         .route("/lang/{lang}", get(public::set_lang))
         .route("/search", get(teachers::search))
         .route("/teachers/{id}", get(teachers::show))

@@ -8,6 +8,7 @@ mod case_open;
 mod case_steps;
 pub(crate) mod cases;
 mod certificates;
+pub(crate) mod credential_check;
 pub(crate) mod import;
 mod import_stream;
 pub(crate) mod public;
