@@ -265,6 +265,9 @@ async fn the_title_transition_runs_dry_then_applies_what_was_read() {
         .await;
     assert_eq!(dry.status, 200, "{}", dry.body);
     assert!(dry.body.contains("<dd id=\"would\">1</dd>"), "{}", dry.body);
+    // Streamed: the rows go out as the registry reaches them, the summary after them.
+    assert_eq!(dry.header("transfer-encoding"), Some("chunked"));
+    assert!(dry.body.find("id=\"outcomes\"").unwrap() < dry.body.find("id=\"summary\"").unwrap());
     assert!(
         dry.body.contains(&fx.teacher_a.teacher_id) && !dry.body.contains(&fx.teacher_b.teacher_id)
     );
