@@ -248,7 +248,11 @@ async fn prepare(channel: &Channel, args: &Args, run: u64) -> anyhow::Result<Vec
 }
 
 fn outcomes_ok(outcomes: &[pb::ApplicationOutcome], count: u64, what: &str) -> anyhow::Result<()> {
-    ensure!(outcomes.len() as u64 == count, "{what}: {} outcomes", outcomes.len());
+    ensure!(
+        outcomes.len() as u64 == count,
+        "{what}: {} outcomes",
+        outcomes.len()
+    );
     if let Some(bad) = outcomes.iter().find(|o| !o.error_code.is_empty()) {
         anyhow::bail!("{what}: {bad:?}");
     }
@@ -321,11 +325,7 @@ async fn one_round(
         .outcomes;
     timings.school_publicity = started.elapsed();
     outcomes_ok(&opened, args.applications, "school publicity")?;
-    let school_end: NaiveDate = opened[0]
-        .application
-        .as_ref()
-        .context("opened")?
-        .publicity[0]
+    let school_end: NaiveDate = opened[0].application.as_ref().context("opened")?.publicity[0]
         .ends_on
         .parse()?;
 
@@ -359,11 +359,7 @@ async fn one_round(
         .outcomes;
     timings.result_publicity = started.elapsed();
     outcomes_ok(&result, args.applications, "result publicity")?;
-    let result_end: NaiveDate = result[0]
-        .application
-        .as_ref()
-        .context("opened")?
-        .publicity[1]
+    let result_end: NaiveDate = result[0].application.as_ref().context("opened")?.publicity[1]
         .ends_on
         .parse()?;
     let confirm_on = result_end + Days::new(1);

@@ -43,7 +43,11 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
 
     // No CSRF token: refused, nothing imported.
     let refused = http
-        .post_file("/import", &[("mode", "upsert")], ("file", "t.csv", csv.as_bytes()))
+        .post_file(
+            "/import",
+            &[("mode", "upsert")],
+            ("file", "t.csv", csv.as_bytes()),
+        )
         .await;
     assert_eq!(refused.status, 403);
     // A file of the wrong kind: the error beside the file field.
@@ -68,7 +72,9 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
     let results = &done.body[done.body.find("id=\"import-results\"").unwrap()..];
     let summary = &done.body[done.body.find("id=\"import-summary\"").unwrap()..];
     assert!(
-        summary.starts_with("id=\"import-summary\" role=\"status\">共3 行：新建 1，更新 0，无变化 0，拒绝 2"),
+        summary.starts_with(
+            "id=\"import-summary\" role=\"status\">共3 行：新建 1，更新 0，无变化 0，拒绝 2"
+        ),
         "{summary}"
     );
     // Line 2 created, line 3 refused as read, line 4 refused by the registry.
@@ -81,12 +87,27 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
     let link = &link[..link.find('"').unwrap()];
     let rejects = http.get(link).await;
     assert_eq!(rejects.status, 200);
-    assert_eq!(rejects.header("content-type"), Some("text/csv; charset=utf-8"));
-    let lines: Vec<&str> = rejects.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        rejects.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let lines: Vec<&str> = rejects
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert!(lines[0].starts_with("line,code,reason,姓名,身份证号"), "{}", lines[0]);
-    assert!(lines[1].starts_with("3,INVALID_ARGUMENT,") && lines[1].contains(&malformed.national_id));
-    assert!(lines[2].starts_with("4,PERMISSION_DENIED,") && lines[2].contains(&other_b.national_id));
+    assert!(
+        lines[0].starts_with("line,code,reason,姓名,身份证号"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("3,INVALID_ARGUMENT,") && lines[1].contains(&malformed.national_id)
+    );
+    assert!(
+        lines[2].starts_with("4,PERMISSION_DENIED,") && lines[2].contains(&other_b.national_id)
+    );
     // Another session cannot download them.
     let mut other = Http::new(fx.console);
     other.sign_in(&fx.tokens.admin).await;
@@ -96,8 +117,14 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
     let search = other.get(&format!("/search?q={}", new_a.national_id)).await;
     assert!(search.body.contains("/teachers/T"), "{}", search.body);
     for absent in [&malformed, &other_b] {
-        let search = other.get(&format!("/search?q={}", absent.national_id)).await;
-        assert!(!search.body.contains("href=\"/teachers/T"), "{}", search.body);
+        let search = other
+            .get(&format!("/search?q={}", absent.national_id))
+            .await;
+        assert!(
+            !search.body.contains("href=\"/teachers/T"),
+            "{}",
+            search.body
+        );
     }
 
     // A reader may not import: the registry refuses, nothing changes.

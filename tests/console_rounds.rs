@@ -10,71 +10,8 @@ mod common;
 mod console_support;
 
 use chrono::{Duration, NaiveDate};
-use common::Token;
 use console_support::*;
 use teacher_registry::api::pb;
-use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
-use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
-type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
-type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
-
-async fn clients(fx: &Fixture) -> (Registry, Rounds) {
-    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let token = Token::bearer(&fx.tokens.admin);
-    (
-        TeacherRegistryServiceClient::with_interceptor(channel.clone(), token.clone()),
-        EvaluationServiceClient::with_interceptor(channel, token),
-    )
-}
-
-/// A teacher of county A registered a year ago, SECOND_LEVEL since 2015.
-async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
-    let mut t = common::teacher(7_305_000 + n, A);
-    t.name = name.into();
-    let created = registry
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(t),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: created.teacher_id.clone(),
-            certificate: Some(common::certificate(&format!("2016350002210{n:04}"))),
-            first_registration_on: (common::today_cst() - Duration::days(365)).to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: created.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
-}
 
 async fn application(rounds: &mut Rounds, id: &str) -> pb::TitleApplication {
     rounds
@@ -98,7 +35,10 @@ fn element<'a>(body: &'a str, id: &str) -> &'a str {
         .find(&format!("id=\"{id}\""))
         .unwrap_or_else(|| panic!("no #{id} in {body}"));
     let rest = &body[at..];
-    &rest[..rest.find("</table>").or(rest.find("</p>")).unwrap_or(rest.len())]
+    &rest[..rest
+        .find("</table>")
+        .or(rest.find("</p>"))
+        .unwrap_or(rest.len())]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +131,11 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     let bad = http
         .post(
             &format!("{path}/publicity"),
-            &[("csrf", &csrf), ("request_id", "pub-1"), ("step_date", "2026-02-30")],
+            &[
+                ("csrf", &csrf),
+                ("request_id", "pub-1"),
+                ("step_date", "2026-02-30"),
+            ],
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
@@ -227,7 +171,10 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         let fields = |text: &str| {
             vec![
                 ("csrf".to_string(), page.input("csrf").unwrap()),
-                ("request_id".to_string(), format!("object-{id}-{}", text.len())),
+                (
+                    "request_id".to_string(),
+                    format!("object-{id}-{}", text.len()),
+                ),
                 ("etag".to_string(), page.input("etag").unwrap()),
                 ("step_date".to_string(), school_start.to_string()),
                 ("text".to_string(), text.to_string()),
@@ -239,12 +186,22 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
                 .collect::<Vec<_>>()
         };
         let empty = send(&fields(""));
-        let empty: Vec<(&str, &str)> = empty.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let empty: Vec<(&str, &str)> = empty
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let refused = http.post(&format!("{app_path}/object"), &empty).await;
         assert_eq!(refused.status, 422, "{}", refused.body);
-        assert!(refused.body.contains("id=\"object-text-error\""), "{}", refused.body);
+        assert!(
+            refused.body.contains("id=\"object-text-error\""),
+            "{}",
+            refused.body
+        );
         let given = send(&fields("论文涉嫌抄袭"));
-        let given: Vec<(&str, &str)> = given.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let given: Vec<(&str, &str)> = given
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let recorded = http.post(&format!("{app_path}/object"), &given).await;
         assert_eq!(recorded.status, 303, "{}", recorded.body);
         let page = http.get(&app_path).await;
@@ -269,7 +226,11 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         assert_eq!(now.objections[0].upheld, upheld);
         assert!(now.objections[0].handled);
         let page = http.get(&app_path).await;
-        assert!(page.body.contains(if upheld { "异议成立" } else { "异议不成立" }));
+        assert!(page.body.contains(if upheld {
+            "异议成立"
+        } else {
+            "异议不成立"
+        }));
     }
     assert_eq!(
         application(&mut rounds, b).await.close_reason,
@@ -296,7 +257,11 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(bad.body.contains("id=\"committee-file-error\""), "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"committee-file-error\""),
+        "{}",
+        bad.body
+    );
     let csv = format!("申报编号,赞成,反对,弃权,出席\n{a},6,2,1,9\n{c},5,3,0,8\n");
     let fields = upload("votes-2");
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -309,7 +274,10 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         .await;
     assert_eq!(voted.status, 200, "{}", voted.body);
     let results = element(&voted.body, "batch-results");
-    assert!(results.contains("评审通过") && results.contains("评审未通过"), "{results}");
+    assert!(
+        results.contains("评审通过") && results.contains("评审未通过"),
+        "{results}"
+    );
     assert_eq!(
         application(&mut rounds, c).await.close_reason,
         pb::CloseReason::CommitteeRejected as i32
@@ -341,7 +309,10 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
     let summary = element(&confirmed.body, "batch-summary");
-    assert!(summary.contains("已确认 1") && summary.contains("未确认 0"), "{summary}");
+    assert!(
+        summary.contains("已确认 1") && summary.contains("未确认 0"),
+        "{summary}"
+    );
     let results = element(&confirmed.body, "batch-results");
     assert!(results.contains(&teachers[0].teacher_id) && results.contains("一级教师"));
     let promoted = fx.teacher(&teachers[0].teacher_id).await;
@@ -368,7 +339,12 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"figures\""));
     for form in ["publicity", "committee", "confirm"] {
-        assert!(!page.body.contains(&format!("<form class=\"card\" id=\"{form}\"")), "{form}");
+        assert!(
+            !page
+                .body
+                .contains(&format!("<form class=\"card\" id=\"{form}\"")),
+            "{form}"
+        );
     }
     let page = reader.get(&format!("/applications/{a}")).await;
     assert_eq!(page.status, 200);

@@ -68,7 +68,12 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"credential\""), "{}", page.body);
     let form_token = page.input("form_token").unwrap();
-    let send_text = |text: &str| vec![("form_token", form_token.clone()), ("credential", text.to_string())];
+    let send_text = |text: &str| {
+        vec![
+            ("form_token", form_token.clone()),
+            ("credential", text.to_string()),
+        ]
+    };
 
     // Pasted: valid, with the facts it states.
     let fields = send_text(&issued.credential);
@@ -78,7 +83,10 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
         .await;
     assert_eq!(valid.status, 200, "{}", valid.body);
     assert_eq!(verdict(&valid.body), pb::CredentialVerdict::Valid as i32);
-    assert_eq!(verdict(&valid.body), grpc_verdict(issued.credential.clone()).await);
+    assert_eq!(
+        verdict(&valid.body),
+        grpc_verdict(issued.credential.clone()).await
+    );
     assert!(valid.body.contains("张三") && valid.body.contains(CERT_A));
 
     // Its QR code's PNG, uploaded: decoded here, the same answer.
@@ -90,7 +98,10 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
         )
         .await;
     assert_eq!(from_image.status, 200, "{}", from_image.body);
-    assert_eq!(verdict(&from_image.body), pb::CredentialVerdict::Valid as i32);
+    assert_eq!(
+        verdict(&from_image.body),
+        pb::CredentialVerdict::Valid as i32
+    );
 
     // Altered: forged, as CheckCredential says.
     let (head, signature) = issued.credential.rsplit_once('.').unwrap();
@@ -111,7 +122,11 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
         .post_file("/verify/credential", &fields, ("image", "", b""))
         .await;
     assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(bad.body.contains("id=\"qr-credential-error\""), "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"qr-credential-error\""),
+        "{}",
+        bad.body
+    );
     let bad = http
         .post_file(
             "/verify/credential",
@@ -147,7 +162,13 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
     let revoked = http
         .post_file("/verify/credential", &fields, ("image", "", b""))
         .await;
-    assert_eq!(verdict(&revoked.body), pb::CredentialVerdict::Revoked as i32);
-    assert_eq!(verdict(&revoked.body), grpc_verdict(issued.credential.clone()).await);
+    assert_eq!(
+        verdict(&revoked.body),
+        pb::CredentialVerdict::Revoked as i32
+    );
+    assert_eq!(
+        verdict(&revoked.body),
+        grpc_verdict(issued.credential.clone()).await
+    );
     assert!(revoked.body.contains("id=\"revoked-on\""));
 }

@@ -165,7 +165,11 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
     // Assigned to a clerk: an empty name is refused beside its field.
     let nobody = send(&mut http, "assign", &[("assignee", " ")]).await;
     assert_eq!(nobody.status, 422, "{}", nobody.body);
-    assert!(nobody.body.contains("id=\"assign-assignee-error\""), "{}", nobody.body);
+    assert!(
+        nobody.body.contains("id=\"assign-assignee-error\""),
+        "{}",
+        nobody.body
+    );
     let assigned = send(&mut http, "assign", &[("assignee", "李经办")]).await;
     assert_eq!(assigned.status, 303, "{}", assigned.body);
     let page = http.get(&path).await;
@@ -310,7 +314,10 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
         let mut all = vec![
             ("csrf".to_string(), page.input("csrf").unwrap()),
             ("etag".to_string(), page.input("etag").unwrap_or_default()),
-            ("request_id".to_string(), page.input("request_id").unwrap_or_default()),
+            (
+                "request_id".to_string(),
+                page.input("request_id").unwrap_or_default(),
+            ),
         ];
         all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -318,12 +325,18 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
     };
     assert_eq!(send(&mut http, "accept", &[]).await.status, 303);
     let page = http.get(&path).await;
-    assert!(page.body.contains("id=\"registration-reasons\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"registration-reasons\""),
+        "{}",
+        page.body
+    );
     let deferred = (pb::CaseOutcome::Deferred as i32).to_string();
     let without = send(&mut http, "decide", &[("outcome", &deferred)]).await;
     assert_eq!(without.status, 422, "{}", without.body);
     assert!(
-        without.body.contains("id=\"decide-registration_reasons-error\""),
+        without
+            .body
+            .contains("id=\"decide-registration_reasons-error\""),
         "{}",
         without.body
     );

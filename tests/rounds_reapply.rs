@@ -65,7 +65,10 @@ async fn a_withdrawn_or_closed_application_does_not_block_a_new_one() {
         (blocked.code(), reason(&blocked)),
         (Code::FailedPrecondition, "ALREADY_APPLIED".into())
     );
-    assert!(blocked.message().contains(&first.application_id), "{blocked:?}");
+    assert!(
+        blocked.message().contains(&first.application_id),
+        "{blocked:?}"
+    );
 
     // Withdrawn, it does not.
     let withdrawn = close(&mut client, &first, pb::CloseReason::Withdrawn, "本人撤回").await;
@@ -78,11 +81,20 @@ async fn a_withdrawn_or_closed_application_does_not_block_a_new_one() {
         .apply_for_title(application_request(&round, &teacher, on))
         .await
         .unwrap_err();
-    assert!(blocked.message().contains(&second.application_id), "{blocked:?}");
+    assert!(
+        blocked.message().contains(&second.application_id),
+        "{blocked:?}"
+    );
     assert_eq!(figures(&mut client, &round).await, (2, 2));
 
     // Closed as ineligible: it leaves `eligible`, stays in `applied`, blocks nothing.
-    close(&mut client, &second, pb::CloseReason::Ineligible, "任职年限材料不实").await;
+    close(
+        &mut client,
+        &second,
+        pb::CloseReason::Ineligible,
+        "任职年限材料不实",
+    )
+    .await;
     assert_eq!(figures(&mut client, &round).await, (2, 1));
     let third = apply(&mut client, &round, &teacher, on).await;
     assert_eq!(figures(&mut client, &round).await, (3, 2));

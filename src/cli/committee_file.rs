@@ -28,7 +28,10 @@ pub fn read_committee_file(path: &Path) -> anyhow::Result<Vec<pb::CommitteeResul
 /// The rows of a committee file named `name` (its extension says CSV or XLSX) whose
 /// content is `bytes`: a file uploaded to the console is read exactly as the command
 /// reads one from disk.
-pub fn read_committee_bytes(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<pb::CommitteeResultRow>> {
+pub fn read_committee_bytes(
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<Vec<pb::CommitteeResultRow>> {
     let extension = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
@@ -62,8 +65,8 @@ fn read_csv(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
 }
 
 fn read_sheet(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
-        .with_context(|| format!("cannot read {name}"))?;
+    let mut book: Xlsx<_> =
+        Xlsx::new(std::io::Cursor::new(bytes)).with_context(|| format!("cannot read {name}"))?;
     let Some(sheet) = book.worksheet_range_at(0) else {
         bail!("{name} has no sheet");
     };

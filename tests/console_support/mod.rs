@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::RateLimit;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::console::ConsoleOptions;
 use teacher_registry::server::ServerOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{certificate, start_server_with, teacher, TestServer, Token};
@@ -180,6 +182,67 @@ impl Fixture {
     }
 }
 
+/// gRPC clients as the admin, for setting up what the pages then show.
+pub type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
+pub type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
+
+/// The registry's and the EvaluationService's clients, as the admin.
+pub async fn clients(fx: &Fixture) -> (Registry, Rounds) {
+    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = Token::bearer(&fx.tokens.admin);
+    (
+        TeacherRegistryServiceClient::with_interceptor(channel.clone(), token.clone()),
+        EvaluationServiceClient::with_interceptor(channel, token),
+    )
+}
+
+/// A teacher of county A registered a year ago, SECOND_LEVEL since 2015.
+pub async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
+    let mut t = teacher(7_305_000 + n, A);
+    t.name = name.into();
+    let created = registry
+        .create_teacher(pb::CreateTeacherRequest {
+            teacher: Some(t),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: created.teacher_id.clone(),
+            certificate: Some(certificate(&format!("2016350002210{n:04}"))),
+            first_registration_on: (crate::common::today_cst() - chrono::Duration::days(365))
+                .to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: created.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
 /// An HTTP answer.
 #[derive(Debug)]
 pub struct Answer {
@@ -277,12 +340,7 @@ impl Http {
         self.send("POST", path, Some((kind, body))).await
     }
 
-    async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: Option<(String, Vec<u8>)>,
-    ) -> Answer {
+    async fn send(&mut self, method: &str, path: &str, body: Option<(String, Vec<u8>)>) -> Answer {
         let mut stream = tokio::net::TcpStream::connect(self.address).await.unwrap();
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",

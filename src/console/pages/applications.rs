@@ -188,7 +188,10 @@ async fn page(
     let a = &application;
     let done = match done {
         "object" => Some(lang.t("已登记异议。", "The objection was recorded.")),
-        "handle" => Some(lang.t("已登记异议处理结果。", "The objection's handling was recorded.")),
+        "handle" => Some(lang.t(
+            "已登记异议处理结果。",
+            "The objection's handling was recorded.",
+        )),
         "close" => Some(lang.t("申报已关闭。", "The application was closed.")),
         _ => None,
     };
@@ -292,7 +295,12 @@ fn steps(lang: Lang, a: &pb::TitleApplication) -> Markup {
     }
 }
 
-fn forms(lang: Lang, session: &Session, a: &pb::TitleApplication, sent: Option<Sent<'_>>) -> Markup {
+fn forms(
+    lang: Lang,
+    session: &Session,
+    a: &pb::TitleApplication,
+    sent: Option<Sent<'_>>,
+) -> Markup {
     let open = a.state != pb::ApplicationState::Closed as i32
         && a.state != pb::ApplicationState::Confirmed as i32;
     let fresh = StepForm {
@@ -354,8 +362,19 @@ fn step_form(
         ),
         "handle" => {
             let decisions = vec![
-                ("rejected".to_string(), lang.t("异议不成立（继续评审）", "Rejected (the application goes on)").to_string()),
-                ("upheld".to_string(), lang.t("异议成立（关闭申报）", "Upheld (closes the application)").to_string()),
+                (
+                    "rejected".to_string(),
+                    lang.t(
+                        "异议不成立（继续评审）",
+                        "Rejected (the application goes on)",
+                    )
+                    .to_string(),
+                ),
+                (
+                    "upheld".to_string(),
+                    lang.t("异议成立（关闭申报）", "Upheld (closes the application)")
+                        .to_string(),
+                ),
             ];
             (
                 lang.t("处理异议", "Handle an objection"),
@@ -371,8 +390,14 @@ fn step_form(
         _ => {
             let reasons = vec![
                 (String::new(), "—".to_string()),
-                ((pb::CloseReason::Withdrawn as i32).to_string(), label(lang, labels::CLOSE_REASONS, 1)),
-                ((pb::CloseReason::Ineligible as i32).to_string(), label(lang, labels::CLOSE_REASONS, 2)),
+                (
+                    (pb::CloseReason::Withdrawn as i32).to_string(),
+                    label(lang, labels::CLOSE_REASONS, 1),
+                ),
+                (
+                    (pb::CloseReason::Ineligible as i32).to_string(),
+                    label(lang, labels::CLOSE_REASONS, 2),
+                ),
             ];
             (
                 lang.t("关闭申报", "Close the application"),

@@ -24,12 +24,36 @@ use crate::console::{Console, Ctx};
 const MAX_PIXELS: u64 = 40_000_000;
 
 pub(crate) const VERDICTS: Labels = &[
-    (1, "有效：由本注册系统签发，所列信息均与现行记录一致", "Valid: signed by this registry, and every fact still holds"),
-    (2, "伪造：签名不符，内容被改动或并非本系统签发", "Forged: the signature does not match"),
-    (3, "未知密钥：不是以本系统现用密钥签发，无法在此核验", "Unknown key: not signed with this registry's key"),
-    (4, "已撤销：证书在签发后被撤销", "Revoked since it was issued"),
-    (5, "已失效：签发后信息有变，持证人需重新申领", "Superseded: facts have changed since; the holder needs a new one"),
-    (6, "证书号码不在记录中", "The certificate number is not on record"),
+    (
+        1,
+        "有效：由本注册系统签发，所列信息均与现行记录一致",
+        "Valid: signed by this registry, and every fact still holds",
+    ),
+    (
+        2,
+        "伪造：签名不符，内容被改动或并非本系统签发",
+        "Forged: the signature does not match",
+    ),
+    (
+        3,
+        "未知密钥：不是以本系统现用密钥签发，无法在此核验",
+        "Unknown key: not signed with this registry's key",
+    ),
+    (
+        4,
+        "已撤销：证书在签发后被撤销",
+        "Revoked since it was issued",
+    ),
+    (
+        5,
+        "已失效：签发后信息有变，持证人需重新申领",
+        "Superseded: facts have changed since; the holder needs a new one",
+    ),
+    (
+        6,
+        "证书号码不在记录中",
+        "The certificate number is not on record",
+    ),
     (7, "已丧失教师资格", "The holder has lost the qualification"),
 ];
 
@@ -42,7 +66,11 @@ pub(crate) struct CredentialForm {
 }
 
 /// `POST /verify/credential` (multipart: form_token, credential, image).
-pub(crate) async fn check(State(console): State<Console>, ctx: Ctx, multipart: Multipart) -> Response {
+pub(crate) async fn check(
+    State(console): State<Console>,
+    ctx: Ctx,
+    multipart: Multipart,
+) -> Response {
     let Ok(mut form) = read(multipart).await else {
         return ctx.csrf_refused();
     };
@@ -62,18 +90,30 @@ pub(crate) async fn check(State(console): State<Console>, ctx: Ctx, multipart: M
     if errors.is_empty() && form.credential.trim().is_empty() {
         errors.insert(
             "credential".into(),
-            lang.t("请粘贴二维码内容或上传二维码图片", "Paste the QR code's text or upload its image").into(),
+            lang.t(
+                "请粘贴二维码内容或上传二维码图片",
+                "Paste the QR code's text or upload its image",
+            )
+            .into(),
         );
     }
     if !errors.is_empty() {
         let part = part(lang, &form, &errors, None);
-        return super::public::verify_page_with(&ctx, &form.form_token, part, StatusCode::UNPROCESSABLE_ENTITY);
+        return super::public::verify_page_with(
+            &ctx,
+            &form.form_token,
+            part,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
     let request = pb::CheckCredentialRequest {
         credential: form.credential.clone(),
     };
     let credentials = crate::api::CredentialService::new(console.registry.clone());
-    match credentials.check_credential(call::public(ctx.peer, request)).await {
+    match credentials
+        .check_credential(call::public(ctx.peer, request))
+        .await
+    {
         Ok(answer) => {
             let answer = answer.into_inner();
             let part = part(lang, &form, &errors, Some(result(lang, &answer)));
@@ -91,7 +131,9 @@ pub(crate) async fn check(State(console): State<Console>, ctx: Ctx, multipart: M
     }
 }
 
-async fn read(mut multipart: Multipart) -> Result<CredentialForm, axum::extract::multipart::MultipartError> {
+async fn read(
+    mut multipart: Multipart,
+) -> Result<CredentialForm, axum::extract::multipart::MultipartError> {
     let mut form = CredentialForm::default();
     while let Some(field) = multipart.next_field().await? {
         match field.name().unwrap_or_default() {
@@ -142,7 +184,9 @@ pub(crate) fn decode_qr(png_bytes: &[u8]) -> Result<String, QrProblem> {
         return Err(QrProblem::TooLarge);
     }
     let mut pixels = vec![0; reader.output_buffer_size().ok_or(QrProblem::TooLarge)?];
-    let frame = reader.next_frame(&mut pixels).map_err(|_| QrProblem::NotPng)?;
+    let frame = reader
+        .next_frame(&mut pixels)
+        .map_err(|_| QrProblem::NotPng)?;
     let channels = frame.color_type.samples();
     let (width, height) = (frame.width as usize, frame.height as usize);
     let luma = |x: usize, y: usize| -> u8 {
@@ -150,7 +194,11 @@ pub(crate) fn decode_qr(png_bytes: &[u8]) -> Result<String, QrProblem> {
         match channels {
             1 | 2 => pixels[at],
             _ => {
-                let (r, g, b) = (pixels[at] as u32, pixels[at + 1] as u32, pixels[at + 2] as u32);
+                let (r, g, b) = (
+                    pixels[at] as u32,
+                    pixels[at + 1] as u32,
+                    pixels[at + 2] as u32,
+                );
                 ((r * 299 + g * 587 + b * 114) / 1000) as u8
             }
         }
@@ -158,11 +206,18 @@ pub(crate) fn decode_qr(png_bytes: &[u8]) -> Result<String, QrProblem> {
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
     let grids = image.detect_grids();
     let grid = grids.first().ok_or(QrProblem::NoCode)?;
-    grid.decode().map(|(_, text)| text).map_err(|_| QrProblem::Unreadable)
+    grid.decode()
+        .map(|(_, text)| text)
+        .map_err(|_| QrProblem::Unreadable)
 }
 
 /// The credential form, with its errors beside its fields, and the answer under it.
-pub(crate) fn part(lang: Lang, form: &CredentialForm, errors: &FieldErrors, answer: Option<Markup>) -> Markup {
+pub(crate) fn part(
+    lang: Lang,
+    form: &CredentialForm,
+    errors: &FieldErrors,
+    answer: Option<Markup>,
+) -> Markup {
     let fields = Fields::new("qr", errors);
     let error = fields.error("image");
     html! {

@@ -85,13 +85,19 @@ pub(crate) fn form_page(
     let modes = vec![
         (
             "upsert".to_string(),
-            lang.t("新增或更新（按身份证件号码）", "Create or update (by identity number)")
-                .to_string(),
+            lang.t(
+                "新增或更新（按身份证件号码）",
+                "Create or update (by identity number)",
+            )
+            .to_string(),
         ),
         (
             "create_only".to_string(),
-            lang.t("仅新增（已有的拒绝）", "Create only (existing ones rejected)")
-                .to_string(),
+            lang.t(
+                "仅新增（已有的拒绝）",
+                "Create only (existing ones rejected)",
+            )
+            .to_string(),
         ),
     ];
     let body = html! {
@@ -161,8 +167,7 @@ pub(crate) async fn rejects(
 /// Reads the multipart form: its CSRF token, mode and file (name and bytes).
 pub(crate) async fn read_form(
     mut multipart: Multipart,
-) -> Result<(String, String, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError>
-{
+) -> Result<(String, String, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError> {
     let (mut csrf, mut mode, mut file) = (String::new(), String::new(), None);
     while let Some(field) = multipart.next_field().await? {
         match field.name().unwrap_or_default() {

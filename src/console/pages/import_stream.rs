@@ -42,12 +42,23 @@ const SUMMARY: &str = "<!--summary-->";
 
 /// A row on its way, in file order: sent to the registry, or refused as read.
 enum Pending {
-    Sent { line: u64, cells: Vec<String> },
-    Refused { line: u64, cells: Vec<String>, reason: String },
+    Sent {
+        line: u64,
+        cells: Vec<String>,
+    },
+    Refused {
+        line: u64,
+        cells: Vec<String>,
+        reason: String,
+    },
 }
 
 /// `POST /import` (multipart: csrf, mode, file).
-pub(crate) async fn run(State(console): State<Console>, ctx: Ctx, multipart: Multipart) -> Response {
+pub(crate) async fn run(
+    State(console): State<Console>,
+    ctx: Ctx,
+    multipart: Multipart,
+) -> Response {
     let Ok((csrf, mode, file)) = read_form(multipart).await else {
         return ctx.csrf_refused();
     };
@@ -55,15 +66,31 @@ pub(crate) async fn run(State(console): State<Console>, ctx: Ctx, multipart: Mul
         Ok(session) => session.clone(),
         Err(response) => return *response,
     };
-    let session_id = ctx.session.as_ref().map(|(id, _)| id.clone()).unwrap_or_default();
+    let session_id = ctx
+        .session
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
     let lang = ctx.lang;
     let refuse = |message: String| {
         let mut errors = FieldErrors::new();
         errors.insert("file".into(), message);
-        form_page(&ctx, &session, &mode, &errors, StatusCode::UNPROCESSABLE_ENTITY)
+        form_page(
+            &ctx,
+            &session,
+            &mode,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
     };
     let Some((name, bytes)) = file else {
-        return refuse(lang.t("请选择要导入的文件（CSV 或 XLSX）", "Choose a file to import (CSV or XLSX)").into());
+        return refuse(
+            lang.t(
+                "请选择要导入的文件（CSV 或 XLSX）",
+                "Choose a file to import (CSV or XLSX)",
+            )
+            .into(),
+        );
     };
     let (path, rows) = match open_upload(&name, &bytes) {
         Ok(opened) => opened,
@@ -80,7 +107,11 @@ pub(crate) async fn run(State(console): State<Console>, ctx: Ctx, multipart: Mul
         None,
         None,
     );
-    let results = match console.registry.import_teachers(signed(&session, requests)).await {
+    let results = match console
+        .registry
+        .import_teachers(signed(&session, requests))
+        .await
+    {
         Ok(results) => results.into_inner(),
         Err(status) => {
             let _ = std::fs::remove_file(&path);
@@ -99,8 +130,14 @@ pub(crate) async fn run(State(console): State<Console>, ctx: Ctx, multipart: Mul
     let (middle, tail) = (middle.to_string(), tail.to_string());
     tokio::spawn(async move {
         let outcome = answer(lang, results, pending, &columns, &page).await;
-        let kept = (outcome.rejected > 0).then(|| console.rejects.keep(&session_id, outcome.rejects));
-        let summary = summary(lang, &outcome.counts, outcome.stopped.as_ref(), kept.as_deref());
+        let kept =
+            (outcome.rejected > 0).then(|| console.rejects.keep(&session_id, outcome.rejects));
+        let summary = summary(
+            lang,
+            &outcome.counts,
+            outcome.stopped.as_ref(),
+            kept.as_deref(),
+        );
         for part in [middle, summary.into_string(), tail] {
             if page.send(Ok(Bytes::from(part))).await.is_err() {
                 return;
@@ -124,7 +161,10 @@ fn open_upload(name: &str, bytes: &[u8]) -> Result<(PathBuf, Rows), String> {
     if !["csv", "xlsx"].contains(&extension.as_str()) {
         return Err(format!("{name}: expected a .csv or .xlsx file"));
     }
-    let path = std::env::temp_dir().join(format!("teacher-registry-upload-{}.{extension}", random_token()));
+    let path = std::env::temp_dir().join(format!(
+        "teacher-registry-upload-{}.{extension}",
+        random_token()
+    ));
     let written = crate::private_files::create_private_file(&path)
         .and_then(|mut file| std::io::Write::write_all(&mut file, bytes));
     if let Err(e) = written {
@@ -151,7 +191,12 @@ fn read_rows(
     pending: mpsc::Sender<Pending>,
 ) {
     for row in rows.by_ref() {
-        let Ok(SourceRow { line, teacher, cells }) = row else {
+        let Ok(SourceRow {
+            line,
+            teacher,
+            cells,
+        }) = row
+        else {
             break;
         };
         let next = match teacher {
@@ -200,7 +245,8 @@ struct Outcome {
 
 async fn answer(
     lang: Lang,
-    mut results: impl tokio_stream::Stream<Item = Result<pb::ImportTeachersResponse, tonic::Status>> + Unpin,
+    mut results: impl tokio_stream::Stream<Item = Result<pb::ImportTeachersResponse, tonic::Status>>
+        + Unpin,
     mut pending: mpsc::Receiver<Pending>,
     columns: &[String],
     page: &mpsc::Sender<Result<Bytes, Infallible>>,
@@ -209,7 +255,12 @@ async fn answer(
         .terminator(csv::Terminator::CRLF)
         .flexible(true)
         .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = rejects.write_record(ANNOTATIONS.iter().map(|a| a.to_string()).chain(columns.iter().cloned()));
+    let _ = rejects.write_record(
+        ANNOTATIONS
+            .iter()
+            .map(|a| a.to_string())
+            .chain(columns.iter().cloned()),
+    );
     let mut outcome = Outcome {
         counts: [0; 4],
         rejected: 0,
@@ -219,7 +270,11 @@ async fn answer(
     let mut shown = 0u64;
     while let Some(next) = pending.recv().await {
         let (line, cells, result) = match next {
-            Pending::Refused { line, cells, reason } => (line, cells, Err(("INVALID_ARGUMENT".to_string(), reason))),
+            Pending::Refused {
+                line,
+                cells,
+                reason,
+            } => (line, cells, Err(("INVALID_ARGUMENT".to_string(), reason))),
             Pending::Sent { line, cells } => match results.next().await {
                 Some(Ok(result)) => {
                     let rejected = result.outcome() == pb::ImportOutcome::Rejected;
@@ -315,7 +370,12 @@ fn shell(lang: Lang, file: &str) -> Markup {
     }
 }
 
-fn summary(lang: Lang, counts: &[u64; 4], stopped: Option<&Refusal>, rejects: Option<&str>) -> Markup {
+fn summary(
+    lang: Lang,
+    counts: &[u64; 4],
+    stopped: Option<&Refusal>,
+    rejects: Option<&str>,
+) -> Markup {
     let total: u64 = counts.iter().sum();
     html! {
         @if let Some(stopped) = stopped {

@@ -308,7 +308,12 @@ fn verify_page(
 }
 
 /// The verification page with the credential form's `part` (sent, and answered).
-pub(crate) fn verify_page_with(ctx: &Ctx, form_token: &str, part: Markup, status: StatusCode) -> Response {
+pub(crate) fn verify_page_with(
+    ctx: &Ctx,
+    form_token: &str,
+    part: Markup,
+    status: StatusCode,
+) -> Response {
     let form = Verify {
         form_token: form_token.to_string(),
         ..Verify::default()

@@ -98,7 +98,13 @@ async fn read(console: &Console, session: &Session, id: &str) -> Result<Round, R
         .await?
         .into_inner()
         .applications;
-    applications.sort_by(|a, b| (&a.county_code, &a.school, &a.applicant_name).cmp(&(&b.county_code, &b.school, &b.applicant_name)));
+    applications.sort_by(|a, b| {
+        (&a.county_code, &a.school, &a.applicant_name).cmp(&(
+            &b.county_code,
+            &b.school,
+            &b.applicant_name,
+        ))
+    });
     let figures = service
         .get_round_statistics(signed(
             session,
@@ -219,7 +225,10 @@ fn eligibility(lang: Lang, a: &pb::TitleApplication) -> &'static str {
 pub(crate) fn step(lang: Lang, a: &pb::TitleApplication) -> String {
     let state = label(lang, labels::APPLICATION_STATES, a.state);
     if a.close_reason != 0 {
-        return format!("{state}（{}）", label(lang, labels::CLOSE_REASONS, a.close_reason));
+        return format!(
+            "{state}（{}）",
+            label(lang, labels::CLOSE_REASONS, a.close_reason)
+        );
     }
     match a.publicity.last() {
         Some(p)

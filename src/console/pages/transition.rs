@@ -172,7 +172,8 @@ pub(crate) async fn run(
 /// status the stream broke with, if it did.
 async fn stream_rows(
     lang: Lang,
-    mut stream: impl tokio_stream::Stream<Item = Result<pb::TransitionTitlesResponse, tonic::Status>> + Unpin,
+    mut stream: impl tokio_stream::Stream<Item = Result<pb::TransitionTitlesResponse, tonic::Status>>
+        + Unpin,
     page: &mpsc::Sender<Result<Bytes, Infallible>>,
 ) -> (pb::TransitionSummary, Option<Refusal>) {
     let mut summary = pb::TransitionSummary::default();
@@ -182,7 +183,12 @@ async fn stream_rows(
             Ok(message) => match message.result {
                 Some(pb::transition_titles_response::Result::Teacher(r)) => {
                     shown += 1;
-                    if shown <= SHOWN && page.send(Ok(Bytes::from(row(lang, &r).into_string()))).await.is_err() {
+                    if shown <= SHOWN
+                        && page
+                            .send(Ok(Bytes::from(row(lang, &r).into_string())))
+                            .await
+                            .is_err()
+                    {
                         return (summary, None);
                     }
                 }
@@ -195,7 +201,12 @@ async fn stream_rows(
     (summary, None)
 }
 
-fn page(ctx: &Ctx, session: &Session, form: &TransitionForm, refusal: Option<&Refusal>) -> Response {
+fn page(
+    ctx: &Ctx,
+    session: &Session,
+    form: &TransitionForm,
+    refusal: Option<&Refusal>,
+) -> Response {
     let lang = ctx.lang;
     let empty = FieldErrors::new();
     let errors = refusal.map_or(&empty, |r| &r.fields);

@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use crate::clock;
 use crate::domain::case::evaluation::application::NewApplication;
 use crate::domain::case::evaluation::{
-    eligibility, Application, ApplicationState, CloseReason, EvaluationRound, Ineligibility, NewRound, RoundFigures,
-    Vote,
+    eligibility, Application, ApplicationState, CloseReason, EvaluationRound, Ineligibility,
+    NewRound, RoundFigures, Vote,
 };
 use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
@@ -370,9 +370,7 @@ fn open_application(
     };
     for id in candidates {
         let application = load_application(staged, &id)?;
-        if application.teacher_id == *teacher_id
-            && application.state != ApplicationState::Closed
-        {
+        if application.teacher_id == *teacher_id && application.state != ApplicationState::Closed {
             return Ok(Some(id));
         }
     }

@@ -3,7 +3,9 @@
 //! figures recounted from the applications, exactly as `commit_application` keeps them,
 //! so `verify` checks a restored registry as it checks a written one.
 
-use crate::domain::case::evaluation::{Application, ApplicationState, EvaluationRound, RoundFigures};
+use crate::domain::case::evaluation::{
+    Application, ApplicationState, EvaluationRound, RoundFigures,
+};
 use crate::domain::case::CaseId;
 use crate::domain::ethics::EthicsFindings;
 use crate::store::writer::Staged;
