@@ -19,8 +19,9 @@
 //!    page, the window's queue, a case's page, the statistics with their charts, and the
 //!    public verification form. The time is the whole request seen from the client on
 //!    the same machine, so it bounds the server-side time from above.
-//! 3. Prints each page's p50, p99 and maximum, and whether p99 meets its target. Every
-//!    answer must be 200.
+//! 3. Prints each page's p50, p99 and maximum, and whether p99 meets its target (a page
+//!    slower than its budget gets at least ten calls in a minute). Every answer must be
+//!    200.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -44,6 +45,9 @@ use tonic::transport::Channel;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The most time spent on one page's calls (after the first ten).
+const BUDGET: Duration = Duration::from_secs(60);
 
 struct Args {
     teachers: u64,
@@ -285,11 +289,16 @@ async fn drive(
         ("statistics with charts", 50, Box::new(|_| "/stats".to_string())),
         ("public verification form", 50, Box::new(|_| "/verify".to_string())),
     ];
-    println!("| page | target p99 | p50 | p99 | max |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!("| page | target p99 | calls | p50 | p99 | max |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for (name, target, path) in pages {
         let mut times = Vec::with_capacity(args.calls);
+        let began = Instant::now();
         for n in 0..args.calls {
+            // A slow page gets at least ten calls and at most a minute.
+            if n >= 10 && began.elapsed() > BUDGET {
+                break;
+            }
             let path = path(n);
             let started = Instant::now();
             let status = http.get(&path).await?;
@@ -300,7 +309,8 @@ async fn drive(
         let at = |q: usize| times[(times.len() * q / 100).min(times.len() - 1)];
         let p99 = at(99);
         println!(
-            "| {name} | {target} ms | {:.1} ms | {:.1} ms{} | {:.1} ms |",
+            "| {name} | {target} ms | {} | {:.1} ms | {:.1} ms{} | {:.1} ms |",
+            times.len(),
             ms(at(50)),
             ms(p99),
             if ms(p99) <= target as f64 { "" } else { " (over)" },

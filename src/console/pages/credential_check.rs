@@ -20,8 +20,13 @@ use crate::console::layout::{FieldErrors, Fields, Lang};
 use crate::console::session::{self, FORM_COOKIE};
 use crate::console::{Console, Ctx};
 
-/// The largest image read (a QR code's PNG is a few KB; a phone's screenshot a few MB).
-const MAX_PIXELS: u64 = 40_000_000;
+/// The largest image read: a QR code's PNG is a few hundred pixels across, a phone's
+/// screenshot of one a few million pixels. The image is decoded before CheckCredential's
+/// per-address limiter sees the request, so what one anonymous request may cost is
+/// bounded here (and by the decoder's allocation limit, [`MAX_DECODED_BYTES`]).
+const MAX_PIXELS: u64 = 4_000_000;
+/// The most the PNG decoder may allocate for one image.
+const MAX_DECODED_BYTES: usize = 16 << 20;
 
 pub(crate) const VERDICTS: Labels = &[
     (
@@ -173,7 +178,12 @@ impl QrProblem {
 
 /// The text of the (first) QR code in a PNG image.
 pub(crate) fn decode_qr(png_bytes: &[u8]) -> Result<String, QrProblem> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut decoder = png::Decoder::new_with_limits(
+        std::io::Cursor::new(png_bytes),
+        png::Limits {
+            bytes: MAX_DECODED_BYTES,
+        },
+    );
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(|_| QrProblem::NotPng)?;
     let (width, height) = {

@@ -191,13 +191,21 @@ fn read_rows(
     pending: mpsc::Sender<Pending>,
 ) {
     for row in rows.by_ref() {
-        let Ok(SourceRow {
+        let SourceRow {
             line,
             teacher,
             cells,
-        }) = row
-        else {
-            break;
+        } = match row {
+            Ok(row) => row,
+            Err(e) => {
+                // The file breaks off here: said in the results, as the command says it.
+                let _ = pending.blocking_send(Pending::Refused {
+                    line: 0,
+                    cells: Vec::new(),
+                    reason: format!("the file cannot be read further: {e}"),
+                });
+                break;
+            }
         };
         let next = match teacher {
             Ok(teacher) => {
