@@ -203,8 +203,8 @@ enum Command {
         #[arg(long, default_value = "教育局")]
         console_bureau: String,
         /// County names (CSV of code,name) the console shows beside county codes, beyond
-        /// those the release knows: the same option (and variable) as `stats`'s;
-        /// `--console-county-names` is its older name.
+        /// those the release knows: the same option (and variable) as `stats`'s.
+        // `--console-county-names`, its earlier name, is still accepted (a hidden alias).
         #[arg(
             long = "county-names",
             alias = "console-county-names",

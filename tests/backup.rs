@@ -416,8 +416,8 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     let first = apply(&mut client, &round, &promoted, applied_on).await;
     let second = apply(&mut client, &round, &waiting, applied_on).await;
     // A teacher who withdrew and applied again: two applications, the second open.
-    let again = common::eligible_teacher(&mut registry, 4, COUNTY).await;
-    let withdrawn = apply(&mut client, &round, &again, applied_on).await;
+    let returning = common::eligible_teacher(&mut registry, 4, COUNTY).await;
+    let withdrawn = apply(&mut client, &round, &returning, applied_on).await;
     client
         .close_title_application(pb::CloseTitleApplicationRequest {
             application_id: withdrawn.application_id.clone(),
@@ -428,7 +428,7 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
         })
         .await
         .unwrap();
-    let reapplied = apply(&mut client, &round, &again, applied_on).await;
+    let reapplied = apply(&mut client, &round, &returning, applied_on).await;
     let open = |ids: Vec<String>, on: chrono::NaiveDate| pb::OpenPublicityRequest {
         round_id: round.round_id.clone(),
         application_ids: ids,
@@ -545,7 +545,7 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     // reapplied teacher's second), and the finding still vetoes.
     for (teacher, refusal) in [
         (&waiting, "ALREADY_APPLIED"),
-        (&again, "ALREADY_APPLIED"),
+        (&returning, "ALREADY_APPLIED"),
         (&vetoed, "ETHICS_VETO"),
     ] {
         let refused = client

@@ -350,3 +350,215 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("id=\"object\""));
 }
+
+/// The round changes the registry has recorded (ListChanges), to show a refusal wrote none.
+async fn round_changes(registry: &mut Registry) -> usize {
+    registry
+        .list_changes(pb::ListChangesRequest {
+            after_revision: 0,
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .changes
+        .iter()
+        .filter(|c| c.kind == pb::ChangeKind::EvaluationRoundChanged as i32)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let (mut registry, mut rounds) = clients(&fx).await;
+    let ready = eligible(&mut registry, 51, "周一").await;
+    let other = eligible(&mut registry, 52, "周二").await;
+    let today = common::today_cst();
+
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let find = http.get("/rounds").await;
+    assert_eq!(find.status, 200);
+    assert!(find.body.contains("id=\"open-round\""), "{}", find.body);
+    let csrf = find.input("csrf").unwrap();
+
+    // Opening a round: every bad box refused beside it, nothing written; then opened.
+    let refused = http
+        .post(
+            "/rounds",
+            &[
+                ("csrf", &csrf),
+                ("request_id", "open-1"),
+                ("round.name", ""),
+                ("round.county_code", A),
+                ("round.target_tier", "3"),
+                ("round.application_deadline", "2026-02-30"),
+                ("round.committee", ""),
+                ("round.pass_ratio", "2/3"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    for field in [
+        "round.name",
+        "round.application_deadline",
+        "round.committee",
+    ] {
+        assert!(
+            refused
+                .body
+                .contains(&format!("id=\"open-round-{field}-error\"")),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    let not_a_number = http
+        .post(
+            "/rounds",
+            &[
+                ("csrf", &csrf),
+                ("request_id", "open-2"),
+                ("round.name", "2026年度一级教师职称评审"),
+                ("round.pass_ratio", "两成"),
+                ("round.years_in_tier", "五"),
+            ],
+        )
+        .await;
+    assert_eq!(not_a_number.status, 422, "{}", not_a_number.body);
+    assert!(not_a_number
+        .body
+        .contains("id=\"open-round-round.pass_ratio-error\""));
+    assert!(not_a_number
+        .body
+        .contains("id=\"open-round-round.years_in_tier-error\""));
+    assert_eq!(
+        round_changes(&mut registry).await,
+        0,
+        "a refusal writes nothing"
+    );
+    let opened = http
+        .post(
+            "/rounds",
+            &[
+                ("csrf", &csrf),
+                ("request_id", "open-3"),
+                ("round.name", "2026年度一级教师职称评审"),
+                ("round.county_code", A),
+                ("round.target_tier", "3"),
+                ("round.application_deadline", &today.to_string()),
+                ("round.committee", "张委员\r\n李委员\r\n王委员\r\n"),
+                ("round.pass_ratio", "3/4"),
+                ("round.years_in_tier", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    let path = opened.header("location").unwrap().to_string();
+    let round_id = path.strip_prefix("/rounds/").unwrap().to_string();
+    let round = rounds
+        .get_evaluation_round(pb::GetEvaluationRoundRequest {
+            round_id: round_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    assert_eq!(round.committee, ["张委员", "李委员", "王委员"]);
+    assert_eq!(
+        (
+            round.target_tier,
+            round.pass_ratio_numerator,
+            round.pass_ratio_denominator,
+            round.years_in_tier,
+            round.publicity_working_days
+        ),
+        (pb::TitleTier::FirstLevel as i32, 3, 4, 5, 5)
+    );
+    assert_eq!(round_changes(&mut registry).await, 1);
+
+    // Applying: a mistyped registry number beside its field; a teacher whose
+    // registration has run out refused by that rule, named; then an eligible teacher's
+    // application.
+    let page = http.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"apply\""));
+    let apply = async |http: &mut Http, teacher: &str, request_id: &str| {
+        http.post(
+            &format!("{path}/apply"),
+            &[
+                ("csrf", &csrf),
+                ("request_id", request_id),
+                ("teacher_id", teacher),
+                ("applied_on", &today.to_string()),
+            ],
+        )
+        .await
+    };
+    let mistyped = apply(&mut http, "T0000", "apply-1").await;
+    assert_eq!(mistyped.status, 422, "{}", mistyped.body);
+    assert!(mistyped.body.contains("id=\"apply-teacher_id-error\""));
+    let lapsed = apply(&mut http, &fx.teacher_a.teacher_id, "apply-2").await;
+    assert_eq!(lapsed.status, 409, "{}", lapsed.body);
+    assert!(
+        lapsed.body.contains("FAILED_PRECONDITION (NOT_REGISTERED)"),
+        "{}",
+        lapsed.body
+    );
+    let listed = async |rounds: &mut Rounds| {
+        rounds
+            .list_title_applications(pb::ListTitleApplicationsRequest {
+                round_id: round_id.clone(),
+                county_code: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .applications
+    };
+    assert!(listed(&mut rounds).await.is_empty());
+    let applied = apply(&mut http, &ready.teacher_id, "apply-3").await;
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    let applications = listed(&mut rounds).await;
+    assert_eq!(applications.len(), 1);
+    assert_eq!(applications[0].teacher_id, ready.teacher_id);
+    assert_eq!(
+        applied.header("location"),
+        Some(format!("/applications/{}", applications[0].application_id).as_str())
+    );
+
+    // The eligibility dry run: the county is required; then a line per teacher.
+    let no_county = http
+        .get(&format!("{path}?eligibility=1&county_code=&school=&on="))
+        .await;
+    assert_eq!(no_county.status, 200);
+    assert!(
+        no_county
+            .body
+            .contains("id=\"eligibility-county_code-error\""),
+        "{}",
+        no_county.body
+    );
+    let listed = http
+        .get(&format!("{path}?eligibility=1&county_code={A}&school=&on="))
+        .await;
+    let rows = element(&listed.body, "eligibility-rows");
+    let row = |id: &str| {
+        let at = rows.find(&format!("data-teacher=\"{id}\"")).unwrap();
+        &rows[at..at + rows[at..].find("</tr>").unwrap()]
+    };
+    assert!(row(&other.teacher_id).contains(">符合<"), "{rows}");
+    assert!(row(&fx.teacher_a.teacher_id).contains("NO_TITLE"), "{rows}");
+
+    // A reader sees neither form.
+    let mut reader = Http::new(fx.console);
+    reader.sign_in(&fx.tokens.reader).await;
+    assert!(!reader
+        .get("/rounds")
+        .await
+        .body
+        .contains("id=\"open-round\""));
+    assert!(!reader.get(&path).await.body.contains("id=\"apply\""));
+}

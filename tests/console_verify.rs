@@ -172,3 +172,88 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
     );
     assert!(revoked.body.contains("id=\"revoked-on\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_is_issued_from_the_teachers_page_and_checks_as_valid() {
+    // Without a key the service refuses, and the page names the rule.
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let path = format!("/teachers/{}", fx.teacher_a.teacher_id);
+    let page = http.get(&path).await;
+    let csrf = page.input("csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("request_id", "credential-1"),
+        ("certificate_number", CERT_A),
+    ];
+    let refused = http.post(&format!("{path}/credential"), &fields).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused.body.contains("CREDENTIAL_KEY_MISSING"),
+        "{}",
+        refused.body
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |options| {
+        options.credential_key = Some(Arc::new(SigningKey::generate()));
+    })
+    .await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let path = format!("/teachers/{}", fx.teacher_a.teacher_id);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("<form class=\"card\" id=\"credential\""));
+    let csrf = page.input("csrf").unwrap();
+    let issued = http
+        .post(
+            &format!("{path}/credential"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("request_id", "credential-2"),
+                ("certificate_number", CERT_A),
+            ],
+        )
+        .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert!(issued
+        .body
+        .contains("src=\"data:image/png;base64,iVBORw0KGgo"));
+    assert!(issued.body.contains("张三"));
+    assert!(!issued.body.contains(&fx.teacher_a.national_id));
+    let text = {
+        let at = issued.body.find("id=\"credential-text\"").unwrap();
+        let rest = &issued.body[at..];
+        let start = rest.find('>').unwrap() + 1;
+        unescape(&rest[start..rest.find("</textarea>").unwrap()])
+    };
+    assert!(text.starts_with("TRC1."), "{text}");
+    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut credentials = CredentialServiceClient::new(channel);
+    let checked = credentials
+        .check_credential(pb::CheckCredentialRequest { credential: text })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(checked.verdict, pb::CredentialVerdict::Valid as i32);
+
+    // Another county's certificate: refused as the API refuses it.
+    let other = http
+        .post(
+            &format!("/teachers/{}/credential", fx.teacher_b.teacher_id),
+            &[
+                ("csrf", csrf.as_str()),
+                ("request_id", "credential-3"),
+                ("certificate_number", CERT_B),
+            ],
+        )
+        .await;
+    assert_ne!(other.status, 200, "{}", other.body);
+    assert!(!other.body.contains("TRC1."));
+}

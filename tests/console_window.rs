@@ -369,3 +369,101 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registrations_falling_due_are_listed_by_county_within_the_callers_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let form = http.get("/registrations").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("id=\"due\"") && !form.body.contains("id=\"due-list\""));
+
+    // Both fixture teachers registered on 2016-09-01, so until 2021-09-01.
+    let all = http
+        .get("/registrations?registration_expires_before=2022-01-01&county_code=")
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    for t in [&fx.teacher_a, &fx.teacher_b] {
+        assert!(all.body.contains(&t.teacher_id), "{}", all.body);
+    }
+    assert!(all.body.contains("2021-09-01"));
+    let before = http
+        .get("/registrations?registration_expires_before=2021-09-01&county_code=")
+        .await;
+    assert!(before.body.contains("id=\"none\""), "{}", before.body);
+    let one = http
+        .get(&format!(
+            "/registrations?registration_expires_before=2022-01-01&county_code={A}"
+        ))
+        .await;
+    assert!(one.body.contains(&fx.teacher_a.teacher_id));
+    assert!(!one.body.contains(&fx.teacher_b.teacher_id));
+    let bad = http
+        .get("/registrations?registration_expires_before=2022-13-01&county_code=")
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad
+        .body
+        .contains("id=\"registration_expires_before-error\""));
+
+    // A county user sees their own county by default, and is refused another's.
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let own = county
+        .get("/registrations?registration_expires_before=2022-01-01&county_code=")
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.contains(&fx.teacher_a.teacher_id));
+    assert!(!own.body.contains(&fx.teacher_b.teacher_id));
+    let other = county
+        .get(&format!(
+            "/registrations?registration_expires_before=2022-01-01&county_code={B}"
+        ))
+        .await;
+    assert_eq!(other.status, 403, "{}", other.body);
+    assert!(!other.body.contains(&fx.teacher_b.teacher_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_report_is_a_table_by_period_county_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    // The fixture's reissue case was received today: one received, none accepted.
+    let year = common::today_cst().format("%Y").to_string();
+    let report = http.get("/cases/report").await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let table = &report.body[report.body.find("id=\"case-report\"").unwrap()..];
+    let row = &table[table.find("补发换发").expect("the reissue row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let cells: Vec<&str> = row
+        .split("<td>")
+        .skip(1)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(&cells[..3], ["1", "0", "0"], "{row}");
+    let quarters = http
+        .get(&format!(
+            "/cases/report?year={year}&county_code={A}&period=2"
+        ))
+        .await;
+    assert_eq!(quarters.status, 200);
+    assert!(quarters.body.contains("<td>Q"), "{}", quarters.body);
+    let bad = http
+        .get("/cases/report?year=twenty&county_code=&period=1")
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"year-error\""), "{}", bad.body);
+    let bad = http
+        .get("/cases/report?year=2026&county_code=35&period=1")
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"county_code-error\""),
+        "{}",
+        bad.body
+    );
+}

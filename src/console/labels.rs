@@ -63,6 +63,15 @@ pub(crate) const TITLE_CHANGE_KINDS: Labels = &[
     (5, "撤销", "Revocation"),
 ];
 
+pub(crate) const QUALIFICATION_LOSS_GROUNDS: Labels = &[
+    (1, "被剥夺政治权利", "Deprived of political rights"),
+    (
+        2,
+        "故意犯罪受到有期徒刑以上刑事处罚",
+        "Sentenced to a fixed term or more for an intentional crime",
+    ),
+];
+
 pub(crate) const REISSUE_REASONS: Labels = &[
     (1, "遗失", "Lost"),
     (2, "损毁", "Damaged"),

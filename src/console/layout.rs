@@ -82,6 +82,7 @@ pub(crate) fn page_html(viewer: &Viewer<'_>, title: &str, body: Markup) -> Strin
                         @if viewer.session.is_some() {
                             a href="/search" { (lang.t("查询教师", "Search")) }
                             a href="/cases" { (lang.t("窗口办件", "Window cases")) }
+                            a href="/registrations" { (lang.t("注册到期", "Registrations due")) }
                             a href="/transition" { (lang.t("职称过渡", "Title transition")) }
                             a href="/rounds" { (lang.t("职称评审", "Title evaluation")) }
                             a href="/import" { (lang.t("批量导入", "Import")) }

@@ -130,7 +130,10 @@ pub fn serve(
 const IMPORT_LIMIT: usize = 64 << 20;
 
 fn router(console: Console) -> Router {
-    use pages::{applications, cases, import, public, rounds, stats, teachers, transition};
+    use pages::{
+        applications, case_report, cases, import, public, registrations, round_forms, rounds,
+        stats, teachers, transition,
+    };
     Router::new()
         .route("/", get(root))
         .route("/signin", get(public::signin_form).post(public::signin))
@@ -141,14 +144,17 @@ fn router(console: Console) -> Router {
         .route("/search", get(teachers::search))
         .route("/teachers/{id}", get(teachers::show))
         .route("/teachers/{id}/{action}", post(teachers::act))
+        .route("/registrations", get(registrations::due))
         .route("/cases", get(cases::queue))
         .route("/cases/new", get(cases::open_form).post(cases::open))
+        .route("/cases/report", get(case_report::report))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))
         .route("/cases/{id}/notice/{which}", get(cases::notice))
-        .route("/rounds", get(rounds::find))
+        .route("/rounds", get(rounds::find).post(round_forms::open))
         .route("/rounds/{id}", get(rounds::show))
         .route("/rounds/{id}/committee", post(rounds::committee))
+        .route("/rounds/{id}/apply", post(round_forms::apply))
         .route("/rounds/{id}/{action}", post(rounds::act))
         .route("/applications/{id}", get(applications::show))
         .route("/applications/{id}/{action}", post(applications::act))

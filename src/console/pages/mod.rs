@@ -5,14 +5,18 @@
 
 pub(crate) mod applications;
 mod case_open;
+pub(crate) mod case_report;
 mod case_steps;
 pub(crate) mod cases;
 mod certificates;
 pub(crate) mod credential_check;
+mod credential_issue;
 pub(crate) mod import;
 mod import_stream;
 pub(crate) mod public;
+pub(crate) mod registrations;
 mod round_batch;
+pub(crate) mod round_forms;
 pub(crate) mod rounds;
 pub(crate) mod stats;
 mod teacher_actions;

@@ -137,6 +137,7 @@ fn file_refusal(message: &str) -> Refusal {
     Refusal {
         code: tonic::Code::InvalidArgument,
         message: message.to_string(),
+        reason: String::new(),
         fields,
     }
 }

@@ -2,7 +2,8 @@
 //! figures (GetRoundStatistics) and applications with their step and eligibility
 //! (ListTitleApplications), and the forms of the round's batch steps (`round_batch`):
 //! opening publicity for the whole round, uploading the committee's results file, and
-//! confirming the round with a result per teacher. A round is found by its number; an
+//! confirming the round with a result per teacher. A round is found by its number; the
+//! forms that open a round, apply and list who is eligible are `round_forms`; an
 //! application's own page (objections and their handling) is `applications`.
 
 use axum::extract::{Path, Query, State};
@@ -20,6 +21,7 @@ use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 
 pub(crate) use super::round_batch::{act, committee, Done, Sent};
+use super::round_forms::{ApplyForm, EligibilityQuery};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct FindRound {
@@ -27,7 +29,7 @@ pub(crate) struct FindRound {
     round_id: String,
 }
 
-/// `/rounds`: a round by its number.
+/// `/rounds`: a round by its number, and the form that opens one.
 pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
@@ -38,13 +40,9 @@ pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
         return Redirect::to(&format!("/rounds/{}", percent(id))).into_response();
     }
     let lang = ctx.lang;
-    let _ = session;
     let body = html! {
-        form.card #find-round method="get" action="/rounds" {
-            (text_field(lang.t("评审批次编号", "Round number"), "round_id", "", &FieldErrors::new(), "text"))
-            p.hint { (lang.t("批次编号由人社部门开设评审批次时给出（round open）。", "The number is given when HR staff open the round (round open).")) }
-            button type="submit" { (lang.t("打开", "Open")) }
-        }
+        (finder(lang))
+        (super::round_forms::open_section(lang, session, None))
     };
     layout::page(
         &ctx.viewer(),
@@ -54,17 +52,41 @@ pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
     )
 }
 
+/// The form that finds a round by its number.
+pub(crate) fn finder(lang: Lang) -> Markup {
+    html! {
+        form.card #find-round method="get" action="/rounds" {
+            (text_field(lang.t("评审批次编号", "Round number"), "round_id", "", &FieldErrors::new(), "text"))
+            p.hint { (lang.t("批次编号在开设评审批次时给出（见下方表单，或 round open）。", "The number is given when a round is opened (the form below, or round open).")) }
+            button type="submit" { (lang.t("打开", "Open")) }
+        }
+    }
+}
+
 /// `/rounds/{id}`.
 pub(crate) async fn show(
     State(console): State<Console>,
     ctx: Ctx,
     Path(id): Path<String>,
+    Query(query): Query<EligibilityQuery>,
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
         Err(response) => return *response,
     };
-    round_page(&console, &ctx, session, &id, None, None).await
+    let extra = Extra {
+        apply: None,
+        eligibility: Some(&query),
+    };
+    round_page_with(&console, &ctx, session, &id, None, None, extra).await
+}
+
+/// What else a round's page shows: an application the service refused, or the
+/// eligibility dry run asked for.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Extra<'a> {
+    pub(crate) apply: Option<(&'a ApplyForm, &'a Refusal)>,
+    pub(crate) eligibility: Option<&'a EligibilityQuery>,
 }
 
 /// What a round's page shows, read through the service.
@@ -131,12 +153,27 @@ pub(crate) async fn round_page(
     sent: Option<Sent<'_>>,
     done: Option<&Done>,
 ) -> Response {
+    round_page_with(console, ctx, session, id, sent, done, Extra::default()).await
+}
+
+/// The round's page with what `extra` adds.
+pub(crate) async fn round_page_with(
+    console: &Console,
+    ctx: &Ctx,
+    session: &Session,
+    id: &str,
+    sent: Option<Sent<'_>>,
+    done: Option<&Done>,
+    extra: Extra<'_>,
+) -> Response {
     let lang = ctx.lang;
     let read = match read(console, session, id).await {
         Ok(read) => read,
         Err(refusal) => return ctx.refused(&refusal),
     };
     let r = &read.round;
+    let eligibility =
+        super::round_forms::eligibility_section(console, lang, session, r, extra.eligibility).await;
     let body = html! {
         @if let Some(done) = done { (super::round_batch::results(lang, done)) }
         section aria-labelledby="round-h" {
@@ -155,11 +192,16 @@ pub(crate) async fn round_page(
             h3 { (lang.t("评审委员会", "Committee")) " (" (r.committee.len()) ")" }
             ul #committee { @for member in &r.committee { li { (member) } } }
         }
+        (super::round_forms::apply_section(lang, session, r, extra.apply))
         (super::round_batch::forms(lang, session, r, sent))
         (statistics(lang, console, &read.figures))
         (applications(lang, console, &read.applications))
+        (eligibility)
     };
-    let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
+    let status = sent
+        .map(|s| s.refusal.http_status())
+        .or(super::round_forms::status(&extra))
+        .unwrap_or(StatusCode::OK);
     layout::page(
         &ctx.viewer(),
         status,

@@ -293,7 +293,7 @@ fn apply_for_title(
         return Err(DomainError::FailedPrecondition {
             reason: "ALREADY_APPLIED",
             message: format!(
-                "teacher {teacher_id} has application {open} in round {round_id}: one open application per round (a withdrawn or closed one does not count)"
+                "teacher {teacher_id} already applied in round {round_id}: application {open} is open, and a round takes one open application per teacher (a withdrawn or closed one does not count)"
             ),
         }
         .into());

@@ -108,12 +108,7 @@ impl NewRound {
     pub fn validate(mut self) -> Result<NewRound, DomainError> {
         let mut violations = Vec::new();
         self.name = self.name.trim().to_string();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
-            violations.push(FieldViolation::new(
-                "round.name",
-                "must be 1 to 100 characters",
-            ));
-        }
+        violations.extend(name_violations(&self.name));
         if self.target_tier == TitleTier::ThirdLevel {
             violations.push(FieldViolation::new(
                 "round.target_tier",
@@ -165,6 +160,18 @@ impl RoundRules {
         }
         violations
     }
+}
+
+/// The round name's violation, if it is blank or longer than 100 characters.
+pub fn name_violations(name: &str) -> Vec<FieldViolation> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return vec![FieldViolation::new(
+            "round.name",
+            "must be 1 to 100 characters",
+        )];
+    }
+    Vec::new()
 }
 
 /// The committee's violation, if its members are not each named once (at least one).
