@@ -212,8 +212,14 @@ enum Command {
         #[arg(long, default_value = "教育局")]
         console_bureau: String,
         /// County names (CSV of code,name) the console shows beside county codes, beyond
-        /// those the release knows.
-        #[arg(long, value_name = "FILE")]
+        /// those the release knows: the same option (and variable) as `stats`'s.
+        // `--console-county-names`, its earlier name, is still accepted (a hidden alias).
+        #[arg(
+            long = "county-names",
+            alias = "console-county-names",
+            value_name = "FILE",
+            env = "TEACHER_REGISTRY_COUNTY_NAMES"
+        )]
         console_county_names: Option<PathBuf>,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)

@@ -8,9 +8,9 @@ use crate::api::convert::{wire_enum, WireEnum};
 use crate::api::pb;
 use crate::auth::{Principal, Role};
 use crate::domain::case::evaluation::{
-    committee_violations, Application, ApplicationAction, ApplicationState, CloseReason,
-    EvaluationRound, NewRound, PassRatio, PublicityStage, RoundFigures, RoundRules, Vote,
-    MIN_PUBLICITY_WORKING_DAYS,
+    committee_violations, name_violations, Application, ApplicationAction, ApplicationState,
+    CloseReason, EvaluationRound, NewRound, PassRatio, PublicityStage, RoundFigures, RoundRules,
+    Vote, MIN_PUBLICITY_WORKING_DAYS,
 };
 use crate::domain::case::CaseId;
 use crate::domain::ethics::{EthicsFinding, NewEthicsFinding};
@@ -117,7 +117,8 @@ pub(crate) fn new_round(round: pb::EvaluationRound) -> Result<NewRound, DomainEr
     let (Some(county_code), Some(target_tier), Some(application_deadline)) =
         (county, tier, deadline)
     else {
-        // Every bad field at once: the numbers and the committee too.
+        // Every bad field at once: the name, the numbers and the committee too.
+        violations.extend(name_violations(&name));
         violations.extend(rules.violations());
         violations.extend(committee_violations(&committee));
         return Err(violations.into());

@@ -45,7 +45,7 @@ pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
-pub use committee_file::read_committee_file;
+pub use committee_file::{read_committee_bytes, read_committee_file};
 pub use counties::CountyNames;
 pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,
@@ -59,6 +59,7 @@ pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
+pub(crate) use rows::ANNOTATIONS;
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};

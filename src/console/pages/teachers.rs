@@ -241,6 +241,7 @@ pub(crate) async fn teacher_page(
         Ok(response) => response.into_inner().teacher.unwrap_or_default(),
         Err(status) => return ctx.refused(&Refusal::from(status)),
     };
+    let findings = teacher_actions::findings(console, lang, session, &teacher).await;
     let body = html! {
         @if let Some(done) = teacher_actions::done(lang, done) {
             p.done role="status" #done { (done) }
@@ -248,6 +249,7 @@ pub(crate) async fn teacher_page(
         (details(lang, console, &teacher))
         (super::certificates::certificates(lang, &teacher))
         (super::certificates::title_history(lang, &teacher))
+        (findings)
         (teacher_actions::forms(lang, session, &teacher, sent))
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());

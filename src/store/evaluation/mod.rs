@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use crate::clock;
 use crate::domain::case::evaluation::application::NewApplication;
 use crate::domain::case::evaluation::{
-    eligibility, Application, CloseReason, EvaluationRound, Ineligibility, NewRound, RoundFigures,
-    Vote,
+    eligibility, Application, ApplicationState, CloseReason, EvaluationRound, Ineligibility,
+    NewRound, RoundFigures, Vote,
 };
 use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
@@ -299,11 +299,11 @@ fn apply_for_title(
     }
     let on = step_date(on, None)?;
     let applicant_key = keys::round_applicant(round_id, teacher_id);
-    if staged.contains(&applicant_key)? {
+    if let Some(open) = open_application(staged, round_id, teacher_id)? {
         return Err(DomainError::FailedPrecondition {
             reason: "ALREADY_APPLIED",
             message: format!(
-                "teacher {teacher_id} applied in round {round_id} already: one application per round"
+                "teacher {teacher_id} already applied in round {round_id}: application {open} is open, and a round takes one open application per teacher (a withdrawn or closed one does not count)"
             ),
         }
         .into());
@@ -333,7 +333,7 @@ fn apply_for_title(
     };
     let mut application = Application::apply(id, &round, new, &at)?;
     application.revision = staged.next_revision();
-    staged.insert(applicant_key, Vec::new());
+    staged.insert(applicant_key, application.id.as_str().as_bytes().to_vec());
     staged.insert(
         keys::round_application(round_id, &application.id),
         Vec::new(),
@@ -343,6 +343,48 @@ fn apply_for_title(
         application,
         teacher: None,
     })
+}
+
+/// The teacher's application in the round that is not closed, if any: it blocks another;
+/// a withdrawn or otherwise closed one does not. The applicant entry names the teacher's
+/// latest application; an entry written before it named one (empty) stands for the one
+/// application the rule then allowed, found among the round's listing on disk.
+fn open_application(
+    staged: &Staged<'_>,
+    round_id: &CaseId,
+    teacher_id: &TeacherId,
+) -> Result<Option<CaseId>, StoreError> {
+    let Some(latest) = staged.get(&keys::round_applicant(round_id, teacher_id))? else {
+        return Ok(None);
+    };
+    let candidates: Vec<CaseId> = if latest.is_empty() {
+        let start = keys::round_application_prefix(round_id);
+        let mut end = start.clone();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        staged
+            .committed_keys(&start, &end, usize::MAX)?
+            .iter()
+            .filter_map(|key| keys::case_id_at_end(key))
+            .collect()
+    } else {
+        let id = std::str::from_utf8(&latest)
+            .ok()
+            .and_then(|id| CaseId::parse(id).ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("z{round_id}{teacher_id}"),
+                detail: "an applicant entry that names no application".into(),
+            })?;
+        vec![id]
+    };
+    for id in candidates {
+        let application = load_application(staged, &id)?;
+        if application.teacher_id == *teacher_id && application.state != ApplicationState::Closed {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 fn take_step(
