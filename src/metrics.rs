@@ -5,15 +5,19 @@
 //! path's figures (groups, mutations, time applying and flushing, a disk fault) come from
 //! the store's own counters, and the gauges (revision, size on disk, memory) are read when
 //! scraped. `--metrics-listen ADDR` serves them as the text exposition format on
-//! `GET /metrics`, over a deliberately small HTTP/1.1 responder: one request per
-//! connection, nothing else to parse.
+//! `GET /metrics`, through axum (the console's HTTP server too), so keep-alive, HEAD and
+//! malformed requests are hyper's to get right, not ours.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::Code;
@@ -47,8 +51,6 @@ const CODE_NAMES: [&str; 17] = [
     "UNAUTHENTICATED",
 ];
 const CODES: usize = CODE_NAMES.len();
-/// The longest request head the responder reads.
-const MAX_REQUEST_HEAD: usize = 8 * 1024;
 
 /// Counters and gauges of one server.
 pub struct Metrics {
@@ -238,59 +240,24 @@ pub async fn serve(
     store: Store,
     mut stopped: watch::Receiver<bool>,
 ) {
-    loop {
-        let (mut socket, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics: accept failed");
-                    continue;
-                }
-            },
-            _ = stopped.wait_for(|stop| *stop) => return,
-        };
-        let metrics = metrics.clone();
-        let store = store.clone();
-        tokio::spawn(async move {
-            let response = match read_head(&mut socket).await {
-                Some(head) if head.starts_with("GET /metrics ") => {
-                    let body = tokio::task::spawn_blocking(move || metrics.render(&store))
-                        .await
-                        .unwrap_or_default();
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                }
-                Some(_) => {
-                    "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        .to_string()
-                }
-                None => return,
-            };
-            let _ = socket.write_all(response.as_bytes()).await;
-            let _ = socket.shutdown().await;
-        });
+    let app = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state((metrics, store));
+    let stop = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::warn!(error = %e, "metrics: the endpoint stopped");
     }
 }
 
-/// The request head, up to the blank line; None if the client sends too much or too slowly.
-async fn read_head(socket: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut buffer = [0u8; 1024];
-    let read = async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = socket.read(&mut buffer).await.ok()?;
-            if n == 0 || head.len() + n > MAX_REQUEST_HEAD {
-                return None;
-            }
-            head.extend_from_slice(&buffer[..n]);
-        }
-        Some(())
-    };
-    tokio::time::timeout(Duration::from_secs(5), read)
+/// The exposition text, rendered off the async threads (it reads the store's gauges).
+async fn scrape(State((metrics, store)): State<(Arc<Metrics>, Store)>) -> impl IntoResponse {
+    let body = tokio::task::spawn_blocking(move || metrics.render(&store))
         .await
-        .ok()??;
-    String::from_utf8(head).ok()
+        .unwrap_or_default();
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

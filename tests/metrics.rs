@@ -16,7 +16,8 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
     loop {
         match tokio::net::TcpStream::connect(address).await {
             Ok(mut socket) => {
-                let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+                let request =
+                    format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
                 socket.write_all(request.as_bytes()).await.unwrap();
                 let mut response = String::new();
                 socket.read_to_string(&mut response).await.unwrap();
