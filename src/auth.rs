@@ -118,12 +118,22 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    /// A teacher's history: reads only, scoped and masked as GetTeacher.
+    ListTeacherRevisions,
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer,
+    /// The receiving county accepts a pending transfer.
+    AcceptTransfer,
+    /// The receiving county declines a pending transfer.
+    DeclineTransfer,
+    /// The transfers pending out of and into a county: reads only.
+    ListTransfers,
     /// The read audit: who looked up or exported what. Admins only.
     ListAuditEntries,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 51] = [
+    pub const ALL: [Rpc; 56] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -174,6 +184,11 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ListTeacherRevisions,
+        Rpc::ProposeTransfer,
+        Rpc::AcceptTransfer,
+        Rpc::DeclineTransfer,
+        Rpc::ListTransfers,
         Rpc::ListAuditEntries,
     ];
 
@@ -193,6 +208,8 @@ impl Rpc {
         matches!(
             self,
             Rpc::GetTeacher
+                | Rpc::ListTeacherRevisions
+                | Rpc::ListTransfers
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
                 | Rpc::SearchTeachers
@@ -277,6 +294,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RevokeCertificate
                         | IssueCredential
                         | LoseQualification
+                        // Transfers: the teacher's county proposes, the receiving one answers.
+                        | ProposeTransfer
+                        | AcceptTransfer
+                        | DeclineTransfer
                         // Title evaluation: their teachers apply through them; they record
                         // what is found and objected in their county.
                         | ApplyForTitle

@@ -15,12 +15,13 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_audit, print_report, print_statistics, run_backup,
-    run_case, run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
-    run_verify_credential, tls_init, write_template, AuditArgs, CaseCommand, CommandError,
+    run_case, run_compact, run_credential, run_credential_key, run_export, run_history,
+    run_import, run_migrate, run_restore_at, run_round, run_search, run_show, run_sync,
+    run_token, run_transfer, run_transition, run_verify, run_verify_credential,
+    run_verify_database, tls_init, write_template, AuditArgs, CaseCommand, CommandError,
     CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs,
-    RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs,
-    DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    RoundCommand, SearchArgs, SyncArgs, TokenAction, TransferCommand, TransitionArgs,
+    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
@@ -274,8 +275,12 @@ enum Command {
         /// The backup directory, as `backup` wrote it.
         dir: PathBuf,
         /// Where to build it: a new or empty directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "postgres")]
+        data_dir: Option<PathBuf>,
+        /// Build it in this PostgreSQL database instead (a postgres:// URL), which must
+        /// hold no registry.
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template {
@@ -294,8 +299,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Check a registry's data directory (with the server stopped): every record, index,
-    /// counter and the change log. Exits non-zero on any inconsistency.
+    /// Check a registry's data directory (with the server stopped), or its PostgreSQL
+    /// database (servers' writes wait meanwhile): every record, index, counter and the
+    /// change log. Exits non-zero on any inconsistency.
     Verify {
         /// The registry's data directory.
         #[arg(
@@ -304,6 +310,9 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// Check this PostgreSQL database instead (a postgres:// URL).
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Add a principal to an auth file and print its new token (shown once, stored only
     /// as a hash); or revoke a principal, or give it a new token. A running server takes
@@ -349,6 +358,18 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Print a teacher's history, newest first: each change's revision, time, kind and the
+    /// fields it changed, old → new; with --revision, the record as it was then.
+    History {
+        /// The registry number.
+        teacher_id: String,
+        /// Print the record as it was at this registry revision instead.
+        #[arg(long)]
+        revision: Option<u64>,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
     /// Write a small CA and a server certificate signed by it, for `serve --tls-cert`:
     /// ca.pem (for clients), ca.key, server.pem and server.key (keys owner-only).
     TlsInit {
@@ -369,6 +390,15 @@ enum Command {
         server: String,
         #[command(subcommand)]
         command: CaseCommand,
+    },
+    /// Transfers between counties (调动): propose (your county's teacher), accept or
+    /// decline (a transfer into your county), list a county's pending transfers.
+    Transfer {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: TransferCommand,
     },
     /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
     /// committee's results from a file, confirmation, eligibility, show.
@@ -585,7 +615,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::VerifyCredential(args) => {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
-        Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        Command::Verify { data_dir, postgres } => match postgres {
+            Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
+            None => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        },
         Command::Import(args) => {
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
             match summary.rejected {
@@ -618,13 +651,26 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
         Command::Migrate { from, to } => run_migrate(&from, &to, &mut std::io::stdout().lock()),
-        Command::Restore { dir, data_dir } => {
-            let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
+        Command::Restore {
+            dir,
+            data_dir,
+            postgres,
+        } => {
+            let to = match (postgres, data_dir) {
+                (Some(url), _) => Location::Postgres(url),
+                (None, Some(data_dir)) => Location::Directory(data_dir),
+                (None, None) => anyhow::bail!("restore needs --data-dir or --postgres"),
+            };
+            let restored = runtime.block_on(run_restore_at(&dir, &to))?;
+            let size = match &restored.compacted {
+                Some(compacted) => {
+                    format!(" ({:.1} MB, compacted)", compacted.bytes_after as f64 / 1e6)
+                }
+                None => String::new(),
+            };
             println!(
-                "restored {} into {} ({:.1} MB, compacted)",
+                "restored {} into {to}{size}",
                 describe_backup(&dir, &restored.manifest),
-                data_dir.display(),
-                restored.compacted.bytes_after as f64 / 1e6
             );
             print_report(&restored.report, &mut std::io::stdout().lock())
         }
@@ -666,12 +712,27 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }
+        Command::History {
+            teacher_id,
+            revision,
+            server,
+        } => runtime.block_on(run_history(
+            &server,
+            &teacher_id,
+            revision,
+            &mut std::io::stdout().lock(),
+        )),
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
         }
+        Command::Transfer { server, command } => runtime.block_on(run_transfer(
+            &server,
+            command,
+            &mut std::io::stdout().lock(),
+        )),
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
         }

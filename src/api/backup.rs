@@ -173,7 +173,30 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
         )
         .await?;
     }
-    Ok(())
+    send_revisions(reads, sender, snapshot.revision).await
+}
+
+/// The teachers' revision entries up to `until`: written once and never changed, so those
+/// up to the snapshot's revision are its histories whenever they are read.
+async fn send_revisions(reads: &ReadPool, sender: &Sender, until: u64) -> Result<(), Stop> {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let from = after.clone();
+        let (revision_record, last) = reads
+            .read(move |s| s.history_entries_after(from.as_deref(), until, CHUNK))
+            .await?;
+        if !revision_record.is_empty() {
+            send(
+                sender,
+                Entry::Revisions(pb::BackupRevisions { revision_record }),
+            )
+            .await?;
+        }
+        match last {
+            Some(key) => after = Some(key),
+            None => return Ok(()),
+        }
+    }
 }
 
 async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> Result<(), Stop> {

@@ -6,8 +6,8 @@ use tonic::Status;
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService,
+    audit_no_op, collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id,
+    write_context, RegistryService,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
@@ -52,18 +52,20 @@ impl RegistryService {
         let (Some(request_id), Some(id), Some(new)) = (request_id, id, new) else {
             return Err(DomainError::from(violations).into());
         };
-        let teacher = self
-            .change(
-                Rpc::IssueCertificate,
-                principal,
+        let outcome = self
+            .store
+            .change_teacher(
                 Target::Teacher(id),
-                etag,
+                optional_etag(etag),
                 TeacherChange::IssueCertificate(new),
-                request_id,
+                write_context(principal, request_id),
             )
             .await?;
+        audit_no_op(&self.audit, principal, Rpc::IssueCertificate, &outcome);
+        log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::IssueCertificateResponse {
-            teacher: Some(teacher),
+            warnings: outcome.warnings,
+            teacher: Some(present(principal, outcome.teacher)),
         })
     }
 

@@ -249,6 +249,41 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, GetStatistics, statistics)
     }
 
+    async fn list_teacher_revisions(
+        &self,
+        request: Request<pb::ListTeacherRevisionsRequest>,
+    ) -> Result<Response<pb::ListTeacherRevisionsResponse>, Status> {
+        rpc!(self, request, ListTeacherRevisions, list_teacher_revisions)
+    }
+
+    async fn propose_transfer(
+        &self,
+        request: Request<pb::ProposeTransferRequest>,
+    ) -> Result<Response<pb::ProposeTransferResponse>, Status> {
+        rpc!(self, request, ProposeTransfer, propose_transfer)
+    }
+
+    async fn accept_transfer(
+        &self,
+        request: Request<pb::AcceptTransferRequest>,
+    ) -> Result<Response<pb::AcceptTransferResponse>, Status> {
+        rpc!(self, request, AcceptTransfer, accept_transfer)
+    }
+
+    async fn decline_transfer(
+        &self,
+        request: Request<pb::DeclineTransferRequest>,
+    ) -> Result<Response<pb::DeclineTransferResponse>, Status> {
+        rpc!(self, request, DeclineTransfer, decline_transfer)
+    }
+
+    async fn list_transfers(
+        &self,
+        request: Request<pb::ListTransfersRequest>,
+    ) -> Result<Response<pb::ListTransfersResponse>, Status> {
+        rpc!(self, request, ListTransfers, list_transfers)
+    }
+
     async fn list_changes(
         &self,
         request: Request<pb::ListChangesRequest>,

@@ -74,8 +74,14 @@ impl RegistryService {
         principal: &Principal,
         request: pb::GetTeacherRequest,
     ) -> Result<pb::GetTeacherResponse, Status> {
-        let pb::GetTeacherRequest { teacher_id } = request;
+        let pb::GetTeacherRequest {
+            teacher_id,
+            revision,
+        } = request;
         let id = parse_teacher_id("teacher_id", &teacher_id).map_err(DomainError::from)?;
+        if let Some(revision) = revision {
+            return self.get_at_revision(principal, id, revision).await;
+        }
         let teacher = self
             .reads
             .read(move |store| store.get_teacher(&id))

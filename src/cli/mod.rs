@@ -21,6 +21,7 @@ mod credential;
 mod export;
 mod failure;
 mod generate;
+mod history;
 mod import;
 mod maintenance;
 mod round;
@@ -33,10 +34,13 @@ mod sync;
 mod template;
 mod tls_init;
 mod token;
+mod transfer;
 mod transition;
 
 pub use audit::{print_audit, AuditArgs};
-pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use backup::{
+    describe_backup, run_backup, run_restore, run_restore_at, BackupFormat, Manifest, Restored,
+};
 pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
@@ -50,8 +54,9 @@ pub use credential::{
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
+pub use history::run_history;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
-pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
+pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
@@ -62,6 +67,7 @@ pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
 pub use token::{run_token, TokenAction};
+pub use transfer::{run_transfer, TransferCommand};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;

@@ -204,13 +204,6 @@ impl Engine for Backend {
         }
     }
 
-    fn committed(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
-        Ok(match self {
-            Backend::Sled(engine) => engine.committed(key)?.map(Bytes::Sled),
-            Backend::Postgres(engine) => engine.committed(key)?.map(Bytes::Owned),
-        })
-    }
-
     fn checkpoint(&self) -> Result<(), StoreError> {
         match self {
             Backend::Sled(engine) => engine.checkpoint(),

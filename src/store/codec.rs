@@ -11,7 +11,8 @@ use crate::store::format::audit::AuditRecord;
 use crate::store::format::case::CaseRecord;
 use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
 use crate::store::format::request_quota::RequestQuotaRecord;
-use crate::store::format::{evaluation, v1, v2, StoredRequest};
+use crate::store::format::{evaluation, revision, v1, v2, StoredRequest};
+use crate::store::history::RevisionEntry;
 use crate::store::StoreError;
 
 /// Release 0.1's format: postcard of the domain structs (read only).
@@ -184,6 +185,7 @@ stored_in_format_2! {
     EvaluationRound => evaluation::RoundRecord, "evaluation rounds";
     Application => evaluation::ApplicationRecord, "title applications";
     EthicsFindings => evaluation::FindingsRecord, "ethics findings";
+    RevisionEntry => revision::RevisionRecord, "revisions";
 }
 
 impl Encoded for RoundFigures {

@@ -90,6 +90,13 @@ pub(crate) const ROUND_FIGURES: u8 = b'u';
 pub(crate) const ETHICS_FINDING: u8 = b'f';
 /// `w` + date given (YYYYMMDD) + revision → a consultation answered.
 pub(crate) const CONSULTATION: u8 = b'w';
+/// `T` + county code + teacher_id → nothing: the teachers with a transfer pending out of
+/// or into the county (an entry under each of the two counties), for ListTransfers.
+pub(crate) const TRANSFER: u8 = b'T';
+/// `H` + teacher_id + the revision's bitwise complement (big-endian) → what that revision
+/// changed in the record (see [`crate::store::history`]). The complement puts a teacher's
+/// newest revision first, so a history reads newest first in one forward scan.
+pub(crate) const HISTORY: u8 = b'H';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
@@ -375,6 +382,36 @@ pub(crate) fn case_id_at_end(key: &[u8]) -> Option<CaseId> {
     CaseId::try_from(text.to_string()).ok()
 }
 
+/// A pending transfer's entry under one of its counties (see [`TRANSFER`]).
+pub(crate) fn transfer(county: &CountyCode, id: &TeacherId) -> Vec<u8> {
+    let mut key = transfer_prefix(county);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The prefix of a county's pending-transfer entries.
+pub(crate) fn transfer_prefix(county: &CountyCode) -> Vec<u8> {
+    prefixed(TRANSFER, county.as_str().as_bytes())
+}
+
+/// A teacher's revision entry (see [`HISTORY`]).
+pub(crate) fn history(id: &TeacherId, revision: u64) -> Vec<u8> {
+    let mut key = history_prefix(id);
+    key.extend_from_slice(&(!revision).to_be_bytes());
+    key
+}
+
+/// The prefix of a teacher's revision entries.
+pub(crate) fn history_prefix(id: &TeacherId) -> Vec<u8> {
+    prefixed(HISTORY, id.as_str().as_bytes())
+}
+
+/// The revision a history key stands for.
+pub(crate) fn revision_of_history(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    Some(!u64::from_be_bytes(key[start..].try_into().ok()?))
+}
+
 pub(crate) fn certificate(number: &str) -> Vec<u8> {
     prefixed(CERTIFICATE, number.as_bytes())
 }
@@ -528,6 +565,17 @@ mod tests {
         assert!(!key.starts_with(&shorter));
         assert!(!key.starts_with(&name_prefix(&b, "王")));
         assert!(key < name_county_end(&a) && name_county_end(&a) < name(&b, "", &id));
+    }
+
+    #[test]
+    fn history_keys_put_a_teachers_newest_revision_first() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let id = TeacherId::generate(&mut rng);
+        let (old, new) = (history(&id, 7), history(&id, 1 << 33));
+        assert!(new < old);
+        assert!(old.starts_with(&history_prefix(&id)));
+        assert_eq!(revision_of_history(&old), Some(7));
+        assert_eq!(revision_of_history(&new), Some(1 << 33));
     }
 
     #[test]

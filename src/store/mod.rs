@@ -17,6 +17,7 @@ mod codec;
 mod engine;
 mod evaluation;
 mod format;
+mod history;
 mod keys;
 mod migrate;
 mod mutation;
@@ -27,6 +28,7 @@ mod requests;
 mod search;
 mod sled_engine;
 mod statistics;
+mod transfers;
 mod upgrade;
 mod verify;
 mod writer;
@@ -60,7 +62,8 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
-pub use migrate::{migrate, MigrateError, Migrated};
+pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
+pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
@@ -70,6 +73,7 @@ pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
+pub use transfers::CountyTransfers;
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 

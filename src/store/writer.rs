@@ -136,9 +136,11 @@ pub(crate) enum Command {
 
 /// An answer owed to a caller once the group is on disk.
 enum Answer {
+    /// Boxed, as the larger answers are: a teacher record is large, and every queued
+    /// answer would otherwise take its size.
     Mutation(
         oneshot::Sender<Result<Outcome, StoreError>>,
-        Result<Outcome, StoreError>,
+        Box<Result<Outcome, StoreError>>,
     ),
     Case(
         oneshot::Sender<Result<CaseAnswer, StoreError>>,
@@ -168,7 +170,7 @@ impl Answer {
     /// The refusal owed to a command the writer does not attempt.
     fn refused(command: Command, error: &StoreError) -> Answer {
         match command {
-            Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
+            Command::Mutate { reply, .. } => Answer::Mutation(reply, Box::new(Err(error.clone()))),
             Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
             Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
             Command::Evaluate { reply, .. } => {
@@ -190,18 +192,16 @@ impl Answer {
     fn is_ok(&self) -> bool {
         matches!(
             self,
-            Answer::Mutation(_, Ok(_))
-                | Answer::Consultation(_, Ok(_))
-                | Answer::Trim(_, Ok(_))
-                | Answer::Done(_, Ok(_))
-        ) || matches!(self, Answer::Case(_, result) if result.is_ok())
+            Answer::Consultation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
+        ) || matches!(self, Answer::Mutation(_, result) if result.is_ok())
+            || matches!(self, Answer::Case(_, result) if result.is_ok())
             || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
     fn fail(&mut self, error: &StoreError) {
         match self {
-            Answer::Mutation(_, result) => *result = Err(error.clone()),
+            Answer::Mutation(_, result) => **result = Err(error.clone()),
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Evaluation(_, result) => **result = Err(error.clone()),
@@ -215,7 +215,7 @@ impl Answer {
         // A caller that went away no longer needs its answer; the write stands.
         match self {
             Answer::Mutation(reply, result) => {
-                let _ = reply.send(result);
+                let _ = reply.send(*result);
             }
             Answer::Case(reply, result) => {
                 let _ = reply.send(*result);
@@ -684,7 +684,10 @@ impl Writer {
                 reply,
             } => {
                 let window = self.request_window();
-                Answer::Mutation(reply, apply(&mut staged, mutation, &context, &window))
+                Answer::Mutation(
+                    reply,
+                    Box::new(apply(&mut staged, mutation, &context, &window)),
+                )
             }
             Command::Case {
                 command,

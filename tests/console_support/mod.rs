@@ -171,6 +171,7 @@ impl Fixture {
         client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: id.into(),
+                revision: None,
             })
             .await
             .unwrap()

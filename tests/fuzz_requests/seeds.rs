@@ -46,6 +46,7 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
     let targets = vec![
         target(pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         }),
         target(create_request(teacher(1, COUNTY), "")),
         target(pb::LookupTeacherRequest {
@@ -141,6 +142,32 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
         target(pb::WatchChangesRequest {
             after_revision: 0,
             county_code: COUNTY.into(),
+        }),
+        target(pb::ProposeTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            to_county_code: "350721".into(),
+            reason: "工作调动".into(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::AcceptTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            school: "顺昌一中".into(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::DeclineTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::ListTransfersRequest {
+            county_code: COUNTY.into(),
+        }),
+        target(pb::ListTeacherRevisionsRequest {
+            teacher_id: id.clone(),
+            page_size: 2,
+            page_token: String::new(),
         }),
         target(pb::BackupRegistryRequest {}),
         target(pb::ListAuditEntriesRequest {

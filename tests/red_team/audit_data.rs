@@ -73,6 +73,7 @@ async fn refusals_name_the_principal_and_the_peer_in_the_log() {
     let status = county
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: theirs.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap_err();

@@ -87,6 +87,7 @@ async fn writes_cannot_tell_another_countys_record_from_a_missing_one() {
     let after = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -159,6 +160,7 @@ async fn a_sweep_of_refusals_is_held_back_per_principal() {
     let mut county = as_token(&server, &tokens.county_a).await;
     let get = |id: &str| pb::GetTeacherRequest {
         teacher_id: id.into(),
+        revision: None,
     };
     for _ in 0..5 {
         let status = county

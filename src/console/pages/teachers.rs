@@ -115,7 +115,13 @@ async fn find(console: &Console, session: &Session, key: Key) -> Result<Vec<pb::
     let one = |teacher: Option<pb::Teacher>| teacher.into_iter().collect::<Vec<_>>();
     Ok(match key {
         Key::RegistryNumber(teacher_id) => one(registry
-            .get_teacher(signed(session, pb::GetTeacherRequest { teacher_id }))
+            .get_teacher(signed(
+                session,
+                pb::GetTeacherRequest {
+                    teacher_id,
+                    revision: None,
+                },
+            ))
             .await?
             .into_inner()
             .teacher),
@@ -229,6 +235,7 @@ pub(crate) async fn teacher_page(
     let lang = ctx.lang;
     let request = pb::GetTeacherRequest {
         teacher_id: id.to_string(),
+        revision: None,
     };
     let teacher = match console.registry.get_teacher(signed(session, request)).await {
         Ok(response) => response.into_inner().teacher.unwrap_or_default(),

@@ -75,7 +75,8 @@ coded! {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
         CaseChanged, QualificationLost, ConsultationRecorded, EthicsFindingRecorded,
-        EvaluationRoundChanged, TitleApplicationChanged,
+        EvaluationRoundChanged, TitleApplicationChanged, TransferProposed, TransferAccepted,
+        TransferDeclined,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,

@@ -43,8 +43,13 @@ pub(super) struct Session {
 }
 
 impl Session {
-    fn connect(url: &str) -> Result<Session, StoreError> {
+    /// Connects, runs `setup` (SQL for this connection, may be empty), and prepares the
+    /// statements.
+    fn connect(url: &str, setup: &str) -> Result<Session, StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(error)?;
+        if !setup.is_empty() {
+            client.batch_execute(setup).map_err(error)?;
+        }
         // The table must be there before statements on it are prepared. Two servers
         // starting at once on an empty database: one creates it.
         let mut transaction = client.transaction().map_err(error)?;
@@ -97,17 +102,19 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    /// `size` threads, each connecting to `url` on its first call.
-    pub(super) fn new(url: &str, size: usize, name: &str) -> Result<Pool, StoreError> {
+    /// `size` threads, each connecting to `url` on its first call and then running
+    /// `setup` on its connection.
+    pub(super) fn new(url: &str, size: usize, name: &str, setup: &str) -> Result<Pool, StoreError> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::new();
         for n in 0..size {
             let receiver = receiver.clone();
             let url = url.to_string();
+            let setup = setup.to_string();
             let thread = std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
-                .spawn(move || serve(&url, &receiver))
+                .spawn(move || serve(&url, &setup, &receiver))
                 .map_err(|e| failed(format!("cannot start a database thread: {e}")))?;
             threads.push(thread);
         }
@@ -160,7 +167,7 @@ impl Drop for Pool {
 }
 
 /// A connection's thread: takes calls until the queue closes, connecting as needed.
-fn serve(url: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn serve(url: &str, setup: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
     let mut session: Option<Session> = None;
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
@@ -171,7 +178,7 @@ fn serve(url: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
             session = None;
         }
         if session.is_none() {
-            match Session::connect(url) {
+            match Session::connect(url, setup) {
                 Ok(opened) => session = Some(opened),
                 Err(e) => {
                     job(Err(e));
