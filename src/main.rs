@@ -15,13 +15,13 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_audit, print_report, print_statistics, run_backup,
-    run_case, run_compact, run_credential, run_credential_key, run_export, run_history,
-    run_import, run_migrate, run_restore_at, run_round, run_search, run_show, run_sync,
-    run_token, run_transfer, run_transition, run_verify, run_verify_credential,
-    run_verify_database, tls_init, write_template, AuditArgs, CaseCommand, CommandError,
-    CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs,
-    RoundCommand, SearchArgs, SyncArgs, TokenAction, TransferCommand, TransitionArgs,
-    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    run_case, run_compact, run_credential, run_credential_key, run_export, run_history, run_import,
+    run_migrate, run_restore_at, run_round, run_search, run_show, run_sync, run_token,
+    run_transfer, run_transition, run_verify, run_verify_credential, run_verify_database, tls_init,
+    write_template, AuditArgs, CaseCommand, CommandError, CountyNames, CredentialCommand,
+    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
+    TokenAction, TransferCommand, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;

@@ -40,7 +40,9 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(Rpc::ProposeTransfer, principal,
+            .transfer_step(
+                Rpc::ProposeTransfer,
+                principal,
                 id,
                 etag,
                 TeacherChange::ProposeTransfer(proposal),
@@ -73,7 +75,9 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(Rpc::AcceptTransfer, principal,
+            .transfer_step(
+                Rpc::AcceptTransfer,
+                principal,
                 id,
                 etag,
                 TeacherChange::AcceptTransfer { school },
@@ -102,7 +106,9 @@ impl RegistryService {
             return Err(DomainError::from(violations).into());
         };
         let teacher = self
-            .transfer_step(Rpc::DeclineTransfer, principal,
+            .transfer_step(
+                Rpc::DeclineTransfer,
+                principal,
                 id,
                 etag,
                 TeacherChange::DeclineTransfer,

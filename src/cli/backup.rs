@@ -33,13 +33,11 @@ use anyhow::{bail, ensure, Context};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{connect, refusal};
+use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
-use crate::store::{
-    compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport,
-};
+use crate::store::{compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport};
 use files::{
     create, first_missing, open, prepare_empty_dir, refuse_non_empty_dir, remove_unfinished,
     sha256_of, HashingWriter,

@@ -11,7 +11,6 @@ use crate::domain::{
     sex_code_warning, ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode,
     ImportRow, NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher,
     TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange, TransferProposal,
-    UnixMicros,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};

@@ -438,6 +438,7 @@ async fn reimporting_its_own_file_writes_no_audit_entries() {
     county
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: own.teacher_id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
