@@ -54,6 +54,9 @@ pub struct ServerOptions {
     /// Refusals (NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED) per principal other than
     /// admins; past it the principal is RESOURCE_EXHAUSTED until it refills.
     pub refusal_limit: RateLimit,
+    /// Entries of the read audit per principal other than admins; past it the principal
+    /// is RESOURCE_EXHAUSTED until it refills.
+    pub audit_budget: RateLimit,
     /// Concurrent HTTP/2 streams one connection may open.
     pub max_concurrent_streams: u32,
     /// Connections open at once, and how long one may take to begin its handshake or sit
@@ -97,6 +100,7 @@ impl Default for ServerOptions {
             max_in_flight_per_principal: crate::api::DEFAULT_MAX_IN_FLIGHT,
             public_rate_limit: RateLimit::default(),
             refusal_limit: crate::api::DEFAULT_REFUSAL_LIMIT,
+            audit_budget: crate::api::DEFAULT_AUDIT_BUDGET,
             max_concurrent_streams: 256,
             connections: ConnectionLimits::default(),
             max_open_streams: DEFAULT_MAX_OPEN_STREAMS,
@@ -200,6 +204,7 @@ pub async fn run(
     )
     .with_public_limit(options.public_rate_limit)
     .with_refusal_limit(options.refusal_limit)
+    .with_audit_budget(options.audit_budget)
     .with_rates(options.rates.clone());
     let metrics = Arc::new(Metrics::default());
     if let Some(address) = options.metrics_listen {

@@ -21,7 +21,8 @@
 //! - `next`: what was found after the list: steps of cases, title applications and
 //!   ethics findings that told another county's record from a missing one, and title
 //!   evaluation's records that named the principal who took each step to everyone; an
-//!   import's duplicates filling the read audit; console sign-ins filling memory.
+//!   import's duplicates, and no-op writes or lookups within the rate, filling the read
+//!   audit; listings round the rate of rows; console sign-ins filling memory.
 //! - `strangers` (3, 4): connections that never begin a handshake, sit idle, or exceed
 //!   the descriptor limit.
 

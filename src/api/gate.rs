@@ -25,7 +25,9 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES};
 use crate::api::principal_rate::{default_rates, PrincipalRates, RoleRate};
-use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
+use crate::api::refusals::{
+    is_revealing, RefusalLimiter, DEFAULT_AUDIT_BUDGET, DEFAULT_REFUSAL_LIMIT,
+};
 
 use crate::api::audit::Auditor;
 use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
@@ -49,6 +51,9 @@ pub struct Gate {
     rates: PrincipalRates,
     /// Records refusal limits tripped (and, for the handlers, duplicates revealed).
     auditor: Option<Auditor>,
+    /// Entries of the read audit per principal (see `api::audit`), shared with the
+    /// auditor that takes from it.
+    audit_budget: Arc<RefusalLimiter>,
     /// The principals held back by the refusal limit, so each trip is audited once.
     tripped: Mutex<std::collections::HashSet<String>>,
 }
@@ -75,8 +80,20 @@ impl Gate {
             refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
             rates: PrincipalRates::new(default_rates()),
             auditor: None,
+            audit_budget: Arc::new(RefusalLimiter::new(DEFAULT_AUDIT_BUDGET)),
             tripped: Mutex::default(),
         }
+    }
+
+    /// Sets each principal's budget of read audit entries (see `api::audit`).
+    pub fn with_audit_budget(mut self, limit: RateLimit) -> Gate {
+        self.audit_budget = Arc::new(RefusalLimiter::new(limit));
+        self
+    }
+
+    /// The budget an [`Auditor`] of this gate takes entries from.
+    pub(crate) fn audit_budget(&self) -> Arc<RefusalLimiter> {
+        self.audit_budget.clone()
     }
 
     /// Records the read audit with `auditor` (see `api::audit`).
@@ -181,6 +198,28 @@ impl Gate {
         })
     }
 
+    /// RESOURCE_EXHAUSTED, with RetryInfo, while `principal` (not an admin) has spent its
+    /// budget of read audit entries: until it refills, no request of it may write more.
+    fn check_audit_budget(&self, principal: &Principal, rpc: Rpc) -> Result<(), Status> {
+        if principal.role == Role::Admin || rpc.is_public() {
+            return Ok(());
+        }
+        self.audit_budget
+            .check(&principal.name, Instant::now())
+            .map_err(|wait| {
+                let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+                Status::with_error_details(
+                    Code::ResourceExhausted,
+                    format!(
+                        "{} has made too many audited requests; retry in {} s",
+                        principal.name,
+                        retry.as_secs()
+                    ),
+                    ErrorDetails::with_retry_info(Some(retry)),
+                )
+            })
+    }
+
     /// Sets the limit on public RPCs per source address.
     pub fn with_public_limit(mut self, limit: RateLimit) -> Gate {
         self.public = AddressLimiter::new(limit, DEFAULT_MAX_ADDRESSES, Instant::now());
@@ -255,6 +294,7 @@ impl Gate {
             .into());
         }
         self.check_refusals(&principal, rpc)?;
+        self.check_audit_budget(&principal, rpc)?;
         if !rpc.is_public() {
             self.rates
                 .admit(&principal.name, principal.role, Instant::now())

@@ -59,7 +59,7 @@ pub use evaluation_rpcs::EvaluationService;
 pub use gate::{Gate, DEFAULT_MAX_IN_FLIGHT};
 pub use principal_rate::{default_rates, RoleRate};
 pub use reads::MAX_CONCURRENT_READS;
-pub use refusals::DEFAULT_REFUSAL_LIMIT;
+pub use refusals::{DEFAULT_AUDIT_BUDGET, DEFAULT_REFUSAL_LIMIT};
 pub use service::{RegistryService, DEFAULT_PROGRESS_INTERVAL};
 pub use status::code_name;
 pub use verification::VerificationService;

@@ -8,6 +8,9 @@
 //! RESOURCE_EXHAUSTED, with RetryInfo, for anything until it refills: a clerk who mistypes
 //! a number now and then never meets it, a script walking numbers gets `per_minute` tries.
 //!
+//! The same buckets count each principal's entries of the read audit (its budget, see
+//! `api::audit`).
+//!
 //! Principals are the auth file's few names, so the table needs no bound of its own.
 //! Time is passed in, so the behaviour is tested without waiting.
 
@@ -24,6 +27,15 @@ use crate::api::address_limit::RateLimit;
 pub const DEFAULT_REFUSAL_LIMIT: RateLimit = RateLimit {
     per_minute: 60,
     burst: 100,
+};
+
+/// Entries of the read audit per minute and burst for each principal, by default (see
+/// `api::audit`): ten thousand at once (a night's batch of lookups), then one a second.
+/// Kept 180 days, that is at most some 26 million entries a principal, not the 1.5
+/// billion its rate of requests would write.
+pub const DEFAULT_AUDIT_BUDGET: RateLimit = RateLimit {
+    per_minute: 60,
+    burst: 10_000,
 };
 
 /// Whether an answer of this code is a refusal that tells the caller about the data.

@@ -62,10 +62,11 @@ impl RegistryService {
     /// The service over `store`, admitting callers through `gate`; long-lived streams end
     /// when `shutdown` turns true.
     pub fn new(store: Store, gate: Gate, shutdown: watch::Receiver<bool>) -> Self {
+        let audit = Auditor::new(store.clone(), gate.audit_budget());
         Self {
             reads: ReadPool::new(store.clone(), MAX_CONCURRENT_READS),
-            audit: Auditor::new(store.clone()),
-            gate: Arc::new(gate.with_auditor(Auditor::new(store.clone()))),
+            audit: audit.clone(),
+            gate: Arc::new(gate.with_auditor(audit)),
             store,
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
             shutdown,

@@ -22,6 +22,11 @@
 //!   CheckEligibility (one row per teacher of a county, unpaged) took nothing from the
 //!   principal's rate of rows (finding 9), so a reader could have any number of rows a
 //!   second through them: `every_listing_is_held_to_the_rate_of_rows`.
+//! - N6, the read audit as a disk filler within the rate: every no-op write and identity
+//!   lookup is an entry kept 180 days, and a county's 100 requests a second wrote 8.6
+//!   million of them a day. Each principal but an admin now has a budget of entries
+//!   (10,000 at once, then one a second), past which it is RESOURCE_EXHAUSTED:
+//!   `a_principals_audit_entries_are_held_to_its_budget`.
 //! - N4, console sessions as a memory filler: signing in to the web console is not a gRPC
 //!   call, so no rate met it, and every sign-in kept a session for 30 minutes: any token
 //!   (a reader's) signing in again and again grew the server's memory without bound, and
@@ -32,6 +37,7 @@
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::domain::case::CaseId;
 use teacher_registry::domain::TeacherId;
 use teacher_registry::server::ServerOptions;
@@ -592,4 +598,70 @@ async fn every_listing_is_held_to_the_rate_of_rows() {
     })
     .await;
     assert_eq!(refused, Some(Code::ResourceExhausted), "CheckEligibility");
+}
+
+#[tokio::test]
+async fn a_principals_audit_entries_are_held_to_its_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServerOptions {
+        rates: std::collections::HashMap::new(),
+        audit_budget: RateLimit {
+            per_minute: 1,
+            burst: 20,
+        },
+        ..ServerOptions::default()
+    };
+    let (server, tokens) = secured(dir.path(), options).await;
+    let mut county = as_token(&server, &tokens.county_a).await;
+    let own = create_as(&mut county, teacher(80, A)).await;
+    // No-op writes, each an audit entry, as fast as the server answers.
+    let mut answered = 0;
+    let refused = loop {
+        let no_op = pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: own.teacher_id.clone(),
+                school: own.school.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        match county.update_teacher(no_op).await {
+            Ok(_) => answered += 1,
+            Err(status) => break status,
+        }
+        assert!(answered <= 1_000, "never held back");
+    };
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("audited"), "{refused:?}");
+    assert!(answered >= 20, "{answered}");
+    // Lookups by identity number are held back too, and the audit holds what was done.
+    let lookup = county
+        .lookup_teacher(pb::LookupTeacherRequest {
+            key: Some(Key::NationalId(own.national_id.clone())),
+            id_document_type: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(lookup.code(), Code::ResourceExhausted);
+    let entries = all_audited(&server, &tokens.admin, pb::AuditKind::NoOpWrite).await;
+    assert!(
+        (20..=answered).contains(&entries),
+        "{entries} of {answered}"
+    );
+    // Other principals are not held back, admins never.
+    let mut other = as_token(&server, &tokens.county_b).await;
+    other
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .unwrap();
+    let mut admin = as_token(&server, &tokens.admin).await;
+    for _ in 0..30 {
+        admin
+            .lookup_teacher(pb::LookupTeacherRequest {
+                key: Some(Key::NationalId(own.national_id.clone())),
+                id_document_type: 0,
+            })
+            .await
+            .unwrap();
+    }
 }
