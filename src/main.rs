@@ -14,13 +14,14 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
-    count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_restore_at, run_round, run_search, run_show, run_sync, run_token, run_transition,
-    run_verify, run_verify_credential, run_verify_database, tls_init, write_template, CaseCommand,
-    CommandError, CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure,
-    ImportArgs, RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
-    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    count, describe_backup, generate, print_audit, print_report, print_statistics, run_backup,
+    run_case, run_compact, run_credential, run_credential_key, run_export, run_history, run_import,
+    run_migrate, run_restore_at, run_round, run_search, run_show, run_sync, run_token,
+    run_transfer, run_transition, run_verify, run_verify_credential, run_verify_database, tls_init,
+    write_template, AuditArgs, CaseCommand, CommandError, CountyNames, CredentialCommand,
+    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
+    TokenAction, TransferCommand, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
@@ -118,6 +119,14 @@ enum Command {
         /// with the same id is treated as new.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
         retain_request_ids_days: u64,
+        /// How many request ids one principal may keep within that window; a write with a
+        /// new one beyond it is RESOURCE_EXHAUSTED until the oldest expire.
+        #[arg(long, default_value_t = teacher_registry::store::DEFAULT_REQUEST_IDS_PER_PRINCIPAL, value_parser = clap::value_parser!(u64).range(1..))]
+        request_ids_per_principal: u64,
+        /// How long, in days, read-audit entries are kept (lookups by identity number,
+        /// exports, backups, ...; see `teacher-registry audit`).
+        #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..))]
+        retain_audit_days: u64,
         /// At shutdown, seconds to keep serving with health NOT_SERVING before draining, so
         /// a load balancer stops sending work first (0: drain at once).
         #[arg(long, default_value_t = 0)]
@@ -203,8 +212,14 @@ enum Command {
         #[arg(long, default_value = "教育局")]
         console_bureau: String,
         /// County names (CSV of code,name) the console shows beside county codes, beyond
-        /// those the release knows.
-        #[arg(long, value_name = "FILE")]
+        /// those the release knows: the same option (and variable) as `stats`'s.
+        // `--console-county-names`, its earlier name, is still accepted (a hidden alias).
+        #[arg(
+            long = "county-names",
+            alias = "console-county-names",
+            value_name = "FILE",
+            env = "TEACHER_REGISTRY_COUNTY_NAMES"
+        )]
         console_county_names: Option<PathBuf>,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
@@ -349,6 +364,18 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Print a teacher's history, newest first: each change's revision, time, kind and the
+    /// fields it changed, old → new; with --revision, the record as it was then.
+    History {
+        /// The registry number.
+        teacher_id: String,
+        /// Print the record as it was at this registry revision instead.
+        #[arg(long)]
+        revision: Option<u64>,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
     /// Write a small CA and a server certificate signed by it, for `serve --tls-cert`:
     /// ca.pem (for clients), ca.key, server.pem and server.key (keys owner-only).
     TlsInit {
@@ -370,6 +397,15 @@ enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Transfers between counties (调动): propose (your county's teacher), accept or
+    /// decline (a transfer into your county), list a county's pending transfers.
+    Transfer {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
     /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
     /// committee's results from a file, confirmation, eligibility, show.
     Round {
@@ -378,6 +414,26 @@ enum Command {
         server: String,
         #[command(subcommand)]
         command: RoundCommand,
+    },
+    /// List the read audit (admins only): identity lookups (numbers masked), listings,
+    /// backups, duplicates revealed, refusal limits, no-op writes, credentials signed.
+    Audit {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// Only this principal's entries.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only entries of this kind: identity-lookup, listing, backup, duplicate-revealed,
+        /// refusal-limit, no-op-write, credential-issued.
+        #[arg(long)]
+        kind: Option<String>,
+        /// From this day on (YYYY-MM-DD, China Standard Time).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
     },
     /// Print teacher counts by county and title tier.
     Stats {
@@ -451,6 +507,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_changes,
             retain_days,
             retain_request_ids_days,
+            request_ids_per_principal,
+            retain_audit_days,
             trim_interval_secs,
             drain_secs,
             window_rules,
@@ -546,6 +604,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 cache_capacity: cache_mb * 1024 * 1024,
                 disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
+                request_ids_per_principal,
+                audit_retention: Duration::from_secs(retain_audit_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
             };
             let location = match postgres {
@@ -658,14 +718,46 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }
+        Command::History {
+            teacher_id,
+            revision,
+            server,
+        } => runtime.block_on(run_history(
+            &server,
+            &teacher_id,
+            revision,
+            &mut std::io::stdout().lock(),
+        )),
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
         }
+        Command::Transfer { server, command } => runtime.block_on(run_transfer(
+            &server,
+            command,
+            &mut std::io::stdout().lock(),
+        )),
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
+        }
+        Command::Audit {
+            server,
+            principal,
+            kind,
+            since,
+            until,
+        } => {
+            let args = AuditArgs {
+                principal,
+                kind,
+                since,
+                until,
+            };
+            runtime
+                .block_on(print_audit(&server, &args, &mut std::io::stdout().lock()))
+                .map(drop)
         }
         Command::Stats {
             server,

@@ -586,6 +586,7 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let before = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -609,6 +610,7 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let after = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

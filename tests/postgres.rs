@@ -128,6 +128,7 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let got = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: first.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

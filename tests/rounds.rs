@@ -294,6 +294,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         let teacher = registry
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: outcome.teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap()
@@ -309,6 +310,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     let unpromoted = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: teachers[3].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

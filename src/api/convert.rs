@@ -13,9 +13,9 @@ use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
     CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
     EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, LossGround, QualificationLoss, Registration,
-    ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId,
-    TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    ImportedCertificateInput, LegacyTitle, LossGround, PendingTransfer, QualificationLoss,
+    Registration, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
+    TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 
@@ -164,6 +164,8 @@ fn split_teacher(teacher: pb::Teacher) -> (TeacherInput, TeacherExtras) {
         revision: _,
         create_time: _,
         update_time: _,
+        // Output only: changed by the transfer RPCs.
+        pending_transfer: _,
     } = teacher;
     let input = TeacherInput {
         id_document_type: IdDocumentType::from_wire(id_document_type),
@@ -290,8 +292,15 @@ impl From<Teacher> for pb::Teacher {
             revision,
             create_time,
             update_time,
+            pending_transfer,
         } = teacher;
         pb::Teacher {
+            pending_transfer: pending_transfer.map(|t| pb::PendingTransfer {
+                to_county_code: t.to_county.as_str().to_string(),
+                reason: t.reason,
+                proposed_by: t.proposed_by,
+                propose_time: Some(timestamp(t.proposed_at)),
+            }),
             teacher_id: id.to_string(),
             id_document_type: fields.identity.doc_type().to_wire(),
             national_id: fields.identity.number().to_string(),
@@ -337,6 +346,7 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         revision: 0,
         create_time: None,
         update_time: None,
+        pending_transfer: None,
     };
     if let Some(view) = reader_view {
         view.apply(&mut message);
@@ -518,6 +528,7 @@ pub(crate) fn stored_teacher(
         revision,
         create_time,
         update_time,
+        pending_transfer,
     } = message;
     let doc_type = known("teacher.id_document_type", id_document_type)?;
     let identity = IdentityDocument::parse(doc_type, &national_id, today)
@@ -551,6 +562,22 @@ pub(crate) fn stored_teacher(
         revision,
         create_time: stored_time("teacher.create_time", create_time)?,
         update_time: stored_time("teacher.update_time", update_time)?,
+        pending_transfer: pending_transfer
+            .map(|t| -> Result<_, MalformedRecord> {
+                Ok(PendingTransfer {
+                    to_county: stored_county(
+                        "teacher.pending_transfer.to_county_code",
+                        t.to_county_code,
+                    )?,
+                    reason: t.reason,
+                    proposed_by: t.proposed_by,
+                    proposed_at: stored_time(
+                        "teacher.pending_transfer.propose_time",
+                        t.propose_time,
+                    )?,
+                })
+            })
+            .transpose()?,
     };
     agrees("teacher.etag", etag, teacher.etag())?;
     agrees(
@@ -806,6 +833,9 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::EthicsFindingRecorded) => ChangeKind::EthicsFindingRecorded,
         Ok(Wire::EvaluationRoundChanged) => ChangeKind::EvaluationRoundChanged,
         Ok(Wire::TitleApplicationChanged) => ChangeKind::TitleApplicationChanged,
+        Ok(Wire::TransferProposed) => ChangeKind::TransferProposed,
+        Ok(Wire::TransferAccepted) => ChangeKind::TransferAccepted,
+        Ok(Wire::TransferDeclined) => ChangeKind::TransferDeclined,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -992,6 +1022,9 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::EthicsFindingRecorded => Self::EthicsFindingRecorded,
             ChangeKind::EvaluationRoundChanged => Self::EvaluationRoundChanged,
             ChangeKind::TitleApplicationChanged => Self::TitleApplicationChanged,
+            ChangeKind::TransferProposed => Self::TransferProposed,
+            ChangeKind::TransferAccepted => Self::TransferAccepted,
+            ChangeKind::TransferDeclined => Self::TransferDeclined,
         }
     }
 }
@@ -1031,6 +1064,9 @@ impl ReaderView {
         // Who recorded a title is audit data, as a change's principal is.
         for entry in &mut message.title_history {
             entry.recorded_by.clear();
+        }
+        if let Some(transfer) = &mut message.pending_transfer {
+            transfer.proposed_by.clear();
         }
     }
 }

@@ -221,6 +221,12 @@ mod tests {
             revision: 42,
             create_time: time(1_600_000_000),
             update_time: time(1_700_000_001),
+            pending_transfer: Some(pb::PendingTransfer {
+                to_county_code: "350721".into(),
+                reason: "工作调动".into(),
+                proposed_by: "yanping".into(),
+                propose_time: time(1_700_000_000),
+            }),
         }
     }
 

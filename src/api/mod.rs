@@ -21,6 +21,7 @@ pub mod pb {
 }
 
 mod address_limit;
+mod audit;
 mod backup;
 mod case_convert;
 mod case_report;
@@ -35,6 +36,7 @@ mod evaluation_batch;
 mod evaluation_convert;
 mod evaluation_rpcs;
 mod gate;
+mod history;
 mod import;
 pub mod json;
 mod principal_rate;
@@ -44,6 +46,7 @@ mod service;
 mod status;
 mod teachers;
 mod titles;
+mod transfers;
 mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};

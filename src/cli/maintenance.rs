@@ -93,6 +93,16 @@ pub fn print_report(report: &VerifyReport, out: &mut impl Write) -> anyhow::Resu
         report.revision,
         count(report.request_ids, "request id", "request ids")
     )?;
+    writeln!(
+        out,
+        "{}; {} back to their creation",
+        count(
+            report.revision_entries,
+            "revision entry",
+            "revision entries"
+        ),
+        count(report.complete_histories, "history", "histories")
+    )?;
     for problem in &report.problems {
         writeln!(out, "PROBLEM: {problem}")?;
     }

@@ -38,6 +38,12 @@ pub enum ChangeKind {
     /// A step of a title application: `case_id` is the application, `teacher_id` the
     /// applicant. A confirmation comes with the record's own TitleChanged event.
     TitleApplicationChanged,
+    /// The releasing county proposed a transfer (see `domain::transfer`).
+    TransferProposed,
+    /// The receiving county accepted a transfer: the teacher moved between counties.
+    TransferAccepted,
+    /// The receiving county declined a transfer; the teacher stays.
+    TransferDeclined,
 }
 
 /// One entry of the change log.

@@ -48,10 +48,12 @@ pub use staged::CHUNK_KEYS;
 
 use crate::clock;
 use crate::domain::case::WindowRules;
+use crate::store::audit;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::cases::{self, CaseAnswer, CaseCommand};
 use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
+use crate::store::request_quota::RequestWindow;
 use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
@@ -110,6 +112,16 @@ pub(crate) enum Command {
         before: crate::domain::UnixMicros,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Store read-audit entries (see [`crate::store::audit`]): no revision, no change.
+    Audit {
+        entries: Vec<crate::domain::audit::AuditEntry>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Drop up to [`MAX_TRIM`] audit entries made before `before`; answers how many.
+    TrimAudit {
+        before: crate::domain::UnixMicros,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     /// Read the teachers changed after `after`, between two groups (see [`backup`]).
     Snapshot {
         after: u64,
@@ -124,9 +136,11 @@ pub(crate) enum Command {
 
 /// An answer owed to a caller once the group is on disk.
 enum Answer {
+    /// Boxed, as the larger answers are: a teacher record is large, and every queued
+    /// answer would otherwise take its size.
     Mutation(
         oneshot::Sender<Result<Outcome, StoreError>>,
-        Result<Outcome, StoreError>,
+        Box<Result<Outcome, StoreError>>,
     ),
     Case(
         oneshot::Sender<Result<CaseAnswer, StoreError>>,
@@ -156,16 +170,18 @@ impl Answer {
     /// The refusal owed to a command the writer does not attempt.
     fn refused(command: Command, error: &StoreError) -> Answer {
         match command {
-            Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
+            Command::Mutate { reply, .. } => Answer::Mutation(reply, Box::new(Err(error.clone()))),
             Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
             Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
             Command::Evaluate { reply, .. } => {
                 Answer::Evaluation(reply, Box::new(Err(error.clone())))
             }
-            Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
-                Answer::Trim(reply, Err(error.clone()))
+            Command::TrimChanges { reply, .. }
+            | Command::TrimRequests { reply, .. }
+            | Command::TrimAudit { reply, .. } => Answer::Trim(reply, Err(error.clone())),
+            Command::Restore { reply, .. } | Command::Audit { reply, .. } => {
+                Answer::Done(reply, Err(error.clone()))
             }
-            Command::Restore { reply, .. } => Answer::Done(reply, Err(error.clone())),
             Command::Snapshot { reply, .. } => {
                 let _ = reply.send(Err(error.clone()));
                 Answer::None
@@ -176,18 +192,16 @@ impl Answer {
     fn is_ok(&self) -> bool {
         matches!(
             self,
-            Answer::Mutation(_, Ok(_))
-                | Answer::Consultation(_, Ok(_))
-                | Answer::Trim(_, Ok(_))
-                | Answer::Done(_, Ok(_))
-        ) || matches!(self, Answer::Case(_, result) if result.is_ok())
+            Answer::Consultation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
+        ) || matches!(self, Answer::Mutation(_, result) if result.is_ok())
+            || matches!(self, Answer::Case(_, result) if result.is_ok())
             || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
     fn fail(&mut self, error: &StoreError) {
         match self {
-            Answer::Mutation(_, result) => *result = Err(error.clone()),
+            Answer::Mutation(_, result) => **result = Err(error.clone()),
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Evaluation(_, result) => **result = Err(error.clone()),
@@ -201,7 +215,7 @@ impl Answer {
         // A caller that went away no longer needs its answer; the write stands.
         match self {
             Answer::Mutation(reply, result) => {
-                let _ = reply.send(result);
+                let _ = reply.send(*result);
             }
             Answer::Case(reply, result) => {
                 let _ = reply.send(*result);
@@ -261,6 +275,14 @@ impl WriteStats {
     }
 }
 
+/// How long request ids are kept, and how many one principal may keep (see
+/// [`crate::store::request_quota`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestIdLimits {
+    pub(crate) retention: Duration,
+    pub(crate) per_principal: u64,
+}
+
 /// The writer's queue, the watch of committed revisions, and the thread.
 pub(crate) type Spawned = (
     mpsc::Sender<Command>,
@@ -271,7 +293,7 @@ pub(crate) type Spawned = (
 pub(crate) fn spawn(
     engine: Arc<Backend>,
     stats: Arc<WriteStats>,
-    request_id_retention: Duration,
+    request_ids: RequestIdLimits,
     window_rules: Arc<WindowRules>,
 ) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
@@ -320,9 +342,11 @@ pub(crate) fn spawn(
                 committing: None,
                 staging: Staging::default(),
                 filter,
-                request_id_retention,
+                request_ids,
                 window_rules,
                 lost: voided::Lost::default(),
+                // Random, so servers sharing an engine do not reuse each other's keys.
+                audit_sequence: rand::random(),
                 prefetched: Prefetched::default(),
             };
             runtime.block_on(writer.run(receiver));
@@ -370,12 +394,14 @@ struct Writer {
     staging: Staging,
     /// Keys that may be in the engine.
     filter: Arc<KeyFilter>,
-    /// How long a request id replays its first answer.
-    request_id_retention: Duration,
+    /// How long a request id replays its first answer, and how many a principal keeps.
+    request_ids: RequestIdLimits,
     /// The calendar a supplement notice's deadline is counted in.
     window_rules: Arc<WindowRules>,
     /// The change events of groups lost to a fault, voided once writes resume.
     lost: voided::Lost,
+    /// The sequence number of the next audit entry's key.
+    audit_sequence: u32,
     /// A shared engine's keys, read ahead for the group being staged.
     prefetched: Prefetched,
 }
@@ -550,12 +576,12 @@ impl Writer {
     /// Runs the checks of `command` on `staged`, for the keys they read; the answer and
     /// the writes are dropped.
     fn check_ahead(&self, staged: &mut Staged<'_>, command: &Command) {
-        let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+        let window = self.request_window();
         match command {
             Command::Mutate {
                 mutation, context, ..
             } => {
-                let _ = apply(staged, mutation.clone(), context, kept_since);
+                let _ = apply(staged, mutation.clone(), context, &window);
             }
             Command::Case {
                 command, context, ..
@@ -564,7 +590,7 @@ impl Writer {
                     staged,
                     command.clone(),
                     context,
-                    kept_since,
+                    &window,
                     &self.window_rules,
                 );
             }
@@ -575,7 +601,7 @@ impl Writer {
                     staged,
                     command.clone(),
                     context,
-                    kept_since,
+                    &window,
                     &self.window_rules.calendar,
                 );
             }
@@ -584,12 +610,13 @@ impl Writer {
                 context,
                 ..
             } => {
-                let _ =
-                    cases::record_consultation(staged, consultation.clone(), context, kept_since);
+                let _ = cases::record_consultation(staged, consultation.clone(), context, &window);
             }
-            // Rare, and read as they go.
+            // Rare, or reading nothing, and read as they go.
             Command::TrimChanges { .. }
             | Command::TrimRequests { .. }
+            | Command::TrimAudit { .. }
+            | Command::Audit { .. }
             | Command::Restore { .. }
             | Command::Snapshot { .. } => {}
         }
@@ -661,22 +688,20 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
-                Answer::Mutation(reply, apply(&mut staged, mutation, &context, kept_since))
+                let window = self.request_window();
+                Answer::Mutation(
+                    reply,
+                    Box::new(apply(&mut staged, mutation, &context, &window)),
+                )
             }
             Command::Case {
                 command,
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
-                let answer = cases::apply(
-                    &mut staged,
-                    command,
-                    &context,
-                    kept_since,
-                    &self.window_rules,
-                );
+                let window = self.request_window();
+                let answer =
+                    cases::apply(&mut staged, command, &context, &window, &self.window_rules);
                 Answer::Case(reply, Box::new(answer))
             }
             Command::Evaluate {
@@ -684,12 +709,12 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let window = self.request_window();
                 let answer = crate::store::evaluation::apply(
                     &mut staged,
                     command,
                     &context,
-                    kept_since,
+                    &window,
                     &self.window_rules.calendar,
                 );
                 Answer::Evaluation(reply, Box::new(answer))
@@ -699,10 +724,10 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let window = self.request_window();
                 Answer::Consultation(
                     reply,
-                    cases::record_consultation(&mut staged, consultation, &context, kept_since),
+                    cases::record_consultation(&mut staged, consultation, &context, &window),
                 )
             }
             Command::TrimChanges { keep_from, reply } => {
@@ -713,6 +738,13 @@ impl Writer {
             }
             Command::Restore { part, reply } => {
                 Answer::Done(reply, stage_restore(&mut staged, part))
+            }
+            Command::Audit { entries, reply } => {
+                audit::stage(&mut staged, entries, clock::now(), &mut self.audit_sequence);
+                Answer::Done(reply, Ok(()))
+            }
+            Command::TrimAudit { before, reply } => {
+                Answer::Trim(reply, audit::trim(&mut staged, before))
             }
             // Never staged: take() reads snapshots between groups.
             Command::Snapshot { reply, .. } => {
@@ -868,6 +900,15 @@ impl Writer {
             consultations: cases::consultations(engine)?,
             evaluation: backup::evaluation_records(engine)?,
         })
+    }
+
+    /// What a write checks its request id against, now.
+    fn request_window(&self) -> RequestWindow {
+        RequestWindow::at(
+            clock::now(),
+            self.request_ids.retention,
+            self.request_ids.per_principal,
+        )
     }
 
     /// Makes `revision`, read from disk, the last one, and tells the change-feed watchers.

@@ -61,6 +61,16 @@ pub fn location_for(data_dir: &Path) -> Location {
     }
 }
 
+/// Whether the test runs on sled, saying why it is skipped when it does not: `what` is
+/// the sled-only behaviour it checks.
+pub fn on_sled(what: &str) -> bool {
+    let on_postgres = std::env::var_os("TEACHER_REGISTRY_TEST_POSTGRES").is_some();
+    if on_postgres {
+        eprintln!("skipped on PostgreSQL: {what}");
+    }
+    !on_postgres
+}
+
 /// The arguments that name where a command builds a registry for `data_dir`: the
 /// directory itself, or its database (see [`location_for`]).
 pub fn registry_args(data_dir: &Path) -> Vec<String> {
