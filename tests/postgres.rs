@@ -10,12 +10,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::serve_process::Server;
 use common::*;
 use teacher_registry::api::pb;
-use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::watch_changes_response::Event;
 use teacher_registry::store::ThrowawayCluster;
 use tonic::Code;
@@ -28,65 +28,6 @@ fn database(hint: &str) -> Option<String> {
             eprintln!("skipped: {why}");
             None
         }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `serve --postgres` process.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// Starts the binary on `url` and waits (bounded) until it answers.
-    async fn start(url: &str) -> (Server, Client) {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(["--postgres", url])
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server");
-        let mut server = Server { child, port };
-        for _ in 0..400 {
-            if let Ok(mut client) = server.client().await {
-                if client
-                    .list_teachers(pb::ListTeachersRequest::default())
-                    .await
-                    .is_ok()
-                {
-                    return (server, client);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        server.kill();
-        panic!("the server did not come up");
-    }
-
-    async fn client(&self) -> Result<Client, tonic::transport::Error> {
-        TeacherRegistryServiceClient::connect(format!("http://127.0.0.1:{}", self.port)).await
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

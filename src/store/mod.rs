@@ -68,6 +68,8 @@ pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
 pub use postgres_engine::cluster::ThrowawayCluster;
+#[doc(hidden)]
+pub use postgres_engine::replicated::ReplicatedCluster;
 pub use request_quota::DEFAULT_REQUEST_IDS_PER_PRINCIPAL;
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};

@@ -542,6 +542,11 @@ impl Writer {
             for command in run {
                 self.stage(command);
             }
+            // Every command refused (a fault not yet over): the group staged nothing, and
+            // must not hold the other servers' writers off until the next command.
+            if self.staging.answers.is_empty() {
+                self.end_empty_group();
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 //! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod serve_process;
+
 use std::path::{Path, PathBuf};
 
 use teacher_registry::api::pb;

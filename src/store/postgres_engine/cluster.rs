@@ -70,19 +70,7 @@ impl ThrowawayCluster {
 
     /// Runs one SQL command with psql on database `db`; its unaligned output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let output = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres"])
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args(["-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        psql_at(&self.bin, self.port, db, sql)
     }
 
     /// The cluster's data directory.
@@ -91,8 +79,26 @@ impl ThrowawayCluster {
     }
 }
 
+/// Runs one SQL command with psql on database `db` of the cluster on `port`; its unaligned
+/// output. Panics if it fails (these clusters are for tests).
+pub(super) fn psql_at(bin: &Path, port: u16, db: &str, sql: &str) -> String {
+    let output = Command::new(bin.join("psql"))
+        .args(["-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres"])
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("run psql");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A database name for `hint`: a hash of it, so any text gives a valid, distinct name.
-fn database_name(hint: &str, n: u32) -> String {
+pub(super) fn database_name(hint: &str, n: u32) -> String {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     hint.hash(&mut hasher);
@@ -102,7 +108,7 @@ fn database_name(hint: &str, n: u32) -> String {
 }
 
 /// The directory of the server programs, if `initdb` is there.
-fn server_programs() -> Result<PathBuf, String> {
+pub(super) fn server_programs() -> Result<PathBuf, String> {
     let output = Command::new("pg_config")
         .arg("--bindir")
         .output()
@@ -117,7 +123,7 @@ fn server_programs() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -125,7 +131,7 @@ fn is_root() -> bool {
 }
 
 /// A command that runs `program` as the cluster's owner: `postgres` when this is root.
-fn as_owner(program: &Path) -> Command {
+pub(super) fn as_owner(program: &Path) -> Command {
     if is_root() {
         let mut command = Command::new("runuser");
         command.args(["-u", "postgres", "--"]).arg(program);
@@ -135,7 +141,7 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
-fn run(mut command: Command, what: &str) -> Result<(), String> {
+pub(super) fn run(mut command: Command, what: &str) -> Result<(), String> {
     let output = command
         .output()
         .map_err(|e| format!("{what}: cannot run: {e}"))?;
@@ -151,27 +157,59 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 
 fn start() -> Result<ThrowawayCluster, String> {
     let bin = server_programs()?;
+    let dir = private_dir("registry-pg")?;
+    let port = init_and_start(
+        &bin,
+        &dir.join("data"),
+        &dir.join("socket"),
+        &dir.join("log"),
+    )?;
+    watch_over(&bin, &dir, &[dir.join("data")])?;
+    Ok(ThrowawayCluster { port, bin, dir })
+}
+
+/// A new temporary directory named from `prefix`, owned by the cluster's owner.
+pub(super) fn private_dir(prefix: &str) -> Result<PathBuf, String> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!("registry-pg-{}-{nanos}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
     std::fs::create_dir(&dir).map_err(|e| format!("temporary directory: {e}"))?;
     if is_root() {
         let mut chown = Command::new("chown");
         chown.arg("postgres:postgres").arg(&dir);
         run(chown, "chown")?;
     }
-    let data = dir.join("data");
-    let socket = dir.join("socket");
+    Ok(dir)
+}
+
+/// `initdb` in `data`, then starts it on a free port with its socket in `socket`; the port.
+pub(super) fn init_and_start(
+    bin: &Path,
+    data: &Path,
+    socket: &Path,
+    log: &Path,
+) -> Result<u16, String> {
     let mut initdb = as_owner(&bin.join("initdb"));
     initdb
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
     run(initdb, "initdb")?;
+    configure_and_start(bin, data, socket, log)
+}
+
+/// Gives the cluster in `data` a free port and the socket directory `socket` (made here),
+/// starts it and waits until it takes connections; the port.
+pub(super) fn configure_and_start(
+    bin: &Path,
+    data: &Path,
+    socket: &Path,
+    log: &Path,
+) -> Result<u16, String> {
     let port = free_port()?;
     let mut mkdir = as_owner(Path::new("/bin/mkdir"));
-    mkdir.arg(&socket);
+    mkdir.arg(socket);
     run(mkdir, "mkdir")?;
     let settings = format!(
         "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
@@ -186,28 +224,35 @@ fn start() -> Result<ThrowawayCluster, String> {
     let mut pg_ctl = as_owner(&bin.join("pg_ctl"));
     pg_ctl
         .arg("-D")
-        .arg(&data)
+        .arg(data)
         .arg("-l")
-        .arg(dir.join("log"))
+        .arg(log)
         .args(["-w", "start"]);
     run(pg_ctl, "pg_ctl start")?;
-    watch_over(&bin, &dir)?;
-    Ok(ThrowawayCluster { port, bin, dir })
+    Ok(port)
 }
 
-/// Starts the watchdog: once this process is gone, it stops the cluster and removes it.
-fn watch_over(bin: &Path, dir: &Path) -> Result<(), String> {
+/// Starts the watchdog: once this process is gone, it stops the clusters in `datas` and
+/// removes `dir`.
+pub(super) fn watch_over(bin: &Path, dir: &Path, datas: &[PathBuf]) -> Result<(), String> {
     let owner = if is_root() {
         "runuser -u postgres -- "
     } else {
         ""
     };
+    let stops: String = datas
+        .iter()
+        .map(|data| {
+            format!(
+                "{owner}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; ",
+                pg_ctl = bin.join("pg_ctl").display(),
+                data = data.display(),
+            )
+        })
+        .collect();
     let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         {owner}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{dir}'",
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stops}rm -rf '{dir}'",
         pid = std::process::id(),
-        pg_ctl = bin.join("pg_ctl").display(),
-        data = dir.join("data").display(),
         dir = dir.display(),
     );
     Command::new("sh")
@@ -220,7 +265,7 @@ fn watch_over(bin: &Path, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}"))?;
     Ok(listener

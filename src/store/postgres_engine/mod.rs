@@ -32,6 +32,7 @@
 
 pub(crate) mod cluster;
 mod connection;
+pub(crate) mod replicated;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
