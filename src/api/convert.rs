@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use prost_types::Timestamp;
 
 use crate::api::case_convert::present_case;
+use crate::api::former_convert::{conceal_former_documents, former_messages, stored_former};
 use crate::api::pb;
 use crate::auth::{Principal, Role};
 use crate::domain::case::CaseId;
@@ -164,6 +165,9 @@ fn split_teacher(teacher: pb::Teacher) -> (TeacherInput, TeacherExtras) {
         revision: _,
         create_time: _,
         update_time: _,
+        former_names: _,
+        former_documents: _,
+        retired_teacher_ids: _,
     } = teacher;
     let input = TeacherInput {
         id_document_type: IdDocumentType::from_wire(id_document_type),
@@ -287,10 +291,12 @@ impl From<Teacher> for pb::Teacher {
             fields,
             certificates,
             title_history,
+            former,
             revision,
             create_time,
             update_time,
         } = teacher;
+        let (former_names, former_documents, retired_teacher_ids) = former_messages(former);
         pb::Teacher {
             teacher_id: id.to_string(),
             id_document_type: fields.identity.doc_type().to_wire(),
@@ -310,6 +316,9 @@ impl From<Teacher> for pb::Teacher {
             revision,
             create_time: Some(timestamp(create_time)),
             update_time: Some(timestamp(update_time)),
+            former_names,
+            former_documents,
+            retired_teacher_ids,
         }
     }
 }
@@ -337,6 +346,9 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         revision: 0,
         create_time: None,
         update_time: None,
+        former_names: Vec::new(),
+        former_documents: Vec::new(),
+        retired_teacher_ids: Vec::new(),
     };
     if let Some(view) = reader_view {
         view.apply(&mut message);
@@ -518,7 +530,11 @@ pub(crate) fn stored_teacher(
         revision,
         create_time,
         update_time,
+        former_names,
+        former_documents,
+        retired_teacher_ids,
     } = message;
+    let former = stored_former(former_names, former_documents, retired_teacher_ids, today)?;
     let doc_type = known("teacher.id_document_type", id_document_type)?;
     let identity = IdentityDocument::parse(doc_type, &national_id, today)
         .map_err(|problem| invalid("teacher.national_id", problem))?;
@@ -548,6 +564,7 @@ pub(crate) fn stored_teacher(
             .enumerate()
             .map(|(n, e)| stored_title_entry(&format!("teacher.title_history[{n}]"), e))
             .collect::<Result<_, _>>()?,
+        former,
         revision,
         create_time: stored_time("teacher.create_time", create_time)?,
         update_time: stored_time("teacher.update_time", update_time)?,
@@ -806,6 +823,10 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::EthicsFindingRecorded) => ChangeKind::EthicsFindingRecorded,
         Ok(Wire::EvaluationRoundChanged) => ChangeKind::EvaluationRoundChanged,
         Ok(Wire::TitleApplicationChanged) => ChangeKind::TitleApplicationChanged,
+        Ok(Wire::IdentityCorrectionChanged) => ChangeKind::IdentityCorrectionChanged,
+        Ok(Wire::IdentityCorrected) => ChangeKind::IdentityCorrected,
+        Ok(Wire::Merged) => ChangeKind::Merged,
+        Ok(Wire::Unmerged) => ChangeKind::Unmerged,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -992,6 +1013,10 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::EthicsFindingRecorded => Self::EthicsFindingRecorded,
             ChangeKind::EvaluationRoundChanged => Self::EvaluationRoundChanged,
             ChangeKind::TitleApplicationChanged => Self::TitleApplicationChanged,
+            ChangeKind::IdentityCorrectionChanged => Self::IdentityCorrectionChanged,
+            ChangeKind::IdentityCorrected => Self::IdentityCorrected,
+            ChangeKind::Merged => Self::Merged,
+            ChangeKind::Unmerged => Self::Unmerged,
         }
     }
 }
@@ -1027,6 +1052,7 @@ impl ReaderView {
 
     fn apply(self, message: &mut pb::Teacher) {
         message.national_id = self.national_id;
+        conceal_former_documents(&mut message.former_documents);
         message.birth_date = self.birth_year;
         // Who recorded a title is audit data, as a change's principal is.
         for entry in &mut message.title_history {

@@ -34,6 +34,7 @@ mod evaluation;
 mod evaluation_batch;
 mod evaluation_convert;
 mod evaluation_rpcs;
+mod former_convert;
 mod gate;
 mod import;
 pub mod json;

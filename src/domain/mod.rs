@@ -9,6 +9,7 @@ mod error;
 pub mod ethics;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod former;
 mod identity;
 mod import;
 mod import_merge;
@@ -29,6 +30,7 @@ pub use certificate::{
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;
 pub use error::{DomainError, FieldViolation};
+pub use former::{Former, FormerDocument, FormerDocumentReason, FormerName};
 pub use identity::{conceal, mask, resident_check_character, IdDocumentType, IdentityDocument};
 pub use import::{
     CopyInput, ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,

@@ -8,9 +8,9 @@ use chrono::NaiveDate;
 
 use crate::domain::case::CaseKind;
 use crate::domain::{
-    ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode, ImportRow,
-    NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher, TeacherField,
-    TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
+    ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, FormerDocumentReason, ImportMode,
+    ImportRow, NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher,
+    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
@@ -235,7 +235,7 @@ pub(super) fn create_teacher(
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
     context.check_scope(&fields.county_code)?;
-    refuse_taken_identity(staged, &fields)?;
+    refuse_taken_identity(staged, &fields, None)?;
     let id = unused_teacher_id(staged)?;
     let now = clock::now();
     let teacher = Teacher {
@@ -243,6 +243,7 @@ pub(super) fn create_teacher(
         fields,
         certificates: Vec::new(),
         title_history: Vec::new(),
+        former: crate::domain::Former::default(),
         revision: staged.next_revision(),
         create_time: now,
         update_time: now,
@@ -278,6 +279,14 @@ fn import_row(
         }
         (Some(id), ImportMode::Upsert) => {
             let current = load_teacher(staged, &id)?;
+            // A former document of the record: the row would undo its correction.
+            if current.fields.identity != row.fields.identity {
+                return Err(DomainError::AlreadyExists {
+                    what: "identity document",
+                    existing: id,
+                }
+                .into());
+            }
             // Another county's holder: the duplicate a create would meet, and no more
             // (PERMISSION_DENIED here would tell an upsert from a create-only row).
             if !context.in_scope(&current.fields.county_code) {
@@ -298,6 +307,7 @@ fn import_row(
             fields: row.fields.clone(),
             certificates: Vec::new(),
             title_history: Vec::new(),
+            former: crate::domain::Former::default(),
             revision: 0,
             create_time: now,
             update_time: now,
@@ -324,6 +334,9 @@ fn import_row(
         }
         Some(_) => (ChangeKind::Updated, Effect::Updated),
     };
+    if let Some(current) = &current {
+        next.keep_former_of(current, now, FormerDocumentReason::Updated);
+    }
     next.revision = staged.next_revision();
     next.update_time = now;
     commit_record(staged, current.as_ref(), &next, kind, context)?;
@@ -335,7 +348,7 @@ fn import_row(
 }
 
 /// A fresh registry number that no record holds.
-fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
+pub(crate) fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
     loop {
         let id = TeacherId::generate(&mut rand::thread_rng());
         if !staged.contains(&keys::record(&id))? {
@@ -450,10 +463,11 @@ pub(super) fn change_teacher(
         });
     }
     if next.fields.identity != current.fields.identity {
-        refuse_taken_identity(staged, &next.fields)?;
+        refuse_taken_identity(staged, &next.fields, Some(&current.id))?;
     }
-    next.revision = staged.next_revision();
     next.update_time = clock::now();
+    next.keep_former_of(&current, next.update_time, FormerDocumentReason::Updated);
+    next.revision = staged.next_revision();
     commit_record(staged, Some(&current), &next, kind, context)?;
     Ok(Outcome {
         teacher: next,
@@ -470,15 +484,26 @@ pub(super) fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teache
     }
 }
 
-/// One person, one record: an identity document already indexed is ALREADY_EXISTS.
-fn refuse_taken_identity(staged: &Staged<'_>, fields: &TeacherFields) -> Result<(), StoreError> {
+/// One person, one record: an identity document already indexed (as a record's own or
+/// former document) is ALREADY_EXISTS, unless it is `own`'s.
+pub(crate) fn refuse_taken_identity(
+    staged: &Staged<'_>,
+    fields: &TeacherFields,
+    own: Option<&TeacherId>,
+) -> Result<(), StoreError> {
     let key = keys::identity(&fields.identity);
     match staged.get(&key)? {
-        Some(bytes) => Err(DomainError::AlreadyExists {
-            what: "identity document",
-            existing: codec::decode(&key, &bytes)?,
+        Some(bytes) => {
+            let existing: TeacherId = codec::decode(&key, &bytes)?;
+            if own == Some(&existing) {
+                return Ok(());
+            }
+            Err(DomainError::AlreadyExists {
+                what: "identity document",
+                existing,
+            }
+            .into())
         }
-        .into()),
         None => Ok(()),
     }
 }
@@ -499,7 +524,7 @@ fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), Sto
 
 /// The single write step of every accepted mutation: the record, every index entry and
 /// counter that changed, the change event, and the revision, staged together.
-fn commit_record(
+pub(crate) fn commit_record(
     staged: &mut Staged<'_>,
     before: Option<&Teacher>,
     after: &Teacher,
@@ -612,25 +637,23 @@ fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(),
 /// entries are presence keys with no value.
 pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
-    let mut entries = vec![
-        (keys::identity(&teacher.fields.identity), id.clone()),
-        (
-            keys::county(
-                &teacher.fields.county_code,
-                &teacher.fields.school,
-                &teacher.id,
-            ),
-            record.to_vec(),
+    let mut entries = Vec::new();
+    // Former documents find the record as its own does; former names are searched as
+    // its own is (see `domain::former`).
+    for document in teacher.all_documents() {
+        entries.push((keys::identity(document), id.clone()));
+    }
+    entries.push((
+        keys::county(
+            &teacher.fields.county_code,
+            &teacher.fields.school,
+            &teacher.id,
         ),
-        (
-            keys::name(
-                &teacher.fields.county_code,
-                &teacher.fields.name,
-                &teacher.id,
-            ),
-            Vec::new(),
-        ),
-    ];
+        record.to_vec(),
+    ));
+    for key in name_keys(teacher) {
+        entries.push((key, Vec::new()));
+    }
     for certificate in &teacher.certificates {
         entries.push((keys::certificate(&certificate.number), id.clone()));
     }
@@ -640,5 +663,21 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
             Vec::new(),
         ));
     }
+    // Two names (or documents) of one record may share a key: it is one entry.
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|(key, _)| seen.insert(key.clone()));
     entries
+}
+
+/// The name index keys of a record: its name and former names, in its current county,
+/// in that order, each once.
+pub(crate) fn name_keys(teacher: &Teacher) -> Vec<Vec<u8>> {
+    let mut keys_of: Vec<Vec<u8>> = Vec::new();
+    for name in teacher.all_names() {
+        let key = keys::name(&teacher.fields.county_code, name, &teacher.id);
+        if !keys_of.contains(&key) {
+            keys_of.push(key);
+        }
+    }
+    keys_of
 }

@@ -101,14 +101,11 @@ pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> 
         let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
             continue;
         };
-        let name_key = keys::name(
-            &teacher.fields.county_code,
-            &teacher.fields.name,
-            &teacher.id,
-        );
-        batch.push((name_key, Some(Vec::new())));
+        for name_key in crate::store::mutation::name_keys(&teacher) {
+            batch.push((name_key, Some(Vec::new())));
+        }
         filled += 1;
-        if batch.len() == BATCH {
+        if batch.len() >= BATCH {
             engine.apply(&batch)?;
             batch.clear();
         }

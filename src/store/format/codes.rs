@@ -14,9 +14,9 @@ use crate::domain::case::{
     StepAction,
 };
 use crate::domain::{
-    CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
-    IdDocumentType, ImportMode, LegacyTitle, LossGround, ReissueReason, TeacherField,
-    TitleChangeKind, TitleTier,
+    CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus,
+    FormerDocumentReason, Gender, IdDocumentType, ImportMode, LegacyTitle, LossGround,
+    ReissueReason, TeacherField, TitleChangeKind, TitleTier,
 };
 use crate::store::Effect;
 
@@ -74,13 +74,15 @@ coded! {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
         CaseChanged, QualificationLost, ConsultationRecorded, EthicsFindingRecorded,
-        EvaluationRoundChanged, TitleApplicationChanged,
+        EvaluationRoundChanged, TitleApplicationChanged, IdentityCorrectionChanged,
+        IdentityCorrected, Merged, Unmerged,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
         EmploymentStatus, LegacyTitle, LegacyTitleLimitedScope,
     }
     ImportMode { CreateOnly, Upsert }
+    FormerDocumentReason { Corrected, Updated, Merged }
     Effect { Created, Updated, Unchanged }
     CaseKind { Certification, Reissue, Registration }
     CaseState {
@@ -126,6 +128,7 @@ mod tests {
     fn codes_round_trip_and_match_the_domain_codes() {
         round_trips::<IdDocumentType>();
         round_trips::<Gender>();
+        round_trips::<FormerDocumentReason>();
         round_trips::<EmploymentStatus>();
         round_trips::<TitleTier>();
         round_trips::<LegacyTitle>();

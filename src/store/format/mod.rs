@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | 1 | release 0.1 (to commit b67bfce) | postcard of the domain structs of the time ([`v1`], frozen mirrors) |
 //! | 2 | this release | protobuf messages kept for storage only ([`v2`]) |
+//! | 2, with `former` | this release, from #22 | a teacher's former names and documents and the numbers merged into it ([`former`]), a field older values lack and decode as empty |
 //!
 //! A value is rewritten in the current format whenever its record changes; nothing is
 //! migrated in bulk, so opening an old registry costs nothing.
@@ -18,6 +19,7 @@ pub(crate) mod codes;
 pub(crate) mod evaluation;
 mod evaluation_request;
 mod fingerprint;
+mod former;
 #[cfg(test)]
 mod samples;
 pub(crate) mod v1;

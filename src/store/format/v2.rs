@@ -38,6 +38,10 @@ pub(crate) struct TeacherRecord {
     create_time: i64,
     #[prost(int64, tag = "7")]
     update_time: i64,
+    /// What the record was known by before (absent from records written before former
+    /// names were kept: they decode as none). Tags 20 and up: see `format::former`.
+    #[prost(message, optional, tag = "20")]
+    former: Option<super::former::FormerRecord>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -263,6 +267,7 @@ impl TeacherRecord {
             revision: teacher.revision,
             create_time: teacher.create_time.0,
             update_time: teacher.update_time.0,
+            former: super::former::FormerRecord::of(&teacher.former),
         }
     }
 
@@ -283,6 +288,7 @@ impl TeacherRecord {
                 .into_iter()
                 .map(TitleEntryRecord::into_domain)
                 .collect::<Result<_, _>>()?,
+            former: super::former::FormerRecord::into_domain(self.former)?,
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
             update_time: UnixMicros(self.update_time),
@@ -651,7 +657,7 @@ pub(super) fn optional<T: Coded>(number: i32, what: &str) -> Result<Option<T>, S
     }
 }
 
-fn registry_number(text: String) -> Result<TeacherId, String> {
+pub(super) fn registry_number(text: String) -> Result<TeacherId, String> {
     TeacherId::try_from(text)
 }
 
