@@ -118,10 +118,15 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    ProposeIdentityCorrection,
+    /// Never by the principal who proposed the correction (the store refuses it).
+    ApproveIdentityCorrection,
+    RejectIdentityCorrection,
+    GetIdentityCorrection,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 50] = [
+    pub const ALL: [Rpc; 54] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -172,6 +177,10 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ProposeIdentityCorrection,
+        Rpc::ApproveIdentityCorrection,
+        Rpc::RejectIdentityCorrection,
+        Rpc::GetIdentityCorrection,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -205,6 +214,19 @@ impl Rpc {
                 | Rpc::ListTitleApplications
                 | Rpc::CheckEligibility
                 | Rpc::GetRoundStatistics
+        )
+    }
+
+    /// Whether the RPC changes or reads what recognises a person: their identity
+    /// documents, and which records are one person's. County staff, for their county,
+    /// and admins; readers see nothing of it (a correction holds two numbers in full).
+    pub fn is_identity_operation(self) -> bool {
+        matches!(
+            self,
+            Rpc::ProposeIdentityCorrection
+                | Rpc::ApproveIdentityCorrection
+                | Rpc::RejectIdentityCorrection
+                | Rpc::GetIdentityCorrection
         )
     }
 
@@ -263,6 +285,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
         Role::County => {
             rpc.reads_only()
                 || rpc.is_case_step()
+                || rpc.is_identity_operation()
                 || matches!(
                     rpc,
                     CreateTeacher

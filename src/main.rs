@@ -15,12 +15,12 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_credential, run_credential_key, run_export, run_import, run_migrate,
-    run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition, run_verify,
-    run_verify_credential, tls_init, write_template, CaseCommand, CommandError, CountyNames,
-    CredentialCommand, CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand,
-    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
-    DEFAULT_TLS_HOSTS,
+    run_compact, run_correction, run_credential, run_credential_key, run_export, run_import,
+    run_migrate, run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition,
+    run_verify, run_verify_credential, tls_init, write_template, CaseCommand, CommandError,
+    CorrectionCommand, CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure,
+    ImportArgs, RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
+    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
@@ -213,6 +213,10 @@ enum Command {
     /// Signed credentials for certificates, for employers to check.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Identity corrections: propose one, show it, approve or reject it (another
+    /// principal than its proposer).
+    #[command(subcommand)]
+    Correction(CorrectionCommand),
     /// Check a credential offline with the registry's public key (no server needed):
     /// prints what it states, or refuses a forged one (exit 1).
     VerifyCredential(VerifyCredentialArgs),
@@ -549,6 +553,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::CredentialKey(args) => run_credential_key(&args, &mut std::io::stdout().lock()),
         Command::Credential(command) => {
             runtime.block_on(run_credential(&command, &mut std::io::stdout().lock()))
+        }
+        Command::Correction(command) => {
+            runtime.block_on(run_correction(&command, &mut std::io::stdout().lock()))
         }
         Command::VerifyCredential(args) => {
             run_verify_credential(&args, &mut std::io::stdout().lock())

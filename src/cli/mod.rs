@@ -15,6 +15,7 @@ mod case_labels;
 mod case_print;
 mod case_report;
 mod committee_file;
+mod correction;
 mod counties;
 mod credential;
 mod export;
@@ -40,6 +41,7 @@ pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
 pub use committee_file::read_committee_file;
+pub use correction::{run_correction, CorrectionCommand};
 pub use counties::CountyNames;
 pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,

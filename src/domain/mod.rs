@@ -5,6 +5,7 @@ pub mod case;
 mod certificate;
 mod change;
 mod city;
+mod correction;
 mod error;
 pub mod ethics;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use certificate::{
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;
+pub use correction::{CorrectionState, IdentityCorrection, NewCorrection};
 pub use error::{DomainError, FieldViolation};
 pub use former::{Former, FormerDocument, FormerDocumentReason, FormerName};
 pub use identity::{conceal, mask, resident_check_character, IdDocumentType, IdentityDocument};

@@ -16,6 +16,7 @@ mod codec;
 mod engine;
 mod evaluation;
 mod format;
+mod identity;
 mod keys;
 mod migrate;
 mod mutation;
@@ -57,6 +58,7 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{migrate, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
@@ -330,6 +332,30 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// Proposes or reviews an identity correction (see `store::identity`). NOT_FOUND,
+    /// ABORTED on a stale etag, ALREADY_EXISTS when the new document finds another
+    /// person, FAILED_PRECONDITION naming the rule; returns once the step is on disk.
+    pub async fn identity_command(
+        &self,
+        command: IdentityCommand,
+        context: WriteContext,
+    ) -> Result<IdentityAnswer, StoreError> {
+        self.ask(|reply| Command::Identity {
+            command,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// The identity correction with this number.
+    pub fn get_correction(
+        &self,
+        id: &CaseId,
+    ) -> Result<Option<crate::domain::IdentityCorrection>, StoreError> {
+        identity::get_correction(self.engine(), id)
     }
 
     /// The evaluation round with this number.

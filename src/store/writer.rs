@@ -91,6 +91,12 @@ pub(crate) enum Command {
         context: WriteContext,
         reply: oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
     },
+    /// Correct an identity document (see `store::identity`).
+    Identity {
+        command: crate::store::identity::IdentityCommand,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+    },
     /// Record a consultation.
     Consult {
         consultation: cases::NewConsultation,
@@ -138,6 +144,10 @@ enum Answer {
         oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
         Box<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
     ),
+    Identity(
+        oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+        Box<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+    ),
     Trim(
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
@@ -160,6 +170,9 @@ impl Answer {
             Command::Evaluate { reply, .. } => {
                 Answer::Evaluation(reply, Box::new(Err(error.clone())))
             }
+            Command::Identity { reply, .. } => {
+                Answer::Identity(reply, Box::new(Err(error.clone())))
+            }
             Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
                 Answer::Trim(reply, Err(error.clone()))
             }
@@ -180,6 +193,7 @@ impl Answer {
                 | Answer::Done(_, Ok(_))
         ) || matches!(self, Answer::Case(_, result) if result.is_ok())
             || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
+            || matches!(self, Answer::Identity(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
@@ -189,6 +203,7 @@ impl Answer {
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Evaluation(_, result) => **result = Err(error.clone()),
+            Answer::Identity(_, result) => **result = Err(error.clone()),
             Answer::Trim(_, result) => *result = Err(error.clone()),
             Answer::Done(_, result) => *result = Err(error.clone()),
             Answer::None => {}
@@ -208,6 +223,9 @@ impl Answer {
                 let _ = reply.send(result);
             }
             Answer::Evaluation(reply, result) => {
+                let _ = reply.send(*result);
+            }
+            Answer::Identity(reply, result) => {
                 let _ = reply.send(*result);
             }
             Answer::Trim(reply, result) => {
@@ -561,6 +579,16 @@ impl Writer {
                     &self.window_rules.calendar,
                 );
                 Answer::Evaluation(reply, Box::new(answer))
+            }
+            Command::Identity {
+                command,
+                context,
+                reply,
+            } => {
+                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let answer =
+                    crate::store::identity::apply(&mut staged, command, &context, kept_since);
+                Answer::Identity(reply, Box::new(answer))
             }
             Command::Consult {
                 consultation,

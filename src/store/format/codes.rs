@@ -14,7 +14,7 @@ use crate::domain::case::{
     StepAction,
 };
 use crate::domain::{
-    CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus,
+    CertificateKind, CertificateStatus, ChangeKind, CopyState, CorrectionState, EmploymentStatus,
     FormerDocumentReason, Gender, IdDocumentType, ImportMode, LegacyTitle, LossGround,
     ReissueReason, TeacherField, TitleChangeKind, TitleTier,
 };
@@ -83,6 +83,7 @@ coded! {
     }
     ImportMode { CreateOnly, Upsert }
     FormerDocumentReason { Corrected, Updated, Merged }
+    CorrectionState { Pending, Approved, Rejected }
     Effect { Created, Updated, Unchanged }
     CaseKind { Certification, Reissue, Registration }
     CaseState {
@@ -129,6 +130,7 @@ mod tests {
         round_trips::<IdDocumentType>();
         round_trips::<Gender>();
         round_trips::<FormerDocumentReason>();
+        round_trips::<CorrectionState>();
         round_trips::<EmploymentStatus>();
         round_trips::<TitleTier>();
         round_trips::<LegacyTitle>();

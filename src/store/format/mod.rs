@@ -20,6 +20,7 @@ pub(crate) mod evaluation;
 mod evaluation_request;
 mod fingerprint;
 mod former;
+pub(crate) mod identity;
 #[cfg(test)]
 mod samples;
 pub(crate) mod v1;
@@ -50,6 +51,7 @@ pub(crate) enum Remembered {
     Case(CaseAnswer),
     Consultation(Consultation),
     Evaluation(crate::store::evaluation::EvaluationAnswer),
+    Identity(crate::store::identity::IdentityAnswer),
 }
 
 /// A request's fingerprint, in the form of the release that recorded it.
@@ -80,6 +82,11 @@ impl Fingerprint {
         command: &crate::store::evaluation::EvaluationCommand,
     ) -> Fingerprint {
         Fingerprint::V2(evaluation_request::fingerprint(command))
+    }
+
+    /// The fingerprint of an identity command (always current).
+    pub(crate) fn of_identity(command: &crate::store::identity::IdentityCommand) -> Fingerprint {
+        Fingerprint::V2(identity::fingerprint(command))
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way

@@ -209,6 +209,9 @@ pub(crate) struct RequestRecord {
     /// A title evaluation request's answer.
     #[prost(message, optional, tag = "8")]
     evaluation: Option<super::evaluation::EvaluationAnswerRecord>,
+    /// An identity request's answer (tags 20 and up: see `format::identity`).
+    #[prost(message, optional, tag = "20")]
+    identity: Option<super::identity::IdentityAnswerRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -507,6 +510,7 @@ impl RequestRecord {
             case: None,
             consultation: None,
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -524,6 +528,7 @@ impl RequestRecord {
             case: None,
             consultation: Some(ConsultationRecord::of(consultation)),
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -541,6 +546,7 @@ impl RequestRecord {
             case: Some(CaseRecord::of(&answer.case)),
             consultation: None,
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -558,11 +564,33 @@ impl RequestRecord {
             case: None,
             consultation: None,
             evaluation: Some(super::evaluation::EvaluationAnswerRecord::of(answer)),
+            identity: None,
+        }
+    }
+
+    pub(crate) fn of_identity(
+        fingerprint: &[u8; 32],
+        answer: &crate::store::identity::IdentityAnswer,
+        recorded_at: UnixMicros,
+    ) -> Self {
+        RequestRecord {
+            fingerprint: fingerprint.to_vec(),
+            teacher: None,
+            warnings: Vec::new(),
+            effect: 0,
+            recorded_at: recorded_at.0,
+            case: None,
+            consultation: None,
+            evaluation: None,
+            identity: Some(super::identity::IdentityAnswerRecord::of(answer)),
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
         let outcome = match (self.case, self.consultation) {
+            _ if self.identity.is_some() => {
+                Remembered::Identity(self.identity.expect("checked to be there").into_domain()?)
+            }
             _ if self.evaluation.is_some() => Remembered::Evaluation(
                 self.evaluation
                     .expect("checked to be there")
@@ -646,7 +674,7 @@ pub(super) fn date(days: i32) -> Result<NaiveDate, String> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is no date"))
 }
 
-pub(super) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
+pub(crate) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
     T::from_number(number).ok_or_else(|| format!("unknown {what} {number}"))
 }
 
