@@ -123,10 +123,12 @@ pub enum Rpc {
     ApproveIdentityCorrection,
     RejectIdentityCorrection,
     GetIdentityCorrection,
+    ListDuplicateCandidates,
+    DismissDuplicateCandidate,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 54] = [
+    pub const ALL: [Rpc; 56] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -181,6 +183,8 @@ impl Rpc {
         Rpc::ApproveIdentityCorrection,
         Rpc::RejectIdentityCorrection,
         Rpc::GetIdentityCorrection,
+        Rpc::ListDuplicateCandidates,
+        Rpc::DismissDuplicateCandidate,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -227,6 +231,8 @@ impl Rpc {
                 | Rpc::ApproveIdentityCorrection
                 | Rpc::RejectIdentityCorrection
                 | Rpc::GetIdentityCorrection
+                | Rpc::ListDuplicateCandidates
+                | Rpc::DismissDuplicateCandidate
         )
     }
 

@@ -15,12 +15,13 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_correction, run_credential, run_credential_key, run_export, run_import,
-    run_migrate, run_restore, run_round, run_search, run_show, run_sync, run_token, run_transition,
-    run_verify, run_verify_credential, tls_init, write_template, CaseCommand, CommandError,
-    CorrectionCommand, CountyNames, CredentialCommand, CredentialKeyArgs, ExportFormat, Failure,
-    ImportArgs, RoundCommand, SearchArgs, SyncArgs, TokenAction, TransitionArgs,
-    VerifyCredentialArgs, DEFAULT_SERVER, DEFAULT_TLS_HOSTS,
+    run_compact, run_correction, run_credential, run_credential_key, run_duplicates, run_export,
+    run_find_duplicates, run_import, run_migrate, run_restore, run_round, run_search, run_show,
+    run_sync, run_token, run_transition, run_verify, run_verify_credential, tls_init,
+    write_template, CaseCommand, CommandError, CorrectionCommand, CountyNames, CredentialCommand,
+    CredentialKeyArgs, DuplicatesCommand, ExportFormat, Failure, ImportArgs, RoundCommand,
+    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
 use teacher_registry::console::ConsoleOptions;
@@ -290,6 +291,20 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Find every pair of records that may be one person (with the server stopped), as
+    /// writes find them one at a time; `duplicates list` shows them.
+    FindDuplicates {
+        /// The registry's data directory.
+        #[arg(
+            long,
+            default_value = "./registry-data",
+            env = "TEACHER_REGISTRY_DATA_DIR"
+        )]
+        data_dir: PathBuf,
+    },
+    /// Duplicate candidates: list them, or mark a pair as two people.
+    #[command(subcommand)]
+    Duplicates(DuplicatesCommand),
     /// Check a registry's data directory (with the server stopped): every record, index,
     /// counter and the change log. Exits non-zero on any inconsistency.
     Verify {
@@ -561,6 +576,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
         Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        Command::FindDuplicates { data_dir } => {
+            let _entered = runtime.enter();
+            run_find_duplicates(&data_dir, &mut std::io::stdout().lock())
+        }
+        Command::Duplicates(command) => {
+            runtime.block_on(run_duplicates(&command, &mut std::io::stdout().lock()))
+        }
         Command::Import(args) => {
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
             match summary.rejected {

@@ -10,6 +10,7 @@ use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
+use teacher_registry::api::pb::duplicate_service_client::DuplicateServiceClient;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
@@ -417,6 +418,37 @@ async fn call_identity(
     }
 }
 
+/// Calls a DuplicateService RPC: the list, or the dismissal of a pair never found
+/// (NOT_FOUND for whoever may call it).
+async fn call_duplicates(
+    server: &TestServer,
+    token: &str,
+    rpc: Rpc,
+    a: &pb::Teacher,
+) -> Result<(), tonic::Status> {
+    let mut client =
+        DuplicateServiceClient::with_interceptor(channel(server).await, Token::bearer(token));
+    match rpc {
+        Rpc::ListDuplicateCandidates => client
+            .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
+            .await
+            .map(drop),
+        Rpc::DismissDuplicateCandidate => client
+            .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
+                teacher_id: a.teacher_id.clone(),
+                other_teacher_id: teacher_registry::domain::TeacherId::generate(
+                    &mut rand::thread_rng(),
+                )
+                .to_string(),
+                note: "两人".into(),
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        other => panic!("{other:?} is not a duplicate RPC"),
+    }
+}
+
 /// Whether the RPC is the EvaluationService's.
 fn is_evaluation(rpc: Rpc) -> bool {
     rpc.is_evaluation_step()
@@ -706,6 +738,11 @@ async fn every_rpc_against_every_role() {
                 call_public(&server, token, rpc, &a).await
             } else if is_evaluation(rpc) {
                 call_evaluation(&mut evaluation, rpc, &a).await
+            } else if matches!(
+                rpc,
+                Rpc::ListDuplicateCandidates | Rpc::DismissDuplicateCandidate
+            ) {
+                call_duplicates(&server, token, rpc, &a).await
             } else if rpc.is_identity_operation() {
                 call_identity(&mut identity, rpc, &a, n).await
             } else if rpc.is_case_step()

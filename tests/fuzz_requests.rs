@@ -289,6 +289,7 @@ fn check(
                     }
                 }
             }
+            "DismissDuplicateCandidate" => return Ok(Expect::Nothing),
             method if target.service == seeds::IDENTITY && is_identity_write(method) => {
                 // Every correction step answers the correction in field 1, and changes the
                 // log by one event naming it (an approval's names the record too).
@@ -326,7 +327,10 @@ fn check(
 fn is_identity_write(method: &str) -> bool {
     matches!(
         method,
-        "ProposeIdentityCorrection" | "ApproveIdentityCorrection" | "RejectIdentityCorrection"
+        "ProposeIdentityCorrection"
+            | "ApproveIdentityCorrection"
+            | "RejectIdentityCorrection"
+            | "DismissDuplicateCandidate"
     )
 }
 

@@ -532,3 +532,176 @@ async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, S
     .await
     .unwrap()
 }
+
+type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Token>,
+>;
+
+async fn duplicates_as(server: &TestServer, token: &str) -> Duplicates {
+    pb::duplicate_service_client::DuplicateServiceClient::with_interceptor(
+        channel(server).await,
+        Token::bearer(token),
+    )
+}
+
+async fn candidates(client: &mut Duplicates, county: &str) -> Vec<pb::DuplicateCandidate> {
+    client
+        .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest {
+            county_code: county.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list candidates")
+        .into_inner()
+        .candidates
+}
+
+/// A passport record in A and a resident identity card record in B of one person.
+async fn passport_and_card(admin: &mut Registry) -> (pb::Teacher, pb::Teacher) {
+    let passport = create_as(
+        admin,
+        pb::Teacher {
+            id_document_type: pb::IdDocumentType::Passport as i32,
+            national_id: "E55555555".into(),
+            name: "陈静".into(),
+            gender: pb::Gender::Female as i32,
+            birth_date: "1985-03-02".into(),
+            ..teacher(10, A)
+        },
+    )
+    .await;
+    let card = create_as(
+        admin,
+        pb::Teacher {
+            national_id: resident_id("350702", "1985-03-02", 2),
+            name: "陈静".into(),
+            gender: pb::Gender::Female as i32,
+            // The personnel file disagrees with the card; the card's details still match.
+            birth_date: "1985-03-12".into(),
+            ..teacher(11, B)
+        },
+    )
+    .await;
+    (passport, card)
+}
+
+#[tokio::test]
+async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_dismissed() {
+    let (server, who, _dir) = server_with_principals().await;
+    let mut admin = registry_as(&server, &who.admin).await;
+    let (passport, card) = passport_and_card(&mut admin).await;
+
+    // Found as the second record was written.
+    let mut all = duplicates_as(&server, &who.admin).await;
+    let found = candidates(&mut all, "").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let pair = &found[0];
+    let mut ids = [passport.teacher_id.clone(), card.teacher_id.clone()];
+    ids.sort();
+    assert_eq!(
+        [pair.teacher_id.clone(), pair.other_teacher_id.clone()],
+        ids
+    );
+    assert_eq!(pair.reasons, [pb::DuplicateReason::IdCardDetails as i32]);
+    assert_eq!(pair.score, 80);
+
+    // County staff see the pairs touching their county, the other county's record by
+    // its number only.
+    let mut clerk = duplicates_as(&server, &who.clerk).await;
+    let seen = candidates(&mut clerk, "").await;
+    assert_eq!(seen.len(), 1);
+    let shown: Vec<&str> = [&seen[0].teacher, &seen[0].other_teacher]
+        .into_iter()
+        .flatten()
+        .map(|t| t.teacher_id.as_str())
+        .collect();
+    assert_eq!(shown, [passport.teacher_id.as_str()]);
+    assert_eq!(
+        clerk
+            .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest {
+                county_code: "350722".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+    let mut reader = duplicates_as(&server, &who.reader).await;
+    assert_eq!(
+        reader
+            .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+
+    // Two namesakes born the same day in A: a candidate until a reviewer says otherwise.
+    let namesake = |n: u32, sequence: u32| pb::Teacher {
+        national_id: resident_id("350702", "1990-06-01", sequence),
+        name: "王伟".into(),
+        gender: pb::Gender::Male as i32,
+        birth_date: "1990-06-01".into(),
+        ..teacher(n, A)
+    };
+    let one = create_as(&mut admin, namesake(20, 1)).await;
+    let two = create_as(&mut admin, namesake(21, 3)).await;
+    let listed = candidates(&mut clerk, A).await;
+    assert_eq!(listed.len(), 2);
+    let namesakes = listed
+        .iter()
+        .find(|c| c.reasons == [pb::DuplicateReason::SamePersonDetails as i32])
+        .expect("the namesakes");
+    assert_eq!(namesakes.score, 60);
+    let unexplained = clerk
+        .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
+            teacher_id: one.teacher_id.clone(),
+            other_teacher_id: two.teacher_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&unexplained), ["note"]);
+    clerk
+        .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
+            teacher_id: two.teacher_id.clone(),
+            other_teacher_id: one.teacher_id.clone(),
+            note: "二人身份证号码不同，经电话核实为两人".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(candidates(&mut clerk, A).await.len(), 1);
+    // A change to one of them does not bring the pair back.
+    admin
+        .update_teacher(pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: one.teacher_id.clone(),
+                school: "第九中学".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(candidates(&mut clerk, A).await.len(), 1);
+
+    // The full pass, on the stopped registry, finds nothing new and keeps the dismissal;
+    // `verify` checks the block index.
+    let dir = server.data_dir.clone();
+    let _temp = server.stop().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(["find-duplicates", "--data-dir"])
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains(" 0 new duplicate candidates"), "{said}");
+    let store = Store::open(&dir, &StoreOptions::default()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert_eq!(store.list_candidates(None, 10, "").unwrap().0.len(), 1);
+}

@@ -18,6 +18,7 @@ mod committee_file;
 mod correction;
 mod counties;
 mod credential;
+mod duplicates;
 mod export;
 mod failure;
 mod generate;
@@ -47,6 +48,7 @@ pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,
     CredentialKeyArgs, VerifyCredentialArgs,
 };
+pub use duplicates::{run_duplicates, run_find_duplicates, DuplicatesCommand};
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;

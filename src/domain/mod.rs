@@ -6,6 +6,7 @@ mod certificate;
 mod change;
 mod city;
 mod correction;
+pub mod duplicates;
 mod error;
 pub mod ethics;
 #[cfg(test)]

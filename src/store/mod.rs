@@ -58,6 +58,7 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use identity::duplicates::{Candidate, PassFigures};
 pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{migrate, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
@@ -126,6 +127,18 @@ impl StorageFault {
 }
 
 pub(crate) use backend::Backend;
+
+/// What a page token of the duplicate candidates is bound to: the county listed.
+fn candidates_digest(county: Option<&CountyCode>) -> [u8; 16] {
+    use sha2::Digest;
+    let text = format!(
+        "duplicate-candidates {}",
+        county.map_or("", CountyCode::as_str)
+    );
+    sha2::Sha256::digest(text.as_bytes())[..16]
+        .try_into()
+        .expect("16 of 32 bytes")
+}
 
 /// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
 /// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
@@ -197,6 +210,7 @@ impl Store {
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         upgrade::fill_name_index(&*engine)?;
+        upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(
@@ -348,6 +362,59 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// One page of duplicate candidates not dismissed, of pairs with a record in `county`
+    /// if given, after `page_token` (empty for the first); and the next page's token.
+    pub fn list_candidates(
+        &self,
+        county: Option<&CountyCode>,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<(Vec<Candidate>, String), StoreError> {
+        let digest = candidates_digest(county);
+        let after = match page_token {
+            "" => None,
+            token => {
+                let after = page::open_token(&self.inner.page_secret, digest, token)?;
+                if after.first() != Some(&identity::keys::PAIR) {
+                    return Err(DomainError::invalid(
+                        "page_token",
+                        "does not belong to this listing",
+                    )
+                    .into());
+                }
+                Some(after)
+            }
+        };
+        let (candidates, next) =
+            identity::duplicates::list(self.engine(), county, page_size, after)?;
+        let token = next.map_or_else(String::new, |after| {
+            page::seal_token(&self.inner.page_secret, digest, after)
+        });
+        Ok((candidates, token))
+    }
+
+    /// The full pass over the registry's duplicate blocks: every pair not stored yet is
+    /// stored, through the writer, in batches; see `store::identity::duplicates`.
+    pub async fn find_duplicates(&self) -> Result<PassFigures, StoreError> {
+        let store = self.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            identity::duplicates::full_pass(store.engine(), 1_000, |pairs| {
+                let context = WriteContext::batch("duplicate-pass", None);
+                handle
+                    .block_on(
+                        store.identity_command(IdentityCommand::RecordCandidates(pairs), context),
+                    )
+                    .map(drop)
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: format!("the duplicate pass stopped: {e}"),
+        })?
     }
 
     /// The identity correction with this number.

@@ -532,6 +532,7 @@ pub(crate) fn commit_record(
     context: &WriteContext,
 ) -> Result<(), StoreError> {
     stage_record(staged, before, after)?;
+    crate::store::identity::duplicates::find_for(staged, before, after)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: Some(after.id.clone()),
@@ -663,6 +664,7 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
             Vec::new(),
         ));
     }
+    entries.extend(crate::store::identity::duplicates::block_entries(teacher));
     // Two names (or documents) of one record may share a key: it is one entry.
     let mut seen = std::collections::HashSet::new();
     entries.retain(|(key, _)| seen.insert(key.clone()));

@@ -187,6 +187,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
         keys::NAME,
+        crate::store::identity::keys::BLOCK,
         keys::OPEN_CASE,
         keys::COUNTY_CASE,
     ] {

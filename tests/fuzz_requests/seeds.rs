@@ -14,6 +14,7 @@ pub(crate) const CREDENTIALS: &str = "teacher_registry.v1.CredentialService";
 pub(crate) const VERIFICATION: &str = "teacher_registry.v1.VerificationService";
 pub(crate) const EVALUATION: &str = "teacher_registry.v1.EvaluationService";
 pub(crate) const IDENTITY: &str = "teacher_registry.v1.IdentityService";
+pub(crate) const DUPLICATES: &str = "teacher_registry.v1.DuplicateService";
 
 /// Seeds for every RPC; the holder whose identity number no answer may show.
 pub(crate) async fn seeds(server: &TestServer) -> (pb::Teacher, Vec<Target>) {
@@ -553,6 +554,24 @@ async fn identity_seeds(server: &TestServer, holder: &pb::Teacher) -> Vec<Target
             IDENTITY,
             pb::GetIdentityCorrectionRequest {
                 correction_id: correction.correction_id,
+            },
+        ),
+        target_in(
+            DUPLICATES,
+            pb::ListDuplicateCandidatesRequest {
+                county_code: COUNTY.into(),
+                page_size: 10,
+                page_token: String::new(),
+            },
+        ),
+        // A pair never found: NOT_FOUND, unless a mutation names a real one.
+        target_in(
+            DUPLICATES,
+            pb::DismissDuplicateCandidateRequest {
+                teacher_id: holder.teacher_id.clone(),
+                other_teacher_id: holder.teacher_id.clone(),
+                note: "二人".into(),
+                request_id: String::new(),
             },
         ),
     ]

@@ -13,6 +13,7 @@ use crate::domain::case::{
     CaseKind, CaseOutcome, CaseState, ConsultationChannel, RegistrationReason, ReviewItem,
     StepAction,
 };
+use crate::domain::duplicates::DuplicateReason;
 use crate::domain::{
     CertificateKind, CertificateStatus, ChangeKind, CopyState, CorrectionState, EmploymentStatus,
     FormerDocumentReason, Gender, IdDocumentType, ImportMode, LegacyTitle, LossGround,
@@ -84,6 +85,7 @@ coded! {
     ImportMode { CreateOnly, Upsert }
     FormerDocumentReason { Corrected, Updated, Merged }
     CorrectionState { Pending, Approved, Rejected }
+    DuplicateReason { SamePersonDetails, IdCardDetails, SameCertificateHolder }
     Effect { Created, Updated, Unchanged }
     CaseKind { Certification, Reissue, Registration }
     CaseState {
@@ -131,6 +133,7 @@ mod tests {
         round_trips::<Gender>();
         round_trips::<FormerDocumentReason>();
         round_trips::<CorrectionState>();
+        round_trips::<DuplicateReason>();
         round_trips::<EmploymentStatus>();
         round_trips::<TitleTier>();
         round_trips::<LegacyTitle>();

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::codes::Coded;
 use super::v2::{self, known, registry_number, TeacherRecord};
 use crate::domain::case::CaseId;
+use crate::domain::duplicates::{CandidatePair, Dismissal};
 use crate::domain::{IdentityCorrection, IdentityDocument, UnixMicros};
 use crate::store::codec::{Encoded, Stored};
 use crate::store::identity::{IdentityAnswer, IdentityCommand};
@@ -154,6 +155,11 @@ impl IdentityAnswerRecord {
                 record.correction = Some(CorrectionRecord::of(correction));
                 record.teachers = teacher.iter().map(TeacherRecord::of).collect();
             }
+            IdentityAnswer::Dismissed => record.kind = 2,
+            IdentityAnswer::Recorded(n) => {
+                record.kind = 5;
+                record.conflicts = vec![n.to_string()];
+            }
         }
         record
     }
@@ -173,6 +179,13 @@ impl IdentityAnswerRecord {
                     .into_domain()?,
                 teacher: teachers.next(),
             },
+            2 => IdentityAnswer::Dismissed,
+            5 => IdentityAnswer::Recorded(
+                self.conflicts
+                    .first()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or("a record answer without its count")?,
+            ),
             n => return Err(format!("unknown identity answer kind {n}")),
         })
     }
@@ -220,6 +233,14 @@ pub(crate) fn fingerprint(command: &IdentityCommand) -> [u8; 32] {
             record.texts = vec![correction_id.as_str().into(), note.clone()];
             record.expected_etag = expected_etag.clone();
         }
+        IdentityCommand::Dismiss { pair, note } => {
+            record.action = "dismiss_candidate".into();
+            record.texts = vec![pair.0.as_str().into(), pair.1.as_str().into(), note.clone()];
+        }
+        IdentityCommand::RecordCandidates(pairs) => {
+            record.action = "record_candidates".into();
+            record.number = pairs.len() as i32;
+        }
     }
     Sha256::digest(record.encode_to_vec()).into()
 }
@@ -236,5 +257,70 @@ impl Encoded for NewIdentityRequest<'_> {
         let record =
             v2::RequestRecord::of_identity(&self.fingerprint, self.answer, self.recorded_at);
         v2::encode(&record, out);
+    }
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct PairRecord {
+    #[prost(string, tag = "1")]
+    first: String,
+    #[prost(string, tag = "2")]
+    second: String,
+    #[prost(int32, repeated, tag = "3")]
+    reasons: Vec<i32>,
+    #[prost(uint32, tag = "4")]
+    score: u32,
+    #[prost(message, optional, tag = "5")]
+    dismissal: Option<DismissalRecord>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct DismissalRecord {
+    #[prost(string, tag = "1")]
+    by: String,
+    #[prost(int64, tag = "2")]
+    at: i64,
+    #[prost(string, tag = "3")]
+    note: String,
+}
+
+impl Encoded for CandidatePair {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let record = PairRecord {
+            first: self.first.as_str().to_string(),
+            second: self.second.as_str().to_string(),
+            reasons: self.reasons.iter().map(|r| r.number()).collect(),
+            score: self.score,
+            dismissal: self.dismissal.as_ref().map(|d| DismissalRecord {
+                by: d.by.clone(),
+                at: d.at.0,
+                note: d.note.clone(),
+            }),
+        };
+        v2::encode(&record, out);
+    }
+}
+
+impl Stored for CandidatePair {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no duplicate candidates".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        let record = v2::decode::<PairRecord>(body)?;
+        Ok(CandidatePair {
+            first: registry_number(record.first)?,
+            second: registry_number(record.second)?,
+            reasons: record
+                .reasons
+                .into_iter()
+                .map(|r| known(r, "duplicate reason"))
+                .collect::<Result<_, _>>()?,
+            score: record.score,
+            dismissal: record.dismissal.map(|d| Dismissal {
+                by: d.by,
+                at: UnixMicros(d.at),
+                note: d.note,
+            }),
+        })
     }
 }

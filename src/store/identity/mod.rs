@@ -1,5 +1,6 @@
 //! Identity operations through the write path: corrections of a record's identity
-//! document (proposed, then approved or rejected by another principal).
+//! document (proposed, then approved or rejected by another principal), and duplicate
+//! candidates (found, stored, dismissed; see `duplicates`).
 //!
 //! Each is one writer command: checked against the records as stored, then the
 //! correction, the record it changes (with its indexes and counters, through
@@ -7,10 +8,12 @@
 //! replay rules (`store::requests`).
 
 mod corrections;
+pub(crate) mod duplicates;
 pub(crate) mod keys;
 
 use crate::domain::case::CaseId;
-use crate::domain::{IdentityCorrection, NewCorrection, Teacher, UnixMicros};
+use crate::domain::duplicates::CandidatePair;
+use crate::domain::{IdentityCorrection, NewCorrection, Teacher, TeacherId, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::WriteContext;
@@ -30,6 +33,13 @@ pub enum IdentityCommand {
         expected_etag: Option<String>,
         note: String,
     },
+    /// Marks a candidate pair as not the same person.
+    Dismiss {
+        pair: (TeacherId, TeacherId),
+        note: String,
+    },
+    /// Stores the pairs a full pass found (those not stored meanwhile).
+    RecordCandidates(Vec<CandidatePair>),
 }
 
 /// The answer to an accepted identity command.
@@ -42,6 +52,10 @@ pub enum IdentityAnswer {
         correction: IdentityCorrection,
         teacher: Option<Teacher>,
     },
+    /// A pair dismissed (or dismissed before).
+    Dismissed,
+    /// How many of a full pass's pairs were new.
+    Recorded(u64),
 }
 
 /// Applies `command` to `staged`, replaying a remembered answer for a request id seen
@@ -82,6 +96,17 @@ pub(crate) fn apply(
             &note,
             context,
         )?,
+        IdentityCommand::Dismiss { pair, note } => {
+            duplicates::dismiss(staged, (&pair.0, &pair.1), &note, context)?;
+            IdentityAnswer::Dismissed
+        }
+        IdentityCommand::RecordCandidates(pairs) => {
+            let mut recorded = 0;
+            for pair in &pairs {
+                recorded += u64::from(duplicates::stage_if_new(staged, pair)?);
+            }
+            IdentityAnswer::Recorded(recorded)
+        }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
         requests::remember(staged, key, |recorded_at| {
