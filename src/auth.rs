@@ -125,10 +125,12 @@ pub enum Rpc {
     GetIdentityCorrection,
     ListDuplicateCandidates,
     DismissDuplicateCandidate,
+    MergeTeachers,
+    UnmergeTeachers,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 56] = [
+    pub const ALL: [Rpc; 58] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -185,6 +187,8 @@ impl Rpc {
         Rpc::GetIdentityCorrection,
         Rpc::ListDuplicateCandidates,
         Rpc::DismissDuplicateCandidate,
+        Rpc::MergeTeachers,
+        Rpc::UnmergeTeachers,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -233,6 +237,8 @@ impl Rpc {
                 | Rpc::GetIdentityCorrection
                 | Rpc::ListDuplicateCandidates
                 | Rpc::DismissDuplicateCandidate
+                | Rpc::MergeTeachers
+                | Rpc::UnmergeTeachers
         )
     }
 

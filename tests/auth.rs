@@ -414,6 +414,27 @@ async fn call_identity(
             .get_identity_correction(pb::GetIdentityCorrectionRequest { correction_id })
             .await
             .map(drop),
+        // A number no record holds: NOT_FOUND for whoever may merge.
+        Rpc::MergeTeachers => client
+            .merge_teachers(pb::MergeTeachersRequest {
+                survivor_teacher_id: a.teacher_id.clone(),
+                merged_teacher_id: teacher_registry::domain::TeacherId::generate(
+                    &mut rand::thread_rng(),
+                )
+                .to_string(),
+                reason: "同一人".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::UnmergeTeachers => client
+            .unmerge_teachers(pb::UnmergeTeachersRequest {
+                merged_teacher_id: a.teacher_id.clone(),
+                reason: "两人".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
         other => panic!("{other:?} is not an identity RPC"),
     }
 }

@@ -290,6 +290,24 @@ fn check(
                 }
             }
             "DismissDuplicateCandidate" => return Ok(Expect::Nothing),
+            // The survivor's change, then the retired number's MERGED.
+            "MergeTeachers" => {
+                let answer = pb::MergeTeachersResponse::decode(message).map_err(garbled)?;
+                let survivor = answer.survivor.ok_or("OK without the survivor")?;
+                let retired = survivor.retired_teacher_ids.last().cloned();
+                let retired = retired.ok_or("a survivor without the retired number")?;
+                return Ok(Expect::Teachers(vec![survivor.teacher_id, retired]));
+            }
+            // The survivor's change, then the restored record's UNMERGED.
+            "UnmergeTeachers" => {
+                let answer = pb::UnmergeTeachersResponse::decode(message).map_err(garbled)?;
+                let survivor = answer.survivor.ok_or("OK without the survivor")?;
+                let restored = answer.restored.ok_or("OK without the restored record")?;
+                return Ok(Expect::Teachers(vec![
+                    survivor.teacher_id,
+                    restored.teacher_id,
+                ]));
+            }
             method if target.service == seeds::IDENTITY && is_identity_write(method) => {
                 // Every correction step answers the correction in field 1, and changes the
                 // log by one event naming it (an approval's names the record too).
@@ -331,6 +349,8 @@ fn is_identity_write(method: &str) -> bool {
             | "ApproveIdentityCorrection"
             | "RejectIdentityCorrection"
             | "DismissDuplicateCandidate"
+            | "MergeTeachers"
+            | "UnmergeTeachers"
     )
 }
 

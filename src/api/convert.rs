@@ -1087,7 +1087,10 @@ pub(crate) fn change_message(
     } = event;
     // Who made a change, and under which request id, is audit data: admins' only.
     let audit = viewer.role == Role::Admin;
-    let moved_out = county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
+    // A merge into another county's record is MERGED in both counties' feeds: the
+    // retired number is gone from each, not moved.
+    let moved_out = kind != ChangeKind::Merged
+        && county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
     let kind = if moved_out {
         pb::ChangeKind::MovedOut
     } else {

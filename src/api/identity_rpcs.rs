@@ -73,4 +73,20 @@ impl IdentityRpcs for IdentityService {
             get_identity_correction
         )
     }
+
+    async fn merge_teachers(
+        &self,
+        request: Request<pb::MergeTeachersRequest>,
+    ) -> Result<Response<pb::MergeTeachersResponse>, Status> {
+        let registry = &self.registry;
+        rpc!(registry, request, MergeTeachers, merge_teachers)
+    }
+
+    async fn unmerge_teachers(
+        &self,
+        request: Request<pb::UnmergeTeachersRequest>,
+    ) -> Result<Response<pb::UnmergeTeachersResponse>, Status> {
+        let registry = &self.registry;
+        rpc!(registry, request, UnmergeTeachers, unmerge_teachers)
+    }
 }

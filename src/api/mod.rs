@@ -41,6 +41,7 @@ mod identity;
 mod identity_rpcs;
 mod import;
 pub mod json;
+mod merges;
 mod principal_rate;
 mod reads;
 mod refusals;

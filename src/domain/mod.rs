@@ -16,6 +16,7 @@ mod identity;
 mod import;
 mod import_merge;
 mod lifecycle;
+pub mod merge;
 mod name;
 mod qualification_loss;
 mod teacher;

@@ -238,6 +238,15 @@ impl Store {
         self.read_record(id)
     }
 
+    /// The teacher with this registry number or, for a number a merge retired, the record
+    /// it was merged into (following later merges of that one in turn).
+    pub fn get_teacher_or_survivor(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
+        match self.read_record(id)? {
+            Some(teacher) => Ok(Some(teacher)),
+            None => changes::survivor_of(self.engine(), id),
+        }
+    }
+
     /// The teacher holding this identity document.
     pub fn find_by_identity(&self, doc: &IdentityDocument) -> Result<Option<Teacher>, StoreError> {
         self.follow_index(&keys::identity(doc))

@@ -347,11 +347,13 @@ fn import_row(
     })
 }
 
-/// A fresh registry number that no record holds.
+/// A fresh registry number that no record holds and no merge retired.
 pub(crate) fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
     loop {
         let id = TeacherId::generate(&mut rand::thread_rng());
-        if !staged.contains(&keys::record(&id))? {
+        if !staged.contains(&keys::record(&id))?
+            && !staged.contains(&crate::store::identity::keys::merge(&id))?
+        {
             return Ok(id);
         }
     }
@@ -584,6 +586,19 @@ pub(crate) fn stage_record(
         }
     }
     staged.insert(keys::record(&after.id), record);
+    Ok(())
+}
+
+/// Stages the end of a record (merged into another): the record, its index entries and
+/// its counts go, in the same write as whatever takes its place.
+pub(crate) fn stage_removal(staged: &mut Staged<'_>, teacher: &Teacher) -> Result<(), StoreError> {
+    for (key, _) in index_entries(teacher, &codec::encode(teacher)) {
+        staged.remove(key);
+    }
+    for key in counter_keys(teacher) {
+        add_to_counter(staged, &key, -1)?;
+    }
+    staged.remove(keys::record(&teacher.id));
     Ok(())
 }
 

@@ -130,7 +130,7 @@ pub(crate) enum Command {
 enum Answer {
     Mutation(
         oneshot::Sender<Result<Outcome, StoreError>>,
-        Result<Outcome, StoreError>,
+        Box<Result<Outcome, StoreError>>,
     ),
     Case(
         oneshot::Sender<Result<CaseAnswer, StoreError>>,
@@ -164,7 +164,7 @@ impl Answer {
     /// The refusal owed to a command the writer does not attempt.
     fn refused(command: Command, error: &StoreError) -> Answer {
         match command {
-            Command::Mutate { reply, .. } => Answer::Mutation(reply, Err(error.clone())),
+            Command::Mutate { reply, .. } => Answer::Mutation(reply, Box::new(Err(error.clone()))),
             Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
             Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
             Command::Evaluate { reply, .. } => {
@@ -187,11 +187,9 @@ impl Answer {
     fn is_ok(&self) -> bool {
         matches!(
             self,
-            Answer::Mutation(_, Ok(_))
-                | Answer::Consultation(_, Ok(_))
-                | Answer::Trim(_, Ok(_))
-                | Answer::Done(_, Ok(_))
-        ) || matches!(self, Answer::Case(_, result) if result.is_ok())
+            Answer::Consultation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
+        ) || matches!(self, Answer::Mutation(_, result) if result.is_ok())
+            || matches!(self, Answer::Case(_, result) if result.is_ok())
             || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
             || matches!(self, Answer::Identity(_, result) if result.is_ok())
     }
@@ -199,7 +197,7 @@ impl Answer {
     /// Makes the answer `error`, whatever it was.
     fn fail(&mut self, error: &StoreError) {
         match self {
-            Answer::Mutation(_, result) => *result = Err(error.clone()),
+            Answer::Mutation(_, result) => **result = Err(error.clone()),
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Evaluation(_, result) => **result = Err(error.clone()),
@@ -214,7 +212,7 @@ impl Answer {
         // A caller that went away no longer needs its answer; the write stands.
         match self {
             Answer::Mutation(reply, result) => {
-                let _ = reply.send(result);
+                let _ = reply.send(*result);
             }
             Answer::Case(reply, result) => {
                 let _ = reply.send(*result);
@@ -548,7 +546,10 @@ impl Writer {
                 reply,
             } => {
                 let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
-                Answer::Mutation(reply, apply(&mut staged, mutation, &context, kept_since))
+                Answer::Mutation(
+                    reply,
+                    Box::new(apply(&mut staged, mutation, &context, kept_since)),
+                )
             }
             Command::Case {
                 command,

@@ -524,6 +524,9 @@ async fn identity_seeds(server: &TestServer, holder: &pb::Teacher) -> Vec<Target
         .into_inner()
         .correction
         .unwrap();
+    let mut registry = server.client.clone();
+    let survivor = create(&mut registry, teacher(700_001, COUNTY)).await;
+    let merged = create(&mut registry, teacher(700_002, COUNTY)).await;
     vec![
         target_in(
             IDENTITY,
@@ -571,6 +574,27 @@ async fn identity_seeds(server: &TestServer, holder: &pb::Teacher) -> Vec<Target
                 teacher_id: holder.teacher_id.clone(),
                 other_teacher_id: holder.teacher_id.clone(),
                 note: "二人".into(),
+                request_id: String::new(),
+            },
+        ),
+        // Two records of their own (the holder is needed whole by the other seeds): the
+        // first merge stands, later ones are NOT_FOUND until an unmerge restores it.
+        target_in(
+            IDENTITY,
+            pb::MergeTeachersRequest {
+                survivor_teacher_id: survivor.teacher_id.clone(),
+                merged_teacher_id: merged.teacher_id.clone(),
+                reason: "同一人".into(),
+                survivor_etag: survivor.etag,
+                merged_etag: String::new(),
+                request_id: String::new(),
+            },
+        ),
+        target_in(
+            IDENTITY,
+            pb::UnmergeTeachersRequest {
+                merged_teacher_id: merged.teacher_id,
+                reason: "两人".into(),
                 request_id: String::new(),
             },
         ),

@@ -156,6 +156,18 @@ impl IdentityAnswerRecord {
                 record.teachers = teacher.iter().map(TeacherRecord::of).collect();
             }
             IdentityAnswer::Dismissed => record.kind = 2,
+            IdentityAnswer::Merged {
+                survivor,
+                conflicts,
+            } => {
+                record.kind = 3;
+                record.teachers = vec![TeacherRecord::of(survivor)];
+                record.conflicts = conflicts.clone();
+            }
+            IdentityAnswer::Unmerged { survivor, restored } => {
+                record.kind = 4;
+                record.teachers = vec![TeacherRecord::of(survivor), TeacherRecord::of(restored)];
+            }
             IdentityAnswer::Recorded(n) => {
                 record.kind = 5;
                 record.conflicts = vec![n.to_string()];
@@ -180,6 +192,20 @@ impl IdentityAnswerRecord {
                 teacher: teachers.next(),
             },
             2 => IdentityAnswer::Dismissed,
+            3 => IdentityAnswer::Merged {
+                survivor: teachers
+                    .next()
+                    .ok_or("a merge answer without its survivor")?,
+                conflicts: self.conflicts,
+            },
+            4 => IdentityAnswer::Unmerged {
+                survivor: teachers
+                    .next()
+                    .ok_or("an unmerge answer without its survivor")?,
+                restored: teachers
+                    .next()
+                    .ok_or("an unmerge answer without the restored record")?,
+            },
             5 => IdentityAnswer::Recorded(
                 self.conflicts
                     .first()
@@ -240,6 +266,24 @@ pub(crate) fn fingerprint(command: &IdentityCommand) -> [u8; 32] {
         IdentityCommand::RecordCandidates(pairs) => {
             record.action = "record_candidates".into();
             record.number = pairs.len() as i32;
+        }
+        IdentityCommand::Merge {
+            survivor,
+            merged,
+            reason,
+        } => {
+            record.action = "merge_teachers".into();
+            record.texts = vec![
+                survivor.0.as_str().into(),
+                survivor.1.clone().unwrap_or_default(),
+                merged.0.as_str().into(),
+                merged.1.clone().unwrap_or_default(),
+                reason.clone(),
+            ];
+        }
+        IdentityCommand::Unmerge { merged, reason } => {
+            record.action = "unmerge_teachers".into();
+            record.texts = vec![merged.as_str().into(), reason.clone()];
         }
     }
     Sha256::digest(record.encode_to_vec()).into()

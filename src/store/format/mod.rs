@@ -21,6 +21,7 @@ mod evaluation_request;
 mod fingerprint;
 mod former;
 pub(crate) mod identity;
+mod merge;
 #[cfg(test)]
 mod samples;
 pub(crate) mod v1;

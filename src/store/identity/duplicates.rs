@@ -150,12 +150,14 @@ pub(crate) fn list<E: Engine>(
     };
     let end = Bound::Excluded(vec![keys::PAIR + 1]);
     let mut found = Vec::new();
-    let mut scanned = 0;
     let mut previous: Option<Vec<u8>> = None;
-    for entry in engine.range(
-        from.as_ref().map(Vec::as_slice),
-        end.as_ref().map(Vec::as_slice),
-    )? {
+    for (scanned, entry) in engine
+        .range(
+            from.as_ref().map(Vec::as_slice),
+            end.as_ref().map(Vec::as_slice),
+        )?
+        .enumerate()
+    {
         let (key, value) = entry?;
         if let Some(previous) = previous
             .as_ref()
@@ -163,7 +165,6 @@ pub(crate) fn list<E: Engine>(
         {
             return Ok((found, Some(previous.clone())));
         }
-        scanned += 1;
         previous = Some(key.to_vec());
         let pair: CandidatePair = codec::decode(&key, &value)?;
         if pair.dismissal.is_some() {

@@ -55,3 +55,16 @@ pub(crate) fn pair(first: &TeacherId, second: &TeacherId) -> Vec<u8> {
     key.extend_from_slice(second.as_str().as_bytes());
     key
 }
+
+/// `M` + teacher_id → the merge that retired this number (a [`MergeRecord`]), kept for
+/// good: the number answers the survivor while the merge stands, and is never given to
+/// another record (see `mutation::unused_teacher_id`).
+///
+/// [`MergeRecord`]: crate::domain::merge::MergeRecord
+pub(crate) const MERGE: u8 = b'M';
+
+pub(crate) fn merge(id: &TeacherId) -> Vec<u8> {
+    let mut key = vec![MERGE];
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}

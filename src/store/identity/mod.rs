@@ -1,6 +1,7 @@
 //! Identity operations through the write path: corrections of a record's identity
-//! document (proposed, then approved or rejected by another principal), and duplicate
-//! candidates (found, stored, dismissed; see `duplicates`).
+//! document (proposed, then approved or rejected by another principal), duplicate
+//! candidates (found, stored, dismissed; see `duplicates`), and merges of two records of
+//! one person, and their undoing (see `merges`).
 //!
 //! Each is one writer command: checked against the records as stored, then the
 //! correction, the record it changes (with its indexes and counters, through
@@ -10,6 +11,7 @@
 mod corrections;
 pub(crate) mod duplicates;
 pub(crate) mod keys;
+pub(crate) mod merges;
 
 use crate::domain::case::CaseId;
 use crate::domain::duplicates::CandidatePair;
@@ -40,6 +42,14 @@ pub enum IdentityCommand {
     },
     /// Stores the pairs a full pass found (those not stored meanwhile).
     RecordCandidates(Vec<CandidatePair>),
+    /// Merges `merged` into `survivor` (each with the etag its caller read, if any).
+    Merge {
+        survivor: merges::Side,
+        merged: merges::Side,
+        reason: String,
+    },
+    /// Undoes the merge that retired `merged`.
+    Unmerge { merged: TeacherId, reason: String },
 }
 
 /// The answer to an accepted identity command.
@@ -56,6 +66,16 @@ pub enum IdentityAnswer {
     Dismissed,
     /// How many of a full pass's pairs were new.
     Recorded(u64),
+    /// The survivor of a merge, and what disagreed between the two records.
+    Merged {
+        survivor: Teacher,
+        conflicts: Vec<String>,
+    },
+    /// The survivor and the restored record of an unmerge.
+    Unmerged {
+        survivor: Teacher,
+        restored: Teacher,
+    },
 }
 
 /// Applies `command` to `staged`, replaying a remembered answer for a request id seen
@@ -106,6 +126,14 @@ pub(crate) fn apply(
                 recorded += u64::from(duplicates::stage_if_new(staged, pair)?);
             }
             IdentityAnswer::Recorded(recorded)
+        }
+        IdentityCommand::Merge {
+            survivor,
+            merged,
+            reason,
+        } => merges::merge(staged, &survivor, &merged, &reason, context)?,
+        IdentityCommand::Unmerge { merged, reason } => {
+            merges::unmerge(staged, &merged, &reason, context)?
         }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
