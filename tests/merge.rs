@@ -218,11 +218,11 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     );
     assert_eq!(
         sync(&server, &who.admin, A, &mirror_a).await,
-        [passport.teacher_id.clone()]
+        [passport.teacher_id.as_str()]
     );
     assert_eq!(
         sync(&server, &who.admin, B, &mirror_b).await,
-        [card.teacher_id.clone()]
+        [card.teacher_id.as_str()]
     );
 
     // Found as a candidate pair.
@@ -294,7 +294,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     assert_eq!(documents(&survivor), [card_number.as_str()]);
     assert_eq!(certificates(&survivor), ["20163500022000042"]);
     assert_eq!(survivor.current_title, pb::TitleTier::SecondLevel as i32);
-    assert_eq!(survivor.retired_teacher_ids, [card.teacher_id.clone()]);
+    assert_eq!(survivor.retired_teacher_ids, [card.teacher_id.as_str()]);
     let reported: Vec<&str> = merged
         .conflicts
         .iter()
@@ -352,7 +352,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     assert!(sync(&server, &who.admin, B, &mirror_b).await.is_empty());
     assert_eq!(
         sync(&server, &who.admin, A, &mirror_a).await,
-        [passport.teacher_id.clone()]
+        [passport.teacher_id.as_str()]
     );
     let mirrored = std::fs::read_to_string(&mirror_a).unwrap();
     assert!(mirrored.contains(&card.teacher_id), "{mirrored}");
@@ -391,11 +391,11 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     assert!(candidates(&mut duplicates).await.is_empty());
     assert_eq!(
         sync(&server, &who.admin, B, &mirror_b).await,
-        [card.teacher_id.clone()]
+        [card.teacher_id.as_str()]
     );
     assert_eq!(
         sync(&server, &who.admin, A, &mirror_a).await,
-        [passport.teacher_id.clone()]
+        [passport.teacher_id.as_str()]
     );
 
     // `verify` checks the merge records against the records.
