@@ -1,6 +1,6 @@
 //! The duplicate commands: `find-duplicates` (the full pass, run on a data directory with
-//! the server stopped, as `verify` is) and `duplicates list|dismiss` (review, through the
-//! server).
+//! the server stopped, as `verify` is) and `duplicates list|dismiss|merge|unmerge`
+//! (review, and what a review decides, through the server).
 
 use std::io::Write;
 use std::path::Path;
@@ -12,6 +12,7 @@ use clap::Subcommand;
 use super::{connect_channel, refusal};
 use crate::api::pb;
 use crate::api::pb::duplicate_service_client::DuplicateServiceClient;
+use crate::api::pb::identity_service_client::IdentityServiceClient;
 use crate::store::{Store, StoreOptions};
 
 /// `teacher-registry duplicates ...`.
@@ -33,6 +34,26 @@ pub enum DuplicatesCommand {
         /// Why they are two people.
         #[arg(long)]
         note: String,
+        #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
+    /// Merge two records of one person: the survivor keeps its number and gains the
+    /// other's documents, names, certificates and titles; the other number is retired.
+    Merge {
+        survivor_teacher_id: String,
+        merged_teacher_id: String,
+        /// Why they are one person.
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
+    /// Undo the merge that retired a number: both records are as they were.
+    Unmerge {
+        merged_teacher_id: String,
+        /// Why they are two people.
+        #[arg(long)]
+        reason: String,
         #[arg(long, default_value = super::DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
@@ -66,11 +87,13 @@ pub async fn run_duplicates(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let server = match command {
-        DuplicatesCommand::List { server, .. } | DuplicatesCommand::Dismiss { server, .. } => {
-            server
-        }
+        DuplicatesCommand::List { server, .. }
+        | DuplicatesCommand::Dismiss { server, .. }
+        | DuplicatesCommand::Merge { server, .. }
+        | DuplicatesCommand::Unmerge { server, .. } => server,
     };
     let (channel, token) = connect_channel(server).await?;
+    let mut identity = IdentityServiceClient::with_interceptor(channel.clone(), token.clone());
     let mut client = DuplicateServiceClient::with_interceptor(channel, token);
     match command {
         DuplicatesCommand::List { county, .. } => {
@@ -126,6 +149,52 @@ pub async fn run_duplicates(
                 .await
                 .map_err(|status| refusal(status, "the pair was not dismissed"))?;
             writeln!(out, "{teacher_id} {other_teacher_id}: not the same person")?;
+            Ok(())
+        }
+        DuplicatesCommand::Merge {
+            survivor_teacher_id,
+            merged_teacher_id,
+            reason,
+            ..
+        } => {
+            let answer = identity
+                .merge_teachers(pb::MergeTeachersRequest {
+                    survivor_teacher_id: survivor_teacher_id.trim().to_string(),
+                    merged_teacher_id: merged_teacher_id.trim().to_string(),
+                    reason: reason.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|status| refusal(status, "the records were not merged"))?
+                .into_inner();
+            writeln!(
+                out,
+                "{merged_teacher_id} merged into {survivor_teacher_id}; the number {merged_teacher_id} is retired"
+            )?;
+            for conflict in &answer.conflicts {
+                writeln!(out, "  to settle: {conflict}")?;
+            }
+            Ok(())
+        }
+        DuplicatesCommand::Unmerge {
+            merged_teacher_id,
+            reason,
+            ..
+        } => {
+            let answer = identity
+                .unmerge_teachers(pb::UnmergeTeachersRequest {
+                    merged_teacher_id: merged_teacher_id.trim().to_string(),
+                    reason: reason.clone(),
+                    request_id: String::new(),
+                })
+                .await
+                .map_err(|status| refusal(status, "the merge was not undone"))?
+                .into_inner();
+            let survivor = answer.survivor.map(|t| t.teacher_id).unwrap_or_default();
+            writeln!(
+                out,
+                "{merged_teacher_id} is a record again, apart from {survivor}"
+            )?;
             Ok(())
         }
     }
