@@ -63,18 +63,11 @@ async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir)
     (server, principals, dir)
 }
 
-/// Runs `teacher-registry sync` for `county` into `mirror` as the principal of `token`;
-/// the registry numbers the mirror then holds.
-async fn sync(server: &TestServer, token: &str, county: &str, mirror: &Path) -> Vec<String> {
-    let args: Vec<String> = vec![
-        "sync".into(),
-        "--county".into(),
-        county.into(),
-        "--mirror".into(),
-        mirror.display().to_string(),
-        "--server".into(),
-        server.address.to_string(),
-    ];
+/// Runs the binary against the server as the principal of `token`: whether it
+/// succeeded, and its output (stdout, then stderr).
+async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (bool, String) {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend(["--server".into(), server.address.to_string()]);
     let token = token.to_string();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
@@ -86,11 +79,22 @@ async fn sync(server: &TestServer, token: &str, county: &str, mirror: &Path) -> 
     })
     .await
     .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said)
+}
+
+/// Runs `teacher-registry sync` for `county` into `mirror`; the registry numbers the
+/// mirror then holds.
+async fn sync(server: &TestServer, token: &str, county: &str, mirror: &Path) -> Vec<String> {
+    let mirror_arg = mirror.display().to_string();
+    let (ok, said) = cli(
+        server,
+        token,
+        &["sync", "--county", county, "--mirror", &mirror_arg],
+    )
+    .await;
+    assert!(ok, "{said}");
     std::fs::read_to_string(mirror)
         .unwrap()
         .lines()
@@ -398,7 +402,40 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         [passport.teacher_id.as_str()]
     );
 
-    // `verify` checks the merge records against the records.
+    // Merged again from a terminal: the standing merge, and the one undone before it, are
+    // what `verify` checks against the records.
+    let (ok, said) = cli(
+        &server,
+        &who.admin,
+        &[
+            "duplicates",
+            "merge",
+            &passport.teacher_id,
+            &card.teacher_id,
+            "--reason",
+            "复核后确认为同一人",
+        ],
+    )
+    .await;
+    assert!(ok, "{said}");
+    assert!(said.contains("to settle: birth_date"), "{said}");
+    assert_eq!(
+        get(&mut admin, &card.teacher_id).await.unwrap().teacher_id,
+        passport.teacher_id
+    );
+    let (ok, said) = cli(
+        &server,
+        &who.clerk,
+        &[
+            "duplicates",
+            "unmerge",
+            &card.teacher_id,
+            "--reason",
+            "两人",
+        ],
+    )
+    .await;
+    assert!(!ok && said.contains("the merge was not undone"), "{said}");
     let data_dir = server.data_dir.clone();
     let _temp = server.stop().await;
     let store = Store::open(&data_dir, &StoreOptions::default()).unwrap();

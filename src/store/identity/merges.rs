@@ -86,7 +86,7 @@ pub(super) fn merge(
 /// Undoes the merge that retired `merged_id`: the survivor gives back what the merge
 /// brought, and the merged record is a record again under its own number; the pair is
 /// dismissed with the reason, so it is not offered for merging again. NOT_FOUND for a
-/// number no standing merge retired (or a survivor outside the caller's scope),
+/// number no standing merge retired (or either record outside the caller's scope),
 /// FAILED_PRECONDITION (SURVIVOR_MERGED) while the survivor is itself merged away.
 pub(super) fn unmerge(
     staged: &mut Staged<'_>,
@@ -116,7 +116,10 @@ pub(super) fn unmerge(
         }
         Err(e) => return Err(e),
     };
-    if !context.in_scope(&current.fields.county_code) {
+    // Both records are the caller's to act on: the survivor, and the one restored.
+    if !context.in_scope(&current.fields.county_code)
+        || !context.in_scope(&record.merged.fields.county_code)
+    {
         return Err(not_merged());
     }
     let now = clock::now();
