@@ -302,3 +302,94 @@ pub(crate) fn verify<E: crate::store::engine::Engine>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::numbered_input;
+    use crate::store::engine::Engine;
+    use crate::store::{IdentityCommand, Store, StoreOptions};
+
+    async fn teachers(store: &Store, n: u32) -> Vec<TeacherId> {
+        let mut ids = Vec::new();
+        for n in 0..n {
+            let validated = numbered_input(n).validate(clock::today()).unwrap();
+            let outcome = store
+                .create_teacher(validated, WriteContext::new("test", None))
+                .await
+                .unwrap();
+            ids.push(outcome.teacher.id);
+        }
+        ids
+    }
+
+    async fn merge(store: &Store, survivor: &TeacherId, merged: &TeacherId) {
+        let command = IdentityCommand::Merge {
+            survivor: (survivor.clone(), None),
+            merged: (merged.clone(), None),
+            reason: "同一人".into(),
+        };
+        store
+            .identity_command(command, WriteContext::new("test", None))
+            .await
+            .unwrap();
+    }
+
+    /// A merged into B, then B into C: A answers C; A's merge waits for B's to be undone;
+    /// `verify` follows the chain, and finds a merge record lost.
+    #[tokio::test]
+    async fn a_chain_of_merges_answers_its_end_and_unwinds_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let ids = teachers(&store, 3).await;
+        let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+        merge(&store, b, a).await;
+        merge(&store, c, b).await;
+        let end = store.get_teacher_or_survivor(a).unwrap().unwrap();
+        assert_eq!(end.id, *c);
+        assert_eq!(end.former.retired_ids, [b.clone(), a.clone()]);
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+
+        let unmerge = |merged: &TeacherId| IdentityCommand::Unmerge {
+            merged: merged.clone(),
+            reason: "两人".into(),
+        };
+        let refused = store
+            .identity_command(unmerge(a), WriteContext::new("test", None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                StoreError::Rejected(DomainError::FailedPrecondition {
+                    reason: "SURVIVOR_MERGED",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        store
+            .identity_command(unmerge(b), WriteContext::new("test", None))
+            .await
+            .unwrap();
+        assert_eq!(store.get_teacher_or_survivor(a).unwrap().unwrap().id, *b);
+        let report = store.verify().unwrap();
+        assert!(report.is_consistent(), "{:?}", report.problems);
+
+        // A lost merge record leaves a retired number no merge explains.
+        store
+            .engine()
+            .apply(&[(keys::merge(a).as_slice(), None::<&[u8]>)])
+            .unwrap();
+        let report = store.verify().unwrap();
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("no merge stands")),
+            "{:?}",
+            report.problems
+        );
+    }
+}
