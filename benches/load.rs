@@ -425,8 +425,22 @@ async fn bench_create(target: &Target<'_>, concurrency: usize, count: u64) -> an
     let after = target.write_stats();
     tally.print("create", "creates/s");
     print_writer(before.zip(after), tally.elapsed);
+    print_disk(target, count)?;
     print_server_memory(target.server_pid, "after");
     Ok(tally.is_clean())
+}
+
+/// The data directory's size after `count` creates, and per create, when the server runs
+/// in this process (its store is at hand).
+fn print_disk(target: &Target<'_>, count: u64) -> anyhow::Result<()> {
+    if let Some(store) = target.store {
+        let bytes = store.size_on_disk()?;
+        println!(
+            "disk      {bytes} bytes after the phase, {:.0} bytes per create",
+            bytes as f64 / count.max(1) as f64
+        );
+    }
+    Ok(())
 }
 
 async fn bench_get(
@@ -766,6 +780,7 @@ impl Call for GetCall {
         let id = &self.ids[self.rng.gen_range(0..self.ids.len())];
         let request = pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         };
         let response = self.client.get_teacher(request).await?.into_inner();
         match response.teacher {

@@ -118,6 +118,18 @@ pub enum Rpc {
     /// The eligibility dry run over a county or school: reads only.
     CheckEligibility,
     GetRoundStatistics,
+    /// A teacher's history: reads only, scoped and masked as GetTeacher.
+    ListTeacherRevisions,
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer,
+    /// The receiving county accepts a pending transfer.
+    AcceptTransfer,
+    /// The receiving county declines a pending transfer.
+    DeclineTransfer,
+    /// The transfers pending out of and into a county: reads only.
+    ListTransfers,
+    /// The read audit: who looked up or exported what. Admins only.
+    ListAuditEntries,
     ProposeIdentityCorrection,
     /// Never by the principal who proposed the correction (the store refuses it).
     ApproveIdentityCorrection,
@@ -130,7 +142,7 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 58] = [
+    pub const ALL: [Rpc; 64] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -181,6 +193,12 @@ impl Rpc {
         Rpc::CloseTitleApplication,
         Rpc::CheckEligibility,
         Rpc::GetRoundStatistics,
+        Rpc::ListTeacherRevisions,
+        Rpc::ProposeTransfer,
+        Rpc::AcceptTransfer,
+        Rpc::DeclineTransfer,
+        Rpc::ListTransfers,
+        Rpc::ListAuditEntries,
         Rpc::ProposeIdentityCorrection,
         Rpc::ApproveIdentityCorrection,
         Rpc::RejectIdentityCorrection,
@@ -207,6 +225,8 @@ impl Rpc {
         matches!(
             self,
             Rpc::GetTeacher
+                | Rpc::ListTeacherRevisions
+                | Rpc::ListTransfers
                 | Rpc::LookupTeacher
                 | Rpc::ListTeachers
                 | Rpc::SearchTeachers
@@ -309,6 +329,10 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
                         | RevokeCertificate
                         | IssueCredential
                         | LoseQualification
+                        // Transfers: the teacher's county proposes, the receiving one answers.
+                        | ProposeTransfer
+                        | AcceptTransfer
+                        | DeclineTransfer
                         // Title evaluation: their teachers apply through them; they record
                         // what is found and objected in their county.
                         | ApplyForTitle
@@ -397,8 +421,16 @@ pub struct Authenticator {
     principals: Arc<RwLock<Arc<Principals>>>,
 }
 
-/// Each principal with the SHA-256 of its token.
-type Principals = Vec<(Principal, [u8; 32])>;
+/// Each principal with the SHA-256 of its token, and of its pinned client certificate.
+type Principals = Vec<Entry>;
+
+#[derive(Debug)]
+struct Entry {
+    principal: Principal,
+    token_sha256: [u8; 32],
+    /// The client certificate (SHA-256 of its DER) the principal must present, if pinned.
+    client_cert_sha256: Option<[u8; 32]>,
+}
 
 /// Why a token was not accepted. Deliberately says nothing about which principal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -409,6 +441,10 @@ pub enum AuthError {
     Malformed,
     #[error("unknown token")]
     Unknown,
+    /// The token's principal is pinned to a client certificate, and the connection did
+    /// not present that one (or none).
+    #[error("this token must come with the client certificate pinned to it in the auth file")]
+    CertificateMismatch,
 }
 
 impl Authenticator {
@@ -450,8 +486,20 @@ impl Authenticator {
         self.principals.read().expect("principals lock").clone()
     }
 
-    /// The principal holding the token in an `authorization` header value.
+    /// The principal holding the token in an `authorization` header value, on a
+    /// connection without a client certificate.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        self.authenticate_on(header, None)
+    }
+
+    /// The principal holding the token in an `authorization` header value, on a
+    /// connection whose client certificate (its DER's SHA-256) is `client_cert`: a
+    /// principal pinned to a certificate is CertificateMismatch with any other, or none.
+    pub fn authenticate_on(
+        &self,
+        header: Option<&str>,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         let token = header
             .strip_prefix("Bearer ")
@@ -463,12 +511,18 @@ impl Authenticator {
         // Compare with every entry, always, so the time taken says nothing.
         let principals = self.current();
         let mut found = None;
-        for (principal, hash) in principals.iter() {
-            if constant_time_eq(&presented, hash) {
-                found = Some(principal);
+        for entry in principals.iter() {
+            if constant_time_eq(&presented, &entry.token_sha256) {
+                found = Some(entry);
             }
         }
-        found.cloned().ok_or(AuthError::Unknown)
+        let entry = found.ok_or(AuthError::Unknown)?;
+        if let Some(pinned) = &entry.client_cert_sha256 {
+            if !client_cert.is_some_and(|presented| constant_time_eq(presented, pinned)) {
+                return Err(AuthError::CertificateMismatch);
+            }
+        }
+        Ok(entry.principal.clone())
     }
 }
 

@@ -14,13 +14,14 @@ use clap::{Parser, Subcommand};
 use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_LIMIT};
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
-    count, describe_backup, generate, print_report, print_statistics, run_backup, run_case,
-    run_compact, run_correction, run_credential, run_credential_key, run_duplicates, run_export,
-    run_find_duplicates, run_import, run_migrate, run_restore, run_round, run_search, run_show,
-    run_sync, run_token, run_transition, run_verify, run_verify_credential, tls_init,
-    write_template, CaseCommand, CommandError, CorrectionCommand, CountyNames, CredentialCommand,
-    CredentialKeyArgs, DuplicatesCommand, ExportFormat, Failure, ImportArgs, RoundCommand,
-    SearchArgs, SyncArgs, TokenAction, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
+    count, describe_backup, generate, print_audit, print_report, print_statistics, run_backup,
+    run_case, run_compact, run_correction, run_credential, run_credential_key, run_duplicates,
+    run_export, run_find_duplicates, run_history, run_import, run_migrate, run_restore_at,
+    run_round, run_search, run_show, run_sync, run_token, run_transfer, run_transition, run_verify,
+    run_verify_credential, run_verify_database, tls_init, write_template, AuditArgs, CaseCommand,
+    CommandError, CorrectionCommand, CountyNames, CredentialCommand, CredentialKeyArgs,
+    DuplicatesCommand, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
+    TokenAction, TransferCommand, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
     DEFAULT_TLS_HOSTS,
 };
 use teacher_registry::connections::ConnectionLimits;
@@ -119,6 +120,14 @@ enum Command {
         /// with the same id is treated as new.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
         retain_request_ids_days: u64,
+        /// How many request ids one principal may keep within that window; a write with a
+        /// new one beyond it is RESOURCE_EXHAUSTED until the oldest expire.
+        #[arg(long, default_value_t = teacher_registry::store::DEFAULT_REQUEST_IDS_PER_PRINCIPAL, value_parser = clap::value_parser!(u64).range(1..))]
+        request_ids_per_principal: u64,
+        /// How long, in days, read-audit entries are kept (lookups by identity number,
+        /// exports, backups, ...; see `teacher-registry audit`).
+        #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..))]
+        retain_audit_days: u64,
         /// At shutdown, seconds to keep serving with health NOT_SERVING before draining, so
         /// a load balancer stops sending work first (0: drain at once).
         #[arg(long, default_value_t = 0)]
@@ -204,8 +213,14 @@ enum Command {
         #[arg(long, default_value = "教育局")]
         console_bureau: String,
         /// County names (CSV of code,name) the console shows beside county codes, beyond
-        /// those the release knows.
-        #[arg(long, value_name = "FILE")]
+        /// those the release knows: the same option (and variable) as `stats`'s.
+        // `--console-county-names`, its earlier name, is still accepted (a hidden alias).
+        #[arg(
+            long = "county-names",
+            alias = "console-county-names",
+            value_name = "FILE",
+            env = "TEACHER_REGISTRY_COUNTY_NAMES"
+        )]
         console_county_names: Option<PathBuf>,
     },
     /// Make a credential signing key: writes FILE (owner-only, never over another file)
@@ -271,8 +286,12 @@ enum Command {
         /// The backup directory, as `backup` wrote it.
         dir: PathBuf,
         /// Where to build it: a new or empty directory.
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[arg(long, required_unless_present = "postgres")]
+        data_dir: Option<PathBuf>,
+        /// Build it in this PostgreSQL database instead (a postgres:// URL), which must
+        /// hold no registry.
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Write an empty import template (.csv or .xlsx) with the column headers.
     Template {
@@ -305,8 +324,9 @@ enum Command {
     /// Duplicate candidates: list them, or mark a pair as two people.
     #[command(subcommand)]
     Duplicates(DuplicatesCommand),
-    /// Check a registry's data directory (with the server stopped): every record, index,
-    /// counter and the change log. Exits non-zero on any inconsistency.
+    /// Check a registry's data directory (with the server stopped), or its PostgreSQL
+    /// database (servers' writes wait meanwhile): every record, index, counter and the
+    /// change log. Exits non-zero on any inconsistency.
     Verify {
         /// The registry's data directory.
         #[arg(
@@ -315,6 +335,9 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// Check this PostgreSQL database instead (a postgres:// URL).
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        postgres: Option<String>,
     },
     /// Add a principal to an auth file and print its new token (shown once, stored only
     /// as a hash); or revoke a principal, or give it a new token. A running server takes
@@ -360,6 +383,18 @@ enum Command {
         #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
         server: String,
     },
+    /// Print a teacher's history, newest first: each change's revision, time, kind and the
+    /// fields it changed, old → new; with --revision, the record as it was then.
+    History {
+        /// The registry number.
+        teacher_id: String,
+        /// Print the record as it was at this registry revision instead.
+        #[arg(long)]
+        revision: Option<u64>,
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+    },
     /// Write a small CA and a server certificate signed by it, for `serve --tls-cert`:
     /// ca.pem (for clients), ca.key, server.pem and server.key (keys owner-only).
     TlsInit {
@@ -381,6 +416,15 @@ enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// Transfers between counties (调动): propose (your county's teacher), accept or
+    /// decline (a transfer into your county), list a county's pending transfers.
+    Transfer {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
     /// Title evaluation rounds (职称评审): open, apply, publicity, objections, the
     /// committee's results from a file, confirmation, eligibility, show.
     Round {
@@ -389,6 +433,26 @@ enum Command {
         server: String,
         #[command(subcommand)]
         command: RoundCommand,
+    },
+    /// List the read audit (admins only): identity lookups (numbers masked), listings,
+    /// backups, duplicates revealed, refusal limits, no-op writes, credentials signed.
+    Audit {
+        /// The registry: host:port, http://host:port, or https://host:port for TLS.
+        #[arg(long, default_value = DEFAULT_SERVER, env = "TEACHER_REGISTRY_SERVER")]
+        server: String,
+        /// Only this principal's entries.
+        #[arg(long)]
+        principal: Option<String>,
+        /// Only entries of this kind: identity-lookup, listing, backup, duplicate-revealed,
+        /// refusal-limit, no-op-write, credential-issued.
+        #[arg(long)]
+        kind: Option<String>,
+        /// From this day on (YYYY-MM-DD, China Standard Time).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+        /// Up to and including this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
     },
     /// Print teacher counts by county and title tier.
     Stats {
@@ -462,6 +526,8 @@ fn run(command: Command) -> anyhow::Result<()> {
             retain_changes,
             retain_days,
             retain_request_ids_days,
+            request_ids_per_principal,
+            retain_audit_days,
             trim_interval_secs,
             drain_secs,
             window_rules,
@@ -557,6 +623,8 @@ fn run(command: Command) -> anyhow::Result<()> {
                 cache_capacity: cache_mb * 1024 * 1024,
                 disk_reserve_bytes: disk_reserve_mb * 1024 * 1024,
                 request_id_retention: Duration::from_secs(retain_request_ids_days * 24 * 3600),
+                request_ids_per_principal,
+                audit_retention: Duration::from_secs(retain_audit_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
             };
             let location = match postgres {
@@ -575,7 +643,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::VerifyCredential(args) => {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
-        Command::Verify { data_dir } => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        Command::Verify { data_dir, postgres } => match postgres {
+            Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
+            None => run_verify(&data_dir, &mut std::io::stdout().lock()),
+        },
         Command::FindDuplicates { data_dir } => {
             let _entered = runtime.enter();
             run_find_duplicates(&data_dir, &mut std::io::stdout().lock())
@@ -615,13 +686,26 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Compact { data_dir } => run_compact(&data_dir, &mut std::io::stdout().lock()),
         Command::Migrate { from, to } => run_migrate(&from, &to, &mut std::io::stdout().lock()),
-        Command::Restore { dir, data_dir } => {
-            let restored = runtime.block_on(run_restore(&dir, &data_dir))?;
+        Command::Restore {
+            dir,
+            data_dir,
+            postgres,
+        } => {
+            let to = match (postgres, data_dir) {
+                (Some(url), _) => Location::Postgres(url),
+                (None, Some(data_dir)) => Location::Directory(data_dir),
+                (None, None) => anyhow::bail!("restore needs --data-dir or --postgres"),
+            };
+            let restored = runtime.block_on(run_restore_at(&dir, &to))?;
+            let size = match &restored.compacted {
+                Some(compacted) => {
+                    format!(" ({:.1} MB, compacted)", compacted.bytes_after as f64 / 1e6)
+                }
+                None => String::new(),
+            };
             println!(
-                "restored {} into {} ({:.1} MB, compacted)",
+                "restored {} into {to}{size}",
                 describe_backup(&dir, &restored.manifest),
-                data_dir.display(),
-                restored.compacted.bytes_after as f64 / 1e6
             );
             print_report(&restored.report, &mut std::io::stdout().lock())
         }
@@ -663,14 +747,46 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Show { key, server } => {
             runtime.block_on(run_show(&server, &key, &mut std::io::stdout().lock()))
         }
+        Command::History {
+            teacher_id,
+            revision,
+            server,
+        } => runtime.block_on(run_history(
+            &server,
+            &teacher_id,
+            revision,
+            &mut std::io::stdout().lock(),
+        )),
         Command::TlsInit { dir, hosts, force } => {
             tls_init(&dir, &hosts, force, &mut std::io::stdout().lock()).map(drop)
         }
         Command::Case { server, command } => {
             runtime.block_on(run_case(&server, command, &mut std::io::stdout().lock()))
         }
+        Command::Transfer { server, command } => runtime.block_on(run_transfer(
+            &server,
+            command,
+            &mut std::io::stdout().lock(),
+        )),
         Command::Round { server, command } => {
             runtime.block_on(run_round(&server, command, &mut std::io::stdout().lock()))
+        }
+        Command::Audit {
+            server,
+            principal,
+            kind,
+            since,
+            until,
+        } => {
+            let args = AuditArgs {
+                principal,
+                kind,
+                since,
+                until,
+            };
+            runtime
+                .block_on(print_audit(&server, &args, &mut std::io::stdout().lock()))
+                .map(drop)
         }
         Command::Stats {
             server,

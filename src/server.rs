@@ -381,7 +381,7 @@ pub fn reload_on_hangup(
     })
 }
 
-/// Every `interval` until shutdown: forgets expired request ids, and trims the change log
+/// Every `interval` until shutdown: forgets expired request ids and audit entries, and trims the change log
 /// to the retention policy, if there is one.
 async fn trim(
     store: Store,
@@ -397,6 +397,10 @@ async fn trim(
         match store.trim_request_ids().await {
             Ok(forgotten) => tracing::debug!(forgotten, "expired request ids forgotten"),
             Err(e) => tracing::error!(error = %e, "forgetting expired request ids failed"),
+        }
+        match store.trim_audit().await {
+            Ok(forgotten) => tracing::debug!(forgotten, "expired audit entries forgotten"),
+            Err(e) => tracing::error!(error = %e, "forgetting expired audit entries failed"),
         }
         if retention == Retention::default() {
             continue;

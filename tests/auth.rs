@@ -522,6 +522,11 @@ async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
     (a, b)
 }
 
+/// A well-formed registry number that no record holds.
+fn nobody() -> String {
+    teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string()
+}
+
 /// Calls `rpc` with a request about county A's teacher; the status if it failed.
 async fn call(
     client: &mut AuthClient,
@@ -537,6 +542,7 @@ async fn call(
         Rpc::GetTeacher => client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: a.teacher_id.clone(),
+                revision: None,
             })
             .await
             .map(drop),
@@ -654,6 +660,45 @@ async fn call(
             .list_changes(pb::ListChangesRequest::default())
             .await
             .map(drop),
+        // Authorization only: a registry number nobody holds, so nothing pends after.
+        Rpc::ProposeTransfer => client
+            .propose_transfer(pb::ProposeTransferRequest {
+                teacher_id: nobody(),
+                to_county_code: B.into(),
+                reason: "工作调动".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::AcceptTransfer => client
+            .accept_transfer(pb::AcceptTransferRequest {
+                teacher_id: nobody(),
+                school: "一中".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::DeclineTransfer => client
+            .decline_transfer(pb::DeclineTransferRequest {
+                teacher_id: nobody(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::ListTransfers => client
+            .list_transfers(pb::ListTransfersRequest {
+                county_code: A.into(),
+            })
+            .await
+            .map(drop),
+        Rpc::ListTeacherRevisions => client
+            .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+                teacher_id: a.teacher_id.clone(),
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await
+            .map(drop),
         Rpc::WatchChanges => client
             .watch_changes(pb::WatchChangesRequest::default())
             .await
@@ -682,6 +727,15 @@ async fn call(
                 snapshot |= matches!(message.entry, Some(Entry::Snapshot(_)));
             }
             assert!(snapshot, "a backup without its snapshot");
+            Ok(())
+        }
+        Rpc::ListAuditEntries => {
+            let page = client
+                .list_audit_entries(pb::ListAuditEntriesRequest::default())
+                .await?
+                .into_inner();
+            // This run's listing (ListTeachers comes before it) is there, at least.
+            assert!(!page.entries.is_empty(), "{page:?}");
             Ok(())
         }
         Rpc::OpenCase
@@ -983,6 +1037,7 @@ async fn a_county_works_only_in_its_own_county() {
     let status = county
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: b.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap_err();
@@ -1062,6 +1117,7 @@ async fn readers_see_identity_numbers_masked() {
     let got = reader
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: a.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -1097,6 +1153,7 @@ async fn readers_see_identity_numbers_masked() {
     let full = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: a.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

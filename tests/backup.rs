@@ -415,6 +415,20 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     let applied_on = today() - Days::days(40);
     let first = apply(&mut client, &round, &promoted, applied_on).await;
     let second = apply(&mut client, &round, &waiting, applied_on).await;
+    // A teacher who withdrew and applied again: two applications, the second open.
+    let returning = common::eligible_teacher(&mut registry, 4, COUNTY).await;
+    let withdrawn = apply(&mut client, &round, &returning, applied_on).await;
+    client
+        .close_title_application(pb::CloseTitleApplicationRequest {
+            application_id: withdrawn.application_id.clone(),
+            reason: pb::CloseReason::Withdrawn as i32,
+            note: "本人撤回".into(),
+            step_date: applied_on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let reapplied = apply(&mut client, &round, &returning, applied_on).await;
     let open = |ids: Vec<String>, on: chrono::NaiveDate| pb::OpenPublicityRequest {
         round_id: round.round_id.clone(),
         application_ids: ids,
@@ -485,14 +499,20 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     assert_eq!(summary, Some((1, 0)));
 
     let before = evaluation_reads(&mut client, &round.round_id, &vetoed.teacher_id).await;
-    let states: Vec<i32> = before.1.iter().map(|a| a.state).collect();
-    let mut expected = [
-        pb::ApplicationState::Confirmed as i32,
-        pb::ApplicationState::SchoolPublicity as i32,
-    ];
-    if first.application_id > second.application_id {
-        expected.reverse();
-    }
+    let states: std::collections::BTreeMap<String, i32> = before
+        .1
+        .iter()
+        .map(|a| (a.application_id.clone(), a.state))
+        .collect();
+    let expected: std::collections::BTreeMap<String, i32> = [
+        (&first, pb::ApplicationState::Confirmed),
+        (&second, pb::ApplicationState::SchoolPublicity),
+        (&withdrawn, pb::ApplicationState::Closed),
+        (&reapplied, pb::ApplicationState::Applied),
+    ]
+    .into_iter()
+    .map(|(a, state)| (a.application_id.clone(), state as i32))
+    .collect();
     assert_eq!(states, expected, "{:?}", before.1);
     assert_eq!(before.2.len(), 1);
     assert!(!before.3.is_empty());
@@ -503,12 +523,12 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     let url = format!("http://{}", server.address);
     let manifest = run_backup(&url, &backup).await.unwrap();
     assert_eq!(
-        manifest.evaluation, 4,
-        "a round, two applications, a finding"
+        manifest.evaluation, 6,
+        "a round, four applications, a finding"
     );
     let done = run_restore(&backup, &restored).await.unwrap();
     assert!(done.report.is_consistent(), "{:?}", done.report);
-    assert_eq!(done.report.applications, 2);
+    assert_eq!(done.report.applications, 4);
     let verified = verify(&restored);
     assert!(
         verified.status.success(),
@@ -521,9 +541,13 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
     let after = evaluation_reads(&mut client, &round.round_id, &vetoed.teacher_id).await;
     assert_eq!(after, before, "rounds, applications, findings and figures");
     assert_eq!(all_changes(&mut again.client.clone()).await, changes_before);
-    // The restored indexes still hold: one application per teacher and round, and the
-    // finding still vetoes.
-    for (teacher, refusal) in [(&waiting, "ALREADY_APPLIED"), (&vetoed, "ETHICS_VETO")] {
+    // The restored indexes still hold: one open application per teacher and round (the
+    // reapplied teacher's second), and the finding still vetoes.
+    for (teacher, refusal) in [
+        (&waiting, "ALREADY_APPLIED"),
+        (&returning, "ALREADY_APPLIED"),
+        (&vetoed, "ETHICS_VETO"),
+    ] {
         let refused = client
             .apply_for_title(application_request(&round, teacher, applied_on))
             .await

@@ -92,7 +92,10 @@ fn one_worker_keeps_answering_while_reads_wait_for_sled() {
                 let (mut client, teacher_id) = (client.clone(), teacher_id.clone());
                 tokio::spawn(async move {
                     client
-                        .get_teacher(pb::GetTeacherRequest { teacher_id })
+                        .get_teacher(pb::GetTeacherRequest {
+                            teacher_id,
+                            revision: None,
+                        })
                         .await
                 })
             })
@@ -126,6 +129,7 @@ fn one_worker_keeps_answering_while_reads_wait_for_sled() {
             PROMPTLY,
             probe.get_teacher(pb::GetTeacherRequest {
                 teacher_id: "not a registry number".into(),
+                revision: None,
             }),
         )
         .await
@@ -194,6 +198,7 @@ fn one_worker_keeps_answering_while_reads_wait_for_sled() {
         let teacher = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap();

@@ -586,6 +586,7 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let before = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -609,6 +610,7 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let after = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -817,12 +819,9 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
     );
     let lines = std::fs::read_to_string(backup.join("cases.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 2);
-    let output = run(&[
-        "restore",
-        backup.to_str().unwrap(),
-        "--data-dir",
-        restored.to_str().unwrap(),
-    ]);
+    let mut restore = vec!["restore".to_string(), backup.display().to_string()];
+    restore.extend(common::registry_args(&restored));
+    let output = run(&restore.iter().map(String::as_str).collect::<Vec<_>>());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -53,6 +53,7 @@ async fn get(client: &mut Client, teacher_id: &str) -> pb::Teacher {
     client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: teacher_id.into(),
+            revision: None,
         })
         .await
         .unwrap()

@@ -77,6 +77,7 @@ async fn etag_guarded_updates_lose_nothing() {
                     let current = client
                         .get_teacher(pb::GetTeacherRequest {
                             teacher_id: id.clone(),
+                            revision: None,
                         })
                         .await
                         .unwrap()
@@ -117,6 +118,7 @@ async fn etag_guarded_updates_lose_nothing() {
     let last = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: created.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

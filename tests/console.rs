@@ -302,3 +302,55 @@ async fn the_language_switch_remembers_english_and_comes_back_to_the_page() {
     let away = http.get("/lang/zh?back=//evil.example/").await;
     assert_eq!(away.header("location"), Some("/"));
 }
+
+/// `serve --county-names FILE` is the option (and variable) `stats` takes: the console
+/// shows the file's names beside the codes. `--console-county-names`, its earlier name,
+/// is still accepted, and not shown in the help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_takes_the_county_names_option_of_stats_and_its_earlier_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("names.csv");
+    std::fs::write(&names, "code,name\n350702,测试新区\n").unwrap();
+    let data = dir.path().join("data");
+    let server = common::start_server_in(&data).await;
+    let mut client = server.new_client().await;
+    common::create(&mut client, common::teacher(1, A)).await;
+    drop(client);
+    server.stop().await;
+    let binary = env!("CARGO_BIN_EXE_teacher-registry");
+    for flag in ["--county-names", "--console-county-names"] {
+        let (grpc, console) = (free_address(), free_address());
+        let mut child = std::process::Command::new(binary)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--listen", &grpc.to_string()])
+            .args(["--console-listen", &console.to_string()])
+            .arg(flag)
+            .arg(&names)
+            .env_remove("TEACHER_REGISTRY_COUNTY_NAMES")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_listening(console).await;
+        let mut http = Http::new(console);
+        http.sign_in("any-token-on-loopback").await;
+        let stats = http.get("/stats").await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(stats.status, 200, "{flag}: {}", stats.body);
+        assert!(stats.body.contains("测试新区"), "{flag}: {}", stats.body);
+        assert!(
+            !stats.body.contains("延平区"),
+            "{flag}: the file replaces the name"
+        );
+    }
+    let help = std::process::Command::new(binary)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--county-names"), "{help}");
+    assert!(!help.contains("--console-county-names"), "{help}");
+}

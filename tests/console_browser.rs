@@ -1,8 +1,10 @@
 //! The console in a real browser: headless Chromium (the distribution's package) driven
 //! through chromedriver by a WebDriver client. It signs in, searches, opens a teacher,
 //! reissues a certificate with a field error then success, opens a case and accepts it,
-//! runs a title transition dry, shows the statistics,
-//! verifies a certificate publicly using the keyboard only, and is refused another
+//! runs a title transition dry, shows the statistics, opens an evaluation round and opens
+//! its publicity, uploads the committee's results file, opens an application, imports a
+//! CSV file, verifies a certificate publicly using the keyboard only and a credential by
+//! its QR code's image, and is refused another
 //! county's teacher as a county user. Every page visited is checked for form controls
 //! without a label, and, when axe-core is available (`AXE_CORE_JS`, installed by .ci/run),
 //! audited by it in the same browser.
@@ -24,6 +26,9 @@ use console_support::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use serde_json::{json, Value};
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
+use teacher_registry::credential::SigningKey;
 
 const TAB: &str = "\u{e004}";
 const ENTER: &str = "\u{e007}";
@@ -95,6 +100,24 @@ async fn browser(chromium: &Path, chromedriver: &Path, profile: &Path) -> (Drive
         .await
         .expect("a WebDriver session");
     (driver, client)
+}
+
+/// A credential for CERT_A, as the admin issues it.
+async fn issue_credential(fx: &Fixture) -> pb::IssueCredentialResponse {
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut credentials =
+        CredentialServiceClient::with_interceptor(channel, common::Token::bearer(&fx.tokens.admin));
+    credentials
+        .issue_credential(pb::IssueCredentialRequest {
+            certificate_number: CERT_A.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
 }
 
 /// One browser session through the console, step by step.
@@ -202,7 +225,10 @@ async fn a_clerk_works_the_console_in_a_real_browser() {
         eprintln!("no AXE_CORE_JS: the pages are checked for labels only, not audited by axe-core");
     }
     let dir = tempfile::tempdir().unwrap();
-    let fx = start(dir.path(), |_| {}).await;
+    let fx = start(dir.path(), |options| {
+        options.credential_key = Some(std::sync::Arc::new(SigningKey::generate()));
+    })
+    .await;
     let profile = tempfile::tempdir().unwrap();
     let (_driver, client) = browser(&chromium, &chromedriver, profile.path()).await;
     let mut walk = Walk {
@@ -248,6 +274,22 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     number.send_keys(ENTER).await.unwrap();
     assert_eq!(walk.text("#status").await, "有效");
     walk.shot("verify-public").await;
+
+    // A scanned credential: its QR code's image uploaded, decoded by the server.
+    let files = tempfile::tempdir().unwrap();
+    let (registry, mut rounds) = clients(fx).await;
+    let issued = issue_credential(fx).await;
+    let qr = files.path().join("credential.png");
+    std::fs::write(&qr, &issued.qr_png).unwrap();
+    walk.find("#qr-image")
+        .await
+        .send_keys(qr.to_str().unwrap())
+        .await
+        .unwrap();
+    walk.find("#credential button").await.click().await.unwrap();
+    let verdict = walk.text("#verdict").await;
+    assert!(verdict.starts_with("有效"), "{verdict}");
+    walk.shot("verify-credential").await;
 
     // Sign in; search by name; open the teacher.
     walk.goto("/signin").await;
@@ -323,6 +365,117 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.goto("/stats").await;
     walk.find("#by-county svg").await;
     walk.shot("statistics").await;
+
+    // Title evaluation: a round found by its number, its school publicity opened for the
+    // whole round, the committee's results uploaded as a file, an application's page.
+    let mut registry = registry;
+    let applicant = eligible(&mut registry, 61, "周评").await;
+    let today = common::today_cst();
+    let round = rounds
+        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
+            round: Some(pb::EvaluationRound {
+                name: "2026年度中小学一级教师职称评审".into(),
+                county_code: A.into(),
+                target_tier: pb::TitleTier::FirstLevel as i32,
+                application_deadline: today.to_string(),
+                years_in_tier: 5,
+                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .round
+        .unwrap();
+    let applied_on = today - chrono::Duration::days(40);
+    let application = rounds
+        .apply_for_title(pb::ApplyForTitleRequest {
+            round_id: round.round_id.clone(),
+            teacher_id: applicant.teacher_id.clone(),
+            applied_on: applied_on.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    walk.goto("/rounds").await;
+    walk.fill("#round_id", &round.round_id).await;
+    walk.find("#find-round button").await.click().await.unwrap();
+    walk.find("#applications").await;
+    walk.shot("round").await;
+    walk.set_date(
+        "#publicity-step_date",
+        &(applied_on + chrono::Duration::days(1)).to_string(),
+    )
+    .await;
+    walk.find("#publicity button").await.click().await.unwrap();
+    let summary = walk.text("#batch-summary").await;
+    assert!(summary.contains("完成 1"), "{summary}");
+    walk.shot("round-publicity").await;
+    let opened = rounds
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: application.application_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .application
+        .unwrap();
+    let school_end: chrono::NaiveDate = opened.publicity[0].ends_on.parse().unwrap();
+    let votes = files.path().join("votes.csv");
+    std::fs::write(
+        &votes,
+        format!(
+            "申报编号,赞成,反对,弃权,出席\n{},7,1,1,9\n",
+            application.application_id
+        ),
+    )
+    .unwrap();
+    walk.find("#committee-file")
+        .await
+        .send_keys(votes.to_str().unwrap())
+        .await
+        .unwrap();
+    walk.set_date(
+        "#committee-step_date",
+        &(school_end + chrono::Duration::days(1)).to_string(),
+    )
+    .await;
+    walk.find("#committee button").await.click().await.unwrap();
+    let results = walk.text("#batch-results").await;
+    assert!(results.contains("评审通过"), "{results}");
+    walk.shot("round-committee-file").await;
+    walk.goto(&format!("/applications/{}", application.application_id))
+        .await;
+    walk.find("#object").await;
+    walk.shot("application").await;
+
+    // Import: a CSV uploaded, its rows answered as they are written.
+    let mut newcomer = common::teacher(62, A);
+    newcomer.name = "吴导".into();
+    let roll = files.path().join("teachers.csv");
+    std::fs::write(
+        &roll,
+        format!(
+            "姓名,身份证号,性别,出生日期,所在县区代码,学校,任职状态\n{},{},女,{},{A},{},在职\n",
+            newcomer.name, newcomer.national_id, newcomer.birth_date, newcomer.school
+        ),
+    )
+    .unwrap();
+    walk.goto("/import").await;
+    walk.find("#file")
+        .await
+        .send_keys(roll.to_str().unwrap())
+        .await
+        .unwrap();
+    walk.find("#import button").await.click().await.unwrap();
+    let summary = walk.text("#import-summary").await;
+    assert!(summary.contains("新建 1"), "{summary}");
+    walk.shot("import").await;
     walk.goto(&format!("/cases/{}", fx.case.case_id)).await;
 
     // The language switch.

@@ -265,6 +265,9 @@ async fn the_title_transition_runs_dry_then_applies_what_was_read() {
         .await;
     assert_eq!(dry.status, 200, "{}", dry.body);
     assert!(dry.body.contains("<dd id=\"would\">1</dd>"), "{}", dry.body);
+    // Streamed: the rows go out as the registry reaches them, the summary after them.
+    assert_eq!(dry.header("transfer-encoding"), Some("chunked"));
+    assert!(dry.body.find("id=\"outcomes\"").unwrap() < dry.body.find("id=\"summary\"").unwrap());
     assert!(
         dry.body.contains(&fx.teacher_a.teacher_id) && !dry.body.contains(&fx.teacher_b.teacher_id)
     );
@@ -400,4 +403,227 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
         fx.teacher(&id).await.certificates[0].status,
         pb::CertificateStatus::Revoked as i32
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let id = fx.teacher_a.teacher_id.clone();
+    let path = format!("/teachers/{id}");
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        assert!(page.body.contains(&format!("id=\"{action}\"")), "{action}");
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap()),
+            (
+                "request_id".to_string(),
+                format!("{action}-{}", fields.len()),
+            ),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+
+    // The school changes; an employment status that is none is refused beside its field.
+    let bad_status = send(
+        &mut http,
+        "update",
+        &[
+            ("teacher.school", "延平区第二中学"),
+            ("teacher.employment_status", "9"),
+        ],
+    )
+    .await;
+    assert_eq!(bad_status.status, 422, "{}", bad_status.body);
+    assert!(
+        bad_status
+            .body
+            .contains("id=\"update-teacher.employment_status-error\""),
+        "{}",
+        bad_status.body
+    );
+    assert_eq!(fx.teacher(&id).await.school, fx.teacher_a.school);
+    let moved = send(
+        &mut http,
+        "update",
+        &[
+            ("teacher.school", "延平区第二中学"),
+            ("teacher.employment_status", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    assert_eq!(fx.teacher(&id).await.school, "延平区第二中学");
+
+    // The first new-series title: no tier is refused beside its field, then recorded.
+    let no_tier = send(
+        &mut http,
+        "title",
+        &[
+            ("change.kind", "1"),
+            ("change.effective_date", "2017-09-01"),
+            ("change.approval_document", "延教人〔2017〕5号"),
+        ],
+    )
+    .await;
+    assert_eq!(no_tier.status, 422, "{}", no_tier.body);
+    assert!(
+        no_tier.body.contains("id=\"title-change.tier-error\""),
+        "{}",
+        no_tier.body
+    );
+    assert!(fx.teacher(&id).await.title_history.is_empty());
+    let titled = send(
+        &mut http,
+        "title",
+        &[
+            ("change.kind", "1"),
+            ("change.tier", "2"),
+            ("change.effective_date", "2017-09-01"),
+            ("change.approval_document", "延教人〔2017〕5号"),
+            ("change.limited_scope", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(titled.status, 303, "{}", titled.body);
+    let history = fx.teacher(&id).await.title_history;
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].tier, history[0].limited_scope),
+        (pb::TitleTier::SecondLevel as i32, true)
+    );
+    // A promotion without a registration in force is refused by its rule, named.
+    let promoted = send(
+        &mut http,
+        "title",
+        &[
+            ("change.kind", "3"),
+            ("change.tier", "3"),
+            ("change.effective_date", "2025-09-01"),
+            ("change.approval_document", "延教人〔2025〕8号"),
+        ],
+    )
+    .await;
+    assert_eq!(promoted.status, 409, "{}", promoted.body);
+    assert!(
+        promoted.body.contains("NOT_REGISTERED"),
+        "{}",
+        promoted.body
+    );
+
+    // An ethics finding: the reviewer is required, then it is recorded and listed.
+    let unreviewed = send(
+        &mut http,
+        "finding",
+        &[
+            ("finding.found_on", "2026-03-02"),
+            ("finding.ground", "有偿补课（师德失范行为处理办法第四条）"),
+            ("finding.vetoes_until", "2028-03-01"),
+        ],
+    )
+    .await;
+    assert_eq!(unreviewed.status, 422, "{}", unreviewed.body);
+    assert!(unreviewed
+        .body
+        .contains("id=\"finding-finding.reviewed_by-error\""));
+    assert!(http.get(&path).await.body.contains("id=\"findings-none\""));
+    let found = send(
+        &mut http,
+        "finding",
+        &[
+            ("finding.found_on", "2026-03-02"),
+            ("finding.ground", "有偿补课（师德失范行为处理办法第四条）"),
+            ("finding.vetoes_until", "2028-03-01"),
+            ("finding.reviewed_by", "李审核"),
+        ],
+    )
+    .await;
+    assert_eq!(found.status, 303, "{}", found.body);
+    let page = http.get(&path).await;
+    let listed = &page.body[page.body.find("id=\"findings\"").unwrap()..];
+    assert!(
+        listed.contains("有偿补课") && listed.contains("2028-03-01") && listed.contains("李审核"),
+        "{listed}"
+    );
+
+    // A second certificate: a malformed number beside its field, then issued.
+    let bad = send(
+        &mut http,
+        "issue",
+        &[
+            ("certificate.certificate_number", "2017350002"),
+            ("certificate.kind", "2"),
+            ("certificate.subject", "数学"),
+            ("certificate.issuing_authority", "南平市延平区教育局"),
+            ("certificate.certified_on", "2017-07-01"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"issue-certificate.certificate_number-error\""),
+        "{}",
+        bad.body
+    );
+    let issued = send(
+        &mut http,
+        "issue",
+        &[
+            ("certificate.certificate_number", "20173500022000456"),
+            ("certificate.kind", "2"),
+            ("certificate.subject", "数学"),
+            ("certificate.issuing_authority", "南平市延平区教育局"),
+            ("certificate.certified_on", "2017-07-01"),
+        ],
+    )
+    .await;
+    assert_eq!(issued.status, 303, "{}", issued.body);
+    assert_eq!(fx.teacher(&id).await.certificates.len(), 2);
+
+    // Loss of qualification: the ground is required, then every certificate is LOST.
+    let no_ground = send(
+        &mut http,
+        "lose",
+        &[
+            ("certificate_number", CERT_A),
+            ("approval_document", "延教〔2026〕13号"),
+        ],
+    )
+    .await;
+    assert_eq!(no_ground.status, 422, "{}", no_ground.body);
+    assert!(no_ground.body.contains("id=\"lose-ground-error\""));
+    let lost = send(
+        &mut http,
+        "lose",
+        &[
+            ("certificate_number", CERT_A),
+            ("ground", "2"),
+            ("approval_document", "延教〔2026〕13号"),
+            ("note", "(2026) 闽0702刑初12号"),
+        ],
+    )
+    .await;
+    assert_eq!(lost.status, 303, "{}", lost.body);
+    let teacher = fx.teacher(&id).await;
+    assert!(teacher
+        .certificates
+        .iter()
+        .all(|c| c.status == pb::CertificateStatus::Lost as i32));
+    let page = http.get(&format!("{path}?done=lose")).await;
+    assert!(page.body.contains("已登记丧失教师资格"), "{}", page.body);
+
+    // A county user may not change titles (the role table), so that form is not drawn
+    // for them; they may issue certificates.
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let page = county.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<form class=\"card\" id=\"title\""));
+    assert!(page.body.contains("<form class=\"card\" id=\"issue\""));
 }

@@ -1,5 +1,6 @@
 //! The window in the web console over a real socket: the queue, an application received,
-//! a case moved on through its steps (accept, supplement, receive, decide, withdraw) with
+//! a case moved on through its steps (accept, supplement, receive, assign, decide,
+//! withdraw, a registration deferred with its reasons) with
 //! each refusal beside its field, and the printed notices. Everything the console changes
 //! is checked over gRPC or on the case's page.
 
@@ -161,6 +162,18 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
     )
     .await;
     assert_eq!(received.status, 303, "{}", received.body);
+    // Assigned to a clerk: an empty name is refused beside its field.
+    let nobody = send(&mut http, "assign", &[("assignee", " ")]).await;
+    assert_eq!(nobody.status, 422, "{}", nobody.body);
+    assert!(
+        nobody.body.contains("id=\"assign-assignee-error\""),
+        "{}",
+        nobody.body
+    );
+    let assigned = send(&mut http, "assign", &[("assignee", "李经办")]).await;
+    assert_eq!(assigned.status, 303, "{}", assigned.body);
+    let page = http.get(&path).await;
+    assert!(page.body.contains("李经办"), "{}", page.body);
     let withdrawn = send(&mut http, "withdraw", &[("note", "申请人书面撤回")]).await;
     assert_eq!(withdrawn.status, 303, "{}", withdrawn.body);
     let page = http.get(&path).await;
@@ -263,4 +276,194 @@ async fn an_application_received_at_the_window_is_certified_and_the_new_teacher_
     assert!(found.body.contains("王小红"), "{}", found.body);
     let found = http.get("/search?q=20263500022000077").await;
     assert!(found.body.contains("王小红"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_is_deferred_with_its_reasons_ticked() {
+    use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut cases =
+        CaseServiceClient::with_interceptor(channel, common::Token::bearer(&fx.tokens.admin));
+    let case = cases
+        .open_case(pb::OpenCaseRequest {
+            case: Some(pb::Case {
+                kind: pb::CaseKind::Registration as i32,
+                county_code: A.into(),
+                certificate_number: CERT_A.into(),
+                materials: vec!["定期注册申请表".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.county_a).await;
+    let path = format!("/cases/{}", case.case_id);
+    let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
+        let page = http.get(&path).await;
+        let mut all = vec![
+            ("csrf".to_string(), page.input("csrf").unwrap()),
+            ("etag".to_string(), page.input("etag").unwrap_or_default()),
+            (
+                "request_id".to_string(),
+                page.input("request_id").unwrap_or_default(),
+            ),
+        ];
+        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        http.post(&format!("{path}/{action}"), &all).await
+    };
+    assert_eq!(send(&mut http, "accept", &[]).await.status, 303);
+    let page = http.get(&path).await;
+    assert!(
+        page.body.contains("id=\"registration-reasons\""),
+        "{}",
+        page.body
+    );
+    let deferred = (pb::CaseOutcome::Deferred as i32).to_string();
+    let without = send(&mut http, "decide", &[("outcome", &deferred)]).await;
+    assert_eq!(without.status, 422, "{}", without.body);
+    assert!(
+        without
+            .body
+            .contains("id=\"decide-registration_reasons-error\""),
+        "{}",
+        without.body
+    );
+    let decided = send(
+        &mut http,
+        "decide",
+        &[
+            ("outcome", &deferred),
+            ("registration_reason_1", "1"),
+            ("registration_reason_3", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    let now = cases
+        .get_case(pb::GetCaseRequest {
+            case_id: case.case_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(now.outcome, pb::CaseOutcome::Deferred as i32);
+    assert_eq!(
+        now.registration_reasons,
+        [
+            pb::RegistrationReason::TrainingHoursShort as i32,
+            pb::RegistrationReason::FailedAnnualAssessment as i32
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registrations_falling_due_are_listed_by_county_within_the_callers_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    let form = http.get("/registrations").await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("id=\"due\"") && !form.body.contains("id=\"due-list\""));
+
+    // Both fixture teachers registered on 2016-09-01, so until 2021-09-01.
+    let all = http
+        .get("/registrations?registration_expires_before=2022-01-01&county_code=")
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    for t in [&fx.teacher_a, &fx.teacher_b] {
+        assert!(all.body.contains(&t.teacher_id), "{}", all.body);
+    }
+    assert!(all.body.contains("2021-09-01"));
+    let before = http
+        .get("/registrations?registration_expires_before=2021-09-01&county_code=")
+        .await;
+    assert!(before.body.contains("id=\"none\""), "{}", before.body);
+    let one = http
+        .get(&format!(
+            "/registrations?registration_expires_before=2022-01-01&county_code={A}"
+        ))
+        .await;
+    assert!(one.body.contains(&fx.teacher_a.teacher_id));
+    assert!(!one.body.contains(&fx.teacher_b.teacher_id));
+    let bad = http
+        .get("/registrations?registration_expires_before=2022-13-01&county_code=")
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad
+        .body
+        .contains("id=\"registration_expires_before-error\""));
+
+    // A county user sees their own county by default, and is refused another's.
+    let mut county = Http::new(fx.console);
+    county.sign_in(&fx.tokens.county_a).await;
+    let own = county
+        .get("/registrations?registration_expires_before=2022-01-01&county_code=")
+        .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.contains(&fx.teacher_a.teacher_id));
+    assert!(!own.body.contains(&fx.teacher_b.teacher_id));
+    let other = county
+        .get(&format!(
+            "/registrations?registration_expires_before=2022-01-01&county_code={B}"
+        ))
+        .await;
+    assert_eq!(other.status, 403, "{}", other.body);
+    assert!(!other.body.contains(&fx.teacher_b.teacher_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_report_is_a_table_by_period_county_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = start(dir.path(), |_| {}).await;
+    let mut http = Http::new(fx.console);
+    http.sign_in(&fx.tokens.admin).await;
+    // The fixture's reissue case was received today: one received, none accepted.
+    let year = common::today_cst().format("%Y").to_string();
+    let report = http.get("/cases/report").await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let table = &report.body[report.body.find("id=\"case-report\"").unwrap()..];
+    let row = &table[table.find("补发换发").expect("the reissue row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let cells: Vec<&str> = row
+        .split("<td>")
+        .skip(1)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(&cells[..3], ["1", "0", "0"], "{row}");
+    let quarters = http
+        .get(&format!(
+            "/cases/report?year={year}&county_code={A}&period=2"
+        ))
+        .await;
+    assert_eq!(quarters.status, 200);
+    assert!(quarters.body.contains("<td>Q"), "{}", quarters.body);
+    let bad = http
+        .get("/cases/report?year=twenty&county_code=&period=1")
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"year-error\""), "{}", bad.body);
+    let bad = http
+        .get("/cases/report?year=2026&county_code=35&period=1")
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"county_code-error\""),
+        "{}",
+        bad.body
+    );
 }

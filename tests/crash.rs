@@ -221,6 +221,7 @@ async fn check(client: &mut Client, acked: &Acknowledged) {
         let t = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: id.clone(),
+                revision: None,
             })
             .await
             .unwrap_or_else(|e| panic!("acknowledged teacher {id} lost: {e}"))
@@ -247,6 +248,7 @@ async fn check(client: &mut Client, acked: &Acknowledged) {
         let t = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: id.clone(),
+                revision: None,
             })
             .await
             .unwrap()

@@ -263,6 +263,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
         client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap_or_else(|e| panic!("a read while the disk is full: {e:?}\n{}", server.log()));
@@ -355,6 +356,7 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let request = pb::GetTeacherRequest {
                     teacher_id: id.clone(),
+                    revision: None,
                 };
                 if let Ok(teacher) = client.get_teacher(request).await {
                     seen.insert(teacher.into_inner().teacher.unwrap().revision);
@@ -507,6 +509,7 @@ async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_retu
             client
                 .get_teacher(pb::GetTeacherRequest {
                     teacher_id: id.clone(),
+                    revision: None,
                 })
                 .await
                 .unwrap_or_else(|e| {

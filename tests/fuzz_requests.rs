@@ -393,6 +393,9 @@ fn is_write(method: &str) -> bool {
             | "WithdrawCase"
             | "DecideCase"
             | "RecordConsultation"
+            | "ProposeTransfer"
+            | "AcceptTransfer"
+            | "DeclineTransfer"
     )
 }
 
@@ -614,6 +617,7 @@ fn garbled_requests_are_refused_precisely_and_change_nothing_else() {
         for change in changes.into_iter().filter(|c| !c.teacher_id.is_empty()) {
             let request = pb::GetTeacherRequest {
                 teacher_id: change.teacher_id,
+                revision: None,
             };
             client
                 .get_teacher(request)

@@ -503,6 +503,7 @@ async fn get_as(client: &mut Registry, teacher_id: &str) -> pb::Teacher {
     client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: teacher_id.into(),
+            revision: None,
         })
         .await
         .expect("get")

@@ -146,6 +146,7 @@ async fn every_row_gets_its_exact_outcome() {
     let imported = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: results[5].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -223,6 +224,7 @@ async fn upsert_updates_merges_and_a_reimport_changes_nothing() {
     let one = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: results[0].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

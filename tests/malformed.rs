@@ -48,9 +48,12 @@ async fn every_malformed_request_is_refused_precisely_and_changes_nothing() {
         let mut c = client.clone();
         let id = id.to_string();
         Box::pin(async move {
-            c.get_teacher(pb::GetTeacherRequest { teacher_id: id })
-                .await
-                .map(drop)
+            c.get_teacher(pb::GetTeacherRequest {
+                teacher_id: id,
+                revision: None,
+            })
+            .await
+            .map(drop)
         })
     };
     let list = |r: pb::ListTeachersRequest| -> Call {

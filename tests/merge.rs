@@ -109,6 +109,7 @@ async fn get(client: &mut Registry, teacher_id: &str) -> Result<pb::Teacher, ton
     client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: teacher_id.into(),
+            revision: None,
         })
         .await
         .map(|r| r.into_inner().teacher.unwrap())

@@ -256,6 +256,7 @@ async fn county_listings_show_each_teacher_as_get_does_after_changes() {
             let got = client
                 .get_teacher(pb::GetTeacherRequest {
                     teacher_id: teacher.teacher_id.clone(),
+                    revision: None,
                 })
                 .await
                 .unwrap()

@@ -187,6 +187,7 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let got = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: first.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -396,4 +397,51 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
     );
     assert_eq!(gap_free_feed(&mut server.client).await.len(), 32);
     server.stop().await;
+}
+
+/// A backup of a registry on PostgreSQL restores into another database (never into one
+/// that holds a registry), and `verify --postgres` checks a database while a server
+/// writes to it: the check holds the writers off, so it sees one moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_restores_into_a_database_and_verify_checks_one_in_use() {
+    let (Some(url), Some(restored)) = (database("backup-from"), database("backup-to")) else {
+        return;
+    };
+    let (mut server, mut client) = Server::start(&url).await;
+    for n in 0..20u32 {
+        create(&mut client, teacher(n, "350702")).await;
+    }
+    let backup = tempfile::tempdir().unwrap();
+    let backup = backup.path().join("backup");
+    let address = format!("http://127.0.0.1:{}", server.port);
+    let (said, ok) = run_binary(&["backup", backup.to_str().unwrap(), "--server", &address]);
+    assert!(ok, "{said}");
+
+    // Writes go on while the source is checked.
+    let writing = tokio::spawn(create_until_failure(client.clone(), 100, 200));
+    let (said, ok) = run_binary(&["verify", "--postgres", &url]);
+    assert!(ok && said.contains("consistent"), "{said}");
+    let written = writing.await.unwrap();
+    assert_eq!(
+        written.len(),
+        200,
+        "every write went through after the check"
+    );
+
+    let backup = backup.to_str().unwrap();
+    let (said, ok) = run_binary(&["restore", backup, "--postgres", &restored]);
+    assert!(ok && said.contains("consistent"), "{said}");
+    let (said, ok) = run_binary(&["restore", backup, "--postgres", &restored]);
+    assert!(!ok && said.contains("not empty"), "{said}");
+    let (said, ok) = run_binary(&["verify", "--postgres", &restored]);
+    assert!(ok && said.contains("20 records"), "{said}");
+    let (mut copy, mut copy_client) = Server::start(&restored).await;
+    assert_eq!(
+        list_all(&mut copy_client, pb::ListTeachersRequest::default())
+            .await
+            .len(),
+        20
+    );
+    copy.kill();
+    server.kill();
 }

@@ -294,6 +294,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         let teacher = registry
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: outcome.teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap()
@@ -309,6 +310,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     let unpromoted = registry
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: teachers[3].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -371,7 +373,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     let data = server.data_dir.clone();
     drop((registry, client));
     let _kept = server.stop().await;
-    let store = Store::open(&data, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&common::location_for(&data), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
     assert_eq!(report.applications, 6);

@@ -197,7 +197,11 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .record_objection(objection(&theirs.application_id))
         .await
         .unwrap_err();
-    assert_eq!(elsewhere.code(), Code::PermissionDenied);
+    assert_eq!(
+        elsewhere.code(),
+        Code::NotFound,
+        "another county's application is not there for it"
+    );
     yanping
         .record_objection(objection(&mine.application_id))
         .await
@@ -216,6 +220,9 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .into_inner()
         .application
         .unwrap();
-    assert_eq!(handled.objections[0].handled_by, "hr-office");
-    assert_eq!(handled.objections[0].recorded_by, "yanping");
+    assert!(handled.objections[0].handled);
+    // Who recorded and who handled it is audit data, an admin's to see (issue 21; see
+    // tests/red_team/next.rs): HR sees that it was handled, not by which principal.
+    assert_eq!(handled.objections[0].handled_by, "");
+    assert_eq!(handled.objections[0].recorded_by, "");
 }

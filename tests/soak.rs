@@ -245,6 +245,7 @@ impl Worker {
         let id = id.to_string();
         let got = self.c.get_teacher(pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         });
         match self
             .s

@@ -59,6 +59,7 @@ async fn create_then_get_and_lookup() {
     let got = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: created.teacher_id.to_lowercase(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -224,6 +225,7 @@ async fn registry_numbers_with_a_wrong_check_character_are_invalid_not_unknown()
         let status = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: id.into(),
+                revision: None,
             })
             .await
             .unwrap_err();
@@ -240,6 +242,7 @@ async fn registry_numbers_with_a_wrong_check_character_are_invalid_not_unknown()
     let status = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: unknown.to_string(),
+            revision: None,
         })
         .await
         .unwrap_err();
@@ -472,6 +475,7 @@ async fn update_refusals_change_nothing() {
     let after = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: created.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

@@ -151,6 +151,7 @@ async fn change_title_follows_the_rules_and_keeps_every_entry() {
     let last = client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: id.into(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -300,6 +301,7 @@ async fn the_reform_transition_dry_run_matches_the_real_run_and_is_idempotent() 
         let t = client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: result.teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap()

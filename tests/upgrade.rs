@@ -255,7 +255,8 @@ async fn check_release(release: &Path) {
     name_search::check_name_search(&mut admin, &expected).await;
     check_feeds(&mut admin, &expected).await;
     check_replays(&clients, &expected).await;
-    check_new_writes(&mut admin, &expected).await;
+    let old = check_new_writes(&mut admin, &expected).await;
+    check_old_history_scope(&clients, manifest, &old).await;
 
     drop(clients);
     drop(admin);
@@ -295,6 +296,7 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
             let got = client
                 .get_teacher(pb::GetTeacherRequest {
                     teacher_id: want.teacher_id.clone(),
+                    revision: None,
                 })
                 .await
                 .unwrap()
@@ -620,7 +622,9 @@ fn assert_same_answer(method: &str, got: &[u8], want: &[u8]) {
 }
 
 /// New writes on the old registry: revisions go on from the old one, old etags still work.
-async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) {
+/// Updates an old teacher and creates new ones; answers the old teacher as the old release
+/// left it.
+async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Teacher {
     let old = expected.manifest.revision;
     let county = manifest_counties(expected)[0].clone();
     let created = admin
@@ -699,6 +703,47 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) {
         .await
         .unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
+
+    // The old record's history starts at the first change this build made: the earliest
+    // revision known is the one the old release left, with nothing invented before it.
+    let history = admin
+        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+            teacher_id: target.teacher_id.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!history.history_complete);
+    assert_eq!(history.earliest_revision, target.revision);
+    assert_eq!(history.revisions.len(), 1);
+    let school = &history.revisions[0].differences;
+    assert_eq!(school.len(), 1, "{school:?}");
+    assert_eq!(school[0].field, "school");
+    let at = |revision| pb::GetTeacherRequest {
+        teacher_id: target.teacher_id.clone(),
+        revision: Some(revision),
+    };
+    let as_it_was = admin.get_teacher(at(target.revision)).await.unwrap();
+    assert_eq!(as_it_was.into_inner().teacher.as_ref(), Some(target));
+    let unknown = admin
+        .get_teacher(at(target.revision - 1))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::FailedPrecondition, "{unknown:?}");
+    // A created record's history is complete from its creation.
+    let fresh = admin
+        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
+            teacher_id: created.teacher_id.clone(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fresh.history_complete);
+    assert_eq!(fresh.earliest_revision, created.revision);
 
     // A certificate for an old teacher with none, never revoked.
     let holder = expected
@@ -787,6 +832,35 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) {
         .unwrap();
     assert_eq!(again, created);
     assert_eq!(revision(admin).await, old + 3);
+    target.clone()
+}
+
+/// Scope comes before a history's answers: at a revision before the old record's history,
+/// its own county is told HISTORY_NOT_KEPT, and another county NOT_FOUND, as for any
+/// record it may not see (HISTORY_NOT_KEPT would tell it the record exists).
+async fn check_old_history_scope(
+    clients: &HashMap<String, AuthClient>,
+    manifest: &Manifest,
+    old: &pb::Teacher,
+) {
+    let mut codes = Vec::new();
+    for county in manifest.principals.iter().filter(|p| p.role == "county") {
+        let refused = clients[&county.name]
+            .clone()
+            .get_teacher(pb::GetTeacherRequest {
+                teacher_id: old.teacher_id.clone(),
+                revision: Some(old.revision - 1),
+            })
+            .await
+            .unwrap_err();
+        let expected = match county.county.as_deref() == Some(old.county_code.as_str()) {
+            true => Code::FailedPrecondition,
+            false => Code::NotFound,
+        };
+        assert_eq!(refused.code(), expected, "{}: {refused:?}", county.name);
+        codes.push(expected);
+    }
+    assert!(codes.contains(&Code::FailedPrecondition) && codes.contains(&Code::NotFound));
 }
 
 /// The old release's backup restores with this build into a registry serving the same

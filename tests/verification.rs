@@ -289,6 +289,7 @@ async fn one_address_past_its_bucket_waits_and_another_does_not() {
     let unauthenticated = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holders[0].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap_err();
@@ -474,6 +475,7 @@ async fn a_lost_qualification_bars_for_ever_and_survives_backup_and_restore() {
     let again = restored_client
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

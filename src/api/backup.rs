@@ -15,7 +15,8 @@ use crate::api::pb::backup_registry_response::Entry;
 use crate::api::reads::ReadPool;
 use crate::api::service::RegistryService;
 use crate::api::{backup_case, consultation_message};
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
+use crate::domain::audit::AuditKind;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
 use crate::store::{EvaluationKind, Snapshot, Store, StoreError};
@@ -59,7 +60,14 @@ impl RegistryService {
         _request: pb::BackupRegistryRequest,
     ) -> Result<BackupStream, Status> {
         // The read audit: a backup holds every identity number in full.
-        tracing::info!(target: "audit", principal = %principal.name, "backup read");
+        self.audit
+            .record(
+                &principal.name,
+                AuditKind::Backup,
+                Rpc::BackupRegistry,
+                String::new(),
+            )
+            .await?;
         let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
         let (store, reads) = (self.store.clone(), self.reads.clone());
         tokio::spawn(async move {
@@ -165,7 +173,30 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
         )
         .await?;
     }
-    Ok(())
+    send_revisions(reads, sender, snapshot.revision).await
+}
+
+/// The teachers' revision entries up to `until`: written once and never changed, so those
+/// up to the snapshot's revision are its histories whenever they are read.
+async fn send_revisions(reads: &ReadPool, sender: &Sender, until: u64) -> Result<(), Stop> {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let from = after.clone();
+        let (revision_record, last) = reads
+            .read(move |s| s.history_entries_after(from.as_deref(), until, CHUNK))
+            .await?;
+        if !revision_record.is_empty() {
+            send(
+                sender,
+                Entry::Revisions(pb::BackupRevisions { revision_record }),
+            )
+            .await?;
+        }
+        match last {
+            Some(key) => after = Some(key),
+            None => return Ok(()),
+        }
+    }
 }
 
 async fn send_teachers(sender: &Sender, teachers: &[crate::domain::Teacher]) -> Result<(), Stop> {

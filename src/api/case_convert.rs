@@ -9,7 +9,7 @@ use crate::api::convert::{
 };
 use crate::api::pb;
 use crate::api::service::collect;
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::domain::case::{
     Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, DecidedClock, NewCase, Pause,
     RegistrationReason, ReviewItem, StepAction,
@@ -65,9 +65,17 @@ wire_enum!(StepAction, CaseAction {
     Decided => Decided,
 });
 
-/// A case as `viewer` may see it: the applicant's identity number masked for masked roles.
+/// A case as `viewer` may see it: the applicant's identity number masked for masked roles,
+/// and who took each step shown to admins only (it is audit data, as a change's principal
+/// is in the feed: a county or reader does not learn which principal did what).
 pub(crate) fn present_case(viewer: &Principal, view: CaseView) -> pb::Case {
-    case_message(view, viewer.sees_masked_identities())
+    let mut message = case_message(view, viewer.sees_masked_identities());
+    if viewer.role != Role::Admin {
+        for step in &mut message.steps {
+            step.principal.clear();
+        }
+    }
+    message
 }
 
 /// A case as a backup keeps it: in full, without its clock (worked out when read),

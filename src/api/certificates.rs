@@ -6,10 +6,10 @@ use tonic::Status;
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService,
+    audit_no_op, collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id,
+    write_context, RegistryService,
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, past_date, DomainError, FieldViolation, LossGround,
@@ -52,17 +52,20 @@ impl RegistryService {
         let (Some(request_id), Some(id), Some(new)) = (request_id, id, new) else {
             return Err(DomainError::from(violations).into());
         };
-        let teacher = self
-            .change(
-                principal,
+        let outcome = self
+            .store
+            .change_teacher(
                 Target::Teacher(id),
-                etag,
+                optional_etag(etag),
                 TeacherChange::IssueCertificate(new),
-                request_id,
+                write_context(principal, request_id),
             )
             .await?;
+        audit_no_op(&self.audit, principal, Rpc::IssueCertificate, &outcome);
+        log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::IssueCertificateResponse {
-            teacher: Some(teacher),
+            warnings: outcome.warnings,
+            teacher: Some(present(principal, outcome.teacher)),
         })
     }
 
@@ -102,6 +105,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::ReissueCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -144,6 +148,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RegisterCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -186,6 +191,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::RevokeCertificate,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -233,6 +239,7 @@ impl RegistryService {
         };
         let teacher = self
             .change(
+                Rpc::LoseQualification,
                 principal,
                 Target::Certificate(number),
                 etag,
@@ -248,6 +255,7 @@ impl RegistryService {
     /// Sends a validated change to the store and returns the teacher after it.
     async fn change(
         &self,
+        rpc: Rpc,
         principal: &Principal,
         target: Target,
         etag: String,
@@ -263,7 +271,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, rpc, &outcome);
         Ok(present(principal, outcome.teacher))
     }
 }

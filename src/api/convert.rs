@@ -14,9 +14,9 @@ use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
     CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
     EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
-    ImportedCertificateInput, LegacyTitle, LossGround, QualificationLoss, Registration,
-    ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields, TeacherId,
-    TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    ImportedCertificateInput, LegacyTitle, LossGround, PendingTransfer, QualificationLoss,
+    Registration, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
+    TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
 };
 use crate::store::{ChangeEntry, CountyStatistics};
 
@@ -168,6 +168,8 @@ fn split_teacher(teacher: pb::Teacher) -> (TeacherInput, TeacherExtras) {
         former_names: _,
         former_documents: _,
         retired_teacher_ids: _,
+        // Output only: changed by the transfer RPCs.
+        pending_transfer: _,
     } = teacher;
     let input = TeacherInput {
         id_document_type: IdDocumentType::from_wire(id_document_type),
@@ -295,9 +297,16 @@ impl From<Teacher> for pb::Teacher {
             revision,
             create_time,
             update_time,
+            pending_transfer,
         } = teacher;
         let (former_names, former_documents, retired_teacher_ids) = former_messages(former);
         pb::Teacher {
+            pending_transfer: pending_transfer.map(|t| pb::PendingTransfer {
+                to_county_code: t.to_county.as_str().to_string(),
+                reason: t.reason,
+                proposed_by: t.proposed_by,
+                propose_time: Some(timestamp(t.proposed_at)),
+            }),
             teacher_id: id.to_string(),
             id_document_type: fields.identity.doc_type().to_wire(),
             national_id: fields.identity.number().to_string(),
@@ -349,6 +358,7 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         former_names: Vec::new(),
         former_documents: Vec::new(),
         retired_teacher_ids: Vec::new(),
+        pending_transfer: None,
     };
     if let Some(view) = reader_view {
         view.apply(&mut message);
@@ -533,6 +543,7 @@ pub(crate) fn stored_teacher(
         former_names,
         former_documents,
         retired_teacher_ids,
+        pending_transfer,
     } = message;
     let former = stored_former(former_names, former_documents, retired_teacher_ids, today)?;
     let doc_type = known("teacher.id_document_type", id_document_type)?;
@@ -568,6 +579,22 @@ pub(crate) fn stored_teacher(
         revision,
         create_time: stored_time("teacher.create_time", create_time)?,
         update_time: stored_time("teacher.update_time", update_time)?,
+        pending_transfer: pending_transfer
+            .map(|t| -> Result<_, MalformedRecord> {
+                Ok(PendingTransfer {
+                    to_county: stored_county(
+                        "teacher.pending_transfer.to_county_code",
+                        t.to_county_code,
+                    )?,
+                    reason: t.reason,
+                    proposed_by: t.proposed_by,
+                    proposed_at: stored_time(
+                        "teacher.pending_transfer.propose_time",
+                        t.propose_time,
+                    )?,
+                })
+            })
+            .transpose()?,
     };
     agrees("teacher.etag", etag, teacher.etag())?;
     agrees(
@@ -827,6 +854,9 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::IdentityCorrected) => ChangeKind::IdentityCorrected,
         Ok(Wire::Merged) => ChangeKind::Merged,
         Ok(Wire::Unmerged) => ChangeKind::Unmerged,
+        Ok(Wire::TransferProposed) => ChangeKind::TransferProposed,
+        Ok(Wire::TransferAccepted) => ChangeKind::TransferAccepted,
+        Ok(Wire::TransferDeclined) => ChangeKind::TransferDeclined,
         Ok(Wire::MovedOut) => return Err(MalformedRecord::MovedOut(field.into())),
         Ok(Wire::Unspecified) => return Err(MalformedRecord::Missing(field.into())),
         Err(_) => {
@@ -1017,6 +1047,9 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::IdentityCorrected => Self::IdentityCorrected,
             ChangeKind::Merged => Self::Merged,
             ChangeKind::Unmerged => Self::Unmerged,
+            ChangeKind::TransferProposed => Self::TransferProposed,
+            ChangeKind::TransferAccepted => Self::TransferAccepted,
+            ChangeKind::TransferDeclined => Self::TransferDeclined,
         }
     }
 }
@@ -1057,6 +1090,9 @@ impl ReaderView {
         // Who recorded a title is audit data, as a change's principal is.
         for entry in &mut message.title_history {
             entry.recorded_by.clear();
+        }
+        if let Some(transfer) = &mut message.pending_transfer {
+            transfer.proposed_by.clear();
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::clock;
 use crate::credential::{
     self, facts_for, CredentialError, CredentialFacts, PublicKey, SigningKey, Verdict,
 };
+use crate::domain::audit::AuditKind;
 use crate::domain::{parse_certificate_number, DomainError};
 
 /// The CredentialService over the registry service's store, gate, metrics and key.
@@ -69,6 +70,15 @@ impl RegistryService {
                 what: "certificate",
             })?;
         let facts = facts_for(&holder, &number, chrono::Utc::now(), key.public().id())?;
+        // The read audit: a credential is a signed statement about a person.
+        self.audit
+            .record(
+                &principal.name,
+                AuditKind::CredentialIssued,
+                Rpc::IssueCredential,
+                format!("{number} ({})", holder.id),
+            )
+            .await?;
         let text = credential::issue(&facts, &key);
         let qr_png = credential::qr_png(&text).ok_or_else(|| {
             tracing::error!(length = text.len(), "a credential too long for a QR code");

@@ -9,7 +9,7 @@ use tonic::Status;
 use crate::api::convert::WireEnum;
 use crate::api::evaluation_convert::{
     application_message, figures_message, figures_row, finding_message, new_finding, new_round,
-    optional_date, parse_id, round_message,
+    optional_date, parse_id, round_message, sees_principals,
 };
 use crate::api::pb;
 use crate::api::service::{
@@ -117,6 +117,7 @@ impl RegistryService {
         Ok(application_message(
             application,
             Some(round.rules.pass_ratio),
+            sees_principals(principal),
         ))
     }
 
@@ -177,7 +178,7 @@ impl RegistryService {
             .await?
         {
             EvaluationAnswer::Finding(finding) => Ok(pb::RecordEthicsFindingResponse {
-                finding: Some(finding_message(finding)),
+                finding: Some(finding_message(finding, sees_principals(principal))),
             }),
             other => Err(Status::internal(format!("unexpected answer {other:?}"))),
         }
@@ -200,7 +201,10 @@ impl RegistryService {
             _ => return Err(DomainError::NotFound { what: "teacher" }.into()),
         }
         Ok(pb::ListEthicsFindingsResponse {
-            findings: findings.into_iter().map(finding_message).collect(),
+            findings: findings
+                .into_iter()
+                .map(|finding| finding_message(finding, sees_principals(principal)))
+                .collect(),
         })
     }
 
@@ -240,7 +244,11 @@ impl RegistryService {
                 .await?,
         )?;
         Ok(pb::ApplyForTitleResponse {
-            application: Some(application_message(application, None)),
+            application: Some(application_message(
+                application,
+                None,
+                sees_principals(principal),
+            )),
         })
     }
 
@@ -266,6 +274,7 @@ impl RegistryService {
             application: Some(application_message(
                 application,
                 Some(round.rules.pass_ratio),
+                sees_principals(principal),
             )),
         })
     }
@@ -301,14 +310,17 @@ impl RegistryService {
             round_id,
             county_code,
         } = request;
+        // Unpaged: charged to the rate of rows, as CheckEligibility is.
+        self.gate.reserve_rows(principal, 0)?;
         let (round, applications) = self
             .round_applications(principal, &round_id, &county_code)
             .await?;
+        self.gate.take_rows(principal, applications.len());
         let ratio = round.rules.pass_ratio;
         Ok(pb::ListTitleApplicationsResponse {
             applications: applications
                 .into_iter()
-                .map(|a| application_message(a, Some(ratio)))
+                .map(|a| application_message(a, Some(ratio), sees_principals(principal)))
                 .collect(),
         })
     }
@@ -450,10 +462,14 @@ impl RegistryService {
         };
         let on = on.unwrap_or_else(clock::today);
         let school = Some(school.trim().to_string()).filter(|s| !s.is_empty());
+        // One row per teacher of the county, unpaged: charged to the rate of rows (#21,
+        // finding 9: before, a reader's dry runs of a large county were a way round it).
+        self.gate.reserve_rows(principal, 0)?;
         let rows = self
             .reads
             .read(move |store| store.eligibility_dry_run(&id, &county, school.as_deref(), on))
             .await?;
+        self.gate.take_rows(principal, rows.len());
         Ok(pb::CheckEligibilityResponse {
             rows: rows
                 .into_iter()

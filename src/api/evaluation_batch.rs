@@ -10,7 +10,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::api::evaluation::{answered, invalid};
-use crate::api::evaluation_convert::{application_message, optional_date, parse_id, row_vote};
+use crate::api::evaluation_convert::{
+    application_message, optional_date, parse_id, row_vote, sees_principals,
+};
 use crate::api::pb;
 use crate::api::service::{batch_context, collect, parse_request_id, RegistryService};
 use crate::api::status::code_name;
@@ -30,12 +32,13 @@ fn outcome(
     teacher_id: String,
     result: Result<Application, StoreError>,
     ratio: Option<PassRatio>,
+    principals: bool,
 ) -> pb::ApplicationOutcome {
     match result {
         Ok(application) => pb::ApplicationOutcome {
             application_id: application_id.as_str().to_string(),
             teacher_id: application.teacher_id.as_str().to_string(),
-            application: Some(application_message(application, ratio)),
+            application: Some(application_message(application, ratio, principals)),
             error_code: String::new(),
             reason: String::new(),
             message: String::new(),
@@ -135,6 +138,7 @@ impl RegistryService {
                 application.teacher_id.as_str().to_string(),
                 result,
                 Some(round.rules.pass_ratio),
+                sees_principals(principal),
             ));
         }
         Ok(pb::OpenPublicityResponse { outcomes })
@@ -189,6 +193,7 @@ impl RegistryService {
                 application.teacher_id.as_str().to_string(),
                 result,
                 Some(round.rules.pass_ratio),
+                sees_principals(principal),
             ));
         }
         Ok(pb::RecordCommitteeResultsResponse { outcomes })
@@ -230,6 +235,7 @@ impl RegistryService {
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let store = self.store.clone();
         let context = batch_context(principal, request_id);
+        let principals = sees_principals(principal);
         tokio::spawn(async move {
             let mut summary = pb::ConfirmSummary::default();
             for application in selected {
@@ -255,6 +261,7 @@ impl RegistryService {
                     application.teacher_id.as_str().to_string(),
                     result,
                     Some(round.rules.pass_ratio),
+                    principals,
                 );
                 let response = pb::ConfirmApplicationsResponse {
                     result: Some(pb::confirm_applications_response::Result::Outcome(message)),

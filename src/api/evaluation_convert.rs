@@ -6,10 +6,11 @@ use chrono::NaiveDate;
 
 use crate::api::convert::{wire_enum, WireEnum};
 use crate::api::pb;
+use crate::auth::{Principal, Role};
 use crate::domain::case::evaluation::{
-    committee_violations, Application, ApplicationAction, ApplicationState, CloseReason,
-    EvaluationRound, NewRound, PassRatio, PublicityStage, RoundFigures, RoundRules, Vote,
-    MIN_PUBLICITY_WORKING_DAYS,
+    committee_violations, name_violations, Application, ApplicationAction, ApplicationState,
+    CloseReason, EvaluationRound, NewRound, PassRatio, PublicityStage, RoundFigures, RoundRules,
+    Vote, MIN_PUBLICITY_WORKING_DAYS,
 };
 use crate::domain::case::CaseId;
 use crate::domain::ethics::{EthicsFinding, NewEthicsFinding};
@@ -116,7 +117,8 @@ pub(crate) fn new_round(round: pb::EvaluationRound) -> Result<NewRound, DomainEr
     let (Some(county_code), Some(target_tier), Some(application_deadline)) =
         (county, tier, deadline)
     else {
-        // Every bad field at once: the numbers and the committee too.
+        // Every bad field at once: the name, the numbers and the committee too.
+        violations.extend(name_violations(&name));
         violations.extend(rules.violations());
         violations.extend(committee_violations(&committee));
         return Err(violations.into());
@@ -209,13 +211,27 @@ pub(crate) fn new_finding(
     }
 }
 
-pub(crate) fn finding_message(finding: EthicsFinding) -> pb::EthicsFinding {
+/// Whether `viewer` sees who did what: the principal that recorded a finding or an
+/// objection, handled an objection or took an application's step. That is audit data,
+/// admins' only, as a change's principal is in the feed and a case step's (issue 21,
+/// finding 7): a county, HR or a reader does not learn which principal did what.
+pub(crate) fn sees_principals(viewer: &Principal) -> bool {
+    viewer.role == Role::Admin
+}
+
+/// A finding as sent to a viewer who [`sees_principals`] or not (`reviewed_by`, the
+/// member of staff who signed it off, is part of the finding and stays).
+pub(crate) fn finding_message(finding: EthicsFinding, principals: bool) -> pb::EthicsFinding {
     pb::EthicsFinding {
         teacher_id: finding.teacher_id.as_str().to_string(),
         found_on: finding.found_on.to_string(),
         ground: finding.ground,
         vetoes_until: finding.vetoes_until.to_string(),
-        recorded_by: finding.recorded_by,
+        recorded_by: if principals {
+            finding.recorded_by
+        } else {
+            String::new()
+        },
         reviewed_by: finding.reviewed_by,
     }
 }
@@ -238,11 +254,14 @@ pub(crate) fn row_vote(row: &pb::CommitteeResultRow) -> Vote {
 }
 
 /// An application as sent to callers; `ratio` is its round's, to say whether the vote
-/// passed.
+/// passed; who recorded and handled objections and took steps only if `principals` (see
+/// [`sees_principals`]).
 pub(crate) fn application_message(
     a: Application,
     ratio: Option<PassRatio>,
+    principals: bool,
 ) -> pb::TitleApplication {
+    let who = |principal: String| if principals { principal } else { String::new() };
     let Application {
         id,
         round_id,
@@ -292,11 +311,11 @@ pub(crate) fn application_message(
                 stage: o.stage.to_wire(),
                 raised_on: o.raised_on.to_string(),
                 text: o.text,
-                recorded_by: o.recorded_by,
+                recorded_by: who(o.recorded_by),
                 handled: o.upheld.is_some(),
                 upheld: o.upheld.unwrap_or(false),
                 handled_on: text(o.handled_on),
-                handled_by: o.handled_by.unwrap_or_default(),
+                handled_by: who(o.handled_by.unwrap_or_default()),
                 handling_note: o.handling_note,
             })
             .collect(),
@@ -314,7 +333,7 @@ pub(crate) fn application_message(
             .into_iter()
             .map(|s| pb::ApplicationStep {
                 action: s.action.to_wire(),
-                principal: s.principal,
+                principal: who(s.principal),
                 on: s.on.to_string(),
                 note: s.note,
             })

@@ -27,7 +27,9 @@ use crate::api::address_limit::{AddressLimiter, RateLimit, DEFAULT_MAX_ADDRESSES
 use crate::api::principal_rate::{default_rates, PrincipalRates, RoleRate};
 use crate::api::refusals::{is_revealing, RefusalLimiter, DEFAULT_REFUSAL_LIMIT};
 
+use crate::api::audit::Auditor;
 use crate::auth::{permits, AuthError, Authenticator, Principal, Role, Rpc};
+use crate::domain::audit::AuditKind;
 use crate::domain::DomainError;
 
 /// Requests one principal may have in progress at once, by default.
@@ -45,6 +47,10 @@ pub struct Gate {
     refusals: RefusalLimiter,
     /// Requests and rows per second per principal, by role.
     rates: PrincipalRates,
+    /// Records refusal limits tripped (and, for the handlers, duplicates revealed).
+    auditor: Option<Auditor>,
+    /// The principals held back by the refusal limit, so each trip is audited once.
+    tripped: Mutex<std::collections::HashSet<String>>,
 }
 
 /// An admitted caller; holds one of its principal's request slots until dropped.
@@ -68,6 +74,40 @@ impl Gate {
             ),
             refusals: RefusalLimiter::new(DEFAULT_REFUSAL_LIMIT),
             rates: PrincipalRates::new(default_rates()),
+            auditor: None,
+            tripped: Mutex::default(),
+        }
+    }
+
+    /// Records the read audit with `auditor` (see `api::audit`).
+    pub(crate) fn with_auditor(mut self, auditor: Auditor) -> Gate {
+        self.auditor = Some(auditor);
+        self
+    }
+
+    /// Records an audit entry without waiting for it (see [`Auditor::note`]).
+    pub(crate) fn note(&self, principal: &str, kind: AuditKind, rpc: Rpc, subject: String) {
+        if let Some(auditor) = &self.auditor {
+            auditor.note(principal, kind, rpc, subject);
+        }
+    }
+
+    /// Notes whether `principal` is held back by its refusal limit; the first refusal of
+    /// each spell is audited.
+    fn held_back(&self, principal: &Principal, rpc: Rpc, held: bool) {
+        let mut tripped = self.tripped.lock().expect("gate lock");
+        match held {
+            true => {
+                if tripped.insert(principal.name.clone()) {
+                    drop(tripped);
+                    self.note(&principal.name, AuditKind::RefusalLimit, rpc, String::new());
+                }
+            }
+            false => {
+                if !tripped.is_empty() {
+                    tripped.remove(&principal.name);
+                }
+            }
         }
     }
 
@@ -86,6 +126,15 @@ impl Gate {
         self.rates
             .reserve_rows(&principal.name, principal.role, rows, Instant::now())
             .map_err(|wait| over_rate(principal, wait))
+    }
+
+    /// Takes `rows` from `principal` for an answer that has no pages (its size known only
+    /// once read), into debt if need be: its next requests wait until the debt is paid.
+    /// Such a read first calls [`Gate::reserve_rows`] with 0, which refuses a principal
+    /// in debt before anything is read.
+    pub(crate) fn take_rows(&self, principal: &Principal, rows: usize) {
+        self.rates
+            .charge_rows(&principal.name, principal.role, rows, Instant::now());
     }
 
     /// Gives back the `rows` of a reservation that a page did not fill.
@@ -107,6 +156,29 @@ impl Gate {
         if is_revealing(code) && principal.role != Role::Admin && !rpc.is_public() {
             self.refusals.record(&principal.name, Instant::now());
         }
+    }
+
+    /// RESOURCE_EXHAUSTED, with RetryInfo, while `principal` has no refusal left (see
+    /// `api::refusals`; admins and public RPCs are not limited); the first of each spell
+    /// is audited. Checked as each call is admitted, and by an import before each row.
+    pub(crate) fn check_refusals(&self, principal: &Principal, rpc: Rpc) -> Result<(), Status> {
+        if principal.role == Role::Admin || rpc.is_public() {
+            return Ok(());
+        }
+        let checked = self.refusals.check(&principal.name, Instant::now());
+        self.held_back(principal, rpc, checked.is_err());
+        checked.map_err(|wait| {
+            let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
+            Status::with_error_details(
+                Code::ResourceExhausted,
+                format!(
+                    "{} has been refused too often; retry in {} s",
+                    principal.name,
+                    retry.as_secs()
+                ),
+                ErrorDetails::with_retry_info(Some(retry)),
+            )
+        })
     }
 
     /// Sets the limit on public RPCs per source address.
@@ -139,6 +211,16 @@ impl Gate {
     /// Who `metadata`'s bearer token names (the anonymous admin when authentication is
     /// off), without admitting them to any RPC: the console signs a person in with it.
     pub(crate) fn authenticate(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+        self.authenticate_on(metadata, None)
+    }
+
+    /// As [`Gate::authenticate`], on a connection that presented the client certificate
+    /// `client_cert` (SHA-256 of its DER), which a pinned principal must match.
+    fn authenticate_on(
+        &self,
+        metadata: &MetadataMap,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Principal, Status> {
         match &self.authenticator {
             None => Ok(Principal::anonymous()),
             Some(authenticator) => {
@@ -146,17 +228,24 @@ impl Gate {
                     None => None,
                     Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
                 };
-                Ok(authenticator.authenticate(header)?)
+                Ok(authenticator.authenticate_on(header, client_cert)?)
             }
         }
     }
 
-    pub(crate) fn admit(&self, rpc: Rpc, metadata: &MetadataMap) -> Result<Caller, Status> {
+    /// Admits a caller of `rpc` whose request carries `metadata`, on a connection that
+    /// presented `client_cert` (see [`client_certificate`]).
+    pub(crate) fn admit(
+        &self,
+        rpc: Rpc,
+        metadata: &MetadataMap,
+        client_cert: Option<&[u8; 32]>,
+    ) -> Result<Caller, Status> {
         let principal = match rpc.is_public() {
             // Whatever token comes with it is not looked at: a public RPC answers the same
             // to everyone, and an employer has none.
             true => Principal::public(),
-            false => self.authenticate(metadata)?,
+            false => self.authenticate_on(metadata, client_cert)?,
         };
         if !permits(principal.role, rpc) {
             return Err(DomainError::PermissionDenied {
@@ -165,22 +254,7 @@ impl Gate {
             }
             .into());
         }
-        if principal.role != Role::Admin && !rpc.is_public() {
-            self.refusals
-                .check(&principal.name, Instant::now())
-                .map_err(|wait| {
-                    let retry = std::time::Duration::from_secs(wait.as_secs_f64().ceil() as u64);
-                    Status::with_error_details(
-                        Code::ResourceExhausted,
-                        format!(
-                            "{} has been refused too often; retry in {} s",
-                            principal.name,
-                            retry.as_secs()
-                        ),
-                        ErrorDetails::with_retry_info(Some(retry)),
-                    )
-                })?;
-        }
+        self.check_refusals(&principal, rpc)?;
         if !rpc.is_public() {
             self.rates
                 .admit(&principal.name, principal.role, Instant::now())
@@ -204,6 +278,15 @@ impl Gate {
             _slot: slot,
         })
     }
+}
+
+/// The SHA-256 of the client certificate (DER) the request's connection presented over
+/// mutual TLS, if it presented one.
+pub(crate) fn client_certificate<T>(request: &tonic::Request<T>) -> Option<[u8; 32]> {
+    use sha2::Digest;
+    let certs = request.peer_certs()?;
+    let first = certs.first()?;
+    Some(sha2::Sha256::digest(first.as_ref()).into())
 }
 
 /// RESOURCE_EXHAUSTED for a principal over its role's rate, with RetryInfo.

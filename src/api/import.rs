@@ -12,18 +12,24 @@
 //! enough to meet the writer after the disk came back may still be written, so a client
 //! finishes the file by sending it again in UPSERT mode (the `import` command says so).
 
+use std::sync::Arc;
+
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 
+use crate::api::audit::Auditor;
 use crate::api::convert::import_input;
+use crate::api::gate::Gate;
 use crate::api::pb;
-use crate::api::service::{audit_duplicate, batch_context, RegistryService};
+use crate::api::reads::ReadPool;
+use crate::api::service::{batch_context, may_see, RegistryService};
 use crate::api::status::code_name;
-use crate::auth::{Principal, Rpc};
+use crate::auth::{permits, Principal, Rpc};
 use crate::clock;
-use crate::domain::{DomainError, FieldViolation, ImportMode};
+use crate::domain::audit::AuditKind;
+use crate::domain::{DomainError, FieldViolation, ImportMode, TeacherId};
 use crate::store::{Effect, Outcome, Queued, Store, StoreError, WriteContext};
 
 /// Rows of one stream queued or waiting for the disk at once.
@@ -41,7 +47,19 @@ impl RegistryService {
     ) -> Result<ImportStream, Status> {
         let (sender, receiver) = mpsc::channel(RESULT_BUFFER);
         let context = batch_context(principal, None);
-        tokio::spawn(run_import(self.store.clone(), rows, context, sender));
+        let duplicates = Duplicates {
+            principal: principal.clone(),
+            reads: self.reads.clone(),
+            gate: self.gate.clone(),
+            audit: self.audit.clone(),
+        };
+        tokio::spawn(run_import(
+            self.store.clone(),
+            rows,
+            context,
+            sender,
+            duplicates,
+        ));
         Ok(ReceiverStream::new(receiver))
     }
 }
@@ -54,17 +72,65 @@ enum Submitted {
     End(Status),
 }
 
+/// What an import does with a row refused as a duplicate (ALREADY_EXISTS).
+///
+/// A row that meets one of the caller's own county's teachers (a create-only re-run of
+/// its file) tells it nothing it may not read: it is neither audited nor counted. A row
+/// that meets a holder the caller may not read reveals that holder's registry number: it
+/// is an entry of the read audit and a refusal counted against the principal's limit, as
+/// CreateTeacher's is, and the import stops (RESOURCE_EXHAUSTED) once the principal has
+/// none left. Before, every such row was audited and none counted: a county re-importing
+/// its own file in a loop wrote audit entries as fast as the writer took rows, without
+/// limit (found after issue 21's list: `tests/red_team/next.rs`).
+struct Duplicates {
+    principal: Principal,
+    reads: ReadPool,
+    gate: Arc<Gate>,
+    audit: Auditor,
+}
+
+impl Duplicates {
+    /// Whether the caller may read the teacher `holder` (a registry number).
+    async fn may_read(&self, holder: &str) -> bool {
+        if !permits(self.principal.role, Rpc::GetTeacher) {
+            return false;
+        }
+        let Ok(id) = TeacherId::parse(holder) else {
+            return false;
+        };
+        match self.reads.read(move |store| store.get_teacher(&id)).await {
+            Ok(Some(teacher)) => may_see(&self.principal, &teacher.fields.county_code),
+            _ => false,
+        }
+    }
+
+    /// Audits and counts a duplicate the caller may not read; ignores the others.
+    async fn met(&self, response: &pb::ImportTeachersResponse, message: &str) {
+        if self.may_read(&response.teacher_id).await {
+            return;
+        }
+        self.audit.note(
+            &self.principal.name,
+            AuditKind::DuplicateRevealed,
+            Rpc::ImportTeachers,
+            message.to_string(),
+        );
+        self.gate
+            .judge(&self.principal, Rpc::ImportTeachers, Code::AlreadyExists);
+    }
+}
+
 async fn run_import(
     store: Store,
     rows: Streaming<pb::ImportTeachersRequest>,
     context: WriteContext,
     sender: mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
+    duplicates: Duplicates,
 ) {
     let (submitted, in_flight) = mpsc::channel(IN_FLIGHT);
-    let principal = context.principal.clone();
     let ((), (imported, rejected)) = tokio::join!(
-        submit(&store, rows, context, submitted),
-        answer(in_flight, &sender, &principal),
+        submit(&store, rows, context, submitted, &duplicates),
+        answer(in_flight, &sender, &duplicates),
     );
     tracing::info!(imported, rejected, "import stream closed");
 }
@@ -77,6 +143,7 @@ async fn submit(
     mut rows: Streaming<pb::ImportTeachersRequest>,
     context: WriteContext,
     submitted: mpsc::Sender<Submitted>,
+    duplicates: &Duplicates,
 ) {
     let mut row = 0;
     loop {
@@ -87,10 +154,16 @@ async fn submit(
         };
         let Some(request) = request else { return };
         row += 1;
-        let next = match request {
-            Ok(request) => queue(store, row, request, context.clone()).await,
+        let held_back = duplicates
+            .gate
+            .check_refusals(&duplicates.principal, Rpc::ImportTeachers);
+        let next = match (request, held_back) {
+            // Out of refusals (duplicates of holders it may not read): the rows answered
+            // before are on disk, this one and the rest are not read.
+            (_, Err(status)) => Submitted::End(status),
+            (Ok(request), Ok(())) => queue(store, row, request, context.clone()).await,
             // The stream itself broke (client gone, undecodable message).
-            Err(status) => Submitted::End(status),
+            (Err(status), Ok(())) => Submitted::End(status),
         };
         let end = matches!(next, Submitted::End(_));
         if submitted.send(next).await.is_err() || end {
@@ -100,11 +173,11 @@ async fn submit(
 }
 
 /// Sends each row's result in row order, once its row is on disk; the counts of rows
-/// imported and rejected. A row refused as a duplicate is audited with `principal`.
+/// imported and rejected. A row refused as a duplicate goes to [`Duplicates::met`].
 async fn answer(
     mut in_flight: mpsc::Receiver<Submitted>,
     sender: &mpsc::Sender<Result<pb::ImportTeachersResponse, Status>>,
-    principal: &str,
+    duplicates: &Duplicates,
 ) -> (u64, u64) {
     let (mut imported, mut rejected) = (0u64, 0u64);
     while let Some(next) = in_flight.recv().await {
@@ -135,7 +208,7 @@ async fn answer(
             .as_ref()
             .filter(|e| e.code == "ALREADY_EXISTS")
         {
-            audit_duplicate(principal, Rpc::ImportTeachers, &error.message);
+            duplicates.met(&response, &error.message).await;
         }
         if response.outcome == pb::ImportOutcome::Rejected as i32 {
             rejected += 1;

@@ -232,6 +232,12 @@ mod tests {
                 reason: pb::FormerDocumentReason::Merged as i32,
             }],
             retired_teacher_ids: vec!["T6P856YEKK0B".into()],
+            pending_transfer: Some(pb::PendingTransfer {
+                to_county_code: "350721".into(),
+                reason: "工作调动".into(),
+                proposed_by: "yanping".into(),
+                propose_time: time(1_700_000_000),
+            }),
         }
     }
 

@@ -21,6 +21,7 @@ pub mod pb {
 }
 
 mod address_limit;
+mod audit;
 mod backup;
 mod case_convert;
 mod case_report;
@@ -37,6 +38,7 @@ mod evaluation_convert;
 mod evaluation_rpcs;
 mod former_convert;
 mod gate;
+mod history;
 mod identity;
 mod identity_rpcs;
 mod import;
@@ -49,6 +51,7 @@ mod service;
 mod status;
 mod teachers;
 mod titles;
+mod transfers;
 mod verification;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};

@@ -143,6 +143,15 @@ impl PrincipalRates {
     }
 
     /// Gives back the part of a reservation the page did not fill.
+    /// Takes `rows` already sent (an answer whose size was known only once read), even
+    /// into debt: the principal's next requests wait until it is paid.
+    pub(crate) fn charge_rows(&self, principal: &str, role: Role, rows: usize, now: Instant) {
+        let _ = self.adjust_rows(principal, role, now, |balance, _| {
+            *balance -= rows as f64;
+            Ok(())
+        });
+    }
+
     pub(crate) fn refund_rows(&self, principal: &str, role: Role, rows: usize, now: Instant) {
         let _ = self.adjust_rows(principal, role, now, |balance, _| {
             *balance += rows as f64;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Instrument;
 
+use crate::api::audit::Auditor;
 use crate::api::backup::BackupStream;
 use crate::api::changes::WatchStream;
 use crate::api::gate::{Gate, Held};
@@ -23,6 +24,7 @@ use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::api::titles::TransitionStream;
 use crate::auth::{Principal, Role, Rpc};
 use crate::credential::SigningKey;
+use crate::domain::audit::AuditKind;
 use crate::domain::case::CaseKind;
 use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
@@ -40,6 +42,8 @@ pub struct RegistryService {
     pub(super) reads: ReadPool,
     /// Who may call: authentication, authorization, per-principal limits.
     pub(super) gate: Arc<Gate>,
+    /// Records the read audit (see `api::audit`).
+    pub(super) audit: Auditor,
     /// How long an idle WatchChanges stream waits before it sends a progress message.
     pub(super) progress_interval: Duration,
     /// Becomes true when the server shuts down, to end the streams that would never end.
@@ -60,8 +64,9 @@ impl RegistryService {
     pub fn new(store: Store, gate: Gate, shutdown: watch::Receiver<bool>) -> Self {
         Self {
             reads: ReadPool::new(store.clone(), MAX_CONCURRENT_READS),
+            audit: Auditor::new(store.clone()),
+            gate: Arc::new(gate.with_auditor(Auditor::new(store.clone()))),
             store,
-            gate: Arc::new(gate),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
             shutdown,
             metrics: Arc::default(),
@@ -102,7 +107,10 @@ impl RegistryService {
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            let client_cert = $crate::api::gate::client_certificate(&$request);
+            let caller = $self
+                .gate
+                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
             $crate::api::service::name_caller(&caller.principal);
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
@@ -120,7 +128,10 @@ pub(super) use rpc;
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $self.gate.admit(Rpc::$rpc, $request.metadata())?;
+            let client_cert = $crate::api::gate::client_certificate(&$request);
+            let caller = $self
+                .gate
+                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
             $crate::api::service::name_caller(&caller.principal);
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
@@ -237,6 +248,41 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         rpc!(self, request, GetStatistics, statistics)
     }
 
+    async fn list_teacher_revisions(
+        &self,
+        request: Request<pb::ListTeacherRevisionsRequest>,
+    ) -> Result<Response<pb::ListTeacherRevisionsResponse>, Status> {
+        rpc!(self, request, ListTeacherRevisions, list_teacher_revisions)
+    }
+
+    async fn propose_transfer(
+        &self,
+        request: Request<pb::ProposeTransferRequest>,
+    ) -> Result<Response<pb::ProposeTransferResponse>, Status> {
+        rpc!(self, request, ProposeTransfer, propose_transfer)
+    }
+
+    async fn accept_transfer(
+        &self,
+        request: Request<pb::AcceptTransferRequest>,
+    ) -> Result<Response<pb::AcceptTransferResponse>, Status> {
+        rpc!(self, request, AcceptTransfer, accept_transfer)
+    }
+
+    async fn decline_transfer(
+        &self,
+        request: Request<pb::DeclineTransferRequest>,
+    ) -> Result<Response<pb::DeclineTransferResponse>, Status> {
+        rpc!(self, request, DeclineTransfer, decline_transfer)
+    }
+
+    async fn list_transfers(
+        &self,
+        request: Request<pb::ListTransfersRequest>,
+    ) -> Result<Response<pb::ListTransfersResponse>, Status> {
+        rpc!(self, request, ListTransfers, list_transfers)
+    }
+
     async fn list_changes(
         &self,
         request: Request<pb::ListChangesRequest>,
@@ -260,6 +306,13 @@ impl pb::teacher_registry_service_server::TeacherRegistryService for RegistrySer
         request: Request<pb::BackupRegistryRequest>,
     ) -> Result<Response<Self::BackupRegistryStream>, Status> {
         rpc_stream!(self, request, BackupRegistry, backup)
+    }
+
+    async fn list_audit_entries(
+        &self,
+        request: Request<pb::ListAuditEntriesRequest>,
+    ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+        rpc!(self, request, ListAuditEntries, audit_entries)
     }
 
     type WatchChangesStream = Held<WatchStream>;
@@ -327,7 +380,7 @@ pub(crate) fn judged<T>(
     if let Err(status) = &result {
         gate.judge(principal, rpc, status.code());
         if status.code() == Code::AlreadyExists {
-            audit_duplicate(&principal.name, rpc, status.message());
+            audit_duplicate(gate, &principal.name, rpc, status.message());
         }
     }
     result
@@ -335,28 +388,27 @@ pub(crate) fn judged<T>(
 
 /// The audit record of an ALREADY_EXISTS answer: the one refusal that, by design, tells a
 /// caller that a record it may not see exists (a duplicate, named for reconciliation).
-/// Logged at WARN under the `audit` target with the caller, whatever the log level of the
-/// rest; the message never holds a full identity number.
-pub(crate) fn audit_duplicate(principal: &str, rpc: Rpc, message: &str) {
-    tracing::warn!(
-        target: "audit",
+/// Recorded in the read audit with the caller (see `api::audit`); the message, kept as
+/// the subject, never holds a full identity number.
+pub(crate) fn audit_duplicate(gate: &Gate, principal: &str, rpc: Rpc, message: &str) {
+    gate.note(
         principal,
-        method = ?rpc,
-        message,
-        "duplicate revealed"
+        AuditKind::DuplicateRevealed,
+        rpc,
+        message.to_string(),
     );
 }
 
 /// The audit record of a write that changed nothing: it leaves no change event, so
-/// without this line a principal could make them (each with its own request id, which the
-/// store keeps for the retention window) unseen. Logged at INFO under the `audit` target.
-pub(crate) fn audit_no_op(principal: &Principal, outcome: &Outcome) {
+/// without this entry a principal could make them (each with its own request id, which the
+/// store keeps for the retention window) unseen.
+pub(crate) fn audit_no_op(audit: &Auditor, principal: &Principal, rpc: Rpc, outcome: &Outcome) {
     if outcome.effect == Effect::Unchanged {
-        tracing::info!(
-            target: "audit",
-            principal = %principal.name,
-            teacher_id = %outcome.teacher.id,
-            "no-op write: nothing changed"
+        audit.note(
+            &principal.name,
+            AuditKind::NoOpWrite,
+            rpc,
+            outcome.teacher.id.to_string(),
         );
     }
 }

@@ -36,9 +36,10 @@ impl From<StoreError> for Status {
 impl From<AuthError> for Status {
     fn from(error: AuthError) -> Self {
         match error {
-            AuthError::Missing | AuthError::Malformed | AuthError::Unknown => {
-                Status::unauthenticated(error.to_string())
-            }
+            AuthError::Missing
+            | AuthError::Malformed
+            | AuthError::Unknown
+            | AuthError::CertificateMismatch => Status::unauthenticated(error.to_string()),
         }
     }
 }
@@ -73,6 +74,15 @@ impl From<DomainError> for Status {
                 "REQUEST_ID_REUSED",
                 [("request_id", request_id)],
             ),
+            DomainError::RequestIdsExhausted { limit, retry_after } => {
+                let mut details = ErrorDetails::with_retry_info(Some(retry_after));
+                details.set_error_info(
+                    "REQUEST_IDS_EXHAUSTED",
+                    ERROR_DOMAIN,
+                    HashMap::from([("limit".to_string(), limit.to_string())]),
+                );
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             DomainError::PermissionDenied { .. } => Status::permission_denied(message),
             DomainError::ResyncRequired { oldest_revision } => with_info(
                 Code::FailedPrecondition,

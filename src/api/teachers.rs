@@ -9,8 +9,9 @@ use crate::api::service::{
     audit_no_op, collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
     parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService,
 };
-use crate::auth::Principal;
+use crate::auth::{Principal, Rpc};
 use crate::clock;
+use crate::domain::audit::AuditKind;
 use crate::domain::{
     parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
     IdDocumentType, IdentityDocument, TeacherField, TitleTier,
@@ -73,8 +74,14 @@ impl RegistryService {
         principal: &Principal,
         request: pb::GetTeacherRequest,
     ) -> Result<pb::GetTeacherResponse, Status> {
-        let pb::GetTeacherRequest { teacher_id } = request;
+        let pb::GetTeacherRequest {
+            teacher_id,
+            revision,
+        } = request;
         let id = parse_teacher_id("teacher_id", &teacher_id).map_err(DomainError::from)?;
+        if let Some(revision) = revision {
+            return self.get_at_revision(principal, id, revision).await;
+        }
         let teacher = self
             .reads
             .read(move |store| store.get_teacher_or_survivor(&id))
@@ -133,13 +140,16 @@ impl RegistryService {
                 if documents.is_empty() {
                     return Err(DomainError::invalid("national_id", last_error).into());
                 }
-                // The read audit: who asked for which number (masked), whatever the answer.
-                tracing::info!(
-                    target: "audit",
-                    principal = %principal.name,
-                    national_id = %documents[0].masked(),
-                    "identity lookup"
-                );
+                // The read audit: who asked for which number (masked), whatever the
+                // answer, on disk before the answer.
+                self.audit
+                    .record(
+                        &principal.name,
+                        AuditKind::IdentityLookup,
+                        Rpc::LookupTeacher,
+                        documents[0].masked(),
+                    )
+                    .await?;
                 // Every type is searched for one the caller may see: another county's
                 // holder of the same number under another type must not hide its own.
                 let viewer = principal.clone();
@@ -230,6 +240,19 @@ impl RegistryService {
             registration_expires_before,
         };
         self.gate.reserve_rows(principal, page_size)?;
+        if page_token.is_empty() && !principal.sees_masked_identities() {
+            // The read audit: a listing with identity numbers in full (an export), once,
+            // at its first page.
+            let scope = query.county.as_ref().map_or("every county", |c| c.as_str());
+            self.audit
+                .record(
+                    &principal.name,
+                    AuditKind::Listing,
+                    Rpc::ListTeachers,
+                    scope.to_string(),
+                )
+                .await?;
+        }
         let page = self
             .reads
             .read(move |store| store.list_teachers(&query, page_size, &page_token))
@@ -365,7 +388,7 @@ impl RegistryService {
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(principal, &outcome);
+        audit_no_op(&self.audit, principal, Rpc::UpdateTeacher, &outcome);
         log_warnings(&outcome.teacher, &outcome.warnings);
         Ok(pb::UpdateTeacherResponse {
             teacher: Some(present(principal, outcome.teacher)),

@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Principal, Principals, Role};
+use super::{Entry, Principal, Principals, Role};
 use crate::domain::{CityCode, CountyCode};
 
 /// The auth file: `[[principal]]` tables.
@@ -37,6 +37,12 @@ struct PrincipalEntry {
     city: Option<String>,
     /// Hex SHA-256 of the token.
     token_sha256: String,
+    /// Optional: the SHA-256 of the client certificate (DER) this principal must present
+    /// over mutual TLS, in hex, colons allowed (as `openssl x509 -noout -fingerprint
+    /// -sha256` prints it). Its token alone, from any other certificate or without TLS,
+    /// is then UNAUTHENTICATED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_cert_sha256: Option<String>,
 }
 
 /// The principals of the auth file at `path`, checked: printable unique names, a county
@@ -49,9 +55,16 @@ pub(super) fn principals(path: &Path) -> anyhow::Result<Principals> {
             .with_context(|| format!("principal {:?} in {}", entry.name, path.display()))?;
         let hash = decode_hash(&entry.token_sha256)
             .with_context(|| format!("principal {:?}: token_sha256", entry.name))?;
+        let pinned = match &entry.client_cert_sha256 {
+            Some(text) => Some(
+                decode_hash(&text.replace(':', ""))
+                    .with_context(|| format!("principal {:?}: client_cert_sha256", entry.name))?,
+            ),
+            None => None,
+        };
         if principals
             .iter()
-            .any(|(p, h)| p.name == principal.name || *h == hash)
+            .any(|e| e.principal.name == principal.name || e.token_sha256 == hash)
         {
             bail!(
                 "principal {:?} in {}: names and tokens must be unique",
@@ -59,7 +72,11 @@ pub(super) fn principals(path: &Path) -> anyhow::Result<Principals> {
                 path.display()
             );
         }
-        principals.push((principal, hash));
+        principals.push(Entry {
+            principal,
+            token_sha256: hash,
+            client_cert_sha256: pinned,
+        });
     }
     if principals.is_empty() {
         bail!("the auth file {} lists no principal", path.display());
@@ -92,6 +109,7 @@ pub fn add_principal(
         county,
         city,
         token_sha256,
+        client_cert_sha256: None,
     };
     check_entry(&entry)?;
     file.principals.push(entry);
@@ -176,7 +194,9 @@ fn write(path: &Path, file: &AuthFile) -> anyhow::Result<()> {
     let text = toml::to_string_pretty(file)?;
     let aside = path.with_extension("tmp");
     let written = (|| -> std::io::Result<()> {
-        let mut out = std::fs::File::create(&aside)?;
+        // Owner-only unless the file it replaces was opened wider (a group that runs the
+        // server, say): edits keep an operator's choice, and a new file is private.
+        let mut out = crate::private_files::create_private_file(&aside)?;
         if let Ok(existing) = std::fs::metadata(path) {
             out.set_permissions(existing.permissions())?;
         }

@@ -6,7 +6,8 @@
 //! `cases.jsonl` (the service window's cases, as at the snapshot revision; absent from
 //! backups taken before cases existed, which restore without), `consultations.jsonl`,
 //! `evaluation.jsonl` (rounds, title applications and ethics findings; see
-//! `backup/evaluation.rs`) and
+//! `backup/evaluation.rs`), `revisions.jsonl` (the teachers' histories; see
+//! `backup/revisions.rs`) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
@@ -22,6 +23,7 @@
 mod evaluation;
 mod files;
 mod legacy_v1;
+mod revisions;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufWriter, Write};
@@ -35,9 +37,11 @@ use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
-use crate::private_files::create_private_dir;
-use crate::store::{compact, Compacted, RestorePart, Store, StoreOptions, VerifyReport};
-use files::{create, open, sha256_of, HashingWriter};
+use crate::store::{compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport};
+use files::{
+    create, first_missing, open, prepare_empty_dir, refuse_non_empty_dir, remove_unfinished,
+    sha256_of, HashingWriter,
+};
 use legacy_v1::{legacy_v1_change, legacy_v1_teacher};
 
 const TEACHERS: &str = "teachers.jsonl";
@@ -121,19 +125,52 @@ pub struct Manifest {
     pub evaluation: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation_sha256: Option<String>,
+    /// Revision entries in `revisions.jsonl` (0, and no file, in earlier backups).
+    #[serde(default)]
+    pub revisions: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisions_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
 
 /// Takes a backup of the registry at `server` into `dir` (new, or empty).
+///
+/// Nothing is created until the server has accepted the backup: a refused one (a token
+/// that may not, a server that is not there) leaves no directory behind. A backup that
+/// fails once begun takes away what it wrote, and the directories it made.
 pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
-    prepare_empty_dir(dir)?;
+    refuse_non_empty_dir(dir)?;
     let mut client = connect(server).await?;
-    let mut stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
+    let stream = match client.backup_registry(pb::BackupRegistryRequest {}).await {
         Ok(response) => response.into_inner(),
         Err(status) => return Err(refusal(status, "the backup was refused")),
     };
+    let made = first_missing(dir);
+    prepare_empty_dir(dir)?;
+    let written = write_backup(dir, stream).await;
+    if written.is_err() {
+        let partial_teachers = format!("{TEACHERS}.partial");
+        let partial_manifest = format!("{MANIFEST}.partial");
+        let names = [
+            TEACHERS,
+            &partial_teachers,
+            CHANGES,
+            CASES,
+            CONSULTATIONS,
+            evaluation::EVALUATION,
+            &partial_manifest,
+        ];
+        remove_unfinished(dir, made.as_deref(), &names);
+    }
+    written
+}
 
+/// Writes the backup `stream` sends into the empty directory `dir`.
+async fn write_backup(
+    dir: &Path,
+    mut stream: tonic::Streaming<pb::BackupRegistryResponse>,
+) -> anyhow::Result<Manifest> {
     // Teachers arrive in scan order, then again as they changed during the scan: the
     // last copy of each is the one as at the snapshot. Write them all, then keep the last.
     let scanned = dir.join(format!("{TEACHERS}.partial"));
@@ -146,6 +183,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let mut last_case: HashMap<String, usize> = HashMap::new();
     let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
     let mut evaluation_file = HashingWriter::create(&dir.join(evaluation::EVALUATION))?;
+    let mut revisions_file = HashingWriter::create(&dir.join(revisions::REVISIONS))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -196,6 +234,13 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
                 evaluation::write(&mut evaluation_file, batch)?;
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
+            Some(Entry::Revisions(batch)) => {
+                ensure!(
+                    snapshot.is_some(),
+                    "the server sent revision entries before the snapshot"
+                );
+                revisions::write(&mut revisions_file, batch)?;
+            }
             Some(Entry::Changes(batch)) => {
                 ensure!(
                     snapshot.is_some(),
@@ -238,6 +283,7 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
     let (case_count, cases_sha256) = case_file.finish()?;
     let (consultation_count, consultations_sha256) = consultations.finish()?;
     let (evaluation_count, evaluation_sha256) = evaluation_file.finish()?;
+    let (revision_count, revisions_sha256) = revisions_file.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -260,6 +306,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
         consultations_sha256: Some(consultations_sha256),
         evaluation: evaluation_count,
         evaluation_sha256: Some(evaluation_sha256),
+        revisions: revision_count,
+        revisions_sha256: Some(revisions_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -278,12 +326,18 @@ pub struct Restored {
     pub manifest: Manifest,
     /// `verify` of the new registry.
     pub report: VerifyReport,
-    pub compacted: Compacted,
+    /// The new data directory's compaction (none for a PostgreSQL database).
+    pub compacted: Option<Compacted>,
 }
 
 /// Builds a new registry in `data_dir` (new, or empty) from the backup in `dir`, then
 /// verifies it. Refuses a backup whose files do not match their manifest.
 pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored> {
+    run_restore_at(dir, &Location::Directory(data_dir.to_path_buf())).await
+}
+
+/// [`run_restore`] into a data directory or a PostgreSQL database without a registry.
+pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restored> {
     let manifest: Manifest = serde_json::from_reader(open(&dir.join(MANIFEST))?)
         .with_context(|| format!("{} is not a backup manifest", dir.join(MANIFEST).display()))?;
     let Some(format) = BackupFormat::named(&manifest.format) else {
@@ -307,6 +361,9 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     if let Some(sha256) = &manifest.evaluation_sha256 {
         files.push((evaluation::EVALUATION, sha256));
     }
+    if let Some(sha256) = &manifest.revisions_sha256 {
+        files.push((revisions::REVISIONS, sha256));
+    }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
         ensure!(
@@ -315,9 +372,13 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
              the backup is damaged"
         );
     }
-    prepare_empty_dir(data_dir)?;
-    let store = Store::open(data_dir, &StoreOptions::default())
-        .with_context(|| format!("cannot create a registry in {}", data_dir.display()))?;
+    match to {
+        Location::Directory(data_dir) => prepare_empty_dir(data_dir)?,
+        Location::Postgres(_) => crate::store::ensure_empty(to, &StoreOptions::default())
+            .map_err(|e| CommandError::Refused(e.to_string()))?,
+    }
+    let store = Store::open_at(to, &StoreOptions::default())
+        .with_context(|| format!("cannot create a registry in {to}"))?;
 
     let today = crate::clock::today();
     let mut count = 0u64;
@@ -380,6 +441,17 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
         manifest.evaluation
     );
 
+    let restored_revisions = match manifest.revisions_sha256 {
+        Some(_) => revisions::restore(&store, &dir.join(revisions::REVISIONS), &manifest).await?,
+        None => 0,
+    };
+    ensure!(
+        restored_revisions == manifest.revisions,
+        "{} holds {restored_revisions} revision entries, the manifest says {}",
+        revisions::REVISIONS,
+        manifest.revisions
+    );
+
     let mut expected = manifest.oldest_revision;
     let mut batch = Vec::with_capacity(RESTORE_BATCH);
     for (number, line) in std::io::BufReader::new(open(&dir.join(CHANGES))?)
@@ -421,7 +493,8 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     ensure!(
         report.records == manifest.teachers
             && report.cases == manifest.cases
-            && report.revision == manifest.revision,
+            && report.revision == manifest.revision
+            && report.revision_entries == manifest.revisions,
         "the new registry holds {} teachers at revision {}, the backup {} at {}",
         report.records,
         report.revision,
@@ -431,8 +504,12 @@ pub async fn run_restore(dir: &Path, data_dir: &Path) -> anyhow::Result<Restored
     // Closing writes sled's recovery snapshot; compacting then rewrites the files in key
     // order, a fraction of the size the restore's writes left.
     drop(store);
-    let compacted = compact(data_dir)
-        .with_context(|| format!("cannot compact the new registry in {}", data_dir.display()))?;
+    let compacted = match to {
+        Location::Directory(data_dir) => Some(compact(data_dir).with_context(|| {
+            format!("cannot compact the new registry in {}", data_dir.display())
+        })?),
+        Location::Postgres(_) => None,
+    };
     Ok(Restored {
         manifest,
         report,
@@ -530,17 +607,6 @@ fn sent_change(line: &str) -> anyhow::Result<pb::BackupChange> {
             BackupFormat::WRITTEN.name()
         )
     })
-}
-
-/// Creates `dir` if needed, its owner's alone; refuses one that holds anything.
-fn prepare_empty_dir(dir: &Path) -> anyhow::Result<()> {
-    create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut entries = std::fs::read_dir(dir)?;
-    if entries.next().is_some() {
-        let refused = format!("{} is not empty: choose a new directory", dir.display());
-        return Err(CommandError::Refused(refused).into());
-    }
-    Ok(())
 }
 
 /// One line on what a backup holds.

@@ -21,29 +21,36 @@ const COLUMNS: [(&str, &str); 5] = [
 
 /// The rows of a committee file, in file order.
 pub fn read_committee_file(path: &Path) -> anyhow::Result<Vec<pb::CommitteeResultRow>> {
-    let extension = path
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    read_committee_bytes(&path.display().to_string(), &bytes)
+}
+
+/// The rows of a committee file named `name` (its extension says CSV or XLSX) whose
+/// content is `bytes`: a file uploaded to the console is read exactly as the command
+/// reads one from disk.
+pub fn read_committee_bytes(
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<Vec<pb::CommitteeResultRow>> {
+    let extension = Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
     let table = match extension.as_str() {
-        "csv" => read_csv(path)?,
-        "xlsx" => read_sheet(path)?,
-        _ => bail!(
-            "{} is not a supported committee file: expected .csv or .xlsx",
-            path.display()
-        ),
+        "csv" => read_csv(name, bytes)?,
+        "xlsx" => read_sheet(name, bytes)?,
+        _ => bail!("{name} is not a supported committee file: expected .csv or .xlsx"),
     };
-    rows(table).with_context(|| format!("in {}", path.display()))
+    rows(table).with_context(|| format!("in {name}"))
 }
 
 /// A CSV file in UTF-8 (a byte-order mark dropped) or, as Excel writes it on a Chinese
 /// system, GBK.
-fn read_csv(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let text = match std::str::from_utf8(&bytes) {
+fn read_csv(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    let text = match std::str::from_utf8(bytes) {
         Ok(text) => text.trim_start_matches('\u{feff}').to_string(),
-        Err(_) => encoding_rs::GBK.decode(&bytes).0.into_owned(),
+        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
     };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -51,19 +58,19 @@ fn read_csv(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
         .from_reader(text.as_bytes());
     let mut table = Vec::new();
     for record in reader.records() {
-        let record = record.with_context(|| format!("cannot read {}", path.display()))?;
+        let record = record.with_context(|| format!("cannot read {name}"))?;
         table.push(record.iter().map(|c| c.trim().to_string()).collect());
     }
     Ok(table)
 }
 
-fn read_sheet(path: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+fn read_sheet(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
     let mut book: Xlsx<_> =
-        calamine::open_workbook(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Xlsx::new(std::io::Cursor::new(bytes)).with_context(|| format!("cannot read {name}"))?;
     let Some(sheet) = book.worksheet_range_at(0) else {
-        bail!("{} has no sheet", path.display());
+        bail!("{name} has no sheet");
     };
-    let sheet = sheet.with_context(|| format!("cannot read {}", path.display()))?;
+    let sheet = sheet.with_context(|| format!("cannot read {name}"))?;
     Ok(sheet
         .rows()
         .map(|row| {

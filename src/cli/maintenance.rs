@@ -49,6 +49,15 @@ pub fn run_compact(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Checks the registry in the PostgreSQL database `url` names, holding every server's
+/// writes off meanwhile.
+pub fn run_verify_database(url: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let location = Location::Postgres(url.to_string());
+    let report = crate::store::verify_at(&location, &StoreOptions::default())
+        .with_context(|| format!("cannot check the registry in {location}"))?;
+    print_report(&report, out)
+}
+
 /// Moves the registry at `from` into the empty `to` (a data directory or a `postgres://`
 /// URL each), checks that both hold the same pairs, and prints the copy's verify report.
 pub fn run_migrate(from: &str, to: &str, out: &mut impl Write) -> anyhow::Result<()> {
@@ -83,6 +92,16 @@ pub fn print_report(report: &VerifyReport, out: &mut impl Write) -> anyhow::Resu
         report.oldest_revision,
         report.revision,
         count(report.request_ids, "request id", "request ids")
+    )?;
+    writeln!(
+        out,
+        "{}; {} back to their creation",
+        count(
+            report.revision_entries,
+            "revision entry",
+            "revision entries"
+        ),
+        count(report.complete_histories, "history", "histories")
     )?;
     for problem in &report.problems {
         writeln!(out, "PROBLEM: {problem}")?;

@@ -8,6 +8,7 @@
 //! program (send this header) the command says what the person can do (set this
 //! variable), see `describe`.
 
+mod audit;
 mod backup;
 mod case;
 mod case_args;
@@ -22,6 +23,7 @@ mod duplicates;
 mod export;
 mod failure;
 mod generate;
+mod history;
 mod import;
 mod maintenance;
 mod round;
@@ -34,14 +36,18 @@ mod sync;
 mod template;
 mod tls_init;
 mod token;
+mod transfer;
 mod transition;
 
-pub use backup::{describe_backup, run_backup, run_restore, BackupFormat, Manifest, Restored};
+pub use audit::{print_audit, AuditArgs};
+pub use backup::{
+    describe_backup, run_backup, run_restore, run_restore_at, BackupFormat, Manifest, Restored,
+};
 pub use case::run_case;
 pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
-pub use committee_file::read_committee_file;
+pub use committee_file::{read_committee_bytes, read_committee_file};
 pub use correction::{run_correction, CorrectionCommand};
 pub use counties::CountyNames;
 pub use credential::{
@@ -52,10 +58,12 @@ pub use duplicates::{run_duplicates, run_find_duplicates, DuplicatesCommand};
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
+pub use history::run_history;
 pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
-pub use maintenance::{print_report, run_compact, run_migrate, run_verify};
+pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};
+pub(crate) use rows::ANNOTATIONS;
 pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsError, SourceRow};
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};
@@ -64,6 +72,7 @@ pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};
 pub use token::{run_token, TokenAction};
+pub use transfer::{run_transfer, TransferCommand};
 pub use transition::{run_transition, TransitionArgs};
 
 use anyhow::Context;

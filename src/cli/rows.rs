@@ -24,7 +24,7 @@ mod message;
 
 use formats::{open_csv, open_json_lines, open_sheet, CsvRows, JsonLines, SheetRows};
 pub use header::HeaderProblem;
-pub(super) use header::ANNOTATIONS;
+pub(crate) use header::ANNOTATIONS;
 use header::{english, Header};
 use labels::{unknown_value, BOOLEANS};
 pub(super) use labels::{

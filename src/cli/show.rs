@@ -59,7 +59,10 @@ pub async fn run_show(server: &str, argument: &str, out: &mut impl Write) -> any
     let mut client = connect(server).await?;
     let answer = match key {
         ShowKey::Teacher(teacher_id) => client
-            .get_teacher(pb::GetTeacherRequest { teacher_id })
+            .get_teacher(pb::GetTeacherRequest {
+                teacher_id,
+                revision: None,
+            })
             .await
             .map(|r| r.into_inner().teacher),
         ShowKey::Certificate(number) => client

@@ -4,8 +4,9 @@
 //! handlers validate, scope to the county and mask, and the write path checks etags and
 //! request ids: the console adds no rule and skips none.
 //!
-//! A refusal comes back as the service's status; [`Refusal`] keeps its code, message and
-//! field violations (google.rpc.BadRequest) so a form can show each beside its field.
+//! A refusal comes back as the service's status; [`Refusal`] keeps its code, message,
+//! the rule it names (google.rpc.ErrorInfo's reason, e.g. `NOT_REGISTERED`) and the field
+//! violations (google.rpc.BadRequest) so a form can show each beside its field.
 
 use std::net::SocketAddr;
 
@@ -43,6 +44,8 @@ pub(crate) fn public<T>(peer: SocketAddr, message: T) -> tonic::Request<T> {
 pub(crate) struct Refusal {
     pub(crate) code: Code,
     pub(crate) message: String,
+    /// The rule a FAILED_PRECONDITION (or other refusal) names, if any.
+    pub(crate) reason: String,
     /// Field violations by field name.
     pub(crate) fields: FieldErrors,
 }
@@ -58,9 +61,14 @@ impl From<Status> for Refusal {
                     .collect()
             })
             .unwrap_or_default();
+        let reason = status
+            .get_details_error_info()
+            .map(|info| info.reason)
+            .unwrap_or_default();
         Refusal {
             code: status.code(),
             message: status.message().to_string(),
+            reason,
             fields,
         }
     }
@@ -81,9 +89,14 @@ impl Refusal {
         }
     }
 
-    /// The message with its gRPC code, as a person reads it ("PERMISSION_DENIED: ...").
+    /// The message with its gRPC code and rule, as a person reads it ("PERMISSION_DENIED:
+    /// ...", "FAILED_PRECONDITION (NOT_REGISTERED): ...").
     pub(crate) fn describe(&self) -> String {
-        format!("{}: {}", crate::api::code_name(self.code), self.message)
+        let code = crate::api::code_name(self.code);
+        match self.reason.as_str() {
+            "" => format!("{code}: {}", self.message),
+            reason => format!("{code} ({reason}): {}", self.message),
+        }
     }
 
     /// The violations of fields not in `shown`, as one line each, for the top of a form.

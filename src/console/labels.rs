@@ -63,6 +63,15 @@ pub(crate) const TITLE_CHANGE_KINDS: Labels = &[
     (5, "撤销", "Revocation"),
 ];
 
+pub(crate) const QUALIFICATION_LOSS_GROUNDS: Labels = &[
+    (1, "被剥夺政治权利", "Deprived of political rights"),
+    (
+        2,
+        "故意犯罪受到有期徒刑以上刑事处罚",
+        "Sentenced to a fixed term or more for an intentional crime",
+    ),
+];
+
 pub(crate) const REISSUE_REASONS: Labels = &[
     (1, "遗失", "Lost"),
     (2, "损毁", "Damaged"),
@@ -143,4 +152,42 @@ pub(crate) const TRANSITION_SKIP_REASONS: Labels = &[
     (2, "已过渡", "Already transitioned"),
     (3, "已有新职称", "Has a new title"),
     (4, "未找到", "Not found"),
+];
+
+pub(crate) const APPLICATION_STATES: Labels = &[
+    (1, "已申报", "Applied"),
+    (2, "校内公示", "School publicity"),
+    (3, "评审通过", "Passed by the committee"),
+    (4, "结果公示", "Result publicity"),
+    (5, "已确认", "Confirmed"),
+    (6, "已关闭", "Closed"),
+];
+
+pub(crate) const CLOSE_REASONS: Labels = &[
+    (1, "本人撤回", "Withdrawn"),
+    (2, "不符合申报条件", "Ineligible"),
+    (3, "异议成立", "Objection upheld"),
+    (4, "评审未通过", "Rejected by the committee"),
+];
+
+pub(crate) const PUBLICITY_STAGES: Labels = &[
+    (1, "校内公示", "School publicity"),
+    (2, "结果公示", "Result publicity"),
+];
+
+pub(crate) const APPLICATION_ACTIONS: Labels = &[
+    (1, "申报", "Applied"),
+    (2, "开始公示", "Publicity opened"),
+    (3, "登记异议", "Objection recorded"),
+    (4, "异议处理", "Objection handled"),
+    (5, "登记评审结果", "Vote recorded"),
+    (6, "确认", "Confirmed"),
+    (7, "关闭", "Closed"),
+];
+
+pub(crate) const IMPORT_OUTCOMES: Labels = &[
+    (1, "新建", "Created"),
+    (2, "更新", "Updated"),
+    (3, "无变化", "Unchanged"),
+    (4, "拒绝", "Rejected"),
 ];

@@ -58,6 +58,11 @@ pub(crate) struct Viewer<'a> {
 
 /// A whole page with `status`.
 pub(crate) fn page(viewer: &Viewer<'_>, status: StatusCode, title: &str, body: Markup) -> Response {
+    (status, Html(page_html(viewer, title, body))).into_response()
+}
+
+/// A whole page's HTML (a streamed page sends it in parts).
+pub(crate) fn page_html(viewer: &Viewer<'_>, title: &str, body: Markup) -> String {
     let lang = viewer.lang;
     let markup = html! {
         (DOCTYPE)
@@ -77,7 +82,10 @@ pub(crate) fn page(viewer: &Viewer<'_>, status: StatusCode, title: &str, body: M
                         @if viewer.session.is_some() {
                             a href="/search" { (lang.t("查询教师", "Search")) }
                             a href="/cases" { (lang.t("窗口办件", "Window cases")) }
+                            a href="/registrations" { (lang.t("注册到期", "Registrations due")) }
                             a href="/transition" { (lang.t("职称过渡", "Title transition")) }
+                            a href="/rounds" { (lang.t("职称评审", "Title evaluation")) }
+                            a href="/import" { (lang.t("批量导入", "Import")) }
                             a href="/stats" { (lang.t("统计", "Statistics")) }
                         }
                         a href="/verify" { (lang.t("证书查验", "Verify a certificate")) }
@@ -101,7 +109,7 @@ pub(crate) fn page(viewer: &Viewer<'_>, status: StatusCode, title: &str, body: M
             }
         }
     };
-    (status, Html(markup.into_string())).into_response()
+    markup.into_string()
 }
 
 /// A page that only says what went wrong.

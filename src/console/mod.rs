@@ -10,7 +10,8 @@
 //!
 //! - [`session`]: sign-in sessions, cookies and CSRF tokens;
 //! - [`layout`]: the page shell, language switch and labelled form fields;
-//! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics);
+//! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics,
+//!   evaluation rounds and their applications, import);
 //! - `tls`: the console over TLS when the registry is served over TLS.
 
 mod call;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -36,7 +37,7 @@ use axum::serve::IncomingStream;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::api::{CaseService, RegistryService, VerificationService};
+use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
 use crate::server::TlsFiles;
 use layout::{Lang, Viewer};
@@ -75,8 +76,11 @@ impl ConsoleOptions {
 pub(crate) struct Console {
     pub(crate) registry: RegistryService,
     pub(crate) cases: CaseService,
+    pub(crate) evaluation: EvaluationService,
     pub(crate) verification: VerificationService,
     pub(crate) sessions: Arc<Sessions>,
+    /// The rejected rows of recent imports, for their sessions to download.
+    pub(crate) rejects: Arc<pages::import::RejectsFiles>,
     /// Served over TLS: cookies are marked Secure.
     pub(crate) secure: bool,
     pub(crate) counties: Arc<CountyNames>,
@@ -95,9 +99,11 @@ pub fn serve(
     let tls = tls.map(tls::config).transpose()?;
     let console = Console {
         cases: CaseService::new(registry.clone()),
+        evaluation: EvaluationService::new(registry.clone()),
         verification: VerificationService::new(registry.clone()),
         registry,
         sessions: Arc::new(Sessions::new(options.session_idle, options.session_max_age)),
+        rejects: Arc::default(),
         secure: tls.is_some(),
         counties: Arc::new(options.county_names),
         bureau: options.bureau.into(),
@@ -120,22 +126,45 @@ pub fn serve(
     })
 }
 
+/// The largest file the import page takes (a county's roll is a few MB).
+const IMPORT_LIMIT: usize = 64 << 20;
+
 fn router(console: Console) -> Router {
-    use pages::{cases, public, stats, teachers, transition};
+    use pages::{
+        applications, case_report, cases, import, public, registrations, round_forms, rounds,
+        stats, teachers, transition,
+    };
     Router::new()
         .route("/", get(root))
         .route("/signin", get(public::signin_form).post(public::signin))
         .route("/signout", post(public::signout))
         .route("/verify", get(public::verify_form).post(public::verify))
+        .route("/verify/credential", post(pages::credential_check::check))
         .route("/lang/{lang}", get(public::set_lang))
         .route("/search", get(teachers::search))
         .route("/teachers/{id}", get(teachers::show))
         .route("/teachers/{id}/{action}", post(teachers::act))
+        .route("/registrations", get(registrations::due))
         .route("/cases", get(cases::queue))
         .route("/cases/new", get(cases::open_form).post(cases::open))
+        .route("/cases/report", get(case_report::report))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))
         .route("/cases/{id}/notice/{which}", get(cases::notice))
+        .route("/rounds", get(rounds::find).post(round_forms::open))
+        .route("/rounds/{id}", get(rounds::show))
+        .route("/rounds/{id}/committee", post(rounds::committee))
+        .route("/rounds/{id}/apply", post(round_forms::apply))
+        .route("/rounds/{id}/{action}", post(rounds::act))
+        .route("/applications/{id}", get(applications::show))
+        .route("/applications/{id}/{action}", post(applications::act))
+        .route(
+            "/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/import/{id}/rejects.csv", get(import::rejects))
         .route("/stats", get(stats::statistics))
         .route("/transition", get(transition::form).post(transition::run))
         .route("/assets/console.css", get(stylesheet))

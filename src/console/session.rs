@@ -8,6 +8,14 @@
 //! file stops working in the console at the next page). A session ends at sign-out, after
 //! `idle` without a request, or `max_age` after sign-in, whichever comes first.
 //!
+//! A principal holds at most [`MAX_SESSIONS_PER_PRINCIPAL`] sessions: signing in once more
+//! ends its least recently used one. Sign-in is not a gRPC call, so no rate or in-flight
+//! limit met it, and each kept a session for `idle`: any holder of a token (a reader's, an
+//! importer's) could sign in thousands of times a second and fill the server's memory
+//! with sessions, and each sign-in swept the whole table under the lock every page takes
+//! (found after issue 21's list: `tests/red_team/next.rs`). Principals are the auth
+//! file's few names, so the table is now bounded by them.
+//!
 //! Each session has its own CSRF token, put in every form the console renders and checked
 //! on every POST ([`Session::check_csrf`]). Forms shown before sign-in (sign-in itself,
 //! public verification) use a double-submitted token instead: a random cookie whose value
@@ -56,6 +64,10 @@ impl Session {
     }
 }
 
+/// The most sessions one principal holds at once: a bureau's clerks share its token, each
+/// browser a session.
+pub const MAX_SESSIONS_PER_PRINCIPAL: usize = 64;
+
 /// The live sessions by id.
 pub(crate) struct Sessions {
     table: Mutex<HashMap<String, Session>>,
@@ -86,6 +98,22 @@ impl Sessions {
         let mut table = self.table.lock().expect("sessions lock");
         // Ended sessions are swept at each sign-in, so the table holds live ones only.
         table.retain(|_, s| self.live(s, now));
+        // Past the principal's share, its least recently used session ends.
+        loop {
+            let theirs = table
+                .iter()
+                .filter(|(_, s)| s.principal.name == session.principal.name);
+            if theirs.clone().count() < MAX_SESSIONS_PER_PRINCIPAL {
+                break;
+            }
+            let Some(oldest) = theirs
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            table.remove(&oldest);
+        }
         table.insert(id.clone(), session);
         id
     }
@@ -176,6 +204,30 @@ mod tests {
         assert!(sessions.get(&id).is_some());
         std::thread::sleep(Duration::from_millis(35));
         assert!(sessions.get(&id).is_none());
+    }
+
+    #[test]
+    fn a_principal_holds_a_bounded_number_of_sessions_and_others_keep_theirs() {
+        let sessions = Sessions::new(DEFAULT_IDLE, DEFAULT_MAX_AGE);
+        let other = Principal {
+            name: "root".into(),
+            ..Principal::anonymous()
+        };
+        let kept = sessions.start("r".into(), other);
+        let first = sessions.start("t".into(), Principal::anonymous());
+        let ids: Vec<String> = (0..MAX_SESSIONS_PER_PRINCIPAL)
+            .map(|_| sessions.start("t".into(), Principal::anonymous()))
+            .collect();
+        assert!(
+            sessions.get(&first).is_none(),
+            "the least recently used ended"
+        );
+        assert!(ids.iter().all(|id| sessions.get(id).is_some()));
+        assert!(sessions.get(&kept).is_some(), "another principal's stays");
+        assert_eq!(
+            sessions.table.lock().unwrap().len(),
+            MAX_SESSIONS_PER_PRINCIPAL + 1
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::QualificationLoss;
+use crate::domain::{Gender, QualificationLoss};
 
 /// Certificate kinds; `digit()` is digit 10 of the certificate number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,6 +173,45 @@ pub fn parse_certificate_number(raw: &str, today: NaiveDate) -> Result<String, S
     Ok(number.to_string())
 }
 
+/// The year from which sources agree on digit 11 of a certificate number: 1 for a male
+/// holder, 2 for a female one. Before it, descriptions of the digit disagree.
+const SEX_CODE_FROM: i32 = 2009;
+
+/// Digits 5-6 of a new certificate number must be a GB/T 2260 province code. Checked on
+/// new certificates only: a number already on record with another code stays readable
+/// and findable (stored data is never refused for a rule it predates).
+pub fn check_province_code(number: &str) -> Result<(), String> {
+    let code = number.get(4..6).unwrap_or_default();
+    if crate::domain::teacher::PROVINCE_CODES.contains(&code) {
+        Ok(())
+    } else {
+        Err(format!(
+            "digits 5-6 give the province (GB/T 2260), {code} is not a province code"
+        ))
+    }
+}
+
+/// A warning when digit 11 of a certificate number, read as a sex code (certificates of
+/// 2009 on: 1 male, 2 female), disagrees with the holder's recorded sex. Never a refusal:
+/// the meaning of the digit is not settled, and the record may be the one that is wrong.
+pub fn sex_code_warning(number: &str, holder: Gender) -> Option<String> {
+    let year: i32 = number.get(..4)?.parse().ok()?;
+    let coded = match number.as_bytes().get(10)? {
+        b'1' => Gender::Male,
+        b'2' => Gender::Female,
+        _ => return None,
+    };
+    (year >= SEX_CODE_FROM && coded != holder).then(|| {
+        let (digit, said, recorded) = match coded {
+            Gender::Male => ('1', "male", "female"),
+            Gender::Female => ('2', "female", "male"),
+        };
+        format!(
+            "certificate {number}: digit 11 is {digit} ({said}) but the holder is recorded as              {recorded}; accepted, check the certificate or the record"
+        )
+    })
+}
+
 /// Digit 10 of a certificate number must be its kind's digit.
 pub fn check_kind_digit(number: &str, kind: CertificateKind) -> Result<(), String> {
     let digit = number.as_bytes()[9] - b'0';
@@ -193,6 +232,22 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
+    #[test]
+    fn digits_5_6_must_be_a_province_and_digit_11_only_warns() {
+        assert!(check_province_code("20163500022000123").is_ok());
+        assert!(check_province_code("20168100022000123").is_ok());
+        let refused = check_province_code("20160000022000123").unwrap_err();
+        assert!(refused.contains("00 is not a province code"), "{refused}");
+        assert!(check_province_code("20162400022000123").is_err());
+        // 2016, digit 11 = 2 (female).
+        assert_eq!(sex_code_warning("20163500022000123", Gender::Female), None);
+        let warning = sex_code_warning("20163500022000123", Gender::Male).unwrap();
+        assert!(warning.contains("digit 11 is 2"), "{warning}");
+        // Before 2009 the digit's meaning is disputed; other digits mean nothing known.
+        assert_eq!(sex_code_warning("20053500022000123", Gender::Male), None);
+        assert_eq!(sex_code_warning("20163500023000123", Gender::Male), None);
     }
 
     #[test]

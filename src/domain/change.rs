@@ -38,6 +38,12 @@ pub enum ChangeKind {
     /// A step of a title application: `case_id` is the application, `teacher_id` the
     /// applicant. A confirmation comes with the record's own TitleChanged event.
     TitleApplicationChanged,
+    /// The releasing county proposed a transfer (see `domain::transfer`).
+    TransferProposed,
+    /// The receiving county accepted a transfer: the teacher moved between counties.
+    TransferAccepted,
+    /// The receiving county declined a transfer; the teacher stays.
+    TransferDeclined,
     /// An identity correction was proposed or rejected: `case_id` is the correction,
     /// `teacher_id` its teacher, whose record is unchanged.
     IdentityCorrectionChanged,

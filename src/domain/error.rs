@@ -40,6 +40,16 @@ pub enum DomainError {
     /// A request_id was reused for a request with a different body (AIP-155).
     #[error("request_id {request_id:?} was already used for a different request")]
     RequestIdReused { request_id: String },
+    /// The caller keeps as many request ids as it may (see `store::request_quota`): a
+    /// request with a new one waits until the oldest expire.
+    #[error(
+        "this principal keeps {limit} request ids already, the most it may within the retention window; retry in {} s, or retry earlier requests with their own request_id",
+        retry_after.as_secs()
+    )]
+    RequestIdsExhausted {
+        limit: u64,
+        retry_after: std::time::Duration,
+    },
     /// The caller may not act on this teacher or county.
     #[error("{message}")]
     PermissionDenied { message: String },

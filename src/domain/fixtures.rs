@@ -40,6 +40,7 @@ pub(crate) fn stored_teacher(legacy: Option<LegacyTitle>, limited_scope: bool) -
         revision: 1,
         create_time: UnixMicros(0),
         update_time: UnixMicros(0),
+        pending_transfer: None,
     }
 }
 

@@ -10,9 +10,9 @@ use chrono::{Months, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
-    check_kind_digit, parse_certificate_number, parse_date, Certificate, CertificateCopy,
-    CertificateKind, CertificateStatus, Choice, CopyState, DomainError, FieldViolation,
-    Registration, ReissueReason, Revocation, Teacher,
+    check_kind_digit, check_province_code, parse_certificate_number, parse_date, Certificate,
+    CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState, DomainError,
+    FieldViolation, Registration, ReissueReason, Revocation, Teacher,
 };
 
 /// How long a periodic registration, and a revocation's bar on reapplying, last.
@@ -81,6 +81,11 @@ impl CertificateInput {
                 None
             }
         };
+        if let Some(number) = &number {
+            if let Err(e) = check_province_code(number) {
+                bad("certificate.certificate_number", e);
+            }
+        }
         if let (Some(number), Some(kind)) = (&number, kind) {
             if let Err(e) = check_kind_digit(number, kind) {
                 bad("certificate.certificate_number", e);

@@ -1,6 +1,7 @@
 //! The domain: teachers, identity documents, registry numbers, certificates and titles,
 //! and the rules over them. Pure: no I/O, no clock (callers pass `today`), no storage.
 
+pub mod audit;
 pub mod case;
 mod certificate;
 mod change;
@@ -24,11 +25,13 @@ pub(crate) mod teacher_id;
 mod text;
 mod title;
 mod title_history;
+mod transfer;
 mod verification;
 
 pub use certificate::{
-    check_kind_digit, parse_certificate_number, Certificate, CertificateCopy, CertificateKind,
-    CertificateStatus, CopyState, Registration, ReissueReason, Revocation,
+    check_kind_digit, check_province_code, parse_certificate_number, sex_code_warning, Certificate,
+    CertificateCopy, CertificateKind, CertificateStatus, CopyState, Registration, ReissueReason,
+    Revocation,
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;
@@ -53,4 +56,5 @@ pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
 pub use text::shown;
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
+pub use transfer::{parse_receiving_school, PendingTransfer, TransferProposal};
 pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::domain::text::{optional_text, required_text, shown};
 use crate::domain::{
     current_title, Certificate, FieldViolation, Former, IdDocumentType, IdentityDocument,
-    LegacyTitle, TeacherId, TitleEntry, TitleTier,
+    LegacyTitle, PendingTransfer, TeacherId, TitleEntry, TitleTier,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,8 +60,9 @@ impl From<CountyCode> for String {
     }
 }
 
-/// Two-digit province-level codes of GB/T 2260.
-const PROVINCE_CODES: [&str; 34] = [
+/// Two-digit province-level codes of GB/T 2260: the 34 provinces, autonomous regions,
+/// municipalities and special administrative regions.
+pub(crate) const PROVINCE_CODES: [&str; 34] = [
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
     "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
     "81", "82",
@@ -383,6 +384,8 @@ pub struct Teacher {
     pub revision: u64,
     pub create_time: UnixMicros,
     pub update_time: UnixMicros,
+    /// A transfer to another county proposed and not yet answered (see `domain::transfer`).
+    pub pending_transfer: Option<PendingTransfer>,
 }
 
 impl Teacher {

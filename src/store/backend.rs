@@ -129,6 +129,21 @@ impl Engine for Backend {
         })
     }
 
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Bytes>>, StoreError> {
+        Ok(match self {
+            Backend::Sled(engine) => engine
+                .get_many(keys)?
+                .into_iter()
+                .map(|value| value.map(Bytes::Sled))
+                .collect(),
+            Backend::Postgres(engine) => engine
+                .get_many(keys)?
+                .into_iter()
+                .map(|value| value.map(Bytes::Owned))
+                .collect(),
+        })
+    }
+
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
         Ok(match self {
             Backend::Sled(engine) => Scan::Sled(engine.range(from, to)?),
@@ -187,13 +202,6 @@ impl Engine for Backend {
             Backend::Sled(engine) => engine.begin_group(),
             Backend::Postgres(engine) => engine.begin_group(),
         }
-    }
-
-    fn committed(&self, key: &[u8]) -> Result<Option<Bytes>, StoreError> {
-        Ok(match self {
-            Backend::Sled(engine) => engine.committed(key)?.map(Bytes::Sled),
-            Backend::Postgres(engine) => engine.committed(key)?.map(Bytes::Owned),
-        })
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {

@@ -28,7 +28,7 @@ use crate::store::engine::Engine;
 use crate::store::evaluation;
 use crate::store::mutation::{index_entries, stage_change, stage_record};
 use crate::store::writer::Staged;
-use crate::store::{changes, codec, keys, StoreError};
+use crate::store::{changes, codec, history, keys, StoreError};
 
 /// The teachers changed after a revision, read by the writer at `revision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +157,8 @@ pub enum RestorePart {
     Evaluation(EvaluationRecords),
     /// Change-log events to add.
     Changes(Vec<ChangeEvent>),
+    /// Teachers' revision entries to add, in the stored format (see `store::history`).
+    Revisions(Vec<Vec<u8>>),
     /// The registry's revision, and the oldest revision of its change log.
     Finish { revision: u64, oldest_revision: u64 },
 }
@@ -330,6 +332,11 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
         RestorePart::Changes(events) => {
             for event in &events {
                 stage_change(staged, event);
+            }
+        }
+        RestorePart::Revisions(entries) => {
+            for value in &entries {
+                history::stage_entry(staged, &history::decode_entry(value)?);
             }
         }
         RestorePart::Finish {

@@ -7,9 +7,12 @@ use crate::domain::case::evaluation::{Application, EvaluationRound, RoundFigures
 use crate::domain::case::{Case, CaseFigures, Consultation};
 use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
+use crate::store::format::audit::AuditRecord;
 use crate::store::format::case::CaseRecord;
 use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
-use crate::store::format::{evaluation, v1, v2, StoredRequest};
+use crate::store::format::request_quota::RequestQuotaRecord;
+use crate::store::format::{evaluation, revision, v1, v2, StoredRequest};
+use crate::store::history::RevisionEntry;
 use crate::store::StoreError;
 
 /// Release 0.1's format: postcard of the domain structs (read only).
@@ -97,6 +100,36 @@ impl Stored for Case {
     }
 }
 
+impl Encoded for crate::store::request_quota::RequestQuota {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&RequestQuotaRecord::of(self), out);
+    }
+}
+
+impl Stored for crate::store::request_quota::RequestQuota {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no request-id counts".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        Ok(v2::decode::<RequestQuotaRecord>(body)?.into_domain())
+    }
+}
+
+impl Encoded for crate::domain::audit::AuditEntry {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&AuditRecord::of(self), out);
+    }
+}
+
+impl Stored for crate::domain::audit::AuditEntry {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no audit entries".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<AuditRecord>(body)?.into_domain()
+    }
+}
+
 impl Encoded for CaseFigures {
     fn encode_body(&self, out: &mut Vec<u8>) {
         v2::encode(&FiguresRecord::of(self), out);
@@ -152,6 +185,7 @@ stored_in_format_2! {
     EvaluationRound => evaluation::RoundRecord, "evaluation rounds";
     Application => evaluation::ApplicationRecord, "title applications";
     EthicsFindings => evaluation::FindingsRecord, "ethics findings";
+    RevisionEntry => revision::RevisionRecord, "revisions";
 }
 
 impl Encoded for RoundFigures {

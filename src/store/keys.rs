@@ -53,6 +53,12 @@ pub(crate) const REQUEST: u8 = b'q';
 /// `e` + time recorded (microseconds, big-endian) + the request's `q` key → nothing: the
 /// request ids in the order they expire, so trimming reads only the expired ones.
 pub(crate) const REQUEST_EXPIRY: u8 = b'e';
+/// `y` + principal → how many request ids the principal keeps, by when they were
+/// recorded (see [`crate::store::request_quota`]): the cap of finding 5 of #21.
+pub(crate) const REQUEST_QUOTA: u8 = b'y';
+/// `d` + time (microseconds, big-endian) + sequence (4 bytes) → an audit entry (see
+/// [`crate::store::audit`]): who read what, kept apart from the change log.
+pub(crate) const AUDIT: u8 = b'd';
 /// `a` + case_id → the case record.
 pub(crate) const CASE: u8 = b'a';
 /// `o` + county code + case_id → a copy of the case record, while the case is open: the
@@ -84,6 +90,13 @@ pub(crate) const ROUND_FIGURES: u8 = b'u';
 pub(crate) const ETHICS_FINDING: u8 = b'f';
 /// `w` + date given (YYYYMMDD) + revision → a consultation answered.
 pub(crate) const CONSULTATION: u8 = b'w';
+/// `T` + county code + teacher_id → nothing: the teachers with a transfer pending out of
+/// or into the county (an entry under each of the two counties), for ListTransfers.
+pub(crate) const TRANSFER: u8 = b'T';
+/// `H` + teacher_id + the revision's bitwise complement (big-endian) → what that revision
+/// changed in the record (see [`crate::store::history`]). The complement puts a teacher's
+/// newest revision first, so a history reads newest first in one forward scan.
+pub(crate) const HISTORY: u8 = b'H';
 // `m` + name → registry metadata:
 
 /// Metadata: the revision of the last committed change.
@@ -95,6 +108,9 @@ pub(crate) const META_COUNTY_COPIES: &[u8] = b"mcounty-copies";
 /// Metadata: present once every request record has its expiry entry (see
 /// [`crate::store::upgrade`]).
 pub(crate) const META_REQUEST_EXPIRY: &[u8] = b"mrequest-expiry";
+/// Metadata: present once every principal's request ids are counted (see
+/// [`crate::store::request_quota`]).
+pub(crate) const META_REQUEST_QUOTAS: &[u8] = b"mrequest-quotas";
 /// Metadata: present once every record has its name entry (see [`crate::store::upgrade`]).
 pub(crate) const META_NAME_INDEX: &[u8] = b"mname-index";
 /// Metadata: present once the report's cells count every case (see
@@ -370,6 +386,36 @@ pub(crate) fn case_id_at_end(key: &[u8]) -> Option<CaseId> {
     CaseId::try_from(text.to_string()).ok()
 }
 
+/// A pending transfer's entry under one of its counties (see [`TRANSFER`]).
+pub(crate) fn transfer(county: &CountyCode, id: &TeacherId) -> Vec<u8> {
+    let mut key = transfer_prefix(county);
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// The prefix of a county's pending-transfer entries.
+pub(crate) fn transfer_prefix(county: &CountyCode) -> Vec<u8> {
+    prefixed(TRANSFER, county.as_str().as_bytes())
+}
+
+/// A teacher's revision entry (see [`HISTORY`]).
+pub(crate) fn history(id: &TeacherId, revision: u64) -> Vec<u8> {
+    let mut key = history_prefix(id);
+    key.extend_from_slice(&(!revision).to_be_bytes());
+    key
+}
+
+/// The prefix of a teacher's revision entries.
+pub(crate) fn history_prefix(id: &TeacherId) -> Vec<u8> {
+    prefixed(HISTORY, id.as_str().as_bytes())
+}
+
+/// The revision a history key stands for.
+pub(crate) fn revision_of_history(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    Some(!u64::from_be_bytes(key[start..].try_into().ok()?))
+}
+
 pub(crate) fn certificate(number: &str) -> Vec<u8> {
     prefixed(CERTIFICATE, number.as_bytes())
 }
@@ -435,6 +481,44 @@ pub(crate) fn parse_request_expiry(key: &[u8]) -> Option<(UnixMicros, &[u8])> {
     (request_key.first() == Some(&REQUEST)).then_some((UnixMicros(micros), request_key))
 }
 
+/// The principal's request-id count (see [`REQUEST_QUOTA`]).
+pub(crate) fn request_quota(principal: &str) -> Vec<u8> {
+    prefixed(REQUEST_QUOTA, principal.as_bytes())
+}
+
+/// The principal of a request key (`q` + principal + 0x00 + request_id).
+pub(crate) fn principal_of_request(request_key: &[u8]) -> Option<&str> {
+    let rest = request_key.strip_prefix(&[REQUEST])?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+/// An audit entry's key: its time, then a sequence number that orders entries of the same
+/// microsecond (see [`AUDIT`]).
+pub(crate) fn audit(at: UnixMicros, sequence: u32) -> Vec<u8> {
+    let mut key = audit_bound(at);
+    key.extend_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// The first audit key of a moment: every entry below it was written earlier.
+pub(crate) fn audit_bound(at: UnixMicros) -> Vec<u8> {
+    let micros = u64::try_from(at.0).unwrap_or(0);
+    prefixed(AUDIT, &micros.to_be_bytes())
+}
+
+/// The moment of an audit key.
+pub(crate) fn audit_time(key: &[u8]) -> Option<UnixMicros> {
+    let [AUDIT, rest @ ..] = key else {
+        return None;
+    };
+    let (micros, sequence) = rest.split_first_chunk::<8>()?;
+    (sequence.len() == 4).then_some(())?;
+    i64::try_from(u64::from_be_bytes(*micros))
+        .ok()
+        .map(UnixMicros)
+}
+
 fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + rest.len());
     key.push(prefix);
@@ -485,6 +569,17 @@ mod tests {
         assert!(!key.starts_with(&shorter));
         assert!(!key.starts_with(&name_prefix(&b, "王")));
         assert!(key < name_county_end(&a) && name_county_end(&a) < name(&b, "", &id));
+    }
+
+    #[test]
+    fn history_keys_put_a_teachers_newest_revision_first() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let id = TeacherId::generate(&mut rng);
+        let (old, new) = (history(&id, 7), history(&id, 1 << 33));
+        assert!(new < old);
+        assert!(old.starts_with(&history_prefix(&id)));
+        assert_eq!(revision_of_history(&old), Some(7));
+        assert_eq!(revision_of_history(&new), Some(1 << 33));
     }
 
     #[test]

@@ -42,6 +42,37 @@ pub enum MigrateError {
     Store(#[from] StoreError),
 }
 
+/// Refuses a place that already holds pairs: a registry is built or moved only into an
+/// empty one.
+pub fn ensure_empty(location: &Location, options: &StoreOptions) -> Result<(), MigrateError> {
+    let engine = Backend::open_at(location, options).map_err(|error| MigrateError::Open {
+        location: location.to_string(),
+        error,
+    })?;
+    if engine.range(Unbounded, Unbounded)?.next().is_some() {
+        return Err(MigrateError::NotEmpty(location.to_string()));
+    }
+    Ok(())
+}
+
+/// Checks the registry at `location` with no server writing meanwhile: on PostgreSQL the
+/// check holds the writers' lock, so every server's writes wait until it is done (and a
+/// check of a million records takes the better part of a minute).
+pub fn verify_at(
+    location: &Location,
+    options: &StoreOptions,
+) -> Result<VerifyReport, MigrateError> {
+    let engine = Backend::open_at(location, options).map_err(|error| MigrateError::Open {
+        location: location.to_string(),
+        error,
+    })?;
+    engine.begin_group()?;
+    let report = verify::verify(&engine);
+    // Lets the writers in again (an empty transaction's commit on PostgreSQL).
+    engine.flush()?;
+    Ok(report?)
+}
+
 /// Copies the registry at `from` into the empty `to`, then checks the copy.
 pub fn migrate(
     from: &Location,

@@ -8,6 +8,7 @@
 //! [`sled_engine`]; PostgreSQL, which several servers may share, in [`postgres_engine`];
 //! [`Backend`] is the one of the two a store runs on. Callers speak in domain terms only.
 
+mod audit;
 mod backend;
 mod backup;
 mod cases;
@@ -16,16 +17,19 @@ mod codec;
 mod engine;
 mod evaluation;
 mod format;
+mod history;
 mod identity;
 mod keys;
 mod migrate;
 mod mutation;
 mod page;
 mod postgres_engine;
+mod request_quota;
 mod requests;
 mod search;
 mod sled_engine;
 mod statistics;
+mod transfers;
 mod upgrade;
 mod verify;
 mod writer;
@@ -45,6 +49,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
+pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
 pub use backend::Location;
 pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
 pub use cases::{
@@ -58,17 +63,20 @@ pub use evaluation::{
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
+pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
 pub use identity::duplicates::{Candidate, PassFigures};
 pub use identity::{IdentityAnswer, IdentityCommand};
-pub use migrate::{migrate, MigrateError, Migrated};
+pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
 pub use postgres_engine::cluster::ThrowawayCluster;
+pub use request_quota::DEFAULT_REQUEST_IDS_PER_PRINCIPAL;
 pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
+pub use transfers::CountyTransfers;
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 
@@ -158,6 +166,11 @@ pub struct StoreOptions {
     pub disk_reserve_bytes: u64,
     /// How long a request id replays its first answer (see `store::requests`).
     pub request_id_retention: std::time::Duration,
+    /// How many request ids one principal may keep within that window (see
+    /// `store::request_quota`).
+    pub request_ids_per_principal: u64,
+    /// How long read-audit entries are kept (see `store::audit`).
+    pub audit_retention: std::time::Duration,
     /// The working-day calendar and time limits of cases.
     pub window_rules: Arc<WindowRules>,
 }
@@ -168,6 +181,8 @@ impl Default for StoreOptions {
             cache_capacity: DEFAULT_CACHE_MB * 1024 * 1024,
             disk_reserve_bytes: 0,
             request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
+            request_ids_per_principal: DEFAULT_REQUEST_IDS_PER_PRINCIPAL,
+            audit_retention: DEFAULT_AUDIT_RETENTION,
             window_rules: Arc::default(),
         }
     }
@@ -188,6 +203,7 @@ struct Inner {
     stats: Arc<writer::WriteStats>,
     page_secret: Vec<u8>,
     request_id_retention: std::time::Duration,
+    audit_retention: std::time::Duration,
     window_rules: Arc<WindowRules>,
 }
 
@@ -209,6 +225,7 @@ impl Store {
         let page_secret = page_secret?;
         upgrade::fill_county_copies(&*engine)?;
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
+        request_quota::fill_counts(&*engine, options.request_id_retention)?;
         upgrade::fill_name_index(&*engine)?;
         upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
@@ -216,7 +233,10 @@ impl Store {
         let (sender, committed, handle) = writer::spawn(
             engine.clone(),
             stats.clone(),
-            options.request_id_retention,
+            writer::RequestIdLimits {
+                retention: options.request_id_retention,
+                per_principal: options.request_ids_per_principal,
+            },
             options.window_rules.clone(),
         )?;
         Ok(Store {
@@ -228,6 +248,7 @@ impl Store {
                 stats,
                 page_secret,
                 request_id_retention: options.request_id_retention,
+                audit_retention: options.audit_retention,
                 window_rules: options.window_rules.clone(),
             }),
         })
@@ -575,6 +596,35 @@ impl Store {
                 return Ok(forgotten);
             }
         }
+    }
+
+    /// Stores read-audit entries (see [`audit`]); answers once they are on disk.
+    pub async fn audit(
+        &self,
+        entries: Vec<crate::domain::audit::AuditEntry>,
+    ) -> Result<(), StoreError> {
+        self.ask(|reply| Command::Audit { entries, reply }).await
+    }
+
+    /// Forgets the audit entries older than the audit retention, through the writer, in
+    /// bounded steps. Answers how many it forgot.
+    pub async fn trim_audit(&self) -> Result<u64, StoreError> {
+        let before = requests::kept_since(crate::clock::now(), self.inner.audit_retention);
+        let mut forgotten = 0;
+        loop {
+            let removed = self
+                .ask(|reply| Command::TrimAudit { before, reply })
+                .await?;
+            forgotten += removed;
+            if removed < writer::MAX_TRIM {
+                return Ok(forgotten);
+            }
+        }
+    }
+
+    /// A page of the read audit, oldest first.
+    pub fn list_audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        audit::list(self.engine(), query)
     }
 
     /// The oldest revision still in the change log.

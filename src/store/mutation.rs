@@ -8,15 +8,16 @@ use chrono::NaiveDate;
 
 use crate::domain::case::CaseKind;
 use crate::domain::{
-    ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, FormerDocumentReason, ImportMode,
-    ImportRow, NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher,
-    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange, UnixMicros,
+    sex_code_warning, ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError,
+    FormerDocumentReason, ImportMode, ImportRow, NewCertificate, QualificationLoss, Reissue,
+    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
+    TransferProposal,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
-use crate::store::{codec, keys, StoreError};
+use crate::store::{codec, history, keys, transfers, StoreError};
 
 /// A change to the registry, as queued for the writer.
 #[derive(Debug, Clone)]
@@ -76,6 +77,14 @@ pub enum TeacherChange {
         effective_date: NaiveDate,
         approval_document: String,
     },
+    /// The teacher's county proposes a transfer to another county.
+    ProposeTransfer(TransferProposal),
+    /// The receiving county accepts the pending transfer; the teacher joins `school`.
+    AcceptTransfer {
+        school: String,
+    },
+    /// The receiving county declines the pending transfer.
+    DeclineTransfer,
 }
 
 /// Who asks, and under which request id.
@@ -176,13 +185,13 @@ pub enum Effect {
     Unchanged,
 }
 
-/// Applies `mutation` to `staged`. A request id recorded at or after `requests_kept_since`
+/// Applies `mutation` to `staged`. A request id recorded inside `window`
 /// replays its first answer; an older one has expired, and the request is treated as new.
 pub(crate) fn apply(
     staged: &mut Staged<'_>,
     mutation: Mutation,
     context: &WriteContext,
-    requests_kept_since: UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
 ) -> Result<Outcome, StoreError> {
     let fingerprint = Fingerprint::of(&mutation);
     // Import rows have no fingerprint: they are never replayed by request id.
@@ -194,7 +203,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Teacher(outcome) if record.fingerprint.matches(&mutation) => Some(outcome),
             _ => None,
@@ -217,13 +226,13 @@ pub(crate) fn apply(
     };
 
     if let (Some(key), Some(Fingerprint::V2(fingerprint))) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&NewRequest {
                 fingerprint,
                 outcome: &outcome,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(outcome)
 }
@@ -247,6 +256,7 @@ pub(super) fn create_teacher(
         revision: staged.next_revision(),
         create_time: now,
         update_time: now,
+        pending_transfer: None,
     };
     commit_record(staged, None, &teacher, ChangeKind::Created, context)?;
     Ok(Outcome {
@@ -311,6 +321,7 @@ fn import_row(
             revision: 0,
             create_time: now,
             update_time: now,
+            pending_transfer: None,
         },
     };
     for imported in &row.certificates {
@@ -323,6 +334,12 @@ fn import_row(
         }
     }
     next.merge_import(&row, &context.principal, now)?;
+    if current
+        .as_ref()
+        .is_some_and(|c| c.fields.county_code != next.fields.county_code)
+    {
+        next.pending_transfer = None;
+    }
     let (kind, effect) = match &current {
         None => (ChangeKind::Created, Effect::Created),
         Some(current) if *current == next => {
@@ -383,8 +400,14 @@ pub(super) fn change_teacher(
         }
     };
     // Another county's teacher is one this caller may not act on: it answers as a missing
-    // one would, before its etag is looked at, so no answer tells it exists.
-    if !context.in_scope(&current.fields.county_code) {
+    // one would, before its etag is looked at, so no answer tells it exists. A transfer is
+    // answered by the county it would go to.
+    if matches!(
+        change,
+        TeacherChange::AcceptTransfer { .. } | TeacherChange::DeclineTransfer
+    ) {
+        transfers::check_receiving_county(context, &current)?;
+    } else if !context.in_scope(&current.fields.county_code) {
         let what = match target {
             Target::Teacher(_) => "teacher",
             Target::Certificate(_) => "certificate",
@@ -412,12 +435,26 @@ pub(super) fn change_teacher(
                 .patched(&patch, &mask)
                 .validate(today)
                 .map_err(DomainError::from)?;
+            if validated.fields.county_code != current.fields.county_code {
+                if context.scope.is_some() {
+                    return Err(DomainError::PermissionDenied {
+                        message: "a county may not move a teacher to another county by \
+                                  itself: propose a transfer (ProposeTransfer), which the \
+                                  receiving county accepts or declines"
+                            .into(),
+                    }
+                    .into());
+                }
+                // An admin's direct move ends any pending transfer.
+                next.pending_transfer = None;
+            }
             next.fields = validated.fields;
             warnings = validated.warnings;
             ChangeKind::Updated
         }
         TeacherChange::IssueCertificate(new) => {
             refuse_taken_certificate(staged, &new.number)?;
+            warnings.extend(sex_code_warning(&new.number, next.fields.gender));
             next.issue_certificate(new)?;
             ChangeKind::CertificateIssued
         }
@@ -455,6 +492,18 @@ pub(super) fn change_teacher(
                 clock::now(),
             )?;
             ChangeKind::TitleTransitioned
+        }
+        TeacherChange::ProposeTransfer(proposal) => {
+            next.propose_transfer(proposal, &context.principal, clock::now())?;
+            ChangeKind::TransferProposed
+        }
+        TeacherChange::AcceptTransfer { school } => {
+            next.accept_transfer(school)?;
+            ChangeKind::TransferAccepted
+        }
+        TeacherChange::DeclineTransfer => {
+            next.decline_transfer()?;
+            ChangeKind::TransferDeclined
         }
     };
     if next == current {
@@ -525,7 +574,8 @@ fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), Sto
 }
 
 /// The single write step of every accepted mutation: the record, every index entry and
-/// counter that changed, the change event, and the revision, staged together.
+/// counter that changed, the change event, the record's revision entry (what changed,
+/// field by field: see [`crate::store::history`]) and the revision, staged together.
 pub(crate) fn commit_record(
     staged: &mut Staged<'_>,
     before: Option<&Teacher>,
@@ -535,6 +585,7 @@ pub(crate) fn commit_record(
 ) -> Result<(), StoreError> {
     stage_record(staged, before, after)?;
     crate::store::identity::duplicates::find_for(staged, before, after)?;
+    history::stage_revision(staged, before, after, kind, context)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: Some(after.id.clone()),
@@ -672,6 +723,11 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
     }
     for certificate in &teacher.certificates {
         entries.push((keys::certificate(&certificate.number), id.clone()));
+    }
+    if let Some(pending) = &teacher.pending_transfer {
+        for county in [&teacher.fields.county_code, &pending.to_county] {
+            entries.push((keys::transfer(county, &teacher.id), Vec::new()));
+        }
     }
     if let Some(expires_on) = teacher.registration_expiry() {
         entries.push((

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::format::StoredRequest;
+use crate::store::request_quota::{self, RequestWindow};
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
 
@@ -37,7 +38,7 @@ pub(crate) fn recall<T>(
     staged: &Staged<'_>,
     principal: &str,
     request_id: Option<&String>,
-    kept_since: UnixMicros,
+    window: &RequestWindow,
     first_answer: impl FnOnce(StoredRequest) -> Option<T>,
 ) -> Result<Recall<T>, StoreError> {
     let Some(request_id) = request_id else {
@@ -46,7 +47,7 @@ pub(crate) fn recall<T>(
     let key = keys::request(principal, request_id);
     if let Some(bytes) = staged.get(&key)? {
         let record: StoredRequest = codec::decode(&key, &bytes)?;
-        let expired = record.recorded_at.is_some_and(|at| at < kept_since);
+        let expired = record.recorded_at.is_some_and(|at| at < window.kept_since);
         if !expired {
             return match first_answer(record) {
                 Some(answer) => Ok(Recall::Replay(answer)),
@@ -61,15 +62,23 @@ pub(crate) fn recall<T>(
 }
 
 /// Stages the record of a request's first answer under `key` (as [`recall`] gave it), with
-/// its expiry entry; `record` encodes it, given the moment it is recorded.
+/// its expiry entry and its principal's count; `record` encodes it, given the moment it is
+/// recorded. RESOURCE_EXHAUSTED if the principal keeps its cap of request ids already (see
+/// [`request_quota`]): the caller's answer becomes that refusal, and nothing is written.
 pub(crate) fn remember(
     staged: &mut Staged<'_>,
     key: Vec<u8>,
+    window: &RequestWindow,
     record: impl FnOnce(UnixMicros) -> Vec<u8>,
-) {
+) -> Result<(), StoreError> {
     let recorded_at = crate::clock::now();
+    if let Some(principal) = keys::principal_of_request(&key) {
+        let principal = principal.to_string();
+        request_quota::count(staged, &principal, recorded_at, window)?;
+    }
     staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
     staged.insert(key, record(recorded_at));
+    Ok(())
 }
 
 /// The moment before which request records have expired, `retention` before `now`.
@@ -93,6 +102,7 @@ pub(crate) fn trim(staged: &mut Staged<'_>, before: UnixMicros) -> Result<u64, S
             continue;
         }
         if let Some((at, request_key)) = keys::parse_request_expiry(&key) {
+            request_quota::release(staged, request_key, at)?;
             if let Some(bytes) = staged.get(request_key)? {
                 let record: StoredRequest = codec::decode(request_key, &bytes)?;
                 if record.recorded_at.is_none_or(|recorded| recorded == at) {
@@ -147,7 +157,40 @@ pub(crate) fn verify<E: Engine>(engine: &E, report: &mut VerifyReport) -> Result
             printable(&key)
         ));
     }
+    verify_counts(engine, &entries, report)?;
     Ok(records)
+}
+
+/// Checks that each principal's count of request ids (see [`request_quota`]) is the number
+/// of its expiry entries.
+fn verify_counts<E: Engine>(
+    engine: &E,
+    entries: &HashSet<(UnixMicros, Vec<u8>)>,
+    report: &mut VerifyReport,
+) -> Result<(), StoreError> {
+    let mut expected = std::collections::BTreeMap::<Vec<u8>, u64>::new();
+    for (_, request_key) in entries {
+        if let Some(principal) = keys::principal_of_request(request_key) {
+            *expected.entry(keys::request_quota(principal)).or_default() += 1;
+        }
+    }
+    let stored = request_quota::stored_totals(engine)?;
+    for (key, count) in &expected {
+        let kept = stored.get(key).copied().unwrap_or(0);
+        if kept != *count {
+            report.problem(format!(
+                "{} keeps {count} request ids but counts {kept}",
+                printable(key)
+            ));
+        }
+    }
+    for key in stored.keys().filter(|k| !expected.contains_key(*k)) {
+        report.problem(format!(
+            "{} counts request ids it does not keep",
+            printable(key)
+        ));
+    }
+    Ok(())
 }
 
 /// A request key for a report: the principal, not the request id.

@@ -40,6 +40,10 @@ pub struct VerifyReport {
     pub changes: u64,
     /// Request ids remembered (see `store::requests`).
     pub request_ids: u64,
+    /// Revision entries of teachers' histories (see `store::history`).
+    pub revision_entries: u64,
+    /// Teachers whose history reaches back to their creation.
+    pub complete_histories: u64,
     pub oldest_revision: u64,
     pub revision: u64,
     /// The first problems found, described.
@@ -201,6 +205,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::REGISTRATION_EXPIRY,
         keys::NAME,
         crate::store::identity::keys::BLOCK,
+        keys::TRANSFER,
         keys::OPEN_CASE,
         keys::COUNTY_CASE,
     ] {
@@ -285,6 +290,9 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
 
     // Title applications, their entries and the rounds' figures.
     crate::store::evaluation::verify_evaluation(engine, &mut report)?;
+
+    // Each teacher's history, undone from the record back to its first entry.
+    crate::store::history::verify(engine, &mut report)?;
 
     // The change log and the county change index.
     let mut next = report.oldest_revision;

@@ -29,6 +29,7 @@
 mod committer;
 mod filter;
 mod poll;
+mod prefetch;
 mod staged;
 mod voided;
 
@@ -40,16 +41,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use committer::{Failure, Finished, Group};
 use filter::KeyFilter;
+use prefetch::Prefetched;
 use staged::Pending;
 pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
 
 use crate::clock;
 use crate::domain::case::WindowRules;
+use crate::store::audit;
 use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
 use crate::store::cases::{self, CaseAnswer, CaseCommand};
 use crate::store::engine::Engine;
 use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
+use crate::store::request_quota::RequestWindow;
 use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
@@ -114,6 +118,16 @@ pub(crate) enum Command {
         before: crate::domain::UnixMicros,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Store read-audit entries (see [`crate::store::audit`]): no revision, no change.
+    Audit {
+        entries: Vec<crate::domain::audit::AuditEntry>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Drop up to [`MAX_TRIM`] audit entries made before `before`; answers how many.
+    TrimAudit {
+        before: crate::domain::UnixMicros,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     /// Read the teachers changed after `after`, between two groups (see [`backup`]).
     Snapshot {
         after: u64,
@@ -128,6 +142,8 @@ pub(crate) enum Command {
 
 /// An answer owed to a caller once the group is on disk.
 enum Answer {
+    /// Boxed, as the larger answers are: a teacher record is large, and every queued
+    /// answer would otherwise take its size.
     Mutation(
         oneshot::Sender<Result<Outcome, StoreError>>,
         Box<Result<Outcome, StoreError>>,
@@ -173,10 +189,12 @@ impl Answer {
             Command::Identity { reply, .. } => {
                 Answer::Identity(reply, Box::new(Err(error.clone())))
             }
-            Command::TrimChanges { reply, .. } | Command::TrimRequests { reply, .. } => {
-                Answer::Trim(reply, Err(error.clone()))
+            Command::TrimChanges { reply, .. }
+            | Command::TrimRequests { reply, .. }
+            | Command::TrimAudit { reply, .. } => Answer::Trim(reply, Err(error.clone())),
+            Command::Restore { reply, .. } | Command::Audit { reply, .. } => {
+                Answer::Done(reply, Err(error.clone()))
             }
-            Command::Restore { reply, .. } => Answer::Done(reply, Err(error.clone())),
             Command::Snapshot { reply, .. } => {
                 let _ = reply.send(Err(error.clone()));
                 Answer::None
@@ -275,6 +293,14 @@ impl WriteStats {
     }
 }
 
+/// How long request ids are kept, and how many one principal may keep (see
+/// [`crate::store::request_quota`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestIdLimits {
+    pub(crate) retention: Duration,
+    pub(crate) per_principal: u64,
+}
+
 /// The writer's queue, the watch of committed revisions, and the thread.
 pub(crate) type Spawned = (
     mpsc::Sender<Command>,
@@ -285,7 +311,7 @@ pub(crate) type Spawned = (
 pub(crate) fn spawn(
     engine: Arc<Backend>,
     stats: Arc<WriteStats>,
-    request_id_retention: Duration,
+    request_ids: RequestIdLimits,
     window_rules: Arc<WindowRules>,
 ) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
@@ -334,9 +360,12 @@ pub(crate) fn spawn(
                 committing: None,
                 staging: Staging::default(),
                 filter,
-                request_id_retention,
+                request_ids,
                 window_rules,
                 lost: voided::Lost::default(),
+                // Random, so servers sharing an engine do not reuse each other's keys.
+                audit_sequence: rand::random(),
+                prefetched: Prefetched::default(),
             };
             runtime.block_on(writer.run(receiver));
             drop(scan);
@@ -383,12 +412,16 @@ struct Writer {
     staging: Staging,
     /// Keys that may be in the engine.
     filter: Arc<KeyFilter>,
-    /// How long a request id replays its first answer.
-    request_id_retention: Duration,
+    /// How long a request id replays its first answer, and how many a principal keeps.
+    request_ids: RequestIdLimits,
     /// The calendar a supplement notice's deadline is counted in.
     window_rules: Arc<WindowRules>,
     /// The change events of groups lost to a fault, voided once writes resume.
     lost: voided::Lost,
+    /// The sequence number of the next audit entry's key.
+    audit_sequence: u32,
+    /// A shared engine's keys, read ahead for the group being staged.
+    prefetched: Prefetched,
 }
 
 /// A group being staged: its writes, and the answers owed once it is on disk.
@@ -427,17 +460,26 @@ impl Writer {
                     self.hear(report);
                 }
                 command = receiver.recv(), if room => match command {
+                    Some(command) if shared => {
+                        let batch = self.queued_after(command, &mut receiver);
+                        self.take_shared(batch, &mut committer_free).await;
+                    }
                     Some(command) => self.take(command, &mut committer_free).await,
                     None => open = false,
                 },
             }
-            if !shared {
+            if shared {
+                if let Ok(command) = receiver.try_recv() {
+                    let batch = self.queued_after(command, &mut receiver);
+                    self.take_shared(batch, &mut committer_free).await;
+                }
+            } else {
                 self.hand_over(&mut committer_free);
-            }
-            while self.staging.answers.len() < MAX_GROUP {
-                match receiver.try_recv() {
-                    Ok(command) => self.take(command, &mut committer_free).await,
-                    Err(_) => break,
+                while self.staging.answers.len() < MAX_GROUP {
+                    match receiver.try_recv() {
+                        Ok(command) => self.take(command, &mut committer_free).await,
+                        Err(_) => break,
+                    }
                 }
             }
             self.hand_over(&mut committer_free);
@@ -481,6 +523,123 @@ impl Writer {
         }
     }
 
+    /// `first` and the commands queued behind it, as many as the group has room for.
+    fn queued_after(&self, first: Command, receiver: &mut mpsc::Receiver<Command>) -> Vec<Command> {
+        let mut batch = vec![first];
+        while self.staging.answers.len() + batch.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+        batch
+    }
+
+    /// Takes commands on a shared engine: each run of them between snapshots is checked
+    /// once ahead to read its keys in a few queries (see [`prefetch`]), then staged.
+    async fn take_shared(&mut self, batch: Vec<Command>, committer_free: &mut bool) {
+        let mut batch = std::collections::VecDeque::from(batch);
+        while let Some(command) = batch.pop_front() {
+            if matches!(command, Command::Snapshot { .. }) {
+                self.take(command, committer_free).await;
+                continue;
+            }
+            if self.staging.answers.is_empty() {
+                self.wait_for_committer(committer_free).await;
+                if let Err(error) = self.begin_shared_group() {
+                    Answer::refused(command, &error).send();
+                    continue;
+                }
+            }
+            let end = batch
+                .iter()
+                .position(|command| matches!(command, Command::Snapshot { .. }))
+                .unwrap_or(batch.len());
+            let run: Vec<Command> = std::iter::once(command).chain(batch.drain(..end)).collect();
+            self.read_ahead(&run);
+            for command in run {
+                self.stage(command);
+            }
+        }
+    }
+
+    /// Reads the keys `commands` will read, by checking them against a copy that writes
+    /// nowhere (see [`prefetch`]).
+    fn read_ahead(&mut self, commands: &[Command]) {
+        if self.fault.is_some() || self.committer_gone.is_some() {
+            return;
+        }
+        let mut prefetched = std::mem::take(&mut self.prefetched);
+        prefetched.discover(&self.engine, |prefetched| {
+            for command in commands {
+                let mut staged = Staged::new(
+                    &self.engine,
+                    &self.filter,
+                    self.committing.as_deref(),
+                    &self.staging.pending,
+                    self.revision,
+                )
+                .reading_ahead(prefetched);
+                self.check_ahead(&mut staged, command);
+            }
+        });
+        self.prefetched = prefetched;
+    }
+
+    /// Runs the checks of `command` on `staged`, for the keys they read; the answer and
+    /// the writes are dropped.
+    fn check_ahead(&self, staged: &mut Staged<'_>, command: &Command) {
+        let window = self.request_window();
+        match command {
+            Command::Mutate {
+                mutation, context, ..
+            } => {
+                let _ = apply(staged, mutation.clone(), context, &window);
+            }
+            Command::Case {
+                command, context, ..
+            } => {
+                let _ = cases::apply(
+                    staged,
+                    command.clone(),
+                    context,
+                    &window,
+                    &self.window_rules,
+                );
+            }
+            Command::Evaluate {
+                command, context, ..
+            } => {
+                let _ = crate::store::evaluation::apply(
+                    staged,
+                    command.clone(),
+                    context,
+                    &window,
+                    &self.window_rules.calendar,
+                );
+            }
+            Command::Consult {
+                consultation,
+                context,
+                ..
+            } => {
+                let _ = cases::record_consultation(staged, consultation.clone(), context, &window);
+            }
+            Command::Identity {
+                command, context, ..
+            } => {
+                let _ = crate::store::identity::apply(staged, command.clone(), context, &window);
+            }
+            // Rare, or reading nothing, and read as they go.
+            Command::TrimChanges { .. }
+            | Command::TrimRequests { .. }
+            | Command::TrimAudit { .. }
+            | Command::Audit { .. }
+            | Command::Restore { .. }
+            | Command::Snapshot { .. } => {}
+        }
+    }
+
     /// Waits until the committer has written the group it holds, if it holds one.
     async fn wait_for_committer(&mut self, committer_free: &mut bool) {
         if !*committer_free {
@@ -494,6 +653,7 @@ impl Writer {
     /// A shared engine's group starts by holding the other servers' writers off (see
     /// [`Engine::begin_group`]) and taking the revision their groups reached.
     fn begin_shared_group(&mut self) -> Result<(), StoreError> {
+        self.prefetched.clear();
         self.engine.begin_group()?;
         let revision = read_revision(&*self.engine)?;
         if self.fault.is_none() && self.committer_gone.is_none() {
@@ -538,17 +698,18 @@ impl Writer {
             committing,
             pending,
             self.revision,
-        );
+        )
+        .reading_ahead(&self.prefetched);
         let answer = match command {
             Command::Mutate {
                 mutation,
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let window = self.request_window();
                 Answer::Mutation(
                     reply,
-                    Box::new(apply(&mut staged, mutation, &context, kept_since)),
+                    Box::new(apply(&mut staged, mutation, &context, &window)),
                 )
             }
             Command::Case {
@@ -556,14 +717,9 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
-                let answer = cases::apply(
-                    &mut staged,
-                    command,
-                    &context,
-                    kept_since,
-                    &self.window_rules,
-                );
+                let window = self.request_window();
+                let answer =
+                    cases::apply(&mut staged, command, &context, &window, &self.window_rules);
                 Answer::Case(reply, Box::new(answer))
             }
             Command::Evaluate {
@@ -571,12 +727,12 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let window = self.request_window();
                 let answer = crate::store::evaluation::apply(
                     &mut staged,
                     command,
                     &context,
-                    kept_since,
+                    &window,
                     &self.window_rules.calendar,
                 );
                 Answer::Evaluation(reply, Box::new(answer))
@@ -586,9 +742,8 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
-                let answer =
-                    crate::store::identity::apply(&mut staged, command, &context, kept_since);
+                let window = self.request_window();
+                let answer = crate::store::identity::apply(&mut staged, command, &context, &window);
                 Answer::Identity(reply, Box::new(answer))
             }
             Command::Consult {
@@ -596,10 +751,10 @@ impl Writer {
                 context,
                 reply,
             } => {
-                let kept_since = requests::kept_since(clock::now(), self.request_id_retention);
+                let window = self.request_window();
                 Answer::Consultation(
                     reply,
-                    cases::record_consultation(&mut staged, consultation, &context, kept_since),
+                    cases::record_consultation(&mut staged, consultation, &context, &window),
                 )
             }
             Command::TrimChanges { keep_from, reply } => {
@@ -610,6 +765,13 @@ impl Writer {
             }
             Command::Restore { part, reply } => {
                 Answer::Done(reply, stage_restore(&mut staged, part))
+            }
+            Command::Audit { entries, reply } => {
+                audit::stage(&mut staged, entries, clock::now(), &mut self.audit_sequence);
+                Answer::Done(reply, Ok(()))
+            }
+            Command::TrimAudit { before, reply } => {
+                Answer::Trim(reply, audit::trim(&mut staged, before))
             }
             // Never staged: take() reads snapshots between groups.
             Command::Snapshot { reply, .. } => {
@@ -765,6 +927,15 @@ impl Writer {
             consultations: cases::consultations(engine)?,
             evaluation: backup::evaluation_records(engine)?,
         })
+    }
+
+    /// What a write checks its request id against, now.
+    fn request_window(&self) -> RequestWindow {
+        RequestWindow::at(
+            clock::now(),
+            self.request_ids.retention,
+            self.request_ids.per_principal,
+        )
     }
 
     /// Makes `revision`, read from disk, the last one, and tells the change-feed watchers.

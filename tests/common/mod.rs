@@ -59,6 +59,25 @@ pub fn location_for(data_dir: &Path) -> Location {
     }
 }
 
+/// Whether the test runs on sled, saying why it is skipped when it does not: `what` is
+/// the sled-only behaviour it checks.
+pub fn on_sled(what: &str) -> bool {
+    let on_postgres = std::env::var_os("TEACHER_REGISTRY_TEST_POSTGRES").is_some();
+    if on_postgres {
+        eprintln!("skipped on PostgreSQL: {what}");
+    }
+    !on_postgres
+}
+
+/// The arguments that name where a command builds a registry for `data_dir`: the
+/// directory itself, or its database (see [`location_for`]).
+pub fn registry_args(data_dir: &Path) -> Vec<String> {
+    match location_for(data_dir) {
+        Location::Directory(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+        Location::Postgres(url) => vec!["--postgres".into(), url],
+    }
+}
+
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
     let store =
@@ -77,7 +96,8 @@ pub async fn restart_at(
     options: ServerOptions,
     address: std::net::SocketAddr,
 ) -> TestServer {
-    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    let store =
+        Store::open_at(&location_for(data_dir), &StoreOptions::default()).expect("open store");
     serve_at(store, data_dir, options, address).await
 }
 

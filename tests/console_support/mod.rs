@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::RateLimit;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::console::ConsoleOptions;
 use teacher_registry::server::ServerOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{certificate, start_server_with, teacher, TestServer, Token};
@@ -171,6 +173,7 @@ impl Fixture {
         client
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: id.into(),
+                revision: None,
             })
             .await
             .unwrap()
@@ -178,6 +181,67 @@ impl Fixture {
             .teacher
             .unwrap()
     }
+}
+
+/// gRPC clients as the admin, for setting up what the pages then show.
+pub type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
+pub type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
+
+/// The registry's and the EvaluationService's clients, as the admin.
+pub async fn clients(fx: &Fixture) -> (Registry, Rounds) {
+    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = Token::bearer(&fx.tokens.admin);
+    (
+        TeacherRegistryServiceClient::with_interceptor(channel.clone(), token.clone()),
+        EvaluationServiceClient::with_interceptor(channel, token),
+    )
+}
+
+/// A teacher of county A registered a year ago, SECOND_LEVEL since 2015.
+pub async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
+    let mut t = teacher(7_305_000 + n, A);
+    t.name = name.into();
+    let created = registry
+        .create_teacher(pb::CreateTeacherRequest {
+            teacher: Some(t),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    registry
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: created.teacher_id.clone(),
+            certificate: Some(certificate(&format!("2016350002210{n:04}"))),
+            first_registration_on: (crate::common::today_cst() - chrono::Duration::days(365))
+                .to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: created.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
 }
 
 /// An HTTP answer.
@@ -241,10 +305,43 @@ impl Http {
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        self.send("POST", path, Some(body)).await
+        let kind = "application/x-www-form-urlencoded";
+        self.send("POST", path, Some((kind.to_string(), body.into_bytes())))
+            .await
     }
 
-    async fn send(&mut self, method: &str, path: &str, body: Option<String>) -> Answer {
+    /// POSTs `fields` and one file (field name, file name, content) as a multipart form,
+    /// as a browser sends a form with a file input.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "----console-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, file_name, content) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let kind = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", path, Some((kind, body))).await
+    }
+
+    async fn send(&mut self, method: &str, path: &str, body: Option<(String, Vec<u8>)>) -> Answer {
         let mut stream = tokio::net::TcpStream::connect(self.address).await.unwrap();
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
@@ -258,24 +355,36 @@ impl Http {
                 .collect();
             request.push_str(&format!("Cookie: {}\r\n", jar.join("; ")));
         }
-        if let Some(body) = &body {
+        if let Some((kind, body)) = &body {
             request.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                "Content-Type: {kind}\r\nContent-Length: {}\r\n",
                 body.len()
             ));
         }
         request.push_str("\r\n");
-        if let Some(body) = &body {
-            request.push_str(body);
+        let mut bytes = request.into_bytes();
+        if let Some((_, body)) = &body {
+            bytes.extend_from_slice(body);
         }
-        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.write_all(&bytes).await.unwrap();
         let mut raw = Vec::new();
         tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
             .await
             .expect("answer within 30 s")
             .unwrap();
-        let text = String::from_utf8(raw).expect("UTF-8 answer");
-        let (head, body) = text.split_once("\r\n\r\n").expect("head and body");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head and body");
+        let head = std::str::from_utf8(&raw[..split]).expect("an ASCII head");
+        let mut body = raw[split + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        let body = String::from_utf8(body).expect("UTF-8 answer");
         let mut lines = head.lines();
         let status = lines
             .next()
@@ -315,6 +424,25 @@ impl Http {
             &[("form_token", &form_token), ("token", token), ("next", "")],
         )
         .await
+    }
+}
+
+/// A chunked body's content (a streamed page comes so).
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size = std::str::from_utf8(&raw[..end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        raw = &raw[end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
     }
 }
 

@@ -49,6 +49,7 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
     let targets = vec![
         target(pb::GetTeacherRequest {
             teacher_id: id.clone(),
+            revision: None,
         }),
         target(create_request(teacher(1, COUNTY), "")),
         target(pb::LookupTeacherRequest {
@@ -145,7 +146,43 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             after_revision: 0,
             county_code: COUNTY.into(),
         }),
+        target(pb::ProposeTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            to_county_code: "350721".into(),
+            reason: "工作调动".into(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::AcceptTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            school: "顺昌一中".into(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::DeclineTransferRequest {
+            teacher_id: other.teacher_id.clone(),
+            etag: String::new(),
+            request_id: String::new(),
+        }),
+        target(pb::ListTransfersRequest {
+            county_code: COUNTY.into(),
+        }),
+        target(pb::ListTeacherRevisionsRequest {
+            teacher_id: id.clone(),
+            page_size: 2,
+            page_token: String::new(),
+        }),
         target(pb::BackupRegistryRequest {}),
+        target(pb::ListAuditEntriesRequest {
+            page_size: 10,
+            principal: "root".into(),
+            kind: pb::AuditKind::IdentityLookup as i32,
+            start_time: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        }),
         target(pb::ImportTeachersRequest {
             teacher: Some(teacher(2, COUNTY)),
             mode: pb::ImportMode::Upsert as i32,

@@ -73,6 +73,7 @@ async fn refusals_name_the_principal_and_the_peer_in_the_log() {
     let status = county
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: theirs.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap_err();
@@ -146,9 +147,9 @@ async fn an_untyped_lookup_finds_the_callers_own_holder_under_any_type() {
     assert_eq!(found.teacher_id, own.teacher_id);
 }
 
-/// Finding 12, in part: who looked up which identity number was not recorded. Each lookup
-/// by number is now an audit line with the principal and the number masked (an admin
-/// reads the log; there is no RPC to list them yet).
+/// Finding 12: who looked up which identity number was not recorded. Each lookup by
+/// number is a log line with the principal and the number masked, as well as an entry of
+/// the read audit (see `read_audit`).
 #[tokio::test]
 async fn identity_lookups_are_audited_with_the_number_masked() {
     keep_log();
@@ -171,8 +172,82 @@ async fn identity_lookups_are_audited_with_the_number_masked() {
     let log = server_log();
     assert!(
         log.lines()
-            .any(|l| l.contains("identity lookup") && l.contains("yanping") && l.contains(&masked)),
+            .any(|l| l.contains("identity-lookup") && l.contains("yanping") && l.contains(&masked)),
         "{log}"
     );
     assert!(!log.contains(&own.national_id));
+}
+
+/// Finding 7, for cases: every step of a case carried the principal who took it, for any
+/// county or reader who could read the case. As in the feed, only admins see it.
+#[tokio::test]
+async fn only_admins_see_who_took_a_cases_steps() {
+    use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, tokens) = secured(dir.path(), Default::default()).await;
+    let cases = |token: &str| {
+        let address = format!("http://{}", server.address);
+        let token = token.to_string();
+        async move {
+            let channel = tonic::transport::Endpoint::from_shared(address)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            CaseServiceClient::with_interceptor(channel, crate::common::Token::bearer(&token))
+        }
+    };
+    let opened = cases(&tokens.county_a)
+        .await
+        .open_case(pb::OpenCaseRequest {
+            case: Some(pb::Case {
+                kind: pb::CaseKind::Certification as i32,
+                county_code: A.into(),
+                applicant: Some(teacher(60, A)),
+                certificate_kind: pb::CertificateKind::PrimarySchool as i32,
+                materials: vec!["申请表".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    assert_eq!(opened.steps.len(), 1);
+    assert_eq!(
+        opened.steps[0].principal, "",
+        "not even to the county that opened it"
+    );
+    for (token, audit) in [
+        (&tokens.admin, true),
+        (&tokens.county_a, false),
+        (&tokens.reader, false),
+    ] {
+        let case = cases(token)
+            .await
+            .get_case(pb::GetCaseRequest {
+                case_id: opened.case_id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .case
+            .unwrap();
+        let shown = case.steps[0].principal.as_str();
+        assert_eq!(shown, if audit { "yanping" } else { "" });
+        let listed = cases(token)
+            .await
+            .list_cases(pb::ListCasesRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .cases;
+        assert!(!listed.is_empty());
+        assert!(listed
+            .iter()
+            .flat_map(|c| &c.steps)
+            .all(|s| s.principal.is_empty() != audit));
+    }
 }

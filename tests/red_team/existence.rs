@@ -11,7 +11,7 @@ use teacher_registry::domain::TeacherId;
 use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
-use super::harness::{as_token, create_as, keep_log, secured, server_log, As, A, B};
+use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
 use crate::common::teacher;
 
 const CERT_B: &str = "20163500022000456";
@@ -87,6 +87,7 @@ async fn writes_cannot_tell_another_countys_record_from_a_missing_one() {
     let after = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: holder.teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()
@@ -123,12 +124,22 @@ async fn an_import_meets_another_countys_holder_only_as_an_audited_duplicate() {
     }
     // Upsert no longer says PERMISSION_DENIED where create-only says ALREADY_EXISTS.
     assert_eq!(codes, ["ALREADY_EXISTS", "ALREADY_EXISTS"]);
-    let audited = server_log()
-        .lines()
-        .filter(|l| l.contains("duplicate revealed") && l.contains("yanping"))
-        .filter(|l| l.contains(&theirs.teacher_id))
+    let entries = audited(
+        &server,
+        &tokens.admin,
+        pb::AuditKind::DuplicateRevealed,
+        "yanping",
+        2,
+    )
+    .await;
+    let naming = entries
+        .iter()
+        .filter(|e| e.method == "ImportTeachers" && e.subject.contains(&theirs.teacher_id))
         .count();
-    assert!(audited >= 2, "{audited} audit lines");
+    assert!(naming >= 2, "{entries:#?}");
+    assert!(entries
+        .iter()
+        .all(|e| !e.subject.contains(&theirs.national_id)));
     assert!(!server_log().contains(&theirs.national_id));
 }
 
@@ -149,6 +160,7 @@ async fn a_sweep_of_refusals_is_held_back_per_principal() {
     let mut county = as_token(&server, &tokens.county_a).await;
     let get = |id: &str| pb::GetTeacherRequest {
         teacher_id: id.into(),
+        revision: None,
     };
     for _ in 0..5 {
         let status = county
@@ -172,13 +184,16 @@ async fn a_sweep_of_refusals_is_held_back_per_principal() {
         let status = admin.get_teacher(get(&own.teacher_id)).await;
         assert!(status.is_ok());
     }
+    // Finding 12: the trip is in the read audit, once for the spell, not per refusal.
+    let trips = audited(&server, &tokens.admin, pb::AuditKind::RefusalLimit, "", 1).await;
+    assert_eq!(trips.len(), 1, "{trips:#?}");
+    assert_eq!(trips[0].principal, "yanping");
 }
 
 /// Finding 5, in part: 20,000 no-op updates with unique request ids left no change event
-/// and nothing in any audit. Each is now an audit line naming the principal.
+/// and nothing in any audit. Each is now an entry of the read audit naming the principal.
 #[tokio::test]
 async fn a_write_that_changes_nothing_is_audited() {
-    keep_log();
     let dir = tempfile::tempdir().unwrap();
     let (server, tokens) = secured(dir.path(), Default::default()).await;
     let mut county = as_token(&server, &tokens.county_a).await;
@@ -197,10 +212,16 @@ async fn a_write_that_changes_nothing_is_audited() {
             .await
             .unwrap();
     }
-    let audited = server_log()
-        .lines()
-        .filter(|l| l.contains("no-op write") && l.contains("yanping"))
-        .filter(|l| l.contains(&own.teacher_id))
-        .count();
-    assert_eq!(audited, 3);
+    let entries = audited(
+        &server,
+        &tokens.admin,
+        pb::AuditKind::NoOpWrite,
+        "yanping",
+        3,
+    )
+    .await;
+    assert_eq!(entries.len(), 3, "{entries:#?}");
+    assert!(entries
+        .iter()
+        .all(|e| e.subject == own.teacher_id && e.method == "UpdateTeacher"));
 }

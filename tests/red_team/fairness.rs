@@ -175,15 +175,29 @@ async fn a_reader_flooding_pages_is_held_to_its_rate_of_rows() {
 }
 
 /// The figure in benches/README.md: issue #21's flood (one reader, 256 concurrent
-/// 1,000-row pages, over 2,000 teachers) against another county's GetStatistics, with the
-/// default rates and without any.
-/// `cargo test --test red_team fairness_figures -- --ignored --nocapture`
+/// 1,000-row pages, over 2,000 teachers) against another county's GetStatistics, without
+/// rates, with the default rates, and with the reader's rows a second set higher and
+/// lower, from which the default was chosen.
+/// `cargo test --release --test red_team fairness_figures -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run it to update benches/README.md"]
 async fn fairness_figures() {
     let unlimited: HashMap<Role, RoleRate> = HashMap::new();
+    let reader_rows = |rows_per_second: u32| {
+        let mut rates = default_rates();
+        rates.insert(
+            Role::Reader,
+            RoleRate {
+                requests_per_second: 100,
+                rows_per_second,
+            },
+        );
+        rates
+    };
     for (what, rates, wait) in [
         ("no rates", unlimited, false),
+        ("reader 40,000 rows/s", reader_rows(40_000), false),
+        ("reader 20,000 rows/s", reader_rows(20_000), false),
         (
             "default rates, flood ignores RetryInfo",
             default_rates(),
@@ -194,6 +208,7 @@ async fn fairness_figures() {
             default_rates(),
             true,
         ),
+        ("reader 5,000 rows/s", reader_rows(5_000), false),
     ] {
         let result = flood(rates, 2_000, 256, 1_000, wait).await;
         println!(

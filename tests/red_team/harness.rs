@@ -13,7 +13,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 pub(crate) use crate::common::Token;
-use crate::common::{start_server_with, TestServer};
+use crate::common::{serve, start_server_with, TestServer};
+use teacher_registry::store::Store;
 
 pub(crate) const A: &str = "350702";
 pub(crate) const B: &str = "350721";
@@ -30,6 +31,32 @@ pub(crate) struct Tokens {
 
 /// A server with principals of every role the attacks need, and `options`.
 pub(crate) async fn secured(dir: &Path, options: ServerOptions) -> (TestServer, Tokens) {
+    let (authenticator, tokens) = principals(dir);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(authenticator),
+        ..options
+    })
+    .await;
+    (server, tokens)
+}
+
+/// As [`secured`], on a store the test opened itself (in `data_dir`), so it can look at it.
+pub(crate) async fn secured_on(
+    dir: &Path,
+    store: Store,
+    data_dir: &Path,
+    options: ServerOptions,
+) -> (TestServer, Tokens) {
+    let (authenticator, tokens) = principals(dir);
+    let options = ServerOptions {
+        authenticator: Some(authenticator),
+        ..options
+    };
+    (serve(store, data_dir, options).await, tokens)
+}
+
+/// An auth file in `dir` with a principal of every role.
+pub(crate) fn principals(dir: &Path) -> (Authenticator, Tokens) {
     let path = dir.join("auth.toml");
     let tokens = Tokens {
         admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
@@ -37,12 +64,7 @@ pub(crate) async fn secured(dir: &Path, options: ServerOptions) -> (TestServer, 
         county_b: add_principal(&path, "shunchang", Role::County, Some(B)).unwrap(),
         reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
     };
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..options
-    })
-    .await;
-    (server, tokens)
+    (Authenticator::load(&path).unwrap(), tokens)
 }
 
 /// A client on its own connection that sends `token`.
@@ -106,5 +128,36 @@ impl Write for Sink {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// The read audit's entries of `kind` by `principal`, as an admin lists them, once there
+/// are at least `at_least` (entries of answers already sent are stored a moment later);
+/// whatever there is after two seconds.
+pub(crate) async fn audited(
+    server: &TestServer,
+    admin_token: &str,
+    kind: pb::AuditKind,
+    principal: &str,
+    at_least: usize,
+) -> Vec<pb::AuditEntry> {
+    let mut admin = as_token(server, admin_token).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let entries = admin
+            .list_audit_entries(pb::ListAuditEntriesRequest {
+                principal: principal.into(),
+                kind: kind as i32,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        if entries.len() >= at_least || std::time::Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

@@ -84,6 +84,7 @@ async fn a_reader_cannot_rebuild_identity_numbers_from_any_view() {
         let one = reader
             .get_teacher(pb::GetTeacherRequest {
                 teacher_id: t.teacher_id.clone(),
+                revision: None,
             })
             .await
             .unwrap()
@@ -118,6 +119,7 @@ async fn a_reader_cannot_rebuild_identity_numbers_from_any_view() {
     let full = admin
         .get_teacher(pb::GetTeacherRequest {
             teacher_id: whole[0].teacher_id.clone(),
+            revision: None,
         })
         .await
         .unwrap()

@@ -1,14 +1,23 @@
-//! Finding 10: tokens and TLS from the command line.
+//! Finding 10: tokens and TLS.
 //!
-//! The CLI sent its token over plain http to any host, and could not present a client
-//! certificate, so mutual-TLS servers were unusable from it. (Reloading the auth file on
-//! SIGHUP and the auth file's mode were fixed by #18: tests/serve_operations.rs and
-//! tests/private_files.rs.)
+//! Each sub-point of the finding, and where it is tried:
+//! - the CLI could not present a client certificate, so mutual-TLS servers were unusable
+//!   from it: `the_cli_presents_a_client_certificate_to_a_mutual_tls_server`;
+//! - a client certificate was not tied to a principal: a principal may now be pinned to
+//!   one in the auth file, `a_token_pinned_to_a_certificate_is_refused_with_any_other`;
+//! - the CLI sent its token over plain http to any host:
+//!   `the_cli_will_not_send_a_token_in_plain_text_off_this_machine`;
+//! - the server did not warn when an auth file was served without TLS off loopback:
+//!   `serving_an_auth_file_without_tls_off_loopback_is_warned_about`;
+//! - the auth file was read only at start: reloaded on SIGHUP, a revoked token refused
+//!   after it, by the `serve` process itself in
+//!   `tests/serve_operations.rs::tokens_rotate_and_revoke_on_sighup_and_the_log_stays_plain`;
+//! - `token` reset an auth file's mode to 0644: `token_keeps_the_auth_files_mode`.
 
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::{ServerOptions, TlsFiles};
 
-use crate::cli_support::run_with;
+use crate::cli_support::{binary, free_port, run_with};
 use crate::common::start_server_with;
 
 #[tokio::test]
@@ -110,4 +119,182 @@ async fn the_cli_presents_a_client_certificate_to_a_mutual_tls_server() {
         half.stderr.contains("TEACHER_REGISTRY_CLIENT_KEY"),
         "{half:#?}"
     );
+}
+
+/// Adds `client_cert_sha256` (of `der`) to the principal named `name` in the auth file.
+fn pin(auth: &std::path::Path, name: &str, der: &[u8]) {
+    use sha2::Digest;
+    let text = std::fs::read_to_string(auth).unwrap();
+    let table = format!("name = \"{name}\"\n");
+    let at = text.find(&table).expect("the principal's table");
+    let hex: Vec<String> = sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    // As `openssl x509 -noout -fingerprint -sha256` prints it, colons and all.
+    let line = format!("client_cert_sha256 = \"{}\"\n", hex.join(":"));
+    let text = format!(
+        "{}{line}{}",
+        &text[..at + table.len()],
+        &text[at + table.len()..]
+    );
+    std::fs::write(auth, text).unwrap();
+}
+
+#[tokio::test]
+async fn a_token_pinned_to_a_certificate_is_refused_with_any_other() {
+    use teacher_registry::api::pb;
+    use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, _, ca_params, ca_key) = certificate("registry test CA", None);
+    let (server_cert, server_key, _, _) = certificate("localhost", Some((&ca_params, &ca_key)));
+    let (bureau_cert, bureau_key, _, _) = certificate("bureau", Some((&ca_params, &ca_key)));
+    let (other_cert, other_key, _, _) = certificate("other", Some((&ca_params, &ca_key)));
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let auth = dir.path().join("auth.toml");
+    let pinned = add_principal(&auth, "yanping", Role::County, Some("350702")).unwrap();
+    let free = add_principal(&auth, "root", Role::Admin, None).unwrap();
+    let bureau_der = {
+        use base64::Engine;
+        let body: String = bureau_cert
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    pin(&auth, "yanping", &bureau_der);
+    let server = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&auth).unwrap()),
+        tls: Some(TlsFiles {
+            cert: write("server.pem", &server_cert),
+            key: write("server.key", &server_key),
+            client_ca: Some(write("ca.pem", &ca)),
+        }),
+        ..Default::default()
+    })
+    .await;
+    let call = |cert: String, key: String, token: String| {
+        let (ca, port) = (ca.clone(), server.address.port());
+        async move {
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .identity(Identity::from_pem(cert, key))
+                .domain_name("localhost");
+            let channel = Endpoint::from_shared(format!("https://localhost:{port}"))
+                .unwrap()
+                .tls_config(tls)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            TeacherRegistryServiceClient::with_interceptor(
+                channel,
+                crate::common::Token::bearer(&token),
+            )
+            .get_statistics(pb::GetStatisticsRequest::default())
+            .await
+            .map(drop)
+        }
+    };
+    call(bureau_cert.clone(), bureau_key.clone(), pinned.clone())
+        .await
+        .expect("the pinned certificate with its token");
+    let stolen = call(other_cert.clone(), other_key.clone(), pinned.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(stolen.code(), tonic::Code::Unauthenticated, "{stolen:?}");
+    assert!(stolen.message().contains("pinned"), "{stolen:?}");
+    // A principal without a pin may come with any certificate the CA signed.
+    call(other_cert, other_key, free.clone()).await.unwrap();
+    call(bureau_cert, bureau_key, free).await.unwrap();
+    // Without TLS at all (a server without --tls-client-ca), the pinned token is refused.
+    let plain = start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(&auth).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let refused = super::harness::as_token(&plain, &pinned)
+        .await
+        .get_statistics(pb::GetStatisticsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn token_keeps_the_auth_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.toml");
+    let auth_arg = auth.to_str().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    run_with(
+        &[
+            "token",
+            "--auth-file",
+            auth_arg,
+            "--principal",
+            "root",
+            "--role",
+            "admin",
+        ],
+        &[],
+    )
+    .await
+    .ok();
+    assert_eq!(mode(&auth), 0o600, "a new auth file is its owner's alone");
+    // An operator lets the service's group read it: edits keep that, and never widen it.
+    std::fs::set_permissions(&auth, std::fs::Permissions::from_mode(0o640)).unwrap();
+    for edit in [
+        &["--principal", "auditor", "--role", "reader"][..],
+        &["--rotate", "root"][..],
+        &["--revoke", "auditor"][..],
+    ] {
+        run_with(
+            &[&["token", "--auth-file", auth_arg][..], edit].concat(),
+            &[],
+        )
+        .await
+        .ok();
+        assert_eq!(mode(&auth), 0o640, "after token {edit:?}");
+    }
+}
+
+#[tokio::test]
+async fn serving_an_auth_file_without_tls_off_loopback_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.toml");
+    add_principal(&auth, "root", Role::Admin, None).unwrap();
+    let log = dir.path().join("serve.log");
+    let mut serving = binary()
+        .args(["serve", "--listen", &format!("0.0.0.0:{}", free_port())])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--auth-file")
+        .arg(&auth)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.contains("tokens travel in plain text") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let _ = serving.kill();
+    let _ = serving.wait();
+    assert!(text.contains("tokens travel in plain text"), "{text}");
+    assert!(text.contains("WARN"), "{text}");
 }

@@ -23,7 +23,7 @@ const REQUIRED: [Field; 6] = [
 ];
 
 /// The columns a rejects file puts before each row's own cells.
-pub(in crate::cli) const ANNOTATIONS: [&str; 3] = ["line", "code", "reason"];
+pub(crate) const ANNOTATIONS: [&str; 3] = ["line", "code", "reason"];
 
 /// What is wrong with a file's header row.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

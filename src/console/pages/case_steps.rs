@@ -1,6 +1,6 @@
 //! A case's next steps as forms, and the one handler that sends them: accept, refuse at
-//! intake, request supplementary materials, receive them, forward, withdraw and decide
-//! (the CaseService RPCs of the same names). Which forms a case shows follows its state
+//! intake, request supplementary materials, receive them, forward, assign, withdraw and
+//! decide (with a registration's reasons) (the CaseService RPCs of the same names). Which forms a case shows follows its state
 //! and the caller's role (the RPC table); the service still decides every transition, and
 //! a refusal comes back beside the fields of the form that was sent.
 
@@ -21,7 +21,7 @@ use crate::console::{percent, Console, Ctx};
 
 /// The steps, in the order their forms appear: the action's path segment, its RPC and
 /// the case states it applies in.
-const STEPS: [(&str, Rpc, &[pb::CaseState]); 7] = [
+const STEPS: [(&str, Rpc, &[pb::CaseState]); 8] = [
     ("accept", Rpc::AcceptCase, &[pb::CaseState::Received]),
     (
         "supplement",
@@ -41,6 +41,16 @@ const STEPS: [(&str, Rpc, &[pb::CaseState]); 7] = [
     ("forward", Rpc::ForwardCase, &[pb::CaseState::Accepted]),
     ("refuse", Rpc::RefuseCase, &[pb::CaseState::Received]),
     (
+        "assign",
+        Rpc::AssignCase,
+        &[
+            pb::CaseState::Received,
+            pb::CaseState::Accepted,
+            pb::CaseState::SupplementRequested,
+            pb::CaseState::Forwarded,
+        ],
+    ),
+    (
         "withdraw",
         Rpc::WithdrawCase,
         &[
@@ -50,6 +60,16 @@ const STEPS: [(&str, Rpc, &[pb::CaseState]); 7] = [
             pb::CaseState::Forwarded,
         ],
     ),
+];
+
+/// The reasons a periodic registration is deferred or refused (RegistrationReason).
+const REGISTRATION_REASONS: labels::Labels = &[
+    (1, "继续教育学时不足", "Too few training hours"),
+    (2, "无正当理由离岗", "Off duty without leave"),
+    (3, "年度考核不合格", "Failed the annual assessment"),
+    (4, "违反职业道德", "Ethics violation"),
+    (5, "连续两年考核不合格", "Failed the assessment twice"),
+    (6, "教师资格被撤销或丧失", "Qualification revoked or lost"),
 ];
 
 const REVIEW_ITEMS: labels::Labels = &[
@@ -111,6 +131,22 @@ pub(crate) struct StepForm {
     review_3: String,
     #[serde(default)]
     review_4: String,
+    /// Assignment: who handles the case.
+    #[serde(default)]
+    assignee: String,
+    /// The registration reasons ticked (a registration deferred or refused).
+    #[serde(default)]
+    registration_reason_1: String,
+    #[serde(default)]
+    registration_reason_2: String,
+    #[serde(default)]
+    registration_reason_3: String,
+    #[serde(default)]
+    registration_reason_4: String,
+    #[serde(default)]
+    registration_reason_5: String,
+    #[serde(default)]
+    registration_reason_6: String,
 }
 
 impl StepForm {
@@ -131,6 +167,23 @@ impl StepForm {
 
     fn checked(&self, item: i32) -> bool {
         self.review().contains(&item)
+    }
+
+    /// The registration reasons whose boxes are ticked.
+    fn registration_reasons(&self) -> Vec<i32> {
+        [
+            &self.registration_reason_1,
+            &self.registration_reason_2,
+            &self.registration_reason_3,
+            &self.registration_reason_4,
+            &self.registration_reason_5,
+            &self.registration_reason_6,
+        ]
+        .iter()
+        .zip(1..)
+        .filter(|(v, _)| !v.is_empty())
+        .map(|(_, n)| n)
+        .collect()
     }
 }
 
@@ -270,6 +323,16 @@ async fn send(
             };
             cases.forward_case(signed(session, r)).await.map(drop)
         }
+        "assign" => {
+            let r = pb::AssignCaseRequest {
+                case_id,
+                assignee: f.assignee.clone(),
+                etag,
+                note,
+                request_id,
+            };
+            cases.assign_case(signed(session, r)).await.map(drop)
+        }
         "withdraw" => {
             let r = pb::WithdrawCaseRequest {
                 case_id,
@@ -293,6 +356,7 @@ async fn send(
                 case_id,
                 outcome: f.outcome.parse().unwrap_or(0),
                 reasons: lines(&f.reasons),
+                registration_reasons: f.registration_reasons(),
                 certificate,
                 review: f.review(),
                 reissue_reason: f.reissue_reason.parse().unwrap_or(0),
@@ -385,6 +449,16 @@ fn step_form(
             ),
             vec!["opinion"],
         ),
+        "assign" => (
+            lang.t("分派经办人", "Assign"),
+            fields.text(
+                lang.t("经办人", "Assignee"),
+                "assignee",
+                &form.assignee,
+                "text",
+            ),
+            vec!["assignee"],
+        ),
         "withdraw" => (
             lang.t("申请人撤回", "Withdrawn by the applicant"),
             html! {},
@@ -412,7 +486,9 @@ fn step_form(
                 input type="hidden" name="etag" value=(case.etag);
                 (form_alert(alert.as_deref()))
                 (body)
-                (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
+                @if action != "assign" {
+                    (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
+                }
                 (fields.text(lang.t("说明", "Note"), "note", &form.note, "text"))
                 button type="submit" { (title) }
             }
@@ -432,6 +508,7 @@ fn decide_fields(
     let mut shown = vec!["outcome", "reasons"];
     match kind {
         pb::CaseKind::Reissue => shown.extend(["reissue_reason", "declaration_ref"]),
+        pb::CaseKind::Registration => shown.push("registration_reasons"),
         pb::CaseKind::Certification => shown.extend([
             "review",
             "certificate_number",
@@ -464,6 +541,19 @@ fn decide_fields(
                     }
                 }
                 @if let Some(e) = fields.error("review") { span.error { (e) } }
+            }
+        }
+        @if kind == pb::CaseKind::Registration {
+            fieldset #registration-reasons {
+                legend { (lang.t("暂缓或不予注册的情形（暂缓、不予时必选）", "Why deferred or refused (required then)")) }
+                @for (n, zh, en) in REGISTRATION_REASONS {
+                    @let id = format!("decide-registration_reason_{n}");
+                    div.check {
+                        input type="checkbox" id=(id) name={ "registration_reason_" (n) } value="1" checked[form.registration_reasons().contains(n)];
+                        label for=(id) { (lang.t(zh, en)) }
+                    }
+                }
+                @if let Some(e) = fields.error("registration_reasons") { span.error #decide-registration_reasons-error { (e) } }
             }
         }
         (fields.textarea(lang.t("理由（每行一条）", "Reasons (one a line)"), "reasons", &form.reasons))

@@ -218,6 +218,9 @@ fn summary(lang: Lang, console: &Console, c: &pb::Case) -> Markup {
             @if !c.certificate_number.is_empty() {
                 dt { (lang.t("证书号码", "Certificate")) } dd { (c.certificate_number) }
             }
+            @if !c.assignee.is_empty() {
+                dt { (lang.t("经办人", "Assignee")) } dd #assignee { (c.assignee) }
+            }
             dt { (lang.t("收件日期", "Received")) } dd { (c.received_on) }
             dt { (lang.t("受理日期", "Accepted")) } dd { (c.accepted_on) }
             dt { (lang.t("承诺期限", "Due")) } dd { (c.due_on) @if c.overdue { " " strong { (lang.t("超期", "overdue")) } } }

@@ -1,6 +1,7 @@
 //! The pages open to everyone: sign-in and sign-out, the language switch, and the public
 //! verification of a certificate, which answers exactly what VerifyCertificate answers
-//! (and is limited per source address by the same limiter).
+//! (and is limited per source address by the same limiter), or a scanned credential,
+//! answering what CheckCredential answers (`credential_check`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::SET_COOKIE;
@@ -18,6 +19,8 @@ use crate::console::labels::{label, CERTIFICATE_KINDS, VERIFY_STATUSES};
 use crate::console::layout::{self, form_alert, text_field, FieldErrors, Lang};
 use crate::console::session::{self, FORM_COOKIE, LANG_COOKIE, SESSION_COOKIE};
 use crate::console::{local_path, Console, Ctx};
+
+use super::credential_check::{self, CredentialForm};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct Next {
@@ -296,6 +299,36 @@ fn verify_page(
     result: Option<Markup>,
     status: StatusCode,
 ) -> Response {
+    let credential = CredentialForm {
+        form_token: form.form_token.clone(),
+        ..CredentialForm::default()
+    };
+    let part = credential_check::part(ctx.lang, &credential, &FieldErrors::new(), None);
+    verify_body(ctx, form, errors, result, part, status)
+}
+
+/// The verification page with the credential form's `part` (sent, and answered).
+pub(crate) fn verify_page_with(
+    ctx: &Ctx,
+    form_token: &str,
+    part: Markup,
+    status: StatusCode,
+) -> Response {
+    let form = Verify {
+        form_token: form_token.to_string(),
+        ..Verify::default()
+    };
+    verify_body(ctx, &form, &FieldErrors::new(), None, part, status)
+}
+
+fn verify_body(
+    ctx: &Ctx,
+    form: &Verify,
+    errors: &FieldErrors,
+    result: Option<Markup>,
+    credential: Markup,
+    status: StatusCode,
+) -> Response {
     let lang = ctx.lang;
     let body = html! {
         p { (lang.t("输入持证人姓名与证书号码，查验教师资格证书是否存在及其状态。本页只回答这些，不显示任何个人信息。", "Enter the holder's name and the certificate number to check that the certificate exists and its status. Nothing else about the person is shown.")) }
@@ -307,6 +340,7 @@ fn verify_page(
             button type="submit" { (lang.t("查验", "Verify")) }
         }
         @if let Some(result) = result { (result) }
+        (credential)
     };
     layout::page(
         &ctx.viewer(),

@@ -108,7 +108,10 @@ pub(crate) async fn statistics(State(console): State<Console>, ctx: Ctx) -> Resp
         (bar_chart("by-tier", lang.t("各职称教师人数", "Teachers by title tier"), lang.t("人数", "Teachers"), &tiers))
         (bar_chart("by-county", lang.t("各县区教师人数", "Teachers by county"), lang.t("人数", "Teachers"), &counties))
         @match &cases {
-            Ok(report) => (case_chart(lang, &year, report)),
+            Ok(report) => {
+                (case_chart(lang, &year, report))
+                p { a href="/cases/report" { (lang.t("办件统计表（按月、季度，分县区、类别）", "The full case report (by month or quarter, county and kind)")) } }
+            }
             Err(refusal) => p.alert { (refusal.describe()) },
         }
     };

@@ -115,7 +115,13 @@ async fn find(console: &Console, session: &Session, key: Key) -> Result<Vec<pb::
     let one = |teacher: Option<pb::Teacher>| teacher.into_iter().collect::<Vec<_>>();
     Ok(match key {
         Key::RegistryNumber(teacher_id) => one(registry
-            .get_teacher(signed(session, pb::GetTeacherRequest { teacher_id }))
+            .get_teacher(signed(
+                session,
+                pb::GetTeacherRequest {
+                    teacher_id,
+                    revision: None,
+                },
+            ))
             .await?
             .into_inner()
             .teacher),
@@ -229,11 +235,13 @@ pub(crate) async fn teacher_page(
     let lang = ctx.lang;
     let request = pb::GetTeacherRequest {
         teacher_id: id.to_string(),
+        revision: None,
     };
     let teacher = match console.registry.get_teacher(signed(session, request)).await {
         Ok(response) => response.into_inner().teacher.unwrap_or_default(),
         Err(status) => return ctx.refused(&Refusal::from(status)),
     };
+    let findings = teacher_actions::findings(console, lang, session, &teacher).await;
     let body = html! {
         @if let Some(done) = teacher_actions::done(lang, done) {
             p.done role="status" #done { (done) }
@@ -241,6 +249,7 @@ pub(crate) async fn teacher_page(
         (details(lang, console, &teacher))
         (super::certificates::certificates(lang, &teacher))
         (super::certificates::title_history(lang, &teacher))
+        (findings)
         (teacher_actions::forms(lang, session, &teacher, sent))
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());

@@ -101,7 +101,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: CaseCommand,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    request_window: &crate::store::request_quota::RequestWindow,
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
     let fingerprint = Fingerprint::of_case(&command);
@@ -110,7 +110,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        request_window,
         |record| match record.outcome {
             Remembered::Case(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -146,13 +146,13 @@ pub(crate) fn apply(
     };
 
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, request_window, |recorded_at| {
             codec::encode(&codec::NewCaseRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }
@@ -439,13 +439,15 @@ fn check_access(
     case: &Case,
     step: &CaseStepRequest,
 ) -> Result<(), StoreError> {
-    context.check_scope(&case.county_code)?;
-    if let Some(city) = &context.city {
-        if !city.contains(&case.county_code) || case.forwarded_on.is_none() {
-            return Err(denied(&format!(
-                "city {city} works only the cases its counties forwarded"
-            )));
-        }
+    // A case the caller cannot read (another county's; for a city, one its counties have
+    // not forwarded) answers as a missing one, as GetCase does: no step tells it exists.
+    let unseen = !context.in_scope(&case.county_code)
+        || context
+            .city
+            .as_ref()
+            .is_some_and(|city| !city.contains(&case.county_code) || case.forwarded_on.is_none());
+    if unseen {
+        return Err(DomainError::NotFound { what: "case" }.into());
     }
     let withdrawing = matches!(step, CaseStepRequest::Withdraw);
     if context.scope.is_some() && case.forwarded_on.is_some() && !withdrawing {

@@ -123,7 +123,7 @@ pub(crate) fn record_consultation(
     staged: &mut Staged<'_>,
     new: NewConsultation,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    request_window: &crate::store::request_quota::RequestWindow,
 ) -> Result<Consultation, StoreError> {
     context.check_scope(&new.county_code)?;
     // A retry with the request id gets the first answer (AIP-155), as every write does.
@@ -133,7 +133,7 @@ pub(crate) fn record_consultation(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        request_window,
         |record| match record.outcome {
             Remembered::Consultation(first) if record.fingerprint == fingerprint => Some(first),
             _ => None,
@@ -144,13 +144,13 @@ pub(crate) fn record_consultation(
     };
     let consultation = record_new_consultation(staged, new, context)?;
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, request_window, |recorded_at| {
             codec::encode(&codec::NewConsultationRequest {
                 fingerprint,
                 consultation: &consultation,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(consultation)
 }

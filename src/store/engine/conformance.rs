@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Engine;
+use crate::store::StoreError;
 
 /// Writes out one `#[test]` per check for the engine `open` (a `fn(&Path) -> E`) opens;
 /// with `available` (a `fn() -> Result<(), String>`), each check first asks whether the
@@ -92,6 +93,16 @@ fn remove(key: &[u8]) -> Write {
     (key.to_vec(), None)
 }
 
+/// Applies `writes` as one batch, and flushes it on a shared engine, which shows a batch
+/// only once flushed (see the trait's doc).
+fn applied<E: Engine>(engine: &E, writes: &[Write]) -> Result<(), StoreError> {
+    engine.apply(writes)?;
+    match engine.is_shared() {
+        true => engine.flush(),
+        false => Ok(()),
+    }
+}
+
 fn get<E: Engine>(engine: &E, key: &[u8]) -> Option<Vec<u8>> {
     engine.get(key).unwrap().map(|value| value.to_vec())
 }
@@ -144,12 +155,12 @@ pub(crate) fn batches_are_never_seen_in_part<E: Engine>(open: impl Fn(&Path) -> 
             .map(|n| (atomic_key(n), Some(value.clone())))
             .collect()
     };
-    engine.apply(&batch(0)).unwrap();
+    applied(&engine, &batch(0)).unwrap();
     let done = AtomicBool::new(false);
     std::thread::scope(|threads| {
         threads.spawn(|| {
             for number in 1..=ATOMIC_BATCHES {
-                engine.apply(&batch(number)).unwrap();
+                applied(&engine, &batch(number)).unwrap();
             }
             done.store(true, Ordering::Release);
         });
@@ -218,7 +229,7 @@ pub(crate) fn scans_are_in_bytewise_order_within_their_bounds<E: Engine>(
         .enumerate()
         .map(|(n, key)| set(key, &[n as u8]))
         .collect();
-    engine.apply(&writes).unwrap();
+    applied(&engine, &writes).unwrap();
     let model: BTreeMap<Vec<u8>, Vec<u8>> = writes
         .into_iter()
         .map(|(key, value)| (key, value.expect("set")))
@@ -273,10 +284,12 @@ pub(crate) fn scans_are_in_bytewise_order_within_their_bounds<E: Engine>(
 pub(crate) fn a_removed_key_is_gone<E: Engine>(open: impl Fn(&Path) -> E) {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
-    engine
-        .apply(&[set(b"k1", b"one"), set(b"k2", b"two"), set(b"k3", b"three")])
-        .unwrap();
-    engine.apply(&[remove(b"k2")]).unwrap();
+    applied(
+        &engine,
+        &[set(b"k1", b"one"), set(b"k2", b"two"), set(b"k3", b"three")],
+    )
+    .unwrap();
+    applied(&engine, &[remove(b"k2")]).unwrap();
     assert_eq!(get(&engine, b"k2"), None);
     assert_eq!(get(&engine, b"k1"), Some(b"one".to_vec()));
     let keys: Vec<_> = scan(&engine, Unbounded, Unbounded)
@@ -285,10 +298,10 @@ pub(crate) fn a_removed_key_is_gone<E: Engine>(open: impl Fn(&Path) -> E) {
         .collect();
     assert_eq!(keys, [b"k1".to_vec(), b"k3".to_vec()]);
     // Removing what is not there is no error.
-    engine.apply(&[remove(b"k2"), remove(b"never")]).unwrap();
+    applied(&engine, &[remove(b"k2"), remove(b"never")]).unwrap();
     assert_eq!(get(&engine, b"k2"), None);
     // And a removed key can be set again.
-    engine.apply(&[set(b"k2", b"again")]).unwrap();
+    applied(&engine, &[set(b"k2", b"again")]).unwrap();
     assert_eq!(get(&engine, b"k2"), Some(b"again".to_vec()));
 }
 
@@ -297,17 +310,19 @@ pub(crate) fn a_removed_key_is_gone<E: Engine>(open: impl Fn(&Path) -> E) {
 pub(crate) fn the_last_write_of_a_key_in_a_batch_wins<E: Engine>(open: impl Fn(&Path) -> E) {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
-    engine.apply(&[set(b"gone", b"before")]).unwrap();
-    engine
-        .apply(&[
+    applied(&engine, &[set(b"gone", b"before")]).unwrap();
+    applied(
+        &engine,
+        &[
             set(b"twice", b"first"),
             set(b"twice", b"second"),
             set(b"set then removed", b"x"),
             remove(b"set then removed"),
             remove(b"gone"),
             set(b"gone", b"back"),
-        ])
-        .unwrap();
+        ],
+    )
+    .unwrap();
     assert_eq!(get(&engine, b"twice"), Some(b"second".to_vec()));
     assert_eq!(get(&engine, b"set then removed"), None);
     assert_eq!(get(&engine, b"gone"), Some(b"back".to_vec()));
@@ -326,15 +341,17 @@ pub(crate) fn flushed_writes_survive_a_restart<E: Engine>(open: impl Fn(&Path) -
         .collect();
     {
         let engine = open(dir.path());
-        engine.apply(&many).unwrap();
-        engine
-            .apply(&[
+        applied(&engine, &many).unwrap();
+        applied(
+            &engine,
+            &[
                 set(b"empty", b""),
                 set(b"removed", b"x"),
                 set(b"kept", b"v"),
-            ])
-            .unwrap();
-        engine.apply(&[remove(b"removed")]).unwrap();
+            ],
+        )
+        .unwrap();
+        applied(&engine, &[remove(b"removed")]).unwrap();
         engine.flush().unwrap();
     }
     let engine = open(dir.path());
@@ -352,13 +369,13 @@ pub(crate) fn flushed_writes_survive_a_restart<E: Engine>(open: impl Fn(&Path) -
 pub(crate) fn an_empty_value_is_not_a_missing_key<E: Engine>(open: impl Fn(&Path) -> E) {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
-    engine.apply(&[set(b"empty", b"")]).unwrap();
+    applied(&engine, &[set(b"empty", b"")]).unwrap();
     assert_eq!(get(&engine, b"empty"), Some(Vec::new()));
     assert_eq!(get(&engine, b"missing"), None);
     assert_eq!(
         scan(&engine, Unbounded, Unbounded),
         [(b"empty".to_vec(), Vec::new())]
     );
-    engine.apply(&[remove(b"empty")]).unwrap();
+    applied(&engine, &[remove(b"empty")]).unwrap();
     assert_eq!(get(&engine, b"empty"), None);
 }

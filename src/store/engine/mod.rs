@@ -9,8 +9,9 @@
 //!   other): the key spaces and the big-endian numbers in keys rely on it. Keys are never
 //!   empty; values may be, and an empty value is not a missing key.
 //! - **Atomic batches.** [`Engine::apply`] writes a whole batch or nothing, in order (the
-//!   last write of a key wins), visible to every read that starts after it returns; no
-//!   read sees part of a batch. Applied is not yet durable.
+//!   last write of a key wins), visible to every read that starts after it returns (on a
+//!   shared engine, after the flush: see below); no read sees part of a batch. Applied is
+//!   not yet durable.
 //! - **Durability.** [`Engine::flush`] returns once everything applied before it is on
 //!   disk. The committer applies a group as a few batches, each holding whole mutations,
 //!   flushes once, and only then answers the group's callers: one sync per group, and a
@@ -29,8 +30,10 @@
 //!   engine says so ([`Engine::is_shared`]). The writer then calls [`Engine::begin_group`]
 //!   before it checks a group, which holds every other process's writes off until the
 //!   group's flush (or a recovery), reads the revision afresh, and checks the group against
-//!   what is committed; caches of what is in the engine (the key filter) are off; and
-//!   [`Engine::committed`] reads what other processes committed, for the change feed.
+//!   what is committed; caches of what is in the engine (the key filter) are off. Such an
+//!   engine shows a group to reads only once it is flushed, whole, on every process alike:
+//!   a read never sees a write that could still be rolled back and its revision taken by
+//!   another process's group. Applied but not flushed is thus unseen, not seen early.
 //!
 //! Dispatch is static: the store holds one concrete engine, [`super::Backend`], an enum of
 //! the two (sled, and PostgreSQL in [`super::postgres_engine`]) that implements this trait
@@ -55,13 +58,20 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// The value at `key`, if there is one.
     fn get(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StoreError>;
 
+    /// The values at `keys`, in their order, as [`Engine::get`] would read each. An engine
+    /// across a network reads them in one round trip: the writer of a shared engine reads
+    /// a group's keys so (see `store::writer::prefetch`).
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Self::Bytes>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
     /// The pairs whose keys lie between `from` and `to`, ascending; empty when the bounds
     /// leave no key between them.
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Self::Scan, StoreError>;
 
     /// Applies `writes` (a value to set, or `None` to remove the key) in order, as one
-    /// atomic batch, visible once this returns; durable only after the next
-    /// [`Engine::flush`].
+    /// atomic batch, visible once this returns (a shared engine: once flushed); durable only
+    /// after the next [`Engine::flush`].
     fn apply<K, V>(&self, writes: &[(K, Option<V>)]) -> Result<(), StoreError>
     where
         K: AsRef<[u8]>,
@@ -97,11 +107,6 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// for one that holds them now (a shared engine only).
     fn begin_group(&self) -> Result<(), StoreError> {
         Ok(())
-    }
-
-    /// The value at `key` as committed, without batches applied here and not yet flushed.
-    fn committed(&self, key: &[u8]) -> Result<Option<Self::Bytes>, StoreError> {
-        self.get(key)
     }
 
     /// The pairs whose keys start with `prefix`, ascending.

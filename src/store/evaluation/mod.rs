@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use crate::clock;
 use crate::domain::case::evaluation::application::NewApplication;
 use crate::domain::case::evaluation::{
-    eligibility, Application, CloseReason, EvaluationRound, Ineligibility, NewRound, RoundFigures,
-    Vote,
+    eligibility, Application, ApplicationState, CloseReason, EvaluationRound, Ineligibility,
+    NewRound, RoundFigures, Vote,
 };
 use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
@@ -97,7 +97,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: EvaluationCommand,
     context: &WriteContext,
-    requests_kept_since: crate::domain::UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
     calendar: &WorkingCalendar,
 ) -> Result<EvaluationAnswer, StoreError> {
     let fingerprint = Fingerprint::of_evaluation(&command);
@@ -106,7 +106,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -144,7 +144,14 @@ pub(crate) fn apply(
             step,
         } => {
             let current = load_application(staged, &application_id)?;
-            context.check_scope(&current.county_code)?;
+            // Another county's application answers as a missing one, as a read of it does,
+            // before its etag is looked at.
+            if !context.in_scope(&current.county_code) {
+                return Err(DomainError::NotFound {
+                    what: "title application",
+                }
+                .into());
+            }
             if let Some(given) = expected_etag {
                 if given != current.etag() {
                     return Err(DomainError::StaleEtag {
@@ -159,13 +166,13 @@ pub(crate) fn apply(
         }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&codec::NewEvaluationRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }
@@ -236,7 +243,10 @@ fn record_finding(
     context: &WriteContext,
 ) -> Result<EvaluationAnswer, StoreError> {
     let teacher = mutation::load_teacher(staged, teacher_id)?;
-    context.check_scope(&teacher.fields.county_code)?;
+    if !context.in_scope(&teacher.fields.county_code) {
+        // A county sees only its own teachers, as ApplyForTitle and every read answer.
+        return Err(DomainError::NotFound { what: "teacher" }.into());
+    }
     let finding = finding.validate(&context.principal, clock::today())?;
     let mut findings = load_findings(staged, teacher_id)?;
     let recorded = EthicsFinding {
@@ -289,11 +299,11 @@ fn apply_for_title(
     }
     let on = step_date(on, None)?;
     let applicant_key = keys::round_applicant(round_id, teacher_id);
-    if staged.contains(&applicant_key)? {
+    if let Some(open) = open_application(staged, round_id, teacher_id)? {
         return Err(DomainError::FailedPrecondition {
             reason: "ALREADY_APPLIED",
             message: format!(
-                "teacher {teacher_id} applied in round {round_id} already: one application per round"
+                "teacher {teacher_id} already applied in round {round_id}: application {open} is open, and a round takes one open application per teacher (a withdrawn or closed one does not count)"
             ),
         }
         .into());
@@ -323,7 +333,7 @@ fn apply_for_title(
     };
     let mut application = Application::apply(id, &round, new, &at)?;
     application.revision = staged.next_revision();
-    staged.insert(applicant_key, Vec::new());
+    staged.insert(applicant_key, application.id.as_str().as_bytes().to_vec());
     staged.insert(
         keys::round_application(round_id, &application.id),
         Vec::new(),
@@ -333,6 +343,48 @@ fn apply_for_title(
         application,
         teacher: None,
     })
+}
+
+/// The teacher's application in the round that is not closed, if any: it blocks another;
+/// a withdrawn or otherwise closed one does not. The applicant entry names the teacher's
+/// latest application; an entry written before it named one (empty) stands for the one
+/// application the rule then allowed, found among the round's listing on disk.
+fn open_application(
+    staged: &Staged<'_>,
+    round_id: &CaseId,
+    teacher_id: &TeacherId,
+) -> Result<Option<CaseId>, StoreError> {
+    let Some(latest) = staged.get(&keys::round_applicant(round_id, teacher_id))? else {
+        return Ok(None);
+    };
+    let candidates: Vec<CaseId> = if latest.is_empty() {
+        let start = keys::round_application_prefix(round_id);
+        let mut end = start.clone();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        staged
+            .committed_keys(&start, &end, usize::MAX)?
+            .iter()
+            .filter_map(|key| keys::case_id_at_end(key))
+            .collect()
+    } else {
+        let id = std::str::from_utf8(&latest)
+            .ok()
+            .and_then(|id| CaseId::parse(id).ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                key: format!("z{round_id}{teacher_id}"),
+                detail: "an applicant entry that names no application".into(),
+            })?;
+        vec![id]
+    };
+    for id in candidates {
+        let application = load_application(staged, &id)?;
+        if application.teacher_id == *teacher_id && application.state != ApplicationState::Closed {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
 }
 
 fn take_step(

@@ -3,7 +3,10 @@
 //! figures recounted from the applications, exactly as `commit_application` keeps them,
 //! so `verify` checks a restored registry as it checks a written one.
 
-use crate::domain::case::evaluation::{Application, EvaluationRound, RoundFigures};
+use crate::domain::case::evaluation::{
+    Application, ApplicationState, EvaluationRound, RoundFigures,
+};
+use crate::domain::case::CaseId;
 use crate::domain::ethics::EthicsFindings;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
@@ -27,13 +30,28 @@ pub(crate) fn stage_application(
 ) -> Result<(), StoreError> {
     let key = keys::application(&application.id);
     refuse_taken(staged, &key, "a title application restored twice")?;
+    // The applicant entry names the teacher's application in the round that is still
+    // open, if one is (at most one may be): a closed one never blocks another.
     let applicant = keys::round_applicant(&application.round_id, &application.teacher_id);
-    refuse_taken(
-        staged,
-        &applicant,
-        "a second application of a teacher in a round",
-    )?;
-    staged.insert(applicant, Vec::new());
+    let named = match staged.get(&applicant)? {
+        Some(id) => Some(read_application(staged, &id)?),
+        None => None,
+    };
+    let open = |a: &Application| a.state != ApplicationState::Closed;
+    if let Some(named) = &named {
+        if open(named) && open(application) {
+            return Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(&applicant).into_owned(),
+                detail: format!(
+                    "applications {} and {} of one teacher both open in a round",
+                    named.id, application.id
+                ),
+            });
+        }
+    }
+    if named.is_none() || open(application) {
+        staged.insert(applicant, application.id.as_str().as_bytes().to_vec());
+    }
     staged.insert(
         keys::round_application(&application.round_id, &application.id),
         Vec::new(),
@@ -77,6 +95,23 @@ pub(crate) fn stage_findings(
     refuse_taken(staged, &key, "the findings about a teacher restored twice")?;
     staged.insert(key, codec::encode(findings));
     Ok(())
+}
+
+/// The application an applicant entry names (restored before it).
+fn read_application(staged: &Staged<'_>, id: &[u8]) -> Result<Application, StoreError> {
+    let key = keys::application(&CaseId::parse(&String::from_utf8_lossy(id)).map_err(|_| {
+        StoreError::Corrupt {
+            key: String::from_utf8_lossy(id).into_owned(),
+            detail: "an applicant entry that names no application".into(),
+        }
+    })?);
+    match staged.get(&key)? {
+        Some(bytes) => codec::decode(&key, &bytes),
+        None => Err(StoreError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            detail: "an applicant entry names an application not restored".into(),
+        }),
+    }
 }
 
 fn refuse_taken(staged: &Staged<'_>, key: &[u8], detail: &str) -> Result<(), StoreError> {

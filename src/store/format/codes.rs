@@ -6,6 +6,7 @@
 //! variants by their position counted from 0 (serde's variant index), in the same
 //! order. A new variant goes at the end of its list; a variant is never removed or moved.
 
+use crate::domain::audit::AuditKind;
 use crate::domain::case::evaluation::{
     ApplicationAction, ApplicationState, CloseReason, PublicityStage,
 };
@@ -75,8 +76,8 @@ coded! {
         Created, Updated, CertificateIssued, CertificateReissued,
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
         CaseChanged, QualificationLost, ConsultationRecorded, EthicsFindingRecorded,
-        EvaluationRoundChanged, TitleApplicationChanged, IdentityCorrectionChanged,
-        IdentityCorrected, Merged, Unmerged,
+        EvaluationRoundChanged, TitleApplicationChanged, TransferProposed, TransferAccepted,
+        TransferDeclined, IdentityCorrectionChanged, IdentityCorrected, Merged, Unmerged,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
@@ -110,6 +111,10 @@ coded! {
     ApplicationAction {
         Applied, PublicityOpened, ObjectionRecorded, ObjectionHandled, VoteRecorded,
         Confirmed, Closed,
+    }
+    AuditKind {
+        IdentityLookup, Listing, Backup, DuplicateRevealed, RefusalLimit, NoOpWrite,
+        CredentialIssued,
     }
 }
 
@@ -158,6 +163,7 @@ mod tests {
         round_trips::<CloseReason>();
         round_trips::<PublicityStage>();
         round_trips::<ApplicationAction>();
+        round_trips::<AuditKind>();
         // The domain's own key codes agree with the stored numbers.
         for t in TitleTier::ALL {
             assert_eq!(t.code() as i32, Coded::number(t));

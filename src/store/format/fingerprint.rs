@@ -135,6 +135,20 @@ struct ChangeRequestRecord {
     transition: Option<TransitionRecord>,
     #[prost(message, optional, tag = "11")]
     lose: Option<LoseRecord>,
+    #[prost(message, optional, tag = "12")]
+    transfer: Option<TransferRequestRecord>,
+}
+
+/// A step of a transfer: 1 propose (to `county_code`, with `text` the reason), 2 accept
+/// (`text` the school), 3 decline.
+#[derive(Clone, PartialEq, Message)]
+struct TransferRequestRecord {
+    #[prost(int32, tag = "1")]
+    step: i32,
+    #[prost(string, tag = "2")]
+    county_code: String,
+    #[prost(string, tag = "3")]
+    text: String,
 }
 
 /// An update's patch: enums as the caller sent them (0 unset, a stable number, or the
@@ -416,6 +430,27 @@ impl ChangeRequestRecord {
                 record.transition = Some(TransitionRecord {
                     effective_date: days(*effective_date),
                     approval_document: approval_document.clone(),
+                })
+            }
+            TeacherChange::ProposeTransfer(proposal) => {
+                record.transfer = Some(TransferRequestRecord {
+                    step: 1,
+                    county_code: proposal.to_county.as_str().to_string(),
+                    text: proposal.reason.clone(),
+                })
+            }
+            TeacherChange::AcceptTransfer { school } => {
+                record.transfer = Some(TransferRequestRecord {
+                    step: 2,
+                    county_code: String::new(),
+                    text: school.clone(),
+                })
+            }
+            TeacherChange::DeclineTransfer => {
+                record.transfer = Some(TransferRequestRecord {
+                    step: 3,
+                    county_code: String::new(),
+                    text: String::new(),
                 })
             }
         }

@@ -7,12 +7,13 @@
 //! | format | written by | what it is |
 //! |---|---|---|
 //! | 1 | release 0.1 (to commit b67bfce) | postcard of the domain structs of the time ([`v1`], frozen mirrors) |
-//! | 2 | this release | protobuf messages kept for storage only ([`v2`]) |
+//! | 2 | this release | protobuf messages kept for storage only ([`v2`]; a teacher's revisions, [`revision`]) |
 //! | 2, with `former` | this release, from #22 | a teacher's former names and documents and the numbers merged into it ([`former`]), a field older values lack and decode as empty |
 //!
 //! A value is rewritten in the current format whenever its record changes; nothing is
 //! migrated in bulk, so opening an old registry costs nothing.
 
+pub(crate) mod audit;
 pub(crate) mod case;
 pub(crate) mod case_report;
 pub(crate) mod codes;
@@ -22,6 +23,8 @@ mod fingerprint;
 mod former;
 pub(crate) mod identity;
 mod merge;
+pub(crate) mod request_quota;
+pub(crate) mod revision;
 #[cfg(test)]
 mod samples;
 pub(crate) mod v1;

@@ -107,6 +107,7 @@ pub(crate) fn teacher() -> Teacher {
         revision: 300_000,
         create_time: UnixMicros(1_600_000_000_000_000),
         update_time: UnixMicros(1_700_000_000_000_001),
+        pending_transfer: None,
     }
 }
 

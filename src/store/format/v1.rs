@@ -443,7 +443,10 @@ impl<'a> ChangeV1<'a> {
                 effective_date: effective_date.to_string(),
                 approval_document,
             },
-            TeacherChange::LoseQualification { .. } => return None,
+            TeacherChange::LoseQualification { .. }
+            | TeacherChange::ProposeTransfer(_)
+            | TeacherChange::AcceptTransfer { .. }
+            | TeacherChange::DeclineTransfer => return None,
         })
     }
 }
@@ -508,6 +511,7 @@ impl Teacher {
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
             update_time: UnixMicros(self.update_time),
+            pending_transfer: None,
         })
     }
 }

@@ -38,10 +38,27 @@ pub(crate) struct TeacherRecord {
     create_time: i64,
     #[prost(int64, tag = "7")]
     update_time: i64,
+    /// Absent unless a transfer to another county is pending (and in every record
+    /// written before transfers had two sides).
+    #[prost(message, optional, tag = "8")]
+    pending_transfer: Option<TransferRecord>,
     /// What the record was known by before (absent from records written before former
     /// names were kept: they decode as none). Tags 20 and up: see `format::former`.
     #[prost(message, optional, tag = "20")]
     former: Option<super::former::FormerRecord>,
+}
+
+/// A transfer proposed and not yet answered (see `domain::transfer`).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct TransferRecord {
+    #[prost(string, tag = "1")]
+    to_county: String,
+    #[prost(string, tag = "2")]
+    reason: String,
+    #[prost(string, tag = "3")]
+    proposed_by: String,
+    #[prost(int64, tag = "4")]
+    proposed_at: i64,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -271,6 +288,12 @@ impl TeacherRecord {
             create_time: teacher.create_time.0,
             update_time: teacher.update_time.0,
             former: super::former::FormerRecord::of(&teacher.former),
+            pending_transfer: teacher.pending_transfer.as_ref().map(|t| TransferRecord {
+                to_county: t.to_county.as_str().to_string(),
+                reason: t.reason.clone(),
+                proposed_by: t.proposed_by.clone(),
+                proposed_at: t.proposed_at.0,
+            }),
         }
     }
 
@@ -295,6 +318,17 @@ impl TeacherRecord {
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
             update_time: UnixMicros(self.update_time),
+            pending_transfer: self
+                .pending_transfer
+                .map(|t| -> Result<_, String> {
+                    Ok(domain::PendingTransfer {
+                        to_county: CountyCode::try_from(t.to_county)?,
+                        reason: t.reason,
+                        proposed_by: t.proposed_by,
+                        proposed_at: UnixMicros(t.proposed_at),
+                    })
+                })
+                .transpose()?,
         })
     }
 }

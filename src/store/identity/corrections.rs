@@ -116,6 +116,13 @@ pub(super) fn review(
     next.revision = staged.next_revision();
     correction.revision = next.revision;
     mutation::stage_record(staged, Some(&current), &next)?;
+    crate::store::history::stage_revision(
+        staged,
+        Some(&current),
+        &next,
+        ChangeKind::IdentityCorrected,
+        context,
+    )?;
     stage(
         staged,
         &correction,

@@ -15,14 +15,14 @@ use crate::store::identity::duplicates::find_for;
 use crate::store::identity::{keys, IdentityAnswer};
 use crate::store::mutation::{self, load_teacher, WriteContext};
 use crate::store::writer::Staged;
-use crate::store::{codec, StoreError};
+use crate::store::{codec, history, StoreError};
 
 /// A record to merge, with the etag its caller read, if any.
 pub(crate) type Side = (TeacherId, Option<String>);
 
 /// Merges `merged` into `survivor`. NOT_FOUND for either record missing or outside the
 /// caller's scope, ABORTED on a stale etag, INVALID_ARGUMENT for a record merged into
-/// itself.
+/// itself, FAILED_PRECONDITION (TRANSFER_PENDING) while either has a pending transfer.
 pub(super) fn merge(
     staged: &mut Staged<'_>,
     survivor: &Side,
@@ -32,6 +32,15 @@ pub(super) fn merge(
 ) -> Result<IdentityAnswer, StoreError> {
     let current = checked(staged, survivor, context)?;
     let gone = checked(staged, merged, context)?;
+    // A pending transfer would be lost with the merged record, or cross the merge.
+    if current.pending_transfer.is_some() || gone.pending_transfer.is_some() {
+        return Err(DomainError::FailedPrecondition {
+            reason: "TRANSFER_PENDING",
+            message: "a transfer of one of the records is pending: accept or decline it first"
+                .into(),
+        }
+        .into());
+    }
     let now = clock::now();
     let (mut next, conflicts) = merge::merge(&current, &gone, now)?;
     // The merged record's entries go first: its documents and certificates are the
@@ -41,6 +50,7 @@ pub(super) fn merge(
     next.revision = staged.next_revision();
     mutation::stage_record(staged, Some(&current), &next)?;
     find_for(staged, Some(&current), &next)?;
+    history::stage_revision(staged, Some(&current), &next, ChangeKind::Updated, context)?;
     stage_event(
         staged,
         &next,
@@ -128,6 +138,7 @@ pub(super) fn unmerge(
     kept.update_time = now;
     kept.revision = staged.next_revision();
     mutation::stage_record(staged, Some(&current), &kept)?;
+    history::stage_revision(staged, Some(&current), &kept, ChangeKind::Updated, context)?;
     stage_event(
         staged,
         &kept,
@@ -147,6 +158,14 @@ pub(super) fn unmerge(
     restored.update_time = now;
     restored.revision = staged.next_revision();
     mutation::stage_record(staged, None, &restored)?;
+    // Its history goes on from the revision it was merged at.
+    history::stage_revision(
+        staged,
+        Some(&record.merged),
+        &restored,
+        ChangeKind::Unmerged,
+        context,
+    )?;
     stage_event(staged, &restored, None, ChangeKind::Unmerged, now, context);
     record.undone = Some(Unmerge {
         by: context.principal.clone(),

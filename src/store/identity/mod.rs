@@ -15,7 +15,7 @@ pub(crate) mod merges;
 
 use crate::domain::case::CaseId;
 use crate::domain::duplicates::CandidatePair;
-use crate::domain::{IdentityCorrection, NewCorrection, Teacher, TeacherId, UnixMicros};
+use crate::domain::{IdentityCorrection, NewCorrection, Teacher, TeacherId};
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::WriteContext;
@@ -84,7 +84,7 @@ pub(crate) fn apply(
     staged: &mut Staged<'_>,
     command: IdentityCommand,
     context: &WriteContext,
-    requests_kept_since: UnixMicros,
+    window: &crate::store::request_quota::RequestWindow,
 ) -> Result<IdentityAnswer, StoreError> {
     let fingerprint = Fingerprint::of_identity(&command);
     let request_id = context.request_id.as_ref().filter(|_| context.replayable);
@@ -92,7 +92,7 @@ pub(crate) fn apply(
         staged,
         &context.principal,
         request_id,
-        requests_kept_since,
+        window,
         |record| match record.outcome {
             Remembered::Identity(answer) if record.fingerprint == fingerprint => Some(answer),
             _ => None,
@@ -137,13 +137,13 @@ pub(crate) fn apply(
         }
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, |recorded_at| {
+        requests::remember(staged, key, window, |recorded_at| {
             codec::encode(&crate::store::format::identity::NewIdentityRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
             })
-        });
+        })?;
     }
     Ok(answer)
 }

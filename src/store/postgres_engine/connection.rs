@@ -28,6 +28,8 @@ const CREATE_TABLE: &str =
 pub(super) struct Session {
     pub(super) client: Client,
     pub(super) get: Statement,
+    /// The pairs whose keys are in `$1`.
+    pub(super) get_many: Statement,
     /// Keys from `$1` (included) below `$2`, at most `$3`.
     pub(super) range_below: Statement,
     /// Keys from `$1` (included) to the end, at most `$2`.
@@ -41,8 +43,13 @@ pub(super) struct Session {
 }
 
 impl Session {
-    fn connect(url: &str) -> Result<Session, StoreError> {
+    /// Connects, runs `setup` (SQL for this connection, may be empty), and prepares the
+    /// statements.
+    fn connect(url: &str, setup: &str) -> Result<Session, StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(error)?;
+        if !setup.is_empty() {
+            client.batch_execute(setup).map_err(error)?;
+        }
         // The table must be there before statements on it are prepared. Two servers
         // starting at once on an empty database: one creates it.
         let mut transaction = client.transaction().map_err(error)?;
@@ -53,6 +60,9 @@ impl Session {
         transaction.commit().map_err(error)?;
         let get = client
             .prepare("SELECT v FROM registry_pairs WHERE k = $1")
+            .map_err(error)?;
+        let get_many = client
+            .prepare("SELECT k, v FROM registry_pairs WHERE k = ANY($1)")
             .map_err(error)?;
         let range_below = client
             .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3")
@@ -72,6 +82,7 @@ impl Session {
         Ok(Session {
             client,
             get,
+            get_many,
             range_below,
             range_open,
             upsert,
@@ -91,17 +102,19 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    /// `size` threads, each connecting to `url` on its first call.
-    pub(super) fn new(url: &str, size: usize, name: &str) -> Result<Pool, StoreError> {
+    /// `size` threads, each connecting to `url` on its first call and then running
+    /// `setup` on its connection.
+    pub(super) fn new(url: &str, size: usize, name: &str, setup: &str) -> Result<Pool, StoreError> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::new();
         for n in 0..size {
             let receiver = receiver.clone();
             let url = url.to_string();
+            let setup = setup.to_string();
             let thread = std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
-                .spawn(move || serve(&url, &receiver))
+                .spawn(move || serve(&url, &setup, &receiver))
                 .map_err(|e| failed(format!("cannot start a database thread: {e}")))?;
             threads.push(thread);
         }
@@ -154,7 +167,7 @@ impl Drop for Pool {
 }
 
 /// A connection's thread: takes calls until the queue closes, connecting as needed.
-fn serve(url: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn serve(url: &str, setup: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
     let mut session: Option<Session> = None;
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
@@ -165,7 +178,7 @@ fn serve(url: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
             session = None;
         }
         if session.is_none() {
-            match Session::connect(url) {
+            match Session::connect(url, setup) {
                 Ok(opened) => session = Some(opened),
                 Err(e) => {
                     job(Err(e));

@@ -1,45 +1,42 @@
 //! PostgreSQL as the store's engine (see [`Engine`]): the registry's pairs in one table,
 //! `registry_pairs (k bytea primary key, v bytea)`, whose order is sled's.
 //!
-//! # Applied before flushed: one open transaction and an overlay
-//! The trait asks that a batch be visible to every read once [`Engine::apply`] returns,
-//! and durable only at [`Engine::flush`]; the committer applies a group as a few batches
-//! and flushes once. Committing each batch would cost a commit (a WAL flush) per batch
-//! and make a group durable in parts. So the write connection keeps one transaction open
-//! from the first apply after a flush to the next flush: each batch is written into it
-//! (one `INSERT ... ON CONFLICT` for the batch's sets, one `DELETE` for its removals),
-//! and flush is its `COMMIT`, one WAL flush for the whole group, which is durable when it
-//! returns (`synchronous_commit` on, and with a synchronous standby on two machines).
+//! # Seen once committed, by every server alike
+//! The trait lets a batch be seen once applied and asks it be durable at
+//! [`Engine::flush`]; the committer applies a group as a few batches and flushes once.
+//! Committing each batch would cost a commit (a WAL flush) per batch and make a group
+//! durable in parts. So the write connection keeps one transaction open from the group's
+//! [`Engine::begin_group`] to its flush: each batch is written into it (one
+//! `INSERT ... ON CONFLICT` for the batch's sets, one `DELETE` for its removals), and flush
+//! is its `COMMIT`, one WAL flush for the whole group, durable when it returns
+//! (`synchronous_commit` on, and with a synchronous standby on two machines).
 //!
-//! Reads run on other connections, which cannot see that transaction. So each applied
-//! batch is also put in an in-memory overlay, the latest write of each key not yet
-//! committed, and reads look there first. The overlay is emptied after the `COMMIT`
-//! returns. A read holds the overlay's read lock for its whole length (overlay look-up
-//! and query), and applying and emptying take its write lock: so while a read runs, no
-//! batch joins the overlay and none leaves it, and every batch is either in the overlay or
-//! committed before the query's snapshot (a batch leaves only after its commit). A read
-//! thus sees whole batches, and at moments that only move forward, as the trait promises.
-//! (The other design, reads on the write connection inside its transaction, would put
-//! every read in line behind the writer's one connection.)
+//! Reads run on other connections and see only what is committed, on this server as on
+//! every other: a group appears whole at its `COMMIT`. Nothing here shows a write that
+//! could still be rolled back: were a reader shown revision R before its commit and the
+//! commit then failed, another server would write a different R, and a county that had
+//! read the first would hold a change the registry never made. This server's writer needs
+//! no earlier sight of its own writes: it reads them from its staged copy, and on a shared
+//! engine it starts a group only once the one before is committed (see `store::writer`).
+//! (Reads inside the write transaction would instead put every read in line behind the
+//! writer's one connection.)
 //!
-//! Scans read in pages (a query each, under the lock, merged with the overlay's keys in
-//! the same span), so a scan of a million keys neither holds the lock nor memory for long.
-//!
-//! Other processes see only what is committed: another `serve` on the same database never
-//! sees a group before it is durable.
+//! Scans read in pages, a query each, so a scan of a million keys holds neither a
+//! connection nor memory for long; each page is a later moment than the one before, as
+//! the trait allows, and shows every group either whole or not at all.
 //!
 //! # Faults
 //! A failed apply or flush leaves the transaction aborted; [`Engine::recover`] rolls it
-//! back (or drops the connection) and empties the overlay, so reads serve exactly what is
-//! committed. [`Engine::probe`] checks that the database takes writes (it is up, and is
+//! back (or drops the connection), and the writers' lock goes with it. [`Engine::probe`] checks that the database takes writes (it is up, and is
 //! not a standby in recovery).
 
 pub(crate) mod cluster;
 mod connection;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use connection::{error, Pool, Session};
 
@@ -52,14 +49,20 @@ const READ_CONNECTIONS: usize = 8;
 const FIRST_PAGE: i64 = 128;
 const MOST_PAGE: i64 = 4096;
 
+/// How long the write transaction may wait on this server with nothing to do before the
+/// database ends it (`idle_in_transaction_session_timeout`). A group's statements follow
+/// one another within milliseconds; a server that hangs mid-group (stopped, swapping,
+/// cut off from the database by a network that drops packets without a reset) would
+/// otherwise hold the writers' lock, and every server's writes, until its connection is
+/// closed, which TCP may take hours to notice. The database ends the transaction, the
+/// lock goes with it, and the hung server's group, never acknowledged, is rolled back.
+pub(crate) const WRITE_IDLE_LIMIT: Duration = Duration::from_secs(10);
+
 /// The advisory lock writers take for a group (any number no other program uses).
 const WRITERS_LOCK: i64 = 0x7265_6769_7374_7279; // "registry"
 
 /// A key and its value.
 type Pair = (Vec<u8>, Vec<u8>);
-
-/// The latest write of each key applied but not yet committed (`None`: removed).
-type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// A registry on a PostgreSQL database.
 pub(crate) struct PostgresEngine {
@@ -70,21 +73,32 @@ struct Shared {
     reads: Pool,
     /// One connection: the writer's transaction lives on it.
     write: Pool,
-    overlay: RwLock<Overlay>,
 }
 
 impl PostgresEngine {
     /// Connects to the database `url` names (a `postgres://` URL or a key=value string)
     /// and creates the table of pairs if it is not there.
     pub(crate) fn open(url: &str) -> Result<PostgresEngine, StoreError> {
-        let write = Pool::new(url, 1, "registry-pg-write")?;
+        Self::open_with_idle_limit(url, WRITE_IDLE_LIMIT)
+    }
+
+    /// [`PostgresEngine::open`], with the write transaction ended by the database after
+    /// `idle_limit` with nothing to do (see [`WRITE_IDLE_LIMIT`]).
+    pub(crate) fn open_with_idle_limit(
+        url: &str,
+        idle_limit: Duration,
+    ) -> Result<PostgresEngine, StoreError> {
+        let setup = format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            idle_limit.as_millis().max(1)
+        );
+        let write = Pool::new(url, 1, "registry-pg-write", &setup)?;
         // Connects (and makes the table) now, so a wrong URL fails the open.
         write.call(|_| Ok(()))?;
         Ok(PostgresEngine {
             shared: Arc::new(Shared {
-                reads: Pool::new(url, READ_CONNECTIONS, "registry-pg-read")?,
+                reads: Pool::new(url, READ_CONNECTIONS, "registry-pg-read", "")?,
                 write,
-                overlay: RwLock::new(Overlay::new()),
             }),
         })
     }
@@ -119,16 +133,34 @@ impl Engine for PostgresEngine {
     type Scan = Scan;
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let overlay = self
-            .shared
-            .overlay
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(write) = overlay.get(key) {
-            return Ok(write.clone());
+        let key = key.to_vec();
+        self.shared.reads.call(move |session| {
+            let row = session
+                .client
+                .query_opt(&session.get, &[&key])
+                .map_err(error)?;
+            Ok(row.map(|row| row.get(0)))
+        })
+    }
+
+    /// One query for all the keys.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        // Under the overlay's lock: see the module's doc.
-        self.committed(key)
+        let asked = keys.to_vec();
+        let found: HashMap<Vec<u8>, Vec<u8>> = self.shared.reads.call(move |session| {
+            let rows = session
+                .client
+                .query(&session.get_many, &[&asked])
+                .map_err(error)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect())
+        })?;
+        // A key asked twice is answered twice.
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
@@ -197,14 +229,7 @@ impl Engine for PostgresEngine {
                     .map_err(error)?;
             }
             Ok(())
-        })?;
-        let mut overlay = self
-            .shared
-            .overlay
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        overlay.extend(latest);
-        Ok(())
+        })
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -214,13 +239,7 @@ impl Engine for PostgresEngine {
                 session.client.batch_execute("COMMIT").map_err(error)?;
             }
             Ok(())
-        })?;
-        self.shared
-            .overlay
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        Ok(())
+        })
     }
 
     fn opened_in_fault(&self) -> Option<StoreError> {
@@ -251,19 +270,8 @@ impl Engine for PostgresEngine {
         })
     }
 
-    fn committed(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = key.to_vec();
-        self.shared.reads.call(move |session| {
-            let row = session
-                .client
-                .query_opt(&session.get, &[&key])
-                .map_err(error)?;
-            Ok(row.map(|row| row.get(0)))
-        })
-    }
-
     /// Rolls the open transaction back (a failed call already dropped its connection,
-    /// which rolls it back too) and forgets what it held.
+    /// which rolls it back too).
     fn recover(&self, _error: &StoreError) -> Result<(), StoreError> {
         let rolled_back = self.shared.write.call(|session| {
             if session.in_transaction {
@@ -272,11 +280,6 @@ impl Engine for PostgresEngine {
             }
             Ok(())
         });
-        self.shared
-            .overlay
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
         match rolled_back {
             // The connection is gone, and its transaction with it.
             Err(StoreError::Storage { .. }) | Ok(()) => Ok(()),
@@ -317,7 +320,7 @@ impl Engine for PostgresEngine {
     }
 }
 
-/// A scan read a page at a time, each page merged with the overlay's writes in its span.
+/// A scan read a page at a time.
 pub(crate) struct Scan {
     shared: Arc<Shared>,
     /// Where the next page starts (included); `None` once the scan is over.
@@ -335,34 +338,14 @@ impl Scan {
             let Some(from) = self.next.take() else {
                 return Ok(());
             };
-            let overlay = self
-                .shared
-                .overlay
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            let rows = self.shared.page(from.clone(), self.to.clone(), self.page)?;
-            let full = rows.len() as i64 == self.page;
-            // A full page covers keys up to its last; a short one, up to the scan's end.
-            let covered_to: Bound<Vec<u8>> = match (full, rows.last(), &self.to) {
-                (true, Some((last, _)), _) => Bound::Included(last.clone()),
-                (_, _, Some(to)) => Bound::Excluded(to.clone()),
-                (_, _, None) => Bound::Unbounded,
-            };
-            if full {
+            let rows = self.shared.page(from, self.to.clone(), self.page)?;
+            if rows.len() as i64 == self.page {
                 self.next = rows
                     .last()
                     .map(|(last, _)| [last.as_slice(), &[0]].concat());
                 self.page = (self.page * 2).min(MOST_PAGE);
             }
-            let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = rows.into_iter().collect();
-            for (key, write) in overlay.range((Bound::Included(from), covered_to)) {
-                match write {
-                    Some(value) => merged.insert(key.clone(), value.clone()),
-                    None => merged.remove(key),
-                };
-            }
-            drop(overlay);
-            self.buffer.extend(merged);
+            self.buffer.extend(rows);
         }
         Ok(())
     }

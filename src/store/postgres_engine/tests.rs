@@ -1,5 +1,6 @@
 use std::ops::Bound::Unbounded;
 use std::path::Path;
+use std::time::Duration;
 
 use super::cluster::ThrowawayCluster;
 use super::*;
@@ -29,72 +30,120 @@ fn keys(engine: &PostgresEngine) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Another server sees a group only once it is committed; the server that applied it
-/// sees it at once; a recovered engine forgets what it had not committed.
+/// A group is seen by no reader, on this server or another, until it is committed; a
+/// recovered engine has rolled back what it had not committed.
 #[test]
-fn applied_writes_are_seen_here_at_once_and_elsewhere_only_once_flushed() {
+fn writes_are_seen_only_once_committed_and_never_after_a_rollback() {
     let Ok(cluster) = ThrowawayCluster::get() else {
         return eprintln!("skipped: {}", cluster_available().unwrap_err());
     };
-    let url = cluster.fresh_database("overlay");
+    let url = cluster.fresh_database("committed");
     let here = PostgresEngine::open(&url).unwrap();
     let there = PostgresEngine::open(&url).unwrap();
+    here.begin_group().unwrap();
     here.apply(&[(b"a".as_slice(), Some(b"1".as_slice()))])
         .unwrap();
-    assert_eq!(here.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(here.get(b"a").unwrap(), None, "not committed yet");
+    assert_eq!(here.get_many(&[b"a".to_vec()]).unwrap(), [None]);
     assert_eq!(there.get(b"a").unwrap(), None, "not committed yet");
     here.flush().unwrap();
+    assert_eq!(here.get(b"a").unwrap(), Some(b"1".to_vec()));
     assert_eq!(there.get(b"a").unwrap(), Some(b"1".to_vec()));
 
+    here.begin_group().unwrap();
     here.apply(&[
         (b"a".as_slice(), None),
         (b"b".as_slice(), Some(b"2".as_slice())),
     ])
     .unwrap();
-    assert_eq!(
-        keys(&here),
-        [b"b".to_vec()],
-        "a removal hides a committed key"
-    );
+    assert_eq!(keys(&here), [b"a".to_vec()], "the removal is not committed");
     assert_eq!(keys(&there), [b"a".to_vec()]);
     let lost = StoreError::Storage {
         fault: StorageFault::Failed,
         detail: "a test".into(),
     };
     here.recover(&lost).unwrap();
-    assert_eq!(keys(&here), [b"a".to_vec()], "what is committed, only");
     here.flush().unwrap();
-    assert_eq!(keys(&there), [b"a".to_vec()], "nothing left to commit");
+    assert_eq!(keys(&here), [b"a".to_vec()], "nothing left to commit");
+    assert_eq!(keys(&there), [b"a".to_vec()]);
+    // The rollback let the writers' lock go: another server's group goes through.
+    there.begin_group().unwrap();
+    there
+        .apply(&[(b"c".as_slice(), Some(b"3".as_slice()))])
+        .unwrap();
+    there.flush().unwrap();
+    assert_eq!(keys(&here), [b"a".to_vec(), b"c".to_vec()]);
     here.probe().unwrap();
 }
 
-/// Scans that span many pages merge the overlay's writes into each page once.
+/// A scan of many pages reads every key once, in order, and a key asked twice of
+/// `get_many` is answered twice.
 #[test]
-fn a_long_scan_merges_uncommitted_writes_into_every_page() {
+fn a_long_scan_reads_every_page_once() {
     let Ok(cluster) = ThrowawayCluster::get() else {
         return eprintln!("skipped: {}", cluster_available().unwrap_err());
     };
     let engine = PostgresEngine::open(&cluster.fresh_database("pages")).unwrap();
-    let even: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..5_000u32)
+    let even: Vec<(Vec<u8>, Option<Vec<u8>>)> = (0..20_000u32)
         .step_by(2)
         .map(|n| (n.to_be_bytes().to_vec(), Some(vec![0])))
         .collect();
     engine.apply(&even).unwrap();
     engine.flush().unwrap();
-    // Odd keys set, every tenth even key removed, none committed.
-    let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = (1..5_000u32)
+    let expected: Vec<Vec<u8>> = (0..20_000u32)
         .step_by(2)
-        .map(|n| (n.to_be_bytes().to_vec(), Some(vec![1])))
-        .collect();
-    writes.extend(
-        (0..5_000u32)
-            .step_by(20)
-            .map(|n| (n.to_be_bytes().to_vec(), None)),
-    );
-    engine.apply(&writes).unwrap();
-    let expected: Vec<Vec<u8>> = (0..5_000u32)
-        .filter(|n| n % 20 != 0)
         .map(|n| n.to_be_bytes().to_vec())
         .collect();
     assert_eq!(keys(&engine), expected);
+    let twice = [
+        2u32.to_be_bytes().to_vec(),
+        3u32.to_be_bytes().to_vec(),
+        2u32.to_be_bytes().to_vec(),
+    ];
+    assert_eq!(
+        engine.get_many(&twice).unwrap(),
+        [Some(vec![0]), None, Some(vec![0])]
+    );
+}
+
+/// A server that hangs mid-group holds the writers' lock only until the database ends its
+/// idle transaction: another server's group then goes through, and the hung group, never
+/// acknowledged, is rolled back and fails when its server wakes.
+#[test]
+fn a_hung_writer_lets_the_others_in_after_its_idle_limit() {
+    let Ok(cluster) = ThrowawayCluster::get() else {
+        return eprintln!("skipped: {}", cluster_available().unwrap_err());
+    };
+    let url = cluster.fresh_database("hung");
+    let limit = Duration::from_millis(500);
+    let hung = PostgresEngine::open_with_idle_limit(&url, limit).unwrap();
+    let other = PostgresEngine::open(&url).unwrap();
+    hung.begin_group().unwrap();
+    hung.apply(&[(b"hung".as_slice(), Some(b"1".as_slice()))])
+        .unwrap();
+    // The hung server does nothing more; the other's group waits for the lock.
+    let waited = std::time::Instant::now();
+    other.begin_group().unwrap();
+    other
+        .apply(&[(b"other".as_slice(), Some(b"2".as_slice()))])
+        .unwrap();
+    other.flush().unwrap();
+    assert!(
+        waited.elapsed() >= limit,
+        "the lock was held until the limit"
+    );
+    let woke = hung.flush();
+    assert!(
+        matches!(woke, Err(StoreError::Storage { .. })),
+        "the hung group must fail: {woke:?}"
+    );
+    hung.recover(&woke.unwrap_err()).unwrap();
+    assert_eq!(keys(&other), [b"other".to_vec()], "the hung write is gone");
+    // The hung server takes writes again on a new connection.
+    hung.probe().unwrap();
+    hung.begin_group().unwrap();
+    hung.apply(&[(b"hung".as_slice(), Some(b"3".as_slice()))])
+        .unwrap();
+    hung.flush().unwrap();
+    assert_eq!(keys(&other), [b"hung".to_vec(), b"other".to_vec()]);
 }

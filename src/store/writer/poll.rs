@@ -4,8 +4,9 @@
 //!
 //! The feed stays gap-free: writers take revisions one group after another under one lock
 //! (see [`Engine::begin_group`]), so when revision R is committed every revision before it
-//! is too, and a watcher told R reads every change up to it. The revision is read as
-//! committed ([`Engine::committed`]), never from this server's own group in flight.
+//! is too, and a watcher told R reads every change up to it. A shared engine shows only
+//! what is committed (see [`crate::store::engine`]), so the revision read is never this
+//! server's own group in flight.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -71,7 +72,7 @@ pub(super) fn spawn<E: Engine>(
 }
 
 fn committed_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
-    Ok(match engine.committed(keys::META_REVISION)? {
+    Ok(match engine.get(keys::META_REVISION)? {
         Some(bytes) => codec::decode(keys::META_REVISION, &bytes)?,
         None => 0,
     })

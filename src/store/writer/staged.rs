@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound::{Excluded, Included};
 
 use super::filter::KeyFilter;
+use super::prefetch::{Found, Prefetched};
 use crate::store::engine::Engine;
 use crate::store::{Backend, StoreError};
 
@@ -108,6 +109,8 @@ pub(crate) struct Staged<'a> {
     committing: Option<&'a Pending>,
     /// The group being staged, before this mutation.
     pending: &'a Pending,
+    /// What a shared engine's group read ahead (see [`super::prefetch`]).
+    prefetched: Option<&'a Prefetched>,
     pub(super) writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// The revision of the last change, this mutation's included once it takes one.
     pub(super) revision: u64,
@@ -126,9 +129,16 @@ impl<'a> Staged<'a> {
             filter,
             committing,
             pending,
+            prefetched: None,
             writes: BTreeMap::new(),
             revision,
         }
+    }
+
+    /// Reads the engine's keys from `prefetched` where it has them.
+    pub(super) fn reading_ahead(mut self, prefetched: &'a Prefetched) -> Self {
+        self.prefetched = Some(prefetched);
+        self
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
@@ -144,7 +154,11 @@ impl<'a> Staged<'a> {
         if !self.filter.may_contain(key) {
             return Ok(None);
         }
-        Ok(self.engine.get(key)?.map(|v| v.to_vec()))
+        match self.prefetched.map(|prefetched| prefetched.find(key)) {
+            Some(Found::Read(value)) => Ok(value.clone()),
+            Some(Found::Noted) => Ok(None),
+            Some(Found::Unknown) | None => Ok(self.engine.get(key)?.map(|v| v.to_vec())),
+        }
     }
 
     /// Up to `limit` keys in [`start`, `end`) as on disk, without the writes of groups not

@@ -285,7 +285,7 @@ impl Application {
         )?;
         let text = text.trim();
         if text.is_empty() {
-            return Err(DomainError::invalid("objection", "must not be empty"));
+            return Err(DomainError::invalid("text", "must not be empty"));
         }
         let publicity = *self.current_publicity().expect("a publicity state has one");
         if context.today < publicity.starts_on || context.today > publicity.ends_on {

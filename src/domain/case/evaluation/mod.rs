@@ -108,12 +108,7 @@ impl NewRound {
     pub fn validate(mut self) -> Result<NewRound, DomainError> {
         let mut violations = Vec::new();
         self.name = self.name.trim().to_string();
-        if self.name.is_empty() || self.name.chars().count() > 100 {
-            violations.push(FieldViolation::new(
-                "round.name",
-                "must be 1 to 100 characters",
-            ));
-        }
+        violations.extend(name_violations(&self.name));
         if self.target_tier == TitleTier::ThirdLevel {
             violations.push(FieldViolation::new(
                 "round.target_tier",
@@ -165,6 +160,18 @@ impl RoundRules {
         }
         violations
     }
+}
+
+/// The round name's violation, if it is blank or longer than 100 characters.
+pub fn name_violations(name: &str) -> Vec<FieldViolation> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return vec![FieldViolation::new(
+            "round.name",
+            "must be 1 to 100 characters",
+        )];
+    }
+    Vec::new()
 }
 
 /// The committee's violation, if its members are not each named once (at least one).
@@ -232,8 +239,14 @@ impl Vote {
 }
 
 /// A round's figures for one county and tier, as the write path counts them with every
-/// step: applications made, still eligible (not closed as ineligible), objected to (at
+/// step: applications taken, still eligible (not closed as ineligible), objected to (at
 /// least one objection), passed by the committee, and confirmed.
+///
+/// Why "eligible" is not "applied less refused": an application is only taken after the
+/// eligibility checks pass, and a refused one writes nothing (a bad request changes
+/// nothing), so refusals are counted nowhere. Every application taken was eligible on the
+/// day it was made; `eligible` is those not found ineligible since (closed INELIGIBLE).
+/// Who of a county would be refused, and by which rule, is the eligibility dry run's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RoundFigures {
     pub applied: u64,

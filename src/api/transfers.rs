@@ -1,0 +1,183 @@
+//! Handlers of transfers between counties with two sides: ProposeTransfer (the teacher's
+//! county), AcceptTransfer and DeclineTransfer (the receiving county), ListTransfers. The
+//! rules, and who may answer, are the domain's and the write path's (`domain::transfer`,
+//! `store::mutation`); here requests are checked and converted.
+
+use tonic::Status;
+
+use crate::api::convert::present;
+use crate::api::pb;
+use crate::api::service::{
+    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService,
+};
+use crate::auth::{Principal, Rpc};
+use crate::domain::{
+    parse_receiving_school, CountyCode, DomainError, FieldViolation, TeacherId, TransferProposal,
+};
+use crate::store::{CountyTransfers, Target, TeacherChange};
+
+impl RegistryService {
+    pub(super) async fn propose_transfer(
+        &self,
+        principal: &Principal,
+        request: pb::ProposeTransferRequest,
+    ) -> Result<pb::ProposeTransferResponse, Status> {
+        let pb::ProposeTransferRequest {
+            teacher_id,
+            to_county_code,
+            reason,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let proposal = TransferProposal::parse(&to_county_code, &reason)
+            .map_err(|e| violations.extend(field_violations(e)))
+            .ok();
+        let (Some(request_id), Some(id), Some(proposal)) = (request_id, id, proposal) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let teacher = self
+            .transfer_step(
+                Rpc::ProposeTransfer,
+                principal,
+                id,
+                etag,
+                TeacherChange::ProposeTransfer(proposal),
+                request_id,
+            )
+            .await?;
+        Ok(pb::ProposeTransferResponse {
+            teacher: Some(teacher),
+        })
+    }
+
+    pub(super) async fn accept_transfer(
+        &self,
+        principal: &Principal,
+        request: pb::AcceptTransferRequest,
+    ) -> Result<pb::AcceptTransferResponse, Status> {
+        let pb::AcceptTransferRequest {
+            teacher_id,
+            school,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let school = parse_receiving_school(&school)
+            .map_err(|e| violations.extend(field_violations(e)))
+            .ok();
+        let (Some(request_id), Some(id), Some(school)) = (request_id, id, school) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let teacher = self
+            .transfer_step(
+                Rpc::AcceptTransfer,
+                principal,
+                id,
+                etag,
+                TeacherChange::AcceptTransfer { school },
+                request_id,
+            )
+            .await?;
+        Ok(pb::AcceptTransferResponse {
+            teacher: Some(teacher),
+        })
+    }
+
+    pub(super) async fn decline_transfer(
+        &self,
+        principal: &Principal,
+        request: pb::DeclineTransferRequest,
+    ) -> Result<pb::DeclineTransferResponse, Status> {
+        let pb::DeclineTransferRequest {
+            teacher_id,
+            etag,
+            request_id,
+        } = request;
+        let mut violations = Vec::new();
+        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let (Some(request_id), Some(id)) = (request_id, id) else {
+            return Err(DomainError::from(violations).into());
+        };
+        let teacher = self
+            .transfer_step(
+                Rpc::DeclineTransfer,
+                principal,
+                id,
+                etag,
+                TeacherChange::DeclineTransfer,
+                request_id,
+            )
+            .await?;
+        Ok(pb::DeclineTransferResponse {
+            teacher: Some(teacher),
+        })
+    }
+
+    pub(super) async fn list_transfers(
+        &self,
+        principal: &Principal,
+        request: pb::ListTransfersRequest,
+    ) -> Result<pb::ListTransfersResponse, Status> {
+        let pb::ListTransfersRequest { county_code } = request;
+        let asked = match county_code.trim() {
+            "" => None,
+            raw => {
+                Some(CountyCode::parse(raw).map_err(|e| DomainError::invalid("county_code", e))?)
+            }
+        };
+        let Some(county) = scoped_county(principal, asked)? else {
+            return Err(DomainError::invalid("county_code", "is required").into());
+        };
+        let CountyTransfers { outgoing, incoming } = self
+            .reads
+            .read(move |store| store.pending_transfers(&county))
+            .await?;
+        let shown = |teachers: Vec<_>| {
+            teachers
+                .into_iter()
+                .map(|t| present(principal, t))
+                .collect()
+        };
+        Ok(pb::ListTransfersResponse {
+            outgoing: shown(outgoing),
+            incoming: shown(incoming),
+        })
+    }
+
+    async fn transfer_step(
+        &self,
+        rpc: Rpc,
+        principal: &Principal,
+        id: TeacherId,
+        etag: String,
+        change: TeacherChange,
+        request_id: Option<String>,
+    ) -> Result<pb::Teacher, Status> {
+        let outcome = self
+            .store
+            .change_teacher(
+                Target::Teacher(id),
+                optional_etag(etag),
+                change,
+                write_context(principal, request_id),
+            )
+            .await?;
+        audit_no_op(&self.audit, principal, rpc, &outcome);
+        Ok(present(principal, outcome.teacher))
+    }
+}
+
+/// A refusal's field violations (a single non-field refusal as one on no field).
+fn field_violations(error: DomainError) -> Vec<FieldViolation> {
+    match error {
+        DomainError::Invalid { violations } => violations,
+        other => vec![FieldViolation::new("", other.to_string())],
+    }
+}

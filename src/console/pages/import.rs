@@ -1,0 +1,187 @@
+//! Import: upload a CSV or XLSX file of teachers, read exactly as `teacher-registry import`
+//! reads one (`cli::open_rows`: the same columns, encodings and per-row problems), and send
+//! its rows through ImportTeachers in process under the signed-in person's token. The
+//! answer page is streamed: its table of per-row results fills as the registry answers
+//! each row (that is the progress), then the summary and a link to download the rejected
+//! rows as a CSV file in the layout of the command's `--rejects` file (`line,code,reason`,
+//! then the row's own cells), ready to be corrected and imported again.
+//!
+//! The rejects are kept in memory for the session that imported them only, the last few
+//! per console ([`KEPT`]), and are never written to disk: they hold identity numbers.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::header;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use crate::console::layout::{self, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::session::{random_token, Session};
+use crate::console::{Console, Ctx};
+
+pub(crate) use super::import_stream::run as upload;
+
+/// Rejects files kept per console (the oldest goes first).
+const KEPT: usize = 32;
+
+/// A rejects file, kept for the session that made it.
+struct Kept {
+    id: String,
+    session: String,
+    csv: Vec<u8>,
+}
+
+/// The rejects files of recent imports.
+#[derive(Default)]
+pub(crate) struct RejectsFiles(Mutex<VecDeque<Kept>>);
+
+impl RejectsFiles {
+    /// Keeps `csv` for `session`; answers the id to download it by.
+    pub(crate) fn keep(&self, session: &str, csv: Vec<u8>) -> String {
+        let id = random_token();
+        let mut kept = self.0.lock().expect("rejects lock");
+        if kept.len() == KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(Kept {
+            id: id.clone(),
+            session: session.to_string(),
+            csv,
+        });
+        id
+    }
+
+    fn get(&self, id: &str, session: &str) -> Option<Vec<u8>> {
+        let kept = self.0.lock().expect("rejects lock");
+        kept.iter()
+            .find(|k| k.id == id && k.session == session)
+            .map(|k| k.csv.clone())
+    }
+}
+
+/// `GET /import`.
+pub(crate) async fn form(ctx: Ctx) -> Response {
+    let session = match ctx.signed_in() {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    form_page(&ctx, session, "upsert", &FieldErrors::new(), StatusCode::OK)
+}
+
+/// The upload form, with the errors of the last one sent beside their fields.
+pub(crate) fn form_page(
+    ctx: &Ctx,
+    session: &Session,
+    mode: &str,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Response {
+    let lang = ctx.lang;
+    let fields = Fields::new("", errors);
+    let error = fields.error("file");
+    let modes = vec![
+        (
+            "upsert".to_string(),
+            lang.t(
+                "新增或更新（按身份证件号码）",
+                "Create or update (by identity number)",
+            )
+            .to_string(),
+        ),
+        (
+            "create_only".to_string(),
+            lang.t(
+                "仅新增（已有的拒绝）",
+                "Create only (existing ones rejected)",
+            )
+            .to_string(),
+        ),
+    ];
+    let body = html! {
+        form.card #import method="post" action="/import" enctype="multipart/form-data" novalidate {
+            (form_tokens(session, &random_token()))
+            p.hint { (lang.t(
+                "CSV（UTF-8 或 GBK）或 XLSX，首行为表头，列名同导入模板（teacher-registry template）。每行单独写入；被拒绝的行可下载修改后再次导入。",
+                "CSV (UTF-8 or GBK) or XLSX with a header row, the columns of the import template (teacher-registry template). Each row is written on its own; rejected rows can be downloaded, corrected and imported again."
+            )) }
+            div.field {
+                label for="file" { (lang.t("教师名册文件", "Teachers file")) }
+                input #file name="file" type="file" accept=".csv,.xlsx"
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| "file-error")];
+                @if let Some(error) = error { span.error #file-error { (error) } }
+            }
+            (fields.select(lang.t("方式", "Mode"), "mode", &modes, mode))
+            button type="submit" { (lang.t("导入", "Import")) }
+        }
+    };
+    layout::page(&ctx.viewer(), status, title(lang), body)
+}
+
+pub(crate) fn title(lang: Lang) -> &'static str {
+    lang.t("批量导入", "Import")
+}
+
+/// `GET /import/{id}/rejects.csv`: the rejected rows of an import of this session.
+pub(crate) async fn rejects(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(response) = ctx.signed_in() {
+        return *response;
+    }
+    let Some((session_id, _)) = &ctx.session else {
+        return ctx.csrf_refused();
+    };
+    match console.rejects.get(&id, session_id) {
+        Some(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"rejects.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        None => {
+            let lang = ctx.lang;
+            layout::message_page(
+                &ctx.viewer(),
+                StatusCode::NOT_FOUND,
+                lang.t("未找到", "Not found"),
+                lang.t(
+                    "没有这个文件（只保留本次登录最近的导入）。",
+                    "No such file (only this session's recent imports are kept).",
+                ),
+            )
+        }
+    }
+}
+
+/// Reads the multipart form: its CSRF token, mode and file (name and bytes).
+pub(crate) async fn read_form(
+    mut multipart: Multipart,
+) -> Result<(String, String, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError> {
+    let (mut csrf, mut mode, mut file) = (String::new(), String::new(), None);
+    while let Some(field) = multipart.next_field().await? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await?;
+                if !name.is_empty() || !bytes.is_empty() {
+                    file = Some((name, bytes.to_vec()));
+                }
+            }
+            "csrf" => csrf = field.text().await?,
+            "mode" => mode = field.text().await?,
+            _ => {}
+        }
+    }
+    Ok((csrf, mode, file))
+}

@@ -1,0 +1,337 @@
+//! Title evaluation rounds (职称评审): a round's page, with its dates, numbers, committee,
+//! figures (GetRoundStatistics) and applications with their step and eligibility
+//! (ListTitleApplications), and the forms of the round's batch steps (`round_batch`):
+//! opening publicity for the whole round, uploading the committee's results file, and
+//! confirming the round with a result per teacher. A round is found by its number; the
+//! forms that open a round, apply and list who is eligible are `round_forms`; an
+//! application's own page (objections and their handling) is `applications`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::api::pb;
+use crate::api::pb::evaluation_service_server::EvaluationService as _;
+use crate::console::call::{signed, Refusal};
+use crate::console::labels::{self, label};
+use crate::console::layout::{self, county, form_alert, text_field, FieldErrors, Lang};
+use crate::console::session::Session;
+use crate::console::{percent, Console, Ctx};
+
+pub(crate) use super::round_batch::{act, committee, Done, Sent};
+use super::round_forms::{ApplyForm, EligibilityQuery};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct FindRound {
+    #[serde(default)]
+    round_id: String,
+}
+
+/// `/rounds`: a round by its number, and the form that opens one.
+pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
+    let session = match ctx.signed_in() {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let id = query.round_id.trim();
+    if !id.is_empty() {
+        return Redirect::to(&format!("/rounds/{}", percent(id))).into_response();
+    }
+    let lang = ctx.lang;
+    let body = html! {
+        (finder(lang))
+        (super::round_forms::open_section(lang, session, None))
+    };
+    layout::page(
+        &ctx.viewer(),
+        StatusCode::OK,
+        lang.t("职称评审", "Title evaluation"),
+        body,
+    )
+}
+
+/// The form that finds a round by its number.
+pub(crate) fn finder(lang: Lang) -> Markup {
+    html! {
+        form.card #find-round method="get" action="/rounds" {
+            (text_field(lang.t("评审批次编号", "Round number"), "round_id", "", &FieldErrors::new(), "text"))
+            p.hint { (lang.t("批次编号在开设评审批次时给出（见下方表单，或 round open）。", "The number is given when a round is opened (the form below, or round open).")) }
+            button type="submit" { (lang.t("打开", "Open")) }
+        }
+    }
+}
+
+/// `/rounds/{id}`.
+pub(crate) async fn show(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(query): Query<EligibilityQuery>,
+) -> Response {
+    let session = match ctx.signed_in() {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let extra = Extra {
+        apply: None,
+        eligibility: Some(&query),
+    };
+    round_page_with(&console, &ctx, session, &id, None, None, extra).await
+}
+
+/// What else a round's page shows: an application the service refused, or the
+/// eligibility dry run asked for.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Extra<'a> {
+    pub(crate) apply: Option<(&'a ApplyForm, &'a Refusal)>,
+    pub(crate) eligibility: Option<&'a EligibilityQuery>,
+}
+
+/// What a round's page shows, read through the service.
+struct Round {
+    round: pb::EvaluationRound,
+    applications: Vec<pb::TitleApplication>,
+    figures: pb::GetRoundStatisticsResponse,
+}
+
+async fn read(console: &Console, session: &Session, id: &str) -> Result<Round, Refusal> {
+    let service = &console.evaluation;
+    let round = service
+        .get_evaluation_round(signed(
+            session,
+            pb::GetEvaluationRoundRequest {
+                round_id: id.to_string(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .round
+        .unwrap_or_default();
+    let mut applications = service
+        .list_title_applications(signed(
+            session,
+            pb::ListTitleApplicationsRequest {
+                round_id: id.to_string(),
+                county_code: String::new(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .applications;
+    applications.sort_by(|a, b| {
+        (&a.county_code, &a.school, &a.applicant_name).cmp(&(
+            &b.county_code,
+            &b.school,
+            &b.applicant_name,
+        ))
+    });
+    let figures = service
+        .get_round_statistics(signed(
+            session,
+            pb::GetRoundStatisticsRequest {
+                round_id: id.to_string(),
+                county_code: String::new(),
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(Round {
+        round,
+        applications,
+        figures,
+    })
+}
+
+/// The round's page; `sent` is a batch form the service refused, `done` one it answered.
+pub(crate) async fn round_page(
+    console: &Console,
+    ctx: &Ctx,
+    session: &Session,
+    id: &str,
+    sent: Option<Sent<'_>>,
+    done: Option<&Done>,
+) -> Response {
+    round_page_with(console, ctx, session, id, sent, done, Extra::default()).await
+}
+
+/// The round's page with what `extra` adds.
+pub(crate) async fn round_page_with(
+    console: &Console,
+    ctx: &Ctx,
+    session: &Session,
+    id: &str,
+    sent: Option<Sent<'_>>,
+    done: Option<&Done>,
+    extra: Extra<'_>,
+) -> Response {
+    let lang = ctx.lang;
+    let read = match read(console, session, id).await {
+        Ok(read) => read,
+        Err(refusal) => return ctx.refused(&refusal),
+    };
+    let r = &read.round;
+    let eligibility =
+        super::round_forms::eligibility_section(console, lang, session, r, extra.eligibility).await;
+    let body = html! {
+        @if let Some(done) = done { (super::round_batch::results(lang, done)) }
+        section aria-labelledby="round-h" {
+            h2 #round-h { (r.name) }
+            dl.details #round {
+                dt { (lang.t("批次编号", "Round number")) } dd.code { (r.round_id) }
+                dt { (lang.t("组织县区", "Organizing county")) } dd { (county(&console.counties, &r.county_code)) }
+                dt { (lang.t("申报职称", "Target tier")) } dd { (label(lang, labels::TITLE_TIERS, r.target_tier)) }
+                dt { (lang.t("申报截止日期", "Application deadline")) } dd #deadline { (r.application_deadline) }
+                dt { (lang.t("每次公示（工作日）", "Each publicity (working days)")) } dd { (r.publicity_working_days) }
+                dt { (lang.t("通过比例（到会委员）", "Pass ratio (of members present)")) } dd { (r.pass_ratio_numerator) "/" (r.pass_ratio_denominator) }
+                dt { (lang.t("现职称任职年限", "Years in the current tier")) } dd { (r.years_in_tier) }
+                dt { (lang.t("退休年龄", "Retirement age")) } dd { (r.retirement_age) }
+                dt { (lang.t("开设人", "Opened by")) } dd { (r.created_by) }
+            }
+            h3 { (lang.t("评审委员会", "Committee")) " (" (r.committee.len()) ")" }
+            ul #committee { @for member in &r.committee { li { (member) } } }
+        }
+        (super::round_forms::apply_section(lang, session, r, extra.apply))
+        (super::round_batch::forms(lang, session, r, sent))
+        (statistics(lang, console, &read.figures))
+        (applications(lang, console, &read.applications))
+        (eligibility)
+    };
+    let status = sent
+        .map(|s| s.refusal.http_status())
+        .or(super::round_forms::status(&extra))
+        .unwrap_or(StatusCode::OK);
+    layout::page(
+        &ctx.viewer(),
+        status,
+        lang.t("职称评审批次", "Evaluation round"),
+        body,
+    )
+}
+
+fn statistics(lang: Lang, console: &Console, figures: &pb::GetRoundStatisticsResponse) -> Markup {
+    let row = |f: &pb::RoundFigures| {
+        html! {
+            td { (f.applied) } td { (f.eligible) } td { (f.objected) } td { (f.passed) } td { (f.confirmed) }
+        }
+    };
+    html! {
+        section aria-labelledby="figures-h" {
+            h2 #figures-h { (lang.t("批次统计", "Round statistics")) }
+            p.hint { (lang.t(
+                "申报：已受理的申报（均已通过资格审查；审查不通过的申报不予受理，不计入任何数字）；符合条件：申报中未因不符合条件而关闭的。",
+                "Applied: applications taken (each passed the eligibility checks; a refused application is not taken and is in no figure); eligible: those not closed as ineligible since."
+            )) }
+            table #figures {
+                thead { tr {
+                    th scope="col" { (lang.t("县区", "County")) }
+                    th scope="col" { (lang.t("职称", "Tier")) }
+                    th scope="col" { (lang.t("申报", "Applied")) }
+                    th scope="col" { (lang.t("符合条件", "Eligible")) }
+                    th scope="col" { (lang.t("有异议", "Objected")) }
+                    th scope="col" { (lang.t("评审通过", "Passed")) }
+                    th scope="col" { (lang.t("已确认", "Confirmed")) }
+                } }
+                tbody {
+                    @for f in &figures.figures {
+                        tr {
+                            td { (county(&console.counties, &f.county_code)) }
+                            td { (label(lang, labels::TITLE_TIERS, f.tier)) }
+                            (row(f))
+                        }
+                    }
+                    @if let Some(total) = &figures.total {
+                        tr #figures-total {
+                            th scope="row" colspan="2" { (lang.t("合计", "Total")) }
+                            (row(total))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether an application still counts as eligible: every application was eligible when
+/// taken; one closed as ineligible since is not (the figures count it the same way).
+fn eligibility(lang: Lang, a: &pb::TitleApplication) -> &'static str {
+    if a.close_reason == pb::CloseReason::Ineligible as i32 {
+        lang.t("不符合", "Ineligible")
+    } else {
+        lang.t("符合", "Eligible")
+    }
+}
+
+/// The application's step: its state, and a closed one's reason or the publicity running.
+pub(crate) fn step(lang: Lang, a: &pb::TitleApplication) -> String {
+    let state = label(lang, labels::APPLICATION_STATES, a.state);
+    if a.close_reason != 0 {
+        return format!(
+            "{state}（{}）",
+            label(lang, labels::CLOSE_REASONS, a.close_reason)
+        );
+    }
+    match a.publicity.last() {
+        Some(p)
+            if a.state == pb::ApplicationState::SchoolPublicity as i32
+                || a.state == pb::ApplicationState::ResultPublicity as i32 =>
+        {
+            format!("{state} {}–{}", p.starts_on, p.ends_on)
+        }
+        _ => state,
+    }
+}
+
+fn applications(lang: Lang, console: &Console, list: &[pb::TitleApplication]) -> Markup {
+    html! {
+        section aria-labelledby="applications-h" {
+            h2 #applications-h { (lang.t("申报", "Applications")) " (" (list.len()) ")" }
+            table #applications {
+                thead { tr {
+                    th scope="col" { (lang.t("申报编号", "Application")) }
+                    th scope="col" { (lang.t("申报人", "Applicant")) }
+                    th scope="col" { (lang.t("县区", "County")) }
+                    th scope="col" { (lang.t("学校", "School")) }
+                    th scope="col" { (lang.t("现职称", "From")) }
+                    th scope="col" { (lang.t("资格", "Eligibility")) }
+                    th scope="col" { (lang.t("环节", "Step")) }
+                    th scope="col" { (lang.t("异议", "Objections")) }
+                    th scope="col" { (lang.t("表决（赞成/到会）", "Vote (for/present)")) }
+                } }
+                tbody {
+                    @for a in list {
+                        tr data-application=(a.application_id) {
+                            td { a href={ "/applications/" (percent(&a.application_id)) } { (a.application_id) } }
+                            td {
+                                a href={ "/teachers/" (percent(&a.teacher_id)) } { (a.applicant_name) }
+                                @if !a.exceptional_grounds.is_empty() { " " span.hint { (lang.t("破格", "exceptional")) } }
+                            }
+                            td { (county(&console.counties, &a.county_code)) }
+                            td { (a.school) }
+                            td { (label(lang, labels::TITLE_TIERS, a.from_tier)) }
+                            td.eligibility { (eligibility(lang, a)) }
+                            td.step { (step(lang, a)) }
+                            td { (a.objections.len()) }
+                            td { @if let Some(v) = &a.vote { @if v.present > 0 { (v.votes_for) "/" (v.present) } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form's alert: the service's message and the violations of fields it does not show.
+pub(crate) fn alert(refusal: Option<&Refusal>, shown: &[&str]) -> Markup {
+    let text = refusal.and_then(|r| {
+        let unshown = r.unshown(shown);
+        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
+            std::iter::once(r.describe())
+                .chain(unshown)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    });
+    form_alert(text.as_deref())
+}

@@ -1,0 +1,153 @@
+//! A shared engine's group reads its keys in a few queries instead of one per key.
+//!
+//! On PostgreSQL the writer checks a group while it holds every other server's writers
+//! off, with the key filter off (other servers write keys it never sees), so each key a
+//! check reads is a round trip to the database, one after another: a create reads about
+//! five (its request id, identity, record, counters), and a group of 64 creates waited on
+//! some 300 round trips. Which keys a check reads depends on what it finds (an identity
+//! entry leads to a record), so no list of keys per mutation is kept by hand, to go stale
+//! as rules change. Instead the writer finds them by running the group's checks against
+//! what it has read so far, noting every key they asked for and did not find, reading all
+//! of those in one query, and again, until a pass misses nothing or [`MOST_PASSES`] have
+//! run. Then it stages the group for real, and every key found is served from here.
+//!
+//! What is held here is the engine as committed when the group began: the writers' lock
+//! is held, this server's committer is idle (a shared engine's groups do not overlap) and
+//! nothing else writes, so it stays true until the group is handed over, and the group's
+//! own writes sit above it in [`super::Staged`]. It is emptied when the next group begins.
+//!
+//! The discovery passes see what checks see and write nothing anywhere: the store's
+//! `apply` functions touch nothing but their [`super::Staged`], which is dropped. A check
+//! that would write elsewhere (a log line, a counter) must not run in them.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::store::engine::Engine;
+use crate::store::Backend;
+
+/// Passes after which keys still missed are read one by one as the checks ask for them:
+/// three follow an identity entry to its record and that record's certificate entries.
+pub(super) const MOST_PASSES: usize = 3;
+
+/// The values read for the group being staged, and while a pass runs, the keys it missed.
+#[derive(Default)]
+pub(crate) struct Prefetched {
+    values: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Set during a discovery pass: a key not yet read is noted here and reads as absent.
+    missed: Option<RefCell<BTreeSet<Vec<u8>>>>,
+}
+
+/// What a read of `key` finds here.
+pub(crate) enum Found<'a> {
+    /// Read already: the value, or `None` for a key the engine does not hold.
+    Read(&'a Option<Vec<u8>>),
+    /// Not read, in a discovery pass: noted, and to be taken as absent for now.
+    Noted,
+    /// Not read: read it from the engine.
+    Unknown,
+}
+
+impl Prefetched {
+    pub(crate) fn find(&self, key: &[u8]) -> Found<'_> {
+        if let Some(value) = self.values.get(key) {
+            return Found::Read(value);
+        }
+        match &self.missed {
+            Some(missed) => {
+                missed.borrow_mut().insert(key.to_vec());
+                Found::Noted
+            }
+            None => Found::Unknown,
+        }
+    }
+
+    /// Forgets every value: the next group reads afresh.
+    pub(super) fn clear(&mut self) {
+        self.values.clear();
+        self.missed = None;
+    }
+
+    /// Runs `pass` (the group's checks, against a [`super::Staged`] that reads from here)
+    /// until it misses no key, reading what each pass missed in one query. A failed read
+    /// leaves the rest to the checks themselves, which meet the same fault and answer it.
+    pub(super) fn discover(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
+        for _ in 0..MOST_PASSES {
+            self.missed = Some(RefCell::new(BTreeSet::new()));
+            pass(self);
+            let missed = self.missed.take().map(RefCell::into_inner);
+            let keys: Vec<Vec<u8>> = missed.into_iter().flatten().collect();
+            if keys.is_empty() {
+                return;
+            }
+            match engine.get_many(&keys) {
+                Ok(values) => {
+                    for (key, value) in keys.into_iter().zip(values) {
+                        self.values.insert(key, value.map(|v| v.to_vec()));
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "could not read a group's keys ahead");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreOptions;
+
+    /// A pass like a check: reads `start`, then the key its value names, and so on.
+    fn follow(prefetched: &Prefetched, start: &[u8], asked: &mut Vec<Vec<u8>>) {
+        let mut key = start.to_vec();
+        loop {
+            asked.push(key.clone());
+            match prefetched.find(&key) {
+                Found::Read(Some(next)) => key = next.clone(),
+                Found::Read(None) | Found::Noted => return,
+                Found::Unknown => panic!("a pass reads nothing from the engine"),
+            }
+        }
+    }
+
+    #[test]
+    fn passes_follow_what_they_find_and_stop_once_nothing_is_missed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Backend::open(dir.path(), &StoreOptions::default()).unwrap();
+        engine
+            .apply(&[
+                (b"a".to_vec(), Some(b"b".to_vec())),
+                (b"b".to_vec(), Some(b"c".to_vec())),
+            ])
+            .unwrap();
+        let mut prefetched = Prefetched::default();
+        let mut passes = Vec::new();
+        prefetched.discover(&engine, |prefetched| {
+            let mut asked = Vec::new();
+            follow(prefetched, b"a", &mut asked);
+            passes.push(asked);
+        });
+        // Each pass goes one key further down the chain (a; a, b; a, b, c), and what the
+        // last pass missed is read too: c, which the engine does not hold.
+        assert_eq!(passes.len(), MOST_PASSES);
+        assert_eq!(passes[0], [b"a".to_vec()]);
+        assert_eq!(passes[1], [b"a".to_vec(), b"b".to_vec()]);
+        for (key, value) in [
+            (&b"a"[..], Some(&b"b"[..])),
+            (b"b", Some(b"c")),
+            (b"c", None),
+        ] {
+            match prefetched.find(key) {
+                Found::Read(read) => assert_eq!(read.as_deref(), value),
+                _ => panic!("{key:?} was not read ahead"),
+            }
+        }
+        // Outside a pass, a key never read is left to the engine.
+        assert!(matches!(prefetched.find(b"z"), Found::Unknown));
+        prefetched.clear();
+        assert!(matches!(prefetched.find(b"a"), Found::Unknown));
+    }
+}
