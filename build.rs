@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/teacher_registry/v1/registry_service.proto",
         "proto/teacher_registry/v1/credential_service.proto",
         "proto/teacher_registry/v1/verification_service.proto",
+        "proto/teacher_registry/v1/identity_service.proto",
+        "proto/teacher_registry/v1/duplicate_service.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

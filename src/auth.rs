@@ -130,10 +130,19 @@ pub enum Rpc {
     ListTransfers,
     /// The read audit: who looked up or exported what. Admins only.
     ListAuditEntries,
+    ProposeIdentityCorrection,
+    /// Never by the principal who proposed the correction (the store refuses it).
+    ApproveIdentityCorrection,
+    RejectIdentityCorrection,
+    GetIdentityCorrection,
+    ListDuplicateCandidates,
+    DismissDuplicateCandidate,
+    MergeTeachers,
+    UnmergeTeachers,
 }
 
 impl Rpc {
-    pub const ALL: [Rpc; 56] = [
+    pub const ALL: [Rpc; 64] = [
         Rpc::CreateTeacher,
         Rpc::GetTeacher,
         Rpc::LookupTeacher,
@@ -190,6 +199,14 @@ impl Rpc {
         Rpc::DeclineTransfer,
         Rpc::ListTransfers,
         Rpc::ListAuditEntries,
+        Rpc::ProposeIdentityCorrection,
+        Rpc::ApproveIdentityCorrection,
+        Rpc::RejectIdentityCorrection,
+        Rpc::GetIdentityCorrection,
+        Rpc::ListDuplicateCandidates,
+        Rpc::DismissDuplicateCandidate,
+        Rpc::MergeTeachers,
+        Rpc::UnmergeTeachers,
     ];
 
     /// Whether anyone may call the RPC, without a token: what an employer checking a
@@ -225,6 +242,23 @@ impl Rpc {
                 | Rpc::ListTitleApplications
                 | Rpc::CheckEligibility
                 | Rpc::GetRoundStatistics
+        )
+    }
+
+    /// Whether the RPC changes or reads what recognises a person: their identity
+    /// documents, and which records are one person's. County staff, for their county,
+    /// and admins; readers see nothing of it (a correction holds two numbers in full).
+    pub fn is_identity_operation(self) -> bool {
+        matches!(
+            self,
+            Rpc::ProposeIdentityCorrection
+                | Rpc::ApproveIdentityCorrection
+                | Rpc::RejectIdentityCorrection
+                | Rpc::GetIdentityCorrection
+                | Rpc::ListDuplicateCandidates
+                | Rpc::DismissDuplicateCandidate
+                | Rpc::MergeTeachers
+                | Rpc::UnmergeTeachers
         )
     }
 
@@ -283,6 +317,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
         Role::County => {
             rpc.reads_only()
                 || rpc.is_case_step()
+                || rpc.is_identity_operation()
                 || matches!(
                     rpc,
                     CreateTeacher

@@ -15,11 +15,12 @@ use teacher_registry::api::{default_rates, RateLimit, RoleRate, DEFAULT_REFUSAL_
 use teacher_registry::auth::{Authenticator, Role};
 use teacher_registry::cli::{
     count, describe_backup, generate, print_audit, print_report, print_statistics, run_backup,
-    run_case, run_compact, run_credential, run_credential_key, run_export, run_history, run_import,
-    run_migrate, run_restore_at, run_round, run_search, run_show, run_sync, run_token,
-    run_transfer, run_transition, run_verify, run_verify_credential, run_verify_database, tls_init,
-    write_template, AuditArgs, CaseCommand, CommandError, CountyNames, CredentialCommand,
-    CredentialKeyArgs, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
+    run_case, run_compact, run_correction, run_credential, run_credential_key, run_duplicates,
+    run_export, run_find_duplicates, run_history, run_import, run_migrate, run_restore_at,
+    run_round, run_search, run_show, run_sync, run_token, run_transfer, run_transition, run_verify,
+    run_verify_credential, run_verify_database, tls_init, write_template, AuditArgs, CaseCommand,
+    CommandError, CorrectionCommand, CountyNames, CredentialCommand, CredentialKeyArgs,
+    DuplicatesCommand, ExportFormat, Failure, ImportArgs, RoundCommand, SearchArgs, SyncArgs,
     TokenAction, TransferCommand, TransitionArgs, VerifyCredentialArgs, DEFAULT_SERVER,
     DEFAULT_TLS_HOSTS,
 };
@@ -228,6 +229,10 @@ enum Command {
     /// Signed credentials for certificates, for employers to check.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Identity corrections: propose one, show it, approve or reject it (another
+    /// principal than its proposer).
+    #[command(subcommand)]
+    Correction(CorrectionCommand),
     /// Check a credential offline with the registry's public key (no server needed):
     /// prints what it states, or refuses a forged one (exit 1).
     VerifyCredential(VerifyCredentialArgs),
@@ -305,6 +310,20 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Find every pair of records that may be one person (with the server stopped), as
+    /// writes find them one at a time; `duplicates list` shows them.
+    FindDuplicates {
+        /// The registry's data directory.
+        #[arg(
+            long,
+            default_value = "./registry-data",
+            env = "TEACHER_REGISTRY_DATA_DIR"
+        )]
+        data_dir: PathBuf,
+    },
+    /// Duplicate candidates: list them, or mark a pair as two people.
+    #[command(subcommand)]
+    Duplicates(DuplicatesCommand),
     /// Check a registry's data directory (with the server stopped), or its PostgreSQL
     /// database (servers' writes wait meanwhile): every record, index, counter and the
     /// change log. Exits non-zero on any inconsistency.
@@ -618,6 +637,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Credential(command) => {
             runtime.block_on(run_credential(&command, &mut std::io::stdout().lock()))
         }
+        Command::Correction(command) => {
+            runtime.block_on(run_correction(&command, &mut std::io::stdout().lock()))
+        }
         Command::VerifyCredential(args) => {
             run_verify_credential(&args, &mut std::io::stdout().lock())
         }
@@ -625,6 +647,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
             None => run_verify(&data_dir, &mut std::io::stdout().lock()),
         },
+        Command::FindDuplicates { data_dir } => {
+            let _entered = runtime.enter();
+            run_find_duplicates(&data_dir, &mut std::io::stdout().lock())
+        }
+        Command::Duplicates(command) => {
+            runtime.block_on(run_duplicates(&command, &mut std::io::stdout().lock()))
+        }
         Command::Import(args) => {
             let summary = runtime.block_on(run_import(&args, &mut std::io::stdout().lock()))?;
             match summary.rejected {

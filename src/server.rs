@@ -14,12 +14,14 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::api::pb::case_service_server::CaseServiceServer;
 use crate::api::pb::credential_service_server::CredentialServiceServer;
+use crate::api::pb::duplicate_service_server::DuplicateServiceServer;
 use crate::api::pb::evaluation_service_server::EvaluationServiceServer;
+use crate::api::pb::identity_service_server::IdentityServiceServer;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryServiceServer;
 use crate::api::pb::verification_service_server::VerificationServiceServer;
 use crate::api::{
-    pb, CaseService, CredentialService, EvaluationService, Gate, RateLimit, RegistryService,
-    VerificationService,
+    pb, CaseService, CredentialService, DuplicateService, EvaluationService, Gate, IdentityService,
+    RateLimit, RegistryService, VerificationService,
 };
 use crate::auth::Authenticator;
 use crate::connections::{self, ConnectionLimits};
@@ -145,12 +147,14 @@ impl ServerOptions {
 }
 
 /// The names health answers for: the whole server, then each service.
-const SERVICE_NAMES: [&str; 5] = [
+const SERVICE_NAMES: [&str; 7] = [
     "",
     <TeacherRegistryServiceServer<RegistryService> as tonic::server::NamedService>::NAME,
     <CaseServiceServer<CaseService> as tonic::server::NamedService>::NAME,
     <CredentialServiceServer<CredentialService> as tonic::server::NamedService>::NAME,
     <VerificationServiceServer<VerificationService> as tonic::server::NamedService>::NAME,
+    <IdentityServiceServer<IdentityService> as tonic::server::NamedService>::NAME,
+    <DuplicateServiceServer<DuplicateService> as tonic::server::NamedService>::NAME,
 ];
 
 /// Serves the registry on `listener` until `shutdown` completes, then finishes the requests
@@ -183,6 +187,12 @@ pub async fn run(
         .await;
     health
         .set_serving::<CredentialServiceServer<CredentialService>>()
+        .await;
+    health
+        .set_serving::<IdentityServiceServer<IdentityService>>()
+        .await;
+    health
+        .set_serving::<DuplicateServiceServer<DuplicateService>>()
         .await;
     health
         .set_serving::<VerificationServiceServer<VerificationService>>()
@@ -260,6 +270,12 @@ pub async fn run(
     let evaluation = EvaluationServiceServer::new(EvaluationService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    let identity = IdentityServiceServer::new(IdentityService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
+    let duplicates = DuplicateServiceServer::new(DuplicateService::new(service.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let credentials = CredentialServiceServer::new(CredentialService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -318,6 +334,8 @@ pub async fn run(
         .add_service(registry)
         .add_service(cases)
         .add_service(evaluation)
+        .add_service(identity)
+        .add_service(duplicates)
         .add_service(credentials)
         .add_service(verification)
         // Nagle's algorithm would hold small responses back waiting for the client's

@@ -10,7 +10,9 @@ use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
+use teacher_registry::api::pb::duplicate_service_client::DuplicateServiceClient;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
 use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
@@ -28,6 +30,7 @@ type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token
 type AuthCases = CaseServiceClient<InterceptedService<Channel, Token>>;
 type AuthCredentials = CredentialServiceClient<InterceptedService<Channel, Token>>;
 type AuthEvaluation = EvaluationServiceClient<InterceptedService<Channel, Token>>;
+type AuthIdentity = IdentityServiceClient<InterceptedService<Channel, Token>>;
 
 fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
     TeacherRegistryServiceClient::with_interceptor(channel, Token::header(header))
@@ -367,6 +370,106 @@ async fn call_evaluation(
     }
 }
 
+async fn identity_as(server: &TestServer, token: &str) -> AuthIdentity {
+    IdentityServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
+}
+
+/// Calls an IdentityService RPC: a correction of county A's teacher, or a step of a
+/// correction that does not exist (NOT_FOUND for whoever may call it).
+async fn call_identity(
+    client: &mut AuthIdentity,
+    rpc: Rpc,
+    a: &pb::Teacher,
+    n: u32,
+) -> Result<(), tonic::Status> {
+    let correction_id = CaseId::generate(&mut rand::thread_rng()).to_string();
+    match rpc {
+        Rpc::ProposeIdentityCorrection => client
+            .propose_identity_correction(pb::ProposeIdentityCorrectionRequest {
+                teacher_id: a.teacher_id.clone(),
+                id_document_type: pb::IdDocumentType::Passport as i32,
+                national_id: format!("E{:08}", 10_000 + n),
+                reason: "护照换发".into(),
+                evidence_ref: "扫描件".into(),
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        Rpc::ApproveIdentityCorrection => client
+            .approve_identity_correction(pb::ApproveIdentityCorrectionRequest {
+                correction_id,
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::RejectIdentityCorrection => client
+            .reject_identity_correction(pb::RejectIdentityCorrectionRequest {
+                correction_id,
+                note: "不符".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::GetIdentityCorrection => client
+            .get_identity_correction(pb::GetIdentityCorrectionRequest { correction_id })
+            .await
+            .map(drop),
+        // A number no record holds: NOT_FOUND for whoever may merge.
+        Rpc::MergeTeachers => client
+            .merge_teachers(pb::MergeTeachersRequest {
+                survivor_teacher_id: a.teacher_id.clone(),
+                merged_teacher_id: teacher_registry::domain::TeacherId::generate(
+                    &mut rand::thread_rng(),
+                )
+                .to_string(),
+                reason: "同一人".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        Rpc::UnmergeTeachers => client
+            .unmerge_teachers(pb::UnmergeTeachersRequest {
+                merged_teacher_id: a.teacher_id.clone(),
+                reason: "两人".into(),
+                ..Default::default()
+            })
+            .await
+            .map(drop),
+        other => panic!("{other:?} is not an identity RPC"),
+    }
+}
+
+/// Calls a DuplicateService RPC: the list, or the dismissal of a pair never found
+/// (NOT_FOUND for whoever may call it).
+async fn call_duplicates(
+    server: &TestServer,
+    token: &str,
+    rpc: Rpc,
+    a: &pb::Teacher,
+) -> Result<(), tonic::Status> {
+    let mut client =
+        DuplicateServiceClient::with_interceptor(channel(server).await, Token::bearer(token));
+    match rpc {
+        Rpc::ListDuplicateCandidates => client
+            .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
+            .await
+            .map(drop),
+        Rpc::DismissDuplicateCandidate => client
+            .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
+                teacher_id: a.teacher_id.clone(),
+                other_teacher_id: teacher_registry::domain::TeacherId::generate(
+                    &mut rand::thread_rng(),
+                )
+                .to_string(),
+                note: "两人".into(),
+                request_id: String::new(),
+            })
+            .await
+            .map(drop),
+        other => panic!("{other:?} is not a duplicate RPC"),
+    }
+}
+
 /// Whether the RPC is the EvaluationService's.
 fn is_evaluation(rpc: Rpc) -> bool {
     rpc.is_evaluation_step()
@@ -653,6 +756,9 @@ async fn call(
         }
         Rpc::VerifyCertificate => unreachable!("public RPCs go through call_public"),
         rpc if is_evaluation(rpc) => unreachable!("evaluation RPCs go through call_evaluation"),
+        rpc if rpc.is_identity_operation() => {
+            unreachable!("identity RPCs go through call_identity")
+        }
         other => unreachable!("{other:?} has no call"),
     }
 }
@@ -700,12 +806,20 @@ async fn every_rpc_against_every_role() {
         let mut cases = cases_as(&server, token).await;
         let mut credentials = credentials_as(&server, token).await;
         let mut evaluation = evaluation_as(&server, token).await;
+        let mut identity = identity_as(&server, token).await;
         for rpc in Rpc::ALL {
             n += 1;
             let result = if rpc.is_public() && rpc == Rpc::VerifyCertificate {
                 call_public(&server, token, rpc, &a).await
             } else if is_evaluation(rpc) {
                 call_evaluation(&mut evaluation, rpc, &a).await
+            } else if matches!(
+                rpc,
+                Rpc::ListDuplicateCandidates | Rpc::DismissDuplicateCandidate
+            ) {
+                call_duplicates(&server, token, rpc, &a).await
+            } else if rpc.is_identity_operation() {
+                call_identity(&mut identity, rpc, &a, n).await
             } else if rpc.is_case_step()
                 || matches!(rpc, Rpc::GetCase | Rpc::ListCases | Rpc::GetCaseReport)
             {

@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use prost_types::Timestamp;
 
 use crate::api::case_convert::present_case;
+use crate::api::former_convert::{conceal_former_documents, former_messages, stored_former};
 use crate::api::pb;
 use crate::auth::{Principal, Role};
 use crate::domain::case::CaseId;
@@ -164,6 +165,9 @@ fn split_teacher(teacher: pb::Teacher) -> (TeacherInput, TeacherExtras) {
         revision: _,
         create_time: _,
         update_time: _,
+        former_names: _,
+        former_documents: _,
+        retired_teacher_ids: _,
         // Output only: changed by the transfer RPCs.
         pending_transfer: _,
     } = teacher;
@@ -289,11 +293,13 @@ impl From<Teacher> for pb::Teacher {
             fields,
             certificates,
             title_history,
+            former,
             revision,
             create_time,
             update_time,
             pending_transfer,
         } = teacher;
+        let (former_names, former_documents, retired_teacher_ids) = former_messages(former);
         pb::Teacher {
             pending_transfer: pending_transfer.map(|t| pb::PendingTransfer {
                 to_county_code: t.to_county.as_str().to_string(),
@@ -319,6 +325,9 @@ impl From<Teacher> for pb::Teacher {
             revision,
             create_time: Some(timestamp(create_time)),
             update_time: Some(timestamp(update_time)),
+            former_names,
+            former_documents,
+            retired_teacher_ids,
         }
     }
 }
@@ -346,6 +355,9 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         revision: 0,
         create_time: None,
         update_time: None,
+        former_names: Vec::new(),
+        former_documents: Vec::new(),
+        retired_teacher_ids: Vec::new(),
         pending_transfer: None,
     };
     if let Some(view) = reader_view {
@@ -528,8 +540,12 @@ pub(crate) fn stored_teacher(
         revision,
         create_time,
         update_time,
+        former_names,
+        former_documents,
+        retired_teacher_ids,
         pending_transfer,
     } = message;
+    let former = stored_former(former_names, former_documents, retired_teacher_ids, today)?;
     let doc_type = known("teacher.id_document_type", id_document_type)?;
     let identity = IdentityDocument::parse(doc_type, &national_id, today)
         .map_err(|problem| invalid("teacher.national_id", problem))?;
@@ -559,6 +575,7 @@ pub(crate) fn stored_teacher(
             .enumerate()
             .map(|(n, e)| stored_title_entry(&format!("teacher.title_history[{n}]"), e))
             .collect::<Result<_, _>>()?,
+        former,
         revision,
         create_time: stored_time("teacher.create_time", create_time)?,
         update_time: stored_time("teacher.update_time", update_time)?,
@@ -833,6 +850,10 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
         Ok(Wire::EthicsFindingRecorded) => ChangeKind::EthicsFindingRecorded,
         Ok(Wire::EvaluationRoundChanged) => ChangeKind::EvaluationRoundChanged,
         Ok(Wire::TitleApplicationChanged) => ChangeKind::TitleApplicationChanged,
+        Ok(Wire::IdentityCorrectionChanged) => ChangeKind::IdentityCorrectionChanged,
+        Ok(Wire::IdentityCorrected) => ChangeKind::IdentityCorrected,
+        Ok(Wire::Merged) => ChangeKind::Merged,
+        Ok(Wire::Unmerged) => ChangeKind::Unmerged,
         Ok(Wire::TransferProposed) => ChangeKind::TransferProposed,
         Ok(Wire::TransferAccepted) => ChangeKind::TransferAccepted,
         Ok(Wire::TransferDeclined) => ChangeKind::TransferDeclined,
@@ -1022,6 +1043,10 @@ impl From<ChangeKind> for pb::ChangeKind {
             ChangeKind::EthicsFindingRecorded => Self::EthicsFindingRecorded,
             ChangeKind::EvaluationRoundChanged => Self::EvaluationRoundChanged,
             ChangeKind::TitleApplicationChanged => Self::TitleApplicationChanged,
+            ChangeKind::IdentityCorrectionChanged => Self::IdentityCorrectionChanged,
+            ChangeKind::IdentityCorrected => Self::IdentityCorrected,
+            ChangeKind::Merged => Self::Merged,
+            ChangeKind::Unmerged => Self::Unmerged,
             ChangeKind::TransferProposed => Self::TransferProposed,
             ChangeKind::TransferAccepted => Self::TransferAccepted,
             ChangeKind::TransferDeclined => Self::TransferDeclined,
@@ -1060,6 +1085,7 @@ impl ReaderView {
 
     fn apply(self, message: &mut pb::Teacher) {
         message.national_id = self.national_id;
+        conceal_former_documents(&mut message.former_documents);
         message.birth_date = self.birth_year;
         // Who recorded a title is audit data, as a change's principal is.
         for entry in &mut message.title_history {
@@ -1097,7 +1123,10 @@ pub(crate) fn change_message(
     } = event;
     // Who made a change, and under which request id, is audit data: admins' only.
     let audit = viewer.role == Role::Admin;
-    let moved_out = county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
+    // A merge into another county's record is MERGED in both counties' feeds: the
+    // retired number is gone from each, not moved.
+    let moved_out = kind != ChangeKind::Merged
+        && county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
     let kind = if moved_out {
         pb::ChangeKind::MovedOut
     } else {

@@ -221,6 +221,17 @@ mod tests {
             revision: 42,
             create_time: time(1_600_000_000),
             update_time: time(1_700_000_001),
+            former_names: vec![pb::FormerName {
+                name: "陈晶".into(),
+                until_time: time(1_650_000_000),
+            }],
+            former_documents: vec![pb::FormerDocument {
+                id_document_type: pb::IdDocumentType::Passport as i32,
+                national_id: "E12345678".into(),
+                until_time: time(1_650_000_001),
+                reason: pb::FormerDocumentReason::Merged as i32,
+            }],
+            retired_teacher_ids: vec!["T6P856YEKK0B".into()],
             pending_transfer: Some(pb::PendingTransfer {
                 to_county_code: "350721".into(),
                 reason: "工作调动".into(),

@@ -84,7 +84,7 @@ impl RegistryService {
         }
         let teacher = self
             .reads
-            .read(move |store| store.get_teacher(&id))
+            .read(move |store| store.get_teacher_or_survivor(&id))
             .await?
             .filter(|t| may_see(principal, &t.fields.county_code))
             .ok_or_else(teacher_not_found)?;

@@ -16,8 +16,10 @@ mod case_labels;
 mod case_print;
 mod case_report;
 mod committee_file;
+mod correction;
 mod counties;
 mod credential;
+mod duplicates;
 mod export;
 mod failure;
 mod generate;
@@ -46,11 +48,13 @@ pub use case_args::{CaseCommand, DecideArgs, ListArgs, OpenArgs, StepArgs};
 pub use case_print::{write_notice, Notice};
 pub use case_report::{print_case_report, CaseReportArgs, ReportBy};
 pub use committee_file::{read_committee_bytes, read_committee_file};
+pub use correction::{run_correction, CorrectionCommand};
 pub use counties::CountyNames;
 pub use credential::{
     run_credential, run_credential_key, run_verify_credential, CredentialCommand,
     CredentialKeyArgs, VerifyCredentialArgs,
 };
+pub use duplicates::{run_duplicates, run_find_duplicates, DuplicatesCommand};
 pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;

@@ -122,6 +122,30 @@ pub fn write_page(teacher: &pb::Teacher, out: &mut impl Write) -> std::io::Resul
         &DOCUMENT_TYPES.labelled(teacher.id_document_type),
     )?;
     fields.field("身份证件号码", "identity number", &teacher.national_id)?;
+    // Shown only when the record has them, so most pages read as they always did.
+    if !teacher.former_names.is_empty() {
+        let names: Vec<&str> = teacher
+            .former_names
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        fields.field("曾用名", "former names", &names.join("、"))?;
+    }
+    for document in &teacher.former_documents {
+        let shown = format!(
+            "{} {}",
+            DOCUMENT_TYPES.labelled(document.id_document_type),
+            document.national_id
+        );
+        fields.field("原证件", "former document", &shown)?;
+    }
+    if !teacher.retired_teacher_ids.is_empty() {
+        fields.field(
+            "已并入编号",
+            "merged numbers",
+            &teacher.retired_teacher_ids.join(", "),
+        )?;
+    }
     fields.field("性别", "gender", &GENDERS.labelled(teacher.gender))?;
     fields.field("出生日期", "birth date", &teacher.birth_date)?;
     fields.field("所在县区代码", "county", &teacher.county_code)?;

@@ -350,9 +350,17 @@ impl Mirror {
     }
 
     /// A change with the teacher's state updates the mirror; MOVED_OUT drops the teacher.
+    /// MERGED drops the retired number and, when the survivor is in the county, takes
+    /// the survivor's state (it comes with the change, under its own number).
     fn apply(&mut self, change: &pb::Change) {
         if change.kind() == pb::ChangeKind::MovedOut {
             self.teachers.remove(&change.teacher_id);
+        } else if change.kind() == pb::ChangeKind::Merged {
+            self.teachers.remove(&change.teacher_id);
+            if let Some(survivor) = &change.teacher {
+                self.teachers
+                    .insert(survivor.teacher_id.clone(), survivor.clone());
+            }
         } else if let Some(teacher) = &change.teacher {
             self.teachers
                 .insert(change.teacher_id.clone(), teacher.clone());

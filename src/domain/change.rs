@@ -44,6 +44,17 @@ pub enum ChangeKind {
     TransferAccepted,
     /// The receiving county declined a transfer; the teacher stays.
     TransferDeclined,
+    /// An identity correction was proposed or rejected: `case_id` is the correction,
+    /// `teacher_id` its teacher, whose record is unchanged.
+    IdentityCorrectionChanged,
+    /// An identity correction was approved: the record took the new document and kept
+    /// the old one as a former document; `case_id` is the correction.
+    IdentityCorrected,
+    /// `teacher_id` was merged into another record and its number retired; the event
+    /// names the survivor's county after.
+    Merged,
+    /// A merge was undone: `teacher_id` is a record again.
+    Unmerged,
 }
 
 /// One entry of the change log.

@@ -36,6 +36,7 @@ pub(crate) fn stored_teacher(legacy: Option<LegacyTitle>, limited_scope: bool) -
         fields,
         certificates: Vec::new(),
         title_history: Vec::new(),
+        former: crate::domain::Former::default(),
         revision: 1,
         create_time: UnixMicros(0),
         update_time: UnixMicros(0),

@@ -6,14 +6,18 @@ pub mod case;
 mod certificate;
 mod change;
 mod city;
+mod correction;
+pub mod duplicates;
 mod error;
 pub mod ethics;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod former;
 mod identity;
 mod import;
 mod import_merge;
 mod lifecycle;
+pub mod merge;
 mod name;
 mod qualification_loss;
 mod teacher;
@@ -31,7 +35,9 @@ pub use certificate::{
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;
+pub use correction::{CorrectionState, IdentityCorrection, NewCorrection};
 pub use error::{DomainError, FieldViolation};
+pub use former::{Former, FormerDocument, FormerDocumentReason, FormerName};
 pub use identity::{conceal, mask, resident_check_character, IdDocumentType, IdentityDocument};
 pub use import::{
     CopyInput, ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,

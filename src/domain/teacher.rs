@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text, shown};
 use crate::domain::{
-    current_title, Certificate, FieldViolation, IdDocumentType, IdentityDocument, LegacyTitle,
-    PendingTransfer, TeacherId, TitleEntry, TitleTier,
+    current_title, Certificate, FieldViolation, Former, IdDocumentType, IdentityDocument,
+    LegacyTitle, PendingTransfer, TeacherId, TitleEntry, TitleTier,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -378,6 +378,8 @@ pub struct Teacher {
     pub fields: TeacherFields,
     pub certificates: Vec<Certificate>,
     pub title_history: Vec<TitleEntry>,
+    /// Former names and documents, and numbers merged into this record.
+    pub former: Former,
     /// The registry revision of the record's last change.
     pub revision: u64,
     pub create_time: UnixMicros,

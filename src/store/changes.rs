@@ -139,6 +139,10 @@ pub(crate) fn list<E: Engine>(
                 let record_key = keys::record(id);
                 match engine.get(&record_key)? {
                     Some(bytes) => Some(codec::decode(&record_key, &bytes)?),
+                    // A retired number's MERGED change carries the survivor.
+                    None if event.kind == crate::domain::ChangeKind::Merged => {
+                        survivor_of(engine, id)?
+                    }
                     None => None,
                 }
             }
@@ -210,4 +214,26 @@ fn corrupt(key: &[u8]) -> StoreError {
         key: String::from_utf8_lossy(&key[..key.len().min(9)]).into_owned(),
         detail: "not a change-log key".into(),
     }
+}
+
+/// The record a retired number was merged into, following later merges of that one
+/// (`None` for a number no standing merge retired). Each merge retires a number for
+/// good, so the chain is no longer than the registry's merges; the bound only guards
+/// against a damaged store.
+pub(crate) fn survivor_of<E: Engine>(
+    engine: &E,
+    id: &crate::domain::TeacherId,
+) -> Result<Option<Teacher>, StoreError> {
+    let mut id = id.clone();
+    for _ in 0..1000 {
+        match crate::store::identity::merges::standing(engine, &id)? {
+            Some(merge) => id = merge.survivor_id,
+            None => return Ok(None),
+        }
+        let key = keys::record(&id);
+        if let Some(bytes) = engine.get(&key)? {
+            return Ok(Some(codec::decode(&key, &bytes)?));
+        }
+    }
+    Ok(None)
 }

@@ -116,6 +116,10 @@ pub(crate) const META_NAME_INDEX: &[u8] = b"mname-index";
 /// Metadata: present once the report's cells count every case (see
 /// [`crate::store::cases::fill_report_cells`]).
 pub(crate) const META_CASE_REPORT: &[u8] = b"mcase-report";
+/// Metadata: present once every record has its duplicate block entries (see
+/// [`crate::store::upgrade`]). The identity operations' own key spaces (upper-case
+/// prefixes) are in `store::identity::keys`.
+pub(crate) const META_BLOCK_INDEX: &[u8] = b"mduplicate-blocks";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 

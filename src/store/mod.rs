@@ -18,6 +18,7 @@ mod engine;
 mod evaluation;
 mod format;
 mod history;
+mod identity;
 mod keys;
 mod migrate;
 mod mutation;
@@ -63,6 +64,8 @@ pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
 pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
+pub use identity::duplicates::{Candidate, PassFigures};
+pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
 pub use page::{ListQuery, Page};
@@ -134,6 +137,18 @@ impl StorageFault {
 }
 
 pub(crate) use backend::Backend;
+
+/// What a page token of the duplicate candidates is bound to: the county listed.
+fn candidates_digest(county: Option<&CountyCode>) -> [u8; 16] {
+    use sha2::Digest;
+    let text = format!(
+        "duplicate-candidates {}",
+        county.map_or("", CountyCode::as_str)
+    );
+    sha2::Sha256::digest(text.as_bytes())[..16]
+        .try_into()
+        .expect("16 of 32 bytes")
+}
 
 /// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
 /// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
@@ -214,6 +229,7 @@ impl Store {
         upgrade::index_request_expiry(&*engine, crate::clock::now())?;
         request_quota::fill_counts(&*engine, options.request_id_retention)?;
         upgrade::fill_name_index(&*engine)?;
+        upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(
@@ -243,6 +259,15 @@ impl Store {
     /// The teacher with this registry number.
     pub fn get_teacher(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
         self.read_record(id)
+    }
+
+    /// The teacher with this registry number or, for a number a merge retired, the record
+    /// it was merged into (following later merges of that one in turn).
+    pub fn get_teacher_or_survivor(&self, id: &TeacherId) -> Result<Option<Teacher>, StoreError> {
+        match self.read_record(id)? {
+            Some(teacher) => Ok(Some(teacher)),
+            None => changes::survivor_of(self.engine(), id),
+        }
     }
 
     /// The teacher holding this identity document.
@@ -353,6 +378,83 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// Proposes or reviews an identity correction (see `store::identity`). NOT_FOUND,
+    /// ABORTED on a stale etag, ALREADY_EXISTS when the new document finds another
+    /// person, FAILED_PRECONDITION naming the rule; returns once the step is on disk.
+    pub async fn identity_command(
+        &self,
+        command: IdentityCommand,
+        context: WriteContext,
+    ) -> Result<IdentityAnswer, StoreError> {
+        self.ask(|reply| Command::Identity {
+            command,
+            context,
+            reply,
+        })
+        .await
+    }
+
+    /// One page of duplicate candidates not dismissed, of pairs with a record in `county`
+    /// if given, after `page_token` (empty for the first); and the next page's token.
+    pub fn list_candidates(
+        &self,
+        county: Option<&CountyCode>,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<(Vec<Candidate>, String), StoreError> {
+        let digest = candidates_digest(county);
+        let after = match page_token {
+            "" => None,
+            token => {
+                let after = page::open_token(&self.inner.page_secret, digest, token)?;
+                if after.first() != Some(&identity::keys::PAIR) {
+                    return Err(DomainError::invalid(
+                        "page_token",
+                        "does not belong to this listing",
+                    )
+                    .into());
+                }
+                Some(after)
+            }
+        };
+        let (candidates, next) =
+            identity::duplicates::list(self.engine(), county, page_size, after)?;
+        let token = next.map_or_else(String::new, |after| {
+            page::seal_token(&self.inner.page_secret, digest, after)
+        });
+        Ok((candidates, token))
+    }
+
+    /// The full pass over the registry's duplicate blocks: every pair not stored yet is
+    /// stored, through the writer, in batches; see `store::identity::duplicates`.
+    pub async fn find_duplicates(&self) -> Result<PassFigures, StoreError> {
+        let store = self.clone();
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            identity::duplicates::full_pass(store.engine(), 1_000, |pairs| {
+                let context = WriteContext::batch("duplicate-pass", None);
+                handle
+                    .block_on(
+                        store.identity_command(IdentityCommand::RecordCandidates(pairs), context),
+                    )
+                    .map(drop)
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Storage {
+            fault: StorageFault::Failed,
+            detail: format!("the duplicate pass stopped: {e}"),
+        })?
+    }
+
+    /// The identity correction with this number.
+    pub fn get_correction(
+        &self,
+        id: &CaseId,
+    ) -> Result<Option<crate::domain::IdentityCorrection>, StoreError> {
+        identity::get_correction(self.engine(), id)
     }
 
     /// The evaluation round with this number.

@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 
 use crate::domain::case::CaseKind;
 use crate::domain::{
-    sex_code_warning, ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError, ImportMode,
-    ImportRow, NewCertificate, QualificationLoss, Reissue, RevocationRequest, Teacher,
-    TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange, TransferProposal,
+    sex_code_warning, ChangeEvent, ChangeKind, CityCode, CountyCode, DomainError,
+    FormerDocumentReason, ImportMode, ImportRow, NewCertificate, QualificationLoss, Reissue,
+    RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput, TitleChange,
+    TransferProposal,
 };
 use crate::store::codec::NewRequest;
 use crate::store::format::{Fingerprint, Remembered};
@@ -243,7 +244,7 @@ pub(super) fn create_teacher(
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
     context.check_scope(&fields.county_code)?;
-    refuse_taken_identity(staged, &fields)?;
+    refuse_taken_identity(staged, &fields, None)?;
     let id = unused_teacher_id(staged)?;
     let now = clock::now();
     let teacher = Teacher {
@@ -251,6 +252,7 @@ pub(super) fn create_teacher(
         fields,
         certificates: Vec::new(),
         title_history: Vec::new(),
+        former: crate::domain::Former::default(),
         revision: staged.next_revision(),
         create_time: now,
         update_time: now,
@@ -287,6 +289,14 @@ fn import_row(
         }
         (Some(id), ImportMode::Upsert) => {
             let current = load_teacher(staged, &id)?;
+            // A former document of the record: the row would undo its correction.
+            if current.fields.identity != row.fields.identity {
+                return Err(DomainError::AlreadyExists {
+                    what: "identity document",
+                    existing: id,
+                }
+                .into());
+            }
             // Another county's holder: the duplicate a create would meet, and no more
             // (PERMISSION_DENIED here would tell an upsert from a create-only row).
             if !context.in_scope(&current.fields.county_code) {
@@ -307,6 +317,7 @@ fn import_row(
             fields: row.fields.clone(),
             certificates: Vec::new(),
             title_history: Vec::new(),
+            former: crate::domain::Former::default(),
             revision: 0,
             create_time: now,
             update_time: now,
@@ -340,6 +351,9 @@ fn import_row(
         }
         Some(_) => (ChangeKind::Updated, Effect::Updated),
     };
+    if let Some(current) = &current {
+        next.keep_former_of(current, now, FormerDocumentReason::Updated);
+    }
     next.revision = staged.next_revision();
     next.update_time = now;
     commit_record(staged, current.as_ref(), &next, kind, context)?;
@@ -350,11 +364,13 @@ fn import_row(
     })
 }
 
-/// A fresh registry number that no record holds.
-fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
+/// A fresh registry number that no record holds and no merge retired.
+pub(crate) fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
     loop {
         let id = TeacherId::generate(&mut rand::thread_rng());
-        if !staged.contains(&keys::record(&id))? {
+        if !staged.contains(&keys::record(&id))?
+            && !staged.contains(&crate::store::identity::keys::merge(&id))?
+        {
             return Ok(id);
         }
     }
@@ -498,10 +514,11 @@ pub(super) fn change_teacher(
         });
     }
     if next.fields.identity != current.fields.identity {
-        refuse_taken_identity(staged, &next.fields)?;
+        refuse_taken_identity(staged, &next.fields, Some(&current.id))?;
     }
-    next.revision = staged.next_revision();
     next.update_time = clock::now();
+    next.keep_former_of(&current, next.update_time, FormerDocumentReason::Updated);
+    next.revision = staged.next_revision();
     commit_record(staged, Some(&current), &next, kind, context)?;
     Ok(Outcome {
         teacher: next,
@@ -518,15 +535,26 @@ pub(super) fn load_teacher(staged: &Staged<'_>, id: &TeacherId) -> Result<Teache
     }
 }
 
-/// One person, one record: an identity document already indexed is ALREADY_EXISTS.
-fn refuse_taken_identity(staged: &Staged<'_>, fields: &TeacherFields) -> Result<(), StoreError> {
+/// One person, one record: an identity document already indexed (as a record's own or
+/// former document) is ALREADY_EXISTS, unless it is `own`'s.
+pub(crate) fn refuse_taken_identity(
+    staged: &Staged<'_>,
+    fields: &TeacherFields,
+    own: Option<&TeacherId>,
+) -> Result<(), StoreError> {
     let key = keys::identity(&fields.identity);
     match staged.get(&key)? {
-        Some(bytes) => Err(DomainError::AlreadyExists {
-            what: "identity document",
-            existing: codec::decode(&key, &bytes)?,
+        Some(bytes) => {
+            let existing: TeacherId = codec::decode(&key, &bytes)?;
+            if own == Some(&existing) {
+                return Ok(());
+            }
+            Err(DomainError::AlreadyExists {
+                what: "identity document",
+                existing,
+            }
+            .into())
         }
-        .into()),
         None => Ok(()),
     }
 }
@@ -548,7 +576,7 @@ fn refuse_taken_certificate(staged: &Staged<'_>, number: &str) -> Result<(), Sto
 /// The single write step of every accepted mutation: the record, every index entry and
 /// counter that changed, the change event, the record's revision entry (what changed,
 /// field by field: see [`crate::store::history`]) and the revision, staged together.
-fn commit_record(
+pub(crate) fn commit_record(
     staged: &mut Staged<'_>,
     before: Option<&Teacher>,
     after: &Teacher,
@@ -556,6 +584,7 @@ fn commit_record(
     context: &WriteContext,
 ) -> Result<(), StoreError> {
     stage_record(staged, before, after)?;
+    crate::store::identity::duplicates::find_for(staged, before, after)?;
     history::stage_revision(staged, before, after, kind, context)?;
     let event = ChangeEvent {
         revision: after.revision,
@@ -611,6 +640,19 @@ pub(crate) fn stage_record(
     Ok(())
 }
 
+/// Stages the end of a record (merged into another): the record, its index entries and
+/// its counts go, in the same write as whatever takes its place.
+pub(crate) fn stage_removal(staged: &mut Staged<'_>, teacher: &Teacher) -> Result<(), StoreError> {
+    for (key, _) in index_entries(teacher, &codec::encode(teacher)) {
+        staged.remove(key);
+    }
+    for key in counter_keys(teacher) {
+        add_to_counter(staged, &key, -1)?;
+    }
+    staged.remove(keys::record(&teacher.id));
+    Ok(())
+}
+
 /// Stages a change event in the log, and in the change index of each county it concerns.
 pub(crate) fn stage_change(staged: &mut Staged<'_>, event: &ChangeEvent) {
     staged.insert(keys::change(event.revision), codec::encode(event));
@@ -662,25 +704,23 @@ fn add_to_counter(staged: &mut Staged<'_>, key: &[u8], delta: i64) -> Result<(),
 /// entries are presence keys with no value.
 pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let id = codec::encode(&teacher.id);
-    let mut entries = vec![
-        (keys::identity(&teacher.fields.identity), id.clone()),
-        (
-            keys::county(
-                &teacher.fields.county_code,
-                &teacher.fields.school,
-                &teacher.id,
-            ),
-            record.to_vec(),
+    let mut entries = Vec::new();
+    // Former documents find the record as its own does; former names are searched as
+    // its own is (see `domain::former`).
+    for document in teacher.all_documents() {
+        entries.push((keys::identity(document), id.clone()));
+    }
+    entries.push((
+        keys::county(
+            &teacher.fields.county_code,
+            &teacher.fields.school,
+            &teacher.id,
         ),
-        (
-            keys::name(
-                &teacher.fields.county_code,
-                &teacher.fields.name,
-                &teacher.id,
-            ),
-            Vec::new(),
-        ),
-    ];
+        record.to_vec(),
+    ));
+    for key in name_keys(teacher) {
+        entries.push((key, Vec::new()));
+    }
     for certificate in &teacher.certificates {
         entries.push((keys::certificate(&certificate.number), id.clone()));
     }
@@ -695,5 +735,22 @@ pub(crate) fn index_entries(teacher: &Teacher, record: &[u8]) -> Vec<(Vec<u8>, V
             Vec::new(),
         ));
     }
+    entries.extend(crate::store::identity::duplicates::block_entries(teacher));
+    // Two names (or documents) of one record may share a key: it is one entry.
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|(key, _)| seen.insert(key.clone()));
     entries
+}
+
+/// The name index keys of a record: its name and former names, in its current county,
+/// in that order, each once.
+pub(crate) fn name_keys(teacher: &Teacher) -> Vec<Vec<u8>> {
+    let mut keys_of: Vec<Vec<u8>> = Vec::new();
+    for name in teacher.all_names() {
+        let key = keys::name(&teacher.fields.county_code, name, &teacher.id);
+        if !keys_of.contains(&key) {
+            keys_of.push(key);
+        }
+    }
+    keys_of
 }

@@ -9,6 +9,10 @@
 //! county that holds no match beyond the first. Results come in index order: county code,
 //! then name (by code point, not by pinyin), then registry number.
 //!
+//! A record has an entry for its name and one for each former name (曾用名), so a
+//! search by a name the teacher no longer uses finds them; a record matched by several of
+//! its names is shown once, at the first of its matching keys.
+//!
 //! Index entries hold no value: each hit is read from its record, and kept only if the
 //! record still owns the key, so a teacher renamed or moved while the page was read is
 //! never shown under a name or county it no longer has. Page tokens are those of
@@ -21,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{name_search_form, CountyCode, DomainError};
 use crate::store::engine::Engine;
+use crate::store::mutation::name_keys;
 use crate::store::page::{open_token, read_indexed, seal_token, Page, MAX_SCANNED};
 use crate::store::{keys, StoreError};
 
@@ -150,8 +155,14 @@ pub(crate) fn search<E: Engine>(
             }
             scanned += 1;
             let found = read_indexed(engine, &key)?;
+            // A record found by several of its names (a former name is one) is shown
+            // once, at the first of its keys in the run.
             if let Some(teacher) = found.filter(|t| {
-                keys::name(&t.fields.county_code, &t.fields.name, &t.id) == key.as_ref()
+                name_keys(t)
+                    .into_iter()
+                    .filter(|k| k.starts_with(&run))
+                    .min()
+                    == Some(key.to_vec())
             }) {
                 teachers.push(teacher);
             }

@@ -101,14 +101,11 @@ pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> 
         let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
             continue;
         };
-        let name_key = keys::name(
-            &teacher.fields.county_code,
-            &teacher.fields.name,
-            &teacher.id,
-        );
-        batch.push((name_key, Some(Vec::new())));
+        for name_key in crate::store::mutation::name_keys(&teacher) {
+            batch.push((name_key, Some(Vec::new())));
+        }
         filled += 1;
-        if batch.len() == BATCH {
+        if batch.len() >= BATCH {
             engine.apply(&batch)?;
             batch.clear();
         }
@@ -121,6 +118,42 @@ pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> 
         tracing::info!(
             filled,
             "name index built for the records of an earlier release"
+        );
+    }
+    Ok(filled)
+}
+
+/// Registries written before duplicate candidates have no block entries. Gives every
+/// record its entries, from the record; answers how many records it gave them to. Like the
+/// name index, an upgrade cut short is finished by the next open. (Pairs are not found
+/// here: that is the full pass's work, `find-duplicates`.)
+pub(crate) fn fill_block_index<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    if engine.get(keys::META_BLOCK_INDEX)?.is_some() {
+        return Ok(0);
+    }
+    let mut filled = 0;
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::RECORD])? {
+        let (key, value) = entry?;
+        let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
+            continue;
+        };
+        for (block_key, value) in crate::store::identity::duplicates::block_entries(&teacher) {
+            batch.push((block_key, Some(value)));
+        }
+        filled += 1;
+        if batch.len() >= BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
+        }
+    }
+    batch.push((keys::META_BLOCK_INDEX.to_vec(), Some(codec::encode(&true))));
+    engine.apply(&batch)?;
+    engine.flush()?;
+    if filled > 0 {
+        tracing::info!(
+            filled,
+            "duplicate blocks indexed for the records of an earlier release"
         );
     }
     Ok(filled)

@@ -6,7 +6,9 @@
 //!   disk belongs to a record that owns it (no orphans);
 //! - the counters, and the case report's cells, equal counts recomputed from the records;
 //! - the change log runs without a gap from the oldest retained revision to the current
-//!   one, each event decodes, and the county change index matches it.
+//!   one, each event decodes, and the county change index matches it;
+//! - every merge stands or is undone as the records say (see
+//!   `store::identity::merges::verify`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -111,6 +113,8 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
     // registry of a million teachers should not need their copies in memory twice.
     let mut expected_index: BTreeMap<Vec<u8>, [u8; 32]> = BTreeMap::new();
     let mut expected_counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    // Each retired number, with the record that lists it.
+    let mut retired: BTreeMap<TeacherId, TeacherId> = BTreeMap::new();
     for entry in engine.scan_prefix(&[keys::RECORD])? {
         let (key, value) = entry?;
         report.records += 1;
@@ -148,7 +152,16 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         for counter in counter_keys(&teacher) {
             *expected_counters.entry(counter).or_default() += 1;
         }
+        for id in &teacher.former.retired_ids {
+            if let Some(other) = retired.insert(id.clone(), teacher.id.clone()) {
+                report.problem(format!(
+                    "retired number {id} is listed by both {other} and {}",
+                    teacher.id
+                ));
+            }
+        }
     }
+    crate::store::identity::merges::verify(engine, &retired, &mut report)?;
 
     // Cases, and their index entries.
     for entry in engine.scan_prefix(&[keys::CASE])? {
@@ -191,6 +204,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         keys::CERTIFICATE,
         keys::REGISTRATION_EXPIRY,
         keys::NAME,
+        crate::store::identity::keys::BLOCK,
         keys::TRANSFER,
         keys::OPEN_CASE,
         keys::COUNTY_CASE,

@@ -95,6 +95,12 @@ pub(crate) enum Command {
         context: WriteContext,
         reply: oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
     },
+    /// Correct an identity document (see `store::identity`).
+    Identity {
+        command: crate::store::identity::IdentityCommand,
+        context: WriteContext,
+        reply: oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+    },
     /// Record a consultation.
     Consult {
         consultation: cases::NewConsultation,
@@ -154,6 +160,10 @@ enum Answer {
         oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
         Box<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
     ),
+    Identity(
+        oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+        Box<Result<crate::store::identity::IdentityAnswer, StoreError>>,
+    ),
     Trim(
         oneshot::Sender<Result<u64, StoreError>>,
         Result<u64, StoreError>,
@@ -176,6 +186,9 @@ impl Answer {
             Command::Evaluate { reply, .. } => {
                 Answer::Evaluation(reply, Box::new(Err(error.clone())))
             }
+            Command::Identity { reply, .. } => {
+                Answer::Identity(reply, Box::new(Err(error.clone())))
+            }
             Command::TrimChanges { reply, .. }
             | Command::TrimRequests { reply, .. }
             | Command::TrimAudit { reply, .. } => Answer::Trim(reply, Err(error.clone())),
@@ -196,6 +209,7 @@ impl Answer {
         ) || matches!(self, Answer::Mutation(_, result) if result.is_ok())
             || matches!(self, Answer::Case(_, result) if result.is_ok())
             || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
+            || matches!(self, Answer::Identity(_, result) if result.is_ok())
     }
 
     /// Makes the answer `error`, whatever it was.
@@ -205,6 +219,7 @@ impl Answer {
             Answer::Case(_, result) => **result = Err(error.clone()),
             Answer::Consultation(_, result) => *result = Err(error.clone()),
             Answer::Evaluation(_, result) => **result = Err(error.clone()),
+            Answer::Identity(_, result) => **result = Err(error.clone()),
             Answer::Trim(_, result) => *result = Err(error.clone()),
             Answer::Done(_, result) => *result = Err(error.clone()),
             Answer::None => {}
@@ -224,6 +239,9 @@ impl Answer {
                 let _ = reply.send(result);
             }
             Answer::Evaluation(reply, result) => {
+                let _ = reply.send(*result);
+            }
+            Answer::Identity(reply, result) => {
                 let _ = reply.send(*result);
             }
             Answer::Trim(reply, result) => {
@@ -612,6 +630,11 @@ impl Writer {
             } => {
                 let _ = cases::record_consultation(staged, consultation.clone(), context, &window);
             }
+            Command::Identity {
+                command, context, ..
+            } => {
+                let _ = crate::store::identity::apply(staged, command.clone(), context, &window);
+            }
             // Rare, or reading nothing, and read as they go.
             Command::TrimChanges { .. }
             | Command::TrimRequests { .. }
@@ -718,6 +741,15 @@ impl Writer {
                     &self.window_rules.calendar,
                 );
                 Answer::Evaluation(reply, Box::new(answer))
+            }
+            Command::Identity {
+                command,
+                context,
+                reply,
+            } => {
+                let window = self.request_window();
+                let answer = crate::store::identity::apply(&mut staged, command, &context, &window);
+                Answer::Identity(reply, Box::new(answer))
             }
             Command::Consult {
                 consultation,

@@ -13,6 +13,8 @@ pub(crate) const CASES: &str = "teacher_registry.v1.CaseService";
 pub(crate) const CREDENTIALS: &str = "teacher_registry.v1.CredentialService";
 pub(crate) const VERIFICATION: &str = "teacher_registry.v1.VerificationService";
 pub(crate) const EVALUATION: &str = "teacher_registry.v1.EvaluationService";
+pub(crate) const IDENTITY: &str = "teacher_registry.v1.IdentityService";
+pub(crate) const DUPLICATES: &str = "teacher_registry.v1.DuplicateService";
 
 /// Seeds for every RPC; the holder whose identity number no answer may show.
 pub(crate) async fn seeds(server: &TestServer) -> (pb::Teacher, Vec<Target>) {
@@ -21,6 +23,7 @@ pub(crate) async fn seeds(server: &TestServer) -> (pb::Teacher, Vec<Target>) {
     targets.extend(case_seeds(server).await);
     targets.extend(credential_seeds(server, &holder).await);
     targets.extend(evaluation_seeds(server).await);
+    targets.extend(identity_seeds(server, &holder).await);
     (holder, targets)
 }
 
@@ -528,6 +531,108 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
             pb::GetRoundStatisticsRequest {
                 round_id: round,
                 county_code: String::new(),
+            },
+        ),
+    ]
+}
+
+/// A pending correction of the holder's document, and a request for every RPC of the
+/// identity service about it. (The fuzz server's one principal proposed it, so its
+/// approval is refused as SAME_REVIEWER: the deeper rules are reached either way.)
+async fn identity_seeds(server: &TestServer, holder: &pb::Teacher) -> Vec<Target> {
+    let mut identity = pb::identity_service_client::IdentityServiceClient::connect(format!(
+        "http://{}",
+        server.address
+    ))
+    .await
+    .unwrap();
+    let propose = pb::ProposeIdentityCorrectionRequest {
+        teacher_id: holder.teacher_id.clone(),
+        id_document_type: pb::IdDocumentType::Passport as i32,
+        national_id: "E98765432".into(),
+        reason: "持护照登记".into(),
+        evidence_ref: "扫描件 1".into(),
+        request_id: String::new(),
+    };
+    let correction = identity
+        .propose_identity_correction(propose.clone())
+        .await
+        .expect("propose")
+        .into_inner()
+        .correction
+        .unwrap();
+    let mut registry = server.client.clone();
+    let survivor = create(&mut registry, teacher(700_001, COUNTY)).await;
+    let merged = create(&mut registry, teacher(700_002, COUNTY)).await;
+    vec![
+        target_in(
+            IDENTITY,
+            pb::ProposeIdentityCorrectionRequest {
+                national_id: "E98765433".into(),
+                ..propose
+            },
+        ),
+        target_in(
+            IDENTITY,
+            pb::ApproveIdentityCorrectionRequest {
+                correction_id: correction.correction_id.clone(),
+                etag: correction.etag.clone(),
+                note: "核对无误".into(),
+                request_id: String::new(),
+            },
+        ),
+        target_in(
+            IDENTITY,
+            pb::RejectIdentityCorrectionRequest {
+                correction_id: correction.correction_id.clone(),
+                etag: correction.etag,
+                note: "与扫描件不符".into(),
+                request_id: String::new(),
+            },
+        ),
+        target_in(
+            IDENTITY,
+            pb::GetIdentityCorrectionRequest {
+                correction_id: correction.correction_id,
+            },
+        ),
+        target_in(
+            DUPLICATES,
+            pb::ListDuplicateCandidatesRequest {
+                county_code: COUNTY.into(),
+                page_size: 10,
+                page_token: String::new(),
+            },
+        ),
+        // A pair never found: NOT_FOUND, unless a mutation names a real one.
+        target_in(
+            DUPLICATES,
+            pb::DismissDuplicateCandidateRequest {
+                teacher_id: holder.teacher_id.clone(),
+                other_teacher_id: holder.teacher_id.clone(),
+                note: "二人".into(),
+                request_id: String::new(),
+            },
+        ),
+        // Two records of their own (the holder is needed whole by the other seeds): the
+        // first merge stands, later ones are NOT_FOUND until an unmerge restores it.
+        target_in(
+            IDENTITY,
+            pb::MergeTeachersRequest {
+                survivor_teacher_id: survivor.teacher_id.clone(),
+                merged_teacher_id: merged.teacher_id.clone(),
+                reason: "同一人".into(),
+                survivor_etag: survivor.etag,
+                merged_etag: String::new(),
+                request_id: String::new(),
+            },
+        ),
+        target_in(
+            IDENTITY,
+            pb::UnmergeTeachersRequest {
+                merged_teacher_id: merged.teacher_id,
+                reason: "两人".into(),
+                request_id: String::new(),
             },
         ),
     ]

@@ -14,10 +14,11 @@ use crate::domain::case::{
     CaseKind, CaseOutcome, CaseState, ConsultationChannel, RegistrationReason, ReviewItem,
     StepAction,
 };
+use crate::domain::duplicates::DuplicateReason;
 use crate::domain::{
-    CertificateKind, CertificateStatus, ChangeKind, CopyState, EmploymentStatus, Gender,
-    IdDocumentType, ImportMode, LegacyTitle, LossGround, ReissueReason, TeacherField,
-    TitleChangeKind, TitleTier,
+    CertificateKind, CertificateStatus, ChangeKind, CopyState, CorrectionState, EmploymentStatus,
+    FormerDocumentReason, Gender, IdDocumentType, ImportMode, LegacyTitle, LossGround,
+    ReissueReason, TeacherField, TitleChangeKind, TitleTier,
 };
 use crate::store::Effect;
 
@@ -76,13 +77,16 @@ coded! {
         CertificateRegistered, CertificateRevoked, TitleChanged, TitleTransitioned, Voided,
         CaseChanged, QualificationLost, ConsultationRecorded, EthicsFindingRecorded,
         EvaluationRoundChanged, TitleApplicationChanged, TransferProposed, TransferAccepted,
-        TransferDeclined,
+        TransferDeclined, IdentityCorrectionChanged, IdentityCorrected, Merged, Unmerged,
     }
     TeacherField {
         IdDocumentType, NationalId, Name, Gender, BirthDate, CountyCode, School,
         EmploymentStatus, LegacyTitle, LegacyTitleLimitedScope,
     }
     ImportMode { CreateOnly, Upsert }
+    FormerDocumentReason { Corrected, Updated, Merged }
+    CorrectionState { Pending, Approved, Rejected }
+    DuplicateReason { SamePersonDetails, IdCardDetails, SameCertificateHolder }
     Effect { Created, Updated, Unchanged }
     CaseKind { Certification, Reissue, Registration }
     CaseState {
@@ -132,6 +136,9 @@ mod tests {
     fn codes_round_trip_and_match_the_domain_codes() {
         round_trips::<IdDocumentType>();
         round_trips::<Gender>();
+        round_trips::<FormerDocumentReason>();
+        round_trips::<CorrectionState>();
+        round_trips::<DuplicateReason>();
         round_trips::<EmploymentStatus>();
         round_trips::<TitleTier>();
         round_trips::<LegacyTitle>();

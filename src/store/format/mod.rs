@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | 1 | release 0.1 (to commit b67bfce) | postcard of the domain structs of the time ([`v1`], frozen mirrors) |
 //! | 2 | this release | protobuf messages kept for storage only ([`v2`]; a teacher's revisions, [`revision`]) |
+//! | 2, with `former` | this release, from #22 | a teacher's former names and documents and the numbers merged into it ([`former`]), a field older values lack and decode as empty |
 //!
 //! A value is rewritten in the current format whenever its record changes; nothing is
 //! migrated in bulk, so opening an old registry costs nothing.
@@ -19,6 +20,9 @@ pub(crate) mod codes;
 pub(crate) mod evaluation;
 mod evaluation_request;
 mod fingerprint;
+mod former;
+pub(crate) mod identity;
+mod merge;
 pub(crate) mod request_quota;
 pub(crate) mod revision;
 #[cfg(test)]
@@ -51,6 +55,7 @@ pub(crate) enum Remembered {
     Case(CaseAnswer),
     Consultation(Consultation),
     Evaluation(crate::store::evaluation::EvaluationAnswer),
+    Identity(crate::store::identity::IdentityAnswer),
 }
 
 /// A request's fingerprint, in the form of the release that recorded it.
@@ -81,6 +86,11 @@ impl Fingerprint {
         command: &crate::store::evaluation::EvaluationCommand,
     ) -> Fingerprint {
         Fingerprint::V2(evaluation_request::fingerprint(command))
+    }
+
+    /// The fingerprint of an identity command (always current).
+    pub(crate) fn of_identity(command: &crate::store::identity::IdentityCommand) -> Fingerprint {
+        Fingerprint::V2(identity::fingerprint(command))
     }
 
     /// Whether `mutation` is the request this fingerprint was taken of, computed the way

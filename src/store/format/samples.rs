@@ -103,6 +103,7 @@ pub(crate) fn teacher() -> Teacher {
                 record_time: UnixMicros(-5),
             },
         ],
+        former: crate::domain::Former::default(),
         revision: 300_000,
         create_time: UnixMicros(1_600_000_000_000_000),
         update_time: UnixMicros(1_700_000_000_000_001),

@@ -507,6 +507,7 @@ impl Teacher {
                 .into_iter()
                 .map(TitleEntry::into_domain)
                 .collect::<Result<_, _>>()?,
+            former: crate::domain::Former::default(),
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
             update_time: UnixMicros(self.update_time),

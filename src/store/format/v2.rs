@@ -42,6 +42,10 @@ pub(crate) struct TeacherRecord {
     /// written before transfers had two sides).
     #[prost(message, optional, tag = "8")]
     pending_transfer: Option<TransferRecord>,
+    /// What the record was known by before (absent from records written before former
+    /// names were kept: they decode as none). Tags 20 and up: see `format::former`.
+    #[prost(message, optional, tag = "20")]
+    former: Option<super::former::FormerRecord>,
 }
 
 /// A transfer proposed and not yet answered (see `domain::transfer`).
@@ -222,6 +226,9 @@ pub(crate) struct RequestRecord {
     /// A title evaluation request's answer.
     #[prost(message, optional, tag = "8")]
     evaluation: Option<super::evaluation::EvaluationAnswerRecord>,
+    /// An identity request's answer (tags 20 and up: see `format::identity`).
+    #[prost(message, optional, tag = "20")]
+    identity: Option<super::identity::IdentityAnswerRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -280,6 +287,7 @@ impl TeacherRecord {
             revision: teacher.revision,
             create_time: teacher.create_time.0,
             update_time: teacher.update_time.0,
+            former: super::former::FormerRecord::of(&teacher.former),
             pending_transfer: teacher.pending_transfer.as_ref().map(|t| TransferRecord {
                 to_county: t.to_county.as_str().to_string(),
                 reason: t.reason.clone(),
@@ -306,6 +314,7 @@ impl TeacherRecord {
                 .into_iter()
                 .map(TitleEntryRecord::into_domain)
                 .collect::<Result<_, _>>()?,
+            former: super::former::FormerRecord::into_domain(self.former)?,
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
             update_time: UnixMicros(self.update_time),
@@ -535,6 +544,7 @@ impl RequestRecord {
             case: None,
             consultation: None,
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -552,6 +562,7 @@ impl RequestRecord {
             case: None,
             consultation: Some(ConsultationRecord::of(consultation)),
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -569,6 +580,7 @@ impl RequestRecord {
             case: Some(CaseRecord::of(&answer.case)),
             consultation: None,
             evaluation: None,
+            identity: None,
         }
     }
 
@@ -586,11 +598,33 @@ impl RequestRecord {
             case: None,
             consultation: None,
             evaluation: Some(super::evaluation::EvaluationAnswerRecord::of(answer)),
+            identity: None,
+        }
+    }
+
+    pub(crate) fn of_identity(
+        fingerprint: &[u8; 32],
+        answer: &crate::store::identity::IdentityAnswer,
+        recorded_at: UnixMicros,
+    ) -> Self {
+        RequestRecord {
+            fingerprint: fingerprint.to_vec(),
+            teacher: None,
+            warnings: Vec::new(),
+            effect: 0,
+            recorded_at: recorded_at.0,
+            case: None,
+            consultation: None,
+            evaluation: None,
+            identity: Some(super::identity::IdentityAnswerRecord::of(answer)),
         }
     }
 
     pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
         let outcome = match (self.case, self.consultation) {
+            _ if self.identity.is_some() => {
+                Remembered::Identity(self.identity.expect("checked to be there").into_domain()?)
+            }
             _ if self.evaluation.is_some() => Remembered::Evaluation(
                 self.evaluation
                     .expect("checked to be there")
@@ -674,7 +708,7 @@ pub(super) fn date(days: i32) -> Result<NaiveDate, String> {
     NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is no date"))
 }
 
-pub(super) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
+pub(crate) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
     T::from_number(number).ok_or_else(|| format!("unknown {what} {number}"))
 }
 
@@ -685,7 +719,7 @@ pub(super) fn optional<T: Coded>(number: i32, what: &str) -> Result<Option<T>, S
     }
 }
 
-fn registry_number(text: String) -> Result<TeacherId, String> {
+pub(super) fn registry_number(text: String) -> Result<TeacherId, String> {
     TeacherId::try_from(text)
 }
 

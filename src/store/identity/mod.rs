@@ -1,0 +1,161 @@
+//! Identity operations through the write path: corrections of a record's identity
+//! document (proposed, then approved or rejected by another principal), duplicate
+//! candidates (found, stored, dismissed; see `duplicates`), and merges of two records of
+//! one person, and their undoing (see `merges`).
+//!
+//! Each is one writer command: checked against the records as stored, then the
+//! correction, the record it changes (with its indexes and counters, through
+//! `mutation::stage_record`) and a change event staged together, under the request id's
+//! replay rules (`store::requests`).
+
+mod corrections;
+pub(crate) mod duplicates;
+pub(crate) mod keys;
+pub(crate) mod merges;
+
+use crate::domain::case::CaseId;
+use crate::domain::duplicates::CandidatePair;
+use crate::domain::{IdentityCorrection, NewCorrection, Teacher, TeacherId};
+use crate::store::engine::Engine;
+use crate::store::format::{Fingerprint, Remembered};
+use crate::store::mutation::WriteContext;
+use crate::store::requests::{self, Recall};
+use crate::store::writer::Staged;
+use crate::store::{codec, StoreError};
+
+/// An identity operation, as queued for the writer.
+#[derive(Debug, Clone)]
+pub enum IdentityCommand {
+    /// Proposes a correction (validated by the caller).
+    Propose(NewCorrection),
+    /// Approves or rejects a pending correction.
+    Review {
+        correction_id: CaseId,
+        approve: bool,
+        expected_etag: Option<String>,
+        note: String,
+    },
+    /// Marks a candidate pair as not the same person.
+    Dismiss {
+        pair: (TeacherId, TeacherId),
+        note: String,
+    },
+    /// Stores the pairs a full pass found (those not stored meanwhile).
+    RecordCandidates(Vec<CandidatePair>),
+    /// Merges `merged` into `survivor` (each with the etag its caller read, if any).
+    Merge {
+        survivor: merges::Side,
+        merged: merges::Side,
+        reason: String,
+    },
+    /// Undoes the merge that retired `merged`.
+    Unmerge { merged: TeacherId, reason: String },
+}
+
+/// The answer to an accepted identity command.
+// One value at a time, while a request is answered: not worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityAnswer {
+    /// A correction after its step, with the teacher as an approval left it.
+    Correction {
+        correction: IdentityCorrection,
+        teacher: Option<Teacher>,
+    },
+    /// A pair dismissed (or dismissed before).
+    Dismissed,
+    /// How many of a full pass's pairs were new.
+    Recorded(u64),
+    /// The survivor of a merge, and what disagreed between the two records.
+    Merged {
+        survivor: Teacher,
+        conflicts: Vec<String>,
+    },
+    /// The survivor and the restored record of an unmerge.
+    Unmerged {
+        survivor: Teacher,
+        restored: Teacher,
+    },
+}
+
+/// Applies `command` to `staged`, replaying a remembered answer for a request id seen
+/// before (the rules of `mutation::apply`).
+pub(crate) fn apply(
+    staged: &mut Staged<'_>,
+    command: IdentityCommand,
+    context: &WriteContext,
+    window: &crate::store::request_quota::RequestWindow,
+) -> Result<IdentityAnswer, StoreError> {
+    let fingerprint = Fingerprint::of_identity(&command);
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match requests::recall(
+        staged,
+        &context.principal,
+        request_id,
+        window,
+        |record| match record.outcome {
+            Remembered::Identity(answer) if record.fingerprint == fingerprint => Some(answer),
+            _ => None,
+        },
+    )? {
+        Recall::Replay(answer) => return Ok(answer),
+        Recall::New(key) => key,
+    };
+    let answer = match command {
+        IdentityCommand::Propose(new) => corrections::propose(staged, new, context)?,
+        IdentityCommand::Review {
+            correction_id,
+            approve,
+            expected_etag,
+            note,
+        } => corrections::review(
+            staged,
+            &correction_id,
+            approve,
+            expected_etag,
+            &note,
+            context,
+        )?,
+        IdentityCommand::Dismiss { pair, note } => {
+            duplicates::dismiss(staged, (&pair.0, &pair.1), &note, context)?;
+            IdentityAnswer::Dismissed
+        }
+        IdentityCommand::RecordCandidates(pairs) => {
+            let mut recorded = 0;
+            for pair in &pairs {
+                recorded += u64::from(duplicates::stage_if_new(staged, pair)?);
+            }
+            IdentityAnswer::Recorded(recorded)
+        }
+        IdentityCommand::Merge {
+            survivor,
+            merged,
+            reason,
+        } => merges::merge(staged, &survivor, &merged, &reason, context)?,
+        IdentityCommand::Unmerge { merged, reason } => {
+            merges::unmerge(staged, &merged, &reason, context)?
+        }
+    };
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        requests::remember(staged, key, window, |recorded_at| {
+            codec::encode(&crate::store::format::identity::NewIdentityRequest {
+                fingerprint,
+                answer: &answer,
+                recorded_at,
+            })
+        })?;
+    }
+    Ok(answer)
+}
+
+/// The correction with this number.
+pub(crate) fn get_correction<E: Engine>(
+    engine: &E,
+    id: &CaseId,
+) -> Result<Option<IdentityCorrection>, StoreError> {
+    let key = keys::correction(id);
+    match engine.get(&key)? {
+        Some(bytes) => Ok(Some(codec::decode(&key, &bytes)?)),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,446 @@
+//! Merges through a real server (issue 22 item 4): a passport record and a resident
+//! identity card record of one person, found as a duplicate candidate and merged; the
+//! retired number answering the survivor; each county's mirror following through `sync`
+//! (the merged county's dropping the retired record); an unmerge restoring both; refusals
+//! that change nothing; `verify` on the stopped registry.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use teacher_registry::api::pb;
+use teacher_registry::store::{Store, StoreOptions};
+
+const A: &str = "350702";
+const B: &str = "350721";
+
+type Channel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Token>;
+type Identity = pb::identity_service_client::IdentityServiceClient<Channel>;
+type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Channel>;
+type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Channel>;
+
+async fn channel(server: &TestServer, token: &str) -> Channel {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    tonic::service::interceptor::InterceptedService::new(channel, Token::bearer(token))
+}
+
+async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
+    client
+        .create_teacher(create_request(teacher, ""))
+        .await
+        .expect("create")
+        .into_inner()
+        .teacher
+        .unwrap()
+}
+
+/// Principals: an admin, a clerk of county A, a reader.
+struct Principals {
+    admin: String,
+    clerk: String,
+    reader: String,
+}
+
+async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
+    use teacher_registry::auth::{add_principal, Authenticator, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.toml");
+    let principals = Principals {
+        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
+        clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
+        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
+    };
+    let server = start_server_with(teacher_registry::server::ServerOptions {
+        authenticator: Some(Authenticator::load(&path).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    (server, principals, dir)
+}
+
+/// Runs the binary against the server as the principal of `token`: whether it
+/// succeeded, and its output (stdout, then stderr).
+async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (bool, String) {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.extend(["--server".into(), server.address.to_string()]);
+    let token = token.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .env("TEACHER_REGISTRY_TOKEN", token)
+            .output()
+            .expect("run the binary")
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), said)
+}
+
+/// Runs `teacher-registry sync` for `county` into `mirror`; the registry numbers the
+/// mirror then holds.
+async fn sync(server: &TestServer, token: &str, county: &str, mirror: &Path) -> Vec<String> {
+    let mirror_arg = mirror.display().to_string();
+    let (ok, said) = cli(
+        server,
+        token,
+        &["sync", "--county", county, "--mirror", &mirror_arg],
+    )
+    .await;
+    assert!(ok, "{said}");
+    std::fs::read_to_string(mirror)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["teacherId"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+async fn get(client: &mut Registry, teacher_id: &str) -> Result<pb::Teacher, tonic::Status> {
+    client
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: teacher_id.into(),
+            revision: None,
+        })
+        .await
+        .map(|r| r.into_inner().teacher.unwrap())
+}
+
+fn merge_request(survivor: &str, merged: &str, reason: &str) -> pb::MergeTeachersRequest {
+    pb::MergeTeachersRequest {
+        survivor_teacher_id: survivor.into(),
+        merged_teacher_id: merged.into(),
+        reason: reason.into(),
+        ..Default::default()
+    }
+}
+
+fn unmerge_request(merged: &str, reason: &str) -> pb::UnmergeTeachersRequest {
+    pb::UnmergeTeachersRequest {
+        merged_teacher_id: merged.into(),
+        reason: reason.into(),
+        ..Default::default()
+    }
+}
+
+fn documents(teacher: &pb::Teacher) -> Vec<&str> {
+    teacher
+        .former_documents
+        .iter()
+        .map(|d| d.national_id.as_str())
+        .collect()
+}
+
+fn certificates(teacher: &pb::Teacher) -> Vec<&str> {
+    teacher
+        .certificates
+        .iter()
+        .map(|c| c.certificate_number.as_str())
+        .collect()
+}
+
+async fn candidates(client: &mut Duplicates) -> Vec<pb::DuplicateCandidate> {
+    client
+        .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .candidates
+}
+
+#[tokio::test]
+async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_unmerged() {
+    let (server, who, dir) = server_with_principals().await;
+    let mut admin = Registry::new(channel(&server, &who.admin).await);
+    let mut identity = Identity::new(channel(&server, &who.admin).await);
+    let mut duplicates = Duplicates::new(channel(&server, &who.admin).await);
+
+    // One person: a passport record in A, a resident identity card record in B holding
+    // a certificate and a title.
+    let passport = create_as(
+        &mut admin,
+        pb::Teacher {
+            id_document_type: pb::IdDocumentType::Passport as i32,
+            national_id: "E55555555".into(),
+            name: "陈静".into(),
+            gender: pb::Gender::Female as i32,
+            birth_date: "1985-03-02".into(),
+            ..teacher(10, A)
+        },
+    )
+    .await;
+    let card_number = resident_id("350702", "1985-03-02", 2);
+    let card = create_as(
+        &mut admin,
+        pb::Teacher {
+            national_id: card_number.clone(),
+            name: "陈静".into(),
+            gender: pb::Gender::Female as i32,
+            birth_date: "1985-03-12".into(),
+            ..teacher(11, B)
+        },
+    )
+    .await;
+    admin
+        .issue_certificate(pb::IssueCertificateRequest {
+            teacher_id: card.teacher_id.clone(),
+            certificate: Some(certificate("20163500022000042")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let card = admin
+        .change_title(pb::ChangeTitleRequest {
+            teacher_id: card.teacher_id.clone(),
+            change: Some(pb::TitleEntry {
+                tier: pb::TitleTier::SecondLevel as i32,
+                kind: pb::TitleChangeKind::Initial as i32,
+                effective_date: "2015-09-01".into(),
+                approval_document: "南教人[2015]3号".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+
+    let mirrors = tempfile::tempdir().unwrap();
+    let (mirror_a, mirror_b) = (
+        mirrors.path().join("a.jsonl"),
+        mirrors.path().join("b.jsonl"),
+    );
+    assert_eq!(
+        sync(&server, &who.admin, A, &mirror_a).await,
+        [passport.teacher_id.as_str()]
+    );
+    assert_eq!(
+        sync(&server, &who.admin, B, &mirror_b).await,
+        [card.teacher_id.as_str()]
+    );
+
+    // Found as a candidate pair.
+    let found = candidates(&mut duplicates).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    // Refusals change nothing: no reason, a record merged into itself, a stale etag, a
+    // clerk of A reaching for B's record, a reader.
+    let refused = identity
+        .merge_teachers(merge_request(
+            &passport.teacher_id,
+            &passport.teacher_id,
+            " ",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(violated_fields(&refused), ["merged_teacher_id", "reason"]);
+    let stale = identity
+        .merge_teachers(pb::MergeTeachersRequest {
+            merged_etag: passport.etag.clone(),
+            ..merge_request(&passport.teacher_id, &card.teacher_id, "同一人")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), tonic::Code::Aborted);
+    let mut clerk = Identity::new(channel(&server, &who.clerk).await);
+    let out_of_scope = clerk
+        .merge_teachers(merge_request(
+            &passport.teacher_id,
+            &card.teacher_id,
+            "同一人",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(out_of_scope.code(), tonic::Code::NotFound);
+    let mut reader = Identity::new(channel(&server, &who.reader).await);
+    let denied = reader
+        .merge_teachers(merge_request(
+            &passport.teacher_id,
+            &card.teacher_id,
+            "同一人",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), card);
+
+    // The merge: the passport record survives and gains the card, the certificate and
+    // the title; the disagreements are reported, both sides kept.
+    let request = pb::MergeTeachersRequest {
+        survivor_etag: passport.etag.clone(),
+        merged_etag: card.etag.clone(),
+        request_id: "6f1c1f0e-6f4b-4c55-9a43-1d2a3b4c5d6e".into(),
+        ..merge_request(
+            &passport.teacher_id,
+            &card.teacher_id,
+            "护照与身份证为同一人",
+        )
+    };
+    let merged = identity
+        .merge_teachers(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let survivor = merged.survivor.clone().unwrap();
+    assert_eq!(survivor.teacher_id, passport.teacher_id);
+    assert_eq!(survivor.national_id, "E55555555");
+    assert_eq!(documents(&survivor), [card_number.as_str()]);
+    assert_eq!(certificates(&survivor), ["20163500022000042"]);
+    assert_eq!(survivor.current_title, pb::TitleTier::SecondLevel as i32);
+    assert_eq!(survivor.retired_teacher_ids, [card.teacher_id.as_str()]);
+    let reported: Vec<&str> = merged
+        .conflicts
+        .iter()
+        .map(|c| c.split(':').next().unwrap())
+        .collect();
+    assert_eq!(reported, ["birth_date", "county_code"]);
+    // A retry with the request id gets the first answer.
+    let retried = identity.merge_teachers(request).await.unwrap().into_inner();
+    assert_eq!(retried, merged);
+
+    // The retired number answers the survivor; the card and the certificate find it.
+    assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), survivor);
+    let by_card = admin
+        .lookup_teacher(pb::LookupTeacherRequest {
+            key: Some(pb::lookup_teacher_request::Key::NationalId(
+                card_number.clone(),
+            )),
+            id_document_type: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(by_card.teacher_id, passport.teacher_id);
+    assert!(candidates(&mut duplicates).await.is_empty());
+    // A retired number cannot be merged again, nor a merge undone twice below.
+    let again = identity
+        .merge_teachers(merge_request(
+            &passport.teacher_id,
+            &card.teacher_id,
+            "再次",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::NotFound);
+
+    // The feed says MERGED for the retired number in both counties' feeds; B's mirror
+    // drops it, A's takes the survivor as it is now.
+    let b_changes = admin
+        .list_changes(pb::ListChangesRequest {
+            county_code: B.into(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    let last = b_changes.last().unwrap();
+    assert_eq!(
+        (last.kind(), last.teacher_id.as_str()),
+        (pb::ChangeKind::Merged, card.teacher_id.as_str())
+    );
+    assert!(sync(&server, &who.admin, B, &mirror_b).await.is_empty());
+    assert_eq!(
+        sync(&server, &who.admin, A, &mirror_a).await,
+        [passport.teacher_id.as_str()]
+    );
+    let mirrored = std::fs::read_to_string(&mirror_a).unwrap();
+    assert!(mirrored.contains(&card.teacher_id), "{mirrored}");
+
+    // The unmerge restores both.
+    let refused = identity
+        .unmerge_teachers(unmerge_request(&card.teacher_id, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(violated_fields(&refused), ["reason"]);
+    let unmerged = identity
+        .unmerge_teachers(unmerge_request(&card.teacher_id, "经核实为两人"))
+        .await
+        .unwrap()
+        .into_inner();
+    let (kept, restored) = (unmerged.survivor.unwrap(), unmerged.restored.unwrap());
+    assert!(documents(&kept).is_empty());
+    assert!(certificates(&kept).is_empty());
+    assert!(kept.retired_teacher_ids.is_empty());
+    assert_eq!(kept.current_title, 0);
+    assert_eq!(restored.teacher_id, card.teacher_id);
+    assert_eq!(restored.national_id, card_number);
+    assert_eq!(restored.county_code, B);
+    assert_eq!(certificates(&restored), ["20163500022000042"]);
+    assert_eq!(restored.current_title, pb::TitleTier::SecondLevel as i32);
+    assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), restored);
+    assert_eq!(
+        identity
+            .unmerge_teachers(unmerge_request(&card.teacher_id, "再次"))
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::NotFound
+    );
+    // Two people after all: the pair is not offered again.
+    assert!(candidates(&mut duplicates).await.is_empty());
+    assert_eq!(
+        sync(&server, &who.admin, B, &mirror_b).await,
+        [card.teacher_id.as_str()]
+    );
+    assert_eq!(
+        sync(&server, &who.admin, A, &mirror_a).await,
+        [passport.teacher_id.as_str()]
+    );
+
+    // Merged again from a terminal: the standing merge, and the one undone before it, are
+    // what `verify` checks against the records.
+    let (ok, said) = cli(
+        &server,
+        &who.admin,
+        &[
+            "duplicates",
+            "merge",
+            &passport.teacher_id,
+            &card.teacher_id,
+            "--reason",
+            "复核后确认为同一人",
+        ],
+    )
+    .await;
+    assert!(ok, "{said}");
+    assert!(said.contains("to settle: birth_date"), "{said}");
+    assert_eq!(
+        get(&mut admin, &card.teacher_id).await.unwrap().teacher_id,
+        passport.teacher_id
+    );
+    let (ok, said) = cli(
+        &server,
+        &who.clerk,
+        &[
+            "duplicates",
+            "unmerge",
+            &card.teacher_id,
+            "--reason",
+            "两人",
+        ],
+    )
+    .await;
+    assert!(!ok && said.contains("the merge was not undone"), "{said}");
+    let data_dir = server.data_dir.clone();
+    let _temp = server.stop().await;
+    let store = Store::open(&data_dir, &StoreOptions::default()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    drop(dir);
+}
