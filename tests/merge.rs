@@ -444,3 +444,156 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     assert!(report.is_consistent(), "{:?}", report.problems);
     drop(dir);
 }
+
+/// A backup carries what joins, corrects and compares records of one person (the fix of
+/// issue 22's backup gap): restored, a merge still stands (the registry verifies, the
+/// retired number answers the survivor, and the merge can still be undone), a pending
+/// correction can still be approved, and a dismissed pair stays dismissed.
+#[tokio::test]
+async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
+    use teacher_registry::auth::Authenticator;
+    let (server, who, dir) = server_with_principals().await;
+    let mut admin = Registry::new(channel(&server, &who.admin).await);
+    let mut identity = Identity::new(channel(&server, &who.admin).await);
+    let mut duplicates = Duplicates::new(channel(&server, &who.admin).await);
+    let person = |n: u32, document: pb::IdDocumentType, national_id: String, name: &str| {
+        let born = if name == "陈静" {
+            "1985-03-02"
+        } else {
+            "1979-05-06"
+        };
+        pb::Teacher {
+            id_document_type: document as i32,
+            national_id,
+            name: name.into(),
+            gender: if name == "陈静" {
+                pb::Gender::Female
+            } else {
+                pb::Gender::Male
+            } as i32,
+            birth_date: born.into(),
+            ..teacher(n, A)
+        }
+    };
+    // One person twice (merged), two people alike (dismissed), one record corrected.
+    let passport = person(10, pb::IdDocumentType::Passport, "E55555555".into(), "陈静");
+    let passport = create_as(&mut admin, passport).await;
+    let card_number = resident_id(A, "1985-03-02", 2);
+    let card = person(11, pb::IdDocumentType::ResidentIdCard, card_number, "陈静");
+    let card = create_as(&mut admin, card).await;
+    let alike = person(20, pb::IdDocumentType::Passport, "E66666666".into(), "李强");
+    let alike = create_as(&mut admin, alike).await;
+    let other_number = resident_id(A, "1979-05-06", 1);
+    let other = person(21, pb::IdDocumentType::ResidentIdCard, other_number, "李强");
+    let other = create_as(&mut admin, other).await;
+    let corrected = create_as(&mut admin, teacher(30, A)).await;
+    assert_eq!(candidates(&mut duplicates).await.len(), 2);
+    duplicates
+        .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
+            teacher_id: alike.teacher_id.clone(),
+            other_teacher_id: other.teacher_id.clone(),
+            note: "父子同名，出生日期相同属巧合".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let survivor = identity
+        .merge_teachers(merge_request(
+            &passport.teacher_id,
+            &card.teacher_id,
+            "护照与身份证为同一人",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .survivor
+        .unwrap();
+    let typo = resident_id(A, &corrected.birth_date, 913);
+    let proposed = identity
+        .propose_identity_correction(pb::ProposeIdentityCorrectionRequest {
+            teacher_id: corrected.teacher_id.clone(),
+            id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
+            national_id: typo.clone(),
+            reason: "录入时顺序码有误".into(),
+            evidence_ref: "扫描件 2026-201".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .correction
+        .unwrap();
+
+    let temp = tempfile::tempdir().unwrap();
+    let backup = temp.path().join("backup");
+    let (ok, said) = cli(&server, &who.admin, &["backup", backup.to_str().unwrap()]).await;
+    assert!(ok, "{said}");
+    assert!(said.contains("4 identity records"), "{said}");
+    let _source = server.stop().await;
+    let restored_dir = temp.path().join("restored");
+    let restored = teacher_registry::cli::run_restore(&backup, &restored_dir)
+        .await
+        .expect("restore");
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
+    assert_eq!(restored.manifest.identity, 4);
+
+    let copy = start_server_in_with(
+        &restored_dir,
+        teacher_registry::server::ServerOptions {
+            authenticator: Some(Authenticator::load(&dir.path().join("auth.toml")).unwrap()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut admin = Registry::new(channel(&copy, &who.admin).await);
+    let mut identity = Identity::new(channel(&copy, &who.admin).await);
+    let mut duplicates = Duplicates::new(channel(&copy, &who.admin).await);
+    // The retired number answers the survivor; the dismissed pair does not come back,
+    // nor the merged one.
+    assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), survivor);
+    assert!(candidates(&mut duplicates).await.is_empty());
+    // The pending correction is there, and a second principal approves it.
+    let mut clerk = Identity::new(channel(&copy, &who.clerk).await);
+    let read = clerk
+        .get_identity_correction(pb::GetIdentityCorrectionRequest {
+            correction_id: proposed.correction_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .correction
+        .unwrap();
+    assert_eq!(read, proposed);
+    let approved = clerk
+        .approve_identity_correction(pb::ApproveIdentityCorrectionRequest {
+            correction_id: proposed.correction_id.clone(),
+            etag: proposed.etag.clone(),
+            note: "核对无误".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(approved.teacher.unwrap().national_id, typo);
+    // The merge can still be undone: both records as they were.
+    let unmerged = identity
+        .unmerge_teachers(unmerge_request(&card.teacher_id, "经核实为两人"))
+        .await
+        .unwrap()
+        .into_inner();
+    let restored_card = unmerged.restored.unwrap();
+    assert_eq!(restored_card.teacher_id, card.teacher_id);
+    assert_eq!(restored_card.national_id, card.national_id);
+    assert!(unmerged.survivor.unwrap().retired_teacher_ids.is_empty());
+    assert!(candidates(&mut duplicates).await.is_empty());
+
+    let data_dir = copy.data_dir.clone();
+    let _copy = copy.stop().await;
+    let store = Store::open(&data_dir, &StoreOptions::default()).unwrap();
+    let report = store.verify().unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+}

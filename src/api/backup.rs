@@ -19,7 +19,7 @@ use crate::auth::{Principal, Rpc};
 use crate::domain::audit::AuditKind;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
-use crate::store::{EvaluationKind, Snapshot, Store, StoreError};
+use crate::store::{EvaluationKind, IdentityKind, Snapshot, Store, StoreError};
 
 /// Teachers or changes read and sent at a time.
 const CHUNK: usize = 1000;
@@ -139,6 +139,7 @@ async fn send_backup(store: &Store, reads: &ReadPool, sender: &Sender) -> Result
     )
     .await?;
     send(sender, Entry::Evaluation(evaluation_message(&snapshot))).await?;
+    send(sender, Entry::Identity(identity_message(&snapshot))).await?;
     send(
         sender,
         Entry::Snapshot(pb::BackupSnapshot {
@@ -222,6 +223,18 @@ fn evaluation_message(snapshot: &Snapshot) -> pb::BackupEvaluation {
             EvaluationKind::Round => message.round_record.push(bytes),
             EvaluationKind::Application => message.application_record.push(bytes),
             EvaluationKind::Findings => message.ethics_findings_record.push(bytes),
+        }
+    }
+    message
+}
+
+fn identity_message(snapshot: &Snapshot) -> pb::BackupIdentity {
+    let mut message = pb::BackupIdentity::default();
+    for (kind, bytes) in snapshot.identity.encoded() {
+        match kind {
+            IdentityKind::Merge => message.merge_record.push(bytes),
+            IdentityKind::Correction => message.correction_record.push(bytes),
+            IdentityKind::Pair => message.pair_record.push(bytes),
         }
     }
     message

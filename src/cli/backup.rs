@@ -7,7 +7,8 @@
 //! backups taken before cases existed, which restore without), `consultations.jsonl`,
 //! `evaluation.jsonl` (rounds, title applications and ethics findings; see
 //! `backup/evaluation.rs`), `revisions.jsonl` (the teachers' histories; see
-//! `backup/revisions.rs`) and
+//! `backup/revisions.rs`), `identity.jsonl` (merges, identity corrections and duplicate
+//! candidate pairs; see `backup/identity.rs`) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
@@ -22,6 +23,7 @@
 
 mod evaluation;
 mod files;
+mod identity;
 mod legacy_v1;
 mod revisions;
 
@@ -130,6 +132,11 @@ pub struct Manifest {
     pub revisions: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revisions_sha256: Option<String>,
+    /// Records in `identity.jsonl` (0, and no file, in earlier backups).
+    #[serde(default)]
+    pub identity: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_sha256: Option<String>,
     /// When the backup was taken (RFC 3339, UTC).
     pub created: String,
 }
@@ -159,6 +166,8 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
             CASES,
             CONSULTATIONS,
             evaluation::EVALUATION,
+            revisions::REVISIONS,
+            identity::IDENTITY,
             &partial_manifest,
         ];
         remove_unfinished(dir, made.as_deref(), &names);
@@ -184,6 +193,7 @@ async fn write_backup(
     let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
     let mut evaluation_file = HashingWriter::create(&dir.join(evaluation::EVALUATION))?;
     let mut revisions_file = HashingWriter::create(&dir.join(revisions::REVISIONS))?;
+    let mut identity_file = HashingWriter::create(&dir.join(identity::IDENTITY))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -232,6 +242,13 @@ async fn write_backup(
                     "the server sent evaluation records after the snapshot"
                 );
                 evaluation::write(&mut evaluation_file, batch)?;
+            }
+            Some(Entry::Identity(batch)) => {
+                ensure!(
+                    snapshot.is_none(),
+                    "the server sent identity records after the snapshot"
+                );
+                identity::write(&mut identity_file, batch)?;
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
             Some(Entry::Revisions(batch)) => {
@@ -284,6 +301,7 @@ async fn write_backup(
     let (consultation_count, consultations_sha256) = consultations.finish()?;
     let (evaluation_count, evaluation_sha256) = evaluation_file.finish()?;
     let (revision_count, revisions_sha256) = revisions_file.finish()?;
+    let (identity_count, identity_sha256) = identity_file.finish()?;
     let expected_changes = (snapshot.revision + 1).saturating_sub(snapshot.oldest_revision);
     ensure!(
         change_count == expected_changes,
@@ -308,6 +326,8 @@ async fn write_backup(
         evaluation_sha256: Some(evaluation_sha256),
         revisions: revision_count,
         revisions_sha256: Some(revisions_sha256),
+        identity: identity_count,
+        identity_sha256: Some(identity_sha256),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
     let aside = dir.join(format!("{MANIFEST}.partial"));
@@ -363,6 +383,9 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
     }
     if let Some(sha256) = &manifest.revisions_sha256 {
         files.push((revisions::REVISIONS, sha256));
+    }
+    if let Some(sha256) = &manifest.identity_sha256 {
+        files.push((identity::IDENTITY, sha256));
     }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
@@ -439,6 +462,17 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
         "{} holds {restored_evaluation} records, the manifest says {}",
         evaluation::EVALUATION,
         manifest.evaluation
+    );
+
+    let restored_identity = match manifest.identity_sha256 {
+        Some(_) => identity::restore(&store, &dir.join(identity::IDENTITY), &manifest).await?,
+        None => 0,
+    };
+    ensure!(
+        restored_identity == manifest.identity,
+        "{} holds {restored_identity} identity records, the manifest says {}",
+        identity::IDENTITY,
+        manifest.identity
     );
 
     let restored_revisions = match manifest.revisions_sha256 {
@@ -622,8 +656,15 @@ pub fn describe_backup(dir: &Path, manifest: &Manifest) -> String {
             super::count(n, "evaluation record", "evaluation records")
         ),
     };
+    let identity = match manifest.identity {
+        0 => String::new(),
+        n => format!(
+            " and {}",
+            super::count(n, "identity record", "identity records")
+        ),
+    };
     format!(
-        "{}{cases}{evaluation} as at revision {}, and changes {}..={} ({}), in {}",
+        "{}{cases}{evaluation}{identity} as at revision {}, and changes {}..={} ({}), in {}",
         super::count(manifest.teachers, "teacher", "teachers"),
         manifest.revision,
         manifest.oldest_revision,

@@ -26,6 +26,7 @@ use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
 use crate::store::cases::{self, stage_case};
 use crate::store::engine::Engine;
 use crate::store::evaluation;
+use crate::store::identity::backup::IdentityRecords;
 use crate::store::mutation::{index_entries, stage_change, stage_record};
 use crate::store::writer::Staged;
 use crate::store::{changes, codec, history, keys, StoreError};
@@ -44,6 +45,8 @@ pub struct Snapshot {
     pub consultations: Vec<Consultation>,
     /// Every round, application and ethics finding, as at `revision`.
     pub evaluation: EvaluationRecords,
+    /// Every merge, identity correction and candidate pair, as at `revision`.
+    pub identity: IdentityRecords,
 }
 
 /// Title evaluation as a backup carries it: few records (a round a year, an application
@@ -155,6 +158,9 @@ pub enum RestorePart {
     /// Rounds, applications (with their indexes and round figures) and ethics findings
     /// to add; none may exist yet.
     Evaluation(EvaluationRecords),
+    /// Merges, identity corrections and candidate pairs to add; none may exist yet. The
+    /// teachers come first: the block index is theirs.
+    Identity(IdentityRecords),
     /// Change-log events to add.
     Changes(Vec<ChangeEvent>),
     /// Teachers' revision entries to add, in the stored format (see `store::history`).
@@ -328,6 +334,9 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
             for findings in &restored.findings {
                 evaluation::stage_findings(staged, findings)?;
             }
+        }
+        RestorePart::Identity(restored) => {
+            crate::store::identity::backup::stage_restored(staged, &restored)?;
         }
         RestorePart::Changes(events) => {
             for event in &events {

@@ -64,6 +64,7 @@ pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
 };
 pub use history::{revision_of_entry, PinnedTeacher, RevisionPage, TeacherRevision};
+pub use identity::backup::{IdentityKind, IdentityRecords};
 pub use identity::duplicates::{Candidate, PassFigures};
 pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};

@@ -931,6 +931,7 @@ impl Writer {
             cases: changed.cases,
             consultations: cases::consultations(engine)?,
             evaluation: backup::evaluation_records(engine)?,
+            identity: crate::store::identity::backup::identity_records(engine)?,
         })
     }
 

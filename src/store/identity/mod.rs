@@ -8,6 +8,7 @@
 //! `mutation::stage_record`) and a change event staged together, under the request id's
 //! replay rules (`store::requests`).
 
+pub(crate) mod backup;
 mod corrections;
 pub(crate) mod duplicates;
 pub(crate) mod keys;
