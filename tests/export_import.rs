@@ -215,6 +215,11 @@ fn portable(mut teacher: pb::Teacher) -> pb::Teacher {
     teacher.revision = 0;
     teacher.create_time = None;
     teacher.update_time = None;
+    // What the registry kept of the record's own past (former names, as its revisions)
+    // stays with the registry: an import records the person as the file states them, and
+    // a whole registry moves with its past by backup and restore, or `migrate`.
+    teacher.former_names.clear();
+    teacher.former_documents.clear();
     for entry in &mut teacher.title_history {
         entry.recorded_by.clear();
         entry.record_time = None;

@@ -59,19 +59,21 @@ impl RegistryService {
         principal: &Principal,
         _request: pb::BackupRegistryRequest,
     ) -> Result<BackupStream, Status> {
-        // The read audit: a backup holds every identity number in full.
-        self.audit
-            .record(
-                &principal.name,
-                AuditKind::Backup,
-                Rpc::BackupRegistry,
-                String::new(),
-            )
-            .await?;
         let (sender, receiver) = mpsc::channel(BACKUP_BUFFER);
         let (store, reads) = (self.store.clone(), self.reads.clone());
+        let (audit, name) = (self.audit.clone(), principal.name.clone());
+        // The stream opens at once; nothing is sent on it before the read audit's entry is
+        // on disk (a backup holds every identity number in full), and no entry, no backup.
         tokio::spawn(async move {
-            if let Err(Stop::Failed(status)) = send_backup(&store, &reads, &sender).await {
+            let audited = audit
+                .record(&name, AuditKind::Backup, Rpc::BackupRegistry, String::new())
+                .await
+                .map_err(Stop::Failed);
+            let sent = match audited {
+                Ok(()) => send_backup(&store, &reads, &sender).await,
+                Err(stop) => Err(stop),
+            };
+            if let Err(Stop::Failed(status)) = sent {
                 tracing::warn!(code = ?status.code(), message = status.message(), "backup failed");
                 let _ = sender.send(Err(status)).await;
             }
