@@ -100,6 +100,16 @@ enum Command {
         /// key=value connection string); any number of servers may share one.
         #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
         postgres: Option<String>,
+        /// Serve reads and change feeds from this synchronous standby of the --postgres
+        /// database; writes still go to the primary, and are acknowledged once the standby
+        /// has applied them, so every read sees every acknowledged write.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "TEACHER_REGISTRY_POSTGRES_READS",
+            requires = "postgres"
+        )]
+        postgres_reads: Option<String>,
         /// sled page cache size, in MiB (the default keeps a 1M-teacher server under 600 MB).
         #[arg(long, default_value_t = teacher_registry::store::DEFAULT_CACHE_MB)]
         cache_mb: u64,
@@ -520,6 +530,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             listen,
             data_dir,
             postgres,
+            postgres_reads,
             cache_mb,
             disk_reserve_mb,
             metrics_listen,
@@ -626,6 +637,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 request_ids_per_principal,
                 audit_retention: Duration::from_secs(retain_audit_days * 24 * 3600),
                 window_rules: std::sync::Arc::new(window_rules),
+                standby_reads: postgres_reads,
             };
             let location = match postgres {
                 Some(url) => Location::Postgres(url),

@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::serve_process::Server;
+use common::serve_process::{watch_forever, Server};
 use common::*;
 use teacher_registry::api::pb;
-use teacher_registry::api::pb::watch_changes_response::Event;
 use teacher_registry::store::ReplicatedCluster;
 
 /// What a writer did: the registry numbers acknowledged, and how many of them were asked
@@ -58,37 +57,6 @@ async fn write_until(
         n += 1;
     }
     written
-}
-
-/// Watches `server`'s feed from the start, as a mirror would: when the stream breaks it
-/// asks again from the last revision it holds. Every revision seen goes into `seen`.
-async fn watch_forever(server_port: u16, seen: Arc<Mutex<Vec<u64>>>) {
-    loop {
-        let after = seen.lock().unwrap().last().copied().unwrap_or(0);
-        let address = format!("http://127.0.0.1:{server_port}");
-        let Ok(mut client) =
-            pb::teacher_registry_service_client::TeacherRegistryServiceClient::connect(address)
-                .await
-        else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let request = pb::WatchChangesRequest {
-            after_revision: after,
-            county_code: String::new(),
-        };
-        let Ok(stream) = client.watch_changes(request).await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let mut stream = stream.into_inner();
-        while let Ok(Some(message)) = stream.message().await {
-            if let Some(Event::Change(change)) = message.event {
-                seen.lock().unwrap().push(change.revision);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,10 +5,10 @@
 use std::ops::{Bound, Deref};
 use std::path::Path;
 
-use super::engine::Engine;
+use super::engine::{Engine, KeyRange};
 use super::postgres_engine::{self, PostgresEngine};
 use super::sled_engine::{self, SledEngine};
-use super::{StoreError, StoreOptions};
+use super::{StorageFault, StoreError, StoreOptions};
 
 /// Where a registry keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +72,25 @@ impl Backend {
         match location {
             Location::Directory(path) => Backend::open(path, options),
             Location::Postgres(url) => Ok(Backend::Postgres(PostgresEngine::open(url)?)),
+        }
+    }
+
+    /// The engine the writer writes through, and the standby that serves reads if
+    /// `options` names one (PostgreSQL only).
+    pub(crate) fn open_with_reads(
+        location: &Location,
+        options: &StoreOptions,
+    ) -> Result<(Backend, Option<Backend>), StoreError> {
+        match (location, &options.standby_reads) {
+            (_, None) => Ok((Backend::open_at(location, options)?, None)),
+            (Location::Postgres(url), Some(standby)) => {
+                let (primary, standby) = PostgresEngine::open_with_standby(url, standby)?;
+                Ok((Backend::Postgres(primary), Some(Backend::Postgres(standby))))
+            }
+            (Location::Directory(_), Some(_)) => Err(StoreError::Storage {
+                fault: StorageFault::Failed,
+                detail: "reads from a standby need a PostgreSQL registry (--postgres)".into(),
+            }),
         }
     }
 }
@@ -142,6 +161,13 @@ impl Engine for Backend {
                 .map(|value| value.map(Bytes::Owned))
                 .collect(),
         })
+    }
+
+    fn keys_in_ranges(&self, ranges: &[KeyRange]) -> Result<Vec<Vec<Vec<u8>>>, StoreError> {
+        match self {
+            Backend::Sled(engine) => engine.keys_in_ranges(ranges),
+            Backend::Postgres(engine) => engine.keys_in_ranges(ranges),
+        }
     }
 
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {

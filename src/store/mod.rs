@@ -176,6 +176,10 @@ pub struct StoreOptions {
     pub audit_retention: std::time::Duration,
     /// The working-day calendar and time limits of cases.
     pub window_rules: Arc<WindowRules>,
+    /// PostgreSQL only: a synchronous standby of the database that serves every read and
+    /// feed, while writes go to the primary (see
+    /// `PostgresEngine::open_with_standby`).
+    pub standby_reads: Option<String>,
 }
 
 impl Default for StoreOptions {
@@ -187,6 +191,7 @@ impl Default for StoreOptions {
             request_ids_per_principal: DEFAULT_REQUEST_IDS_PER_PRINCIPAL,
             audit_retention: DEFAULT_AUDIT_RETENTION,
             window_rules: Arc::default(),
+            standby_reads: None,
         }
     }
 }
@@ -199,7 +204,11 @@ pub struct Store {
 }
 
 struct Inner {
+    /// Where reads go: the writer's engine, or a standby of it.
     engine: Arc<Backend>,
+    /// Follows the standby's revision, when reads go to one.
+    #[allow(dead_code)] // held for its thread, stopped when dropped
+    standby_poll: Option<writer::Poller>,
     sender: Option<mpsc::Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
@@ -219,7 +228,8 @@ impl Store {
     /// Opens (or creates) the registry at `location`: a data directory, or a PostgreSQL
     /// database that other servers may share.
     pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
-        let engine = Arc::new(Backend::open_at(location, options)?);
+        let (engine, standby) = Backend::open_with_reads(location, options)?;
+        let engine = Arc::new(engine);
         // Servers that share an engine and open at once on a new registry: one makes the
         // secret, and the others read it (the writers' lock is let go at the flush).
         engine.begin_group()?;
@@ -233,7 +243,7 @@ impl Store {
         upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
         let stats = Arc::new(writer::WriteStats::default());
-        let (sender, committed, handle) = writer::spawn(
+        let (sender, written, handle) = writer::spawn(
             engine.clone(),
             stats.clone(),
             writer::RequestIdLimits {
@@ -242,9 +252,20 @@ impl Store {
             },
             options.window_rules.clone(),
         )?;
+        // Reads and feeds follow the standby when there is one: its revision, not the
+        // primary's, says what a read there can see.
+        let (reads, committed, standby_poll) = match standby {
+            None => (engine, written, None),
+            Some(standby) => {
+                let standby = Arc::new(standby);
+                let (committed, poller) = writer::follow(standby.clone())?;
+                (standby, committed, Some(poller))
+            }
+        };
         Ok(Store {
             inner: Arc::new(Inner {
-                engine,
+                engine: reads,
+                standby_poll,
                 sender: Some(sender),
                 writer: Mutex::new(Some(handle)),
                 committed,

@@ -30,6 +30,7 @@ mod committer;
 mod filter;
 mod poll;
 mod prefetch;
+pub(crate) use poll::{follow, Poller};
 mod staged;
 mod voided;
 
@@ -261,6 +262,10 @@ pub(crate) struct WriteStats {
     groups: AtomicU64,
     mutations: AtomicU64,
     flush_micros: AtomicU64,
+    begin_micros: AtomicU64,
+    read_ahead_micros: AtomicU64,
+    stage_micros: AtomicU64,
+    wait_micros: AtomicU64,
     faulted: AtomicBool,
     key_filter_ready: AtomicBool,
 }
@@ -274,6 +279,14 @@ pub struct WriteStatsSnapshot {
     pub mutations: u64,
     /// Time spent applying and flushing batches.
     pub flush_micros: u64,
+    /// On a shared engine: time spent starting groups (the writers' lock, the revision).
+    pub begin_micros: u64,
+    /// On a shared engine: time spent reading groups' keys ahead (see `writer::prefetch`).
+    pub read_ahead_micros: u64,
+    /// Time spent staging commands (checks and writes, against memory and the engine).
+    pub stage_micros: u64,
+    /// On a shared engine: time the writer waited for the group before to be written.
+    pub wait_micros: u64,
     /// Whether writes are refused because the disk refuses them.
     pub faulted: bool,
     /// Whether the key filter holds every key in storage, so writes skip reads of keys
@@ -287,10 +300,19 @@ impl WriteStats {
             groups: self.groups.load(Ordering::Relaxed),
             mutations: self.mutations.load(Ordering::Relaxed),
             flush_micros: self.flush_micros.load(Ordering::Relaxed),
+            begin_micros: self.begin_micros.load(Ordering::Relaxed),
+            read_ahead_micros: self.read_ahead_micros.load(Ordering::Relaxed),
+            stage_micros: self.stage_micros.load(Ordering::Relaxed),
+            wait_micros: self.wait_micros.load(Ordering::Relaxed),
             faulted: self.faulted.load(Ordering::Relaxed),
             key_filter_ready: self.key_filter_ready.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Adds the time since `started` to a counter of [`WriteStats`].
+fn add_micros(counter: &AtomicU64, started: Instant) {
+    counter.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 }
 
 /// How long request ids are kept, and how many one principal may keep (see
@@ -574,6 +596,7 @@ impl Writer {
         if self.fault.is_some() || self.committer_gone.is_some() {
             return;
         }
+        let started = Instant::now();
         let mut prefetched = std::mem::take(&mut self.prefetched);
         prefetched.discover(&self.engine, |prefetched| {
             for command in commands {
@@ -589,6 +612,7 @@ impl Writer {
             }
         });
         self.prefetched = prefetched;
+        add_micros(&self.stats.read_ahead_micros, started);
     }
 
     /// Runs the checks of `command` on `staged`, for the keys they read; the answer and
@@ -648,7 +672,9 @@ impl Writer {
     /// Waits until the committer has written the group it holds, if it holds one.
     async fn wait_for_committer(&mut self, committer_free: &mut bool) {
         if !*committer_free {
+            let started = Instant::now();
             let report = self.reports.recv().await;
+            add_micros(&self.stats.wait_micros, started);
             *committer_free = true;
             self.hear(report);
         }
@@ -658,9 +684,11 @@ impl Writer {
     /// A shared engine's group starts by holding the other servers' writers off (see
     /// [`Engine::begin_group`]) and taking the revision their groups reached.
     fn begin_shared_group(&mut self) -> Result<(), StoreError> {
+        let started = Instant::now();
         self.prefetched.clear();
         self.engine.begin_group()?;
         let revision = read_revision(&*self.engine)?;
+        add_micros(&self.stats.begin_micros, started);
         if self.fault.is_none() && self.committer_gone.is_none() {
             self.publish(revision);
         }
@@ -692,6 +720,12 @@ impl Writer {
     }
 
     fn stage(&mut self, command: Command) {
+        let started = Instant::now();
+        self.stage_timed(command);
+        add_micros(&self.stats.stage_micros, started);
+    }
+
+    fn stage_timed(&mut self, command: Command) {
         if let Err(error) = self.ready() {
             return Answer::refused(command, &error).send();
         }

@@ -11,7 +11,7 @@ use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::Engine;
+use super::{Engine, KeyRange};
 use crate::store::StoreError;
 
 /// Writes out one `#[test]` per check for the engine `open` (a `fn(&Path) -> E`) opens;
@@ -57,6 +57,13 @@ macro_rules! engine_conformance {
         fn flushed_writes_survive_a_restart() {
             if $crate::store::engine::conformance::available($available) {
                 $crate::store::engine::conformance::flushed_writes_survive_a_restart($open);
+            }
+        }
+
+        #[test]
+        fn key_ranges_list_as_scans_do() {
+            if $crate::store::engine::conformance::available($available) {
+                $crate::store::engine::conformance::key_ranges_list_as_scans_do($open);
             }
         }
 
@@ -303,6 +310,46 @@ pub(crate) fn a_removed_key_is_gone<E: Engine>(open: impl Fn(&Path) -> E) {
     // And a removed key can be set again.
     applied(&engine, &[set(b"k2", b"again")]).unwrap();
     assert_eq!(get(&engine, b"k2"), Some(b"again".to_vec()));
+}
+
+/// Many ranges listed at once list what a scan of each lists: its keys in bytewise order,
+/// within its bounds (the start included, the end not), cut at its limit, each range on its
+/// own even when they overlap, an empty one empty.
+pub(crate) fn key_ranges_list_as_scans_do<E: Engine>(open: impl Fn(&Path) -> E) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let keys: [&[u8]; 7] = [b"a", b"b\x00", b"b\x01", b"b\xff", b"b\xff\x00", b"c", b"d"];
+    let writes: Vec<Write> = keys.iter().map(|key| set(key, b"v")).collect();
+    applied(&engine, &writes).unwrap();
+    let range = |start: &[u8], end: &[u8], limit: usize| KeyRange {
+        start: start.to_vec(),
+        end: end.to_vec(),
+        limit,
+    };
+    let ranges = [
+        range(b"b", b"b\xff\xff", 64),
+        range(b"b", b"c", 2),
+        range(b"a", b"d", 64),
+        range(b"x", b"z", 64),
+        range(b"c", b"c", 64),
+    ];
+    let listed = engine.keys_in_ranges(&ranges).unwrap();
+    let expected: Vec<Vec<Vec<u8>>> = ranges
+        .iter()
+        .map(|r| {
+            scan(&engine, Included(&r.start[..]), Excluded(&r.end[..]))
+                .into_iter()
+                .take(r.limit)
+                .map(|(key, _)| key)
+                .collect()
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    assert_eq!(listed[0].len(), 4, "b\\x00, b\\x01, b\\xff and b\\xff\\x00");
+    assert_eq!(listed[1], [b"b\x00".to_vec(), b"b\x01".to_vec()]);
+    assert_eq!(listed[2].len(), 6);
+    assert!(listed[3].is_empty() && listed[4].is_empty());
+    assert!(engine.keys_in_ranges(&[]).unwrap().is_empty());
 }
 
 /// The committer's batches hold every write of their mutations in order, so a key can be

@@ -48,6 +48,14 @@ use std::ops::{Bound, Deref};
 use crate::store::StoreError;
 
 /// An ordered key-value store with atomic batches and an explicit flush.
+/// Keys from `start` (included) to `end` (excluded), at most `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct KeyRange {
+    pub(crate) start: Vec<u8>,
+    pub(crate) end: Vec<u8>,
+    pub(crate) limit: usize,
+}
+
 pub(crate) trait Engine: Send + Sync + 'static {
     /// A key or value read back, owned by the reader (sled's reference-counted `IVec`):
     /// reads never copy more than the engine itself does.
@@ -63,6 +71,21 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// a group's keys so (see `store::writer::prefetch`).
     fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Self::Bytes>>, StoreError> {
         keys.iter().map(|key| self.get(key)).collect()
+    }
+
+    /// The keys of each range, `start` (included) to `end` (excluded), at most `limit` of
+    /// each, ascending, as [`Engine::range`] would list them. An engine across a network
+    /// reads them all in one round trip, as [`Engine::get_many`] does keys.
+    fn keys_in_ranges(&self, ranges: &[KeyRange]) -> Result<Vec<Vec<Vec<u8>>>, StoreError> {
+        ranges
+            .iter()
+            .map(|range| {
+                self.range(Bound::Included(&range.start[..]), Bound::Excluded(&range.end[..]))?
+                    .take(range.limit)
+                    .map(|pair| pair.map(|(key, _)| key.as_ref().to_vec()))
+                    .collect()
+            })
+            .collect()
     }
 
     /// The pairs whose keys lie between `from` and `to`, ascending; empty when the bounds

@@ -30,6 +30,9 @@ pub(super) struct Session {
     pub(super) get: Statement,
     /// The pairs whose keys are in `$1`.
     pub(super) get_many: Statement,
+    /// For each place `i` of the arrays `$1`, `$2`, `$3`: `i` (from 1) and the keys from
+    /// `$1[i]` (included) below `$2[i]`, at most `$3[i]` of them.
+    pub(super) keys_in_ranges: Statement,
     /// Keys from `$1` (included) below `$2`, at most `$3`.
     pub(super) range_below: Statement,
     /// Keys from `$1` (included) to the end, at most `$2`.
@@ -44,25 +47,36 @@ pub(super) struct Session {
 
 impl Session {
     /// Connects, runs `setup` (SQL for this connection, may be empty), and prepares the
-    /// statements.
-    fn connect(url: &str, setup: &str) -> Result<Session, StoreError> {
+    /// statements; on a primary, makes the table first if it is not there (a standby
+    /// takes no writes, and has the table once the primary made it).
+    fn connect(url: &str, setup: &str, role: Role) -> Result<Session, StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(error)?;
         if !setup.is_empty() {
             client.batch_execute(setup).map_err(error)?;
         }
-        // The table must be there before statements on it are prepared. Two servers
-        // starting at once on an empty database: one creates it.
-        let mut transaction = client.transaction().map_err(error)?;
-        transaction
-            .execute("SELECT pg_advisory_xact_lock(8241024)", &[])
-            .map_err(error)?;
-        transaction.batch_execute(CREATE_TABLE).map_err(error)?;
-        transaction.commit().map_err(error)?;
+        if role == Role::Primary {
+            // The table must be there before statements on it are prepared. Two servers
+            // starting at once on an empty database: one creates it.
+            let mut transaction = client.transaction().map_err(error)?;
+            transaction
+                .execute("SELECT pg_advisory_xact_lock(8241024)", &[])
+                .map_err(error)?;
+            transaction.batch_execute(CREATE_TABLE).map_err(error)?;
+            transaction.commit().map_err(error)?;
+        }
         let get = client
             .prepare("SELECT v FROM registry_pairs WHERE k = $1")
             .map_err(error)?;
         let get_many = client
             .prepare("SELECT k, v FROM registry_pairs WHERE k = ANY($1)")
+            .map_err(error)?;
+        let keys_in_ranges = client
+            .prepare(
+                "SELECT r.i, p.k FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) \
+                 WITH ORDINALITY AS r(lo, hi, n, i) \
+                 CROSS JOIN LATERAL (SELECT k FROM registry_pairs \
+                 WHERE k >= r.lo AND k < r.hi ORDER BY k LIMIT r.n) AS p",
+            )
             .map_err(error)?;
         let range_below = client
             .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3")
@@ -83,6 +97,7 @@ impl Session {
             client,
             get,
             get_many,
+            keys_in_ranges,
             range_below,
             range_open,
             upsert,
@@ -90,6 +105,13 @@ impl Session {
             in_transaction: false,
         })
     }
+}
+
+/// What a pool's connections reach: the primary, or a standby that only serves reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Primary,
+    Standby,
 }
 
 /// A job for a connection's thread: the session (`None` when it cannot connect, with why).
@@ -104,17 +126,25 @@ pub(super) struct Pool {
 impl Pool {
     /// `size` threads, each connecting to `url` on its first call and then running
     /// `setup` on its connection.
-    pub(super) fn new(url: &str, size: usize, name: &str, setup: &str) -> Result<Pool, StoreError> {
+    pub(super) fn new(
+        url: &str,
+        size: usize,
+        name: &str,
+        setup: &str,
+        role: Role,
+    ) -> Result<Pool, StoreError> {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::new();
+        // The pool's name, seen in `pg_stat_activity`, then the caller's set-up.
+        let setup = format!("SET application_name = '{name}'; {setup}");
         for n in 0..size {
             let receiver = receiver.clone();
             let url = url.to_string();
-            let setup = setup.to_string();
+            let setup = setup.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
-                .spawn(move || serve(&url, &setup, &receiver))
+                .spawn(move || serve(&url, &setup, role, &receiver))
                 .map_err(|e| failed(format!("cannot start a database thread: {e}")))?;
             threads.push(thread);
         }
@@ -167,7 +197,7 @@ impl Drop for Pool {
 }
 
 /// A connection's thread: takes calls until the queue closes, connecting as needed.
-fn serve(url: &str, setup: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn serve(url: &str, setup: &str, role: Role, jobs: &Mutex<mpsc::Receiver<Job>>) {
     let mut session: Option<Session> = None;
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
@@ -178,7 +208,7 @@ fn serve(url: &str, setup: &str, jobs: &Mutex<mpsc::Receiver<Job>>) {
             session = None;
         }
         if session.is_none() {
-            match Session::connect(url, setup) {
+            match Session::connect(url, setup, role) {
                 Ok(opened) => session = Some(opened),
                 Err(e) => {
                     job(Err(e));

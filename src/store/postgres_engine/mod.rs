@@ -39,9 +39,9 @@ use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connection::{error, Pool, Session};
+use connection::{error, Pool, Role, Session};
 
-use crate::store::engine::Engine;
+use crate::store::engine::{Engine, KeyRange};
 use crate::store::{StorageFault, StoreError};
 
 /// Connections that serve reads (the API's blocking reads, at most 32 at once, share them).
@@ -72,8 +72,9 @@ pub(crate) struct PostgresEngine {
 
 struct Shared {
     reads: Pool,
-    /// One connection: the writer's transaction lives on it.
-    write: Pool,
+    /// One connection: the writer's transaction lives on it. `None` on an engine that
+    /// reads a standby (see [`PostgresEngine::open_with_standby`]).
+    write: Option<Pool>,
 }
 
 impl PostgresEngine {
@@ -89,23 +90,68 @@ impl PostgresEngine {
         url: &str,
         idle_limit: Duration,
     ) -> Result<PostgresEngine, StoreError> {
+        Self::open_primary(url, idle_limit)
+    }
+
+    /// A primary for the writer, and an engine that reads `standby_url` for everything
+    /// else (reads and feeds; see the README's "Reads from the standby").
+    ///
+    /// The writer keeps reading the primary: it checks a group against what is committed
+    /// there, under the writers' lock, which a standby cannot show it. The standby must be
+    /// the primary's synchronous one: every commit waits until it has applied the group
+    /// (see [`open_primary`](Self::open_primary)), so a read there sees every write
+    /// acknowledged to anyone.
+    pub(crate) fn open_with_standby(
+        primary_url: &str,
+        standby_url: &str,
+    ) -> Result<(PostgresEngine, PostgresEngine), StoreError> {
+        let primary = Self::open_primary(primary_url, WRITE_IDLE_LIMIT)?;
+        let reads = Pool::new(
+            standby_url,
+            READ_CONNECTIONS,
+            "registry-pg-standby",
+            "",
+            Role::Standby,
+        )?;
+        // Connects now, so a wrong URL fails the open.
+        reads.call(|_| Ok(()))?;
+        let standby = PostgresEngine {
+            shared: Arc::new(Shared { reads, write: None }),
+        };
+        Ok((primary, standby))
+    }
+
+    /// An engine on the primary. Its commits wait until a synchronous standby, if the
+    /// primary has one, has applied them (`synchronous_commit = remote_apply`), not only
+    /// stored them: whichever server took a write, once it is acknowledged a server that
+    /// reads the standby shows it. Without a standby this is the default's wait for the
+    /// local disk.
+    fn open_primary(url: &str, idle_limit: Duration) -> Result<PostgresEngine, StoreError> {
         let setup = format!(
-            "SET idle_in_transaction_session_timeout = {}",
+            "SET idle_in_transaction_session_timeout = {}; SET synchronous_commit = remote_apply",
             idle_limit.as_millis().max(1)
         );
-        let write = Pool::new(url, 1, "registry-pg-write", &setup)?;
+        let write = Pool::new(url, 1, "registry-pg-write", &setup, Role::Primary)?;
         // Connects (and makes the table) now, so a wrong URL fails the open.
         write.call(|_| Ok(()))?;
         Ok(PostgresEngine {
             shared: Arc::new(Shared {
-                reads: Pool::new(url, READ_CONNECTIONS, "registry-pg-read", "")?,
-                write,
+                reads: Pool::new(url, READ_CONNECTIONS, "registry-pg-read", "", Role::Primary)?,
+                write: Some(write),
             }),
         })
     }
 }
 
 impl Shared {
+    /// The write connection; an engine reading a standby has none.
+    fn write(&self) -> Result<&Pool, StoreError> {
+        self.write.as_ref().ok_or_else(|| StoreError::Storage {
+            fault: StorageFault::ReadOnly,
+            detail: "this engine reads a standby; writes go to the primary".into(),
+        })
+    }
+
     /// Up to `limit` committed pairs from `from` (included) below `to`.
     fn page(
         &self,
@@ -164,6 +210,40 @@ impl Engine for PostgresEngine {
         Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 
+    /// One query for all the ranges.
+    fn keys_in_ranges(&self, ranges: &[KeyRange]) -> Result<Vec<Vec<Vec<u8>>>, StoreError> {
+        if ranges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let starts: Vec<Vec<u8>> = ranges.iter().map(|r| r.start.clone()).collect();
+        let ends: Vec<Vec<u8>> = ranges.iter().map(|r| r.end.clone()).collect();
+        let limits: Vec<i64> = ranges
+            .iter()
+            .map(|r| i64::try_from(r.limit).unwrap_or(i64::MAX))
+            .collect();
+        let rows = self.shared.reads.call(move |session| {
+            let rows = session
+                .client
+                .query(&session.keys_in_ranges, &[&starts, &ends, &limits])
+                .map_err(error)?;
+            Ok(rows
+                .into_iter()
+                .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)))
+                .collect::<Vec<_>>())
+        })?;
+        let mut found = vec![Vec::new(); ranges.len()];
+        for (place, key) in rows {
+            if let Some(keys) = usize::try_from(place - 1).ok().and_then(|i| found.get_mut(i)) {
+                keys.push(key);
+            }
+        }
+        // bytea orders as the engine does: bytewise.
+        for keys in &mut found {
+            keys.sort_unstable();
+        }
+        Ok(found)
+    }
+
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
         // Every bound as "from (included)" and "below (excluded)": the key right after k
         // is k followed by a zero byte.
@@ -212,7 +292,7 @@ impl Engine for PostgresEngine {
                 None => removed.push(key.clone()),
             }
         }
-        self.shared.write.call(move |session| {
+        self.shared.write()?.call(move |session| {
             if !session.in_transaction {
                 session.client.batch_execute("BEGIN").map_err(error)?;
                 session.in_transaction = true;
@@ -234,7 +314,7 @@ impl Engine for PostgresEngine {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.shared.write.call(|session| {
+        self.shared.write()?.call(|session| {
             if session.in_transaction {
                 session.in_transaction = false;
                 session.client.batch_execute("COMMIT").map_err(error)?;
@@ -258,7 +338,7 @@ impl Engine for PostgresEngine {
     /// order. (An advisory lock rather than `SELECT ... FOR UPDATE` on the revision's
     /// row: a new database has no such row to lock.)
     fn begin_group(&self) -> Result<(), StoreError> {
-        self.shared.write.call(|session| {
+        self.shared.write()?.call(|session| {
             if !session.in_transaction {
                 session.client.batch_execute("BEGIN").map_err(error)?;
                 session.in_transaction = true;
@@ -274,7 +354,10 @@ impl Engine for PostgresEngine {
     /// Rolls the open transaction back (a failed call already dropped its connection,
     /// which rolls it back too).
     fn recover(&self, _error: &StoreError) -> Result<(), StoreError> {
-        let rolled_back = self.shared.write.call(|session| {
+        let Some(write) = &self.shared.write else {
+            return Ok(());
+        };
+        let rolled_back = write.call(|session| {
             if session.in_transaction {
                 session.in_transaction = false;
                 session.client.batch_execute("ROLLBACK").map_err(error)?;
@@ -290,7 +373,7 @@ impl Engine for PostgresEngine {
 
     /// Ok once the write connection reaches a database that takes writes.
     fn probe(&self) -> Result<(), StoreError> {
-        self.shared.write.call(|session| {
+        self.shared.write()?.call(|session| {
             let row = session
                 .client
                 .query_one("SELECT pg_is_in_recovery()", &[])

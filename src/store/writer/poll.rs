@@ -2,6 +2,10 @@
 //! servers commit: a thread reads the committed revision every [`INTERVAL`] and tells
 //! this server's change-feed watchers when it has moved on.
 //!
+//! A server that reads a standby follows the standby's revision the same way
+//! ([`follow`]), and only that one: the standby replays the primary's groups in commit
+//! order, and a feed told a revision there reads every change up to it there.
+//!
 //! The feed stays gap-free: writers take revisions one group after another under one lock
 //! (see [`Engine::begin_group`]), so when revision R is committed every revision before it
 //! is too, and a watcher told R reads every change up to it. A shared engine shows only
@@ -22,7 +26,7 @@ use crate::store::{codec, keys, StorageFault, StoreError};
 pub(super) const INTERVAL: Duration = Duration::from_millis(50);
 
 /// The polling thread; stopped and joined when dropped.
-pub(super) struct Poller {
+pub(crate) struct Poller {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -69,6 +73,15 @@ pub(super) fn spawn<E: Engine>(
         stop,
         thread: Some(thread),
     })
+}
+
+/// A watch of the revision `engine` shows, kept up to date by a poller.
+pub(crate) fn follow<E: Engine + Send + Sync + 'static>(
+    engine: Arc<E>,
+) -> Result<(watch::Receiver<u64>, Poller), StoreError> {
+    let (sender, receiver) = watch::channel(committed_revision(&*engine)?);
+    let poller = spawn(engine, Arc::new(sender))?;
+    Ok((receiver, poller))
 }
 
 fn committed_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {

@@ -4,7 +4,8 @@
 //! off, with the key filter off (other servers write keys it never sees), so each key a
 //! check reads is a round trip to the database, one after another: a create reads about
 //! five (its request id, identity, record, counters), and a group of 64 creates waited on
-//! some 300 round trips. Which keys a check reads depends on what it finds (an identity
+//! some 300 round trips. The same goes for the short key ranges checks list (a create's
+//! duplicate-candidate blocks): each is a round trip too, and is read ahead with the rest. Which keys a check reads depends on what it finds (an identity
 //! entry leads to a record), so no list of keys per mutation is kept by hand, to go stale
 //! as rules change. Instead the writer finds them by running the group's checks against
 //! what it has read so far, noting every key they asked for and did not find, reading all
@@ -23,19 +24,37 @@
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::store::engine::Engine;
+use crate::store::engine::{Engine, KeyRange};
 use crate::store::Backend;
 
 /// Passes after which keys still missed are read one by one as the checks ask for them:
 /// three follow an identity entry to its record and that record's certificate entries.
 pub(super) const MOST_PASSES: usize = 3;
 
-/// The values read for the group being staged, and while a pass runs, the keys it missed.
+/// Ranges listing more keys than this are read as the checks ask for them: a read ahead
+/// is for the short ranges every create lists, not for scans.
+pub(super) const MOST_RANGE_KEYS: usize = 256;
+
+/// The values and ranges read for the group being staged, and while a pass runs, the
+/// keys and ranges it missed.
 #[derive(Default)]
 pub(crate) struct Prefetched {
     values: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    ranges: HashMap<KeyRange, Vec<Vec<u8>>>,
     /// Set during a discovery pass: a key not yet read is noted here and reads as absent.
     missed: Option<RefCell<BTreeSet<Vec<u8>>>>,
+    /// Set during a discovery pass: a range not yet read is noted here and lists nothing.
+    missed_ranges: Option<RefCell<BTreeSet<KeyRange>>>,
+}
+
+/// What listing a range finds here.
+pub(crate) enum FoundRange<'a> {
+    /// Read already: its keys.
+    Read(&'a [Vec<u8>]),
+    /// Not read, in a discovery pass: noted, and to be taken as empty for now.
+    Noted,
+    /// Not read (or too long to read ahead): list it from the engine.
+    Unknown,
 }
 
 /// What a read of `key` finds here.
@@ -62,36 +81,80 @@ impl Prefetched {
         }
     }
 
-    /// Forgets every value: the next group reads afresh.
+    pub(crate) fn find_range(&self, range: &KeyRange) -> FoundRange<'_> {
+        if range.limit > MOST_RANGE_KEYS {
+            return FoundRange::Unknown;
+        }
+        if let Some(keys) = self.ranges.get(range) {
+            return FoundRange::Read(keys);
+        }
+        match &self.missed_ranges {
+            Some(missed) => {
+                missed.borrow_mut().insert(range.clone());
+                FoundRange::Noted
+            }
+            None => FoundRange::Unknown,
+        }
+    }
+
+    /// Forgets every value and range: the next group reads afresh.
     pub(super) fn clear(&mut self) {
         self.values.clear();
+        self.ranges.clear();
         self.missed = None;
+        self.missed_ranges = None;
     }
 
     /// Runs `pass` (the group's checks, against a [`super::Staged`] that reads from here)
-    /// until it misses no key, reading what each pass missed in one query. A failed read
-    /// leaves the rest to the checks themselves, which meet the same fault and answer it.
+    /// until it misses no key or range, reading what each pass missed in one query for
+    /// the keys and one for the ranges. A failed read leaves the rest to the checks
+    /// themselves, which meet the same fault and answer it.
     pub(super) fn discover(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
         for _ in 0..MOST_PASSES {
             self.missed = Some(RefCell::new(BTreeSet::new()));
+            self.missed_ranges = Some(RefCell::new(BTreeSet::new()));
             pass(self);
-            let missed = self.missed.take().map(RefCell::into_inner);
-            let keys: Vec<Vec<u8>> = missed.into_iter().flatten().collect();
-            if keys.is_empty() {
+            let keys: Vec<Vec<u8>> = self
+                .missed
+                .take()
+                .map(RefCell::into_inner)
+                .into_iter()
+                .flatten()
+                .collect();
+            let ranges: Vec<KeyRange> = self
+                .missed_ranges
+                .take()
+                .map(RefCell::into_inner)
+                .into_iter()
+                .flatten()
+                .collect();
+            if keys.is_empty() && ranges.is_empty() {
                 return;
             }
-            match engine.get_many(&keys) {
-                Ok(values) => {
-                    for (key, value) in keys.into_iter().zip(values) {
-                        self.values.insert(key, value.map(|v| v.to_vec()));
-                    }
-                }
-                Err(error) => {
-                    tracing::debug!(%error, "could not read a group's keys ahead");
-                    return;
-                }
+            if let Err(error) = self.read(engine, keys, ranges) {
+                tracing::debug!(%error, "could not read a group's keys ahead");
+                return;
             }
         }
+    }
+
+    fn read(
+        &mut self,
+        engine: &Backend,
+        keys: Vec<Vec<u8>>,
+        ranges: Vec<KeyRange>,
+    ) -> Result<(), crate::store::StoreError> {
+        if !keys.is_empty() {
+            let values = engine.get_many(&keys)?;
+            for (key, value) in keys.into_iter().zip(values) {
+                self.values.insert(key, value.map(|v| v.to_vec()));
+            }
+        }
+        if !ranges.is_empty() {
+            let listed = engine.keys_in_ranges(&ranges)?;
+            self.ranges.extend(ranges.into_iter().zip(listed));
+        }
+        Ok(())
     }
 }
 

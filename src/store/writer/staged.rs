@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound::{Excluded, Included};
 
 use super::filter::KeyFilter;
-use super::prefetch::{Found, Prefetched};
-use crate::store::engine::Engine;
+use super::prefetch::{Found, FoundRange, Prefetched};
+use crate::store::engine::{Engine, KeyRange};
 use crate::store::{Backend, StoreError};
 
 /// Keys after which a group's writes start a new chunk, at the next mutation's start.
@@ -169,6 +169,16 @@ impl<'a> Staged<'a> {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let range = KeyRange {
+            start: start.to_vec(),
+            end: end.to_vec(),
+            limit,
+        };
+        match self.prefetched.map(|prefetched| prefetched.find_range(&range)) {
+            Some(FoundRange::Read(keys)) => return Ok(keys.to_vec()),
+            Some(FoundRange::Noted) => return Ok(Vec::new()),
+            Some(FoundRange::Unknown) | None => {}
+        }
         let mut keys = Vec::new();
         for entry in self
             .engine

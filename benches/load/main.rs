@@ -8,6 +8,7 @@
 //! cargo bench --bench load -- list   [--concurrency 64] [--count 100000] [--seconds 10]
 //! cargo bench --bench load -- get    --server http://127.0.0.1:50051 [--server-pid PID]
 //! cargo bench --bench load -- wait   --server http://127.0.0.1:50051 [--since-unix-ns NS]
+//! cargo bench --bench load -- cluster [--servers 2] [--standby] [--count 20000]
 //! ```
 //!
 //! - `create`: CreateTeacher with `concurrency` requests in flight until `count` teachers
@@ -15,6 +16,8 @@
 //! - `get`: preloads `count` teachers, then GetTeacher on random ones for `seconds`, then
 //!   gRPC health checks for as long, so the two rates come from the same run and machine.
 //! - `list`: preloads `count` teachers, then pages through counties (page size 100).
+//! - `cluster`: PostgreSQL only, several servers on one database, with `--standby` a
+//!   synchronous standby and a server reading it (see [`cluster`]).
 //! - `wait`: (with `--server` only) polls gRPC health Check until SERVING and prints how
 //!   long that took, from `--since-unix-ns` (when the caller spawned the server) if given.
 //!
@@ -30,6 +33,8 @@
 //! Every answer is checked; any error status or wrong answer is counted, printed, and
 //! makes the run exit non-zero. The server and the load generator share the machine's
 //! CPUs, so figures are only comparable with runs on the same machine: benches/README.md.
+
+mod cluster;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -112,6 +117,13 @@ struct Args {
     /// this program starts (initdb in a temporary directory, fsync on), instead of sled.
     #[arg(long, conflicts_with = "server")]
     postgres: bool,
+    /// cluster: how many servers write to the one database.
+    #[arg(long, default_value_t = 2)]
+    servers: usize,
+    /// cluster: run the database with a synchronous standby, and one more server that
+    /// reads from it.
+    #[arg(long)]
+    standby: bool,
     /// Added by `cargo bench` to every harness-less bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -123,6 +135,7 @@ enum Scenario {
     Get,
     List,
     Wait,
+    Cluster,
 }
 
 impl Scenario {
@@ -132,6 +145,7 @@ impl Scenario {
             Scenario::Get => "get",
             Scenario::List => "list",
             Scenario::Wait => "wait",
+            Scenario::Cluster => "cluster",
         }
     }
 }
@@ -163,9 +177,17 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     // for more.
     let count = args.count.unwrap_or(match (args.scenario, &args.server) {
         (Scenario::Create, _) => 50_000,
+        (Scenario::Cluster, _) => 20_000,
         (_, Some(_)) => 0,
         (Scenario::Get | Scenario::List | Scenario::Wait, None) => 100_000,
     });
+    anyhow::ensure!(
+        args.scenario != Scenario::Cluster || args.server.is_none(),
+        "cluster starts its own servers: drop --server"
+    );
+    if args.scenario == Scenario::Cluster {
+        return cluster::run(args, count);
+    }
     anyhow::ensure!(
         count <= Roster::CAPACITY,
         "--count is at most {}",
@@ -191,7 +213,7 @@ fn describe_run(args: &Args, count: u64) {
             _ => count.to_string(),
         },
         match args.scenario {
-            Scenario::Create => "until done".to_string(),
+            Scenario::Create | Scenario::Cluster => "until done".to_string(),
             Scenario::Get | Scenario::List => format!("{} s per phase", args.seconds),
             Scenario::Wait => format!("timeout {} s", args.timeout),
         },
@@ -225,7 +247,7 @@ fn run_against(args: &Args, url: &str, count: u64) -> anyhow::Result<bool> {
             Scenario::Create => bench_create(&target, args.concurrency, count).await,
             Scenario::Get => bench_get(&target, args.concurrency, count, seconds).await,
             Scenario::List => bench_list(&target, args.concurrency, count, seconds).await,
-            Scenario::Wait => unreachable!("handled above"),
+            Scenario::Wait | Scenario::Cluster => unreachable!("handled above"),
         }
     })
 }
@@ -250,31 +272,18 @@ fn run_in_process(args: &Args, count: u64) -> anyhow::Result<bool> {
             Location::Directory(data_dir.path().to_path_buf())
         }
     };
-    let store = Store::open_at(&location, &StoreOptions::default()).context("opening the store")?;
     // The server gets a runtime of its own, as it would in its own process; the load
     // generator's tasks then cannot delay the server's by sitting in the same queues.
     // Both still share the CPUs.
     let server_runtime = runtime("server")?;
-    let listener = server_runtime
-        .block_on(TcpListener::bind("127.0.0.1:0"))
-        .context("binding 127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = server_runtime.spawn(server::run(
-        listener,
-        store.clone(),
-        ServerOptions::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let server = InProcess::start(&server_runtime, &location, &StoreOptions::default())?;
 
     let clients = runtime("client")?;
     let outcome = clients.block_on(async {
-        let channels = connect(&format!("http://{address}"), args.connections).await?;
+        let channels = connect(&server.url(), args.connections).await?;
         let target = Target {
             channels: &channels,
-            store: Some(&store),
+            store: Some(&server.store),
             server_pid: None,
         };
         let seconds = Duration::from_secs(args.seconds);
@@ -282,19 +291,64 @@ fn run_in_process(args: &Args, count: u64) -> anyhow::Result<bool> {
             Scenario::Create => bench_create(&target, args.concurrency, count).await,
             Scenario::Get => bench_get(&target, args.concurrency, count, seconds).await,
             Scenario::List => bench_list(&target, args.concurrency, count, seconds).await,
-            Scenario::Wait => unreachable!("checked in run"),
+            Scenario::Wait | Scenario::Cluster => unreachable!("checked in run"),
         }
     });
     drop(clients);
-
-    let _ = stop.send(());
-    server_runtime
-        .block_on(serving)
-        .context("the server task panicked")?
-        .context("the server failed")?;
-    // The last handle stops the writer, after its final flush.
-    drop(store);
+    server.stop(&server_runtime)?;
     outcome
+}
+
+/// A server running in this process on a store of its own.
+struct InProcess {
+    store: Store,
+    address: std::net::SocketAddr,
+    stop: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl InProcess {
+    /// Opens the store at `location` and serves it on a free port of 127.0.0.1, on
+    /// `runtime`.
+    fn start(
+        runtime: &Runtime,
+        location: &Location,
+        options: &StoreOptions,
+    ) -> anyhow::Result<InProcess> {
+        let store = Store::open_at(location, options).context("opening the store")?;
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .context("binding 127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = runtime.spawn(server::run(
+            listener,
+            store.clone(),
+            ServerOptions::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(InProcess {
+            store,
+            address,
+            stop,
+            serving,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stops serving; the writer stops, after its final flush, with the store.
+    fn stop(self, runtime: &Runtime) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        runtime
+            .block_on(self.serving)
+            .context("the server task panicked")?
+            .context("the server failed")
+    }
 }
 
 fn runtime(name: &str) -> anyhow::Result<Runtime> {
@@ -416,6 +470,7 @@ async fn bench_create(target: &Target<'_>, concurrency: usize, count: u64) -> an
             client,
             first,
             ids: None,
+            acks: None,
         })
         .collect();
     let before = target.write_stats();
@@ -569,6 +624,7 @@ async fn preload(
             client,
             first,
             ids: Some(ids.clone()),
+            acks: None,
         })
         .collect();
     let before = target.write_stats();
@@ -740,7 +796,13 @@ struct CreateCall {
     first: u64,
     /// Where to keep the new registry numbers, when they are needed later.
     ids: Option<Arc<Mutex<Vec<String>>>>,
+    /// Where to note each create's revision and when it was acknowledged, with the
+    /// number of the server that took it, when the watch lag is measured.
+    acks: Option<(usize, Acks)>,
 }
+
+/// Creates acknowledged: revision, when, and by which server.
+type Acks = Arc<Mutex<Vec<(u64, Instant, usize)>>>;
 
 impl Call for CreateCall {
     async fn call(&mut self, n: u64) -> Result<u64, Failure> {
@@ -759,6 +821,13 @@ impl Call for CreateCall {
         }
         if let Some(warning) = response.warnings.first() {
             return Err(Failure::wrong(format!("unexpected warning: {warning}")));
+        }
+        if let Some((server, acks)) = &self.acks {
+            acks.lock().expect("no worker panicked").push((
+                created.revision,
+                Instant::now(),
+                *server,
+            ));
         }
         if let Some(ids) = &self.ids {
             ids.lock()
@@ -1014,6 +1083,16 @@ fn print_writer(stats: Option<(WriteStatsSnapshot, WriteStatsSnapshot)>, elapsed
         per_group(before, after),
         flush_micros as f64 / groups.max(1) as f64 / 1000.0,
         flush_micros as f64 / elapsed.as_micros().max(1) as f64 * 100.0,
+    );
+    // Where a group's time goes besides its flush: on a shared engine the writer starts,
+    // reads ahead and stages a group only once the one before is written.
+    let per_group_ms = |micros: u64| micros as f64 / groups.max(1) as f64 / 1000.0;
+    println!(
+        "writer    per group: begin {:.2} ms, read ahead {:.2} ms, stage {:.2} ms, wait for the flush before {:.2} ms",
+        per_group_ms(after.begin_micros - before.begin_micros),
+        per_group_ms(after.read_ahead_micros - before.read_ahead_micros),
+        per_group_ms(after.stage_micros - before.stage_micros),
+        per_group_ms(after.wait_micros - before.wait_micros),
     );
 }
 
