@@ -28,14 +28,12 @@ use rand::SeedableRng;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::watch_changes_response::Event;
-use teacher_registry::store::{
-    Location, ReplicatedCluster, StoreOptions, ThrowawayCluster,
-};
+use teacher_registry::store::{Location, ReplicatedCluster, StoreOptions, ThrowawayCluster};
 use tonic::transport::Channel;
 
 use super::{
-    connect, describe_run, drive, print_machine, print_writer, registry_clients, runtime,
-    Acks, Args, CreateCall, GetCall, InProcess, ListCall, Stop, COUNTIES,
+    connect, describe_run, drive, print_machine, print_writer, registry_clients, runtime, Acks,
+    Args, CreateCall, GetCall, InProcess, ListCall, Stop, COUNTIES,
 };
 
 /// Runs the scenario; answers whether every request succeeded.
@@ -48,7 +46,10 @@ pub(super) fn run(args: &Args, count: u64) -> anyhow::Result<bool> {
     let (primary, standby) = if args.standby {
         let cluster = ReplicatedCluster::start().map_err(anyhow::Error::msg)?;
         cluster.create_database("load");
-        let urls = (cluster.primary_url("load"), Some(cluster.standby_url("load")));
+        let urls = (
+            cluster.primary_url("load"),
+            Some(cluster.standby_url("load")),
+        );
         println!("engine    PostgreSQL, a primary and its synchronous standby (remote_apply)");
         replicated = Some(cluster);
         urls
@@ -81,7 +82,11 @@ pub(super) fn run(args: &Args, count: u64) -> anyhow::Result<bool> {
     }
     println!(
         "servers   {writers} writing{}, in this process, each with its own store and connections",
-        if standby.is_some() { ", and 1 reading the standby" } else { "" }
+        if standby.is_some() {
+            ", and 1 reading the standby"
+        } else {
+            ""
+        }
     );
 
     let clients = runtime("client")?;
@@ -134,17 +139,32 @@ async fn measure(
     create.print("create", "creates/s");
     for (n, server) in servers[..writers].iter().enumerate() {
         print!("server {}: ", n + 1);
-        print_writer(Some((before[n], server.store.write_stats())), create.elapsed);
+        print_writer(
+            Some((before[n], server.store.write_stats())),
+            create.elapsed,
+        );
     }
     let mut clean = create.is_clean();
 
     // The watch lag: each create, from its acknowledgement to each other server's feed.
-    let last = acks.lock().expect("no worker panicked").iter().map(|a| a.0).max();
+    let last = acks
+        .lock()
+        .expect("no worker panicked")
+        .iter()
+        .map(|a| a.0)
+        .max();
     if let Some(last) = last {
         let deadline = Instant::now() + Duration::from_secs(60);
         for arrived in &arrivals {
-            while !arrived.lock().expect("no watcher panicked").contains_key(&last) {
-                anyhow::ensure!(Instant::now() < deadline, "a feed did not reach revision {last}");
+            while !arrived
+                .lock()
+                .expect("no watcher panicked")
+                .contains_key(&last)
+            {
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "a feed did not reach revision {last}"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -161,7 +181,10 @@ async fn measure(
                 continue;
             }
             let Some(at) = arrived.get(revision) else {
-                println!("watch     FAILED: revision {revision} never reached server {}", n + 1);
+                println!(
+                    "watch     FAILED: revision {revision} never reached server {}",
+                    n + 1
+                );
                 clean = false;
                 continue;
             };
@@ -181,7 +204,9 @@ async fn measure(
     }
 
     // Reads: on the primary (the first server), then on the standby.
-    let ids = Arc::new(std::mem::take(&mut *ids.lock().expect("no worker panicked")));
+    let ids = Arc::new(std::mem::take(
+        &mut *ids.lock().expect("no worker panicked"),
+    ));
     anyhow::ensure!(!ids.is_empty(), "no teacher was created");
     let seconds = Duration::from_secs(args.seconds);
     let readers = if servers.len() > writers {
@@ -249,4 +274,3 @@ async fn watch(channel: Channel, arrived: Arrivals) {
         }
     }
 }
-

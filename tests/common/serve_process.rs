@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use teacher_registry::api::pb;
-use teacher_registry::api::pb::watch_changes_response::Event;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use teacher_registry::api::pb::watch_changes_response::Event;
 
 use super::Client;
 

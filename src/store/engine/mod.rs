@@ -80,10 +80,13 @@ pub(crate) trait Engine: Send + Sync + 'static {
         ranges
             .iter()
             .map(|range| {
-                self.range(Bound::Included(&range.start[..]), Bound::Excluded(&range.end[..]))?
-                    .take(range.limit)
-                    .map(|pair| pair.map(|(key, _)| key.as_ref().to_vec()))
-                    .collect()
+                self.range(
+                    Bound::Included(&range.start[..]),
+                    Bound::Excluded(&range.end[..]),
+                )?
+                .take(range.limit)
+                .map(|pair| pair.map(|(key, _)| key.as_ref().to_vec()))
+                .collect()
             })
             .collect()
     }

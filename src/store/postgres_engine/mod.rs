@@ -233,7 +233,10 @@ impl Engine for PostgresEngine {
         })?;
         let mut found = vec![Vec::new(); ranges.len()];
         for (place, key) in rows {
-            if let Some(keys) = usize::try_from(place - 1).ok().and_then(|i| found.get_mut(i)) {
+            if let Some(keys) = usize::try_from(place - 1)
+                .ok()
+                .and_then(|i| found.get_mut(i))
+            {
                 keys.push(key);
             }
         }

@@ -174,7 +174,10 @@ impl<'a> Staged<'a> {
             end: end.to_vec(),
             limit,
         };
-        match self.prefetched.map(|prefetched| prefetched.find_range(&range)) {
+        match self
+            .prefetched
+            .map(|prefetched| prefetched.find_range(&range))
+        {
             Some(FoundRange::Read(keys)) => return Ok(keys.to_vec()),
             Some(FoundRange::Noted) => return Ok(Vec::new()),
             Some(FoundRange::Unknown) | None => {}
