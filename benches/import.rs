@@ -3,7 +3,13 @@
 //! ```text
 //! cargo bench --bench import -- [--rows 1000000] [--seed 1] [--runs 1] [--what-if]
 //!     [--whole-groups] [--key-order]
+//! cargo bench --bench import -- --postgres [--rows 1000000] [--runs 1]
 //! ```
+//!
+//! With `--postgres` the server keeps the registry in a fresh database of a throwaway
+//! PostgreSQL cluster (`store::ThrowawayCluster`, fsync on) instead of a data directory,
+//! and steps 1-3 are the whole run: there is no raw-sled baseline to compare with, the
+//! figure to compare is the import rate of a run without it.
 //!
 //! 1. Generates `rows` teachers as CSV (`teacher-registry generate`).
 //! 2. Starts the real server binary in its own process (so its peak RSS is its own) with
@@ -48,7 +54,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use teacher_registry::cli::{generate, run_import, ImportArgs};
-use teacher_registry::store::CHUNK_KEYS;
+use teacher_registry::store::{ThrowawayCluster, CHUNK_KEYS};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -79,6 +85,9 @@ struct Args {
     /// identity entries), to show what each part of a row costs sled.
     #[arg(long)]
     what_if: bool,
+    /// Keep the registry in PostgreSQL (a throwaway cluster) and skip the sled baselines.
+    #[arg(long, conflicts_with_all = ["what_if", "whole_groups", "key_order"])]
+    postgres: bool,
     /// Added by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -121,6 +130,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         args.rows,
         std::fs::metadata(&csv)?.len() as f64 / 1e6
     );
+    if args.postgres {
+        return run_on_postgres(&csv, args);
+    }
     let mut all = Vec::new();
     for run in 1..=args.runs {
         let data = work.path().join(format!("data-{run}"));
@@ -165,7 +177,42 @@ fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Figures> {
+/// Imports on PostgreSQL, `--runs` times, each into a fresh database: the rates and their
+/// median.
+fn run_on_postgres(csv: &Path, args: &Args) -> anyhow::Result<()> {
+    let cluster = ThrowawayCluster::get().map_err(anyhow::Error::msg)?;
+    let mut rates = Vec::new();
+    for run in 1..=args.runs {
+        let url = cluster.fresh_database(&format!("import{run}"));
+        let imported = import(csv, args.rows, &["--postgres", &url])?;
+        let rate = args.rows as f64 / imported.elapsed.as_secs_f64();
+        println!(
+            "run {run}    load {}: import on PostgreSQL {rate:.0} rows/s, server peak RSS {:.0} MiB, \
+             {:.1} commands per group",
+            load_average(),
+            imported.peak_rss_mib,
+            imported.commands_per_group,
+        );
+        rates.push(rate);
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "median    import on PostgreSQL {:.0} rows/s",
+        rates[rates.len() / 2]
+    );
+    Ok(())
+}
+
+/// What one import through the server did.
+struct Imported {
+    elapsed: Duration,
+    peak_rss_mib: f64,
+    commands_per_group: f64,
+}
+
+/// Starts the server on the registry `location` names (`--data-dir DIR` or `--postgres
+/// URL`), imports the CSV through it, and stops it.
+fn import(csv: &Path, rows: u64, location: &[&str]) -> anyhow::Result<Imported> {
     let port = free_port()?;
     let metrics_port = free_port()?;
     let mut server = Server(
@@ -178,8 +225,7 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
                 "--disk-reserve-mb",
                 "0",
             ])
-            .arg("--data-dir")
-            .arg(data)
+            .args(location)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -208,10 +254,23 @@ fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Fi
     let commands = sample(&metrics, "teacher_registry_write_commands_total")?;
     let peak_rss_mib = peak_rss_kib(server.0.id())? as f64 / 1024.0;
     server.stop()?;
+    Ok(Imported {
+        elapsed,
+        peak_rss_mib,
+        commands_per_group: commands / groups,
+    })
+}
+
+fn measure(csv: &Path, data: &Path, rows: u64, args: &Args) -> anyhow::Result<Figures> {
+    let data_dir = data.display().to_string();
+    let Imported {
+        elapsed,
+        peak_rss_mib,
+        commands_per_group,
+    } = import(csv, rows, &["--data-dir", &data_dir])?;
 
     let pairs = read_pairs(data)?;
     let keys_per_row = pairs.len() as f64 / rows as f64;
-    let commands_per_group = commands / groups;
     let batch = group_keys(commands_per_group, keys_per_row);
     let sorted = args
         .key_order

@@ -367,7 +367,7 @@ fn import_row(
 /// A fresh registry number that no record holds and no merge retired.
 pub(crate) fn unused_teacher_id(staged: &Staged<'_>) -> Result<TeacherId, StoreError> {
     loop {
-        let id = TeacherId::generate(&mut rand::thread_rng());
+        let id = staged.draw(|rng| TeacherId::generate(rng));
         if !staged.contains(&keys::record(&id))?
             && !staged.contains(&crate::store::identity::keys::merge(&id))?
         {

@@ -496,7 +496,7 @@ fn load(staged: &Staged<'_>, id: &CaseId) -> Result<Case, StoreError> {
 
 fn unused_case_id(staged: &Staged<'_>) -> Result<CaseId, StoreError> {
     loop {
-        let id = CaseId::generate(&mut rand::thread_rng());
+        let id = staged.draw(|rng| CaseId::generate(rng));
         if !staged.contains(&keys::case(&id))? {
             return Ok(id);
         }

@@ -551,7 +551,7 @@ fn load_findings(staged: &Staged<'_>, id: &TeacherId) -> Result<EthicsFindings, 
 
 fn unused_id(staged: &Staged<'_>, key: fn(&CaseId) -> Vec<u8>) -> Result<CaseId, StoreError> {
     loop {
-        let id = CaseId::generate(&mut rand::thread_rng());
+        let id = staged.draw(|rng| CaseId::generate(rng));
         if !staged.contains(&key(&id))? {
             return Ok(id);
         }

@@ -180,7 +180,7 @@ fn stage(
 
 fn unused_correction_id(staged: &Staged<'_>) -> Result<CaseId, StoreError> {
     loop {
-        let id = CaseId::generate(&mut rand::thread_rng());
+        let id = staged.draw(|rng| CaseId::generate(rng));
         if !staged.contains(&keys::correction(&id))?
             && !staged.contains(&crate::store::keys::case(&id))?
         {

@@ -342,14 +342,18 @@ impl Engine for PostgresEngine {
     /// row: a new database has no such row to lock.)
     fn begin_group(&self) -> Result<(), StoreError> {
         self.shared.write()?.call(|session| {
-            if !session.in_transaction {
-                session.client.batch_execute("BEGIN").map_err(error)?;
-                session.in_transaction = true;
-            }
+            // One round trip for both.
+            let begin = match session.in_transaction {
+                true => "",
+                false => "BEGIN;",
+            };
             session
                 .client
-                .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITERS_LOCK])
+                .batch_execute(&format!(
+                    "{begin} SELECT pg_advisory_xact_lock({WRITERS_LOCK})"
+                ))
                 .map_err(error)?;
+            session.in_transaction = true;
             Ok(())
         })
     }

@@ -21,8 +21,11 @@
 //! `apply` functions touch nothing but their [`super::Staged`], which is dropped. A check
 //! that would write elsewhere (a log line, a counter) must not run in them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
 use crate::store::engine::{Engine, KeyRange};
 use crate::store::Backend;
@@ -45,6 +48,11 @@ pub(crate) struct Prefetched {
     missed: Option<RefCell<BTreeSet<Vec<u8>>>>,
     /// Set during a discovery pass: a range not yet read is noted here and lists nothing.
     missed_ranges: Option<RefCell<BTreeSet<KeyRange>>>,
+    /// The random draws of the checks (new registry and case numbers): the same, in the
+    /// same order, in every pass and then in staging, so the keys a new number is
+    /// checked under are the ones read ahead. Seeded afresh for each run of commands.
+    seed: Cell<u64>,
+    draws: RefCell<Option<StdRng>>,
 }
 
 /// What listing a range finds here.
@@ -97,12 +105,25 @@ impl Prefetched {
         }
     }
 
+    /// Runs `draw` with the run's random numbers (see [`Prefetched::draws`]).
+    pub(crate) fn draw<T>(&self, draw: impl FnOnce(&mut StdRng) -> T) -> T {
+        let mut draws = self.draws.borrow_mut();
+        draw(draws.get_or_insert_with(|| StdRng::seed_from_u64(self.seed.get())))
+    }
+
+    /// Starts the draws over, from the run's seed.
+    fn rewind_draws(&self) {
+        *self.draws.borrow_mut() = None;
+    }
+
     /// Forgets every value and range: the next group reads afresh.
     pub(super) fn clear(&mut self) {
         self.values.clear();
         self.ranges.clear();
         self.missed = None;
         self.missed_ranges = None;
+        self.seed.set(rand::random());
+        self.rewind_draws();
     }
 
     /// Runs `pass` (the group's checks, against a [`super::Staged`] that reads from here)
@@ -110,7 +131,15 @@ impl Prefetched {
     /// the keys and one for the ranges. A failed read leaves the rest to the checks
     /// themselves, which meet the same fault and answer it.
     pub(super) fn discover(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
+        self.seed.set(rand::random());
+        self.discover_passes(engine, &mut pass);
+        // Staging draws what the passes drew.
+        self.rewind_draws();
+    }
+
+    fn discover_passes(&mut self, engine: &Backend, pass: &mut impl FnMut(&Prefetched)) {
         for _ in 0..MOST_PASSES {
+            self.rewind_draws();
             self.missed = Some(RefCell::new(BTreeSet::new()));
             self.missed_ranges = Some(RefCell::new(BTreeSet::new()));
             pass(self);
@@ -162,6 +191,7 @@ impl Prefetched {
 mod tests {
     use super::*;
     use crate::store::StoreOptions;
+    use rand::Rng;
 
     /// A pass like a check: reads `start`, then the key its value names, and so on.
     fn follow(prefetched: &Prefetched, start: &[u8], asked: &mut Vec<Vec<u8>>) {
@@ -174,6 +204,28 @@ mod tests {
                 Found::Unknown => panic!("a pass reads nothing from the engine"),
             }
         }
+    }
+
+    #[test]
+    fn staging_draws_the_numbers_the_passes_drew() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Backend::open(dir.path(), &StoreOptions::default()).unwrap();
+        let mut prefetched = Prefetched::default();
+        let mut passes: Vec<Vec<u64>> = Vec::new();
+        prefetched.discover(&engine, |prefetched| {
+            let drawn: Vec<u64> = (0..3).map(|_| prefetched.draw(|rng| rng.gen())).collect();
+            // A pass reads a key drawn, so the next pass runs.
+            let _ = prefetched.find(&drawn[0].to_be_bytes());
+            passes.push(drawn);
+        });
+        assert!(passes.len() > 1);
+        assert!(passes.windows(2).all(|two| two[0] == two[1]));
+        let staged: Vec<u64> = (0..3).map(|_| prefetched.draw(|rng| rng.gen())).collect();
+        assert_eq!(staged, passes[0], "staging replays the passes' draws");
+        // The next run draws others.
+        prefetched.discover(&engine, |_| {});
+        let next: Vec<u64> = (0..3).map(|_| prefetched.draw(|rng| rng.gen())).collect();
+        assert_ne!(next, staged);
     }
 
     #[test]

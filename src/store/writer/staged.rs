@@ -193,6 +193,15 @@ impl<'a> Staged<'a> {
         Ok(keys)
     }
 
+    /// Runs `draw` with random numbers: a shared engine's group's, which its read-ahead
+    /// drew too (see [`super::prefetch`]), or the thread's.
+    pub(crate) fn draw<T>(&self, draw: impl FnOnce(&mut dyn rand::RngCore) -> T) -> T {
+        match self.prefetched {
+            Some(prefetched) => prefetched.draw(|rng| draw(rng)),
+            None => draw(&mut rand::thread_rng()),
+        }
+    }
+
     pub(crate) fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
         Ok(self.get(key)?.is_some())
     }
