@@ -16,7 +16,9 @@ use prost_types::FieldMask;
 use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
-use common::{all_changes, create, list_all, start_server, start_server_in, teacher, Client};
+use common::{
+    all_changes, create, list_all, restore_into, start_server, start_server_in, teacher, Client,
+};
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
 
@@ -142,7 +144,7 @@ async fn a_backup_under_writes_restores_to_the_registry_at_its_revision() {
     let source = by_id(list_all(&mut client, pb::ListTeachersRequest::default()).await);
 
     let restored_dir = temp.path().join("restored");
-    let restored = run_restore(&backup_dir, &restored_dir)
+    let restored = restore_into(&backup_dir, &restored_dir)
         .await
         .expect("restore");
     assert!(
@@ -526,7 +528,7 @@ async fn a_backup_keeps_title_evaluation_and_a_restore_brings_it_back() {
         manifest.evaluation, 6,
         "a round, four applications, a finding"
     );
-    let done = run_restore(&backup, &restored).await.unwrap();
+    let done = restore_into(&backup, &restored).await.unwrap();
     assert!(done.report.is_consistent(), "{:?}", done.report);
     assert_eq!(done.report.applications, 4);
     let verified = verify(&restored);

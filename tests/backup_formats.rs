@@ -20,8 +20,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore, BackupFormat, Manifest};
 
 use common::{
-    all_changes, certificate, create_request, list_all, resident_id, start_server, start_server_in,
-    teacher, Client,
+    all_changes, certificate, create_request, list_all, resident_id, restore_into, start_server,
+    start_server_in, teacher, Client,
 };
 
 const FIXTURE_V1: &str = "tests/fixtures/backup-v1";
@@ -236,7 +236,7 @@ async fn contents(client: &mut Client) -> Contents {
 /// Restores `backup` into a new directory under `temp` and reads the registry back.
 async fn restored(backup: &Path, temp: &Path, name: &str) -> (Manifest, Contents) {
     let data = temp.join(name);
-    let restored = run_restore(backup, &data).await.expect("restore");
+    let restored = restore_into(backup, &data).await.expect("restore");
     assert!(
         restored.report.is_consistent(),
         "{:?}",
@@ -293,7 +293,7 @@ async fn backups_of_both_formats_restore_to_the_same_registry() {
 async fn a_new_backup_is_format_2_and_restores_the_registry_it_was_taken_from() {
     let temp = tempfile::tempdir().unwrap();
     let data = temp.path().join("from-v1");
-    run_restore(Path::new(FIXTURE_V1), &data)
+    restore_into(Path::new(FIXTURE_V1), &data)
         .await
         .expect("restore");
     let mut server = start_server_in(&data).await;

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use sha2::{Digest, Sha256};
 use teacher_registry::api::pb;
-use teacher_registry::cli::{run_backup, run_restore};
+use teacher_registry::cli::run_backup;
 use tonic::Code;
 
 fn issue(teacher: &pb::Teacher, number: &str) -> pb::IssueCertificateRequest {
@@ -120,7 +120,7 @@ async fn a_stored_number_without_a_province_code_still_opens_and_is_found() {
     std::fs::remove_file(backup.join("revisions.jsonl")).unwrap();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let data = dir.path().join("restored");
-    let restored = run_restore(&backup, &data).await.expect("restore");
+    let restored = common::restore_into(&backup, &data).await.expect("restore");
     assert!(
         restored.report.is_consistent(),
         "{:?}",

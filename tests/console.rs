@@ -322,8 +322,7 @@ async fn serve_takes_the_county_names_option_of_stats_and_its_earlier_name() {
         let (grpc, console) = (free_address(), free_address());
         let mut child = std::process::Command::new(binary)
             .arg("serve")
-            .arg("--data-dir")
-            .arg(&data)
+            .args(common::registry_args(&data))
             .args(["--listen", &grpc.to_string()])
             .args(["--console-listen", &console.to_string()])
             .arg(flag)

@@ -11,7 +11,7 @@ use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
-use teacher_registry::cli::{run_backup, run_restore};
+use teacher_registry::cli::run_backup;
 use teacher_registry::domain::TeacherId;
 use teacher_registry::server::ServerOptions;
 use teacher_registry::store::{Store, StoreOptions};
@@ -289,7 +289,7 @@ async fn backups_carry_histories_and_verify_checks_them() {
         .expect("backup");
     assert_eq!(manifest.revisions, 4);
     let restored_dir = dir.path().join("restored");
-    let restored = run_restore(&backup_dir, &restored_dir)
+    let restored = common::restore_into(&backup_dir, &restored_dir)
         .await
         .expect("restore");
     assert_eq!(restored.report.revision_entries, 4);

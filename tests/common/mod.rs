@@ -80,8 +80,32 @@ pub fn registry_args(data_dir: &Path) -> Vec<String> {
     }
 }
 
+/// With `RUST_LOG` set, the in-process servers' log goes to the test's output (shown for a
+/// failed test), filtered as it says: what a server said before it answered an error.
+pub fn log_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("RUST_LOG").is_some() {
+        ONCE.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        });
+    }
+}
+
+/// Restores `backup` into the registry a server started on `data_dir` opens: the
+/// directory itself, or its database (see [`location_for`]).
+pub async fn restore_into(
+    backup: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<teacher_registry::cli::Restored> {
+    teacher_registry::cli::run_restore_at(backup, &location_for(data_dir)).await
+}
+
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
+    log_if_asked();
     let store =
         Store::open_at(&location_for(data_dir), &StoreOptions::default()).expect("open store");
     serve(store, data_dir, options).await
