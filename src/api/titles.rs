@@ -152,6 +152,8 @@ enum TeacherResult {
     Transitioned(TransitionPlan),
     WouldTransition(TransitionPlan),
     Skipped(pb::TransitionSkipReason),
+    /// The number was retired by a merge into this record, which the caller may see.
+    Merged(TeacherId),
     Failed(String),
 }
 
@@ -328,6 +330,14 @@ impl TransitionRun {
                     message.outcome = pb::TransitionOutcome::Skipped as i32;
                     message.skip_reason = reason as i32;
                 }
+                TeacherResult::Merged(survivor) => {
+                    let reason = pb::TransitionSkipReason::Merged;
+                    summary.skipped += 1;
+                    *skipped.entry(reason as i32).or_default() += 1;
+                    message.outcome = pb::TransitionOutcome::Skipped as i32;
+                    message.skip_reason = reason as i32;
+                    message.survivor_teacher_id = survivor.to_string();
+                }
                 TeacherResult::Failed(error) => {
                     summary.failed += 1;
                     message.outcome = pb::TransitionOutcome::Failed as i32;
@@ -407,9 +417,15 @@ impl TransitionRun {
         id: &TeacherId,
     ) -> Result<TransitionPlan, TeacherResult> {
         let read_id = id.clone();
-        let teacher = match reads.read(move |store| store.get_teacher(&read_id)).await {
-            Ok(Some(teacher)) => teacher,
-            Ok(None) => return Err(TeacherResult::Skipped(pb::TransitionSkipReason::NotFound)),
+        let found = reads.read(move |store| store.get_teacher_or_survivor(&read_id));
+        let teacher = match found.await {
+            Ok(Some(teacher)) if teacher.id == *id => teacher,
+            // A retired number, answered as the write path answers it (see
+            // `store::identity::retired`): the survivor only to a caller who may see it.
+            Ok(Some(survivor)) if self.context.in_scope(&survivor.fields.county_code) => {
+                return Err(TeacherResult::Merged(survivor.id))
+            }
+            Ok(_) => return Err(TeacherResult::Skipped(pb::TransitionSkipReason::NotFound)),
             Err(status) => return Err(TeacherResult::Failed(status.message().to_string())),
         };
         if let Err(reason) = teacher.plan_transition() {

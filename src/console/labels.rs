@@ -152,6 +152,7 @@ pub(crate) const TRANSITION_SKIP_REASONS: Labels = &[
     (2, "已过渡", "Already transitioned"),
     (3, "已有新职称", "Has a new title"),
     (4, "未找到", "Not found"),
+    (5, "已合并", "Merged"),
 ];
 
 pub(crate) const APPLICATION_STATES: Labels = &[

@@ -226,7 +226,7 @@ fn open(
     }
     match (&new.teacher_id, &new.certificate_number) {
         (Some(id), _) => {
-            let teacher = mutation::load_teacher(staged, id)?;
+            let teacher = crate::store::identity::retired::addressed(staged, id, context)?;
             // A county sees only its own teachers: another county's is not there for it.
             if context
                 .scope
