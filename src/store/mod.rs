@@ -11,6 +11,7 @@
 mod audit;
 mod backend;
 mod backup;
+mod backup_records;
 mod cases;
 mod changes;
 mod codec;
@@ -52,6 +53,7 @@ use writer::Command;
 pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
 pub use backend::Location;
 pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
+pub use backup_records::RecordGroup;
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
