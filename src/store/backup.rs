@@ -23,8 +23,9 @@ use crate::domain::case::evaluation::{Application, EvaluationRound};
 use crate::domain::case::{Case, CaseId, Consultation};
 use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
-use crate::store::backup_records::{push_decoded, scan_all, tagged, RecordGroup};
+use crate::store::backup_records::RecordGroup;
 use crate::store::cases::{self, stage_case};
+use crate::store::codec::{push_decoded, scan_all, tagged};
 use crate::store::engine::Engine;
 use crate::store::evaluation;
 use crate::store::identity::backup::IdentityRecords;
@@ -109,9 +110,17 @@ impl RecordGroup for EvaluationRecords {
     fn len(&self) -> usize {
         self.rounds.len() + self.applications.len() + self.findings.len()
     }
+}
 
-    fn into_restore(self) -> RestorePart {
-        RestorePart::Evaluation(self)
+impl From<EvaluationRecords> for RestorePart {
+    fn from(records: EvaluationRecords) -> Self {
+        RestorePart::Evaluation(records)
+    }
+}
+
+impl From<IdentityRecords> for RestorePart {
+    fn from(records: IdentityRecords) -> Self {
+        RestorePart::Identity(records)
     }
 }
 

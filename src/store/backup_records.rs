@@ -6,10 +6,11 @@
 //!
 //! One trait, so the writing, the reading back and the restore of every such group are
 //! one piece of code; each group says only which kinds it has and where each kind's
-//! records are.
+//! records are (with `codec::scan_all`, `codec::tagged` and `codec::push_decoded`), and
+//! becomes its restore step (`From<_> for RestorePart`, in `store::backup`). The trait
+//! names nothing of the store but its error, so it sits on no import cycle.
 
-use crate::store::engine::Engine;
-use crate::store::{codec, RestorePart, StoreError};
+use crate::store::StoreError;
 
 /// A group of stored records of a few kinds that a backup carries whole.
 pub trait RecordGroup: Default {
@@ -35,9 +36,6 @@ pub trait RecordGroup: Default {
         self.len() == 0
     }
 
-    /// The restore step that stages them.
-    fn into_restore(self) -> RestorePart;
-
     /// The name a backup file's line gives `kind`.
     fn kind_name(kind: Self::Kind) -> &'static str {
         Self::KINDS
@@ -54,36 +52,4 @@ pub trait RecordGroup: Default {
             .find(|(_, n)| *n == name)
             .map(|(kind, _)| *kind)
     }
-}
-
-/// Every stored value under `prefix`, decoded.
-pub(crate) fn scan_all<E: Engine, T: codec::Stored>(
-    engine: &E,
-    prefix: u8,
-) -> Result<Vec<T>, StoreError> {
-    let mut found = Vec::new();
-    for entry in engine.scan_prefix(&[prefix])? {
-        let (key, value) = entry?;
-        found.push(codec::decode(&key, &value)?);
-    }
-    Ok(found)
-}
-
-/// Each of `records` encoded, tagged `kind`.
-pub(crate) fn tagged<'a, K: Copy + 'a, T: codec::Encoded>(
-    kind: K,
-    records: &'a [T],
-) -> impl Iterator<Item = (K, Vec<u8>)> + 'a {
-    records.iter().map(move |r| (kind, codec::encode(r)))
-}
-
-/// Decodes `bytes` as a `T` (`what` names it in an error), adds it to `list`, and answers
-/// it.
-pub(crate) fn push_decoded<'a, T: codec::Stored>(
-    list: &'a mut Vec<T>,
-    what: &[u8],
-    bytes: &[u8],
-) -> Result<&'a T, StoreError> {
-    list.push(codec::decode(what, bytes)?);
-    Ok(list.last().expect("just pushed"))
 }

@@ -20,7 +20,7 @@ use base64::Engine;
 use super::files::{open, HashingWriter};
 use super::Manifest;
 use crate::api::pb;
-use crate::store::{EvaluationKind, IdentityKind, RecordGroup, Store};
+use crate::store::{EvaluationKind, IdentityKind, RecordGroup, RestorePart, Store};
 
 pub(super) const EVALUATION: &str = "evaluation.jsonl";
 pub(super) const IDENTITY: &str = "identity.jsonl";
@@ -67,7 +67,7 @@ pub(super) fn write<G: RecordGroup>(
 
 /// Restores the records of `dir`'s file `name` in one atomic step (after the teachers);
 /// answers how many. A record of a revision after the backup's is damage.
-pub(super) async fn restore<G: RecordGroup>(
+pub(super) async fn restore<G: RecordGroup + Into<RestorePart>>(
     store: &Store,
     dir: &Path,
     name: &str,
@@ -92,7 +92,7 @@ pub(super) async fn restore<G: RecordGroup>(
         }
     }
     let count = records.len() as u64;
-    store.restore(records.into_restore()).await?;
+    store.restore(records.into()).await?;
     Ok(count)
 }
 

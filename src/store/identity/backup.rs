@@ -11,11 +11,12 @@
 use crate::domain::duplicates::CandidatePair;
 use crate::domain::merge::MergeRecord;
 use crate::domain::IdentityCorrection;
-use crate::store::backup_records::{push_decoded, scan_all, tagged, RecordGroup};
+use crate::store::backup_records::RecordGroup;
+use crate::store::codec::{push_decoded, scan_all, tagged};
 use crate::store::engine::Engine;
 use crate::store::identity::keys;
 use crate::store::writer::Staged;
-use crate::store::{codec, RestorePart, StoreError};
+use crate::store::{codec, StoreError};
 
 /// Merges, identity corrections and candidate pairs, as stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,10 +73,6 @@ impl RecordGroup for IdentityRecords {
 
     fn len(&self) -> usize {
         self.merges.len() + self.corrections.len() + self.pairs.len()
-    }
-
-    fn into_restore(self) -> RestorePart {
-        RestorePart::Identity(self)
     }
 }
 
