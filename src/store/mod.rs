@@ -232,6 +232,7 @@ impl Store {
         upgrade::fill_name_index(&*engine)?;
         upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
+        cases::fill_due_index(&*engine, &options.window_rules)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, committed, handle) = writer::spawn(
             engine.clone(),

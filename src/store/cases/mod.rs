@@ -7,6 +7,7 @@
 //! IssueCertificate would be (a certificate number already taken, a kind digit that does
 //! not match), and leaves the same change events.
 
+mod due;
 mod list;
 mod report;
 mod stage;
@@ -26,6 +27,7 @@ use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
+pub(crate) use due::{fill_due_index, stored_rules};
 pub(crate) use list::{check_period, get, list};
 pub use list::{CasePage, CaseQuery, CaseView};
 pub(crate) use report::{
@@ -121,7 +123,7 @@ pub(crate) fn apply(
     };
 
     let answer = match command {
-        CaseCommand::Open { new, note } => open(staged, new, &note, context)?,
+        CaseCommand::Open { new, note } => open(staged, new, &note, context, rules)?,
         CaseCommand::Step {
             case_id,
             expected_etag,
@@ -183,6 +185,7 @@ fn open(
     mut new: NewCase,
     note: &str,
     context: &WriteContext,
+    rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
     context.check_scope(&new.county_code)?;
     if context.city.is_some() {
@@ -280,7 +283,7 @@ fn open(
     };
     let mut case = Case::open(id, new, &step);
     case.revision = staged.next_revision();
-    commit_case(staged, None, &case, context)?;
+    commit_case(staged, None, &case, context, rules)?;
     Ok(CaseAnswer {
         case,
         teacher: None,
@@ -345,7 +348,7 @@ fn take_step(
         }
     }
     next.revision = staged.next_revision();
-    commit_case(staged, Some(&current), &next, context)?;
+    commit_case(staged, Some(&current), &next, context, rules)?;
     Ok(CaseAnswer {
         case: next,
         teacher,
@@ -509,8 +512,9 @@ fn commit_case(
     before: Option<&Case>,
     after: &Case,
     context: &WriteContext,
+    rules: &WindowRules,
 ) -> Result<(), StoreError> {
-    stage_case(staged, before, after)?;
+    stage_case(staged, before, after, rules)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: after.teacher_id.clone(),
