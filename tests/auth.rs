@@ -296,6 +296,7 @@ async fn call_evaluation(
             .list_title_applications(pb::ListTitleApplicationsRequest {
                 round_id: id(),
                 county_code: String::new(),
+                ..Default::default()
             })
             .await
             .map(drop),
