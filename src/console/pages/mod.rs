@@ -20,5 +20,6 @@ pub(crate) mod round_forms;
 pub(crate) mod rounds;
 pub(crate) mod stats;
 mod teacher_actions;
+mod teacher_history;
 pub(crate) mod teachers;
 pub(crate) mod transition;

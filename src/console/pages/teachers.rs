@@ -208,6 +208,9 @@ fn results_table(lang: Lang, console: &Console, teachers: &[pb::Teacher]) -> Mar
 pub(crate) struct Done {
     #[serde(default)]
     done: String,
+    /// The page token of the revisions shown (empty: the newest).
+    #[serde(default)]
+    revisions: String,
 }
 
 pub(crate) async fn show(
@@ -220,7 +223,16 @@ pub(crate) async fn show(
         Ok(session) => session,
         Err(response) => return *response,
     };
-    teacher_page(&console, &ctx, session, &id, None, &done.done).await
+    teacher_page_at(
+        &console,
+        &ctx,
+        session,
+        &id,
+        None,
+        &done.done,
+        &done.revisions,
+    )
+    .await
 }
 
 /// The teacher's page, with the action last sent and its refusal, if any.
@@ -232,6 +244,19 @@ pub(crate) async fn teacher_page(
     sent: Option<Sent<'_>>,
     done: &str,
 ) -> Response {
+    teacher_page_at(console, ctx, session, id, sent, done, "").await
+}
+
+/// The teacher's page, its revisions from the page `revisions` names.
+async fn teacher_page_at(
+    console: &Console,
+    ctx: &Ctx,
+    session: &Session,
+    id: &str,
+    sent: Option<Sent<'_>>,
+    done: &str,
+    revisions: &str,
+) -> Response {
     let lang = ctx.lang;
     let request = pb::GetTeacherRequest {
         teacher_id: id.to_string(),
@@ -242,14 +267,18 @@ pub(crate) async fn teacher_page(
         Err(status) => return ctx.refused(&Refusal::from(status)),
     };
     let findings = teacher_actions::findings(console, lang, session, &teacher).await;
+    let history =
+        super::teacher_history::revisions(console, lang, session, &teacher, revisions).await;
     let body = html! {
         @if let Some(done) = teacher_actions::done(lang, done) {
             p.done role="status" #done { (done) }
         }
         (details(lang, console, &teacher))
+        (super::teacher_history::former(lang, &teacher))
         (super::certificates::certificates(lang, &teacher))
         (super::certificates::title_history(lang, &teacher))
         (findings)
+        (history)
         (teacher_actions::forms(lang, session, &teacher, sent))
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
