@@ -20,6 +20,5 @@ pub(crate) mod round_forms;
 pub(crate) mod rounds;
 pub(crate) mod stats;
 mod teacher_actions;
-mod teacher_history;
 pub(crate) mod teachers;
 pub(crate) mod transition;

@@ -2,7 +2,7 @@
 //!
 //! The window's questions are about open cases ("what is overdue", "what falls due this
 //! week"): those read only the cases the due-date index holds under a day up to the one
-//! asked about (see `due`), and other lists of open cases the open-case index of the
+//! asked about (see `stage`), and other lists of open cases the open-case index of the
 //! county, whose entries hold the records. Either way the lists work out each candidate's
 //! clock from the case and the operator's calendar as of today, keep those that match,
 //! and sort. A list that may include closed cases
@@ -182,7 +182,7 @@ fn candidates<E: Engine>(
 ) -> Result<Vec<Case>, StoreError> {
     let mut cases = Vec::new();
     if let Some(by) = last_due {
-        cases = super::due::due_by(engine, query.county.as_ref(), by)?;
+        cases = due_by(engine, query.county.as_ref(), by)?;
     } else if query.open_only() {
         let prefix = keys::open_case_prefix(query.county.as_ref());
         for entry in engine.range(Bound::Included(&prefix), Bound::Unbounded)? {
@@ -231,5 +231,73 @@ pub(crate) fn check_period(query: &CaseQuery) -> Result<(), DomainError> {
             format!("{to} is before received_from {from}"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// A county code's length in a key (six digits).
+const COUNTY_CODE_LEN: usize = 6;
+
+/// The open cases of `county` (or of every county) whose entry lies on or before `by`,
+/// those whose clock stands still included, in no particular order.
+pub(crate) fn due_by<E: Engine>(
+    engine: &E,
+    county: Option<&CountyCode>,
+    by: NaiveDate,
+) -> Result<Vec<Case>, StoreError> {
+    let after_by = by.succ_opt().map(|day| keys::due_day(Some(day)));
+    let mut ids = Vec::new();
+    let mut scan_county = |prefix: Vec<u8>| -> Result<(), StoreError> {
+        let end = match &after_by {
+            Some(day) => [prefix.as_slice(), day].concat(),
+            None => [prefix.as_slice(), &[0xff]].concat(),
+        };
+        for entry in engine.range(Bound::Included(&prefix), Bound::Excluded(&end))? {
+            let (key, _) = entry?;
+            ids.push(case_id(&key)?);
+        }
+        Ok(())
+    };
+    match county {
+        Some(county) => scan_county(keys::open_case_due_prefix(Some(county)))?,
+        None => {
+            // Skip from county to county: the entries past `by` are never read.
+            let all = keys::open_case_due_prefix(None);
+            let mut cursor = all.clone();
+            loop {
+                let first = engine
+                    .range(Bound::Included(&cursor), Bound::Unbounded)?
+                    .next()
+                    .transpose()?;
+                let Some((key, _)) = first.filter(|(key, _)| key.starts_with(&all)) else {
+                    break;
+                };
+                let prefix = key
+                    .get(..all.len() + COUNTY_CODE_LEN)
+                    .ok_or_else(|| corrupt(&key))?
+                    .to_vec();
+                scan_county(prefix.clone())?;
+                cursor = [prefix.as_slice(), &[0xff]].concat();
+            }
+        }
+    }
+    let mut cases = Vec::with_capacity(ids.len());
+    for id in ids {
+        let key = keys::case(&id);
+        match engine.get(&key)? {
+            Some(bytes) => cases.push(codec::decode(&key, &bytes)?),
+            None => return Err(corrupt(&keys::open_case_due_prefix(None))),
+        }
+    }
+    Ok(cases)
+}
+
+fn case_id(key: &[u8]) -> Result<CaseId, StoreError> {
+    keys::case_id_at_end(key).ok_or_else(|| corrupt(key))
+}
+
+fn corrupt(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(&key[..key.len().min(15)]).into_owned(),
+        detail: "a due-date entry that does not name an open case".into(),
     }
 }

@@ -7,7 +7,8 @@
 //! IssueCertificate would be (a certificate number already taken, a kind digit that does
 //! not match), and leaves the same change events.
 
-mod due;
+#[cfg(test)]
+mod due_tests;
 mod list;
 mod report;
 mod stage;
@@ -27,7 +28,6 @@ use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
-pub(crate) use due::{fill_due_index, stored_rules};
 pub(crate) use list::{check_period, get, list};
 pub use list::{CasePage, CaseQuery, CaseView};
 pub(crate) use report::{
@@ -35,7 +35,7 @@ pub(crate) use report::{
     stage_consultation,
 };
 pub use report::{CaseReport, ConsultationRow, NewConsultation, ReportQuery, ReportRow};
-pub(crate) use stage::{case_index_entries, stage_case};
+pub(crate) use stage::{case_index_entries, fill_due_index, stage_case, stored_rules};
 
 /// A change to the registry's cases, as queued for the writer.
 #[derive(Debug, Clone)]

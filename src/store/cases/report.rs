@@ -5,7 +5,7 @@
 //! that writes the case, so the cells never disagree with the records; a year's report
 //! reads one range of cells, the same few hundred keys for 500 cases or 500,000. Only
 //! "open past the limit now" depends on today: it reads the open cases the due-date index
-//! holds under a day before today (see `due`), not every open case.
+//! holds under a day before today (see `stage`), not every open case.
 
 use std::collections::BTreeMap;
 
@@ -259,7 +259,7 @@ pub(crate) fn report<E: Engine>(
     }
     // Only a case due before today can be past its limit today.
     let open = match today.pred_opt() {
-        Some(yesterday) => super::due::due_by(engine, query.county.as_ref(), yesterday)?,
+        Some(yesterday) => super::list::due_by(engine, query.county.as_ref(), yesterday)?,
         None => Vec::new(),
     };
     for case in open {
