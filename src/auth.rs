@@ -306,7 +306,7 @@ pub fn permits(role: Role, rpc: Rpc) -> bool {
     match role {
         Role::Admin => true,
         Role::Reader => rpc.reads_only(),
-        // HR handles periodic registration at the window (see `api::service::case_kinds`),
+        // HR handles periodic registration at the window (see `api::requests::case_kinds`),
         // and runs title evaluation rounds.
         Role::Hr => {
             rpc.reads_only()

@@ -47,6 +47,8 @@ mod merges;
 mod principal_rate;
 mod reads;
 mod refusals;
+mod registry_rpcs;
+mod requests;
 mod service;
 mod status;
 mod teachers;

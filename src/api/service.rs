@@ -1,8 +1,9 @@
-//! The TeacherRegistryService: one line per RPC, naming its handler. Handlers extract the
+//! The TeacherRegistryService's state and how every RPC is run (its RPCs are in
+//! [`crate::api::registry_rpcs`]). Handlers extract the
 //! request, convert it to domain terms (validation happens there, once), call the store
 //! (reads through [`ReadPool`], never on a runtime worker) and convert back. Every RPC runs
-//! inside [`traced`], which gives it a span and logs its status and latency. Helpers shared
-//! by the handlers live here too.
+//! inside [`traced`], which gives it a span and logs its status and latency. The request
+//! parsing the handlers share lives in [`crate::api::requests`], which imports none of them.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,26 +12,22 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use tonic::{Code, Request, Response, Status, Streaming};
+use tonic::{Code, Response, Status};
 use tracing::Instrument;
 
 use crate::api::audit::Auditor;
-use crate::api::backup::BackupStream;
-use crate::api::changes::WatchStream;
-use crate::api::gate::{Gate, Held};
-use crate::api::import::ImportStream;
-use crate::api::pb;
+use crate::api::gate::Gate;
 use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
-use crate::api::titles::TransitionStream;
-use crate::auth::{Principal, Role, Rpc};
+use crate::auth::{Principal, Rpc};
 use crate::credential::SigningKey;
 use crate::domain::audit::AuditKind;
-use crate::domain::case::CaseKind;
-use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
 use crate::metrics::Metrics;
-use crate::store::{Effect, Outcome, Store, WriteContext};
+use crate::store::{Effect, Outcome, Store};
 
-const MAX_REQUEST_ID_LEN: usize = 128;
+pub(super) use crate::api::requests::{
+    batch_context, collect, log_warnings, may_see, optional_etag, parse_page_size,
+    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
+};
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
 /// `titles`, `changes`, `import` and `backup`.
@@ -147,185 +144,6 @@ macro_rules! rpc_stream {
 
 pub(super) use rpc_stream;
 
-#[tonic::async_trait]
-impl pb::teacher_registry_service_server::TeacherRegistryService for RegistryService {
-    async fn create_teacher(
-        &self,
-        request: Request<pb::CreateTeacherRequest>,
-    ) -> Result<Response<pb::CreateTeacherResponse>, Status> {
-        rpc!(self, request, CreateTeacher, create)
-    }
-
-    async fn get_teacher(
-        &self,
-        request: Request<pb::GetTeacherRequest>,
-    ) -> Result<Response<pb::GetTeacherResponse>, Status> {
-        rpc!(self, request, GetTeacher, get)
-    }
-
-    async fn lookup_teacher(
-        &self,
-        request: Request<pb::LookupTeacherRequest>,
-    ) -> Result<Response<pb::LookupTeacherResponse>, Status> {
-        rpc!(self, request, LookupTeacher, lookup)
-    }
-
-    async fn list_teachers(
-        &self,
-        request: Request<pb::ListTeachersRequest>,
-    ) -> Result<Response<pb::ListTeachersResponse>, Status> {
-        rpc!(self, request, ListTeachers, list)
-    }
-
-    async fn search_teachers(
-        &self,
-        request: Request<pb::SearchTeachersRequest>,
-    ) -> Result<Response<pb::SearchTeachersResponse>, Status> {
-        rpc!(self, request, SearchTeachers, search)
-    }
-
-    async fn update_teacher(
-        &self,
-        request: Request<pb::UpdateTeacherRequest>,
-    ) -> Result<Response<pb::UpdateTeacherResponse>, Status> {
-        rpc!(self, request, UpdateTeacher, update)
-    }
-
-    async fn issue_certificate(
-        &self,
-        request: Request<pb::IssueCertificateRequest>,
-    ) -> Result<Response<pb::IssueCertificateResponse>, Status> {
-        rpc!(self, request, IssueCertificate, issue)
-    }
-
-    async fn reissue_certificate(
-        &self,
-        request: Request<pb::ReissueCertificateRequest>,
-    ) -> Result<Response<pb::ReissueCertificateResponse>, Status> {
-        rpc!(self, request, ReissueCertificate, reissue)
-    }
-
-    async fn register_certificate(
-        &self,
-        request: Request<pb::RegisterCertificateRequest>,
-    ) -> Result<Response<pb::RegisterCertificateResponse>, Status> {
-        rpc!(self, request, RegisterCertificate, register)
-    }
-
-    async fn revoke_certificate(
-        &self,
-        request: Request<pb::RevokeCertificateRequest>,
-    ) -> Result<Response<pb::RevokeCertificateResponse>, Status> {
-        rpc!(self, request, RevokeCertificate, revoke)
-    }
-
-    async fn lose_qualification(
-        &self,
-        request: Request<pb::LoseQualificationRequest>,
-    ) -> Result<Response<pb::LoseQualificationResponse>, Status> {
-        rpc!(self, request, LoseQualification, lose_qualification)
-    }
-
-    async fn change_title(
-        &self,
-        request: Request<pb::ChangeTitleRequest>,
-    ) -> Result<Response<pb::ChangeTitleResponse>, Status> {
-        rpc!(self, request, ChangeTitle, change_title)
-    }
-
-    type TransitionTitlesStream = Held<TransitionStream>;
-
-    async fn transition_titles(
-        &self,
-        request: Request<pb::TransitionTitlesRequest>,
-    ) -> Result<Response<Self::TransitionTitlesStream>, Status> {
-        rpc_stream!(self, request, TransitionTitles, transition)
-    }
-
-    async fn get_statistics(
-        &self,
-        request: Request<pb::GetStatisticsRequest>,
-    ) -> Result<Response<pb::GetStatisticsResponse>, Status> {
-        rpc!(self, request, GetStatistics, statistics)
-    }
-
-    async fn list_teacher_revisions(
-        &self,
-        request: Request<pb::ListTeacherRevisionsRequest>,
-    ) -> Result<Response<pb::ListTeacherRevisionsResponse>, Status> {
-        rpc!(self, request, ListTeacherRevisions, list_teacher_revisions)
-    }
-
-    async fn propose_transfer(
-        &self,
-        request: Request<pb::ProposeTransferRequest>,
-    ) -> Result<Response<pb::ProposeTransferResponse>, Status> {
-        rpc!(self, request, ProposeTransfer, propose_transfer)
-    }
-
-    async fn accept_transfer(
-        &self,
-        request: Request<pb::AcceptTransferRequest>,
-    ) -> Result<Response<pb::AcceptTransferResponse>, Status> {
-        rpc!(self, request, AcceptTransfer, accept_transfer)
-    }
-
-    async fn decline_transfer(
-        &self,
-        request: Request<pb::DeclineTransferRequest>,
-    ) -> Result<Response<pb::DeclineTransferResponse>, Status> {
-        rpc!(self, request, DeclineTransfer, decline_transfer)
-    }
-
-    async fn list_transfers(
-        &self,
-        request: Request<pb::ListTransfersRequest>,
-    ) -> Result<Response<pb::ListTransfersResponse>, Status> {
-        rpc!(self, request, ListTransfers, list_transfers)
-    }
-
-    async fn list_changes(
-        &self,
-        request: Request<pb::ListChangesRequest>,
-    ) -> Result<Response<pb::ListChangesResponse>, Status> {
-        rpc!(self, request, ListChanges, changes)
-    }
-
-    type ImportTeachersStream = Held<ImportStream>;
-
-    async fn import_teachers(
-        &self,
-        request: Request<Streaming<pb::ImportTeachersRequest>>,
-    ) -> Result<Response<Self::ImportTeachersStream>, Status> {
-        rpc_stream!(self, request, ImportTeachers, import)
-    }
-
-    type BackupRegistryStream = Held<BackupStream>;
-
-    async fn backup_registry(
-        &self,
-        request: Request<pb::BackupRegistryRequest>,
-    ) -> Result<Response<Self::BackupRegistryStream>, Status> {
-        rpc_stream!(self, request, BackupRegistry, backup)
-    }
-
-    async fn list_audit_entries(
-        &self,
-        request: Request<pb::ListAuditEntriesRequest>,
-    ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
-        rpc!(self, request, ListAuditEntries, audit_entries)
-    }
-
-    type WatchChangesStream = Held<WatchStream>;
-
-    async fn watch_changes(
-        &self,
-        request: Request<pb::WatchChangesRequest>,
-    ) -> Result<Response<Self::WatchChangesStream>, Status> {
-        rpc_stream!(self, request, WatchChanges, watch)
-    }
-}
-
 /// Runs one RPC in its own span and logs its outcome: method, status code, latency, the
 /// peer's address and (once the gate has admitted it) the principal, so that a sweep of
 /// refusals names who swept and from where. Successes log at DEBUG (one line per request
@@ -419,107 +237,4 @@ fn is_server_fault(code: Code) -> bool {
         code,
         Code::Internal | Code::DataLoss | Code::Unavailable | Code::Unknown
     )
-}
-
-/// The context of a single mutation by `principal`: recorded in its change event, and
-/// limited to the principal's county if it has one.
-pub(super) fn write_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
-    WriteContext::new(&principal.name, request_id)
-        .within(principal.county.clone())
-        .within_city(principal.city.clone())
-        .for_case_kinds(case_kinds(principal))
-}
-
-/// The kinds of case a principal may work, if not all: HR staff handle registration.
-pub(super) fn case_kinds(principal: &Principal) -> Option<Vec<CaseKind>> {
-    (principal.role == Role::Hr).then(|| vec![CaseKind::Registration])
-}
-
-/// The context of each mutation of a batch request (request id recorded, not replayed).
-pub(super) fn batch_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
-    WriteContext::batch(&principal.name, request_id).within(principal.county.clone())
-}
-
-/// Whether a county-scoped principal may see a teacher of `county` (others see all).
-pub(super) fn may_see(principal: &Principal, county: &CountyCode) -> bool {
-    principal.county.as_ref().is_none_or(|own| own == county)
-}
-
-/// The county a listing or feed is limited to: the caller's own for county-scoped
-/// principals (asking for another county is PERMISSION_DENIED), else what was asked.
-pub(super) fn scoped_county(
-    principal: &Principal,
-    asked: Option<CountyCode>,
-) -> Result<Option<CountyCode>, Status> {
-    match (&principal.county, asked) {
-        (None, asked) => Ok(asked),
-        (Some(own), None) => Ok(Some(own.clone())),
-        (Some(own), Some(asked)) if *own == asked => Ok(Some(asked)),
-        (Some(_), Some(_)) => Err(DomainError::PermissionDenied {
-            message: "this principal may only see its own county".into(),
-        }
-        .into()),
-    }
-}
-
-pub(super) fn log_warnings(teacher: &Teacher, warnings: &[String]) {
-    for warning in warnings {
-        tracing::info!(teacher_id = %teacher.id, %warning, "accepted with a warning");
-    }
-}
-
-pub(super) fn teacher_not_found() -> Status {
-    DomainError::NotFound { what: "teacher" }.into()
-}
-
-pub(super) fn parse_teacher_id(field: &str, raw: &str) -> Result<TeacherId, FieldViolation> {
-    TeacherId::parse(raw).map_err(|e| FieldViolation::new(field, e.to_string()))
-}
-
-/// An AIP-155 request id: optional; when given, 1-128 printable characters.
-pub(super) fn parse_request_id(raw: &str) -> Result<Option<String>, FieldViolation> {
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let len = raw.chars().count();
-    if len > MAX_REQUEST_ID_LEN {
-        return Err(FieldViolation::new(
-            "request_id",
-            format!("must be at most {MAX_REQUEST_ID_LEN} characters, got {len}"),
-        ));
-    }
-    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(FieldViolation::new(
-            "request_id",
-            "must not contain spaces or control characters",
-        ));
-    }
-    Ok(Some(raw.to_string()))
-}
-
-/// A page size (AIP-158): 0 means `default`, larger than `max` is clamped, negative is a
-/// violation.
-pub(super) fn parse_page_size(
-    raw: i32,
-    default: usize,
-    max: usize,
-) -> Result<usize, FieldViolation> {
-    match raw {
-        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
-        0 => Ok(default),
-        n => Ok((n as usize).min(max)),
-    }
-}
-
-/// An optional etag: empty means "whatever is current".
-pub(super) fn optional_etag(etag: String) -> Option<String> {
-    Some(etag).filter(|e| !e.is_empty())
-}
-
-/// Keeps a field's value, or records its violation.
-pub(super) fn collect<T>(
-    violations: &mut Vec<FieldViolation>,
-    result: Result<T, FieldViolation>,
-) -> Option<T> {
-    result.map_err(|v| violations.push(v)).ok()
 }

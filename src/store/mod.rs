@@ -15,6 +15,7 @@ mod cases;
 mod changes;
 mod codec;
 mod engine;
+mod error;
 mod evaluation;
 mod format;
 mod history;
@@ -22,6 +23,7 @@ mod identity;
 mod keys;
 mod migrate;
 mod mutation;
+mod options;
 mod page;
 mod postgres_engine;
 mod request_quota;
@@ -57,6 +59,7 @@ pub use cases::{
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
 };
 pub use changes::{ChangeEntry, ChangePage, Retention};
+pub use error::{StorageFault, StoreError};
 pub use evaluation::{
     ApplicationPage, ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand,
     FiguresRow,
@@ -70,6 +73,7 @@ pub use identity::duplicates::{Candidate, PassFigures};
 pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
+pub use options::{StoreOptions, DEFAULT_CACHE_MB};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
 pub use postgres_engine::cluster::ThrowawayCluster;
@@ -84,60 +88,6 @@ pub use transfers::CountyTransfers;
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 
-/// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The registry refuses the request; nothing changed.
-    #[error(transparent)]
-    Rejected(#[from] DomainError),
-    /// The disk or the storage engine failed; the operation may not have been applied.
-    #[error("storage failure ({fault}): {detail}")]
-    Storage { fault: StorageFault, detail: String },
-    /// A stored value could not be decoded.
-    #[error("corrupt value at key {key:?}: {detail}")]
-    Corrupt { key: String, detail: String },
-    /// The store is shutting down and takes no more writes.
-    #[error("the registry is shutting down")]
-    Closed,
-}
-
-/// What kind of storage failure, as far as a caller can act on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageFault {
-    /// No space left on the data directory's file system (or the quota is used up).
-    DiskFull,
-    /// The data directory cannot be written: a read-only file system or no permission.
-    ReadOnly,
-    /// Any other I/O or database failure.
-    Failed,
-}
-
-impl std::fmt::Display for StorageFault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            StorageFault::DiskFull => "disk full",
-            StorageFault::ReadOnly => "read-only",
-            StorageFault::Failed => "failed",
-        })
-    }
-}
-
-impl StorageFault {
-    fn of(error: &std::io::Error) -> StorageFault {
-        use std::io::ErrorKind;
-        match (error.kind(), error.raw_os_error()) {
-            (ErrorKind::StorageFull | ErrorKind::QuotaExceeded, _) => StorageFault::DiskFull,
-            (ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied, _) => {
-                StorageFault::ReadOnly
-            }
-            // ENOSPC, EDQUOT; EROFS
-            (_, Some(28 | 122)) => StorageFault::DiskFull,
-            (_, Some(30)) => StorageFault::ReadOnly,
-            _ => StorageFault::Failed,
-        }
-    }
-}
-
 pub(crate) use backend::Backend;
 
 /// What a page token of the duplicate candidates is bound to: the county listed.
@@ -150,46 +100,6 @@ fn candidates_digest(county: Option<&CountyCode>) -> [u8; 16] {
     sha2::Sha256::digest(text.as_bytes())[..16]
         .try_into()
         .expect("16 of 32 bytes")
-}
-
-/// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
-/// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
-/// page table and key filter grow with the registry, and sled holds more than its nominal
-/// cache as reads page nodes in and out, so the cache is a fraction of what is left. A
-/// larger cache serves more gets and applies imports faster, for memory a machine may not
-/// have; the measurements behind this choice are in `benches/SCALE.md`.
-pub const DEFAULT_CACHE_MB: u64 = 128;
-
-/// How to open the store.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// sled's page cache, in bytes.
-    pub cache_capacity: u64,
-    /// Disk space set aside in the data directory and freed when the disk fills, so that
-    /// sled, which must write to open, can be opened again and serve reads (0: none).
-    pub disk_reserve_bytes: u64,
-    /// How long a request id replays its first answer (see `store::requests`).
-    pub request_id_retention: std::time::Duration,
-    /// How many request ids one principal may keep within that window (see
-    /// `store::request_quota`).
-    pub request_ids_per_principal: u64,
-    /// How long read-audit entries are kept (see `store::audit`).
-    pub audit_retention: std::time::Duration,
-    /// The working-day calendar and time limits of cases.
-    pub window_rules: Arc<WindowRules>,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            cache_capacity: DEFAULT_CACHE_MB * 1024 * 1024,
-            disk_reserve_bytes: 0,
-            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
-            request_ids_per_principal: DEFAULT_REQUEST_IDS_PER_PRINCIPAL,
-            audit_retention: DEFAULT_AUDIT_RETENTION,
-            window_rules: Arc::default(),
-        }
-    }
 }
 
 /// A handle to the registry's storage. Cheap to clone: clones share one database and one

@@ -1,0 +1,119 @@
+//! What every handler does with a request before the store sees it: parse ids, page sizes
+//! and request ids into domain terms, collect field violations into one status, and scope
+//! a principal's writes and reads to its county.
+//!
+//! Apart from `service.rs` so that the stream handlers (`changes`, `import`, `backup`,
+//! `titles`, `audit`) can use these helpers without importing the service that names their
+//! stream types: every arrow between them points one way, to here.
+
+use tonic::Status;
+
+use crate::auth::{Principal, Role};
+use crate::domain::case::CaseKind;
+use crate::domain::{CountyCode, DomainError, FieldViolation, Teacher, TeacherId};
+use crate::store::WriteContext;
+
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The context of a single mutation by `principal`: recorded in its change event, and
+/// limited to the principal's county if it has one.
+pub(super) fn write_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
+    WriteContext::new(&principal.name, request_id)
+        .within(principal.county.clone())
+        .within_city(principal.city.clone())
+        .for_case_kinds(case_kinds(principal))
+}
+
+/// The kinds of case a principal may work, if not all: HR staff handle registration.
+pub(super) fn case_kinds(principal: &Principal) -> Option<Vec<CaseKind>> {
+    (principal.role == Role::Hr).then(|| vec![CaseKind::Registration])
+}
+
+/// The context of each mutation of a batch request (request id recorded, not replayed).
+pub(super) fn batch_context(principal: &Principal, request_id: Option<String>) -> WriteContext {
+    WriteContext::batch(&principal.name, request_id).within(principal.county.clone())
+}
+
+/// Whether a county-scoped principal may see a teacher of `county` (others see all).
+pub(super) fn may_see(principal: &Principal, county: &CountyCode) -> bool {
+    principal.county.as_ref().is_none_or(|own| own == county)
+}
+
+/// The county a listing or feed is limited to: the caller's own for county-scoped
+/// principals (asking for another county is PERMISSION_DENIED), else what was asked.
+pub(super) fn scoped_county(
+    principal: &Principal,
+    asked: Option<CountyCode>,
+) -> Result<Option<CountyCode>, Status> {
+    match (&principal.county, asked) {
+        (None, asked) => Ok(asked),
+        (Some(own), None) => Ok(Some(own.clone())),
+        (Some(own), Some(asked)) if *own == asked => Ok(Some(asked)),
+        (Some(_), Some(_)) => Err(DomainError::PermissionDenied {
+            message: "this principal may only see its own county".into(),
+        }
+        .into()),
+    }
+}
+
+pub(super) fn log_warnings(teacher: &Teacher, warnings: &[String]) {
+    for warning in warnings {
+        tracing::info!(teacher_id = %teacher.id, %warning, "accepted with a warning");
+    }
+}
+
+pub(super) fn teacher_not_found() -> Status {
+    DomainError::NotFound { what: "teacher" }.into()
+}
+
+pub(super) fn parse_teacher_id(field: &str, raw: &str) -> Result<TeacherId, FieldViolation> {
+    TeacherId::parse(raw).map_err(|e| FieldViolation::new(field, e.to_string()))
+}
+
+/// An AIP-155 request id: optional; when given, 1-128 printable characters.
+pub(super) fn parse_request_id(raw: &str) -> Result<Option<String>, FieldViolation> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let len = raw.chars().count();
+    if len > MAX_REQUEST_ID_LEN {
+        return Err(FieldViolation::new(
+            "request_id",
+            format!("must be at most {MAX_REQUEST_ID_LEN} characters, got {len}"),
+        ));
+    }
+    if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(FieldViolation::new(
+            "request_id",
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(Some(raw.to_string()))
+}
+
+/// A page size (AIP-158): 0 means `default`, larger than `max` is clamped, negative is a
+/// violation.
+pub(super) fn parse_page_size(
+    raw: i32,
+    default: usize,
+    max: usize,
+) -> Result<usize, FieldViolation> {
+    match raw {
+        n if n < 0 => Err(FieldViolation::new("page_size", "must not be negative")),
+        0 => Ok(default),
+        n => Ok((n as usize).min(max)),
+    }
+}
+
+/// An optional etag: empty means "whatever is current".
+pub(super) fn optional_etag(etag: String) -> Option<String> {
+    Some(etag).filter(|e| !e.is_empty())
+}
+
+/// Keeps a field's value, or records its violation.
+pub(super) fn collect<T>(
+    violations: &mut Vec<FieldViolation>,
+    result: Result<T, FieldViolation>,
+) -> Option<T> {
+    result.map_err(|v| violations.push(v)).ok()
+}
