@@ -992,6 +992,7 @@ pub(crate) fn title_change_input(entry: pb::TitleEntry) -> TitleChangeInput {
 impl From<SkipReason> for pb::TransitionSkipReason {
     fn from(reason: SkipReason) -> Self {
         match reason {
+            SkipReason::NotFound => Self::NotFound,
             SkipReason::NoLegacyTitle => Self::NoLegacyTitle,
             SkipReason::AlreadyTransitioned => Self::AlreadyTransitioned,
             SkipReason::HasNewTitle => Self::HasNewTitle,
