@@ -281,7 +281,11 @@ pub(crate) fn change_events<E: Engine>(
 }
 
 /// Stages one step of a restore.
-pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Result<(), StoreError> {
+pub(crate) fn stage_restore(
+    staged: &mut Staged<'_>,
+    part: RestorePart,
+    rules: &crate::domain::case::WindowRules,
+) -> Result<(), StoreError> {
     match part {
         RestorePart::Teachers(teachers) => {
             for teacher in &teachers {
@@ -310,7 +314,8 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
                         detail: "a case restored twice".into(),
                     });
                 }
-                stage_case(staged, None, case)?;
+                // The due-date entries are derived, so not carried: built here.
+                stage_case(staged, None, case, rules)?;
             }
         }
         RestorePart::Consultations(restored) => {

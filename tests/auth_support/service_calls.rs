@@ -217,6 +217,7 @@ pub async fn call_evaluation(
             .list_title_applications(pb::ListTitleApplicationsRequest {
                 round_id: id(),
                 county_code: String::new(),
+                ..Default::default()
             })
             .await
             .map(drop),

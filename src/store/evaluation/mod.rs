@@ -31,9 +31,9 @@ use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
 pub(crate) use reads::{
-    applications, dry_run, findings, get_application, get_round, round_figures,
+    applications, applications_page, dry_run, findings, get_application, get_round, round_figures,
 };
-pub use reads::{DryRunRow, FiguresRow};
+pub use reads::{ApplicationPage, DryRunRow, FiguresRow};
 pub(crate) use restore::{stage_application, stage_findings, stage_round};
 pub(crate) use verify::verify_evaluation;
 
