@@ -1,844 +1,147 @@
-//! Authentication and authorization through a real server: every RPC against every role,
-//! county scoping on every mutating RPC, masking, bad tokens, TLS and mutual TLS, and the
-//! refusal to serve a non-loopback address without authentication.
+//! Authentication and authorization through a real server: every RPC against every role
+//! as the literal role table (`auth_support/table.rs`) says, county scoping on every
+//! mutating RPC, masking, bad tokens, TLS and mutual TLS, and the refusal to serve a
+//! non-loopback address without authentication.
 
+mod auth_support;
 mod common;
 
-use std::path::Path;
+use std::collections::BTreeMap;
 
+use auth_support::table::{self, admits, COLUMNS, COUNTY, NO_TOKEN, ROLE_TABLE};
+use auth_support::*;
 use common::*;
 use teacher_registry::api::pb;
-use teacher_registry::api::pb::case_service_client::CaseServiceClient;
-use teacher_registry::api::pb::credential_service_client::CredentialServiceClient;
-use teacher_registry::api::pb::duplicate_service_client::DuplicateServiceClient;
-use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
-use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
-use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
-use teacher_registry::auth::{add_principal, permits, Authenticator, Role, Rpc};
-use teacher_registry::credential::SigningKey;
-use teacher_registry::domain::case::CaseId;
+use teacher_registry::auth::{Authenticator, Rpc};
 use teacher_registry::server::{ServerOptions, TlsFiles};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tonic::Code;
 
-const A: &str = "350702";
-const B: &str = "350721";
-
-type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
-type AuthCases = CaseServiceClient<InterceptedService<Channel, Token>>;
-type AuthCredentials = CredentialServiceClient<InterceptedService<Channel, Token>>;
-type AuthEvaluation = EvaluationServiceClient<InterceptedService<Channel, Token>>;
-type AuthIdentity = IdentityServiceClient<InterceptedService<Channel, Token>>;
-
-fn with_header(channel: Channel, header: Option<&str>) -> AuthClient {
-    TeacherRegistryServiceClient::with_interceptor(channel, Token::header(header))
+/// The RPC a row of the role table names.
+fn rpc_named(name: &str) -> Rpc {
+    Rpc::ALL
+        .into_iter()
+        .find(|rpc| format!("{rpc:?}") == name)
+        .unwrap_or_else(|| panic!("the role table names {name}, which the server does not know"))
 }
 
-struct Principals {
-    admin: String,
-    hr: String,
-    county_a: String,
-    county_b: String,
-    importer_a: String,
-    reader: String,
-    city: String,
-}
-
-fn principals(path: &Path) -> Principals {
-    Principals {
-        admin: add_principal(path, "root", Role::Admin, None).unwrap(),
-        hr: add_principal(path, "hr-office", Role::Hr, None).unwrap(),
-        county_a: add_principal(path, "yanping", Role::County, Some(A)).unwrap(),
-        county_b: add_principal(path, "shunchang", Role::County, Some(B)).unwrap(),
-        importer_a: add_principal(path, "loader", Role::Importer, Some(A)).unwrap(),
-        reader: add_principal(path, "auditor", Role::Reader, None).unwrap(),
-        city: add_principal(path, "nanping", Role::City, Some("350700")).unwrap(),
+#[test]
+fn the_role_table_has_one_row_per_rpc_of_the_proto() {
+    let mut names: Vec<String> = ROLE_TABLE
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, table::proto_rpcs());
+    for (name, _) in ROLE_TABLE {
+        rpc_named(name);
     }
 }
 
-async fn secured_server(dir: &Path) -> (TestServer, Principals) {
-    let path = dir.join("auth.toml");
-    let tokens = principals(&path);
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        credential_key: Some(SigningKey::generate().into()),
-        ..ServerOptions::default()
-    })
-    .await;
-    (server, tokens)
-}
-
-async fn channel(server: &TestServer) -> Channel {
-    Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
-async fn as_token(server: &TestServer, token: &str) -> AuthClient {
-    with_header(channel(server).await, Some(&format!("Bearer {token}")))
-}
-
-async fn cases_as(server: &TestServer, token: &str) -> AuthCases {
-    CaseServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
-}
-
-async fn credentials_as(server: &TestServer, token: &str) -> AuthCredentials {
-    CredentialServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
-}
-
-/// Calls a credential RPC: a credential for county A's certificate, a check of a text
-/// that is no credential (INVALID_ARGUMENT for anyone), the public key.
-async fn call_credential(client: &mut AuthCredentials, rpc: Rpc) -> Result<(), tonic::Status> {
-    match rpc {
-        Rpc::IssueCredential => client
-            .issue_credential(pb::IssueCredentialRequest {
-                certificate_number: CERT_A.into(),
-            })
-            .await
-            .map(drop),
-        Rpc::CheckCredential => client
-            .check_credential(pb::CheckCredentialRequest {
-                credential: "TRC1.x.y".into(),
-            })
-            .await
-            .map(drop),
-        Rpc::GetCredentialKey => client
-            .get_credential_key(pb::GetCredentialKeyRequest {})
-            .await
-            .map(drop),
-        other => panic!("{other:?} is not a credential RPC"),
-    }
-}
-
-/// Calls a case RPC: opening a registration case for county A's certificate (the kind
-/// every role that works cases may open), or a step of a case that does not exist
-/// (NOT_FOUND for whoever may call it).
-async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Status> {
-    let case_id = CaseId::generate(&mut rand::thread_rng()).to_string();
-    match rpc {
-        Rpc::OpenCase => cases
-            .open_case(pb::OpenCaseRequest {
-                case: Some(pb::Case {
-                    kind: pb::CaseKind::Registration as i32,
-                    county_code: A.into(),
-                    certificate_number: CERT_A.into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::GetCase => cases
-            .get_case(pb::GetCaseRequest { case_id })
-            .await
-            .map(drop),
-        Rpc::RecordConsultation => cases
-            .record_consultation(pb::RecordConsultationRequest {
-                consultation: Some(pb::Consultation {
-                    county_code: A.into(),
-                    topic: "认定条件".into(),
-                    channel: pb::ConsultationChannel::Phone as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::GetCaseReport => cases
-            .get_case_report(pb::GetCaseReportRequest {
-                year: 2026,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ListCases => cases
-            .list_cases(pb::ListCasesRequest::default())
-            .await
-            .map(drop),
-        Rpc::AcceptCase => cases
-            .accept_case(pb::AcceptCaseRequest {
-                case_id,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RefuseCase => cases
-            .refuse_case(pb::RefuseCaseRequest {
-                case_id,
-                reason: "r".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RequestSupplement => cases
-            .request_supplement(pb::RequestSupplementRequest {
-                case_id,
-                missing: vec!["x".into()],
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ReceiveSupplement => cases
-            .receive_supplement(pb::ReceiveSupplementRequest {
-                case_id,
-                materials: vec!["x".into()],
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ForwardCase => cases
-            .forward_case(pb::ForwardCaseRequest {
-                case_id,
-                opinion: "o".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::AssignCase => cases
-            .assign_case(pb::AssignCaseRequest {
-                case_id,
-                assignee: "a".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::WithdrawCase => cases
-            .withdraw_case(pb::WithdrawCaseRequest {
-                case_id,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::DecideCase => cases
-            .decide_case(pb::DecideCaseRequest {
-                case_id,
-                outcome: pb::CaseOutcome::Denied as i32,
-                reasons: vec!["r".into()],
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        other => panic!("{other:?} is not a case RPC"),
-    }
-}
-
-async fn evaluation_as(server: &TestServer, token: &str) -> AuthEvaluation {
-    EvaluationServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
-}
-
-/// Calls a title evaluation RPC: opening a round, a finding about county A's teacher, or
-/// a step of a round or application that does not exist (NOT_FOUND for whoever may call
-/// it).
-async fn call_evaluation(
-    client: &mut AuthEvaluation,
-    rpc: Rpc,
-    a: &pb::Teacher,
-) -> Result<(), tonic::Status> {
-    let id = || CaseId::generate(&mut rand::thread_rng()).to_string();
-    match rpc {
-        Rpc::CreateEvaluationRound => client
-            .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-                round: Some(pb::EvaluationRound {
-                    name: "2026年度评审".into(),
-                    county_code: A.into(),
-                    target_tier: pb::TitleTier::FirstLevel as i32,
-                    application_deadline: "2026-12-31".into(),
-                    committee: vec!["委员".into()],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::GetEvaluationRound => client
-            .get_evaluation_round(pb::GetEvaluationRoundRequest { round_id: id() })
-            .await
-            .map(drop),
-        Rpc::RecordEthicsFinding => client
-            .record_ethics_finding(pb::RecordEthicsFindingRequest {
-                finding: Some(pb::EthicsFinding {
-                    teacher_id: a.teacher_id.clone(),
-                    found_on: "2026-01-05".into(),
-                    ground: "有偿补课".into(),
-                    vetoes_until: "2026-12-31".into(),
-                    reviewed_by: "另一位审核人".into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::ListEthicsFindings => client
-            .list_ethics_findings(pb::ListEthicsFindingsRequest {
-                teacher_id: a.teacher_id.clone(),
-            })
-            .await
-            .map(drop),
-        Rpc::ApplyForTitle => client
-            .apply_for_title(pb::ApplyForTitleRequest {
-                round_id: id(),
-                teacher_id: a.teacher_id.clone(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::GetTitleApplication => client
-            .get_title_application(pb::GetTitleApplicationRequest {
-                application_id: id(),
-            })
-            .await
-            .map(drop),
-        Rpc::ListTitleApplications => client
-            .list_title_applications(pb::ListTitleApplicationsRequest {
-                round_id: id(),
-                county_code: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::OpenPublicity => client
-            .open_publicity(pb::OpenPublicityRequest {
-                round_id: id(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RecordObjection => client
-            .record_objection(pb::RecordObjectionRequest {
-                application_id: id(),
-                text: "异议".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::HandleObjection => client
-            .handle_objection(pb::HandleObjectionRequest {
-                application_id: id(),
-                note: "经核查".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RecordCommitteeResults => client
-            .record_committee_results(pb::RecordCommitteeResultsRequest {
-                round_id: id(),
-                rows: vec![pb::CommitteeResultRow {
-                    application_id: id(),
-                    votes_for: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ConfirmApplications => client
-            .confirm_applications(pb::ConfirmApplicationsRequest {
-                round_id: id(),
-                approval_document: "文号".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::CloseTitleApplication => client
-            .close_title_application(pb::CloseTitleApplicationRequest {
-                application_id: id(),
-                reason: pb::CloseReason::Withdrawn as i32,
-                note: "撤回".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::CheckEligibility => client
-            .check_eligibility(pb::CheckEligibilityRequest {
-                round_id: id(),
-                county_code: A.into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::GetRoundStatistics => client
-            .get_round_statistics(pb::GetRoundStatisticsRequest {
-                round_id: id(),
-                county_code: String::new(),
-            })
-            .await
-            .map(drop),
-        other => panic!("{other:?} is not an evaluation RPC"),
-    }
-}
-
-async fn identity_as(server: &TestServer, token: &str) -> AuthIdentity {
-    IdentityServiceClient::with_interceptor(channel(server).await, Token::bearer(token))
-}
-
-/// Calls an IdentityService RPC: a correction of county A's teacher, or a step of a
-/// correction that does not exist (NOT_FOUND for whoever may call it).
-async fn call_identity(
-    client: &mut AuthIdentity,
-    rpc: Rpc,
-    a: &pb::Teacher,
-    n: u32,
-) -> Result<(), tonic::Status> {
-    let correction_id = CaseId::generate(&mut rand::thread_rng()).to_string();
-    match rpc {
-        Rpc::ProposeIdentityCorrection => client
-            .propose_identity_correction(pb::ProposeIdentityCorrectionRequest {
-                teacher_id: a.teacher_id.clone(),
-                id_document_type: pb::IdDocumentType::Passport as i32,
-                national_id: format!("E{:08}", 10_000 + n),
-                reason: "护照换发".into(),
-                evidence_ref: "扫描件".into(),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::ApproveIdentityCorrection => client
-            .approve_identity_correction(pb::ApproveIdentityCorrectionRequest {
-                correction_id,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RejectIdentityCorrection => client
-            .reject_identity_correction(pb::RejectIdentityCorrectionRequest {
-                correction_id,
-                note: "不符".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::GetIdentityCorrection => client
-            .get_identity_correction(pb::GetIdentityCorrectionRequest { correction_id })
-            .await
-            .map(drop),
-        // A number no record holds: NOT_FOUND for whoever may merge.
-        Rpc::MergeTeachers => client
-            .merge_teachers(pb::MergeTeachersRequest {
-                survivor_teacher_id: a.teacher_id.clone(),
-                merged_teacher_id: teacher_registry::domain::TeacherId::generate(
-                    &mut rand::thread_rng(),
-                )
-                .to_string(),
-                reason: "同一人".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::UnmergeTeachers => client
-            .unmerge_teachers(pb::UnmergeTeachersRequest {
-                merged_teacher_id: a.teacher_id.clone(),
-                reason: "两人".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        other => panic!("{other:?} is not an identity RPC"),
-    }
-}
-
-/// Calls a DuplicateService RPC: the list, or the dismissal of a pair never found
-/// (NOT_FOUND for whoever may call it).
-async fn call_duplicates(
-    server: &TestServer,
-    token: &str,
-    rpc: Rpc,
-    a: &pb::Teacher,
-) -> Result<(), tonic::Status> {
-    let mut client =
-        DuplicateServiceClient::with_interceptor(channel(server).await, Token::bearer(token));
-    match rpc {
-        Rpc::ListDuplicateCandidates => client
-            .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
-            .await
-            .map(drop),
-        Rpc::DismissDuplicateCandidate => client
-            .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
-                teacher_id: a.teacher_id.clone(),
-                other_teacher_id: teacher_registry::domain::TeacherId::generate(
-                    &mut rand::thread_rng(),
-                )
-                .to_string(),
-                note: "两人".into(),
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        other => panic!("{other:?} is not a duplicate RPC"),
-    }
-}
-
-/// Whether the RPC is the EvaluationService's.
-fn is_evaluation(rpc: Rpc) -> bool {
-    rpc.is_evaluation_step()
-        || matches!(
-            rpc,
-            Rpc::GetEvaluationRound
-                | Rpc::ListEthicsFindings
-                | Rpc::GetTitleApplication
-                | Rpc::ListTitleApplications
-                | Rpc::CheckEligibility
-                | Rpc::GetRoundStatistics
-        )
-}
-
-const CERT_A: &str = "20163500022000123";
-
-/// A teacher in A with a certificate, and one in B; returns their ids.
-async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
-    let a = admin
-        .create_teacher(create_request(teacher(1, A), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let b = admin
-        .create_teacher(create_request(teacher(2, B), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    for (holder, number) in [(&a, CERT_A), (&b, "20163500022000456")] {
-        admin
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: holder.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: number.into(),
-                    kind: pb::CertificateKind::PrimarySchool as i32,
-                    subject: "语文".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    (a, b)
-}
-
-/// A well-formed registry number that no record holds.
-fn nobody() -> String {
-    teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string()
-}
-
-/// Calls `rpc` with a request about county A's teacher; the status if it failed.
-async fn call(
-    client: &mut AuthClient,
-    rpc: Rpc,
-    a: &pb::Teacher,
-    n: u32,
-) -> Result<(), tonic::Status> {
-    match rpc {
-        Rpc::CreateTeacher => client
-            .create_teacher(create_request(teacher(100 + n, A), ""))
-            .await
-            .map(drop),
-        Rpc::GetTeacher => client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: a.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .map(drop),
-        // By certificate number: readers may not look up by identity number (red_team).
-        Rpc::LookupTeacher => client
-            .lookup_teacher(pb::LookupTeacherRequest {
-                key: Some(pb::lookup_teacher_request::Key::CertificateNumber(
-                    CERT_A.into(),
-                )),
-                id_document_type: 0,
-            })
-            .await
-            .map(drop),
-        Rpc::ListTeachers => client
-            .list_teachers(pb::ListTeachersRequest::default())
-            .await
-            .map(drop),
-        Rpc::SearchTeachers => client
-            .search_teachers(pb::SearchTeachersRequest {
-                name: a.name.clone(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::UpdateTeacher => client
-            .update_teacher(pb::UpdateTeacherRequest {
-                teacher: Some(pb::Teacher {
-                    teacher_id: a.teacher_id.clone(),
-                    school: format!("学校{n}"),
-                    ..Default::default()
-                }),
-                update_mask: None,
-                request_id: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::IssueCertificate => client
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: a.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: format!("2016350003200{n:04}"),
-                    kind: pb::CertificateKind::JuniorSecondary as i32,
-                    subject: "数学".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ReissueCertificate => client
-            .reissue_certificate(pb::ReissueCertificateRequest {
-                certificate_number: CERT_A.into(),
-                reason: pb::ReissueReason::Damaged as i32,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RegisterCertificate => client
-            .register_certificate(pb::RegisterCertificateRequest {
-                certificate_number: CERT_A.into(),
-                registered_on: format!("2017-01-{:02}", 1 + n % 28),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::RevokeCertificate => client
-            .revoke_certificate(pb::RevokeCertificateRequest {
-                certificate_number: "20163500022999999".into(),
-                reason: "r".into(),
-                approval_document: "d".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::LoseQualification => client
-            .lose_qualification(pb::LoseQualificationRequest {
-                certificate_number: "20163500022999999".into(),
-                ground: pb::QualificationLossGround::IntentionalCrimeSentence as i32,
-                approval_document: "d".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ChangeTitle => client
-            .change_title(pb::ChangeTitleRequest {
-                teacher_id: a.teacher_id.clone(),
-                change: Some(pb::TitleEntry {
-                    tier: pb::TitleTier::ThirdLevel as i32,
-                    kind: pb::TitleChangeKind::Correction as i32,
-                    effective_date: "2020-01-01".into(),
-                    note: "fix".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::TransitionTitles => client
-            .transition_titles(pb::TransitionTitlesRequest {
-                county_code: A.into(),
-                effective_date: "2016-09-01".into(),
-                approval_document: "doc".into(),
-                dry_run: true,
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::GetStatistics => client
-            .get_statistics(pb::GetStatisticsRequest::default())
-            .await
-            .map(drop),
-        Rpc::ListChanges => client
-            .list_changes(pb::ListChangesRequest::default())
-            .await
-            .map(drop),
-        // Authorization only: a registry number nobody holds, so nothing pends after.
-        Rpc::ProposeTransfer => client
-            .propose_transfer(pb::ProposeTransferRequest {
-                teacher_id: nobody(),
-                to_county_code: B.into(),
-                reason: "工作调动".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::AcceptTransfer => client
-            .accept_transfer(pb::AcceptTransferRequest {
-                teacher_id: nobody(),
-                school: "一中".into(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::DeclineTransfer => client
-            .decline_transfer(pb::DeclineTransferRequest {
-                teacher_id: nobody(),
-                ..Default::default()
-            })
-            .await
-            .map(drop),
-        Rpc::ListTransfers => client
-            .list_transfers(pb::ListTransfersRequest {
-                county_code: A.into(),
-            })
-            .await
-            .map(drop),
-        Rpc::ListTeacherRevisions => client
-            .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
-                teacher_id: a.teacher_id.clone(),
-                page_size: 10,
-                page_token: String::new(),
-            })
-            .await
-            .map(drop),
-        Rpc::WatchChanges => client
-            .watch_changes(pb::WatchChangesRequest::default())
-            .await
-            .map(drop),
-        Rpc::ImportTeachers => {
-            let row = pb::ImportTeachersRequest {
-                teacher: Some(teacher(200 + n, A)),
-                mode: pb::ImportMode::Upsert as i32,
-            };
-            let mut stream = client
-                .import_teachers(tokio_stream::iter(vec![row]))
-                .await?
-                .into_inner();
-            let result = stream.message().await?.unwrap();
-            assert_eq!(result.outcome(), pb::ImportOutcome::Created, "{result:?}");
-            Ok(())
+#[test]
+fn the_readme_role_table_is_the_tested_one() {
+    let (header, rows) = table::readme_table();
+    assert_eq!(header, COLUMNS);
+    let mut readme = BTreeMap::new();
+    for (names, cells) in rows {
+        for name in names {
+            let before = readme.insert(name.clone(), cells.clone());
+            assert!(
+                before.is_none(),
+                "the README's role table lists {name} twice"
+            );
         }
-        Rpc::BackupRegistry => {
-            let mut stream = client
-                .backup_registry(pb::BackupRegistryRequest {})
-                .await?
-                .into_inner();
-            let mut snapshot = false;
-            while let Some(message) = stream.message().await? {
-                use pb::backup_registry_response::Entry;
-                snapshot |= matches!(message.entry, Some(Entry::Snapshot(_)));
-            }
-            assert!(snapshot, "a backup without its snapshot");
-            Ok(())
-        }
-        Rpc::ListAuditEntries => {
-            let page = client
-                .list_audit_entries(pb::ListAuditEntriesRequest::default())
-                .await?
-                .into_inner();
-            // This run's listing (ListTeachers comes before it) is there, at least.
-            assert!(!page.entries.is_empty(), "{page:?}");
-            Ok(())
-        }
-        Rpc::OpenCase
-        | Rpc::GetCase
-        | Rpc::ListCases
-        | Rpc::AcceptCase
-        | Rpc::RefuseCase
-        | Rpc::RequestSupplement
-        | Rpc::ReceiveSupplement
-        | Rpc::ForwardCase
-        | Rpc::AssignCase
-        | Rpc::WithdrawCase
-        | Rpc::DecideCase
-        | Rpc::RecordConsultation
-        | Rpc::GetCaseReport => unreachable!("case RPCs go through call_case"),
-        Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey => {
-            unreachable!("credential RPCs go through call_credential")
-        }
-        Rpc::VerifyCertificate => unreachable!("public RPCs go through call_public"),
-        rpc if is_evaluation(rpc) => unreachable!("evaluation RPCs go through call_evaluation"),
-        rpc if rpc.is_identity_operation() => {
-            unreachable!("identity RPCs go through call_identity")
-        }
-        other => unreachable!("{other:?} has no call"),
     }
+    let tested: BTreeMap<String, Vec<String>> = ROLE_TABLE
+        .iter()
+        .map(|(name, cells)| (name.to_string(), cells.map(str::to_string).to_vec()))
+        .collect();
+    assert_eq!(readme, tested);
 }
 
-/// Calls a public RPC with the caller's token, which is ignored: every role gets the
-/// same answer as a caller without one.
-async fn call_public(
-    server: &TestServer,
-    token: &str,
-    rpc: Rpc,
-    a: &pb::Teacher,
-) -> Result<(), tonic::Status> {
-    let mut client =
-        VerificationServiceClient::with_interceptor(channel(server).await, Token::bearer(token));
-    assert_eq!(rpc, Rpc::VerifyCertificate);
-    let answer = client
-        .verify_certificate(pb::VerifyCertificateRequest {
-            name: a.name.clone(),
-            certificate_number: CERT_A.into(),
-            national_id: String::new(),
-        })
-        .await?
-        .into_inner();
-    assert!(answer.found, "{answer:?}");
-    Ok(())
-}
-
+/// Every cell of the role table, through a real server: each role's principal (county
+/// staff and the importer of county A) calls every RPC with a request about county A;
+/// a cell starting with `no` must be PERMISSION_DENIED, any other must not (nor
+/// UNAUTHENTICATED). Without a token, `no` is UNAUTHENTICATED. Where the county column
+/// says `own county`, county B's principal making the request county A's made
+/// successfully is refused (NOT_FOUND or PERMISSION_DENIED); where it says `yes`, it is
+/// not.
 #[tokio::test]
 async fn every_rpc_against_every_role() {
     let dir = tempfile::tempdir().unwrap();
     let (server, tokens) = secured_server(dir.path()).await;
     let mut admin = as_token(&server, &tokens.admin).await;
     let (a, _) = seed(&mut admin).await;
-    let roles = [
-        (Role::Admin, &tokens.admin),
-        (Role::Hr, &tokens.hr),
-        (Role::County, &tokens.county_a),
-        (Role::Importer, &tokens.importer_a),
-        (Role::Reader, &tokens.reader),
-        (Role::City, &tokens.city),
+    let callers = [
+        Some(&tokens.admin),
+        Some(&tokens.hr),
+        Some(&tokens.county_a),
+        Some(&tokens.importer_a),
+        Some(&tokens.reader),
+        Some(&tokens.city),
+        None,
     ];
+    let mut county_results = BTreeMap::new();
     let mut n = 0;
-    for (role, token) in roles {
-        let mut client = as_token(&server, token).await;
-        let mut cases = cases_as(&server, token).await;
-        let mut credentials = credentials_as(&server, token).await;
-        let mut evaluation = evaluation_as(&server, token).await;
-        let mut identity = identity_as(&server, token).await;
-        for rpc in Rpc::ALL {
+    for (column, token) in callers.into_iter().enumerate() {
+        let mut clients = Clients::new(&server, token.map(String::as_str)).await;
+        for (name, cells) in ROLE_TABLE {
             n += 1;
-            let result = if rpc.is_public() && rpc == Rpc::VerifyCertificate {
-                call_public(&server, token, rpc, &a).await
-            } else if is_evaluation(rpc) {
-                call_evaluation(&mut evaluation, rpc, &a).await
-            } else if matches!(
-                rpc,
-                Rpc::ListDuplicateCandidates | Rpc::DismissDuplicateCandidate
-            ) {
-                call_duplicates(&server, token, rpc, &a).await
-            } else if rpc.is_identity_operation() {
-                call_identity(&mut identity, rpc, &a, n).await
-            } else if rpc.is_case_step()
-                || matches!(rpc, Rpc::GetCase | Rpc::ListCases | Rpc::GetCaseReport)
-            {
-                call_case(&mut cases, rpc).await
-            } else if matches!(
-                rpc,
-                Rpc::IssueCredential | Rpc::CheckCredential | Rpc::GetCredentialKey
-            ) {
-                call_credential(&mut credentials, rpc).await
+            let (rpc, cell) = (rpc_named(name), cells[column]);
+            let result = call_as(&mut clients, rpc, &a, n).await;
+            let code = result.as_ref().err().map(tonic::Status::code);
+            let refused = if column == NO_TOKEN {
+                Code::Unauthenticated
             } else {
-                call(&mut client, rpc, &a, n).await
+                Code::PermissionDenied
             };
-            let denied = matches!(&result, Err(s) if s.code() == Code::PermissionDenied);
-            assert_eq!(denied, !permits(role, rpc), "{role:?} {rpc:?}: {result:?}");
-            if let Err(status) = &result {
-                assert_ne!(status.code(), Code::Unauthenticated, "{role:?} {rpc:?}");
+            if admits(cell) {
+                assert!(
+                    !matches!(code, Some(Code::PermissionDenied | Code::Unauthenticated)),
+                    "{} {name} ({cell}): {result:?}",
+                    COLUMNS[column]
+                );
+            } else {
+                assert_eq!(
+                    code,
+                    Some(refused),
+                    "{} {name} ({cell}): {result:?}",
+                    COLUMNS[column]
+                );
+            }
+            if column == COUNTY {
+                county_results.insert(*name, code);
             }
         }
     }
+    let mut other_county = Clients::new(&server, Some(&tokens.county_b)).await;
+    let mut scoped_and_seen = 0;
+    for (name, cells) in ROLE_TABLE {
+        n += 1;
+        let cell = cells[COUNTY];
+        let result = call_as(&mut other_county, rpc_named(name), &a, n).await;
+        let code = result.as_ref().err().map(tonic::Status::code);
+        let county_a = county_results[name];
+        if cell.starts_with("own county") {
+            if county_a.is_none() {
+                scoped_and_seen += 1;
+                assert!(
+                    matches!(code, Some(Code::NotFound | Code::PermissionDenied)),
+                    "county B {name} ({cell}): {result:?}"
+                );
+            }
+        } else if admits(cell) {
+            // Not scoped: county B is not refused where county A was not.
+            assert!(
+                county_a.is_some()
+                    || !matches!(code, Some(Code::NotFound | Code::PermissionDenied)),
+                "county B {name} ({cell}): {result:?}"
+            );
+        }
+    }
+    // The rows whose call succeeded for county A, so that county B's refusal says
+    // something: reads and writes of A's teacher, lists and feeds naming county A.
+    assert!(scoped_and_seen >= 20, "{scoped_and_seen} scoped rows seen");
 }
 
 #[tokio::test]

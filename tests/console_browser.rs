@@ -9,7 +9,15 @@
 //! without a label, and, when axe-core is available (`AXE_CORE_JS`, installed by .ci/run),
 //! audited by it in the same browser.
 //!
-//! Screenshots of each step are kept in `<target dir>/console-screenshots/`.
+//! Screenshots of each step are kept in `<target dir>/console-screenshots/`. With
+//! `README_SCREENSHOTS=<dir>` the main pages' screenshots are also written there under
+//! their names (1280×1000, as Chromium takes them, 60 to 100 kB each): the README's
+//! (`docs/screenshots/`) are made so, never by hand:
+//!
+//! ```sh
+//! README_SCREENSHOTS=$PWD/docs/screenshots AXE_CORE_JS=... \
+//!   cargo test --locked --test console_browser -- --include-ignored
+//! ```
 //!
 //! It needs /usr/bin/chromium and /usr/bin/chromedriver (or `CHROMIUM` and `CHROMEDRIVER`),
 //! so the quick `cargo test` lists it as ignored; the whole suite runs it, and fails saying
@@ -32,6 +40,47 @@ use teacher_registry::credential::SigningKey;
 
 const TAB: &str = "\u{e004}";
 const ENTER: &str = "\u{e007}";
+
+/// The steps whose screenshots the README shows (see the module doc).
+const README: &[&str] = &[
+    "verify-public",
+    "verify-credential",
+    "search",
+    "teacher",
+    "teacher-history",
+    "reissue-field-error",
+    "window-queue",
+    "case-accepted",
+    "transition-dry-run",
+    "statistics",
+    "round",
+    "round-committee-file",
+    "import",
+];
+
+/// The README shows exactly the screenshots the walk writes for it, and they are there.
+#[test]
+fn the_readme_shows_the_screenshots_the_walk_makes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let shown: Vec<&str> = readme
+        .split("](docs/screenshots/")
+        .skip(1)
+        .map(|rest| rest.split_once(".png)").expect("a PNG").0)
+        .collect();
+    assert_eq!(
+        shown, README,
+        "the README's screenshots, in the walk's order"
+    );
+    let mut total = 0;
+    for name in README {
+        let path = root.join(format!("docs/screenshots/{name}.png"));
+        total += std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .len();
+    }
+    assert!(total < 1_500_000, "{total} bytes of screenshots");
+}
 
 /// chromedriver, stopped when dropped.
 struct Driver(Child);
@@ -174,7 +223,12 @@ impl Walk {
         self.step += 1;
         let png = self.client.screenshot().await.unwrap();
         let path = self.shots.join(format!("{:02}-{name}.png", self.step));
-        std::fs::write(&path, png).unwrap();
+        std::fs::write(&path, &png).unwrap();
+        if let Some(dir) = std::env::var_os("README_SCREENSHOTS").filter(|_| README.contains(&name))
+        {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(PathBuf::from(dir).join(format!("{name}.png")), &png).unwrap();
+        }
         let unlabelled = self
             .client
             .execute(
@@ -291,6 +345,23 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     assert!(verdict.starts_with("有效"), "{verdict}");
     walk.shot("verify-credential").await;
 
+    // The teacher changes name (their page shows the former one).
+    registry
+        .clone()
+        .update_teacher(pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: fx.teacher_a.teacher_id.clone(),
+                name: "张叁".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["name".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
     // Sign in; search by name; open the teacher.
     walk.goto("/signin").await;
     walk.fill("#token", &fx.tokens.admin).await;
@@ -324,6 +395,18 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.find("#reissue button").await.click().await.unwrap();
     walk.find("#done").await;
     walk.shot("reissue-done").await;
+    // The teacher's past: the former name, and the reissue among the revisions.
+    assert!(walk.text("#former-names").await.contains("张三"));
+    let newest = walk.text("#revisions tbody tr").await;
+    assert!(newest.contains("补发证书"), "{newest}");
+    walk.client
+        .execute(
+            "document.getElementById('revisions-h').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    walk.shot("teacher-history").await;
     let copies = fx.teacher(&fx.teacher_a.teacher_id).await.certificates[0]
         .copies
         .clone();

@@ -512,6 +512,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
             .list_title_applications(pb::ListTitleApplicationsRequest {
                 round_id: round_id.clone(),
                 county_code: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -2,8 +2,9 @@
 //! `import c.jsonl --mode upsert` failed with `unknown column "certificates"`), and staff
 //! who work in Excel had no sheet to export. Through the real binary and real servers:
 //! a JSON Lines export imports into the same registry as UNCHANGED rows and into an empty
-//! one as the same records (certificates with copies, registrations and revocations, and
-//! title history); a CSV or XLSX export has the template's header, imports again
+//! one as the same records (certificates with copies, registrations and revocations,
+//! title history, former names and documents; a file without the latter, as earlier
+//! releases wrote, still imports); a CSV or XLSX export has the template's header, imports again
 //! unchanged, and an edited cell imports as that one update.
 
 mod common;
@@ -110,6 +111,21 @@ async fn fill(client: &mut Client) {
     )
     .await;
     let second = create(client, teacher(2, "350702")).await;
+    // A new identity card: the one it replaces is kept as a former document.
+    client
+        .update_teacher(pb::UpdateTeacherRequest {
+            teacher: Some(pb::Teacher {
+                teacher_id: second.teacher_id.clone(),
+                national_id: resident_id("350702", &second.birth_date, 502),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["national_id".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
     create(client, teacher(3, "350702")).await;
     let fourth = create(client, teacher(4, "350721")).await;
 
@@ -215,11 +231,9 @@ fn portable(mut teacher: pb::Teacher) -> pb::Teacher {
     teacher.revision = 0;
     teacher.create_time = None;
     teacher.update_time = None;
-    // What the registry kept of the record's own past (former names, as its revisions)
-    // stays with the registry: an import records the person as the file states them, and
-    // a whole registry moves with its past by backup and restore, or `migrate`.
-    teacher.former_names.clear();
-    teacher.former_documents.clear();
+    // Former names and documents go with the person; the numbers merges retired are the
+    // registry's own (none here).
+    teacher.retired_teacher_ids.clear();
     for entry in &mut teacher.title_history {
         entry.recorded_by.clear();
         entry.record_time = None;
@@ -247,6 +261,10 @@ async fn a_json_lines_export_imports_again_whole() {
         .iter()
         .any(|c| c.revocation.is_some()));
     assert!(before[0].title_history.len() >= 4);
+    // The DETAILS_CHANGED reissue's former name and the update's former document.
+    let former_name = before.iter().find(|t| !t.former_names.is_empty()).unwrap();
+    assert_eq!(former_name.former_names[0].name, "教师4");
+    assert!(before.iter().any(|t| !t.former_documents.is_empty()));
     let changes = all_changes(&mut server.client).await.len();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.jsonl");
@@ -262,6 +280,62 @@ async fn a_json_lines_export_imports_again_whole() {
     assert_eq!(records(&mut empty.client).await, before);
     let twice = import(&empty, &file).await;
     assert!(twice.contains(&counts(0, 0, 4)), "{twice}");
+
+    // An imported former name finds duplicates as a kept one does: a new record under
+    // the old name, with the same birth date and sex, is a candidate pair with it.
+    let namesake = create(
+        &mut empty.client,
+        pb::Teacher {
+            name: "教师4".into(),
+            birth_date: former_name.birth_date.clone(),
+            gender: former_name.gender,
+            national_id: resident_id("350702", &former_name.birth_date, 604),
+            ..teacher(6, "350721")
+        },
+    )
+    .await;
+    let mut duplicates = pb::duplicate_service_client::DuplicateServiceClient::connect(url(&empty))
+        .await
+        .unwrap();
+    let pairs = duplicates
+        .list_duplicate_candidates(pb::ListDuplicateCandidatesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .candidates;
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    let pair = [&pairs[0].teacher_id, &pairs[0].other_teacher_id];
+    assert!(pair.contains(&&namesake.teacher_id), "{pairs:?}");
+
+    // A file written before former names and documents were exported imports as it did:
+    // the people, without their past.
+    let old = dir.path().join("old.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let object = value.as_object_mut().unwrap();
+            object.remove("formerNames");
+            object.remove("formerDocuments");
+            value.to_string()
+        })
+        .collect();
+    assert!(!lines.iter().any(|l| l.contains("formerNames")));
+    std::fs::write(&old, lines.join("\n") + "\n").unwrap();
+    let mut earlier = start_server().await;
+    let imported = import(&earlier, &old).await;
+    assert!(imported.contains(&counts(4, 0, 0)), "{imported}");
+    let without_past: Vec<pb::Teacher> = before
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            t.former_names.clear();
+            t.former_documents.clear();
+            t
+        })
+        .collect();
+    assert_eq!(records(&mut earlier.client).await, without_past);
 }
 
 /// A sheet's records, header first, as any reader of the format sees them.
@@ -337,10 +411,13 @@ async fn a_sheet_export_has_the_template_columns_and_imports_again() {
         assert!(created.contains(&counts(4, 0, 0)), "{name}: {created}");
         let registry = records(&mut server.client).await;
         for (copy, original) in records(&mut empty.client).await.iter().zip(&registry) {
+            // A sheet row is the person as they are now: no past.
             let fields = |t: &pb::Teacher| pb::Teacher {
                 certificates: Vec::new(),
                 title_history: Vec::new(),
                 current_title: 0,
+                former_names: Vec::new(),
+                former_documents: Vec::new(),
                 ..t.clone()
             };
             assert_eq!(fields(copy), fields(original), "{name}");

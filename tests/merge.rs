@@ -326,7 +326,8 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         .unwrap();
     assert_eq!(by_card.teacher_id, passport.teacher_id);
     assert!(candidates(&mut duplicates).await.is_empty());
-    // A retired number cannot be merged again, nor a merge undone twice below.
+    // A retired number cannot be merged again (it names its survivor; see
+    // tests/merge_writes.rs), nor a merge undone twice below.
     let again = identity
         .merge_teachers(merge_request(
             &passport.teacher_id,
@@ -335,7 +336,11 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         ))
         .await
         .unwrap_err();
-    assert_eq!(again.code(), tonic::Code::NotFound);
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(
+        error_info(&again)["survivor_teacher_id"],
+        passport.teacher_id
+    );
 
     // The feed says MERGED for the retired number in both counties' feeds; B's mirror
     // drops it, A's takes the survivor as it is now.

@@ -104,6 +104,7 @@ async fn a_withdrawn_or_closed_application_does_not_block_a_new_one() {
         .list_title_applications(pb::ListTitleApplicationsRequest {
             round_id: round.round_id.clone(),
             county_code: COUNTY.into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -125,6 +125,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .list_title_applications(pb::ListTitleApplicationsRequest {
             round_id: round_id.clone(),
             county_code: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -136,6 +137,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .list_title_applications(pb::ListTitleApplicationsRequest {
             round_id: round_id.clone(),
             county_code: B.into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

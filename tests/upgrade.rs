@@ -2,11 +2,14 @@
 //! `tests/fixtures/upgrade/<release>/`, opens with this build and reads back exactly as that
 //! release served it: teachers, indexes, the change log and county feeds, statistics, page
 //! tokens, and the answers remembered under request ids. New writes continue its revisions,
+//! the window's queues by due date answer on it (the index they read is built as it opens),
 //! and the release's backup restores.
 //!
 //! The fixtures are made by `tests/fixtures/upgrade/make_fixture.rs`, through the public
 //! API only; see the README beside it for the command (the ignored test `fixture_writer_upgrade`).
 
+#[path = "fixtures/upgrade/cases_due.rs"]
+mod cases_due;
 mod common;
 #[path = "fixtures/upgrade/format.rs"]
 mod format;
@@ -257,6 +260,7 @@ async fn check_release(release: &Path) {
     check_replays(&clients, &expected).await;
     let old = check_new_writes(&mut admin, &expected).await;
     check_old_history_scope(&clients, manifest, &old).await;
+    cases_due::check_due_queue(server.address, &expected).await;
 
     drop(clients);
     drop(admin);

@@ -18,10 +18,10 @@ use tonic::Status;
 use crate::api::convert::timestamp;
 use crate::api::pb;
 use crate::api::refusals::RefusalLimiter;
-use crate::api::service::{collect, parse_page_size, RegistryService};
+use crate::api::service::{parse_page_size, RegistryService, Violations};
 use crate::auth::{Principal, Rpc};
 use crate::domain::audit::{AuditEntry, AuditKind};
-use crate::domain::{DomainError, FieldViolation, UnixMicros};
+use crate::domain::{FieldViolation, UnixMicros};
 use crate::store::{AuditCursor, AuditQuery, Store};
 
 const DEFAULT_PAGE_SIZE: usize = 100;
@@ -123,27 +123,23 @@ fn parse_query(request: pb::ListAuditEntriesRequest) -> Result<AuditQuery, Statu
         start_time,
         end_time,
     } = request;
-    let mut violations = Vec::new();
-    let page_size = collect(
-        &mut violations,
-        parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-    );
-    let after = match page_token.as_str() {
-        "" => None,
-        token => collect(
-            &mut violations,
-            AuditCursor::parse(token)
-                .map(Some)
-                .ok_or_else(|| FieldViolation::new("page_token", "not a page token of this RPC")),
-        )
-        .flatten(),
-    };
-    let kind = collect(&mut violations, parse_kind(kind)).flatten();
-    let since = collect(&mut violations, parse_time("start_time", start_time)).flatten();
-    let until = collect(&mut violations, parse_time("end_time", end_time)).flatten();
-    if !violations.is_empty() {
-        return Err(DomainError::from(violations).into());
-    }
+    let mut violations = Violations::default();
+    let page_size = violations.take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+    let after =
+        match page_token.as_str() {
+            "" => None,
+            token => violations
+                .take(AuditCursor::parse(token).map(Some).ok_or_else(|| {
+                    FieldViolation::new("page_token", "not a page token of this RPC")
+                }))
+                .flatten(),
+        };
+    let kind = violations.take(parse_kind(kind)).flatten();
+    let since = violations
+        .take(parse_time("start_time", start_time))
+        .flatten();
+    let until = violations.take(parse_time("end_time", end_time)).flatten();
+    violations.finish(|| Some(()))?;
     let principal = Some(principal.trim().to_string()).filter(|p| !p.is_empty());
     Ok(AuditQuery {
         principal,

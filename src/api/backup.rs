@@ -19,7 +19,7 @@ use crate::auth::{Principal, Rpc};
 use crate::domain::audit::AuditKind;
 use crate::domain::case::{Case, CaseId};
 use crate::domain::{DomainError, TeacherId};
-use crate::store::{EvaluationKind, IdentityKind, Snapshot, Store, StoreError};
+use crate::store::{EvaluationKind, IdentityKind, RecordGroup, Snapshot, Store, StoreError};
 
 /// Teachers or changes read and sent at a time.
 const CHUNK: usize = 1000;

@@ -6,14 +6,14 @@ use tonic::Status;
 use crate::api::convert::{certificate_input, present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, collect, log_warnings, optional_etag, parse_request_id, parse_teacher_id,
-    write_context, RegistryService,
+    audit_no_op, log_warnings, optional_etag, parse_request_id, parse_teacher_id, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{
-    parse_certificate_number, past_date, DomainError, FieldViolation, LossGround,
-    QualificationLoss, Reissue, ReissueReason, RevocationRequest,
+    parse_certificate_number, past_date, FieldViolation, LossGround, QualificationLoss, Reissue,
+    ReissueReason, RevocationRequest,
 };
 use crate::store::{Target, TeacherChange};
 
@@ -30,28 +30,19 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
         let new = match certificate {
             None => {
                 violations.push(FieldViolation::new("certificate", "is required"));
                 None
             }
-            Some(certificate) => {
-                match certificate_input(certificate, first_registration_on).validate(clock::today())
-                {
-                    Ok(new) => Some(new),
-                    Err(bad) => {
-                        violations.extend(bad);
-                        None
-                    }
-                }
-            }
+            Some(certificate) => violations.take_all(
+                certificate_input(certificate, first_registration_on).validate(clock::today()),
+            ),
         };
-        let (Some(request_id), Some(id), Some(new)) = (request_id, id, new) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (request_id, id, new) = violations.finish(|| Some((request_id?, id?, new?)))?;
         let outcome = self
             .store
             .change_teacher(
@@ -84,21 +75,18 @@ impl RegistryService {
             request_id,
         } = request;
         let today = clock::today();
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let number = collect(&mut violations, certificate_number_of(&certificate_number));
-        let reissue = Reissue::parse(
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let number = violations.take(certificate_number_of(&certificate_number));
+        let reissue = violations.take_all(Reissue::parse(
             ReissueReason::from_wire(reason),
             &declaration_ref,
             &issued_on,
             &new_name,
             today,
-        )
-        .map_err(|bad| violations.extend(bad))
-        .ok();
-        let (Some(request_id), Some(number), Some(reissue)) = (request_id, number, reissue) else {
-            return Err(DomainError::from(violations).into());
-        };
+        ));
+        let (request_id, number, reissue) =
+            violations.finish(|| Some((request_id?, number?, reissue?)))?;
         let change = TeacherChange::ReissueCertificate {
             number: number.clone(),
             reissue,
@@ -129,19 +117,15 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let number = collect(&mut violations, certificate_number_of(&certificate_number));
-        let registered_on = collect(
-            &mut violations,
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let number = violations.take(certificate_number_of(&certificate_number));
+        let registered_on = violations.take(
             past_date(&registered_on, clock::today())
                 .map_err(|e| FieldViolation::new("registered_on", e)),
         );
-        let (Some(request_id), Some(number), Some(registered_on)) =
-            (request_id, number, registered_on)
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (request_id, number, registered_on) =
+            violations.finish(|| Some((request_id?, number?, registered_on?)))?;
         let change = TeacherChange::RegisterCertificate {
             number: number.clone(),
             registered_on,
@@ -174,17 +158,17 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let number = collect(&mut violations, certificate_number_of(&certificate_number));
-        let revocation =
-            RevocationRequest::parse(&reason, &approval_document, &revoked_on, clock::today())
-                .map_err(|bad| violations.extend(bad))
-                .ok();
-        let (Some(request_id), Some(number), Some(request)) = (request_id, number, revocation)
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let number = violations.take(certificate_number_of(&certificate_number));
+        let revocation = violations.take_all(RevocationRequest::parse(
+            &reason,
+            &approval_document,
+            &revoked_on,
+            clock::today(),
+        ));
+        let (request_id, number, request) =
+            violations.finish(|| Some((request_id?, number?, revocation?)))?;
         let change = TeacherChange::RevokeCertificate {
             number: number.clone(),
             request,
@@ -218,21 +202,18 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let number = collect(&mut violations, certificate_number_of(&certificate_number));
-        let loss = QualificationLoss::parse(
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let number = violations.take(certificate_number_of(&certificate_number));
+        let loss = violations.take_all(QualificationLoss::parse(
             LossGround::from_wire(ground),
             &approval_document,
             &lost_on,
             &note,
             clock::today(),
-        )
-        .map_err(|bad| violations.extend(bad))
-        .ok();
-        let (Some(request_id), Some(number), Some(loss)) = (request_id, number, loss) else {
-            return Err(DomainError::from(violations).into());
-        };
+        ));
+        let (request_id, number, loss) =
+            violations.finish(|| Some((request_id?, number?, loss?)))?;
         let change = TeacherChange::LoseQualification {
             number: number.clone(),
             loss,

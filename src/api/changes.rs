@@ -17,7 +17,7 @@ use crate::api::convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
 use crate::api::reads::ReadPool;
-use crate::api::service::{collect, parse_page_size, scoped_county, RegistryService};
+use crate::api::service::{parse_page_size, scoped_county, RegistryService, Violations};
 use crate::auth::{Principal, Role};
 use crate::domain::{CountyCode, DomainError, FieldViolation};
 
@@ -42,18 +42,12 @@ impl RegistryService {
             county_code,
             principal: author,
         } = request;
-        let mut violations = Vec::new();
-        let page_size = collect(
-            &mut violations,
-            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        )
-        .unwrap_or(0);
-        let county = parse_county(&county_code)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let Some(county) = county.filter(|_| violations.is_empty()) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let page_size = violations
+            .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+            .unwrap_or(0);
+        let county = violations.take(parse_county(&county_code));
+        let county = violations.finish(|| county)?;
         let county = scoped_county(principal, county)?;
         let author = Some(author.trim()).filter(|a| !a.is_empty());
         if author.is_some() && principal.role != Role::Admin {

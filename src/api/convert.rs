@@ -220,7 +220,11 @@ impl From<pb::Teacher> for TeacherMessage {
 /// An import row: the teacher with its certificates (core fields, registration dates,
 /// copies and revocation; the status, copy states and expiry dates follow from those and
 /// are not read) and title history.
-pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
+pub(crate) fn import_input(mut teacher: pb::Teacher) -> ImportInput {
+    let former = crate::api::former_convert::former_input(
+        std::mem::take(&mut teacher.former_names),
+        std::mem::take(&mut teacher.former_documents),
+    );
     let (input, extras) = split_teacher(teacher);
     let certificates = extras
         .certificates
@@ -247,6 +251,7 @@ pub(crate) fn import_input(teacher: pb::Teacher) -> ImportInput {
         .collect();
     ImportInput {
         teacher: input,
+        former,
         certificates,
         title_history: extras
             .title_history
@@ -992,9 +997,11 @@ pub(crate) fn title_change_input(entry: pb::TitleEntry) -> TitleChangeInput {
 impl From<SkipReason> for pb::TransitionSkipReason {
     fn from(reason: SkipReason) -> Self {
         match reason {
+            SkipReason::NotFound => Self::NotFound,
             SkipReason::NoLegacyTitle => Self::NoLegacyTitle,
             SkipReason::AlreadyTransitioned => Self::AlreadyTransitioned,
             SkipReason::HasNewTitle => Self::HasNewTitle,
+            SkipReason::Merged => Self::Merged,
         }
     }
 }

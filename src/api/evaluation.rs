@@ -13,8 +13,8 @@ use crate::api::evaluation_convert::{
 };
 use crate::api::pb;
 use crate::api::service::{
-    collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
-    RegistryService,
+    collect, optional_etag, parse_page_size, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -24,6 +24,10 @@ use crate::domain::{Choice, CountyCode, DomainError, FieldViolation};
 use crate::store::{
     ApplicationStepRequest, EvaluationAnswer, EvaluationCommand, StoreError, WriteContext,
 };
+
+/// Applications per page of ListTitleApplications unless the caller asks (AIP-158).
+const DEFAULT_PAGE_SIZE: usize = 100;
+const MAX_PAGE_SIZE: usize = 1000;
 
 /// Whether `principal` may see an application: county principals their county's.
 fn may_see(principal: &Principal, application: &Application) -> bool {
@@ -309,19 +313,39 @@ impl RegistryService {
         let pb::ListTitleApplicationsRequest {
             round_id,
             county_code,
+            page_size,
+            page_token,
         } = request;
-        // Unpaged: charged to the rate of rows, as CheckEligibility is.
-        self.gate.reserve_rows(principal, 0)?;
-        let (round, applications) = self
-            .round_applications(principal, &round_id, &county_code)
+        let mut violations = Vec::new();
+        let id = collect(&mut violations, parse_id("round_id", &round_id));
+        let county = collect(&mut violations, optional_county(&county_code));
+        let page_size = collect(
+            &mut violations,
+            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        );
+        let (Some(id), Some(county), Some(page_size)) = (id, county, page_size) else {
+            return Err(invalid(violations));
+        };
+        let county = scoped_county(principal, county)?;
+        let round = self.round(id.clone()).await?;
+        // A page's rows are reserved before it is read, as every paged listing's are.
+        self.gate.reserve_rows(principal, page_size)?;
+        let page = self
+            .reads
+            .read(move |store| {
+                store.round_applications_page(&id, county.as_ref(), page_size, &page_token)
+            })
             .await?;
-        self.gate.take_rows(principal, applications.len());
+        self.gate
+            .refund_rows(principal, page_size.saturating_sub(page.applications.len()));
         let ratio = round.rules.pass_ratio;
         Ok(pb::ListTitleApplicationsResponse {
-            applications: applications
+            applications: page
+                .applications
                 .into_iter()
                 .map(|a| application_message(a, Some(ratio), sees_principals(principal)))
                 .collect(),
+            next_page_token: page.next_page_token,
         })
     }
 

@@ -56,6 +56,33 @@ pub(crate) fn conceal_former_documents(documents: &mut [pb::FormerDocument]) {
     }
 }
 
+/// An import row's former names and documents, as received (checked by
+/// [`crate::domain::FormerInput::validate`]).
+pub(crate) fn former_input(
+    names: Vec<pb::FormerName>,
+    documents: Vec<pb::FormerDocument>,
+) -> crate::domain::FormerInput {
+    let until = |time| stored_time("", time).ok();
+    crate::domain::FormerInput {
+        names: names
+            .into_iter()
+            .map(|n| crate::domain::FormerNameInput {
+                name: n.name,
+                until: until(n.until_time),
+            })
+            .collect(),
+        documents: documents
+            .into_iter()
+            .map(|d| crate::domain::FormerDocumentInput {
+                id_document_type: crate::domain::IdDocumentType::from_wire(d.id_document_type),
+                national_id: d.national_id,
+                until: until(d.until_time),
+                reason: FormerDocumentReason::from_wire(d.reason),
+            })
+            .collect(),
+    }
+}
+
 /// A backup's former names, documents and retired numbers, back to the record's.
 pub(crate) fn stored_former(
     names: Vec<pb::FormerName>,

@@ -15,9 +15,11 @@ use crate::api::convert::{present, timestamp};
 use crate::api::json::{self, JsonLineError};
 use crate::api::pb;
 use crate::api::service::RegistryService;
-use crate::api::service::{may_see, parse_page_size, parse_teacher_id, teacher_not_found};
+use crate::api::service::{
+    may_see, parse_page_size, parse_teacher_id, teacher_not_found, Violations,
+};
 use crate::auth::{Principal, Role};
-use crate::domain::{DomainError, Teacher, TeacherId};
+use crate::domain::{Teacher, TeacherId};
 use crate::store::{RevisionPage, TeacherRevision};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -38,13 +40,10 @@ impl RegistryService {
             page_size,
             page_token,
         } = request;
-        let mut violations = Vec::new();
-        let id = parse_teacher_id("teacher_id", &teacher_id).map_err(|v| violations.push(v));
-        let size = parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-            .map_err(|v| violations.push(v));
-        let (Ok(id), Ok(size)) = (id, size) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let size = violations.take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let (id, size) = violations.finish(|| Some((id?, size?)))?;
         let page = self
             .reads
             .read(move |store| store.teacher_revisions(&id, size, &page_token))

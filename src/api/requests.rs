@@ -110,7 +110,47 @@ pub(super) fn optional_etag(etag: String) -> Option<String> {
     Some(etag).filter(|e| !e.is_empty())
 }
 
-/// Keeps a field's value, or records its violation.
+/// The field errors of one request, collected as each field is read so the caller hears
+/// of every bad field at once, then [`Violations::finish`]ed: the one way a handler says
+/// "collect the field errors, then fail".
+#[derive(Debug, Default)]
+pub(super) struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps a field's value, or records its violation.
+    pub(super) fn take<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    /// Keeps a value checked as a whole (a domain input's `validate`), or records every
+    /// violation it found.
+    pub(super) fn take_all<T>(&mut self, result: Result<T, Vec<FieldViolation>>) -> Option<T> {
+        result.map_err(|bad| self.0.extend(bad)).ok()
+    }
+
+    /// Records a violation found by a rule of the handler's own (a required field).
+    pub(super) fn push(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// Records violations found elsewhere (a message's fields refused while converting).
+    pub(super) fn extend(&mut self, violations: impl IntoIterator<Item = FieldViolation>) {
+        self.0.extend(violations);
+    }
+
+    /// The parsed request, which `parsed` assembles from the kept values (`?` on each);
+    /// or INVALID_ARGUMENT naming every violation recorded, if there was any or a value is
+    /// missing.
+    pub(super) fn finish<T>(self, parsed: impl FnOnce() -> Option<T>) -> Result<T, Status> {
+        match parsed() {
+            Some(parsed) if self.0.is_empty() => Ok(parsed),
+            _ => Err(DomainError::from(self.0).into()),
+        }
+    }
+}
+
+/// Keeps a field's value, or records its violation (the handlers not yet on
+/// [`Violations`]).
 pub(super) fn collect<T>(
     violations: &mut Vec<FieldViolation>,
     result: Result<T, FieldViolation>,

@@ -90,6 +90,12 @@ impl From<DomainError> for Status {
                 "RESYNC_REQUIRED",
                 [("oldest_revision", oldest_revision.to_string())],
             ),
+            DomainError::TeacherMerged { survivor, .. } => with_info(
+                Code::FailedPrecondition,
+                message,
+                "TEACHER_MERGED",
+                [("survivor_teacher_id", survivor.to_string())],
+            ),
             DomainError::FailedPrecondition { reason, .. } => {
                 with_info(Code::FailedPrecondition, message, reason, [])
             }

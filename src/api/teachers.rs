@@ -6,8 +6,8 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    audit_no_op, collect, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
-    parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService,
+    audit_no_op, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
+    parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
@@ -34,8 +34,8 @@ impl RegistryService {
             teacher,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
         let validated = match teacher.map(TeacherMessage::from) {
             None => {
                 violations.push(FieldViolation::new("teacher", "is required"));
@@ -43,21 +43,10 @@ impl RegistryService {
             }
             Some(message) => {
                 violations.extend(message.refused);
-                match message.input.validate(clock::today()) {
-                    Ok(validated) => Some(validated),
-                    Err(bad) => {
-                        violations.extend(bad);
-                        None
-                    }
-                }
+                violations.take_all(message.input.validate(clock::today()))
             }
         };
-        let (Some(validated), Some(request_id)) = (validated, request_id) else {
-            return Err(DomainError::from(violations).into());
-        };
-        if !violations.is_empty() {
-            return Err(DomainError::from(violations).into());
-        }
+        let (validated, request_id) = violations.finish(|| Some((validated?, request_id?)))?;
         let outcome = self
             .store
             .create_teacher(validated, write_context(principal, request_id))
@@ -198,18 +187,14 @@ impl RegistryService {
             school,
             registration_expires_before,
         } = request;
-        let mut violations = Vec::new();
-        let page_size = collect(
-            &mut violations,
-            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        )
-        .unwrap_or(0);
+        let mut violations = Violations::default();
+        let page_size = violations
+            .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+            .unwrap_or(0);
         let county = match county_code.trim() {
             "" => None,
-            code => collect(
-                &mut violations,
-                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
-            ),
+            code => violations
+                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
         };
         let tier = match TitleTier::from_wire(title_tier) {
             Choice::Unset => None,
@@ -225,14 +210,11 @@ impl RegistryService {
         let school = Some(school.trim().to_string()).filter(|s| !s.is_empty());
         let registration_expires_before = match registration_expires_before.trim() {
             "" => None,
-            raw => collect(
-                &mut violations,
+            raw => violations.take(
                 parse_date(raw).map_err(|e| FieldViolation::new("registration_expires_before", e)),
             ),
         };
-        if !violations.is_empty() {
-            return Err(DomainError::from(violations).into());
-        }
+        violations.finish(|| Some(()))?;
         let query = ListQuery {
             county: scoped_county(principal, county)?,
             school,
@@ -284,18 +266,14 @@ impl RegistryService {
             page_size,
             page_token,
         } = request;
-        let mut violations = Vec::new();
-        let page_size = collect(
-            &mut violations,
-            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        )
-        .unwrap_or(0);
+        let mut violations = Violations::default();
+        let page_size = violations
+            .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+            .unwrap_or(0);
         let county = match county_code.trim() {
             "" => None,
-            code => collect(
-                &mut violations,
-                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
-            ),
+            code => violations
+                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
         };
         let how = match pb::NameMatch::try_from(name_match) {
             Ok(pb::NameMatch::Unspecified | pb::NameMatch::Exact) => NameMatch::Exact,
@@ -314,9 +292,7 @@ impl RegistryService {
                 format!("must be at most {MAX_NAME_SEARCH_LEN} characters"),
             ));
         }
-        if !violations.is_empty() {
-            return Err(DomainError::from(violations).into());
-        }
+        violations.finish(|| Some(()))?;
         let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
         self.gate.reserve_rows(principal, page_size)?;
         let page = self
@@ -346,17 +322,14 @@ impl RegistryService {
             update_mask,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
         let Some(message) = teacher.map(TeacherMessage::from) else {
             violations.push(FieldViolation::new("teacher", "is required"));
-            return Err(DomainError::from(violations).into());
+            return violations.finish(|| None);
         };
         violations.extend(message.refused.iter().cloned());
-        let id = collect(
-            &mut violations,
-            parse_teacher_id("teacher.teacher_id", &message.teacher_id),
-        );
+        let id = violations.take(parse_teacher_id("teacher.teacher_id", &message.teacher_id));
         let paths = update_mask.map(|mask| mask.paths).unwrap_or_default();
         let mask = if paths.is_empty() {
             message.input.populated_fields()
@@ -372,9 +345,7 @@ impl RegistryService {
             }
             mask
         };
-        let (Some(id), Some(request_id), true) = (id, request_id, violations.is_empty()) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (id, request_id) = violations.finish(|| Some((id?, request_id?)))?;
         let change = TeacherChange::Update {
             patch: message.input,
             mask,

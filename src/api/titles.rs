@@ -16,13 +16,14 @@ use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 use crate::api::reads::ReadPool;
 use crate::api::service::{
-    batch_context, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService,
+    batch_context, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
-    past_date, CountyCode, DomainError, FieldViolation, TeacherId, TransitionPlan, UnixMicros,
+    past_date, CountyCode, DomainError, FieldViolation, SkipReason, TeacherId, TransitionPlan,
+    UnixMicros,
 };
 use crate::store::{ListQuery, Store, StoreError, Target, TeacherChange, WriteContext};
 
@@ -50,22 +51,17 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
         let change = match change {
             None => {
                 violations.push(FieldViolation::new("change", "is required"));
                 None
             }
-            Some(entry) => title_change_input(entry)
-                .validate()
-                .map_err(|bad| violations.extend(bad))
-                .ok(),
+            Some(entry) => violations.take_all(title_change_input(entry).validate()),
         };
-        let (Some(request_id), Some(id), Some(change)) = (request_id, id, change) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (request_id, id, change) = violations.finish(|| Some((request_id?, id?, change?)))?;
         let outcome = self
             .store
             .change_teacher(
@@ -151,7 +147,9 @@ enum Selection {
 enum TeacherResult {
     Transitioned(TransitionPlan),
     WouldTransition(TransitionPlan),
-    Skipped(pb::TransitionSkipReason),
+    Skipped(SkipReason),
+    /// The number was retired by a merge into this record, which the caller may see.
+    Merged(TeacherId),
     Failed(String),
 }
 
@@ -165,8 +163,8 @@ impl TransitionRun {
             dry_run,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
         let selection = match (teacher_ids.is_empty(), county_code.trim()) {
             (true, "") => {
                 violations.push(FieldViolation::new(
@@ -195,10 +193,9 @@ impl TransitionRun {
             (false, _) => {
                 let mut ids = Vec::with_capacity(teacher_ids.len());
                 for (i, raw) in teacher_ids.iter().enumerate() {
-                    if let Some(id) = collect(
-                        &mut violations,
-                        parse_teacher_id(&format!("teacher_ids[{i}]"), raw),
-                    ) {
+                    if let Some(id) =
+                        violations.take(parse_teacher_id(&format!("teacher_ids[{i}]"), raw))
+                    {
                         if !ids.contains(&id) {
                             ids.push(id);
                         }
@@ -206,14 +203,11 @@ impl TransitionRun {
                 }
                 Some(Selection::Teachers(ids))
             }
-            (true, code) => collect(
-                &mut violations,
-                CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)),
-            )
-            .map(Selection::County),
+            (true, code) => violations
+                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e)))
+                .map(Selection::County),
         };
-        let effective_date = collect(
-            &mut violations,
+        let effective_date = violations.take(
             past_date(&effective_date, clock::today())
                 .map_err(|e| FieldViolation::new("effective_date", e)),
         );
@@ -229,19 +223,16 @@ impl TransitionRun {
                 "must not contain control characters",
             ));
         }
-        match (selection, effective_date, request_id) {
-            (Some(selection), Some(effective_date), Some(request_id)) if violations.is_empty() => {
-                Ok(TransitionRun {
-                    selection,
-                    effective_date,
-                    approval_document,
-                    dry_run,
-                    request_id,
-                    context: WriteContext::default(),
-                })
-            }
-            _ => Err(DomainError::from(violations).into()),
-        }
+        violations.finish(|| {
+            Some(TransitionRun {
+                selection: selection?,
+                effective_date: effective_date?,
+                approval_document,
+                dry_run,
+                request_id: request_id?,
+                context: WriteContext::default(),
+            })
+        })
     }
 
     /// The teachers to consider: those named, or every teacher of the county who holds a
@@ -291,7 +282,7 @@ impl TransitionRun {
             selected: selection.len() as u64,
             ..Default::default()
         };
-        let mut skipped: BTreeMap<i32, u64> = BTreeMap::new();
+        let mut skipped: BTreeMap<SkipReason, u64> = BTreeMap::new();
         let run = &self;
         let mut results = futures::stream::iter(selection)
             .map(|id| {
@@ -324,9 +315,17 @@ impl TransitionRun {
                 }
                 TeacherResult::Skipped(reason) => {
                     summary.skipped += 1;
-                    *skipped.entry(reason as i32).or_default() += 1;
+                    *skipped.entry(reason).or_default() += 1;
                     message.outcome = pb::TransitionOutcome::Skipped as i32;
-                    message.skip_reason = reason as i32;
+                    message.skip_reason = pb::TransitionSkipReason::from(reason) as i32;
+                }
+                TeacherResult::Merged(survivor) => {
+                    let reason = SkipReason::Merged;
+                    summary.skipped += 1;
+                    *skipped.entry(reason).or_default() += 1;
+                    message.outcome = pb::TransitionOutcome::Skipped as i32;
+                    message.skip_reason = pb::TransitionSkipReason::from(reason) as i32;
+                    message.survivor_teacher_id = survivor.to_string();
                 }
                 TeacherResult::Failed(error) => {
                     summary.failed += 1;
@@ -347,7 +346,10 @@ impl TransitionRun {
         }
         summary.skipped_by_reason = skipped
             .into_iter()
-            .map(|(reason, count)| pb::TransitionSkipCount { reason, count })
+            .map(|(reason, count)| pb::TransitionSkipCount {
+                reason: pb::TransitionSkipReason::from(reason) as i32,
+                count,
+            })
             .collect();
         tracing::info!(
             dry_run = summary.dry_run,
@@ -407,13 +409,19 @@ impl TransitionRun {
         id: &TeacherId,
     ) -> Result<TransitionPlan, TeacherResult> {
         let read_id = id.clone();
-        let teacher = match reads.read(move |store| store.get_teacher(&read_id)).await {
-            Ok(Some(teacher)) => teacher,
-            Ok(None) => return Err(TeacherResult::Skipped(pb::TransitionSkipReason::NotFound)),
+        let found = reads.read(move |store| store.get_teacher_or_survivor(&read_id));
+        let teacher = match found.await {
+            Ok(Some(teacher)) if teacher.id == *id => teacher,
+            // A retired number, answered as the write path answers it (see
+            // `store::identity::retired`): the survivor only to a caller who may see it.
+            Ok(Some(survivor)) if self.context.in_scope(&survivor.fields.county_code) => {
+                return Err(TeacherResult::Merged(survivor.id))
+            }
+            Ok(_) => return Err(TeacherResult::Skipped(SkipReason::NotFound)),
             Err(status) => return Err(TeacherResult::Failed(status.message().to_string())),
         };
         if let Err(reason) = teacher.plan_transition() {
-            return Err(TeacherResult::Skipped(reason.into()));
+            return Err(TeacherResult::Skipped(reason));
         }
         let mut trial = teacher;
         trial

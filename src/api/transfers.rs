@@ -8,8 +8,8 @@ use tonic::Status;
 use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, collect, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService,
+    audit_no_op, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::domain::{
@@ -30,15 +30,13 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let proposal = TransferProposal::parse(&to_county_code, &reason)
-            .map_err(|e| violations.extend(field_violations(e)))
-            .ok();
-        let (Some(request_id), Some(id), Some(proposal)) = (request_id, id, proposal) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let proposal = violations
+            .take_all(TransferProposal::parse(&to_county_code, &reason).map_err(field_violations));
+        let (request_id, id, proposal) =
+            violations.finish(|| Some((request_id?, id?, proposal?)))?;
         let teacher = self
             .transfer_step(
                 Rpc::ProposeTransfer,
@@ -65,15 +63,11 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let school = parse_receiving_school(&school)
-            .map_err(|e| violations.extend(field_violations(e)))
-            .ok();
-        let (Some(request_id), Some(id), Some(school)) = (request_id, id, school) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let school = violations.take_all(parse_receiving_school(&school).map_err(field_violations));
+        let (request_id, id, school) = violations.finish(|| Some((request_id?, id?, school?)))?;
         let teacher = self
             .transfer_step(
                 Rpc::AcceptTransfer,
@@ -99,12 +93,10 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let (Some(request_id), Some(id)) = (request_id, id) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.finish(|| Some((request_id?, id?)))?;
         let teacher = self
             .transfer_step(
                 Rpc::DeclineTransfer,

@@ -6,9 +6,9 @@
 //! `cases.jsonl` (the service window's cases, as at the snapshot revision; absent from
 //! backups taken before cases existed, which restore without), `consultations.jsonl`,
 //! `evaluation.jsonl` (rounds, title applications and ethics findings; see
-//! `backup/evaluation.rs`), `revisions.jsonl` (the teachers' histories; see
+//! `backup/records.rs`), `revisions.jsonl` (the teachers' histories; see
 //! `backup/revisions.rs`), `identity.jsonl` (merges, identity corrections and duplicate
-//! candidate pairs; see `backup/identity.rs`) and
+//! candidate pairs; see `backup/records.rs`) and
 //! `manifest.json` (the format, revision, counts and SHA-256 of the files), written last:
 //! a directory without a manifest is an unfinished backup. The files are JSON so that an
 //! operator can read them with everyday tools; they hold full identity numbers, so the
@@ -21,10 +21,9 @@
 //! than the domain types. `restore` still reads format 1, through `backup/legacy_v1.rs`
 //! alone.
 
-mod evaluation;
 mod files;
-mod identity;
 mod legacy_v1;
+mod records;
 mod revisions;
 
 use std::collections::HashMap;
@@ -39,7 +38,10 @@ use super::{connect, refusal, CommandError};
 use crate::api::pb::backup_registry_response::Entry;
 use crate::api::{json, pb, stored_case, stored_change, stored_consultation, stored_teacher};
 use crate::domain::{ChangeEvent, Teacher};
-use crate::store::{compact, Compacted, Location, RestorePart, Store, StoreOptions, VerifyReport};
+use crate::store::{
+    compact, Compacted, EvaluationRecords, IdentityRecords, Location, RestorePart, Store,
+    StoreOptions, VerifyReport,
+};
 use files::{
     create, first_missing, open, prepare_empty_dir, refuse_non_empty_dir, remove_unfinished,
     sha256_of, HashingWriter,
@@ -165,9 +167,9 @@ pub async fn run_backup(server: &str, dir: &Path) -> anyhow::Result<Manifest> {
             CHANGES,
             CASES,
             CONSULTATIONS,
-            evaluation::EVALUATION,
+            records::EVALUATION,
             revisions::REVISIONS,
-            identity::IDENTITY,
+            records::IDENTITY,
             &partial_manifest,
         ];
         remove_unfinished(dir, made.as_deref(), &names);
@@ -191,9 +193,9 @@ async fn write_backup(
     let mut cases: Vec<String> = Vec::new();
     let mut last_case: HashMap<String, usize> = HashMap::new();
     let mut consultations = HashingWriter::create(&dir.join(CONSULTATIONS))?;
-    let mut evaluation_file = HashingWriter::create(&dir.join(evaluation::EVALUATION))?;
+    let mut evaluation_file = HashingWriter::create(&dir.join(records::EVALUATION))?;
     let mut revisions_file = HashingWriter::create(&dir.join(revisions::REVISIONS))?;
-    let mut identity_file = HashingWriter::create(&dir.join(identity::IDENTITY))?;
+    let mut identity_file = HashingWriter::create(&dir.join(records::IDENTITY))?;
     let mut snapshot = None;
     loop {
         let message = match stream.message().await {
@@ -241,14 +243,17 @@ async fn write_backup(
                     snapshot.is_none(),
                     "the server sent evaluation records after the snapshot"
                 );
-                evaluation::write(&mut evaluation_file, batch)?;
+                records::write::<EvaluationRecords>(
+                    &mut evaluation_file,
+                    records::evaluation(batch),
+                )?;
             }
             Some(Entry::Identity(batch)) => {
                 ensure!(
                     snapshot.is_none(),
                     "the server sent identity records after the snapshot"
                 );
-                identity::write(&mut identity_file, batch)?;
+                records::write::<IdentityRecords>(&mut identity_file, records::identity(batch))?;
             }
             Some(Entry::Snapshot(taken)) => snapshot = Some(taken),
             Some(Entry::Revisions(batch)) => {
@@ -379,13 +384,13 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
         files.push((CONSULTATIONS, sha256));
     }
     if let Some(sha256) = &manifest.evaluation_sha256 {
-        files.push((evaluation::EVALUATION, sha256));
+        files.push((records::EVALUATION, sha256));
     }
     if let Some(sha256) = &manifest.revisions_sha256 {
         files.push((revisions::REVISIONS, sha256));
     }
     if let Some(sha256) = &manifest.identity_sha256 {
-        files.push((identity::IDENTITY, sha256));
+        files.push((records::IDENTITY, sha256));
     }
     for (name, expected) in files {
         let actual = sha256_of(&dir.join(name))?;
@@ -453,25 +458,28 @@ pub async fn run_restore_at(dir: &Path, to: &Location) -> anyhow::Result<Restore
     );
     let restored_evaluation = match manifest.evaluation_sha256 {
         Some(_) => {
-            evaluation::restore(&store, &dir.join(evaluation::EVALUATION), &manifest).await?
+            records::restore::<EvaluationRecords>(&store, dir, records::EVALUATION, &manifest)
+                .await?
         }
         None => 0,
     };
     ensure!(
         restored_evaluation == manifest.evaluation,
         "{} holds {restored_evaluation} records, the manifest says {}",
-        evaluation::EVALUATION,
+        records::EVALUATION,
         manifest.evaluation
     );
 
     let restored_identity = match manifest.identity_sha256 {
-        Some(_) => identity::restore(&store, &dir.join(identity::IDENTITY), &manifest).await?,
+        Some(_) => {
+            records::restore::<IdentityRecords>(&store, dir, records::IDENTITY, &manifest).await?
+        }
         None => 0,
     };
     ensure!(
         restored_identity == manifest.identity,
         "{} holds {restored_identity} identity records, the manifest says {}",
-        identity::IDENTITY,
+        records::IDENTITY,
         manifest.identity
     );
 

@@ -337,17 +337,26 @@ async fn show(
         round.committee.len()
     )?;
     let county = county.unwrap_or_default();
-    let applications = client
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round_id.clone(),
-            county_code: county.clone(),
-        })
-        .await
-        .map_err(|s| refusal(s, "could not list the applications"))?
-        .into_inner()
-        .applications;
-    for application in &applications {
-        writeln!(out, "{}", line(application))?;
+    // Every page, in number order.
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_title_applications(pb::ListTitleApplicationsRequest {
+                round_id: round_id.clone(),
+                county_code: county.clone(),
+                page_size: 1000,
+                page_token,
+            })
+            .await
+            .map_err(|s| refusal(s, "could not list the applications"))?
+            .into_inner();
+        for application in &page.applications {
+            writeln!(out, "{}", line(application))?;
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
     }
     let statistics = client
         .get_round_statistics(pb::GetRoundStatisticsRequest {

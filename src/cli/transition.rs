@@ -98,6 +98,11 @@ fn print_row(t: &pb::TeacherTransition, out: &mut impl Write) -> std::io::Result
         _ => (String::new(), String::new(), ""),
     };
     let note = match t.outcome() {
+        pb::TransitionOutcome::Skipped if !t.survivor_teacher_id.is_empty() => format!(
+            "{} into {}",
+            short_name(t.skip_reason().as_str_name(), "TRANSITION_SKIP_REASON_"),
+            t.survivor_teacher_id
+        ),
         pb::TransitionOutcome::Skipped => {
             short_name(t.skip_reason().as_str_name(), "TRANSITION_SKIP_REASON_")
         }

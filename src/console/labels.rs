@@ -152,6 +152,7 @@ pub(crate) const TRANSITION_SKIP_REASONS: Labels = &[
     (2, "已过渡", "Already transitioned"),
     (3, "已有新职称", "Has a new title"),
     (4, "未找到", "Not found"),
+    (5, "已合并", "Merged"),
 ];
 
 pub(crate) const APPLICATION_STATES: Labels = &[
@@ -190,4 +191,48 @@ pub(crate) const IMPORT_OUTCOMES: Labels = &[
     (2, "更新", "Updated"),
     (3, "无变化", "Unchanged"),
     (4, "拒绝", "Rejected"),
+];
+
+/// What a change did to a teacher's record (the kinds a teacher's revisions carry).
+pub(crate) const CHANGE_KINDS: Labels = &[
+    (1, "建档", "Created"),
+    (2, "修改信息", "Updated"),
+    (3, "颁发证书", "Certificate issued"),
+    (4, "补发证书", "Certificate reissued"),
+    (5, "定期注册", "Certificate registered"),
+    (6, "撤销证书", "Certificate revoked"),
+    (7, "职称变更", "Title changed"),
+    (8, "职称过渡", "Title transitioned"),
+    (9, "调出", "Moved out"),
+    (10, "作废", "Voided"),
+    (11, "办件", "Case changed"),
+    (12, "丧失资格", "Qualification lost"),
+    (14, "师德认定", "Ethics finding recorded"),
+    (16, "职称申报", "Title application changed"),
+    (17, "提出调动", "Transfer proposed"),
+    (18, "接收调动", "Transfer accepted"),
+    (19, "拒绝调动", "Transfer declined"),
+    (20, "身份信息更正申请", "Identity correction changed"),
+    (21, "身份信息更正", "Identity corrected"),
+    (22, "合并档案", "Merged"),
+    (23, "撤销合并", "Unmerged"),
+];
+
+pub(crate) const ID_DOCUMENT_TYPES: Labels = &[
+    (1, "居民身份证", "Resident ID card"),
+    (2, "护照", "Passport"),
+    (3, "港澳居民来往内地通行证", "Home Return Permit (HK/Macao)"),
+    (
+        4,
+        "台湾居民来往大陆通行证",
+        "Mainland Travel Permit (Taiwan)",
+    ),
+    (5, "其他证件", "Other document"),
+];
+
+/// Why an identity document no longer keys the record.
+pub(crate) const FORMER_DOCUMENT_REASONS: Labels = &[
+    (1, "经更正替换", "Replaced by a correction"),
+    (2, "经修改替换", "Replaced by an update"),
+    (3, "并入档案的证件", "Of a merged record"),
 ];

@@ -58,6 +58,14 @@ pub enum DomainError {
         "changes before revision {oldest_revision} are no longer kept: resync from a fresh listing"
     )]
     ResyncRequired { oldest_revision: u64 },
+    /// The registry number was retired by a merge: the person's record is now the
+    /// survivor's, and a write must name that number (`TEACHER_MERGED`). Only ever made
+    /// for a caller who may see the survivor; to anyone else the number is NOT_FOUND.
+    #[error("teacher {retired} was merged into {survivor}: address {survivor} instead")]
+    TeacherMerged {
+        retired: TeacherId,
+        survivor: TeacherId,
+    },
     /// The request is well formed but the record's state does not allow it.
     #[error("{message}")]
     FailedPrecondition {

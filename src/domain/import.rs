@@ -7,8 +7,9 @@
 use chrono::NaiveDate;
 
 use crate::domain::{
-    past_date, CertificateInput, Choice, FieldViolation, NewCertificate, Reissue, ReissueReason,
-    RevocationRequest, TeacherFields, TeacherInput, TitleChange, TitleChangeInput, TitleChangeKind,
+    past_date, CertificateInput, Choice, FieldViolation, Former, FormerInput, NewCertificate,
+    Reissue, ReissueReason, RevocationRequest, TeacherFields, TeacherInput, TitleChange,
+    TitleChangeInput, TitleChangeKind,
 };
 
 /// What an import does with an identity document the registry already has.
@@ -26,6 +27,8 @@ pub struct ImportInput {
     pub teacher: TeacherInput,
     pub certificates: Vec<ImportedCertificateInput>,
     pub title_history: Vec<TitleChangeInput>,
+    /// Former names and documents (see `import_former`).
+    pub former: FormerInput,
 }
 
 /// A certificate of an import row: its core fields, the dates of its registrations, and,
@@ -68,6 +71,8 @@ pub struct ImportRow {
     pub warnings: Vec<String>,
     pub certificates: Vec<ImportedCertificate>,
     pub title_history: Vec<TitleChange>,
+    /// Former names and documents; no retired numbers.
+    pub former: Former,
 }
 
 /// A validated certificate of an import row; registrations oldest first.
@@ -199,12 +204,15 @@ impl ImportInput {
             }
         }
 
+        let former = self.former.validate(today, &mut violations);
+
         match validated {
             Some(validated) if violations.is_empty() => Ok(ImportRow {
                 fields: validated.fields,
                 warnings: validated.warnings,
                 certificates,
                 title_history,
+                former,
             }),
             _ => Err(violations),
         }

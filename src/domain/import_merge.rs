@@ -41,6 +41,7 @@ impl Teacher {
         record_time: UnixMicros,
     ) -> Result<(), DomainError> {
         self.fields = row.fields.clone();
+        self.former.absorb(&row.former, &self.fields.identity);
         for imported in &row.certificates {
             let number = &imported.certificate.number;
             match self.certificates.iter().find(|c| c.number == *number) {
@@ -276,6 +277,7 @@ mod tests {
                 lost: false,
             }],
             title_history: Vec::new(),
+            former: Default::default(),
         }
     }
 

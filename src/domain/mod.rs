@@ -15,6 +15,7 @@ pub(crate) mod fixtures;
 mod former;
 mod identity;
 mod import;
+mod import_former;
 mod import_merge;
 mod lifecycle;
 pub mod merge;
@@ -43,6 +44,7 @@ pub use import::{
     CopyInput, ImportInput, ImportMode, ImportRow, ImportedCertificate, ImportedCertificateInput,
     RevocationInput,
 };
+pub use import_former::{FormerDocumentInput, FormerInput, FormerNameInput};
 pub use lifecycle::{
     past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };

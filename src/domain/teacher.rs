@@ -127,7 +127,7 @@ pub struct Validated {
     pub warnings: Vec<String>,
 }
 
-const NAME_MAX: usize = 64;
+pub(crate) const NAME_MAX: usize = 64;
 const SCHOOL_MAX: usize = 100;
 const MIN_AGE: i32 = 16;
 const MAX_AGE: i32 = 110;

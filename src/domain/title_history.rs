@@ -42,8 +42,10 @@ pub struct TitleChange {
     pub note: String,
 }
 
-/// Why a teacher is not moved by the reform transition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why a teacher is not moved by the reform transition: the domain's reasons, and the
+/// one a run meets before any rule (a named teacher nobody is). Travels as this enum to
+/// the API, which alone spells it as the proto's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SkipReason {
     /// Holds no legacy title.
     NoLegacyTitle,
@@ -51,15 +53,22 @@ pub enum SkipReason {
     AlreadyTransitioned,
     /// Already holds a new-series title.
     HasNewTitle,
+    /// No teacher has the registry number the run named. (The variants' order is the
+    /// order a run's summary counts them in, the proto's.)
+    NotFound,
+    /// The registry number was retired by a merge (the run names the survivor).
+    Merged,
 }
 
 impl SkipReason {
     /// The ErrorInfo reason used when the writer finds the teacher ineligible.
     pub fn code(self) -> &'static str {
         match self {
+            Self::NotFound => "NOT_FOUND",
             Self::NoLegacyTitle => "NO_LEGACY_TITLE",
             Self::AlreadyTransitioned => "ALREADY_TRANSITIONED",
             Self::HasNewTitle => "HAS_NEW_TITLE",
+            Self::Merged => "TEACHER_MERGED",
         }
     }
 }

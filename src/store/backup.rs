@@ -23,7 +23,9 @@ use crate::domain::case::evaluation::{Application, EvaluationRound};
 use crate::domain::case::{Case, CaseId, Consultation};
 use crate::domain::ethics::EthicsFindings;
 use crate::domain::{ChangeEvent, DomainError, Teacher, TeacherId};
+use crate::store::backup_records::RecordGroup;
 use crate::store::cases::{self, stage_case};
+use crate::store::codec::{push_decoded, scan_all, tagged};
 use crate::store::engine::Engine;
 use crate::store::evaluation;
 use crate::store::identity::backup::IdentityRecords;
@@ -69,73 +71,65 @@ pub enum EvaluationKind {
     Findings,
 }
 
-impl EvaluationRecords {
-    /// Records in the registry's stored format, by kind.
-    pub fn encoded(&self) -> Vec<(EvaluationKind, Vec<u8>)> {
-        let rounds = self
-            .rounds
-            .iter()
-            .map(|r| (EvaluationKind::Round, codec::encode(r)));
-        let applications = self
-            .applications
-            .iter()
-            .map(|a| (EvaluationKind::Application, codec::encode(a)));
-        let findings = self
-            .findings
-            .iter()
-            .map(|f| (EvaluationKind::Findings, codec::encode(f)));
-        rounds.chain(applications).chain(findings).collect()
+impl RecordGroup for EvaluationRecords {
+    type Kind = EvaluationKind;
+    const KINDS: &'static [(EvaluationKind, &'static str)] = &[
+        (EvaluationKind::Round, "round"),
+        (EvaluationKind::Application, "application"),
+        (EvaluationKind::Findings, "ethics_findings"),
+    ];
+    const RECORD: &'static str = "an evaluation record";
+
+    fn encoded(&self) -> Vec<(EvaluationKind, Vec<u8>)> {
+        tagged(EvaluationKind::Round, &self.rounds)
+            .chain(tagged(EvaluationKind::Application, &self.applications))
+            .chain(tagged(EvaluationKind::Findings, &self.findings))
+            .collect()
     }
 
-    /// Adds a record read back from [`Self::encoded`]; answers its revision (the latest
-    /// finding's, for findings).
-    pub fn push_encoded(&mut self, kind: EvaluationKind, bytes: &[u8]) -> Result<u64, StoreError> {
-        Ok(match kind {
+    /// Every kind carries a revision: the latest finding's, for findings.
+    fn push_encoded(
+        &mut self,
+        kind: EvaluationKind,
+        bytes: &[u8],
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(Some(match kind {
             EvaluationKind::Round => {
-                let round: EvaluationRound = codec::decode(b"backup round", bytes)?;
-                let revision = round.revision;
-                self.rounds.push(round);
-                revision
+                push_decoded(&mut self.rounds, b"backup round", bytes)?.revision
             }
             EvaluationKind::Application => {
-                let application: Application = codec::decode(b"backup application", bytes)?;
-                let revision = application.revision;
-                self.applications.push(application);
-                revision
+                push_decoded(&mut self.applications, b"backup application", bytes)?.revision
             }
             EvaluationKind::Findings => {
-                let findings: EthicsFindings = codec::decode(b"backup findings", bytes)?;
-                let revision = findings.0.iter().map(|f| f.revision).max().unwrap_or(0);
-                self.findings.push(findings);
-                revision
+                let findings = push_decoded(&mut self.findings, b"backup findings", bytes)?;
+                findings.0.iter().map(|f| f.revision).max().unwrap_or(0)
             }
-        })
+        }))
     }
 
-    /// How many records.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.rounds.len() + self.applications.len() + self.findings.len()
     }
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+impl From<EvaluationRecords> for RestorePart {
+    fn from(records: EvaluationRecords) -> Self {
+        RestorePart::Evaluation(records)
+    }
+}
+
+impl From<IdentityRecords> for RestorePart {
+    fn from(records: IdentityRecords) -> Self {
+        RestorePart::Identity(records)
     }
 }
 
 /// Every round, application and ethics finding of the registry.
 pub(crate) fn evaluation_records<E: Engine>(engine: &E) -> Result<EvaluationRecords, StoreError> {
-    fn all<E: Engine, T: codec::Stored>(engine: &E, prefix: u8) -> Result<Vec<T>, StoreError> {
-        let mut found = Vec::new();
-        for entry in engine.scan_prefix(&[prefix])? {
-            let (key, value) = entry?;
-            found.push(codec::decode(&key, &value)?);
-        }
-        Ok(found)
-    }
     Ok(EvaluationRecords {
-        rounds: all(engine, keys::ROUND)?,
-        applications: all(engine, keys::APPLICATION)?,
-        findings: all(engine, keys::ETHICS_FINDING)?,
+        rounds: scan_all(engine, keys::ROUND)?,
+        applications: scan_all(engine, keys::APPLICATION)?,
+        findings: scan_all(engine, keys::ETHICS_FINDING)?,
     })
 }
 
@@ -287,7 +281,11 @@ pub(crate) fn change_events<E: Engine>(
 }
 
 /// Stages one step of a restore.
-pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Result<(), StoreError> {
+pub(crate) fn stage_restore(
+    staged: &mut Staged<'_>,
+    part: RestorePart,
+    rules: &crate::domain::case::WindowRules,
+) -> Result<(), StoreError> {
     match part {
         RestorePart::Teachers(teachers) => {
             for teacher in &teachers {
@@ -316,7 +314,8 @@ pub(crate) fn stage_restore(staged: &mut Staged<'_>, part: RestorePart) -> Resul
                         detail: "a case restored twice".into(),
                     });
                 }
-                stage_case(staged, None, case)?;
+                // The due-date entries are derived, so not carried: built here.
+                stage_case(staged, None, case, rules)?;
             }
         }
         RestorePart::Consultations(restored) => {

@@ -216,24 +216,11 @@ fn corrupt(key: &[u8]) -> StoreError {
     }
 }
 
-/// The record a retired number was merged into, following later merges of that one
-/// (`None` for a number no standing merge retired). Each merge retires a number for
-/// good, so the chain is no longer than the registry's merges; the bound only guards
-/// against a damaged store.
+/// The record a retired number was merged into (see
+/// [`crate::store::identity::retired::survivor_with`]).
 pub(crate) fn survivor_of<E: Engine>(
     engine: &E,
     id: &crate::domain::TeacherId,
 ) -> Result<Option<Teacher>, StoreError> {
-    let mut id = id.clone();
-    for _ in 0..1000 {
-        match crate::store::identity::merges::standing(engine, &id)? {
-            Some(merge) => id = merge.survivor_id,
-            None => return Ok(None),
-        }
-        let key = keys::record(&id);
-        if let Some(bytes) = engine.get(&key)? {
-            return Ok(Some(codec::decode(&key, &bytes)?));
-        }
-    }
-    Ok(None)
+    crate::store::identity::retired::survivor_with(|key| engine.get(key), id)
 }

@@ -351,6 +351,40 @@ fn printable(key: &[u8]) -> String {
     }
 }
 
+// The helpers of a backup's record groups (see `store::backup_records`).
+
+/// Every stored value under `prefix`, decoded.
+pub(crate) fn scan_all<E: crate::store::engine::Engine, T: Stored>(
+    engine: &E,
+    prefix: u8,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    for entry in engine.scan_prefix(&[prefix])? {
+        let (key, value) = entry?;
+        found.push(decode(&key, &value)?);
+    }
+    Ok(found)
+}
+
+/// Each of `records` encoded, tagged `kind`.
+pub(crate) fn tagged<'a, K: Copy + 'a, T: Encoded>(
+    kind: K,
+    records: &'a [T],
+) -> impl Iterator<Item = (K, Vec<u8>)> + 'a {
+    records.iter().map(move |r| (kind, encode(r)))
+}
+
+/// Decodes `bytes` as a `T` (`what` names it in an error), adds it to `list`, and answers
+/// it.
+pub(crate) fn push_decoded<'a, T: Stored>(
+    list: &'a mut Vec<T>,
+    what: &[u8],
+    bytes: &[u8],
+) -> Result<&'a T, StoreError> {
+    list.push(decode(what, bytes)?);
+    Ok(list.last().expect("just pushed"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,14 @@ pub(crate) const CASE: u8 = b'a';
 /// window's working list. Lists of open, overdue or soon-due cases read only these (a
 /// county has a few hundred open at a time however many it has closed), in one range scan.
 pub(crate) const OPEN_CASE: u8 = b'o';
+/// `O` + county code + committed due date (YYYYMMDD; `00000000` while the clock stands
+/// still) + case_id → nothing, while the case is open: the open cases by the day they fall
+/// due, so the overdue and due-soon lists and the report's "open past the limit now" read
+/// only the cases due by a day, not every open case. A due date is worked out under the
+/// window rules, so the rules it was worked out under are kept too
+/// ([`META_CASE_DUE_RULES`]); a stopped clock has no due date but may be past its limit
+/// already, so those cases are read by every overdue question.
+pub(crate) const OPEN_CASE_DUE: u8 = b'O';
 /// `h` + county code + date received (YYYYMMDD) + case_id → nothing: every case of a
 /// county by the day it was received, for lists over a period.
 pub(crate) const COUNTY_CASE: u8 = b'h';
@@ -120,6 +128,10 @@ pub(crate) const META_CASE_REPORT: &[u8] = b"mcase-report";
 /// [`crate::store::upgrade`]). The identity operations' own key spaces (upper-case
 /// prefixes) are in `store::identity::keys`.
 pub(crate) const META_BLOCK_INDEX: &[u8] = b"mduplicate-blocks";
+/// Metadata: the window rules (as [`crate::domain::case::WindowRules::to_text`] writes
+/// them) the due-date index ([`OPEN_CASE_DUE`]) was built under; absent until it is built
+/// (see [`crate::store::cases::fill_due_index`]).
+pub(crate) const META_CASE_DUE_RULES: &[u8] = b"mcase-due-rules";
 /// Metadata: the secret that signs page tokens.
 pub(crate) const META_PAGE_SECRET: &[u8] = b"mpage-secret";
 
@@ -266,6 +278,35 @@ pub(crate) fn open_case(county: &CountyCode, id: &CaseId) -> Vec<u8> {
     let mut key = open_case_prefix(Some(county));
     key.extend_from_slice(id.as_str().as_bytes());
     key
+}
+
+/// The due-date prefix of one county, or of all.
+pub(crate) fn open_case_due_prefix(county: Option<&CountyCode>) -> Vec<u8> {
+    prefixed(
+        OPEN_CASE_DUE,
+        county.map_or(&b""[..], |c| c.as_str().as_bytes()),
+    )
+}
+
+/// An open case's due-date entry (`None`: its clock stands still).
+pub(crate) fn open_case_due(
+    county: &CountyCode,
+    due_on: Option<NaiveDate>,
+    id: &CaseId,
+) -> Vec<u8> {
+    let mut key = open_case_due_prefix(Some(county));
+    key.extend_from_slice(&due_day(due_on));
+    key.extend_from_slice(id.as_str().as_bytes());
+    key
+}
+
+/// A due date as the index orders it.
+pub(crate) fn due_day(due_on: Option<NaiveDate>) -> [u8; 8] {
+    let text = due_on.map_or_else(
+        || "00000000".to_string(),
+        |d| d.format("%Y%m%d").to_string(),
+    );
+    text.as_bytes().try_into().unwrap_or(*b"00000000")
 }
 
 /// The received-date prefix of one county, or (with a date) of one day of it.

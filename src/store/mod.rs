@@ -11,6 +11,7 @@
 mod audit;
 mod backend;
 mod backup;
+mod backup_records;
 mod cases;
 mod changes;
 mod codec;
@@ -54,6 +55,7 @@ use writer::Command;
 pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
 pub use backend::Location;
 pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
+pub use backup_records::RecordGroup;
 pub use cases::{
     CaseAnswer, CaseCommand, CasePage, CaseQuery, CaseReport, CaseStepRequest, CaseView,
     ConsultationRow, DecisionEffect, NewConsultation, ReportQuery, ReportRow,
@@ -61,7 +63,8 @@ pub use cases::{
 pub use changes::{ChangeEntry, ChangePage, Retention};
 pub use error::{StorageFault, StoreError};
 pub use evaluation::{
-    ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand, FiguresRow,
+    ApplicationPage, ApplicationStepRequest, DryRunRow, EvaluationAnswer, EvaluationCommand,
+    FiguresRow,
 };
 pub use format::v1::{
     change_event_from_json as release_0_1_change_event, teacher_from_json as release_0_1_teacher,
@@ -147,6 +150,7 @@ impl Store {
         upgrade::fill_name_index(&*engine)?;
         upgrade::fill_block_index(&*engine)?;
         cases::fill_report_cells(&*engine)?;
+        cases::fill_due_index(&*engine, &options.window_rules)?;
         let stats = Arc::new(writer::WriteStats::default());
         let (sender, written, handle) = writer::spawn(
             engine.clone(),
@@ -407,6 +411,25 @@ impl Store {
         county: Option<&CountyCode>,
     ) -> Result<Vec<crate::domain::case::evaluation::Application>, StoreError> {
         evaluation::applications(self.engine(), round, county)
+    }
+
+    /// A page of a round's applications in number order, of one county or all, after
+    /// `page_token` (empty for the first).
+    pub fn round_applications_page(
+        &self,
+        round: &CaseId,
+        county: Option<&CountyCode>,
+        page_size: usize,
+        page_token: &str,
+    ) -> Result<ApplicationPage, StoreError> {
+        evaluation::applications_page(
+            self.engine(),
+            &self.inner.page_secret,
+            round,
+            county,
+            page_size,
+            page_token,
+        )
     }
 
     /// A round's figures by county and tier, from the cells the write path keeps.

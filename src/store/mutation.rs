@@ -334,6 +334,21 @@ fn import_row(
         }
     }
     next.merge_import(&row, &context.principal, now)?;
+    // An imported former document finds the record as its own does: one that finds
+    // another person is refused as its own document would be.
+    for former in &next.former.documents {
+        let key = keys::identity(&former.identity);
+        if let Some(bytes) = staged.get(&key)? {
+            let existing: TeacherId = codec::decode(&key, &bytes)?;
+            if existing != next.id {
+                return Err(DomainError::AlreadyExists {
+                    what: "former identity document",
+                    existing,
+                }
+                .into());
+            }
+        }
+    }
     if current
         .as_ref()
         .is_some_and(|c| c.fields.county_code != next.fields.county_code)
@@ -384,7 +399,7 @@ pub(super) fn change_teacher(
     context: &WriteContext,
 ) -> Result<Outcome, StoreError> {
     let current = match target {
-        Target::Teacher(id) => load_teacher(staged, id)?,
+        Target::Teacher(id) => crate::store::identity::retired::addressed(staged, id, context)?,
         Target::Certificate(number) => {
             let key = keys::certificate(number);
             let id: TeacherId = match staged.get(&key)? {

@@ -3,7 +3,8 @@
 //!
 //! - every record decodes and sits under its own registry number;
 //! - every index entry a record owns exists with the right value, and every index entry on
-//!   disk belongs to a record that owns it (no orphans);
+//!   disk belongs to a record that owns it (no orphans); an open case's due-date entry sits
+//!   under the due date the stored window rules give it;
 //! - the counters, and the case report's cells, equal counts recomputed from the records;
 //! - the change log runs without a gap from the oldest retained revision to the current
 //!   one, each event decodes, and the county change index matches it;
@@ -163,7 +164,13 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
     }
     crate::store::identity::merges::verify(engine, &retired, &mut report)?;
 
-    // Cases, and their index entries.
+    // Cases, and their index entries: the due-date entries under the rules they were
+    // built under, which the registry keeps (none before it is first opened by a release
+    // with the index: then there must be no entries either).
+    let due_rules = crate::store::cases::stored_rules(engine).unwrap_or_else(|problem| {
+        report.problem(problem);
+        None
+    });
     for entry in engine.scan_prefix(&[keys::CASE])? {
         let (key, value) = entry?;
         report.cases += 1;
@@ -191,7 +198,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
                 ));
             }
         }
-        for (index_key, index_value) in case_index_entries(&case, &value) {
+        for (index_key, index_value) in case_index_entries(&case, &value, due_rules.as_ref()) {
             expected_index.insert(index_key, index_digest(&[], &index_value));
         }
     }
@@ -207,6 +214,7 @@ pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> 
         crate::store::identity::keys::BLOCK,
         keys::TRANSFER,
         keys::OPEN_CASE,
+        keys::OPEN_CASE_DUE,
         keys::COUNTY_CASE,
     ] {
         for entry in engine.scan_prefix(&[prefix])? {
@@ -411,7 +419,8 @@ mod tests {
         }
         let report = store.verify().unwrap();
         assert!(report.is_consistent(), "{:?}", report.problems);
-        assert_eq!((report.cases, report.index_entries), (2, 84));
+        // Two a case: its day of receipt and its open-case copy, and its due date.
+        assert_eq!((report.cases, report.index_entries), (2, 86));
         let engine = store.engine();
         let mut open = engine.scan_prefix(&[keys::OPEN_CASE]).unwrap();
         let (first, _) = open.next().unwrap().unwrap();

@@ -803,7 +803,7 @@ impl Writer {
                 Answer::Trim(reply, requests::trim(&mut staged, before))
             }
             Command::Restore { part, reply } => {
-                Answer::Done(reply, stage_restore(&mut staged, part))
+                Answer::Done(reply, stage_restore(&mut staged, part, &self.window_rules))
             }
             Command::Audit { entries, reply } => {
                 audit::stage(&mut staged, entries, clock::now(), &mut self.audit_sequence);

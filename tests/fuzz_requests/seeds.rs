@@ -457,6 +457,8 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
             pb::ListTitleApplicationsRequest {
                 round_id: round.clone(),
                 county_code: COUNTY.into(),
+                page_size: 2,
+                page_token: String::new(),
             },
         ),
         target_in(

@@ -320,6 +320,7 @@ async fn only_admins_see_who_took_evaluation_steps() {
             .list_title_applications(pb::ListTitleApplicationsRequest {
                 round_id: application.round_id.clone(),
                 county_code: String::new(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -574,6 +575,7 @@ async fn every_listing_is_held_to_the_rate_of_rows() {
             let request = pb::ListTitleApplicationsRequest {
                 round_id,
                 county_code: String::new(),
+                ..Default::default()
             };
             rounds.list_title_applications(request).await
         }

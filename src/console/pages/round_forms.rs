@@ -281,6 +281,7 @@ pub(crate) async fn apply(
             let extra = Extra {
                 apply: Some((&form, &refusal)),
                 eligibility: None,
+                pages: "",
             };
             round_page_with(&console, &ctx, session, &id, None, None, extra).await
         }

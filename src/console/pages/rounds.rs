@@ -63,12 +63,25 @@ pub(crate) fn finder(lang: Lang) -> Markup {
     }
 }
 
+/// Which page of the round's applications: the page tokens ListTitleApplications gave,
+/// oldest first, comma-separated (a token has no comma); the last names the page shown,
+/// and dropping it goes back one page. Empty: the first page.
+#[derive(Deserialize, Default)]
+pub(crate) struct Pages {
+    #[serde(default)]
+    pages: String,
+}
+
+/// Applications per page of a round's page.
+const APPLICATIONS_PER_PAGE: i32 = 50;
+
 /// `/rounds/{id}`.
 pub(crate) async fn show(
     State(console): State<Console>,
     ctx: Ctx,
     Path(id): Path<String>,
     Query(query): Query<EligibilityQuery>,
+    Query(pages): Query<Pages>,
 ) -> Response {
     let session = match ctx.signed_in() {
         Ok(session) => session,
@@ -77,6 +90,7 @@ pub(crate) async fn show(
     let extra = Extra {
         apply: None,
         eligibility: Some(&query),
+        pages: &pages.pages,
     };
     round_page_with(&console, &ctx, session, &id, None, None, extra).await
 }
@@ -87,16 +101,25 @@ pub(crate) async fn show(
 pub(crate) struct Extra<'a> {
     pub(crate) apply: Option<(&'a ApplyForm, &'a Refusal)>,
     pub(crate) eligibility: Option<&'a EligibilityQuery>,
+    /// The page tokens of the applications' pages (see [`Pages`]).
+    pub(crate) pages: &'a str,
 }
 
 /// What a round's page shows, read through the service.
 struct Round {
     round: pb::EvaluationRound,
+    /// One page of them, in number order.
     applications: Vec<pb::TitleApplication>,
+    next_page_token: String,
     figures: pb::GetRoundStatisticsResponse,
 }
 
-async fn read(console: &Console, session: &Session, id: &str) -> Result<Round, Refusal> {
+async fn read(
+    console: &Console,
+    session: &Session,
+    id: &str,
+    page_token: &str,
+) -> Result<Round, Refusal> {
     let service = &console.evaluation;
     let round = service
         .get_evaluation_round(signed(
@@ -109,24 +132,18 @@ async fn read(console: &Console, session: &Session, id: &str) -> Result<Round, R
         .into_inner()
         .round
         .unwrap_or_default();
-    let mut applications = service
+    let page = service
         .list_title_applications(signed(
             session,
             pb::ListTitleApplicationsRequest {
                 round_id: id.to_string(),
                 county_code: String::new(),
+                page_size: APPLICATIONS_PER_PAGE,
+                page_token: page_token.to_string(),
             },
         ))
         .await?
-        .into_inner()
-        .applications;
-    applications.sort_by(|a, b| {
-        (&a.county_code, &a.school, &a.applicant_name).cmp(&(
-            &b.county_code,
-            &b.school,
-            &b.applicant_name,
-        ))
-    });
+        .into_inner();
     let figures = service
         .get_round_statistics(signed(
             session,
@@ -139,7 +156,8 @@ async fn read(console: &Console, session: &Session, id: &str) -> Result<Round, R
         .into_inner();
     Ok(Round {
         round,
-        applications,
+        applications: page.applications,
+        next_page_token: page.next_page_token,
         figures,
     })
 }
@@ -167,7 +185,8 @@ pub(crate) async fn round_page_with(
     extra: Extra<'_>,
 ) -> Response {
     let lang = ctx.lang;
-    let read = match read(console, session, id).await {
+    let token = extra.pages.rsplit(',').next().unwrap_or("");
+    let read = match read(console, session, id, token).await {
         Ok(read) => read,
         Err(refusal) => return ctx.refused(&refusal),
     };
@@ -195,7 +214,7 @@ pub(crate) async fn round_page_with(
         (super::round_forms::apply_section(lang, session, r, extra.apply))
         (super::round_batch::forms(lang, session, r, sent))
         (statistics(lang, console, &read.figures))
-        (applications(lang, console, &read.applications))
+        (applications(lang, console, &read, id, extra.pages))
         (eligibility)
     };
     let status = sent
@@ -283,10 +302,32 @@ pub(crate) fn step(lang: Lang, a: &pb::TitleApplication) -> String {
     }
 }
 
-fn applications(lang: Lang, console: &Console, list: &[pb::TitleApplication]) -> Markup {
+/// One page of the round's applications, with links to the next and the previous page.
+fn applications(lang: Lang, console: &Console, read: &Round, id: &str, pages: &str) -> Markup {
+    let list = &read.applications;
+    let applied = read.figures.total.as_ref().map_or(0, |t| t.applied);
+    let base = format!("/rounds/{}", percent(id));
+    let link = |trail: &str| match trail {
+        "" => format!("{base}#applications-h"),
+        trail => format!("{base}?pages={}#applications-h", percent(trail)),
+    };
+    let previous =
+        (!pages.is_empty()).then(|| link(pages.rsplit_once(',').map_or("", |(rest, _)| rest)));
+    let next = (!read.next_page_token.is_empty()).then(|| match pages {
+        "" => link(&read.next_page_token),
+        pages => link(&format!("{pages},{}", read.next_page_token)),
+    });
+    let first = if pages.is_empty() {
+        0
+    } else {
+        pages.split(',').count()
+    } * APPLICATIONS_PER_PAGE as usize;
     html! {
         section aria-labelledby="applications-h" {
-            h2 #applications-h { (lang.t("申报", "Applications")) " (" (list.len()) ")" }
+            h2 #applications-h { (lang.t("申报", "Applications")) " (" (applied) ")" }
+            @if !list.is_empty() {
+                p.hint #applications-shown { (lang.t("本页：第 ", "This page: ")) (first + 1) "–" (first + list.len()) (lang.t(" 条，按申报编号排列", ", by application number")) }
+            }
             table #applications {
                 thead { tr {
                     th scope="col" { (lang.t("申报编号", "Application")) }
@@ -316,6 +357,12 @@ fn applications(lang: Lang, console: &Console, list: &[pb::TitleApplication]) ->
                             td { @if let Some(v) = &a.vote { @if v.present > 0 { (v.votes_for) "/" (v.present) } } }
                         }
                     }
+                }
+            }
+            @if previous.is_some() || next.is_some() {
+                nav.pager aria-label=(lang.t("申报分页", "Pages of applications")) {
+                    @if let Some(href) = &previous { a #applications-previous rel="prev" href=(href) { (lang.t("上一页", "Previous page")) } " " }
+                    @if let Some(href) = &next { a #applications-next rel="next" href=(href) { (lang.t("下一页", "Next page")) } }
                 }
             }
         }

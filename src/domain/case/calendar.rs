@@ -109,6 +109,11 @@ impl WorkingCalendar {
         Ok(calendar)
     }
 
+    /// The weekdays off and the weekend days worked, each in date order.
+    pub(super) fn exceptions(&self) -> (&BTreeSet<NaiveDate>, &BTreeSet<NaiveDate>) {
+        (&self.holidays, &self.make_up_days)
+    }
+
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         if is_weekend(date) {
             self.make_up_days.contains(&date)

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use serde::Deserialize;
 
 use super::calendar::YearFile;
@@ -129,6 +130,50 @@ impl WindowRules {
         Ok(rules)
     }
 
+    /// The rules as a file [`WindowRules::parse`] reads back to the same rules: the store
+    /// keeps the text its due-date index was worked out under, so that a registry opened
+    /// under other rules rebuilds the index and `verify` can check it without them.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        for kind in [
+            CaseKind::Certification,
+            CaseKind::Reissue,
+            CaseKind::Registration,
+        ] {
+            let limits = self.limits(kind);
+            text.push_str(&format!(
+                "[limits.{}]\ncommitted = {}\nlegal = {}\n",
+                kind_name(kind),
+                limits.committed,
+                limits.legal
+            ));
+        }
+        let (holidays, make_up_days) = self.calendar.exceptions();
+        let mut years: BTreeMap<i32, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        for date in holidays {
+            years
+                .entry(date.year())
+                .or_default()
+                .0
+                .push(format!("\"{date}\""));
+        }
+        for date in make_up_days {
+            years
+                .entry(date.year())
+                .or_default()
+                .1
+                .push(format!("\"{date}\""));
+        }
+        for (year, (holidays, make_up_days)) in years {
+            text.push_str(&format!(
+                "[calendar.{year}]\nholidays = [{}]\nmake_up_days = [{}]\n",
+                holidays.join(", "),
+                make_up_days.join(", ")
+            ));
+        }
+        text
+    }
+
     pub fn limits(&self, kind: CaseKind) -> CaseLimits {
         match kind {
             CaseKind::Certification => self.certification,
@@ -165,6 +210,18 @@ mod tests {
         );
         assert_eq!(rules.limits(CaseKind::Certification).legal, 30);
         assert!(!rules.calendar.is_working_day("2026-10-01".parse().unwrap()));
+    }
+
+    #[test]
+    fn rules_written_as_text_read_back_the_same() {
+        let rules = WindowRules::parse(
+            "[limits.reissue]\ncommitted = 3\nlegal = 10\n[calendar.2026]\nholidays = [\"2026-10-01\", \"2026-10-02\"]\nmake_up_days = [\"2026-09-27\"]\n[calendar.2027]\nholidays = [\"2027-01-01\"]\n",
+        )
+        .unwrap();
+        assert_eq!(WindowRules::parse(&rules.to_text()).unwrap(), rules);
+        assert_ne!(rules.to_text(), WindowRules::default().to_text());
+        let default = WindowRules::default();
+        assert_eq!(WindowRules::parse(&default.to_text()).unwrap(), default);
     }
 
     #[test]

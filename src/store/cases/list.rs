@@ -1,11 +1,11 @@
 //! Reading cases: one by number, and lists for the window, ordered by due date.
 //!
 //! The window's questions are about open cases ("what is overdue", "what falls due this
-//! week"), so those lists read only the open-case index of the county, whose entries hold
-//! the records: a county has a few hundred open cases whatever it has closed over the
-//! years. A due date is not stored but worked out from the case and the operator's
-//! calendar, so a corrected calendar moves every due date at once; lists therefore read
-//! their candidates, work out the clocks, and sort. A list that may include closed cases
+//! week"): those read only the cases the due-date index holds under a day up to the one
+//! asked about (see `stage`), and other lists of open cases the open-case index of the
+//! county, whose entries hold the records. Either way the lists work out each candidate's
+//! clock from the case and the operator's calendar as of today, keep those that match,
+//! and sort. A list that may include closed cases
 //! reads the county's cases by the day they were received (only the period asked for),
 //! or, for an unscoped caller without a county, every case.
 
@@ -60,7 +60,12 @@ impl CaseQuery {
             || (!self.states.is_empty() && self.states.iter().all(|s| !s.is_closed()))
     }
 
-    fn matches(&self, case: &Case, clock: Option<&Clock>, due_by: Option<NaiveDate>) -> bool {
+    pub(super) fn matches(
+        &self,
+        case: &Case,
+        clock: Option<&Clock>,
+        due_by: Option<NaiveDate>,
+    ) -> bool {
         (self.states.is_empty() || self.states.contains(&case.state))
             && self.kind.is_none_or(|k| k == case.kind)
             && self
@@ -128,7 +133,13 @@ pub(crate) fn list<E: Engine>(
         .due_within
         .map(|n| rules.calendar.add_working_days(today, n));
     let mut selected = Vec::new();
-    for case in candidates(engine, query)? {
+    // The last day a selected case can fall due on: the day before today for overdue
+    // cases (a case is overdue the day after its due date).
+    let last_due = [query.overdue.then(|| today.pred_opt()).flatten(), due_by]
+        .into_iter()
+        .flatten()
+        .min();
+    for case in candidates(engine, query, last_due)? {
         let clock = case.clock(rules, today);
         if query.matches(&case, clock.as_ref(), due_by) {
             let order = order_key(&case, clock.as_ref());
@@ -154,7 +165,7 @@ pub(crate) fn list<E: Engine>(
 }
 
 /// Due date (none sorts last), then case number, as bytes in that order.
-fn order_key(case: &Case, clock: Option<&Clock>) -> Vec<u8> {
+pub(super) fn order_key(case: &Case, clock: Option<&Clock>) -> Vec<u8> {
     let due = clock
         .and_then(|c| c.due_on)
         .map_or(u32::MAX, |d| crate::store::format::v2::days(d) as u32);
@@ -164,9 +175,15 @@ fn order_key(case: &Case, clock: Option<&Clock>) -> Vec<u8> {
 }
 
 /// The cases a query may select, from the smallest key space that holds them all.
-fn candidates<E: Engine>(engine: &E, query: &CaseQuery) -> Result<Vec<Case>, StoreError> {
+fn candidates<E: Engine>(
+    engine: &E,
+    query: &CaseQuery,
+    last_due: Option<NaiveDate>,
+) -> Result<Vec<Case>, StoreError> {
     let mut cases = Vec::new();
-    if query.open_only() {
+    if let Some(by) = last_due {
+        cases = due_by(engine, query.county.as_ref(), by)?;
+    } else if query.open_only() {
         let prefix = keys::open_case_prefix(query.county.as_ref());
         for entry in engine.range(Bound::Included(&prefix), Bound::Unbounded)? {
             let (key, value) = entry?;
@@ -214,5 +231,73 @@ pub(crate) fn check_period(query: &CaseQuery) -> Result<(), DomainError> {
             format!("{to} is before received_from {from}"),
         )),
         _ => Ok(()),
+    }
+}
+
+/// A county code's length in a key (six digits).
+const COUNTY_CODE_LEN: usize = 6;
+
+/// The open cases of `county` (or of every county) whose entry lies on or before `by`,
+/// those whose clock stands still included, in no particular order.
+pub(crate) fn due_by<E: Engine>(
+    engine: &E,
+    county: Option<&CountyCode>,
+    by: NaiveDate,
+) -> Result<Vec<Case>, StoreError> {
+    let after_by = by.succ_opt().map(|day| keys::due_day(Some(day)));
+    let mut ids = Vec::new();
+    let mut scan_county = |prefix: Vec<u8>| -> Result<(), StoreError> {
+        let end = match &after_by {
+            Some(day) => [prefix.as_slice(), day].concat(),
+            None => [prefix.as_slice(), &[0xff]].concat(),
+        };
+        for entry in engine.range(Bound::Included(&prefix), Bound::Excluded(&end))? {
+            let (key, _) = entry?;
+            ids.push(case_id(&key)?);
+        }
+        Ok(())
+    };
+    match county {
+        Some(county) => scan_county(keys::open_case_due_prefix(Some(county)))?,
+        None => {
+            // Skip from county to county: the entries past `by` are never read.
+            let all = keys::open_case_due_prefix(None);
+            let mut cursor = all.clone();
+            loop {
+                let first = engine
+                    .range(Bound::Included(&cursor), Bound::Unbounded)?
+                    .next()
+                    .transpose()?;
+                let Some((key, _)) = first.filter(|(key, _)| key.starts_with(&all)) else {
+                    break;
+                };
+                let prefix = key
+                    .get(..all.len() + COUNTY_CODE_LEN)
+                    .ok_or_else(|| corrupt(&key))?
+                    .to_vec();
+                scan_county(prefix.clone())?;
+                cursor = [prefix.as_slice(), &[0xff]].concat();
+            }
+        }
+    }
+    let mut cases = Vec::with_capacity(ids.len());
+    for id in ids {
+        let key = keys::case(&id);
+        match engine.get(&key)? {
+            Some(bytes) => cases.push(codec::decode(&key, &bytes)?),
+            None => return Err(corrupt(&keys::open_case_due_prefix(None))),
+        }
+    }
+    Ok(cases)
+}
+
+fn case_id(key: &[u8]) -> Result<CaseId, StoreError> {
+    keys::case_id_at_end(key).ok_or_else(|| corrupt(key))
+}
+
+fn corrupt(key: &[u8]) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(&key[..key.len().min(15)]).into_owned(),
+        detail: "a due-date entry that does not name an open case".into(),
     }
 }

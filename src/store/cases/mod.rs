@@ -7,6 +7,8 @@
 //! IssueCertificate would be (a certificate number already taken, a kind digit that does
 //! not match), and leaves the same change events.
 
+#[cfg(test)]
+mod due_tests;
 mod list;
 mod report;
 mod stage;
@@ -33,7 +35,7 @@ pub(crate) use report::{
     stage_consultation,
 };
 pub use report::{CaseReport, ConsultationRow, NewConsultation, ReportQuery, ReportRow};
-pub(crate) use stage::{case_index_entries, stage_case};
+pub(crate) use stage::{case_index_entries, fill_due_index, stage_case, stored_rules};
 
 /// A change to the registry's cases, as queued for the writer.
 #[derive(Debug, Clone)]
@@ -121,7 +123,7 @@ pub(crate) fn apply(
     };
 
     let answer = match command {
-        CaseCommand::Open { new, note } => open(staged, new, &note, context)?,
+        CaseCommand::Open { new, note } => open(staged, new, &note, context, rules)?,
         CaseCommand::Step {
             case_id,
             expected_etag,
@@ -183,6 +185,7 @@ fn open(
     mut new: NewCase,
     note: &str,
     context: &WriteContext,
+    rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
     context.check_scope(&new.county_code)?;
     if context.city.is_some() {
@@ -226,7 +229,7 @@ fn open(
     }
     match (&new.teacher_id, &new.certificate_number) {
         (Some(id), _) => {
-            let teacher = mutation::load_teacher(staged, id)?;
+            let teacher = crate::store::identity::retired::addressed(staged, id, context)?;
             // A county sees only its own teachers: another county's is not there for it.
             if context
                 .scope
@@ -280,7 +283,7 @@ fn open(
     };
     let mut case = Case::open(id, new, &step);
     case.revision = staged.next_revision();
-    commit_case(staged, None, &case, context)?;
+    commit_case(staged, None, &case, context, rules)?;
     Ok(CaseAnswer {
         case,
         teacher: None,
@@ -345,7 +348,7 @@ fn take_step(
         }
     }
     next.revision = staged.next_revision();
-    commit_case(staged, Some(&current), &next, context)?;
+    commit_case(staged, Some(&current), &next, context, rules)?;
     Ok(CaseAnswer {
         case: next,
         teacher,
@@ -509,8 +512,9 @@ fn commit_case(
     before: Option<&Case>,
     after: &Case,
     context: &WriteContext,
+    rules: &WindowRules,
 ) -> Result<(), StoreError> {
-    stage_case(staged, before, after)?;
+    stage_case(staged, before, after, rules)?;
     let event = ChangeEvent {
         revision: after.revision,
         teacher_id: after.teacher_id.clone(),

@@ -4,8 +4,8 @@
 //! Every case step replaces the case's old contributions with its new ones in the batch
 //! that writes the case, so the cells never disagree with the records; a year's report
 //! reads one range of cells, the same few hundred keys for 500 cases or 500,000. Only
-//! "open past the limit now" depends on today: it comes from the open-case index, which
-//! holds the few hundred open cases whatever the registry has closed.
+//! "open past the limit now" depends on today: it reads the open cases the due-date index
+//! holds under a day before today (see `stage`), not every open case.
 
 use std::collections::BTreeMap;
 
@@ -257,10 +257,12 @@ pub(crate) fn report<E: Engine>(
             }
         }
     }
-    let open = keys::open_case_prefix(query.county.as_ref());
-    for entry in engine.scan_prefix(&open)? {
-        let (key, value) = entry?;
-        let case: Case = codec::decode(&key, &value)?;
+    // Only a case due before today can be past its limit today.
+    let open = match today.pred_opt() {
+        Some(yesterday) => super::list::due_by(engine, query.county.as_ref(), yesterday)?,
+        None => Vec::new(),
+    };
+    for case in open {
         if case.received_on.year() != query.year {
             continue;
         }

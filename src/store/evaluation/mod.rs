@@ -24,15 +24,16 @@ use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
 };
 use crate::store::format::{Fingerprint, Remembered};
+use crate::store::identity::retired::addressed;
 use crate::store::mutation::{self, Target, TeacherChange, WriteContext};
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
 pub(crate) use reads::{
-    applications, dry_run, findings, get_application, get_round, round_figures,
+    applications, applications_page, dry_run, findings, get_application, get_round, round_figures,
 };
-pub use reads::{DryRunRow, FiguresRow};
+pub use reads::{ApplicationPage, DryRunRow, FiguresRow};
 pub(crate) use restore::{stage_application, stage_findings, stage_round};
 pub(crate) use verify::verify_evaluation;
 
@@ -242,7 +243,7 @@ fn record_finding(
     finding: NewEthicsFinding,
     context: &WriteContext,
 ) -> Result<EvaluationAnswer, StoreError> {
-    let teacher = mutation::load_teacher(staged, teacher_id)?;
+    let teacher = addressed(staged, teacher_id, context)?;
     if !context.in_scope(&teacher.fields.county_code) {
         // A county sees only its own teachers, as ApplyForTitle and every read answer.
         return Err(DomainError::NotFound { what: "teacher" }.into());
@@ -288,7 +289,7 @@ fn apply_for_title(
     context: &WriteContext,
 ) -> Result<EvaluationAnswer, StoreError> {
     let round = load_round(staged, round_id)?;
-    let teacher = mutation::load_teacher(staged, teacher_id)?;
+    let teacher = addressed(staged, teacher_id, context)?;
     if context
         .scope
         .as_ref()

@@ -75,6 +75,91 @@ pub(crate) fn applications<E: Engine>(
     Ok(found)
 }
 
+/// One page of a round's applications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationPage {
+    pub applications: Vec<Application>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+}
+
+/// A page of the round's applications in number order, of one county or all, after the
+/// one `page_token` names (empty: from the first). The token is signed for the round and
+/// county, as every page token is (see `store::page`).
+pub(crate) fn applications_page<E: Engine>(
+    engine: &E,
+    secret: &[u8],
+    round: &CaseId,
+    county: Option<&CountyCode>,
+    page_size: usize,
+    page_token: &str,
+) -> Result<ApplicationPage, StoreError> {
+    use sha2::{Digest, Sha256};
+    use std::ops::Bound;
+    let page_size = page_size.max(1);
+    let form = format!(
+        "applications\x00{}\x00{}",
+        round.as_str(),
+        county.map_or("", CountyCode::as_str)
+    );
+    let digest: [u8; 16] = Sha256::digest(form.as_bytes())[..16]
+        .try_into()
+        .expect("16 of 32 bytes");
+    let prefix = keys::round_application_prefix(round);
+    let start = match page_token {
+        "" => Bound::Included(prefix.clone()),
+        token => {
+            let after = crate::store::page::open_token(secret, digest, token)?;
+            if !after.starts_with(&prefix) {
+                return Err(StoreError::Corrupt {
+                    key: "page token".into(),
+                    detail: "a signed token outside the round it was signed for".into(),
+                });
+            }
+            Bound::Excluded(after)
+        }
+    };
+    let end = crate::store::engine::prefix_end(&prefix);
+    let end = match &end {
+        Some(end) => Bound::Excluded(end.as_slice()),
+        None => Bound::Unbounded,
+    };
+    let mut found: Vec<(Vec<u8>, Application)> = Vec::new();
+    let bound = match &start {
+        Bound::Included(key) => Bound::Included(key.as_slice()),
+        Bound::Excluded(key) => Bound::Excluded(key.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    for entry in engine.range(bound, end)? {
+        let (key, _) = entry?;
+        let Some(id) = keys::case_id_at_end(&key) else {
+            continue;
+        };
+        let Some(application) = get_application(engine, &id)? else {
+            return Err(StoreError::Corrupt {
+                key: id.as_str().to_string(),
+                detail: "a round lists an application that has no record".into(),
+            });
+        };
+        if county.is_none_or(|c| *c == application.county_code) {
+            // One more than the page, to know whether another page follows.
+            if found.len() == page_size {
+                let (last, _) = found.last().expect("a page of at least one");
+                let next_page_token = crate::store::page::seal_token(secret, digest, last.clone());
+                return Ok(ApplicationPage {
+                    applications: found.into_iter().map(|(_, a)| a).collect(),
+                    next_page_token,
+                });
+            }
+            found.push((key.to_vec(), application));
+        }
+    }
+    Ok(ApplicationPage {
+        applications: found.into_iter().map(|(_, a)| a).collect(),
+        next_page_token: String::new(),
+    })
+}
+
 pub(crate) fn findings<E: Engine>(
     engine: &E,
     teacher: &TeacherId,

@@ -11,6 +11,8 @@
 use crate::domain::duplicates::CandidatePair;
 use crate::domain::merge::MergeRecord;
 use crate::domain::IdentityCorrection;
+use crate::store::backup_records::RecordGroup;
+use crate::store::codec::{push_decoded, scan_all, tagged};
 use crate::store::engine::Engine;
 use crate::store::identity::keys;
 use crate::store::writer::Staged;
@@ -32,73 +34,54 @@ pub enum IdentityKind {
     Pair,
 }
 
-impl IdentityRecords {
-    /// Records in the registry's stored format, by kind.
-    pub fn encoded(&self) -> Vec<(IdentityKind, Vec<u8>)> {
-        let merges = self
-            .merges
-            .iter()
-            .map(|m| (IdentityKind::Merge, codec::encode(m)));
-        let corrections = self
-            .corrections
-            .iter()
-            .map(|c| (IdentityKind::Correction, codec::encode(c)));
-        let pairs = self
-            .pairs
-            .iter()
-            .map(|p| (IdentityKind::Pair, codec::encode(p)));
-        merges.chain(corrections).chain(pairs).collect()
+impl RecordGroup for IdentityRecords {
+    type Kind = IdentityKind;
+    const KINDS: &'static [(IdentityKind, &'static str)] = &[
+        (IdentityKind::Merge, "merge"),
+        (IdentityKind::Correction, "correction"),
+        (IdentityKind::Pair, "pair"),
+    ];
+    const RECORD: &'static str = "an identity record";
+
+    fn encoded(&self) -> Vec<(IdentityKind, Vec<u8>)> {
+        tagged(IdentityKind::Merge, &self.merges)
+            .chain(tagged(IdentityKind::Correction, &self.corrections))
+            .chain(tagged(IdentityKind::Pair, &self.pairs))
+            .collect()
     }
 
-    /// Adds a record read back from [`Self::encoded`]; answers its revision, for a
-    /// correction (merges and pairs carry none).
-    pub fn push_encoded(
+    /// A correction carries its revision; merges and pairs carry none.
+    fn push_encoded(
         &mut self,
         kind: IdentityKind,
         bytes: &[u8],
     ) -> Result<Option<u64>, StoreError> {
         Ok(match kind {
             IdentityKind::Merge => {
-                self.merges.push(codec::decode(b"backup merge", bytes)?);
+                push_decoded(&mut self.merges, b"backup merge", bytes)?;
                 None
             }
             IdentityKind::Correction => {
-                let correction: IdentityCorrection = codec::decode(b"backup correction", bytes)?;
-                let revision = correction.revision;
-                self.corrections.push(correction);
-                Some(revision)
+                Some(push_decoded(&mut self.corrections, b"backup correction", bytes)?.revision)
             }
             IdentityKind::Pair => {
-                self.pairs.push(codec::decode(b"backup pair", bytes)?);
+                push_decoded(&mut self.pairs, b"backup pair", bytes)?;
                 None
             }
         })
     }
 
-    /// How many records.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.merges.len() + self.corrections.len() + self.pairs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// Every merge, identity correction and candidate pair of the registry.
 pub(crate) fn identity_records<E: Engine>(engine: &E) -> Result<IdentityRecords, StoreError> {
-    fn all<E: Engine, T: codec::Stored>(engine: &E, prefix: u8) -> Result<Vec<T>, StoreError> {
-        let mut found = Vec::new();
-        for entry in engine.scan_prefix(&[prefix])? {
-            let (key, value) = entry?;
-            found.push(codec::decode(&key, &value)?);
-        }
-        Ok(found)
-    }
     Ok(IdentityRecords {
-        merges: all(engine, keys::MERGE)?,
-        corrections: all(engine, keys::CORRECTION)?,
-        pairs: all(engine, keys::PAIR)?,
+        merges: scan_all(engine, keys::MERGE)?,
+        corrections: scan_all(engine, keys::CORRECTION)?,
+        pairs: scan_all(engine, keys::PAIR)?,
     })
 }
 

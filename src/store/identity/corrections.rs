@@ -7,8 +7,9 @@ use crate::domain::{
     ChangeEvent, ChangeKind, CorrectionState, DomainError, FormerDocumentReason,
     IdentityCorrection, NewCorrection, TeacherFields,
 };
+use crate::store::identity::retired::addressed;
 use crate::store::identity::{keys, IdentityAnswer};
-use crate::store::mutation::{self, load_teacher, refuse_taken_identity, WriteContext};
+use crate::store::mutation::{self, refuse_taken_identity, WriteContext};
 use crate::store::writer::Staged;
 use crate::store::{codec, StoreError};
 
@@ -19,7 +20,7 @@ pub(super) fn propose(
     new: NewCorrection,
     context: &WriteContext,
 ) -> Result<IdentityAnswer, StoreError> {
-    let teacher = load_teacher(staged, &new.teacher_id)?;
+    let teacher = addressed(staged, &new.teacher_id, context)?;
     if !context.in_scope(&teacher.fields.county_code) {
         return Err(DomainError::NotFound { what: "teacher" }.into());
     }
@@ -63,7 +64,7 @@ pub(super) fn review(
             .into())
         }
     };
-    let current = load_teacher(staged, &correction.teacher_id)?;
+    let current = addressed(staged, &correction.teacher_id, context)?;
     if !context.in_scope(&current.fields.county_code) {
         return Err(DomainError::NotFound {
             what: "identity correction",

@@ -92,6 +92,15 @@ pub(crate) fn dismiss(
     note: &str,
     context: &WriteContext,
 ) -> Result<(), StoreError> {
+    // A retired number is answered as every write answers it (TEACHER_MERGED to those
+    // who see the survivor); any other miss is the pair's, below.
+    for id in [pair.0, pair.1] {
+        if let Err(merged @ StoreError::Rejected(DomainError::TeacherMerged { .. })) =
+            super::retired::addressed(staged, id, context)
+        {
+            return Err(merged);
+        }
+    }
     let (first, second) = duplicates::ordered(pair.0, pair.1);
     let key = keys::pair(&first, &second);
     let mut stored: CandidatePair = match staged.get(&key)? {

@@ -200,7 +200,7 @@ fn checked(
     side: &Side,
     context: &WriteContext,
 ) -> Result<Teacher, StoreError> {
-    let teacher = load_teacher(staged, &side.0)?;
+    let teacher = super::retired::addressed(staged, &side.0, context)?;
     if !context.in_scope(&teacher.fields.county_code) {
         return Err(DomainError::NotFound { what: "teacher" }.into());
     }

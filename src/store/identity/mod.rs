@@ -13,6 +13,7 @@ mod corrections;
 pub(crate) mod duplicates;
 pub(crate) mod keys;
 pub(crate) mod merges;
+pub(crate) mod retired;
 
 use crate::domain::case::CaseId;
 use crate::domain::duplicates::CandidatePair;
