@@ -330,6 +330,10 @@ enum Command {
             env = "TEACHER_REGISTRY_DATA_DIR"
         )]
         data_dir: PathBuf,
+        /// The registry's PostgreSQL database instead (a postgres:// URL); servers may go
+        /// on running on it, the pass writes through the writers' lock as they do.
+        #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
+        postgres: Option<String>,
     },
     /// Duplicate candidates: list them, or mark a pair as two people.
     #[command(subcommand)]
@@ -659,9 +663,13 @@ fn run(command: Command) -> anyhow::Result<()> {
             Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
             None => run_verify(&data_dir, &mut std::io::stdout().lock()),
         },
-        Command::FindDuplicates { data_dir } => {
+        Command::FindDuplicates { data_dir, postgres } => {
             let _entered = runtime.enter();
-            run_find_duplicates(&data_dir, &mut std::io::stdout().lock())
+            let location = match postgres {
+                Some(url) => Location::Postgres(url),
+                None => Location::Directory(data_dir),
+            };
+            run_find_duplicates(&location, &mut std::io::stdout().lock())
         }
         Command::Duplicates(command) => {
             runtime.block_on(run_duplicates(&command, &mut std::io::stdout().lock()))

@@ -50,7 +50,7 @@ fn former_names(teacher: &pb::Teacher) -> Vec<&str> {
 async fn assert_consistent(server: TestServer) {
     let dir = server.data_dir.clone();
     let _temp = server.stop().await;
-    let store = Store::open(&dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&common::location_for(&dir), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
 }
@@ -693,15 +693,15 @@ async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_d
     let dir = server.data_dir.clone();
     let _temp = server.stop().await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-        .args(["find-duplicates", "--data-dir"])
-        .arg(&dir)
+        .arg("find-duplicates")
+        .args(common::registry_args(&dir))
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{said}");
     assert!(said.contains(" 0 new duplicate candidates"), "{said}");
-    let store = Store::open(&dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&common::location_for(&dir), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
     assert_eq!(store.list_candidates(None, 10, "").unwrap().0.len(), 1);

@@ -536,7 +536,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     assert!(said.contains("4 identity records"), "{said}");
     let _source = server.stop().await;
     let restored_dir = temp.path().join("restored");
-    let restored = teacher_registry::cli::run_restore(&backup, &restored_dir)
+    let restored = common::restore_into(&backup, &restored_dir)
         .await
         .expect("restore");
     assert!(

@@ -17,6 +17,7 @@ use common::serve_process::Server;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::watch_changes_response::Event;
+use teacher_registry::server::ServerOptions;
 use teacher_registry::store::ThrowawayCluster;
 use tonic::Code;
 
@@ -279,7 +280,8 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
         return;
     };
     // A registry on sled, with creates, an update and a request id.
-    let mut server = start_server().await;
+    let sled = tempfile::tempdir().unwrap();
+    let mut server = start_server_on_sled_in(sled.path(), ServerOptions::default()).await;
     let client = &mut server.client;
     for n in 0..30u32 {
         create(
@@ -294,10 +296,10 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
         .unwrap();
     let teachers = list_all(client, pb::ListTeachersRequest::default()).await;
     let feed = gap_free_feed(client).await;
-    let sled_dir = server.stop().await.expect("the data directory");
+    server.stop().await;
 
     // To PostgreSQL.
-    let dir = sled_dir.path().to_str().unwrap();
+    let dir = sled.path().to_str().unwrap();
     let (said, ok) = run_binary(&["migrate", "--from", dir, "--to", &url]);
     assert!(ok, "{said}");
     assert!(said.contains("consistent"), "{said}");
@@ -331,7 +333,8 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
     assert!(ok && said.contains("consistent"), "{said}");
     let (said, ok) = run_binary(&["verify", "--data-dir", new_dir]);
     assert!(ok, "{said}");
-    let mut server = start_server_in(std::path::Path::new(new_dir)).await;
+    let mut server =
+        start_server_on_sled_in(std::path::Path::new(new_dir), ServerOptions::default()).await;
     assert_eq!(
         list_all(&mut server.client, pb::ListTeachersRequest::default()).await,
         teachers

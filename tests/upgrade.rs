@@ -29,7 +29,9 @@ use teacher_registry::auth::Authenticator;
 use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
-use common::{error_info, start_server_in, start_server_in_with};
+// The releases' registries are sled data directories: they open on sled whatever the
+// other tests run on.
+use common::{error_info, start_server_on_sled_in};
 use format::*;
 use make_fixture::{replay_request, revision};
 
@@ -231,7 +233,7 @@ async fn check_release(release: &Path) {
 
     // This build opens the registry and finds it consistent.
     verify(&data);
-    let server = start_server_in_with(
+    let server = start_server_on_sled_in(
         &data,
         ServerOptions {
             authenticator: Some(Authenticator::load(&release.join(AUTH)).unwrap()),
@@ -879,7 +881,7 @@ async fn check_restore(release: &Path, temp: &Path, expected: &Expected) {
         "--data-dir".as_ref(),
         restored.as_os_str(),
     ]);
-    let server = start_server_in(&restored).await;
+    let server = start_server_on_sled_in(&restored, ServerOptions::default()).await;
     let mut client = server.client.clone();
     let teachers = common::list_all(
         &mut client,

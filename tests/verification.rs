@@ -17,7 +17,7 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
 use teacher_registry::api::RateLimit;
 use teacher_registry::auth::{add_principal, Authenticator, Role};
-use teacher_registry::cli::{run_backup, run_restore};
+use teacher_registry::cli::run_backup;
 use teacher_registry::server::ServerOptions;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
@@ -467,7 +467,7 @@ async fn a_lost_qualification_bars_for_ever_and_survives_backup_and_restore() {
         .await
         .expect("backup");
     let restored_dir = temp.path().join("restored");
-    run_restore(&backup_dir, &restored_dir)
+    common::restore_into(&backup_dir, &restored_dir)
         .await
         .expect("restore");
     let restored = start_server_in(&restored_dir).await;

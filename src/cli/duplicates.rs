@@ -3,7 +3,6 @@
 //! (review, and what a review decides, through the server).
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -13,7 +12,7 @@ use super::{connect_channel, refusal};
 use crate::api::pb;
 use crate::api::pb::duplicate_service_client::DuplicateServiceClient;
 use crate::api::pb::identity_service_client::IdentityServiceClient;
-use crate::store::{Store, StoreOptions};
+use crate::store::{Location, Store, StoreOptions};
 
 /// `teacher-registry duplicates ...`.
 #[derive(Debug, Subcommand)]
@@ -59,13 +58,14 @@ pub enum DuplicatesCommand {
     },
 }
 
-/// Runs the full duplicate pass on the registry in `data_dir` and prints what it found.
-pub fn run_find_duplicates(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = Store::open(data_dir, &StoreOptions::default()).with_context(|| {
-        format!(
+/// Runs the full duplicate pass on the registry at `location` and prints what it found.
+pub fn run_find_duplicates(location: &Location, out: &mut impl Write) -> anyhow::Result<()> {
+    let store = Store::open_at(location, &StoreOptions::default()).with_context(|| match location {
+        Location::Directory(dir) => format!(
             "cannot open the registry in {} (is a server running on it?)",
-            data_dir.display()
-        )
+            dir.display()
+        ),
+        Location::Postgres(_) => format!("cannot open the registry in {location}"),
     })?;
     let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();

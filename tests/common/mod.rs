@@ -103,6 +103,14 @@ pub async fn restore_into(
     teacher_registry::cli::run_restore_at(backup, &location_for(data_dir)).await
 }
 
+/// A server on a sled data directory whatever the tests run on: for tests of sled's own
+/// data (its files, the formats earlier releases wrote, a move from sled).
+pub async fn start_server_on_sled_in(data_dir: &Path, options: ServerOptions) -> TestServer {
+    log_if_asked();
+    let store = Store::open(data_dir, &StoreOptions::default()).expect("open store");
+    serve(store, data_dir, options).await
+}
+
 /// A server on an existing data directory with these options.
 pub async fn start_server_in_with(data_dir: &Path, options: ServerOptions) -> TestServer {
     log_if_asked();
