@@ -310,7 +310,7 @@ async fn backups_carry_histories_and_verify_checks_them() {
 /// `verify` of the registry `server` serves, once it has stopped.
 async fn verify_store(dir: &Path, server: TestServer) {
     let _kept = server.stop().await;
-    let store = Store::open(dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&location_for(dir), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
     assert_eq!(report.revision_entries, 4);

@@ -605,25 +605,10 @@ fn describe(cycle: &[Edge], files: &BTreeMap<ModPath, PathBuf>) -> String {
     text
 }
 
-#[test]
-#[ignore = "issue 19 item 2 is under way: modules of src/ still sit on import cycles; \
-            the_count_of_modules_on_cycles_only_falls guards the progress"]
-fn the_module_import_graph_of_src_has_no_cycle() {
-    let (files, edges) = graph(&src_root());
-    assert!(files.len() > 50, "the walk found the crate's modules");
-    let (on, first) = modules_on_cycles(&files, &edges);
-    if let Some(cycle) = first {
-        panic!(
-            "{} modules sit on an import cycle; one of them:\n{}\
-             Move the shared code so that each arrow points one way (the rule is in this file's docs).",
-            on.len(),
-            describe(&cycle, &files)
-        );
-    }
-}
-
 /// How many modules sat on a cycle after the last cycle was broken. Lower it with every fix;
 /// the test fails when a change adds a module to a cycle (or forgets to lower the count).
+/// At 0 it is the check the issue asks for: no module of `src/` on an import cycle. (Not an
+/// ignored test that fails until then: CI runs the ignored tests too.)
 const MODULES_ON_CYCLES: usize = 99;
 
 #[test]

@@ -252,6 +252,21 @@ fn ci_runs_the_test_command_the_readme_gives() {
         .filter(|line| line.starts_with("cargo test"))
         .collect();
     assert_eq!(ci_commands, [readme_command]);
+    // Then the same tests once more on PostgreSQL, as the README's PostgreSQL section says,
+    // with the same options.
+    let options = readme_command
+        .split(" -- ")
+        .nth(1)
+        .expect("the harness's options");
+    let on_postgres = ci
+        .lines()
+        .find(|line| line.starts_with("TEACHER_REGISTRY_TEST_POSTGRES=1 cargo test --locked"))
+        .expect("CI runs the service tests on PostgreSQL too");
+    assert!(
+        on_postgres.ends_with(&format!(" -- {options}")),
+        "{on_postgres}"
+    );
+    assert!(readme.contains("TEACHER_REGISTRY_TEST_POSTGRES=1"));
 }
 
 /// A newcomer finds every module in lib.rs's map and every module and command in the

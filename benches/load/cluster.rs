@@ -191,7 +191,7 @@ async fn measure(
             let micros = at.saturating_duration_since(*acknowledged).as_micros() as u64;
             lag.saturating_record(micros.max(1));
         }
-        if lag.len() > 0 {
+        if !lag.is_empty() {
             println!(
                 "watch     on {}: {} changes written elsewhere, lag from acknowledgement p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
                 server_name(n, writers),

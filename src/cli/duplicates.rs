@@ -60,13 +60,14 @@ pub enum DuplicatesCommand {
 
 /// Runs the full duplicate pass on the registry at `location` and prints what it found.
 pub fn run_find_duplicates(location: &Location, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = Store::open_at(location, &StoreOptions::default()).with_context(|| match location {
-        Location::Directory(dir) => format!(
-            "cannot open the registry in {} (is a server running on it?)",
-            dir.display()
-        ),
-        Location::Postgres(_) => format!("cannot open the registry in {location}"),
-    })?;
+    let store =
+        Store::open_at(location, &StoreOptions::default()).with_context(|| match location {
+            Location::Directory(dir) => format!(
+                "cannot open the registry in {} (is a server running on it?)",
+                dir.display()
+            ),
+            Location::Postgres(_) => format!("cannot open the registry in {location}"),
+        })?;
     let runtime = tokio::runtime::Handle::current();
     let started = Instant::now();
     let figures = runtime.block_on(store.find_duplicates())?;
