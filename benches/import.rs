@@ -491,9 +491,11 @@ async fn wait_until_up(metrics_port: u16) -> anyhow::Result<()> {
     bail!("the server did not come up")
 }
 
+/// One request on its own connection, closed after the answer (the server keeps
+/// connections alive otherwise, and the read would wait for the end).
 fn scrape(port: u16) -> anyhow::Result<String> {
     let mut socket = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    socket.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")?;
+    socket.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")?;
     let mut response = String::new();
     socket.read_to_string(&mut response)?;
     Ok(response)
