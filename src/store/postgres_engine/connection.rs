@@ -205,7 +205,19 @@ fn serve(url: &str, setup: &str, role: Role, jobs: &Mutex<mpsc::Receiver<Job>>) 
             Err(_) => return,
         };
         if session.as_ref().is_some_and(|s| s.client.is_closed()) {
+            let lost_transaction = session.as_ref().is_some_and(|s| s.in_transaction);
             session = None;
+            // A transaction dies with its connection: its writes are rolled back, and
+            // so is the writers' lock. A call made in it (the group's next batch, its
+            // COMMIT) must fail, not run on a new connection outside it: a COMMIT there
+            // would commit nothing and answer OK, and a batch would write without the
+            // lock.
+            if lost_transaction {
+                job(Err(failed(
+                    "the connection to the database was lost in a transaction, which is rolled back".into(),
+                )));
+                continue;
+            }
         }
         if session.is_none() {
             match Session::connect(url, setup, role) {
