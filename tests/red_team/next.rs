@@ -645,7 +645,15 @@ async fn a_principals_audit_entries_are_held_to_its_budget() {
         .await
         .unwrap_err();
     assert_eq!(lookup.code(), Code::ResourceExhausted);
-    let entries = all_audited(&server, &tokens.admin, pb::AuditKind::NoOpWrite).await;
+    // Audit entries are stored in batches after the answers: wait (bounded) for the last.
+    let mut entries = all_audited(&server, &tokens.admin, pb::AuditKind::NoOpWrite).await;
+    for _ in 0..100 {
+        if entries >= answered {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        entries = all_audited(&server, &tokens.admin, pb::AuditKind::NoOpWrite).await;
+    }
     assert!(
         (20..=answered).contains(&entries),
         "{entries} of {answered}"
