@@ -114,9 +114,9 @@ pub struct Store {
 struct Inner {
     /// Where reads go: the writer's engine, or a standby of it.
     engine: Arc<Backend>,
-    /// Follows the standby's revision, when reads go to one.
-    #[allow(dead_code)] // held for its thread, stopped when dropped
-    standby_poll: Option<writer::Poller>,
+    /// Follows the standby's revision, when reads go to one: held for its thread, which
+    /// stops when it is dropped.
+    _standby_poll: Option<writer::Poller>,
     sender: Option<mpsc::Sender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     committed: watch::Receiver<u64>,
@@ -174,7 +174,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 engine: reads,
-                standby_poll,
+                _standby_poll: standby_poll,
                 sender: Some(sender),
                 writer: Mutex::new(Some(handle)),
                 committed,

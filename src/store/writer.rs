@@ -721,11 +721,11 @@ impl Writer {
 
     fn stage(&mut self, command: Command) {
         let started = Instant::now();
-        self.stage_timed(command);
+        self.stage_command(command);
         add_micros(&self.stats.stage_micros, started);
     }
 
-    fn stage_timed(&mut self, command: Command) {
+    fn stage_command(&mut self, command: Command) {
         if let Err(error) = self.ready() {
             return Answer::refused(command, &error).send();
         }
