@@ -21,16 +21,12 @@
 //! restored registry starts its own). The backup itself is an audit entry.
 
 use std::ops::Bound;
-use std::time::Duration;
 
 use crate::domain::audit::{AuditEntry, AuditKind};
 use crate::domain::UnixMicros;
 use crate::store::engine::Engine;
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError};
-
-/// How long audit entries are kept unless told otherwise.
-pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(180 * 24 * 3600);
 
 /// The most entries one page reads past (those its filters skip included), so a page
 /// costs a bounded scan; a page may then hold fewer entries than asked, with a token to

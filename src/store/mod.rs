@@ -52,7 +52,7 @@ use engine::Engine;
 use mutation::Mutation;
 use writer::Command;
 
-pub use audit::{AuditCursor, AuditPage, AuditQuery, DEFAULT_AUDIT_RETENTION};
+pub use audit::{AuditCursor, AuditPage, AuditQuery};
 pub use backend::Location;
 pub use backup::{Changed, EvaluationKind, EvaluationRecords, RestorePart, Snapshot};
 pub use backup_records::RecordGroup;
@@ -75,14 +75,15 @@ pub use identity::duplicates::{Candidate, PassFigures};
 pub use identity::{IdentityAnswer, IdentityCommand};
 pub use migrate::{ensure_empty, migrate, verify_at, MigrateError, Migrated};
 pub use mutation::{Effect, Outcome, Target, TeacherChange, WriteContext};
-pub use options::{StoreOptions, DEFAULT_CACHE_MB};
+pub use options::{
+    StoreOptions, DEFAULT_AUDIT_RETENTION, DEFAULT_CACHE_MB, DEFAULT_REQUEST_IDS_PER_PRINCIPAL,
+    DEFAULT_REQUEST_ID_RETENTION,
+};
 pub use page::{ListQuery, Page};
 #[doc(hidden)]
 pub use postgres_engine::cluster::ThrowawayCluster;
 #[doc(hidden)]
 pub use postgres_engine::replicated::ReplicatedCluster;
-pub use request_quota::DEFAULT_REQUEST_IDS_PER_PRINCIPAL;
-pub use requests::DEFAULT_REQUEST_ID_RETENTION;
 pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};

@@ -1,14 +1,14 @@
 //! How to open the store: the options a server or a tool passes to `Store::open`.
 //!
 //! Apart from the handle so that the store's parts (the writer, the request-id window, the
-//! read audit) can read their settings without depending on the handle that runs them.
+//! read audit) can read their settings without depending on the handle that runs them. The
+//! defaults of those settings live here too, so the options name none of the parts they
+//! configure.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::domain::case::WindowRules;
-use crate::store::audit::DEFAULT_AUDIT_RETENTION;
-use crate::store::request_quota::DEFAULT_REQUEST_IDS_PER_PRINCIPAL;
-use crate::store::requests::DEFAULT_REQUEST_ID_RETENTION;
 
 /// sled's page cache unless told otherwise, in MiB: sized so that a server of 1M teachers
 /// stays under 600 MB while it serves reads. The cache is only part of the memory: sled's
@@ -17,6 +17,19 @@ use crate::store::requests::DEFAULT_REQUEST_ID_RETENTION;
 /// larger cache serves more gets and applies imports faster, for memory a machine may not
 /// have; the measurements behind this choice are in `benches/SCALE.md`.
 pub const DEFAULT_CACHE_MB: u64 = 128;
+
+/// How long a request id is remembered unless told otherwise.
+pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How many request ids one principal may keep within the retention window, unless told
+/// otherwise. The window is 7 days; a county bureau's interactive writes (single writes
+/// with request ids; imports and batches keep none) are a few thousand a week, and even a
+/// title transition of every teacher of a large county (about 10,000) fits five times
+/// over. At about 700 bytes a record, one principal's records stay under ~35 MB.
+pub const DEFAULT_REQUEST_IDS_PER_PRINCIPAL: u64 = 50_000;
+
+/// How long audit entries are kept unless told otherwise.
+pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(180 * 24 * 3600);
 
 /// How to open the store.
 #[derive(Debug, Clone)]

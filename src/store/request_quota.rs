@@ -5,7 +5,7 @@
 //! updates with unique ids grew a store from 7 MB to 21 MB, and one county token could
 //! fill a disk in hours. So each principal may keep at most
 //! `StoreOptions::request_ids_per_principal` records within the window
-//! ([`DEFAULT_REQUEST_IDS_PER_PRINCIPAL`] unless told otherwise).
+//! ([`crate::store::DEFAULT_REQUEST_IDS_PER_PRINCIPAL`] unless told otherwise).
 //!
 //! A principal at its cap is refused: a write with a *new* request id is
 //! RESOURCE_EXHAUSTED (reason `REQUEST_IDS_EXHAUSTED`, with RetryInfo saying when its
@@ -30,13 +30,6 @@ use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
-
-/// How many request ids one principal may keep within the retention window, unless told
-/// otherwise. The window is 7 days; a county bureau's interactive writes (single writes
-/// with request ids; imports and batches keep none) are a few thousand a week, and even a
-/// title transition of every teacher of a large county (about 10,000) fits five times
-/// over. At about 700 bytes a record, one principal's records stay under ~35 MB.
-pub const DEFAULT_REQUEST_IDS_PER_PRINCIPAL: u64 = 50_000;
 
 /// How many stretches the window is counted in: the retry hint is exact to 1/64 of the
 /// window (about 2.6 hours of 7 days), and a principal's count is at most 64 small entries.

@@ -18,9 +18,6 @@ use crate::store::request_quota::{self, RequestWindow};
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
 
-/// How long a request id is remembered unless told otherwise.
-pub const DEFAULT_REQUEST_ID_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// What a request id says of a request (AIP-155).
 pub(crate) enum Recall<T> {
     /// Made before, not expired, and the same request: its first answer.
