@@ -12,16 +12,13 @@ mod due_tests;
 mod list;
 mod report;
 mod stage;
+mod types;
 
 use chrono::NaiveDate;
 
 use crate::clock;
-use crate::domain::case::{
-    Case, CaseId, CaseKind, CaseOutcome, Decision, NewCase, StepContext, WindowRules,
-};
-use crate::domain::{
-    ChangeEvent, ChangeKind, DomainError, NewCertificate, Reissue, Teacher, TeacherId,
-};
+use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, StepContext, WindowRules};
+use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId};
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
 use crate::store::requests::{self, Recall};
@@ -34,68 +31,9 @@ pub(crate) use report::{
     consultations, expected_cells, fill_report_cells, record_consultation, report,
     stage_consultation,
 };
-pub use report::{CaseReport, ConsultationRow, NewConsultation, ReportQuery, ReportRow};
+pub use report::{CaseReport, ConsultationRow, ReportQuery, ReportRow};
 pub(crate) use stage::{case_index_entries, fill_due_index, stage_case, stored_rules};
-
-/// A change to the registry's cases, as queued for the writer.
-#[derive(Debug, Clone)]
-pub enum CaseCommand {
-    /// Records a case as received at the window.
-    Open { new: NewCase, note: String },
-    /// Takes a step on an existing case.
-    Step {
-        case_id: CaseId,
-        /// Refuse with ABORTED unless the case still has this etag.
-        expected_etag: Option<String>,
-        /// The working date the step counts for; `None`: today.
-        on: Option<NaiveDate>,
-        note: String,
-        step: CaseStepRequest,
-    },
-}
-
-/// Which step.
-#[derive(Debug, Clone)]
-pub enum CaseStepRequest {
-    Accept,
-    Refuse {
-        reason: String,
-    },
-    RequestSupplement {
-        missing: Vec<String>,
-    },
-    ReceiveSupplement {
-        materials: Vec<String>,
-    },
-    Forward {
-        opinion: String,
-    },
-    Assign {
-        assignee: String,
-    },
-    Withdraw,
-    Decide {
-        decision: Decision,
-        effect: Option<DecisionEffect>,
-    },
-}
-
-/// What an approval does to the teacher's record, beyond what the case says.
-#[derive(Debug, Clone)]
-pub enum DecisionEffect {
-    /// Certification: the certificate issued.
-    Certify(NewCertificate),
-    /// Reissue: the new copy.
-    Reissue(Reissue),
-}
-
-/// The answer to an accepted case command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseAnswer {
-    pub case: Case,
-    /// The applicant's record after a decision's effect.
-    pub teacher: Option<Teacher>,
-}
+pub use types::{CaseAnswer, CaseCommand, CaseStepRequest, DecisionEffect, NewConsultation};
 
 /// Applies `command` to `staged`, replaying a remembered answer for a request id seen
 /// before (see `mutation::apply` for the rules, which are the same).

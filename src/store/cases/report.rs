@@ -13,25 +13,15 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::clock;
 use crate::domain::case::report::{contributions, Cell};
-use crate::domain::case::{
-    Case, CaseFigures, CaseKind, Consultation, ConsultationChannel, ReportPeriod, WindowRules,
-};
+use crate::domain::case::{Case, CaseFigures, CaseKind, Consultation, ReportPeriod, WindowRules};
 use crate::domain::{ChangeEvent, ChangeKind, CountyCode, DomainError};
+use crate::store::cases::NewConsultation;
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::{self, WriteContext};
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
-
-/// A consultation as the window records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewConsultation {
-    pub on: NaiveDate,
-    pub county_code: CountyCode,
-    pub topic: String,
-    pub channel: ConsultationChannel,
-}
 
 /// Which report.
 #[derive(Debug, Clone, PartialEq, Eq)]

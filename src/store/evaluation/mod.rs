@@ -8,6 +8,7 @@
 
 mod reads;
 mod restore;
+mod types;
 mod verify;
 
 use chrono::NaiveDate;
@@ -15,8 +16,8 @@ use chrono::NaiveDate;
 use crate::clock;
 use crate::domain::case::evaluation::application::NewApplication;
 use crate::domain::case::evaluation::{
-    eligibility, Application, ApplicationState, CloseReason, EvaluationRound, Ineligibility,
-    NewRound, RoundFigures, Vote,
+    eligibility, Application, ApplicationState, EvaluationRound, Ineligibility, NewRound,
+    RoundFigures,
 };
 use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
@@ -35,62 +36,8 @@ pub(crate) use reads::{
 };
 pub use reads::{ApplicationPage, DryRunRow, FiguresRow};
 pub(crate) use restore::{stage_application, stage_findings, stage_round};
+pub use types::{ApplicationStepRequest, EvaluationAnswer, EvaluationCommand};
 pub(crate) use verify::verify_evaluation;
-
-/// A change to title evaluation, as queued for the writer.
-#[derive(Debug, Clone)]
-pub enum EvaluationCommand {
-    /// Opens a round (validated by the caller).
-    OpenRound { new: NewRound },
-    /// Records an ethics finding about a teacher.
-    RecordFinding {
-        teacher_id: TeacherId,
-        finding: NewEthicsFinding,
-    },
-    /// A teacher applies in a round, after the eligibility checks.
-    Apply {
-        round_id: CaseId,
-        teacher_id: TeacherId,
-        /// 破格: the grounds.
-        exceptional_grounds: Option<String>,
-        /// The day of application; `None`: today.
-        on: Option<NaiveDate>,
-        note: String,
-    },
-    /// A step of an application.
-    Step {
-        application_id: CaseId,
-        expected_etag: Option<String>,
-        on: Option<NaiveDate>,
-        note: String,
-        step: ApplicationStepRequest,
-    },
-}
-
-/// Which step.
-#[derive(Debug, Clone)]
-pub enum ApplicationStepRequest {
-    OpenPublicity,
-    RecordObjection { text: String },
-    HandleObjection { index: u32, upheld: bool },
-    RecordVote { vote: Vote },
-    Confirm { approval_document: String },
-    Close { reason: CloseReason },
-}
-
-/// The answer to an accepted evaluation command.
-// One value at a time, while a request is answered: not worth a box.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EvaluationAnswer {
-    Round(EvaluationRound),
-    Finding(EthicsFinding),
-    Application {
-        application: Application,
-        /// The teacher after a confirmation's promotion.
-        teacher: Option<Teacher>,
-    },
-}
 
 /// Applies `command` to `staged`, replaying a remembered answer for a request id seen
 /// before (the rules of `mutation::apply`).

@@ -17,8 +17,7 @@ use crate::store::mutation::{self, load_teacher, WriteContext};
 use crate::store::writer::Staged;
 use crate::store::{codec, history, StoreError};
 
-/// A record to merge, with the etag its caller read, if any.
-pub(crate) type Side = (TeacherId, Option<String>);
+use super::types::Side;
 
 /// Merges `merged` into `survivor`. NOT_FOUND for either record missing or outside the
 /// caller's scope, ABORTED on a stale etag, INVALID_ARGUMENT for a record merged into

@@ -14,71 +14,17 @@ pub(crate) mod duplicates;
 pub(crate) mod keys;
 pub(crate) mod merges;
 pub(crate) mod retired;
+mod types;
 
 use crate::domain::case::CaseId;
-use crate::domain::duplicates::CandidatePair;
-use crate::domain::{IdentityCorrection, NewCorrection, Teacher, TeacherId};
+use crate::domain::IdentityCorrection;
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::WriteContext;
 use crate::store::requests::{self, Recall};
 use crate::store::writer::Staged;
 use crate::store::{codec, StoreError};
-
-/// An identity operation, as queued for the writer.
-#[derive(Debug, Clone)]
-pub enum IdentityCommand {
-    /// Proposes a correction (validated by the caller).
-    Propose(NewCorrection),
-    /// Approves or rejects a pending correction.
-    Review {
-        correction_id: CaseId,
-        approve: bool,
-        expected_etag: Option<String>,
-        note: String,
-    },
-    /// Marks a candidate pair as not the same person.
-    Dismiss {
-        pair: (TeacherId, TeacherId),
-        note: String,
-    },
-    /// Stores the pairs a full pass found (those not stored meanwhile).
-    RecordCandidates(Vec<CandidatePair>),
-    /// Merges `merged` into `survivor` (each with the etag its caller read, if any).
-    Merge {
-        survivor: merges::Side,
-        merged: merges::Side,
-        reason: String,
-    },
-    /// Undoes the merge that retired `merged`.
-    Unmerge { merged: TeacherId, reason: String },
-}
-
-/// The answer to an accepted identity command.
-// One value at a time, while a request is answered: not worth a box.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdentityAnswer {
-    /// A correction after its step, with the teacher as an approval left it.
-    Correction {
-        correction: IdentityCorrection,
-        teacher: Option<Teacher>,
-    },
-    /// A pair dismissed (or dismissed before).
-    Dismissed,
-    /// How many of a full pass's pairs were new.
-    Recorded(u64),
-    /// The survivor of a merge, and what disagreed between the two records.
-    Merged {
-        survivor: Teacher,
-        conflicts: Vec<String>,
-    },
-    /// The survivor and the restored record of an unmerge.
-    Unmerged {
-        survivor: Teacher,
-        restored: Teacher,
-    },
-}
+pub use types::{IdentityAnswer, IdentityCommand};
 
 /// Applies `command` to `staged`, replaying a remembered answer for a request id seen
 /// before (the rules of `mutation::apply`).
