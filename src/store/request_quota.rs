@@ -31,39 +31,18 @@ use crate::store::engine::Engine;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
+mod types;
+
+pub(crate) use types::{kept_since, QuotaBucket, RequestQuota, RequestWindow};
+
 /// How many stretches the window is counted in: the retry hint is exact to 1/64 of the
 /// window (about 2.6 hours of 7 days), and a principal's count is at most 64 small entries.
 pub(crate) const BUCKETS: i64 = 64;
 
-/// The request ids a principal keeps, by stretch of time, earliest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct RequestQuota {
-    pub(crate) buckets: Vec<QuotaBucket>,
-}
-
-/// The request ids a principal recorded in one stretch of time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct QuotaBucket {
-    /// The stretch's start (microseconds since the epoch).
-    pub(crate) start: i64,
-    /// When the newest of them was recorded: the stretch expires with it.
-    pub(crate) newest: i64,
-    pub(crate) count: u64,
-}
-
-/// What the writer knows of request ids when it applies a write: the moment before which
-/// records have expired, the window, and the cap.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RequestWindow {
-    pub(crate) kept_since: UnixMicros,
-    pub(crate) retention: Duration,
-    pub(crate) per_principal: u64,
-}
-
 impl RequestWindow {
     pub(crate) fn at(now: UnixMicros, retention: Duration, per_principal: u64) -> Self {
         RequestWindow {
-            kept_since: crate::store::requests::kept_since(now, retention),
+            kept_since: types::kept_since(now, retention),
             retention,
             per_principal,
         }

@@ -9,7 +9,6 @@
 //! log, it is trimmed through the writer a bounded step at a time.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
@@ -78,11 +77,7 @@ pub(crate) fn remember(
     Ok(())
 }
 
-/// The moment before which request records have expired, `retention` before `now`.
-pub(crate) fn kept_since(now: UnixMicros, retention: Duration) -> UnixMicros {
-    let window = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
-    UnixMicros(now.0.saturating_sub(window))
-}
+pub(crate) use crate::store::request_quota::kept_since;
 
 /// Stages the removal of up to [`MAX_TRIM`] request records made before `before`, with
 /// their expiry entries; answers how many expiry entries it removed. A record made again
@@ -200,6 +195,8 @@ fn printable(key: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -15,12 +15,14 @@
 //! their history starts at the first change this release made, and a reader is told the
 //! earliest revision known rather than shown an invented past.
 
+mod entry;
 #[cfg(test)]
 mod tests;
 mod wire;
 
 use std::ops::Bound::{Included, Unbounded};
 
+pub(crate) use entry::RevisionEntry;
 pub(crate) use wire::FieldChange;
 
 use crate::domain::{ChangeKind, DomainError, Teacher, TeacherId, UnixMicros};
@@ -29,20 +31,6 @@ use crate::store::mutation::WriteContext;
 use crate::store::page::{open_token, seal_token};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, Store, StoreError, VerifyReport};
-
-/// One stored revision entry of a teacher.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RevisionEntry {
-    pub(crate) teacher_id: TeacherId,
-    pub(crate) revision: u64,
-    /// The record's revision before the change; 0 for its creation.
-    pub(crate) previous: u64,
-    pub(crate) kind: ChangeKind,
-    pub(crate) time: UnixMicros,
-    pub(crate) principal: String,
-    pub(crate) request_id: Option<String>,
-    pub(crate) fields: Vec<FieldChange>,
-}
 
 /// A change in a teacher's history, with the record before and after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
