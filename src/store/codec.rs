@@ -5,13 +5,14 @@
 
 use crate::domain::case::evaluation::{Application, EvaluationRound, RoundFigures};
 use crate::domain::case::{Case, CaseFigures, Consultation};
+use crate::domain::duplicates::CandidatePair;
 use crate::domain::ethics::EthicsFindings;
-use crate::domain::{ChangeEvent, Teacher, TeacherId};
+use crate::domain::{ChangeEvent, IdentityCorrection, Teacher, TeacherId};
 use crate::store::format::audit::AuditRecord;
 use crate::store::format::case::CaseRecord;
 use crate::store::format::case_report::{ConsultationRecord, FiguresRecord};
 use crate::store::format::request_quota::RequestQuotaRecord;
-use crate::store::format::{evaluation, revision, v1, v2, StoredRequest};
+use crate::store::format::{evaluation, identity, request, revision, v1, v2, StoredRequest};
 use crate::store::history::RevisionEntry;
 use crate::store::StoreError;
 
@@ -213,7 +214,7 @@ pub(crate) struct NewEvaluationRequest<'a> {
 impl Encoded for NewEvaluationRequest<'_> {
     fn encode_body(&self, out: &mut Vec<u8>) {
         let record =
-            v2::RequestRecord::of_evaluation(&self.fingerprint, self.answer, self.recorded_at);
+            request::RequestRecord::of_evaluation(&self.fingerprint, self.answer, self.recorded_at);
         v2::encode(&record, out);
     }
 }
@@ -227,7 +228,7 @@ pub(crate) struct NewConsultationRequest<'a> {
 
 impl Encoded for NewConsultationRequest<'_> {
     fn encode_body(&self, out: &mut Vec<u8>) {
-        let record = v2::RequestRecord::of_consultation(
+        let record = request::RequestRecord::of_consultation(
             &self.fingerprint,
             self.consultation,
             self.recorded_at,
@@ -245,7 +246,8 @@ pub(crate) struct NewCaseRequest<'a> {
 
 impl Encoded for NewCaseRequest<'_> {
     fn encode_body(&self, out: &mut Vec<u8>) {
-        let record = v2::RequestRecord::of_case(&self.fingerprint, self.answer, self.recorded_at);
+        let record =
+            request::RequestRecord::of_case(&self.fingerprint, self.answer, self.recorded_at);
         v2::encode(&record, out);
     }
 }
@@ -259,7 +261,22 @@ pub(crate) struct NewRequest<'a> {
 
 impl Encoded for NewRequest<'_> {
     fn encode_body(&self, out: &mut Vec<u8>) {
-        let record = v2::RequestRecord::of(&self.fingerprint, self.outcome, self.recorded_at);
+        let record = request::RequestRecord::of(&self.fingerprint, self.outcome, self.recorded_at);
+        v2::encode(&record, out);
+    }
+}
+
+/// An identity request's first answer, as recorded under its request id.
+pub(crate) struct NewIdentityRequest<'a> {
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) answer: &'a crate::store::identity::IdentityAnswer,
+    pub(crate) recorded_at: crate::domain::UnixMicros,
+}
+
+impl Encoded for NewIdentityRequest<'_> {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        let record =
+            request::RequestRecord::of_identity(&self.fingerprint, self.answer, self.recorded_at);
         v2::encode(&record, out);
     }
 }
@@ -269,7 +286,37 @@ impl Stored for StoredRequest {
         v1::request(body)
     }
     fn decode_v2(body: &[u8]) -> Result<Self, String> {
-        v2::decode::<v2::RequestRecord>(body)?.into_domain()
+        v2::decode::<request::RequestRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for IdentityCorrection {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&identity::CorrectionRecord::of(self), out);
+    }
+}
+
+impl Stored for IdentityCorrection {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no identity corrections".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<identity::CorrectionRecord>(body)?.into_domain()
+    }
+}
+
+impl Encoded for CandidatePair {
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        v2::encode(&identity::PairRecord::of(self), out);
+    }
+}
+
+impl Stored for CandidatePair {
+    fn decode_v1(_: &[u8]) -> Result<Self, String> {
+        Err("format 1 had no duplicate candidates".into())
+    }
+    fn decode_v2(body: &[u8]) -> Result<Self, String> {
+        v2::decode::<identity::PairRecord>(body)?.into_domain()
     }
 }
 

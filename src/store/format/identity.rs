@@ -7,11 +7,10 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use super::codes::Coded;
-use super::v2::{self, known, registry_number, TeacherRecord};
+use super::v2::{known, registry_number, TeacherRecord};
 use crate::domain::case::CaseId;
 use crate::domain::duplicates::{CandidatePair, Dismissal};
 use crate::domain::{IdentityCorrection, IdentityDocument, UnixMicros};
-use crate::store::codec::{Encoded, Stored};
 use crate::store::identity::{IdentityAnswer, IdentityCommand};
 
 #[derive(Clone, PartialEq, Message)]
@@ -109,21 +108,6 @@ impl CorrectionRecord {
             review_note: self.review_note,
             revision: self.revision,
         })
-    }
-}
-
-impl Encoded for IdentityCorrection {
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        v2::encode(&CorrectionRecord::of(self), out);
-    }
-}
-
-impl Stored for IdentityCorrection {
-    fn decode_v1(_: &[u8]) -> Result<Self, String> {
-        Err("format 1 had no identity corrections".into())
-    }
-    fn decode_v2(body: &[u8]) -> Result<Self, String> {
-        v2::decode::<CorrectionRecord>(body)?.into_domain()
     }
 }
 
@@ -289,21 +273,6 @@ pub(crate) fn fingerprint(command: &IdentityCommand) -> [u8; 32] {
     Sha256::digest(record.encode_to_vec()).into()
 }
 
-/// An identity request's first answer, as recorded under its request id.
-pub(crate) struct NewIdentityRequest<'a> {
-    pub(crate) fingerprint: [u8; 32],
-    pub(crate) answer: &'a IdentityAnswer,
-    pub(crate) recorded_at: UnixMicros,
-}
-
-impl Encoded for NewIdentityRequest<'_> {
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        let record =
-            v2::RequestRecord::of_identity(&self.fingerprint, self.answer, self.recorded_at);
-        v2::encode(&record, out);
-    }
-}
-
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct PairRecord {
     #[prost(string, tag = "1")]
@@ -328,39 +297,32 @@ pub(crate) struct DismissalRecord {
     note: String,
 }
 
-impl Encoded for CandidatePair {
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        let record = PairRecord {
-            first: self.first.as_str().to_string(),
-            second: self.second.as_str().to_string(),
-            reasons: self.reasons.iter().map(|r| r.number()).collect(),
-            score: self.score,
-            dismissal: self.dismissal.as_ref().map(|d| DismissalRecord {
+impl PairRecord {
+    pub(crate) fn of(pair: &CandidatePair) -> Self {
+        PairRecord {
+            first: pair.first.as_str().to_string(),
+            second: pair.second.as_str().to_string(),
+            reasons: pair.reasons.iter().map(|r| r.number()).collect(),
+            score: pair.score,
+            dismissal: pair.dismissal.as_ref().map(|d| DismissalRecord {
                 by: d.by.clone(),
                 at: d.at.0,
                 note: d.note.clone(),
             }),
-        };
-        v2::encode(&record, out);
+        }
     }
-}
 
-impl Stored for CandidatePair {
-    fn decode_v1(_: &[u8]) -> Result<Self, String> {
-        Err("format 1 had no duplicate candidates".into())
-    }
-    fn decode_v2(body: &[u8]) -> Result<Self, String> {
-        let record = v2::decode::<PairRecord>(body)?;
+    pub(crate) fn into_domain(self) -> Result<CandidatePair, String> {
         Ok(CandidatePair {
-            first: registry_number(record.first)?,
-            second: registry_number(record.second)?,
-            reasons: record
+            first: registry_number(self.first)?,
+            second: registry_number(self.second)?,
+            reasons: self
                 .reasons
                 .into_iter()
                 .map(|r| known(r, "duplicate reason"))
                 .collect::<Result<_, _>>()?,
-            score: record.score,
-            dismissal: record.dismissal.map(|d| Dismissal {
+            score: self.score,
+            dismissal: self.dismissal.map(|d| Dismissal {
                 by: d.by,
                 at: UnixMicros(d.at),
                 note: d.note,

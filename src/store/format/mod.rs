@@ -23,47 +23,19 @@ mod fingerprint;
 mod former;
 pub(crate) mod identity;
 mod merge;
+pub(crate) mod request;
 pub(crate) mod request_quota;
 pub(crate) mod revision;
 #[cfg(test)]
 mod samples;
+mod scalars;
 pub(crate) mod v1;
 pub(crate) mod v2;
 
-use crate::domain::case::Consultation;
-use crate::domain::UnixMicros;
-use crate::store::cases::{CaseAnswer, CaseCommand, NewConsultation};
+use crate::store::cases::{CaseCommand, NewConsultation};
 use crate::store::mutation::Mutation;
-use crate::store::Outcome;
 
-/// What the registry keeps of a request id (AIP-155): the request's fingerprint and the
-/// first answer.
-pub(crate) struct StoredRequest {
-    pub(crate) fingerprint: Fingerprint,
-    pub(crate) outcome: Remembered,
-    /// When the request was first answered; `None` for records of format 1, which did not
-    /// say (they expire counted from the upgrade, see `store::upgrade`).
-    pub(crate) recorded_at: Option<UnixMicros>,
-}
-
-/// The first answer to a request: a teacher mutation's or a case step's.
-// One value at a time, while a retry is answered: not worth a box.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Remembered {
-    Teacher(Outcome),
-    Case(CaseAnswer),
-    Consultation(Consultation),
-    Evaluation(crate::store::evaluation::EvaluationAnswer),
-    Identity(crate::store::identity::IdentityAnswer),
-}
-
-/// A request's fingerprint, in the form of the release that recorded it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fingerprint {
-    V1([u8; 32]),
-    V2([u8; 32]),
-}
+pub(crate) use request::{Fingerprint, Remembered, StoredRequest};
 
 impl Fingerprint {
     /// The current fingerprint of `mutation`; `None` for mutations never replayed.

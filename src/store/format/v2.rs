@@ -9,18 +9,13 @@
 //! field's type; an enum is stored as its stable number (see `codes`), dates as days from
 //! 0001-01-01 (chrono's `num_days_from_ce`), times as microseconds since the Unix epoch.
 
-use chrono::{Datelike, NaiveDate};
 use prost::Message;
 
-use super::case::CaseRecord;
-use super::case_report::ConsultationRecord;
 use super::codes::Coded;
-use super::{Fingerprint, Remembered, StoredRequest};
+pub(super) use super::scalars::{date, optional, registry_number};
+pub(crate) use super::scalars::{days, known};
 use crate::domain::case::CaseId;
-use crate::domain::case::Consultation;
 use crate::domain::{self, CountyCode, IdentityDocument, TeacherId, UnixMicros};
-use crate::store::cases::CaseAnswer;
-use crate::store::Outcome;
 
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct TeacherRecord {
@@ -200,35 +195,6 @@ pub(crate) struct ChangeRecord {
     /// Empty unless the change is a case step (then `teacher_id` may be empty).
     #[prost(string, tag = "9")]
     case_id: String,
-}
-
-/// What the registry keeps of a request id: the request's fingerprint, the first answer,
-/// and when, so the record can expire.
-#[derive(Clone, PartialEq, Message)]
-pub(crate) struct RequestRecord {
-    #[prost(bytes = "vec", tag = "1")]
-    fingerprint: Vec<u8>,
-    #[prost(message, optional, tag = "2")]
-    teacher: Option<TeacherRecord>,
-    #[prost(string, repeated, tag = "3")]
-    warnings: Vec<String>,
-    #[prost(int32, tag = "4")]
-    effect: i32,
-    #[prost(int64, tag = "5")]
-    recorded_at: i64,
-    /// A case step's answer (then `teacher` is the applicant's record after the decision's
-    /// effect, if any).
-    #[prost(message, optional, tag = "6")]
-    case: Option<CaseRecord>,
-    /// A consultation's answer.
-    #[prost(message, optional, tag = "7")]
-    consultation: Option<ConsultationRecord>,
-    /// A title evaluation request's answer.
-    #[prost(message, optional, tag = "8")]
-    evaluation: Option<super::evaluation::EvaluationAnswerRecord>,
-    /// An identity request's answer (tags 20 and up: see `format::identity`).
-    #[prost(message, optional, tag = "20")]
-    identity: Option<super::identity::IdentityAnswerRecord>,
 }
 
 /// An index entry: the registry number it points to.
@@ -533,129 +499,6 @@ impl ChangeRecord {
     }
 }
 
-impl RequestRecord {
-    pub(crate) fn of(fingerprint: &[u8; 32], outcome: &Outcome, recorded_at: UnixMicros) -> Self {
-        RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: Some(TeacherRecord::of(&outcome.teacher)),
-            warnings: outcome.warnings.clone(),
-            effect: outcome.effect.number(),
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: None,
-            evaluation: None,
-            identity: None,
-        }
-    }
-
-    pub(crate) fn of_consultation(
-        fingerprint: &[u8; 32],
-        consultation: &Consultation,
-        recorded_at: UnixMicros,
-    ) -> Self {
-        RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: Some(ConsultationRecord::of(consultation)),
-            evaluation: None,
-            identity: None,
-        }
-    }
-
-    pub(crate) fn of_case(
-        fingerprint: &[u8; 32],
-        answer: &CaseAnswer,
-        recorded_at: UnixMicros,
-    ) -> Self {
-        RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: answer.teacher.as_ref().map(TeacherRecord::of),
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: Some(CaseRecord::of(&answer.case)),
-            consultation: None,
-            evaluation: None,
-            identity: None,
-        }
-    }
-
-    pub(crate) fn of_evaluation(
-        fingerprint: &[u8; 32],
-        answer: &crate::store::evaluation::EvaluationAnswer,
-        recorded_at: UnixMicros,
-    ) -> Self {
-        RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: None,
-            evaluation: Some(super::evaluation::EvaluationAnswerRecord::of(answer)),
-            identity: None,
-        }
-    }
-
-    pub(crate) fn of_identity(
-        fingerprint: &[u8; 32],
-        answer: &crate::store::identity::IdentityAnswer,
-        recorded_at: UnixMicros,
-    ) -> Self {
-        RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: None,
-            evaluation: None,
-            identity: Some(super::identity::IdentityAnswerRecord::of(answer)),
-        }
-    }
-
-    pub(crate) fn into_domain(self) -> Result<StoredRequest, String> {
-        let outcome = match (self.case, self.consultation) {
-            _ if self.identity.is_some() => {
-                Remembered::Identity(self.identity.expect("checked to be there").into_domain()?)
-            }
-            _ if self.evaluation.is_some() => Remembered::Evaluation(
-                self.evaluation
-                    .expect("checked to be there")
-                    .into_domain()?,
-            ),
-            (_, Some(consultation)) => Remembered::Consultation(consultation.into_domain()?),
-            (Some(case), None) => Remembered::Case(CaseAnswer {
-                case: case.into_domain()?,
-                teacher: self.teacher.map(TeacherRecord::into_domain).transpose()?,
-            }),
-            (None, None) => Remembered::Teacher(Outcome {
-                teacher: self
-                    .teacher
-                    .ok_or("a request record without its answer")?
-                    .into_domain()?,
-                warnings: self.warnings,
-                effect: known(self.effect, "effect")?,
-            }),
-        };
-        Ok(StoredRequest {
-            fingerprint: Fingerprint::V2(
-                self.fingerprint
-                    .try_into()
-                    .map_err(|_| "a fingerprint that is not 32 bytes")?,
-            ),
-            outcome,
-            recorded_at: Some(UnixMicros(self.recorded_at)),
-        })
-    }
-}
-
 impl IndexRecord {
     pub(crate) fn of(id: &TeacherId) -> Self {
         IndexRecord {
@@ -698,29 +541,6 @@ impl SecretRecord {
     pub(crate) fn into_value(self) -> Vec<u8> {
         self.value
     }
-}
-
-pub(crate) fn days(date: NaiveDate) -> i32 {
-    date.num_days_from_ce()
-}
-
-pub(super) fn date(days: i32) -> Result<NaiveDate, String> {
-    NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(|| format!("day {days} is no date"))
-}
-
-pub(crate) fn known<T: Coded>(number: i32, what: &str) -> Result<T, String> {
-    T::from_number(number).ok_or_else(|| format!("unknown {what} {number}"))
-}
-
-pub(super) fn optional<T: Coded>(number: i32, what: &str) -> Result<Option<T>, String> {
-    match number {
-        0 => Ok(None),
-        number => known(number, what).map(Some),
-    }
-}
-
-pub(super) fn registry_number(text: String) -> Result<TeacherId, String> {
-    TeacherId::try_from(text)
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ pub(crate) fn apply(
     };
     if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
         requests::remember(staged, key, window, |recorded_at| {
-            codec::encode(&crate::store::format::identity::NewIdentityRequest {
+            codec::encode(&codec::NewIdentityRequest {
                 fingerprint,
                 answer: &answer,
                 recorded_at,
