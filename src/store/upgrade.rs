@@ -138,7 +138,7 @@ pub(crate) fn fill_block_index<E: Engine>(engine: &E) -> Result<u64, StoreError>
         let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
             continue;
         };
-        for (block_key, value) in crate::store::identity::duplicates::block_entries(&teacher) {
+        for (block_key, value) in crate::store::identity::keys::block_entries(&teacher) {
             batch.push((block_key, Some(value)));
         }
         filled += 1;

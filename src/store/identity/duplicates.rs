@@ -29,14 +29,6 @@ use crate::store::{codec, StoreError};
 /// damage), and comparing all of it would cost the square of its size.
 pub(crate) const MAX_BLOCK: usize = 64;
 
-/// The block index entries of a record.
-pub(crate) fn block_entries(teacher: &Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
-    duplicates::blocks(teacher)
-        .iter()
-        .map(|block| (keys::block_entry(block, &teacher.id), Vec::new()))
-        .collect()
-}
-
 /// Stages a candidate for `after` and each committed record sharing a block it newly
 /// falls in (all its blocks for a new record).
 pub(crate) fn find_for(

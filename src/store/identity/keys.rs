@@ -68,3 +68,11 @@ pub(crate) fn merge(id: &TeacherId) -> Vec<u8> {
     key.extend_from_slice(id.as_str().as_bytes());
     key
 }
+
+/// The block index entries of a record.
+pub(crate) fn block_entries(teacher: &crate::domain::Teacher) -> Vec<(Vec<u8>, Vec<u8>)> {
+    crate::domain::duplicates::blocks(teacher)
+        .iter()
+        .map(|block| (block_entry(block, &teacher.id), Vec::new()))
+        .collect()
+}
