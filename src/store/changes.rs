@@ -11,7 +11,8 @@ use crate::clock;
 use crate::domain::{ChangeEvent, CountyCode, DomainError, Teacher};
 use crate::store::cases::{self, CaseView};
 use crate::store::engine::Engine;
-use crate::store::{codec, keys, writer, StoreError};
+use crate::store::writer::{Staged, MAX_TRIM};
+use crate::store::{codec, keys, StoreError};
 
 /// One change and the teacher's latest state (`None` if the record is gone).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +185,7 @@ pub(crate) fn retention_cutoff<E: Engine>(
     engine: &E,
     retention: &Retention,
 ) -> Result<u64, StoreError> {
-    let current = writer::read_revision(engine)?;
+    let current = read_revision(engine)?;
     let mut keep_from = oldest_revision(engine)?;
     if let Some(max) = retention.max_changes {
         keep_from = keep_from.max(current.saturating_sub(max) + 1);
@@ -223,4 +224,40 @@ pub(crate) fn survivor_of<E: Engine>(
     id: &crate::domain::TeacherId,
 ) -> Result<Option<Teacher>, StoreError> {
     crate::store::identity::retired::survivor_with(|key| engine.get(key), id)
+}
+
+/// The revision of the last committed change (0 for an empty registry).
+pub(crate) fn read_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
+    Ok(match engine.get(keys::META_REVISION)? {
+        Some(bytes) => codec::decode(keys::META_REVISION, &bytes)?,
+        None => 0,
+    })
+}
+
+/// Stages the removal of change-log entries below `keep_from`, with their county index
+/// entries, up to [`MAX_TRIM`] of them, and the new oldest revision.
+pub(crate) fn trim_changes(staged: &mut Staged<'_>, keep_from: u64) -> Result<u64, StoreError> {
+    let oldest: u64 = match staged.get(keys::META_OLDEST_REVISION)? {
+        Some(bytes) => codec::decode(keys::META_OLDEST_REVISION, &bytes)?,
+        None => 1,
+    };
+    let until = keep_from
+        .min(oldest.saturating_add(MAX_TRIM))
+        .min(staged.revision().max(1));
+    if until <= oldest {
+        return Ok(oldest);
+    }
+    for revision in oldest..until {
+        let key = keys::change(revision);
+        if let Some(bytes) = staged.get(&key)? {
+            let event: crate::domain::ChangeEvent = codec::decode(&key, &bytes)?;
+            staged.remove(keys::county_change(&event.county_after, revision));
+            if let Some(before) = &event.county_before {
+                staged.remove(keys::county_change(before, revision));
+            }
+            staged.remove(key);
+        }
+    }
+    staged.insert(keys::META_OLDEST_REVISION.to_vec(), codec::encode(&until));
+    Ok(until)
 }

@@ -587,7 +587,7 @@ impl Store {
 
     /// The revision of the last committed change.
     pub fn revision(&self) -> Result<u64, StoreError> {
-        writer::read_revision(self.engine())
+        changes::read_revision(self.engine())
     }
 
     /// Creates a teacher from validated fields; ALREADY_EXISTS if the identity document

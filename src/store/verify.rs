@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 use crate::domain::case::{Case, CaseFigures};
 use crate::domain::{ChangeEvent, Teacher, TeacherId};
 use crate::store::cases::{case_index_entries, expected_cells};
-use crate::store::changes::oldest_revision;
+use crate::store::changes::{self, oldest_revision};
 use crate::store::engine::Engine;
 use crate::store::mutation::{counter_keys, index_entries};
-use crate::store::{codec, keys, writer, StoreError};
+use crate::store::{codec, keys, StoreError};
 
 /// Problems listed in full; beyond this only their number is kept.
 const MAX_LISTED: usize = 100;
@@ -104,7 +104,7 @@ fn index_digest(key: &[u8], value: &[u8]) -> [u8; 32] {
 
 pub(crate) fn verify<E: Engine>(engine: &E) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport {
-        revision: writer::read_revision(engine)?,
+        revision: changes::read_revision(engine)?,
         oldest_revision: oldest_revision(engine)?,
         ..VerifyReport::default()
     };

@@ -26,294 +26,51 @@
 //! told it may not have been applied; retrying with the same request id is right either
 //! way.
 
+mod command;
 mod committer;
 mod filter;
 mod poll;
 mod prefetch;
 pub(crate) use poll::{follow, Poller};
 mod staged;
+mod stats;
 mod voided;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
+use command::Answer;
+pub(crate) use command::Command;
 use committer::{Failure, Finished, Group};
 use filter::KeyFilter;
 use prefetch::Prefetched;
 use staged::Pending;
-pub(crate) use staged::Staged;
 pub use staged::CHUNK_KEYS;
+pub(crate) use staged::{Staged, MAX_TRIM};
+use stats::add_micros;
+pub(crate) use stats::WriteStats;
+pub use stats::WriteStatsSnapshot;
 
 use crate::clock;
 use crate::domain::case::WindowRules;
 use crate::store::audit;
-use crate::store::backup::{self, stage_restore, RestorePart, Snapshot};
-use crate::store::cases::{self, CaseAnswer, CaseCommand};
+use crate::store::backup::{self, stage_restore, Snapshot};
+use crate::store::cases::{self};
 use crate::store::engine::Engine;
-use crate::store::mutation::{apply, Mutation, Outcome, WriteContext};
+use crate::store::mutation::apply;
 use crate::store::request_quota::RequestWindow;
-use crate::store::{codec, keys, requests, Backend, StorageFault, StoreError};
+use crate::store::{changes, requests, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
-/// How often a failed flush of an applied batch is retried before the group fails.
-const FLUSH_RETRIES: u64 = 3;
 /// The first pause before a faulted writer probes the disk; it doubles up to the maximum.
 const FIRST_PROBE_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PROBE_PAUSE: Duration = Duration::from_secs(5);
 /// How many mutations may wait for the writer before senders are held back.
 pub(crate) const QUEUE_DEPTH: usize = 8192;
-
-/// Most change-log entries trimmed by one command, so trimming never holds up writers
-/// for long. Small, too, because sled 0.34 copies a tree node for every removal: one
-/// command of 20,000 removals raised the server's heap by ~100 MB that glibc kept for
-/// good (tests/soak.rs found it; 1,000 cut the growth from +81% to +13%).
-pub(crate) const MAX_TRIM: u64 = 1_000;
-
-/// What the writer is asked to do.
-// Nearly every command is a Mutate: boxing it to shrink the rare TrimChanges would add an
-// allocation to every write.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Command {
-    /// Apply a mutation of a teacher record.
-    Mutate {
-        mutation: Mutation,
-        context: WriteContext,
-        reply: oneshot::Sender<Result<Outcome, StoreError>>,
-    },
-    /// Take a step of a case (or open one).
-    Case {
-        command: CaseCommand,
-        context: WriteContext,
-        reply: oneshot::Sender<Result<CaseAnswer, StoreError>>,
-    },
-    /// Take a step of title evaluation.
-    Evaluate {
-        command: crate::store::evaluation::EvaluationCommand,
-        context: WriteContext,
-        reply: oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
-    },
-    /// Correct an identity document (see `store::identity`).
-    Identity {
-        command: crate::store::identity::IdentityCommand,
-        context: WriteContext,
-        reply: oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
-    },
-    /// Record a consultation.
-    Consult {
-        consultation: cases::NewConsultation,
-        context: WriteContext,
-        reply: oneshot::Sender<Result<crate::domain::case::Consultation, StoreError>>,
-    },
-    /// Drop change-log entries below `keep_from` (at most [`MAX_TRIM`]); answers the new
-    /// oldest revision.
-    TrimChanges {
-        keep_from: u64,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    /// Drop up to [`MAX_TRIM`] request records made before `before`; answers how many.
-    TrimRequests {
-        before: crate::domain::UnixMicros,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    /// Store read-audit entries (see [`crate::store::audit`]): no revision, no change.
-    Audit {
-        entries: Vec<crate::domain::audit::AuditEntry>,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    /// Drop up to [`MAX_TRIM`] audit entries made before `before`; answers how many.
-    TrimAudit {
-        before: crate::domain::UnixMicros,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    /// Read the teachers changed after `after`, between two groups (see [`backup`]).
-    Snapshot {
-        after: u64,
-        reply: oneshot::Sender<Result<Snapshot, StoreError>>,
-    },
-    /// Apply one step of a restore from backup.
-    Restore {
-        part: RestorePart,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-}
-
-/// An answer owed to a caller once the group is on disk.
-enum Answer {
-    /// Boxed, as the larger answers are: a teacher record is large, and every queued
-    /// answer would otherwise take its size.
-    Mutation(
-        oneshot::Sender<Result<Outcome, StoreError>>,
-        Box<Result<Outcome, StoreError>>,
-    ),
-    Case(
-        oneshot::Sender<Result<CaseAnswer, StoreError>>,
-        Box<Result<CaseAnswer, StoreError>>,
-    ),
-    Consultation(
-        oneshot::Sender<Result<crate::domain::case::Consultation, StoreError>>,
-        Result<crate::domain::case::Consultation, StoreError>,
-    ),
-    Evaluation(
-        oneshot::Sender<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
-        Box<Result<crate::store::evaluation::EvaluationAnswer, StoreError>>,
-    ),
-    Identity(
-        oneshot::Sender<Result<crate::store::identity::IdentityAnswer, StoreError>>,
-        Box<Result<crate::store::identity::IdentityAnswer, StoreError>>,
-    ),
-    Trim(
-        oneshot::Sender<Result<u64, StoreError>>,
-        Result<u64, StoreError>,
-    ),
-    Done(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-    /// Already answered.
-    None,
-}
-
-impl Answer {
-    /// The refusal owed to a command the writer does not attempt.
-    fn refused(command: Command, error: &StoreError) -> Answer {
-        match command {
-            Command::Mutate { reply, .. } => Answer::Mutation(reply, Box::new(Err(error.clone()))),
-            Command::Case { reply, .. } => Answer::Case(reply, Box::new(Err(error.clone()))),
-            Command::Consult { reply, .. } => Answer::Consultation(reply, Err(error.clone())),
-            Command::Evaluate { reply, .. } => {
-                Answer::Evaluation(reply, Box::new(Err(error.clone())))
-            }
-            Command::Identity { reply, .. } => {
-                Answer::Identity(reply, Box::new(Err(error.clone())))
-            }
-            Command::TrimChanges { reply, .. }
-            | Command::TrimRequests { reply, .. }
-            | Command::TrimAudit { reply, .. } => Answer::Trim(reply, Err(error.clone())),
-            Command::Restore { reply, .. } | Command::Audit { reply, .. } => {
-                Answer::Done(reply, Err(error.clone()))
-            }
-            Command::Snapshot { reply, .. } => {
-                let _ = reply.send(Err(error.clone()));
-                Answer::None
-            }
-        }
-    }
-
-    fn is_ok(&self) -> bool {
-        matches!(
-            self,
-            Answer::Consultation(_, Ok(_)) | Answer::Trim(_, Ok(_)) | Answer::Done(_, Ok(_))
-        ) || matches!(self, Answer::Mutation(_, result) if result.is_ok())
-            || matches!(self, Answer::Case(_, result) if result.is_ok())
-            || matches!(self, Answer::Evaluation(_, result) if result.is_ok())
-            || matches!(self, Answer::Identity(_, result) if result.is_ok())
-    }
-
-    /// Makes the answer `error`, whatever it was.
-    fn fail(&mut self, error: &StoreError) {
-        match self {
-            Answer::Mutation(_, result) => **result = Err(error.clone()),
-            Answer::Case(_, result) => **result = Err(error.clone()),
-            Answer::Consultation(_, result) => *result = Err(error.clone()),
-            Answer::Evaluation(_, result) => **result = Err(error.clone()),
-            Answer::Identity(_, result) => **result = Err(error.clone()),
-            Answer::Trim(_, result) => *result = Err(error.clone()),
-            Answer::Done(_, result) => *result = Err(error.clone()),
-            Answer::None => {}
-        }
-    }
-
-    fn send(self) {
-        // A caller that went away no longer needs its answer; the write stands.
-        match self {
-            Answer::Mutation(reply, result) => {
-                let _ = reply.send(*result);
-            }
-            Answer::Case(reply, result) => {
-                let _ = reply.send(*result);
-            }
-            Answer::Consultation(reply, result) => {
-                let _ = reply.send(result);
-            }
-            Answer::Evaluation(reply, result) => {
-                let _ = reply.send(*result);
-            }
-            Answer::Identity(reply, result) => {
-                let _ = reply.send(*result);
-            }
-            Answer::Trim(reply, result) => {
-                let _ = reply.send(result);
-            }
-            Answer::Done(reply, result) => {
-                let _ = reply.send(result);
-            }
-            Answer::None => {}
-        }
-    }
-}
-
-/// Counters of the write path, for benchmarks and metrics.
-#[derive(Debug, Default)]
-pub(crate) struct WriteStats {
-    groups: AtomicU64,
-    mutations: AtomicU64,
-    flush_micros: AtomicU64,
-    begin_micros: AtomicU64,
-    read_ahead_micros: AtomicU64,
-    stage_micros: AtomicU64,
-    wait_micros: AtomicU64,
-    faulted: AtomicBool,
-    key_filter_ready: AtomicBool,
-}
-
-/// A point-in-time copy of [`WriteStats`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteStatsSnapshot {
-    /// Batches applied and flushed.
-    pub groups: u64,
-    /// Commands answered (mutations accepted or refused, log trims) in those groups.
-    pub mutations: u64,
-    /// Time spent applying and flushing batches.
-    pub flush_micros: u64,
-    /// On a shared engine: time spent starting groups (the writers' lock, the revision).
-    pub begin_micros: u64,
-    /// On a shared engine: time spent reading groups' keys ahead (see `writer::prefetch`).
-    pub read_ahead_micros: u64,
-    /// Time spent staging commands (checks and writes, against memory and the engine).
-    pub stage_micros: u64,
-    /// On a shared engine: time the writer waited for the group before to be written.
-    pub wait_micros: u64,
-    /// Whether writes are refused because the disk refuses them.
-    pub faulted: bool,
-    /// Whether the key filter holds every key in storage, so writes skip reads of keys
-    /// that cannot be there (see `store::writer::filter`).
-    pub key_filter_ready: bool,
-}
-
-impl WriteStats {
-    pub(crate) fn snapshot(&self) -> WriteStatsSnapshot {
-        WriteStatsSnapshot {
-            groups: self.groups.load(Ordering::Relaxed),
-            mutations: self.mutations.load(Ordering::Relaxed),
-            flush_micros: self.flush_micros.load(Ordering::Relaxed),
-            begin_micros: self.begin_micros.load(Ordering::Relaxed),
-            read_ahead_micros: self.read_ahead_micros.load(Ordering::Relaxed),
-            stage_micros: self.stage_micros.load(Ordering::Relaxed),
-            wait_micros: self.wait_micros.load(Ordering::Relaxed),
-            faulted: self.faulted.load(Ordering::Relaxed),
-            key_filter_ready: self.key_filter_ready.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// Adds the time since `started` to a counter of [`WriteStats`].
-fn add_micros(counter: &AtomicU64, started: Instant) {
-    counter.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-}
 
 /// How long request ids are kept, and how many one principal may keep (see
 /// [`crate::store::request_quota`]).
@@ -337,7 +94,7 @@ pub(crate) fn spawn(
     window_rules: Arc<WindowRules>,
 ) -> Result<Spawned, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-    let revision = read_revision(&*engine)?;
+    let revision = changes::read_revision(&*engine)?;
     let (committed, watcher) = watch::channel(revision);
     let committed = Arc::new(committed);
     // An engine that opened in a fault (sled: only after freeing its reserve on a full
@@ -403,13 +160,6 @@ pub(crate) fn spawn(
             detail: format!("cannot start the writer thread: {e}"),
         })?;
     Ok((sender, watcher, handle))
-}
-
-pub(crate) fn read_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
-    Ok(match engine.get(keys::META_REVISION)? {
-        Some(bytes) => codec::decode(keys::META_REVISION, &bytes)?,
-        None => 0,
-    })
 }
 
 struct Writer {
@@ -687,7 +437,7 @@ impl Writer {
         let started = Instant::now();
         self.prefetched.clear();
         self.engine.begin_group()?;
-        let revision = read_revision(&*self.engine)?;
+        let revision = changes::read_revision(&*self.engine)?;
         add_micros(&self.stats.begin_micros, started);
         if self.fault.is_none() && self.committer_gone.is_none() {
             self.publish(revision);
@@ -797,7 +547,7 @@ impl Writer {
                 )
             }
             Command::TrimChanges { keep_from, reply } => {
-                Answer::Trim(reply, trim_changes(&mut staged, keep_from))
+                Answer::Trim(reply, changes::trim_changes(&mut staged, keep_from))
             }
             Command::TrimRequests { before, reply } => {
                 Answer::Trim(reply, requests::trim(&mut staged, before))
@@ -915,7 +665,7 @@ impl Writer {
         }
         // What is on disk is the truth, but the revisions of lost groups stay taken: the
         // fault stays until that revision is read and the lost ones are voided.
-        let revision = read_revision(&*self.engine)?;
+        let revision = changes::read_revision(&*self.engine)?;
         self.fault = None;
         self.stats.faulted.store(false, Ordering::Relaxed);
         self.publish(revision);
@@ -987,32 +737,4 @@ impl Writer {
             changed
         });
     }
-}
-
-/// Stages the removal of change-log entries below `keep_from`, with their county index
-/// entries, up to [`MAX_TRIM`] of them, and the new oldest revision.
-fn trim_changes(staged: &mut Staged<'_>, keep_from: u64) -> Result<u64, StoreError> {
-    let oldest: u64 = match staged.get(keys::META_OLDEST_REVISION)? {
-        Some(bytes) => codec::decode(keys::META_OLDEST_REVISION, &bytes)?,
-        None => 1,
-    };
-    let until = keep_from
-        .min(oldest.saturating_add(MAX_TRIM))
-        .min(staged.revision.max(1));
-    if until <= oldest {
-        return Ok(oldest);
-    }
-    for revision in oldest..until {
-        let key = keys::change(revision);
-        if let Some(bytes) = staged.get(&key)? {
-            let event: crate::domain::ChangeEvent = codec::decode(&key, &bytes)?;
-            staged.remove(keys::county_change(&event.county_after, revision));
-            if let Some(before) = &event.county_before {
-                staged.remove(keys::county_change(before, revision));
-            }
-            staged.remove(key);
-        }
-    }
-    staged.insert(keys::META_OLDEST_REVISION.to_vec(), codec::encode(&until));
-    Ok(until)
 }

@@ -22,10 +22,14 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc as tokio_mpsc, watch};
 
+use super::command::Answer;
 use super::staged::Pending;
-use super::{Answer, WriteStats, FLUSH_RETRIES};
+use super::stats::WriteStats;
 use crate::store::engine::Engine;
 use crate::store::{StorageFault, StoreError};
+
+/// How often a failed flush of an applied batch is retried before the group fails.
+const FLUSH_RETRIES: u64 = 3;
 
 /// A staged group, handed over to be written.
 pub(super) struct Group {

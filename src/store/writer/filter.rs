@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use std::ops::Bound::{Excluded, Included};
 
-use super::WriteStats;
+use super::stats::WriteStats;
 use crate::domain::TeacherId;
 use crate::store::engine::Engine;
 use crate::store::keys::{self, Counted};
