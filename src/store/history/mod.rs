@@ -15,13 +15,16 @@
 //! their history starts at the first change this release made, and a reader is told the
 //! earliest revision known rather than shown an invented past.
 
+mod check;
 mod entry;
+mod reads;
 #[cfg(test)]
 mod tests;
 mod wire;
 
 use std::ops::Bound::{Included, Unbounded};
 
+pub(crate) use check::verify;
 pub(crate) use entry::RevisionEntry;
 pub(crate) use wire::FieldChange;
 
@@ -30,7 +33,7 @@ use crate::store::engine::Engine;
 use crate::store::mutation::WriteContext;
 use crate::store::page::{open_token, seal_token};
 use crate::store::writer::Staged;
-use crate::store::{codec, keys, Store, StoreError, VerifyReport};
+use crate::store::{codec, keys, StoreError};
 
 /// A change in a teacher's history, with the record before and after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,96 +368,4 @@ pub(crate) fn decode_entry(value: &[u8]) -> Result<RevisionEntry, StoreError> {
 /// bytes are not one.
 pub fn revision_of_entry(value: &[u8]) -> Result<u64, StoreError> {
     decode_entry(value).map(|entry| entry.revision)
-}
-
-/// Checks every teacher's history against its record: each entry undoes onto the record
-/// as the newer entries left it, and every entry leads back from a record.
-pub(crate) fn verify<E: Engine>(engine: &E, report: &mut VerifyReport) -> Result<(), StoreError> {
-    let mut teacher: Option<TeacherId> = None;
-    for item in engine.scan_prefix(&[keys::HISTORY])? {
-        let (key, value) = item?;
-        report.revision_entries += 1;
-        let entry: RevisionEntry = match codec::decode(&key, &value) {
-            Ok(entry) => entry,
-            Err(e) => {
-                report.problem(format!("revision entry: {e}"));
-                continue;
-            }
-        };
-        if key.as_ref() != keys::history(&entry.teacher_id, entry.revision).as_slice() {
-            report.problem(format!(
-                "revision {} of teacher {} is stored under another key",
-                entry.revision, entry.teacher_id
-            ));
-        }
-        if teacher.as_ref() == Some(&entry.teacher_id) {
-            continue;
-        }
-        teacher = Some(entry.teacher_id.clone());
-        match chain(engine, &entry.teacher_id) {
-            // A number retired by a merge keeps its history, for an unmerge to go on from.
-            Ok(None)
-                if crate::store::identity::merges::standing(engine, &entry.teacher_id)?
-                    .is_some() => {}
-            Ok(None) => report.problem(format!(
-                "revisions of teacher {}, who has no record",
-                entry.teacher_id
-            )),
-            Ok(Some(chain)) => {
-                let kept = engine
-                    .scan_prefix(&keys::history_prefix(&entry.teacher_id))?
-                    .count();
-                if kept != chain.links.len() {
-                    report.problem(format!(
-                        "teacher {}: {kept} revision entries, {} of them lead back from the record",
-                        entry.teacher_id,
-                        chain.links.len()
-                    ));
-                }
-                report.complete_histories += u64::from(chain.complete);
-            }
-            Err(e) => report.problem(format!("teacher {}: {e}", entry.teacher_id)),
-        }
-    }
-    Ok(())
-}
-
-impl Store {
-    /// One page of a teacher's history, newest first, after `page_token` (empty for the
-    /// first); `None` when there is no such teacher.
-    pub fn teacher_revisions(
-        &self,
-        id: &TeacherId,
-        page_size: usize,
-        page_token: &str,
-    ) -> Result<Option<RevisionPage>, StoreError> {
-        list(
-            self.engine(),
-            &self.inner.page_secret,
-            id,
-            page_size,
-            page_token,
-        )
-    }
-
-    /// Up to `limit` stored revision entries after the key `after` (see
-    /// [`entries_after`]), those of revisions up to `until`, and the last key read
-    /// (`None`: none left).
-    pub fn history_entries_after(
-        &self,
-        after: Option<&[u8]>,
-        until: u64,
-        limit: usize,
-    ) -> Result<EntryBatch, StoreError> {
-        entries_after(self.engine(), after, until, limit)
-    }
-
-    /// The teacher as it was at registry revision `revision` (see [`at_revision`]).
-    pub fn teacher_at_revision(
-        &self,
-        id: &TeacherId,
-        revision: u64,
-    ) -> Result<Option<PinnedTeacher>, StoreError> {
-        at_revision(self.engine(), id, revision)
-    }
 }
