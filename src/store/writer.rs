@@ -28,6 +28,7 @@
 
 mod command;
 mod committer;
+mod dispatch;
 mod filter;
 mod poll;
 mod prefetch;
@@ -45,6 +46,7 @@ use tokio::sync::{mpsc, watch};
 use command::Answer;
 pub(crate) use command::Command;
 use committer::{Failure, Finished, Group};
+pub(crate) use dispatch::RequestIdLimits;
 use filter::KeyFilter;
 use prefetch::Prefetched;
 use staged::Pending;
@@ -56,13 +58,10 @@ pub use stats::WriteStatsSnapshot;
 
 use crate::clock;
 use crate::domain::case::WindowRules;
-use crate::store::audit;
-use crate::store::backup::{self, stage_restore, Snapshot};
+use crate::store::backup::{self, Snapshot};
 use crate::store::cases::{self};
 use crate::store::engine::Engine;
-use crate::store::mutation::apply;
-use crate::store::request_quota::RequestWindow;
-use crate::store::{changes, requests, Backend, StorageFault, StoreError};
+use crate::store::{changes, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
@@ -71,14 +70,6 @@ const FIRST_PROBE_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PROBE_PAUSE: Duration = Duration::from_secs(5);
 /// How many mutations may wait for the writer before senders are held back.
 pub(crate) const QUEUE_DEPTH: usize = 8192;
-
-/// How long request ids are kept, and how many one principal may keep (see
-/// [`crate::store::request_quota`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RequestIdLimits {
-    pub(crate) retention: Duration,
-    pub(crate) per_principal: u64,
-}
 
 /// The writer's queue, the watch of committed revisions, and the thread.
 pub(crate) type Spawned = (
@@ -358,65 +349,11 @@ impl Writer {
                     self.revision,
                 )
                 .reading_ahead(prefetched);
-                self.check_ahead(&mut staged, command);
+                dispatch::check(&mut staged, command, &self.request_ids, &self.window_rules);
             }
         });
         self.prefetched = prefetched;
         add_micros(&self.stats.read_ahead_micros, started);
-    }
-
-    /// Runs the checks of `command` on `staged`, for the keys they read; the answer and
-    /// the writes are dropped.
-    fn check_ahead(&self, staged: &mut Staged<'_>, command: &Command) {
-        let window = self.request_window();
-        match command {
-            Command::Mutate {
-                mutation, context, ..
-            } => {
-                let _ = apply(staged, mutation.clone(), context, &window);
-            }
-            Command::Case {
-                command, context, ..
-            } => {
-                let _ = cases::apply(
-                    staged,
-                    command.clone(),
-                    context,
-                    &window,
-                    &self.window_rules,
-                );
-            }
-            Command::Evaluate {
-                command, context, ..
-            } => {
-                let _ = crate::store::evaluation::apply(
-                    staged,
-                    command.clone(),
-                    context,
-                    &window,
-                    &self.window_rules.calendar,
-                );
-            }
-            Command::Consult {
-                consultation,
-                context,
-                ..
-            } => {
-                let _ = cases::record_consultation(staged, consultation.clone(), context, &window);
-            }
-            Command::Identity {
-                command, context, ..
-            } => {
-                let _ = crate::store::identity::apply(staged, command.clone(), context, &window);
-            }
-            // Rare, or reading nothing, and read as they go.
-            Command::TrimChanges { .. }
-            | Command::TrimRequests { .. }
-            | Command::TrimAudit { .. }
-            | Command::Audit { .. }
-            | Command::Restore { .. }
-            | Command::Snapshot { .. } => {}
-        }
     }
 
     /// Waits until the committer has written the group it holds, if it holds one.
@@ -489,84 +426,14 @@ impl Writer {
             self.revision,
         )
         .reading_ahead(&self.prefetched);
-        let answer = match command {
-            Command::Mutate {
-                mutation,
-                context,
-                reply,
-            } => {
-                let window = self.request_window();
-                Answer::Mutation(
-                    reply,
-                    Box::new(apply(&mut staged, mutation, &context, &window)),
-                )
-            }
-            Command::Case {
-                command,
-                context,
-                reply,
-            } => {
-                let window = self.request_window();
-                let answer =
-                    cases::apply(&mut staged, command, &context, &window, &self.window_rules);
-                Answer::Case(reply, Box::new(answer))
-            }
-            Command::Evaluate {
-                command,
-                context,
-                reply,
-            } => {
-                let window = self.request_window();
-                let answer = crate::store::evaluation::apply(
-                    &mut staged,
-                    command,
-                    &context,
-                    &window,
-                    &self.window_rules.calendar,
-                );
-                Answer::Evaluation(reply, Box::new(answer))
-            }
-            Command::Identity {
-                command,
-                context,
-                reply,
-            } => {
-                let window = self.request_window();
-                let answer = crate::store::identity::apply(&mut staged, command, &context, &window);
-                Answer::Identity(reply, Box::new(answer))
-            }
-            Command::Consult {
-                consultation,
-                context,
-                reply,
-            } => {
-                let window = self.request_window();
-                Answer::Consultation(
-                    reply,
-                    cases::record_consultation(&mut staged, consultation, &context, &window),
-                )
-            }
-            Command::TrimChanges { keep_from, reply } => {
-                Answer::Trim(reply, changes::trim_changes(&mut staged, keep_from))
-            }
-            Command::TrimRequests { before, reply } => {
-                Answer::Trim(reply, requests::trim(&mut staged, before))
-            }
-            Command::Restore { part, reply } => {
-                Answer::Done(reply, stage_restore(&mut staged, part, &self.window_rules))
-            }
-            Command::Audit { entries, reply } => {
-                audit::stage(&mut staged, entries, clock::now(), &mut self.audit_sequence);
-                Answer::Done(reply, Ok(()))
-            }
-            Command::TrimAudit { before, reply } => {
-                Answer::Trim(reply, audit::trim(&mut staged, before))
-            }
-            // Never staged: take() reads snapshots between groups.
-            Command::Snapshot { reply, .. } => {
-                let _ = reply.send(Err(StoreError::Closed));
-                return;
-            }
+        let Some(answer) = dispatch::stage(
+            &mut staged,
+            command,
+            &self.request_ids,
+            &self.window_rules,
+            &mut self.audit_sequence,
+        ) else {
+            return;
         };
         if answer.is_ok() {
             self.revision = staged.revision;
@@ -717,15 +584,6 @@ impl Writer {
             evaluation: backup::evaluation_records(engine)?,
             identity: crate::store::identity::backup::identity_records(engine)?,
         })
-    }
-
-    /// What a write checks its request id against, now.
-    fn request_window(&self) -> RequestWindow {
-        RequestWindow::at(
-            clock::now(),
-            self.request_ids.retention,
-            self.request_ids.per_principal,
-        )
     }
 
     /// Makes `revision`, read from disk, the last one, and tells the change-feed watchers.
