@@ -13,6 +13,7 @@ mod backend;
 mod backup;
 mod backup_records;
 mod cases;
+mod casework;
 mod changes;
 mod codec;
 mod engine;
@@ -34,6 +35,7 @@ mod sled_engine;
 mod statistics;
 mod transfers;
 mod upgrade;
+mod upkeep;
 mod verify;
 mod writer;
 
@@ -44,9 +46,9 @@ use std::thread::JoinHandle;
 use rand::RngCore;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::domain::case::{CaseId, WindowRules};
+use crate::domain::case::WindowRules;
 use crate::domain::{
-    CountyCode, DomainError, IdentityDocument, ImportMode, ImportRow, Teacher, TeacherId, Validated,
+    CountyCode, IdentityDocument, ImportMode, ImportRow, Teacher, TeacherId, Validated,
 };
 use engine::Engine;
 use mutation::Mutation;
@@ -92,18 +94,6 @@ pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 
 pub(crate) use backend::Backend;
-
-/// What a page token of the duplicate candidates is bound to: the county listed.
-fn candidates_digest(county: Option<&CountyCode>) -> [u8; 16] {
-    use sha2::Digest;
-    let text = format!(
-        "duplicate-candidates {}",
-        county.map_or("", CountyCode::as_str)
-    );
-    sha2::Sha256::digest(text.as_bytes())[..16]
-        .try_into()
-        .expect("16 of 32 bytes")
-}
 
 /// A handle to the registry's storage. Cheap to clone: clones share one database and one
 /// writer. The writer stops, after a final flush, when the last clone is dropped.
@@ -253,341 +243,9 @@ impl Store {
         statistics::read(self.engine(), *self.inner.committed.borrow(), county)
     }
 
-    /// Changes after revision `after`, oldest first, at most `limit`, all or one county's
-    /// (a county sees the changes of teachers who are or were in it), optionally only those
-    /// made by one principal. ResyncRequired when `after` is older than the retained log.
-    pub fn list_changes(
-        &self,
-        after: u64,
-        limit: usize,
-        county: Option<&CountyCode>,
-        principal: Option<&str>,
-    ) -> Result<ChangePage, StoreError> {
-        let current = *self.inner.committed.borrow();
-        let mut page = changes::list(self.engine(), current, after, limit, county, principal)?;
-        let today = crate::clock::today();
-        for view in page.changes.iter_mut().filter_map(|c| c.case.as_mut()) {
-            view.clock = view.case.clock(&self.inner.window_rules, today);
-        }
-        Ok(page)
-    }
-
     /// The calendar and limits cases are timed by.
     pub fn window_rules(&self) -> &WindowRules {
         &self.inner.window_rules
-    }
-
-    /// Opens a case or takes a step of one. NOT_FOUND, ABORTED on a stale etag,
-    /// INVALID_ARGUMENT, FAILED_PRECONDITION naming the rule the case's state breaks, and
-    /// for a decision whatever its effect on the teacher's record is refused for. Returns
-    /// once the step (and its effect) is on disk.
-    pub async fn case_command(
-        &self,
-        command: CaseCommand,
-        context: WriteContext,
-    ) -> Result<CaseAnswer, StoreError> {
-        self.ask(|reply| Command::Case {
-            command,
-            context,
-            reply,
-        })
-        .await
-    }
-
-    /// Opens an evaluation round, records an ethics finding, makes an application or
-    /// takes a step of one (see `store::evaluation`). NOT_FOUND, ABORTED on a stale etag,
-    /// INVALID_ARGUMENT, FAILED_PRECONDITION naming the rule (an eligibility rule, the
-    /// application's state); returns once the write (and a confirmation's promotion) is
-    /// on disk.
-    pub async fn evaluation_command(
-        &self,
-        command: EvaluationCommand,
-        context: WriteContext,
-    ) -> Result<EvaluationAnswer, StoreError> {
-        self.ask(|reply| Command::Evaluate {
-            command,
-            context,
-            reply,
-        })
-        .await
-    }
-
-    /// Proposes or reviews an identity correction (see `store::identity`). NOT_FOUND,
-    /// ABORTED on a stale etag, ALREADY_EXISTS when the new document finds another
-    /// person, FAILED_PRECONDITION naming the rule; returns once the step is on disk.
-    pub async fn identity_command(
-        &self,
-        command: IdentityCommand,
-        context: WriteContext,
-    ) -> Result<IdentityAnswer, StoreError> {
-        self.ask(|reply| Command::Identity {
-            command,
-            context,
-            reply,
-        })
-        .await
-    }
-
-    /// One page of duplicate candidates not dismissed, of pairs with a record in `county`
-    /// if given, after `page_token` (empty for the first); and the next page's token.
-    pub fn list_candidates(
-        &self,
-        county: Option<&CountyCode>,
-        page_size: usize,
-        page_token: &str,
-    ) -> Result<(Vec<Candidate>, String), StoreError> {
-        let digest = candidates_digest(county);
-        let after = match page_token {
-            "" => None,
-            token => {
-                let after = page::open_token(&self.inner.page_secret, digest, token)?;
-                if after.first() != Some(&identity::keys::PAIR) {
-                    return Err(DomainError::invalid(
-                        "page_token",
-                        "does not belong to this listing",
-                    )
-                    .into());
-                }
-                Some(after)
-            }
-        };
-        let (candidates, next) =
-            identity::duplicates::list(self.engine(), county, page_size, after)?;
-        let token = next.map_or_else(String::new, |after| {
-            page::seal_token(&self.inner.page_secret, digest, after)
-        });
-        Ok((candidates, token))
-    }
-
-    /// The full pass over the registry's duplicate blocks: every pair not stored yet is
-    /// stored, through the writer, in batches; see `store::identity::duplicates`.
-    pub async fn find_duplicates(&self) -> Result<PassFigures, StoreError> {
-        let store = self.clone();
-        let handle = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            identity::duplicates::full_pass(store.engine(), 1_000, |pairs| {
-                let context = WriteContext::batch("duplicate-pass", None);
-                handle
-                    .block_on(
-                        store.identity_command(IdentityCommand::RecordCandidates(pairs), context),
-                    )
-                    .map(drop)
-            })
-        })
-        .await
-        .map_err(|e| StoreError::Storage {
-            fault: StorageFault::Failed,
-            detail: format!("the duplicate pass stopped: {e}"),
-        })?
-    }
-
-    /// The identity correction with this number.
-    pub fn get_correction(
-        &self,
-        id: &CaseId,
-    ) -> Result<Option<crate::domain::IdentityCorrection>, StoreError> {
-        identity::get_correction(self.engine(), id)
-    }
-
-    /// The evaluation round with this number.
-    pub fn get_round(
-        &self,
-        id: &CaseId,
-    ) -> Result<Option<crate::domain::case::evaluation::EvaluationRound>, StoreError> {
-        evaluation::get_round(self.engine(), id)
-    }
-
-    /// The title application with this number.
-    pub fn get_application(
-        &self,
-        id: &CaseId,
-    ) -> Result<Option<crate::domain::case::evaluation::Application>, StoreError> {
-        evaluation::get_application(self.engine(), id)
-    }
-
-    /// A round's applications in number order, of one county or all.
-    pub fn round_applications(
-        &self,
-        round: &CaseId,
-        county: Option<&CountyCode>,
-    ) -> Result<Vec<crate::domain::case::evaluation::Application>, StoreError> {
-        evaluation::applications(self.engine(), round, county)
-    }
-
-    /// A page of a round's applications in number order, of one county or all, after
-    /// `page_token` (empty for the first).
-    pub fn round_applications_page(
-        &self,
-        round: &CaseId,
-        county: Option<&CountyCode>,
-        page_size: usize,
-        page_token: &str,
-    ) -> Result<ApplicationPage, StoreError> {
-        evaluation::applications_page(
-            self.engine(),
-            &self.inner.page_secret,
-            round,
-            county,
-            page_size,
-            page_token,
-        )
-    }
-
-    /// A round's figures by county and tier, from the cells the write path keeps.
-    pub fn round_figures(
-        &self,
-        round: &CaseId,
-        county: Option<&CountyCode>,
-    ) -> Result<Vec<FiguresRow>, StoreError> {
-        evaluation::round_figures(self.engine(), round, county)
-    }
-
-    /// The ethics findings about a teacher, oldest first.
-    pub fn ethics_findings(
-        &self,
-        teacher: &TeacherId,
-    ) -> Result<Vec<crate::domain::ethics::EthicsFinding>, StoreError> {
-        Ok(evaluation::findings(self.engine(), teacher)?.0)
-    }
-
-    /// Every teacher of a county (or school) checked against a round's rules on `on`.
-    pub fn eligibility_dry_run(
-        &self,
-        round: &CaseId,
-        county: &CountyCode,
-        school: Option<&str>,
-        on: chrono::NaiveDate,
-    ) -> Result<Vec<DryRunRow>, StoreError> {
-        evaluation::dry_run(self.engine(), round, county, school, on)
-    }
-
-    /// Records a consultation answered at the window: one write with its change event.
-    /// INVALID_ARGUMENT for a date in the future, PERMISSION_DENIED outside the caller's
-    /// county.
-    pub async fn record_consultation(
-        &self,
-        consultation: NewConsultation,
-        context: WriteContext,
-    ) -> Result<crate::domain::case::Consultation, StoreError> {
-        self.ask(|reply| Command::Consult {
-            consultation,
-            context,
-            reply,
-        })
-        .await
-    }
-
-    /// The report `query` asks for, with "open past the limit" as of today. Reads the
-    /// year's cells and the open cases only (see `store::cases::report`).
-    pub fn case_report(&self, query: &ReportQuery) -> Result<CaseReport, StoreError> {
-        cases::report(
-            &*self.inner.engine,
-            &self.inner.window_rules,
-            crate::clock::today(),
-            query,
-        )
-    }
-
-    /// The case with this number, with its clock as of today.
-    pub fn get_case(&self, id: &CaseId) -> Result<Option<CaseView>, StoreError> {
-        let today = crate::clock::today();
-        Ok(cases::get(self.engine(), id)?.map(|case| CaseView {
-            clock: case.clock(&self.inner.window_rules, today),
-            case,
-        }))
-    }
-
-    /// One page of the cases `query` selects, by due date (see [`CaseQuery`]).
-    pub fn list_cases(
-        &self,
-        query: &CaseQuery,
-        page_size: usize,
-        page_token: &str,
-    ) -> Result<CasePage, StoreError> {
-        cases::check_period(query)?;
-        cases::list(
-            self.engine(),
-            &self.inner.page_secret,
-            &self.inner.window_rules,
-            crate::clock::today(),
-            query,
-            page_size,
-            page_token,
-        )
-    }
-
-    /// Follows the revision of the last change on disk; changes whenever a group commits.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.inner.committed.clone()
-    }
-
-    /// Trims the change log down to what `retention` keeps, through the writer, in steps
-    /// that never hold writers up for long. Returns the oldest revision kept.
-    pub async fn trim_change_log(&self, retention: &Retention) -> Result<u64, StoreError> {
-        let keep_from = changes::retention_cutoff(self.engine(), retention)?;
-        loop {
-            let oldest = self
-                .ask(|reply| Command::TrimChanges { keep_from, reply })
-                .await?;
-            if oldest >= keep_from || oldest >= self.revision()? {
-                return Ok(oldest);
-            }
-        }
-    }
-
-    /// Forgets the request ids made longer ago than the retention window (see [`requests`]), through
-    /// the writer, in steps that never hold writers up for long. Answers how many it forgot.
-    pub async fn trim_request_ids(&self) -> Result<u64, StoreError> {
-        let before = requests::kept_since(crate::clock::now(), self.inner.request_id_retention);
-        let mut forgotten = 0;
-        loop {
-            let removed = self
-                .ask(|reply| Command::TrimRequests { before, reply })
-                .await?;
-            forgotten += removed;
-            if removed < writer::MAX_TRIM {
-                return Ok(forgotten);
-            }
-        }
-    }
-
-    /// Stores read-audit entries (see [`audit`]); answers once they are on disk.
-    pub async fn audit(
-        &self,
-        entries: Vec<crate::domain::audit::AuditEntry>,
-    ) -> Result<(), StoreError> {
-        self.ask(|reply| Command::Audit { entries, reply }).await
-    }
-
-    /// Forgets the audit entries older than the audit retention, through the writer, in
-    /// bounded steps. Answers how many it forgot.
-    pub async fn trim_audit(&self) -> Result<u64, StoreError> {
-        let before = requests::kept_since(crate::clock::now(), self.inner.audit_retention);
-        let mut forgotten = 0;
-        loop {
-            let removed = self
-                .ask(|reply| Command::TrimAudit { before, reply })
-                .await?;
-            forgotten += removed;
-            if removed < writer::MAX_TRIM {
-                return Ok(forgotten);
-            }
-        }
-    }
-
-    /// A page of the read audit, oldest first.
-    pub fn list_audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        audit::list(self.engine(), query)
-    }
-
-    /// The oldest revision still in the change log.
-    pub fn oldest_revision(&self) -> Result<u64, StoreError> {
-        changes::oldest_revision(self.engine())
-    }
-
-    /// The revision of the last committed change.
-    pub fn revision(&self) -> Result<u64, StoreError> {
-        changes::read_revision(self.engine())
     }
 
     /// Creates a teacher from validated fields; ALREADY_EXISTS if the identity document
@@ -643,71 +301,6 @@ impl Store {
             })
             .await?;
         Ok(Queued(answer))
-    }
-
-    /// The revision of the last change on disk, as the change feed reports it.
-    pub fn committed_revision(&self) -> u64 {
-        *self.inner.committed.borrow()
-    }
-
-    /// Up to `limit` teachers in registry-number order after `after`, for a backup scan;
-    /// each is committed, but they may be of different moments (see [`Snapshot`]).
-    pub fn teachers_after(
-        &self,
-        after: Option<&TeacherId>,
-        limit: usize,
-    ) -> Result<Vec<Teacher>, StoreError> {
-        backup::teachers_after(self.engine(), after, limit)
-    }
-
-    /// Up to `limit` cases in case-number order, after `after` (for backups).
-    pub fn cases_after(
-        &self,
-        after: Option<&CaseId>,
-        limit: usize,
-    ) -> Result<Vec<crate::domain::case::Case>, StoreError> {
-        backup::cases_after(self.engine(), after, limit)
-    }
-
-    /// The current records of the teachers and cases changed in (`after`, `until`].
-    pub fn changed_records(&self, after: u64, until: u64) -> Result<Changed, StoreError> {
-        backup::changed_records(self.engine(), after, until)
-    }
-
-    /// The teachers changed after `after`, read by the writer between two groups, and the
-    /// revision they are exactly as at.
-    pub async fn snapshot(&self, after: u64) -> Result<Snapshot, StoreError> {
-        self.ask(|reply| Command::Snapshot { after, reply }).await
-    }
-
-    /// Change-log events in (`after`, `until`], at most `limit`, oldest first.
-    pub fn change_events(
-        &self,
-        after: u64,
-        until: u64,
-        limit: usize,
-    ) -> Result<Vec<crate::domain::ChangeEvent>, StoreError> {
-        backup::change_events(self.engine(), after, until, limit)
-    }
-
-    /// Applies one step of a restore from backup, atomically, through the writer.
-    pub async fn restore(&self, part: RestorePart) -> Result<(), StoreError> {
-        self.ask(|reply| Command::Restore { part, reply }).await
-    }
-
-    /// Checks every invariant of the stored data (see [`VerifyReport`]); reads only.
-    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        verify::verify(self.engine())
-    }
-
-    /// Counters of the write path since the store was opened.
-    pub fn write_stats(&self) -> WriteStatsSnapshot {
-        self.inner.stats.snapshot()
-    }
-
-    /// The database's size on disk, in bytes.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.engine().size_on_disk()
     }
 
     fn engine(&self) -> &Backend {
