@@ -547,7 +547,7 @@ impl SecretRecord {
 mod tests {
     use super::*;
     use crate::store::codec::{self, NewRequest};
-    use crate::store::format::samples;
+    use crate::store::format::{samples, Fingerprint, Remembered, StoredRequest};
 
     #[test]
     fn every_sample_round_trips() {

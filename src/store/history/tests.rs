@@ -7,7 +7,7 @@ use super::*;
 use crate::domain::fixtures::numbered_input;
 use crate::domain::{CountyCode, TeacherField, TeacherInput, TransferProposal};
 use crate::store::mutation::{Target, TeacherChange};
-use crate::store::{StoreOptions, WriteContext};
+use crate::store::{Store, StoreOptions, WriteContext};
 
 /// A store with two teachers, the first moved to another school twice (three entries)
 /// and proposed for transfer to 350721 (a fourth), the second only created.
