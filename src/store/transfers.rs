@@ -1,7 +1,7 @@
 //! Pending transfers between counties (see `domain::transfer`) in the store: who may answer
 //! one (checked by the write path, [`crate::store::mutation`]), and the reads of the index
 //! entries the write path keeps under both counties of a pending transfer
-//! ([`keys::TRANSFER`]).
+//! ([`crate::store::keys::TRANSFER`]).
 
 use crate::domain::{DomainError, Teacher};
 use crate::store::mutation::WriteContext;

@@ -1,12 +1,12 @@
 //! The single write path: one writer thread, group commit.
 //!
-//! Every mutation of the registry is a [`Mutation`] sent to one thread. The thread takes
-//! whatever has queued up (up to [`MAX_GROUP`]), checks each mutation against the current
-//! state (the engine's, plus what earlier mutations and groups wrote, see [`staged`]),
-//! stages its writes, then hands the whole group to the [`committer`], which applies it to
-//! the engine (a few atomic batches, each holding whole mutations), flushes once, and only
-//! then answers every caller of the group, while the writer goes on to check the next
-//! group. So:
+//! Every mutation of the registry is a [`Mutation`](crate::store::mutation::Mutation) sent
+//! to one thread. The thread takes whatever has queued up (up to [`MAX_GROUP`]), checks
+//! each mutation against the current state (the engine's, plus what earlier mutations and
+//! groups wrote, see [`staged`]), stages its writes, then hands the whole group to the
+//! [`committer`], which applies it to the engine (a few atomic batches, each holding whole
+//! mutations), flushes once, and only then answers every caller of the group, while the
+//! writer goes on to check the next group. So:
 //! - each mutation is atomic (a refused one stages nothing, an accepted one writes its
 //!   record, its indexes, its change event and the revision together);
 //! - an OK means the change is on disk;

@@ -67,7 +67,8 @@ pub(crate) enum Command {
         before: crate::domain::UnixMicros,
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
-    /// Read the teachers changed after `after`, between two groups (see [`backup`]).
+    /// Read the teachers changed after `after`, between two groups (see
+    /// [`crate::store::backup`]).
     Snapshot {
         after: u64,
         reply: oneshot::Sender<Result<Snapshot, StoreError>>,
