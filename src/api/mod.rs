@@ -27,6 +27,7 @@ mod backup;
 mod case_convert;
 mod case_report;
 mod case_rpcs;
+mod case_steps;
 mod cases;
 mod certificates;
 mod change_convert;
