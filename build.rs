@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/teacher_registry/v1/identity_service.proto",
         "proto/teacher_registry/v1/duplicate_service.proto",
     ];
+    println!("cargo:rerun-if-changed=proto/google/rpc/status.proto");
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }
@@ -25,7 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("teacher_registry_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // google.rpc.Status (a rejected import row's answer) is tonic-types' own type, so a row's
+    // status and a call's status are one Rust type; its proto file is vendored under
+    // `proto/google/rpc/` only so that the descriptor set (and reflection) can name it.
     tonic_prost_build::configure()
+        .extern_path(".google.rpc", "::tonic_types::pb")
         .build_client(true)
         .build_server(true)
         .compile_fds(descriptors)?;

@@ -28,6 +28,7 @@
 //! - [`private_files`]: files and directories readable by their owner only, for anything
 //!   that holds identity numbers.
 //! - [`server`]: wiring: health, reflection, limits, tracing, graceful shutdown.
+//! - [`tls_files`]: where the TLS certificate, key and client CA are, for both listeners.
 
 pub mod api;
 pub mod auth;
@@ -42,3 +43,4 @@ pub mod open_services;
 pub mod private_files;
 pub mod server;
 pub mod store;
+pub mod tls_files;

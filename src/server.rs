@@ -30,19 +30,11 @@ use crate::credential::SigningKey;
 use crate::metrics::{self, Metrics};
 use crate::open_services::{every_call, health_watch, Bounded, DEFAULT_MAX_OPEN_STREAMS};
 use crate::store::{Retention, Store};
+pub use crate::tls_files::TlsFiles;
 
 /// HTTP/2 flow-control windows, in bytes (see `run`).
 const STREAM_WINDOW: u32 = 32 * 1024;
 const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
-
-/// Certificate and key files for TLS, and optionally the CA that client certificates must
-/// chain to (mutual TLS).
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-    pub client_ca: Option<PathBuf>,
-}
 
 /// Server limits, security and feed settings.
 #[derive(Debug, Clone)]

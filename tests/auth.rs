@@ -334,7 +334,7 @@ async fn a_county_works_only_in_its_own_county() {
         .into_inner();
     let row = import.message().await.unwrap().unwrap();
     assert_eq!(row.outcome(), pb::ImportOutcome::Rejected);
-    assert_eq!(row.error.unwrap().code, "PERMISSION_DENIED");
+    assert_eq!(common::row_code(&row), "PERMISSION_DENIED");
 
     // Reads of another county's teacher do not reveal that it exists.
     let status = county

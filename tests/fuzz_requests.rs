@@ -241,12 +241,13 @@ fn check(
             "ImportTeachers" => {
                 use pb::ImportOutcome::{Created, Rejected, Updated};
                 let row = pb::ImportTeachersResponse::decode(message).map_err(garbled)?;
-                match (pb::ImportOutcome::try_from(row.outcome), row.error) {
+                let code = common::row_code(&row);
+                let fields = common::row_violated_fields(&row);
+                match (pb::ImportOutcome::try_from(row.outcome), row.status) {
                     (Ok(Created | Updated), _) => teachers.push(row.teacher_id),
-                    (Ok(Rejected), Some(e))
-                        if REFUSALS.iter().any(|(_, name)| *name == e.code)
-                            && (e.code != "INVALID_ARGUMENT" || !e.field_violations.is_empty()) => {
-                    }
+                    (Ok(Rejected), Some(_))
+                        if REFUSALS.iter().any(|(_, name)| *name == code)
+                            && (code != "INVALID_ARGUMENT" || !fields.is_empty()) => {}
                     (Ok(Rejected), error) => {
                         return Err(format!("row rejected imprecisely: {error:?}"))
                     }

@@ -33,13 +33,7 @@ async fn import(
 fn outcomes(results: &[pb::ImportTeachersResponse]) -> Vec<(u64, pb::ImportOutcome, String)> {
     results
         .iter()
-        .map(|r| {
-            (
-                r.row,
-                r.outcome(),
-                r.error.as_ref().map_or(String::new(), |e| e.code.clone()),
-            )
-        })
+        .map(|r| (r.row, r.outcome(), common::row_code(r)))
         .collect()
 }
 
@@ -121,19 +115,32 @@ async fn every_row_gets_its_exact_outcome() {
             (8, Rejected, "INVALID_ARGUMENT".into()),
         ]
     );
-    let fields: Vec<&str> = results[1]
-        .error
-        .as_ref()
-        .unwrap()
-        .field_violations
-        .iter()
-        .map(|v| v.field.as_str())
-        .collect();
+    let fields = common::row_violated_fields(&results[1]);
     assert_eq!(
         fields,
         ["teacher.national_id", "teacher.name"],
         "as CreateTeacher reports them"
     );
+    // A row's status is the one CreateTeacher answers for the same teacher, details and all
+    // (google.rpc.Status, AIP-193): the real code, the BadRequest, the ErrorInfo.
+    let mut bad = teacher(2, "350702");
+    bad.national_id = "110105194912310021".into();
+    bad.name = String::new();
+    for (row, sent) in [(1, bad), (3, teacher(1, "350702"))] {
+        let refused = client
+            .create_teacher(create_request(sent, ""))
+            .await
+            .expect_err("refused as the row was");
+        let answered = <tonic_types::pb::Status as prost::Message>::decode(refused.details())
+            .expect("CreateTeacher's status details");
+        assert_eq!(
+            results[row].status.as_ref(),
+            Some(&answered),
+            "row {}",
+            row + 1
+        );
+        assert!(!answered.details.is_empty(), "row {} has details", row + 1);
+    }
     assert_eq!(
         results[3].teacher_id, results[0].teacher_id,
         "the existing teacher is named"

@@ -25,7 +25,9 @@ before a failure are in the registry: run the file again with --mode upsert to f
 
 The Python stubs are not checked in: each run compiles ../../proto (relative to this
 script) with grpc_tools.protoc into a temporary directory, with the well-known types
-(google/protobuf/*.proto) bundled in grpc_tools/_proto, and imports them from there.
+(google/protobuf/*.proto) bundled in grpc_tools/_proto, and imports them from there. A
+rejected row's answer is a google.rpc.Status (proto/google/rpc/, compiled with the rest),
+its field violations in a google.rpc.BadRequest among its details.
 Requirements: pip install -r requirements.txt (grpcio, grpcio-tools).
 """
 
@@ -59,8 +61,9 @@ BOOLEANS = {"": False, "false": False, "no": False, "0": False,
             "true": True, "yes": True, "1": True}
 
 
-def load_stubs() -> tuple[ModuleType, ModuleType]:
-    """Compiles the registry's protos and returns (messages, gRPC stubs) modules."""
+def load_stubs() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """Compiles the registry's protos and returns (messages, gRPC stubs, google.rpc error
+    details) modules."""
     well_known = str(importlib.resources.files("grpc_tools") / "_proto")
     protos = [str(p.relative_to(PROTO_DIR)) for p in sorted(PROTO_DIR.rglob("*.proto"))]
     with tempfile.TemporaryDirectory(prefix="teacher-registry-stubs-") as out:
@@ -71,7 +74,8 @@ def load_stubs() -> tuple[ModuleType, ModuleType]:
         sys.path.insert(0, out)
         try:  # Imported modules stay loaded after the directory is gone.
             return (importlib.import_module("teacher_registry.v1.registry_service_pb2"),
-                    importlib.import_module("teacher_registry.v1.registry_service_pb2_grpc"))
+                    importlib.import_module("teacher_registry.v1.registry_service_pb2_grpc"),
+                    importlib.import_module("google.rpc.error_details_pb2"))
         finally:
             sys.path.remove(out)
 
@@ -100,7 +104,23 @@ def fill_teacher(teacher: Any, row: dict[str, str]) -> list[str]:
     return violations
 
 
-def import_rows(pb2: ModuleType, stub: Any, reader: csv.DictReader, mode: int) -> Counter:
+def code_name(code: int) -> str:
+    """A gRPC code's canonical name, e.g. INVALID_ARGUMENT."""
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), str(code))
+
+
+def field_violations(details_pb2: ModuleType, status: Any) -> list[str]:
+    """The "field: problem" lines of the google.rpc.BadRequest among a status's details."""
+    violations = []
+    for detail in status.details:
+        bad_request = details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            violations += [f"{v.field}: {v.description}" for v in bad_request.field_violations]
+    return violations
+
+
+def import_rows(pb2: ModuleType, details_pb2: ModuleType, stub: Any, reader: csv.DictReader,
+                mode: int) -> Counter:
     """Streams the rows, prints the rejected ones and returns the outcome counts."""
     counts = Counter(created=0, updated=0, unchanged=0, rejected=0, read_errors=0)
     # (CSV line, the row's own violations) of every row read, oldest first. The server
@@ -139,8 +159,9 @@ def import_rows(pb2: ModuleType, stub: Any, reader: csv.DictReader, mode: int) -
             line, _ = pending.popleft()
             outcome = pb2.ImportOutcome.Name(answer.outcome).removeprefix("IMPORT_OUTCOME_")
             if outcome == "REJECTED":
-                reject(line, answer.error.code, answer.error.message,
-                       [f"{v.field}: {v.description}" for v in answer.error.field_violations])
+                status = answer.status  # a google.rpc.Status, as CreateTeacher's refusal
+                reject(line, code_name(status.code), status.message,
+                       field_violations(details_pb2, status))
             else:
                 counts[outcome.lower()] += 1
     finally:  # Lets the sending thread finish if the stream broke.
@@ -155,7 +176,7 @@ def main() -> int:
     parser.add_argument("--server", default="127.0.0.1:50051", help="host:port")
     parser.add_argument("--mode", choices=("create-only", "upsert"), default="create-only")
     args = parser.parse_args()
-    pb2, pb2_grpc = load_stubs()
+    pb2, pb2_grpc, details_pb2 = load_stubs()
     mode = pb2.ImportMode.Value("IMPORT_MODE_" + args.mode.upper().replace("-", "_"))
     try:
         with args.file.open(encoding="utf-8-sig", newline="") as file, \
@@ -167,7 +188,7 @@ def main() -> int:
                       file=sys.stderr)
                 return 2
             stub = pb2_grpc.TeacherRegistryServiceStub(channel)
-            counts = import_rows(pb2, stub, reader, mode)
+            counts = import_rows(pb2, details_pb2, stub, reader, mode)
     except UnicodeDecodeError as error:  # GBK, most often: what Excel saves in China.
         print(f"error: {args.file} is not UTF-8 ({error})\n{USE_THE_CLI}", file=sys.stderr)
         return 2

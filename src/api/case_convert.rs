@@ -3,12 +3,13 @@
 
 use chrono::NaiveDate;
 
-use crate::api::convert::{
-    applicant_message, date, invalid, known, optional, stored_county, stored_date, stored_time,
-    timestamp, wire, wire_enum, MalformedRecord, TeacherMessage, WireEnum,
-};
+use crate::api::convert::{applicant_message, TeacherMessage};
 use crate::api::pb;
 use crate::api::service::collect;
+use crate::api::wire::{
+    date, invalid, known, optional, stored_county, stored_date, stored_time, timestamp, wire,
+    wire_enum, MalformedRecord, WireEnum,
+};
 use crate::auth::{Principal, Role};
 use crate::domain::case::{
     Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, DecidedClock, NewCase, Pause,

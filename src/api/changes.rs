@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::api::convert::change_message;
+use crate::api::change_convert::change_message;
 use crate::api::pb;
 use crate::api::pb::watch_changes_response::Event;
 use crate::api::reads::ReadPool;

@@ -3,53 +3,24 @@
 //! it is handled.
 
 use chrono::{Datelike, NaiveDate};
-use prost_types::Timestamp;
 
-use crate::api::case_convert::present_case;
 use crate::api::former_convert::{conceal_former_documents, former_messages, stored_former};
 use crate::api::pb;
-use crate::auth::{Principal, Role};
+pub(crate) use crate::api::wire::{
+    date, invalid, known, optional, stored_county, stored_date, stored_time, timestamp, wire,
+    wire_enum, MalformedRecord, WireEnum,
+};
+use crate::auth::Principal;
 use crate::domain::case::CaseId;
 use crate::domain::{
     parse_certificate_number, Certificate, CertificateCopy, CertificateInput, CertificateKind,
-    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, CountyCode,
-    EmploymentStatus, FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
+    CertificateStatus, ChangeEvent, ChangeKind, Choice, CopyInput, CopyState, EmploymentStatus,
+    FieldViolation, Gender, IdDocumentType, IdentityDocument, ImportInput,
     ImportedCertificateInput, LegacyTitle, LossGround, PendingTransfer, QualificationLoss,
     Registration, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
-    TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier, UnixMicros,
+    TeacherId, TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier,
 };
-use crate::store::{ChangeEntry, CountyStatistics};
-
-/// A domain enum with a proto counterpart whose zero value means "not set".
-pub(crate) trait WireEnum: Sized {
-    /// Reads a raw enum number from the wire.
-    fn from_wire(raw: i32) -> Choice<Self>;
-    /// The enum number to send.
-    fn to_wire(self) -> i32;
-}
-
-/// Maps a domain enum and its proto enum onto each other, variant by variant.
-macro_rules! wire_enum {
-    ($domain:ident, $pb:ident { $($variant:ident => $pb_variant:ident),+ $(,)? }) => {
-        impl WireEnum for $domain {
-            fn from_wire(raw: i32) -> Choice<Self> {
-                match pb::$pb::try_from(raw) {
-                    Ok(pb::$pb::Unspecified) => Choice::Unset,
-                    $(Ok(pb::$pb::$pb_variant) => Choice::Known($domain::$variant),)+
-                    Err(_) => Choice::Unknown(raw),
-                }
-            }
-
-            fn to_wire(self) -> i32 {
-                match self {
-                    $($domain::$variant => pb::$pb::$pb_variant as i32,)+
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use wire_enum;
+use crate::store::CountyStatistics;
 
 wire_enum!(IdDocumentType, IdDocumentType {
     ResidentIdCard => ResidentIdCard,
@@ -118,10 +89,6 @@ wire_enum!(CopyState, CopyState {
     Void => Void,
     Surrendered => Surrendered,
 });
-
-pub(crate) fn wire<T: WireEnum>(value: Option<T>) -> i32 {
-    value.map_or(0, WireEnum::to_wire)
-}
 
 /// A Teacher message from a client, split into what callers may set and what they send
 /// back for reference (id and etag). Output-only fields are ignored (AIP-203), except
@@ -491,32 +458,6 @@ impl From<TitleEntry> for pb::TitleEntry {
     }
 }
 
-/// Why a message from a backup cannot be a stored record. Fields are named by their proto
-/// path, e.g. `teacher.certificates[0].copies[1].issued_on`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum MalformedRecord {
-    #[error("{0} is not set")]
-    Missing(String),
-    #[error("{field} has the unknown value {value}")]
-    UnknownValue { field: String, value: i32 },
-    #[error("{field}: {problem}")]
-    Invalid { field: String, problem: String },
-    #[error("{0} is not in canonical form")]
-    NotCanonical(String),
-    #[error("{field} is {found:?} but the record makes it {derived:?}")]
-    Disagrees {
-        field: String,
-        found: String,
-        derived: String,
-    },
-    #[error("{0} is finer than a microsecond or out of range")]
-    Time(String),
-    #[error("{0} is MOVED_OUT, which only a county's feed shows, never the change log")]
-    MovedOut(String),
-    #[error("{0} is set: a backup keeps the teachers apart from the change log")]
-    TeacherInChange(String),
-}
-
 /// A teacher as a backup holds it, back to the record it was written from: every field is
 /// carried, output-only ones included. Only the form is checked (the rules for new input,
 /// such as plausible ages, depend on the day and were applied when the record was
@@ -873,58 +814,6 @@ fn stored_change_kind(field: &str, raw: i32) -> Result<ChangeKind, MalformedReco
     })
 }
 
-pub(crate) fn invalid(field: &str, problem: impl ToString) -> MalformedRecord {
-    MalformedRecord::Invalid {
-        field: field.into(),
-        problem: problem.to_string(),
-    }
-}
-
-/// An enum field that a record always has.
-pub(crate) fn known<T: WireEnum>(field: &str, raw: i32) -> Result<T, MalformedRecord> {
-    optional(field, raw)?.ok_or_else(|| MalformedRecord::Missing(field.into()))
-}
-
-/// An enum field whose zero value means "none".
-pub(crate) fn optional<T: WireEnum>(field: &str, raw: i32) -> Result<Option<T>, MalformedRecord> {
-    match T::from_wire(raw) {
-        Choice::Known(value) => Ok(Some(value)),
-        Choice::Unset => Ok(None),
-        Choice::Unknown(value) => Err(MalformedRecord::UnknownValue {
-            field: field.into(),
-            value,
-        }),
-    }
-}
-
-/// A date exactly as [`date`] writes it.
-pub(crate) fn stored_date(field: &str, raw: &str) -> Result<NaiveDate, MalformedRecord> {
-    let parsed = crate::domain::parse_date(raw).map_err(|problem| invalid(field, problem))?;
-    match date(parsed) == raw {
-        true => Ok(parsed),
-        false => Err(MalformedRecord::NotCanonical(field.into())),
-    }
-}
-
-pub(crate) fn stored_county(field: &str, raw: String) -> Result<CountyCode, MalformedRecord> {
-    CountyCode::try_from(raw).map_err(|problem| invalid(field, problem))
-}
-
-/// A time exactly as [`timestamp`] writes it: set, whole microseconds, within range.
-pub(crate) fn stored_time(
-    field: &str,
-    time: Option<Timestamp>,
-) -> Result<UnixMicros, MalformedRecord> {
-    let Timestamp { seconds, nanos } =
-        time.ok_or_else(|| MalformedRecord::Missing(field.into()))?;
-    seconds
-        .checked_mul(1_000_000)
-        .and_then(|micros| micros.checked_add(i64::from(nanos / 1000)))
-        .filter(|_| (0..1_000_000_000).contains(&nanos) && nanos % 1000 == 0)
-        .map(UnixMicros)
-        .ok_or_else(|| MalformedRecord::Time(field.into()))
-}
-
 /// An output-only field, which must be what the record derives.
 fn agrees(field: &str, found: String, derived: String) -> Result<(), MalformedRecord> {
     match found == derived {
@@ -1104,80 +993,11 @@ impl ReaderView {
     }
 }
 
-/// A change as a feed message: its principal and request id for admins only. In a county's feed, a change that took the teacher out of
-/// the county is MOVED_OUT, and the teacher's state is shown only while the teacher is in
-/// the county.
-pub(crate) fn change_message(
-    entry: ChangeEntry,
-    county: Option<&CountyCode>,
-    viewer: &Principal,
-) -> pb::Change {
-    let ChangeEntry {
-        event,
-        teacher,
-        case,
-    } = entry;
-    let ChangeEvent {
-        revision,
-        teacher_id,
-        case_id,
-        kind,
-        time,
-        principal,
-        request_id,
-        county_before,
-        county_after,
-    } = event;
-    // Who made a change, and under which request id, is audit data: admins' only.
-    let audit = viewer.role == Role::Admin;
-    // A merge into another county's record is MERGED in both counties' feeds: the
-    // retired number is gone from each, not moved.
-    let moved_out = kind != ChangeKind::Merged
-        && county.is_some_and(|c| county_before.as_ref() == Some(c) && county_after != *c);
-    let kind = if moved_out {
-        pb::ChangeKind::MovedOut
-    } else {
-        kind.into()
-    };
-    let teacher = teacher
-        .filter(|t| !moved_out && county.is_none_or(|c| t.fields.county_code == *c))
-        .map(|t| present(viewer, t));
-    let case = case
-        .filter(|view| county.is_none_or(|county| view.case.county_code == *county))
-        .map(|view| present_case(viewer, view));
-    pb::Change {
-        revision,
-        teacher_id: teacher_id.map_or_else(String::new, String::from),
-        kind: kind as i32,
-        change_time: Some(timestamp(time)),
-        principal: if audit { principal } else { String::new() },
-        request_id: if audit {
-            request_id.unwrap_or_default()
-        } else {
-            String::new()
-        },
-        teacher,
-        case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
-        case,
-    }
-}
-
-/// `YYYY-MM-DD`, without chrono's strftime machinery (which parses the pattern on every
-/// call; a page of 100 teachers formats several hundred dates).
-pub(crate) fn date(date: NaiveDate) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
-}
-
-pub(crate) fn timestamp(time: UnixMicros) -> Timestamp {
-    Timestamp {
-        seconds: time.0.div_euclid(1_000_000),
-        nanos: (time.0.rem_euclid(1_000_000) * 1000) as i32,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{CountyCode, UnixMicros};
+    use prost_types::Timestamp;
 
     #[test]
     fn enums_round_trip_and_unknown_numbers_are_kept() {

@@ -3,13 +3,13 @@
 
 use chrono::NaiveDate;
 
-use crate::api::convert::{invalid, known, stored_time, timestamp, MalformedRecord, WireEnum};
 use crate::api::pb;
+use crate::api::wire::{invalid, known, stored_time, timestamp, MalformedRecord, WireEnum};
 use crate::domain::{
     Choice, Former, FormerDocument, FormerDocumentReason, FormerName, IdentityDocument, TeacherId,
 };
 
-crate::api::convert::wire_enum!(FormerDocumentReason, FormerDocumentReason {
+crate::api::wire::wire_enum!(FormerDocumentReason, FormerDocumentReason {
     Corrected => Corrected,
     Updated => Updated,
     Merged => Merged,

@@ -203,12 +203,12 @@ async fn answer(
                 return (imported, rejected);
             }
         };
-        if let Some(error) = response
-            .error
+        if let Some(status) = response
+            .status
             .as_ref()
-            .filter(|e| e.code == "ALREADY_EXISTS")
+            .filter(|s| s.code == Code::AlreadyExists as i32)
         {
-            duplicates.met(&response, &error.message).await;
+            duplicates.met(&response, &status.message).await;
         }
         if response.outcome == pb::ImportOutcome::Rejected as i32 {
             rejected += 1;
@@ -260,6 +260,7 @@ async fn queue(
 }
 
 fn accepted(row: u64, outcome: &Outcome) -> pb::ImportTeachersResponse {
+    #[allow(deprecated)] // `error`, unset here, as every field of an accepted row's
     pb::ImportTeachersResponse {
         row,
         outcome: match outcome.effect {
@@ -269,6 +270,7 @@ fn accepted(row: u64, outcome: &Outcome) -> pb::ImportTeachersResponse {
         } as i32,
         teacher_id: outcome.teacher.id.to_string(),
         error: None,
+        status: None,
     }
 }
 
@@ -291,6 +293,7 @@ fn rejected(row: u64, error: StoreError) -> pb::ImportTeachersResponse {
         _ => (String::new(), Vec::new()),
     };
     let status = Status::from(error);
+    #[allow(deprecated)] // filled for clients of earlier releases
     pb::ImportTeachersResponse {
         row,
         outcome: pb::ImportOutcome::Rejected as i32,
@@ -300,5 +303,21 @@ fn rejected(row: u64, error: StoreError) -> pb::ImportTeachersResponse {
             message: status.message().to_string(),
             field_violations,
         }),
+        status: Some(row_status(&status)),
     }
+}
+
+/// `status` as a google.rpc.Status message: what its `grpc-status-details-bin` trailer
+/// would carry (code, message and the details the one error mapping gave it), or the code
+/// and message alone when it has no details.
+fn row_status(status: &Status) -> tonic_types::pb::Status {
+    use prost::Message;
+    tonic_types::pb::Status::decode(status.details())
+        .ok()
+        .filter(|decoded| !status.details().is_empty() && decoded.code == status.code() as i32)
+        .unwrap_or_else(|| tonic_types::pb::Status {
+            code: status.code() as i32,
+            message: status.message().to_string(),
+            details: Vec::new(),
+        })
 }

@@ -22,12 +22,15 @@ pub mod pb {
 
 mod address_limit;
 mod audit;
+mod audit_entries;
 mod backup;
 mod case_convert;
 mod case_report;
 mod case_rpcs;
+mod case_steps;
 mod cases;
 mod certificates;
+mod change_convert;
 mod changes;
 mod convert;
 mod credentials;
@@ -55,6 +58,7 @@ mod teachers;
 mod titles;
 mod transfers;
 mod verification;
+mod wire;
 
 pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};
 pub(crate) use case_convert::{backup_case, stored_case};

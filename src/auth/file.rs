@@ -16,8 +16,19 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Entry, Principal, Principals, Role};
+use super::{Principal, Role};
 use crate::domain::{CityCode, CountyCode};
+
+/// Each principal with the SHA-256 of its token, and of its pinned client certificate.
+pub(super) type Principals = Vec<Entry>;
+
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) principal: Principal,
+    pub(super) token_sha256: [u8; 32],
+    /// The client certificate (SHA-256 of its DER) the principal must present, if pinned.
+    pub(super) client_cert_sha256: Option<[u8; 32]>,
+}
 
 /// The auth file: `[[principal]]` tables.
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //! in file order, whichever side rejected them.
 
 mod progress;
+mod refusal;
 mod rejects;
 
 use std::io::Write;
@@ -24,6 +25,7 @@ use super::rows::{open_rows, Rows, SourceRow};
 use super::{connect, count, refusal};
 use crate::api::pb;
 use progress::Progress;
+pub use refusal::RowRefusal;
 use rejects::{FileRow, Rejects};
 
 /// Rows read ahead of the stream.
@@ -144,13 +146,13 @@ pub async fn run_import(args: &ImportArgs, out: &mut impl Write) -> anyhow::Resu
                     pb::ImportOutcome::Unchanged => summary.unchanged += 1,
                     pb::ImportOutcome::Rejected | pb::ImportOutcome::Unspecified => {
                         summary.rejected += 1;
-                        let (code, reason) = match &result.error {
-                            Some(error) => {
-                                (error.code.as_str(), reason_of(error, &result.teacher_id))
+                        let (code, reason) = match RowRefusal::of(&result) {
+                            Some(refusal) => {
+                                (refusal.code_name(), refusal.reason(&result.teacher_id))
                             }
-                            None => ("UNKNOWN", "rejected without a reason".to_string()),
+                            None => ("UNKNOWN".into(), "rejected without a reason".into()),
                         };
-                        rejects.write(&row, code, &reason)?;
+                        rejects.write(&row, &code, &reason)?;
                     }
                 }
             }
@@ -248,25 +250,6 @@ fn warn_ignored(file: &Path, columns: &[String]) {
             names.join(", ")
         );
     }
-}
-
-fn reason_of(error: &pb::ImportRowError, teacher_id: &str) -> String {
-    let mut reason = if error.field_violations.is_empty() {
-        error.message.clone()
-    } else {
-        error
-            .field_violations
-            .iter()
-            .map(|v| format!("{}: {}", v.field, v.description))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    // The registry's own message may name the teacher already ("... already belongs to
-    // teacher T..."); say it once.
-    if !teacher_id.is_empty() && !reason.contains(teacher_id) {
-        reason.push_str(&format!(" (teacher {teacher_id})"));
-    }
-    reason
 }
 
 /// Rows in a CSV or JSON Lines file, from its line count; `None` for other formats.

@@ -59,7 +59,7 @@ pub use export::{run_export, ExportFormat};
 pub use failure::{CommandError, Failure};
 pub use generate::generate;
 pub use history::run_history;
-pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode};
+pub use import::{run_import, ImportArgs, ImportSummary, Mode as ImportMode, RowRefusal};
 pub use maintenance::{print_report, run_compact, run_migrate, run_verify, run_verify_database};
 pub use round::run_round;
 pub use round_args::{ApplicationStepArgs, RoundCommand};

@@ -8,6 +8,7 @@ use encoding_rs::{GB18030, UTF_8};
 
 use super::formats::{sniff_encoding, utf8_reader};
 use super::*;
+use crate::api::pb;
 
 const CHINESE_CSV: &str = "\
 证件类型,身份证件号码,姓名,性别,出生日期,所在县区代码,学校,任职状态,原职称,原职称小范围有效,教师资格证书号码,资格种类,任教学科,认定机构,认定日期,注册日期

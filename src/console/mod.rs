@@ -12,36 +12,40 @@
 //! - [`layout`]: the page shell, language switch and labelled form fields;
 //! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics,
 //!   evaluation rounds and their applications, import);
+//! - `context`: what every page handler is given (the shared state, the request's context);
+//! - `rejects`: the rejected rows of recent imports, for download;
+//! - `url`: paths in query values, and "back to" paths that stay within the console;
 //! - `tls`: the console over TLS when the registry is served over TLS.
 
 mod call;
+mod context;
 mod labels;
 mod layout;
 mod pages;
+mod rejects;
 pub mod session;
 mod tls;
+mod url;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts};
+use axum::extract::DefaultBodyLimit;
 use axum::http::header::{self, HeaderValue};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::serve::IncomingStream;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
-use crate::server::TlsFiles;
-use layout::{Lang, Viewer};
-use session::{Session, Sessions, LANG_COOKIE, SESSION_COOKIE};
+use crate::tls_files::TlsFiles;
+pub(crate) use context::{Console, Ctx, Peer};
+use session::Sessions;
+pub(crate) use url::{local_path, percent};
 
 /// How the console is served.
 #[derive(Debug, Clone)]
@@ -69,22 +73,6 @@ impl ConsoleOptions {
             bureau: "教育局".to_string(),
         }
     }
-}
-
-/// What every handler shares: the services it calls and the sessions.
-#[derive(Clone)]
-pub(crate) struct Console {
-    pub(crate) registry: RegistryService,
-    pub(crate) cases: CaseService,
-    pub(crate) evaluation: EvaluationService,
-    pub(crate) verification: VerificationService,
-    pub(crate) sessions: Arc<Sessions>,
-    /// The rejected rows of recent imports, for their sessions to download.
-    pub(crate) rejects: Arc<pages::import::RejectsFiles>,
-    /// Served over TLS: cookies are marked Secure.
-    pub(crate) secure: bool,
-    pub(crate) counties: Arc<CountyNames>,
-    pub(crate) bureau: Arc<str>,
 }
 
 /// The console on `listener` until `shutdown` completes, over TLS when `tls` is given.
@@ -131,7 +119,7 @@ const IMPORT_LIMIT: usize = 64 << 20;
 
 fn router(console: Console) -> Router {
     use pages::{
-        applications, case_report, cases, import, public, registrations, round_forms, rounds,
+        applications, case_report, cases, import, public, registrations, round_posts, rounds,
         stats, teachers, transition,
     };
     Router::new()
@@ -139,7 +127,7 @@ fn router(console: Console) -> Router {
         .route("/signin", get(public::signin_form).post(public::signin))
         .route("/signout", post(public::signout))
         .route("/verify", get(public::verify_form).post(public::verify))
-        .route("/verify/credential", post(pages::credential_check::check))
+        .route("/verify/credential", post(pages::public::check_credential))
         .route("/lang/{lang}", get(public::set_lang))
         .route("/search", get(teachers::search))
         .route("/teachers/{id}", get(teachers::show))
@@ -151,11 +139,11 @@ fn router(console: Console) -> Router {
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/{action}", post(cases::step))
         .route("/cases/{id}/notice/{which}", get(cases::notice))
-        .route("/rounds", get(rounds::find).post(round_forms::open))
+        .route("/rounds", get(rounds::find).post(round_posts::open))
         .route("/rounds/{id}", get(rounds::show))
-        .route("/rounds/{id}/committee", post(rounds::committee))
-        .route("/rounds/{id}/apply", post(round_forms::apply))
-        .route("/rounds/{id}/{action}", post(rounds::act))
+        .route("/rounds/{id}/committee", post(round_posts::committee))
+        .route("/rounds/{id}/apply", post(round_posts::apply))
+        .route("/rounds/{id}/{action}", post(round_posts::act))
         .route("/applications/{id}", get(applications::show))
         .route("/applications/{id}/{action}", post(applications::act))
         .route(
@@ -238,164 +226,4 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The address a request came from, plain or over TLS (public verification is limited
-/// by it).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(SocketAddr);
-
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, tls::TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
-
-/// What every page knows of its request: language, session, path and peer.
-pub(crate) struct Ctx {
-    pub(crate) lang: Lang,
-    /// The session id and session, when signed in.
-    pub(crate) session: Option<(String, Session)>,
-    pub(crate) path: String,
-    pub(crate) peer: SocketAddr,
-    /// The raw Cookie header, for the pre-sign-in form token.
-    pub(crate) cookies: String,
-    sessions: Arc<Sessions>,
-}
-
-impl FromRequestParts<Console> for Ctx {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        console: &Console,
-    ) -> Result<Ctx, Self::Rejection> {
-        let cookies = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join("; ");
-        let lang = Lang::from_cookie(session::cookie(&cookies, LANG_COOKIE));
-        let session = session::cookie(&cookies, SESSION_COOKIE).and_then(|id| {
-            console
-                .sessions
-                .get(id)
-                .map(|session| (id.to_string(), session))
-        });
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<Peer>>()
-            .map(|info| info.0 .0)
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        Ok(Ctx {
-            lang,
-            session,
-            path,
-            peer,
-            cookies,
-            sessions: console.sessions.clone(),
-        })
-    }
-}
-
-impl Ctx {
-    pub(crate) fn viewer(&self) -> Viewer<'_> {
-        Viewer {
-            lang: self.lang,
-            session: self.session.as_ref().map(|(_, s)| s),
-            path: &self.path,
-        }
-    }
-
-    /// The session, or the answer sending the browser to sign in first (boxed: a
-    /// response is large, and the session is the common case).
-    pub(crate) fn signed_in(&self) -> Result<&Session, Box<Response>> {
-        match &self.session {
-            Some((_, session)) => Ok(session),
-            None => Err(Box::new(
-                Redirect::to(&format!("/signin?next={}", percent(&self.path))).into_response(),
-            )),
-        }
-    }
-
-    /// The session whose form carries `csrf`, or the refusal: sign in first, or 403.
-    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Box<Response>> {
-        let session = self.signed_in()?;
-        if !session.check_csrf(csrf) {
-            return Err(Box::new(self.csrf_refused()));
-        }
-        Ok(session)
-    }
-
-    pub(crate) fn csrf_refused(&self) -> Response {
-        let lang = self.lang;
-        layout::message_page(
-            &self.viewer(),
-            StatusCode::FORBIDDEN,
-            lang.t("请求被拒绝", "Request refused"),
-            lang.t(
-                "表单已失效或不是本站发出的（CSRF 校验失败），请重新打开页面再提交。",
-                "The form has expired or did not come from this console (CSRF check failed); open the page again and resubmit.",
-            ),
-        )
-    }
-
-    /// A refusal by the service as a whole page; an unknown token ends the session.
-    pub(crate) fn refused(&self, refusal: &call::Refusal) -> Response {
-        if refusal.code == tonic::Code::Unauthenticated {
-            // The token was revoked or replaced: this session can do nothing more.
-            if let Some((id, _)) = &self.session {
-                self.sessions.end(id);
-            }
-            return Redirect::to("/signin").into_response();
-        }
-        let lang = self.lang;
-        let title = match refusal.code {
-            tonic::Code::PermissionDenied => lang.t("无权访问", "Not permitted"),
-            tonic::Code::NotFound => lang.t("未找到", "Not found"),
-            _ => lang.t("请求未完成", "Request not done"),
-        };
-        layout::message_page(
-            &self.viewer(),
-            refusal.http_status(),
-            title,
-            &refusal.describe(),
-        )
-    }
-}
-
-/// Percent-encodes everything but unreserved characters and `/`, for a path in a query.
-pub(crate) fn percent(raw: &str) -> String {
-    let mut out = String::new();
-    for byte in raw.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-/// A path on this console to go back to, or `/` for anything else (no open redirect).
-pub(crate) fn local_path(raw: &str) -> &str {
-    if raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\') {
-        raw
-    } else {
-        "/"
-    }
 }

@@ -182,7 +182,7 @@ const SEX_CODE_FROM: i32 = 2009;
 /// and findable (stored data is never refused for a rule it predates).
 pub fn check_province_code(number: &str) -> Result<(), String> {
     let code = number.get(4..6).unwrap_or_default();
-    if crate::domain::teacher::PROVINCE_CODES.contains(&code) {
+    if crate::domain::values::PROVINCE_CODES.contains(&code) {
         Ok(())
     } else {
         Err(format!(

@@ -8,7 +8,7 @@
 //! These lists only grow; a change that goes back (a name changed back, an unmerge) adds
 //! or removes nothing silently: see the rules of each method.
 
-use crate::domain::{IdentityDocument, Teacher, TeacherId, UnixMicros};
+use crate::domain::{IdentityDocument, TeacherId, UnixMicros};
 
 /// A name the teacher was known by until `until`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,38 +85,6 @@ impl Former {
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty() && self.documents.is_empty() && self.retired_ids.is_empty()
-    }
-}
-
-impl Teacher {
-    /// Keeps what `before` was known by and this version is not: its name as a former
-    /// name, its identity document as a former document (replaced for `reason`). Every
-    /// change of a record's fields ends here, whatever made it.
-    pub fn keep_former_of(
-        &mut self,
-        before: &Teacher,
-        at: UnixMicros,
-        reason: FormerDocumentReason,
-    ) {
-        if before.fields.name != self.fields.name {
-            self.former.keep_name(&before.fields.name, at);
-        }
-        if before.fields.identity != self.fields.identity {
-            self.former
-                .keep_document(&before.fields.identity, at, reason);
-        }
-    }
-
-    /// Every name the record is found by: its own, then its former names.
-    pub fn all_names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.fields.name.as_str())
-            .chain(self.former.names.iter().map(|n| n.name.as_str()))
-    }
-
-    /// Every identity document that finds the record: its own, then its former ones.
-    pub fn all_documents(&self) -> impl Iterator<Item = &IdentityDocument> {
-        std::iter::once(&self.fields.identity)
-            .chain(self.former.documents.iter().map(|d| &d.identity))
     }
 }
 

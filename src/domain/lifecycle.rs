@@ -10,9 +10,10 @@ use chrono::{Months, NaiveDate};
 
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
-    check_kind_digit, check_province_code, parse_certificate_number, parse_date, Certificate,
+    check_kind_digit, check_province_code, parse_certificate_number, past_date, Certificate,
     CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState, DomainError,
-    FieldViolation, Registration, ReissueReason, Revocation, Teacher,
+    FieldViolation, QualificationLoss, Registration, ReissueReason, Revocation, Teacher,
+    QUALIFICATION_LOST,
 };
 
 /// How long a periodic registration, and a revocation's bar on reapplying, last.
@@ -250,15 +251,6 @@ impl RevocationRequest {
     }
 }
 
-/// A date that is real and not after `today`.
-pub fn past_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
-    let date = parse_date(raw)?;
-    if date > today {
-        return Err(format!("{date} is in the future"));
-    }
-    Ok(date)
-}
-
 fn plus_months(date: NaiveDate, months: u32) -> NaiveDate {
     date.checked_add_months(Months::new(months))
         .unwrap_or(NaiveDate::MAX)
@@ -467,6 +459,71 @@ fn valid_certificate<'a>(
         });
     }
     Ok(certificate)
+}
+
+/// Loss of qualification on the record (the loss itself: `qualification_loss`).
+impl Teacher {
+    /// The loss of this person's qualification, if one is recorded.
+    pub fn qualification_loss(&self) -> Option<&QualificationLoss> {
+        self.certificates.iter().find_map(|c| c.loss.as_ref())
+    }
+
+    /// Records the loss of the holder of certificate `number`: every certificate of theirs
+    /// becomes LOST and carries the loss. Refused (FAILED_PRECONDITION `QUALIFICATION_LOST`)
+    /// when a loss is already recorded; NOT_FOUND without such a certificate; the date may
+    /// not be before the earliest certification of the holder.
+    pub fn lose_qualification(
+        &mut self,
+        number: &str,
+        loss: &QualificationLoss,
+    ) -> Result<(), DomainError> {
+        if !self.certificates.iter().any(|c| c.number == number) {
+            return Err(DomainError::NotFound {
+                what: "certificate",
+            });
+        }
+        if let Some(known) = self.qualification_loss() {
+            return Err(lost_refusal(
+                known,
+                "the loss is already recorded and cannot be recorded again",
+            ));
+        }
+        if let Some(first) = self.certificates.iter().map(|c| c.certified_on).min() {
+            if loss.lost_on < first {
+                return Err(DomainError::invalid(
+                    "lost_on",
+                    format!(
+                        "{} is before the holder's first certification on {first}",
+                        loss.lost_on
+                    ),
+                ));
+            }
+        }
+        for certificate in &mut self.certificates {
+            certificate.status = CertificateStatus::Lost;
+            certificate.loss = Some(loss.clone());
+        }
+        Ok(())
+    }
+
+    /// FAILED_PRECONDITION `QUALIFICATION_LOST` if this person's qualification is lost:
+    /// nothing may be issued, reissued, registered or revoked for them any more.
+    pub(crate) fn refuse_if_lost(&self, what: &str) -> Result<(), DomainError> {
+        match self.qualification_loss() {
+            Some(loss) => Err(lost_refusal(loss, what)),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn lost_refusal(loss: &QualificationLoss, what: &str) -> DomainError {
+    DomainError::FailedPrecondition {
+        reason: QUALIFICATION_LOST,
+        message: format!(
+            "this person lost the teacher qualification on {} ({}, Teachers Law art. 14) and may never hold it again: {what}",
+            loss.lost_on, loss.approval_document
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ mod text;
 mod title;
 mod title_history;
 mod transfer;
+mod values;
 mod verification;
 
 pub use certificate::{
@@ -46,17 +47,17 @@ pub use import::{
 };
 pub use import_former::{FormerDocumentInput, FormerInput, FormerNameInput};
 pub use lifecycle::{
-    past_date, CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
+    CertificateInput, NewCertificate, Reissue, RevocationRequest, REGISTRATION_MONTHS,
 };
 pub use name::name_search_form;
 pub use qualification_loss::{LossGround, QualificationLoss, QUALIFICATION_LOST};
-pub use teacher::{
-    etag_of, parse_date, Choice, CountyCode, EmploymentStatus, Gender, Teacher, TeacherField,
-    TeacherFields, TeacherInput, UnixMicros, Validated,
-};
+pub use teacher::{PendingTransfer, Teacher, TeacherField, TeacherFields, TeacherInput, Validated};
 pub use teacher_id::{TeacherId, TeacherIdError, TEACHER_ID_LEN};
 pub use text::shown;
 pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTier};
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
-pub use transfer::{parse_receiving_school, PendingTransfer, TransferProposal};
+pub use transfer::{parse_receiving_school, TransferProposal};
+pub use values::{
+    etag_of, parse_date, past_date, Choice, CountyCode, EmploymentStatus, Gender, UnixMicros,
+};
 pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

@@ -12,9 +12,8 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::lifecycle::past_date;
 use crate::domain::text::{optional_text, required_text};
-use crate::domain::{CertificateStatus, Choice, DomainError, FieldViolation, Teacher};
+use crate::domain::{past_date, Choice, FieldViolation};
 
 const TEXT_MAX: usize = 100;
 const NOTE_MAX: usize = 500;
@@ -96,75 +95,12 @@ impl QualificationLoss {
     }
 }
 
-impl Teacher {
-    /// The loss of this person's qualification, if one is recorded.
-    pub fn qualification_loss(&self) -> Option<&QualificationLoss> {
-        self.certificates.iter().find_map(|c| c.loss.as_ref())
-    }
-
-    /// Records the loss of the holder of certificate `number`: every certificate of theirs
-    /// becomes LOST and carries the loss. Refused (FAILED_PRECONDITION `QUALIFICATION_LOST`)
-    /// when a loss is already recorded; NOT_FOUND without such a certificate; the date may
-    /// not be before the earliest certification of the holder.
-    pub fn lose_qualification(
-        &mut self,
-        number: &str,
-        loss: &QualificationLoss,
-    ) -> Result<(), DomainError> {
-        if !self.certificates.iter().any(|c| c.number == number) {
-            return Err(DomainError::NotFound {
-                what: "certificate",
-            });
-        }
-        if let Some(known) = self.qualification_loss() {
-            return Err(lost_refusal(
-                known,
-                "the loss is already recorded and cannot be recorded again",
-            ));
-        }
-        if let Some(first) = self.certificates.iter().map(|c| c.certified_on).min() {
-            if loss.lost_on < first {
-                return Err(DomainError::invalid(
-                    "lost_on",
-                    format!(
-                        "{} is before the holder's first certification on {first}",
-                        loss.lost_on
-                    ),
-                ));
-            }
-        }
-        for certificate in &mut self.certificates {
-            certificate.status = CertificateStatus::Lost;
-            certificate.loss = Some(loss.clone());
-        }
-        Ok(())
-    }
-
-    /// FAILED_PRECONDITION `QUALIFICATION_LOST` if this person's qualification is lost:
-    /// nothing may be issued, reissued, registered or revoked for them any more.
-    pub(crate) fn refuse_if_lost(&self, what: &str) -> Result<(), DomainError> {
-        match self.qualification_loss() {
-            Some(loss) => Err(lost_refusal(loss, what)),
-            None => Ok(()),
-        }
-    }
-}
-
-fn lost_refusal(loss: &QualificationLoss, what: &str) -> DomainError {
-    DomainError::FailedPrecondition {
-        reason: QUALIFICATION_LOST,
-        message: format!(
-            "this person lost the teacher qualification on {} ({}, Teachers Law art. 14) and may never hold it again: {what}",
-            loss.lost_on, loss.approval_document
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::fixtures::{stored_teacher, today};
     use crate::domain::{CertificateInput, CertificateKind, NewCertificate, RevocationRequest};
+    use crate::domain::{CertificateStatus, DomainError};
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

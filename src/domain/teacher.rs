@@ -6,89 +6,12 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::domain::text::{optional_text, required_text, shown};
+use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
-    current_title, Certificate, FieldViolation, Former, IdDocumentType, IdentityDocument,
-    LegacyTitle, PendingTransfer, TeacherId, TitleEntry, TitleTier,
+    current_title, etag_of, parse_date, Certificate, Choice, CountyCode, EmploymentStatus,
+    FieldViolation, Former, FormerDocumentReason, Gender, IdDocumentType, IdentityDocument,
+    LegacyTitle, TeacherId, TitleEntry, TitleTier, UnixMicros,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gender {
-    Male,
-    Female,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EmploymentStatus {
-    Active,
-    Transferred,
-    Retired,
-    Left,
-    /// Qualified, or applying, but without a teaching post (待聘).
-    NotEmployed,
-}
-
-/// An enum field as it arrived on the wire: not set, a value this version knows, or a
-/// number it does not (a newer client, or garbage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice<T> {
-    Unset,
-    Known(T),
-    Unknown(i32),
-}
-
-/// A six-digit GB/T 2260 county-level division code, such as `350702`. Decoding checks
-/// it too, so a damaged stored code is an error, never a malformed code.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CountyCode(String);
-
-impl TryFrom<String> for CountyCode {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, String> {
-        match CountyCode::parse(&raw) {
-            Ok(code) if code.0 == raw => Ok(code),
-            Ok(_) => Err(format!("county code {raw:?} is not in canonical form")),
-            Err(e) => Err(format!("county code {raw:?} {e}")),
-        }
-    }
-}
-
-impl From<CountyCode> for String {
-    fn from(code: CountyCode) -> String {
-        code.0
-    }
-}
-
-/// Two-digit province-level codes of GB/T 2260: the 34 provinces, autonomous regions,
-/// municipalities and special administrative regions.
-pub(crate) const PROVINCE_CODES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
-];
-
-impl CountyCode {
-    /// Six digits, a real province prefix, and not a province or prefecture code
-    /// (those end in `00`).
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let code = raw.trim();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("must be a 6-digit GB/T 2260 division code".into());
-        }
-        if !PROVINCE_CODES.contains(&&code[..2]) {
-            return Err(format!("{} is not a province code", &code[..2]));
-        }
-        if code.ends_with("00") {
-            return Err("is a province or prefecture code, not a county code".into());
-        }
-        Ok(Self(code.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// The fields of a teacher that callers set, as received (before validation).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,9 +290,16 @@ impl TeacherField {
     }
 }
 
-/// Microseconds since the Unix epoch, UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UnixMicros(pub i64);
+/// A transfer proposed by the releasing county and not yet answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTransfer {
+    /// The receiving county.
+    pub to_county: CountyCode,
+    pub reason: String,
+    /// Who proposed it, and when.
+    pub proposed_by: String,
+    pub proposed_at: UnixMicros,
+}
 
 /// A teacher's whole record as the registry keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,25 +330,36 @@ impl Teacher {
     }
 }
 
-/// The etag of the record version written at `revision`.
-pub fn etag_of(revision: u64) -> String {
-    format!("r{revision}")
-}
+impl Teacher {
+    /// Keeps what `before` was known by and this version is not: its name as a former
+    /// name, its identity document as a former document (replaced for `reason`). Every
+    /// change of a record's fields ends here, whatever made it.
+    pub fn keep_former_of(
+        &mut self,
+        before: &Teacher,
+        at: UnixMicros,
+        reason: FormerDocumentReason,
+    ) {
+        if before.fields.name != self.fields.name {
+            self.former.keep_name(&before.fields.name, at);
+        }
+        if before.fields.identity != self.fields.identity {
+            self.former
+                .keep_document(&before.fields.identity, at, reason);
+        }
+    }
 
-/// Parses a `YYYY-MM-DD` date.
-pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Err("is required (YYYY-MM-DD)".into());
+    /// Every name the record is found by: its own, then its former names.
+    pub fn all_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.fields.name.as_str())
+            .chain(self.former.names.iter().map(|n| n.name.as_str()))
     }
-    if raw.len() != 10 {
-        return Err(format!(
-            "{} is not a date in the form YYYY-MM-DD",
-            shown(raw)
-        ));
+
+    /// Every identity document that finds the record: its own, then its former ones.
+    pub fn all_documents(&self) -> impl Iterator<Item = &IdentityDocument> {
+        std::iter::once(&self.fields.identity)
+            .chain(self.former.documents.iter().map(|d| &d.identity))
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| format!("{} is not a real date in the form YYYY-MM-DD", shown(raw)))
 }
 
 fn plausible_birth_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, String> {

@@ -10,22 +10,11 @@
 //! (UpdateTeacher), which ends a pending transfer.
 
 use crate::domain::text::required_text;
-use crate::domain::{CountyCode, DomainError, Teacher, UnixMicros};
+use crate::domain::{CountyCode, DomainError, PendingTransfer, Teacher, UnixMicros};
 
 /// Reasons and notes: the length of an approval document's text elsewhere.
 const REASON_MAX: usize = 200;
 const SCHOOL_MAX: usize = 100;
-
-/// A transfer proposed by the releasing county and not yet answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingTransfer {
-    /// The receiving county.
-    pub to_county: CountyCode,
-    pub reason: String,
-    /// Who proposed it, and when.
-    pub proposed_by: String,
-    pub proposed_at: UnixMicros,
-}
 
 /// A validated proposal.
 #[derive(Debug, Clone, PartialEq, Eq)]

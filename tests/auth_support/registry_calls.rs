@@ -208,13 +208,14 @@ pub async fn call_registry(
                 return Ok(());
             }
             // A row refused (another county's principal) is answered as its status.
-            let error = result.error.clone().unwrap_or_default();
-            let code = match error.code.as_str() {
+            let code = crate::common::row_code(&result);
+            let status = result.status.clone().unwrap_or_default();
+            let code = match code.as_str() {
                 "PERMISSION_DENIED" => tonic::Code::PermissionDenied,
                 "NOT_FOUND" => tonic::Code::NotFound,
                 _ => panic!("{result:?}"),
             };
-            Err(tonic::Status::new(code, error.message))
+            Err(tonic::Status::new(code, status.message))
         }
         Rpc::BackupRegistry => {
             let mut stream = client

@@ -411,3 +411,51 @@ impl tonic::service::Interceptor for Token {
         Ok(request)
     }
 }
+
+/// The code of a rejected import row's `status` by its canonical name ("" for a row that
+/// was not rejected), checked against the deprecated `error` kept for clients of earlier
+/// releases, which must say the same.
+pub fn row_code(row: &pb::ImportTeachersResponse) -> String {
+    #[allow(deprecated)]
+    let kept = row
+        .error
+        .as_ref()
+        .map(|e| e.code.clone())
+        .unwrap_or_default();
+    let code = row
+        .status
+        .as_ref()
+        .map(|s| teacher_registry::api::code_name(tonic::Code::from(s.code)))
+        .unwrap_or_default();
+    assert_eq!(
+        code, kept,
+        "the row's status and its kept error differ: {row:?}"
+    );
+    code
+}
+
+/// The field paths of a rejected import row's BadRequest, in its `status`, checked against
+/// the deprecated `error`'s violations.
+pub fn row_violated_fields(row: &pb::ImportTeachersResponse) -> Vec<String> {
+    #[allow(deprecated)]
+    let kept: Vec<String> = row
+        .error
+        .iter()
+        .flat_map(|e| e.field_violations.iter().map(|v| v.field.clone()))
+        .collect();
+    let fields: Vec<String> = teacher_registry::cli::RowRefusal::of(row)
+        .map(|refusal| {
+            refusal
+                .violations
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(row.status.is_some() || fields.is_empty(), "{row:?}");
+    assert_eq!(
+        fields, kept,
+        "the row's status and its kept error differ: {row:?}"
+    );
+    fields
+}

@@ -120,7 +120,7 @@ async fn an_import_meets_another_countys_holder_only_as_an_audited_duplicate() {
             .into_inner();
         let result = results.message().await.unwrap().unwrap();
         assert_eq!(result.outcome(), pb::ImportOutcome::Rejected);
-        codes.push(result.error.unwrap().code);
+        codes.push(crate::common::row_code(&result));
     }
     // Upsert no longer says PERMISSION_DENIED where create-only says ALREADY_EXISTS.
     assert_eq!(codes, ["ALREADY_EXISTS", "ALREADY_EXISTS"]);

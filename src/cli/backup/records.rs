@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::files::{open, HashingWriter};
-use super::Manifest;
+use super::manifest::Manifest;
 use crate::api::pb;
 use crate::store::{EvaluationKind, IdentityKind, RecordGroup, RestorePart, Store};
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::files::{open, HashingWriter};
-use super::Manifest;
+use super::manifest::Manifest;
 use crate::api::pb;
 use crate::store::{revision_of_entry, RestorePart, Store};
 

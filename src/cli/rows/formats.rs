@@ -11,13 +11,21 @@ use encoding_rs::{GB18030, UTF_8};
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use serde_json::Value;
 
+use super::columns::COLUMNS;
+use super::error::{bad_header, unreadable, RowsError};
+use super::header::Header;
 use super::header::{column_of, english};
 use super::lines::LineCounter;
 use super::message::{is_teacher_message, teacher_message};
-use super::{
-    bad_header, unreadable, Cell, Header, RowCells, RowProblem, RowsError, Source, SourceRow,
-    COLUMNS,
-};
+use super::row::{Cell, RowCells, RowProblem, SourceRow};
+
+/// Where a [`super::Rows`] reads from.
+pub(super) enum Source {
+    Empty,
+    Csv(Box<CsvRows>),
+    Sheet(SheetRows),
+    JsonLines(JsonLines),
+}
 
 /// A number as a person typed it: whole numbers (codes, IDs typed as numbers) without
 /// a decimal point.

@@ -8,7 +8,7 @@
 //! `reason`) are neither read nor warned about, so a corrected rejects file imports as it
 //! is.
 
-use super::{ColumnUse, Field, COLUMNS};
+use super::columns::{ColumnUse, Field, COLUMNS};
 
 /// The fields every row must have, so a file needs their columns. (A row's school is
 /// required only for an active teacher, and a blank document type means a resident

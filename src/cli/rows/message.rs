@@ -12,8 +12,9 @@
 
 use serde_json::{Map, Value};
 
+use super::columns::COLUMNS;
 use super::header::column_of;
-use super::{teacher_cells, RowProblem, SourceRow, COLUMNS};
+use super::row::{teacher_cells, RowProblem, SourceRow};
 use crate::api::{json, pb};
 
 /// Whether the line's object is a Teacher message rather than a row of columns.

@@ -21,7 +21,7 @@ use crate::console::layout::{self, county, form_tokens, FieldErrors, Fields, Lan
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console, Ctx};
 
-use super::rounds::{alert, step};
+use super::round_parts::{alert, step};
 
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
@@ -86,7 +86,7 @@ pub(crate) async fn act(
         Err(response) => return *response,
     };
     if !["object", "handle", "close"].contains(&action.as_str()) {
-        return super::cases::not_a_step(&ctx, &action);
+        return ctx.unknown_action(&action);
     }
     match send(&console, session, &id, &action, &form).await {
         Ok(()) => {

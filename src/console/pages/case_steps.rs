@@ -4,9 +4,6 @@
 //! and the caller's role (the RPC table); the service still decides every transition, and
 //! a refusal comes back beside the fields of the form that was sent.
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -17,11 +14,11 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels;
 use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console};
 
 /// The steps, in the order their forms appear: the action's path segment, its RPC and
 /// the case states it applies in.
-const STEPS: [(&str, Rpc, &[pb::CaseState]); 8] = [
+pub(crate) const STEPS: [(&str, Rpc, &[pb::CaseState]); 8] = [
     ("accept", Rpc::AcceptCase, &[pb::CaseState::Received]),
     (
         "supplement",
@@ -83,7 +80,7 @@ const REVIEW_ITEMS: labels::Labels = &[
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
     request_id: String,
     #[serde(default)]
@@ -204,52 +201,8 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Sends one step; back to the case, or its page with the refusal beside the fields.
-pub(crate) async fn step(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let Some(&(action, _, _)) = STEPS.iter().find(|(name, _, _)| *name == action) else {
-        return super::cases::not_a_step(&ctx, &action);
-    };
-    let result = send(&console, session, &id, action, &form).await;
-    match result {
-        Ok(()) => Redirect::to(&format!("/cases/{}", percent(&id))).into_response(),
-        Err(status) => {
-            let mut refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            // The certificate's fields are named `certificate.x` by the service.
-            refusal.fields = refusal
-                .fields
-                .into_iter()
-                .map(
-                    |(field, message)| match field.strip_prefix("certificate.") {
-                        Some("kind") => ("certificate_kind".to_string(), message),
-                        Some(rest) => (rest.to_string(), message),
-                        None => (field, message),
-                    },
-                )
-                .collect();
-            let sent = Sent {
-                action,
-                form: &form,
-                refusal: &refusal,
-            };
-            super::cases::case_page(&console, &ctx, session, &id, Some(sent)).await
-        }
-    }
-}
-
 /// The request of `action` from the form.
-async fn send(
+pub(crate) async fn send(
     console: &Console,
     session: &Session,
     id: &str,

@@ -6,7 +6,8 @@
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use maud::{html, Markup};
 
 use crate::api::pb;
@@ -20,8 +21,7 @@ use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 
 pub(crate) use super::case_open::{form as open_form, open};
-pub(crate) use super::case_steps::step;
-use super::case_steps::{self, Sent};
+use super::case_steps::{self, Sent, StepForm};
 
 /// "Due soon" on the queue: within this many working days.
 const DUE_SOON: u32 = 3;
@@ -191,17 +191,6 @@ pub(crate) async fn case_page(
     layout::page(&ctx.viewer(), status, &title, body)
 }
 
-/// The answer to a step the console does not know.
-pub(crate) fn not_a_step(ctx: &Ctx, action: &str) -> Response {
-    let lang = ctx.lang;
-    layout::message_page(
-        &ctx.viewer(),
-        StatusCode::NOT_FOUND,
-        lang.t("未找到", "Not found"),
-        action,
-    )
-}
-
 fn summary(lang: Lang, console: &Console, c: &pb::Case) -> Markup {
     html! {
         dl.details {
@@ -311,5 +300,52 @@ pub(crate) async fn notice(
             lang.t("尚无此文书", "No such notice yet"),
             &format!("{error:#}"),
         ),
+    }
+}
+
+/// Sends one step; back to the case, or its page with the refusal beside the fields.
+pub(crate) async fn step(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let session = match ctx.form_session(&form.csrf) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let Some(&(action, _, _)) = case_steps::STEPS
+        .iter()
+        .find(|(name, _, _)| *name == action)
+    else {
+        return ctx.unknown_action(&action);
+    };
+    let result = case_steps::send(&console, session, &id, action, &form).await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/cases/{}", percent(&id))).into_response(),
+        Err(status) => {
+            let mut refusal = Refusal::from(status);
+            if refusal.code == tonic::Code::Unauthenticated {
+                return ctx.refused(&refusal);
+            }
+            // The certificate's fields are named `certificate.x` by the service.
+            refusal.fields = refusal
+                .fields
+                .into_iter()
+                .map(
+                    |(field, message)| match field.strip_prefix("certificate.") {
+                        Some("kind") => ("certificate_kind".to_string(), message),
+                        Some(rest) => (rest.to_string(), message),
+                        None => (field, message),
+                    },
+                )
+                .collect();
+            let sent = Sent {
+                action,
+                form: &form,
+                refusal: &refusal,
+            };
+            case_page(&console, &ctx, session, &id, Some(sent)).await
+        }
     }
 }

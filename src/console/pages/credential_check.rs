@@ -7,18 +7,11 @@
 //! verdict, the facts the credential states when its signature is the registry's, what
 //! changed, the revocation or loss date, and the key.
 
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use maud::{html, Markup};
 
 use crate::api::pb;
-use crate::api::pb::credential_service_server::CredentialService as _;
-use crate::console::call::{self, Refusal};
 use crate::console::labels::{self, label, Labels};
 use crate::console::layout::{FieldErrors, Fields, Lang};
-use crate::console::session::{self, FORM_COOKIE};
-use crate::console::{Console, Ctx};
 
 /// The largest image read: a QR code's PNG is a few hundred pixels across, a phone's
 /// screenshot of one a few million pixels. The image is decoded before CheckCredential's
@@ -70,92 +63,6 @@ pub(crate) struct CredentialForm {
     pub(crate) image: Option<Vec<u8>>,
 }
 
-/// `POST /verify/credential` (multipart: form_token, credential, image).
-pub(crate) async fn check(
-    State(console): State<Console>,
-    ctx: Ctx,
-    multipart: Multipart,
-) -> Response {
-    let Ok(mut form) = read(multipart).await else {
-        return ctx.csrf_refused();
-    };
-    if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
-    }
-    let lang = ctx.lang;
-    let mut errors = FieldErrors::new();
-    if let Some(image) = form.image.take() {
-        match decode_qr(&image) {
-            Ok(text) => form.credential = text,
-            Err(problem) => {
-                errors.insert("image".into(), problem.describe(lang).into());
-            }
-        }
-    }
-    if errors.is_empty() && form.credential.trim().is_empty() {
-        errors.insert(
-            "credential".into(),
-            lang.t(
-                "请粘贴二维码内容或上传二维码图片",
-                "Paste the QR code's text or upload its image",
-            )
-            .into(),
-        );
-    }
-    if !errors.is_empty() {
-        let part = part(lang, &form, &errors, None);
-        return super::public::verify_page_with(
-            &ctx,
-            &form.form_token,
-            part,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    let request = pb::CheckCredentialRequest {
-        credential: form.credential.clone(),
-    };
-    let credentials = crate::api::CredentialService::new(console.registry.clone());
-    match credentials
-        .check_credential(call::public(ctx.peer, request))
-        .await
-    {
-        Ok(answer) => {
-            let answer = answer.into_inner();
-            let part = part(lang, &form, &errors, Some(result(lang, &answer)));
-            super::public::verify_page_with(&ctx, &form.form_token, part, StatusCode::OK)
-        }
-        Err(status) => {
-            let refusal = Refusal::from(status);
-            let mut errors = refusal.fields.clone();
-            if errors.is_empty() {
-                errors.insert("credential".into(), refusal.describe());
-            }
-            let part = part(lang, &form, &errors, None);
-            super::public::verify_page_with(&ctx, &form.form_token, part, refusal.http_status())
-        }
-    }
-}
-
-async fn read(
-    mut multipart: Multipart,
-) -> Result<CredentialForm, axum::extract::multipart::MultipartError> {
-    let mut form = CredentialForm::default();
-    while let Some(field) = multipart.next_field().await? {
-        match field.name().unwrap_or_default() {
-            "form_token" => form.form_token = field.text().await?,
-            "credential" => form.credential = field.text().await?,
-            "image" => {
-                let bytes = field.bytes().await?;
-                if !bytes.is_empty() {
-                    form.image = Some(bytes.to_vec());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(form)
-}
-
 /// Why an image gave no credential text.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum QrProblem {
@@ -166,7 +73,7 @@ pub(crate) enum QrProblem {
 }
 
 impl QrProblem {
-    fn describe(&self, lang: Lang) -> &'static str {
+    pub(crate) fn describe(&self, lang: Lang) -> &'static str {
         match self {
             QrProblem::NotPng => lang.t("不是 PNG 图片", "Not a PNG image"),
             QrProblem::TooLarge => lang.t("图片过大", "The image is too large"),
@@ -255,7 +162,7 @@ pub(crate) fn part(
 }
 
 /// What CheckCredential answered, and nothing more.
-fn result(lang: Lang, answer: &pb::CheckCredentialResponse) -> Markup {
+pub(crate) fn result(lang: Lang, answer: &pb::CheckCredentialResponse) -> Markup {
     html! {
         section.result aria-live="polite" {
             h2 { (lang.t("证照查验结果", "Credential check")) }

@@ -21,7 +21,7 @@ use tokio_stream::StreamExt as _;
 
 use crate::api::pb;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryService as _;
-use crate::cli::{open_rows, Rows, SourceRow, ANNOTATIONS};
+use crate::cli::{open_rows, RowRefusal, Rows, SourceRow, ANNOTATIONS};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, FieldErrors, Lang};
@@ -287,8 +287,12 @@ async fn answer(
                 Some(Ok(result)) => {
                     let rejected = result.outcome() == pb::ImportOutcome::Rejected;
                     let answer = if rejected {
-                        let error = result.error.clone().unwrap_or_default();
-                        Err((error.code.clone(), reason_of(&error)))
+                        Err(match RowRefusal::of(&result) {
+                            Some(refusal) => {
+                                (refusal.code_name(), refusal.reason(&result.teacher_id))
+                            }
+                            None => ("UNKNOWN".into(), "rejected without a reason".into()),
+                        })
                     } else {
                         Ok((result.outcome, result.teacher_id.clone()))
                     };
@@ -323,18 +327,6 @@ async fn answer(
     }
     outcome.rejects = rejects.into_inner().unwrap_or_default();
     outcome
-}
-
-fn reason_of(error: &pb::ImportRowError) -> String {
-    if error.field_violations.is_empty() {
-        return error.message.clone();
-    }
-    error
-        .field_violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn accepted_row(lang: Lang, line: u64, outcome: i32, teacher_id: &str) -> Markup {

@@ -17,6 +17,8 @@ pub(crate) mod public;
 pub(crate) mod registrations;
 mod round_batch;
 pub(crate) mod round_forms;
+mod round_parts;
+pub(crate) mod round_posts;
 pub(crate) mod rounds;
 pub(crate) mod stats;
 mod teacher_actions;

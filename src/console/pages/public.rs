@@ -3,7 +3,7 @@
 //! (and is limited per source address by the same limiter), or a scanned credential,
 //! answering what CheckCredential answers (`credential_check`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tonic::metadata::{MetadataMap, MetadataValue};
 
 use crate::api::pb;
+use crate::api::pb::credential_service_server::CredentialService as _;
 use crate::api::pb::verification_service_server::VerificationService as _;
 use crate::console::call::{self, Refusal};
 use crate::console::labels::{label, CERTIFICATE_KINDS, VERIFY_STATUSES};
@@ -348,4 +349,95 @@ fn verify_body(
         lang.t("教师资格证书查验", "Verify a teacher's certificate"),
         body,
     )
+}
+
+/// `POST /verify/credential` (multipart: form_token, credential, image).
+pub(crate) async fn check_credential(
+    State(console): State<Console>,
+    ctx: Ctx,
+    multipart: Multipart,
+) -> Response {
+    let Ok(mut form) = read_credential_form(multipart).await else {
+        return ctx.csrf_refused();
+    };
+    if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
+        return ctx.csrf_refused();
+    }
+    let lang = ctx.lang;
+    let mut errors = FieldErrors::new();
+    if let Some(image) = form.image.take() {
+        match credential_check::decode_qr(&image) {
+            Ok(text) => form.credential = text,
+            Err(problem) => {
+                errors.insert("image".into(), problem.describe(lang).into());
+            }
+        }
+    }
+    if errors.is_empty() && form.credential.trim().is_empty() {
+        errors.insert(
+            "credential".into(),
+            lang.t(
+                "请粘贴二维码内容或上传二维码图片",
+                "Paste the QR code's text or upload its image",
+            )
+            .into(),
+        );
+    }
+    if !errors.is_empty() {
+        let part = credential_check::part(lang, &form, &errors, None);
+        return verify_page_with(
+            &ctx,
+            &form.form_token,
+            part,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let request = pb::CheckCredentialRequest {
+        credential: form.credential.clone(),
+    };
+    let credentials = crate::api::CredentialService::new(console.registry.clone());
+    match credentials
+        .check_credential(call::public(ctx.peer, request))
+        .await
+    {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            let part = credential_check::part(
+                lang,
+                &form,
+                &errors,
+                Some(credential_check::result(lang, &answer)),
+            );
+            verify_page_with(&ctx, &form.form_token, part, StatusCode::OK)
+        }
+        Err(status) => {
+            let refusal = Refusal::from(status);
+            let mut errors = refusal.fields.clone();
+            if errors.is_empty() {
+                errors.insert("credential".into(), refusal.describe());
+            }
+            let part = credential_check::part(lang, &form, &errors, None);
+            verify_page_with(&ctx, &form.form_token, part, refusal.http_status())
+        }
+    }
+}
+
+async fn read_credential_form(
+    mut multipart: Multipart,
+) -> Result<CredentialForm, axum::extract::multipart::MultipartError> {
+    let mut form = CredentialForm::default();
+    while let Some(field) = multipart.next_field().await? {
+        match field.name().unwrap_or_default() {
+            "form_token" => form.form_token = field.text().await?,
+            "credential" => form.credential = field.text().await?,
+            "image" => {
+                let bytes = field.bytes().await?;
+                if !bytes.is_empty() {
+                    form.image = Some(bytes.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
 }

@@ -6,25 +6,21 @@
 //! application, shown as a table: the application written, or the rule that refused it.
 //! A form is shown when the caller's role may call its RPC; the service decides the rest.
 
-use axum::extract::{Multipart, Path, State};
-use axum::response::Response;
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::api::pb;
-use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::auth::{permits, Rpc};
-use crate::console::call::{signed, Refusal};
+use crate::console::call::Refusal;
 use crate::console::labels::{self, label};
 use crate::console::layout::{form_tokens, FieldErrors, Fields, Lang};
+use crate::console::percent;
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
 
-use super::rounds::{alert, round_page, step};
+use super::round_parts::{alert, step};
 
 /// The batch forms: path segment and RPC, in the order they appear.
-const ACTIONS: [(&str, Rpc); 3] = [
+pub(crate) const ACTIONS: [(&str, Rpc); 3] = [
     ("publicity", Rpc::OpenPublicity),
     ("committee", Rpc::RecordCommitteeResults),
     ("confirm", Rpc::ConfirmApplications),
@@ -34,15 +30,15 @@ const ACTIONS: [(&str, Rpc); 3] = [
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct BatchForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
-    request_id: String,
+    pub(crate) request_id: String,
     #[serde(default)]
-    step_date: String,
+    pub(crate) step_date: String,
     #[serde(default)]
-    note: String,
+    pub(crate) note: String,
     #[serde(default)]
-    approval_document: String,
+    pub(crate) approval_document: String,
 }
 
 /// A batch form the service (or the file reader) refused.
@@ -55,203 +51,9 @@ pub(crate) struct Sent<'a> {
 
 /// A batch step's answer: an outcome per application, and a confirmation's summary.
 pub(crate) struct Done {
-    action: &'static str,
-    outcomes: Vec<pb::ApplicationOutcome>,
-    summary: Option<pb::ConfirmSummary>,
-}
-
-/// `POST /rounds/{id}/publicity` and `/rounds/{id}/confirm`.
-pub(crate) async fn act(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<BatchForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let action = match action.as_str() {
-        "publicity" => "publicity",
-        "confirm" => "confirm",
-        other => return super::cases::not_a_step(&ctx, other),
-    };
-    let answer = match action {
-        "publicity" => publicity(&console, session, &id, &form).await,
-        _ => confirm(&console, session, &id, &form).await,
-    };
-    answered(&console, &ctx, session, &id, action, &form, answer).await
-}
-
-/// `POST /rounds/{id}/committee`: a multipart form with the file.
-pub(crate) async fn committee(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    multipart: Multipart,
-) -> Response {
-    let (form, file) = match read_upload(multipart).await {
-        Ok(read) => read,
-        Err(_) => return ctx.csrf_refused(),
-    };
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let answer = match file {
-        None => Err(file_refusal(ctx.lang.t(
-            "请选择评审结果文件（CSV 或 XLSX）",
-            "Choose the committee's results file (CSV or XLSX)",
-        ))),
-        Some((name, bytes)) => match crate::cli::read_committee_bytes(&name, &bytes) {
-            Err(e) => Err(file_refusal(&format!("{e:#}"))),
-            Ok(rows) => {
-                let request = pb::RecordCommitteeResultsRequest {
-                    round_id: id.clone(),
-                    rows,
-                    step_date: form.step_date.clone(),
-                    note: form.note.clone(),
-                    request_id: form.request_id.clone(),
-                };
-                console
-                    .evaluation
-                    .record_committee_results(signed(session, request))
-                    .await
-                    .map(|r| Done {
-                        action: "committee",
-                        outcomes: r.into_inner().outcomes,
-                        summary: None,
-                    })
-                    .map_err(Refusal::from)
-            }
-        },
-    };
-    answered(&console, &ctx, session, &id, "committee", &form, answer).await
-}
-
-/// The file could not be read: the refusal sits beside the file field, as the command
-/// would have said it before sending anything.
-fn file_refusal(message: &str) -> Refusal {
-    let mut fields = FieldErrors::new();
-    fields.insert("file".into(), message.to_string());
-    Refusal {
-        code: tonic::Code::InvalidArgument,
-        message: message.to_string(),
-        reason: String::new(),
-        fields,
-    }
-}
-
-/// The form fields and the uploaded file (name and bytes) of a multipart form.
-pub(crate) async fn read_upload(
-    mut multipart: Multipart,
-) -> Result<(BatchForm, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError> {
-    let mut form = BatchForm::default();
-    let mut file = None;
-    while let Some(field) = multipart.next_field().await? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "file" {
-            let file_name = field.file_name().unwrap_or_default().to_string();
-            let bytes = field.bytes().await?;
-            if !file_name.is_empty() || !bytes.is_empty() {
-                file = Some((file_name, bytes.to_vec()));
-            }
-            continue;
-        }
-        let text = field.text().await?;
-        match name.as_str() {
-            "csrf" => form.csrf = text,
-            "request_id" => form.request_id = text,
-            "step_date" => form.step_date = text,
-            "note" => form.note = text,
-            _ => {}
-        }
-    }
-    Ok((form, file))
-}
-
-async fn answered(
-    console: &Console,
-    ctx: &Ctx,
-    session: &Session,
-    id: &str,
-    action: &'static str,
-    form: &BatchForm,
-    answer: Result<Done, Refusal>,
-) -> Response {
-    match answer {
-        Ok(done) => round_page(console, ctx, session, id, None, Some(&done)).await,
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
-        Err(refusal) => {
-            let sent = Sent {
-                action,
-                form,
-                refusal: &refusal,
-            };
-            round_page(console, ctx, session, id, Some(sent), None).await
-        }
-    }
-}
-
-async fn publicity(
-    console: &Console,
-    session: &Session,
-    id: &str,
-    form: &BatchForm,
-) -> Result<Done, Refusal> {
-    let request = pb::OpenPublicityRequest {
-        round_id: id.to_string(),
-        application_ids: Vec::new(),
-        step_date: form.step_date.clone(),
-        note: form.note.clone(),
-        request_id: form.request_id.clone(),
-    };
-    let outcomes = console
-        .evaluation
-        .open_publicity(signed(session, request))
-        .await?
-        .into_inner()
-        .outcomes;
-    Ok(Done {
-        action: "publicity",
-        outcomes,
-        summary: None,
-    })
-}
-
-/// Confirms the round, reading its stream of outcomes to the summary.
-async fn confirm(
-    console: &Console,
-    session: &Session,
-    id: &str,
-    form: &BatchForm,
-) -> Result<Done, Refusal> {
-    let request = pb::ConfirmApplicationsRequest {
-        round_id: id.to_string(),
-        application_ids: Vec::new(),
-        approval_document: form.approval_document.clone(),
-        step_date: form.step_date.clone(),
-        note: form.note.clone(),
-        request_id: form.request_id.clone(),
-    };
-    let mut stream = console
-        .evaluation
-        .confirm_applications(signed(session, request))
-        .await?
-        .into_inner();
-    let mut done = Done {
-        action: "confirm",
-        outcomes: Vec::new(),
-        summary: None,
-    };
-    while let Some(message) = tokio_stream::StreamExt::next(&mut stream).await {
-        match message?.result {
-            Some(pb::confirm_applications_response::Result::Outcome(o)) => done.outcomes.push(o),
-            Some(pb::confirm_applications_response::Result::Summary(s)) => done.summary = Some(s),
-            None => {}
-        }
-    }
-    Ok(done)
+    pub(crate) action: &'static str,
+    pub(crate) outcomes: Vec<pb::ApplicationOutcome>,
+    pub(crate) summary: Option<pb::ConfirmSummary>,
 }
 
 /// The forms of the batch steps the caller's role may take.

@@ -9,10 +9,7 @@
 //! as `2/3`): a box that holds no whole number is refused beside its field before any
 //! call, since the request has no way to carry it.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -21,40 +18,40 @@ use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{self, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::layout::{form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console};
 
-use super::rounds::{alert, round_page_with, Extra};
+use super::round_parts::alert;
 
 /// The round form, as submitted: its names are the request's field paths, so the
 /// service's violations land beside their boxes.
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct OpenForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
-    request_id: String,
+    pub(crate) request_id: String,
     #[serde(default, rename = "round.name")]
-    name: String,
+    pub(crate) name: String,
     #[serde(default, rename = "round.county_code")]
-    county_code: String,
+    pub(crate) county_code: String,
     #[serde(default, rename = "round.target_tier")]
-    target_tier: String,
+    pub(crate) target_tier: String,
     #[serde(default, rename = "round.application_deadline")]
-    application_deadline: String,
+    pub(crate) application_deadline: String,
     /// One member a line.
     #[serde(default, rename = "round.committee")]
-    committee: String,
+    pub(crate) committee: String,
     #[serde(default, rename = "round.publicity_working_days")]
-    publicity_working_days: String,
+    pub(crate) publicity_working_days: String,
     /// `2/3`; empty for the default.
     #[serde(default, rename = "round.pass_ratio")]
-    pass_ratio: String,
+    pub(crate) pass_ratio: String,
     #[serde(default, rename = "round.years_in_tier")]
-    years_in_tier: String,
+    pub(crate) years_in_tier: String,
     #[serde(default, rename = "round.retirement_age")]
-    retirement_age: String,
+    pub(crate) retirement_age: String,
 }
 
 /// A box's whole number (empty: 0, the service's default), or its violation.
@@ -70,7 +67,7 @@ fn number(errors: &mut FieldErrors, field: &str, text: &str) -> u32 {
 
 impl OpenForm {
     /// The request, or the boxes that hold no number.
-    fn request(&self) -> Result<pb::CreateEvaluationRoundRequest, Refusal> {
+    pub(crate) fn request(&self) -> Result<pb::CreateEvaluationRoundRequest, Refusal> {
         let mut errors = FieldErrors::new();
         let days = number(
             &mut errors,
@@ -125,46 +122,6 @@ impl OpenForm {
             }),
             request_id: self.request_id.clone(),
         })
-    }
-}
-
-/// `POST /rounds`: opens a round, then its page.
-pub(crate) async fn open(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<OpenForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let answer = match form.request() {
-        Err(refusal) => Err(refusal),
-        Ok(request) => console
-            .evaluation
-            .create_evaluation_round(signed(session, request))
-            .await
-            .map_err(Refusal::from),
-    };
-    match answer {
-        Ok(created) => {
-            let id = created.into_inner().round.unwrap_or_default().round_id;
-            Redirect::to(&format!("/rounds/{}", percent(&id))).into_response()
-        }
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
-        Err(refusal) => {
-            let status = refusal.http_status();
-            let body = html! {
-                (super::rounds::finder(ctx.lang))
-                (open_section(ctx.lang, session, Some((&form, &refusal))))
-            };
-            layout::page(
-                &ctx.viewer(),
-                status,
-                ctx.lang.t("职称评审", "Title evaluation"),
-                body,
-            )
-        }
     }
 }
 
@@ -228,64 +185,17 @@ pub(crate) fn open_section(
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct ApplyForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
-    request_id: String,
+    pub(crate) request_id: String,
     #[serde(default)]
-    teacher_id: String,
+    pub(crate) teacher_id: String,
     #[serde(default)]
-    exceptional_grounds: String,
+    pub(crate) exceptional_grounds: String,
     #[serde(default)]
-    applied_on: String,
+    pub(crate) applied_on: String,
     #[serde(default)]
-    note: String,
-}
-
-/// `POST /rounds/{id}/apply`: the application's page, or the round's with the refusal.
-pub(crate) async fn apply(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Form(form): Form<ApplyForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let request = pb::ApplyForTitleRequest {
-        round_id: id.clone(),
-        teacher_id: form.teacher_id.trim().to_string(),
-        exceptional_grounds: form.exceptional_grounds.clone(),
-        applied_on: form.applied_on.clone(),
-        note: form.note.clone(),
-        request_id: form.request_id.clone(),
-    };
-    match console
-        .evaluation
-        .apply_for_title(signed(session, request))
-        .await
-    {
-        Ok(applied) => {
-            let application = applied.into_inner().application.unwrap_or_default();
-            Redirect::to(&format!(
-                "/applications/{}",
-                percent(&application.application_id)
-            ))
-            .into_response()
-        }
-        Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            let extra = Extra {
-                apply: Some((&form, &refusal)),
-                eligibility: None,
-                pages: "",
-            };
-            round_page_with(&console, &ctx, session, &id, None, None, extra).await
-        }
-    }
+    pub(crate) note: String,
 }
 
 /// The application form, when the caller's role may apply.
@@ -437,6 +347,16 @@ fn eligibility_table(lang: Lang, rows: &[pb::EligibilityRow]) -> Markup {
             }
         }
     }
+}
+
+/// What else a round's page shows: an application the service refused, or the
+/// eligibility dry run asked for.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Extra<'a> {
+    pub(crate) apply: Option<(&'a ApplyForm, &'a Refusal)>,
+    pub(crate) eligibility: Option<&'a EligibilityQuery>,
+    /// The page tokens of the applications' pages (see [`Pages`]).
+    pub(crate) pages: &'a str,
 }
 
 /// The status a round page answering a refused application has.

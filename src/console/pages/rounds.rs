@@ -16,12 +16,13 @@ use crate::api::pb;
 use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{self, county, form_alert, text_field, FieldErrors, Lang};
+use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 
-pub(crate) use super::round_batch::{act, committee, Done, Sent};
-use super::round_forms::{ApplyForm, EligibilityQuery};
+use super::round_batch::{Done, Sent};
+use super::round_forms::{EligibilityQuery, Extra};
+use super::round_parts::{finder, step};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct FindRound {
@@ -50,17 +51,6 @@ pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
         lang.t("职称评审", "Title evaluation"),
         body,
     )
-}
-
-/// The form that finds a round by its number.
-pub(crate) fn finder(lang: Lang) -> Markup {
-    html! {
-        form.card #find-round method="get" action="/rounds" {
-            (text_field(lang.t("评审批次编号", "Round number"), "round_id", "", &FieldErrors::new(), "text"))
-            p.hint { (lang.t("批次编号在开设评审批次时给出（见下方表单，或 round open）。", "The number is given when a round is opened (the form below, or round open).")) }
-            button type="submit" { (lang.t("打开", "Open")) }
-        }
-    }
 }
 
 /// Which page of the round's applications: the page tokens ListTitleApplications gave,
@@ -93,16 +83,6 @@ pub(crate) async fn show(
         pages: &pages.pages,
     };
     round_page_with(&console, &ctx, session, &id, None, None, extra).await
-}
-
-/// What else a round's page shows: an application the service refused, or the
-/// eligibility dry run asked for.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Extra<'a> {
-    pub(crate) apply: Option<(&'a ApplyForm, &'a Refusal)>,
-    pub(crate) eligibility: Option<&'a EligibilityQuery>,
-    /// The page tokens of the applications' pages (see [`Pages`]).
-    pub(crate) pages: &'a str,
 }
 
 /// What a round's page shows, read through the service.
@@ -282,26 +262,6 @@ fn eligibility(lang: Lang, a: &pb::TitleApplication) -> &'static str {
     }
 }
 
-/// The application's step: its state, and a closed one's reason or the publicity running.
-pub(crate) fn step(lang: Lang, a: &pb::TitleApplication) -> String {
-    let state = label(lang, labels::APPLICATION_STATES, a.state);
-    if a.close_reason != 0 {
-        return format!(
-            "{state}（{}）",
-            label(lang, labels::CLOSE_REASONS, a.close_reason)
-        );
-    }
-    match a.publicity.last() {
-        Some(p)
-            if a.state == pb::ApplicationState::SchoolPublicity as i32
-                || a.state == pb::ApplicationState::ResultPublicity as i32 =>
-        {
-            format!("{state} {}–{}", p.starts_on, p.ends_on)
-        }
-        _ => state,
-    }
-}
-
 /// One page of the round's applications, with links to the next and the previous page.
 fn applications(lang: Lang, console: &Console, read: &Round, id: &str, pages: &str) -> Markup {
     let list = &read.applications;
@@ -367,18 +327,4 @@ fn applications(lang: Lang, console: &Console, read: &Round, id: &str, pages: &s
             }
         }
     }
-}
-
-/// A form's alert: the service's message and the violations of fields it does not show.
-pub(crate) fn alert(refusal: Option<&Refusal>, shown: &[&str]) -> Markup {
-    let text = refusal.and_then(|r| {
-        let unshown = r.unshown(shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
-    form_alert(text.as_deref())
 }

@@ -10,9 +10,6 @@
 //! carries the record's etag (a change by someone else since is refused, not overwritten)
 //! and a request id (sent twice, it is one change).
 
-use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -24,10 +21,10 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console};
 
 /// The actions: path segment and RPC, in the order their forms appear.
-const ACTIONS: [(&str, Rpc); 9] = [
+pub(crate) const ACTIONS: [(&str, Rpc); 9] = [
     ("update", Rpc::UpdateTeacher),
     ("reissue", Rpc::ReissueCertificate),
     ("register", Rpc::RegisterCertificate),
@@ -54,13 +51,13 @@ fn about_a_certificate(action: &str) -> bool {
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct ActionForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
     #[serde(default)]
     request_id: String,
     #[serde(default)]
     etag: String,
     #[serde(default)]
-    certificate_number: String,
+    pub(crate) certificate_number: String,
     /// Reissue: the ReissueReason number; revocation: the reason's text.
     #[serde(default)]
     reason: String,
@@ -135,48 +132,7 @@ pub(crate) struct Sent<'a> {
     pub(crate) refusal: &'a Refusal,
 }
 
-pub(crate) async fn act(
-    State(console): State<Console>,
-    ctx: Ctx,
-    Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    let Some(&(action, _)) = ACTIONS.iter().find(|(name, _)| *name == action) else {
-        return super::cases::not_a_step(&ctx, &action);
-    };
-    let sent = if action == "credential" {
-        // A credential is a page to print, not a change to come back from.
-        match super::credential_issue::issue(&console, session, &form.certificate_number).await {
-            Ok(answer) => return super::credential_issue::page(&ctx, &id, &answer),
-            Err(status) => Err(status),
-        }
-    } else {
-        send(&console, session, &id, action, &form).await
-    };
-    match sent {
-        Ok(()) => {
-            Redirect::to(&format!("/teachers/{}?done={action}", percent(&id))).into_response()
-        }
-        Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            let sent = Sent {
-                action,
-                form: &form,
-                refusal: &refusal,
-            };
-            super::teachers::teacher_page(&console, &ctx, session, &id, Some(sent), "").await
-        }
-    }
-}
-
-async fn send(
+pub(crate) async fn send(
     console: &Console,
     session: &Session,
     teacher_id: &str,

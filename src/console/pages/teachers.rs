@@ -6,7 +6,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -20,8 +21,7 @@ use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx};
 use crate::domain::TeacherId;
 
-pub(crate) use super::teacher_actions::act;
-use super::teacher_actions::{self, Sent};
+use super::teacher_actions::{self, ActionForm, Sent};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct SearchQuery {
@@ -467,6 +467,50 @@ async fn revisions_section(
                     }
                 }
             }
+        }
+    }
+}
+
+pub(crate) async fn act(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let session = match ctx.form_session(&form.csrf) {
+        Ok(session) => session,
+        Err(response) => return *response,
+    };
+    let Some(&(action, _)) = teacher_actions::ACTIONS
+        .iter()
+        .find(|(name, _)| *name == action)
+    else {
+        return ctx.unknown_action(&action);
+    };
+    let sent = if action == "credential" {
+        // A credential is a page to print, not a change to come back from.
+        match super::credential_issue::issue(&console, session, &form.certificate_number).await {
+            Ok(answer) => return super::credential_issue::page(&ctx, &id, &answer),
+            Err(status) => Err(status),
+        }
+    } else {
+        teacher_actions::send(&console, session, &id, action, &form).await
+    };
+    match sent {
+        Ok(()) => {
+            Redirect::to(&format!("/teachers/{}?done={action}", percent(&id))).into_response()
+        }
+        Err(status) => {
+            let refusal = Refusal::from(status);
+            if refusal.code == tonic::Code::Unauthenticated {
+                return ctx.refused(&refusal);
+            }
+            let sent = Sent {
+                action,
+                form: &form,
+                refusal: &refusal,
+            };
+            teacher_page(&console, &ctx, session, &id, Some(sent), "").await
         }
     }
 }

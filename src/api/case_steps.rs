@@ -1,0 +1,396 @@
+//! The CaseService's step RPCs (AcceptCase, RefuseCase, RequestSupplement,
+//! ReceiveSupplement, ForwardCase, AssignCase, WithdrawCase, DecideCase). Every step request
+//! carries the same fields (the case, its etag, the step's date, a note, a request id) beside
+//! its own, so each request type says only how it splits into those and its step
+//! ([`StepMessage`]), and one path parses them, reports every bad field of both at once, and
+//! sends the step down the one write path.
+
+use tonic::Status;
+
+use crate::api::case_convert::{all_known, present_case, required, step_date};
+use crate::api::convert::{certificate_input, present, WireEnum};
+use crate::api::pb;
+use crate::api::service::{
+    optional_etag, parse_request_id, write_context, RegistryService, Violations,
+};
+use crate::auth::Principal;
+use crate::clock;
+use crate::domain::case::{CaseId, CaseOutcome, Decision};
+use crate::domain::{Choice, FieldViolation, Reissue, ReissueReason};
+use crate::store::{CaseCommand, CaseStepRequest, CaseView, DecisionEffect};
+
+/// The fields every step request carries, as sent.
+struct Common {
+    case_id: String,
+    etag: String,
+    /// Empty for a step without a date of its own (AssignCase).
+    step_date: String,
+    note: String,
+    request_id: String,
+}
+
+/// A step request's common fields, parsed.
+struct StepFields {
+    case_id: CaseId,
+    expected_etag: Option<String>,
+    on: Option<chrono::NaiveDate>,
+    note: String,
+    request_id: Option<String>,
+}
+
+impl Common {
+    /// The parsed fields, or `None` with each bad one recorded in `violations`.
+    fn parse(self, violations: &mut Violations) -> Option<StepFields> {
+        let case_id = violations.take(
+            CaseId::parse(&self.case_id).map_err(|e| FieldViolation::new("case_id", e.to_string())),
+        );
+        let on = violations.take(step_date("step_date", &self.step_date, clock::today()));
+        let request_id = violations.take(parse_request_id(&self.request_id));
+        Some(StepFields {
+            case_id: case_id?,
+            expected_etag: optional_etag(self.etag),
+            on: on?,
+            note: self.note.trim().to_string(),
+            request_id: request_id?,
+        })
+    }
+}
+
+/// A step RPC's request: its common fields, and the step it asks for (`None` when a field
+/// of its own is bad, each recorded in `violations`).
+trait StepMessage {
+    fn split(self, violations: &mut Violations) -> (Common, Option<CaseStepRequest>);
+}
+
+impl RegistryService {
+    /// Parses `request` whole, then takes its step on the one write path; answers the case
+    /// as `principal` may see it, and the teacher when the step wrote one (a decision that
+    /// issues a certificate).
+    async fn case_step(
+        &self,
+        principal: &Principal,
+        request: impl StepMessage,
+    ) -> Result<(pb::Case, Option<pb::Teacher>), Status> {
+        let mut violations = Violations::default();
+        let (common, step) = request.split(&mut violations);
+        let fields = common.parse(&mut violations);
+        let (fields, step) = violations.finish(|| Some((fields?, step?)))?;
+        let command = CaseCommand::Step {
+            case_id: fields.case_id,
+            expected_etag: fields.expected_etag,
+            on: fields.on,
+            note: fields.note,
+            step,
+        };
+        let answer = self
+            .store
+            .case_command(command, write_context(principal, fields.request_id))
+            .await?;
+        let clock = answer.case.clock(self.store.window_rules(), clock::today());
+        let case = present_case(
+            principal,
+            CaseView {
+                case: answer.case,
+                clock,
+            },
+        );
+        Ok((case, answer.teacher.map(|t| present(principal, t))))
+    }
+
+    pub(super) async fn accept_case(
+        &self,
+        principal: &Principal,
+        request: pb::AcceptCaseRequest,
+    ) -> Result<pb::AcceptCaseResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::AcceptCaseResponse { case: Some(case) })
+    }
+
+    pub(super) async fn refuse_case(
+        &self,
+        principal: &Principal,
+        request: pb::RefuseCaseRequest,
+    ) -> Result<pb::RefuseCaseResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::RefuseCaseResponse { case: Some(case) })
+    }
+
+    pub(super) async fn request_supplement(
+        &self,
+        principal: &Principal,
+        request: pb::RequestSupplementRequest,
+    ) -> Result<pb::RequestSupplementResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::RequestSupplementResponse { case: Some(case) })
+    }
+
+    pub(super) async fn receive_supplement(
+        &self,
+        principal: &Principal,
+        request: pb::ReceiveSupplementRequest,
+    ) -> Result<pb::ReceiveSupplementResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::ReceiveSupplementResponse { case: Some(case) })
+    }
+
+    pub(super) async fn forward_case(
+        &self,
+        principal: &Principal,
+        request: pb::ForwardCaseRequest,
+    ) -> Result<pb::ForwardCaseResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::ForwardCaseResponse { case: Some(case) })
+    }
+
+    pub(super) async fn assign_case(
+        &self,
+        principal: &Principal,
+        request: pb::AssignCaseRequest,
+    ) -> Result<pb::AssignCaseResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::AssignCaseResponse { case: Some(case) })
+    }
+
+    pub(super) async fn withdraw_case(
+        &self,
+        principal: &Principal,
+        request: pb::WithdrawCaseRequest,
+    ) -> Result<pb::WithdrawCaseResponse, Status> {
+        let (case, _) = self.case_step(principal, request).await?;
+        Ok(pb::WithdrawCaseResponse { case: Some(case) })
+    }
+
+    pub(super) async fn decide_case(
+        &self,
+        principal: &Principal,
+        request: pb::DecideCaseRequest,
+    ) -> Result<pb::DecideCaseResponse, Status> {
+        let (case, teacher) = self.case_step(principal, request).await?;
+        Ok(pb::DecideCaseResponse {
+            case: Some(case),
+            teacher,
+        })
+    }
+}
+
+impl StepMessage for pb::AcceptCaseRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::AcceptCaseRequest {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::Accept))
+    }
+}
+
+impl StepMessage for pb::RefuseCaseRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::RefuseCaseRequest {
+            case_id,
+            reason,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::Refuse { reason }))
+    }
+}
+
+impl StepMessage for pb::RequestSupplementRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::RequestSupplementRequest {
+            case_id,
+            missing,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::RequestSupplement { missing }))
+    }
+}
+
+impl StepMessage for pb::ReceiveSupplementRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::ReceiveSupplementRequest {
+            case_id,
+            materials,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (
+            common,
+            Some(CaseStepRequest::ReceiveSupplement { materials }),
+        )
+    }
+}
+
+impl StepMessage for pb::ForwardCaseRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::ForwardCaseRequest {
+            case_id,
+            opinion,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::Forward { opinion }))
+    }
+}
+
+impl StepMessage for pb::AssignCaseRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::AssignCaseRequest {
+            case_id,
+            assignee,
+            etag,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date: String::new(),
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::Assign { assignee }))
+    }
+}
+
+impl StepMessage for pb::WithdrawCaseRequest {
+    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::WithdrawCaseRequest {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        (common, Some(CaseStepRequest::Withdraw))
+    }
+}
+
+impl StepMessage for pb::DecideCaseRequest {
+    /// The decision, and what it issues: a certificate (certification) or a copy (reissue),
+    /// never both.
+    fn split(self, violations: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+        let pb::DecideCaseRequest {
+            case_id,
+            outcome,
+            reasons,
+            registration_reasons,
+            review,
+            certificate,
+            reissue_reason,
+            declaration_ref,
+            new_name,
+            etag,
+            step_date,
+            note,
+            request_id,
+        } = self;
+        let common = Common {
+            case_id,
+            etag,
+            step_date,
+            note,
+            request_id,
+        };
+        let today = clock::today();
+        let outcome = violations.take(required("outcome", CaseOutcome::from_wire(outcome)));
+        let registration_reasons =
+            violations.take(all_known("registration_reasons", registration_reasons));
+        let review = violations.take(all_known("review", review));
+        let certify = match certificate {
+            None => Some(None),
+            Some(certificate) => violations
+                .take_all(certificate_input(certificate, String::new()).validate(today))
+                .map(|new| Some(DecisionEffect::Certify(new))),
+        };
+        let reissue = match ReissueReason::from_wire(reissue_reason) {
+            Choice::Unset => Some(None),
+            reason => violations
+                .take_all(Reissue::parse(
+                    reason,
+                    &declaration_ref,
+                    "",
+                    &new_name,
+                    today,
+                ))
+                .map(|r| Some(DecisionEffect::Reissue(r))),
+        };
+        let effect = match (certify, reissue) {
+            (Some(Some(_)), Some(Some(_))) => {
+                violations.push(FieldViolation::new(
+                    "reissue_reason",
+                    "a decision issues a certificate or a copy, not both",
+                ));
+                None
+            }
+            (Some(certify), Some(reissue)) => Some(certify.or(reissue)),
+            _ => None,
+        };
+        let step = (|| {
+            Some(CaseStepRequest::Decide {
+                decision: Decision {
+                    outcome: outcome?,
+                    reasons,
+                    registration_reasons: registration_reasons?,
+                    review: review?,
+                },
+                effect: effect?,
+            })
+        })();
+        (common, step)
+    }
+}

@@ -1,0 +1,91 @@
+//! The one table of columns every file format reads and writes: a teacher's fields, their
+//! English (proto) and Chinese names, in template order.
+
+/// A teacher's fields, in the order of [`COLUMNS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    IdDocumentType,
+    NationalId,
+    Name,
+    Gender,
+    BirthDate,
+    CountyCode,
+    School,
+    EmploymentStatus,
+    LegacyTitle,
+    LegacyTitleLimitedScope,
+    CertificateNumber,
+    CertificateKind,
+    CertificateSubject,
+    CertificateIssuingAuthority,
+    CertifiedOn,
+    RegisteredOn,
+}
+
+pub(super) struct Column {
+    pub(super) field: Field,
+    /// The proto field name, matched case-insensitively.
+    pub(super) english: &'static str,
+    /// Chinese names, matched exactly; the first is the one templates show.
+    pub(super) names: &'static [&'static str],
+}
+
+const fn column(field: Field, english: &'static str, names: &'static [&'static str]) -> Column {
+    Column {
+        field,
+        english,
+        names,
+    }
+}
+
+/// The one table of columns: headers, templates and generated files all follow it.
+/// A row holds at most one certificate, in the `certificate_*` columns.
+pub(super) const COLUMNS: [Column; 16] = [
+    column(Field::IdDocumentType, "id_document_type", &["证件类型"]),
+    column(
+        Field::NationalId,
+        "national_id",
+        &["身份证件号码", "身份证号"],
+    ),
+    column(Field::Name, "name", &["姓名"]),
+    column(Field::Gender, "gender", &["性别"]),
+    column(Field::BirthDate, "birth_date", &["出生日期"]),
+    column(Field::CountyCode, "county_code", &["所在县区代码"]),
+    column(Field::School, "school", &["学校"]),
+    column(Field::EmploymentStatus, "employment_status", &["任职状态"]),
+    column(Field::LegacyTitle, "legacy_title", &["原职称"]),
+    column(
+        Field::LegacyTitleLimitedScope,
+        "legacy_title_limited_scope",
+        &["原职称小范围有效"],
+    ),
+    column(
+        Field::CertificateNumber,
+        "certificate_number",
+        &["教师资格证书号码"],
+    ),
+    column(Field::CertificateKind, "certificate_kind", &["资格种类"]),
+    column(
+        Field::CertificateSubject,
+        "certificate_subject",
+        &["任教学科"],
+    ),
+    column(
+        Field::CertificateIssuingAuthority,
+        "certificate_issuing_authority",
+        &["认定机构"],
+    ),
+    column(Field::CertifiedOn, "certified_on", &["认定日期"]),
+    column(Field::RegisteredOn, "registered_on", &["注册日期"]),
+];
+
+/// What a column is to the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ColumnUse {
+    /// It holds this field.
+    Read(Field),
+    /// Its name is no field's, or one a rejects file adds: its values are not read.
+    Ignored,
+    /// It has no name: it must stay blank.
+    Unnamed,
+}

@@ -1,0 +1,189 @@
+//! What every page handler is given: the console's shared state (the services it calls in
+//! process, the sessions) and its request's context (language, session, path, peer), with
+//! the answers every page gives alike (sign in first, CSRF refused, a service's refusal).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::serve::IncomingStream;
+use tokio::net::TcpListener;
+
+use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
+use crate::cli::CountyNames;
+use crate::console::call;
+use crate::console::layout::{self, Lang, Viewer};
+use crate::console::rejects::RejectsFiles;
+use crate::console::session::{self, Session, Sessions, LANG_COOKIE, SESSION_COOKIE};
+use crate::console::tls;
+use crate::console::url::percent;
+
+/// What every handler shares: the services it calls and the sessions.
+#[derive(Clone)]
+pub(crate) struct Console {
+    pub(crate) registry: RegistryService,
+    pub(crate) cases: CaseService,
+    pub(crate) evaluation: EvaluationService,
+    pub(crate) verification: VerificationService,
+    pub(crate) sessions: Arc<Sessions>,
+    /// The rejected rows of recent imports, for their sessions to download.
+    pub(crate) rejects: Arc<RejectsFiles>,
+    /// Served over TLS: cookies are marked Secure.
+    pub(crate) secure: bool,
+    pub(crate) counties: Arc<CountyNames>,
+    pub(crate) bureau: Arc<str>,
+}
+
+/// The address a request came from, plain or over TLS (public verification is limited
+/// by it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(SocketAddr);
+
+impl Connected<IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl Connected<IncomingStream<'_, tls::TlsListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// What every page knows of its request: language, session, path and peer.
+pub(crate) struct Ctx {
+    pub(crate) lang: Lang,
+    /// The session id and session, when signed in.
+    pub(crate) session: Option<(String, Session)>,
+    pub(crate) path: String,
+    pub(crate) peer: SocketAddr,
+    /// The raw Cookie header, for the pre-sign-in form token.
+    pub(crate) cookies: String,
+    sessions: Arc<Sessions>,
+}
+
+impl FromRequestParts<Console> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Console,
+    ) -> Result<Ctx, Self::Rejection> {
+        let cookies = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let lang = Lang::from_cookie(session::cookie(&cookies, LANG_COOKIE));
+        let session = session::cookie(&cookies, SESSION_COOKIE).and_then(|id| {
+            console
+                .sessions
+                .get(id)
+                .map(|session| (id.to_string(), session))
+        });
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<Peer>>()
+            .map(|info| info.0 .0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        Ok(Ctx {
+            lang,
+            session,
+            path,
+            peer,
+            cookies,
+            sessions: console.sessions.clone(),
+        })
+    }
+}
+
+impl Ctx {
+    pub(crate) fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            lang: self.lang,
+            session: self.session.as_ref().map(|(_, s)| s),
+            path: &self.path,
+        }
+    }
+
+    /// The session, or the answer sending the browser to sign in first (boxed: a
+    /// response is large, and the session is the common case).
+    pub(crate) fn signed_in(&self) -> Result<&Session, Box<Response>> {
+        match &self.session {
+            Some((_, session)) => Ok(session),
+            None => Err(Box::new(
+                Redirect::to(&format!("/signin?next={}", percent(&self.path))).into_response(),
+            )),
+        }
+    }
+
+    /// The session whose form carries `csrf`, or the refusal: sign in first, or 403.
+    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Box<Response>> {
+        let session = self.signed_in()?;
+        if !session.check_csrf(csrf) {
+            return Err(Box::new(self.csrf_refused()));
+        }
+        Ok(session)
+    }
+
+    pub(crate) fn csrf_refused(&self) -> Response {
+        let lang = self.lang;
+        layout::message_page(
+            &self.viewer(),
+            StatusCode::FORBIDDEN,
+            lang.t("请求被拒绝", "Request refused"),
+            lang.t(
+                "表单已失效或不是本站发出的（CSRF 校验失败），请重新打开页面再提交。",
+                "The form has expired or did not come from this console (CSRF check failed); open the page again and resubmit.",
+            ),
+        )
+    }
+
+    /// NOT_FOUND for a form posted to an action the page does not have (a step, a batch
+    /// form, a teacher action).
+    pub(crate) fn unknown_action(&self, action: &str) -> Response {
+        let lang = self.lang;
+        layout::message_page(
+            &self.viewer(),
+            StatusCode::NOT_FOUND,
+            lang.t("未找到", "Not found"),
+            action,
+        )
+    }
+
+    /// A refusal by the service as a whole page; an unknown token ends the session.
+    pub(crate) fn refused(&self, refusal: &call::Refusal) -> Response {
+        if refusal.code == tonic::Code::Unauthenticated {
+            // The token was revoked or replaced: this session can do nothing more.
+            if let Some((id, _)) = &self.session {
+                self.sessions.end(id);
+            }
+            return Redirect::to("/signin").into_response();
+        }
+        let lang = self.lang;
+        let title = match refusal.code {
+            tonic::Code::PermissionDenied => lang.t("无权访问", "Not permitted"),
+            tonic::Code::NotFound => lang.t("未找到", "Not found"),
+            _ => lang.t("请求未完成", "Request not done"),
+        };
+        layout::message_page(
+            &self.viewer(),
+            refusal.http_status(),
+            title,
+            &refusal.describe(),
+        )
+    }
+}
