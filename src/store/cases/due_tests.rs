@@ -163,6 +163,89 @@ async fn lists_by_due_date_answer_as_the_open_cases_do_on_every_day() {
     assert!(open.iter().any(|c| c.state == CaseState::Received));
 }
 
+/// The window's queue (every open case, by due date) read through the index, page by
+/// page, is every open case read whole and sorted, on each day from six weeks back to six
+/// weeks on: the entries are read only as far as a page needs, and a case whose clock
+/// stands still (filed under day 0) still sorts last.
+#[tokio::test]
+async fn the_queue_by_due_date_pages_as_the_open_cases_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_cases(dir.path(), &StoreOptions::default()).await;
+    let engine = store.engine();
+    let rules = store.window_rules().clone();
+    let open: Vec<Case> = engine
+        .scan_prefix(&[keys::OPEN_CASE])
+        .unwrap()
+        .map(|entry| {
+            let (key, value) = entry.unwrap();
+            codec::decode(&key, &value).unwrap()
+        })
+        .collect();
+    let open_states = vec![
+        CaseState::Received,
+        CaseState::Accepted,
+        CaseState::SupplementRequested,
+        CaseState::Forwarded,
+    ];
+    let now = crate::clock::today();
+    for offset in (-42i64..=42).step_by(3) {
+        let today = if offset < 0 {
+            now - Days::new(offset.unsigned_abs())
+        } else {
+            now + Days::new(offset as u64)
+        };
+        for (county, states, kind) in [
+            (None, open_states.clone(), None),
+            (Some(county()), open_states.clone(), None),
+            (None, vec![CaseState::Accepted], None),
+            (None, open_states.clone(), Some(CaseKind::Reissue)),
+        ] {
+            let query = CaseQuery {
+                county: county.clone(),
+                states,
+                kind,
+                ..CaseQuery::default()
+            };
+            let mut expected: Vec<_> = open
+                .iter()
+                .filter_map(|case| {
+                    let clock = case.clock(&rules, today);
+                    query
+                        .matches(case, clock.as_ref(), None)
+                        .then(|| (order_key(case, clock.as_ref()), case.id.clone()))
+                })
+                .collect();
+            expected.sort();
+            let expected: Vec<_> = expected.into_iter().map(|(_, id)| id).collect();
+            for page_size in [1, 2, 3, 100] {
+                let mut listed = Vec::new();
+                let mut token = String::new();
+                loop {
+                    let page = crate::store::cases::list(
+                        engine, b"secret", &rules, today, &query, page_size, &token,
+                    )
+                    .unwrap();
+                    assert!(page.cases.len() <= page_size);
+                    listed.extend(page.cases.into_iter().map(|view| view.case.id));
+                    if page.next_page_token.is_empty() {
+                        break;
+                    }
+                    token = page.next_page_token;
+                }
+                assert_eq!(
+                    listed, expected,
+                    "{query:?} on {today}, pages of {page_size}"
+                );
+            }
+        }
+    }
+    assert!(
+        open.iter()
+            .any(|c| c.state == CaseState::SupplementRequested),
+        "a case whose clock stands still is among them"
+    );
+}
+
 /// `verify` checks each entry against the due date the stored rules give its case.
 #[tokio::test]
 async fn a_misplaced_or_lost_due_date_entry_is_found() {

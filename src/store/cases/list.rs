@@ -139,12 +139,16 @@ pub(crate) fn list<E: Engine>(
         .into_iter()
         .flatten()
         .min();
-    for case in candidates(engine, query, last_due)? {
-        let clock = case.clock(rules, today);
-        if query.matches(&case, clock.as_ref(), due_by) {
-            let order = order_key(&case, clock.as_ref());
-            if after.as_ref().is_none_or(|after| order > *after) {
-                selected.push((order, case, clock));
+    if last_due.is_none() && query.open_only() {
+        selected = open_in_due_order(engine, query, rules, today, after.as_ref(), page_size + 1)?;
+    } else {
+        for case in candidates(engine, query, last_due)? {
+            let clock = case.clock(rules, today);
+            if query.matches(&case, clock.as_ref(), due_by) {
+                let order = order_key(&case, clock.as_ref());
+                if after.as_ref().is_none_or(|after| order > *after) {
+                    selected.push((order, case, clock));
+                }
             }
         }
     }
@@ -162,6 +166,102 @@ pub(crate) fn list<E: Engine>(
             .collect(),
         next_page_token,
     })
+}
+
+/// A case a list selected, under its place in the list ([`order_key`]).
+type Selected = (Vec<u8>, Case, Option<Clock>);
+
+/// The first `wanted` open cases `query` selects (a query of open cases without a due
+/// date: the window's queue), read from the due-date index in due order, county by county,
+/// only as far as can matter: an entry's day is never after its case's due date (a case
+/// whose clock stands still is filed under day 0 and sorts last), so once a county has
+/// `wanted` selected cases ordered before the entry read next, no later entry of that
+/// county can make the page. Open cases without a time limit have no entry and sort last:
+/// they are read from the open-case index only when the entries leave the page short.
+fn open_in_due_order<E: Engine>(
+    engine: &E,
+    query: &CaseQuery,
+    rules: &WindowRules,
+    today: NaiveDate,
+    after: Option<&Vec<u8>>,
+    wanted: usize,
+) -> Result<Vec<Selected>, StoreError> {
+    let mut selected = Vec::new();
+    let select = |case: Case, into: &mut Vec<Selected>| {
+        let clock = case.clock(rules, today);
+        if query.matches(&case, clock.as_ref(), None) {
+            let order = order_key(&case, clock.as_ref());
+            if after.is_none_or(|after| order > *after) {
+                let at = into.partition_point(|(o, _, _)| *o < order);
+                into.insert(at, (order, case, clock));
+                into.truncate(wanted);
+            }
+        }
+    };
+    let counties = match &query.county {
+        Some(county) => vec![keys::open_case_due_prefix(Some(county))],
+        None => due_county_prefixes(engine)?,
+    };
+    for prefix in counties {
+        let county = &prefix[prefix.len() - COUNTY_CODE_LEN..];
+        let beyond_city = query.forwarded_to.as_ref().is_some_and(|city| {
+            std::str::from_utf8(county)
+                .ok()
+                .and_then(|code| CountyCode::parse(code).ok())
+                .is_none_or(|code| !city.contains(&code))
+        });
+        if beyond_city {
+            continue;
+        }
+        let mut mine: Vec<Selected> = Vec::new();
+        let end = [prefix.as_slice(), &[0xff]].concat();
+        for entry in engine.range(Bound::Included(&prefix), Bound::Excluded(&end))? {
+            let (key, _) = entry?;
+            let floor = entry_floor(&key, prefix.len())?;
+            if mine.len() == wanted && mine.last().is_some_and(|(last, _, _)| floor > *last) {
+                break;
+            }
+            let id = case_id(&key)?;
+            let case_key = keys::case(&id);
+            let bytes = engine.get(&case_key)?.ok_or_else(|| corrupt(&key))?;
+            select(codec::decode(&case_key, &bytes)?, &mut mine);
+        }
+        selected.extend(mine);
+    }
+    selected.sort_by(|a, b| a.0.cmp(&b.0));
+    selected.truncate(wanted);
+    if selected.len() < wanted {
+        let prefix = keys::open_case_prefix(query.county.as_ref());
+        for entry in engine.range(Bound::Included(&prefix), Bound::Unbounded)? {
+            let (key, value) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let case: Case = codec::decode(&key, &value)?;
+            if case.clock(rules, case.received_on).is_none() {
+                select(case, &mut selected);
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// The least place in a list ([`order_key`]) the case of a due-date entry can have: its
+/// entry's day, then its number.
+fn entry_floor(key: &[u8], county_prefix_len: usize) -> Result<Vec<u8>, StoreError> {
+    let day = key
+        .get(county_prefix_len..county_prefix_len + 8)
+        .and_then(|day| std::str::from_utf8(day).ok())
+        .ok_or_else(|| corrupt(key))?;
+    let days = match day {
+        "00000000" => 0,
+        day => NaiveDate::parse_from_str(day, "%Y%m%d")
+            .map(|date| crate::store::format::v2::days(date) as u32)
+            .map_err(|_| corrupt(key))?,
+    };
+    let mut floor = days.to_be_bytes().to_vec();
+    floor.extend_from_slice(&key[county_prefix_len + 8..]);
+    Ok(floor)
 }
 
 /// Due date (none sorts last), then case number, as bytes in that order.
@@ -260,23 +360,9 @@ pub(crate) fn due_by<E: Engine>(
     match county {
         Some(county) => scan_county(keys::open_case_due_prefix(Some(county)))?,
         None => {
-            // Skip from county to county: the entries past `by` are never read.
-            let all = keys::open_case_due_prefix(None);
-            let mut cursor = all.clone();
-            loop {
-                let first = engine
-                    .range(Bound::Included(&cursor), Bound::Unbounded)?
-                    .next()
-                    .transpose()?;
-                let Some((key, _)) = first.filter(|(key, _)| key.starts_with(&all)) else {
-                    break;
-                };
-                let prefix = key
-                    .get(..all.len() + COUNTY_CODE_LEN)
-                    .ok_or_else(|| corrupt(&key))?
-                    .to_vec();
-                scan_county(prefix.clone())?;
-                cursor = [prefix.as_slice(), &[0xff]].concat();
+            // County by county: the entries past `by` are never read.
+            for prefix in due_county_prefixes(engine)? {
+                scan_county(prefix)?;
             }
         }
     }
@@ -289,6 +375,30 @@ pub(crate) fn due_by<E: Engine>(
         }
     }
     Ok(cases)
+}
+
+/// The due-date index's prefix of each county that has an entry, found by skipping from
+/// one county to the next (a seek each, whatever a county holds).
+fn due_county_prefixes<E: Engine>(engine: &E) -> Result<Vec<Vec<u8>>, StoreError> {
+    let all = keys::open_case_due_prefix(None);
+    let mut prefixes = Vec::new();
+    let mut cursor = all.clone();
+    loop {
+        let first = engine
+            .range(Bound::Included(&cursor), Bound::Unbounded)?
+            .next()
+            .transpose()?;
+        let Some((key, _)) = first.filter(|(key, _)| key.starts_with(&all)) else {
+            break;
+        };
+        let prefix = key
+            .get(..all.len() + COUNTY_CODE_LEN)
+            .ok_or_else(|| corrupt(&key))?
+            .to_vec();
+        cursor = [prefix.as_slice(), &[0xff]].concat();
+        prefixes.push(prefix);
+    }
+    Ok(prefixes)
 }
 
 fn case_id(key: &[u8]) -> Result<CaseId, StoreError> {
