@@ -173,113 +173,42 @@ impl RegistryService {
     }
 }
 
-impl StepMessage for pb::AcceptCaseRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::AcceptCaseRequest {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (common, Some(CaseStepRequest::Accept))
-    }
+/// `StepMessage` for a request whose own fields go into its step as they are: the request
+/// destructured whole, so a field added to the proto breaks the build here until it is
+/// handled.
+macro_rules! step_message {
+    ($request:ident { $($own:ident),* } => $step:expr) => {
+        impl StepMessage for pb::$request {
+            fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+                let pb::$request {
+                    case_id,
+                    etag,
+                    step_date,
+                    note,
+                    request_id,
+                    $($own),*
+                } = self;
+                let common = Common {
+                    case_id,
+                    etag,
+                    step_date,
+                    note,
+                    request_id,
+                };
+                (common, Some($step))
+            }
+        }
+    };
 }
 
-impl StepMessage for pb::RefuseCaseRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::RefuseCaseRequest {
-            case_id,
-            reason,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (common, Some(CaseStepRequest::Refuse { reason }))
-    }
-}
+step_message!(AcceptCaseRequest {} => CaseStepRequest::Accept);
+step_message!(RefuseCaseRequest { reason } => CaseStepRequest::Refuse { reason });
+step_message!(RequestSupplementRequest { missing } => CaseStepRequest::RequestSupplement { missing });
+step_message!(ReceiveSupplementRequest { materials } => CaseStepRequest::ReceiveSupplement { materials });
+step_message!(ForwardCaseRequest { opinion } => CaseStepRequest::Forward { opinion });
+step_message!(WithdrawCaseRequest {} => CaseStepRequest::Withdraw);
 
-impl StepMessage for pb::RequestSupplementRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::RequestSupplementRequest {
-            case_id,
-            missing,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (common, Some(CaseStepRequest::RequestSupplement { missing }))
-    }
-}
-
-impl StepMessage for pb::ReceiveSupplementRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::ReceiveSupplementRequest {
-            case_id,
-            materials,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (
-            common,
-            Some(CaseStepRequest::ReceiveSupplement { materials }),
-        )
-    }
-}
-
-impl StepMessage for pb::ForwardCaseRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::ForwardCaseRequest {
-            case_id,
-            opinion,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (common, Some(CaseStepRequest::Forward { opinion }))
-    }
-}
-
+/// AssignCase has no step date: an assignment does not move the case's clock.
 impl StepMessage for pb::AssignCaseRequest {
     fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
         let pb::AssignCaseRequest {
@@ -297,26 +226,6 @@ impl StepMessage for pb::AssignCaseRequest {
             request_id,
         };
         (common, Some(CaseStepRequest::Assign { assignee }))
-    }
-}
-
-impl StepMessage for pb::WithdrawCaseRequest {
-    fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::WithdrawCaseRequest {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
-        (common, Some(CaseStepRequest::Withdraw))
     }
 }
 
