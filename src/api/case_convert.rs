@@ -355,7 +355,7 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
 }
 
 /// A case as a backup holds it, back to the record it was written from; only the form is
-/// checked (as for teachers, see `convert::stored_teacher`).
+/// checked (as for teachers, see `stored_convert::stored_teacher`).
 pub(crate) fn stored_case(message: pb::Case, today: NaiveDate) -> Result<Case, MalformedRecord> {
     let pb::Case {
         case_id,
