@@ -5,6 +5,7 @@
 
 use chrono::Datelike;
 
+use crate::api::certificate_convert::imported_certificate;
 use crate::api::former_convert::{conceal_former_documents, former_messages};
 use crate::api::pb;
 pub(crate) use crate::api::wire::{
@@ -13,11 +14,9 @@ pub(crate) use crate::api::wire::{
 };
 use crate::auth::Principal;
 use crate::domain::{
-    Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus, ChangeKind,
-    Choice, CopyInput, CopyState, EmploymentStatus, FieldViolation, Gender, IdDocumentType,
-    ImportInput, ImportedCertificateInput, LegacyTitle, LossGround, QualificationLoss,
-    Registration, ReissueReason, Revocation, RevocationInput, SkipReason, Teacher, TeacherFields,
-    TeacherInput, TitleChangeInput, TitleChangeKind, TitleEntry, TitleTier,
+    ChangeKind, Choice, EmploymentStatus, FieldViolation, Gender, IdDocumentType, ImportInput,
+    LegacyTitle, SkipReason, Teacher, TeacherFields, TeacherInput, TitleChangeInput,
+    TitleChangeKind, TitleEntry, TitleTier,
 };
 use crate::store::CountyStatistics;
 
@@ -60,35 +59,6 @@ wire_enum!(TitleChangeKind, TitleChangeKind {
     Correction => Correction,
     Revocation => Revocation,
 });
-wire_enum!(CertificateKind, CertificateKind {
-    Kindergarten => Kindergarten,
-    PrimarySchool => PrimarySchool,
-    JuniorSecondary => JuniorSecondary,
-    SeniorSecondary => SeniorSecondary,
-    SecondaryVocational => SecondaryVocational,
-    SecondaryVocationalInternshipInstructor => SecondaryVocationalInternshipInstructor,
-    HigherEducation => HigherEducation,
-});
-wire_enum!(CertificateStatus, CertificateStatus {
-    Valid => Valid,
-    Revoked => Revoked,
-    Lost => Lost,
-});
-wire_enum!(LossGround, QualificationLossGround {
-    DeprivationOfPoliticalRights => DeprivationOfPoliticalRights,
-    IntentionalCrimeSentence => IntentionalCrimeSentence,
-});
-wire_enum!(ReissueReason, ReissueReason {
-    Lost => Lost,
-    Damaged => Damaged,
-    DetailsChanged => DetailsChanged,
-});
-wire_enum!(CopyState, CopyState {
-    Current => Current,
-    Void => Void,
-    Surrendered => Surrendered,
-});
-
 /// A Teacher message from a client, split into what callers may set and what they send
 /// back for reference (id and etag). Output-only fields are ignored (AIP-203), except
 /// certificates and title history, which have their own RPCs and are refused rather than
@@ -195,25 +165,7 @@ pub(crate) fn import_input(mut teacher: pb::Teacher) -> ImportInput {
     let certificates = extras
         .certificates
         .into_iter()
-        .map(|mut certificate| {
-            let registrations = std::mem::take(&mut certificate.registrations)
-                .into_iter()
-                .map(|r| r.registered_on)
-                .collect();
-            let copies = std::mem::take(&mut certificate.copies)
-                .into_iter()
-                .map(copy_input)
-                .collect();
-            let revocation = certificate.revocation.take().map(revocation_input);
-            let lost = certificate.qualification_loss.take().is_some();
-            ImportedCertificateInput {
-                certificate: certificate_input(certificate, String::new()),
-                registrations,
-                copies,
-                revocation,
-                lost,
-            }
-        })
+        .map(imported_certificate)
         .collect();
     ImportInput {
         teacher: input,
@@ -224,35 +176,6 @@ pub(crate) fn import_input(mut teacher: pb::Teacher) -> ImportInput {
             .into_iter()
             .map(title_change_input)
             .collect(),
-    }
-}
-
-fn copy_input(copy: pb::CertificateCopy) -> CopyInput {
-    let pb::CertificateCopy {
-        copy_number,
-        issued_on,
-        reason,
-        declaration_ref,
-        state: _,
-    } = copy;
-    CopyInput {
-        copy_number,
-        issued_on,
-        reason: ReissueReason::from_wire(reason),
-        declaration_ref,
-    }
-}
-
-fn revocation_input(revocation: pb::CertificateRevocation) -> RevocationInput {
-    let pb::CertificateRevocation {
-        revoked_on,
-        reason,
-        approval_document,
-    } = revocation;
-    RevocationInput {
-        revoked_on,
-        reason,
-        approval_document,
     }
 }
 
@@ -337,99 +260,6 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
     message
 }
 
-impl From<Certificate> for pb::Certificate {
-    fn from(certificate: Certificate) -> Self {
-        let Certificate {
-            number,
-            kind,
-            subject,
-            issuing_authority,
-            certified_on,
-            status,
-            copies,
-            registrations,
-            revocation,
-            loss,
-        } = certificate;
-        pb::Certificate {
-            certificate_number: number,
-            kind: kind.to_wire(),
-            subject,
-            issuing_authority,
-            certified_on: date(certified_on),
-            status: status.to_wire(),
-            copies: copies.into_iter().map(Into::into).collect(),
-            registrations: registrations.into_iter().map(Into::into).collect(),
-            revocation: revocation.map(Into::into),
-            qualification_loss: loss.map(Into::into),
-        }
-    }
-}
-
-impl From<CertificateCopy> for pb::CertificateCopy {
-    fn from(copy: CertificateCopy) -> Self {
-        let CertificateCopy {
-            copy_number,
-            issued_on,
-            reason,
-            declaration_ref,
-            state,
-        } = copy;
-        pb::CertificateCopy {
-            copy_number,
-            issued_on: date(issued_on),
-            reason: wire(reason),
-            declaration_ref,
-            state: state.to_wire(),
-        }
-    }
-}
-
-impl From<Registration> for pb::CertificateRegistration {
-    fn from(registration: Registration) -> Self {
-        let Registration {
-            registered_on,
-            expires_on,
-        } = registration;
-        pb::CertificateRegistration {
-            registered_on: date(registered_on),
-            expires_on: date(expires_on),
-        }
-    }
-}
-
-impl From<Revocation> for pb::CertificateRevocation {
-    fn from(revocation: Revocation) -> Self {
-        let Revocation {
-            revoked_on,
-            reason,
-            approval_document,
-        } = revocation;
-        pb::CertificateRevocation {
-            revoked_on: date(revoked_on),
-            reason,
-            approval_document,
-        }
-    }
-}
-
-impl From<QualificationLoss> for pb::QualificationLoss {
-    fn from(loss: QualificationLoss) -> Self {
-        let QualificationLoss {
-            lost_on,
-            ground,
-            approval_document,
-            note,
-        } = loss;
-        pb::QualificationLoss {
-            lost_on: date(lost_on),
-            ground: ground.to_wire(),
-            approval_document,
-            note,
-        }
-    }
-}
-
 impl From<TitleEntry> for pb::TitleEntry {
     fn from(entry: TitleEntry) -> Self {
         let TitleEntry {
@@ -454,34 +284,6 @@ impl From<TitleEntry> for pb::TitleEntry {
             recorded_by,
             record_time: Some(timestamp(record_time)),
         }
-    }
-}
-
-/// The settable fields of a certificate to issue; output-only fields (status, copies,
-/// registrations, revocation, qualification loss) are ignored (AIP-203).
-pub(crate) fn certificate_input(
-    certificate: pb::Certificate,
-    first_registration_on: String,
-) -> CertificateInput {
-    let pb::Certificate {
-        certificate_number,
-        kind,
-        subject,
-        issuing_authority,
-        certified_on,
-        status: _,
-        copies: _,
-        registrations: _,
-        revocation: _,
-        qualification_loss: _,
-    } = certificate;
-    CertificateInput {
-        number: certificate_number,
-        kind: CertificateKind::from_wire(kind),
-        subject,
-        issuing_authority,
-        certified_on,
-        first_registration_on,
     }
 }
 

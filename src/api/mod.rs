@@ -29,6 +29,7 @@ mod case_report;
 mod case_rpcs;
 mod case_steps;
 mod cases;
+mod certificate_convert;
 mod certificates;
 mod change_convert;
 mod changes;
