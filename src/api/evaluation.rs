@@ -38,7 +38,7 @@ fn may_see_county(principal: &Principal, county: &CountyCode) -> bool {
     principal.county.as_ref().is_none_or(|own| own == county)
 }
 
-pub(super) fn invalid(violations: Vec<FieldViolation>) -> Status {
+fn invalid(violations: Vec<FieldViolation>) -> Status {
     DomainError::from(violations).into()
 }
 
