@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::api::convert::{applicant_message, TeacherMessage};
 use crate::api::pb;
-use crate::api::service::collect;
+use crate::api::requests::Violations;
 use crate::api::wire::{
     date, invalid, known, optional, stored_county, stored_date, stored_time, timestamp, wire,
     wire_enum, MalformedRecord, WireEnum,
@@ -239,64 +239,49 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
         create_time: _,
         update_time: _,
     } = case;
-    let mut violations = Vec::new();
-    let kind = collect(
-        &mut violations,
-        required("case.kind", CaseKind::from_wire(kind)),
-    );
-    let county = collect(
-        &mut violations,
+    let mut violations = Violations::default();
+    let kind = violations.take(required("case.kind", CaseKind::from_wire(kind)));
+    let county = violations.take(
         CountyCode::parse(&county_code).map_err(|e| FieldViolation::new("case.county_code", e)),
     );
-    let received_on = collect(
-        &mut violations,
-        step_date("case.received_on", &received_on, today),
-    )
-    .map(|d| d.unwrap_or(today));
+    let received_on = violations
+        .take(step_date("case.received_on", &received_on, today))
+        .map(|d| d.unwrap_or(today));
     let teacher_id = match teacher_id.trim() {
         "" => None,
-        raw => collect(
-            &mut violations,
+        raw => violations.take(
             TeacherId::parse(raw)
                 .map_err(|e| FieldViolation::new("case.teacher_id", e.to_string())),
         ),
     };
     let certificate_number = match certificate_number.trim() {
         "" => None,
-        raw => collect(
-            &mut violations,
+        raw => violations.take(
             parse_certificate_number(raw, today)
                 .map_err(|e| FieldViolation::new("case.certificate_number", e)),
         ),
     };
     let certificate_kind = match CertificateKind::from_wire(certificate_kind) {
         Choice::Unset => None,
-        choice => collect(&mut violations, required("case.certificate_kind", choice)),
+        choice => violations.take(required("case.certificate_kind", choice)),
     };
     let applicant_given = applicant.is_some();
-    let applicant = match applicant.map(TeacherMessage::from) {
-        None => None,
-        Some(message) => {
-            violations.extend(message.refused.into_iter().map(|v| {
+    let applicant = applicant.map(TeacherMessage::from).and_then(|message| {
+        // The applicant's fields are named as fields of the case.
+        let of_case = |bad: Vec<FieldViolation>| {
+            bad.into_iter().map(|v| {
                 FieldViolation::new(
                     format!("case.applicant.{}", v.field.trim_start_matches("teacher.")),
                     v.description,
                 )
-            }));
-            match message.input.validate(today) {
-                Ok(validated) => Some(validated.fields),
-                Err(bad) => {
-                    violations.extend(bad.into_iter().map(|v| {
-                        FieldViolation::new(
-                            format!("case.applicant.{}", v.field.trim_start_matches("teacher.")),
-                            v.description,
-                        )
-                    }));
-                    None
-                }
-            }
-        }
-    };
+            })
+        };
+        violations.extend(of_case(message.refused));
+        let validated = message.input.validate(today);
+        violations
+            .take_all(validated.map_err(|bad| of_case(bad).collect()))
+            .map(|validated| validated.fields)
+    });
     let materials: Vec<String> = materials
         .into_iter()
         .map(|m| m.trim().to_string())
@@ -351,12 +336,8 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
             ));
         }
     }
-    let (Some(kind), Some(county_code), Some(received_on)) = (kind, county, received_on) else {
-        return Err(violations);
-    };
-    if !violations.is_empty() {
-        return Err(violations);
-    }
+    let (kind, county_code, received_on) =
+        violations.finish_fields(|| Some((kind?, county?, received_on?)))?;
     let applicant_name = applicant
         .as_ref()
         .map_or_else(|| applicant_name.trim().to_string(), |a| a.name.clone());
@@ -374,7 +355,7 @@ pub(crate) fn new_case(case: pb::Case, today: NaiveDate) -> Result<NewCase, Vec<
 }
 
 /// A case as a backup holds it, back to the record it was written from; only the form is
-/// checked (as for teachers, see `convert::stored_teacher`).
+/// checked (as for teachers, see `stored_convert::stored_teacher`).
 pub(crate) fn stored_case(message: pb::Case, today: NaiveDate) -> Result<Case, MalformedRecord> {
     let pb::Case {
         case_id,

@@ -11,7 +11,7 @@ use crate::api::convert::{
 };
 use crate::api::pb;
 use crate::api::service::{
-    collect, parse_request_id, scoped_county, write_context, RegistryService,
+    parse_request_id, scoped_county, write_context, RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -103,12 +103,13 @@ impl RegistryService {
             return Err(DomainError::invalid("consultation", "is required").into());
         };
         let today = clock::today();
-        let mut violations = Vec::new();
-        let request_id = collect(&mut violations, parse_request_id(&request_id)).flatten();
-        let on = collect(
-            &mut violations,
-            step_date("consultation.consultation_date", &consultation_date, today),
-        );
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(&request_id));
+        let on = violations.take(step_date(
+            "consultation.consultation_date",
+            &consultation_date,
+            today,
+        ));
         let county = match county_field("consultation.county_code", &county_code) {
             Ok(Some(county)) => Some(county),
             // A county principal's consultations are its own county's.
@@ -142,18 +143,12 @@ impl RegistryService {
                 "must not contain control characters",
             ));
         }
-        let channel = collect(
-            &mut violations,
-            required(
-                "consultation.channel",
-                ConsultationChannel::from_wire(channel),
-            ),
-        );
-        let (Some(on), Some(county_code), Some(channel), true) =
-            (on, county, channel, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let channel = violations.take(required(
+            "consultation.channel",
+            ConsultationChannel::from_wire(channel),
+        ));
+        let (request_id, on, county_code, channel) =
+            violations.finish(|| Some((request_id?, on?, county?, channel?)))?;
         let new = NewConsultation {
             on: on.unwrap_or(today),
             county_code,
@@ -179,7 +174,7 @@ impl RegistryService {
             county_code,
             period,
         } = request;
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let this_year = clock::today().year();
         if year == 0 {
             violations.push(FieldViolation::new("year", "is required"));
@@ -189,14 +184,12 @@ impl RegistryService {
                 format!("{year} is not between {FIRST_YEAR} and this year, {this_year}"),
             ));
         }
-        let county = collect(&mut violations, county_field("county_code", &county_code));
+        let county = violations.take(county_field("county_code", &county_code));
         let period = match ReportPeriod::from_wire(period) {
             Choice::Unset => Some(ReportPeriod::Month),
-            choice => collect(&mut violations, required("period", choice)),
+            choice => violations.take(required("period", choice)),
         };
-        let (Some(county), Some(period), true) = (county, period, violations.is_empty()) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (county, period) = violations.finish(|| Some((county?, period?)))?;
         let query = ReportQuery {
             year,
             county: scoped_county(principal, county)?,

@@ -8,7 +8,8 @@
 use tonic::Status;
 
 use crate::api::case_convert::{all_known, present_case, required, step_date};
-use crate::api::convert::{certificate_input, present, WireEnum};
+use crate::api::certificate_convert::certificate_input;
+use crate::api::convert::{present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
     optional_etag, parse_request_id, write_context, RegistryService, Violations,

@@ -3,7 +3,8 @@
 
 use tonic::Status;
 
-use crate::api::convert::{certificate_input, present, WireEnum};
+use crate::api::certificate_convert::certificate_input;
+use crate::api::convert::{present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
     audit_no_op, log_warnings, optional_etag, parse_request_id, parse_teacher_id, write_context,

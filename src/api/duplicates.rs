@@ -7,12 +7,12 @@ use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::pb::duplicate_service_server::DuplicateService as DuplicateRpcs;
 use crate::api::service::{
-    collect, may_see, parse_page_size, parse_request_id, parse_teacher_id, rpc, scoped_county,
-    traced, write_context, RegistryService,
+    may_see, parse_page_size, parse_request_id, parse_teacher_id, rpc, scoped_county, traced,
+    write_context, RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::domain::duplicates::DuplicateReason;
-use crate::domain::{CountyCode, DomainError, FieldViolation};
+use crate::domain::{CountyCode, FieldViolation};
 use crate::store::{Candidate, IdentityCommand};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -70,21 +70,18 @@ impl RegistryService {
             page_size,
             page_token,
         } = request;
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let asked = match county_code.trim() {
-            "" => None,
-            raw => collect(
-                &mut violations,
-                CountyCode::parse(raw).map_err(|e| FieldViolation::new("county_code", e)),
+            "" => Some(None),
+            raw => violations.take(
+                CountyCode::parse(raw)
+                    .map(Some)
+                    .map_err(|e| FieldViolation::new("county_code", e)),
             ),
         };
-        let page_size = collect(
-            &mut violations,
-            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        );
-        let Some(page_size) = page_size.filter(|_| violations.is_empty()) else {
-            return Err(DomainError::from(violations).into());
-        };
+        let page_size =
+            violations.take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let (asked, page_size) = violations.finish(|| Some((asked?, page_size?)))?;
         let county = scoped_county(principal, asked)?;
         let (candidates, next_page_token) = self
             .reads
@@ -110,13 +107,10 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let first = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let second = collect(
-            &mut violations,
-            parse_teacher_id("other_teacher_id", &other_teacher_id),
-        );
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let first = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let second = violations.take(parse_teacher_id("other_teacher_id", &other_teacher_id));
+        let request_id = violations.take(parse_request_id(&request_id));
         if note.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "note",
@@ -125,11 +119,8 @@ impl RegistryService {
         } else if note.chars().count() > 500 {
             violations.push(FieldViolation::new("note", "is longer than 500 characters"));
         }
-        let (Some(first), Some(second), Some(request_id), true) =
-            (first, second, request_id, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (first, second, request_id) =
+            violations.finish(|| Some((first?, second?, request_id?)))?;
         self.store
             .identity_command(
                 IdentityCommand::Dismiss {

@@ -13,8 +13,8 @@ use crate::api::evaluation_convert::{
 };
 use crate::api::pb;
 use crate::api::service::{
-    collect, optional_etag, parse_page_size, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService,
+    optional_etag, parse_page_size, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -38,7 +38,7 @@ fn may_see_county(principal: &Principal, county: &CountyCode) -> bool {
     principal.county.as_ref().is_none_or(|own| own == county)
 }
 
-pub(super) fn invalid(violations: Vec<FieldViolation>) -> Status {
+fn invalid(violations: Vec<FieldViolation>) -> Status {
     DomainError::from(violations).into()
 }
 
@@ -94,17 +94,13 @@ impl RegistryService {
         note: String,
         request_id: &str,
         step: Option<ApplicationStepRequest>,
-        mut violations: Vec<FieldViolation>,
+        mut violations: Violations,
     ) -> Result<pb::TitleApplication, Status> {
-        let id = collect(&mut violations, parse_id("application_id", application_id));
-        let on = collect(&mut violations, optional_date("step_date", step_date));
-        let request_id = collect(&mut violations, parse_request_id(request_id));
-        let (Some(id), Some(on), Some(request_id), Some(step)) = (id, on, request_id, step) else {
-            return Err(invalid(violations));
-        };
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
+        let id = violations.take(parse_id("application_id", application_id));
+        let on = violations.take(optional_date("step_date", step_date));
+        let request_id = violations.take(parse_request_id(request_id));
+        let (id, on, request_id, step) =
+            violations.finish(|| Some((id?, on?, request_id?, step?)))?;
         let command = EvaluationCommand::Step {
             application_id: id,
             expected_etag: optional_etag(etag),
@@ -225,16 +221,13 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let round_id = collect(&mut violations, parse_id("round_id", &round_id));
-        let teacher_id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let on = collect(&mut violations, optional_date("applied_on", &applied_on));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(round_id), Some(teacher_id), Some(on), Some(request_id)) =
-            (round_id, teacher_id, on, request_id)
-        else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let round_id = violations.take(parse_id("round_id", &round_id));
+        let teacher_id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let on = violations.take(optional_date("applied_on", &applied_on));
+        let request_id = violations.take(parse_request_id(&request_id));
+        let (round_id, teacher_id, on, request_id) =
+            violations.finish(|| Some((round_id?, teacher_id?, on?, request_id?)))?;
         let command = EvaluationCommand::Apply {
             round_id,
             teacher_id,
@@ -290,12 +283,10 @@ impl RegistryService {
         round_id: &str,
         county_code: &str,
     ) -> Result<(EvaluationRound, Vec<Application>), Status> {
-        let mut violations = Vec::new();
-        let id = collect(&mut violations, parse_id("round_id", round_id));
-        let county = collect(&mut violations, optional_county(county_code));
-        let (Some(id), Some(county)) = (id, county) else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let id = violations.take(parse_id("round_id", round_id));
+        let county = violations.take(optional_county(county_code));
+        let (id, county) = violations.finish(|| Some((id?, county?)))?;
         let county = scoped_county(principal, county)?;
         let round = self.round(id.clone()).await?;
         let applications = self
@@ -316,16 +307,12 @@ impl RegistryService {
             page_size,
             page_token,
         } = request;
-        let mut violations = Vec::new();
-        let id = collect(&mut violations, parse_id("round_id", &round_id));
-        let county = collect(&mut violations, optional_county(&county_code));
-        let page_size = collect(
-            &mut violations,
-            parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-        );
-        let (Some(id), Some(county), Some(page_size)) = (id, county, page_size) else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let id = violations.take(parse_id("round_id", &round_id));
+        let county = violations.take(optional_county(&county_code));
+        let page_size =
+            violations.take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let (id, county, page_size) = violations.finish(|| Some((id?, county?, page_size?)))?;
         let county = scoped_county(principal, county)?;
         let round = self.round(id.clone()).await?;
         // A page's rows are reserved before it is read, as every paged listing's are.
@@ -372,7 +359,7 @@ impl RegistryService {
                 note,
                 &request_id,
                 step,
-                Vec::new(),
+                Violations::default(),
             )
             .await?;
         Ok(pb::RecordObjectionResponse {
@@ -394,7 +381,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         if note.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "note",
@@ -435,7 +422,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let step = match CloseReason::from_wire(reason) {
             Choice::Known(reason) => Some(ApplicationStepRequest::Close { reason }),
             _ => {
@@ -471,13 +458,11 @@ impl RegistryService {
             school,
             on,
         } = request;
-        let mut violations = Vec::new();
-        let id = collect(&mut violations, parse_id("round_id", &round_id));
-        let county = collect(&mut violations, optional_county(&county_code));
-        let on = collect(&mut violations, optional_date("on", &on));
-        let (Some(id), Some(county), Some(on)) = (id, county, on) else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let id = violations.take(parse_id("round_id", &round_id));
+        let county = violations.take(optional_county(&county_code));
+        let on = violations.take(optional_date("on", &on));
+        let (id, county, on) = violations.finish(|| Some((id?, county?, on?)))?;
         let Some(county) = scoped_county(principal, county)? else {
             return Err(invalid(vec![FieldViolation::new(
                 "county_code",
@@ -518,12 +503,10 @@ impl RegistryService {
             round_id,
             county_code,
         } = request;
-        let mut violations = Vec::new();
-        let id = collect(&mut violations, parse_id("round_id", &round_id));
-        let county = collect(&mut violations, optional_county(&county_code));
-        let (Some(id), Some(county)) = (id, county) else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let id = violations.take(parse_id("round_id", &round_id));
+        let county = violations.take(optional_county(&county_code));
+        let (id, county) = violations.finish(|| Some((id?, county?)))?;
         let county = scoped_county(principal, county)?;
         self.round(id.clone()).await?;
         let rows = self

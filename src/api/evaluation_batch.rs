@@ -9,12 +9,12 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
-use crate::api::evaluation::{answered, invalid};
+use crate::api::evaluation::answered;
 use crate::api::evaluation_convert::{
     application_message, optional_date, parse_id, row_vote, sees_principals,
 };
 use crate::api::pb;
-use crate::api::service::{batch_context, collect, parse_request_id, RegistryService};
+use crate::api::service::{batch_context, parse_request_id, RegistryService, Violations};
 use crate::api::status::code_name;
 use crate::auth::Principal;
 use crate::domain::case::evaluation::{Application, ApplicationState, EvaluationRound, PassRatio};
@@ -78,11 +78,11 @@ impl RegistryService {
             let selected = applications.into_iter().filter(|a| ready(a)).collect();
             return Ok((round, selected));
         }
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let mut selected = Vec::new();
         for (at, raw) in named.iter().enumerate() {
             let field = format!("application_ids[{at}]");
-            let Some(id) = collect(&mut violations, parse_id(&field, raw)) else {
+            let Some(id) = violations.take(parse_id(&field, raw)) else {
                 continue;
             };
             match applications.iter().find(|a| a.id == id) {
@@ -90,10 +90,7 @@ impl RegistryService {
                 None => violations.push(FieldViolation::new(field, "no application of this round")),
             }
         }
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
-        Ok((round, selected))
+        violations.finish(|| Some((round, selected)))
     }
 
     pub(super) async fn open_publicity(
@@ -108,12 +105,10 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
+        let mut violations = Violations::default();
+        let on = violations.take(optional_date("step_date", &step_date));
+        let request_id = violations.take(parse_request_id(&request_id));
+        let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let (round, selected) = self
             .batch_selection(principal, &round_id, application_ids, |a| {
                 a.state == ApplicationState::Applied || a.state == ApplicationState::CommitteeReview
@@ -156,18 +151,13 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let on = violations.take(optional_date("step_date", &step_date));
+        let request_id = violations.take(parse_request_id(&request_id));
         if rows.is_empty() {
             violations.push(FieldViolation::new("rows", "give at least one result"));
         }
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
+        let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let named = rows.iter().map(|r| r.application_id.clone()).collect();
         let (round, selected) = self
             .batch_selection(principal, &round_id, named, |_| false)
@@ -212,21 +202,16 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let on = collect(&mut violations, optional_date("step_date", &step_date));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        let on = violations.take(optional_date("step_date", &step_date));
+        let request_id = violations.take(parse_request_id(&request_id));
         if approval_document.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "approval_document",
                 "a confirmation names its approval document",
             ));
         }
-        let (Some(on), Some(request_id)) = (on, request_id) else {
-            return Err(invalid(violations));
-        };
-        if !violations.is_empty() {
-            return Err(invalid(violations));
-        }
+        let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let (round, selected) = self
             .batch_selection(principal, &round_id, application_ids, |a| {
                 a.state == ApplicationState::ResultPublicity

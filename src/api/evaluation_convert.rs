@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use crate::api::convert::{wire_enum, WireEnum};
 use crate::api::pb;
+use crate::api::requests::Violations;
 use crate::auth::{Principal, Role};
 use crate::domain::case::evaluation::{
     committee_violations, name_violations, Application, ApplicationAction, ApplicationState,
@@ -187,28 +188,27 @@ pub(crate) fn new_finding(
     else {
         return Err(DomainError::invalid("finding", "is required"));
     };
-    let mut violations = Vec::new();
-    let id = TeacherId::parse(&teacher_id)
-        .map_err(|e| violations.push(FieldViolation::new("finding.teacher_id", e.to_string())))
-        .ok();
-    let found_on = parse_date(&found_on)
-        .map_err(|e| violations.push(FieldViolation::new("finding.found_on", e)))
-        .ok();
-    let vetoes_until = parse_date(&vetoes_until)
-        .map_err(|e| violations.push(FieldViolation::new("finding.vetoes_until", e)))
-        .ok();
-    match (id, found_on, vetoes_until) {
-        (Some(id), Some(found_on), Some(vetoes_until)) if violations.is_empty() => Ok((
-            id,
-            NewEthicsFinding {
-                found_on,
-                ground,
-                vetoes_until,
-                reviewed_by,
-            },
-        )),
-        _ => Err(violations.into()),
-    }
+    let mut violations = Violations::default();
+    let id = violations.take(
+        TeacherId::parse(&teacher_id)
+            .map_err(|e| FieldViolation::new("finding.teacher_id", e.to_string())),
+    );
+    let found_on = violations
+        .take(parse_date(&found_on).map_err(|e| FieldViolation::new("finding.found_on", e)));
+    let vetoes_until = violations.take(
+        parse_date(&vetoes_until).map_err(|e| FieldViolation::new("finding.vetoes_until", e)),
+    );
+    let (id, found_on, vetoes_until) =
+        violations.finish_fields(|| Some((id?, found_on?, vetoes_until?)))?;
+    Ok((
+        id,
+        NewEthicsFinding {
+            found_on,
+            ground,
+            vetoes_until,
+            reviewed_by,
+        },
+    ))
 }
 
 /// Whether `viewer` sees who did what: the principal that recorded a finding or an

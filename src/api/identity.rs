@@ -8,14 +8,14 @@ use crate::api::convert::{present, timestamp, WireEnum};
 use crate::api::evaluation_convert::parse_id;
 use crate::api::pb;
 use crate::api::service::{
-    collect, may_see, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService,
+    may_see, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
+    Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::{
-    Choice, CorrectionState, DomainError, IdDocumentType, IdentityCorrection, IdentityDocument,
-    NewCorrection,
+    Choice, CorrectionState, DomainError, FieldViolation, IdDocumentType, IdentityCorrection,
+    IdentityDocument, NewCorrection,
 };
 use crate::store::{IdentityAnswer, IdentityCommand};
 
@@ -33,39 +33,29 @@ impl RegistryService {
             evidence_ref,
             request_id,
         } = request;
-        let mut violations = NewCorrection::check_texts(&reason, &evidence_ref);
-        let teacher_id = collect(&mut violations, parse_teacher_id("teacher_id", &teacher_id));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
+        let mut violations = Violations::default();
+        violations.extend(NewCorrection::check_texts(&reason, &evidence_ref));
+        let teacher_id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let request_id = violations.take(parse_request_id(&request_id));
         let identity = match IdDocumentType::from_wire(id_document_type) {
-            Choice::Known(doc_type) => {
-                match IdentityDocument::parse(doc_type, &national_id, clock::today()) {
-                    Ok(identity) => Some(identity),
-                    Err(e) => {
-                        violations.push(crate::domain::FieldViolation::new("national_id", e));
-                        None
-                    }
-                }
-            }
+            Choice::Known(doc_type) => violations.take(
+                IdentityDocument::parse(doc_type, &national_id, clock::today())
+                    .map_err(|e| FieldViolation::new("national_id", e)),
+            ),
             Choice::Unset => {
-                violations.push(crate::domain::FieldViolation::new(
-                    "id_document_type",
-                    "is required",
-                ));
+                violations.push(FieldViolation::new("id_document_type", "is required"));
                 None
             }
             Choice::Unknown(n) => {
-                violations.push(crate::domain::FieldViolation::new(
+                violations.push(FieldViolation::new(
                     "id_document_type",
                     format!("unknown value {n}"),
                 ));
                 None
             }
         };
-        let (Some(teacher_id), Some(identity), Some(request_id), true) =
-            (teacher_id, identity, request_id, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let (teacher_id, identity, request_id) =
+            violations.finish(|| Some((teacher_id?, identity?, request_id?)))?;
         let new = NewCorrection {
             teacher_id,
             identity,
@@ -161,14 +151,11 @@ impl RegistryService {
         note: String,
         request_id: String,
     ) -> Result<(pb::IdentityCorrection, Option<pb::Teacher>), Status> {
-        let mut violations = Vec::new();
-        let correction_id = collect(&mut violations, parse_id("correction_id", &correction_id));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(correction_id), Some(request_id), true) =
-            (correction_id, request_id, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let correction_id = violations.take(parse_id("correction_id", &correction_id));
+        let request_id = violations.take(parse_request_id(&request_id));
+        let (correction_id, request_id) =
+            violations.finish(|| Some((correction_id?, request_id?)))?;
         let answer = self
             .store
             .identity_command(

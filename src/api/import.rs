@@ -24,7 +24,7 @@ use crate::api::convert::import_input;
 use crate::api::gate::Gate;
 use crate::api::pb;
 use crate::api::reads::ReadPool;
-use crate::api::service::{batch_context, may_see, RegistryService};
+use crate::api::service::{batch_context, may_see, RegistryService, Violations};
 use crate::api::status::code_name;
 use crate::auth::{permits, Principal, Rpc};
 use crate::clock;
@@ -231,7 +231,7 @@ async fn queue(
     context: WriteContext,
 ) -> Submitted {
     let pb::ImportTeachersRequest { teacher, mode } = request;
-    let mut violations = Vec::new();
+    let mut violations = Violations::default();
     let mode = match pb::ImportMode::try_from(mode) {
         Ok(pb::ImportMode::CreateOnly) => Some(ImportMode::CreateOnly),
         Ok(pb::ImportMode::Upsert) => Some(ImportMode::Upsert),
@@ -245,13 +245,11 @@ async fn queue(
             violations.push(FieldViolation::new("teacher", "is required"));
             None
         }
-        Some(teacher) => import_input(teacher)
-            .validate(clock::today())
-            .map_err(|bad| violations.extend(bad))
-            .ok(),
+        Some(teacher) => violations.take_all(import_input(teacher).validate(clock::today())),
     };
-    let (Some(mode), Some(validated)) = (mode, validated) else {
-        return Submitted::Answered(rejected(row, DomainError::from(violations).into()));
+    let (mode, validated) = match violations.finish_fields(|| Some((mode?, validated?))) {
+        Ok(parsed) => parsed,
+        Err(bad) => return Submitted::Answered(rejected(row, DomainError::from(bad).into())),
     };
     match store.queue_import_row(validated, mode, context).await {
         Ok(queued) => Submitted::Queued(row, queued),

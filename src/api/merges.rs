@@ -7,11 +7,11 @@ use tonic::Status;
 use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::service::{
-    collect, optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService,
+    optional_etag, parse_request_id, parse_teacher_id, write_context, RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::domain::merge::check_reason;
-use crate::domain::{DomainError, FieldViolation};
+use crate::domain::FieldViolation;
 use crate::store::{IdentityAnswer, IdentityCommand};
 
 impl RegistryService {
@@ -28,28 +28,22 @@ impl RegistryService {
             merged_etag,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let survivor = collect(
-            &mut violations,
-            parse_teacher_id("survivor_teacher_id", &survivor_teacher_id),
-        );
-        let merged = collect(
-            &mut violations,
-            parse_teacher_id("merged_teacher_id", &merged_teacher_id),
-        );
+        let mut violations = Violations::default();
+        let survivor = violations.take(parse_teacher_id(
+            "survivor_teacher_id",
+            &survivor_teacher_id,
+        ));
+        let merged = violations.take(parse_teacher_id("merged_teacher_id", &merged_teacher_id));
         if survivor.is_some() && survivor == merged {
             violations.push(FieldViolation::new(
                 "merged_teacher_id",
                 "is the survivor itself",
             ));
         }
-        let reason = collect(&mut violations, check_reason(&reason));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(survivor), Some(merged), Some(reason), Some(request_id), true) =
-            (survivor, merged, reason, request_id, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let reason = violations.take(check_reason(&reason));
+        let request_id = violations.take(parse_request_id(&request_id));
+        let (survivor, merged, reason, request_id) =
+            violations.finish(|| Some((survivor?, merged?, reason?, request_id?)))?;
         let answer = self
             .store
             .identity_command(
@@ -84,18 +78,12 @@ impl RegistryService {
             reason,
             request_id,
         } = request;
-        let mut violations = Vec::new();
-        let merged = collect(
-            &mut violations,
-            parse_teacher_id("merged_teacher_id", &merged_teacher_id),
-        );
-        let reason = collect(&mut violations, check_reason(&reason));
-        let request_id = collect(&mut violations, parse_request_id(&request_id));
-        let (Some(merged), Some(reason), Some(request_id), true) =
-            (merged, reason, request_id, violations.is_empty())
-        else {
-            return Err(DomainError::from(violations).into());
-        };
+        let mut violations = Violations::default();
+        let merged = violations.take(parse_teacher_id("merged_teacher_id", &merged_teacher_id));
+        let reason = violations.take(check_reason(&reason));
+        let request_id = violations.take(parse_request_id(&request_id));
+        let (merged, reason, request_id) =
+            violations.finish(|| Some((merged?, reason?, request_id?)))?;
         let answer = self
             .store
             .identity_command(

@@ -142,18 +142,20 @@ impl Violations {
     /// or INVALID_ARGUMENT naming every violation recorded, if there was any or a value is
     /// missing.
     pub(super) fn finish<T>(self, parsed: impl FnOnce() -> Option<T>) -> Result<T, Status> {
+        self.finish_fields(parsed)
+            .map_err(|violations| DomainError::from(violations).into())
+    }
+
+    /// As [`Violations::finish`], the refusal left as the violations themselves: for a
+    /// conversion that answers them to its caller, or a refusal that is part of an answer
+    /// rather than the call's status (an imported row's).
+    pub(super) fn finish_fields<T>(
+        self,
+        parsed: impl FnOnce() -> Option<T>,
+    ) -> Result<T, Vec<FieldViolation>> {
         match parsed() {
             Some(parsed) if self.0.is_empty() => Ok(parsed),
-            _ => Err(DomainError::from(self.0).into()),
+            _ => Err(self.0),
         }
     }
-}
-
-/// Keeps a field's value, or records its violation (the handlers not yet on
-/// [`Violations`]).
-pub(super) fn collect<T>(
-    violations: &mut Vec<FieldViolation>,
-    result: Result<T, FieldViolation>,
-) -> Option<T> {
-    result.map_err(|v| violations.push(v)).ok()
 }
