@@ -1,5 +1,5 @@
 //! The CaseService's RPCs, each admitted by the gate and traced as the registry's own,
-//! then handed to its handler (in `cases` and `case_report`).
+//! then handed to its handler (in `cases`, `case_steps` and `case_report`).
 
 use tonic::{Request, Response, Status};
 
@@ -52,7 +52,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::AcceptCaseRequest>,
     ) -> Result<Response<pb::AcceptCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, AcceptCase, accept_case)
+        rpc!(registry, request, AcceptCase, case_step)
     }
 
     async fn refuse_case(
@@ -60,7 +60,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::RefuseCaseRequest>,
     ) -> Result<Response<pb::RefuseCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, RefuseCase, refuse_case)
+        rpc!(registry, request, RefuseCase, case_step)
     }
 
     async fn request_supplement(
@@ -68,7 +68,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::RequestSupplementRequest>,
     ) -> Result<Response<pb::RequestSupplementResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, RequestSupplement, request_supplement)
+        rpc!(registry, request, RequestSupplement, case_step)
     }
 
     async fn receive_supplement(
@@ -76,7 +76,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::ReceiveSupplementRequest>,
     ) -> Result<Response<pb::ReceiveSupplementResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, ReceiveSupplement, receive_supplement)
+        rpc!(registry, request, ReceiveSupplement, case_step)
     }
 
     async fn forward_case(
@@ -84,7 +84,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::ForwardCaseRequest>,
     ) -> Result<Response<pb::ForwardCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, ForwardCase, forward_case)
+        rpc!(registry, request, ForwardCase, case_step)
     }
 
     async fn assign_case(
@@ -92,7 +92,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::AssignCaseRequest>,
     ) -> Result<Response<pb::AssignCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, AssignCase, assign_case)
+        rpc!(registry, request, AssignCase, case_step)
     }
 
     async fn withdraw_case(
@@ -100,7 +100,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::WithdrawCaseRequest>,
     ) -> Result<Response<pb::WithdrawCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, WithdrawCase, withdraw_case)
+        rpc!(registry, request, WithdrawCase, case_step)
     }
 
     async fn decide_case(
@@ -108,7 +108,7 @@ impl CaseRpcs for CaseService {
         request: Request<pb::DecideCaseRequest>,
     ) -> Result<Response<pb::DecideCaseResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, DecideCase, decide_case)
+        rpc!(registry, request, DecideCase, case_step)
     }
 
     async fn record_consultation(

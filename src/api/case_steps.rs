@@ -21,7 +21,7 @@ use crate::domain::{Choice, FieldViolation, Reissue, ReissueReason};
 use crate::store::{CaseCommand, CaseStepRequest, CaseView, DecisionEffect};
 
 /// The fields every step request carries, as sent.
-struct Common {
+pub(super) struct Common {
     case_id: String,
     etag: String,
     /// Empty for a step without a date of its own (AssignCase).
@@ -58,20 +58,23 @@ impl Common {
 }
 
 /// A step RPC's request: its common fields, and the step it asks for (`None` when a field
-/// of its own is bad, each recorded in `violations`).
-trait StepMessage {
+/// of its own is bad, each recorded in `violations`); and its response, from the case as
+/// the caller may see it and the teacher the step wrote, if any.
+pub(super) trait StepMessage {
+    type Response;
     fn split(self, violations: &mut Violations) -> (Common, Option<CaseStepRequest>);
+    fn answer(case: pb::Case, teacher: Option<pb::Teacher>) -> Self::Response;
 }
 
 impl RegistryService {
-    /// Parses `request` whole, then takes its step on the one write path; answers the case
-    /// as `principal` may see it, and the teacher when the step wrote one (a decision that
-    /// issues a certificate).
-    async fn case_step(
+    /// Every step RPC: parses `request` whole, then takes its step on the one write path;
+    /// answers the case as `principal` may see it, and the teacher when the step wrote one
+    /// (a decision that issues a certificate).
+    pub(super) async fn case_step<M: StepMessage>(
         &self,
         principal: &Principal,
-        request: impl StepMessage,
-    ) -> Result<(pb::Case, Option<pb::Teacher>), Status> {
+        request: M,
+    ) -> Result<M::Response, Status> {
         let mut violations = Violations::default();
         let (common, step) = request.split(&mut violations);
         let fields = common.parse(&mut violations);
@@ -95,82 +98,10 @@ impl RegistryService {
                 clock,
             },
         );
-        Ok((case, answer.teacher.map(|t| present(principal, t))))
-    }
-
-    pub(super) async fn accept_case(
-        &self,
-        principal: &Principal,
-        request: pb::AcceptCaseRequest,
-    ) -> Result<pb::AcceptCaseResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::AcceptCaseResponse { case: Some(case) })
-    }
-
-    pub(super) async fn refuse_case(
-        &self,
-        principal: &Principal,
-        request: pb::RefuseCaseRequest,
-    ) -> Result<pb::RefuseCaseResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::RefuseCaseResponse { case: Some(case) })
-    }
-
-    pub(super) async fn request_supplement(
-        &self,
-        principal: &Principal,
-        request: pb::RequestSupplementRequest,
-    ) -> Result<pb::RequestSupplementResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::RequestSupplementResponse { case: Some(case) })
-    }
-
-    pub(super) async fn receive_supplement(
-        &self,
-        principal: &Principal,
-        request: pb::ReceiveSupplementRequest,
-    ) -> Result<pb::ReceiveSupplementResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::ReceiveSupplementResponse { case: Some(case) })
-    }
-
-    pub(super) async fn forward_case(
-        &self,
-        principal: &Principal,
-        request: pb::ForwardCaseRequest,
-    ) -> Result<pb::ForwardCaseResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::ForwardCaseResponse { case: Some(case) })
-    }
-
-    pub(super) async fn assign_case(
-        &self,
-        principal: &Principal,
-        request: pb::AssignCaseRequest,
-    ) -> Result<pb::AssignCaseResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::AssignCaseResponse { case: Some(case) })
-    }
-
-    pub(super) async fn withdraw_case(
-        &self,
-        principal: &Principal,
-        request: pb::WithdrawCaseRequest,
-    ) -> Result<pb::WithdrawCaseResponse, Status> {
-        let (case, _) = self.case_step(principal, request).await?;
-        Ok(pb::WithdrawCaseResponse { case: Some(case) })
-    }
-
-    pub(super) async fn decide_case(
-        &self,
-        principal: &Principal,
-        request: pb::DecideCaseRequest,
-    ) -> Result<pb::DecideCaseResponse, Status> {
-        let (case, teacher) = self.case_step(principal, request).await?;
-        Ok(pb::DecideCaseResponse {
-            case: Some(case),
-            teacher,
-        })
+        Ok(M::answer(
+            case,
+            answer.teacher.map(|t| present(principal, t)),
+        ))
     }
 }
 
@@ -178,8 +109,14 @@ impl RegistryService {
 /// destructured whole, so a field added to the proto breaks the build here until it is
 /// handled.
 macro_rules! step_message {
-    ($request:ident { $($own:ident),* } => $step:expr) => {
+    ($request:ident, $response:ident { $($own:ident),* } => $step:expr) => {
         impl StepMessage for pb::$request {
+            type Response = pb::$response;
+
+            fn answer(case: pb::Case, _: Option<pb::Teacher>) -> pb::$response {
+                pb::$response { case: Some(case) }
+            }
+
             fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
                 let pb::$request {
                     case_id,
@@ -202,15 +139,21 @@ macro_rules! step_message {
     };
 }
 
-step_message!(AcceptCaseRequest {} => CaseStepRequest::Accept);
-step_message!(RefuseCaseRequest { reason } => CaseStepRequest::Refuse { reason });
-step_message!(RequestSupplementRequest { missing } => CaseStepRequest::RequestSupplement { missing });
-step_message!(ReceiveSupplementRequest { materials } => CaseStepRequest::ReceiveSupplement { materials });
-step_message!(ForwardCaseRequest { opinion } => CaseStepRequest::Forward { opinion });
-step_message!(WithdrawCaseRequest {} => CaseStepRequest::Withdraw);
+step_message!(AcceptCaseRequest, AcceptCaseResponse {} => CaseStepRequest::Accept);
+step_message!(RefuseCaseRequest, RefuseCaseResponse { reason } => CaseStepRequest::Refuse { reason });
+step_message!(RequestSupplementRequest, RequestSupplementResponse { missing } => CaseStepRequest::RequestSupplement { missing });
+step_message!(ReceiveSupplementRequest, ReceiveSupplementResponse { materials } => CaseStepRequest::ReceiveSupplement { materials });
+step_message!(ForwardCaseRequest, ForwardCaseResponse { opinion } => CaseStepRequest::Forward { opinion });
+step_message!(WithdrawCaseRequest, WithdrawCaseResponse {} => CaseStepRequest::Withdraw);
 
 /// AssignCase has no step date: an assignment does not move the case's clock.
 impl StepMessage for pb::AssignCaseRequest {
+    type Response = pb::AssignCaseResponse;
+
+    fn answer(case: pb::Case, _: Option<pb::Teacher>) -> pb::AssignCaseResponse {
+        pb::AssignCaseResponse { case: Some(case) }
+    }
+
     fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
         let pb::AssignCaseRequest {
             case_id,
@@ -231,6 +174,15 @@ impl StepMessage for pb::AssignCaseRequest {
 }
 
 impl StepMessage for pb::DecideCaseRequest {
+    type Response = pb::DecideCaseResponse;
+
+    fn answer(case: pb::Case, teacher: Option<pb::Teacher>) -> pb::DecideCaseResponse {
+        pb::DecideCaseResponse {
+            case: Some(case),
+            teacher,
+        }
+    }
+
     /// The decision, and what it issues: a certificate (certification) or a copy (reissue),
     /// never both.
     fn split(self, violations: &mut Violations) -> (Common, Option<CaseStepRequest>) {
