@@ -20,8 +20,8 @@
 //!    first two characters of a generated name), a search by identity number, a teacher's
 //!    page, the window's queue, a case's page, the statistics with their charts, the
 //!    public verification form, the forms that open a case, an import and a transition,
-//!    the round finder (with the form that opens a round), the round's page (every
-//!    application listed) and an application's page. The time is the whole request seen from the client on
+//!    the round finder (with the form that opens a round), the round's page (the first
+//!    of its pages of 50 applications) and an application's page. The time is the whole request seen from the client on
 //!    the same machine, so it bounds the server-side time from above.
 //! 3. Prints each page's p50, p99 and maximum, and whether p99 meets its target (a page
 //!    slower than its budget gets at least ten calls in a minute). Every answer must be
@@ -354,7 +354,7 @@ async fn drive(
             Box::new(|_| "/rounds".to_string()),
         ),
         (
-            "a round's page (every application listed)",
+            "a round's page (the first 50 of its applications)",
             50,
             Box::new(move |_| format!("/rounds/{round_id}")),
         ),
