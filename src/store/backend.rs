@@ -223,6 +223,13 @@ impl Engine for Backend {
         }
     }
 
+    fn flush_can_retry(&self) -> bool {
+        match self {
+            Backend::Sled(engine) => engine.flush_can_retry(),
+            Backend::Postgres(engine) => engine.flush_can_retry(),
+        }
+    }
+
     fn begin_group(&self) -> Result<(), StoreError> {
         match self {
             Backend::Sled(engine) => engine.begin_group(),

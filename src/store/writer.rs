@@ -28,6 +28,8 @@
 
 mod command;
 mod committer;
+#[cfg(test)]
+pub(in crate::store) use committer::flush_applied;
 mod dispatch;
 mod filter;
 mod poll;

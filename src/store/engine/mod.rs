@@ -129,6 +129,15 @@ pub(crate) trait Engine: Send + Sync + 'static {
         false
     }
 
+    /// Whether a failed [`flush`](Engine::flush) may simply be tried again: true where a
+    /// flush only waits for the disk (sled). False where a flush is a transaction's
+    /// `COMMIT`: a failure leaves the commit's outcome unknown and the transaction gone, so
+    /// a second flush would find nothing to commit and succeed, and the group would be
+    /// acknowledged without being written.
+    fn flush_can_retry(&self) -> bool {
+        true
+    }
+
     /// Holds off every other process's writes until the next flush or recovery, waiting
     /// for one that holds them now (a shared engine only).
     fn begin_group(&self) -> Result<(), StoreError> {

@@ -334,6 +334,11 @@ impl Engine for PostgresEngine {
         true
     }
 
+    /// A flush is the group's `COMMIT`: once it failed, the group failed.
+    fn flush_can_retry(&self) -> bool {
+        false
+    }
+
     /// Opens the write transaction and takes the writers' lock in it: an advisory lock
     /// held to the transaction's end, so the group's `COMMIT` (or a rollback, or the
     /// connection's loss when a server dies) lets the next writer in. Writers on every

@@ -171,13 +171,19 @@ fn write<E: Engine>(engine: &E, pending: &Pending) -> Result<(), StoreError> {
     for chunk in pending.chunks() {
         engine.apply(chunk)?;
     }
-    // The batch is applied: a failed flush must not be reported as "nothing written"
-    // while readers already see it. Try again a few times before giving up.
+    flush_applied(engine)
+}
+
+/// Flushes an applied batch. On an engine whose flush only waits for the disk, a failed
+/// flush is tried again a few times before the group fails: the batch is applied, and must
+/// not be reported as "nothing written" while readers already see it. On one whose flush
+/// is a commit, the first failure is the group's (see [`Engine::flush_can_retry`]).
+pub(in crate::store) fn flush_applied<E: Engine>(engine: &E) -> Result<(), StoreError> {
     let mut attempt = 0;
     loop {
         match engine.flush() {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < FLUSH_RETRIES => {
+            Err(e) if attempt < FLUSH_RETRIES && engine.flush_can_retry() => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "flush failed; retrying");
                 std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
