@@ -213,6 +213,37 @@ impl Walk {
             .unwrap();
     }
 
+    /// Clicks `css`, a button or link that loads another page, and waits until that page
+    /// has replaced this one, so that what is found next is of the new page. (Otherwise an
+    /// element both pages have, such as a case's state or a round's batch results, may be
+    /// found on the old page just before it goes.)
+    async fn follow(&self, css: &str) {
+        let old = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap_or_else(|e| panic!("the page before {css}: {e}"));
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            match old.tag_name().await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    return;
+                }
+                _ if std::time::Instant::now() > deadline => {
+                    panic!("{css}: no new page within 15 s")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
     async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap()
     }
@@ -340,7 +371,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .send_keys(qr.to_str().unwrap())
         .await
         .unwrap();
-    walk.find("#credential button").await.click().await.unwrap();
+    walk.follow("#credential button").await;
     let verdict = walk.text("#verdict").await;
     assert!(verdict.starts_with("有效"), "{verdict}");
     walk.shot("verify-credential").await;
@@ -366,7 +397,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.goto("/signin").await;
     walk.fill("#token", &fx.tokens.admin).await;
     walk.shot("sign-in").await;
-    walk.find("form.card button").await.click().await.unwrap();
+    walk.follow("form.card button").await;
     // The results come as the clerk types, without submitting.
     walk.fill("#q", "张").await;
     let link = walk.find("#results a").await;
@@ -382,7 +413,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .select_by_value("1")
         .await
         .unwrap();
-    walk.find("#reissue button").await.click().await.unwrap();
+    walk.follow("#reissue button").await;
     let error = walk.text("#reissue-declaration_ref-error").await;
     assert!(error.contains("self-declaration"), "{error}");
     let focused = walk.client.active_element().await.unwrap();
@@ -392,7 +423,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     );
     walk.shot("reissue-field-error").await;
     focused.send_keys("声明-2026-007").await.unwrap();
-    walk.find("#reissue button").await.click().await.unwrap();
+    walk.follow("#reissue button").await;
     walk.find("#done").await;
     walk.shot("reissue-done").await;
     // The teacher's past: the former name, and the reissue among the revisions.
@@ -422,7 +453,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     case.click().await.unwrap();
     walk.fill("#accept-note", "材料齐全").await;
     walk.shot("case").await;
-    walk.find("#accept button").await.click().await.unwrap();
+    walk.follow("#accept button").await;
     walk.find("#decide").await;
     assert_eq!(walk.text("#state").await, "已受理");
     walk.shot("case-accepted").await;
@@ -432,11 +463,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     walk.fill("#county_code", A).await;
     walk.set_date("#effective_date", "2026-01-01").await;
     walk.fill("#approval_document", "闽人社〔2026〕1号").await;
-    walk.find("button[value=dry_run]")
-        .await
-        .click()
-        .await
-        .unwrap();
+    walk.follow("button[value=dry_run]").await;
     walk.find("#outcomes").await;
     assert_eq!(walk.text("#would").await, "1");
     walk.shot("transition-dry-run").await;
@@ -487,7 +514,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .unwrap();
     walk.goto("/rounds").await;
     walk.fill("#round_id", &round.round_id).await;
-    walk.find("#find-round button").await.click().await.unwrap();
+    walk.follow("#find-round button").await;
     walk.find("#applications").await;
     walk.shot("round").await;
     walk.set_date(
@@ -495,7 +522,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         &(applied_on + chrono::Duration::days(1)).to_string(),
     )
     .await;
-    walk.find("#publicity button").await.click().await.unwrap();
+    walk.follow("#publicity button").await;
     let summary = walk.text("#batch-summary").await;
     assert!(summary.contains("完成 1"), "{summary}");
     walk.shot("round-publicity").await;
@@ -528,7 +555,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         &(school_end + chrono::Duration::days(1)).to_string(),
     )
     .await;
-    walk.find("#committee button").await.click().await.unwrap();
+    walk.follow("#committee button").await;
     let results = walk.text("#batch-results").await;
     assert!(results.contains("评审通过"), "{results}");
     walk.shot("round-committee-file").await;
@@ -555,34 +582,22 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .send_keys(roll.to_str().unwrap())
         .await
         .unwrap();
-    walk.find("#import button").await.click().await.unwrap();
+    walk.follow("#import button").await;
     let summary = walk.text("#import-summary").await;
     assert!(summary.contains("新建 1"), "{summary}");
     walk.shot("import").await;
     walk.goto(&format!("/cases/{}", fx.case.case_id)).await;
 
     // The language switch.
-    walk.find("a[href^='/lang/en']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    walk.follow("a[href^='/lang/en']").await;
     assert_eq!(walk.text("#state").await, "Accepted");
     walk.shot("case-in-english").await;
-    walk.find("a[href^='/lang/zh']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    walk.follow("a[href^='/lang/zh']").await;
 
     // Sign out; a county user may not see another county's teacher.
-    walk.find("form.signout button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    walk.follow("form.signout button").await;
     walk.fill("#token", &fx.tokens.county_a).await;
-    walk.find("form.card button").await.click().await.unwrap();
+    walk.follow("form.card button").await;
     walk.find("#q").await;
     walk.goto(&format!("/teachers/{}", fx.teacher_b.teacher_id))
         .await;
