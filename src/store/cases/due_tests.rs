@@ -2,11 +2,11 @@
 //! every open case read whole does, `verify` finds a damaged entry, and it is built as a
 //! registry opens (rules changed, or an earlier release's cases).
 
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 
 use super::list::order_key;
 use super::stage::{fill_due_index, stored_rules};
-use crate::domain::case::{Case, WindowRules};
+use crate::domain::case::{Case, CaseId, WindowRules};
 use crate::domain::case::{CaseKind, CaseState, NewCase};
 use crate::domain::CountyCode;
 use crate::store::cases::{CaseCommand, CaseQuery, CaseStepRequest, ReportQuery};
@@ -72,6 +72,49 @@ async fn store_with_cases(dir: &std::path::Path, options: &StoreOptions) -> Stor
     store
 }
 
+/// Every open case, read whole from the open-case index.
+fn open_cases<E: Engine>(engine: &E) -> Vec<Case> {
+    engine
+        .scan_prefix(&[keys::OPEN_CASE])
+        .unwrap()
+        .map(|entry| {
+            let (key, value) = entry.unwrap();
+            codec::decode(&key, &value).unwrap()
+        })
+        .collect()
+}
+
+/// `offset` days from `now`, either way.
+fn day(now: NaiveDate, offset: i64) -> NaiveDate {
+    if offset < 0 {
+        now - Days::new(offset.unsigned_abs())
+    } else {
+        now + Days::new(offset as u64)
+    }
+}
+
+/// The numbers of the cases of `open` that `query` selects on `today`, in a list's order:
+/// what a list must answer, worked out from every open case.
+fn sorted_matches(
+    open: &[Case],
+    query: &CaseQuery,
+    rules: &WindowRules,
+    today: NaiveDate,
+    due_by: Option<NaiveDate>,
+) -> Vec<CaseId> {
+    let mut expected: Vec<_> = open
+        .iter()
+        .filter_map(|case| {
+            let clock = case.clock(rules, today);
+            query
+                .matches(case, clock.as_ref(), due_by)
+                .then(|| (order_key(case, clock.as_ref()), case.id.clone()))
+        })
+        .collect();
+    expected.sort();
+    expected.into_iter().map(|(_, id)| id).collect()
+}
+
 /// The overdue and due-soon lists, and the report's open cases past their limit, read
 /// through the index give what every open case read whole gives, on each day from
 /// six weeks back to six weeks on: the day a case falls due it is due, not overdue;
@@ -83,23 +126,12 @@ async fn lists_by_due_date_answer_as_the_open_cases_do_on_every_day() {
     let store = store_with_cases(dir.path(), &options).await;
     let engine = store.engine();
     let rules = store.window_rules().clone();
-    let open: Vec<Case> = engine
-        .scan_prefix(&[keys::OPEN_CASE])
-        .unwrap()
-        .map(|entry| {
-            let (key, value) = entry.unwrap();
-            codec::decode(&key, &value).unwrap()
-        })
-        .collect();
+    let open = open_cases(engine);
     assert_eq!(open.len(), 9, "three of twelve refused at intake");
     let now = crate::clock::today();
     let mut crossed = false;
     for offset in -42i64..=42 {
-        let today = if offset < 0 {
-            now - Days::new(offset.unsigned_abs())
-        } else {
-            now + Days::new(offset as u64)
-        };
+        let today = day(now, offset);
         for (county, overdue, due_within) in [
             (None, true, None),
             (Some(county()), true, None),
@@ -120,17 +152,7 @@ async fn lists_by_due_date_answer_as_the_open_cases_do_on_every_day() {
                     .map(|view| view.case.id)
                     .collect();
             let due_by = due_within.map(|n| rules.calendar.add_working_days(today, n));
-            let mut expected: Vec<_> = open
-                .iter()
-                .filter_map(|case| {
-                    let clock = case.clock(&rules, today);
-                    query
-                        .matches(case, clock.as_ref(), due_by)
-                        .then(|| (order_key(case, clock.as_ref()), case.id.clone()))
-                })
-                .collect();
-            expected.sort();
-            let expected: Vec<_> = expected.into_iter().map(|(_, id)| id).collect();
+            let expected = sorted_matches(&open, &query, &rules, today, due_by);
             assert_eq!(listed, expected, "{query:?} on {today}");
         }
         let report = crate::store::cases::report(
@@ -173,14 +195,7 @@ async fn the_queue_by_due_date_pages_as_the_open_cases_sort() {
     let store = store_with_cases(dir.path(), &StoreOptions::default()).await;
     let engine = store.engine();
     let rules = store.window_rules().clone();
-    let open: Vec<Case> = engine
-        .scan_prefix(&[keys::OPEN_CASE])
-        .unwrap()
-        .map(|entry| {
-            let (key, value) = entry.unwrap();
-            codec::decode(&key, &value).unwrap()
-        })
-        .collect();
+    let open = open_cases(engine);
     let open_states = vec![
         CaseState::Received,
         CaseState::Accepted,
@@ -189,11 +204,7 @@ async fn the_queue_by_due_date_pages_as_the_open_cases_sort() {
     ];
     let now = crate::clock::today();
     for offset in (-42i64..=42).step_by(3) {
-        let today = if offset < 0 {
-            now - Days::new(offset.unsigned_abs())
-        } else {
-            now + Days::new(offset as u64)
-        };
+        let today = day(now, offset);
         for (county, states, kind) in [
             (None, open_states.clone(), None),
             (Some(county()), open_states.clone(), None),
@@ -206,17 +217,7 @@ async fn the_queue_by_due_date_pages_as_the_open_cases_sort() {
                 kind,
                 ..CaseQuery::default()
             };
-            let mut expected: Vec<_> = open
-                .iter()
-                .filter_map(|case| {
-                    let clock = case.clock(&rules, today);
-                    query
-                        .matches(case, clock.as_ref(), None)
-                        .then(|| (order_key(case, clock.as_ref()), case.id.clone()))
-                })
-                .collect();
-            expected.sort();
-            let expected: Vec<_> = expected.into_iter().map(|(_, id)| id).collect();
+            let expected = sorted_matches(&open, &query, &rules, today, None);
             for page_size in [1, 2, 3, 100] {
                 let mut listed = Vec::new();
                 let mut token = String::new();
