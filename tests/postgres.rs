@@ -5,8 +5,9 @@
 //!
 //! One server: creates, updates with etags, request-id replay, the change feed, and a
 //! SIGKILL and restart that keeps every acknowledged write. Two servers on one database:
-//! one gap-free revision across both, one identity taken once, and a writer killed with
-//! SIGKILL mid-load while the other carries on.
+//! one gap-free revision across both, one identity taken once, the same people created on
+//! both at once with exact counts, and a writer killed with SIGKILL mid-load while the
+//! other carries on.
 
 mod common;
 
@@ -252,6 +253,73 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
     let (_a, mut client_a) = Server::start(&url).await;
     let next = create(&mut client_a, teacher(99_999, "350702")).await;
     assert_eq!(next.revision, last + 1);
+}
+
+/// Each server reads a group's keys before it takes the writers' lock, and again under it
+/// (`store::writer::prefetch`): the second read must see what the other server committed
+/// in between. Both servers create the same people at once, many at a time, so each
+/// server's read ahead keeps meeting the other's commits: one record per person, and the
+/// county's count (a counter each create reads and writes) exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL's server programs (initdb, postgres): the whole suite runs it (README, first lines)"]
+async fn two_servers_creating_the_same_people_at_once_keep_one_record_each_and_exact_counts() {
+    const PEOPLE: u32 = 400;
+    const AT_ONCE: u32 = 16;
+    let url = database("same people");
+    let (a, mut client_a) = Server::start(&url).await;
+    let (b, _) = Server::start(&url).await;
+
+    // AT_ONCE callers on each server, each creating its share of the people in order; the
+    // two servers' callers go through the same people at the same pace.
+    let mut tasks = Vec::new();
+    for server in [&a, &b] {
+        for caller in 0..AT_ONCE {
+            let mut client = server.client().await.unwrap();
+            tasks.push(tokio::spawn(async move {
+                let mut created = 0u32;
+                for n in (caller..PEOPLE).step_by(AT_ONCE as usize) {
+                    match client
+                        .create_teacher(create_request(teacher(n, "350702"), ""))
+                        .await
+                    {
+                        Ok(_) => created += 1,
+                        Err(status) => assert_eq!(status.code(), Code::AlreadyExists, "{status:?}"),
+                    }
+                }
+                created
+            }));
+        }
+    }
+    let mut created = 0;
+    for task in tasks {
+        created += task.await.unwrap();
+    }
+    assert_eq!(
+        created, PEOPLE,
+        "each person created once, on one server or the other"
+    );
+
+    let records = list_all(&mut client_a, pb::ListTeachersRequest::default()).await;
+    assert_eq!(records.len() as u32, PEOPLE);
+    let statistics = client_a
+        .get_statistics(pb::GetStatisticsRequest {
+            county_code: "350702".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let counted: u64 = statistics.counties.iter().map(|county| county.total).sum();
+    assert_eq!(
+        counted,
+        u64::from(PEOPLE),
+        "the county's count: {statistics:?}"
+    );
+    let feed = gap_free_feed(&mut client_a).await;
+    assert_eq!(
+        feed.len() as u32,
+        PEOPLE,
+        "a change for each create, no more"
+    );
 }
 
 /// Runs `teacher-registry ARGS`; its stdout, and whether it succeeded.

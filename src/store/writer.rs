@@ -67,6 +67,17 @@ use crate::store::{changes, Backend, StorageFault, StoreError};
 
 /// The most mutations committed by one batch and flush.
 pub(crate) const MAX_GROUP: usize = 2048;
+/// Where a shared engine's run of commands is read ahead (see [`Writer::take_shared`]).
+#[derive(Clone, Copy)]
+enum Ahead {
+    /// A run that starts a group, before the writers' lock is taken.
+    BeforeTheLock,
+    /// The same run, under the lock: what other servers committed meanwhile is read.
+    AgainUnderTheLock,
+    /// A later run of a group that holds the lock.
+    InTheGroup,
+}
+
 /// The first pause before a faulted writer probes the disk; it doubles up to the maximum.
 const FIRST_PROBE_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PROBE_PAUSE: Duration = Duration::from_secs(5);
@@ -263,6 +274,7 @@ impl Writer {
             Command::Snapshot { after, reply } => {
                 self.settle(committer_free).await;
                 if shared {
+                    self.prefetched.clear();
                     if let Err(error) = self.begin_shared_group() {
                         let _ = reply.send(Err(error));
                         return;
@@ -276,6 +288,7 @@ impl Writer {
             command => {
                 if shared && self.staging.answers.is_empty() {
                     self.wait_for_committer(committer_free).await;
+                    self.prefetched.clear();
                     if let Err(error) = self.begin_shared_group() {
                         return Answer::refused(command, &error).send();
                     }
@@ -301,7 +314,10 @@ impl Writer {
     }
 
     /// Takes commands on a shared engine: each run of them between snapshots is checked
-    /// once ahead to read its keys in a few queries (see [`prefetch`]), then staged.
+    /// once ahead to read its keys in a few queries (see [`prefetch`]), then staged. A run
+    /// that starts a group is read ahead before the writers' lock is taken, while this
+    /// server's group before is committed or another server's holds the lock, and only
+    /// read again under it, so the lock is held for as little as staging needs.
     async fn take_shared(&mut self, batch: Vec<Command>, committer_free: &mut bool) {
         let mut batch = std::collections::VecDeque::from(batch);
         while let Some(command) = batch.pop_front() {
@@ -309,19 +325,30 @@ impl Writer {
                 self.take(command, committer_free).await;
                 continue;
             }
-            if self.staging.answers.is_empty() {
-                self.wait_for_committer(committer_free).await;
-                if let Err(error) = self.begin_shared_group() {
-                    Answer::refused(command, &error).send();
-                    continue;
-                }
-            }
             let end = batch
                 .iter()
                 .position(|command| matches!(command, Command::Snapshot { .. }))
                 .unwrap_or(batch.len());
-            let run: Vec<Command> = std::iter::once(command).chain(batch.drain(..end)).collect();
-            self.read_ahead(&run);
+            let mut run: Vec<Command> =
+                std::iter::once(command).chain(batch.drain(..end)).collect();
+            if self.staging.answers.is_empty() {
+                self.prefetched.clear();
+                self.read_ahead(&run, Ahead::BeforeTheLock);
+                self.wait_for_committer(committer_free).await;
+                if let Err(error) = self.begin_shared_group() {
+                    // The first is refused; the others try a group of their own.
+                    let rest = run.split_off(1);
+                    for command in rest.into_iter().rev() {
+                        batch.push_front(command);
+                    }
+                    run.into_iter()
+                        .for_each(|command| Answer::refused(command, &error).send());
+                    continue;
+                }
+                self.read_ahead(&run, Ahead::AgainUnderTheLock);
+            } else {
+                self.read_ahead(&run, Ahead::InTheGroup);
+            }
             for command in run {
                 self.stage(command);
             }
@@ -335,27 +362,44 @@ impl Writer {
 
     /// Reads the keys `commands` will read, by checking them against a copy that writes
     /// nowhere (see [`prefetch`]).
-    fn read_ahead(&mut self, commands: &[Command]) {
+    fn read_ahead(&mut self, commands: &[Command], ahead: Ahead) {
         if self.fault.is_some() || self.committer_gone.is_some() {
             return;
         }
         let started = Instant::now();
         let mut prefetched = std::mem::take(&mut self.prefetched);
-        prefetched.discover(&self.engine, |prefetched| {
+        // Before the lock, the group this server is committing may still be in flight:
+        // its keys are read from the engine like any other, to be read again under the
+        // lock with the rest, rather than taken from it and then missed there.
+        let committing = match ahead {
+            Ahead::BeforeTheLock => None,
+            Ahead::AgainUnderTheLock | Ahead::InTheGroup => self.committing.as_deref(),
+        };
+        let pass = |prefetched: &Prefetched| {
             for command in commands {
                 let mut staged = Staged::new(
                     &self.engine,
                     &self.filter,
-                    self.committing.as_deref(),
+                    committing,
                     &self.staging.pending,
                     self.revision,
                 )
                 .reading_ahead(prefetched);
                 dispatch::check(&mut staged, command, &self.request_ids, &self.window_rules);
             }
-        });
+        };
+        let counter = match ahead {
+            Ahead::BeforeTheLock | Ahead::InTheGroup => {
+                prefetched.discover(&self.engine, pass);
+                &self.stats.read_ahead_micros
+            }
+            Ahead::AgainUnderTheLock => {
+                prefetched.read_again(&self.engine, pass);
+                &self.stats.read_again_micros
+            }
+        };
         self.prefetched = prefetched;
-        add_micros(&self.stats.read_ahead_micros, started);
+        add_micros(counter, started);
     }
 
     /// Waits until the committer has written the group it holds, if it holds one.
@@ -374,7 +418,6 @@ impl Writer {
     /// [`Engine::begin_group`]) and taking the revision their groups reached.
     fn begin_shared_group(&mut self) -> Result<(), StoreError> {
         let started = Instant::now();
-        self.prefetched.clear();
         self.engine.begin_group()?;
         let revision = changes::read_revision(&*self.engine)?;
         add_micros(&self.stats.begin_micros, started);

@@ -12,10 +12,16 @@
 //! of those in one query, and again, until a pass misses nothing or [`MOST_PASSES`] have
 //! run. Then it stages the group for real, and every key found is served from here.
 //!
-//! What is held here is the engine as committed when the group began: the writers' lock
-//! is held, this server's committer is idle (a shared engine's groups do not overlap) and
-//! nothing else writes, so it stays true until the group is handed over, and the group's
-//! own writes sit above it in [`super::Staged`]. It is emptied when the next group begins.
+//! A run that starts a group is read ahead twice. First before the writers' lock is
+//! taken, while this server's group before is being committed or another server's group
+//! holds the lock: that finds which keys the run reads, from values that may go stale.
+//! Then under the lock, [`Prefetched::read_again`] reads all of them again in one query
+//! (and one for the ranges), and runs the passes once more for whatever the fresh values
+//! lead to. So what is held here when staging starts is the engine as committed when the
+//! group began: the writers' lock is held, this server's committer is idle (a shared
+//! engine's groups do not overlap) and nothing else writes, so it stays true until the
+//! group is handed over, and the group's own writes sit above it in [`super::Staged`].
+//! It is emptied when the next group begins.
 //!
 //! The discovery passes see what checks see and write nothing anywhere: the store's
 //! `apply` functions touch nothing but their [`super::Staged`], which is dropped. A check
@@ -134,6 +140,26 @@ impl Prefetched {
         self.seed.set(rand::random());
         self.discover_passes(engine, &mut pass);
         // Staging draws what the passes drew.
+        self.rewind_draws();
+    }
+
+    /// Reads again every key and range read so far, then runs `pass` as
+    /// [`Prefetched::discover`] does for whatever the fresher values lead to, with the
+    /// run's draws unchanged. For a run read ahead before the writers' lock was taken:
+    /// under it, this replaces what other servers have committed since. A failed read
+    /// forgets everything, so the checks read the engine themselves rather than a value
+    /// that may be stale.
+    pub(super) fn read_again(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
+        let keys: Vec<Vec<u8>> = self.values.drain().map(|(key, _)| key).collect();
+        let ranges: Vec<KeyRange> = self.ranges.drain().map(|(range, _)| range).collect();
+        match self.read(engine, keys, ranges) {
+            Ok(()) => self.discover_passes(engine, &mut pass),
+            Err(error) => {
+                tracing::debug!(%error, "could not read a group's keys again");
+                self.values.clear();
+                self.ranges.clear();
+            }
+        }
         self.rewind_draws();
     }
 

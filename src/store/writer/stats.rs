@@ -14,6 +14,7 @@ pub(crate) struct WriteStats {
     pub(super) flush_micros: AtomicU64,
     pub(super) begin_micros: AtomicU64,
     pub(super) read_ahead_micros: AtomicU64,
+    pub(super) read_again_micros: AtomicU64,
     pub(super) stage_micros: AtomicU64,
     pub(super) wait_micros: AtomicU64,
     pub(super) faulted: AtomicBool,
@@ -33,6 +34,9 @@ pub struct WriteStatsSnapshot {
     pub begin_micros: u64,
     /// On a shared engine: time spent reading groups' keys ahead (see `writer::prefetch`).
     pub read_ahead_micros: u64,
+    /// On a shared engine: time spent reading a group's keys again once the writers' lock
+    /// is taken, with what other servers committed meanwhile.
+    pub read_again_micros: u64,
     /// Time spent staging commands (checks and writes, against memory and the engine).
     pub stage_micros: u64,
     /// On a shared engine: time the writer waited for the group before to be written.
@@ -52,6 +56,7 @@ impl WriteStats {
             flush_micros: self.flush_micros.load(Ordering::Relaxed),
             begin_micros: self.begin_micros.load(Ordering::Relaxed),
             read_ahead_micros: self.read_ahead_micros.load(Ordering::Relaxed),
+            read_again_micros: self.read_again_micros.load(Ordering::Relaxed),
             stage_micros: self.stage_micros.load(Ordering::Relaxed),
             wait_micros: self.wait_micros.load(Ordering::Relaxed),
             faulted: self.faulted.load(Ordering::Relaxed),
