@@ -7,7 +7,8 @@ mod common;
 
 use chrono::{Duration, NaiveDate};
 use common::{
-    certificate, create, error_info, start_server, teacher, violated_fields, Client, TestServer,
+    certificate, create, error_info, registry_args, start_server, teacher, violated_fields, Client,
+    TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -700,8 +701,8 @@ async fn cases_outlive_a_restart() {
     assert_eq!(again, case);
     server.stop().await;
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-        .args(["verify", "--data-dir"])
-        .arg(dir.path())
+        .arg("verify")
+        .args(registry_args(dir.path()))
         .output()
         .unwrap();
     assert!(

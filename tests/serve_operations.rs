@@ -7,6 +7,7 @@
 #![cfg(unix)]
 
 mod cli_support;
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -51,8 +52,7 @@ async fn start(data_dir: &Path, auth: &Path, log: &Path, port: u16, token: &str)
     let server = Serving(
         binary()
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data_dir)
+            .args(common::registry_args(data_dir))
             .arg("--auth-file")
             .arg(auth)
             .stdout(Stdio::null())
