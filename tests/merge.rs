@@ -444,7 +444,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     assert!(!ok && said.contains("the merge was not undone"), "{said}");
     let data_dir = server.data_dir.clone();
     let _temp = server.stop().await;
-    let store = Store::open(&data_dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&location_for(&data_dir), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
     drop(dir);
@@ -598,7 +598,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
 
     let data_dir = copy.data_dir.clone();
     let _copy = copy.stop().await;
-    let store = Store::open(&data_dir, &StoreOptions::default()).unwrap();
+    let store = Store::open_at(&location_for(&data_dir), &StoreOptions::default()).unwrap();
     let report = store.verify().unwrap();
     assert!(report.is_consistent(), "{:?}", report.problems);
 }

@@ -314,8 +314,8 @@ async fn a_rename_or_a_move_takes_the_index_entry_with_it() {
     // And the index still agrees with every record.
     let dir = server.data_dir.clone();
     let _temp = server.stop().await;
-    let store = teacher_registry::store::Store::open(
-        &dir,
+    let store = teacher_registry::store::Store::open_at(
+        &location_for(&dir),
         &teacher_registry::store::StoreOptions::default(),
     )
     .unwrap();
