@@ -72,9 +72,6 @@ pub(crate) const MAX_GROUP: usize = 2048;
 enum Ahead {
     /// A run that starts a group, before the writers' lock is taken.
     BeforeTheLock,
-    /// The same run with the commands that joined it while it waited for the committer,
-    /// still before the lock: only their keys are read.
-    JoinedBeforeTheLock,
     /// The same run, under the lock: what other servers committed meanwhile is read.
     AgainUnderTheLock,
     /// A later run of a group that holds the lock.
@@ -227,10 +224,8 @@ impl Writer {
         // handed over as soon as the committer is free.
         let mut committer_free = true;
         let mut open = true;
-        // A shared engine's group holds the other servers' writers off from when it is
-        // begun to when it is committed: it takes in what is queued before it begins
-        // (see `take_shared`), and what comes later waits for the next group, to be read
-        // ahead while this one commits.
+        // A shared engine's group holds the other servers' writers off while it is
+        // staged: it takes in everything queued before it is handed over.
         let shared = self.engine.is_shared();
         while open || !self.staging.answers.is_empty() {
             let room = open && self.staging.answers.len() < MAX_GROUP;
@@ -243,13 +238,18 @@ impl Writer {
                 command = receiver.recv(), if room => match command {
                     Some(command) if shared => {
                         let batch = self.queued_after(command, &mut receiver);
-                        self.take_shared(batch, &mut receiver, &mut committer_free).await;
+                        self.take_shared(batch, &mut committer_free).await;
                     }
                     Some(command) => self.take(command, &mut committer_free).await,
                     None => open = false,
                 },
             }
-            if !shared {
+            if shared {
+                if let Ok(command) = receiver.try_recv() {
+                    let batch = self.queued_after(command, &mut receiver);
+                    self.take_shared(batch, &mut committer_free).await;
+                }
+            } else {
                 self.hand_over(&mut committer_free);
                 while self.staging.answers.len() < MAX_GROUP {
                     match receiver.try_recv() {
@@ -318,12 +318,7 @@ impl Writer {
     /// that starts a group is read ahead before the writers' lock is taken, while this
     /// server's group before is committed or another server's holds the lock, and only
     /// read again under it, so the lock is held for as little as staging needs.
-    async fn take_shared(
-        &mut self,
-        batch: Vec<Command>,
-        receiver: &mut mpsc::Receiver<Command>,
-        committer_free: &mut bool,
-    ) {
+    async fn take_shared(&mut self, batch: Vec<Command>, committer_free: &mut bool) {
         let mut batch = std::collections::VecDeque::from(batch);
         while let Some(command) = batch.pop_front() {
             if matches!(command, Command::Snapshot { .. }) {
@@ -340,9 +335,6 @@ impl Writer {
                 self.prefetched.clear();
                 self.read_ahead(&run, Ahead::BeforeTheLock);
                 self.wait_for_committer(committer_free).await;
-                if batch.is_empty() && self.join_arrivals(&mut run, &mut batch, receiver) {
-                    self.read_ahead(&run, Ahead::JoinedBeforeTheLock);
-                }
                 if let Err(error) = self.begin_shared_group() {
                     // The first is refused; the others try a group of their own.
                     let rest = run.split_off(1);
@@ -368,29 +360,6 @@ impl Writer {
         }
     }
 
-    /// Adds to `run` the commands queued since it was taken (while it was read ahead and
-    /// the group before committed), up to the first snapshot, which goes to `batch`, or
-    /// as many as the group has room for. Whether any joined.
-    fn join_arrivals(
-        &self,
-        run: &mut Vec<Command>,
-        batch: &mut std::collections::VecDeque<Command>,
-        receiver: &mut mpsc::Receiver<Command>,
-    ) -> bool {
-        let before = run.len();
-        while run.len() < MAX_GROUP {
-            match receiver.try_recv() {
-                Ok(command @ Command::Snapshot { .. }) => {
-                    batch.push_back(command);
-                    break;
-                }
-                Ok(command) => run.push(command),
-                Err(_) => break,
-            }
-        }
-        run.len() > before
-    }
-
     /// Reads the keys `commands` will read, by checking them against a copy that writes
     /// nowhere (see [`prefetch`]).
     fn read_ahead(&mut self, commands: &[Command], ahead: Ahead) {
@@ -403,7 +372,7 @@ impl Writer {
         // its keys are read from the engine like any other, to be read again under the
         // lock with the rest, rather than taken from it and then missed there.
         let committing = match ahead {
-            Ahead::BeforeTheLock | Ahead::JoinedBeforeTheLock => None,
+            Ahead::BeforeTheLock => None,
             Ahead::AgainUnderTheLock | Ahead::InTheGroup => self.committing.as_deref(),
         };
         let pass = |prefetched: &Prefetched| {
@@ -422,10 +391,6 @@ impl Writer {
         let counter = match ahead {
             Ahead::BeforeTheLock | Ahead::InTheGroup => {
                 prefetched.discover(&self.engine, pass);
-                &self.stats.read_ahead_micros
-            }
-            Ahead::JoinedBeforeTheLock => {
-                prefetched.discover_further(&self.engine, pass);
                 &self.stats.read_ahead_micros
             }
             Ahead::AgainUnderTheLock => {

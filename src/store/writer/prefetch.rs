@@ -15,9 +15,7 @@
 //! A run that starts a group is read ahead twice. First before the writers' lock is
 //! taken, while this server's group before is being committed or another server's group
 //! holds the lock: that finds which keys the run reads, from values that may go stale.
-//! Commands that arrive meanwhile, before the lock is taken, join the run and are read
-//! ahead the same way ([`Prefetched::discover_further`]). Then under the lock,
-//! [`Prefetched::read_again`] reads all of them again in one query
+//! Then under the lock, [`Prefetched::read_again`] reads all of them again in one query
 //! (and one for the ranges), and runs the passes once more for whatever the fresh values
 //! lead to. So what is held here when staging starts is the engine as committed when the
 //! group began: the writers' lock is held, this server's committer is idle (a shared
@@ -142,13 +140,6 @@ impl Prefetched {
         self.seed.set(rand::random());
         self.discover_passes(engine, &mut pass);
         // Staging draws what the passes drew.
-        self.rewind_draws();
-    }
-
-    /// [`Prefetched::discover`] for a run that grew: the same draws, so what the run's
-    /// first commands drew is read already and only the new commands' keys are read.
-    pub(super) fn discover_further(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
-        self.discover_passes(engine, &mut pass);
         self.rewind_draws();
     }
 
