@@ -9,11 +9,10 @@ mod common;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::{add_principal, Role};
 use teacher_registry::cli::{run_sync, SyncArgs};
-use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 const A: &str = "350702";
@@ -23,12 +22,7 @@ const C: &str = "350722";
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> AuthClient {
-    let channel = Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
+    TeacherRegistryServiceClient::new(server.channel_as(token).await)
 }
 
 struct Counties {
@@ -46,11 +40,7 @@ async fn counties(dir: &std::path::Path) -> Counties {
     let a = add_principal(&path, "yanping", Role::County, Some(A)).unwrap();
     let b = add_principal(&path, "shunchang", Role::County, Some(B)).unwrap();
     let c = add_principal(&path, "pucheng", Role::County, Some(C)).unwrap();
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     Counties {
         admin: as_token(&server, &admin_token).await,
         a: as_token(&server, &a).await,
