@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{certificate, start_server_with_auth, teacher, TestServer, Token};
+use common::{certificate, issue_request, start_server_with_auth, teacher, TestServer, Token};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
@@ -258,11 +258,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .teacher
         .unwrap();
     admin_registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000125")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&holder.teacher_id, "20163500022000125"))
         .await
         .unwrap();
     let mut hr_cases = cases_as(&server, &hr).await;

@@ -7,8 +7,8 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, start_server, teacher, today_cst as today, violated_fields,
-    Client, TestServer,
+    certificate, create, error_info, issue_request, start_server, teacher, today_cst as today,
+    violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -49,6 +49,11 @@ fn certification(applicant: pb::Teacher, kind: pb::CertificateKind) -> pb::OpenC
         }),
         ..Default::default()
     }
+}
+
+/// A primary-school certification for teacher `n` of the county, without a record.
+fn primary(n: u32) -> pb::OpenCaseRequest {
+    certification(teacher(n, COUNTY), pb::CertificateKind::PrimarySchool)
 }
 
 /// A case about an existing certificate (reissue or registration).
@@ -141,6 +146,12 @@ async fn get_teacher(registry: &mut Client, teacher_id: &str) -> pb::Teacher {
     };
     let teacher = registry.get_teacher(request).await.unwrap().into_inner();
     teacher.teacher.unwrap()
+}
+
+/// Issues the holder certificate `number`.
+async fn issue(registry: &mut Client, holder: &pb::Teacher, number: &str) {
+    let request = issue_request(&holder.teacher_id, number);
+    registry.issue_certificate(request).await.unwrap();
 }
 
 async fn revision(registry: &mut Client) -> u64 {
@@ -247,19 +258,8 @@ async fn a_decision_whose_effect_is_refused_changes_nothing() {
     holder.national_id = common::resident_id("350702", "1980-01-01", 7);
     holder.birth_date = "1980-01-01".into();
     let holder = create(&mut registry, holder).await;
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let case = open_accepted(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    issue(&mut registry, &holder, NUMBER).await;
+    let case = open_accepted(&mut client, primary(1)).await;
     let before = revision(&mut registry).await;
 
     let taken = refused_decision(
@@ -293,11 +293,7 @@ async fn steps_the_state_does_not_allow_are_refused_with_the_rule_and_change_not
     let server = start_server().await;
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
-    let case = open(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let case = open(&mut client, primary(1)).await;
     let before = revision(&mut registry).await;
 
     let early = refused_decision(
@@ -416,7 +412,7 @@ async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
     let server = start_server().await;
     let mut client = cases(&server).await;
     let received = today() - Duration::days(60);
-    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut request = primary(1);
     request.case.as_mut().unwrap().received_on = received.to_string();
     let case = open(&mut client, request).await;
     let late = client
@@ -428,11 +424,7 @@ async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
         .await
         .unwrap_err();
     assert_eq!(reason(&late), "SUPPLEMENT_NOTICE_LATE");
-    let fresh = open(
-        &mut client,
-        certification(teacher(2, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let fresh = open(&mut client, primary(2)).await;
 
     let list = |overdue: bool, due_within: u32| pb::ListCasesRequest {
         county_code: COUNTY.into(),
@@ -532,14 +524,7 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
     let holder = create(&mut registry, teacher(3, COUNTY)).await;
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    issue(&mut registry, &holder, NUMBER).await;
 
     let reissue = open(
         &mut client,
@@ -637,7 +622,7 @@ async fn a_retry_with_the_request_id_gets_the_first_answer_and_a_reused_id_is_re
     let server = start_server().await;
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
-    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut request = primary(1);
     request.request_id = "window-7-0001".into();
     let first = open(&mut client, request.clone()).await;
     let before = revision(&mut registry).await;
@@ -669,11 +654,7 @@ async fn cases_outlive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = common::start_server_in(dir.path()).await;
     let mut client = cases(&server).await;
-    let case = open_accepted(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let case = open_accepted(&mut client, primary(1)).await;
     drop(client);
     server.stop().await;
     let server = common::start_server_in(dir.path()).await;
@@ -697,11 +678,7 @@ async fn cases_outlive_a_restart() {
 async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
     let server = start_server().await;
     let mut client = cases(&server).await;
-    let decided = open_accepted(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let decided = open_accepted(&mut client, primary(1)).await;
     decide(
         &mut client,
         approve_certification(&decided, NUMBER, pb::CertificateKind::PrimarySchool),
@@ -890,7 +867,7 @@ async fn lookahead_and_dates_out_of_range_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&far), ["due_within_working_days"]);
-    let mut ancient = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut ancient = primary(1);
     ancient.case.as_mut().unwrap().received_on = "1900-01-01".into();
     let refused = client.open_case(ancient).await.unwrap_err();
     assert_eq!(violated_fields(&refused), ["case.received_on"]);

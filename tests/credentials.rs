@@ -44,11 +44,7 @@ async fn signing_server(dir: &Path, auth: Option<Authenticator>) -> (TestServer,
 async fn holder(client: &mut Client) -> pb::Teacher {
     let teacher = create(client, teacher(1, "350702")).await;
     client
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: teacher.teacher_id.clone(),
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
         .unwrap()
         .into_inner()
@@ -452,11 +448,7 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         .teacher
         .unwrap();
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: teacher.teacher_id,
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
         .unwrap();
 

@@ -177,11 +177,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     )
     .await;
     admin
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: card.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000042")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&card.teacher_id, "20163500022000042"))
         .await
         .unwrap();
     let card = admin
@@ -240,26 +236,16 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         .await
         .unwrap_err();
     assert_eq!(stale.code(), tonic::Code::Aborted);
-    let mut clerk = Identity::new(server.channel_as(&who.clerk).await);
-    let out_of_scope = clerk
-        .merge_teachers(merge_request(
-            &passport.teacher_id,
-            &card.teacher_id,
-            "同一人",
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(out_of_scope.code(), tonic::Code::NotFound);
-    let mut reader = Identity::new(server.channel_as(&who.reader).await);
-    let denied = reader
-        .merge_teachers(merge_request(
-            &passport.teacher_id,
-            &card.teacher_id,
-            "同一人",
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    // A clerk of A does not see B's card; a reader may not merge.
+    let attempt = merge_request(&passport.teacher_id, &card.teacher_id, "同一人");
+    for (role, token, code) in [
+        ("clerk", &who.clerk, tonic::Code::NotFound),
+        ("reader", &who.reader, tonic::Code::PermissionDenied),
+    ] {
+        let mut identity = Identity::new(server.channel_as(token).await);
+        let refused = identity.merge_teachers(attempt.clone()).await.unwrap_err();
+        assert_eq!(refused.code(), code, "{role}: {refused:?}");
+    }
     assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), card);
 
     // The merge: the passport record survives and gains the card, the certificate and

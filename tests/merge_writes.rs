@@ -350,18 +350,7 @@ async fn writes_to_a_retired_number_name_the_survivor_to_those_who_may_see_it() 
         .teacher_id;
     let never = teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string();
     let round = Rounds::new(server.channel_as(&admin_token).await)
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度中小学一级教师职称评审".into(),
-                county_code: A.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: (today_cst() + chrono::Days::new(30)).to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::new_round(today_cst() + chrono::Days::new(30)))
         .await
         .unwrap()
         .into_inner()

@@ -25,6 +25,21 @@ async fn as_token(server: &TestServer, token: &str) -> AuthClient {
     TeacherRegistryServiceClient::new(server.channel_as(token).await)
 }
 
+/// Moves the teacher to `county` directly, by an update of its county (not a transfer).
+fn move_to(teacher_id: &str, county: &str) -> pb::UpdateTeacherRequest {
+    pb::UpdateTeacherRequest {
+        teacher: Some(pb::Teacher {
+            teacher_id: teacher_id.into(),
+            county_code: county.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["county_code".into()],
+        }),
+        request_id: String::new(),
+    }
+}
+
 struct Counties {
     server: TestServer,
     admin_token: String,
@@ -127,20 +142,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let id = teacher.teacher_id.clone();
 
     // A county may no longer move its teacher out by itself.
-    let moved = a
-        .update_teacher(pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: id.clone(),
-                county_code: B.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["county_code".into()],
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let moved = a.update_teacher(move_to(&id, B)).await.unwrap_err();
     assert_eq!(moved.code(), Code::PermissionDenied);
     assert!(
         moved.message().contains("ProposeTransfer"),
@@ -304,17 +306,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .unwrap();
     assert_eq!(ids(&transfers(&mut a, A).await.incoming), [id.as_str()]);
     let direct = admin
-        .update_teacher(pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: id.clone(),
-                county_code: C.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["county_code".into()],
-            }),
-            request_id: String::new(),
-        })
+        .update_teacher(move_to(&id, C))
         .await
         .unwrap()
         .into_inner()

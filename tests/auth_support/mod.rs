@@ -24,7 +24,9 @@ use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::common::{auth_options, create_request, start_server_with, teacher, TestServer, Token};
+use crate::common::{
+    auth_options, create_request, issue_request, start_server_with, teacher, TestServer, Token,
+};
 use registry_calls::call_registry;
 use service_calls::{
     call_case, call_credential, call_duplicates, call_evaluation, call_identity, call_public,
@@ -114,18 +116,7 @@ pub async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
         .unwrap();
     for (holder, number) in [(&a, CERT_A), (&b, "20163500022000456")] {
         admin
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: holder.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: number.into(),
-                    kind: pb::CertificateKind::PrimarySchool as i32,
-                    subject: "语文".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
+            .issue_certificate(issue_request(&holder.teacher_id, number))
             .await
             .unwrap();
     }

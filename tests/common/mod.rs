@@ -348,6 +348,15 @@ pub fn certificate(number: &str) -> pb::Certificate {
     }
 }
 
+/// Issues the teacher certificate `number` (see [`certificate`]), not yet registered.
+pub fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
+    pb::IssueCertificateRequest {
+        teacher_id: teacher_id.into(),
+        certificate: Some(certificate(number)),
+        ..Default::default()
+    }
+}
+
 /// Today in China Standard Time, the registry's day.
 pub fn today_cst() -> chrono::NaiveDate {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
@@ -394,6 +403,40 @@ pub fn second_level_since_2015(teacher_id: &str) -> pb::ChangeTitleRequest {
             approval_document: "南教人[2015]3号".into(),
             ..Default::default()
         }),
+        ..Default::default()
+    }
+}
+
+/// The county of the title evaluation rounds the tests open (see [`new_round`]).
+pub const ROUND_COUNTY: &str = "350702";
+
+/// A round of [`ROUND_COUNTY`] for FIRST_LEVEL, five years in the tier, a committee of
+/// nine, taking applications until `deadline`.
+pub fn new_round(deadline: chrono::NaiveDate) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度中小学一级教师职称评审".into(),
+            county_code: ROUND_COUNTY.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: deadline.to_string(),
+            years_in_tier: 5,
+            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// `teacher`'s application to `round`, made on `on`.
+pub fn application_request(
+    round: &pb::EvaluationRound,
+    teacher: &pb::Teacher,
+    on: chrono::NaiveDate,
+) -> pb::ApplyForTitleRequest {
+    pb::ApplyForTitleRequest {
+        round_id: round.round_id.clone(),
+        teacher_id: teacher.teacher_id.clone(),
+        applied_on: on.to_string(),
         ..Default::default()
     }
 }
