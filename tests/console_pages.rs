@@ -14,8 +14,7 @@ use teacher_registry::api::pb;
 async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_then_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
 
     let by_name = http.get(&format!("/search?q={}", encode("张"))).await;
@@ -127,8 +126,7 @@ async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_th
 async fn a_county_user_is_refused_another_countys_teacher_and_a_reader_sees_masked_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let own = county
         .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
         .await;
@@ -144,8 +142,7 @@ async fn a_county_user_is_refused_another_countys_teacher_and_a_reader_sees_mask
     let by_number = county.get(&format!("/search?q={CERT_B}")).await;
     assert!(!by_number.body.contains("李四"));
 
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     let page = reader
         .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
         .await;
@@ -218,8 +215,7 @@ async fn the_public_page_answers_what_verify_certificate_answers_within_its_limi
 async fn the_title_transition_runs_dry_then_applies_what_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let page = http.get("/transition").await;
     assert_eq!(page.status, 200);
     let csrf = page.input("csrf").unwrap();
@@ -291,8 +287,7 @@ async fn the_title_transition_runs_dry_then_applies_what_was_read() {
 async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut admin = Http::new(fx.console);
-    admin.sign_in(&fx.tokens.admin).await;
+    let mut admin = fx.signed_in(&fx.tokens.admin).await;
     let page = admin.get("/stats").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.body.matches("<svg").count(), 3, "{}", page.body);
@@ -305,8 +300,7 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
     assert!(page.body.contains("<td>顺昌县 350721</td><td>1</td>"));
 
     // A county user's figures are their county's alone, as GetStatistics scopes them.
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let page = county.get("/stats").await;
     assert!(
         page.body.contains("<td>延平区 350702</td><td>1</td>"),
@@ -320,8 +314,7 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
 async fn registration_and_revocation_show_their_field_errors_then_take_effect() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
     let path = format!("/teachers/{id}");
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
@@ -366,8 +359,7 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
 async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers_page() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
     let path = format!("/teachers/{id}");
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
@@ -508,8 +500,7 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
 
     // A county user may not change titles (the role table), so that form is not drawn
     // for them; they may issue certificates.
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let page = county.get(&path).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("<form class=\"card\" id=\"title\""));

@@ -57,8 +57,7 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
     }
     ids.sort();
 
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let path = format!("/rounds/{}", round.round_id);
     let first = http.get(&path).await;
     assert_eq!(first.status, 200, "{}", first.body);

@@ -155,6 +155,13 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
 }
 
 impl Fixture {
+    /// A browser-like client of the console, signed in with `token`.
+    pub async fn signed_in(&self, token: &str) -> Http {
+        let mut http = Http::new(self.console);
+        http.sign_in(token).await;
+        http
+    }
+
     /// The teacher as the registry now has it (over gRPC, as the admin).
     pub async fn teacher(&self, id: &str) -> pb::Teacher {
         let channel = self.server.channel().await;
