@@ -29,7 +29,7 @@
 
 mod common;
 
-use common::Serving;
+use common::{today, Serving};
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -37,7 +37,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
-use chrono::NaiveDate;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -420,18 +419,11 @@ async fn round(
     teachers: &[String],
 ) -> anyhow::Result<(String, Vec<String>)> {
     let round_id = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度一级教师职称评审".into(),
-                county_code: ROUND_COUNTY.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today().to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::first_level_round(
+            "2026年度一级教师职称评审".into(),
+            ROUND_COUNTY,
+            today(),
+        ))
         .await?
         .into_inner()
         .round
@@ -459,11 +451,6 @@ async fn round(
         .try_collect()
         .await?;
     Ok((round_id, applied))
-}
-
-fn today() -> NaiveDate {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
-    chrono::Utc::now().with_timezone(&cst).date_naive()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::Serving;
+use common::{today, Serving};
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -152,11 +152,6 @@ fn rate(count: u64, took: Duration) -> f64 {
     count as f64 / took.as_secs_f64().max(1e-9)
 }
 
-fn today() -> NaiveDate {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
-    chrono::Utc::now().with_timezone(&cst).date_naive()
-}
-
 /// Teacher `n` of run `run`: born in 1980, registered a year ago, SECOND_LEVEL since 2015.
 async fn eligible(channel: Channel, run: u64, n: u64) -> anyhow::Result<String> {
     let mut registry = TeacherRegistryServiceClient::new(channel);
@@ -194,18 +189,11 @@ async fn one_round(
 ) -> anyhow::Result<Timings> {
     let mut client = EvaluationServiceClient::new(channel.clone());
     let round = client
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: format!("2026年度一级教师职称评审（第{}批）", run + 1),
-                county_code: COUNTY.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today().to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::first_level_round(
+            format!("2026年度一级教师职称评审（第{}批）", run + 1),
+            COUNTY,
+            today(),
+        ))
         .await?
         .into_inner()
         .round

@@ -58,6 +58,15 @@ async fn credentials(server: &TestServer) -> CredentialServiceClient<Channel> {
         .unwrap()
 }
 
+/// A credential for the certificate `NUMBER`, as IssueCredential answers it.
+async fn issued_credential(server: &TestServer) -> String {
+    let request = pb::IssueCredentialRequest {
+        certificate_number: NUMBER.into(),
+    };
+    let issued = credentials(server).await.issue_credential(request).await;
+    issued.unwrap().into_inner().credential
+}
+
 async fn check(
     server: &TestServer,
     text: &str,
@@ -257,15 +266,7 @@ async fn forged_and_truncated_credentials_are_refused_offline_and_online() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, public) = signing_server(dir.path(), None).await;
     holder(&mut server.client).await;
-    let issued = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let text = issued.credential;
+    let text = issued_credential(&server).await;
     let mut parts = text.split('.');
     let (prefix, payload, signature) = (
         parts.next().unwrap(),
@@ -334,15 +335,7 @@ async fn a_changed_name_supersedes_a_credential() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, _) = signing_server(dir.path(), None).await;
     let teacher = holder(&mut server.client).await;
-    let text = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .credential;
+    let text = issued_credential(&server).await;
     server
         .client
         .update_teacher(pb::UpdateTeacherRequest {
@@ -534,15 +527,7 @@ async fn online_checks_are_limited_per_address_like_verification() {
     })
     .await;
     holder(&mut server.client.clone()).await;
-    let text = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .credential;
+    let text = issued_credential(&server).await;
     for _ in 0..2 {
         let answer = check(&server, &text).await.unwrap();
         assert_eq!(verdict(&answer), pb::CredentialVerdict::Valid);

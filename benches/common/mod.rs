@@ -94,6 +94,12 @@ pub fn directory_size(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
+/// Today in China Standard Time, the registry's day.
+pub fn today() -> NaiveDate {
+    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
+    chrono::Utc::now().with_timezone(&cst).date_naive()
+}
+
 /// The one-minute load average ("?" where /proc/loadavg cannot be read).
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -133,6 +139,27 @@ where
         .await?;
     registry.change_title(second_level_since_2015(&id)).await?;
     Ok(id)
+}
+
+/// A FIRST_LEVEL round named `name` of `county`, five years in the tier, a committee of
+/// nine, taking applications until `deadline`.
+pub fn first_level_round(
+    name: String,
+    county: &str,
+    deadline: NaiveDate,
+) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name,
+            county_code: county.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: deadline.to_string(),
+            years_in_tier: 5,
+            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
 }
 
 /// Teacher `serial` of `county`, born in 1980 (a day later every thousand), an active
