@@ -21,6 +21,10 @@
 //! Every answer is checked; a failed call stops the run. Server and client share the
 //! machine's CPUs, so compare figures only with runs on the same machine.
 
+mod common;
+
+use common::Serving;
+
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,9 +37,8 @@ use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::domain::resident_check_character;
-use teacher_registry::server::{self, ServerOptions};
+use teacher_registry::server::ServerOptions;
 use teacher_registry::store::{Store, StoreOptions};
-use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
 
 #[global_allocator]
@@ -53,30 +56,13 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        cases: 50_000,
-        concurrency: 64,
-        calls: 300,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let mut value = || -> anyhow::Result<u64> {
-            given
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?
-                .parse()
-                .with_context(|| format!("{flag} takes a number"))
-        };
-        match flag.as_str() {
-            "--cases" => args.cases = value()?,
-            "--concurrency" => args.concurrency = value()?.max(1),
-            "--calls" => args.calls = value()?.max(1),
-            // cargo bench passes --bench.
-            "--bench" => {}
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(args)
+    let [cases, concurrency, calls] =
+        common::number_flags(["--cases", "--concurrency", "--calls"])?;
+    Ok(Args {
+        cases: cases.unwrap_or(50_000),
+        concurrency: concurrency.map_or(64, |n: u64| n.max(1)),
+        calls: calls.map_or(300, |n: u64| n.max(1)),
+    })
 }
 
 fn main() -> ExitCode {
@@ -102,17 +88,8 @@ fn run() -> anyhow::Result<()> {
     let data_dir = tempfile::tempdir()?;
     let store = Store::open(data_dir.path(), &StoreOptions::default())?;
     let server_runtime = runtime("server")?;
-    let listener = server_runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = server_runtime.spawn(server::run(
-        listener,
-        store.clone(),
-        ServerOptions::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let serving = Serving::start(&server_runtime, store.clone(), ServerOptions::default())?;
+    let address = serving.address;
     println!(
         "cases benchmark: {} cases, {} in flight, {} calls per query, {} CPUs",
         args.cases,
@@ -122,8 +99,7 @@ fn run() -> anyhow::Result<()> {
     );
     let clients = runtime("client")?;
     let result = clients.block_on(drive(&args, &format!("http://{address}")));
-    let _ = stop.send(());
-    let _ = server_runtime.block_on(serving);
+    serving.stop(&server_runtime);
     if let Ok(size) = store.size_on_disk() {
         println!("data directory: {} MB", size / 1_000_000);
     }

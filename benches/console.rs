@@ -27,13 +27,16 @@
 //!    slower than its budget gets at least ten calls in a minute). Every answer must be
 //!    200.
 
+mod common;
+
+use common::{today, Serving};
+
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context as _};
-use chrono::{Days, NaiveDate};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -42,11 +45,9 @@ use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryS
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::cli::{generate, run_import, ImportArgs, ImportMode};
 use teacher_registry::console::ConsoleOptions;
-use teacher_registry::domain::resident_check_character;
-use teacher_registry::server::{self, ServerOptions};
+use teacher_registry::server::ServerOptions;
 use teacher_registry::store::{Store, StoreOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
@@ -67,31 +68,14 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        teachers: 1_000_000,
-        cases: 50_000,
-        applications: 1000,
-        calls: 200,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let mut value = || -> anyhow::Result<u64> {
-            given
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?
-                .parse()
-                .with_context(|| format!("{flag} takes a number"))
-        };
-        match flag.as_str() {
-            "--teachers" => args.teachers = value()?.max(1),
-            "--cases" => args.cases = value()?,
-            "--applications" => args.applications = value()?.max(1),
-            "--calls" => args.calls = value()?.max(1) as usize,
-            "--bench" => {}
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(args)
+    let [teachers, cases, applications, calls] =
+        common::number_flags(["--teachers", "--cases", "--applications", "--calls"])?;
+    Ok(Args {
+        teachers: teachers.map_or(1_000_000, |n: u64| n.max(1)),
+        cases: cases.unwrap_or(50_000),
+        applications: applications.map_or(1000, |n: u64| n.max(1)),
+        calls: calls.map_or(200, |n: u64| n.max(1) as usize),
+    })
 }
 
 fn main() -> ExitCode {
@@ -117,8 +101,6 @@ fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
     let console = free_address()?;
     let options = ServerOptions {
         authenticator: Some(Authenticator::load(&auth)?),
@@ -126,10 +108,8 @@ fn run() -> anyhow::Result<()> {
         rates: std::collections::HashMap::new(),
         ..ServerOptions::default()
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = runtime.spawn(server::run(listener, store.clone(), options, async move {
-        let _ = stopped.await;
-    }));
+    let serving = Serving::start(&runtime, store.clone(), options)?;
+    let address = serving.address;
     println!(
         "console benchmark: {} teachers, {} cases, {} calls per page, {} CPUs",
         args.teachers,
@@ -138,8 +118,7 @@ fn run() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let result = runtime.block_on(drive(&args, dir.path(), address, console, &token));
-    let _ = stop.send(());
-    let _ = runtime.block_on(serving);
+    serving.stop(&runtime);
     if let Ok(size) = store.size_on_disk() {
         println!("data directory: {} MB", size / 1_000_000);
     }
@@ -427,57 +406,9 @@ async fn eligible(
     >,
     n: u64,
 ) -> anyhow::Result<String> {
-    let birth = NaiveDate::from_ymd_opt(1980, 1, 1).context("a date")? + Days::new(n / 1000);
-    let first17 = format!("110101{}{:03}", birth.format("%Y%m%d"), n % 1000);
-    let created = registry
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
-                national_id: format!("{first17}{}", resident_check_character(first17.as_bytes())),
-                name: format!("申报人{n}"),
-                gender: pb::Gender::Female as i32,
-                birth_date: birth.to_string(),
-                county_code: ROUND_COUNTY.into(),
-                school: format!("第{}中学", n % 7 + 1),
-                employment_status: pb::EmploymentStatus::Active as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .teacher
-        .context("a created teacher")?;
-    let id = created.teacher_id;
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: id.clone(),
-            certificate: Some(pb::Certificate {
-                certificate_number: format!("2016110002{n:07}"),
-                kind: pb::CertificateKind::PrimarySchool as i32,
-                subject: "语文".into(),
-                issuing_authority: "南平市延平区教育局".into(),
-                certified_on: "2016-07-01".into(),
-                ..Default::default()
-            }),
-            first_registration_on: (today() - Days::new(365)).to_string(),
-            ..Default::default()
-        })
-        .await?;
-    registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await?;
-    Ok(id)
+    let teacher = common::applicant(n, "110101", ROUND_COUNTY);
+    let number = format!("2016110002{n:07}");
+    common::create_eligible(&mut registry, teacher, number, today()).await
 }
 
 /// A round of county 350702 with an application by each of `teachers`.
@@ -488,18 +419,11 @@ async fn round(
     teachers: &[String],
 ) -> anyhow::Result<(String, Vec<String>)> {
     let round_id = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度一级教师职称评审".into(),
-                county_code: ROUND_COUNTY.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today().to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::first_level_round(
+            "2026年度一级教师职称评审".into(),
+            ROUND_COUNTY,
+            today(),
+        ))
         .await?
         .into_inner()
         .round
@@ -527,11 +451,6 @@ async fn round(
         .try_collect()
         .await?;
     Ok((round_id, applied))
-}
-
-fn today() -> NaiveDate {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
-    chrono::Utc::now().with_timezone(&cst).date_naive()
 }
 
 fn ms(d: Duration) -> f64 {

@@ -20,6 +20,8 @@
 //! Server and client share the machine's CPUs, so compare figures only with runs on the
 //! same machine.
 
+mod common;
+
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,27 +47,11 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        teachers: 1_000_000,
-        concurrency: 256,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let mut value = || -> anyhow::Result<u32> {
-            given
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?
-                .parse()
-                .with_context(|| format!("{flag} takes a number"))
-        };
-        match flag.as_str() {
-            "--teachers" => args.teachers = value()?.max(1),
-            "--concurrency" => args.concurrency = value()?.max(1),
-            "--bench" => {}
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(args)
+    let [teachers, concurrency] = common::number_flags(["--teachers", "--concurrency"])?;
+    Ok(Args {
+        teachers: teachers.map_or(1_000_000, |n: u32| n.max(1)),
+        concurrency: concurrency.map_or(256, |n: u32| n.max(1)),
+    })
 }
 
 fn main() -> ExitCode {

@@ -12,6 +12,9 @@
 //! It uses only the store API that was there before revisions, so the same file runs on
 //! the commit before them for the figures "against before" in `benches/README.md`.
 
+mod common;
+
+use common::load_average;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -28,15 +31,7 @@ use teacher_registry::store::{Store, StoreOptions, Target, TeacherChange, WriteC
 const REGISTRY_TREE: &str = "registry";
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let count: u64 = match args.next() {
-        Some(n) => n.parse().context("N: a number of teachers")?,
-        None => 100_000,
-    };
-    let in_flight: usize = match args.next() {
-        Some(n) => n.parse().context("IN_FLIGHT: a number")?,
-        None => 256,
-    };
+    let (count, in_flight) = common::count_and_in_flight(100_000, "teachers")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
     println!(
@@ -78,13 +73,6 @@ fn main() -> anyhow::Result<()> {
         per(history(&after_moves) - history(&after_creates))
     );
     Ok(())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split(' ').next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
 }
 
 fn rate(what: &str, count: u64, started: Instant) {
@@ -152,7 +140,10 @@ type Prefixes = BTreeMap<u8, (u64, u64)>;
 /// directory.
 fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
     println!("{when}:");
-    println!("  disk    data directory {} bytes", directory_size(dir)?);
+    println!(
+        "  disk    data directory {} bytes",
+        common::directory_size(dir)?
+    );
     let db = sled::Config::new().path(dir).open()?;
     let tree = db.open_tree(REGISTRY_TREE)?;
     let mut prefixes = Prefixes::new();
@@ -171,20 +162,6 @@ fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
         );
     }
     Ok(prefixes)
-}
-
-fn directory_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        total += if metadata.is_dir() {
-            directory_size(&entry.path())?
-        } else {
-            metadata.len()
-        };
-    }
-    Ok(total)
 }
 
 /// Teacher `n` (distinct below 1,000,000), in county 350702, at `school`.

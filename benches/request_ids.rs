@@ -14,6 +14,8 @@
 //! (`Store::trim_request_ids`), reports again, compacts the stopped directory
 //! (`store::compact`, as `teacher-registry compact` does), and reports a last time.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,24 +34,13 @@ const RETENTION: Duration = Duration::from_secs(5);
 const REGISTRY_TREE: &str = "registry";
 
 fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
-    let count: u64 = match args.next() {
-        Some(n) => n.parse().context("N: a number of creates")?,
-        None => 1_000_000,
-    };
-    let in_flight: usize = match args.next() {
-        Some(n) => n.parse().context("IN_FLIGHT: a number")?,
-        None => 256,
-    };
+    let (count, in_flight) = common::count_and_in_flight(1_000_000, "creates")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
     println!(
         "machine   nproc {}, load average {} at start",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/loadavg")?
-            .split(' ')
-            .next()
-            .unwrap_or("?")
+        common::load_average()
     );
     println!(
         "run       {count} creates with request ids, {in_flight} in flight, retention {} s, in {}",
@@ -131,7 +122,7 @@ async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<(
 /// The data directory's size, sled's own figure when the store was open, and the keys and
 /// bytes (key + value) under each prefix of the stopped directory.
 fn report(when: &str, dir: &Path, sled_size: Option<u64>) -> anyhow::Result<()> {
-    let on_disk = directory_size(dir)?;
+    let on_disk = common::directory_size(dir)?;
     println!("{when}:");
     match sled_size {
         Some(sled) => println!(
@@ -167,20 +158,6 @@ fn report(when: &str, dir: &Path, sled_size: Option<u64>) -> anyhow::Result<()> 
         );
     }
     Ok(())
-}
-
-fn directory_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        total += if metadata.is_dir() {
-            directory_size(&entry.path())?
-        } else {
-            metadata.len()
-        };
-    }
-    Ok(total)
 }
 
 fn mib(bytes: u64) -> String {

@@ -21,6 +21,10 @@
 //! Every answer is checked (each outcome without an error, the figures equal to the
 //! count); the medians over the runs are printed last. Server and client share the CPUs.
 
+mod common;
+
+use common::{today, Serving};
+
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -30,10 +34,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::domain::resident_check_character;
-use teacher_registry::server::{self, ServerOptions};
+use teacher_registry::server::ServerOptions;
 use teacher_registry::store::{Store, StoreOptions};
-use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
 
 #[global_allocator]
@@ -49,31 +51,14 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        applications: 2000,
-        concurrency: 32,
-        runs: 3,
-        calls: 100,
-    };
-    let mut given = std::env::args().skip(1);
-    while let Some(flag) = given.next() {
-        let mut value = || -> anyhow::Result<u64> {
-            given
-                .next()
-                .with_context(|| format!("{flag} needs a value"))?
-                .parse()
-                .with_context(|| format!("{flag} takes a number"))
-        };
-        match flag.as_str() {
-            "--applications" => args.applications = value()?.max(1),
-            "--concurrency" => args.concurrency = value()?.max(1) as usize,
-            "--runs" => args.runs = value()?.max(1),
-            "--calls" => args.calls = value()?.max(1),
-            "--bench" => {}
-            other => anyhow::bail!("unknown argument {other}"),
-        }
-    }
-    Ok(args)
+    let [applications, concurrency, runs, calls] =
+        common::number_flags(["--applications", "--concurrency", "--runs", "--calls"])?;
+    Ok(Args {
+        applications: applications.map_or(2000, |n: u64| n.max(1)),
+        concurrency: concurrency.map_or(32, |n: u64| n.max(1) as usize),
+        runs: runs.map_or(3, |n: u64| n.max(1)),
+        calls: calls.map_or(100, |n: u64| n.max(1)),
+    })
 }
 
 fn main() -> ExitCode {
@@ -93,17 +78,8 @@ fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = runtime.spawn(server::run(
-        listener,
-        store.clone(),
-        ServerOptions::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let serving = Serving::start(&runtime, store.clone(), ServerOptions::default())?;
+    let address = serving.address;
     println!(
         "rounds benchmark: {} applications per round, {} in flight, {} runs, {} CPUs",
         args.applications,
@@ -112,8 +88,7 @@ fn run() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let result = runtime.block_on(drive(&args, &format!("http://{address}")));
-    let _ = stop.send(());
-    let _ = runtime.block_on(serving);
+    serving.stop(&runtime);
     result
 }
 
@@ -177,66 +152,13 @@ fn rate(count: u64, took: Duration) -> f64 {
     count as f64 / took.as_secs_f64().max(1e-9)
 }
 
-fn today() -> NaiveDate {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
-    chrono::Utc::now().with_timezone(&cst).date_naive()
-}
-
 /// Teacher `n` of run `run`: born in 1980, registered a year ago, SECOND_LEVEL since 2015.
 async fn eligible(channel: Channel, run: u64, n: u64) -> anyhow::Result<String> {
     let mut registry = TeacherRegistryServiceClient::new(channel);
     let serial = run * 100_000 + n;
-    let birth = NaiveDate::from_ymd_opt(1980, 1, 1).expect("date") + Days::new(serial / 1000);
-    let first17 = format!("{COUNTY}{}{:03}", birth.format("%Y%m%d"), serial % 1000);
-    let created = registry
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
-                national_id: format!("{first17}{}", resident_check_character(first17.as_bytes())),
-                name: format!("申报人{serial}"),
-                gender: pb::Gender::Female as i32,
-                birth_date: birth.to_string(),
-                county_code: COUNTY.into(),
-                school: format!("第{}中学", serial % 7 + 1),
-                employment_status: pb::EmploymentStatus::Active as i32,
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .teacher
-        .context("a created teacher")?;
-    let id = created.teacher_id;
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: id.clone(),
-            certificate: Some(pb::Certificate {
-                certificate_number: format!("2016350002{serial:07}"),
-                kind: pb::CertificateKind::PrimarySchool as i32,
-                subject: "语文".into(),
-                issuing_authority: "南平市延平区教育局".into(),
-                certified_on: "2016-07-01".into(),
-                ..Default::default()
-            }),
-            first_registration_on: (today() - Days::new(365)).to_string(),
-            ..Default::default()
-        })
-        .await?;
-    registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await?;
-    Ok(id)
+    let teacher = common::applicant(serial, COUNTY, COUNTY);
+    let number = format!("2016350002{serial:07}");
+    common::create_eligible(&mut registry, teacher, number, today()).await
 }
 
 async fn prepare(channel: &Channel, args: &Args, run: u64) -> anyhow::Result<Vec<String>> {
@@ -267,18 +189,11 @@ async fn one_round(
 ) -> anyhow::Result<Timings> {
     let mut client = EvaluationServiceClient::new(channel.clone());
     let round = client
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: format!("2026年度一级教师职称评审（第{}批）", run + 1),
-                county_code: COUNTY.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today().to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::first_level_round(
+            format!("2026年度一级教师职称评审（第{}批）", run + 1),
+            COUNTY,
+            today(),
+        ))
         .await?
         .into_inner()
         .round

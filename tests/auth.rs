@@ -12,7 +12,7 @@ use auth_support::table::{self, admits, COLUMNS, COUNTY, NO_TOKEN, ROLE_TABLE};
 use auth_support::*;
 use common::*;
 use teacher_registry::api::pb;
-use teacher_registry::auth::{Authenticator, Rpc};
+use teacher_registry::auth::Rpc;
 use teacher_registry::server::{ServerOptions, TlsFiles};
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tonic::Code;
@@ -519,9 +519,8 @@ async fn one_principal_beyond_its_share_is_resource_exhausted() {
     let path = dir.path().join("auth.toml");
     let tokens = principals(&path);
     let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
         max_in_flight_per_principal: 1,
-        ..ServerOptions::default()
+        ..auth_options(&path)
     })
     .await;
     let mut tasks = Vec::new();
@@ -592,9 +591,8 @@ async fn tls_and_mutual_tls() {
     let auth_path = dir.path().join("auth.toml");
     let tokens = principals(&auth_path);
     let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&auth_path).unwrap()),
         tls: Some(tls),
-        ..ServerOptions::default()
+        ..auth_options(&auth_path)
     })
     .await;
     let url = format!("https://localhost:{}", server.address.port());
@@ -703,9 +701,8 @@ async fn open_streams_count_against_the_principal_limit() {
     let path = dir.path().join("auth.toml");
     let tokens = principals(&path);
     let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
         max_in_flight_per_principal: 2,
-        ..ServerOptions::default()
+        ..auth_options(&path)
     })
     .await;
     let mut client = as_token(&server, &tokens.reader).await;

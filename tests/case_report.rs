@@ -11,7 +11,7 @@
 mod cli_support;
 mod common;
 
-use common::{certificate, create, start_server, teacher, violated_fields, TestServer};
+use common::{create, issue_request, start_server, teacher, violated_fields, TestServer};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use tonic::transport::Channel;
@@ -79,6 +79,13 @@ async fn accept(client: &mut Cases, case: &pb::Case, on: &str) -> pb::Case {
         .unwrap()
 }
 
+/// Opens the case and accepts it the day it was received.
+async fn opened_and_accepted(client: &mut Cases, case: pb::Case) -> pb::Case {
+    let on = case.received_on.clone();
+    let case = open(client, case).await;
+    accept(client, &case, &on).await
+}
+
 async fn decide(client: &mut Cases, request: pb::DecideCaseRequest) -> pb::Case {
     client
         .decide_case(request)
@@ -104,11 +111,7 @@ async fn holder(server: &TestServer, n: u32, county: &str, number: &str) {
     let mut registry = server.client.clone();
     let created = create(&mut registry, teacher(n, county)).await;
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: created.teacher_id,
-            certificate: Some(certificate(number)),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&created.teacher_id, number))
         .await
         .unwrap();
 }
@@ -141,8 +144,7 @@ async fn scenario(server: &TestServer) {
     let mut client = cases(server).await;
     // County A, certification, received in March.
     // C1: accepted 03-02 (Mon), denied 03-16 (Mon): 10 working days, on time.
-    let c1 = open(&mut client, certification(1, A, "2026-03-02")).await;
-    let c1 = accept(&mut client, &c1, "2026-03-02").await;
+    let c1 = opened_and_accepted(&mut client, certification(1, A, "2026-03-02")).await;
     assert_eq!(
         decide(&mut client, deny(&c1, "2026-03-16"))
             .await
@@ -151,8 +153,7 @@ async fn scenario(server: &TestServer) {
     );
     // C2: accepted 03-04 (Wed), denied 04-15 (Wed): 30 working days, past the committed
     // 20 but on the last day of the legal 30.
-    let c2 = open(&mut client, certification(2, A, "2026-03-04")).await;
-    let c2 = accept(&mut client, &c2, "2026-03-04").await;
+    let c2 = opened_and_accepted(&mut client, certification(2, A, "2026-03-04")).await;
     let c2 = decide(&mut client, deny(&c2, "2026-04-15")).await;
     assert_eq!(
         (c2.working_days_used, c2.overdue, c2.overdue_legal),
@@ -171,8 +172,7 @@ async fn scenario(server: &TestServer) {
         .unwrap();
     // C4: accepted 03-11, notice 03-12, materials 03-20, denied 04-08: 20 working days
     // from 03-12 to 04-08, less the 7 paused (03-12..03-20): 13, on time.
-    let c4 = open(&mut client, certification(4, A, "2026-03-11")).await;
-    let c4 = accept(&mut client, &c4, "2026-03-11").await;
+    let c4 = opened_and_accepted(&mut client, certification(4, A, "2026-03-11")).await;
     client
         .request_supplement(pb::RequestSupplementRequest {
             case_id: c4.case_id.clone(),
@@ -199,10 +199,8 @@ async fn scenario(server: &TestServer) {
     );
     // County A, certification, received in June and still open: C5 past both limits
     // today; C6 waiting for materials, its clock standing still.
-    let c5 = open(&mut client, certification(5, A, "2026-06-01")).await;
-    accept(&mut client, &c5, "2026-06-01").await;
-    let c6 = open(&mut client, certification(6, A, "2026-06-02")).await;
-    let c6 = accept(&mut client, &c6, "2026-06-02").await;
+    opened_and_accepted(&mut client, certification(5, A, "2026-06-01")).await;
+    let c6 = opened_and_accepted(&mut client, certification(6, A, "2026-06-02")).await;
     client
         .request_supplement(pb::RequestSupplementRequest {
             case_id: c6.case_id,
@@ -216,12 +214,11 @@ async fn scenario(server: &TestServer) {
     // R2 approved after 1 (05-05 to 05-06).
     holder(server, 11, A, "20163500022000123").await;
     holder(server, 12, A, "20163500022000124").await;
-    let r1 = open(
+    let r1 = opened_and_accepted(
         &mut client,
         about(REGISTRATION, A, "20163500022000123", "2026-05-04"),
     )
     .await;
-    let r1 = accept(&mut client, &r1, "2026-05-04").await;
     decide(
         &mut client,
         pb::DecideCaseRequest {
@@ -233,12 +230,11 @@ async fn scenario(server: &TestServer) {
         },
     )
     .await;
-    let r2 = open(
+    let r2 = opened_and_accepted(
         &mut client,
         about(REGISTRATION, A, "20163500022000124", "2026-05-05"),
     )
     .await;
-    let r2 = accept(&mut client, &r2, "2026-05-05").await;
     decide(
         &mut client,
         pb::DecideCaseRequest {
@@ -252,12 +248,11 @@ async fn scenario(server: &TestServer) {
     // County B, reissue, March: RI1 approved after 14 working days (03-02 to 03-20),
     // past the committed 10, within the legal 20; W1 withdrawn before acceptance.
     holder(server, 21, B, "20163500022000125").await;
-    let ri1 = open(
+    let ri1 = opened_and_accepted(
         &mut client,
         about(REISSUE, B, "20163500022000125", "2026-03-02"),
     )
     .await;
-    let ri1 = accept(&mut client, &ri1, "2026-03-02").await;
     decide(
         &mut client,
         pb::DecideCaseRequest {
@@ -379,7 +374,6 @@ async fn the_report_matches_a_hand_counted_year() {
     scenario(&server).await;
     let mut client = cases(&server).await;
 
-    let by_month = report(&mut client, "", pb::ReportPeriod::Month).await;
     #[rustfmt::skip]
     let months: [Row; 5] = [
         //                 recv acc ref app den def onC onL late openL openLL
@@ -389,18 +383,6 @@ async fn the_report_matches_a_hand_counted_year() {
         (5, A, REGISTRATION, [2, 2, 0, 1, 0, 1, 2, 2, 0, 0, 0], Some(2.5)),
         (6, A, CERT,         [2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 1], None),
     ];
-    // No row for July: a consultation only.
-    assert_eq!(rows(&by_month), expected(&months));
-    assert_eq!(
-        consultations(&by_month),
-        [
-            (3, A.to_string(), 2),
-            (3, B.to_string(), 1),
-            (7, A.to_string(), 1)
-        ]
-    );
-
-    let by_quarter = report(&mut client, "", pb::ReportPeriod::Quarter).await;
     #[rustfmt::skip]
     let quarters: [Row; 4] = [
         (1, A, CERT,         [4, 3, 1, 0, 1, 0, 1, 1, 0, 0, 0], Some(10.0)),
@@ -408,17 +390,6 @@ async fn the_report_matches_a_hand_counted_year() {
         (2, A, CERT,         [2, 2, 0, 0, 2, 0, 1, 2, 1, 1, 1], Some(21.5)),
         (2, A, REGISTRATION, [2, 2, 0, 1, 0, 1, 2, 2, 0, 0, 0], Some(2.5)),
     ];
-    assert_eq!(rows(&by_quarter), expected(&quarters));
-    assert_eq!(
-        consultations(&by_quarter),
-        [
-            (1, A.to_string(), 2),
-            (1, B.to_string(), 1),
-            (3, A.to_string(), 1)
-        ]
-    );
-
-    let by_year = report(&mut client, "", pb::ReportPeriod::Year).await;
     #[rustfmt::skip]
     let year: [Row; 3] = [
         // Decisions of 10, 13 and 30 working days: the median is 13.
@@ -426,11 +397,28 @@ async fn the_report_matches_a_hand_counted_year() {
         (0, A, REGISTRATION, [2, 2, 0, 1, 0, 1, 2, 2, 0, 0, 0], Some(2.5)),
         (0, B, REISSUE,      [2, 1, 0, 1, 0, 0, 0, 1, 1, 0, 0], Some(14.0)),
     ];
-    assert_eq!(rows(&by_year), expected(&year));
-    assert_eq!(
-        consultations(&by_year),
-        [(0, A.to_string(), 3), (0, B.to_string(), 1)]
-    );
+    // The consultations by (period, county): in July a consultation only, no row.
+    for (period, want, consulted) in [
+        (
+            pb::ReportPeriod::Month,
+            &months[..],
+            [(3, A, 2), (3, B, 1), (7, A, 1)].as_slice(),
+        ),
+        (
+            pb::ReportPeriod::Quarter,
+            &quarters[..],
+            &[(1, A, 2), (1, B, 1), (3, A, 1)],
+        ),
+        (pb::ReportPeriod::Year, &year[..], &[(0, A, 3), (0, B, 1)]),
+    ] {
+        let read = report(&mut client, "", period).await;
+        assert_eq!(rows(&read), expected(want), "{period:?}");
+        let consulted: Vec<(u32, String, u64)> = consulted
+            .iter()
+            .map(|&(p, c, n)| (p, c.to_string(), n))
+            .collect();
+        assert_eq!(consultations(&read), consulted, "{period:?}");
+    }
 
     // One county: only its rows; the default period is the month.
     let b_only = client

@@ -5,14 +5,13 @@
 
 mod common;
 
-use common::{certificate, start_server_with, teacher, TestServer, Token};
+use common::{certificate, issue_request, start_server_with_auth, teacher, TestServer, Token};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
-use teacher_registry::server::ServerOptions;
+use teacher_registry::auth::{add_principal, Role};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 const A: &str = "350702";
@@ -21,22 +20,14 @@ const B: &str = "350721";
 type Cases = CaseServiceClient<InterceptedService<Channel, Token>>;
 type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
-async fn channel(server: &TestServer) -> Channel {
-    Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 async fn cases_as(server: &TestServer, token: &str) -> Cases {
     let token = Token::bearer(token);
-    CaseServiceClient::with_interceptor(channel(server).await, token)
+    CaseServiceClient::with_interceptor(server.channel().await, token)
 }
 
 async fn registry_as(server: &TestServer, token: &str) -> Registry {
     let token = Token::bearer(token);
-    TeacherRegistryServiceClient::with_interceptor(channel(server).await, token)
+    TeacherRegistryServiceClient::with_interceptor(server.channel().await, token)
 }
 
 fn certification(county: &str, n: u32, kind: pb::CertificateKind) -> pb::OpenCaseRequest {
@@ -99,11 +90,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         add_principal(&path, "bad", Role::City, Some("350702")).is_err(),
         "a county is no city"
     );
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
 
     // A county opens and accepts a two-level case, and one decided by the county.
     let mut yanping = cases_as(&server, &county_a).await;
@@ -271,11 +258,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .teacher
         .unwrap();
     admin_registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000125")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&holder.teacher_id, "20163500022000125"))
         .await
         .unwrap();
     let mut hr_cases = cases_as(&server, &hr).await;

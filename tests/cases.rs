@@ -5,10 +5,10 @@
 
 mod common;
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use common::{
-    certificate, create, error_info, registry_args, start_server, teacher, violated_fields, Client,
-    TestServer,
+    certificate, create, error_info, issue_request, registry_args, start_server, teacher,
+    today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -18,16 +18,13 @@ use tonic::Code;
 type Cases = CaseServiceClient<Channel>;
 
 const COUNTY: &str = "350702";
+/// The primary-school certificate most tests issue or approve.
+const NUMBER: &str = "20163500022000123";
 
 async fn cases(server: &TestServer) -> Cases {
     CaseServiceClient::connect(format!("http://{}", server.address))
         .await
         .unwrap()
-}
-
-fn today() -> NaiveDate {
-    let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
-    chrono::Utc::now().with_timezone(&cst).date_naive()
 }
 
 fn all_review_items() -> Vec<i32> {
@@ -52,6 +49,11 @@ fn certification(applicant: pb::Teacher, kind: pb::CertificateKind) -> pb::OpenC
         }),
         ..Default::default()
     }
+}
+
+/// A primary-school certification for teacher `n` of the county, without a record.
+fn primary(n: u32) -> pb::OpenCaseRequest {
+    certification(teacher(n, COUNTY), pb::CertificateKind::PrimarySchool)
 }
 
 /// A case about an existing certificate (reissue or registration).
@@ -108,6 +110,50 @@ fn approve_certification(
     }
 }
 
+/// Opens a case and accepts it: a case ready for its decision.
+async fn open_accepted(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
+    let case = open(client, request).await;
+    accept(client, &case).await
+}
+
+/// The answer to a decision the service carries out.
+async fn decide(client: &mut Cases, request: pb::DecideCaseRequest) -> pb::DecideCaseResponse {
+    client.decide_case(request).await.unwrap().into_inner()
+}
+
+/// The status of a decision the service refuses.
+async fn refused_decision(client: &mut Cases, request: pb::DecideCaseRequest) -> tonic::Status {
+    client.decide_case(request).await.unwrap_err()
+}
+
+async fn get_case(client: &mut Cases, case_id: &str) -> pb::Case {
+    let request = pb::GetCaseRequest {
+        case_id: case_id.into(),
+    };
+    client
+        .get_case(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+}
+
+async fn get_teacher(registry: &mut Client, teacher_id: &str) -> pb::Teacher {
+    let request = pb::GetTeacherRequest {
+        teacher_id: teacher_id.into(),
+        revision: None,
+    };
+    let teacher = registry.get_teacher(request).await.unwrap().into_inner();
+    teacher.teacher.unwrap()
+}
+
+/// Issues the holder certificate `number`.
+async fn issue(registry: &mut Client, holder: &pb::Teacher, number: &str) {
+    let request = issue_request(&holder.teacher_id, number);
+    registry.issue_certificate(request).await.unwrap();
+}
+
 async fn revision(registry: &mut Client) -> u64 {
     registry
         .get_statistics(pb::GetStatisticsRequest::default())
@@ -141,15 +187,11 @@ async fn a_certification_from_receipt_to_decision_creates_the_record_and_issues_
     assert_eq!(case.state, pb::CaseState::Accepted as i32);
     assert_eq!(case.accepted_on, today().to_string());
 
-    let decided = client
-        .decide_case(approve_certification(
-            &case,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let decided = decide(
+        &mut client,
+        approve_certification(&case, NUMBER, pb::CertificateKind::PrimarySchool),
+    )
+    .await;
     let (case, holder) = (decided.case.unwrap(), decided.teacher.unwrap());
     assert_eq!(case.state, pb::CaseState::Decided as i32);
     assert_eq!(case.outcome, pb::CaseOutcome::Approved as i32);
@@ -157,7 +199,7 @@ async fn a_certification_from_receipt_to_decision_creates_the_record_and_issues_
         case.teacher_id, holder.teacher_id,
         "the case names the new record"
     );
-    assert_eq!(case.certificate_number, "20163500022000123");
+    assert_eq!(case.certificate_number, NUMBER);
     assert_eq!(holder.national_id, applicant.national_id);
     assert_eq!(holder.certificates.len(), 1);
     let actions: Vec<i32> = case.steps.iter().map(|s| s.action).collect();
@@ -216,54 +258,32 @@ async fn a_decision_whose_effect_is_refused_changes_nothing() {
     holder.national_id = common::resident_id("350702", "1980-01-01", 7);
     holder.birth_date = "1980-01-01".into();
     let holder = create(&mut registry, holder).await;
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000123")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let case = open(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
-    let case = accept(&mut client, &case).await;
+    issue(&mut registry, &holder, NUMBER).await;
+    let case = open_accepted(&mut client, primary(1)).await;
     let before = revision(&mut registry).await;
 
-    let taken = client
-        .decide_case(approve_certification(
-            &case,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap_err();
+    let taken = refused_decision(
+        &mut client,
+        approve_certification(&case, NUMBER, pb::CertificateKind::PrimarySchool),
+    )
+    .await;
     assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
-    let wrong_kind = client
-        .decide_case(approve_certification(
+    let wrong_kind = refused_decision(
+        &mut client,
+        approve_certification(
             &case,
             "20163500022000999",
             pb::CertificateKind::JuniorSecondary,
-        ))
-        .await
-        .unwrap_err();
+        ),
+    )
+    .await;
     assert_eq!(wrong_kind.code(), Code::InvalidArgument, "{wrong_kind:?}");
     assert_eq!(
         revision(&mut registry).await,
         before,
         "no record created, no step recorded"
     );
-    let after = client
-        .get_case(pb::GetCaseRequest {
-            case_id: case.case_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let after = get_case(&mut client, &case.case_id).await;
     assert_eq!(after.state, pb::CaseState::Accepted as i32);
     assert_eq!(after.etag, case.etag);
 }
@@ -273,21 +293,14 @@ async fn steps_the_state_does_not_allow_are_refused_with_the_rule_and_change_not
     let server = start_server().await;
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
-    let case = open(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let case = open(&mut client, primary(1)).await;
     let before = revision(&mut registry).await;
 
-    let early = client
-        .decide_case(approve_certification(
-            &case,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap_err();
+    let early = refused_decision(
+        &mut client,
+        approve_certification(&case, NUMBER, pb::CertificateKind::PrimarySchool),
+    )
+    .await;
     assert_eq!(
         (early.code(), reason(&early).as_str()),
         (Code::FailedPrecondition, "CASE_STATE")
@@ -399,7 +412,7 @@ async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
     let server = start_server().await;
     let mut client = cases(&server).await;
     let received = today() - Duration::days(60);
-    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut request = primary(1);
     request.case.as_mut().unwrap().received_on = received.to_string();
     let case = open(&mut client, request).await;
     let late = client
@@ -411,11 +424,7 @@ async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
         .await
         .unwrap_err();
     assert_eq!(reason(&late), "SUPPLEMENT_NOTICE_LATE");
-    let fresh = open(
-        &mut client,
-        certification(teacher(2, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
+    let fresh = open(&mut client, primary(2)).await;
 
     let list = |overdue: bool, due_within: u32| pb::ListCasesRequest {
         county_code: COUNTY.into(),
@@ -463,21 +472,17 @@ async fn a_late_supplement_notice_is_refused_and_an_old_case_is_overdue() {
 async fn two_level_certification_goes_to_the_city_with_the_county_opinion() {
     let server = start_server().await;
     let mut client = cases(&server).await;
-    let case = open(
+    let case = open_accepted(
         &mut client,
         certification(teacher(1, COUNTY), pb::CertificateKind::SeniorSecondary),
     )
     .await;
-    let case = accept(&mut client, &case).await;
     let number = "20163500042000123";
-    let county_decides = client
-        .decide_case(approve_certification(
-            &case,
-            number,
-            pb::CertificateKind::SeniorSecondary,
-        ))
-        .await
-        .unwrap_err();
+    let county_decides = refused_decision(
+        &mut client,
+        approve_certification(&case, number, pb::CertificateKind::SeniorSecondary),
+    )
+    .await;
     assert_eq!(reason(&county_decides), "CITY_DECIDES");
     let forwarded = client
         .forward_case(pb::ForwardCaseRequest {
@@ -500,17 +505,13 @@ async fn two_level_certification_goes_to_the_city_with_the_county_opinion() {
     let mut partial =
         approve_certification(&forwarded, number, pb::CertificateKind::SeniorSecondary);
     partial.review.pop();
-    let incomplete = client.decide_case(partial).await.unwrap_err();
+    let incomplete = refused_decision(&mut client, partial).await;
     assert_eq!(reason(&incomplete), "REVIEW_INCOMPLETE");
-    let decided = client
-        .decide_case(approve_certification(
-            &forwarded,
-            number,
-            pb::CertificateKind::SeniorSecondary,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let decided = decide(
+        &mut client,
+        approve_certification(&forwarded, number, pb::CertificateKind::SeniorSecondary),
+    )
+    .await;
     assert_eq!(
         decided.teacher.unwrap().certificates[0].kind,
         pb::CertificateKind::SeniorSecondary as i32
@@ -523,118 +524,92 @@ async fn reissue_and_registration_decisions_apply_to_the_certificate() {
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
     let holder = create(&mut registry, teacher(3, COUNTY)).await;
-    let number = "20163500022000123";
-    registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(certificate(number)),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    issue(&mut registry, &holder, NUMBER).await;
 
     let reissue = open(
         &mut client,
-        about_certificate(pb::CaseKind::Reissue, number),
+        about_certificate(pb::CaseKind::Reissue, NUMBER),
     )
     .await;
     assert_eq!(reissue.teacher_id, holder.teacher_id);
     assert_eq!(reissue.applicant_name, holder.name);
     let reissue = accept(&mut client, &reissue).await;
-    let missing_declaration = client
-        .decide_case(pb::DecideCaseRequest {
+    let missing_declaration = refused_decision(
+        &mut client,
+        pb::DecideCaseRequest {
             case_id: reissue.case_id.clone(),
             outcome: pb::CaseOutcome::Approved as i32,
             reissue_reason: pb::ReissueReason::Lost as i32,
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
+        },
+    )
+    .await;
     assert_eq!(missing_declaration.code(), Code::InvalidArgument);
-    let decided = client
-        .decide_case(pb::DecideCaseRequest {
+    let decided = decide(
+        &mut client,
+        pb::DecideCaseRequest {
             case_id: reissue.case_id.clone(),
             outcome: pb::CaseOutcome::Approved as i32,
             reissue_reason: pb::ReissueReason::Lost as i32,
             declaration_ref: "声明-2026-001".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(
         decided.teacher.unwrap().certificates[0].copies.len(),
         2,
         "the new copy"
     );
 
-    let deferred = open(
+    let deferred = open_accepted(
         &mut client,
-        about_certificate(pb::CaseKind::Registration, number),
+        about_certificate(pb::CaseKind::Registration, NUMBER),
     )
     .await;
-    let deferred = accept(&mut client, &deferred).await;
-    let wrong_reason = client
-        .decide_case(pb::DecideCaseRequest {
+    let wrong_reason = refused_decision(
+        &mut client,
+        pb::DecideCaseRequest {
             case_id: deferred.case_id.clone(),
             outcome: pb::CaseOutcome::Deferred as i32,
             registration_reasons: vec![pb::RegistrationReason::EthicsViolation as i32],
             ..Default::default()
-        })
-        .await
-        .unwrap_err();
+        },
+    )
+    .await;
     assert_eq!(violated_fields(&wrong_reason), ["registration_reasons"]);
-    let before = registry
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: holder.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let decided = client
-        .decide_case(pb::DecideCaseRequest {
+    let before = get_teacher(&mut registry, &holder.teacher_id).await;
+    let decided = decide(
+        &mut client,
+        pb::DecideCaseRequest {
             case_id: deferred.case_id.clone(),
             outcome: pb::CaseOutcome::Deferred as i32,
             registration_reasons: vec![pb::RegistrationReason::TrainingHoursShort as i32],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert!(
         decided.teacher.is_none(),
         "a deferral leaves the record alone"
     );
-    let after = registry
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: holder.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let after = get_teacher(&mut registry, &holder.teacher_id).await;
     assert_eq!(after.etag, before.etag);
 
-    let qualified = open(
+    let qualified = open_accepted(
         &mut client,
-        about_certificate(pb::CaseKind::Registration, number),
+        about_certificate(pb::CaseKind::Registration, NUMBER),
     )
     .await;
-    let qualified = accept(&mut client, &qualified).await;
-    let decided = client
-        .decide_case(pb::DecideCaseRequest {
+    let decided = decide(
+        &mut client,
+        pb::DecideCaseRequest {
             case_id: qualified.case_id.clone(),
             outcome: pb::CaseOutcome::Approved as i32,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     let registrations = &decided.teacher.unwrap().certificates[0].registrations;
     assert_eq!(
         registrations.last().unwrap().registered_on,
@@ -647,7 +622,7 @@ async fn a_retry_with_the_request_id_gets_the_first_answer_and_a_reused_id_is_re
     let server = start_server().await;
     let mut client = cases(&server).await;
     let mut registry = server.client.clone();
-    let mut request = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut request = primary(1);
     request.request_id = "window-7-0001".into();
     let first = open(&mut client, request.clone()).await;
     let before = revision(&mut registry).await;
@@ -679,25 +654,12 @@ async fn cases_outlive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = common::start_server_in(dir.path()).await;
     let mut client = cases(&server).await;
-    let case = open(
-        &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
-    )
-    .await;
-    let case = accept(&mut client, &case).await;
+    let case = open_accepted(&mut client, primary(1)).await;
     drop(client);
     server.stop().await;
     let server = common::start_server_in(dir.path()).await;
     let mut client = cases(&server).await;
-    let again = client
-        .get_case(pb::GetCaseRequest {
-            case_id: case.case_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let again = get_case(&mut client, &case.case_id).await;
     assert_eq!(again, case);
     server.stop().await;
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
@@ -716,20 +678,12 @@ async fn cases_outlive_a_restart() {
 async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
     let server = start_server().await;
     let mut client = cases(&server).await;
-    let decided = open(
+    let decided = open_accepted(&mut client, primary(1)).await;
+    decide(
         &mut client,
-        certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool),
+        approve_certification(&decided, NUMBER, pb::CertificateKind::PrimarySchool),
     )
     .await;
-    let decided = accept(&mut client, &decided).await;
-    client
-        .decide_case(approve_certification(
-            &decided,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap();
     let paused = open(
         &mut client,
         certification(teacher(2, COUNTY), pb::CertificateKind::SeniorSecondary),
@@ -745,15 +699,7 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
         .unwrap();
     let get = |client: &mut Cases, id: String| {
         let mut client = client.clone();
-        async move {
-            client
-                .get_case(pb::GetCaseRequest { case_id: id })
-                .await
-                .unwrap()
-                .into_inner()
-                .case
-                .unwrap()
-        }
+        async move { get_case(&mut client, &id).await }
     };
     // Recorded once, though the call is retried with its request id.
     let consultation = pb::RecordConsultationRequest {
@@ -884,28 +830,24 @@ async fn a_second_certification_of_one_applicant_joins_the_record_the_first_crea
     );
     let spring = accept(&mut client, &spring).await;
     let autumn = accept(&mut client, &autumn).await;
-    let first = client
-        .decide_case(approve_certification(
-            &spring,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let second = client
-        .decide_case(approve_certification(
+    let first = decide(
+        &mut client,
+        approve_certification(&spring, NUMBER, pb::CertificateKind::PrimarySchool),
+    )
+    .await
+    .teacher
+    .unwrap();
+    let second = decide(
+        &mut client,
+        approve_certification(
             &autumn,
             "20163500032000124",
             pb::CertificateKind::JuniorSecondary,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        ),
+    )
+    .await
+    .teacher
+    .unwrap();
     assert_eq!(
         second.teacher_id, first.teacher_id,
         "one person, one number"
@@ -925,7 +867,7 @@ async fn lookahead_and_dates_out_of_range_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&far), ["due_within_working_days"]);
-    let mut ancient = certification(teacher(1, COUNTY), pb::CertificateKind::PrimarySchool);
+    let mut ancient = primary(1);
     ancient.case.as_mut().unwrap().received_on = "1900-01-01".into();
     let refused = client.open_case(ancient).await.unwrap_err();
     assert_eq!(violated_fields(&refused), ["case.received_on"]);
@@ -952,23 +894,18 @@ async fn an_applicant_without_a_teaching_post_needs_no_school() {
     );
 
     applicant.employment_status = pb::EmploymentStatus::NotEmployed as i32;
-    let case = open(
+    let case = open_accepted(
         &mut client,
         certification(applicant, pb::CertificateKind::PrimarySchool),
     )
     .await;
-    let case = accept(&mut client, &case).await;
-    let holder = client
-        .decide_case(approve_certification(
-            &case,
-            "20163500022000123",
-            pb::CertificateKind::PrimarySchool,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let holder = decide(
+        &mut client,
+        approve_certification(&case, NUMBER, pb::CertificateKind::PrimarySchool),
+    )
+    .await
+    .teacher
+    .unwrap();
     assert_eq!(
         holder.employment_status,
         pb::EmploymentStatus::NotEmployed as i32

@@ -12,11 +12,7 @@ use teacher_registry::cli::run_backup;
 use tonic::Code;
 
 fn issue(teacher: &pb::Teacher, number: &str) -> pb::IssueCertificateRequest {
-    pb::IssueCertificateRequest {
-        teacher_id: teacher.teacher_id.clone(),
-        certificate: Some(certificate(number)),
-        ..Default::default()
-    }
+    issue_request(&teacher.teacher_id, number)
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ mod common;
 use cli_support::*;
 use common::*;
 use teacher_registry::api::pb;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::{add_principal, Role};
 use teacher_registry::server::{ServerOptions, TlsFiles};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,11 +20,7 @@ async fn a_missing_or_wrong_token_tells_the_person_what_to_set() {
     let auth = dir.path().join("auth.toml");
     let token = add_principal(&auth, "root", Role::Admin, None).unwrap();
     let reader = add_principal(&auth, "auditor", Role::Reader, None).unwrap();
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&auth).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&auth).await;
     // Without a scheme: an address as people write it.
     let address = server.address.to_string();
 

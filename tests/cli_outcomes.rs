@@ -2,35 +2,19 @@
 //! code, never a backtrace, even with RUST_BACKTRACE=1: 1 for refused or rejected work,
 //! 2 for a wrong command line, 3 for an unreachable server or a file that cannot be read.
 
+mod cli_support;
 mod common;
 
+use cli_support::{run_with, Run};
 use common::*;
 
-struct Outcome {
-    code: Option<i32>,
-    stderr: String,
-}
-
-async fn run(args: &[&str]) -> Outcome {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_BACKTRACE", "1")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    })
-    .await
-    .unwrap()
+/// Runs the binary with `args` (its log at warnings) and a backtrace asked for.
+async fn run(args: &[&str]) -> Run {
+    run_with(args, &[("RUST_BACKTRACE", "1"), ("RUST_LOG", "warn")]).await
 }
 
 /// Exits with `code`, and says `message` on stderr without a backtrace.
-fn assert_ends(outcome: &Outcome, code: i32, message: &str) {
+fn assert_ends(outcome: &Run, code: i32, message: &str) {
     let stderr = &outcome.stderr;
     assert_eq!(outcome.code, Some(code), "{stderr}");
     assert!(

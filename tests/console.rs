@@ -250,8 +250,7 @@ async fn under_tls_the_console_is_served_over_tls_with_secure_cookies() {
 async fn a_token_revoked_in_the_auth_file_ends_its_console_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     assert_eq!(http.get("/cases").await.status, 200);
     teacher_registry::auth::revoke_principal(&fx.auth_file, "yanping").unwrap();
     fx.authenticator.reload().unwrap();
@@ -279,8 +278,7 @@ async fn a_token_revoked_in_the_auth_file_ends_its_console_sessions() {
 async fn the_language_switch_remembers_english_and_comes_back_to_the_page() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let page = http.get(&format!("/search?q={}&x=1", encode("张"))).await;
     assert!(page.body.contains("<html lang=\"zh-CN\">"), "Chinese first");
     let link = "/lang/en?back=/search%3Fq%3D%25E5%25BC%25A0%26x%3D1";

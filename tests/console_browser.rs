@@ -482,18 +482,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     let applicant = eligible(&mut registry, 61, "周评").await;
     let today = common::today_cst();
     let round = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度中小学一级教师职称评审".into(),
-                county_code: A.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today.to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::new_round(today))
         .await
         .unwrap()
         .into_inner()
@@ -501,12 +490,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
         .unwrap();
     let applied_on = today - chrono::Duration::days(40);
     let application = rounds
-        .apply_for_title(pb::ApplyForTitleRequest {
-            round_id: round.round_id.clone(),
-            teacher_id: applicant.teacher_id.clone(),
-            applied_on: applied_on.to_string(),
-            ..Default::default()
-        })
+        .apply_for_title(common::application_request(&round, &applicant, applied_on))
         .await
         .unwrap()
         .into_inner()

@@ -34,8 +34,7 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
         row(&other_b, B)
     );
 
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let form = http.get("/import").await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("enctype=\"multipart/form-data\""));
@@ -58,8 +57,7 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
             ("file", "teachers.txt", b"hello"),
         )
         .await;
-    assert_eq!(wrong.status, 422);
-    assert!(wrong.body.contains("id=\"file-error\""), "{}", wrong.body);
+    wrong.assert_field_error("file");
 
     let done = http
         .post_file(
@@ -109,8 +107,7 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
         lines[2].starts_with("4,PERMISSION_DENIED,") && lines[2].contains(&other_b.national_id)
     );
     // Another session cannot download them.
-    let mut other = Http::new(fx.console);
-    other.sign_in(&fx.tokens.admin).await;
+    let mut other = fx.signed_in(&fx.tokens.admin).await;
     assert_eq!(other.get(link).await.status, 404);
 
     // The registry has the new teacher, and not the others.
@@ -128,8 +125,7 @@ async fn an_uploaded_file_is_imported_row_by_row_with_its_rejects_to_download() 
     }
 
     // A reader may not import: the registry refuses, nothing changes.
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     let form = reader.get("/import").await;
     let csrf = form.input("csrf").unwrap();
     let mut fresh = common::teacher(54, A);

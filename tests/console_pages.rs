@@ -14,8 +14,7 @@ use teacher_registry::api::pb;
 async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_then_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
 
     let by_name = http.get(&format!("/search?q={}", encode("张"))).await;
@@ -127,8 +126,7 @@ async fn search_finds_by_name_and_numbers_and_a_reissue_shows_its_field_error_th
 async fn a_county_user_is_refused_another_countys_teacher_and_a_reader_sees_masked_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let own = county
         .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
         .await;
@@ -144,8 +142,7 @@ async fn a_county_user_is_refused_another_countys_teacher_and_a_reader_sees_mask
     let by_number = county.get(&format!("/search?q={CERT_B}")).await;
     assert!(!by_number.body.contains("李四"));
 
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     let page = reader
         .get(&format!("/teachers/{}", fx.teacher_a.teacher_id))
         .await;
@@ -194,12 +191,7 @@ async fn the_public_page_answers_what_verify_certificate_answers_within_its_limi
     assert!(!wrong_name.body.contains("id=\"found\""));
 
     let malformed = verify(&mut http, "张三", "12").await;
-    assert_eq!(malformed.status, 422);
-    assert!(
-        malformed.body.contains("id=\"certificate_number-error\""),
-        "{}",
-        malformed.body
-    );
+    malformed.assert_field_error("certificate_number");
 
     // No token from the form: refused before the service is asked.
     let forged = http
@@ -223,46 +215,26 @@ async fn the_public_page_answers_what_verify_certificate_answers_within_its_limi
 async fn the_title_transition_runs_dry_then_applies_what_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let page = http.get("/transition").await;
     assert_eq!(page.status, 200);
     let csrf = page.input("csrf").unwrap();
     let request_id = page.input("request_id").unwrap();
 
-    let missing = http
-        .post(
-            "/transition",
-            &[
-                ("csrf", &csrf),
-                ("request_id", &request_id),
-                ("county_code", A),
-                ("effective_date", "not a date"),
-                ("approval_document", "闽人社〔2026〕1号"),
-                ("action", "dry_run"),
-            ],
-        )
-        .await;
-    assert_eq!(missing.status, 422, "{}", missing.body);
-    assert!(
-        missing.body.contains("id=\"effective_date-error\""),
-        "{}",
-        missing.body
-    );
+    let dry_run = [
+        ("csrf", csrf.as_str()),
+        ("request_id", &request_id),
+        ("county_code", A),
+        ("effective_date", "2026-01-01"),
+        ("approval_document", "闽人社〔2026〕1号"),
+        ("action", "dry_run"),
+    ];
+    let not_a_date = with_field(&dry_run, "effective_date", "not a date");
+    http.post("/transition", &not_a_date)
+        .await
+        .assert_field_error("effective_date");
 
-    let dry = http
-        .post(
-            "/transition",
-            &[
-                ("csrf", &csrf),
-                ("request_id", &request_id),
-                ("county_code", A),
-                ("effective_date", "2026-01-01"),
-                ("approval_document", "闽人社〔2026〕1号"),
-                ("action", "dry_run"),
-            ],
-        )
-        .await;
+    let dry = http.post("/transition", &dry_run).await;
     assert_eq!(dry.status, 200, "{}", dry.body);
     assert!(dry.body.contains("<dd id=\"would\">1</dd>"), "{}", dry.body);
     // Streamed: the rows go out as the registry reaches them, the summary after them.
@@ -315,8 +287,7 @@ async fn the_title_transition_runs_dry_then_applies_what_was_read() {
 async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut admin = Http::new(fx.console);
-    admin.sign_in(&fx.tokens.admin).await;
+    let mut admin = fx.signed_in(&fx.tokens.admin).await;
     let page = admin.get("/stats").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.body.matches("<svg").count(), 3, "{}", page.body);
@@ -329,8 +300,7 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
     assert!(page.body.contains("<td>顺昌县 350721</td><td>1</td>"));
 
     // A county user's figures are their county's alone, as GetStatistics scopes them.
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let page = county.get("/stats").await;
     assert!(
         page.body.contains("<td>延平区 350702</td><td>1</td>"),
@@ -344,29 +314,16 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
 async fn registration_and_revocation_show_their_field_errors_then_take_effect() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
     let path = format!("/teachers/{id}");
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
-        let page = http.get(&path).await;
-        let mut all = vec![
-            ("csrf".to_string(), page.input("csrf").unwrap()),
-            ("etag".to_string(), page.input("etag").unwrap()),
-            ("request_id".to_string(), page.input("request_id").unwrap()),
-            ("certificate_number".to_string(), CERT_A.to_string()),
-        ];
-        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        http.post(&format!("{path}/{action}"), &all).await
+        let mut all = vec![("certificate_number", CERT_A)];
+        all.extend_from_slice(fields);
+        http.post_form(&path, action, None, &all).await
     };
     let bad = send(&mut http, "register", &[("registered_on", "2021-13-45")]).await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body.contains("id=\"register-registered_on-error\""),
-        "{}",
-        bad.body
-    );
+    bad.assert_field_error("register-registered_on");
     let registered = send(&mut http, "register", &[("registered_on", "2021-09-01")]).await;
     assert_eq!(registered.status, 303, "{}", registered.body);
     let registrations = fx.teacher(&id).await.certificates[0].registrations.clone();
@@ -379,14 +336,7 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
         &[("reason", "弄虚作假"), ("approval_document", "")],
     )
     .await;
-    assert_eq!(no_document.status, 422, "{}", no_document.body);
-    assert!(
-        no_document
-            .body
-            .contains("id=\"revoke-approval_document-error\""),
-        "{}",
-        no_document.body
-    );
+    no_document.assert_field_error("revoke-approval_document");
     let revoked = send(
         &mut http,
         "revoke",
@@ -409,54 +359,25 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
 async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers_page() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let id = fx.teacher_a.teacher_id.clone();
     let path = format!("/teachers/{id}");
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
-        let page = http.get(&path).await;
-        assert!(page.body.contains(&format!("id=\"{action}\"")), "{action}");
-        let mut all = vec![
-            ("csrf".to_string(), page.input("csrf").unwrap()),
-            ("etag".to_string(), page.input("etag").unwrap()),
-            (
-                "request_id".to_string(),
-                format!("{action}-{}", fields.len()),
-            ),
-        ];
-        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        http.post(&format!("{path}/{action}"), &all).await
+        let request_id = format!("{action}-{}", fields.len());
+        http.post_form(&path, action, Some(request_id), fields)
+            .await
     };
 
     // The school changes; an employment status that is none is refused beside its field.
-    let bad_status = send(
-        &mut http,
-        "update",
-        &[
-            ("teacher.school", "延平区第二中学"),
-            ("teacher.employment_status", "9"),
-        ],
-    )
-    .await;
-    assert_eq!(bad_status.status, 422, "{}", bad_status.body);
-    assert!(
-        bad_status
-            .body
-            .contains("id=\"update-teacher.employment_status-error\""),
-        "{}",
-        bad_status.body
-    );
+    let update = [
+        ("teacher.school", "延平区第二中学"),
+        ("teacher.employment_status", "1"),
+    ];
+    let no_status = with_field(&update, "teacher.employment_status", "9");
+    let bad_status = send(&mut http, "update", &no_status).await;
+    bad_status.assert_field_error("update-teacher.employment_status");
     assert_eq!(fx.teacher(&id).await.school, fx.teacher_a.school);
-    let moved = send(
-        &mut http,
-        "update",
-        &[
-            ("teacher.school", "延平区第二中学"),
-            ("teacher.employment_status", "1"),
-        ],
-    )
-    .await;
+    let moved = send(&mut http, "update", &update).await;
     assert_eq!(moved.status, 303, "{}", moved.body);
     assert_eq!(fx.teacher(&id).await.school, "延平区第二中学");
 
@@ -471,12 +392,7 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
         ],
     )
     .await;
-    assert_eq!(no_tier.status, 422, "{}", no_tier.body);
-    assert!(
-        no_tier.body.contains("id=\"title-change.tier-error\""),
-        "{}",
-        no_tier.body
-    );
+    no_tier.assert_field_error("title-change.tier");
     assert!(fx.teacher(&id).await.title_history.is_empty());
     let titled = send(
         &mut http,
@@ -517,32 +433,17 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
     );
 
     // An ethics finding: the reviewer is required, then it is recorded and listed.
-    let unreviewed = send(
-        &mut http,
-        "finding",
-        &[
-            ("finding.found_on", "2026-03-02"),
-            ("finding.ground", "有偿补课（师德失范行为处理办法第四条）"),
-            ("finding.vetoes_until", "2028-03-01"),
-        ],
-    )
-    .await;
-    assert_eq!(unreviewed.status, 422, "{}", unreviewed.body);
-    assert!(unreviewed
-        .body
-        .contains("id=\"finding-finding.reviewed_by-error\""));
+    let finding = [
+        ("finding.found_on", "2026-03-02"),
+        ("finding.ground", "有偿补课（师德失范行为处理办法第四条）"),
+        ("finding.vetoes_until", "2028-03-01"),
+        ("finding.reviewed_by", "李审核"),
+    ];
+    let unreviewed = without_field(&finding, "finding.reviewed_by");
+    let unreviewed = send(&mut http, "finding", &unreviewed).await;
+    unreviewed.assert_field_error("finding-finding.reviewed_by");
     assert!(http.get(&path).await.body.contains("id=\"findings-none\""));
-    let found = send(
-        &mut http,
-        "finding",
-        &[
-            ("finding.found_on", "2026-03-02"),
-            ("finding.ground", "有偿补课（师德失范行为处理办法第四条）"),
-            ("finding.vetoes_until", "2028-03-01"),
-            ("finding.reviewed_by", "李审核"),
-        ],
-    )
-    .await;
+    let found = send(&mut http, "finding", &finding).await;
     assert_eq!(found.status, 303, "{}", found.body);
     let page = http.get(&path).await;
     let listed = &page.body[page.body.find("id=\"findings\"").unwrap()..];
@@ -552,37 +453,17 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
     );
 
     // A second certificate: a malformed number beside its field, then issued.
-    let bad = send(
-        &mut http,
-        "issue",
-        &[
-            ("certificate.certificate_number", "2017350002"),
-            ("certificate.kind", "2"),
-            ("certificate.subject", "数学"),
-            ("certificate.issuing_authority", "南平市延平区教育局"),
-            ("certificate.certified_on", "2017-07-01"),
-        ],
-    )
-    .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body
-            .contains("id=\"issue-certificate.certificate_number-error\""),
-        "{}",
-        bad.body
-    );
-    let issued = send(
-        &mut http,
-        "issue",
-        &[
-            ("certificate.certificate_number", "20173500022000456"),
-            ("certificate.kind", "2"),
-            ("certificate.subject", "数学"),
-            ("certificate.issuing_authority", "南平市延平区教育局"),
-            ("certificate.certified_on", "2017-07-01"),
-        ],
-    )
-    .await;
+    let issue = [
+        ("certificate.certificate_number", "20173500022000456"),
+        ("certificate.kind", "2"),
+        ("certificate.subject", "数学"),
+        ("certificate.issuing_authority", "南平市延平区教育局"),
+        ("certificate.certified_on", "2017-07-01"),
+    ];
+    let malformed = with_field(&issue, "certificate.certificate_number", "2017350002");
+    let bad = send(&mut http, "issue", &malformed).await;
+    bad.assert_field_error("issue-certificate.certificate_number");
+    let issued = send(&mut http, "issue", &issue).await;
     assert_eq!(issued.status, 303, "{}", issued.body);
     assert_eq!(fx.teacher(&id).await.certificates.len(), 2);
 
@@ -596,8 +477,7 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
         ],
     )
     .await;
-    assert_eq!(no_ground.status, 422, "{}", no_ground.body);
-    assert!(no_ground.body.contains("id=\"lose-ground-error\""));
+    no_ground.assert_field_error("lose-ground");
     let lost = send(
         &mut http,
         "lose",
@@ -620,8 +500,7 @@ async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers
 
     // A county user may not change titles (the role table), so that form is not drawn
     // for them; they may issue certificates.
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let page = county.get(&path).await;
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("<form class=\"card\" id=\"title\""));

@@ -9,7 +9,6 @@ mod console_support;
 
 use chrono::Duration;
 use console_support::*;
-use teacher_registry::api::pb;
 
 /// The application numbers a page lists, in its order.
 fn listed(body: &str) -> Vec<String> {
@@ -34,18 +33,7 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
     let (mut registry, mut rounds) = clients(&fx).await;
     let today = common::today_cst();
     let round = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度中小学一级教师职称评审".into(),
-                county_code: A.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today.to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::new_round(today))
         .await
         .unwrap()
         .into_inner()
@@ -55,12 +43,11 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
     for n in 0..52 {
         let teacher = eligible(&mut registry, 100 + n, &format!("林{n}")).await;
         let application = rounds
-            .apply_for_title(pb::ApplyForTitleRequest {
-                round_id: round.round_id.clone(),
-                teacher_id: teacher.teacher_id.clone(),
-                applied_on: (today - Duration::days(30)).to_string(),
-                ..Default::default()
-            })
+            .apply_for_title(common::application_request(
+                &round,
+                &teacher,
+                today - Duration::days(30),
+            ))
             .await
             .unwrap()
             .into_inner()
@@ -70,8 +57,7 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
     }
     ids.sort();
 
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let path = format!("/rounds/{}", round.round_id);
     let first = http.get(&path).await;
     assert_eq!(first.status, 200, "{}", first.body);

@@ -53,18 +53,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     ];
     let today = common::today_cst();
     let round = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度中小学一级教师职称评审".into(),
-                county_code: A.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today.to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(common::new_round(today))
         .await
         .unwrap()
         .into_inner()
@@ -74,12 +63,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     let mut ids = Vec::new();
     for t in &teachers {
         let a = rounds
-            .apply_for_title(pb::ApplyForTitleRequest {
-                round_id: round.round_id.clone(),
-                teacher_id: t.teacher_id.clone(),
-                applied_on: applied_on.to_string(),
-                ..Default::default()
-            })
+            .apply_for_title(common::application_request(&round, t, applied_on))
             .await
             .unwrap()
             .into_inner()
@@ -89,8 +73,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     }
     let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
 
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let find = http.get("/rounds").await;
     assert_eq!(find.status, 200);
     assert!(find.body.contains("name=\"round_id\""));
@@ -138,12 +121,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
             ],
         )
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body.contains("id=\"publicity-step_date-error\""),
-        "{}",
-        bad.body
-    );
+    bad.assert_field_error("publicity-step_date");
     let opened = http
         .post(
             &format!("{path}/publicity"),
@@ -191,12 +169,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let refused = http.post(&format!("{app_path}/object"), &empty).await;
-        assert_eq!(refused.status, 422, "{}", refused.body);
-        assert!(
-            refused.body.contains("id=\"object-text-error\""),
-            "{}",
-            refused.body
-        );
+        refused.assert_field_error("object-text");
         let given = send(&fields("论文涉嫌抄袭"));
         let given: Vec<(&str, &str)> = given
             .iter()
@@ -256,12 +229,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
             ("file", "votes.csv", "申报编号,赞成\n".as_bytes()),
         )
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body.contains("id=\"committee-file-error\""),
-        "{}",
-        bad.body
-    );
+    bad.assert_field_error("committee-file");
     let csv = format!("申报编号,赞成,反对,弃权,出席\n{a},6,2,1,9\n{c},5,3,0,8\n");
     let fields = upload("votes-2");
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -333,8 +301,7 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     assert_eq!(cells, ["3", "3", "2", "1", "1"], "{total}");
 
     // A reader sees the round and its figures, and no form.
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     let page = reader.get(&path).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"figures\""));
@@ -377,8 +344,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
     let other = eligible(&mut registry, 52, "周二").await;
     let today = common::today_cst();
 
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let find = http.get("/rounds").await;
     assert_eq!(find.status, 200);
     assert!(find.body.contains("id=\"open-round\""), "{}", find.body);
@@ -426,10 +392,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
             ],
         )
         .await;
-    assert_eq!(not_a_number.status, 422, "{}", not_a_number.body);
-    assert!(not_a_number
-        .body
-        .contains("id=\"open-round-round.pass_ratio-error\""));
+    not_a_number.assert_field_error("open-round-round.pass_ratio");
     assert!(not_a_number
         .body
         .contains("id=\"open-round-round.years_in_tier-error\""));
@@ -498,8 +461,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
         .await
     };
     let mistyped = apply(&mut http, "T0000", "apply-1").await;
-    assert_eq!(mistyped.status, 422, "{}", mistyped.body);
-    assert!(mistyped.body.contains("id=\"apply-teacher_id-error\""));
+    mistyped.assert_field_error("apply-teacher_id");
     let lapsed = apply(&mut http, &fx.teacher_a.teacher_id, "apply-2").await;
     assert_eq!(lapsed.status, 409, "{}", lapsed.body);
     assert!(
@@ -554,8 +516,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
     assert!(row(&fx.teacher_a.teacher_id).contains("NO_TITLE"), "{rows}");
 
     // A reader sees neither form.
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     assert!(!reader
         .get("/rounds")
         .await

@@ -64,8 +64,7 @@ async fn the_teacher_page_shows_former_names_documents_and_revisions_as_the_api_
     }
     let path = format!("/teachers/{}", old.teacher_id);
 
-    let mut admin = Http::new(fx.console);
-    admin.sign_in(&fx.tokens.admin).await;
+    let mut admin = fx.signed_in(&fx.tokens.admin).await;
     let page = admin.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let names = element(&page.body, "former-names");
@@ -106,8 +105,7 @@ async fn the_teacher_page_shows_former_names_documents_and_revisions_as_the_api_
     assert!(revisions.contains("张叁"), "the name change: {revisions}");
     assert!(older.body.contains("id=\"revisions-newest\""));
 
-    let mut reader = Http::new(fx.console);
-    reader.sign_in(&fx.tokens.reader).await;
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
     let page = reader.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(element(&page.body, "former-names").contains("张三"));
@@ -122,8 +120,7 @@ async fn the_teacher_page_shows_former_names_documents_and_revisions_as_the_api_
         "only admins see who: {revisions}"
     );
 
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let own = county.get(&path).await;
     assert_eq!(own.status, 200);
     assert!(own.body.contains("id=\"revisions\""));

@@ -121,12 +121,7 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
     let bad = http
         .post_file("/verify/credential", &fields, ("image", "", b""))
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body.contains("id=\"qr-credential-error\""),
-        "{}",
-        bad.body
-    );
+    bad.assert_field_error("qr-credential");
     let bad = http
         .post_file(
             "/verify/credential",
@@ -134,8 +129,7 @@ async fn a_scanned_credential_is_checked_as_check_credential_answers() {
             ("image", "photo.png", b"GIF89a not a png"),
         )
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(bad.body.contains("id=\"qr-image-error\""), "{}", bad.body);
+    bad.assert_field_error("qr-image");
     // Without the form's token.
     let refused = http
         .post_file(
@@ -178,8 +172,7 @@ async fn a_credential_is_issued_from_the_teachers_page_and_checks_as_valid() {
     // Without a key the service refuses, and the page names the rule.
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let path = format!("/teachers/{}", fx.teacher_a.teacher_id);
     let page = http.get(&path).await;
     let csrf = page.input("csrf").unwrap();
@@ -201,8 +194,7 @@ async fn a_credential_is_issued_from_the_teachers_page_and_checks_as_valid() {
         options.credential_key = Some(Arc::new(SigningKey::generate()));
     })
     .await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let path = format!("/teachers/{}", fx.teacher_a.teacher_id);
     let page = http.get(&path).await;
     assert!(page.body.contains("<form class=\"card\" id=\"credential\""));

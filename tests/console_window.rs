@@ -10,12 +10,28 @@ mod console_support;
 use console_support::*;
 use teacher_registry::api::pb;
 
+/// Sends the step `action` of the case page at `path`, as its form does: with the page's
+/// `csrf`, and its `etag` and `request_id` ("" where the page has none), then `fields`.
+async fn send_step(http: &mut Http, path: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
+    let page = http.get(path).await;
+    let mut all = vec![
+        ("csrf".to_string(), page.input("csrf").unwrap()),
+        ("etag".to_string(), page.input("etag").unwrap_or_default()),
+        (
+            "request_id".to_string(),
+            page.input("request_id").unwrap_or_default(),
+        ),
+    ];
+    all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    http.post(&format!("{path}/{action}"), &all).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let case_id = fx.case.case_id.clone();
 
     let queue = http.get("/cases").await;
@@ -73,12 +89,7 @@ async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices()
     ];
     let send: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let refused = http.post(&format!("/cases/{case_id}/decide"), &send).await;
-    assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(
-        refused.body.contains("id=\"decide-outcome-error\""),
-        "{}",
-        refused.body
-    );
+    refused.assert_field_error("decide-outcome");
     decide[3].1 = (pb::CaseOutcome::Approved as i32).to_string();
     decide[2].1 = "decide-approve".to_string();
     let send: Vec<(&str, &str)> = decide.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -105,8 +116,7 @@ async fn the_window_lists_the_queue_and_moves_a_case_on_to_its_printed_notices()
 async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withdrawn() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let path = format!("/cases/{}", fx.case.case_id);
     let page = http.get(&path).await;
     for form in ["accept", "supplement", "refuse", "withdraw"] {
@@ -121,27 +131,11 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
         "not before acceptance"
     );
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
-        let page = http.get(&path).await;
-        let mut all = vec![
-            ("csrf".to_string(), page.input("csrf").unwrap()),
-            ("etag".to_string(), page.input("etag").unwrap_or_default()),
-            (
-                "request_id".to_string(),
-                page.input("request_id").unwrap_or_default(),
-            ),
-        ];
-        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        http.post(&format!("{path}/{action}"), &all).await
+        send_step(http, &path, action, fields).await
     };
 
     let empty = send(&mut http, "supplement", &[("missing", " \n ")]).await;
-    assert_eq!(empty.status, 422, "{}", empty.body);
-    assert!(
-        empty.body.contains("id=\"supplement-missing-error\""),
-        "{}",
-        empty.body
-    );
+    empty.assert_field_error("supplement-missing");
     let asked = send(
         &mut http,
         "supplement",
@@ -164,12 +158,7 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
     assert_eq!(received.status, 303, "{}", received.body);
     // Assigned to a clerk: an empty name is refused beside its field.
     let nobody = send(&mut http, "assign", &[("assignee", " ")]).await;
-    assert_eq!(nobody.status, 422, "{}", nobody.body);
-    assert!(
-        nobody.body.contains("id=\"assign-assignee-error\""),
-        "{}",
-        nobody.body
-    );
+    nobody.assert_field_error("assign-assignee");
     let assigned = send(&mut http, "assign", &[("assignee", "李经办")]).await;
     assert_eq!(assigned.status, 303, "{}", assigned.body);
     let page = http.get(&path).await;
@@ -190,8 +179,7 @@ async fn the_window_asks_for_missing_materials_receives_them_and_a_case_is_withd
 async fn an_application_received_at_the_window_is_certified_and_the_new_teacher_found() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let queue = http.get("/cases").await;
     assert!(queue.body.contains("href=\"/cases/new\""));
     let form = http.get("/cases/new").await;
@@ -221,12 +209,7 @@ async fn an_application_received_at_the_window_is_certified_and_the_new_teacher_
         ("materials", "申请表\n学历证书"),
     ];
     let refused = http.post("/cases/new", &fields).await;
-    assert_eq!(refused.status, 422, "{}", refused.body);
-    assert!(
-        refused.body.contains("id=\"national_id-error\""),
-        "{}",
-        refused.body
-    );
+    refused.assert_field_error("national_id");
     fields[7].1 = national_id.as_str();
     let opened = http.post("/cases/new", &fields).await;
     assert_eq!(opened.status, 303, "{}", opened.body);
@@ -306,22 +289,10 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
         .into_inner()
         .case
         .unwrap();
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.county_a).await;
+    let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let path = format!("/cases/{}", case.case_id);
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
-        let page = http.get(&path).await;
-        let mut all = vec![
-            ("csrf".to_string(), page.input("csrf").unwrap()),
-            ("etag".to_string(), page.input("etag").unwrap_or_default()),
-            (
-                "request_id".to_string(),
-                page.input("request_id").unwrap_or_default(),
-            ),
-        ];
-        all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        http.post(&format!("{path}/{action}"), &all).await
+        send_step(http, &path, action, fields).await
     };
     assert_eq!(send(&mut http, "accept", &[]).await.status, 303);
     let page = http.get(&path).await;
@@ -332,14 +303,7 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
     );
     let deferred = (pb::CaseOutcome::Deferred as i32).to_string();
     let without = send(&mut http, "decide", &[("outcome", &deferred)]).await;
-    assert_eq!(without.status, 422, "{}", without.body);
-    assert!(
-        without
-            .body
-            .contains("id=\"decide-registration_reasons-error\""),
-        "{}",
-        without.body
-    );
+    without.assert_field_error("decide-registration_reasons");
     let decided = send(
         &mut http,
         "decide",
@@ -374,8 +338,7 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
 async fn the_registrations_falling_due_are_listed_by_county_within_the_callers_scope() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     let form = http.get("/registrations").await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("id=\"due\"") && !form.body.contains("id=\"due-list\""));
@@ -403,14 +366,10 @@ async fn the_registrations_falling_due_are_listed_by_county_within_the_callers_s
     let bad = http
         .get("/registrations?registration_expires_before=2022-13-01&county_code=")
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(bad
-        .body
-        .contains("id=\"registration_expires_before-error\""));
+    bad.assert_field_error("registration_expires_before");
 
     // A county user sees their own county by default, and is refused another's.
-    let mut county = Http::new(fx.console);
-    county.sign_in(&fx.tokens.county_a).await;
+    let mut county = fx.signed_in(&fx.tokens.county_a).await;
     let own = county
         .get("/registrations?registration_expires_before=2022-01-01&county_code=")
         .await;
@@ -430,8 +389,7 @@ async fn the_registrations_falling_due_are_listed_by_county_within_the_callers_s
 async fn the_case_report_is_a_table_by_period_county_and_kind() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = Http::new(fx.console);
-    http.sign_in(&fx.tokens.admin).await;
+    let mut http = fx.signed_in(&fx.tokens.admin).await;
     // The fixture's reissue case was received today: one received, none accepted.
     let year = common::today_cst().format("%Y").to_string();
     let report = http.get("/cases/report").await;
@@ -455,15 +413,9 @@ async fn the_case_report_is_a_table_by_period_county_and_kind() {
     let bad = http
         .get("/cases/report?year=twenty&county_code=&period=1")
         .await;
-    assert_eq!(bad.status, 422);
-    assert!(bad.body.contains("id=\"year-error\""), "{}", bad.body);
+    bad.assert_field_error("year");
     let bad = http
         .get("/cases/report?year=2026&county_code=35&period=1")
         .await;
-    assert_eq!(bad.status, 422, "{}", bad.body);
-    assert!(
-        bad.body.contains("id=\"county_code-error\""),
-        "{}",
-        bad.body
-    );
+    bad.assert_field_error("county_code");
 }

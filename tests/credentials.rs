@@ -44,11 +44,7 @@ async fn signing_server(dir: &Path, auth: Option<Authenticator>) -> (TestServer,
 async fn holder(client: &mut Client) -> pb::Teacher {
     let teacher = create(client, teacher(1, "350702")).await;
     client
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: teacher.teacher_id.clone(),
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
         .unwrap()
         .into_inner()
@@ -60,6 +56,15 @@ async fn credentials(server: &TestServer) -> CredentialServiceClient<Channel> {
     CredentialServiceClient::connect(format!("http://{}", server.address))
         .await
         .unwrap()
+}
+
+/// A credential for the certificate `NUMBER`, as IssueCredential answers it.
+async fn issued_credential(server: &TestServer) -> String {
+    let request = pb::IssueCredentialRequest {
+        certificate_number: NUMBER.into(),
+    };
+    let issued = credentials(server).await.issue_credential(request).await;
+    issued.unwrap().into_inner().credential
 }
 
 async fn check(
@@ -261,15 +266,7 @@ async fn forged_and_truncated_credentials_are_refused_offline_and_online() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, public) = signing_server(dir.path(), None).await;
     holder(&mut server.client).await;
-    let issued = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let text = issued.credential;
+    let text = issued_credential(&server).await;
     let mut parts = text.split('.');
     let (prefix, payload, signature) = (
         parts.next().unwrap(),
@@ -338,15 +335,7 @@ async fn a_changed_name_supersedes_a_credential() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, _) = signing_server(dir.path(), None).await;
     let teacher = holder(&mut server.client).await;
-    let text = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .credential;
+    let text = issued_credential(&server).await;
     server
         .client
         .update_teacher(pb::UpdateTeacherRequest {
@@ -452,11 +441,7 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         .teacher
         .unwrap();
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: teacher.teacher_id,
-            certificate: Some(certificate(NUMBER)),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
         .unwrap();
 
@@ -542,15 +527,7 @@ async fn online_checks_are_limited_per_address_like_verification() {
     })
     .await;
     holder(&mut server.client.clone()).await;
-    let text = credentials(&server)
-        .await
-        .issue_credential(pb::IssueCredentialRequest {
-            certificate_number: NUMBER.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .credential;
+    let text = issued_credential(&server).await;
     for _ in 0..2 {
         let answer = check(&server, &text).await.unwrap();
         assert_eq!(verdict(&answer), pb::CredentialVerdict::Valid);

@@ -63,6 +63,38 @@ impl Drop for Tmpfs {
     }
 }
 
+/// A temporary directory with a tmpfs at its `disk/`, the data directory on it.
+struct SmallDisk {
+    // Unmounted before the directory is removed: fields drop in this order.
+    _tmpfs: Tmpfs,
+    temp: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl SmallDisk {
+    /// A tmpfs of `megabytes`; None (with the reason printed) when it cannot be mounted.
+    fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let temp = tempfile::tempdir().unwrap();
+        let tmpfs = Tmpfs::mount(&temp.path().join("disk"), megabytes)?;
+        let data = temp.path().join("disk/data");
+        Some(SmallDisk {
+            _tmpfs: tmpfs,
+            temp,
+            data,
+        })
+    }
+
+    /// `name` in the temporary directory (beside the tmpfs, or on it: "disk/...").
+    fn path(&self, name: &str) -> PathBuf {
+        self.temp.path().join(name)
+    }
+
+    /// The real server on the data directory, its log at `log`.
+    async fn serve(&self, log: &str) -> Server {
+        Server::start(&self.data, &self.path(log)).await
+    }
+}
+
 /// The real server, its log going to a file the test reads.
 struct Server {
     child: Child,
@@ -177,16 +209,26 @@ async fn create_once_space_returns(
     request_id: &str,
     deadline: Instant,
 ) -> String {
+    let request = create_request(teacher(n, "110101"), request_id);
+    let created = until_space_returns(server, deadline, async || {
+        client.create_teacher(request.clone()).await
+    })
+    .await;
+    let log = server.log();
+    assert!(log.contains("takes writes again"), "{log}");
+    created.teacher.unwrap().teacher_id
+}
+
+/// Sends `write` until the server takes it (RESOURCE_EXHAUSTED meanwhile, and no later
+/// than `deadline`); its answer.
+async fn until_space_returns<T>(
+    server: &Server,
+    deadline: Instant,
+    mut write: impl AsyncFnMut() -> Result<tonic::Response<T>, tonic::Status>,
+) -> T {
     loop {
-        match client
-            .create_teacher(create_request(teacher(n, "110101"), request_id))
-            .await
-        {
-            Ok(created) => {
-                let log = server.log();
-                assert!(log.contains("takes writes again"), "{log}");
-                return created.into_inner().teacher.unwrap().teacher_id;
-            }
+        match write().await {
+            Ok(answer) => return answer.into_inner(),
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
                 assert!(Instant::now() < deadline, "no recovery: {}", server.log());
@@ -211,12 +253,10 @@ async fn count_teachers(client: &mut Client) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns() {
-    let temp = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
+    let Some(disk) = SmallDisk::mount(32) else {
         return;
     };
-    let data = temp.path().join("disk/data");
-    let server = Server::start(&data, &temp.path().join("server.log")).await;
+    let server = disk.serve("server.log").await;
     let mut client = server.client.clone();
 
     // teacher_id by request id, for every create the server acknowledged.
@@ -231,7 +271,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
         acknowledged.insert(request_id, created.teacher.unwrap().teacher_id);
     }
 
-    fill(&temp.path().join("disk/filler"));
+    fill(&disk.path("disk/filler"));
 
     // Writes fail, with the status and reason of a full disk, and keep failing.
     let mut refused = Vec::new();
@@ -277,7 +317,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
     assert!(count_teachers(&mut client).await >= acknowledged.len());
 
     // Space returns: the refused requests, sent again with their request ids, succeed.
-    std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
+    std::fs::remove_file(disk.path("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     for (n, request_id) in &refused {
         let id = create_once_space_returns(&mut client, &server, *n, request_id, deadline).await;
@@ -309,7 +349,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
     assert_eq!(kept, acknowledged.len());
 
     server.stop();
-    verify(&data);
+    verify(&disk.data);
 }
 
 /// An update of a teacher's school.
@@ -333,12 +373,10 @@ fn new_school(teacher_id: &str, school: &str) -> pb::UpdateTeacherRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
-    let temp = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
+    let Some(disk) = SmallDisk::mount(32) else {
         return;
     };
-    let data = temp.path().join("disk/data");
-    let server = Server::start(&data, &temp.path().join("server.log")).await;
+    let server = disk.serve("server.log").await;
     let mut client = server.client.clone();
     let mut created = Vec::new();
     for n in 0..2 {
@@ -372,7 +410,7 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
         })
     };
 
-    fill(&temp.path().join("disk/filler"));
+    fill(&disk.path("disk/filler"));
     // Update the watched teacher until a write is refused; the last acknowledged revision
     // (the second create's, if the very first update is refused).
     let mut last_acknowledged = created[1].revision;
@@ -394,21 +432,14 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     let seen = reader.await.unwrap();
 
     // Space returns; another teacher's change is the next write.
-    std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
+    std::fs::remove_file(disk.path("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let next = loop {
-        match client
-            .update_teacher(new_school(&other, "恢复后中学"))
-            .await
-        {
-            Ok(updated) => break updated.into_inner().teacher.unwrap().revision,
-            Err(status) => {
-                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(Instant::now() < deadline, "no recovery: {}", server.log());
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let update = new_school(&other, "恢复后中学");
+    let updated = until_space_returns(&server, deadline, async || {
+        client.update_teacher(update.clone()).await
+    })
+    .await;
+    let next = updated.teacher.unwrap().revision;
 
     // The refused write took the revision after the last acknowledged one: it still names
     // the watched teacher (voided, or the write itself should it have reached the disk),
@@ -442,28 +473,26 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
     );
 
     server.stop();
-    verify(&data);
+    verify(&disk.data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_read_only_data_directory_is_refused_at_start() {
-    let temp = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 8) else {
+    let Some(disk) = SmallDisk::mount(8) else {
         return;
     };
-    let data = temp.path().join("disk/data");
-    let server = Server::start(&data, &temp.path().join("first.log")).await;
+    let server = disk.serve("first.log").await;
     server.stop();
     let remounted = Command::new("mount")
         .args(["-o", "remount,ro"])
-        .arg(temp.path().join("disk"))
+        .arg(disk.path("disk"))
         .status()
         .unwrap();
     assert!(remounted.success(), "remount read-only");
     let output = Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
+        .arg(&disk.data)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
@@ -477,12 +506,10 @@ async fn a_read_only_data_directory_is_refused_at_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs, which needs root: the whole suite runs it (README, Running it)"]
 async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_returns() {
-    let temp = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(&temp.path().join("disk"), 32) else {
+    let Some(disk) = SmallDisk::mount(32) else {
         return;
     };
-    let data = temp.path().join("disk/data");
-    let server = Server::start(&data, &temp.path().join("first.log")).await;
+    let server = disk.serve("first.log").await;
     let mut client = server.client.clone();
     let mut ids = Vec::new();
     for n in 0..20 {
@@ -495,8 +522,8 @@ async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_retu
     }
     server.stop();
 
-    fill(&temp.path().join("disk/filler"));
-    let server = Server::start(&data, &temp.path().join("second.log")).await;
+    fill(&disk.path("disk/filler"));
+    let server = disk.serve("second.log").await;
     let mut client = server.client.clone();
     assert!(
         server.log().contains("disk reserve is freed"),
@@ -525,10 +552,10 @@ async fn a_server_started_on_a_full_disk_serves_reads_and_writes_when_space_retu
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 
-    std::fs::remove_file(temp.path().join("disk/filler")).unwrap();
+    std::fs::remove_file(disk.path("disk/filler")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     create_once_space_returns(&mut client, &server, 100, "full-100", deadline).await;
     assert_eq!(count_teachers(&mut client).await, ids.len() + 1);
     server.stop();
-    verify(&data);
+    verify(&disk.data);
 }

@@ -7,35 +7,18 @@
 //! releases wrote, still imports); a CSV or XLSX export has the template's header, imports again
 //! unchanged, and an edited cell imports as that one update.
 
+mod cli_support;
 mod common;
 
 use std::path::Path;
 
+use cli_support::{run_with, Run};
 use common::*;
 use teacher_registry::api::pb;
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(args: &[&str]) -> Outcome {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    })
-    .await
-    .unwrap()
+/// Runs the binary with `args` (its log at warnings).
+async fn run(args: &[&str]) -> Run {
+    run_with(args, &[("RUST_LOG", "warn")]).await
 }
 
 fn url(server: &TestServer) -> String {

@@ -10,13 +10,12 @@ use std::path::Path;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::{add_principal, Role};
 use teacher_registry::cli::run_backup;
 use teacher_registry::domain::TeacherId;
-use teacher_registry::server::ServerOptions;
 use teacher_registry::store::{Store, StoreOptions};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 const A: &str = "350702";
@@ -25,12 +24,7 @@ const B: &str = "350721";
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> AuthClient {
-    let channel = Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
+    TeacherRegistryServiceClient::new(server.channel_as(token).await)
 }
 
 fn update_school(teacher: &pb::Teacher, school: &str) -> pb::UpdateTeacherRequest {
@@ -212,11 +206,7 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
     let reader = add_principal(&path, "auditor", Role::Reader, None).unwrap();
     let county_a = add_principal(&path, "yanping", Role::County, Some(A)).unwrap();
     let county_b = add_principal(&path, "shunchang", Role::County, Some(B)).unwrap();
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     let mut admin = as_token(&server, &admin).await;
     let created = admin
         .create_teacher(create_request(teacher(7, A), ""))

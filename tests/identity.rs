@@ -156,24 +156,16 @@ type Registry =
         tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Token>,
     >;
 
-async fn channel(server: &TestServer) -> tonic::transport::Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
-
 async fn identity_as(server: &TestServer, token: &str) -> Identity {
     pb::identity_service_client::IdentityServiceClient::with_interceptor(
-        channel(server).await,
+        server.channel().await,
         Token::bearer(token),
     )
 }
 
 async fn registry_as(server: &TestServer, token: &str) -> Registry {
     pb::teacher_registry_service_client::TeacherRegistryServiceClient::with_interceptor(
-        channel(server).await,
+        server.channel().await,
         Token::bearer(token),
     )
 }
@@ -188,7 +180,7 @@ struct Principals {
 }
 
 async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Authenticator, Role};
+    use teacher_registry::auth::{add_principal, Role};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth.toml");
     let principals = Principals {
@@ -198,11 +190,7 @@ async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir)
         other_county: add_principal(&path, "clerk-b", Role::County, Some(B)).unwrap(),
         reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
     };
-    let server = start_server_with(teacher_registry::server::ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..Default::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     (server, principals, dir)
 }
 
@@ -540,7 +528,7 @@ type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<
 
 async fn duplicates_as(server: &TestServer, token: &str) -> Duplicates {
     pb::duplicate_service_client::DuplicateServiceClient::with_interceptor(
-        channel(server).await,
+        server.channel().await,
         Token::bearer(token),
     )
 }

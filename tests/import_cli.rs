@@ -2,28 +2,21 @@
 //! real server: CSV in UTF-8 and GBK, XLSX and JSON Lines, Chinese headers, the rejects
 //! file and the exit code. (More in `import_cli_files.rs`.)
 
+mod cli_support;
 mod common;
 
 use std::path::Path;
 
+use cli_support::run_with;
 use common::*;
 use teacher_registry::api::pb;
 
+/// Runs the binary with `args` (its log at warnings): whether it succeeded, its stdout
+/// and its stderr.
 async fn run(args: Vec<String>) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = run_with(&args, &[("RUST_LOG", "warn")]).await;
+    (run.code == Some(0), run.stdout, run.stderr)
 }
 
 fn import_args(

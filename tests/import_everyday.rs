@@ -3,37 +3,20 @@
 //! corrected and imported again, sheets with columns of their own, sheets missing a
 //! column, and a template that does not overwrite a filled-in sheet.
 
+mod cli_support;
 mod common;
 
 use std::path::Path;
 
+use cli_support::{run_with, Run};
 use common::*;
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// Runs the binary with `args` (its log at warnings).
+async fn run(args: &[&str]) -> Run {
+    run_with(args, &[("RUST_LOG", "warn")]).await
 }
 
-async fn run(args: &[&str]) -> Outcome {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap();
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    })
-    .await
-    .unwrap()
-}
-
-async fn import(server: &TestServer, file: &Path, rejects: Option<&Path>) -> Outcome {
+async fn import(server: &TestServer, file: &Path, rejects: Option<&Path>) -> Run {
     let url = format!("http://{}", server.address);
     let mut args = vec!["import", file.to_str().unwrap(), "--server", &url];
     args.extend(["--mode", "upsert"]);
@@ -181,7 +164,7 @@ async fn columns_of_their_own_are_ignored_with_one_warning_in_every_format() {
         ];
         cells.map(String::from)
     };
-    let assert_one_warning = |outcome: &Outcome, created: &str| {
+    let assert_one_warning = |outcome: &Run, created: &str| {
         assert_eq!(
             outcome.code,
             Some(0),

@@ -15,19 +15,9 @@ use teacher_registry::store::{Store, StoreOptions};
 const A: &str = "350702";
 const B: &str = "350721";
 
-type Channel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Token>;
-type Identity = pb::identity_service_client::IdentityServiceClient<Channel>;
-type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Channel>;
-type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Channel>;
-
-async fn channel(server: &TestServer, token: &str) -> Channel {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    tonic::service::interceptor::InterceptedService::new(channel, Token::bearer(token))
-}
+type Identity = pb::identity_service_client::IdentityServiceClient<Authed>;
+type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Authed>;
+type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Authed>;
 
 async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
     client
@@ -47,7 +37,7 @@ struct Principals {
 }
 
 async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Authenticator, Role};
+    use teacher_registry::auth::{add_principal, Role};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth.toml");
     let principals = Principals {
@@ -55,11 +45,7 @@ async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir)
         clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
         reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
     };
-    let server = start_server_with(teacher_registry::server::ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..Default::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     (server, principals, dir)
 }
 
@@ -160,9 +146,9 @@ async fn candidates(client: &mut Duplicates) -> Vec<pb::DuplicateCandidate> {
 #[tokio::test]
 async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_unmerged() {
     let (server, who, dir) = server_with_principals().await;
-    let mut admin = Registry::new(channel(&server, &who.admin).await);
-    let mut identity = Identity::new(channel(&server, &who.admin).await);
-    let mut duplicates = Duplicates::new(channel(&server, &who.admin).await);
+    let mut admin = Registry::new(server.channel_as(&who.admin).await);
+    let mut identity = Identity::new(server.channel_as(&who.admin).await);
+    let mut duplicates = Duplicates::new(server.channel_as(&who.admin).await);
 
     // One person: a passport record in A, a resident identity card record in B holding
     // a certificate and a title.
@@ -191,11 +177,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     )
     .await;
     admin
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: card.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000042")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&card.teacher_id, "20163500022000042"))
         .await
         .unwrap();
     let card = admin
@@ -254,26 +236,16 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         .await
         .unwrap_err();
     assert_eq!(stale.code(), tonic::Code::Aborted);
-    let mut clerk = Identity::new(channel(&server, &who.clerk).await);
-    let out_of_scope = clerk
-        .merge_teachers(merge_request(
-            &passport.teacher_id,
-            &card.teacher_id,
-            "同一人",
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(out_of_scope.code(), tonic::Code::NotFound);
-    let mut reader = Identity::new(channel(&server, &who.reader).await);
-    let denied = reader
-        .merge_teachers(merge_request(
-            &passport.teacher_id,
-            &card.teacher_id,
-            "同一人",
-        ))
-        .await
-        .unwrap_err();
-    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    // A clerk of A does not see B's card; a reader may not merge.
+    let attempt = merge_request(&passport.teacher_id, &card.teacher_id, "同一人");
+    for (role, token, code) in [
+        ("clerk", &who.clerk, tonic::Code::NotFound),
+        ("reader", &who.reader, tonic::Code::PermissionDenied),
+    ] {
+        let mut identity = Identity::new(server.channel_as(token).await);
+        let refused = identity.merge_teachers(attempt.clone()).await.unwrap_err();
+        assert_eq!(refused.code(), code, "{role}: {refused:?}");
+    }
     assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), card);
 
     // The merge: the passport record survives and gains the card, the certificate and
@@ -458,9 +430,9 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     use teacher_registry::auth::Authenticator;
     let (server, who, dir) = server_with_principals().await;
-    let mut admin = Registry::new(channel(&server, &who.admin).await);
-    let mut identity = Identity::new(channel(&server, &who.admin).await);
-    let mut duplicates = Duplicates::new(channel(&server, &who.admin).await);
+    let mut admin = Registry::new(server.channel_as(&who.admin).await);
+    let mut identity = Identity::new(server.channel_as(&who.admin).await);
+    let mut duplicates = Duplicates::new(server.channel_as(&who.admin).await);
     let person = |n: u32, document: pb::IdDocumentType, national_id: String, name: &str| {
         let born = if name == "陈静" {
             "1985-03-02"
@@ -554,15 +526,15 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
         },
     )
     .await;
-    let mut admin = Registry::new(channel(&copy, &who.admin).await);
-    let mut identity = Identity::new(channel(&copy, &who.admin).await);
-    let mut duplicates = Duplicates::new(channel(&copy, &who.admin).await);
+    let mut admin = Registry::new(copy.channel_as(&who.admin).await);
+    let mut identity = Identity::new(copy.channel_as(&who.admin).await);
+    let mut duplicates = Duplicates::new(copy.channel_as(&who.admin).await);
     // The retired number answers the survivor; the dismissed pair does not come back,
     // nor the merged one.
     assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), survivor);
     assert!(candidates(&mut duplicates).await.is_empty());
     // The pending correction is there, and a second principal approves it.
-    let mut clerk = Identity::new(channel(&copy, &who.clerk).await);
+    let mut clerk = Identity::new(copy.channel_as(&who.clerk).await);
     let read = clerk
         .get_identity_correction(pb::GetIdentityCorrectionRequest {
             correction_id: proposed.correction_id.clone(),

@@ -16,21 +16,11 @@ use tonic::Status;
 const A: &str = "350702";
 const B: &str = "350721";
 
-type Channel = tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Token>;
-type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Channel>;
-type Identity = pb::identity_service_client::IdentityServiceClient<Channel>;
-type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Channel>;
-type Rounds = pb::evaluation_service_client::EvaluationServiceClient<Channel>;
-type Cases = pb::case_service_client::CaseServiceClient<Channel>;
-
-async fn channel(server: &TestServer, token: &str) -> Channel {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    tonic::service::interceptor::InterceptedService::new(channel, Token::bearer(token))
-}
+type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Authed>;
+type Identity = pb::identity_service_client::IdentityServiceClient<Authed>;
+type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Authed>;
+type Rounds = pb::evaluation_service_client::EvaluationServiceClient<Authed>;
+type Cases = pb::case_service_client::CaseServiceClient<Authed>;
 
 /// One person twice in `county` (a passport record, then a resident identity card
 /// record), the passport merged into the card as `admin`: (retired, survivor).
@@ -95,7 +85,7 @@ async fn writes(
     other: &str,
     round_id: Option<&str>,
 ) -> Vec<(&'static str, Status)> {
-    let channel = channel(server, token).await;
+    let channel = server.channel_as(token).await;
     let mut registry = Registry::new(channel.clone());
     let mut identity = Identity::new(channel.clone());
     let mut duplicates = Duplicates::new(channel.clone());
@@ -290,7 +280,7 @@ async fn writes(
 /// TransitionTitles of `id` alone: the one teacher's result.
 async fn transition(server: &TestServer, token: &str, id: &str) -> pb::TeacherTransition {
     use futures::StreamExt;
-    let mut registry = Registry::new(channel(server, token).await);
+    let mut registry = Registry::new(server.channel_as(token).await);
     let mut stream = registry
         .transition_titles(pb::TransitionTitlesRequest {
             teacher_ids: vec![id.into()],
@@ -338,18 +328,14 @@ async fn state(registry: &mut Registry, ids: &[&str]) -> (u64, Vec<pb::Teacher>)
 
 #[tokio::test]
 async fn writes_to_a_retired_number_name_the_survivor_to_those_who_may_see_it() {
-    use teacher_registry::auth::{add_principal, Authenticator, Role};
+    use teacher_registry::auth::{add_principal, Role};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("auth.toml");
     let admin_token = add_principal(&path, "root", Role::Admin, None).unwrap();
     let clerk_a = add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap();
-    let server = start_server_with(teacher_registry::server::ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..Default::default()
-    })
-    .await;
-    let mut admin = Registry::new(channel(&server, &admin_token).await);
-    let mut identity = Identity::new(channel(&server, &admin_token).await);
+    let server = start_server_with_auth(&path).await;
+    let mut admin = Registry::new(server.channel_as(&admin_token).await);
+    let mut identity = Identity::new(server.channel_as(&admin_token).await);
 
     // Two merges: one within A, one of A's record into B's.
     let (retired, survivor) = merged_pair(&mut admin, &mut identity, 2, A, A).await;
@@ -363,19 +349,8 @@ async fn writes_to_a_retired_number_name_the_survivor_to_those_who_may_see_it() 
         .unwrap()
         .teacher_id;
     let never = teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string();
-    let round = Rounds::new(channel(&server, &admin_token).await)
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度中小学一级教师职称评审".into(),
-                county_code: A.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: (today_cst() + chrono::Days::new(30)).to_string(),
-                years_in_tier: 5,
-                committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+    let round = Rounds::new(server.channel_as(&admin_token).await)
+        .create_evaluation_round(common::new_round(today_cst() + chrono::Days::new(30)))
         .await
         .unwrap()
         .into_inner()

@@ -84,6 +84,23 @@ async fn confirm(
     panic!("the stream ended without its summary")
 }
 
+/// The committee's results `rows` for `round`, voted on `on`: the outcome of each row.
+async fn record_results(
+    client: &mut Rounds,
+    round: &pb::EvaluationRound,
+    rows: Vec<pb::CommitteeResultRow>,
+    on: NaiveDate,
+) -> Vec<pb::ApplicationOutcome> {
+    let request = pb::RecordCommitteeResultsRequest {
+        round_id: round.round_id.clone(),
+        rows,
+        step_date: on.to_string(),
+        ..Default::default()
+    };
+    let answer = client.record_committee_results(request).await.unwrap();
+    answer.into_inner().outcomes
+}
+
 fn state(application: &pb::TitleApplication) -> pb::ApplicationState {
     pb::ApplicationState::try_from(application.state).unwrap()
 }
@@ -190,17 +207,13 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     assert_eq!(b_now.close_reason, pb::CloseReason::ObjectionUpheld as i32);
 
     // The committee's results: before the publicity ends nothing is recorded.
-    let early = client
-        .record_committee_results(pb::RecordCommitteeResultsRequest {
-            round_id: round.round_id.clone(),
-            rows: vec![row(&applications[0], 6, 2, 1, 9)],
-            step_date: school_end.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let early = record_results(
+        &mut client,
+        &round,
+        vec![row(&applications[0], 6, 2, 1, 9)],
+        school_end,
+    )
+    .await;
     assert_eq!(
         (early[0].error_code.as_str(), early[0].reason.as_str()),
         ("FAILED_PRECONDITION", "PUBLICITY_NOT_OVER")
@@ -214,17 +227,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         row(&applications[4], 6, 3, 0, 10), // more present than members
         row(&applications[5], 6, 3, 0, 0),  // present: everyone who voted
     ];
-    let outcomes = client
-        .record_committee_results(pb::RecordCommitteeResultsRequest {
-            round_id: round.round_id.clone(),
-            rows,
-            step_date: voted_on.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let outcomes = record_results(&mut client, &round, rows, voted_on).await;
     let codes: Vec<(&str, &str)> = outcomes
         .iter()
         .map(|o| (o.error_code.as_str(), o.reason.as_str()))
@@ -249,17 +252,13 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
         pb::CloseReason::CommitteeRejected as i32
     );
     // E's row is put right, just under the ratio too: 5 of 9.
-    let e_outcome = client
-        .record_committee_results(pb::RecordCommitteeResultsRequest {
-            round_id: round.round_id.clone(),
-            rows: vec![row(&applications[4], 5, 3, 1, 9)],
-            step_date: voted_on.to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let e_outcome = record_results(
+        &mut client,
+        &round,
+        vec![row(&applications[4], 5, 3, 1, 9)],
+        voted_on,
+    )
+    .await;
     assert_eq!(
         e_outcome[0].application.as_ref().unwrap().close_reason,
         pb::CloseReason::CommitteeRejected as i32

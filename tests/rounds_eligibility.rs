@@ -7,7 +7,7 @@ mod common;
 mod rounds_support;
 
 use chrono::Duration;
-use common::{certificate, create, start_server, teacher};
+use common::{create, issue_request, start_server, teacher};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use tonic::Code;
@@ -23,11 +23,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
     // No registration: a certificate issued without one.
     let unregistered = create(&mut registry, teacher(7_305_000 + 20, COUNTY)).await;
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: unregistered.teacher_id.clone(),
-            certificate: Some(certificate("20163500022000020")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&unregistered.teacher_id, "20163500022000020"))
         .await
         .unwrap();
 
@@ -73,11 +69,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
     // Revoked: one certificate revoked, another still valid and registered.
     let revoked = common::eligible_teacher(&mut registry, 22, COUNTY).await;
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: revoked.teacher_id.clone(),
-            certificate: Some(certificate("20173500022000022")),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&revoked.teacher_id, "20173500022000022"))
         .await
         .unwrap();
     registry

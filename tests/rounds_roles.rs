@@ -13,7 +13,7 @@ use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClien
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 const A: &str = "350702";
@@ -22,13 +22,7 @@ const B: &str = "350721";
 type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> Rounds {
-    let channel = Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let token = Token::bearer(token);
-    EvaluationServiceClient::with_interceptor(channel, token)
+    EvaluationServiceClient::new(server.channel_as(token).await)
 }
 
 fn apply(round: &str, teacher: &pb::Teacher) -> pb::ApplyForTitleRequest {

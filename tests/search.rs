@@ -10,8 +10,7 @@ use std::path::Path;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
-use teacher_registry::server::ServerOptions;
+use teacher_registry::auth::{add_principal, Role};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::Code;
@@ -326,12 +325,7 @@ async fn a_rename_or_a_move_takes_the_index_entry_with_it() {
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> AuthClient {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
+    TeacherRegistryServiceClient::new(server.channel_as(token).await)
 }
 
 struct Tokens {
@@ -347,11 +341,7 @@ async fn secured_server(dir: &Path) -> (TestServer, Tokens) {
         county_a: add_principal(&path, "yanping", Role::County, Some(A)).unwrap(),
         reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
     };
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     (server, tokens)
 }
 

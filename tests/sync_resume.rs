@@ -5,11 +5,9 @@
 mod cli_support;
 mod common;
 
-use std::io::BufRead;
-use std::process::Stdio;
 use std::time::Duration;
 
-use cli_support::binary;
+use cli_support::follow_sync;
 use common::*;
 use teacher_registry::server::ServerOptions;
 
@@ -24,24 +22,7 @@ async fn a_following_sync_resumes_after_the_server_restarts() {
     let address = server.address;
     let dir = tempfile::tempdir().unwrap();
     let mirror = dir.path().join("mirror.jsonl");
-    let mut child = binary()
-        .args(["sync", "--server", &address.to_string()])
-        .args(["--county", "350702", "--follow", "--mirror"])
-        .arg(&mirror)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines, received) = std::sync::mpsc::channel::<String>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let (mut child, received) = follow_sync(address, &mirror);
     let next = |what: &str| {
         received
             .recv_timeout(Duration::from_secs(30))

@@ -9,11 +9,10 @@ mod common;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::{add_principal, Role};
 use teacher_registry::cli::{run_sync, SyncArgs};
-use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 
 const A: &str = "350702";
@@ -23,12 +22,22 @@ const C: &str = "350722";
 type AuthClient = TeacherRegistryServiceClient<InterceptedService<Channel, Token>>;
 
 async fn as_token(server: &TestServer, token: &str) -> AuthClient {
-    let channel = Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
+    TeacherRegistryServiceClient::new(server.channel_as(token).await)
+}
+
+/// Moves the teacher to `county` directly, by an update of its county (not a transfer).
+fn move_to(teacher_id: &str, county: &str) -> pb::UpdateTeacherRequest {
+    pb::UpdateTeacherRequest {
+        teacher: Some(pb::Teacher {
+            teacher_id: teacher_id.into(),
+            county_code: county.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["county_code".into()],
+        }),
+        request_id: String::new(),
+    }
 }
 
 struct Counties {
@@ -46,11 +55,7 @@ async fn counties(dir: &std::path::Path) -> Counties {
     let a = add_principal(&path, "yanping", Role::County, Some(A)).unwrap();
     let b = add_principal(&path, "shunchang", Role::County, Some(B)).unwrap();
     let c = add_principal(&path, "pucheng", Role::County, Some(C)).unwrap();
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
-        ..ServerOptions::default()
-    })
-    .await;
+    let server = start_server_with_auth(&path).await;
     Counties {
         admin: as_token(&server, &admin_token).await,
         a: as_token(&server, &a).await,
@@ -137,20 +142,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let id = teacher.teacher_id.clone();
 
     // A county may no longer move its teacher out by itself.
-    let moved = a
-        .update_teacher(pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: id.clone(),
-                county_code: B.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["county_code".into()],
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let moved = a.update_teacher(move_to(&id, B)).await.unwrap_err();
     assert_eq!(moved.code(), Code::PermissionDenied);
     assert!(
         moved.message().contains("ProposeTransfer"),
@@ -314,17 +306,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .unwrap();
     assert_eq!(ids(&transfers(&mut a, A).await.incoming), [id.as_str()]);
     let direct = admin
-        .update_teacher(pb::UpdateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                teacher_id: id.clone(),
-                county_code: C.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["county_code".into()],
-            }),
-            request_id: String::new(),
-        })
+        .update_teacher(move_to(&id, C))
         .await
         .unwrap()
         .into_inner()

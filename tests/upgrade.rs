@@ -276,24 +276,15 @@ async fn check_release(release: &Path) {
 async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
     let teachers = &expected.teachers;
     // The record space, in registry-number order.
-    let listed = list_all(
-        admin,
-        pb::ListTeachersRequest {
-            page_size: 1000,
+    for page_size in [1000, 7] {
+        let request = pb::ListTeachersRequest {
+            page_size,
             ..Default::default()
-        },
-    )
-    .await;
-    assert_same_teachers(&listed, teachers, "ListTeachers");
-    let small_pages = list_all(
-        admin,
-        pb::ListTeachersRequest {
-            page_size: 7,
-            ..Default::default()
-        },
-    )
-    .await;
-    assert_same_teachers(&small_pages, teachers, "ListTeachers in pages of 7");
+        };
+        let listed = list_all(admin, request).await;
+        let what = format!("ListTeachers in pages of {page_size}");
+        assert_same_teachers(&listed, teachers, &what);
+    }
 
     // By registry number, by identity document and by every certificate number.
     let gets = futures::stream::iter(teachers.iter().cloned().map(|want| {
@@ -633,21 +624,22 @@ fn assert_same_answer(method: &str, got: &[u8], want: &[u8]) {
 async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Teacher {
     let old = expected.manifest.revision;
     let county = manifest_counties(expected)[0].clone();
+    let create = pb::CreateTeacherRequest {
+        teacher: Some(pb::Teacher {
+            id_document_type: pb::IdDocumentType::Passport as i32,
+            national_id: "UPGRADE0001".into(),
+            name: "升级测试".into(),
+            gender: pb::Gender::Female as i32,
+            birth_date: "1990-05-04".into(),
+            county_code: county,
+            school: "升级测试学校".into(),
+            employment_status: pb::EmploymentStatus::Active as i32,
+            ..Default::default()
+        }),
+        request_id: "upgrade-check-create".into(),
+    };
     let created = admin
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                id_document_type: pb::IdDocumentType::Passport as i32,
-                national_id: "UPGRADE0001".into(),
-                name: "升级测试".into(),
-                gender: pb::Gender::Female as i32,
-                birth_date: "1990-05-04".into(),
-                county_code: county.clone(),
-                school: "升级测试学校".into(),
-                employment_status: pb::EmploymentStatus::Active as i32,
-                ..Default::default()
-            }),
-            request_id: "upgrade-check-create".into(),
-        })
+        .create_teacher(create.clone())
         .await
         .unwrap()
         .into_inner()
@@ -712,12 +704,13 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
 
     // The old record's history starts at the first change this build made: the earliest
     // revision known is the one the old release left, with nothing invented before it.
+    let history_of = |teacher: &pb::Teacher| pb::ListTeacherRevisionsRequest {
+        teacher_id: teacher.teacher_id.clone(),
+        page_size: 0,
+        page_token: String::new(),
+    };
     let history = admin
-        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
-            teacher_id: target.teacher_id.clone(),
-            page_size: 0,
-            page_token: String::new(),
-        })
+        .list_teacher_revisions(history_of(target))
         .await
         .unwrap()
         .into_inner();
@@ -740,11 +733,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
     assert_eq!(unknown.code(), Code::FailedPrecondition, "{unknown:?}");
     // A created record's history is complete from its creation.
     let fresh = admin
-        .list_teacher_revisions(pb::ListTeacherRevisionsRequest {
-            teacher_id: created.teacher_id.clone(),
-            page_size: 0,
-            page_token: String::new(),
-        })
+        .list_teacher_revisions(history_of(&created))
         .await
         .unwrap()
         .into_inner();
@@ -817,20 +806,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
     assert_eq!(all.len() as u64, old + 3);
     // A retry of a new write gets its first answer too.
     let again = admin
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(pb::Teacher {
-                id_document_type: pb::IdDocumentType::Passport as i32,
-                national_id: "UPGRADE0001".into(),
-                name: "升级测试".into(),
-                gender: pb::Gender::Female as i32,
-                birth_date: "1990-05-04".into(),
-                county_code: county,
-                school: "升级测试学校".into(),
-                employment_status: pb::EmploymentStatus::Active as i32,
-                ..Default::default()
-            }),
-            request_id: "upgrade-check-create".into(),
-        })
+        .create_teacher(create)
         .await
         .unwrap()
         .into_inner()

@@ -16,7 +16,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
 use teacher_registry::api::RateLimit;
-use teacher_registry::auth::{add_principal, Authenticator, Role};
+use teacher_registry::auth::{add_principal, Role};
 use teacher_registry::cli::run_backup;
 use teacher_registry::server::ServerOptions;
 use tonic::transport::{Channel, Endpoint};
@@ -96,9 +96,8 @@ async fn seeded(dir: &Path, limit: RateLimit) -> (TestServer, Vec<pb::Teacher>) 
     let path = dir.join("auth.toml");
     let token = add_principal(&path, "root", Role::Admin, None).unwrap();
     let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
         public_rate_limit: limit,
-        ..ServerOptions::default()
+        ..auth_options(&path)
     })
     .await;
     let channel = Endpoint::from_shared(format!("http://{}", server.address))

@@ -18,13 +18,15 @@ use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClien
 use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::verification_service_client::VerificationServiceClient;
-use teacher_registry::auth::{add_principal, Authenticator, Role, Rpc};
+use teacher_registry::auth::{add_principal, Role, Rpc};
 use teacher_registry::credential::SigningKey;
 use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-use crate::common::{create_request, start_server_with, teacher, TestServer, Token};
+use crate::common::{
+    auth_options, create_request, issue_request, start_server_with, teacher, TestServer, Token,
+};
 use registry_calls::call_registry;
 use service_calls::{
     call_case, call_credential, call_duplicates, call_evaluation, call_identity, call_public,
@@ -71,20 +73,15 @@ pub async fn secured_server(dir: &Path) -> (TestServer, Principals) {
     let path = dir.join("auth.toml");
     let tokens = principals(&path);
     let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&path).unwrap()),
         credential_key: Some(SigningKey::generate().into()),
-        ..ServerOptions::default()
+        ..auth_options(&path)
     })
     .await;
     (server, tokens)
 }
 
 pub async fn channel(server: &TestServer) -> Channel {
-    Endpoint::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
+    server.channel().await
 }
 
 pub async fn as_token(server: &TestServer, token: &str) -> AuthClient {
@@ -119,18 +116,7 @@ pub async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
         .unwrap();
     for (holder, number) in [(&a, CERT_A), (&b, "20163500022000456")] {
         admin
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: holder.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: number.into(),
-                    kind: pb::CertificateKind::PrimarySchool as i32,
-                    subject: "语文".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
+            .issue_certificate(issue_request(&holder.teacher_id, number))
             .await
             .unwrap();
     }

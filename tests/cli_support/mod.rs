@@ -81,6 +81,34 @@ pub fn trailing_space_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Starts `sync --follow` of county 350702 from the server at `address` into `mirror`:
+/// the child, and the lines of its stdout as it prints them.
+pub fn follow_sync(
+    address: std::net::SocketAddr,
+    mirror: &std::path::Path,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = binary()
+        .args(["sync", "--server", &address.to_string()])
+        .args(["--county", "350702", "--follow", "--mirror"])
+        .arg(mirror)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, received)
+}
+
 /// A loopback port nothing listens on (for a server the test starts itself).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -14,9 +14,13 @@ use teacher_registry::server::{self, ServerOptions};
 use teacher_registry::store::{Location, Store, StoreOptions, ThrowawayCluster};
 use tokio::sync::oneshot;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::Channel;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
 
 pub type Client = TeacherRegistryServiceClient<Channel>;
+
+/// A connection calling as a principal (see [`TestServer::channel_as`]).
+pub type Authed = InterceptedService<Channel, Token>;
 
 /// A running server. Dropping it stops the server; `stop` waits until its data is closed.
 pub struct TestServer {
@@ -42,6 +46,20 @@ pub async fn start_server_with(options: ServerOptions) -> TestServer {
     let mut server = start_server_in_with(temp.path(), options).await;
     server._temp = Some(temp);
     server
+}
+
+/// Server options that authenticate by the auth file at `path`, the rest the defaults.
+pub fn auth_options(path: &Path) -> ServerOptions {
+    let authenticator = teacher_registry::auth::Authenticator::load(path).expect("auth file");
+    ServerOptions {
+        authenticator: Some(authenticator),
+        ..ServerOptions::default()
+    }
+}
+
+/// A server on a fresh data directory that authenticates by the auth file at `path`.
+pub async fn start_server_with_auth(path: &Path) -> TestServer {
+    start_server_with(auth_options(path)).await
 }
 
 /// A server on an existing data directory (for restarts).
@@ -181,9 +199,22 @@ impl TestServer {
 
     /// A new client on its own connection.
     pub async fn new_client(&self) -> Client {
-        TeacherRegistryServiceClient::connect(format!("http://{}", self.address))
+        TeacherRegistryServiceClient::new(self.channel().await)
+    }
+
+    /// A new connection to the server, for a client of any of its services.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
             .await
             .expect("connect")
+    }
+
+    /// A new connection that sends `Bearer token` with every request: a service's
+    /// `Client::new` on it calls as that principal.
+    pub async fn channel_as(&self, token: &str) -> Authed {
+        InterceptedService::new(self.channel().await, Token::bearer(token))
     }
 }
 
@@ -317,6 +348,15 @@ pub fn certificate(number: &str) -> pb::Certificate {
     }
 }
 
+/// Issues the teacher certificate `number` (see [`certificate`]), not yet registered.
+pub fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
+    pb::IssueCertificateRequest {
+        teacher_id: teacher_id.into(),
+        certificate: Some(certificate(number)),
+        ..Default::default()
+    }
+}
+
 /// Today in China Standard Time, the registry's day.
 pub fn today_cst() -> chrono::NaiveDate {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
@@ -329,31 +369,76 @@ pub async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb
     let created = create(registry, teacher(7_305_000 + n, county)).await;
     let number = format!("2016350002200{n:04}");
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: created.teacher_id.clone(),
-            certificate: Some(certificate(&number)),
-            first_registration_on: (today_cst() - chrono::Duration::days(365)).to_string(),
-            ..Default::default()
-        })
+        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
         .await
         .unwrap();
     registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: created.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .change_title(second_level_since_2015(&created.teacher_id))
         .await
         .unwrap()
         .into_inner()
         .teacher
         .unwrap()
+}
+
+/// Issues the teacher certificate `number`, first registered a year ago: a registration
+/// in force today.
+pub fn registered_a_year_ago(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
+    pb::IssueCertificateRequest {
+        teacher_id: teacher_id.into(),
+        certificate: Some(certificate(number)),
+        first_registration_on: (today_cst() - chrono::Duration::days(365)).to_string(),
+        ..Default::default()
+    }
+}
+
+/// Appoints the teacher SECOND_LEVEL from 2015-09-01 (an initial appointment).
+pub fn second_level_since_2015(teacher_id: &str) -> pb::ChangeTitleRequest {
+    pb::ChangeTitleRequest {
+        teacher_id: teacher_id.into(),
+        change: Some(pb::TitleEntry {
+            tier: pb::TitleTier::SecondLevel as i32,
+            kind: pb::TitleChangeKind::Initial as i32,
+            effective_date: "2015-09-01".into(),
+            approval_document: "南教人[2015]3号".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The county of the title evaluation rounds the tests open (see [`new_round`]).
+pub const ROUND_COUNTY: &str = "350702";
+
+/// A round of [`ROUND_COUNTY`] for FIRST_LEVEL, five years in the tier, a committee of
+/// nine, taking applications until `deadline`.
+pub fn new_round(deadline: chrono::NaiveDate) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度中小学一级教师职称评审".into(),
+            county_code: ROUND_COUNTY.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: deadline.to_string(),
+            years_in_tier: 5,
+            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// `teacher`'s application to `round`, made on `on`.
+pub fn application_request(
+    round: &pb::EvaluationRound,
+    teacher: &pb::Teacher,
+    on: chrono::NaiveDate,
+) -> pb::ApplyForTitleRequest {
+    pb::ApplyForTitleRequest {
+        round_id: round.round_id.clone(),
+        teacher_id: teacher.teacher_id.clone(),
+        applied_on: on.to_string(),
+        ..Default::default()
+    }
 }
 
 /// Issues the teacher a certificate numbered `number` (certified 2011, a 2011 number) and

@@ -20,7 +20,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::common::{certificate, start_server_with, teacher, TestServer, Token};
+use crate::common::{
+    certificate, create_request, registered_a_year_ago, second_level_since_2015, start_server_with,
+    teacher, TestServer, Token,
+};
 
 pub const A: &str = "350702";
 pub const B: &str = "350721";
@@ -91,11 +94,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
     tune(&mut options);
     let server = start_server_with(options).await;
     wait_listening(console).await;
-    let channel = Channel::from_shared(format!("http://{}", server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = server.channel().await;
     let with_token = Token::bearer(&tokens.admin);
     let mut registry =
         TeacherRegistryServiceClient::with_interceptor(channel.clone(), with_token.clone());
@@ -105,10 +104,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         // Appointed under the old titles, so the title transition has work.
         t.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
         let created = registry
-            .create_teacher(pb::CreateTeacherRequest {
-                teacher: Some(t),
-                request_id: String::new(),
-            })
+            .create_teacher(create_request(t, ""))
             .await
             .unwrap()
             .into_inner()
@@ -159,13 +155,16 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
 }
 
 impl Fixture {
+    /// A browser-like client of the console, signed in with `token`.
+    pub async fn signed_in(&self, token: &str) -> Http {
+        let mut http = Http::new(self.console);
+        http.sign_in(token).await;
+        http
+    }
+
     /// The teacher as the registry now has it (over gRPC, as the admin).
     pub async fn teacher(&self, id: &str) -> pb::Teacher {
-        let channel = Channel::from_shared(format!("http://{}", self.server.address))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = self.server.channel().await;
         let mut client = TeacherRegistryServiceClient::with_interceptor(
             channel,
             Token::bearer(&self.tokens.admin),
@@ -189,11 +188,7 @@ pub type Registry = TeacherRegistryServiceClient<InterceptedService<Channel, Tok
 
 /// The registry's and the EvaluationService's clients, as the admin.
 pub async fn clients(fx: &Fixture) -> (Registry, Rounds) {
-    let channel = Channel::from_shared(format!("http://{}", fx.server.address))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = fx.server.channel().await;
     let token = Token::bearer(&fx.tokens.admin);
     (
         TeacherRegistryServiceClient::with_interceptor(channel.clone(), token.clone()),
@@ -206,42 +201,41 @@ pub async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teache
     let mut t = teacher(7_305_000 + n, A);
     t.name = name.into();
     let created = registry
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(t),
-            request_id: String::new(),
-        })
+        .create_teacher(create_request(t, ""))
         .await
         .unwrap()
         .into_inner()
         .teacher
         .unwrap();
+    let number = format!("2016350002210{n:04}");
     registry
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: created.teacher_id.clone(),
-            certificate: Some(certificate(&format!("2016350002210{n:04}"))),
-            first_registration_on: (crate::common::today_cst() - chrono::Duration::days(365))
-                .to_string(),
-            ..Default::default()
-        })
+        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
         .await
         .unwrap();
     registry
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: created.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .change_title(second_level_since_2015(&created.teacher_id))
         .await
         .unwrap()
         .into_inner()
         .teacher
         .unwrap()
+}
+
+/// The form's `fields` with the field `name` left out.
+pub fn without_field<'a>(fields: &[(&'a str, &'a str)], name: &str) -> Vec<(&'a str, &'a str)> {
+    assert!(fields.iter().any(|(k, _)| *k == name), "no field {name}");
+    fields.iter().filter(|(k, _)| *k != name).copied().collect()
+}
+
+/// The form's `fields` with the field `name` set to `value`.
+pub fn with_field<'a>(
+    fields: &[(&'a str, &'a str)],
+    name: &str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    assert!(fields.iter().any(|(k, _)| *k == name), "no field {name}");
+    let set = |(k, v): &(&'a str, &'a str)| (*k, if *k == name { value } else { *v });
+    fields.iter().map(set).collect()
 }
 
 /// An HTTP answer.
@@ -267,6 +261,19 @@ impl Answer {
             .filter(|(n, _)| n == "set-cookie")
             .map(|(_, v)| v.as_str())
             .collect()
+    }
+
+    /// Checks the page refused a form (422) with the error drawn beside the field whose
+    /// element id is `field` ("register-registered_on": form `register`, its field
+    /// `registered_on`; or a page's own field, "effective_date").
+    #[track_caller]
+    pub fn assert_field_error(&self, field: &str) {
+        assert_eq!(self.status, 422, "{}", self.body);
+        assert!(
+            self.body.contains(&format!("id=\"{field}-error\"")),
+            "no error beside {field}: {}",
+            self.body
+        );
     }
 
     /// The value of the hidden or other input named `name` in the body (the first).
@@ -308,6 +315,31 @@ impl Http {
         let kind = "application/x-www-form-urlencoded";
         self.send("POST", path, Some((kind.to_string(), body.into_bytes())))
             .await
+    }
+
+    /// Sends the form `action` of the teacher's page at `path` as a browser does: with
+    /// the `csrf` and `etag` the page draws now, `request_id` (or the page's own, when
+    /// `None`), and `fields`. The form must be drawn.
+    pub async fn post_form(
+        &mut self,
+        path: &str,
+        action: &str,
+        request_id: Option<String>,
+        fields: &[(&str, &str)],
+    ) -> Answer {
+        let page = self.get(path).await;
+        assert!(page.body.contains(&format!("id=\"{action}\"")), "{action}");
+        let hidden = [
+            ("csrf", page.input("csrf").unwrap()),
+            ("etag", page.input("etag").unwrap()),
+            (
+                "request_id",
+                request_id.unwrap_or_else(|| page.input("request_id").unwrap()),
+            ),
+        ];
+        let mut all: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        all.extend_from_slice(fields);
+        self.post(&format!("{path}/{action}"), &all).await
     }
 
     /// POSTs `fields` and one file (field name, file name, content) as a multipart form,

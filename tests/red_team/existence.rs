@@ -12,25 +12,14 @@ use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
-use crate::common::teacher;
+use crate::common::{issue_request, teacher};
 
 const CERT_B: &str = "20163500022000456";
 const NO_CERT: &str = "20163500022000999";
 
 async fn issue(client: &mut As, holder: &pb::Teacher, number: &str) -> pb::Teacher {
     client
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: holder.teacher_id.clone(),
-            certificate: Some(pb::Certificate {
-                certificate_number: number.into(),
-                kind: pb::CertificateKind::PrimarySchool as i32,
-                subject: "语文".into(),
-                issuing_authority: "x".into(),
-                certified_on: "2016-07-01".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&holder.teacher_id, number))
         .await
         .unwrap()
         .into_inner()

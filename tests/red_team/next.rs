@@ -55,6 +55,12 @@ use crate::common::{
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
+/// A limit the tests reach soon: a burst of 20, then one a minute.
+const TWENTY_THEN_ONE_A_MINUTE: RateLimit = RateLimit {
+    per_minute: 1,
+    burst: 20,
+};
+
 type Rounds = EvaluationServiceClient<InterceptedService<Channel, Token>>;
 type Cases = CaseServiceClient<InterceptedService<Channel, Token>>;
 
@@ -452,10 +458,7 @@ async fn an_import_of_other_counties_holders_is_held_to_the_refusal_limit() {
     let dir = tempfile::tempdir().unwrap();
     let options = ServerOptions {
         rates: std::collections::HashMap::new(),
-        refusal_limit: RateLimit {
-            per_minute: 1,
-            burst: 20,
-        },
+        refusal_limit: TWENTY_THEN_ONE_A_MINUTE,
         ..ServerOptions::default()
     };
     let (server, tokens) = secured(dir.path(), options).await;
@@ -609,10 +612,7 @@ async fn a_principals_audit_entries_are_held_to_its_budget() {
     let dir = tempfile::tempdir().unwrap();
     let options = ServerOptions {
         rates: std::collections::HashMap::new(),
-        audit_budget: RateLimit {
-            per_minute: 1,
-            burst: 20,
-        },
+        audit_budget: TWENTY_THEN_ONE_A_MINUTE,
         ..ServerOptions::default()
     };
     let (server, tokens) = secured(dir.path(), options).await;

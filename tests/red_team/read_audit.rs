@@ -17,7 +17,7 @@ use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, secured, Token, A};
 use crate::cli_support::run_with;
-use crate::common::{start_server_in_with, teacher};
+use crate::common::{issue_request, start_server_in_with, teacher};
 
 const CERTIFICATE: &str = "20163500022000777";
 
@@ -63,18 +63,7 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
         .await
         .unwrap();
     county
-        .issue_certificate(pb::IssueCertificateRequest {
-            teacher_id: own.teacher_id.clone(),
-            certificate: Some(pb::Certificate {
-                certificate_number: CERTIFICATE.into(),
-                kind: pb::CertificateKind::PrimarySchool as i32,
-                subject: "语文".into(),
-                issuing_authority: "x".into(),
-                certified_on: "2016-07-01".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .issue_certificate(issue_request(&own.teacher_id, CERTIFICATE))
         .await
         .unwrap();
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.address))

@@ -18,7 +18,7 @@ use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::{ServerOptions, TlsFiles};
 
 use crate::cli_support::{binary, free_port, run_with};
-use crate::common::start_server_with;
+use crate::common::{start_server_with, start_server_with_auth};
 
 #[tokio::test]
 async fn the_cli_will_not_send_a_token_in_plain_text_off_this_machine() {
@@ -216,11 +216,7 @@ async fn a_token_pinned_to_a_certificate_is_refused_with_any_other() {
     call(other_cert, other_key, free.clone()).await.unwrap();
     call(bureau_cert, bureau_key, free).await.unwrap();
     // Without TLS at all (a server without --tls-client-ca), the pinned token is refused.
-    let plain = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&auth).unwrap()),
-        ..Default::default()
-    })
-    .await;
+    let plain = start_server_with_auth(&auth).await;
     let refused = super::harness::as_token(&plain, &pinned)
         .await
         .get_statistics(pb::GetStatisticsRequest::default())
