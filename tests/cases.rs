@@ -341,7 +341,11 @@ async fn steps_the_state_does_not_allow_are_refused_with_the_rule_and_change_not
         .unwrap_err();
     assert_eq!(violated_fields(&tomorrow), ["step_date"]);
     // The last character, the check character, mistyped: any other than the real one.
-    let typo = if case.case_id.ends_with('X') { 'Y' } else { 'X' };
+    let typo = if case.case_id.ends_with('X') {
+        'Y'
+    } else {
+        'X'
+    };
     let mistyped = client
         .get_case(pb::GetCaseRequest {
             case_id: format!("{}{typo}", &case.case_id[..11]),
