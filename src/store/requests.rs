@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
-use crate::store::format::StoredRequest;
+use crate::store::format::{Fingerprint, Remembered, StoredRequest};
 use crate::store::request_quota::{self, RequestWindow};
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
@@ -75,6 +75,44 @@ pub(crate) fn remember(
     staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
     staged.insert(key, record(recorded_at));
     Ok(())
+}
+
+/// The answer of one kind of write, as a request id replays it.
+pub(crate) trait Replayable: Sized {
+    /// The answer `remembered` holds, if it is one of this kind of write.
+    fn from_remembered(remembered: Remembered) -> Option<Self>;
+    /// The encoded request record of this answer, taken with `fingerprint`.
+    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8>;
+}
+
+/// Runs `write` under the replay rules of `request_id` (see [`recall`]): the same request
+/// made before gets its first answer and `write` does not run; a new one's answer is
+/// remembered, for a fingerprint of the current format.
+pub(crate) fn answer_once<A: Replayable>(
+    staged: &mut Staged<'_>,
+    principal: &str,
+    request_id: Option<&String>,
+    window: &RequestWindow,
+    fingerprint: Fingerprint,
+    write: impl FnOnce(&mut Staged<'_>) -> Result<A, StoreError>,
+) -> Result<A, StoreError> {
+    let remember_under = match recall(staged, principal, request_id, window, |record| {
+        if record.fingerprint == fingerprint {
+            A::from_remembered(record.outcome)
+        } else {
+            None
+        }
+    })? {
+        Recall::Replay(answer) => return Ok(answer),
+        Recall::New(key) => key,
+    };
+    let answer = write(staged)?;
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        remember(staged, key, window, |recorded_at| {
+            answer.request_record(fingerprint, recorded_at)
+        })?;
+    }
+    Ok(answer)
 }
 
 pub(crate) use crate::store::request_quota::kept_since;

@@ -18,10 +18,10 @@ use chrono::NaiveDate;
 
 use crate::clock;
 use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, StepContext, WindowRules};
-use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId};
+use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, UnixMicros};
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Recall};
+use crate::store::requests::{self, Replayable};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -46,20 +46,40 @@ pub(crate) fn apply(
 ) -> Result<CaseAnswer, StoreError> {
     let fingerprint = Fingerprint::of_case(&command);
     let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
         &context.principal,
         request_id,
         request_window,
-        |record| match record.outcome {
-            Remembered::Case(answer) if record.fingerprint == fingerprint => Some(answer),
-            _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        fingerprint,
+        |staged| run(staged, command, context, rules),
+    )
+}
 
+impl Replayable for CaseAnswer {
+    fn from_remembered(remembered: Remembered) -> Option<Self> {
+        match remembered {
+            Remembered::Case(answer) => Some(answer),
+            _ => None,
+        }
+    }
+
+    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
+        codec::encode(&codec::NewCaseRequest {
+            fingerprint,
+            answer: self,
+            recorded_at,
+        })
+    }
+}
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: CaseCommand,
+    context: &WriteContext,
+    rules: &WindowRules,
+) -> Result<CaseAnswer, StoreError> {
     let answer = match command {
         CaseCommand::Open { new, note } => open(staged, new, &note, context, rules)?,
         CaseCommand::Step {
@@ -84,16 +104,6 @@ pub(crate) fn apply(
             take_step(staged, current, step, today, &note, context, rules)?
         }
     };
-
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, request_window, |recorded_at| {
-            codec::encode(&codec::NewCaseRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 

@@ -23,11 +23,12 @@ use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
+    UnixMicros,
 };
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::identity::retired::addressed;
 use crate::store::mutation::{self, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Recall};
+use crate::store::requests::{self, Replayable};
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -50,19 +51,40 @@ pub(crate) fn apply(
 ) -> Result<EvaluationAnswer, StoreError> {
     let fingerprint = Fingerprint::of_evaluation(&command);
     let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
         &context.principal,
         request_id,
         window,
-        |record| match record.outcome {
-            Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
+        fingerprint,
+        |staged| run(staged, command, context, calendar),
+    )
+}
+
+impl Replayable for EvaluationAnswer {
+    fn from_remembered(remembered: Remembered) -> Option<Self> {
+        match remembered {
+            Remembered::Evaluation(answer) => Some(answer),
             _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        }
+    }
+
+    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
+        codec::encode(&codec::NewEvaluationRequest {
+            fingerprint,
+            answer: self,
+            recorded_at,
+        })
+    }
+}
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: EvaluationCommand,
+    context: &WriteContext,
+    calendar: &WorkingCalendar,
+) -> Result<EvaluationAnswer, StoreError> {
     let answer = match command {
         EvaluationCommand::OpenRound { new } => open_round(staged, new, context)?,
         EvaluationCommand::RecordFinding {
@@ -113,15 +135,6 @@ pub(crate) fn apply(
             take_step(staged, current, step, today, &note, context, calendar)?
         }
     };
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, window, |recorded_at| {
-            codec::encode(&codec::NewEvaluationRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 

@@ -17,11 +17,11 @@ pub(crate) mod retired;
 mod types;
 
 use crate::domain::case::CaseId;
-use crate::domain::IdentityCorrection;
+use crate::domain::{IdentityCorrection, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered};
 use crate::store::mutation::WriteContext;
-use crate::store::requests::{self, Recall};
+use crate::store::requests::{self, Replayable};
 use crate::store::writer::Staged;
 use crate::store::{codec, StoreError};
 pub use types::{IdentityAnswer, IdentityCommand};
@@ -36,19 +36,39 @@ pub(crate) fn apply(
 ) -> Result<IdentityAnswer, StoreError> {
     let fingerprint = Fingerprint::of_identity(&command);
     let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
         &context.principal,
         request_id,
         window,
-        |record| match record.outcome {
-            Remembered::Identity(answer) if record.fingerprint == fingerprint => Some(answer),
+        fingerprint,
+        |staged| run(staged, command, context),
+    )
+}
+
+impl Replayable for IdentityAnswer {
+    fn from_remembered(remembered: Remembered) -> Option<Self> {
+        match remembered {
+            Remembered::Identity(answer) => Some(answer),
             _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        }
+    }
+
+    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
+        codec::encode(&codec::NewIdentityRequest {
+            fingerprint,
+            answer: self,
+            recorded_at,
+        })
+    }
+}
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: IdentityCommand,
+    context: &WriteContext,
+) -> Result<IdentityAnswer, StoreError> {
     let answer = match command {
         IdentityCommand::Propose(new) => corrections::propose(staged, new, context)?,
         IdentityCommand::Review {
@@ -84,15 +104,6 @@ pub(crate) fn apply(
             merges::unmerge(staged, &merged, &reason, context)?
         }
     };
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, window, |recorded_at| {
-            codec::encode(&codec::NewIdentityRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 
