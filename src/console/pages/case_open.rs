@@ -174,15 +174,7 @@ fn page(ctx: &Ctx, session: &Session, form: &OpenForm, refusal: Option<&Refusal>
         "received_on",
         "note",
     ];
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     let body = html! {
         form.card #open method="post" action="/cases/new" novalidate {
             (form_tokens(session, &form.request_id))

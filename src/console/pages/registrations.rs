@@ -80,13 +80,7 @@ pub(crate) async fn due(
     let (errors, alert) = match &answer {
         Some(Err(refusal)) => {
             let shown = ["registration_expires_before", "county_code"];
-            let unshown = refusal.unshown(&shown);
-            let alert = (refusal.fields.is_empty() || !unshown.is_empty()).then(|| {
-                std::iter::once(refusal.describe())
-                    .chain(unshown)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            });
+            let alert = refusal.alert(&shown);
             (&refusal.fields, alert)
         }
         _ => (&empty, None),

@@ -228,15 +228,7 @@ fn form_markup(
     refusal: Option<&Refusal>,
 ) -> Markup {
     let shown = ["county_code", "effective_date", "approval_document"];
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     html! {
         form.card #transition method="post" action="/transition" novalidate {
             (form_tokens(session, &form.request_id))
