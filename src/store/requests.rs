@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
 use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::mutation::WriteContext;
 use crate::store::request_quota::{self, RequestWindow};
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
@@ -85,18 +86,18 @@ pub(crate) trait Replayable: Sized {
     fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8>;
 }
 
-/// Runs `write` under the replay rules of `request_id` (see [`recall`]): the same request
-/// made before gets its first answer and `write` does not run; a new one's answer is
-/// remembered, for a fingerprint of the current format.
+/// Runs `write` under the replay rules of the context's request id (see [`recall`]): the
+/// same request made before gets its first answer and `write` does not run; a new one's
+/// answer is remembered, for a fingerprint of the current format.
 pub(crate) fn answer_once<A: Replayable>(
     staged: &mut Staged<'_>,
-    principal: &str,
-    request_id: Option<&String>,
+    context: &WriteContext,
     window: &RequestWindow,
     fingerprint: Fingerprint,
     write: impl FnOnce(&mut Staged<'_>) -> Result<A, StoreError>,
 ) -> Result<A, StoreError> {
-    let remember_under = match recall(staged, principal, request_id, window, |record| {
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match recall(staged, &context.principal, request_id, window, |record| {
         if record.fingerprint == fingerprint {
             A::from_remembered(record.outcome)
         } else {

@@ -44,14 +44,11 @@ pub(crate) fn apply(
     request_window: &crate::store::request_quota::RequestWindow,
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_case(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
     requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         request_window,
-        fingerprint,
+        Fingerprint::of_case(&command),
         |staged| run(staged, command, context, rules),
     )
 }

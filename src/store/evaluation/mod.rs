@@ -49,14 +49,11 @@ pub(crate) fn apply(
     window: &crate::store::request_quota::RequestWindow,
     calendar: &WorkingCalendar,
 ) -> Result<EvaluationAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_evaluation(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
     requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         window,
-        fingerprint,
+        Fingerprint::of_evaluation(&command),
         |staged| run(staged, command, context, calendar),
     )
 }

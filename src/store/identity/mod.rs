@@ -34,14 +34,11 @@ pub(crate) fn apply(
     context: &WriteContext,
     window: &crate::store::request_quota::RequestWindow,
 ) -> Result<IdentityAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_identity(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
     requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         window,
-        fingerprint,
+        Fingerprint::of_identity(&command),
         |staged| run(staged, command, context),
     )
 }
