@@ -160,27 +160,14 @@ fn index_every_record<E: Engine>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::numbered_input;
     use crate::domain::CountyCode;
-    use crate::store::{Backend, ListQuery, Store, StoreOptions, WriteContext};
+    use crate::store::fixtures::{close, create_numbered_teachers};
+    use crate::store::{Backend, ListQuery, Store, StoreOptions};
 
     async fn store_of_thirty_teachers(dir: &std::path::Path) -> Store {
         let store = Store::open(dir, &StoreOptions::default()).unwrap();
-        for n in 0..30 {
-            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
-            store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-        }
+        create_numbered_teachers(&store, 30).await;
         store
-    }
-
-    /// Drops the store off the runtime's threads (closing waits for the writer).
-    async fn close(store: Store) {
-        tokio::task::spawn_blocking(move || drop(store))
-            .await
-            .unwrap();
     }
 
     #[tokio::test]
