@@ -6,15 +6,16 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    audit_no_op, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
-    parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService, Violations,
+    audit_no_op, log_warnings, may_see, optional_county, optional_etag, parse_page_size,
+    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::audit::AuditKind;
 use crate::domain::{
-    parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
-    IdDocumentType, IdentityDocument, TeacherField, TitleTier,
+    parse_certificate_number, parse_date, Choice, DomainError, FieldViolation, IdDocumentType,
+    IdentityDocument, TeacherField, TitleTier,
 };
 use crate::store::{ListQuery, NameMatch, NameQuery, Target, TeacherChange};
 
@@ -191,11 +192,7 @@ impl RegistryService {
         let page_size = violations
             .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
             .unwrap_or(0);
-        let county = match county_code.trim() {
-            "" => None,
-            code => violations
-                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
-        };
+        let county = violations.take(optional_county(&county_code)).flatten();
         let tier = match TitleTier::from_wire(title_tier) {
             Choice::Unset => None,
             Choice::Known(tier) => Some(tier),
@@ -270,11 +267,7 @@ impl RegistryService {
         let page_size = violations
             .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
             .unwrap_or(0);
-        let county = match county_code.trim() {
-            "" => None,
-            code => violations
-                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
-        };
+        let county = violations.take(optional_county(&county_code)).flatten();
         let how = match pb::NameMatch::try_from(name_match) {
             Ok(pb::NameMatch::Unspecified | pb::NameMatch::Exact) => NameMatch::Exact,
             Ok(pb::NameMatch::Prefix) => NameMatch::Prefix,
