@@ -16,7 +16,7 @@ use tonic::{Code, Response, Status};
 use tracing::Instrument;
 
 use crate::api::audit::Auditor;
-use crate::api::gate::Gate;
+use crate::api::gate::{Caller, Gate};
 use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::auth::{Principal, Rpc};
 use crate::credential::SigningKey;
@@ -106,11 +106,7 @@ impl RegistryService {
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let client_cert = $crate::api::gate::client_certificate(&$request);
-            let caller = $self
-                .gate
-                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
-            $crate::api::service::name_caller(&caller.principal);
+            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
                 .await;
@@ -120,18 +116,14 @@ macro_rules! rpc {
     };
 }
 
-/// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
-/// stream ends.
 pub(super) use rpc;
 
+/// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
+/// stream ends.
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let client_cert = $crate::api::gate::client_certificate(&$request);
-            let caller = $self
-                .gate
-                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
-            $crate::api::service::name_caller(&caller.principal);
+            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
                 .await;
@@ -182,6 +174,19 @@ pub(super) async fn traced<T>(
         }
     }
     result.map(Response::new)
+}
+
+/// Admits the caller of `rpc` (see [`Gate::admit`], with the client certificate the
+/// request came with) and names it in the RPC's span.
+pub(crate) fn admitted<T>(
+    gate: &Gate,
+    rpc: Rpc,
+    request: &tonic::Request<T>,
+) -> Result<Caller, Status> {
+    let client_cert = crate::api::gate::client_certificate(request);
+    let caller = gate.admit(rpc, request.metadata(), client_cert.as_ref())?;
+    name_caller(&caller.principal);
+    Ok(caller)
 }
 
 /// Names the admitted caller in the current RPC's span (see [`traced`]).
