@@ -86,6 +86,35 @@ pub(crate) trait Replayable: Sized {
     fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8>;
 }
 
+/// [`Replayable`] for the answer of one kind of write, remembered as `Remembered::$variant`
+/// and recorded as `codec::$record`.
+macro_rules! replayable {
+    ($answer:ty, $variant:ident, $record:ident) => {
+        impl $crate::store::requests::Replayable for $answer {
+            fn from_remembered(remembered: $crate::store::format::Remembered) -> Option<Self> {
+                match remembered {
+                    $crate::store::format::Remembered::$variant(answer) => Some(answer),
+                    _ => None,
+                }
+            }
+
+            fn request_record(
+                &self,
+                fingerprint: [u8; 32],
+                recorded_at: $crate::domain::UnixMicros,
+            ) -> Vec<u8> {
+                $crate::store::codec::encode(&$crate::store::codec::$record {
+                    fingerprint,
+                    answer: self,
+                    recorded_at,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use replayable;
+
 /// Runs `write` under the replay rules of the context's request id (see [`recall`]): the
 /// same request made before gets its first answer and `write` does not run; a new one's
 /// answer is remembered, for a fingerprint of the current format.

@@ -18,10 +18,10 @@ use chrono::NaiveDate;
 
 use crate::clock;
 use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, StepContext, WindowRules};
-use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, UnixMicros};
-use crate::store::format::{Fingerprint, Remembered};
+use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId};
+use crate::store::format::Fingerprint;
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Replayable};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -53,22 +53,7 @@ pub(crate) fn apply(
     )
 }
 
-impl Replayable for CaseAnswer {
-    fn from_remembered(remembered: Remembered) -> Option<Self> {
-        match remembered {
-            Remembered::Case(answer) => Some(answer),
-            _ => None,
-        }
-    }
-
-    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
-        codec::encode(&codec::NewCaseRequest {
-            fingerprint,
-            answer: self,
-            recorded_at,
-        })
-    }
-}
+requests::replayable!(CaseAnswer, Case, NewCaseRequest);
 
 /// What `command` does, once its request id is found new.
 fn run(

@@ -23,12 +23,11 @@ use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
-    UnixMicros,
 };
-use crate::store::format::{Fingerprint, Remembered};
+use crate::store::format::Fingerprint;
 use crate::store::identity::retired::addressed;
 use crate::store::mutation::{self, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Replayable};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -58,22 +57,7 @@ pub(crate) fn apply(
     )
 }
 
-impl Replayable for EvaluationAnswer {
-    fn from_remembered(remembered: Remembered) -> Option<Self> {
-        match remembered {
-            Remembered::Evaluation(answer) => Some(answer),
-            _ => None,
-        }
-    }
-
-    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
-        codec::encode(&codec::NewEvaluationRequest {
-            fingerprint,
-            answer: self,
-            recorded_at,
-        })
-    }
-}
+requests::replayable!(EvaluationAnswer, Evaluation, NewEvaluationRequest);
 
 /// What `command` does, once its request id is found new.
 fn run(

@@ -17,11 +17,11 @@ pub(crate) mod retired;
 mod types;
 
 use crate::domain::case::CaseId;
-use crate::domain::{IdentityCorrection, UnixMicros};
+use crate::domain::IdentityCorrection;
 use crate::store::engine::Engine;
-use crate::store::format::{Fingerprint, Remembered};
+use crate::store::format::Fingerprint;
 use crate::store::mutation::WriteContext;
-use crate::store::requests::{self, Replayable};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, StoreError};
 pub use types::{IdentityAnswer, IdentityCommand};
@@ -43,22 +43,7 @@ pub(crate) fn apply(
     )
 }
 
-impl Replayable for IdentityAnswer {
-    fn from_remembered(remembered: Remembered) -> Option<Self> {
-        match remembered {
-            Remembered::Identity(answer) => Some(answer),
-            _ => None,
-        }
-    }
-
-    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8> {
-        codec::encode(&codec::NewIdentityRequest {
-            fingerprint,
-            answer: self,
-            recorded_at,
-        })
-    }
-}
+requests::replayable!(IdentityAnswer, Identity, NewIdentityRequest);
 
 /// What `command` does, once its request id is found new.
 fn run(
