@@ -17,7 +17,9 @@ use crate::domain::{
     parse_certificate_number, parse_date, Choice, DomainError, FieldViolation, IdDocumentType,
     IdentityDocument, TeacherField, TitleTier,
 };
-use crate::store::{ListQuery, NameMatch, NameQuery, Target, TeacherChange};
+use crate::store::{
+    ListQuery, NameMatch, NameQuery, Page, Store, StoreError, Target, TeacherChange,
+};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -232,20 +234,15 @@ impl RegistryService {
                 )
                 .await?;
         }
-        let page = self
-            .reads
-            .read(move |store| store.list_teachers(&query, page_size, &page_token))
+        let (teachers, next_page_token, revision) = self
+            .teacher_page(principal, page_size, move |store| {
+                store.list_teachers(&query, page_size, &page_token)
+            })
             .await?;
-        self.gate
-            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::ListTeachersResponse {
-            teachers: page
-                .teachers
-                .into_iter()
-                .map(|t| present(principal, t))
-                .collect(),
-            next_page_token: page.next_page_token,
-            revision: page.revision,
+            teachers,
+            next_page_token,
+            revision,
         })
     }
 
@@ -288,21 +285,36 @@ impl RegistryService {
         violations.finish(|| Some(()))?;
         let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
         self.gate.reserve_rows(principal, page_size)?;
-        let page = self
-            .reads
-            .read(move |store| store.search_teachers(&query, page_size, &page_token))
+        let (teachers, next_page_token, revision) = self
+            .teacher_page(principal, page_size, move |store| {
+                store.search_teachers(&query, page_size, &page_token)
+            })
             .await?;
+        Ok(pb::SearchTeachersResponse {
+            teachers,
+            next_page_token,
+            revision,
+        })
+    }
+
+    /// Reads a page of teachers with `read`, gives back the rows reserved for it and not
+    /// used, and answers the teachers as `principal` sees them, the next page's token and
+    /// the revision read.
+    async fn teacher_page(
+        &self,
+        principal: &Principal,
+        page_size: usize,
+        read: impl FnOnce(&Store) -> Result<Page, StoreError> + Send + 'static,
+    ) -> Result<(Vec<pb::Teacher>, String, u64), Status> {
+        let page = self.reads.read(read).await?;
         self.gate
             .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
-        Ok(pb::SearchTeachersResponse {
-            teachers: page
-                .teachers
-                .into_iter()
-                .map(|t| present(principal, t))
-                .collect(),
-            next_page_token: page.next_page_token,
-            revision: page.revision,
-        })
+        let teachers = page
+            .teachers
+            .into_iter()
+            .map(|t| present(principal, t))
+            .collect();
+        Ok((teachers, page.next_page_token, page.revision))
     }
 
     pub(super) async fn update(
