@@ -70,12 +70,7 @@ pub(crate) async fn form(ctx: Ctx) -> Response {
     let form = OpenForm {
         request_id: random_token(),
         id_document_type: "1".into(),
-        county_code: session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        county_code: session.own_county_code(),
         ..OpenForm::default()
     };
     page(&ctx, session, &form, None)

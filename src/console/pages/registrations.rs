@@ -43,12 +43,7 @@ pub(crate) async fn due(
     let lang = ctx.lang;
     let before = query.registration_expires_before.trim();
     let county_code = match query.county_code.trim() {
-        "" => session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        "" => session.own_county_code(),
         code => code.to_string(),
     };
     let answer = match before {

@@ -52,12 +52,7 @@ pub(crate) async fn form(ctx: Ctx) -> Response {
     };
     let form = TransitionForm {
         request_id: random_token(),
-        county_code: session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        county_code: session.own_county_code(),
         ..TransitionForm::default()
     };
     page(&ctx, session, &form, None)
