@@ -73,15 +73,7 @@ fn run(
         } => {
             let current = load(staged, &case_id)?;
             check_access(context, &current, &step)?;
-            if let Some(given) = expected_etag {
-                if given != current.etag() {
-                    return Err(DomainError::StaleEtag {
-                        given,
-                        current: current.etag(),
-                    }
-                    .into());
-                }
-            }
+            crate::domain::check_etag(expected_etag, current.etag())?;
             let today = step_date(on, &current)?;
             take_step(staged, current, step, today, &note, context, rules)?
         }

@@ -103,15 +103,7 @@ fn run(
                 }
                 .into());
             }
-            if let Some(given) = expected_etag {
-                if given != current.etag() {
-                    return Err(DomainError::StaleEtag {
-                        given,
-                        current: current.etag(),
-                    }
-                    .into());
-                }
-            }
+            crate::domain::check_etag(expected_etag, current.etag())?;
             let today = step_date(on, current.steps.last().map(|s| s.on))?;
             take_step(staged, current, step, today, &note, context, calendar)?
         }
