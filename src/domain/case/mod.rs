@@ -40,7 +40,18 @@ pub use clock::Clock;
 pub use report::{CaseFigures, Consultation, ConsultationChannel, DecidedClock, ReportPeriod};
 pub use rules::{CaseLimits, WindowRules, WindowRulesError};
 
-use crate::domain::{CertificateKind, CountyCode, TeacherFields, TeacherId, UnixMicros};
+use crate::domain::{
+    CertificateKind, CountyCode, DomainError, TeacherFields, TeacherId, UnixMicros,
+};
+
+/// A step of a case or a title application refused by the rule `reason`
+/// (FAILED_PRECONDITION); `message` says why, naming the record.
+fn refuse(reason: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::FailedPrecondition {
+        reason,
+        message: message.into(),
+    }
+}
 
 /// Working days after receipt within which the one supplement notice must be given.
 pub const NOTICE_WORKING_DAYS: u32 = 5;

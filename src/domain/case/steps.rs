@@ -5,17 +5,10 @@
 use chrono::NaiveDate;
 
 use super::{
-    Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, Decision, NewCase, Pause, ReviewItem,
-    StepAction, StepContext, WorkingCalendar, NOTICE_WORKING_DAYS,
+    refuse, Case, CaseId, CaseKind, CaseOutcome, CaseState, CaseStep, Decision, NewCase, Pause,
+    ReviewItem, StepAction, StepContext, WorkingCalendar, NOTICE_WORKING_DAYS,
 };
 use crate::domain::DomainError;
-
-fn refuse(reason: &'static str, message: impl Into<String>) -> DomainError {
-    DomainError::FailedPrecondition {
-        reason,
-        message: message.into(),
-    }
-}
 
 impl Case {
     /// A case as received at the window.
