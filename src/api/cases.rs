@@ -8,12 +8,13 @@ use crate::api::case_convert::{all_known, new_case, present_case, required, MAX_
 use crate::api::convert::WireEnum;
 use crate::api::pb;
 use crate::api::service::{
-    parse_page_size, parse_request_id, scoped_county, write_context, RegistryService, Violations,
+    optional_county, parse_page_size, parse_request_id, scoped_county, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
 use crate::domain::case::{CaseId, CaseKind, CaseState};
-use crate::domain::{parse_date, CountyCode, DomainError, FieldViolation};
+use crate::domain::{parse_date, DomainError, FieldViolation};
 use crate::store::{CaseCommand, CaseQuery, CaseView};
 
 const DEFAULT_PAGE_SIZE: usize = 100;
@@ -109,14 +110,7 @@ impl RegistryService {
             page_token,
         } = request;
         let mut violations = Violations::default();
-        let county = match county_code.trim() {
-            "" => Some(None),
-            raw => violations.take(
-                CountyCode::parse(raw)
-                    .map(Some)
-                    .map_err(|e| FieldViolation::new("county_code", e)),
-            ),
-        };
+        let county = violations.take(optional_county(&county_code));
         let states = violations.take(all_known::<CaseState>("states", states));
         let kind = match CaseKind::from_wire(kind) {
             crate::domain::Choice::Unset => Some(None),

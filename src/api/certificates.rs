@@ -76,30 +76,26 @@ impl RegistryService {
             request_id,
         } = request;
         let today = clock::today();
-        let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let number = violations.take(certificate_number_of(&certificate_number));
-        let reissue = violations.take_all(Reissue::parse(
-            ReissueReason::from_wire(reason),
-            &declaration_ref,
-            &issued_on,
-            &new_name,
-            today,
-        ));
-        let (request_id, number, reissue) =
-            violations.finish(|| Some((request_id?, number?, reissue?)))?;
-        let change = TeacherChange::ReissueCertificate {
-            number: number.clone(),
-            reissue,
+        let request = CertificateRequest {
+            rpc: Rpc::ReissueCertificate,
+            certificate_number: &certificate_number,
+            etag,
+            request_id: &request_id,
         };
         let teacher = self
-            .change(
-                Rpc::ReissueCertificate,
+            .change_certificate(
                 principal,
-                Target::Certificate(number),
-                etag,
-                change,
-                request_id,
+                request,
+                |violations| {
+                    violations.take_all(Reissue::parse(
+                        ReissueReason::from_wire(reason),
+                        &declaration_ref,
+                        &issued_on,
+                        &new_name,
+                        today,
+                    ))
+                },
+                |number, reissue| TeacherChange::ReissueCertificate { number, reissue },
             )
             .await?;
         Ok(pb::ReissueCertificateResponse {
@@ -118,27 +114,26 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let number = violations.take(certificate_number_of(&certificate_number));
-        let registered_on = violations.take(
-            past_date(&registered_on, clock::today())
-                .map_err(|e| FieldViolation::new("registered_on", e)),
-        );
-        let (request_id, number, registered_on) =
-            violations.finish(|| Some((request_id?, number?, registered_on?)))?;
-        let change = TeacherChange::RegisterCertificate {
-            number: number.clone(),
-            registered_on,
+        let request = CertificateRequest {
+            rpc: Rpc::RegisterCertificate,
+            certificate_number: &certificate_number,
+            etag,
+            request_id: &request_id,
         };
         let teacher = self
-            .change(
-                Rpc::RegisterCertificate,
+            .change_certificate(
                 principal,
-                Target::Certificate(number),
-                etag,
-                change,
-                request_id,
+                request,
+                |violations| {
+                    violations.take(
+                        past_date(&registered_on, clock::today())
+                            .map_err(|e| FieldViolation::new("registered_on", e)),
+                    )
+                },
+                |number, registered_on| TeacherChange::RegisterCertificate {
+                    number,
+                    registered_on,
+                },
             )
             .await?;
         Ok(pb::RegisterCertificateResponse {
@@ -159,29 +154,25 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let number = violations.take(certificate_number_of(&certificate_number));
-        let revocation = violations.take_all(RevocationRequest::parse(
-            &reason,
-            &approval_document,
-            &revoked_on,
-            clock::today(),
-        ));
-        let (request_id, number, request) =
-            violations.finish(|| Some((request_id?, number?, revocation?)))?;
-        let change = TeacherChange::RevokeCertificate {
-            number: number.clone(),
-            request,
+        let request = CertificateRequest {
+            rpc: Rpc::RevokeCertificate,
+            certificate_number: &certificate_number,
+            etag,
+            request_id: &request_id,
         };
         let teacher = self
-            .change(
-                Rpc::RevokeCertificate,
+            .change_certificate(
                 principal,
-                Target::Certificate(number),
-                etag,
-                change,
-                request_id,
+                request,
+                |violations| {
+                    violations.take_all(RevocationRequest::parse(
+                        &reason,
+                        &approval_document,
+                        &revoked_on,
+                        clock::today(),
+                    ))
+                },
+                |number, request| TeacherChange::RevokeCertificate { number, request },
             )
             .await?;
         Ok(pb::RevokeCertificateResponse {
@@ -203,30 +194,26 @@ impl RegistryService {
             etag,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let number = violations.take(certificate_number_of(&certificate_number));
-        let loss = violations.take_all(QualificationLoss::parse(
-            LossGround::from_wire(ground),
-            &approval_document,
-            &lost_on,
-            &note,
-            clock::today(),
-        ));
-        let (request_id, number, loss) =
-            violations.finish(|| Some((request_id?, number?, loss?)))?;
-        let change = TeacherChange::LoseQualification {
-            number: number.clone(),
-            loss,
+        let request = CertificateRequest {
+            rpc: Rpc::LoseQualification,
+            certificate_number: &certificate_number,
+            etag,
+            request_id: &request_id,
         };
         let teacher = self
-            .change(
-                Rpc::LoseQualification,
+            .change_certificate(
                 principal,
-                Target::Certificate(number),
-                etag,
-                change,
-                request_id,
+                request,
+                |violations| {
+                    violations.take_all(QualificationLoss::parse(
+                        LossGround::from_wire(ground),
+                        &approval_document,
+                        &lost_on,
+                        &note,
+                        clock::today(),
+                    ))
+                },
+                |number, loss| TeacherChange::LoseQualification { number, loss },
             )
             .await?;
         Ok(pb::LoseQualificationResponse {
@@ -234,28 +221,42 @@ impl RegistryService {
         })
     }
 
-    /// Sends a validated change to the store and returns the teacher after it.
-    async fn change(
+    /// Validates a request naming a certificate: its request id, the certificate number
+    /// and then its own fields (`parse`), every violation reported at once; sends the
+    /// change `change` makes of the number and the fields, and returns the teacher after it.
+    async fn change_certificate<T>(
         &self,
-        rpc: Rpc,
         principal: &Principal,
-        target: Target,
-        etag: String,
-        change: TeacherChange,
-        request_id: Option<String>,
+        request: CertificateRequest<'_>,
+        parse: impl FnOnce(&mut Violations) -> Option<T>,
+        change: impl FnOnce(String, T) -> TeacherChange,
     ) -> Result<pb::Teacher, Status> {
+        let mut violations = Violations::default();
+        let request_id = violations.take(parse_request_id(request.request_id));
+        let number = violations.take(certificate_number_of(request.certificate_number));
+        let fields = parse(&mut violations);
+        let (request_id, number, fields) =
+            violations.finish(|| Some((request_id?, number?, fields?)))?;
         let outcome = self
             .store
             .change_teacher(
-                target,
-                optional_etag(etag),
-                change,
+                Target::Certificate(number.clone()),
+                optional_etag(request.etag),
+                change(number, fields),
                 write_context(principal, request_id),
             )
             .await?;
-        audit_no_op(&self.audit, principal, rpc, &outcome);
+        audit_no_op(&self.audit, principal, request.rpc, &outcome);
         Ok(present(principal, outcome.teacher))
     }
+}
+
+/// What every request about one certificate carries besides its own fields.
+struct CertificateRequest<'a> {
+    rpc: Rpc,
+    certificate_number: &'a str,
+    etag: String,
+    request_id: &'a str,
 }
 
 fn certificate_number_of(raw: &str) -> Result<String, FieldViolation> {

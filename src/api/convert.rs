@@ -202,16 +202,6 @@ impl From<Teacher> for pb::Teacher {
                 propose_time: Some(timestamp(t.proposed_at)),
             }),
             teacher_id: id.to_string(),
-            id_document_type: fields.identity.doc_type().to_wire(),
-            national_id: fields.identity.number().to_string(),
-            name: fields.name,
-            gender: fields.gender.to_wire(),
-            birth_date: date(fields.birth_date),
-            county_code: fields.county_code.as_str().to_string(),
-            school: fields.school,
-            employment_status: fields.employment_status.to_wire(),
-            legacy_title: wire(fields.legacy_title),
-            legacy_title_limited_scope: fields.legacy_title_limited_scope,
             current_title: wire(current_title),
             certificates: certificates.into_iter().map(Into::into).collect(),
             title_history: title_history.into_iter().map(Into::into).collect(),
@@ -222,16 +212,14 @@ impl From<Teacher> for pb::Teacher {
             former_names,
             former_documents,
             retired_teacher_ids,
+            ..fields_message(fields)
         }
     }
 }
 
-/// The fields of someone without a record yet (a certification applicant), as a Teacher
-/// message without number, etag or times; the identity number masked for masked roles.
-pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teacher {
-    let reader_view = masked.then(|| ReaderView::of(&fields));
-    let mut message = pb::Teacher {
-        teacher_id: String::new(),
+/// A Teacher message of `fields` alone: no number, certificates, titles, etag or times.
+fn fields_message(fields: TeacherFields) -> pb::Teacher {
+    pb::Teacher {
         id_document_type: fields.identity.doc_type().to_wire(),
         national_id: fields.identity.number().to_string(),
         name: fields.name,
@@ -242,18 +230,15 @@ pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teac
         employment_status: fields.employment_status.to_wire(),
         legacy_title: wire(fields.legacy_title),
         legacy_title_limited_scope: fields.legacy_title_limited_scope,
-        current_title: 0,
-        certificates: Vec::new(),
-        title_history: Vec::new(),
-        etag: String::new(),
-        revision: 0,
-        create_time: None,
-        update_time: None,
-        former_names: Vec::new(),
-        former_documents: Vec::new(),
-        retired_teacher_ids: Vec::new(),
-        pending_transfer: None,
-    };
+        ..Default::default()
+    }
+}
+
+/// The fields of someone without a record yet (a certification applicant), as a Teacher
+/// message without number, etag or times; the identity number masked for masked roles.
+pub(crate) fn applicant_message(masked: bool, fields: TeacherFields) -> pb::Teacher {
+    let reader_view = masked.then(|| ReaderView::of(&fields));
+    let mut message = fields_message(fields);
     if let Some(view) = reader_view {
         view.apply(&mut message);
     }

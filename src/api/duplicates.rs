@@ -7,12 +7,12 @@ use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::pb::duplicate_service_server::DuplicateService as DuplicateRpcs;
 use crate::api::service::{
-    may_see, parse_page_size, parse_request_id, parse_teacher_id, rpc, scoped_county, traced,
-    write_context, RegistryService, Violations,
+    may_see, optional_county, parse_page_size, parse_request_id, parse_teacher_id, rpc,
+    scoped_county, traced, write_context, RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::domain::duplicates::DuplicateReason;
-use crate::domain::{CountyCode, FieldViolation};
+use crate::domain::FieldViolation;
 use crate::store::{Candidate, IdentityCommand};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -71,14 +71,7 @@ impl RegistryService {
             page_token,
         } = request;
         let mut violations = Violations::default();
-        let asked = match county_code.trim() {
-            "" => Some(None),
-            raw => violations.take(
-                CountyCode::parse(raw)
-                    .map(Some)
-                    .map_err(|e| FieldViolation::new("county_code", e)),
-            ),
-        };
+        let asked = violations.take(optional_county(&county_code));
         let page_size =
             violations.take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
         let (asked, page_size) = violations.finish(|| Some((asked?, page_size?)))?;

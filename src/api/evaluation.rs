@@ -13,8 +13,8 @@ use crate::api::evaluation_convert::{
 };
 use crate::api::pb;
 use crate::api::service::{
-    optional_etag, parse_page_size, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService, Violations,
+    optional_county, optional_etag, parse_page_size, parse_request_id, parse_teacher_id,
+    scoped_county, write_context, RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -40,15 +40,6 @@ fn may_see_county(principal: &Principal, county: &CountyCode) -> bool {
 
 fn invalid(violations: Vec<FieldViolation>) -> Status {
     DomainError::from(violations).into()
-}
-
-fn optional_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
-    match raw.trim() {
-        "" => Ok(None),
-        raw => CountyCode::parse(raw)
-            .map(Some)
-            .map_err(|e| FieldViolation::new("county_code", e)),
-    }
 }
 
 /// The application of a step's answer.

@@ -5,6 +5,7 @@
 //! of its refusal, as TransitionTitles answers per teacher. The request id of a batch is
 //! recorded in each change event, not replayed.
 
+use chrono::NaiveDate;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -20,7 +21,7 @@ use crate::auth::Principal;
 use crate::domain::case::evaluation::{Application, ApplicationState, EvaluationRound, PassRatio};
 use crate::domain::case::CaseId;
 use crate::domain::{DomainError, FieldViolation};
-use crate::store::{ApplicationStepRequest, EvaluationCommand, StoreError};
+use crate::store::{ApplicationStepRequest, EvaluationCommand, Store, StoreError, WriteContext};
 
 pub(super) type ConfirmStream = ReceiverStream<Result<pb::ConfirmApplicationsResponse, Status>>;
 
@@ -60,6 +61,61 @@ fn outcome(
                 message: status.message().to_string(),
             }
         }
+    }
+}
+
+/// What every application of a batch is given: the same date, note and request id.
+struct BatchStep<'a> {
+    ratio: PassRatio,
+    on: Option<NaiveDate>,
+    note: &'a str,
+    context: WriteContext,
+    /// Whether the caller sees the principals who took the steps.
+    principals: bool,
+}
+
+impl<'a> BatchStep<'a> {
+    fn new(
+        principal: &Principal,
+        round: &EvaluationRound,
+        on: Option<NaiveDate>,
+        note: &'a str,
+        request_id: Option<String>,
+    ) -> Self {
+        BatchStep {
+            ratio: round.rules.pass_ratio,
+            on,
+            note: note.trim(),
+            context: batch_context(principal, request_id),
+            principals: sees_principals(principal),
+        }
+    }
+
+    /// Takes `step` on `application`, and answers what became of it.
+    async fn take(
+        &self,
+        store: &Store,
+        application: &Application,
+        step: ApplicationStepRequest,
+    ) -> pb::ApplicationOutcome {
+        let command = EvaluationCommand::Step {
+            application_id: application.id.clone(),
+            expected_etag: None,
+            on: self.on,
+            note: self.note.to_string(),
+            step,
+        };
+        let result = store
+            .evaluation_command(command, self.context.clone())
+            .await
+            .and_then(answered);
+        outcome(
+            &application.id,
+            application.teacher_id.as_str().to_string(),
+            result,
+            Some(self.ratio),
+            self.principals,
+        )
     }
 }
 
@@ -114,27 +170,11 @@ impl RegistryService {
                 a.state == ApplicationState::Applied || a.state == ApplicationState::CommitteeReview
             })
             .await?;
+        let batch = BatchStep::new(principal, &round, on, &note, request_id);
         let mut outcomes = Vec::new();
         for application in selected {
-            let command = EvaluationCommand::Step {
-                application_id: application.id.clone(),
-                expected_etag: None,
-                on,
-                note: note.trim().to_string(),
-                step: ApplicationStepRequest::OpenPublicity,
-            };
-            let result = self
-                .store
-                .evaluation_command(command, batch_context(principal, request_id.clone()))
-                .await
-                .and_then(answered);
-            outcomes.push(outcome(
-                &application.id,
-                application.teacher_id.as_str().to_string(),
-                result,
-                Some(round.rules.pass_ratio),
-                sees_principals(principal),
-            ));
+            let step = ApplicationStepRequest::OpenPublicity;
+            outcomes.push(batch.take(&self.store, &application, step).await);
         }
         Ok(pb::OpenPublicityResponse { outcomes })
     }
@@ -162,29 +202,13 @@ impl RegistryService {
         let (round, selected) = self
             .batch_selection(principal, &round_id, named, |_| false)
             .await?;
+        let batch = BatchStep::new(principal, &round, on, &note, request_id);
         let mut outcomes = Vec::new();
         for (row, application) in rows.iter().zip(selected) {
-            let command = EvaluationCommand::Step {
-                application_id: application.id.clone(),
-                expected_etag: None,
-                on,
-                note: note.trim().to_string(),
-                step: ApplicationStepRequest::RecordVote {
-                    vote: row_vote(row),
-                },
+            let step = ApplicationStepRequest::RecordVote {
+                vote: row_vote(row),
             };
-            let result = self
-                .store
-                .evaluation_command(command, batch_context(principal, request_id.clone()))
-                .await
-                .and_then(answered);
-            outcomes.push(outcome(
-                &application.id,
-                application.teacher_id.as_str().to_string(),
-                result,
-                Some(round.rules.pass_ratio),
-                sees_principals(principal),
-            ));
+            outcomes.push(batch.take(&self.store, &application, step).await);
         }
         Ok(pb::RecordCommitteeResultsResponse { outcomes })
     }
@@ -222,32 +246,24 @@ impl RegistryService {
         let context = batch_context(principal, request_id);
         let principals = sees_principals(principal);
         tokio::spawn(async move {
+            let batch = BatchStep {
+                ratio: round.rules.pass_ratio,
+                on,
+                note: note.trim(),
+                context,
+                principals,
+            };
             let mut summary = pb::ConfirmSummary::default();
             for application in selected {
-                let command = EvaluationCommand::Step {
-                    application_id: application.id.clone(),
-                    expected_etag: None,
-                    on,
-                    note: note.trim().to_string(),
-                    step: ApplicationStepRequest::Confirm {
-                        approval_document: approval_document.clone(),
-                    },
+                let step = ApplicationStepRequest::Confirm {
+                    approval_document: approval_document.clone(),
                 };
-                let result = store
-                    .evaluation_command(command, context.clone())
-                    .await
-                    .and_then(answered);
-                match &result {
-                    Ok(_) => summary.confirmed += 1,
-                    Err(_) => summary.refused += 1,
+                let message = batch.take(&store, &application, step).await;
+                // An outcome holds the application exactly when its step was taken.
+                match message.application {
+                    Some(_) => summary.confirmed += 1,
+                    None => summary.refused += 1,
                 }
-                let message = outcome(
-                    &application.id,
-                    application.teacher_id.as_str().to_string(),
-                    result,
-                    Some(round.rules.pass_ratio),
-                    principals,
-                );
                 let response = pb::ConfirmApplicationsResponse {
                     result: Some(pb::confirm_applications_response::Result::Outcome(message)),
                 };

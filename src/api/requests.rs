@@ -34,6 +34,16 @@ pub(super) fn batch_context(principal: &Principal, request_id: Option<String>) -
     WriteContext::batch(&principal.name, request_id).within(principal.county.clone())
 }
 
+/// A county code that may be left empty (none).
+pub(super) fn optional_county(raw: &str) -> Result<Option<CountyCode>, FieldViolation> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => CountyCode::parse(raw)
+            .map(Some)
+            .map_err(|e| FieldViolation::new("county_code", e)),
+    }
+}
+
 /// Whether a county-scoped principal may see a teacher of `county` (others see all).
 pub(super) fn may_see(principal: &Principal, county: &CountyCode) -> bool {
     principal.county.as_ref().is_none_or(|own| own == county)

@@ -16,7 +16,7 @@ use tonic::{Code, Response, Status};
 use tracing::Instrument;
 
 use crate::api::audit::Auditor;
-use crate::api::gate::Gate;
+use crate::api::gate::{Caller, Gate};
 use crate::api::reads::{ReadPool, MAX_CONCURRENT_READS};
 use crate::auth::{Principal, Rpc};
 use crate::credential::SigningKey;
@@ -25,8 +25,9 @@ use crate::metrics::Metrics;
 use crate::store::{Effect, Outcome, Store};
 
 pub(super) use crate::api::requests::{
-    batch_context, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
-    parse_teacher_id, scoped_county, teacher_not_found, write_context, Violations,
+    batch_context, log_warnings, may_see, optional_county, optional_etag, parse_page_size,
+    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
+    Violations,
 };
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
@@ -105,11 +106,7 @@ impl RegistryService {
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let client_cert = $crate::api::gate::client_certificate(&$request);
-            let caller = $self
-                .gate
-                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
-            $crate::api::service::name_caller(&caller.principal);
+            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
                 .await;
@@ -119,18 +116,14 @@ macro_rules! rpc {
     };
 }
 
-/// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
-/// stream ends.
 pub(super) use rpc;
 
+/// A streaming RPC: as [`rpc!`], and the caller's request slot is held until the response
+/// stream ends.
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let client_cert = $crate::api::gate::client_certificate(&$request);
-            let caller = $self
-                .gate
-                .admit(Rpc::$rpc, $request.metadata(), client_cert.as_ref())?;
-            $crate::api::service::name_caller(&caller.principal);
+            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
             let result = $self
                 .$handler(&caller.principal, $request.into_inner())
                 .await;
@@ -181,6 +174,19 @@ pub(super) async fn traced<T>(
         }
     }
     result.map(Response::new)
+}
+
+/// Admits the caller of `rpc` (see [`Gate::admit`], with the client certificate the
+/// request came with) and names it in the RPC's span.
+pub(crate) fn admitted<T>(
+    gate: &Gate,
+    rpc: Rpc,
+    request: &tonic::Request<T>,
+) -> Result<Caller, Status> {
+    let client_cert = crate::api::gate::client_certificate(request);
+    let caller = gate.admit(rpc, request.metadata(), client_cert.as_ref())?;
+    name_caller(&caller.principal);
+    Ok(caller)
 }
 
 /// Names the admitted caller in the current RPC's span (see [`traced`]).

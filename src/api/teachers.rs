@@ -6,17 +6,20 @@ use crate::api::convert::{present, TeacherMessage, WireEnum};
 use crate::api::pb;
 use crate::api::pb::lookup_teacher_request::Key;
 use crate::api::service::{
-    audit_no_op, log_warnings, may_see, optional_etag, parse_page_size, parse_request_id,
-    parse_teacher_id, scoped_county, teacher_not_found, write_context, RegistryService, Violations,
+    audit_no_op, log_warnings, may_see, optional_county, optional_etag, parse_page_size,
+    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::audit::AuditKind;
 use crate::domain::{
-    parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
-    IdDocumentType, IdentityDocument, TeacherField, TitleTier,
+    parse_certificate_number, parse_date, Choice, DomainError, FieldViolation, IdDocumentType,
+    IdentityDocument, TeacherField, TitleTier,
 };
-use crate::store::{ListQuery, NameMatch, NameQuery, Target, TeacherChange};
+use crate::store::{
+    ListQuery, NameMatch, NameQuery, Page, Store, StoreError, Target, TeacherChange,
+};
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -191,11 +194,7 @@ impl RegistryService {
         let page_size = violations
             .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
             .unwrap_or(0);
-        let county = match county_code.trim() {
-            "" => None,
-            code => violations
-                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
-        };
+        let county = violations.take(optional_county(&county_code)).flatten();
         let tier = match TitleTier::from_wire(title_tier) {
             Choice::Unset => None,
             Choice::Known(tier) => Some(tier),
@@ -235,20 +234,15 @@ impl RegistryService {
                 )
                 .await?;
         }
-        let page = self
-            .reads
-            .read(move |store| store.list_teachers(&query, page_size, &page_token))
+        let (teachers, next_page_token, revision) = self
+            .teacher_page(principal, page_size, move |store| {
+                store.list_teachers(&query, page_size, &page_token)
+            })
             .await?;
-        self.gate
-            .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
         Ok(pb::ListTeachersResponse {
-            teachers: page
-                .teachers
-                .into_iter()
-                .map(|t| present(principal, t))
-                .collect(),
-            next_page_token: page.next_page_token,
-            revision: page.revision,
+            teachers,
+            next_page_token,
+            revision,
         })
     }
 
@@ -270,11 +264,7 @@ impl RegistryService {
         let page_size = violations
             .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
             .unwrap_or(0);
-        let county = match county_code.trim() {
-            "" => None,
-            code => violations
-                .take(CountyCode::parse(code).map_err(|e| FieldViolation::new("county_code", e))),
-        };
+        let county = violations.take(optional_county(&county_code)).flatten();
         let how = match pb::NameMatch::try_from(name_match) {
             Ok(pb::NameMatch::Unspecified | pb::NameMatch::Exact) => NameMatch::Exact,
             Ok(pb::NameMatch::Prefix) => NameMatch::Prefix,
@@ -295,21 +285,36 @@ impl RegistryService {
         violations.finish(|| Some(()))?;
         let query = NameQuery::new(&name, how, scoped_county(principal, county)?)?;
         self.gate.reserve_rows(principal, page_size)?;
-        let page = self
-            .reads
-            .read(move |store| store.search_teachers(&query, page_size, &page_token))
+        let (teachers, next_page_token, revision) = self
+            .teacher_page(principal, page_size, move |store| {
+                store.search_teachers(&query, page_size, &page_token)
+            })
             .await?;
+        Ok(pb::SearchTeachersResponse {
+            teachers,
+            next_page_token,
+            revision,
+        })
+    }
+
+    /// Reads a page of teachers with `read`, gives back the rows reserved for it and not
+    /// used, and answers the teachers as `principal` sees them, the next page's token and
+    /// the revision read.
+    async fn teacher_page(
+        &self,
+        principal: &Principal,
+        page_size: usize,
+        read: impl FnOnce(&Store) -> Result<Page, StoreError> + Send + 'static,
+    ) -> Result<(Vec<pb::Teacher>, String, u64), Status> {
+        let page = self.reads.read(read).await?;
         self.gate
             .refund_rows(principal, page_size.saturating_sub(page.teachers.len()));
-        Ok(pb::SearchTeachersResponse {
-            teachers: page
-                .teachers
-                .into_iter()
-                .map(|t| present(principal, t))
-                .collect(),
-            next_page_token: page.next_page_token,
-            revision: page.revision,
-        })
+        let teachers = page
+            .teachers
+            .into_iter()
+            .map(|t| present(principal, t))
+            .collect();
+        Ok((teachers, page.next_page_token, page.revision))
     }
 
     pub(super) async fn update(

@@ -16,8 +16,8 @@ use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 use crate::api::reads::ReadPool;
 use crate::api::service::{
-    batch_context, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
-    RegistryService, Violations,
+    batch_context, optional_county, optional_etag, parse_request_id, parse_teacher_id,
+    scoped_county, write_context, RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -102,13 +102,7 @@ impl RegistryService {
         request: pb::GetStatisticsRequest,
     ) -> Result<pb::GetStatisticsResponse, Status> {
         let pb::GetStatisticsRequest { county_code } = request;
-        let county = match county_code.trim() {
-            "" => None,
-            code => Some(
-                CountyCode::parse(code)
-                    .map_err(|e| DomainError::from(FieldViolation::new("county_code", e)))?,
-            ),
-        };
+        let county = optional_county(&county_code).map_err(DomainError::from)?;
         let county = scoped_county(principal, county)?;
         let statistics = self
             .reads

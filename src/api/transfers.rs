@@ -8,12 +8,12 @@ use tonic::Status;
 use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, optional_etag, parse_request_id, parse_teacher_id, scoped_county, write_context,
-    RegistryService, Violations,
+    audit_no_op, optional_county, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
+    write_context, RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::domain::{
-    parse_receiving_school, CountyCode, DomainError, FieldViolation, TeacherId, TransferProposal,
+    parse_receiving_school, DomainError, FieldViolation, TeacherId, TransferProposal,
 };
 use crate::store::{CountyTransfers, Target, TeacherChange};
 
@@ -118,12 +118,7 @@ impl RegistryService {
         request: pb::ListTransfersRequest,
     ) -> Result<pb::ListTransfersResponse, Status> {
         let pb::ListTransfersRequest { county_code } = request;
-        let asked = match county_code.trim() {
-            "" => None,
-            raw => {
-                Some(CountyCode::parse(raw).map_err(|e| DomainError::invalid("county_code", e))?)
-            }
-        };
+        let asked = optional_county(&county_code).map_err(DomainError::from)?;
         let Some(county) = scoped_county(principal, asked)? else {
             return Err(DomainError::invalid("county_code", "is required").into());
         };

@@ -99,6 +99,18 @@ impl Refusal {
         }
     }
 
+    /// What a form says at its top: the message and the violations of the fields not in
+    /// `shown`; nothing when every violation stands by a field the form shows.
+    pub(crate) fn alert(&self, shown: &[&str]) -> Option<String> {
+        let unshown = self.unshown(shown);
+        (self.fields.is_empty() || !unshown.is_empty()).then(|| {
+            std::iter::once(self.describe())
+                .chain(unshown)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     /// The violations of fields not in `shown`, as one line each, for the top of a form.
     pub(crate) fn unshown(&self, shown: &[&str]) -> Vec<String> {
         self.fields

@@ -58,6 +58,15 @@ pub(crate) struct Session {
 }
 
 impl Session {
+    /// The county code of a county principal, empty for the others: a form's default.
+    pub(crate) fn own_county_code(&self) -> String {
+        self.principal
+            .county
+            .as_ref()
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default()
+    }
+
     /// Whether a submitted form's token is this session's.
     pub(crate) fn check_csrf(&self, submitted: &str) -> bool {
         same(self.csrf.as_bytes(), submitted.as_bytes())

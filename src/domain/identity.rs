@@ -150,11 +150,7 @@ pub fn mask(number: &str, doc_type: IdDocumentType) -> String {
         _ if chars.len() >= 6 => (2, 2),
         _ => (0, 0),
     };
-    let hidden = chars.len() - head - tail;
-    let mut out: String = chars[..head].iter().collect();
-    out.extend(std::iter::repeat_n('*', hidden));
-    out.extend(&chars[chars.len() - tail..]);
-    out
+    star_between(&chars, head, tail)
 }
 
 /// What a reader sees of an identity number: a resident card keeps only its province
@@ -173,6 +169,11 @@ pub fn conceal(number: &str, doc_type: IdDocumentType) -> String {
         _ if chars.len() >= 6 => (0, 2),
         _ => (0, 0),
     };
+    star_between(&chars, head, tail)
+}
+
+/// `chars` with all but the first `head` and the last `tail` starred.
+fn star_between(chars: &[char], head: usize, tail: usize) -> String {
     let hidden = chars.len() - head - tail;
     let mut out: String = chars[..head].iter().collect();
     out.extend(std::iter::repeat_n('*', hidden));

@@ -58,6 +58,7 @@ pub use title::{current_title, LegacyTitle, TitleChangeKind, TitleEntry, TitleTi
 pub use title_history::{SkipReason, TitleChange, TitleChangeInput, TransitionPlan};
 pub use transfer::{parse_receiving_school, TransferProposal};
 pub use values::{
-    etag_of, parse_date, past_date, Choice, CountyCode, EmploymentStatus, Gender, UnixMicros,
+    check_etag, etag_of, parse_date, past_date, Choice, CountyCode, EmploymentStatus, Gender,
+    UnixMicros,
 };
 pub use verification::{Standing, VerificationQuery, ELECTRONIC_RECORD_SINCE_YEAR};

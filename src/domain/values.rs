@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::error::DomainError;
 use crate::domain::text::shown;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,6 +92,15 @@ pub struct UnixMicros(pub i64);
 /// The etag of the record version written at `revision`.
 pub fn etag_of(revision: u64) -> String {
     format!("r{revision}")
+}
+
+/// Refuses a write that names an etag (AIP-154) other than the record's `current` one; a
+/// write that names none is not checked.
+pub fn check_etag(given: Option<String>, current: String) -> Result<(), DomainError> {
+    match given {
+        Some(given) if given != current => Err(DomainError::StaleEtag { given, current }),
+        _ => Ok(()),
+    }
 }
 
 /// Parses a `YYYY-MM-DD` date.

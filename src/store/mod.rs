@@ -19,6 +19,8 @@ mod codec;
 mod engine;
 mod error;
 mod evaluation;
+#[cfg(test)]
+mod fixtures;
 mod format;
 mod history;
 mod identity;

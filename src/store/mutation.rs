@@ -269,15 +269,7 @@ pub(super) fn change_teacher(
         };
         return Err(DomainError::NotFound { what }.into());
     }
-    if let Some(given) = expected_etag {
-        if given != current.etag() {
-            return Err(DomainError::StaleEtag {
-                given,
-                current: current.etag(),
-            }
-            .into());
-        }
-    }
+    crate::domain::check_etag(expected_etag, current.etag())?;
 
     let today = clock::today();
     let mut next = current.clone();

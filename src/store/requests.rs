@@ -12,7 +12,8 @@ use std::collections::HashSet;
 
 use crate::domain::{DomainError, UnixMicros};
 use crate::store::engine::Engine;
-use crate::store::format::StoredRequest;
+use crate::store::format::{Fingerprint, Remembered, StoredRequest};
+use crate::store::mutation::WriteContext;
 use crate::store::request_quota::{self, RequestWindow};
 use crate::store::writer::{Staged, MAX_TRIM};
 use crate::store::{codec, keys, StoreError, VerifyReport};
@@ -75,6 +76,73 @@ pub(crate) fn remember(
     staged.insert(keys::request_expiry(recorded_at, &key), Vec::new());
     staged.insert(key, record(recorded_at));
     Ok(())
+}
+
+/// The answer of one kind of write, as a request id replays it.
+pub(crate) trait Replayable: Sized {
+    /// The answer `remembered` holds, if it is one of this kind of write.
+    fn from_remembered(remembered: Remembered) -> Option<Self>;
+    /// The encoded request record of this answer, taken with `fingerprint`.
+    fn request_record(&self, fingerprint: [u8; 32], recorded_at: UnixMicros) -> Vec<u8>;
+}
+
+/// [`Replayable`] for the answer of one kind of write, remembered as `Remembered::$variant`
+/// and recorded as `codec::$record`.
+macro_rules! replayable {
+    ($answer:ty, $variant:ident, $record:ident) => {
+        impl $crate::store::requests::Replayable for $answer {
+            fn from_remembered(remembered: $crate::store::format::Remembered) -> Option<Self> {
+                match remembered {
+                    $crate::store::format::Remembered::$variant(answer) => Some(answer),
+                    _ => None,
+                }
+            }
+
+            fn request_record(
+                &self,
+                fingerprint: [u8; 32],
+                recorded_at: $crate::domain::UnixMicros,
+            ) -> Vec<u8> {
+                $crate::store::codec::encode(&$crate::store::codec::$record {
+                    fingerprint,
+                    answer: self,
+                    recorded_at,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use replayable;
+
+/// Runs `write` under the replay rules of the context's request id (see [`recall`]): the
+/// same request made before gets its first answer and `write` does not run; a new one's
+/// answer is remembered, for a fingerprint of the current format.
+pub(crate) fn answer_once<A: Replayable>(
+    staged: &mut Staged<'_>,
+    context: &WriteContext,
+    window: &RequestWindow,
+    fingerprint: Fingerprint,
+    write: impl FnOnce(&mut Staged<'_>) -> Result<A, StoreError>,
+) -> Result<A, StoreError> {
+    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
+    let remember_under = match recall(staged, &context.principal, request_id, window, |record| {
+        if record.fingerprint == fingerprint {
+            A::from_remembered(record.outcome)
+        } else {
+            None
+        }
+    })? {
+        Recall::Replay(answer) => return Ok(answer),
+        Recall::New(key) => key,
+    };
+    let answer = write(staged)?;
+    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
+        remember(staged, key, window, |recorded_at| {
+            answer.request_record(fingerprint, recorded_at)
+        })?;
+    }
+    Ok(answer)
 }
 
 pub(crate) use crate::store::request_quota::kept_since;

@@ -87,33 +87,14 @@ pub(crate) fn index_request_expiry<E: Engine>(
 
 /// Registries written before the name index (release 0.1 and this one until it came)
 /// have no name entries. Gives every record its entry, from the record itself; answers
-/// how many it gave. Writing an entry that exists changes nothing, so an upgrade cut short
-/// is finished by the next open.
+/// how many it gave.
 pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> {
-    if engine.get(keys::META_NAME_INDEX)?.is_some() {
-        return Ok(0);
-    }
-    let mut filled = 0;
-    let mut batch = Vec::new();
-    for entry in engine.scan_prefix(&[keys::RECORD])? {
-        let (key, value) = entry?;
-        // A record that does not decode is left for `verify` to report.
-        let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
-            continue;
-        };
-        for name_key in crate::store::mutation::name_keys(&teacher) {
-            batch.push((name_key, Some(Vec::new())));
-        }
-        filled += 1;
-        if batch.len() >= BATCH {
-            engine.apply(&batch)?;
-            batch.clear();
-        }
-    }
-    // After every entry it vouches for.
-    batch.push((keys::META_NAME_INDEX.to_vec(), Some(codec::encode(&true))));
-    engine.apply(&batch)?;
-    engine.flush()?;
+    let filled = index_every_record(engine, keys::META_NAME_INDEX, |teacher| {
+        crate::store::mutation::name_keys(teacher)
+            .into_iter()
+            .map(|name_key| (name_key, Vec::new()))
+            .collect()
+    })?;
     if filled > 0 {
         tracing::info!(
             filled,
@@ -124,32 +105,14 @@ pub(crate) fn fill_name_index<E: Engine>(engine: &E) -> Result<u64, StoreError> 
 }
 
 /// Registries written before duplicate candidates have no block entries. Gives every
-/// record its entries, from the record; answers how many records it gave them to. Like the
-/// name index, an upgrade cut short is finished by the next open. (Pairs are not found
-/// here: that is the full pass's work, `find-duplicates`.)
+/// record its entries, from the record; answers how many records it gave them to. (Pairs
+/// are not found here: that is the full pass's work, `find-duplicates`.)
 pub(crate) fn fill_block_index<E: Engine>(engine: &E) -> Result<u64, StoreError> {
-    if engine.get(keys::META_BLOCK_INDEX)?.is_some() {
-        return Ok(0);
-    }
-    let mut filled = 0;
-    let mut batch = Vec::new();
-    for entry in engine.scan_prefix(&[keys::RECORD])? {
-        let (key, value) = entry?;
-        let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
-            continue;
-        };
-        for (block_key, value) in crate::store::identity::keys::block_entries(&teacher) {
-            batch.push((block_key, Some(value)));
-        }
-        filled += 1;
-        if batch.len() >= BATCH {
-            engine.apply(&batch)?;
-            batch.clear();
-        }
-    }
-    batch.push((keys::META_BLOCK_INDEX.to_vec(), Some(codec::encode(&true))));
-    engine.apply(&batch)?;
-    engine.flush()?;
+    let filled = index_every_record(
+        engine,
+        keys::META_BLOCK_INDEX,
+        crate::store::identity::keys::block_entries,
+    )?;
     if filled > 0 {
         tracing::info!(
             filled,
@@ -159,32 +122,64 @@ pub(crate) fn fill_block_index<E: Engine>(engine: &E) -> Result<u64, StoreError>
     Ok(filled)
 }
 
+/// Writes the index entries `entries_of` derives from every record, then `marker`, unless
+/// `marker` is set already; answers how many records it indexed. Writing an entry that
+/// exists changes nothing, so an upgrade cut short is finished by the next open.
+fn index_every_record<E: Engine>(
+    engine: &E,
+    marker: &[u8],
+    entries_of: impl Fn(&Teacher) -> Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<u64, StoreError> {
+    if engine.get(marker)?.is_some() {
+        return Ok(0);
+    }
+    let mut indexed = 0;
+    let mut batch = Vec::new();
+    for entry in engine.scan_prefix(&[keys::RECORD])? {
+        let (key, value) = entry?;
+        // A record that does not decode is left for `verify` to report.
+        let Ok(teacher) = codec::decode::<Teacher>(&key, &value) else {
+            continue;
+        };
+        for (index_key, index_value) in entries_of(&teacher) {
+            batch.push((index_key, Some(index_value)));
+        }
+        indexed += 1;
+        if batch.len() >= BATCH {
+            engine.apply(&batch)?;
+            batch.clear();
+        }
+    }
+    // After every entry it vouches for.
+    batch.push((marker.to_vec(), Some(codec::encode(&true))));
+    engine.apply(&batch)?;
+    engine.flush()?;
+    Ok(indexed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::numbered_input;
     use crate::domain::CountyCode;
-    use crate::store::{Backend, ListQuery, Store, StoreOptions, WriteContext};
+    use crate::store::fixtures::{close, create_numbered_teachers};
+    use crate::store::{Backend, ListQuery, Store, StoreOptions};
+
+    async fn store_of_thirty_teachers(dir: &std::path::Path) -> Store {
+        let store = Store::open(dir, &StoreOptions::default()).unwrap();
+        create_numbered_teachers(&store, 30).await;
+        store
+    }
 
     #[tokio::test]
     async fn a_registry_without_county_copies_gets_them_once_as_it_opens() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        for n in 0..30 {
-            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
-            store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-        }
+        let store = store_of_thirty_teachers(dir.path()).await;
         let query = ListQuery {
             county: Some(CountyCode::parse("350702").unwrap()),
             ..ListQuery::default()
         };
         let before = store.list_teachers(&query, 100, "").unwrap().teachers;
-        tokio::task::spawn_blocking(move || drop(store))
-            .await
-            .unwrap();
+        close(store).await;
 
         // Make it look as a registry written before the copies: empty county values and
         // no marker.
@@ -219,17 +214,8 @@ mod tests {
     #[tokio::test]
     async fn a_registry_without_the_name_index_gets_it_once_as_it_opens() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        for n in 0..30 {
-            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
-            store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-        }
-        tokio::task::spawn_blocking(move || drop(store))
-            .await
-            .unwrap();
+        let store = store_of_thirty_teachers(dir.path()).await;
+        close(store).await;
 
         // As an earlier release left it: no name entries and no marker.
         {

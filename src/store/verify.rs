@@ -320,18 +320,12 @@ fn digest(value: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::numbered_input;
+    use crate::store::fixtures::create_numbered_teachers;
     use crate::store::{Store, StoreOptions, WriteContext};
 
     async fn store_with_teachers(dir: &std::path::Path) -> Store {
         let store = Store::open(dir, &StoreOptions::default()).unwrap();
-        for n in 0..20 {
-            let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
-            store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-        }
+        create_numbered_teachers(&store, 20).await;
         store
     }
 
@@ -349,34 +343,39 @@ mod tests {
         assert_eq!(report.index_entries, 80);
     }
 
+    /// Opens a reissue case at the window of 350702, received today.
+    async fn open_reissue_case(store: &Store, applicant_name: &str) {
+        use crate::domain::case::{CaseKind, NewCase};
+        use crate::store::CaseCommand;
+        let new = NewCase {
+            kind: CaseKind::Reissue,
+            county_code: crate::domain::CountyCode::parse("350702").unwrap(),
+            teacher_id: None,
+            applicant: None,
+            applicant_name: applicant_name.to_string(),
+            certificate_kind: None,
+            certificate_number: None,
+            materials: vec![],
+            received_on: crate::clock::today(),
+        };
+        let command = CaseCommand::Open {
+            new,
+            note: String::new(),
+        };
+        store
+            .case_command(command, WriteContext::new("test", None))
+            .await
+            .unwrap();
+    }
+
     /// A case's record and entries are checked like a teacher's: a lost open-case copy,
     /// or one that no longer matches its record, is found.
     #[tokio::test]
     async fn a_damaged_case_index_is_found() {
-        use crate::domain::case::{CaseKind, NewCase};
-        use crate::store::CaseCommand;
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_teachers(dir.path()).await;
         for n in 0..2 {
-            let new = NewCase {
-                kind: CaseKind::Reissue,
-                county_code: crate::domain::CountyCode::parse("350702").unwrap(),
-                teacher_id: None,
-                applicant: None,
-                applicant_name: format!("申请人{n}"),
-                certificate_kind: None,
-                certificate_number: None,
-                materials: vec![],
-                received_on: crate::clock::today(),
-            };
-            let command = CaseCommand::Open {
-                new,
-                note: String::new(),
-            };
-            store
-                .case_command(command, WriteContext::new("test", None))
-                .await
-                .unwrap();
+            open_reissue_case(&store, &format!("申请人{n}")).await;
         }
         let report = store.verify().unwrap();
         assert!(report.is_consistent(), "{:?}", report.problems);
@@ -435,29 +434,10 @@ mod tests {
     /// what the case records say is found, and so is one for no case at all.
     #[tokio::test]
     async fn a_damaged_report_cell_is_found() {
-        use crate::domain::case::{CaseFigures, CaseKind, NewCase};
-        use crate::store::CaseCommand;
+        use crate::domain::case::CaseFigures;
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_teachers(dir.path()).await;
-        let new = NewCase {
-            kind: CaseKind::Reissue,
-            county_code: crate::domain::CountyCode::parse("350702").unwrap(),
-            teacher_id: None,
-            applicant: None,
-            applicant_name: "申请人".into(),
-            certificate_kind: None,
-            certificate_number: None,
-            materials: vec![],
-            received_on: crate::clock::today(),
-        };
-        let command = CaseCommand::Open {
-            new,
-            note: String::new(),
-        };
-        store
-            .case_command(command, WriteContext::new("test", None))
-            .await
-            .unwrap();
+        open_reissue_case(&store, "申请人").await;
         let report = store.verify().unwrap();
         assert!(report.is_consistent(), "{:?}", report.problems);
         let engine = store.engine();

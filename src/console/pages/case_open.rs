@@ -70,12 +70,7 @@ pub(crate) async fn form(ctx: Ctx) -> Response {
     let form = OpenForm {
         request_id: random_token(),
         id_document_type: "1".into(),
-        county_code: session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        county_code: session.own_county_code(),
         ..OpenForm::default()
     };
     page(&ctx, session, &form, None)
@@ -174,15 +169,7 @@ fn page(ctx: &Ctx, session: &Session, form: &OpenForm, refusal: Option<&Refusal>
         "received_on",
         "note",
     ];
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     let body = html! {
         form.card #open method="post" action="/cases/new" novalidate {
             (form_tokens(session, &form.request_id))

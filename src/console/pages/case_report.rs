@@ -88,13 +88,7 @@ pub(crate) async fn report(
     let empty = FieldErrors::new();
     let (errors, alert) = match &answer {
         Err(refusal) => {
-            let unshown = refusal.unshown(&["year", "county_code", "period"]);
-            let alert = (refusal.fields.is_empty() || !unshown.is_empty()).then(|| {
-                std::iter::once(refusal.describe())
-                    .chain(unshown)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            });
+            let alert = refusal.alert(&["year", "county_code", "period"]);
             (&refusal.fields, alert)
         }
         Ok(_) => (&empty, None),

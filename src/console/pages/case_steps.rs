@@ -421,15 +421,7 @@ fn step_form(
     };
     let mut shown = shown;
     shown.extend(["step_date", "note"]);
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     let heading = format!("{action}-h");
     html! {
         section aria-labelledby=(heading) {

@@ -43,12 +43,7 @@ pub(crate) async fn due(
     let lang = ctx.lang;
     let before = query.registration_expires_before.trim();
     let county_code = match query.county_code.trim() {
-        "" => session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        "" => session.own_county_code(),
         code => code.to_string(),
     };
     let answer = match before {
@@ -80,13 +75,7 @@ pub(crate) async fn due(
     let (errors, alert) = match &answer {
         Some(Err(refusal)) => {
             let shown = ["registration_expires_before", "county_code"];
-            let unshown = refusal.unshown(&shown);
-            let alert = (refusal.fields.is_empty() || !unshown.is_empty()).then(|| {
-                std::iter::once(refusal.describe())
-                    .chain(unshown)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            });
+            let alert = refusal.alert(&shown);
             (&refusal.fields, alert)
         }
         _ => (&empty, None),

@@ -136,12 +136,7 @@ pub(crate) fn open_section(
     }
     let fresh = OpenForm {
         request_id: random_token(),
-        county_code: session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        county_code: session.own_county_code(),
         ..OpenForm::default()
     };
     let empty = FieldErrors::new();

@@ -41,14 +41,6 @@ pub(crate) fn step(lang: Lang, a: &pb::TitleApplication) -> String {
 
 /// A form's alert: the service's message and the violations of fields it does not show.
 pub(crate) fn alert(refusal: Option<&Refusal>, shown: &[&str]) -> Markup {
-    let text = refusal.and_then(|r| {
-        let unshown = r.unshown(shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let text = refusal.and_then(|r| r.alert(shown));
     form_alert(text.as_deref())
 }

@@ -481,15 +481,7 @@ fn action_form(
     if chooses {
         shown.push("certificate_number");
     }
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     let heading = format!("{action}-h");
     html! {
         section aria-labelledby=(heading) {

@@ -52,12 +52,7 @@ pub(crate) async fn form(ctx: Ctx) -> Response {
     };
     let form = TransitionForm {
         request_id: random_token(),
-        county_code: session
-            .principal
-            .county
-            .as_ref()
-            .map(|c| c.as_str().to_string())
-            .unwrap_or_default(),
+        county_code: session.own_county_code(),
         ..TransitionForm::default()
     };
     page(&ctx, session, &form, None)
@@ -228,15 +223,7 @@ fn form_markup(
     refusal: Option<&Refusal>,
 ) -> Markup {
     let shown = ["county_code", "effective_date", "approval_document"];
-    let alert = refusal.and_then(|r| {
-        let unshown = r.unshown(&shown);
-        (r.fields.is_empty() || !unshown.is_empty()).then(|| {
-            std::iter::once(r.describe())
-                .chain(unshown)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    });
+    let alert = refusal.and_then(|r| r.alert(&shown));
     html! {
         form.card #transition method="post" action="/transition" novalidate {
             (form_tokens(session, &form.request_id))

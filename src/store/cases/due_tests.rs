@@ -304,9 +304,7 @@ async fn other_rules_move_the_entries_as_the_registry_opens() {
         .unwrap()
         .map(|e| e.unwrap().0.to_vec())
         .collect();
-    tokio::task::spawn_blocking(move || drop(store))
-        .await
-        .unwrap();
+    crate::store::fixtures::close(store).await;
 
     // A committed limit for reissues one day shorter.
     let rules = WindowRules::parse("[limits.reissue]\ncommitted = 9\nlegal = 20\n").unwrap();
@@ -345,9 +343,7 @@ async fn cases_of_an_earlier_release_are_indexed_as_the_registry_opens() {
     };
     let before = store.list_cases(&overdue, 100, "").unwrap().cases;
     assert!(!before.is_empty());
-    tokio::task::spawn_blocking(move || drop(store))
-        .await
-        .unwrap();
+    crate::store::fixtures::close(store).await;
     {
         let engine = crate::store::Backend::open(dir.path(), &StoreOptions::default()).unwrap();
         let mut writes: Vec<_> = engine

@@ -19,9 +19,9 @@ use chrono::NaiveDate;
 use crate::clock;
 use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, StepContext, WindowRules};
 use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId};
-use crate::store::format::{Fingerprint, Remembered};
+use crate::store::format::Fingerprint;
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Recall};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -44,22 +44,24 @@ pub(crate) fn apply(
     request_window: &crate::store::request_quota::RequestWindow,
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_case(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         request_window,
-        |record| match record.outcome {
-            Remembered::Case(answer) if record.fingerprint == fingerprint => Some(answer),
-            _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        Fingerprint::of_case(&command),
+        |staged| run(staged, command, context, rules),
+    )
+}
 
+requests::replayable!(CaseAnswer, Case, NewCaseRequest);
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: CaseCommand,
+    context: &WriteContext,
+    rules: &WindowRules,
+) -> Result<CaseAnswer, StoreError> {
     let answer = match command {
         CaseCommand::Open { new, note } => open(staged, new, &note, context, rules)?,
         CaseCommand::Step {
@@ -71,29 +73,11 @@ pub(crate) fn apply(
         } => {
             let current = load(staged, &case_id)?;
             check_access(context, &current, &step)?;
-            if let Some(given) = expected_etag {
-                if given != current.etag() {
-                    return Err(DomainError::StaleEtag {
-                        given,
-                        current: current.etag(),
-                    }
-                    .into());
-                }
-            }
+            crate::domain::check_etag(expected_etag, current.etag())?;
             let today = step_date(on, &current)?;
             take_step(staged, current, step, today, &note, context, rules)?
         }
     };
-
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, request_window, |recorded_at| {
-            codec::encode(&codec::NewCaseRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 

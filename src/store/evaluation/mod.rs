@@ -24,10 +24,10 @@ use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
 };
-use crate::store::format::{Fingerprint, Remembered};
+use crate::store::format::Fingerprint;
 use crate::store::identity::retired::addressed;
 use crate::store::mutation::{self, Target, TeacherChange, WriteContext};
-use crate::store::requests::{self, Recall};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, keys, StoreError};
 
@@ -48,21 +48,24 @@ pub(crate) fn apply(
     window: &crate::store::request_quota::RequestWindow,
     calendar: &WorkingCalendar,
 ) -> Result<EvaluationAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_evaluation(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         window,
-        |record| match record.outcome {
-            Remembered::Evaluation(answer) if record.fingerprint == fingerprint => Some(answer),
-            _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        Fingerprint::of_evaluation(&command),
+        |staged| run(staged, command, context, calendar),
+    )
+}
+
+requests::replayable!(EvaluationAnswer, Evaluation, NewEvaluationRequest);
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: EvaluationCommand,
+    context: &WriteContext,
+    calendar: &WorkingCalendar,
+) -> Result<EvaluationAnswer, StoreError> {
     let answer = match command {
         EvaluationCommand::OpenRound { new } => open_round(staged, new, context)?,
         EvaluationCommand::RecordFinding {
@@ -100,28 +103,11 @@ pub(crate) fn apply(
                 }
                 .into());
             }
-            if let Some(given) = expected_etag {
-                if given != current.etag() {
-                    return Err(DomainError::StaleEtag {
-                        given,
-                        current: current.etag(),
-                    }
-                    .into());
-                }
-            }
+            crate::domain::check_etag(expected_etag, current.etag())?;
             let today = step_date(on, current.steps.last().map(|s| s.on))?;
             take_step(staged, current, step, today, &note, context, calendar)?
         }
     };
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, window, |recorded_at| {
-            codec::encode(&codec::NewEvaluationRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 

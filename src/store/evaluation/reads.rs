@@ -49,6 +49,24 @@ pub(crate) fn get_application<E: Engine>(
     read(engine, &keys::application(id))
 }
 
+/// The application a round's entry `key` lists (`None` for a key that names none);
+/// corrupt if its record is missing.
+fn listed_application<E: Engine>(
+    engine: &E,
+    key: &[u8],
+) -> Result<Option<Application>, StoreError> {
+    let Some(id) = keys::case_id_at_end(key) else {
+        return Ok(None);
+    };
+    match get_application(engine, &id)? {
+        Some(application) => Ok(Some(application)),
+        None => Err(StoreError::Corrupt {
+            key: id.as_str().to_string(),
+            detail: "a round lists an application that has no record".into(),
+        }),
+    }
+}
+
 /// The round's applications in number order, of one county or all.
 pub(crate) fn applications<E: Engine>(
     engine: &E,
@@ -59,14 +77,8 @@ pub(crate) fn applications<E: Engine>(
     let mut found = Vec::new();
     for entry in engine.scan_prefix(&prefix)? {
         let (key, _) = entry?;
-        let Some(id) = keys::case_id_at_end(&key) else {
+        let Some(application) = listed_application(engine, &key)? else {
             continue;
-        };
-        let Some(application) = get_application(engine, &id)? else {
-            return Err(StoreError::Corrupt {
-                key: id.as_str().to_string(),
-                detail: "a round lists an application that has no record".into(),
-            });
         };
         if county.is_none_or(|c| *c == application.county_code) {
             found.push(application);
@@ -132,14 +144,8 @@ pub(crate) fn applications_page<E: Engine>(
     };
     for entry in engine.range(bound, end)? {
         let (key, _) = entry?;
-        let Some(id) = keys::case_id_at_end(&key) else {
+        let Some(application) = listed_application(engine, &key)? else {
             continue;
-        };
-        let Some(application) = get_application(engine, &id)? else {
-            return Err(StoreError::Corrupt {
-                key: id.as_str().to_string(),
-                detail: "a round lists an application that has no record".into(),
-            });
         };
         if county.is_none_or(|c| *c == application.county_code) {
             // One more than the page, to know whether another page follows.

@@ -77,17 +77,27 @@ pub(crate) struct RequestRecord {
 }
 
 impl RequestRecord {
-    pub(crate) fn of(fingerprint: &[u8; 32], outcome: &Outcome, recorded_at: UnixMicros) -> Self {
+    /// The record's fields every kind of answer fills; the answer's own are empty.
+    fn without_answer(fingerprint: &[u8; 32], recorded_at: UnixMicros) -> Self {
         RequestRecord {
             fingerprint: fingerprint.to_vec(),
-            teacher: Some(TeacherRecord::of(&outcome.teacher)),
-            warnings: outcome.warnings.clone(),
-            effect: outcome.effect.number(),
+            teacher: None,
+            warnings: Vec::new(),
+            effect: 0,
             recorded_at: recorded_at.0,
             case: None,
             consultation: None,
             evaluation: None,
             identity: None,
+        }
+    }
+
+    pub(crate) fn of(fingerprint: &[u8; 32], outcome: &Outcome, recorded_at: UnixMicros) -> Self {
+        RequestRecord {
+            teacher: Some(TeacherRecord::of(&outcome.teacher)),
+            warnings: outcome.warnings.clone(),
+            effect: outcome.effect.number(),
+            ..Self::without_answer(fingerprint, recorded_at)
         }
     }
 
@@ -97,15 +107,8 @@ impl RequestRecord {
         recorded_at: UnixMicros,
     ) -> Self {
         RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
             consultation: Some(ConsultationRecord::of(consultation)),
-            evaluation: None,
-            identity: None,
+            ..Self::without_answer(fingerprint, recorded_at)
         }
     }
 
@@ -115,15 +118,9 @@ impl RequestRecord {
         recorded_at: UnixMicros,
     ) -> Self {
         RequestRecord {
-            fingerprint: fingerprint.to_vec(),
             teacher: answer.teacher.as_ref().map(TeacherRecord::of),
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
             case: Some(CaseRecord::of(&answer.case)),
-            consultation: None,
-            evaluation: None,
-            identity: None,
+            ..Self::without_answer(fingerprint, recorded_at)
         }
     }
 
@@ -133,15 +130,8 @@ impl RequestRecord {
         recorded_at: UnixMicros,
     ) -> Self {
         RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: None,
             evaluation: Some(super::evaluation::EvaluationAnswerRecord::of(answer)),
-            identity: None,
+            ..Self::without_answer(fingerprint, recorded_at)
         }
     }
 
@@ -151,15 +141,8 @@ impl RequestRecord {
         recorded_at: UnixMicros,
     ) -> Self {
         RequestRecord {
-            fingerprint: fingerprint.to_vec(),
-            teacher: None,
-            warnings: Vec::new(),
-            effect: 0,
-            recorded_at: recorded_at.0,
-            case: None,
-            consultation: None,
-            evaluation: None,
             identity: Some(super::identity::IdentityAnswerRecord::of(answer)),
+            ..Self::without_answer(fingerprint, recorded_at)
         }
     }
 

@@ -6,6 +6,7 @@
 use super::*;
 use crate::domain::fixtures::numbered_input;
 use crate::domain::{CountyCode, TeacherField, TeacherInput, TransferProposal};
+use crate::store::fixtures::create_numbered_teachers;
 use crate::store::mutation::{Target, TeacherChange};
 use crate::store::{Store, StoreOptions, WriteContext};
 
@@ -13,15 +14,7 @@ use crate::store::{Store, StoreOptions, WriteContext};
 /// and proposed for transfer to 350721 (a fourth), the second only created.
 async fn store_with_history(dir: &std::path::Path) -> (Store, TeacherId) {
     let store = Store::open(dir, &StoreOptions::default()).unwrap();
-    let mut ids = Vec::new();
-    for n in 0..2 {
-        let validated = numbered_input(n).validate(crate::clock::today()).unwrap();
-        let outcome = store
-            .create_teacher(validated, WriteContext::new("test", None))
-            .await
-            .unwrap();
-        ids.push(outcome.teacher.id);
-    }
+    let mut ids = create_numbered_teachers(&store, 2).await;
     let id = ids.swap_remove(0);
     for school in ["第九中学", "第十中学"] {
         let patch = TeacherInput {

@@ -71,15 +71,7 @@ pub(super) fn review(
         }
         .into());
     }
-    if let Some(given) = expected_etag {
-        if given != correction.etag() {
-            return Err(DomainError::StaleEtag {
-                given,
-                current: correction.etag(),
-            }
-            .into());
-        }
-    }
+    crate::domain::check_etag(expected_etag, correction.etag())?;
     let now = clock::now();
     correction.review(approve, note, &context.principal, now)?;
     if correction.state == CorrectionState::Rejected {

@@ -324,22 +324,9 @@ pub(crate) fn verify<E: crate::store::engine::Engine>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::numbered_input;
     use crate::store::engine::Engine;
+    use crate::store::fixtures::create_numbered_teachers;
     use crate::store::{IdentityCommand, Store, StoreOptions};
-
-    async fn teachers(store: &Store, n: u32) -> Vec<TeacherId> {
-        let mut ids = Vec::new();
-        for n in 0..n {
-            let validated = numbered_input(n).validate(clock::today()).unwrap();
-            let outcome = store
-                .create_teacher(validated, WriteContext::new("test", None))
-                .await
-                .unwrap();
-            ids.push(outcome.teacher.id);
-        }
-        ids
-    }
 
     async fn merge(store: &Store, survivor: &TeacherId, merged: &TeacherId) {
         let command = IdentityCommand::Merge {
@@ -359,7 +346,7 @@ mod tests {
     async fn a_chain_of_merges_answers_its_end_and_unwinds_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
-        let ids = teachers(&store, 3).await;
+        let ids = create_numbered_teachers(&store, 3).await;
         let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
         merge(&store, b, a).await;
         merge(&store, c, b).await;

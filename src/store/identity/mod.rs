@@ -19,9 +19,9 @@ mod types;
 use crate::domain::case::CaseId;
 use crate::domain::IdentityCorrection;
 use crate::store::engine::Engine;
-use crate::store::format::{Fingerprint, Remembered};
+use crate::store::format::Fingerprint;
 use crate::store::mutation::WriteContext;
-use crate::store::requests::{self, Recall};
+use crate::store::requests;
 use crate::store::writer::Staged;
 use crate::store::{codec, StoreError};
 pub use types::{IdentityAnswer, IdentityCommand};
@@ -34,21 +34,23 @@ pub(crate) fn apply(
     context: &WriteContext,
     window: &crate::store::request_quota::RequestWindow,
 ) -> Result<IdentityAnswer, StoreError> {
-    let fingerprint = Fingerprint::of_identity(&command);
-    let request_id = context.request_id.as_ref().filter(|_| context.replayable);
-    let remember_under = match requests::recall(
+    requests::answer_once(
         staged,
-        &context.principal,
-        request_id,
+        context,
         window,
-        |record| match record.outcome {
-            Remembered::Identity(answer) if record.fingerprint == fingerprint => Some(answer),
-            _ => None,
-        },
-    )? {
-        Recall::Replay(answer) => return Ok(answer),
-        Recall::New(key) => key,
-    };
+        Fingerprint::of_identity(&command),
+        |staged| run(staged, command, context),
+    )
+}
+
+requests::replayable!(IdentityAnswer, Identity, NewIdentityRequest);
+
+/// What `command` does, once its request id is found new.
+fn run(
+    staged: &mut Staged<'_>,
+    command: IdentityCommand,
+    context: &WriteContext,
+) -> Result<IdentityAnswer, StoreError> {
     let answer = match command {
         IdentityCommand::Propose(new) => corrections::propose(staged, new, context)?,
         IdentityCommand::Review {
@@ -84,15 +86,6 @@ pub(crate) fn apply(
             merges::unmerge(staged, &merged, &reason, context)?
         }
     };
-    if let (Some(key), Fingerprint::V2(fingerprint)) = (remember_under, fingerprint) {
-        requests::remember(staged, key, window, |recorded_at| {
-            codec::encode(&codec::NewIdentityRequest {
-                fingerprint,
-                answer: &answer,
-                recorded_at,
-            })
-        })?;
-    }
     Ok(answer)
 }
 

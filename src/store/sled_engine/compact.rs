@@ -165,9 +165,7 @@ mod tests {
             }
         });
         futures::future::join_all(writes).await;
-        tokio::task::spawn_blocking(move || drop(store))
-            .await
-            .unwrap();
+        crate::store::fixtures::close(store).await;
         let before = pairs(&dir);
 
         let compacted = tokio::task::spawn_blocking({

@@ -3,8 +3,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::domain::fixtures::numbered_input;
-use crate::store::{Store, WriteContext, CHECKPOINT_AFTER_COMMANDS};
+use crate::store::{Store, CHECKPOINT_AFTER_COMMANDS};
 
 fn open_in(dir: &Path) -> SledEngine {
     SledEngine::open(dir, &StoreOptions::default()).unwrap()
@@ -114,18 +113,9 @@ async fn closing_after_many_writes_writes_a_recovery_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
     let first = latest_snapshot(dir.path());
-    for n in 0..CHECKPOINT_AFTER_COMMANDS {
-        let validated = numbered_input(n as u32)
-            .validate(crate::clock::today())
-            .unwrap();
-        store
-            .create_teacher(validated, WriteContext::new("test", None))
-            .await
-            .unwrap();
-    }
-    tokio::task::spawn_blocking(move || drop(store))
-        .await
-        .unwrap();
+    let count = u32::try_from(CHECKPOINT_AFTER_COMMANDS).unwrap();
+    crate::store::fixtures::create_numbered_teachers(&store, count).await;
+    crate::store::fixtures::close(store).await;
     let last = latest_snapshot(dir.path());
     assert!(last.is_some() && last != first, "{first:?} then {last:?}");
     // And the registry opens again with everything in it.

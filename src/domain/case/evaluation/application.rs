@@ -13,7 +13,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
+use crate::domain::case::{refuse, CaseId, StepContext, WorkingCalendar};
 use crate::domain::{CountyCode, DomainError, TeacherId, TitleTier, UnixMicros};
 
 use super::{EvaluationRound, Vote};
@@ -135,10 +135,6 @@ pub struct NewApplication {
     pub applicant_name: String,
     pub from_tier: TitleTier,
     pub exceptional_grounds: Option<String>,
-}
-
-fn refuse(reason: &'static str, message: String) -> DomainError {
-    DomainError::FailedPrecondition { reason, message }
 }
 
 impl Application {
