@@ -17,13 +17,14 @@
 //! (tokio's semaphore is fair), and a long scan reads a chunk per permit, so it does not
 //! keep small reads out for long.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinError;
 use tonic::Status;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Reads, Store, StoreError};
 
 /// Store reads running on the blocking pool at once, across all requests.
 pub const MAX_CONCURRENT_READS: usize = 32;
@@ -69,6 +70,23 @@ impl ReadPool {
         .await
         .map_err(read_failed)?;
         Ok(result?)
+    }
+}
+
+/// A store operation that reads as a handler does (the title transition's run).
+impl Reads for ReadPool {
+    type Error = Status;
+
+    fn read<T, F>(&self, read: F) -> impl Future<Output = Result<T, Status>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        ReadPool::read(self, read)
+    }
+
+    fn write_failed(error: StoreError) -> Status {
+        error.into()
     }
 }
 

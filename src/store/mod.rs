@@ -36,6 +36,7 @@ mod search;
 mod sled_engine;
 mod statistics;
 mod transfers;
+mod transition;
 mod upgrade;
 mod upkeep;
 mod verify;
@@ -92,6 +93,10 @@ pub use search::{NameMatch, NameQuery};
 pub use sled_engine::compact::{compact, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
 pub use transfers::CountyTransfers;
+pub use transition::{
+    Reads, Selection, TeacherOutcome, Transition, TransitionEvent, TransitionFailure,
+    TransitionSummary,
+};
 pub use verify::VerifyReport;
 pub use writer::{WriteStatsSnapshot, CHUNK_KEYS};
 
