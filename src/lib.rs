@@ -8,7 +8,8 @@
 //! - [`domain`]: pure types and rules (validation, identity and registry numbers, titles,
 //!   certificates); no I/O.
 //! - [`store`]: keys, value codec, the single atomic write path with group commit, reads,
-//!   pagination and name search, over a small key-value engine interface; sled, behind it, is touched
+//!   pagination and name search, the operations that span many teachers (the title
+//!   transition's run), over a small key-value engine interface; sled, behind it, is touched
 //!   only in `store::sled_engine`.
 //! - [`api`]: thin tonic handlers, proto conversions and the one mapping of errors to
 //!   `tonic::Status`; the generated code is fenced in `api::pb`.

@@ -4,7 +4,8 @@
 //! and, unless dry, applies each by the domain's own rule through the single write path,
 //! many at once but answered in the order selected, and counts what happened. The API only
 //! parses the request into a [`Transition`] and spells each [`TransitionEvent`] as a
-//! message; the console and the CLI reach the run through that one RPC.
+//! message. The console (in process) and the CLI (over the network) run it through that
+//! one RPC.
 //!
 //! Every read goes through the caller's [`Reads`]: the server runs store reads on a bounded
 //! blocking pool (`api::reads`), and a county's scan reads a page at a time, so the run's
@@ -283,5 +284,147 @@ impl Transition {
                 UnixMicros(0),
             )
             .map_err(|e| TeacherOutcome::Failed(TransitionFailure::Refused(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::domain::fixtures::numbered_input;
+    use crate::domain::{Choice, LegacyTitle};
+    use crate::store::fixtures::close;
+    use crate::store::{IdentityCommand, StoreOptions};
+
+    /// Reads made on the test's own thread: the run needs no server to be checked.
+    #[derive(Clone)]
+    struct Direct(Store);
+
+    impl Reads for Direct {
+        type Error = StoreError;
+
+        fn read<T, F>(&self, read: F) -> impl Future<Output = Result<T, StoreError>> + Send
+        where
+            T: Send + 'static,
+            F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+        {
+            let store = self.0.clone();
+            async move { read(&store) }
+        }
+
+        fn write_failed(error: StoreError) -> StoreError {
+            error
+        }
+    }
+
+    type Event = TransitionEvent<StoreError>;
+
+    async fn create(store: &Store, n: u32, legacy: Option<LegacyTitle>) -> TeacherId {
+        let mut input = numbered_input(n);
+        input.legacy_title = legacy.map_or(Choice::Unset, Choice::Known);
+        let validated = input.validate(crate::clock::today()).unwrap();
+        let context = WriteContext::new("test", None);
+        store
+            .create_teacher(validated, context)
+            .await
+            .unwrap()
+            .teacher
+            .id
+    }
+
+    async fn run(store: &Store, selection: Selection, dry_run: bool) -> Vec<Event> {
+        let transition = Transition {
+            selection,
+            effective_date: crate::clock::today(),
+            approval_document: "闽人社〔2026〕1号".into(),
+            dry_run,
+            context: WriteContext::new("test", None),
+        };
+        let (sender, mut receiver) = mpsc::channel(16);
+        let reads = Direct(store.clone());
+        tokio::spawn(transition.run(store.clone(), reads, sender, |event: Event| event));
+        let mut events = Vec::new();
+        while let Some(event) = receiver.recv().await {
+            events.push(event.unwrap());
+        }
+        events
+    }
+
+    /// Each teacher's outcome as a word, in the order told, and the summary that closes it.
+    fn outcomes(events: Vec<Event>) -> (Vec<String>, TransitionSummary) {
+        let mut words = Vec::new();
+        for event in events {
+            match event {
+                TransitionEvent::Teacher(_, outcome) => words.push(match outcome {
+                    TeacherOutcome::Transitioned(_) => "transitioned".to_string(),
+                    TeacherOutcome::WouldTransition(_) => "would".to_string(),
+                    TeacherOutcome::Skipped(reason) => format!("{reason:?}"),
+                    TeacherOutcome::Merged(_) => "merged".to_string(),
+                    TeacherOutcome::Failed(failure) => format!("failed {failure:?}"),
+                }),
+                TransitionEvent::Summary(summary) => return (words, summary),
+            }
+        }
+        panic!("no summary after {words:?}");
+    }
+
+    #[tokio::test]
+    async fn a_run_answers_each_teacher_in_order_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let legacy = Some(LegacyTitle::PrimaryFirst);
+        let first = create(&store, 0, legacy).await;
+        let second = create(&store, 1, legacy).await;
+        let untitled = create(&store, 2, None).await;
+        let merged = create(&store, 3, legacy).await;
+        let merge = IdentityCommand::Merge {
+            survivor: (untitled.clone(), None),
+            merged: (merged.clone(), None),
+            reason: "同一人".into(),
+        };
+        let context = WriteContext::new("test", None);
+        store.identity_command(merge, context).await.unwrap();
+        let nobody = TeacherId::generate(&mut rand::rngs::StdRng::seed_from_u64(7));
+        let named = Selection::Teachers(vec![first, untitled, merged, nobody, second]);
+
+        let (dry, summary) = outcomes(run(&store, named.clone(), true).await);
+        assert_eq!(
+            dry,
+            ["would", "NoLegacyTitle", "merged", "NotFound", "would"]
+        );
+        let skipped = [
+            (SkipReason::NoLegacyTitle, 1),
+            (SkipReason::NotFound, 1),
+            (SkipReason::Merged, 1),
+        ];
+        let expected = TransitionSummary {
+            dry_run: true,
+            selected: 5,
+            would_transition: 2,
+            skipped: 3,
+            skipped_by_reason: skipped.into_iter().collect(),
+            ..TransitionSummary::default()
+        };
+        assert_eq!(summary, expected);
+
+        let (real, summary) = outcomes(run(&store, named.clone(), false).await);
+        assert_eq!(
+            real,
+            [
+                "transitioned",
+                "NoLegacyTitle",
+                "merged",
+                "NotFound",
+                "transitioned"
+            ]
+        );
+        assert_eq!((summary.transitioned, summary.skipped), (2, 3));
+
+        let county = Selection::County(CountyCode::parse("350702").unwrap());
+        let (again, summary) = outcomes(run(&store, county, false).await);
+        assert_eq!(again, ["AlreadyTransitioned", "AlreadyTransitioned"]);
+        assert_eq!((summary.selected, summary.transitioned), (2, 0));
+        close(store).await;
     }
 }
