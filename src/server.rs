@@ -271,6 +271,7 @@ pub async fn run(
     let credentials = CredentialServiceServer::new(CredentialService::new(service.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    let auditing = service.clone();
     let registry = TeacherRegistryServiceServer::new(service)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -344,6 +345,9 @@ pub async fn run(
     }
     // The last handle stops the writer, which commits what is queued and flushes; that
     // blocks, so it runs off the async workers.
+    // Audit entries noted by the last answers are still on their way to the store.
+    auditing.audit_notes_stored().await;
+    drop(auditing);
     tokio::task::spawn_blocking(move || drop(store)).await?;
     tracing::info!("registry closed");
     Ok(())

@@ -340,3 +340,32 @@ async fn at_shutdown_health_goes_not_serving_while_requests_are_still_answered()
     server.stop().await;
     assert!(started.elapsed().as_secs() >= 3, "the delay was kept");
 }
+
+/// An answer that notes an audit entry without waiting for it (here a duplicate revealed)
+/// leaves the entry on its way to the store; a server that stops right after it stores
+/// the entry first, and closes its store, which opens at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_entries_noted_by_the_last_answers_are_stored_before_the_store_closes() {
+    let server = start_server().await;
+    let mut client = server.client.clone();
+    create(&mut client, teacher(1, "350702")).await;
+    let status = client
+        .create_teacher(create_request(teacher(1, "350702"), ""))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::AlreadyExists);
+    let dir = server.data_dir.clone();
+    let _temp = server.stop().await;
+
+    let store = Store::open_at(&location_for(&dir), &StoreOptions::default())
+        .expect("the stopped server closed its store");
+    let entries = store
+        .list_audit(&teacher_registry::store::AuditQuery {
+            kind: Some(teacher_registry::domain::audit::AuditKind::DuplicateRevealed),
+            page_size: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .entries;
+    assert_eq!(entries.len(), 1, "the duplicate revealed is in the audit");
+}

@@ -7,11 +7,15 @@
 //! only once recorded, and refused (UNAVAILABLE) when the entry cannot be stored;
 //! [`Auditor::note`] stores without holding the answer up, for answers that are already
 //! decided (a refusal, a duplicate revealed, a no-op write, a credential signed), and logs
-//! when storing fails. Every entry is also a log line under the `audit` target.
+//! when storing fails. Every entry is also a log line under the `audit` target. A noted
+//! entry is still on its way to the store when the answer leaves; the server waits for
+//! every one before it closes the store ([`Auditor::notes_stored`]), so a shutdown does
+//! not drop them, and a store closed by `serve` is closed.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::watch;
 use tonic::Status;
 
 use crate::api::refusals::RefusalLimiter;
@@ -31,11 +35,23 @@ use crate::store::Store;
 pub(crate) struct Auditor {
     store: Store,
     budget: Arc<RefusalLimiter>,
+    /// How many noted entries are still being stored.
+    notes_in_flight: Arc<watch::Sender<usize>>,
 }
 
 impl Auditor {
     pub(crate) fn new(store: Store, budget: Arc<RefusalLimiter>) -> Auditor {
-        Auditor { store, budget }
+        Auditor {
+            store,
+            budget,
+            notes_in_flight: Arc::new(watch::Sender::new(0)),
+        }
+    }
+
+    /// Waits until every entry noted so far is stored (or its failure logged).
+    pub(crate) async fn notes_stored(&self) {
+        let mut in_flight = self.notes_in_flight.subscribe();
+        let _ = in_flight.wait_for(|count| *count == 0).await;
     }
 
     /// Records that `principal` did `kind` through `rpc`, touching `subject` (never a
@@ -59,10 +75,13 @@ impl Auditor {
         log(&entry);
         self.budget.record(principal, Instant::now());
         let store = self.store.clone();
+        let in_flight = self.notes_in_flight.clone();
+        in_flight.send_modify(|count| *count += 1);
         tokio::spawn(async move {
             if let Err(error) = store.audit(vec![entry]).await {
                 tracing::error!(%error, "an audit entry could not be stored");
             }
+            in_flight.send_modify(|count| *count -= 1);
         });
     }
 }

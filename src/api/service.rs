@@ -73,6 +73,11 @@ impl RegistryService {
         }
     }
 
+    /// Waits until the audit entries noted so far are stored: before the store closes.
+    pub async fn audit_notes_stored(&self) {
+        self.audit.notes_stored().await;
+    }
+
     /// Signs credentials with `key`.
     pub fn with_credential_key(mut self, key: Option<Arc<SigningKey>>) -> Self {
         self.credential_key = key;
