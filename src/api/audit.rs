@@ -107,3 +107,36 @@ fn log(entry: &AuditEntry) {
         "audit"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::refusals::DEFAULT_AUDIT_BUDGET;
+    use crate::store::{AuditQuery, StoreOptions};
+
+    /// On this one-threaded runtime a noted entry's task cannot run before the test
+    /// yields: only the wait lets it, so the entries are there only if the wait waited.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_wait_for_noted_entries_ends_once_every_one_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        let auditor = Auditor::new(
+            store.clone(),
+            Arc::new(RefusalLimiter::new(DEFAULT_AUDIT_BUDGET)),
+        );
+        for n in 0..20 {
+            auditor.note(
+                "clerk",
+                AuditKind::NoOpWrite,
+                Rpc::UpdateTeacher,
+                format!("{n}"),
+            );
+        }
+        auditor.notes_stored().await;
+        let query = AuditQuery {
+            page_size: 100,
+            ..AuditQuery::default()
+        };
+        assert_eq!(store.list_audit(&query).unwrap().entries.len(), 20);
+    }
+}
