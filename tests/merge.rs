@@ -181,17 +181,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
         .await
         .unwrap();
     let card = admin
-        .change_title(pb::ChangeTitleRequest {
-            teacher_id: card.teacher_id.clone(),
-            change: Some(pb::TitleEntry {
-                tier: pb::TitleTier::SecondLevel as i32,
-                kind: pb::TitleChangeKind::Initial as i32,
-                effective_date: "2015-09-01".into(),
-                approval_document: "南教人[2015]3号".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .change_title(second_level_since_2015(&card.teacher_id))
         .await
         .unwrap()
         .into_inner()

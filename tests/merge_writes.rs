@@ -122,17 +122,7 @@ async fn writes(
         (
             "ChangeTitle",
             registry
-                .change_title(pb::ChangeTitleRequest {
-                    teacher_id: id.into(),
-                    change: Some(pb::TitleEntry {
-                        tier: pb::TitleTier::SecondLevel as i32,
-                        kind: pb::TitleChangeKind::Initial as i32,
-                        effective_date: "2015-09-01".into(),
-                        approval_document: "南教人[2015]3号".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                })
+                .change_title(second_level_since_2015(id))
                 .await
                 .map(drop),
         ),
