@@ -5,7 +5,7 @@
 use std::ops::{Bound, Deref};
 use std::path::Path;
 
-use super::engine::{Engine, KeyRange};
+use super::engine::{Engine, FirstReads, KeyRange};
 use super::postgres_engine::{self, PostgresEngine};
 use super::sled_engine::{self, SledEngine};
 use super::{StorageFault, StoreError, StoreOptions};
@@ -235,6 +235,37 @@ impl Engine for Backend {
             Backend::Sled(engine) => engine.begin_group(),
             Backend::Postgres(engine) => engine.begin_group(),
         }
+    }
+
+    fn begin_group_reading(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Bytes>, StoreError> {
+        Ok(match self {
+            Backend::Sled(engine) => {
+                let read = engine.begin_group_reading(keys, ranges)?;
+                FirstReads {
+                    values: read
+                        .values
+                        .into_iter()
+                        .map(|v| v.map(Bytes::Sled))
+                        .collect(),
+                    ranges: read.ranges,
+                }
+            }
+            Backend::Postgres(engine) => {
+                let read = engine.begin_group_reading(keys, ranges)?;
+                FirstReads {
+                    values: read
+                        .values
+                        .into_iter()
+                        .map(|v| v.map(Bytes::Owned))
+                        .collect(),
+                    ranges: read.ranges,
+                }
+            }
+        })
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {

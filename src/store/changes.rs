@@ -276,8 +276,13 @@ pub(crate) fn survivor_of<E: Engine>(
 
 /// The revision of the last committed change (0 for an empty registry).
 pub(crate) fn read_revision<E: Engine>(engine: &E) -> Result<u64, StoreError> {
-    Ok(match engine.get(keys::META_REVISION)? {
-        Some(bytes) => codec::decode(keys::META_REVISION, &bytes)?,
+    revision_in(engine.get(keys::META_REVISION)?.as_deref())
+}
+
+/// The revision that `value`, read at the revision's key, holds (0 for none).
+pub(crate) fn revision_in(value: Option<&[u8]>) -> Result<u64, StoreError> {
+    Ok(match value {
+        Some(bytes) => codec::decode(keys::META_REVISION, bytes)?,
         None => 0,
     })
 }

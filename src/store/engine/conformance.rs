@@ -69,6 +69,14 @@ macro_rules! engine_conformance {
         fn an_empty_value_is_not_a_missing_key() {
             $crate::store::engine::conformance::an_empty_value_is_not_a_missing_key($open);
         }
+
+        #[test]
+        $(#[$ignore])?
+        fn a_group_reads_first_what_gets_and_ranges_read() {
+            $crate::store::engine::conformance::a_group_reads_first_what_gets_and_ranges_read(
+                $open,
+            );
+        }
     };
 }
 pub(crate) use engine_conformance;
@@ -409,4 +417,71 @@ pub(crate) fn an_empty_value_is_not_a_missing_key<E: Engine>(open: impl Fn(&Path
     );
     applied(&engine, &[remove(b"empty")]).unwrap();
     assert_eq!(get(&engine, b"empty"), None);
+}
+
+/// What a group reads as it begins is what [`Engine::get_many`] and
+/// [`Engine::keys_in_ranges`] read: values in the keys' order (a key asked twice answered
+/// twice, a missing one `None`, an empty value empty, any byte kept), and each range's
+/// keys. The group then writes and flushes as any other.
+pub(crate) fn a_group_reads_first_what_gets_and_ranges_read<E: Engine>(open: impl Fn(&Path) -> E) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let pairs: [(&[u8], &[u8]); 5] = [
+        (b"a", b"1"),
+        (b"b\x00", b""),
+        (b"b\x01", b"\x00\xff'\\"),
+        (b"b\xff", b"3"),
+        (b"c", b"4"),
+    ];
+    let writes: Vec<Write> = pairs.iter().map(|(key, value)| set(key, value)).collect();
+    applied(&engine, &writes).unwrap();
+    let keys: Vec<Vec<u8>> = [&b"b\x01"[..], b"missing", b"a", b"b\x00", b"a", b"'"]
+        .iter()
+        .map(|key| key.to_vec())
+        .collect();
+    let ranges = [
+        KeyRange {
+            start: b"b".to_vec(),
+            end: b"c".to_vec(),
+            limit: 2,
+        },
+        KeyRange {
+            start: b"x".to_vec(),
+            end: b"z".to_vec(),
+            limit: 8,
+        },
+        KeyRange {
+            start: Vec::new(),
+            end: b"\xff".to_vec(),
+            limit: 64,
+        },
+    ];
+    let values: Vec<Option<Vec<u8>>> = engine
+        .get_many(&keys)
+        .unwrap()
+        .into_iter()
+        .map(|value| value.map(|bytes| bytes.to_vec()))
+        .collect();
+    let listed = engine.keys_in_ranges(&ranges).unwrap();
+    assert_eq!(values[1], None);
+    assert_eq!(values[3], Some(Vec::new()));
+    assert_eq!(listed[0], [b"b\x00".to_vec(), b"b\x01".to_vec()]);
+
+    let read = engine.begin_group_reading(&keys, &ranges).unwrap();
+    let read_values: Vec<Option<Vec<u8>>> = read
+        .values
+        .into_iter()
+        .map(|value| value.map(|bytes| bytes.to_vec()))
+        .collect();
+    assert_eq!(read_values, values);
+    assert_eq!(read.ranges, listed);
+    engine
+        .apply(&[(b"d".as_slice(), Some(b"5".as_slice()))])
+        .unwrap();
+    engine.flush().unwrap();
+    assert_eq!(get(&engine, b"d"), Some(b"5".to_vec()));
+
+    let nothing = engine.begin_group_reading(&[], &[]).unwrap();
+    assert!(nothing.values.is_empty() && nothing.ranges.is_empty());
+    engine.flush().unwrap();
 }

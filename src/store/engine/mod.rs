@@ -56,6 +56,14 @@ pub(crate) struct KeyRange {
     pub(crate) limit: usize,
 }
 
+/// What [`Engine::begin_group_reading`] read: the values at the keys asked, in their
+/// order, and the keys of each range asked, in theirs.
+#[derive(Debug)]
+pub(crate) struct FirstReads<B> {
+    pub(crate) values: Vec<Option<B>>,
+    pub(crate) ranges: Vec<Vec<Vec<u8>>>,
+}
+
 pub(crate) trait Engine: Send + Sync + 'static {
     /// A key or value read back, owned by the reader (sled's reference-counted `IVec`):
     /// reads never copy more than the engine itself does.
@@ -142,6 +150,23 @@ pub(crate) trait Engine: Send + Sync + 'static {
     /// for one that holds them now (a shared engine only).
     fn begin_group(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// [`Engine::begin_group`], then what a group reads first, as committed once every
+    /// other process's writes are held off: the values at `keys` (as
+    /// [`Engine::get_many`]) and the keys of `ranges` (as [`Engine::keys_in_ranges`]).
+    /// Whatever a group does between its begin and its flush holds every other server's
+    /// writers off, so an engine across a network does all three in one round trip.
+    fn begin_group_reading(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Self::Bytes>, StoreError> {
+        self.begin_group()?;
+        Ok(FirstReads {
+            values: self.get_many(keys)?,
+            ranges: self.keys_in_ranges(ranges)?,
+        })
     }
 
     /// The pairs whose keys start with `prefix`, ascending.

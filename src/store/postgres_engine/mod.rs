@@ -32,20 +32,26 @@
 
 pub(crate) mod cluster;
 mod connection;
+mod one_trip;
 pub(crate) mod replicated;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
 use connection::{error, Pool, Role, Session};
+use one_trip::{commit_sql, first_reads, first_reads_sql, send_unsent, take_unsent};
 
-use crate::store::engine::{Engine, KeyRange};
+use crate::store::engine::{Engine, FirstReads, KeyRange};
 use crate::store::{StorageFault, StoreError};
 
 /// Connections that serve reads (the API's blocking reads, at most 32 at once, share them).
 const READ_CONNECTIONS: usize = 8;
+/// Bytes of writes a group keeps to send with its `COMMIT` (see [`PostgresEngine::apply`]):
+/// a create's are a few kilobytes, so a group of them goes in one round trip, and an
+/// import's groups of thousands in a few statements, none of many megabytes.
+const MOST_UNSENT: usize = 1 << 20;
 /// The first page of a scan, in keys; each next page is twice the last, up to the most.
 const FIRST_PAGE: i64 = 128;
 const MOST_PAGE: i64 = 4096;
@@ -128,7 +134,8 @@ impl PostgresEngine {
     /// local disk.
     fn open_primary(url: &str, idle_limit: Duration) -> Result<PostgresEngine, StoreError> {
         let setup = format!(
-            "SET idle_in_transaction_session_timeout = {}; SET synchronous_commit = remote_apply",
+            "SET idle_in_transaction_session_timeout = {}; SET synchronous_commit = remote_apply; \
+             SET bytea_output = 'hex'",
             idle_limit.as_millis().max(1)
         );
         let write = Pool::new(url, 1, "registry-pg-write", &setup, Role::Primary)?;
@@ -270,59 +277,51 @@ impl Engine for PostgresEngine {
         })
     }
 
+    /// Keeps the batch with the group's other writes, to be sent with its `COMMIT` in one
+    /// round trip (see [`PostgresEngine::flush`]); more than [`MOST_UNSENT`] bytes kept are
+    /// sent at once, as one statement. Nothing applied is seen before the flush anyway
+    /// (the module doc), so when the writes travel changes nothing but the round trips a
+    /// group holds the writers' lock for.
     fn apply<K, V>(&self, writes: &[(K, Option<V>)]) -> Result<(), StoreError>
     where
         K: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        // The last write of each key wins: one statement may not touch a row twice.
-        let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for (key, value) in writes {
-            latest.insert(
-                key.as_ref().to_vec(),
-                value.as_ref().map(|v| v.as_ref().to_vec()),
-            );
-        }
-        let mut set_keys = Vec::new();
-        let mut set_values = Vec::new();
-        let mut removed = Vec::new();
-        for (key, value) in &latest {
-            match value {
-                Some(value) => {
-                    set_keys.push(key.clone());
-                    set_values.push(value.clone());
-                }
-                None => removed.push(key.clone()),
-            }
-        }
+        let writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = writes
+            .iter()
+            .map(|(key, value)| {
+                (
+                    key.as_ref().to_vec(),
+                    value.as_ref().map(|v| v.as_ref().to_vec()),
+                )
+            })
+            .collect();
         self.shared.write()?.call(move |session| {
             if !session.in_transaction {
                 session.client.batch_execute("BEGIN").map_err(error)?;
                 session.in_transaction = true;
             }
-            if !set_keys.is_empty() {
-                session
-                    .client
-                    .execute(&session.upsert, &[&set_keys, &set_values])
-                    .map_err(error)?;
+            // The last write of each key wins, here as across batches.
+            for (key, value) in writes {
+                session.unsent_bytes += key.len() + value.as_ref().map_or(0, Vec::len);
+                session.unsent.insert(key, value);
             }
-            if !removed.is_empty() {
-                session
-                    .client
-                    .execute(&session.delete, &[&removed])
-                    .map_err(error)?;
+            if session.unsent_bytes > MOST_UNSENT {
+                send_unsent(session)?;
             }
             Ok(())
         })
     }
 
+    /// The `COMMIT`, behind the writes not yet sent, in one round trip.
     fn flush(&self) -> Result<(), StoreError> {
         self.shared.write()?.call(|session| {
-            if session.in_transaction {
-                session.in_transaction = false;
-                session.client.batch_execute("COMMIT").map_err(error)?;
+            if !session.in_transaction {
+                return Ok(());
             }
-            Ok(())
+            let statements = commit_sql(session);
+            session.in_transaction = false;
+            session.client.batch_execute(&statements).map_err(error)
         })
     }
 
@@ -363,6 +362,34 @@ impl Engine for PostgresEngine {
         })
     }
 
+    /// One round trip: the transaction, the writers' lock, then (a statement of its own,
+    /// so it reads what the last holder committed) the keys and ranges, in the write
+    /// transaction. On the simple query protocol, the only one that sends several
+    /// statements at once; its text answers carry the bytes in hex.
+    fn begin_group_reading(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Vec<u8>>, StoreError> {
+        let (asked, ranges_asked) = (keys, ranges.len());
+        let statement = first_reads_sql(keys, ranges);
+        let rows = self.shared.write()?.call(move |session| {
+            let begin = match session.in_transaction {
+                true => "",
+                false => "BEGIN;",
+            };
+            let messages = session
+                .client
+                .simple_query(&format!(
+                    "{begin} SELECT pg_advisory_xact_lock({WRITERS_LOCK}); {statement}"
+                ))
+                .map_err(error)?;
+            session.in_transaction = true;
+            Ok(messages)
+        })?;
+        first_reads(rows, asked, ranges_asked)
+    }
+
     /// Rolls the open transaction back (a failed call already dropped its connection,
     /// which rolls it back too).
     fn recover(&self, _error: &StoreError) -> Result<(), StoreError> {
@@ -370,6 +397,7 @@ impl Engine for PostgresEngine {
             return Ok(());
         };
         let rolled_back = write.call(|session| {
+            take_unsent(session);
             if session.in_transaction {
                 session.in_transaction = false;
                 session.client.batch_execute("ROLLBACK").map_err(error)?;

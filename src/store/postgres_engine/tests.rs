@@ -141,6 +141,92 @@ fn a_hung_writer_lets_the_others_in_after_its_idle_limit() {
     assert_eq!(keys(&other), [b"hung".to_vec(), b"other".to_vec()]);
 }
 
+/// A group that begins while another server's holds the writers' lock reads, once the
+/// lock is its own, what that group committed: its first reads run after the lock is
+/// taken, not from a moment before (on the simple query protocol, each statement reads
+/// the database as it stands when the statement starts).
+#[test]
+#[ignore = "needs PostgreSQL's server programs (initdb, postgres): the whole suite runs it (README, first lines)"]
+fn a_group_reads_first_what_the_group_before_it_committed() {
+    let cluster = ThrowawayCluster::get().unwrap_or_else(|why| panic!("cannot run: {why}"));
+    let url = cluster.fresh_database("first-reads");
+    let first = PostgresEngine::open(&url).unwrap();
+    let second = PostgresEngine::open(&url).unwrap();
+    first.begin_group().unwrap();
+    first
+        .apply(&[(b"counter".as_slice(), Some(b"1".as_slice()))])
+        .unwrap();
+    let (sender, waiting) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let range = KeyRange {
+            start: b"c".to_vec(),
+            end: b"d".to_vec(),
+            limit: 8,
+        };
+        let read = second
+            .begin_group_reading(&[b"counter".to_vec()], &[range])
+            .unwrap();
+        sender.send(()).unwrap();
+        second.flush().unwrap();
+        read
+    });
+    // The second group waits for the lock while the first is open.
+    assert!(waiting.recv_timeout(Duration::from_millis(300)).is_err());
+    first.flush().unwrap();
+    let read = reader.join().unwrap();
+    assert_eq!(read.values, [Some(b"1".to_vec())]);
+    assert_eq!(read.ranges, [[b"counter".to_vec()]]);
+}
+
+/// A group larger than what is kept to send with its `COMMIT` goes partly ahead of it:
+/// the last write of each key still wins, across what went ahead and what went with the
+/// commit, and nothing is seen before the commit.
+#[test]
+#[ignore = "needs PostgreSQL's server programs (initdb, postgres): the whole suite runs it (README, first lines)"]
+fn a_large_group_sent_in_parts_keeps_the_last_write_of_each_key() {
+    let cluster = ThrowawayCluster::get().unwrap_or_else(|why| panic!("cannot run: {why}"));
+    let url = cluster.fresh_database("large-group");
+    let engine = PostgresEngine::open(&url).unwrap();
+    let value = vec![7u8; 64 * 1024];
+    let batches = MOST_UNSENT / value.len() + 4;
+    engine
+        .apply(&[(b"removed-later".as_slice(), Some(b"1".as_slice()))])
+        .unwrap();
+    engine.flush().unwrap();
+    engine.begin_group().unwrap();
+    engine
+        .apply(&[(b"set-then-changed".as_slice(), Some(b"first".as_slice()))])
+        .unwrap();
+    for n in 0..batches {
+        let key = format!("big-{n:03}");
+        engine
+            .apply(&[(key.as_bytes(), Some(value.as_slice()))])
+            .unwrap();
+    }
+    assert_eq!(
+        engine.get(b"big-000").unwrap(),
+        None,
+        "unseen before the commit"
+    );
+    engine
+        .apply(&[
+            (b"set-then-changed".as_slice(), Some(b"last".as_slice())),
+            (b"removed-later".as_slice(), None),
+        ])
+        .unwrap();
+    engine.flush().unwrap();
+    assert_eq!(
+        engine.get(b"set-then-changed").unwrap(),
+        Some(b"last".to_vec())
+    );
+    assert_eq!(engine.get(b"removed-later").unwrap(), None);
+    let big = keys(&engine)
+        .into_iter()
+        .filter(|key| key.starts_with(b"big-"))
+        .count();
+    assert_eq!(big, batches);
+}
+
 /// A group whose `COMMIT` failed is not committed by flushing again. Its transaction died
 /// with its connection, so a second flush, on a new connection, would find nothing to
 /// commit and answer OK, and the group would be acknowledged unwritten. (Found by the

@@ -15,8 +15,9 @@
 //! A run that starts a group is read ahead twice. First before the writers' lock is
 //! taken, while this server's group before is being committed or another server's group
 //! holds the lock: that finds which keys the run reads, from values that may go stale.
-//! Then under the lock, [`Prefetched::read_again`] reads all of them again in one query
-//! (and one for the ranges), and runs the passes once more for whatever the fresh values
+//! Then the lock is taken and all of them are read again, in the same round trip
+//! ([`crate::store::engine::Engine::begin_group_reading`]), and
+//! [`Prefetched::read_again`] runs the passes once more for whatever the fresh values
 //! lead to. So what is held here when staging starts is the engine as committed when the
 //! group began: the writers' lock is held, this server's committer is idle (a shared
 //! engine's groups do not overlap) and nothing else writes, so it stays true until the
@@ -143,23 +144,29 @@ impl Prefetched {
         self.rewind_draws();
     }
 
-    /// Reads again every key and range read so far, then runs `pass` as
+    /// Every key and range read so far, forgotten here: what a run read ahead before the
+    /// writers' lock, to be read again under it (see [`Prefetched::read_again`]).
+    pub(super) fn take_asked(&mut self) -> (Vec<Vec<u8>>, Vec<KeyRange>) {
+        let keys = self.values.drain().map(|(key, _)| key).collect();
+        let ranges = self.ranges.drain().map(|(range, _)| range).collect();
+        (keys, ranges)
+    }
+
+    /// Takes what was read again under the writers' lock (`values` of `keys`, `listed`
+    /// keys of `ranges`, as [`Prefetched::take_asked`] gave them), then runs `pass` as
     /// [`Prefetched::discover`] does for whatever the fresher values lead to, with the
-    /// run's draws unchanged. For a run read ahead before the writers' lock was taken:
-    /// under it, this replaces what other servers have committed since. A failed read
-    /// forgets everything, so the checks read the engine themselves rather than a value
-    /// that may be stale.
-    pub(super) fn read_again(&mut self, engine: &Backend, mut pass: impl FnMut(&Prefetched)) {
-        let keys: Vec<Vec<u8>> = self.values.drain().map(|(key, _)| key).collect();
-        let ranges: Vec<KeyRange> = self.ranges.drain().map(|(range, _)| range).collect();
-        match self.read(engine, keys, ranges) {
-            Ok(()) => self.discover_passes(engine, &mut pass),
-            Err(error) => {
-                tracing::debug!(%error, "could not read a group's keys again");
-                self.values.clear();
-                self.ranges.clear();
-            }
-        }
+    /// run's draws unchanged. Under the lock, this replaces what other servers have
+    /// committed since the run was read ahead.
+    pub(super) fn read_again(
+        &mut self,
+        engine: &Backend,
+        (keys, values): (Vec<Vec<u8>>, Vec<Option<Vec<u8>>>),
+        (ranges, listed): (Vec<KeyRange>, Vec<Vec<Vec<u8>>>),
+        mut pass: impl FnMut(&Prefetched),
+    ) {
+        self.values.extend(keys.into_iter().zip(values));
+        self.ranges.extend(ranges.into_iter().zip(listed));
+        self.discover_passes(engine, &mut pass);
         self.rewind_draws();
     }
 
