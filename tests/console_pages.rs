@@ -353,6 +353,13 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
     neither.assert_field_error("revoke-ground");
     neither.assert_field_error("revoke-approval_document");
     assert_eq!(fx.teacher(&id).await.etag, before.etag, "nothing changed");
+    // A reader, whom the RPC table refuses, is told so, not of the form's rule.
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
+    let csrf = reader.get(&path).await.input("csrf").unwrap();
+    let mut crafted = vec![("csrf", csrf.as_str()), ("certificate_number", CERT_A)];
+    crafted.extend(without_field(&revocation, "ground"));
+    let refused = reader.post(&format!("{path}/revoke"), &crafted).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
     let revoked = send(&mut http, "revoke", &revocation).await;
     assert_eq!(revoked.status, 303, "{}", revoked.body);
     let page = http.get(&path).await;

@@ -267,6 +267,9 @@ pub(crate) async fn send(
         _ => {
             let ground = match f.ground.trim().parse::<i32>() {
                 Ok(ground) if ground != 0 => ground,
+                // A caller the RPC table refuses hears that from the service, not this
+                // form's rule.
+                _ if !permits(session.principal.role, Rpc::RevokeCertificate) => 0,
                 _ => return Err(ground_not_chosen(f)),
             };
             let r = pb::RevokeCertificateRequest {
