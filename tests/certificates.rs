@@ -392,6 +392,8 @@ async fn revocation_is_final_and_bars_new_certificates_for_five_years() {
     assert_eq!(c.status, pb::CertificateStatus::Revoked as i32);
     let revocation = c.revocation.as_ref().unwrap();
     assert_eq!(revocation.approval_document, "Nan Jiao Ren [2026] No. 12");
+    // A request without a ground, as clients sent before grounds were kept, still revokes.
+    assert_eq!(revocation.ground, pb::RevocationGround::Unspecified as i32);
     assert_eq!(c.copies.len(), 1, "nothing removed");
 
     for status in [
@@ -425,4 +427,61 @@ async fn revocation_is_final_and_bars_new_certificates_for_five_years() {
         after,
         "nothing changed"
     );
+}
+
+/// A revocation's legal ground (撤销教师资格, art. 19) is kept beside the written finding and
+/// read back; a number the enum does not know is refused on `ground` and changes nothing;
+/// the ground is part of what a request id remembers.
+#[tokio::test]
+async fn a_revocation_keeps_its_ground_and_an_unknown_ground_changes_nothing() {
+    let mut server = start_server().await;
+    let client = &mut server.client;
+    let holder = create(client, teacher(1, "350702")).await;
+    let issued = issue(client, &holder.teacher_id, NUMBER).await;
+
+    let revoke = pb::RevokeCertificateRequest {
+        certificate_number: NUMBER.into(),
+        reason: "伪造学历证明，骗取教师资格".into(),
+        approval_document: "Nan Jiao Ren [2026] No. 13".into(),
+        revoked_on: "2026-03-02".into(),
+        request_id: "revoke-fraud-1".into(),
+        ground: 3,
+        ..Default::default()
+    };
+    let status = client.revoke_certificate(revoke.clone()).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(violated_fields(&status), ["ground"]);
+    let unchanged = get(client, &holder.teacher_id).await;
+    assert_eq!(unchanged.etag, issued.etag, "nothing changed");
+    assert_eq!(unchanged, issued);
+
+    let fraud = pb::RevokeCertificateRequest {
+        ground: pb::RevocationGround::Fraud as i32,
+        ..revoke
+    };
+    client.revoke_certificate(fraud.clone()).await.unwrap();
+    let read = get(client, &holder.teacher_id).await;
+    let revocation = read.certificates[0].revocation.as_ref().unwrap();
+    assert_eq!(revocation.ground, pb::RevocationGround::Fraud as i32);
+    assert_eq!(revocation.reason, "伪造学历证明，骗取教师资格");
+    assert_eq!(revocation.revoked_on, "2026-03-02");
+
+    // The same request again is a retry: the same answer, no second change.
+    let retried = client
+        .revoke_certificate(fraud.clone())
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap();
+    assert_eq!(retried, read);
+    // Another ground under the same request id is another request.
+    let misconduct = pb::RevokeCertificateRequest {
+        ground: pb::RevocationGround::Misconduct as i32,
+        ..fraud
+    };
+    let reused = client.revoke_certificate(misconduct).await.unwrap_err();
+    assert_eq!(reused.code(), Code::FailedPrecondition);
+    assert_eq!(error_info(&reused)["reason"], "REQUEST_ID_REUSED");
+    assert_eq!(get(client, &holder.teacher_id).await, read);
 }

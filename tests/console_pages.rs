@@ -1,5 +1,5 @@
 //! The web console's pages over a real socket: search, a teacher's page and a reissue with
-//! a field error then success; a county user refused another county's teacher and a
+//! a field error then success; a revocation whose form requires its legal ground; a county user refused another county's teacher and a
 //! reader's masked numbers; the window's queue, a case moved on through its steps and its
 //! printed notices; the title transition; the charts; and the public verification page's
 //! answers and its per-address limit. Everything the console changes is checked over gRPC.
@@ -330,28 +330,68 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
     assert_eq!(registrations.len(), 2);
     assert_eq!(registrations[1].expires_on, "2026-09-01");
 
+    // The form requires the legal ground (the RPC accepts a request without one only for
+    // older clients): left out, it is refused beside its field, with the form's other
+    // errors, and nothing changes.
+    let revocation = [
+        ("ground", "1"),
+        ("reason", "伪造学历证明"),
+        ("approval_document", "延教〔2026〕9号"),
+    ];
+    let before = fx.teacher(&id).await;
     let no_document = send(
         &mut http,
         "revoke",
-        &[("reason", "弄虚作假"), ("approval_document", "")],
+        &with_field(&revocation, "approval_document", ""),
     )
     .await;
     no_document.assert_field_error("revoke-approval_document");
-    let revoked = send(
-        &mut http,
-        "revoke",
-        &[
-            ("reason", "弄虚作假"),
-            ("approval_document", "延教〔2026〕9号"),
-        ],
-    )
-    .await;
+    let no_ground = send(&mut http, "revoke", &without_field(&revocation, "ground")).await;
+    no_ground.assert_field_error("revoke-ground");
+    let neither = without_field(&with_field(&revocation, "approval_document", ""), "ground");
+    let neither = send(&mut http, "revoke", &neither).await;
+    neither.assert_field_error("revoke-ground");
+    neither.assert_field_error("revoke-approval_document");
+    assert_eq!(fx.teacher(&id).await.etag, before.etag, "nothing changed");
+    // A reader, whom the RPC table refuses, is told so, not of the form's rule.
+    let mut reader = fx.signed_in(&fx.tokens.reader).await;
+    let csrf = reader.get(&path).await.input("csrf").unwrap();
+    let mut crafted = vec![("csrf", csrf.as_str()), ("certificate_number", CERT_A)];
+    crafted.extend(without_field(&revocation, "ground"));
+    let refused = reader.post(&format!("{path}/revoke"), &crafted).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let revoked = send(&mut http, "revoke", &revocation).await;
     assert_eq!(revoked.status, 303, "{}", revoked.body);
     let page = http.get(&path).await;
     assert!(page.body.contains("已撤销") && page.body.contains("延教〔2026〕9号"));
-    assert_eq!(
-        fx.teacher(&id).await.certificates[0].status,
-        pb::CertificateStatus::Revoked as i32
+    assert!(
+        page.body.contains("弄虚作假、骗取教师资格 · 伪造学历证明"),
+        "the ground on the teacher's page: {}",
+        page.body
+    );
+    let certificate = &fx.teacher(&id).await.certificates[0];
+    assert_eq!(certificate.status, pb::CertificateStatus::Revoked as i32);
+    let recorded = certificate.revocation.as_ref().unwrap();
+    assert_eq!(recorded.ground, pb::RevocationGround::Fraud as i32);
+
+    // A revocation recorded without a ground (an older client's) says so on the page.
+    let (mut registry, _) = clients(&fx).await;
+    registry
+        .revoke_certificate(pb::RevokeCertificateRequest {
+            certificate_number: CERT_B.into(),
+            reason: "旧系统迁入".into(),
+            approval_document: "延教〔2020〕1号".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page = http
+        .get(&format!("/teachers/{}", fx.teacher_b.teacher_id))
+        .await;
+    assert!(
+        page.body.contains("未载明依据 · 旧系统迁入"),
+        "{}",
+        page.body
     );
 }
 

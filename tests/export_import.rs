@@ -3,8 +3,8 @@
 //! who work in Excel had no sheet to export. Through the real binary and real servers:
 //! a JSON Lines export imports into the same registry as UNCHANGED rows and into an empty
 //! one as the same records (certificates with copies, registrations and revocations,
-//! title history, former names and documents; a file without the latter, as earlier
-//! releases wrote, still imports); a CSV or XLSX export has the template's header, imports again
+//! title history, former names and documents, revocation grounds; a file without the
+//! latter, as earlier releases wrote, still imports); a CSV or XLSX export has the template's header, imports again
 //! unchanged, and an edited cell imports as that one update.
 
 mod cli_support;
@@ -159,6 +159,7 @@ async fn fill(client: &mut Client) {
             reason: "以欺骗手段取得".into(),
             approval_document: "Nan Jiao Ren [2023] No. 12".into(),
             revoked_on: "2023-04-01".into(),
+            ground: pb::RevocationGround::Fraud as i32,
             ..Default::default()
         })
         .await
@@ -239,10 +240,11 @@ async fn a_json_lines_export_imports_again_whole() {
     let mut server = start_server().await;
     fill(&mut server.client).await;
     let before = records(&mut server.client).await;
+    let ground = |c: &pb::Certificate| c.revocation.as_ref().map(|r| r.ground);
     assert!(before[0]
         .certificates
         .iter()
-        .any(|c| c.revocation.is_some()));
+        .any(|c| ground(c) == Some(pb::RevocationGround::Fraud as i32)));
     assert!(before[0].title_history.len() >= 4);
     // The DETAILS_CHANGED reissue's former name and the update's former document.
     let former_name = before.iter().find(|t| !t.former_names.is_empty()).unwrap();
@@ -290,8 +292,9 @@ async fn a_json_lines_export_imports_again_whole() {
     let pair = [&pairs[0].teacher_id, &pairs[0].other_teacher_id];
     assert!(pair.contains(&&namesake.teacher_id), "{pairs:?}");
 
-    // A file written before former names and documents were exported imports as it did:
-    // the people, without their past.
+    // A file written before former names and documents were exported, and revocation
+    // grounds kept, imports as it did: the people, without their past, their revocations
+    // without a ground.
     let old = dir.path().join("old.jsonl");
     let lines: Vec<String> = std::fs::read_to_string(&file)
         .unwrap()
@@ -301,10 +304,19 @@ async fn a_json_lines_export_imports_again_whole() {
             let object = value.as_object_mut().unwrap();
             object.remove("formerNames");
             object.remove("formerDocuments");
+            let certificates = object
+                .get_mut("certificates")
+                .and_then(|c| c.as_array_mut());
+            for certificate in certificates.into_iter().flatten() {
+                if let Some(revocation) = certificate.get_mut("revocation") {
+                    revocation.as_object_mut().unwrap().remove("ground");
+                }
+            }
             value.to_string()
         })
         .collect();
     assert!(!lines.iter().any(|l| l.contains("formerNames")));
+    assert!(!lines.iter().any(|l| l.contains("REVOCATION_GROUND")));
     std::fs::write(&old, lines.join("\n") + "\n").unwrap();
     let mut earlier = start_server().await;
     let imported = import(&earlier, &old).await;
@@ -315,6 +327,13 @@ async fn a_json_lines_export_imports_again_whole() {
         .map(|mut t| {
             t.former_names.clear();
             t.former_documents.clear();
+            for revocation in t
+                .certificates
+                .iter_mut()
+                .filter_map(|c| c.revocation.as_mut())
+            {
+                revocation.ground = pb::RevocationGround::Unspecified as i32;
+            }
             t
         })
         .collect();

@@ -10,7 +10,7 @@ use crate::api::wire::{date, wire, wire_enum, WireEnum};
 use crate::domain::{
     Certificate, CertificateCopy, CertificateInput, CertificateKind, CertificateStatus, Choice,
     CopyInput, CopyState, ImportedCertificateInput, LossGround, QualificationLoss, Registration,
-    ReissueReason, Revocation, RevocationInput,
+    ReissueReason, Revocation, RevocationGround, RevocationInput,
 };
 
 wire_enum!(CertificateKind, CertificateKind {
@@ -35,6 +35,10 @@ wire_enum!(ReissueReason, ReissueReason {
     Lost => Lost,
     Damaged => Damaged,
     DetailsChanged => DetailsChanged,
+});
+wire_enum!(RevocationGround, RevocationGround {
+    Fraud => Fraud,
+    Misconduct => Misconduct,
 });
 wire_enum!(CopyState, CopyState {
     Current => Current,
@@ -109,11 +113,13 @@ impl From<Revocation> for pb::CertificateRevocation {
             revoked_on,
             reason,
             approval_document,
+            ground,
         } = revocation;
         pb::CertificateRevocation {
             revoked_on: date(revoked_on),
             reason,
             approval_document,
+            ground: wire(ground),
         }
     }
 }
@@ -207,10 +213,12 @@ fn revocation_input(revocation: pb::CertificateRevocation) -> RevocationInput {
         revoked_on,
         reason,
         approval_document,
+        ground,
     } = revocation;
     RevocationInput {
         revoked_on,
         reason,
         approval_document,
+        ground: RevocationGround::from_wire(ground),
     }
 }

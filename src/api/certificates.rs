@@ -14,7 +14,7 @@ use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::{
     parse_certificate_number, past_date, FieldViolation, LossGround, QualificationLoss, Reissue,
-    ReissueReason, RevocationRequest,
+    ReissueReason, RevocationGround, RevocationRequest,
 };
 use crate::store::{Target, TeacherChange};
 
@@ -153,6 +153,7 @@ impl RegistryService {
             revoked_on,
             etag,
             request_id,
+            ground,
         } = request;
         let request = CertificateRequest {
             rpc: Rpc::RevokeCertificate,
@@ -166,6 +167,7 @@ impl RegistryService {
                 request,
                 |violations| {
                     violations.take_all(RevocationRequest::parse(
+                        RevocationGround::from_wire(ground),
                         &reason,
                         &approval_document,
                         &revoked_on,

@@ -202,6 +202,7 @@ mod tests {
                     revoked_on: "2024-06-01".into(),
                     reason: "以欺骗手段取得".into(),
                     approval_document: "Nan Jiao Ren [2024] No. 12".into(),
+                    ground: pb::RevocationGround::Fraud as i32,
                 }),
                 qualification_loss: Some(pb::QualificationLoss {
                     lost_on: "2025-03-04".into(),

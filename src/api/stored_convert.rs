@@ -220,11 +220,13 @@ fn stored_revocation(
         revoked_on,
         reason,
         approval_document,
+        ground,
     } = revocation;
     Ok(Revocation {
         revoked_on: stored_date(&format!("{path}.revoked_on"), &revoked_on)?,
         reason,
         approval_document,
+        ground: optional(&format!("{path}.ground"), ground)?,
     })
 }
 

@@ -240,11 +240,18 @@ fn write_certificate(certificate: &pb::Certificate, out: &mut impl Write) -> std
         )?;
     }
     if let Some(revocation) = &certificate.revocation {
+        let ground = match revocation.ground() {
+            pb::RevocationGround::Fraud => "弄虚作假、骗取教师资格 obtained by fraud or deception",
+            pb::RevocationGround::Misconduct => {
+                "品行不良、侮辱学生 bad conduct or insulting students, with serious effect"
+            }
+            pb::RevocationGround::Unspecified => "未载明依据 no ground recorded",
+        };
         fields.field(
             "撤销",
             "revocation",
             &format!(
-                "{}  {}  ({})",
+                "{}  {ground}  {}  ({})",
                 revocation.revoked_on, revocation.reason, revocation.approval_document
             ),
         )?;
@@ -355,5 +362,45 @@ mod tests {
         let last = typo.pop().unwrap();
         typo.push(if last == '0' { '1' } else { '0' });
         assert!(matches!(ShowKey::of(&typo), Err(CommandError::Usage(_))));
+    }
+
+    /// A revocation's line names its ground in both languages, or says none was recorded
+    /// (every revocation recorded before grounds were kept).
+    #[test]
+    fn a_revocation_shows_its_ground() {
+        let page = |ground: pb::RevocationGround| {
+            let teacher = pb::Teacher {
+                certificates: vec![pb::Certificate {
+                    certificate_number: "20163500022000123".into(),
+                    status: pb::CertificateStatus::Revoked as i32,
+                    revocation: Some(pb::CertificateRevocation {
+                        revoked_on: "2024-06-01".into(),
+                        reason: "伪造学历证明".into(),
+                        approval_document: "Nan Jiao Ren [2024] No. 12".into(),
+                        ground: ground as i32,
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let mut out = Vec::new();
+            write_page(&teacher, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let fraud = page(pb::RevocationGround::Fraud);
+        assert!(
+            fraud.contains("2024-06-01  弄虚作假、骗取教师资格 obtained by fraud or deception  伪造学历证明  (Nan Jiao Ren [2024] No. 12)"),
+            "{fraud}"
+        );
+        let misconduct = page(pb::RevocationGround::Misconduct);
+        assert!(
+            misconduct.contains("品行不良、侮辱学生 bad conduct"),
+            "{misconduct}"
+        );
+        let none = page(pb::RevocationGround::Unspecified);
+        assert!(
+            none.contains("2024-06-01  未载明依据 no ground recorded  伪造学历证明"),
+            "{none}"
+        );
     }
 }

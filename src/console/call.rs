@@ -2,7 +2,9 @@
 //! gRPC server dispatches to, each request carrying the signed-in person's bearer token
 //! exactly as a gRPC client's would. The gate authenticates and authorizes it, the
 //! handlers validate, scope to the county and mask, and the write path checks etags and
-//! request ids: the console adds no rule and skips none.
+//! request ids: the console skips no rule, and adds one only where a form asks a person
+//! for more than the RPC requires of older clients (a revocation's legal ground, see
+//! `pages::teacher_actions`).
 //!
 //! A refusal comes back as the service's status; [`Refusal`] keeps its code, message,
 //! the rule it names (google.rpc.ErrorInfo's reason, e.g. `NOT_REGISTERED`) and the field

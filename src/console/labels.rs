@@ -72,6 +72,19 @@ pub(crate) const QUALIFICATION_LOSS_GROUNDS: Labels = &[
     ),
 ];
 
+pub(crate) const REVOCATION_GROUNDS: Labels = &[
+    (
+        1,
+        "弄虚作假、骗取教师资格",
+        "Obtained by fraud or deception",
+    ),
+    (
+        2,
+        "品行不良、侮辱学生，影响恶劣",
+        "Bad conduct or insulting students, with serious effect",
+    ),
+];
+
 pub(crate) const REISSUE_REASONS: Labels = &[
     (1, "遗失", "Lost"),
     (2, "损毁", "Damaged"),

@@ -98,6 +98,18 @@ pub enum ReissueReason {
     DetailsChanged,
 }
 
+/// The legal ground of a revocation (撤销教师资格, Regulations on Teacher Qualifications
+/// art. 19). A revocation also carries the bureau's written finding (`reason`), which says
+/// what happened; the ground says which rule it falls under, so that it can be counted and
+/// searched without reading the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationGround {
+    /// The qualification was obtained by fraud or deception (弄虚作假、骗取教师资格).
+    Fraud,
+    /// Bad conduct, or insulting students, with serious effect (品行不良、侮辱学生，影响恶劣).
+    Misconduct,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CopyState {
     Current,
@@ -126,8 +138,12 @@ pub struct Registration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     pub revoked_on: NaiveDate,
+    /// The written finding.
     pub reason: String,
     pub approval_document: String,
+    /// `None` when the request named no ground, as every revocation recorded before
+    /// grounds were kept.
+    pub ground: Option<RevocationGround>,
 }
 
 /// A certificate with its whole history.

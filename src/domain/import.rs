@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 
 use crate::domain::{
     past_date, CertificateInput, Choice, FieldViolation, Former, FormerInput, NewCertificate,
-    Reissue, ReissueReason, RevocationRequest, TeacherFields, TeacherInput, TitleChange,
-    TitleChangeInput, TitleChangeKind,
+    Reissue, ReissueReason, RevocationGround, RevocationRequest, TeacherFields, TeacherInput,
+    TitleChange, TitleChangeInput, TitleChangeKind,
 };
 
 /// What an import does with an identity document the registry already has.
@@ -62,6 +62,8 @@ pub struct RevocationInput {
     pub revoked_on: String,
     pub reason: String,
     pub approval_document: String,
+    /// Unset in rows of exports made before grounds were kept.
+    pub ground: Choice<RevocationGround>,
 }
 
 /// A validated import row.
@@ -305,6 +307,7 @@ fn validate_revocation(
         revoked_on,
         reason,
         approval_document,
+        ground,
     } = revocation;
     if revoked_on.trim().is_empty() {
         violations.push(FieldViolation::new(
@@ -313,7 +316,7 @@ fn validate_revocation(
         ));
         return None;
     }
-    match RevocationRequest::parse(reason, approval_document, revoked_on, today) {
+    match RevocationRequest::parse(*ground, reason, approval_document, revoked_on, today) {
         Ok(request) if request.revoked_on.is_some_and(|date| date < certified_on) => {
             violations.push(FieldViolation::new(
                 format!("{path}.revoked_on"),

@@ -119,7 +119,8 @@ impl Teacher {
             Some(known) => {
                 let same = Some(known.revoked_on) == request.revoked_on
                     && known.reason == request.reason
-                    && known.approval_document == request.approval_document;
+                    && known.approval_document == request.approval_document
+                    && known.ground == request.ground;
                 if same {
                     Ok(())
                 } else {
@@ -250,7 +251,7 @@ mod tests {
     use crate::domain::fixtures::{stored_teacher, today};
     use crate::domain::{
         Choice, CopyInput, DomainError, ImportInput, ImportedCertificateInput, ReissueReason,
-        RevocationInput, Teacher,
+        RevocationGround, RevocationInput, Teacher,
     };
 
     const NUMBER: &str = "20163500022000123";
@@ -273,6 +274,7 @@ mod tests {
                     revoked_on: "2024-06-01".into(),
                     reason: "以欺骗手段取得".into(),
                     approval_document: "Nan Jiao Ren [2024] No. 12".into(),
+                    ground: Choice::Known(RevocationGround::Fraud),
                 }),
                 lost: false,
             }],
@@ -336,6 +338,13 @@ mod tests {
             .unwrap()
             .reason = "x".into();
         assert!(conflict(merge(&mut teacher.clone(), &other_revocation)));
+        let mut other_ground = input.clone();
+        other_ground.certificates[0]
+            .revocation
+            .as_mut()
+            .unwrap()
+            .ground = Choice::Known(RevocationGround::Misconduct);
+        assert!(conflict(merge(&mut teacher.clone(), &other_ground)));
         let mut without_history = input;
         without_history.certificates[0].copies.clear();
         without_history.certificates[0].revocation = None;

@@ -12,8 +12,8 @@ use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
     check_kind_digit, check_province_code, parse_certificate_number, past_date, Certificate,
     CertificateCopy, CertificateKind, CertificateStatus, Choice, CopyState, DomainError,
-    FieldViolation, QualificationLoss, Registration, ReissueReason, Revocation, Teacher,
-    QUALIFICATION_LOST,
+    FieldViolation, QualificationLoss, Registration, ReissueReason, Revocation, RevocationGround,
+    Teacher, QUALIFICATION_LOST,
 };
 
 /// How long a periodic registration, and a revocation's bar on reapplying, last.
@@ -57,6 +57,9 @@ pub struct Reissue {
 /// A validated revocation request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationRequest {
+    /// `None`: the request named no ground (accepted, as before grounds were kept).
+    pub ground: Option<RevocationGround>,
+    /// The written finding.
     pub reason: String,
     pub approval_document: String,
     /// `None`: today.
@@ -219,14 +222,28 @@ impl Reissue {
 }
 
 impl RevocationRequest {
-    /// Validates a revocation: reason and approval document are required.
+    /// Validates a revocation: reason (the written finding) and approval document are
+    /// required. The ground is optional, so that callers written before grounds were kept
+    /// still work; a ground this version does not know is a violation of `ground`.
     pub fn parse(
+        ground: Choice<RevocationGround>,
         reason: &str,
         approval_document: &str,
         revoked_on: &str,
         today: NaiveDate,
     ) -> Result<RevocationRequest, Vec<FieldViolation>> {
         let mut violations = Vec::new();
+        let ground = match ground {
+            Choice::Known(ground) => Some(Some(ground)),
+            Choice::Unset => Some(None),
+            Choice::Unknown(n) => {
+                violations.push(FieldViolation::new(
+                    "ground",
+                    format!("unknown value {n}: FRAUD or MISCONDUCT, or none"),
+                ));
+                None
+            }
+        };
         let reason = required_text(reason, REASON_MAX)
             .map_err(|e| violations.push(FieldViolation::new("reason", e)))
             .ok();
@@ -240,12 +257,15 @@ impl RevocationRequest {
                 .ok()
                 .map(Some),
         };
-        match (reason, approval_document, revoked_on) {
-            (Some(reason), Some(approval_document), Some(revoked_on)) => Ok(RevocationRequest {
-                reason,
-                approval_document,
-                revoked_on,
-            }),
+        match (ground, reason, approval_document, revoked_on) {
+            (Some(ground), Some(reason), Some(approval_document), Some(revoked_on)) => {
+                Ok(RevocationRequest {
+                    ground,
+                    reason,
+                    approval_document,
+                    revoked_on,
+                })
+            }
             _ => Err(violations),
         }
     }
@@ -401,6 +421,7 @@ impl Teacher {
             revoked_on,
             reason: request.reason.clone(),
             approval_document: request.approval_document.clone(),
+            ground: request.ground,
         });
         Ok(())
     }

@@ -197,6 +197,7 @@ fn registrations_last_five_years_and_go_forward() {
 fn revocation_voids_the_certificate_and_bars_new_ones_for_five_years() {
     let mut t = with_certificate();
     let request = RevocationRequest::parse(
+        Choice::Known(RevocationGround::Fraud),
         "学术造假",
         "Nan Jiao Ren [2024] No. 9",
         "2024-03-01",
@@ -206,10 +207,10 @@ fn revocation_voids_the_certificate_and_bars_new_ones_for_five_years() {
     t.revoke_certificate(NUMBER, &request, today()).unwrap();
     let c = &t.certificates[0];
     assert_eq!(c.status, CertificateStatus::Revoked);
-    assert_eq!(
-        c.revocation.as_ref().unwrap().revoked_on,
-        date("2024-03-01")
-    );
+    let revocation = c.revocation.as_ref().unwrap();
+    assert_eq!(revocation.revoked_on, date("2024-03-01"));
+    assert_eq!(revocation.ground, Some(RevocationGround::Fraud));
+    assert_eq!(revocation.reason, "学术造假");
     assert_eq!(
         t.registration_expiry(),
         None,
@@ -254,6 +255,20 @@ fn revocation_voids_the_certificate_and_bars_new_ones_for_five_years() {
 
 #[test]
 fn revocations_need_a_reason_and_an_approval_document() {
-    let err = RevocationRequest::parse(" ", "", "2030-01-01", today()).unwrap_err();
+    let err = RevocationRequest::parse(Choice::Unset, " ", "", "2030-01-01", today()).unwrap_err();
     assert_eq!(fields(&err), ["reason", "approval_document", "revoked_on"]);
+}
+
+/// The ground is optional (clients written before grounds were kept send none), but a
+/// number no ground has is refused on `ground`, with the other fields' violations.
+#[test]
+fn a_revocation_ground_is_optional_but_never_unknown() {
+    let without = RevocationRequest::parse(Choice::Unset, "r", "d", "", today()).unwrap();
+    assert_eq!(without.ground, None);
+    let misconduct = Choice::Known(RevocationGround::Misconduct);
+    let with = RevocationRequest::parse(misconduct, "r", "d", "", today()).unwrap();
+    assert_eq!(with.ground, Some(RevocationGround::Misconduct));
+    let err = RevocationRequest::parse(Choice::Unknown(3), "r", "", "", today()).unwrap_err();
+    assert_eq!(fields(&err), ["ground", "approval_document"]);
+    assert!(err[0].description.contains("unknown value 3"), "{err:?}");
 }

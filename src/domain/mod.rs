@@ -33,7 +33,7 @@ mod verification;
 pub use certificate::{
     check_kind_digit, check_province_code, parse_certificate_number, sex_code_warning, Certificate,
     CertificateCopy, CertificateKind, CertificateStatus, CopyState, Registration, ReissueReason,
-    Revocation,
+    Revocation, RevocationGround,
 };
 pub use change::{ChangeEvent, ChangeKind};
 pub use city::CityCode;

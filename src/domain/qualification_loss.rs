@@ -163,7 +163,8 @@ mod tests {
             "2017-07-01",
         ))
         .unwrap();
-        let revocation = RevocationRequest::parse("fraud", "doc", "2018-01-01", today()).unwrap();
+        let revocation =
+            RevocationRequest::parse(Choice::Unset, "fraud", "doc", "2018-01-01", today()).unwrap();
         t.revoke_certificate("20173500032000124", &revocation, today())
             .unwrap();
         let before = t.clone();

@@ -300,6 +300,7 @@ fn a_promotion_needs_a_registration_in_force_on_its_effective_date() {
     )
     .unwrap();
     let revocation = RevocationRequest {
+        ground: None,
         revoked_on: Some(parse_date("2017-03-01").unwrap()),
         reason: "撤销".into(),
         approval_document: "Nan Jiao [2017] No. 9".into(),

@@ -189,7 +189,8 @@ mod tests {
     #[test]
     fn a_void_certificate_shows_no_registration_and_old_ones_send_to_the_office() {
         let mut t = holder();
-        let revocation = RevocationRequest::parse("r", "d", "2020-01-01", today()).unwrap();
+        let revocation =
+            RevocationRequest::parse(Choice::Unset, "r", "d", "2020-01-01", today()).unwrap();
         t.revoke_certificate(NUMBER, &revocation, today()).unwrap();
         let standing = t.certificates[0].standing();
         assert_eq!(standing.status, CertificateStatus::Revoked);

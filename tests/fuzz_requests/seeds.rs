@@ -105,6 +105,7 @@ async fn registry_seeds(client: &mut Client) -> (pb::Teacher, Vec<Target>) {
             reason: "fraud".into(),
             approval_document: "Nan Jiao [2024] No. 1".into(),
             revoked_on: "2024-05-01".into(),
+            ground: pb::RevocationGround::Fraud as i32,
             ..Default::default()
         }),
         target(pb::LoseQualificationRequest {

@@ -26,7 +26,11 @@ pub(super) fn certificates(lang: Lang, teacher: &pb::Teacher) -> Markup {
                     (copies(lang, c))
                     (registrations(lang, c))
                     @if let Some(r) = &c.revocation {
-                        p.alert { (lang.t("撤销：", "Revoked: ")) (r.revoked_on) " · " (r.reason) " · " (r.approval_document) }
+                        p.alert {
+                            (lang.t("撤销：", "Revoked: ")) (r.revoked_on) " · "
+                            @if r.ground == 0 { (lang.t("未载明依据", "no ground recorded")) } @else { (label(lang, labels::REVOCATION_GROUNDS, r.ground)) }
+                            " · " (r.reason) " · " (r.approval_document)
+                        }
                     }
                     @if let Some(l) = &c.qualification_loss {
                         p.alert { (lang.t("丧失资格：", "Qualification lost: ")) (l.lost_on) " · " (l.approval_document) " · " (l.note) }

@@ -5,7 +5,8 @@
 //! (IssueCertificate), a title change (ChangeTitle) and an ethics finding that vetoes
 //! promotion (RecordEthicsFinding; the findings are listed by [`findings`]). A form is shown when the caller's
 //! role may call its RPC (the RPC table) and, for the forms about a certificate, the
-//! teacher has one; the service decides the rest,
+//! teacher has one; the service decides the rest (but for a revocation's ground, which
+//! this form requires: see [`send`]),
 //! and its refusal comes back beside the fields of the form that was sent. Each form
 //! carries the record's etag (a change by someone else since is refused, not overwritten)
 //! and a request id (sent twice, it is one change).
@@ -17,11 +18,13 @@ use crate::api::pb;
 use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryService as _;
 use crate::auth::{permits, Rpc};
+use crate::clock;
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console};
+use crate::domain::{Choice, DomainError, FieldViolation, RevocationRequest};
 
 /// The actions: path segment and RPC, in the order their forms appear.
 pub(crate) const ACTIONS: [(&str, Rpc); 9] = [
@@ -58,7 +61,7 @@ pub(crate) struct ActionForm {
     etag: String,
     #[serde(default)]
     pub(crate) certificate_number: String,
-    /// Reissue: the ReissueReason number; revocation: the reason's text.
+    /// Reissue: the ReissueReason number; revocation: the written finding.
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -73,7 +76,8 @@ pub(crate) struct ActionForm {
     approval_document: String,
     #[serde(default)]
     revoked_on: String,
-    /// Loss of qualification: the QualificationLossGround number.
+    /// Loss of qualification: the QualificationLossGround number; revocation: the
+    /// RevocationGround number (required on this form).
     #[serde(default)]
     ground: String,
     #[serde(default)]
@@ -261,6 +265,13 @@ pub(crate) async fn send(
                 .map(drop)
         }
         _ => {
+            let ground = match f.ground.trim().parse::<i32>() {
+                Ok(ground) if ground != 0 => ground,
+                // A caller the RPC table refuses hears that from the service, not this
+                // form's rule.
+                _ if !permits(session.principal.role, Rpc::RevokeCertificate) => 0,
+                _ => return Err(ground_not_chosen(f)),
+            };
             let r = pb::RevokeCertificateRequest {
                 certificate_number,
                 reason: f.reason.clone(),
@@ -268,6 +279,7 @@ pub(crate) async fn send(
                 revoked_on: f.revoked_on.clone(),
                 etag,
                 request_id,
+                ground,
             };
             registry
                 .revoke_certificate(signed(session, r))
@@ -275,6 +287,27 @@ pub(crate) async fn send(
                 .map(drop)
         }
     }
+}
+
+/// The console's one rule of its own: a revocation entered here names its legal ground.
+/// The RPC still accepts one without, for the clients written before grounds were kept,
+/// but a person recording a bureau's decision has its ground in front of them. The other
+/// fields are checked as the service checks them (the same domain function), so every
+/// error of the form shows at once.
+fn ground_not_chosen(f: &ActionForm) -> tonic::Status {
+    let mut violations = vec![FieldViolation::new(
+        "ground",
+        "is required: 弄虚作假、骗取教师资格 (FRAUD) or 品行不良、侮辱学生 (MISCONDUCT)",
+    )];
+    let rest = RevocationRequest::parse(
+        Choice::Unset,
+        &f.reason,
+        &f.approval_document,
+        &f.revoked_on,
+        clock::today(),
+    );
+    violations.extend(rest.err().into_iter().flatten());
+    DomainError::from(violations).into()
 }
 
 /// What a successful action's page says.
@@ -469,11 +502,12 @@ fn action_form(
         _ => (
             lang.t("撤销证书", "Revoke a certificate"),
             html! {
-                (fields.text(lang.t("撤销理由", "Reason"), "reason", &form.reason, "text"))
+                (fields.select(lang.t("撤销依据", "Legal ground"), "ground", &labels::options(lang, labels::REVOCATION_GROUNDS), &form.ground))
+                (fields.text(lang.t("认定事实", "Written finding"), "reason", &form.reason, "text"))
                 (fields.text(lang.t("批准文号", "Approval document"), "approval_document", &form.approval_document, "text"))
                 (fields.text(lang.t("撤销日期", "Revoked on"), "revoked_on", &form.revoked_on, "date"))
             },
-            &["reason", "approval_document", "revoked_on"],
+            &["ground", "reason", "approval_document", "revoked_on"],
         ),
     };
     let mut shown = shown.to_vec();

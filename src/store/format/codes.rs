@@ -18,7 +18,7 @@ use crate::domain::duplicates::DuplicateReason;
 use crate::domain::{
     CertificateKind, CertificateStatus, ChangeKind, CopyState, CorrectionState, EmploymentStatus,
     FormerDocumentReason, Gender, IdDocumentType, ImportMode, LegacyTitle, LossGround,
-    ReissueReason, TeacherField, TitleChangeKind, TitleTier,
+    ReissueReason, RevocationGround, TeacherField, TitleChangeKind, TitleTier,
 };
 use crate::store::Effect;
 
@@ -71,6 +71,7 @@ coded! {
     CertificateStatus { Valid, Revoked, Lost }
     LossGround { DeprivationOfPoliticalRights, IntentionalCrimeSentence }
     ReissueReason { Lost, Damaged, DetailsChanged }
+    RevocationGround { Fraud, Misconduct }
     CopyState { Current, Void, Surrendered }
     ChangeKind {
         Created, Updated, CertificateIssued, CertificateReissued,
@@ -147,6 +148,7 @@ mod tests {
         round_trips::<CertificateStatus>();
         round_trips::<LossGround>();
         round_trips::<ReissueReason>();
+        round_trips::<RevocationGround>();
         round_trips::<CopyState>();
         round_trips::<ChangeKind>();
         round_trips::<TeacherField>();

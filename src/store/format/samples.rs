@@ -75,6 +75,8 @@ pub(crate) fn teacher() -> Teacher {
                 revoked_on: date("2024-05-06"),
                 reason: "撤销".into(),
                 approval_document: "闽教〔2024〕9号".into(),
+                // Release 0.1 kept no ground.
+                ground: None,
             }),
             // Release 0.1 could not record a loss; see `teacher_who_lost`.
             loss: None,
@@ -218,6 +220,9 @@ pub(crate) fn mutations() -> Vec<Mutation> {
             TeacherChange::RevokeCertificate {
                 number: "20163500022000123".into(),
                 request: RevocationRequest {
+                    // Release 0.1 kept no ground; the golden fingerprints are of requests
+                    // without one.
+                    ground: None,
                     reason: "r".into(),
                     approval_document: "d".into(),
                     revoked_on: None,

@@ -321,6 +321,8 @@ impl Certificate {
                     revoked_on: date(&r.revoked_on)?,
                     reason: r.reason,
                     approval_document: r.approval_document,
+                    // Release 0.1 kept no ground.
+                    ground: None,
                 }),
                 None => None,
             },

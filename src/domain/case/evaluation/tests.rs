@@ -206,6 +206,7 @@ fn each_rule_names_itself() {
         revoked_on: d("2026-01-05"),
         reason: "r".into(),
         approval_document: "d".into(),
+        ground: None,
     });
     assert_eq!(
         eligibility(&lost, &[], &r, false, on),

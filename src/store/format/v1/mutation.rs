@@ -19,7 +19,8 @@ use crate::store::mutation::{Mutation, Target, TeacherChange};
 /// Release 0.1's fingerprint of a request: SHA-256 of the value it would have stored, the
 /// format byte 1 and the postcard of the mutation.
 /// `None` for an import row (never replayed by request id, so 0.1 kept none) and for a
-/// change that release did not have (no request of 0.1 can be a retry of it).
+/// change that release did not have, a revocation with a ground among them (no request of
+/// 0.1 can be a retry of it).
 pub(crate) fn fingerprint(mutation: &Mutation) -> Option<[u8; 32]> {
     let bytes = match mutation {
         Mutation::CreateTeacher { fields, warnings } => postcard::to_extend(
@@ -186,6 +187,10 @@ impl<'a> ChangeV1<'a> {
                 number,
                 registered_on: registered_on.to_string(),
             },
+            // 0.1 kept no ground: a revocation naming one was not a request of that release.
+            TeacherChange::RevokeCertificate { request, .. } if request.ground.is_some() => {
+                return None
+            }
             TeacherChange::RevokeCertificate { number, request } => ChangeV1::RevokeCertificate {
                 number,
                 request: RevocationRequest {

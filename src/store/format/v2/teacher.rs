@@ -131,6 +131,10 @@ pub(crate) struct RevocationRecord {
     reason: String,
     #[prost(string, tag = "3")]
     approval_document: String,
+    /// 0 (and so absent from the bytes): no ground named, as in every revocation written
+    /// before grounds were kept, which therefore decode unchanged.
+    #[prost(int32, tag = "4")]
+    ground: i32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -298,6 +302,7 @@ impl CertificateRecord {
                 revoked_on: days(r.revoked_on),
                 reason: r.reason.clone(),
                 approval_document: r.approval_document.clone(),
+                ground: r.ground.map_or(0, Coded::number),
             }),
             loss: certificate.loss.as_ref().map(|l| LossRecord {
                 lost_on: days(l.lost_on),
@@ -344,6 +349,7 @@ impl CertificateRecord {
                     revoked_on: date(r.revoked_on)?,
                     reason: r.reason,
                     approval_document: r.approval_document,
+                    ground: optional(r.ground, "revocation ground")?,
                 }),
                 None => None,
             },
@@ -392,6 +398,8 @@ impl TitleEntryRecord {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
+
     use super::*;
     use crate::store::codec::{self, NewRequest};
     use crate::store::format::v2::encode;
@@ -441,6 +449,59 @@ mod tests {
         let error = codec::decode::<domain::Teacher>(b"r", &bytes).unwrap_err();
         assert!(
             error.to_string().contains("unknown loss ground 3"),
+            "{error}"
+        );
+    }
+
+    /// A revocation's ground (tag 4 of a revocation, added after format 2 was made):
+    /// a revocation without one is the bytes it always was, and those bytes decode without
+    /// one; a ground round-trips; a number no ground has is corrupt.
+    #[test]
+    fn a_revocation_ground_is_added_without_changing_older_revocations() {
+        // Tags 1-3 as format 2 wrote them before grounds: 2024-05-06, "撤销", "d".
+        let revoked_on = days(NaiveDate::from_ymd_opt(2024, 5, 6).unwrap());
+        let mut before = vec![0x08];
+        prost::encoding::encode_varint(revoked_on as u64, &mut before);
+        before.extend_from_slice(&[0x12, 6]);
+        before.extend_from_slice("撤销".as_bytes());
+        before.extend_from_slice(&[0x1a, 1, b'd']);
+        let revocation = domain::Revocation {
+            revoked_on: NaiveDate::from_ymd_opt(2024, 5, 6).unwrap(),
+            reason: "撤销".into(),
+            approval_document: "d".into(),
+            ground: None,
+        };
+        let record = |revocation: &domain::Revocation| {
+            let mut teacher = samples::teacher();
+            teacher.certificates[0].revocation = Some(revocation.clone());
+            TeacherRecord::of(&teacher).certificates[0]
+                .revocation
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(record(&revocation).encode_to_vec(), before);
+        let decoded = RevocationRecord::decode(before.as_slice()).unwrap();
+        assert_eq!(decoded, record(&revocation));
+
+        let mut teacher = samples::teacher();
+        let stored = teacher.certificates[0].revocation.as_mut().unwrap();
+        stored.ground = Some(domain::RevocationGround::Misconduct);
+        let bytes = codec::encode(&teacher);
+        assert_eq!(
+            codec::decode::<domain::Teacher>(b"r", &bytes).unwrap(),
+            teacher
+        );
+        let mut record = TeacherRecord::of(&teacher);
+        assert_eq!(
+            record.certificates[0].revocation.as_ref().unwrap().ground,
+            2
+        );
+        record.certificates[0].revocation.as_mut().unwrap().ground = 3;
+        let mut bytes = vec![codec::FORMAT_VERSION];
+        encode(&record, &mut bytes);
+        let error = codec::decode::<domain::Teacher>(b"r", &bytes).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown revocation ground 3"),
             "{error}"
         );
     }
