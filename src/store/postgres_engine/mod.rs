@@ -6,10 +6,11 @@
 //! [`Engine::flush`]; the committer applies a group as a few batches and flushes once.
 //! Committing each batch would cost a commit (a WAL flush) per batch and make a group
 //! durable in parts. So the write connection keeps one transaction open from the group's
-//! [`Engine::begin_group`] to its flush: each batch is written into it (one
-//! `INSERT ... ON CONFLICT` for the batch's sets, one `DELETE` for its removals), and flush
-//! is its `COMMIT`, one WAL flush for the whole group, durable when it returns
-//! (`synchronous_commit` on, and with a synchronous standby on two machines).
+//! [`Engine::begin_group`] to its flush: each batch is kept to be written into it, and
+//! flush sends them (one `INSERT ... ON CONFLICT` for the sets, one `DELETE` for the
+//! removals) with its `COMMIT` in one round trip ([`one_trip`]), one WAL flush for the
+//! whole group, durable when it returns (`synchronous_commit` on, and with a synchronous
+//! standby on two machines).
 //!
 //! Reads run on other connections and see only what is committed, on this server as on
 //! every other: a group appears whole at its `COMMIT`. Nothing here shows a write that
