@@ -43,11 +43,6 @@ pub(super) struct Session {
     pub(super) delete: Statement,
     /// Whether a transaction is open on this connection (the write connection's).
     pub(super) in_transaction: bool,
-    /// Writes applied in the open transaction and not yet sent: the last of each key,
-    /// `None` to remove it (see `PostgresEngine::apply`).
-    pub(super) unsent: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// The bytes of keys and values in `unsent`.
-    pub(super) unsent_bytes: usize,
 }
 
 impl Session {
@@ -108,8 +103,6 @@ impl Session {
             upsert,
             delete,
             in_transaction: false,
-            unsent: std::collections::BTreeMap::new(),
-            unsent_bytes: 0,
         })
     }
 }

@@ -6,11 +6,11 @@
 //! [`Engine::flush`]; the committer applies a group as a few batches and flushes once.
 //! Committing each batch would cost a commit (a WAL flush) per batch and make a group
 //! durable in parts. So the write connection keeps one transaction open from the group's
-//! [`Engine::begin_group`] to its flush: each batch is kept to be written into it, and
-//! flush sends them (one `INSERT ... ON CONFLICT` for the sets, one `DELETE` for the
-//! removals) with its `COMMIT` in one round trip ([`one_trip`]), one WAL flush for the
-//! whole group, durable when it returns (`synchronous_commit` on, and with a synchronous
-//! standby on two machines).
+//! [`Engine::begin_group`] to its flush: each batch is written into it (one
+//! `INSERT ... ON CONFLICT` for the batch's sets, one `DELETE` for its removals), and flush
+//! is its `COMMIT`, one WAL flush for the whole group, durable when it returns
+//! (`synchronous_commit` on, and with a synchronous standby on two machines). The group's
+//! begin, lock and first reads go in one round trip ([`one_trip`]).
 //!
 //! Reads run on other connections and see only what is committed, on this server as on
 //! every other: a group appears whole at its `COMMIT`. Nothing here shows a write that
@@ -36,23 +36,19 @@ mod connection;
 mod one_trip;
 pub(crate) mod replicated;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
 use connection::{error, Pool, Role, Session};
-use one_trip::{commit_sql, first_reads, first_reads_sql, send_unsent, take_unsent};
+use one_trip::{first_reads, first_reads_sql};
 
 use crate::store::engine::{Engine, FirstReads, KeyRange};
 use crate::store::{StorageFault, StoreError};
 
 /// Connections that serve reads (the API's blocking reads, at most 32 at once, share them).
 const READ_CONNECTIONS: usize = 8;
-/// Bytes of writes a group keeps to send with its `COMMIT` (see [`PostgresEngine::apply`]):
-/// a create's are a few kilobytes, so a group of them goes in one round trip, and an
-/// import's groups of thousands in a few statements, none of many megabytes.
-const MOST_UNSENT: usize = 1 << 20;
 /// The first page of a scan, in keys; each next page is twice the last, up to the most.
 const FIRST_PAGE: i64 = 128;
 const MOST_PAGE: i64 = 4096;
@@ -278,51 +274,59 @@ impl Engine for PostgresEngine {
         })
     }
 
-    /// Keeps the batch with the group's other writes, to be sent with its `COMMIT` in one
-    /// round trip (see [`PostgresEngine::flush`]); more than [`MOST_UNSENT`] bytes kept are
-    /// sent at once, as one statement. Nothing applied is seen before the flush anyway
-    /// (the module doc), so when the writes travel changes nothing but the round trips a
-    /// group holds the writers' lock for.
     fn apply<K, V>(&self, writes: &[(K, Option<V>)]) -> Result<(), StoreError>
     where
         K: AsRef<[u8]>,
         V: AsRef<[u8]>,
     {
-        let writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = writes
-            .iter()
-            .map(|(key, value)| {
-                (
-                    key.as_ref().to_vec(),
-                    value.as_ref().map(|v| v.as_ref().to_vec()),
-                )
-            })
-            .collect();
+        // The last write of each key wins: one statement may not touch a row twice.
+        let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (key, value) in writes {
+            latest.insert(
+                key.as_ref().to_vec(),
+                value.as_ref().map(|v| v.as_ref().to_vec()),
+            );
+        }
+        let mut set_keys = Vec::new();
+        let mut set_values = Vec::new();
+        let mut removed = Vec::new();
+        for (key, value) in &latest {
+            match value {
+                Some(value) => {
+                    set_keys.push(key.clone());
+                    set_values.push(value.clone());
+                }
+                None => removed.push(key.clone()),
+            }
+        }
         self.shared.write()?.call(move |session| {
             if !session.in_transaction {
                 session.client.batch_execute("BEGIN").map_err(error)?;
                 session.in_transaction = true;
             }
-            // The last write of each key wins, here as across batches.
-            for (key, value) in writes {
-                session.unsent_bytes += key.len() + value.as_ref().map_or(0, Vec::len);
-                session.unsent.insert(key, value);
+            if !set_keys.is_empty() {
+                session
+                    .client
+                    .execute(&session.upsert, &[&set_keys, &set_values])
+                    .map_err(error)?;
             }
-            if session.unsent_bytes > MOST_UNSENT {
-                send_unsent(session)?;
+            if !removed.is_empty() {
+                session
+                    .client
+                    .execute(&session.delete, &[&removed])
+                    .map_err(error)?;
             }
             Ok(())
         })
     }
 
-    /// The `COMMIT`, behind the writes not yet sent, in one round trip.
     fn flush(&self) -> Result<(), StoreError> {
         self.shared.write()?.call(|session| {
-            if !session.in_transaction {
-                return Ok(());
+            if session.in_transaction {
+                session.in_transaction = false;
+                session.client.batch_execute("COMMIT").map_err(error)?;
             }
-            let statements = commit_sql(session);
-            session.in_transaction = false;
-            session.client.batch_execute(&statements).map_err(error)
+            Ok(())
         })
     }
 
@@ -398,7 +402,6 @@ impl Engine for PostgresEngine {
             return Ok(());
         };
         let rolled_back = write.call(|session| {
-            take_unsent(session);
             if session.in_transaction {
                 session.in_transaction = false;
                 session.client.batch_execute("ROLLBACK").map_err(error)?;

@@ -1,57 +1,23 @@
-//! What a group sends in one round trip: statements written out as text, for the simple
-//! query protocol, the one that carries several statements in one message.
+//! A group's begin, lock and first reads in one round trip: statements written out as
+//! text, for the simple query protocol, the one that carries several statements in one
+//! message.
 //!
 //! A group holds every other server's writers off from its begin to its commit, so each
 //! round trip in between is time no other server can write. The extended protocol, with
-//! its bytes as parameters, takes a round trip a statement; here the group's begin, lock
-//! and first reads go in one, and its writes with its `COMMIT` in another. The bytes are
-//! written as `decode('…', 'hex')`, hex digits only whatever the connection's settings,
-//! and come back in the text form of `bytea` (the write connection sets `bytea_output` to
-//! hex).
+//! its bytes as parameters, takes a round trip a statement: the begin and lock, the
+//! revision, the keys, the ranges. Here they go in one; the keys are written as
+//! `decode('…', 'hex')`, hex digits only whatever the connection's settings, and the
+//! values come back in the text form of `bytea` (the write connection sets
+//! `bytea_output` to hex). A group's writes are not sent so: as text, twice their size in
+//! hex and parsed value by value, they cost the database more than the round trip they
+//! would save (benches/README.md).
 
 use std::collections::HashMap;
 
 use postgres::SimpleQueryMessage;
 
-use super::connection::{error, Session};
-use super::Pair;
 use crate::store::engine::{FirstReads, KeyRange};
 use crate::store::{StorageFault, StoreError};
-
-/// The writes of the open transaction not yet sent, taken: the keys set with their
-/// values, and the keys removed.
-pub(super) fn take_unsent(session: &mut Session) -> (Vec<Pair>, Vec<Vec<u8>>) {
-    session.unsent_bytes = 0;
-    let mut sets = Vec::new();
-    let mut removals = Vec::new();
-    for (key, value) in std::mem::take(&mut session.unsent) {
-        match value {
-            Some(value) => sets.push((key, value)),
-            None => removals.push(key),
-        }
-    }
-    (sets, removals)
-}
-
-/// Sends the writes not yet sent, in the open transaction: one `INSERT ... ON CONFLICT`
-/// for the keys set and one `DELETE` for those removed, with their bytes as parameters.
-pub(super) fn send_unsent(session: &mut Session) -> Result<(), StoreError> {
-    let (sets, removals) = take_unsent(session);
-    if !sets.is_empty() {
-        let (keys, values): (Vec<Vec<u8>>, Vec<Vec<u8>>) = sets.into_iter().unzip();
-        session
-            .client
-            .execute(&session.upsert, &[&keys, &values])
-            .map_err(error)?;
-    }
-    if !removals.is_empty() {
-        session
-            .client
-            .execute(&session.delete, &[&removals])
-            .map_err(error)?;
-    }
-    Ok(())
-}
 
 /// Bytes as SQL: `decode('…', 'hex')`, hex digits only, whatever the connection's
 /// settings.
@@ -149,29 +115,4 @@ pub(super) fn first_reads(
         values: keys.iter().map(|key| found.get(key).cloned()).collect(),
         ranges: listed,
     })
-}
-
-/// The writes not yet sent and the `COMMIT` behind them, as one string of statements.
-pub(super) fn commit_sql(session: &mut Session) -> String {
-    let (sets, removals) = take_unsent(session);
-    let mut statements = Vec::new();
-    if !sets.is_empty() {
-        let rows: Vec<String> = sets
-            .iter()
-            .map(|(key, value)| format!("({},{})", bytes_sql(key), bytes_sql(value)))
-            .collect();
-        statements.push(format!(
-            "INSERT INTO registry_pairs (k, v) VALUES {} \
-             ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            rows.join(",")
-        ));
-    }
-    if !removals.is_empty() {
-        statements.push(format!(
-            "DELETE FROM registry_pairs WHERE k = ANY({})",
-            bytes_array_sql(removals.iter().map(Vec::as_slice))
-        ));
-    }
-    statements.push("COMMIT".into());
-    statements.join(";")
 }

@@ -178,55 +178,6 @@ fn a_group_reads_first_what_the_group_before_it_committed() {
     assert_eq!(read.ranges, [[b"counter".to_vec()]]);
 }
 
-/// A group larger than what is kept to send with its `COMMIT` goes partly ahead of it:
-/// the last write of each key still wins, across what went ahead and what went with the
-/// commit, and nothing is seen before the commit.
-#[test]
-#[ignore = "needs PostgreSQL's server programs (initdb, postgres): the whole suite runs it (README, first lines)"]
-fn a_large_group_sent_in_parts_keeps_the_last_write_of_each_key() {
-    let cluster = ThrowawayCluster::get().unwrap_or_else(|why| panic!("cannot run: {why}"));
-    let url = cluster.fresh_database("large-group");
-    let engine = PostgresEngine::open(&url).unwrap();
-    let value = vec![7u8; 64 * 1024];
-    let batches = MOST_UNSENT / value.len() + 4;
-    engine
-        .apply(&[(b"removed-later".as_slice(), Some(b"1".as_slice()))])
-        .unwrap();
-    engine.flush().unwrap();
-    engine.begin_group().unwrap();
-    engine
-        .apply(&[(b"set-then-changed".as_slice(), Some(b"first".as_slice()))])
-        .unwrap();
-    for n in 0..batches {
-        let key = format!("big-{n:03}");
-        engine
-            .apply(&[(key.as_bytes(), Some(value.as_slice()))])
-            .unwrap();
-    }
-    assert_eq!(
-        engine.get(b"big-000").unwrap(),
-        None,
-        "unseen before the commit"
-    );
-    engine
-        .apply(&[
-            (b"set-then-changed".as_slice(), Some(b"last".as_slice())),
-            (b"removed-later".as_slice(), None),
-        ])
-        .unwrap();
-    engine.flush().unwrap();
-    assert_eq!(
-        engine.get(b"set-then-changed").unwrap(),
-        Some(b"last".to_vec())
-    );
-    assert_eq!(engine.get(b"removed-later").unwrap(), None);
-    let big = keys(&engine)
-        .into_iter()
-        .filter(|key| key.starts_with(b"big-"))
-        .count();
-    assert_eq!(big, batches);
-}
-
 /// A group whose `COMMIT` failed is not committed by flushing again. Its transaction died
 /// with its connection, so a second flush, on a new connection, would find nothing to
 /// commit and answer OK, and the group would be acknowledged unwritten. (Found by the
