@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo bench --bench load -- cluster [--servers 2] [--standby] [--count 20000] [--seconds 10]
+//!     [--db-delay-us 250]
 //! ```
 //!
 //! Starts a throwaway cluster (with `--standby`, a primary and a synchronous hot standby,
@@ -32,8 +33,8 @@ use teacher_registry::store::{Location, ReplicatedCluster, StoreOptions, Throwaw
 use tonic::transport::Channel;
 
 use super::{
-    connect, describe_run, drive, print_machine, print_writer, registry_clients, runtime, Acks,
-    Args, CreateCall, GetCall, InProcess, ListCall, Stop, COUNTIES,
+    connect, describe_run, drive, latency, print_machine, print_writer, registry_clients, runtime,
+    Acks, Args, CreateCall, GetCall, InProcess, ListCall, Stop, COUNTIES,
 };
 
 /// Runs the scenario; answers whether every request succeeded.
@@ -57,6 +58,20 @@ pub(super) fn run(args: &Args, count: u64) -> anyhow::Result<bool> {
         let cluster = ThrowawayCluster::get().map_err(anyhow::Error::msg)?;
         println!("engine    PostgreSQL, one throwaway cluster, no standby");
         (cluster.fresh_database("load"), None)
+    };
+
+    let delay = Duration::from_micros(args.db_delay_us);
+    let (primary, standby) = match delay.is_zero() {
+        true => (primary, standby),
+        false => {
+            println!("network   {delay:?} each way between the servers and the database");
+            (
+                latency::through(&primary, delay)?,
+                standby
+                    .map(|url| latency::through(&url, delay))
+                    .transpose()?,
+            )
+        }
     };
 
     let server_runtime = runtime("server")?;

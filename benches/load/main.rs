@@ -35,6 +35,7 @@
 //! CPUs, so figures are only comparable with runs on the same machine: benches/README.md.
 
 mod cluster;
+mod latency;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -124,6 +125,10 @@ struct Args {
     /// reads from it.
     #[arg(long)]
     standby: bool,
+    /// cluster: hold every chunk between the servers and the database this many
+    /// microseconds each way, as a network would (`latency.rs`); 0, none.
+    #[arg(long, default_value_t = 0)]
+    db_delay_us: u64,
     /// Added by `cargo bench` to every harness-less bench; ignored.
     #[arg(long, hide = true)]
     bench: bool,
