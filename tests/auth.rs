@@ -549,27 +549,6 @@ async fn one_principal_beyond_its_share_is_resource_exhausted() {
         .unwrap();
 }
 
-/// A certificate for `name` with its key and parameters: self-signed, or signed by the
-/// issuer given as its parameters and key.
-fn certificate_pair(
-    name: &str,
-    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
-    ca: bool,
-) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-    if ca {
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    }
-    let cert = match issuer {
-        Some((issuer_params, issuer_key)) => params
-            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
-            .unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    (cert, key, params)
-}
-
 #[tokio::test]
 async fn tls_and_mutual_tls() {
     let dir = tempfile::tempdir().unwrap();

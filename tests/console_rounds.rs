@@ -29,18 +29,6 @@ fn ends(a: &pb::TitleApplication, stage: usize) -> NaiveDate {
     a.publicity[stage].ends_on.parse().unwrap()
 }
 
-/// The text of the element with `id` (up to its first closing tag).
-fn element<'a>(body: &'a str, id: &str) -> &'a str {
-    let at = body
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {body}"));
-    let rest = &body[at..];
-    &rest[..rest
-        .find("</table>")
-        .or(rest.find("</p>"))
-        .unwrap_or(rest.len())]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,22 +12,6 @@ use teacher_registry::store::{Store, StoreOptions};
 
 const A: &str = "350702";
 
-fn exact(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Exact as i32,
-        ..Default::default()
-    }
-}
-
-fn prefix(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Prefix as i32,
-        ..Default::default()
-    }
-}
-
 async fn search(client: &mut Client, request: pb::SearchTeachersRequest) -> Vec<pb::Teacher> {
     client
         .search_teachers(request)

@@ -27,22 +27,6 @@ fn named(n: u32, county: &str, name: &str) -> pb::Teacher {
     }
 }
 
-fn exact(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Exact as i32,
-        ..Default::default()
-    }
-}
-
-fn prefix(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Prefix as i32,
-        ..Default::default()
-    }
-}
-
 fn in_county(request: pb::SearchTeachersRequest, county: &str) -> pb::SearchTeachersRequest {
     pb::SearchTeachersRequest {
         county_code: county.into(),

@@ -544,3 +544,42 @@ pub fn row_violated_fields(row: &pb::ImportTeachersResponse) -> Vec<String> {
     );
     fields
 }
+
+/// A certificate for `name` with its key and parameters: self-signed, or signed by the
+/// issuer given as its parameters and key.
+pub fn certificate_pair(
+    name: &str,
+    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ca: bool,
+) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let cert = match issuer {
+        Some((issuer_params, issuer_key)) => params
+            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
+            .unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    (cert, key, params)
+}
+
+/// A search for teachers named exactly `name`.
+pub fn exact(name: &str) -> pb::SearchTeachersRequest {
+    pb::SearchTeachersRequest {
+        name: name.into(),
+        name_match: pb::NameMatch::Exact as i32,
+        ..Default::default()
+    }
+}
+
+/// A search for teachers whose names start with `name`.
+pub fn prefix(name: &str) -> pb::SearchTeachersRequest {
+    pb::SearchTeachersRequest {
+        name: name.into(),
+        name_match: pb::NameMatch::Prefix as i32,
+        ..Default::default()
+    }
+}

@@ -501,3 +501,15 @@ pub fn encode(raw: &str) -> String {
     }
     out
 }
+
+/// The text of the element with `id` (up to the end of its table or paragraph).
+pub fn element<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at..];
+    &rest[..rest
+        .find("</table>")
+        .or(rest.find("</p>"))
+        .unwrap_or(rest.len())]
+}
