@@ -6,8 +6,8 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
-use teacher_registry::api::pb;
 use teacher_registry::api::pb::transition_titles_response::Result as Item;
+use teacher_registry::api::{pb, LEGACY_TITLES};
 use tonic::Code;
 
 const COUNTY: &str = "350702";
@@ -164,18 +164,8 @@ async fn change_title_follows_the_rules_and_keeps_every_entry() {
 /// One teacher per legacy title (the last two limited-scope), one without, one already
 /// titled.
 async fn reform_county(client: &mut Client) -> HashMap<String, pb::LegacyTitle> {
-    let legacy = [
-        pb::LegacyTitle::SecondarySenior,
-        pb::LegacyTitle::SecondaryFirst,
-        pb::LegacyTitle::PrimarySenior,
-        pb::LegacyTitle::SecondarySecond,
-        pb::LegacyTitle::PrimaryFirst,
-        pb::LegacyTitle::SecondaryThird,
-        pb::LegacyTitle::PrimarySecond,
-        pb::LegacyTitle::PrimaryThird,
-    ];
     let mut teachers = HashMap::new();
-    for (n, title) in legacy.into_iter().enumerate() {
+    for (n, title) in LEGACY_TITLES.into_iter().enumerate() {
         let mut t = teacher(n as u32, COUNTY);
         t.legacy_title = title as i32;
         t.legacy_title_limited_scope = n >= 6;

@@ -1,6 +1,9 @@
-//! What the benches share: their command line of `--flag N` pairs, the machine's load, and
-//! the requests that make a teacher eligible for a FIRST_LEVEL round.
+//! What the benches share: their command line of `--flag N` pairs, the machine's load, the
+//! requests that make a teacher eligible for a FIRST_LEVEL round, and the roster of
+//! teachers (`roster`).
 #![allow(dead_code, unreachable_pub)]
+
+pub mod roster;
 
 use std::net::SocketAddr;
 use std::path::Path;
