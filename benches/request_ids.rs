@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use teacher_registry::domain::{
     Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle, TeacherInput,
 };
@@ -95,7 +95,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<()> {
     let today = teacher_registry::clock::today();
-    let mut results = futures::stream::iter(0..count)
+    futures::stream::iter(0..count)
         .map(|n| {
             let store = store.clone();
             async move {
@@ -110,11 +110,9 @@ async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<(
                 anyhow::Ok(())
             }
         })
-        .buffer_unordered(in_flight);
-    while let Some(result) = results.next().await {
-        result?;
-    }
-    Ok(())
+        .buffer_unordered(in_flight)
+        .try_collect()
+        .await
 }
 
 /// The data directory's size, sled's own figure when the store was open, and the keys and
