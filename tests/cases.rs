@@ -7,8 +7,8 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, issue_request, registry_args, start_server, teacher,
-    today_cst as today, violated_fields, Client, TestServer,
+    certificate, create, error_info, get_teacher, issue_request, registry_args, start_server,
+    teacher, today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -137,15 +137,6 @@ async fn get_case(client: &mut Cases, case_id: &str) -> pb::Case {
         .into_inner()
         .case
         .unwrap()
-}
-
-async fn get_teacher(registry: &mut Client, teacher_id: &str) -> pb::Teacher {
-    let request = pb::GetTeacherRequest {
-        teacher_id: teacher_id.into(),
-        revision: None,
-    };
-    let teacher = registry.get_teacher(request).await.unwrap().into_inner();
-    teacher.teacher.unwrap()
 }
 
 /// Issues the holder certificate `number`.

@@ -39,16 +39,7 @@ async fn a_new_number_needs_a_province_code_and_a_sex_digit_only_warns() {
         "{}",
         refused.message()
     );
-    let unchanged = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: male.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let unchanged = get_teacher(&mut client, &male.teacher_id).await;
     assert_eq!(unchanged.revision, male.revision);
 
     // 2016, digit 11 = 2 (female), to a man: accepted, with a warning.

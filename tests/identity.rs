@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::principals::server_with_principals;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -154,30 +155,6 @@ async fn registry_as(server: &TestServer, token: &str) -> Registry {
     )
 }
 
-/// Principals: an admin, two clerks of county A, a clerk of county B, a reader.
-struct Principals {
-    admin: String,
-    clerk: String,
-    chief: String,
-    other_county: String,
-    reader: String,
-}
-
-async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Role};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("auth.toml");
-    let principals = Principals {
-        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
-        clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
-        chief: add_principal(&path, "chief-a", Role::County, Some(A)).unwrap(),
-        other_county: add_principal(&path, "clerk-b", Role::County, Some(B)).unwrap(),
-        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
-    };
-    let server = start_server_with_auth(&path).await;
-    (server, principals, dir)
-}
-
 const B: &str = "350721";
 
 fn lookup(national_id: &str) -> pb::LookupTeacherRequest {
@@ -194,7 +171,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let (server, who, _dir) = server_with_principals().await;
     let mut admin = registry_as(&server, &who.admin).await;
     // Entered with a passport; the teacher now holds a resident identity card.
-    let passport = create_as(
+    let passport = create(
         &mut admin,
         pb::Teacher {
             id_document_type: pb::IdDocumentType::Passport as i32,
@@ -204,7 +181,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     )
     .await;
     let card = resident_id("350702", &passport.birth_date, 11);
-    let someone_else = create_as(&mut admin, teacher(2, A)).await;
+    let someone_else = create(&mut admin, teacher(2, A)).await;
 
     let mut clerk = identity_as(&server, &who.clerk).await;
     let propose = |national_id: &str, request_id: &str| pb::ProposeIdentityCorrectionRequest {
@@ -265,7 +242,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
         .unwrap();
     assert_eq!(again, proposed);
     // Nothing changed on the record yet.
-    let unchanged = get_as(&mut admin, &passport.teacher_id).await;
+    let unchanged = get_teacher(&mut admin, &passport.teacher_id).await;
     assert_eq!(unchanged.national_id, "E12345678");
 
     // The proposer may not approve it.
@@ -432,7 +409,9 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     assert_eq!(code, 0, "{said}");
     assert!(shown.contains("已驳回 REJECTED"), "{shown}");
     assert_eq!(
-        get_as(&mut admin, &passport.teacher_id).await.national_id,
+        get_teacher(&mut admin, &passport.teacher_id)
+            .await
+            .national_id,
         card
     );
 
@@ -459,29 +438,6 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     );
 
     assert_consistent(server).await;
-}
-
-async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
-async fn get_as(client: &mut Registry, teacher_id: &str) -> pb::Teacher {
-    client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: teacher_id.into(),
-            revision: None,
-        })
-        .await
-        .expect("get")
-        .into_inner()
-        .teacher
-        .unwrap()
 }
 
 /// Runs the binary as the principal of `token`; its exit code, stdout and stderr.
@@ -531,7 +487,7 @@ async fn candidates(client: &mut Duplicates, county: &str) -> Vec<pb::DuplicateC
 
 /// A passport record in A and a resident identity card record in B of one person.
 async fn passport_and_card(admin: &mut Registry) -> (pb::Teacher, pb::Teacher) {
-    let passport = create_as(
+    let passport = create(
         admin,
         pb::Teacher {
             id_document_type: pb::IdDocumentType::Passport as i32,
@@ -543,7 +499,7 @@ async fn passport_and_card(admin: &mut Registry) -> (pb::Teacher, pb::Teacher) {
         },
     )
     .await;
-    let card = create_as(
+    let card = create(
         admin,
         pb::Teacher {
             national_id: resident_id("350702", "1985-03-02", 2),
@@ -618,8 +574,8 @@ async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_d
         birth_date: "1990-06-01".into(),
         ..teacher(n, A)
     };
-    let one = create_as(&mut admin, namesake(20, 1)).await;
-    let two = create_as(&mut admin, namesake(21, 3)).await;
+    let one = create(&mut admin, namesake(20, 1)).await;
+    let two = create(&mut admin, namesake(21, 3)).await;
     let listed = candidates(&mut clerk, A).await;
     assert_eq!(listed.len(), 2);
     let namesakes = listed

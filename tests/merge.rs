@@ -8,6 +8,7 @@ mod common;
 
 use std::path::Path;
 
+use common::principals::server_with_principals;
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -18,36 +19,6 @@ const B: &str = "350721";
 type Identity = pb::identity_service_client::IdentityServiceClient<Authed>;
 type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Authed>;
 type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Authed>;
-
-async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
-/// Principals: an admin, a clerk of county A, a reader.
-struct Principals {
-    admin: String,
-    clerk: String,
-    reader: String,
-}
-
-async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Role};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("auth.toml");
-    let principals = Principals {
-        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
-        clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
-        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
-    };
-    let server = start_server_with_auth(&path).await;
-    (server, principals, dir)
-}
 
 /// Runs the binary against the server as the principal of `token`: whether it
 /// succeeded, and its output (stdout, then stderr).
@@ -152,7 +123,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 
     // One person: a passport record in A, a resident identity card record in B holding
     // a certificate and a title.
-    let passport = create_as(
+    let passport = create(
         &mut admin,
         pb::Teacher {
             id_document_type: pb::IdDocumentType::Passport as i32,
@@ -165,7 +136,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     )
     .await;
     let card_number = resident_id("350702", "1985-03-02", 2);
-    let card = create_as(
+    let card = create(
         &mut admin,
         pb::Teacher {
             national_id: card_number.clone(),
@@ -444,16 +415,16 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     };
     // One person twice (merged), two people alike (dismissed), one record corrected.
     let passport = person(10, pb::IdDocumentType::Passport, "E55555555".into(), "陈静");
-    let passport = create_as(&mut admin, passport).await;
+    let passport = create(&mut admin, passport).await;
     let card_number = resident_id(A, "1985-03-02", 2);
     let card = person(11, pb::IdDocumentType::ResidentIdCard, card_number, "陈静");
-    let card = create_as(&mut admin, card).await;
+    let card = create(&mut admin, card).await;
     let alike = person(20, pb::IdDocumentType::Passport, "E66666666".into(), "李强");
-    let alike = create_as(&mut admin, alike).await;
+    let alike = create(&mut admin, alike).await;
     let other_number = resident_id(A, "1979-05-06", 1);
     let other = person(21, pb::IdDocumentType::ResidentIdCard, other_number, "李强");
-    let other = create_as(&mut admin, other).await;
-    let corrected = create_as(&mut admin, teacher(30, A)).await;
+    let other = create(&mut admin, other).await;
+    let corrected = create(&mut admin, teacher(30, A)).await;
     assert_eq!(candidates(&mut duplicates).await.len(), 2);
     duplicates
         .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {

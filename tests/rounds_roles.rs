@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    eligible_teacher, start_server_in, start_server_in_with, today_cst, TestServer, Token,
+    eligible_teacher, round_in, start_server_in, start_server_in_with, today_cst, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
@@ -63,17 +63,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
     let mut shunchang = as_token(&server, &county_b).await;
     let mut reader = as_token(&server, &reader).await;
 
-    let round = pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name: "2026年度一级教师评审".into(),
-            county_code: A.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: today_cst().to_string(),
-            committee: vec!["甲".into(), "乙".into(), "丙".into()],
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    };
+    let round = round_in(A);
     let denied = yanping
         .create_evaluation_round(round.clone())
         .await

@@ -336,13 +336,7 @@ async fn a_county_finds_only_its_own_teachers_and_a_reader_sees_masked_numbers()
     let mut admin = as_token(&server, &tokens.admin).await;
     let mut in_a = Vec::new();
     for (n, county) in [(1, A), (2, B), (3, A), (4, C)] {
-        let created = admin
-            .create_teacher(create_request(named(n, county, "王小明"), ""))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let created = create(&mut admin, named(n, county, "王小明")).await;
         if county == A {
             in_a.push(created.teacher_id);
         }

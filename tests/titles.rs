@@ -148,16 +148,7 @@ async fn change_title_follows_the_rules_and_keeps_every_entry() {
             "change.approval_document"
         ]
     );
-    let last = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: id.into(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let last = get_teacher(client, id).await;
     assert_eq!(last, after, "refusals changed nothing");
 }
 
@@ -288,16 +279,7 @@ async fn the_reform_transition_dry_run_matches_the_real_run_and_is_idempotent() 
     {
         let legacy = teachers[&result.teacher_id];
         assert_eq!(result.tier, expected_tier(legacy) as i32, "{legacy:?}");
-        let t = client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: result.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let t = get_teacher(client, &result.teacher_id).await;
         assert_eq!(t.current_title, expected_tier(legacy) as i32);
         let last = t.title_history.last().unwrap();
         assert_eq!(last.kind, pb::TitleChangeKind::ReformTransition as i32);

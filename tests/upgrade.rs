@@ -31,7 +31,7 @@ use tonic::Code;
 
 // The releases' registries are sled data directories: they open on sled whatever the
 // other tests run on.
-use common::{error_info, start_server_on_sled_in};
+use common::{error_info, get_teacher, start_server_on_sled_in};
 use format::*;
 use make_fixture::{replay_request, revision};
 
@@ -290,16 +290,7 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
     let gets = futures::stream::iter(teachers.iter().cloned().map(|want| {
         let mut client = admin.clone();
         async move {
-            let got = client
-                .get_teacher(pb::GetTeacherRequest {
-                    teacher_id: want.teacher_id.clone(),
-                    revision: None,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .teacher
-                .unwrap();
+            let got = get_teacher(&mut client, &want.teacher_id).await;
             assert_eq!(got, want, "GetTeacher {}", want.teacher_id);
             let by_identity = client
                 .lookup_teacher(pb::LookupTeacherRequest {

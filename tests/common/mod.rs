@@ -3,7 +3,13 @@
 //! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
+mod calls;
+pub mod principals;
 pub mod serve_process;
+
+// Not every test binary makes these calls; they are part of `common` all the same.
+#[allow(unused_imports)]
+pub use calls::*;
 
 use std::path::{Path, PathBuf};
 
@@ -264,17 +270,6 @@ pub fn create_request(teacher: pb::Teacher, request_id: &str) -> pb::CreateTeach
     }
 }
 
-/// Creates a teacher and returns the stored record.
-pub async fn create(client: &mut Client, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .expect("teacher")
-}
-
 /// The field paths of a status's BadRequest violations.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
@@ -363,24 +358,6 @@ pub fn today_cst() -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&cst).date_naive()
 }
 
-/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
-/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
-pub async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb::Teacher {
-    let created = create(registry, teacher(7_305_000 + n, county)).await;
-    let number = format!("2016350002200{n:04}");
-    registry
-        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
-        .await
-        .unwrap();
-    registry
-        .change_title(second_level_since_2015(&created.teacher_id))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
 /// Issues the teacher certificate `number`, first registered a year ago: a registration
 /// in force today.
 pub fn registered_a_year_ago(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
@@ -421,6 +398,22 @@ pub fn new_round(deadline: chrono::NaiveDate) -> pb::CreateEvaluationRoundReques
             application_deadline: deadline.to_string(),
             years_in_tier: 5,
             committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// A FIRST_LEVEL round of `county` taking applications until today, with a committee of
+/// three: for the tests of who may open and work a round.
+pub fn round_in(county: &str) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度一级教师评审".into(),
+            county_code: county.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: today_cst().to_string(),
+            committee: vec!["甲".into(), "乙".into(), "丙".into()],
             ..Default::default()
         }),
         request_id: String::new(),

@@ -21,8 +21,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{
-    certificate, create_request, registered_a_year_ago, second_level_since_2015, start_server_with,
-    teacher, TestServer, Token,
+    certificate, create, get_teacher, make_eligible, start_server_with, teacher, TestServer, Token,
 };
 
 pub const A: &str = "350702";
@@ -103,13 +102,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         t.name = name.into();
         // Appointed under the old titles, so the title transition has work.
         t.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-        let created = registry
-            .create_teacher(create_request(t, ""))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let created = create(&mut registry, t).await;
         registry
             .issue_certificate(pb::IssueCertificateRequest {
                 teacher_id: created.teacher_id,
@@ -169,16 +162,7 @@ impl Fixture {
             channel,
             Token::bearer(&self.tokens.admin),
         );
-        client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: id.into(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap()
+        get_teacher(&mut client, id).await
     }
 }
 
@@ -200,25 +184,7 @@ pub async fn clients(fx: &Fixture) -> (Registry, Rounds) {
 pub async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
     let mut t = teacher(7_305_000 + n, A);
     t.name = name.into();
-    let created = registry
-        .create_teacher(create_request(t, ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let number = format!("2016350002210{n:04}");
-    registry
-        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
-        .await
-        .unwrap();
-    registry
-        .change_title(second_level_since_2015(&created.teacher_id))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+    make_eligible(registry, t, &format!("2016350002210{n:04}")).await
 }
 
 /// The form's `fields` with the field `name` left out.

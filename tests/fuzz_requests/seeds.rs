@@ -375,17 +375,7 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
     let mut rounds = EvaluationServiceClient::connect(format!("http://{}", server.address))
         .await
         .unwrap();
-    let new_round = pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name: "2026年度一级教师评审".into(),
-            county_code: COUNTY.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: today_cst().to_string(),
-            committee: vec!["甲".into(), "乙".into(), "丙".into()],
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    };
+    let new_round = round_in(COUNTY);
     let round = rounds
         .create_evaluation_round(new_round.clone())
         .await

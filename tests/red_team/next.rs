@@ -51,7 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    eligible_teacher, start_server_in, start_server_in_with, teacher, today_cst, TestServer,
+    eligible_teacher, round_in, start_server_in, start_server_in_with, teacher, today_cst,
+    TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -98,17 +99,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
     let channel = channel(&setup).await;
     let mut rounds = EvaluationServiceClient::new(channel.clone());
     let round_id = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度一级教师评审".into(),
-                county_code: B.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today_cst().to_string(),
-                committee: vec!["甲".into(), "乙".into(), "丙".into()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_evaluation_round(round_in(B))
         .await
         .unwrap()
         .into_inner()

@@ -1,0 +1,90 @@
+//! Calls that many tests make the same way, over any client of the registry service: a
+//! plain [`Client`](super::Client) or one calling as a principal ([`Authed`](super::Authed)).
+
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use tonic::codegen::{Body, Bytes, StdError};
+
+use super::{create_request, registered_a_year_ago, second_level_since_2015, teacher};
+
+/// What the channel under a generated client must be for the calls here.
+pub trait Transport:
+    tonic::client::GrpcService<
+    tonic::body::Body,
+    Error: Into<StdError>,
+    ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+>
+{
+}
+
+impl<T> Transport for T where
+    T: tonic::client::GrpcService<
+        tonic::body::Body,
+        Error: Into<StdError>,
+        ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+    >
+{
+}
+
+/// Creates a teacher and returns the stored record.
+pub async fn create<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    teacher: pb::Teacher,
+) -> pb::Teacher {
+    client
+        .create_teacher(create_request(teacher, ""))
+        .await
+        .expect("create")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// The teacher's record as it stands now.
+pub async fn get_teacher<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    teacher_id: &str,
+) -> pb::Teacher {
+    client
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: teacher_id.into(),
+            revision: None,
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
+/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
+pub async fn eligible_teacher<T: Transport>(
+    registry: &mut TeacherRegistryServiceClient<T>,
+    n: u32,
+    county: &str,
+) -> pb::Teacher {
+    let number = format!("2016350002200{n:04}");
+    make_eligible(registry, teacher(7_305_000 + n, county), &number).await
+}
+
+/// Creates `teacher` with the certificate `number` registered a year ago, and appoints
+/// them SECOND_LEVEL since 2015: eligible for FIRST_LEVEL. The record as it ends.
+pub async fn make_eligible<T: Transport>(
+    registry: &mut TeacherRegistryServiceClient<T>,
+    teacher: pb::Teacher,
+    number: &str,
+) -> pb::Teacher {
+    let created = create(registry, teacher).await;
+    registry
+        .issue_certificate(registered_a_year_ago(&created.teacher_id, number))
+        .await
+        .unwrap();
+    registry
+        .change_title(second_level_since_2015(&created.teacher_id))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
