@@ -7,8 +7,8 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, get_teacher, issue_request, registry_args, start_server,
-    teacher, today_cst as today, violated_fields, Client, TestServer,
+    certificate, create, error_info, get_case, get_teacher, issue_request, registry_args,
+    start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -124,19 +124,6 @@ async fn decide(client: &mut Cases, request: pb::DecideCaseRequest) -> pb::Decid
 /// The status of a decision the service refuses.
 async fn refused_decision(client: &mut Cases, request: pb::DecideCaseRequest) -> tonic::Status {
     client.decide_case(request).await.unwrap_err()
-}
-
-async fn get_case(client: &mut Cases, case_id: &str) -> pb::Case {
-    let request = pb::GetCaseRequest {
-        case_id: case_id.into(),
-    };
-    client
-        .get_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
 }
 
 /// Issues the holder certificate `number`.

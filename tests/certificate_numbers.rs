@@ -116,18 +116,11 @@ async fn a_stored_number_without_a_province_code_still_opens_and_is_found() {
 
     let again = start_server_in(&data).await;
     let mut client = again.client.clone();
-    let found = client
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(pb::lookup_teacher_request::Key::CertificateNumber(
-                old_number.into(),
-            )),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let found = lookup_teacher(
+        &mut client,
+        pb::lookup_teacher_request::Key::CertificateNumber(old_number.into()),
+    )
+    .await;
     assert_eq!(found.teacher_id, holder.teacher_id);
     assert_eq!(found.certificates[0].certificate_number, old_number);
     // Its lifecycle goes on: it is registered like any other.

@@ -245,18 +245,11 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 
     // The retired number answers the survivor; the card and the certificate find it.
     assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), survivor);
-    let by_card = admin
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(pb::lookup_teacher_request::Key::NationalId(
-                card_number.clone(),
-            )),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let by_card = lookup_teacher(
+        &mut admin,
+        pb::lookup_teacher_request::Key::NationalId(card_number.clone()),
+    )
+    .await;
     assert_eq!(by_card.teacher_id, passport.teacher_id);
     assert!(candidates(&mut duplicates).await.is_empty());
     // A retired number cannot be merged again (it names its survivor; see

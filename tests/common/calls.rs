@@ -2,6 +2,8 @@
 //! plain [`Client`](super::Client) or one calling as a principal ([`Authed`](super::Authed)).
 
 use teacher_registry::api::pb;
+use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use tonic::codegen::{Body, Bytes, StdError};
 
@@ -55,6 +57,53 @@ pub async fn get_teacher<T: Transport>(
         .into_inner()
         .teacher
         .expect("teacher")
+}
+
+/// The teacher found by `key` (a document of any type).
+pub async fn lookup_teacher<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    key: Key,
+) -> pb::Teacher {
+    client
+        .lookup_teacher(pb::LookupTeacherRequest {
+            key: Some(key),
+            id_document_type: 0,
+        })
+        .await
+        .expect("lookup")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// The case as it stands now.
+pub async fn get_case<T: Transport>(client: &mut CaseServiceClient<T>, case_id: &str) -> pb::Case {
+    client
+        .get_case(pb::GetCaseRequest {
+            case_id: case_id.into(),
+        })
+        .await
+        .expect("get the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Opens `case` at the window; the case as recorded.
+pub async fn open_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    case: pb::Case,
+) -> pb::Case {
+    client
+        .open_case(pb::OpenCaseRequest {
+            case: Some(case),
+            ..Default::default()
+        })
+        .await
+        .expect("open the case")
+        .into_inner()
+        .case
+        .expect("case")
 }
 
 /// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL

@@ -21,7 +21,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{
-    certificate, create, get_teacher, make_eligible, start_server_with, teacher, TestServer, Token,
+    certificate, create, get_teacher, make_eligible, open_case, start_server_with, teacher,
+    TestServer, Token,
 };
 
 pub const A: &str = "350702";
@@ -119,22 +120,17 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
     let teacher_a = create(1, "张三", A, CERT_A).await;
     let teacher_b = create(2, "李四", B, CERT_B).await;
     let mut cases = CaseServiceClient::with_interceptor(channel, with_token);
-    let case = cases
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Reissue as i32,
-                county_code: A.into(),
-                certificate_number: CERT_A.into(),
-                materials: vec!["申请表".into(), "遗失声明".into()],
-                ..Default::default()
-            }),
+    let case = open_case(
+        &mut cases,
+        pb::Case {
+            kind: pb::CaseKind::Reissue as i32,
+            county_code: A.into(),
+            certificate_number: CERT_A.into(),
+            materials: vec!["申请表".into(), "遗失声明".into()],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     Fixture {
         server,
         authenticator,

@@ -51,8 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    eligible_teacher, round_in, start_server_in, start_server_in_with, teacher, today_cst,
-    TestServer,
+    eligible_teacher, open_case, round_in, start_server_in, start_server_in_with, teacher,
+    today_cst, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -167,22 +167,17 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
         .await
         .unwrap();
     let mut cases = CaseServiceClient::new(channel);
-    let case = cases
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Certification as i32,
-                county_code: B.into(),
-                applicant: Some(teacher(62, B)),
-                certificate_kind: pb::CertificateKind::PrimarySchool as i32,
-                ..Default::default()
-            }),
+    let case = open_case(
+        &mut cases,
+        pb::Case {
+            kind: pb::CaseKind::Certification as i32,
+            county_code: B.into(),
+            applicant: Some(teacher(62, B)),
+            certificate_kind: pb::CertificateKind::PrimarySchool as i32,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     setup.stop().await;
 
     let (authenticator, tokens) = principals(dir);
