@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    certificate, get_case, issue_request, start_server_with_auth, teacher, TestServer, Token,
+    certificate, forward_case, get_case, issue_request, start_server_with_auth, teacher,
+    TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -142,17 +143,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         Code::NotFound,
         "a case the city cannot read is not there for its steps either"
     );
-    let forwarded = yanping
-        .forward_case(pb::ForwardCaseRequest {
-            case_id: senior.case_id.clone(),
-            opinion: "同意".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let forwarded = forward_case(&mut yanping, &senior.case_id, "同意").await;
     let listed = nanping
         .list_cases(pb::ListCasesRequest::default())
         .await

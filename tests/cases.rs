@@ -7,8 +7,8 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, get_case, get_teacher, issue_request, registry_args,
-    start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
+    certificate, create, error_info, forward_case, get_case, get_teacher, issue_request,
+    registry_args, start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -468,17 +468,7 @@ async fn two_level_certification_goes_to_the_city_with_the_county_opinion() {
     )
     .await;
     assert_eq!(reason(&county_decides), "CITY_DECIDES");
-    let forwarded = client
-        .forward_case(pb::ForwardCaseRequest {
-            case_id: case.case_id.clone(),
-            opinion: "材料齐全，同意认定".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let forwarded = forward_case(&mut client, &case.case_id, "材料齐全，同意认定").await;
     assert_eq!(forwarded.state, pb::CaseState::Forwarded as i32);
     assert_eq!(forwarded.county_opinion, "材料齐全，同意认定");
     assert_eq!(

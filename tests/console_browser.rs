@@ -481,21 +481,13 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     let mut registry = registry;
     let applicant = eligible(&mut registry, 61, "周评").await;
     let today = common::today_cst();
-    let round = rounds
-        .create_evaluation_round(common::new_round(today))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::create_round(&mut rounds, common::new_round(today)).await;
     let applied_on = today - chrono::Duration::days(40);
-    let application = rounds
-        .apply_for_title(common::application_request(&round, &applicant, applied_on))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let application = common::apply_for_title(
+        &mut rounds,
+        common::application_request(&round, &applicant, applied_on),
+    )
+    .await;
     walk.goto("/rounds").await;
     walk.fill("#round_id", &round.round_id).await;
     walk.follow("#find-round button").await;

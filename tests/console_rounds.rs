@@ -40,23 +40,15 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         eligible(&mut registry, 43, "陈三").await,
     ];
     let today = common::today_cst();
-    let round = rounds
-        .create_evaluation_round(common::new_round(today))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::create_round(&mut rounds, common::new_round(today)).await;
     let applied_on = today - Duration::days(40);
     let mut ids = Vec::new();
     for t in &teachers {
-        let a = rounds
-            .apply_for_title(common::application_request(&round, t, applied_on))
-            .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
+        let a = common::apply_for_title(
+            &mut rounds,
+            common::application_request(&round, t, applied_on),
+        )
+        .await;
         ids.push(a.application_id);
     }
     let (a, b, c) = (&ids[0], &ids[1], &ids[2]);

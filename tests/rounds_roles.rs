@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    eligible_teacher, round_in, start_server_in, start_server_in_with, today_cst, TestServer, Token,
+    apply_for_title, create_round, eligible_teacher, round_in, start_server_in,
+    start_server_in_with, today_cst, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
@@ -69,14 +70,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
-    let round_id = hr
-        .create_evaluation_round(round)
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let round_id = create_round(&mut hr, round).await.round_id;
 
     // Each county applies for its own teachers; another county's is not there for it.
     let other = yanping
@@ -84,20 +78,8 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .await
         .unwrap_err();
     assert_eq!(other.code(), Code::NotFound);
-    let mine = yanping
-        .apply_for_title(apply(&round_id, &in_a))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
-    let theirs = shunchang
-        .apply_for_title(apply(&round_id, &in_b))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let mine = apply_for_title(&mut yanping, apply(&round_id, &in_a)).await;
+    let theirs = apply_for_title(&mut shunchang, apply(&round_id, &in_b)).await;
     let denied = reader
         .apply_for_title(apply(&round_id, &in_a))
         .await

@@ -3,6 +3,7 @@
 
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use tonic::codegen::{Body, Bytes, StdError};
@@ -104,6 +105,53 @@ pub async fn open_case<T: Transport>(
         .into_inner()
         .case
         .expect("case")
+}
+
+/// Forwards the case to the city with the county's `opinion`; the case as it then stands.
+pub async fn forward_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    case_id: &str,
+    opinion: &str,
+) -> pb::Case {
+    client
+        .forward_case(pb::ForwardCaseRequest {
+            case_id: case_id.into(),
+            opinion: opinion.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("forward the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Opens the evaluation round `request` asks for; the round as recorded.
+pub async fn create_round<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    request: pb::CreateEvaluationRoundRequest,
+) -> pb::EvaluationRound {
+    client
+        .create_evaluation_round(request)
+        .await
+        .expect("open the round")
+        .into_inner()
+        .round
+        .expect("round")
+}
+
+/// Makes the application `request` carries; the application as recorded.
+pub async fn apply_for_title<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    request: pb::ApplyForTitleRequest,
+) -> pb::TitleApplication {
+    client
+        .apply_for_title(request)
+        .await
+        .expect("apply")
+        .into_inner()
+        .application
+        .expect("application")
 }
 
 /// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL

@@ -376,14 +376,7 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
         .await
         .unwrap();
     let new_round = round_in(COUNTY);
-    let round = rounds
-        .create_evaluation_round(new_round.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let round = create_round(&mut rounds, new_round.clone()).await.round_id;
     let applied_on = (today_cst() - chrono::Duration::days(30)).to_string();
     let application = rounds
         .apply_for_title(pb::ApplyForTitleRequest {

@@ -51,8 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    eligible_teacher, open_case, round_in, start_server_in, start_server_in_with, teacher,
-    today_cst, TestServer,
+    create_round, eligible_teacher, open_case, round_in, start_server_in, start_server_in_with,
+    teacher, today_cst, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -98,14 +98,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
     let teacher_b = eligible_teacher(&mut registry, 61, B).await;
     let channel = channel(&setup).await;
     let mut rounds = EvaluationServiceClient::new(channel.clone());
-    let round_id = rounds
-        .create_evaluation_round(round_in(B))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let round_id = create_round(&mut rounds, round_in(B)).await.round_id;
     let application = rounds
         .apply_for_title(pb::ApplyForTitleRequest {
             round_id: round_id.clone(),
