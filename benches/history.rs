@@ -34,11 +34,7 @@ fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(100_000, "teachers")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
-    println!(
-        "machine   nproc {}, load average {} at start",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average()
-    );
+    println!("{}", common::machine_at_start());
     println!("run       {count} creates, then {count} school moves, {in_flight} in flight");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

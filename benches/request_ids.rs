@@ -35,11 +35,7 @@ fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(1_000_000, "creates")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
-    println!(
-        "machine   nproc {}, load average {} at start",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        common::load_average()
-    );
+    println!("{}", common::machine_at_start());
     println!(
         "run       {count} creates with request ids, {in_flight} in flight, retention {} s, in {}",
         RETENTION.as_secs(),

@@ -103,6 +103,16 @@ pub fn today() -> NaiveDate {
     chrono::Utc::now().with_timezone(&cst).date_naive()
 }
 
+/// The line a bench's report opens with: the CPUs and the one-minute load as it starts,
+/// to read its figures against.
+pub fn machine_at_start() -> String {
+    format!(
+        "machine   nproc {}, load average {} at start",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    )
+}
+
 /// The one-minute load average ("?" where /proc/loadavg cannot be read).
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -516,15 +516,7 @@ async fn bench_get(
     print_server_memory(target.server_pid, "before");
     let ids = Arc::new(ids);
 
-    let calls = registry_clients(channels, concurrency)
-        .into_iter()
-        .enumerate()
-        .map(|(i, client)| GetCall {
-            client,
-            ids: ids.clone(),
-            rng: StdRng::seed_from_u64(i as u64),
-        })
-        .collect();
+    let calls = GetCall::workers(channels, concurrency, &ids);
     let get = target
         .phase("get", drive(calls, Stop::At(Instant::now() + seconds)))
         .await;
@@ -843,6 +835,22 @@ struct GetCall {
     client: RegistryClient,
     ids: Arc<Vec<String>>,
     rng: StdRng,
+}
+
+impl GetCall {
+    /// `workers` calls spread over `channels`, each drawing from `ids` with its own
+    /// generator, seeded by its place so that runs repeat.
+    fn workers(channels: &[Channel], workers: usize, ids: &Arc<Vec<String>>) -> Vec<GetCall> {
+        registry_clients(channels, workers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, client)| GetCall {
+                client,
+                ids: ids.clone(),
+                rng: StdRng::seed_from_u64(i as u64),
+            })
+            .collect()
+    }
 }
 
 impl Call for GetCall {
