@@ -17,7 +17,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, list_all, restore_into, start_server, start_server_in, teacher, Client,
+    all_changes, create, get_round, list_all, restore_into, start_server, start_server_in, teacher,
+    Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -352,15 +353,7 @@ async fn evaluation_reads(
     Vec<pb::EthicsFinding>,
     Vec<pb::RoundFigures>,
 ) {
-    let round_read = client
-        .get_evaluation_round(pb::GetEvaluationRoundRequest {
-            round_id: round.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round_read = get_round(client, round).await;
     let applications = client
         .list_title_applications(pb::ListTitleApplicationsRequest {
             round_id: round.into(),

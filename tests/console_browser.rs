@@ -502,15 +502,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     let summary = walk.text("#batch-summary").await;
     assert!(summary.contains("完成 1"), "{summary}");
     walk.shot("round-publicity").await;
-    let opened = rounds
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let opened = common::get_title_application(&mut rounds, &application.application_id).await;
     let school_end: chrono::NaiveDate = opened.publicity[0].ends_on.parse().unwrap();
     let votes = files.path().join("votes.csv");
     std::fs::write(

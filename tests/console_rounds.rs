@@ -14,15 +14,7 @@ use console_support::*;
 use teacher_registry::api::pb;
 
 async fn application(rounds: &mut Rounds, id: &str) -> pb::TitleApplication {
-    rounds
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+    common::get_title_application(rounds, id).await
 }
 
 fn ends(a: &pb::TitleApplication, stage: usize) -> NaiveDate {
@@ -400,15 +392,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
     assert_eq!(opened.status, 303, "{}", opened.body);
     let path = opened.header("location").unwrap().to_string();
     let round_id = path.strip_prefix("/rounds/").unwrap().to_string();
-    let round = rounds
-        .get_evaluation_round(pb::GetEvaluationRoundRequest {
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::get_round(&mut rounds, &round_id).await;
     assert_eq!(round.committee, ["张委员", "李委员", "王委员"]);
     assert_eq!(
         (

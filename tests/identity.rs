@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::principals::server_with_principals;
+use common::identity::{passport_and_card, server_with_principals};
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -155,8 +155,6 @@ async fn registry_as(server: &TestServer, token: &str) -> Registry {
     )
 }
 
-const B: &str = "350721";
-
 fn lookup(national_id: &str) -> pb::LookupTeacherRequest {
     pb::LookupTeacherRequest {
         key: Some(pb::lookup_teacher_request::Key::NationalId(
@@ -271,15 +269,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
 
     // A second principal reads it and approves it.
     let mut chief = identity_as(&server, &who.chief).await;
-    let read = chief
-        .get_identity_correction(pb::GetIdentityCorrectionRequest {
-            correction_id: proposed.correction_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+    let read = get_identity_correction(&mut chief, &proposed.correction_id).await;
     assert_eq!(read, proposed);
     assert_eq!(
         chief
@@ -486,33 +476,6 @@ async fn candidates(client: &mut Duplicates, county: &str) -> Vec<pb::DuplicateC
 }
 
 /// A passport record in A and a resident identity card record in B of one person.
-async fn passport_and_card(admin: &mut Registry) -> (pb::Teacher, pb::Teacher) {
-    let passport = create(
-        admin,
-        pb::Teacher {
-            id_document_type: pb::IdDocumentType::Passport as i32,
-            national_id: "E55555555".into(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-02".into(),
-            ..teacher(10, A)
-        },
-    )
-    .await;
-    let card = create(
-        admin,
-        pb::Teacher {
-            national_id: resident_id("350702", "1985-03-02", 2),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            // The personnel file disagrees with the card; the card's details still match.
-            birth_date: "1985-03-12".into(),
-            ..teacher(11, B)
-        },
-    )
-    .await;
-    (passport, card)
-}
 
 #[tokio::test]
 async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_dismissed() {

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::principals::server_with_principals;
+use common::identity::{passport_and_card, server_with_principals};
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -123,30 +123,8 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 
     // One person: a passport record in A, a resident identity card record in B holding
     // a certificate and a title.
-    let passport = create(
-        &mut admin,
-        pb::Teacher {
-            id_document_type: pb::IdDocumentType::Passport as i32,
-            national_id: "E55555555".into(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-02".into(),
-            ..teacher(10, A)
-        },
-    )
-    .await;
+    let (passport, card) = passport_and_card(&mut admin).await;
     let card_number = resident_id("350702", "1985-03-02", 2);
-    let card = create(
-        &mut admin,
-        pb::Teacher {
-            national_id: card_number.clone(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-12".into(),
-            ..teacher(11, B)
-        },
-    )
-    .await;
     admin
         .issue_certificate(issue_request(&card.teacher_id, "20163500022000042"))
         .await
@@ -489,15 +467,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     assert!(candidates(&mut duplicates).await.is_empty());
     // The pending correction is there, and a second principal approves it.
     let mut clerk = Identity::new(copy.channel_as(&who.clerk).await);
-    let read = clerk
-        .get_identity_correction(pb::GetIdentityCorrectionRequest {
-            correction_id: proposed.correction_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+    let read = get_identity_correction(&mut clerk, &proposed.correction_id).await;
     assert_eq!(read, proposed);
     let approved = clerk
         .approve_identity_correction(pb::ApproveIdentityCorrectionRequest {

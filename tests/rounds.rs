@@ -8,22 +8,14 @@ mod common;
 mod rounds_support;
 
 use chrono::{Duration, NaiveDate};
-use common::{get_teacher, start_server};
+use common::{get_teacher, get_title_application, start_server};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
 use tonic::Code;
 
 async fn get(client: &mut Rounds, application: &pb::TitleApplication) -> pb::TitleApplication {
-    client
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+    get_title_application(client, &application.application_id).await
 }
 
 async fn open_publicity(

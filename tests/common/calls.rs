@@ -4,6 +4,7 @@
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use tonic::codegen::{Body, Bytes, StdError};
@@ -152,6 +153,54 @@ pub async fn apply_for_title<T: Transport>(
         .into_inner()
         .application
         .expect("application")
+}
+
+/// The evaluation round as it stands now.
+pub async fn get_round<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    round_id: &str,
+) -> pb::EvaluationRound {
+    client
+        .get_evaluation_round(pb::GetEvaluationRoundRequest {
+            round_id: round_id.into(),
+        })
+        .await
+        .expect("get the round")
+        .into_inner()
+        .round
+        .expect("round")
+}
+
+/// The title application as it stands now.
+pub async fn get_title_application<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    application_id: &str,
+) -> pb::TitleApplication {
+    client
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: application_id.into(),
+        })
+        .await
+        .expect("get the application")
+        .into_inner()
+        .application
+        .expect("application")
+}
+
+/// The identity correction as it stands now.
+pub async fn get_identity_correction<T: Transport>(
+    client: &mut IdentityServiceClient<T>,
+    correction_id: &str,
+) -> pb::IdentityCorrection {
+    client
+        .get_identity_correction(pb::GetIdentityCorrectionRequest {
+            correction_id: correction_id.into(),
+        })
+        .await
+        .expect("get the correction")
+        .into_inner()
+        .correction
+        .expect("correction")
 }
 
 /// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL

@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 mod calls;
-pub mod principals;
+pub mod identity;
 pub mod serve_process;
 
 // Not every test binary makes these calls; they are part of `common` all the same.

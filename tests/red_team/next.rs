@@ -51,8 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    create_round, eligible_teacher, open_case, round_in, start_server_in, start_server_in_with,
-    teacher, today_cst, TestServer,
+    create_round, eligible_teacher, get_title_application, open_case, round_in, start_server_in,
+    start_server_in_with, teacher, today_cst, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -269,15 +269,7 @@ async fn steps_on_records_the_caller_cannot_read_answer_as_missing() {
         .into_inner()
         .findings;
     assert_eq!(findings.len(), 1, "{findings:?}");
-    let application = admin
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: b.application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let application = get_title_application(&mut admin, &b.application.application_id).await;
     assert_eq!(application.etag, b.application.etag);
 }
 
@@ -292,15 +284,7 @@ async fn only_admins_see_who_took_evaluation_steps() {
         ("reader", &tokens.reader, false),
     ] {
         let mut rounds = rounds_as(&server, token).await;
-        let application = rounds
-            .get_title_application(pb::GetTitleApplicationRequest {
-                application_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
+        let application = get_title_application(&mut rounds, &id).await;
         let listed = rounds
             .list_title_applications(pb::ListTitleApplicationsRequest {
                 round_id: application.round_id.clone(),
