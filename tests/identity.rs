@@ -434,22 +434,8 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--server".into(), server.address.to_string()]);
-    let token = token.to_string();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env("TEACHER_REGISTRY_TOKEN", token)
-            .output()
-            .expect("run the binary");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    })
-    .await
-    .unwrap()
+    let ran = run_binary(args, Some(token)).await;
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<

@@ -25,20 +25,8 @@ type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Authed>;
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (bool, String) {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--server".into(), server.address.to_string()]);
-    let token = token.to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env("TEACHER_REGISTRY_TOKEN", token)
-            .output()
-            .expect("run the binary")
-    })
-    .await
-    .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.success(), said)
+    let ran = run_binary(args, Some(token)).await;
+    (ran.code == 0, ran.stdout + &ran.stderr)
 }
 
 /// Runs `teacher-registry sync` for `county` into `mirror`; the registry numbers the

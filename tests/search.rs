@@ -385,21 +385,8 @@ async fn a_county_finds_only_its_own_teachers_and_a_reader_sees_masked_numbers()
 }
 
 async fn run_cli(args: Vec<String>) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env_remove("TEACHER_REGISTRY_TOKEN")
-            .output()
-            .expect("run the binary");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    })
-    .await
-    .unwrap()
+    let ran = run_binary(args, None).await;
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -3,11 +3,14 @@
 //! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
+mod binary;
 mod calls;
 pub mod identity;
 pub mod serve_process;
 
 // Not every test binary makes these calls; they are part of `common` all the same.
+#[allow(unused_imports)]
+pub use binary::{run_binary, Ran};
 #[allow(unused_imports)]
 pub use calls::*;
 
