@@ -17,8 +17,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, get_round, list_all, restore_into, start_server, start_server_in, teacher,
-    Client,
+    all_changes, create, get_round, list_all, restore_consistent, restore_into, start_server,
+    start_server_in, teacher, Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -145,14 +145,7 @@ async fn a_backup_under_writes_restores_to_the_registry_at_its_revision() {
     let source = by_id(list_all(&mut client, pb::ListTeachersRequest::default()).await);
 
     let restored_dir = temp.path().join("restored");
-    let restored = restore_into(&backup_dir, &restored_dir)
-        .await
-        .expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    restore_consistent(&backup_dir, &restored_dir).await;
     let copy_server = start_server_in(&restored_dir).await;
     let mut copy_client = copy_server.client.clone();
     let copy = by_id(list_all(&mut copy_client, pb::ListTeachersRequest::default()).await);

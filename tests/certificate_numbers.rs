@@ -107,12 +107,7 @@ async fn a_stored_number_without_a_province_code_still_opens_and_is_found() {
     std::fs::remove_file(backup.join("revisions.jsonl")).unwrap();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let data = dir.path().join("restored");
-    let restored = common::restore_into(&backup, &data).await.expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    common::restore_consistent(&backup, &data).await;
 
     let again = start_server_in(&data).await;
     let mut client = again.client.clone();

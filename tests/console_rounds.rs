@@ -292,16 +292,8 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
 
 /// The round changes the registry has recorded (ListChanges), to show a refusal wrote none.
 async fn round_changes(registry: &mut Registry) -> usize {
-    registry
-        .list_changes(pb::ListChangesRequest {
-            after_revision: 0,
-            page_size: 1000,
-            ..Default::default()
-        })
+    common::all_changes(registry)
         .await
-        .unwrap()
-        .into_inner()
-        .changes
         .iter()
         .filter(|c| c.kind == pb::ChangeKind::EvaluationRoundChanged as i32)
         .count()

@@ -406,12 +406,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     );
 
     // Every step is in the change log, under its principal.
-    let changes = admin
-        .list_changes(pb::ListChangesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .changes;
+    let changes = all_changes(&mut admin).await;
     let steps: Vec<(i32, &str)> = changes
         .iter()
         .filter(|c| c.case_id == proposed.correction_id || c.case_id == second.correction_id)

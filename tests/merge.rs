@@ -428,14 +428,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     assert!(said.contains("4 identity records"), "{said}");
     let _source = server.stop().await;
     let restored_dir = temp.path().join("restored");
-    let restored = common::restore_into(&backup, &restored_dir)
-        .await
-        .expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    let restored = common::restore_consistent(&backup, &restored_dir).await;
     assert_eq!(restored.manifest.identity, 4);
 
     let copy = start_server_in_with(

@@ -61,6 +61,30 @@ pub async fn get_teacher<T: Transport>(
         .expect("teacher")
 }
 
+/// Every change in the feed, oldest first.
+pub async fn all_changes<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+) -> Vec<pb::Change> {
+    let mut changes = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = client
+            .list_changes(pb::ListChangesRequest {
+                after_revision: after,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("list changes")
+            .into_inner();
+        if page.changes.is_empty() {
+            return changes;
+        }
+        after = page.next_revision;
+        changes.extend(page.changes);
+    }
+}
+
 /// The teacher found by `key` (a document of any type).
 pub async fn lookup_teacher<T: Transport>(
     client: &mut TeacherRegistryServiceClient<T>,

@@ -130,6 +130,18 @@ pub async fn restore_into(
     teacher_registry::cli::run_restore_at(backup, &location_for(data_dir)).await
 }
 
+/// Restores `backup` into `data_dir` and checks that the restore found the registry
+/// consistent; what the restore reports.
+pub async fn restore_consistent(backup: &Path, data_dir: &Path) -> teacher_registry::cli::Restored {
+    let restored = restore_into(backup, data_dir).await.expect("restore");
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
+    restored
+}
+
 /// A server on a sled data directory whatever the tests run on: for tests of sled's own
 /// data (its files, the formats earlier releases wrote, a move from sled).
 pub async fn start_server_on_sled_in(data_dir: &Path, options: ServerOptions) -> TestServer {
@@ -309,28 +321,6 @@ pub async fn list_all(client: &mut Client, request: pb::ListTeachersRequest) -> 
             return all;
         }
         token = page.next_page_token;
-    }
-}
-
-/// Every change in the feed, oldest first.
-pub async fn all_changes(client: &mut Client) -> Vec<pb::Change> {
-    let mut changes = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = client
-            .list_changes(pb::ListChangesRequest {
-                after_revision: after,
-                page_size: 1000,
-                ..Default::default()
-            })
-            .await
-            .expect("list changes")
-            .into_inner();
-        if page.changes.is_empty() {
-            return changes;
-        }
-        after = page.next_revision;
-        changes.extend(page.changes);
     }
 }
 
