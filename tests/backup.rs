@@ -17,8 +17,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, get_round, list_all, restore_consistent, restore_into, start_server,
-    start_server_in, teacher, Client,
+    all_changes, create, get_round, list_all, list_applications, restore_consistent, restore_into,
+    start_server, start_server_in, teacher, Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -347,15 +347,7 @@ async fn evaluation_reads(
     Vec<pb::RoundFigures>,
 ) {
     let round_read = get_round(client, round).await;
-    let applications = client
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .applications;
+    let applications = list_applications(client, round, "").await;
     let findings = client
         .list_ethics_findings(pb::ListEthicsFindingsRequest {
             teacher_id: vetoed.into(),

@@ -425,18 +425,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
         "{}",
         lapsed.body
     );
-    let listed = async |rounds: &mut Rounds| {
-        rounds
-            .list_title_applications(pb::ListTitleApplicationsRequest {
-                round_id: round_id.clone(),
-                county_code: String::new(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .applications
-    };
+    let listed = async |rounds: &mut Rounds| common::list_applications(rounds, &round_id, "").await;
     assert!(listed(&mut rounds).await.is_empty());
     let applied = apply(&mut http, &ready.teacher_id, "apply-3").await;
     assert_eq!(applied.status, 303, "{}", applied.body);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    apply_for_title, create_round, eligible_teacher, round_in, start_server_in,
+    apply_for_title, create_round, eligible_teacher, list_applications, round_in, start_server_in,
     start_server_in_with, today_cst, TestServer, Token,
 };
 use teacher_registry::api::pb;
@@ -87,16 +87,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
     assert_eq!(denied.code(), Code::PermissionDenied);
 
     // A county sees its own county's applications and figures only.
-    let listed = yanping
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round_id.clone(),
-            county_code: String::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .applications;
+    let listed = list_applications(&mut yanping, &round_id, "").await;
     let ids: Vec<&str> = listed.iter().map(|a| a.application_id.as_str()).collect();
     assert_eq!(ids, [mine.application_id.as_str()]);
     let asked_b = yanping

@@ -195,6 +195,25 @@ pub async fn get_round<T: Transport>(
         .expect("round")
 }
 
+/// The first page of the round's applications: of `county`, or of every county the caller
+/// sees for "".
+pub async fn list_applications<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    round_id: &str,
+    county: &str,
+) -> Vec<pb::TitleApplication> {
+    client
+        .list_title_applications(pb::ListTitleApplicationsRequest {
+            round_id: round_id.into(),
+            county_code: county.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list the applications")
+        .into_inner()
+        .applications
+}
+
 /// The title application as it stands now.
 pub async fn get_title_application<T: Transport>(
     client: &mut EvaluationServiceClient<T>,

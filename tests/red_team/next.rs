@@ -51,8 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    create_round, eligible_teacher, get_title_application, open_case, round_in, start_server_in,
-    start_server_in_with, teacher, today_cst, TestServer,
+    create_round, eligible_teacher, get_title_application, list_applications, open_case, round_in,
+    start_server_in, start_server_in_with, teacher, today_cst, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -285,16 +285,7 @@ async fn only_admins_see_who_took_evaluation_steps() {
     ] {
         let mut rounds = rounds_as(&server, token).await;
         let application = get_title_application(&mut rounds, &id).await;
-        let listed = rounds
-            .list_title_applications(pb::ListTitleApplicationsRequest {
-                round_id: application.round_id.clone(),
-                county_code: String::new(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .applications;
+        let listed = list_applications(&mut rounds, &application.round_id, "").await;
         let findings = rounds
             .list_ethics_findings(pb::ListEthicsFindingsRequest {
                 teacher_id: b.teacher.teacher_id.clone(),
