@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use teacher_registry::domain::{
     resident_check_character, Choice, EmploymentStatus, Gender, IdDocumentType, TeacherField,
     TeacherInput,
@@ -34,11 +34,7 @@ fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(100_000, "teachers")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
-    println!(
-        "machine   nproc {}, load average {} at start",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load_average()
-    );
+    println!("{}", common::machine_at_start());
     println!("run       {count} creates, then {count} school moves, {in_flight} in flight");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -111,7 +107,7 @@ async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<V
 
 /// Moves every teacher to 第二中学: an update of one field, the most common change.
 async fn move_schools(store: &Store, ids: Vec<Target>, in_flight: usize) -> anyhow::Result<()> {
-    let mut results = futures::stream::iter(ids.into_iter().enumerate())
+    futures::stream::iter(ids.into_iter().enumerate())
         .map(|(n, target)| {
             let store = store.clone();
             async move {
@@ -126,11 +122,9 @@ async fn move_schools(store: &Store, ids: Vec<Target>, in_flight: usize) -> anyh
                 anyhow::Ok(())
             }
         })
-        .buffer_unordered(in_flight);
-    while let Some(result) = results.next().await {
-        result?;
-    }
-    Ok(())
+        .buffer_unordered(in_flight)
+        .try_collect()
+        .await
 }
 
 /// Keys and bytes (key + value) by a key's first byte.

@@ -21,11 +21,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{Days, NaiveDate};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use teacher_registry::domain::{
-    resident_check_character, Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle,
-    TeacherInput,
+    Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle, TeacherInput,
 };
 use teacher_registry::store::{compact, Store, StoreOptions, WriteContext};
 
@@ -37,11 +35,7 @@ fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(1_000_000, "creates")?;
     let temp = tempfile::tempdir()?;
     let dir = temp.path().join("data");
-    println!(
-        "machine   nproc {}, load average {} at start",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        common::load_average()
-    );
+    println!("{}", common::machine_at_start());
     println!(
         "run       {count} creates with request ids, {in_flight} in flight, retention {} s, in {}",
         RETENTION.as_secs(),
@@ -97,7 +91,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<()> {
     let today = teacher_registry::clock::today();
-    let mut results = futures::stream::iter(0..count)
+    futures::stream::iter(0..count)
         .map(|n| {
             let store = store.clone();
             async move {
@@ -112,11 +106,9 @@ async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<(
                 anyhow::Ok(())
             }
         })
-        .buffer_unordered(in_flight);
-    while let Some(result) = results.next().await {
-        result?;
-    }
-    Ok(())
+        .buffer_unordered(in_flight)
+        .try_collect()
+        .await
 }
 
 /// The data directory's size, sled's own figure when the store was open, and the keys and
@@ -164,66 +156,25 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// County codes of Nanping, Fujian, and the county names used in school names.
-const COUNTIES: [(&str, &str); 10] = [
-    ("350702", "延平区"),
-    ("350721", "顺昌县"),
-    ("350722", "浦城县"),
-    ("350723", "光泽县"),
-    ("350724", "松溪县"),
-    ("350725", "政和县"),
-    ("350781", "邵武市"),
-    ("350782", "武夷山市"),
-    ("350783", "建瓯市"),
-    ("350784", "建阳市"),
-];
-const SCHOOLS: [&str; 6] = [
-    "第一中学",
-    "第二中学",
-    "第三中学",
-    "实验小学",
-    "第一小学",
-    "第二小学",
-];
-const SURNAMES: [&str; 12] = [
-    "陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许",
-];
-const GIVEN_NAMES: [&str; 14] = [
-    "志明", "秀英", "建华", "丽萍", "伟", "芳", "海燕", "国强", "晓东", "雪梅", "文斌", "玉兰",
-    "振宇", "婷",
-];
-const FIRST_BIRTH: NaiveDate = NaiveDate::from_ymd_opt(1960, 1, 1).expect("a date");
-const BIRTH_DAYS: u64 = 14_976;
-
-/// Teacher `n`, as `benches/load.rs` makes them: distinct below 10 × 14,976 × 1,000, valid,
-/// consistent with its identity card, a legacy title on one in three.
+/// Teacher `n` of the bench roster (the same as `benches/load`'s), as the store takes it.
 fn teacher(n: u64) -> TeacherInput {
-    let (county, county_name) = COUNTIES[(n % COUNTIES.len() as u64) as usize];
-    let rest = n / COUNTIES.len() as u64;
-    let sequence = rest % 1000;
-    let day = (rest / 1000 + sequence * 37) % BIRTH_DAYS;
-    let birth = FIRST_BIRTH + Days::new(day);
-    let first17 = format!("{county}{}{sequence:03}", birth.format("%Y%m%d"));
-    let check = resident_check_character(first17.as_bytes());
+    let person = common::roster::person(n);
     TeacherInput {
         id_document_type: Choice::Known(IdDocumentType::ResidentIdCard),
-        national_id: format!("{first17}{check}"),
-        name: format!(
-            "{}{}",
-            SURNAMES[(n % 12) as usize],
-            GIVEN_NAMES[(n / 12 % 14) as usize]
-        ),
-        gender: Choice::Known(match sequence % 2 {
-            1 => Gender::Male,
-            _ => Gender::Female,
+        national_id: person.national_id,
+        name: person.name,
+        gender: Choice::Known(if person.male {
+            Gender::Male
+        } else {
+            Gender::Female
         }),
-        birth_date: birth.format("%Y-%m-%d").to_string(),
-        county_code: county.to_string(),
-        school: format!("{county_name}{}", SCHOOLS[(rest % 6) as usize]),
+        birth_date: person.birth_date,
+        county_code: person.county_code,
+        school: person.school,
         employment_status: Choice::Known(EmploymentStatus::Active),
-        legacy_title: match n % 3 {
-            0 => Choice::Known(LegacyTitle::ALL[(n / 3 % 8) as usize]),
-            _ => Choice::Unset,
+        legacy_title: match person.legacy_title {
+            Some(place) => Choice::Known(LegacyTitle::ALL[place]),
+            None => Choice::Unset,
         },
         legacy_title_limited_scope: false,
     }

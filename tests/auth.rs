@@ -417,16 +417,7 @@ async fn readers_see_identity_numbers_masked() {
     let mut admin = as_token(&server, &tokens.admin).await;
     let (a, _) = seed(&mut admin).await;
     let mut reader = as_token(&server, &tokens.reader).await;
-    let got = reader
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: a.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let got = get_teacher(&mut reader, &a.teacher_id).await;
     let expected = format!(
         "{}**************{}",
         &a.national_id[..2],
@@ -453,16 +444,7 @@ async fn readers_see_identity_numbers_masked() {
         .iter()
         .filter_map(|c| c.teacher.as_ref())
         .all(|t| t.national_id.contains("**************")));
-    let full = admin
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: a.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let full = get_teacher(&mut admin, &a.teacher_id).await;
     assert_eq!(full.national_id, a.national_id, "admins see it whole");
 }
 
@@ -547,27 +529,6 @@ async fn one_principal_beyond_its_share_is_resource_exhausted() {
         .list_teachers(pb::ListTeachersRequest::default())
         .await
         .unwrap();
-}
-
-/// A certificate for `name` with its key and parameters: self-signed, or signed by the
-/// issuer given as its parameters and key.
-fn certificate_pair(
-    name: &str,
-    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
-    ca: bool,
-) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-    if ca {
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    }
-    let cert = match issuer {
-        Some((issuer_params, issuer_key)) => params
-            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
-            .unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    (cert, key, params)
 }
 
 #[tokio::test]

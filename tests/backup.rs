@@ -17,7 +17,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, list_all, restore_into, start_server, start_server_in, teacher, Client,
+    all_changes, create, get_round, list_all, list_applications, restore_consistent, restore_into,
+    start_server, start_server_in, teacher, Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -144,14 +145,7 @@ async fn a_backup_under_writes_restores_to_the_registry_at_its_revision() {
     let source = by_id(list_all(&mut client, pb::ListTeachersRequest::default()).await);
 
     let restored_dir = temp.path().join("restored");
-    let restored = restore_into(&backup_dir, &restored_dir)
-        .await
-        .expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    restore_consistent(&backup_dir, &restored_dir).await;
     let copy_server = start_server_in(&restored_dir).await;
     let mut copy_client = copy_server.client.clone();
     let copy = by_id(list_all(&mut copy_client, pb::ListTeachersRequest::default()).await);
@@ -352,24 +346,8 @@ async fn evaluation_reads(
     Vec<pb::EthicsFinding>,
     Vec<pb::RoundFigures>,
 ) {
-    let round_read = client
-        .get_evaluation_round(pb::GetEvaluationRoundRequest {
-            round_id: round.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
-    let applications = client
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .applications;
+    let round_read = get_round(client, round).await;
+    let applications = list_applications(client, round, "").await;
     let findings = client
         .list_ethics_findings(pb::ListEthicsFindingsRequest {
             teacher_id: vetoed.into(),

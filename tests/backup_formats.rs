@@ -20,8 +20,8 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore, BackupFormat, Manifest};
 
 use common::{
-    all_changes, certificate, create_request, list_all, resident_id, restore_into, start_server,
-    start_server_in, teacher, Client,
+    all_changes, certificate, create_request, list_all, resident_id, restore_consistent,
+    restore_into, start_server, start_server_in, teacher, Client,
 };
 
 const FIXTURE_V1: &str = "tests/fixtures/backup-v1";
@@ -236,12 +236,7 @@ async fn contents(client: &mut Client) -> Contents {
 /// Restores `backup` into a new directory under `temp` and reads the registry back.
 async fn restored(backup: &Path, temp: &Path, name: &str) -> (Manifest, Contents) {
     let data = temp.join(name);
-    let restored = restore_into(backup, &data).await.expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    let restored = restore_consistent(backup, &data).await;
     let mut server = start_server_in(&data).await;
     let contents = contents(&mut server.client).await;
     server.stop().await;

@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{certificate, issue_request, start_server_with_auth, teacher, TestServer, Token};
+use common::{
+    certificate, forward_case, get_case, issue_request, start_server_with_auth, teacher,
+    TestServer, Token,
+};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
@@ -140,17 +143,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         Code::NotFound,
         "a case the city cannot read is not there for its steps either"
     );
-    let forwarded = yanping
-        .forward_case(pb::ForwardCaseRequest {
-            case_id: senior.case_id.clone(),
-            opinion: "同意".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let forwarded = forward_case(&mut yanping, &senior.case_id, "同意").await;
     let listed = nanping
         .list_cases(pb::ListCasesRequest::default())
         .await
@@ -213,16 +206,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .decide_case(approval(&primary, "20163500022000124"))
         .await
         .unwrap();
-    let holder = yanping
-        .get_case(pb::GetCaseRequest {
-            case_id: primary.case_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
-        .teacher_id;
+    let holder = get_case(&mut yanping, &primary.case_id).await.teacher_id;
     // Another county's teacher is not there for B: a reissue of A's certificate, or a
     // certification of A's teacher by number, is NOT_FOUND, and B learns no name.
     for case in [
@@ -303,15 +287,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
         .case
         .unwrap();
     let mut auditor = cases_as(&server, &reader).await;
-    let seen = auditor
-        .get_case(pb::GetCaseRequest {
-            case_id: pending.case_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let seen = get_case(&mut auditor, &pending.case_id).await;
     let national_id = &seen.applicant.unwrap().national_id;
     assert!(national_id.contains('*'), "{national_id}");
     assert_ne!(national_id, &teacher(7, A).national_id);

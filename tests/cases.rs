@@ -7,8 +7,8 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, issue_request, registry_args, start_server, teacher,
-    today_cst as today, violated_fields, Client, TestServer,
+    certificate, create, error_info, forward_case, get_case, get_teacher, issue_request,
+    registry_args, start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -124,28 +124,6 @@ async fn decide(client: &mut Cases, request: pb::DecideCaseRequest) -> pb::Decid
 /// The status of a decision the service refuses.
 async fn refused_decision(client: &mut Cases, request: pb::DecideCaseRequest) -> tonic::Status {
     client.decide_case(request).await.unwrap_err()
-}
-
-async fn get_case(client: &mut Cases, case_id: &str) -> pb::Case {
-    let request = pb::GetCaseRequest {
-        case_id: case_id.into(),
-    };
-    client
-        .get_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
-}
-
-async fn get_teacher(registry: &mut Client, teacher_id: &str) -> pb::Teacher {
-    let request = pb::GetTeacherRequest {
-        teacher_id: teacher_id.into(),
-        revision: None,
-    };
-    let teacher = registry.get_teacher(request).await.unwrap().into_inner();
-    teacher.teacher.unwrap()
 }
 
 /// Issues the holder certificate `number`.
@@ -490,17 +468,7 @@ async fn two_level_certification_goes_to_the_city_with_the_county_opinion() {
     )
     .await;
     assert_eq!(reason(&county_decides), "CITY_DECIDES");
-    let forwarded = client
-        .forward_case(pb::ForwardCaseRequest {
-            case_id: case.case_id.clone(),
-            opinion: "材料齐全，同意认定".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let forwarded = forward_case(&mut client, &case.case_id, "材料齐全，同意认定").await;
     assert_eq!(forwarded.state, pb::CaseState::Forwarded as i32);
     assert_eq!(forwarded.county_opinion, "材料齐全，同意认定");
     assert_eq!(

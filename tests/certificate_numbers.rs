@@ -39,16 +39,7 @@ async fn a_new_number_needs_a_province_code_and_a_sex_digit_only_warns() {
         "{}",
         refused.message()
     );
-    let unchanged = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: male.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let unchanged = get_teacher(&mut client, &male.teacher_id).await;
     assert_eq!(unchanged.revision, male.revision);
 
     // 2016, digit 11 = 2 (female), to a man: accepted, with a warning.
@@ -116,27 +107,15 @@ async fn a_stored_number_without_a_province_code_still_opens_and_is_found() {
     std::fs::remove_file(backup.join("revisions.jsonl")).unwrap();
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let data = dir.path().join("restored");
-    let restored = common::restore_into(&backup, &data).await.expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    common::restore_consistent(&backup, &data).await;
 
     let again = start_server_in(&data).await;
     let mut client = again.client.clone();
-    let found = client
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(pb::lookup_teacher_request::Key::CertificateNumber(
-                old_number.into(),
-            )),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let found = lookup_teacher(
+        &mut client,
+        pb::lookup_teacher_request::Key::CertificateNumber(old_number.into()),
+    )
+    .await;
     assert_eq!(found.teacher_id, holder.teacher_id);
     assert_eq!(found.certificates[0].certificate_number, old_number);
     // Its lifecycle goes on: it is registered like any other.

@@ -6,20 +6,8 @@ use common::*;
 use teacher_registry::api::pb;
 
 async fn run_cli(args: Vec<String>) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run the binary");
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    })
-    .await
-    .unwrap()
+    let ran = run_binary(args, None).await;
+    (ran.code == 0, ran.stdout, ran.stderr)
 }
 
 fn args(list: &[&str]) -> Vec<String> {

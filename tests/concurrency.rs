@@ -74,16 +74,7 @@ async fn etag_guarded_updates_lose_nothing() {
             let mut aborted = 0;
             for _ in 0..EDITS {
                 loop {
-                    let current = client
-                        .get_teacher(pb::GetTeacherRequest {
-                            teacher_id: id.clone(),
-                            revision: None,
-                        })
-                        .await
-                        .unwrap()
-                        .into_inner()
-                        .teacher
-                        .unwrap();
+                    let current = get_teacher(&mut client, &id).await;
                     // The school holds a counter: a lost update would leave it short.
                     let count: usize = current.school.parse().unwrap_or(0);
                     let patch = pb::Teacher {
@@ -115,16 +106,7 @@ async fn etag_guarded_updates_lose_nothing() {
     for task in tasks {
         aborted += task.await.unwrap();
     }
-    let last = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: created.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let last = get_teacher(&mut client, &created.teacher_id).await;
     assert_eq!(
         last.school,
         (WRITERS * EDITS).to_string(),

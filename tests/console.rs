@@ -146,25 +146,6 @@ async fn forms_without_their_csrf_token_are_refused_and_change_nothing() {
     assert_eq!(teacher.certificates[0].copies.len(), 1);
 }
 
-fn certificate_pair(
-    name: &str,
-    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
-    ca: bool,
-) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-    if ca {
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    }
-    let cert = match issuer {
-        Some((issuer_params, issuer_key)) => params
-            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
-            .unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    (cert, key, params)
-}
-
 /// GET `path` over TLS, trusting `ca`; the answer's head.
 async fn get_over_tls(
     address: std::net::SocketAddr,
@@ -195,8 +176,8 @@ async fn get_over_tls(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_tls_the_console_is_served_over_tls_with_secure_cookies() {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, ca_key, ca_params) = certificate_pair("console test CA", None, true);
-    let (cert, key, _) = certificate_pair("localhost", Some((&ca_params, &ca_key)), false);
+    let (ca, ca_key, ca_params) = common::certificate_pair("console test CA", None, true);
+    let (cert, key, _) = common::certificate_pair("localhost", Some((&ca_params, &ca_key)), false);
     let write = |name: &str, text: String| {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();

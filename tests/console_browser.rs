@@ -481,21 +481,13 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     let mut registry = registry;
     let applicant = eligible(&mut registry, 61, "周评").await;
     let today = common::today_cst();
-    let round = rounds
-        .create_evaluation_round(common::new_round(today))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::create_round(&mut rounds, common::new_round(today)).await;
     let applied_on = today - chrono::Duration::days(40);
-    let application = rounds
-        .apply_for_title(common::application_request(&round, &applicant, applied_on))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let application = common::apply_for_title(
+        &mut rounds,
+        common::application_request(&round, &applicant, applied_on),
+    )
+    .await;
     walk.goto("/rounds").await;
     walk.fill("#round_id", &round.round_id).await;
     walk.follow("#find-round button").await;
@@ -510,15 +502,7 @@ async fn run(walk: &mut Walk, fx: &Fixture) {
     let summary = walk.text("#batch-summary").await;
     assert!(summary.contains("完成 1"), "{summary}");
     walk.shot("round-publicity").await;
-    let opened = rounds
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let opened = common::get_title_application(&mut rounds, &application.application_id).await;
     let school_end: chrono::NaiveDate = opened.publicity[0].ends_on.parse().unwrap();
     let votes = files.path().join("votes.csv");
     std::fs::write(

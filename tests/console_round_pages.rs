@@ -32,13 +32,7 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
     let fx = start(dir.path(), |_| {}).await;
     let (mut registry, mut rounds) = clients(&fx).await;
     let today = common::today_cst();
-    let round = rounds
-        .create_evaluation_round(common::new_round(today))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::create_round(&mut rounds, common::new_round(today)).await;
     let mut ids = Vec::new();
     for n in 0..52 {
         let teacher = eligible(&mut registry, 100 + n, &format!("林{n}")).await;

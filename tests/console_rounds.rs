@@ -14,31 +14,11 @@ use console_support::*;
 use teacher_registry::api::pb;
 
 async fn application(rounds: &mut Rounds, id: &str) -> pb::TitleApplication {
-    rounds
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: id.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+    common::get_title_application(rounds, id).await
 }
 
 fn ends(a: &pb::TitleApplication, stage: usize) -> NaiveDate {
     a.publicity[stage].ends_on.parse().unwrap()
-}
-
-/// The text of the element with `id` (up to its first closing tag).
-fn element<'a>(body: &'a str, id: &str) -> &'a str {
-    let at = body
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {body}"));
-    let rest = &body[at..];
-    &rest[..rest
-        .find("</table>")
-        .or(rest.find("</p>"))
-        .unwrap_or(rest.len())]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,23 +32,15 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
         eligible(&mut registry, 43, "陈三").await,
     ];
     let today = common::today_cst();
-    let round = rounds
-        .create_evaluation_round(common::new_round(today))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::create_round(&mut rounds, common::new_round(today)).await;
     let applied_on = today - Duration::days(40);
     let mut ids = Vec::new();
     for t in &teachers {
-        let a = rounds
-            .apply_for_title(common::application_request(&round, t, applied_on))
-            .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
+        let a = common::apply_for_title(
+            &mut rounds,
+            common::application_request(&round, t, applied_on),
+        )
+        .await;
         ids.push(a.application_id);
     }
     let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
@@ -320,16 +292,8 @@ async fn a_round_is_run_from_its_page_from_publicity_to_confirmation() {
 
 /// The round changes the registry has recorded (ListChanges), to show a refusal wrote none.
 async fn round_changes(registry: &mut Registry) -> usize {
-    registry
-        .list_changes(pb::ListChangesRequest {
-            after_revision: 0,
-            page_size: 1000,
-            ..Default::default()
-        })
+    common::all_changes(registry)
         .await
-        .unwrap()
-        .into_inner()
-        .changes
         .iter()
         .filter(|c| c.kind == pb::ChangeKind::EvaluationRoundChanged as i32)
         .count()
@@ -420,15 +384,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
     assert_eq!(opened.status, 303, "{}", opened.body);
     let path = opened.header("location").unwrap().to_string();
     let round_id = path.strip_prefix("/rounds/").unwrap().to_string();
-    let round = rounds
-        .get_evaluation_round(pb::GetEvaluationRoundRequest {
-            round_id: round_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = common::get_round(&mut rounds, &round_id).await;
     assert_eq!(round.committee, ["张委员", "李委员", "王委员"]);
     assert_eq!(
         (
@@ -469,18 +425,7 @@ async fn a_round_is_opened_applied_to_and_dry_run_from_the_console() {
         "{}",
         lapsed.body
     );
-    let listed = async |rounds: &mut Rounds| {
-        rounds
-            .list_title_applications(pb::ListTitleApplicationsRequest {
-                round_id: round_id.clone(),
-                county_code: String::new(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .applications
-    };
+    let listed = async |rounds: &mut Rounds| common::list_applications(rounds, &round_id, "").await;
     assert!(listed(&mut rounds).await.is_empty());
     let applied = apply(&mut http, &ready.teacher_id, "apply-3").await;
     assert_eq!(applied.status, 303, "{}", applied.body);

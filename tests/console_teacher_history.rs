@@ -10,18 +10,6 @@ mod console_support;
 use console_support::*;
 use teacher_registry::api::pb;
 
-/// The text of the element with `id` (up to the end of its table or paragraph).
-fn element<'a>(body: &'a str, id: &str) -> &'a str {
-    let at = body
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {body}"));
-    let rest = &body[at..];
-    &rest[..rest
-        .find("</table>")
-        .or(rest.find("</p>"))
-        .unwrap_or(rest.len())]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_teacher_page_shows_former_names_documents_and_revisions_as_the_api_does() {
     let dir = tempfile::tempdir().unwrap();

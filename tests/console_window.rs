@@ -273,22 +273,17 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
         .unwrap();
     let mut cases =
         CaseServiceClient::with_interceptor(channel, common::Token::bearer(&fx.tokens.admin));
-    let case = cases
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Registration as i32,
-                county_code: A.into(),
-                certificate_number: CERT_A.into(),
-                materials: vec!["定期注册申请表".into()],
-                ..Default::default()
-            }),
+    let case = common::open_case(
+        &mut cases,
+        pb::Case {
+            kind: pb::CaseKind::Registration as i32,
+            county_code: A.into(),
+            certificate_number: CERT_A.into(),
+            materials: vec!["定期注册申请表".into()],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     let mut http = fx.signed_in(&fx.tokens.county_a).await;
     let path = format!("/cases/{}", case.case_id);
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
@@ -315,15 +310,7 @@ async fn a_registration_is_deferred_with_its_reasons_ticked() {
     )
     .await;
     assert_eq!(decided.status, 303, "{}", decided.body);
-    let now = cases
-        .get_case(pb::GetCaseRequest {
-            case_id: case.case_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+    let now = common::get_case(&mut cases, &case.case_id).await;
     assert_eq!(now.outcome, pb::CaseOutcome::Deferred as i32);
     assert_eq!(
         now.registration_reasons,

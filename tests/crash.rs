@@ -245,16 +245,7 @@ async fn check(client: &mut Client, acked: &Acknowledged) {
         }
     }
     for id in &acked.titled {
-        let t = client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let t = get_teacher(client, id).await;
         assert_eq!(
             t.current_title,
             pb::TitleTier::ThirdLevel as i32,

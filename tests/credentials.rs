@@ -433,13 +433,7 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
             channel,
             Token::bearer(&admin),
         );
-    let teacher = registry
-        .create_teacher(create_request(teacher(1, "350702"), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let teacher = create(&mut registry, teacher(1, "350702")).await;
     registry
         .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await

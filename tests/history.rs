@@ -208,13 +208,7 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
     let county_b = add_principal(&path, "shunchang", Role::County, Some(B)).unwrap();
     let server = start_server_with_auth(&path).await;
     let mut admin = as_token(&server, &admin).await;
-    let created = admin
-        .create_teacher(create_request(teacher(7, A), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let created = create(&mut admin, teacher(7, A)).await;
     admin
         .update_teacher(update_school(&created, "第五中学"))
         .await

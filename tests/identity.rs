@@ -6,27 +6,12 @@
 
 mod common;
 
+use common::identity::{passport_and_card, server_with_principals};
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
 
 const A: &str = "350702";
-
-fn exact(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Exact as i32,
-        ..Default::default()
-    }
-}
-
-fn prefix(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Prefix as i32,
-        ..Default::default()
-    }
-}
 
 async fn search(client: &mut Client, request: pb::SearchTeachersRequest) -> Vec<pb::Teacher> {
     client
@@ -170,32 +155,6 @@ async fn registry_as(server: &TestServer, token: &str) -> Registry {
     )
 }
 
-/// Principals: an admin, two clerks of county A, a clerk of county B, a reader.
-struct Principals {
-    admin: String,
-    clerk: String,
-    chief: String,
-    other_county: String,
-    reader: String,
-}
-
-async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Role};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("auth.toml");
-    let principals = Principals {
-        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
-        clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
-        chief: add_principal(&path, "chief-a", Role::County, Some(A)).unwrap(),
-        other_county: add_principal(&path, "clerk-b", Role::County, Some(B)).unwrap(),
-        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
-    };
-    let server = start_server_with_auth(&path).await;
-    (server, principals, dir)
-}
-
-const B: &str = "350721";
-
 fn lookup(national_id: &str) -> pb::LookupTeacherRequest {
     pb::LookupTeacherRequest {
         key: Some(pb::lookup_teacher_request::Key::NationalId(
@@ -210,7 +169,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let (server, who, _dir) = server_with_principals().await;
     let mut admin = registry_as(&server, &who.admin).await;
     // Entered with a passport; the teacher now holds a resident identity card.
-    let passport = create_as(
+    let passport = create(
         &mut admin,
         pb::Teacher {
             id_document_type: pb::IdDocumentType::Passport as i32,
@@ -220,7 +179,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     )
     .await;
     let card = resident_id("350702", &passport.birth_date, 11);
-    let someone_else = create_as(&mut admin, teacher(2, A)).await;
+    let someone_else = create(&mut admin, teacher(2, A)).await;
 
     let mut clerk = identity_as(&server, &who.clerk).await;
     let propose = |national_id: &str, request_id: &str| pb::ProposeIdentityCorrectionRequest {
@@ -281,7 +240,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
         .unwrap();
     assert_eq!(again, proposed);
     // Nothing changed on the record yet.
-    let unchanged = get_as(&mut admin, &passport.teacher_id).await;
+    let unchanged = get_teacher(&mut admin, &passport.teacher_id).await;
     assert_eq!(unchanged.national_id, "E12345678");
 
     // The proposer may not approve it.
@@ -310,15 +269,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
 
     // A second principal reads it and approves it.
     let mut chief = identity_as(&server, &who.chief).await;
-    let read = chief
-        .get_identity_correction(pb::GetIdentityCorrectionRequest {
-            correction_id: proposed.correction_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+    let read = get_identity_correction(&mut chief, &proposed.correction_id).await;
     assert_eq!(read, proposed);
     assert_eq!(
         chief
@@ -448,17 +399,14 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     assert_eq!(code, 0, "{said}");
     assert!(shown.contains("已驳回 REJECTED"), "{shown}");
     assert_eq!(
-        get_as(&mut admin, &passport.teacher_id).await.national_id,
+        get_teacher(&mut admin, &passport.teacher_id)
+            .await
+            .national_id,
         card
     );
 
     // Every step is in the change log, under its principal.
-    let changes = admin
-        .list_changes(pb::ListChangesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .changes;
+    let changes = all_changes(&mut admin).await;
     let steps: Vec<(i32, &str)> = changes
         .iter()
         .filter(|c| c.case_id == proposed.correction_id || c.case_id == second.correction_id)
@@ -477,49 +425,12 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     assert_consistent(server).await;
 }
 
-async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
-async fn get_as(client: &mut Registry, teacher_id: &str) -> pb::Teacher {
-    client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: teacher_id.into(),
-            revision: None,
-        })
-        .await
-        .expect("get")
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
 /// Runs the binary as the principal of `token`; its exit code, stdout and stderr.
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--server".into(), server.address.to_string()]);
-    let token = token.to_string();
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env("TEACHER_REGISTRY_TOKEN", token)
-            .output()
-            .expect("run the binary");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    })
-    .await
-    .unwrap()
+    let ran = run_binary(args, Some(token)).await;
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<
@@ -546,33 +457,6 @@ async fn candidates(client: &mut Duplicates, county: &str) -> Vec<pb::DuplicateC
 }
 
 /// A passport record in A and a resident identity card record in B of one person.
-async fn passport_and_card(admin: &mut Registry) -> (pb::Teacher, pb::Teacher) {
-    let passport = create_as(
-        admin,
-        pb::Teacher {
-            id_document_type: pb::IdDocumentType::Passport as i32,
-            national_id: "E55555555".into(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-02".into(),
-            ..teacher(10, A)
-        },
-    )
-    .await;
-    let card = create_as(
-        admin,
-        pb::Teacher {
-            national_id: resident_id("350702", "1985-03-02", 2),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            // The personnel file disagrees with the card; the card's details still match.
-            birth_date: "1985-03-12".into(),
-            ..teacher(11, B)
-        },
-    )
-    .await;
-    (passport, card)
-}
 
 #[tokio::test]
 async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_dismissed() {
@@ -634,8 +518,8 @@ async fn a_passport_and_an_identity_card_of_one_person_are_found_and_namesakes_d
         birth_date: "1990-06-01".into(),
         ..teacher(n, A)
     };
-    let one = create_as(&mut admin, namesake(20, 1)).await;
-    let two = create_as(&mut admin, namesake(21, 3)).await;
+    let one = create(&mut admin, namesake(20, 1)).await;
+    let two = create(&mut admin, namesake(21, 3)).await;
     let listed = candidates(&mut clerk, A).await;
     assert_eq!(listed.len(), 2);
     let namesakes = listed

@@ -150,16 +150,7 @@ async fn every_row_gets_its_exact_outcome() {
         "the certificate's holder is named"
     );
 
-    let imported = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: results[5].teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let imported = get_teacher(client, &results[5].teacher_id).await;
     assert_eq!(imported.current_title, pb::TitleTier::FirstLevel as i32);
     assert_eq!(
         imported.certificates[0].registrations[0].expires_on,
@@ -228,16 +219,7 @@ async fn upsert_updates_merges_and_a_reimport_changes_nothing() {
         ],
         "rows of one identity in one stream apply in order"
     );
-    let one = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: results[0].teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let one = get_teacher(client, &results[0].teacher_id).await;
     let registrations: Vec<&str> = one.certificates[0]
         .registrations
         .iter()

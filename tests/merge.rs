@@ -8,6 +8,7 @@ mod common;
 
 use std::path::Path;
 
+use common::identity::{passport_and_card, server_with_principals};
 use common::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -19,55 +20,13 @@ type Identity = pb::identity_service_client::IdentityServiceClient<Authed>;
 type Registry = pb::teacher_registry_service_client::TeacherRegistryServiceClient<Authed>;
 type Duplicates = pb::duplicate_service_client::DuplicateServiceClient<Authed>;
 
-async fn create_as(client: &mut Registry, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .unwrap()
-}
-
-/// Principals: an admin, a clerk of county A, a reader.
-struct Principals {
-    admin: String,
-    clerk: String,
-    reader: String,
-}
-
-async fn server_with_principals() -> (TestServer, Principals, tempfile::TempDir) {
-    use teacher_registry::auth::{add_principal, Role};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("auth.toml");
-    let principals = Principals {
-        admin: add_principal(&path, "root", Role::Admin, None).unwrap(),
-        clerk: add_principal(&path, "clerk-a", Role::County, Some(A)).unwrap(),
-        reader: add_principal(&path, "auditor", Role::Reader, None).unwrap(),
-    };
-    let server = start_server_with_auth(&path).await;
-    (server, principals, dir)
-}
-
 /// Runs the binary against the server as the principal of `token`: whether it
 /// succeeded, and its output (stdout, then stderr).
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (bool, String) {
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     args.extend(["--server".into(), server.address.to_string()]);
-    let token = token.to_string();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env("TEACHER_REGISTRY_TOKEN", token)
-            .output()
-            .expect("run the binary")
-    })
-    .await
-    .unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).to_string()
-        + &String::from_utf8_lossy(&output.stderr);
-    (output.status.success(), said)
+    let ran = run_binary(args, Some(token)).await;
+    (ran.code == 0, ran.stdout + &ran.stderr)
 }
 
 /// Runs `teacher-registry sync` for `county` into `mirror`; the registry numbers the
@@ -152,30 +111,8 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 
     // One person: a passport record in A, a resident identity card record in B holding
     // a certificate and a title.
-    let passport = create_as(
-        &mut admin,
-        pb::Teacher {
-            id_document_type: pb::IdDocumentType::Passport as i32,
-            national_id: "E55555555".into(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-02".into(),
-            ..teacher(10, A)
-        },
-    )
-    .await;
+    let (passport, card) = passport_and_card(&mut admin).await;
     let card_number = resident_id("350702", "1985-03-02", 2);
-    let card = create_as(
-        &mut admin,
-        pb::Teacher {
-            national_id: card_number.clone(),
-            name: "陈静".into(),
-            gender: pb::Gender::Female as i32,
-            birth_date: "1985-03-12".into(),
-            ..teacher(11, B)
-        },
-    )
-    .await;
     admin
         .issue_certificate(issue_request(&card.teacher_id, "20163500022000042"))
         .await
@@ -274,18 +211,11 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
 
     // The retired number answers the survivor; the card and the certificate find it.
     assert_eq!(get(&mut admin, &card.teacher_id).await.unwrap(), survivor);
-    let by_card = admin
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(pb::lookup_teacher_request::Key::NationalId(
-                card_number.clone(),
-            )),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let by_card = lookup_teacher(
+        &mut admin,
+        pb::lookup_teacher_request::Key::NationalId(card_number.clone()),
+    )
+    .await;
     assert_eq!(by_card.teacher_id, passport.teacher_id);
     assert!(candidates(&mut duplicates).await.is_empty());
     // A retired number cannot be merged again (it names its survivor; see
@@ -444,16 +374,16 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     };
     // One person twice (merged), two people alike (dismissed), one record corrected.
     let passport = person(10, pb::IdDocumentType::Passport, "E55555555".into(), "陈静");
-    let passport = create_as(&mut admin, passport).await;
+    let passport = create(&mut admin, passport).await;
     let card_number = resident_id(A, "1985-03-02", 2);
     let card = person(11, pb::IdDocumentType::ResidentIdCard, card_number, "陈静");
-    let card = create_as(&mut admin, card).await;
+    let card = create(&mut admin, card).await;
     let alike = person(20, pb::IdDocumentType::Passport, "E66666666".into(), "李强");
-    let alike = create_as(&mut admin, alike).await;
+    let alike = create(&mut admin, alike).await;
     let other_number = resident_id(A, "1979-05-06", 1);
     let other = person(21, pb::IdDocumentType::ResidentIdCard, other_number, "李强");
-    let other = create_as(&mut admin, other).await;
-    let corrected = create_as(&mut admin, teacher(30, A)).await;
+    let other = create(&mut admin, other).await;
+    let corrected = create(&mut admin, teacher(30, A)).await;
     assert_eq!(candidates(&mut duplicates).await.len(), 2);
     duplicates
         .dismiss_duplicate_candidate(pb::DismissDuplicateCandidateRequest {
@@ -498,14 +428,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     assert!(said.contains("4 identity records"), "{said}");
     let _source = server.stop().await;
     let restored_dir = temp.path().join("restored");
-    let restored = common::restore_into(&backup, &restored_dir)
-        .await
-        .expect("restore");
-    assert!(
-        restored.report.is_consistent(),
-        "{:?}",
-        restored.report.problems
-    );
+    let restored = common::restore_consistent(&backup, &restored_dir).await;
     assert_eq!(restored.manifest.identity, 4);
 
     let copy = start_server_in_with(
@@ -525,15 +448,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
     assert!(candidates(&mut duplicates).await.is_empty());
     // The pending correction is there, and a second principal approves it.
     let mut clerk = Identity::new(copy.channel_as(&who.clerk).await);
-    let read = clerk
-        .get_identity_correction(pb::GetIdentityCorrectionRequest {
-            correction_id: proposed.correction_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+    let read = get_identity_correction(&mut clerk, &proposed.correction_id).await;
     assert_eq!(read, proposed);
     let approved = clerk
         .approve_identity_correction(pb::ApproveIdentityCorrectionRequest {

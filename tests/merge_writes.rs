@@ -34,16 +34,7 @@ async fn merged_pair(
     let birth = format!("1985-03-{n:02}");
     let create = |teacher: pb::Teacher| {
         let mut admin = admin.clone();
-        async move {
-            admin
-                .create_teacher(create_request(teacher, ""))
-                .await
-                .expect("create")
-                .into_inner()
-                .teacher
-                .unwrap()
-                .teacher_id
-        }
+        async move { create(&mut admin, teacher).await.teacher_id }
     };
     let retired = create(pb::Teacher {
         id_document_type: pb::IdDocumentType::Passport as i32,
@@ -301,16 +292,7 @@ async fn state(registry: &mut Registry, ids: &[&str]) -> (u64, Vec<pb::Teacher>)
         .into_inner();
     let mut records = Vec::new();
     for id in ids {
-        let teacher = registry
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: id.to_string(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let teacher = get_teacher(registry, id).await;
         records.push(teacher);
     }
     (page.next_revision, records)
@@ -330,14 +312,7 @@ async fn writes_to_a_retired_number_name_the_survivor_to_those_who_may_see_it() 
     // Two merges: one within A, one of A's record into B's.
     let (retired, survivor) = merged_pair(&mut admin, &mut identity, 2, A, A).await;
     let (retired_to_b, survivor_in_b) = merged_pair(&mut admin, &mut identity, 3, A, B).await;
-    let other_in_a = admin
-        .create_teacher(create_request(teacher(40, A), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
-        .teacher_id;
+    let other_in_a = create(&mut admin, teacher(40, A)).await.teacher_id;
     let never = teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string();
     let round = Rounds::new(server.channel_as(&admin_token).await)
         .create_evaluation_round(common::new_round(today_cst() + chrono::Days::new(30)))

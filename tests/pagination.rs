@@ -253,16 +253,7 @@ async fn county_listings_show_each_teacher_as_get_does_after_changes() {
         .await;
         assert_eq!(listed.len(), expected, "{county}");
         for teacher in listed {
-            let got = client
-                .get_teacher(pb::GetTeacherRequest {
-                    teacher_id: teacher.teacher_id.clone(),
-                    revision: None,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .teacher
-                .unwrap();
+            let got = get_teacher(client, &teacher.teacher_id).await;
             assert_eq!(teacher, got, "{county}");
         }
     }

@@ -122,16 +122,7 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let (_server, mut client) = Server::start(&url).await;
     let all = list_all(&mut client, pb::ListTeachersRequest::default()).await;
     assert_eq!(all.len(), 21);
-    let got = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: first.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let got = get_teacher(&mut client, &first.teacher_id).await;
     assert_eq!(got.name, "新名字");
     assert_eq!(got.etag, updated.etag);
     assert_eq!(gap_free_feed(&mut client).await, feed);

@@ -42,16 +42,7 @@ async fn a_restart_finds_every_record() {
     let server = start_server_in(dir.as_ref().unwrap().path()).await;
     let mut client = server.client.clone();
     for before in &created {
-        let after = client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: before.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let after = get_teacher(&mut client, &before.teacher_id).await;
         assert_eq!(&after, before);
     }
     let page = client

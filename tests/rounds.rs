@@ -8,22 +8,14 @@ mod common;
 mod rounds_support;
 
 use chrono::{Duration, NaiveDate};
-use common::start_server;
+use common::{get_teacher, get_title_application, start_server};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
 use tonic::Code;
 
 async fn get(client: &mut Rounds, application: &pb::TitleApplication) -> pb::TitleApplication {
-    client
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+    get_title_application(client, &application.application_id).await
 }
 
 async fn open_publicity(
@@ -290,32 +282,14 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
     let (outcomes, summary) = confirm(&mut client, &round, confirmed_on).await;
     assert_eq!((summary.confirmed, summary.refused), (3, 0), "{outcomes:?}");
     for outcome in &outcomes {
-        let teacher = registry
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: outcome.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let teacher = get_teacher(&mut registry, &outcome.teacher_id).await;
         assert_eq!(teacher.current_title, pb::TitleTier::FirstLevel as i32);
         let entry = teacher.title_history.last().unwrap();
         assert_eq!(entry.kind, pb::TitleChangeKind::Promotion as i32);
         assert_eq!(entry.effective_date, confirmed_on.to_string());
         assert_eq!(entry.approval_document, "南人社[2026]12号");
     }
-    let unpromoted = registry
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: teachers[3].teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let unpromoted = get_teacher(&mut registry, &teachers[3].teacher_id).await;
     assert_eq!(unpromoted.current_title, pb::TitleTier::SecondLevel as i32);
 
     // The change feed: each confirmation is the teacher's TITLE_CHANGED and the

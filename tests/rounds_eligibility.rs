@@ -7,7 +7,7 @@ mod common;
 mod rounds_support;
 
 use chrono::Duration;
-use common::{create, issue_request, start_server, teacher};
+use common::{apply_for_title, create, create_round, issue_request, start_server, teacher};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use tonic::Code;
@@ -192,13 +192,7 @@ async fn an_exceptional_application_needs_grounds_and_waives_the_years() {
     let mut client = rounds(&server).await;
     let mut senior = new_round(today());
     senior.round.as_mut().unwrap().target_tier = pb::TitleTier::Senior as i32;
-    let round = client
-        .create_evaluation_round(senior)
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap();
+    let round = create_round(&mut client, senior).await;
     let t = common::eligible_teacher(&mut registry, 30, COUNTY).await;
     let on = today() - Duration::days(3);
     let ordinary = client
@@ -208,13 +202,7 @@ async fn an_exceptional_application_needs_grounds_and_waives_the_years() {
     assert_eq!(reason(&ordinary), "NOT_NEXT_TIER");
     let mut exceptional = application_request(&round, &t, on);
     exceptional.exceptional_grounds = "省级教学成果奖一等奖".into();
-    let application = client
-        .apply_for_title(exceptional)
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let application = apply_for_title(&mut client, exceptional).await;
     assert_eq!(application.exceptional_grounds, "省级教学成果奖一等奖");
     assert_eq!(application.target_tier, pb::TitleTier::Senior as i32);
 

@@ -6,7 +6,7 @@ mod common;
 mod rounds_support;
 
 use chrono::Duration;
-use common::start_server;
+use common::{list_applications, start_server};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use tonic::Code;
@@ -100,16 +100,7 @@ async fn a_withdrawn_or_closed_application_does_not_block_a_new_one() {
     assert_eq!(figures(&mut client, &round).await, (3, 2));
 
     // Both earlier applications are still there, as they were closed.
-    let listed = client
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round.round_id.clone(),
-            county_code: COUNTY.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .applications;
+    let listed = list_applications(&mut client, &round.round_id, COUNTY).await;
     let mut states: Vec<(String, i32, i32)> = listed
         .iter()
         .map(|a| (a.application_id.clone(), a.state, a.close_reason))

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    eligible_teacher, start_server_in, start_server_in_with, today_cst, TestServer, Token,
+    apply_for_title, create_round, eligible_teacher, list_applications, round_in, start_server_in,
+    start_server_in_with, today_cst, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
@@ -63,30 +64,13 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
     let mut shunchang = as_token(&server, &county_b).await;
     let mut reader = as_token(&server, &reader).await;
 
-    let round = pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name: "2026年度一级教师评审".into(),
-            county_code: A.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: today_cst().to_string(),
-            committee: vec!["甲".into(), "乙".into(), "丙".into()],
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    };
+    let round = round_in(A);
     let denied = yanping
         .create_evaluation_round(round.clone())
         .await
         .unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
-    let round_id = hr
-        .create_evaluation_round(round)
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let round_id = create_round(&mut hr, round).await.round_id;
 
     // Each county applies for its own teachers; another county's is not there for it.
     let other = yanping
@@ -94,20 +78,8 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
         .await
         .unwrap_err();
     assert_eq!(other.code(), Code::NotFound);
-    let mine = yanping
-        .apply_for_title(apply(&round_id, &in_a))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
-    let theirs = shunchang
-        .apply_for_title(apply(&round_id, &in_b))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let mine = apply_for_title(&mut yanping, apply(&round_id, &in_a)).await;
+    let theirs = apply_for_title(&mut shunchang, apply(&round_id, &in_b)).await;
     let denied = reader
         .apply_for_title(apply(&round_id, &in_a))
         .await
@@ -115,16 +87,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
     assert_eq!(denied.code(), Code::PermissionDenied);
 
     // A county sees its own county's applications and figures only.
-    let listed = yanping
-        .list_title_applications(pb::ListTitleApplicationsRequest {
-            round_id: round_id.clone(),
-            county_code: String::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .applications;
+    let listed = list_applications(&mut yanping, &round_id, "").await;
     let ids: Vec<&str> = listed.iter().map(|a| a.application_id.as_str()).collect();
     assert_eq!(ids, [mine.application_id.as_str()]);
     let asked_b = yanping

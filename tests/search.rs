@@ -27,22 +27,6 @@ fn named(n: u32, county: &str, name: &str) -> pb::Teacher {
     }
 }
 
-fn exact(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Exact as i32,
-        ..Default::default()
-    }
-}
-
-fn prefix(name: &str) -> pb::SearchTeachersRequest {
-    pb::SearchTeachersRequest {
-        name: name.into(),
-        name_match: pb::NameMatch::Prefix as i32,
-        ..Default::default()
-    }
-}
-
 fn in_county(request: pb::SearchTeachersRequest, county: &str) -> pb::SearchTeachersRequest {
     pb::SearchTeachersRequest {
         county_code: county.into(),
@@ -352,13 +336,7 @@ async fn a_county_finds_only_its_own_teachers_and_a_reader_sees_masked_numbers()
     let mut admin = as_token(&server, &tokens.admin).await;
     let mut in_a = Vec::new();
     for (n, county) in [(1, A), (2, B), (3, A), (4, C)] {
-        let created = admin
-            .create_teacher(create_request(named(n, county, "王小明"), ""))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let created = create(&mut admin, named(n, county, "王小明")).await;
         if county == A {
             in_a.push(created.teacher_id);
         }
@@ -407,21 +385,8 @@ async fn a_county_finds_only_its_own_teachers_and_a_reader_sees_masked_numbers()
 }
 
 async fn run_cli(args: Vec<String>) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .env_remove("TEACHER_REGISTRY_TOKEN")
-            .output()
-            .expect("run the binary");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    })
-    .await
-    .unwrap()
+    let ran = run_binary(args, None).await;
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn args(list: &[&str]) -> Vec<String> {

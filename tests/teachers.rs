@@ -56,16 +56,7 @@ async fn create_then_get_and_lookup() {
     assert!(created.legacy_title_limited_scope);
     assert_eq!(created.current_title, pb::TitleTier::Unspecified as i32);
 
-    let got = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: created.teacher_id.to_lowercase(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let got = get_teacher(client, &created.teacher_id.to_lowercase()).await;
     assert_eq!(got, created);
 
     for doc_type in [
@@ -472,16 +463,7 @@ async fn update_refusals_change_nothing() {
         .unwrap_err();
     assert_eq!(violated_fields(&status), ["teacher"]);
 
-    let after = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: created.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let after = get_teacher(client, &created.teacher_id).await;
     assert_eq!(after, created, "no refusal changed the record");
     assert_eq!(revision(client).await, 2);
 }

@@ -6,8 +6,8 @@ mod common;
 use std::collections::HashMap;
 
 use common::*;
-use teacher_registry::api::pb;
 use teacher_registry::api::pb::transition_titles_response::Result as Item;
+use teacher_registry::api::{pb, LEGACY_TITLES};
 use tonic::Code;
 
 const COUNTY: &str = "350702";
@@ -148,34 +148,15 @@ async fn change_title_follows_the_rules_and_keeps_every_entry() {
             "change.approval_document"
         ]
     );
-    let last = client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: id.into(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let last = get_teacher(client, id).await;
     assert_eq!(last, after, "refusals changed nothing");
 }
 
 /// One teacher per legacy title (the last two limited-scope), one without, one already
 /// titled.
 async fn reform_county(client: &mut Client) -> HashMap<String, pb::LegacyTitle> {
-    let legacy = [
-        pb::LegacyTitle::SecondarySenior,
-        pb::LegacyTitle::SecondaryFirst,
-        pb::LegacyTitle::PrimarySenior,
-        pb::LegacyTitle::SecondarySecond,
-        pb::LegacyTitle::PrimaryFirst,
-        pb::LegacyTitle::SecondaryThird,
-        pb::LegacyTitle::PrimarySecond,
-        pb::LegacyTitle::PrimaryThird,
-    ];
     let mut teachers = HashMap::new();
-    for (n, title) in legacy.into_iter().enumerate() {
+    for (n, title) in LEGACY_TITLES.into_iter().enumerate() {
         let mut t = teacher(n as u32, COUNTY);
         t.legacy_title = title as i32;
         t.legacy_title_limited_scope = n >= 6;
@@ -298,16 +279,7 @@ async fn the_reform_transition_dry_run_matches_the_real_run_and_is_idempotent() 
     {
         let legacy = teachers[&result.teacher_id];
         assert_eq!(result.tier, expected_tier(legacy) as i32, "{legacy:?}");
-        let t = client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: result.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let t = get_teacher(client, &result.teacher_id).await;
         assert_eq!(t.current_title, expected_tier(legacy) as i32);
         let last = t.title_history.last().unwrap();
         assert_eq!(last.kind, pb::TitleChangeKind::ReformTransition as i32);

@@ -132,13 +132,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         mut b,
         mut c,
     } = counties(dir.path()).await;
-    let teacher = a
-        .create_teacher(create_request(teacher(1, A), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let teacher = create(&mut a, teacher(1, A)).await;
     let id = teacher.teacher_id.clone();
 
     // A county may no longer move its teacher out by itself.

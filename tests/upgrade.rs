@@ -31,7 +31,7 @@ use tonic::Code;
 
 // The releases' registries are sled data directories: they open on sled whatever the
 // other tests run on.
-use common::{error_info, start_server_on_sled_in};
+use common::{error_info, get_teacher, lookup_teacher, start_server_on_sled_in};
 use format::*;
 use make_fixture::{replay_request, revision};
 
@@ -290,16 +290,7 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
     let gets = futures::stream::iter(teachers.iter().cloned().map(|want| {
         let mut client = admin.clone();
         async move {
-            let got = client
-                .get_teacher(pb::GetTeacherRequest {
-                    teacher_id: want.teacher_id.clone(),
-                    revision: None,
-                })
-                .await
-                .unwrap()
-                .into_inner()
-                .teacher
-                .unwrap();
+            let got = get_teacher(&mut client, &want.teacher_id).await;
             assert_eq!(got, want, "GetTeacher {}", want.teacher_id);
             let by_identity = client
                 .lookup_teacher(pb::LookupTeacherRequest {
@@ -315,18 +306,13 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
                 .unwrap();
             assert_eq!(by_identity, want, "LookupTeacher by identity document");
             for c in &want.certificates {
-                let holder = client
-                    .lookup_teacher(pb::LookupTeacherRequest {
-                        key: Some(pb::lookup_teacher_request::Key::CertificateNumber(
-                            c.certificate_number.clone(),
-                        )),
-                        id_document_type: 0,
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .teacher
-                    .unwrap();
+                let holder = lookup_teacher(
+                    &mut client,
+                    pb::lookup_teacher_request::Key::CertificateNumber(
+                        c.certificate_number.clone(),
+                    ),
+                )
+                .await;
                 assert_eq!(holder, want, "LookupTeacher by certificate number");
             }
         }
@@ -767,18 +753,11 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
         .teacher
         .unwrap();
     assert_eq!(issued.revision, old + 3);
-    let found = admin
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(pb::lookup_teacher_request::Key::CertificateNumber(
-                "20243500022999991".into(),
-            )),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let found = lookup_teacher(
+        admin,
+        pb::lookup_teacher_request::Key::CertificateNumber("20243500022999991".into()),
+    )
+    .await;
     assert_eq!(found, issued);
 
     // The log goes on from the old revision, without reusing one.

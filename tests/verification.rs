@@ -112,13 +112,7 @@ async fn seeded(dir: &Path, limit: RateLimit) -> (TestServer, Vec<pb::Teacher>) 
         );
     let mut holders = Vec::new();
     for n in 0..4 {
-        let created = admin
-            .create_teacher(create_request(teacher(n, "350702"), ""))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let created = create(&mut admin, teacher(n, "350702")).await;
         holders.push(created);
     }
     let mut admin_authed = admin;
@@ -471,16 +465,7 @@ async fn a_lost_qualification_bars_for_ever_and_survives_backup_and_restore() {
         .expect("restore");
     let restored = start_server_in(&restored_dir).await;
     let mut restored_client = restored.client.clone();
-    let again = restored_client
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: holder.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let again = get_teacher(&mut restored_client, &holder.teacher_id).await;
     assert_eq!(again.certificates, after.certificates);
     let mut public = verifier(restored.address, None).await;
     let answer = verify(&mut public, ask(&holder.name, LOST, "")).await;

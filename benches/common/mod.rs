@@ -1,6 +1,9 @@
-//! What the benches share: their command line of `--flag N` pairs, the machine's load, and
-//! the requests that make a teacher eligible for a FIRST_LEVEL round.
+//! What the benches share: their command line of `--flag N` pairs, the machine's load, the
+//! requests that make a teacher eligible for a FIRST_LEVEL round, and the roster of
+//! teachers (`roster`).
 #![allow(dead_code, unreachable_pub)]
+
+pub mod roster;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -98,6 +101,16 @@ pub fn directory_size(dir: &Path) -> std::io::Result<u64> {
 pub fn today() -> NaiveDate {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");
     chrono::Utc::now().with_timezone(&cst).date_naive()
+}
+
+/// The line a bench's report opens with: the CPUs and the one-minute load as it starts,
+/// to read its figures against.
+pub fn machine_at_start() -> String {
+    format!(
+        "machine   nproc {}, load average {} at start",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    )
 }
 
 /// The one-minute load average ("?" where /proc/loadavg cannot be read).

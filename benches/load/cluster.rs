@@ -24,8 +24,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::api::pb::watch_changes_response::Event;
@@ -231,15 +229,7 @@ async fn measure(
     };
     for n in readers {
         let name = server_name(n, writers);
-        let calls = registry_clients(&channels[n], args.concurrency)
-            .into_iter()
-            .enumerate()
-            .map(|(i, client)| GetCall {
-                client,
-                ids: ids.clone(),
-                rng: StdRng::seed_from_u64(i as u64),
-            })
-            .collect();
+        let calls = GetCall::workers(&channels[n], args.concurrency, &ids);
         let get = drive(calls, Stop::At(Instant::now() + seconds)).await;
         get.print(&format!("get {name}"), "gets/s");
         let calls = registry_clients(&channels[n], args.concurrency)

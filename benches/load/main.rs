@@ -35,6 +35,8 @@
 //! CPUs, so figures are only comparable with runs on the same machine: benches/README.md.
 
 mod cluster;
+#[path = "../common/mod.rs"]
+mod common;
 mod latency;
 
 use std::collections::BTreeMap;
@@ -46,14 +48,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chrono::{Days, NaiveDate};
 use clap::{Parser, ValueEnum};
+use common::roster::{self, COUNTIES};
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use teacher_registry::api::pb;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use teacher_registry::domain::resident_check_character;
+use teacher_registry::api::{pb, LEGACY_TITLES};
 use teacher_registry::server::{self, ServerOptions};
 use teacher_registry::store::{
     Location, Store, StoreOptions, ThrowawayCluster, WriteStatsSnapshot,
@@ -520,15 +521,7 @@ async fn bench_get(
     print_server_memory(target.server_pid, "before");
     let ids = Arc::new(ids);
 
-    let calls = registry_clients(channels, concurrency)
-        .into_iter()
-        .enumerate()
-        .map(|(i, client)| GetCall {
-            client,
-            ids: ids.clone(),
-            rng: StdRng::seed_from_u64(i as u64),
-        })
-        .collect();
+    let calls = GetCall::workers(channels, concurrency, &ids);
     let get = target
         .phase("get", drive(calls, Stop::At(Instant::now() + seconds)))
         .await;
@@ -849,6 +842,22 @@ struct GetCall {
     rng: StdRng,
 }
 
+impl GetCall {
+    /// `workers` calls spread over `channels`, each drawing from `ids` with its own
+    /// generator, seeded by its place so that runs repeat.
+    fn workers(channels: &[Channel], workers: usize, ids: &Arc<Vec<String>>) -> Vec<GetCall> {
+        registry_clients(channels, workers)
+            .into_iter()
+            .enumerate()
+            .map(|(i, client)| GetCall {
+                client,
+                ids: ids.clone(),
+                rng: StdRng::seed_from_u64(i as u64),
+            })
+            .collect()
+    }
+}
+
 impl Call for GetCall {
     async fn call(&mut self, _: u64) -> Result<u64, Failure> {
         let id = &self.ids[self.rng.gen_range(0..self.ids.len())];
@@ -1106,89 +1115,32 @@ fn print_writer(stats: Option<(WriteStatsSnapshot, WriteStatsSnapshot)>, elapsed
 // ---------------------------------------------------------------------------------------
 // Teachers
 
-/// County codes of Nanping, Fujian, and the county names used in school names.
-const COUNTIES: [(&str, &str); 10] = [
-    ("350702", "延平区"),
-    ("350721", "顺昌县"),
-    ("350722", "浦城县"),
-    ("350723", "光泽县"),
-    ("350724", "松溪县"),
-    ("350725", "政和县"),
-    ("350781", "邵武市"),
-    ("350782", "武夷山市"),
-    ("350783", "建瓯市"),
-    ("350784", "建阳市"),
-];
-const SCHOOLS: [&str; 6] = [
-    "第一中学",
-    "第二中学",
-    "第三中学",
-    "实验小学",
-    "第一小学",
-    "第二小学",
-];
-const SURNAMES: [&str; 12] = [
-    "陈", "林", "黄", "张", "李", "王", "吴", "刘", "蔡", "杨", "郑", "许",
-];
-const GIVEN_NAMES: [&str; 14] = [
-    "志明", "秀英", "建华", "丽萍", "伟", "芳", "海燕", "国强", "晓东", "雪梅", "文斌", "玉兰",
-    "振宇", "婷",
-];
-const LEGACY_TITLES: [pb::LegacyTitle; 8] = [
-    pb::LegacyTitle::SecondarySenior,
-    pb::LegacyTitle::SecondaryFirst,
-    pb::LegacyTitle::PrimarySenior,
-    pb::LegacyTitle::SecondarySecond,
-    pb::LegacyTitle::PrimaryFirst,
-    pb::LegacyTitle::SecondaryThird,
-    pb::LegacyTitle::PrimarySecond,
-    pb::LegacyTitle::PrimaryThird,
-];
-
-/// The n-th teacher of a run: distinct, valid, and consistent with its identity card.
+/// The n-th teacher of a run (see [`common::roster`]), as a gRPC message.
 struct Roster;
 
 impl Roster {
-    /// Birth dates from 1960-01-01 to 2000-12-31.
-    const FIRST_BIRTH: NaiveDate = NaiveDate::from_ymd_opt(1960, 1, 1).expect("a date");
-    const BIRTH_DAYS: u64 = 14_976;
-    /// Every (county, birth date, sequence) triple once.
-    const CAPACITY: u64 = COUNTIES.len() as u64 * Self::BIRTH_DAYS * 1000;
+    const CAPACITY: u64 = roster::CAPACITY;
 
-    /// Teacher `n`: county `n % 10`; the rest of `n` picks a sequence number and a birth
-    /// date, the date shifted by the sequence so that small runs still spread over the
-    /// years. For one sequence number, distinct `n` give distinct dates, so identity card
-    /// numbers never repeat below [`Roster::CAPACITY`].
     fn teacher(n: u64) -> pb::Teacher {
-        let (county, county_name) = COUNTIES[(n % COUNTIES.len() as u64) as usize];
-        let rest = n / COUNTIES.len() as u64;
-        let sequence = rest % 1000;
-        let day = (rest / 1000 + sequence * 37) % Self::BIRTH_DAYS;
-        let birth = Self::FIRST_BIRTH + Days::new(day);
-        let first17 = format!("{county}{}{sequence:03}", birth.format("%Y%m%d"));
-        let check = resident_check_character(first17.as_bytes());
-        let gender = match sequence % 2 {
-            1 => pb::Gender::Male,
-            _ => pb::Gender::Female,
+        let person = roster::person(n);
+        let gender = if person.male {
+            pb::Gender::Male
+        } else {
+            pb::Gender::Female
         };
-        let legacy_title = match n % 3 {
-            0 => LEGACY_TITLES[(n / 3 % 8) as usize] as i32,
-            _ => pb::LegacyTitle::Unspecified as i32,
-        };
+        let legacy_title = person
+            .legacy_title
+            .map_or(pb::LegacyTitle::Unspecified, |place| LEGACY_TITLES[place]);
         pb::Teacher {
             id_document_type: pb::IdDocumentType::ResidentIdCard as i32,
-            national_id: format!("{first17}{check}"),
-            name: format!(
-                "{}{}",
-                SURNAMES[(n % 12) as usize],
-                GIVEN_NAMES[(n / 12 % 14) as usize]
-            ),
+            national_id: person.national_id,
+            name: person.name,
             gender: gender as i32,
-            birth_date: birth.format("%Y-%m-%d").to_string(),
-            county_code: county.to_string(),
-            school: format!("{county_name}{}", SCHOOLS[(rest % 6) as usize]),
+            birth_date: person.birth_date,
+            county_code: person.county_code,
+            school: person.school,
             employment_status: pb::EmploymentStatus::Active as i32,
-            legacy_title,
+            legacy_title: legacy_title as i32,
             ..Default::default()
         }
     }

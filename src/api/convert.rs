@@ -52,6 +52,18 @@ wire_enum!(LegacyTitle, LegacyTitle {
     PrimarySecond => PrimarySecond,
     PrimaryThird => PrimaryThird,
 });
+/// The legacy titles as on the wire, in the order of the reform table
+/// ([`LegacyTitle::ALL`]'s order): for listing them the way the table does.
+pub const LEGACY_TITLES: [pb::LegacyTitle; 8] = [
+    pb::LegacyTitle::SecondarySenior,
+    pb::LegacyTitle::SecondaryFirst,
+    pb::LegacyTitle::PrimarySenior,
+    pb::LegacyTitle::SecondarySecond,
+    pb::LegacyTitle::PrimaryFirst,
+    pb::LegacyTitle::SecondaryThird,
+    pb::LegacyTitle::PrimarySecond,
+    pb::LegacyTitle::PrimaryThird,
+];
 wire_enum!(TitleChangeKind, TitleChangeKind {
     Initial => Initial,
     ReformTransition => ReformTransition,
@@ -425,6 +437,8 @@ mod tests {
                 Choice::Known(title)
             );
         }
+        let in_table_order = LegacyTitle::ALL.map(|title| title.to_wire());
+        assert_eq!(LEGACY_TITLES.map(|title| title as i32), in_table_order);
         for doc in IdDocumentType::ALL {
             assert_eq!(IdDocumentType::from_wire(doc.to_wire()), Choice::Known(doc));
         }

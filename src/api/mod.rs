@@ -66,6 +66,7 @@ pub use address_limit::{RateLimit, DEFAULT_MAX_ADDRESSES};
 pub(crate) use case_convert::{backup_case, stored_case};
 pub(crate) use case_report::{consultation_message, stored_consultation};
 pub use case_rpcs::CaseService;
+pub use convert::LEGACY_TITLES;
 pub use credentials::CredentialService;
 pub use duplicates::DuplicateService;
 pub use evaluation_rpcs::EvaluationService;

@@ -105,10 +105,7 @@ impl PrincipalRates {
             return Ok(());
         }
         let mut table = self.buckets.lock().expect("rate lock");
-        let buckets = table
-            .entry(principal.to_string())
-            .or_insert_with(|| Buckets::full(rate, now));
-        buckets.refill(rate, now);
+        let buckets = Buckets::of(&mut table, principal, rate, now);
         if rate.rows_per_second > 0 && buckets.rows < 0.0 {
             let wait = -buckets.rows / f64::from(rate.rows_per_second);
             return Err(Duration::from_secs_f64(wait));
@@ -171,15 +168,27 @@ impl PrincipalRates {
             return Ok(());
         }
         let mut table = self.buckets.lock().expect("rate lock");
-        let buckets = table
-            .entry(principal.to_string())
-            .or_insert_with(|| Buckets::full(rate, now));
-        buckets.refill(rate, now);
+        let buckets = Buckets::of(&mut table, principal, rate, now);
         change(&mut buckets.rows, f64::from(rate.rows_per_second))
     }
 }
 
 impl Buckets {
+    /// `principal`'s buckets in `table` as they stand at `now`: full for a principal not
+    /// seen before, refilled for the time since their last request otherwise.
+    fn of<'a>(
+        table: &'a mut HashMap<String, Buckets>,
+        principal: &str,
+        rate: RoleRate,
+        now: Instant,
+    ) -> &'a mut Buckets {
+        let buckets = table
+            .entry(principal.to_string())
+            .or_insert_with(|| Buckets::full(rate, now));
+        buckets.refill(rate, now);
+        buckets
+    }
+
     fn full(rate: RoleRate, now: Instant) -> Buckets {
         Buckets {
             requests: f64::from(rate.requests_per_second) * BURST_SECONDS,

@@ -8,19 +8,7 @@ use std::io::Write;
 
 use super::counties::CountyNames;
 use super::{connect, refusal, short_name};
-use crate::api::pb;
-
-/// The legacy titles in the order of the reform table (the proto's order).
-const LEGACY_TITLES: [pb::LegacyTitle; 8] = [
-    pb::LegacyTitle::SecondarySenior,
-    pb::LegacyTitle::SecondaryFirst,
-    pb::LegacyTitle::PrimarySenior,
-    pb::LegacyTitle::SecondarySecond,
-    pb::LegacyTitle::PrimaryFirst,
-    pb::LegacyTitle::SecondaryThird,
-    pb::LegacyTitle::PrimarySecond,
-    pb::LegacyTitle::PrimaryThird,
-];
+use crate::api::{pb, LEGACY_TITLES};
 
 /// Display columns a county name is padded to (four wide characters).
 const NAME_WIDTH: usize = 8;

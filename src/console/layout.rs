@@ -168,6 +168,17 @@ impl<'a> Fields<'a> {
         (id, error_id, self.errors.get(name))
     }
 
+    /// The `step_date` field of a step's form: the date the step counts for, today when
+    /// left empty.
+    pub(crate) fn step_date(&self, lang: Lang, value: &str) -> Markup {
+        self.text(
+            lang.t("日期（空：今天）", "Date (empty: today)"),
+            "step_date",
+            value,
+            "date",
+        )
+    }
+
     pub(crate) fn text(&self, label: &str, name: &str, value: &str, kind: &str) -> Markup {
         let (id, error_id, error) = self.ids(name);
         html! {

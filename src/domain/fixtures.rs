@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use rand::SeedableRng;
 
 use crate::domain::{
-    Choice, EmploymentStatus, Gender, IdDocumentType, LegacyTitle, Teacher, TeacherId,
-    TeacherInput, UnixMicros,
+    CertificateInput, CertificateKind, Choice, EmploymentStatus, Gender, IdDocumentType,
+    LegacyTitle, Teacher, TeacherId, TeacherInput, UnixMicros,
 };
 
 /// The date the tests treat as today.
@@ -65,5 +65,18 @@ pub(crate) fn numbered_input(n: u32) -> TeacherInput {
         employment_status: Choice::Known(EmploymentStatus::Active),
         legacy_title: Choice::Unset,
         legacy_title_limited_scope: false,
+    }
+}
+
+/// A primary-school certificate numbered `number`, certified 2016-07-01 by the Yanping
+/// bureau and first registered 2016-09-01.
+pub(crate) fn primary_certificate(number: &str) -> CertificateInput {
+    CertificateInput {
+        number: number.into(),
+        kind: Choice::Known(CertificateKind::PrimarySchool),
+        subject: "语文".into(),
+        issuing_authority: "南平市延平区教育局".into(),
+        certified_on: "2016-07-01".into(),
+        first_registration_on: "2016-09-01".into(),
     }
 }

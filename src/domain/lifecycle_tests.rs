@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::fixtures::{stored_teacher, today};
+use crate::domain::fixtures::{primary_certificate, stored_teacher, today};
 use crate::domain::Choice;
 
 fn date(s: &str) -> NaiveDate {
@@ -13,14 +13,7 @@ fn teacher() -> Teacher {
 const NUMBER: &str = "20163500022000123";
 
 fn input() -> CertificateInput {
-    CertificateInput {
-        number: NUMBER.into(),
-        kind: Choice::Known(CertificateKind::PrimarySchool),
-        subject: "语文".into(),
-        issuing_authority: "南平市延平区教育局".into(),
-        certified_on: "2016-07-01".into(),
-        first_registration_on: "2016-09-01".into(),
-    }
+    primary_certificate(NUMBER)
 }
 
 fn with_certificate() -> Teacher {

@@ -133,26 +133,15 @@ impl Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures::{stored_teacher, today};
-    use crate::domain::{CertificateInput, Choice, RevocationRequest};
+    use crate::domain::fixtures::{primary_certificate, stored_teacher, today};
+    use crate::domain::RevocationRequest;
 
     const NUMBER: &str = "20163500022000123";
 
     fn holder() -> Teacher {
         let mut t = stored_teacher(None, false);
-        t.issue_certificate(
-            CertificateInput {
-                number: NUMBER.into(),
-                kind: Choice::Known(CertificateKind::PrimarySchool),
-                subject: "语文".into(),
-                issuing_authority: "南平市延平区教育局".into(),
-                certified_on: "2016-07-01".into(),
-                first_registration_on: "2016-09-01".into(),
-            }
-            .validate(today())
-            .unwrap(),
-        )
-        .unwrap();
+        t.issue_certificate(primary_certificate(NUMBER).validate(today()).unwrap())
+            .unwrap();
         t
     }
 

@@ -25,7 +25,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{
-    auth_options, create_request, issue_request, start_server_with, teacher, TestServer, Token,
+    auth_options, create, issue_request, start_server_with, teacher, TestServer, Token,
 };
 use registry_calls::call_registry;
 use service_calls::{
@@ -100,20 +100,8 @@ pub const CERT_A: &str = "20163500022000123";
 
 /// A teacher in A with a certificate, and one in B; returns their ids.
 pub async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
-    let a = admin
-        .create_teacher(create_request(teacher(1, A), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let b = admin
-        .create_teacher(create_request(teacher(2, B), ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let a = create(admin, teacher(1, A)).await;
+    let b = create(admin, teacher(2, B)).await;
     for (holder, number) in [(&a, CERT_A), (&b, "20163500022000456")] {
         admin
             .issue_certificate(issue_request(&holder.teacher_id, number))

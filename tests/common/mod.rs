@@ -3,7 +3,16 @@
 //! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
+mod binary;
+mod calls;
+pub mod identity;
 pub mod serve_process;
+
+// Not every test binary makes these calls; they are part of `common` all the same.
+#[allow(unused_imports)]
+pub use binary::{run_binary, Ran};
+#[allow(unused_imports)]
+pub use calls::*;
 
 use std::path::{Path, PathBuf};
 
@@ -119,6 +128,18 @@ pub async fn restore_into(
     data_dir: &Path,
 ) -> anyhow::Result<teacher_registry::cli::Restored> {
     teacher_registry::cli::run_restore_at(backup, &location_for(data_dir)).await
+}
+
+/// Restores `backup` into `data_dir` and checks that the restore found the registry
+/// consistent; what the restore reports.
+pub async fn restore_consistent(backup: &Path, data_dir: &Path) -> teacher_registry::cli::Restored {
+    let restored = restore_into(backup, data_dir).await.expect("restore");
+    assert!(
+        restored.report.is_consistent(),
+        "{:?}",
+        restored.report.problems
+    );
+    restored
 }
 
 /// A server on a sled data directory whatever the tests run on: for tests of sled's own
@@ -264,17 +285,6 @@ pub fn create_request(teacher: pb::Teacher, request_id: &str) -> pb::CreateTeach
     }
 }
 
-/// Creates a teacher and returns the stored record.
-pub async fn create(client: &mut Client, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(create_request(teacher, ""))
-        .await
-        .expect("create")
-        .into_inner()
-        .teacher
-        .expect("teacher")
-}
-
 /// The field paths of a status's BadRequest violations.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
@@ -314,28 +324,6 @@ pub async fn list_all(client: &mut Client, request: pb::ListTeachersRequest) -> 
     }
 }
 
-/// Every change in the feed, oldest first.
-pub async fn all_changes(client: &mut Client) -> Vec<pb::Change> {
-    let mut changes = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = client
-            .list_changes(pb::ListChangesRequest {
-                after_revision: after,
-                page_size: 1000,
-                ..Default::default()
-            })
-            .await
-            .expect("list changes")
-            .into_inner();
-        if page.changes.is_empty() {
-            return changes;
-        }
-        after = page.next_revision;
-        changes.extend(page.changes);
-    }
-}
-
 /// A primary-school certificate with this number, ready to issue.
 pub fn certificate(number: &str) -> pb::Certificate {
     pb::Certificate {
@@ -361,24 +349,6 @@ pub fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequ
 pub fn today_cst() -> chrono::NaiveDate {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
     chrono::Utc::now().with_timezone(&cst).date_naive()
-}
-
-/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
-/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
-pub async fn eligible_teacher(registry: &mut Client, n: u32, county: &str) -> pb::Teacher {
-    let created = create(registry, teacher(7_305_000 + n, county)).await;
-    let number = format!("2016350002200{n:04}");
-    registry
-        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
-        .await
-        .unwrap();
-    registry
-        .change_title(second_level_since_2015(&created.teacher_id))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
 }
 
 /// Issues the teacher certificate `number`, first registered a year ago: a registration
@@ -421,6 +391,22 @@ pub fn new_round(deadline: chrono::NaiveDate) -> pb::CreateEvaluationRoundReques
             application_deadline: deadline.to_string(),
             years_in_tier: 5,
             committee: (1..=9).map(|m| format!("委员{m}")).collect(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// A FIRST_LEVEL round of `county` taking applications until today, with a committee of
+/// three: for the tests of who may open and work a round.
+pub fn round_in(county: &str) -> pb::CreateEvaluationRoundRequest {
+    pb::CreateEvaluationRoundRequest {
+        round: Some(pb::EvaluationRound {
+            name: "2026年度一级教师评审".into(),
+            county_code: county.into(),
+            target_tier: pb::TitleTier::FirstLevel as i32,
+            application_deadline: today_cst().to_string(),
+            committee: vec!["甲".into(), "乙".into(), "丙".into()],
             ..Default::default()
         }),
         request_id: String::new(),
@@ -543,4 +529,43 @@ pub fn row_violated_fields(row: &pb::ImportTeachersResponse) -> Vec<String> {
         "the row's status and its kept error differ: {row:?}"
     );
     fields
+}
+
+/// A certificate for `name` with its key and parameters: self-signed, or signed by the
+/// issuer given as its parameters and key.
+pub fn certificate_pair(
+    name: &str,
+    issuer: Option<(&rcgen::CertificateParams, &rcgen::KeyPair)>,
+    ca: bool,
+) -> (rcgen::Certificate, rcgen::KeyPair, rcgen::CertificateParams) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    let cert = match issuer {
+        Some((issuer_params, issuer_key)) => params
+            .signed_by(&key, &rcgen::Issuer::from_params(issuer_params, issuer_key))
+            .unwrap(),
+        None => params.self_signed(&key).unwrap(),
+    };
+    (cert, key, params)
+}
+
+/// A search for teachers named exactly `name`.
+pub fn exact(name: &str) -> pb::SearchTeachersRequest {
+    pb::SearchTeachersRequest {
+        name: name.into(),
+        name_match: pb::NameMatch::Exact as i32,
+        ..Default::default()
+    }
+}
+
+/// A search for teachers whose names start with `name`.
+pub fn prefix(name: &str) -> pb::SearchTeachersRequest {
+    pb::SearchTeachersRequest {
+        name: name.into(),
+        name_match: pb::NameMatch::Prefix as i32,
+        ..Default::default()
+    }
 }

@@ -21,8 +21,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::common::{
-    certificate, create_request, registered_a_year_ago, second_level_since_2015, start_server_with,
-    teacher, TestServer, Token,
+    certificate, create, get_teacher, make_eligible, open_case, start_server_with, teacher,
+    TestServer, Token,
 };
 
 pub const A: &str = "350702";
@@ -103,13 +103,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
         t.name = name.into();
         // Appointed under the old titles, so the title transition has work.
         t.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-        let created = registry
-            .create_teacher(create_request(t, ""))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let created = create(&mut registry, t).await;
         registry
             .issue_certificate(pb::IssueCertificateRequest {
                 teacher_id: created.teacher_id,
@@ -126,22 +120,17 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
     let teacher_a = create(1, "张三", A, CERT_A).await;
     let teacher_b = create(2, "李四", B, CERT_B).await;
     let mut cases = CaseServiceClient::with_interceptor(channel, with_token);
-    let case = cases
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Reissue as i32,
-                county_code: A.into(),
-                certificate_number: CERT_A.into(),
-                materials: vec!["申请表".into(), "遗失声明".into()],
-                ..Default::default()
-            }),
+    let case = open_case(
+        &mut cases,
+        pb::Case {
+            kind: pb::CaseKind::Reissue as i32,
+            county_code: A.into(),
+            certificate_number: CERT_A.into(),
+            materials: vec!["申请表".into(), "遗失声明".into()],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     Fixture {
         server,
         authenticator,
@@ -169,16 +158,7 @@ impl Fixture {
             channel,
             Token::bearer(&self.tokens.admin),
         );
-        client
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: id.into(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap()
+        get_teacher(&mut client, id).await
     }
 }
 
@@ -200,25 +180,7 @@ pub async fn clients(fx: &Fixture) -> (Registry, Rounds) {
 pub async fn eligible(registry: &mut Registry, n: u32, name: &str) -> pb::Teacher {
     let mut t = teacher(7_305_000 + n, A);
     t.name = name.into();
-    let created = registry
-        .create_teacher(create_request(t, ""))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
-    let number = format!("2016350002210{n:04}");
-    registry
-        .issue_certificate(registered_a_year_ago(&created.teacher_id, &number))
-        .await
-        .unwrap();
-    registry
-        .change_title(second_level_since_2015(&created.teacher_id))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+    make_eligible(registry, t, &format!("2016350002210{n:04}")).await
 }
 
 /// The form's `fields` with the field `name` left out.
@@ -500,4 +462,16 @@ pub fn encode(raw: &str) -> String {
         }
     }
     out
+}
+
+/// The text of the element with `id` (up to the end of its table or paragraph).
+pub fn element<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {body}"));
+    let rest = &body[at..];
+    &rest[..rest
+        .find("</table>")
+        .or(rest.find("</p>"))
+        .unwrap_or(rest.len())]
 }

@@ -376,25 +376,8 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
     let mut rounds = EvaluationServiceClient::connect(format!("http://{}", server.address))
         .await
         .unwrap();
-    let new_round = pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name: "2026年度一级教师评审".into(),
-            county_code: COUNTY.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: today_cst().to_string(),
-            committee: vec!["甲".into(), "乙".into(), "丙".into()],
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    };
-    let round = rounds
-        .create_evaluation_round(new_round.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let new_round = round_in(COUNTY);
+    let round = create_round(&mut rounds, new_round.clone()).await.round_id;
     let applied_on = (today_cst() - chrono::Duration::days(30)).to_string();
     let application = rounds
         .apply_for_title(pb::ApplyForTitleRequest {

@@ -11,7 +11,7 @@ use teacher_registry::api::pb::lookup_teacher_request::Key;
 use tonic::Code;
 
 use super::harness::{as_token, create_as, keep_log, secured, server_log, A, B};
-use crate::common::teacher;
+use crate::common::{get_case, lookup_teacher, open_case, teacher};
 
 #[tokio::test]
 async fn only_admins_see_who_made_a_change_and_under_which_request_id() {
@@ -134,16 +134,7 @@ async fn an_untyped_lookup_finds_the_callers_own_holder_under_any_type() {
     let own = create_as(&mut admin, document(21, A, pb::IdDocumentType::Other)).await;
     create_as(&mut admin, document(22, B, pb::IdDocumentType::Passport)).await;
     let mut county = as_token(&server, &tokens.county_a).await;
-    let found = county
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(Key::NationalId("ZX990011".into())),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let found = lookup_teacher(&mut county, Key::NationalId("ZX990011".into())).await;
     assert_eq!(found.teacher_id, own.teacher_id);
 }
 
@@ -157,13 +148,7 @@ async fn identity_lookups_are_audited_with_the_number_masked() {
     let (server, tokens) = secured(dir.path(), Default::default()).await;
     let mut county = as_token(&server, &tokens.county_a).await;
     let own = create_as(&mut county, teacher(31, A)).await;
-    county
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(Key::NationalId(own.national_id.clone())),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap();
+    lookup_teacher(&mut county, Key::NationalId(own.national_id.clone())).await;
     let masked = format!(
         "{}********{}",
         &own.national_id[..6],
@@ -197,24 +182,18 @@ async fn only_admins_see_who_took_a_cases_steps() {
             CaseServiceClient::with_interceptor(channel, crate::common::Token::bearer(&token))
         }
     };
-    let opened = cases(&tokens.county_a)
-        .await
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Certification as i32,
-                county_code: A.into(),
-                applicant: Some(teacher(60, A)),
-                certificate_kind: pb::CertificateKind::PrimarySchool as i32,
-                materials: vec!["申请表".into()],
-                ..Default::default()
-            }),
+    let opened = open_case(
+        &mut cases(&tokens.county_a).await,
+        pb::Case {
+            kind: pb::CaseKind::Certification as i32,
+            county_code: A.into(),
+            applicant: Some(teacher(60, A)),
+            certificate_kind: pb::CertificateKind::PrimarySchool as i32,
+            materials: vec!["申请表".into()],
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     assert_eq!(opened.steps.len(), 1);
     assert_eq!(
         opened.steps[0].principal, "",
@@ -225,16 +204,7 @@ async fn only_admins_see_who_took_a_cases_steps() {
         (&tokens.county_a, false),
         (&tokens.reader, false),
     ] {
-        let case = cases(token)
-            .await
-            .get_case(pb::GetCaseRequest {
-                case_id: opened.case_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .case
-            .unwrap();
+        let case = get_case(&mut cases(token).await, &opened.case_id).await;
         let shown = case.steps[0].principal.as_str();
         assert_eq!(shown, if audit { "yanping" } else { "" });
         let listed = cases(token)

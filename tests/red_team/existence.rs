@@ -12,7 +12,7 @@ use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
-use crate::common::{issue_request, teacher};
+use crate::common::{get_teacher, issue_request, teacher};
 
 const CERT_B: &str = "20163500022000456";
 const NO_CERT: &str = "20163500022000999";
@@ -73,16 +73,7 @@ async fn writes_cannot_tell_another_countys_record_from_a_missing_one() {
     assert_eq!(theirs.0, Code::NotFound);
 
     // Nothing was written by any of it.
-    let after = admin
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: holder.teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let after = get_teacher(&mut admin, &holder.teacher_id).await;
     assert_eq!(after.etag, holder.etag);
 }
 

@@ -12,6 +12,8 @@ use teacher_registry::server::ServerOptions;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+/// Creates `teacher` as the client's principal.
+pub(crate) use crate::common::create as create_as;
 pub(crate) use crate::common::Token;
 use crate::common::{serve, start_server_with, TestServer};
 use teacher_registry::store::Store;
@@ -75,20 +77,6 @@ pub(crate) async fn as_token(server: &TestServer, token: &str) -> As {
         .await
         .unwrap();
     TeacherRegistryServiceClient::with_interceptor(channel, Token::bearer(token))
-}
-
-/// Creates `teacher` as the client's principal.
-pub(crate) async fn create_as(client: &mut As, teacher: pb::Teacher) -> pb::Teacher {
-    client
-        .create_teacher(pb::CreateTeacherRequest {
-            teacher: Some(teacher),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
 }
 
 /// The log of every server this test binary runs, from the first call on (INFO and up).

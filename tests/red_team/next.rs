@@ -51,7 +51,8 @@ use teacher_registry::console::ConsoleOptions;
 
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
-    eligible_teacher, start_server_in, start_server_in_with, teacher, today_cst, TestServer,
+    create_round, eligible_teacher, get_title_application, list_applications, open_case, round_in,
+    start_server_in, start_server_in_with, teacher, today_cst, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -97,24 +98,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
     let teacher_b = eligible_teacher(&mut registry, 61, B).await;
     let channel = channel(&setup).await;
     let mut rounds = EvaluationServiceClient::new(channel.clone());
-    let round_id = rounds
-        .create_evaluation_round(pb::CreateEvaluationRoundRequest {
-            round: Some(pb::EvaluationRound {
-                name: "2026年度一级教师评审".into(),
-                county_code: B.into(),
-                target_tier: pb::TitleTier::FirstLevel as i32,
-                application_deadline: today_cst().to_string(),
-                committee: vec!["甲".into(), "乙".into(), "丙".into()],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
-        .round_id;
+    let round_id = create_round(&mut rounds, round_in(B)).await.round_id;
     let application = rounds
         .apply_for_title(pb::ApplyForTitleRequest {
             round_id: round_id.clone(),
@@ -176,22 +160,17 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
         .await
         .unwrap();
     let mut cases = CaseServiceClient::new(channel);
-    let case = cases
-        .open_case(pb::OpenCaseRequest {
-            case: Some(pb::Case {
-                kind: pb::CaseKind::Certification as i32,
-                county_code: B.into(),
-                applicant: Some(teacher(62, B)),
-                certificate_kind: pb::CertificateKind::PrimarySchool as i32,
-                ..Default::default()
-            }),
+    let case = open_case(
+        &mut cases,
+        pb::Case {
+            kind: pb::CaseKind::Certification as i32,
+            county_code: B.into(),
+            applicant: Some(teacher(62, B)),
+            certificate_kind: pb::CertificateKind::PrimarySchool as i32,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
+        },
+    )
+    .await;
     setup.stop().await;
 
     let (authenticator, tokens) = principals(dir);
@@ -290,15 +269,7 @@ async fn steps_on_records_the_caller_cannot_read_answer_as_missing() {
         .into_inner()
         .findings;
     assert_eq!(findings.len(), 1, "{findings:?}");
-    let application = admin
-        .get_title_application(pb::GetTitleApplicationRequest {
-            application_id: b.application.application_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let application = get_title_application(&mut admin, &b.application.application_id).await;
     assert_eq!(application.etag, b.application.etag);
 }
 
@@ -313,25 +284,8 @@ async fn only_admins_see_who_took_evaluation_steps() {
         ("reader", &tokens.reader, false),
     ] {
         let mut rounds = rounds_as(&server, token).await;
-        let application = rounds
-            .get_title_application(pb::GetTitleApplicationRequest {
-                application_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
-        let listed = rounds
-            .list_title_applications(pb::ListTitleApplicationsRequest {
-                round_id: application.round_id.clone(),
-                county_code: String::new(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .applications;
+        let application = get_title_application(&mut rounds, &id).await;
+        let listed = list_applications(&mut rounds, &application.round_id, "").await;
         let findings = rounds
             .list_ethics_findings(pb::ListEthicsFindingsRequest {
                 teacher_id: b.teacher.teacher_id.clone(),

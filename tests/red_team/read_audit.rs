@@ -17,7 +17,7 @@ use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, secured, Token, A};
 use crate::cli_support::run_with;
-use crate::common::{issue_request, start_server_in_with, teacher};
+use crate::common::{all_changes, issue_request, lookup_teacher, start_server_in_with, teacher};
 
 const CERTIFICATE: &str = "20163500022000777";
 
@@ -39,13 +39,7 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
 
     // A lookup by number, an export's first page (and its second, not recorded again),
     // a credential, a backup.
-    county
-        .lookup_teacher(pb::LookupTeacherRequest {
-            key: Some(Key::NationalId(own.national_id.clone())),
-            id_document_type: 0,
-        })
-        .await
-        .unwrap();
+    lookup_teacher(&mut county, Key::NationalId(own.national_id.clone())).await;
     let first = county
         .list_teachers(pb::ListTeachersRequest {
             page_size: 1,
@@ -165,12 +159,7 @@ async fn an_admin_lists_who_read_what_and_nobody_else_can() {
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied);
     }
-    let changes = admin
-        .list_changes(pb::ListChangesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .changes;
+    let changes = all_changes(&mut admin).await;
     assert_eq!(changes.len(), 3, "the creations and the certificate only");
 
     // The `audit` command lists them too, for admins only.

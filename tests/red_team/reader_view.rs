@@ -12,7 +12,7 @@ use tonic::Code;
 
 use super::harness::{as_token, create_as, secured, A};
 use crate::cli_support::run_with;
-use crate::common::teacher;
+use crate::common::{get_teacher, teacher};
 
 /// The attack as it was run: the masked digits filled with the birth date shown.
 fn rebuild(national_id: &str, birth_date: &str) -> Option<String> {
@@ -81,16 +81,7 @@ async fn a_reader_cannot_rebuild_identity_numbers_from_any_view() {
         .collect();
     let mut got = Vec::new();
     for t in &whole {
-        let one = reader
-            .get_teacher(pb::GetTeacherRequest {
-                teacher_id: t.teacher_id.clone(),
-                revision: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let one = get_teacher(&mut reader, &t.teacher_id).await;
         got.push(one);
     }
     assert_eq!((listed.len(), searched.len(), fed.len()), (3, 3, 3));
@@ -116,16 +107,7 @@ async fn a_reader_cannot_rebuild_identity_numbers_from_any_view() {
         assert!(fits.len() > 1_000, "{} candidates", fits.len());
     }
     // Admins still see the whole record.
-    let full = admin
-        .get_teacher(pb::GetTeacherRequest {
-            teacher_id: whole[0].teacher_id.clone(),
-            revision: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let full = get_teacher(&mut admin, &whole[0].teacher_id).await;
     assert_eq!(full.national_id, whole[0].national_id);
     assert_eq!(full.birth_date, whole[0].birth_date);
 }

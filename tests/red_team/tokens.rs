@@ -14,11 +14,13 @@
 //!   `tests/serve_operations.rs::tokens_rotate_and_revoke_on_sighup_and_the_log_stays_plain`;
 //! - `token` reset an auth file's mode to 0644: `token_keeps_the_auth_files_mode`.
 
+use std::path::{Path, PathBuf};
+
 use teacher_registry::auth::{add_principal, Authenticator, Role};
 use teacher_registry::server::{ServerOptions, TlsFiles};
 
 use crate::cli_support::{binary, free_port, run_with};
-use crate::common::{start_server_with, start_server_with_auth};
+use crate::common::{start_server_with, start_server_with_auth, TestServer};
 
 #[tokio::test]
 async fn the_cli_will_not_send_a_token_in_plain_text_off_this_machine() {
@@ -59,33 +61,46 @@ fn certificate(
     (cert.pem(), key.serialize_pem(), params, key)
 }
 
+/// Writes `text` to the file `name` in `dir`; its path.
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A server in `dir` admitting the principals of the auth file `auth`, over TLS with a
+/// certificate for localhost signed by the CA `ca` (PEM, its parameters and key), and
+/// asking every caller for a certificate that CA signed (written to `dir/ca.pem`).
+async fn mutual_tls_server(
+    dir: &Path,
+    auth: &Path,
+    (ca, ca_params, ca_key): (&str, &rcgen::CertificateParams, &rcgen::KeyPair),
+) -> TestServer {
+    let (cert, key, _, _) = certificate("localhost", Some((ca_params, ca_key)));
+    start_server_with(ServerOptions {
+        authenticator: Some(Authenticator::load(auth).unwrap()),
+        tls: Some(TlsFiles {
+            cert: write(dir, "server.pem", &cert),
+            key: write(dir, "server.key", &key),
+            client_ca: Some(write(dir, "ca.pem", ca)),
+        }),
+        ..Default::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn the_cli_presents_a_client_certificate_to_a_mutual_tls_server() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, _, ca_params, ca_key) = certificate("registry test CA", None);
-    let (server_cert, server_key, _, _) = certificate("localhost", Some((&ca_params, &ca_key)));
     let (client_cert, client_key, _, _) = certificate("bureau", Some((&ca_params, &ca_key)));
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
     let auth = dir.path().join("auth.toml");
     let token = add_principal(&auth, "root", Role::Admin, None).unwrap();
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&auth).unwrap()),
-        tls: Some(TlsFiles {
-            cert: write("server.pem", &server_cert),
-            key: write("server.key", &server_key),
-            client_ca: Some(write("ca.pem", &ca)),
-        }),
-        ..Default::default()
-    })
-    .await;
+    let server = mutual_tls_server(dir.path(), &auth, (&ca, &ca_params, &ca_key)).await;
     let url = format!("https://localhost:{}", server.address.port());
     let ca_file = dir.path().join("ca.pem");
-    let cert_file = write("client.pem", &client_cert);
-    let key_file = write("client.key", &client_key);
+    let cert_file = write(dir.path(), "client.pem", &client_cert);
+    let key_file = write(dir.path(), "client.key", &client_key);
     let (ca_file, cert_file, key_file) = (
         ca_file.to_str().unwrap(),
         cert_file.to_str().unwrap(),
@@ -149,14 +164,8 @@ async fn a_token_pinned_to_a_certificate_is_refused_with_any_other() {
 
     let dir = tempfile::tempdir().unwrap();
     let (ca, _, ca_params, ca_key) = certificate("registry test CA", None);
-    let (server_cert, server_key, _, _) = certificate("localhost", Some((&ca_params, &ca_key)));
     let (bureau_cert, bureau_key, _, _) = certificate("bureau", Some((&ca_params, &ca_key)));
     let (other_cert, other_key, _, _) = certificate("other", Some((&ca_params, &ca_key)));
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
     let auth = dir.path().join("auth.toml");
     let pinned = add_principal(&auth, "yanping", Role::County, Some("350702")).unwrap();
     let free = add_principal(&auth, "root", Role::Admin, None).unwrap();
@@ -171,16 +180,7 @@ async fn a_token_pinned_to_a_certificate_is_refused_with_any_other() {
             .unwrap()
     };
     pin(&auth, "yanping", &bureau_der);
-    let server = start_server_with(ServerOptions {
-        authenticator: Some(Authenticator::load(&auth).unwrap()),
-        tls: Some(TlsFiles {
-            cert: write("server.pem", &server_cert),
-            key: write("server.key", &server_key),
-            client_ca: Some(write("ca.pem", &ca)),
-        }),
-        ..Default::default()
-    })
-    .await;
+    let server = mutual_tls_server(dir.path(), &auth, (&ca, &ca_params, &ca_key)).await;
     let call = |cert: String, key: String, token: String| {
         let (ca, port) = (ca.clone(), server.address.port());
         async move {

@@ -8,7 +8,9 @@ use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClien
 use tonic::transport::Channel;
 
 pub use crate::common::{application_request, new_round};
-use crate::common::{error_info, today_cst, TestServer, ROUND_COUNTY};
+use crate::common::{
+    apply_for_title, create_round, error_info, today_cst, TestServer, ROUND_COUNTY,
+};
 
 pub type Rounds = EvaluationServiceClient<Channel>;
 
@@ -30,13 +32,7 @@ pub fn reason(status: &tonic::Status) -> String {
 }
 
 pub async fn open_round(client: &mut Rounds, deadline: NaiveDate) -> pb::EvaluationRound {
-    client
-        .create_evaluation_round(new_round(deadline))
-        .await
-        .unwrap()
-        .into_inner()
-        .round
-        .unwrap()
+    create_round(client, new_round(deadline)).await
 }
 
 pub async fn apply(
@@ -45,11 +41,5 @@ pub async fn apply(
     teacher: &pb::Teacher,
     on: NaiveDate,
 ) -> pb::TitleApplication {
-    client
-        .apply_for_title(application_request(round, teacher, on))
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+    apply_for_title(client, application_request(round, teacher, on)).await
 }

@@ -344,12 +344,7 @@ fn step_form(
     pending: &[(String, String)],
 ) -> Markup {
     let fields = Fields::new(action, errors);
-    let date = fields.text(
-        lang.t("日期（空：今天）", "Date (empty: today)"),
-        "step_date",
-        &form.step_date,
-        "date",
-    );
+    let date = fields.step_date(lang, &form.step_date);
     let (title, body, shown): (&str, Markup, &[&str]) = match action {
         "object" => (
             lang.t("登记异议", "Record an objection"),

@@ -90,12 +90,7 @@ fn batch_form(
     refusal: Option<&Refusal>,
 ) -> Markup {
     let fields = Fields::new(action, errors);
-    let date = fields.text(
-        lang.t("日期（空：今天）", "Date (empty: today)"),
-        "step_date",
-        &form.step_date,
-        "date",
-    );
+    let date = fields.step_date(lang, &form.step_date);
     let note = fields.text(lang.t("备注", "Note"), "note", &form.note, "text");
     let target = format!("/rounds/{}/{action}", percent(&round.round_id));
     let (title, hint, body, shown): (&str, &str, Markup, &[&str]) = match action {

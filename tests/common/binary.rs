@@ -1,0 +1,32 @@
+//! The `teacher-registry` binary run as a command against a test server, for the tests of
+//! what its commands print (`cli`, `search`, `identity`, `merge`). What it prints must be
+//! UTF-8: a run that prints anything else fails the test.
+
+/// What a run printed and how it ended (`code` -1: ended by a signal).
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary with `args`, logging warnings only, calling with `token` as
+/// `TEACHER_REGISTRY_TOKEN` or with no token at all; off the async workers.
+pub async fn run_binary(args: Vec<String>, token: Option<&str>) -> Ran {
+    let token = token.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"));
+        command.args(&args).env("RUST_LOG", "warn");
+        match token {
+            Some(token) => command.env("TEACHER_REGISTRY_TOKEN", token),
+            None => command.env_remove("TEACHER_REGISTRY_TOKEN"),
+        };
+        let output = command.output().expect("run the binary");
+        Ran {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("UTF-8 on stdout"),
+            stderr: String::from_utf8(output.stderr).expect("UTF-8 on stderr"),
+        }
+    })
+    .await
+    .unwrap()
+}

@@ -1,0 +1,279 @@
+//! Calls that many tests make the same way, over any client of the registry service: a
+//! plain [`Client`](super::Client) or one calling as a principal ([`Authed`](super::Authed)).
+
+use teacher_registry::api::pb;
+use teacher_registry::api::pb::case_service_client::CaseServiceClient;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
+use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
+use teacher_registry::api::pb::lookup_teacher_request::Key;
+use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
+use tonic::codegen::{Body, Bytes, StdError};
+
+use super::{create_request, registered_a_year_ago, second_level_since_2015, teacher};
+
+/// What the channel under a generated client must be for the calls here.
+pub trait Transport:
+    tonic::client::GrpcService<
+    tonic::body::Body,
+    Error: Into<StdError>,
+    ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+>
+{
+}
+
+impl<T> Transport for T where
+    T: tonic::client::GrpcService<
+        tonic::body::Body,
+        Error: Into<StdError>,
+        ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
+    >
+{
+}
+
+/// Creates a teacher and returns the stored record.
+pub async fn create<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    teacher: pb::Teacher,
+) -> pb::Teacher {
+    client
+        .create_teacher(create_request(teacher, ""))
+        .await
+        .expect("create")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// The teacher's record as it stands now.
+pub async fn get_teacher<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    teacher_id: &str,
+) -> pb::Teacher {
+    client
+        .get_teacher(pb::GetTeacherRequest {
+            teacher_id: teacher_id.into(),
+            revision: None,
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// Every change in the feed, oldest first.
+pub async fn all_changes<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+) -> Vec<pb::Change> {
+    let mut changes = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = client
+            .list_changes(pb::ListChangesRequest {
+                after_revision: after,
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .expect("list changes")
+            .into_inner();
+        if page.changes.is_empty() {
+            return changes;
+        }
+        after = page.next_revision;
+        changes.extend(page.changes);
+    }
+}
+
+/// The teacher found by `key` (a document of any type).
+pub async fn lookup_teacher<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    key: Key,
+) -> pb::Teacher {
+    client
+        .lookup_teacher(pb::LookupTeacherRequest {
+            key: Some(key),
+            id_document_type: 0,
+        })
+        .await
+        .expect("lookup")
+        .into_inner()
+        .teacher
+        .expect("teacher")
+}
+
+/// The case as it stands now.
+pub async fn get_case<T: Transport>(client: &mut CaseServiceClient<T>, case_id: &str) -> pb::Case {
+    client
+        .get_case(pb::GetCaseRequest {
+            case_id: case_id.into(),
+        })
+        .await
+        .expect("get the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Opens `case` at the window; the case as recorded.
+pub async fn open_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    case: pb::Case,
+) -> pb::Case {
+    client
+        .open_case(pb::OpenCaseRequest {
+            case: Some(case),
+            ..Default::default()
+        })
+        .await
+        .expect("open the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Forwards the case to the city with the county's `opinion`; the case as it then stands.
+pub async fn forward_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    case_id: &str,
+    opinion: &str,
+) -> pb::Case {
+    client
+        .forward_case(pb::ForwardCaseRequest {
+            case_id: case_id.into(),
+            opinion: opinion.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("forward the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Opens the evaluation round `request` asks for; the round as recorded.
+pub async fn create_round<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    request: pb::CreateEvaluationRoundRequest,
+) -> pb::EvaluationRound {
+    client
+        .create_evaluation_round(request)
+        .await
+        .expect("open the round")
+        .into_inner()
+        .round
+        .expect("round")
+}
+
+/// Makes the application `request` carries; the application as recorded.
+pub async fn apply_for_title<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    request: pb::ApplyForTitleRequest,
+) -> pb::TitleApplication {
+    client
+        .apply_for_title(request)
+        .await
+        .expect("apply")
+        .into_inner()
+        .application
+        .expect("application")
+}
+
+/// The evaluation round as it stands now.
+pub async fn get_round<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    round_id: &str,
+) -> pb::EvaluationRound {
+    client
+        .get_evaluation_round(pb::GetEvaluationRoundRequest {
+            round_id: round_id.into(),
+        })
+        .await
+        .expect("get the round")
+        .into_inner()
+        .round
+        .expect("round")
+}
+
+/// The first page of the round's applications: of `county`, or of every county the caller
+/// sees for "".
+pub async fn list_applications<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    round_id: &str,
+    county: &str,
+) -> Vec<pb::TitleApplication> {
+    client
+        .list_title_applications(pb::ListTitleApplicationsRequest {
+            round_id: round_id.into(),
+            county_code: county.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list the applications")
+        .into_inner()
+        .applications
+}
+
+/// The title application as it stands now.
+pub async fn get_title_application<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    application_id: &str,
+) -> pb::TitleApplication {
+    client
+        .get_title_application(pb::GetTitleApplicationRequest {
+            application_id: application_id.into(),
+        })
+        .await
+        .expect("get the application")
+        .into_inner()
+        .application
+        .expect("application")
+}
+
+/// The identity correction as it stands now.
+pub async fn get_identity_correction<T: Transport>(
+    client: &mut IdentityServiceClient<T>,
+    correction_id: &str,
+) -> pb::IdentityCorrection {
+    client
+        .get_identity_correction(pb::GetIdentityCorrectionRequest {
+            correction_id: correction_id.into(),
+        })
+        .await
+        .expect("get the correction")
+        .into_inner()
+        .correction
+        .expect("correction")
+}
+
+/// A teacher born in 1980, with a certificate registered a year ago and SECOND_LEVEL
+/// since 2015: eligible for FIRST_LEVEL. `n` picks the person and the certificate.
+pub async fn eligible_teacher<T: Transport>(
+    registry: &mut TeacherRegistryServiceClient<T>,
+    n: u32,
+    county: &str,
+) -> pb::Teacher {
+    let number = format!("2016350002200{n:04}");
+    make_eligible(registry, teacher(7_305_000 + n, county), &number).await
+}
+
+/// Creates `teacher` with the certificate `number` registered a year ago, and appoints
+/// them SECOND_LEVEL since 2015: eligible for FIRST_LEVEL. The record as it ends.
+pub async fn make_eligible<T: Transport>(
+    registry: &mut TeacherRegistryServiceClient<T>,
+    teacher: pb::Teacher,
+    number: &str,
+) -> pb::Teacher {
+    let created = create(registry, teacher).await;
+    registry
+        .issue_certificate(registered_a_year_ago(&created.teacher_id, number))
+        .await
+        .unwrap();
+    registry
+        .change_title(second_level_since_2015(&created.teacher_id))
+        .await
+        .unwrap()
+        .into_inner()
+        .teacher
+        .unwrap()
+}
