@@ -134,7 +134,7 @@ impl Certificate {
 mod tests {
     use super::*;
     use crate::domain::fixtures::{primary_certificate, stored_teacher, today};
-    use crate::domain::RevocationRequest;
+    use crate::domain::{Choice, RevocationRequest};
 
     const NUMBER: &str = "20163500022000123";
 
