@@ -5,10 +5,9 @@
 //! A group holds every other server's writers off from its begin to its commit, so each
 //! round trip in between is time no other server can write. The extended protocol, with
 //! its bytes as parameters, takes a round trip a statement: the begin and lock, the
-//! revision, the keys, the ranges. Here they go in one; the keys are written as
-//! `decode('…', 'hex')`, hex digits only whatever the connection's settings, and the
-//! values come back in the text form of `bytea` (the write connection sets
-//! `bytea_output` to hex). A group's writes are not sent so: as text, twice their size in
+//! revision, the keys, the ranges. Here they go in one; the keys are written as array
+//! literals of hex digits, and the values come back in the text form of `bytea` (the
+//! write connection sets `bytea_output` to hex). A group's writes are not sent so: as text, twice their size in
 //! hex and parsed value by value, they cost the database more than the round trip they
 //! would save (benches/README.md).
 
@@ -19,21 +18,19 @@ use postgres::SimpleQueryMessage;
 use crate::store::engine::{FirstReads, KeyRange};
 use crate::store::{StorageFault, StoreError};
 
-/// Bytes as SQL: `decode('…', 'hex')`, hex digits only, whatever the connection's
-/// settings.
-fn bytes_sql(bytes: &[u8]) -> String {
-    format!("decode('{}','hex')", hex::encode(bytes))
-}
-
-/// A `bytea[]` of `items` as SQL.
+/// A `bytea[]` of `items` as one SQL literal, `E'{"\\\\x…",…}'::bytea[]`: parsed by the
+/// array's and `bytea`'s own input functions, not as a function call per item, and hex
+/// digits only inside, whatever the connection's settings.
 fn bytes_array_sql<'a>(items: impl Iterator<Item = &'a [u8]>) -> String {
-    let items: Vec<String> = items.map(bytes_sql).collect();
-    format!("ARRAY[{}]::bytea[]", items.join(","))
+    let items: Vec<String> = items
+        .map(|bytes| format!("\"\\\\\\\\x{}\"", hex::encode(bytes)))
+        .collect();
+    format!("E'{{{}}}'::bytea[]", items.join(","))
 }
 
 /// One statement reading `keys` (rows `0, k, v`) and listing `ranges` (rows `i, k, NULL`
 /// for the range at place `i`, from 1), or nothing when neither has any. Bytes are
-/// written as [`bytes_sql`].
+/// written as [`bytes_array_sql`].
 pub(super) fn first_reads_sql(keys: &[Vec<u8>], ranges: &[KeyRange]) -> String {
     let mut reads = Vec::new();
     if !keys.is_empty() {
