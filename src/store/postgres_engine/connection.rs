@@ -1,12 +1,14 @@
-//! Connections to PostgreSQL, each owned by a thread of its own.
+//! Connections to PostgreSQL, each served by a thread of its own.
 //!
 //! The `postgres` crate's client is synchronous, and runs a small tokio runtime inside
 //! itself: called on a thread that is driving tokio tasks it panics ("cannot start a
 //! runtime from within a runtime"). The store calls its engine from such threads (the
 //! writer stages inside its own runtime's `block_on`, and `Store::open` runs in `serve`'s
-//! async body), so no caller ever touches a client: each connection lives on its own
-//! thread, and a call hands that thread a closure and waits on a plain channel for the
-//! answer. A thread hop costs microseconds; a round trip to the database costs a hundred.
+//! async body), so such a caller never touches a client: each connection has a thread of
+//! its own, and a call hands that thread a closure and waits on a plain channel for the
+//! answer. A thread hop costs microseconds, when a core is free. The one caller on a
+//! plain thread that matters, the committer, runs its calls on the write connection
+//! itself (see [`Pool::call`]): it writes while every other server waits.
 //!
 //! A connection that fails is dropped and opened again at its next call, so a restarted
 //! database (or a promoted standby behind the same address) is picked up without a
@@ -121,6 +123,17 @@ type Job = Box<dyn FnOnce(Result<&mut Session, StoreError>) -> bool + Send>;
 pub(super) struct Pool {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// A pool of one connection: its connection, for calls made on the caller's own
+    /// thread (see [`Pool::call`]).
+    only: Option<Arc<Slot>>,
+}
+
+/// One connection, opened on its first call, and what opens it.
+struct Slot {
+    session: Mutex<Option<Session>>,
+    url: String,
+    setup: String,
+    role: Role,
 }
 
 impl Pool {
@@ -136,26 +149,40 @@ impl Pool {
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         let mut threads = Vec::new();
+        let mut slots = Vec::new();
         // The pool's name, seen in `pg_stat_activity`, then the caller's set-up.
         let setup = format!("SET application_name = '{name}'; {setup}");
         for n in 0..size {
             let receiver = receiver.clone();
-            let url = url.to_string();
-            let setup = setup.clone();
+            let slot = Arc::new(Slot {
+                session: Mutex::new(None),
+                url: url.to_string(),
+                setup: setup.clone(),
+                role,
+            });
+            slots.push(slot.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
-                .spawn(move || serve(&url, &setup, role, &receiver))
+                .spawn(move || serve(&slot, &receiver))
                 .map_err(|e| failed(format!("cannot start a database thread: {e}")))?;
             threads.push(thread);
         }
         Ok(Pool {
             jobs: Mutex::new(Some(sender)),
             threads: Mutex::new(threads),
+            only: (size == 1).then(|| slots.remove(0)),
         })
     }
 
     /// Runs `call` on one of the pool's connections and returns its answer. A call that
     /// fails for the connection's sake (`StoreError::Storage`) drops that connection.
+    ///
+    /// A pool of one connection called from a thread that drives no tokio tasks (the
+    /// committer's) runs the call on the caller's thread, with the connection taken from
+    /// its own: the writers' lock is held over a group's writes and commit, and two hops
+    /// between threads a call, on two busy cores, are time no other server can write.
+    /// Calls on a thread that does drive tasks go to the connection's thread (the module
+    /// doc says why).
     pub(super) fn call<T: Send + 'static>(
         &self,
         call: impl FnOnce(&mut Session) -> Result<T, StoreError> + Send + 'static,
@@ -167,12 +194,24 @@ impl Pool {
             let _ = reply.send(result);
             broken
         });
-        let sent = match &*self.jobs.lock().unwrap_or_else(PoisonError::into_inner) {
-            Some(jobs) => jobs.send(job).is_ok(),
-            None => false,
-        };
-        if !sent {
-            return Err(failed("the database connections are closed".into()));
+        let open = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        match &self.only {
+            Some(slot) if open && tokio::runtime::Handle::try_current().is_err() => {
+                slot.run(job);
+            }
+            _ => {
+                let sent = match &*self.jobs.lock().unwrap_or_else(PoisonError::into_inner) {
+                    Some(jobs) => jobs.send(job).is_ok(),
+                    None => false,
+                };
+                if !sent {
+                    return Err(failed("the database connections are closed".into()));
+                }
+            }
         }
         answer
             .recv()
@@ -181,8 +220,8 @@ impl Pool {
 }
 
 impl Drop for Pool {
-    /// Closes the queue and waits for the threads, so their connections (and an open,
-    /// uncommitted transaction, rolled back) are gone when the engine is.
+    /// Closes the queue and waits for the threads, then closes the connections, so they
+    /// (and an open, uncommitted transaction, rolled back) are gone when the engine is.
     fn drop(&mut self) {
         self.jobs
             .lock()
@@ -193,20 +232,33 @@ impl Drop for Pool {
         for thread in threads {
             let _ = thread.join();
         }
+        if let Some(slot) = &self.only {
+            slot.session
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+        }
     }
 }
 
-/// A connection's thread: takes calls until the queue closes, connecting as needed.
-fn serve(url: &str, setup: &str, role: Role, jobs: &Mutex<mpsc::Receiver<Job>>) {
-    let mut session: Option<Session> = None;
+/// A connection's thread: takes calls until the queue closes.
+fn serve(slot: &Slot, jobs: &Mutex<mpsc::Receiver<Job>>) {
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
             Ok(job) => job,
             Err(_) => return,
         };
+        slot.run(job);
+    }
+}
+
+impl Slot {
+    /// Runs `job` on the connection, connecting as needed.
+    fn run(&self, job: Job) {
+        let mut session = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         if session.as_ref().is_some_and(|s| s.client.is_closed()) {
             let lost_transaction = session.as_ref().is_some_and(|s| s.in_transaction);
-            session = None;
+            *session = None;
             // A transaction dies with its connection: its writes are rolled back, and
             // so is the writers' lock. A call made in it (the group's next batch, its
             // COMMIT) must fail, not run on a new connection outside it: a COMMIT there
@@ -216,15 +268,15 @@ fn serve(url: &str, setup: &str, role: Role, jobs: &Mutex<mpsc::Receiver<Job>>) 
                 job(Err(failed(
                     "the connection to the database was lost in a transaction, which is rolled back".into(),
                 )));
-                continue;
+                return;
             }
         }
         if session.is_none() {
-            match Session::connect(url, setup, role) {
-                Ok(opened) => session = Some(opened),
+            match Session::connect(&self.url, &self.setup, self.role) {
+                Ok(opened) => *session = Some(opened),
                 Err(e) => {
                     job(Err(e));
-                    continue;
+                    return;
                 }
             }
         }
@@ -232,7 +284,7 @@ fn serve(url: &str, setup: &str, role: Role, jobs: &Mutex<mpsc::Receiver<Job>>) 
         if broken {
             // A transaction left open by a failed statement is aborted: the connection
             // is opened afresh rather than trusted again.
-            session = None;
+            *session = None;
         }
     }
 }
