@@ -220,7 +220,7 @@ impl Pool {
 }
 
 impl Drop for Pool {
-    /// Closes the queue and waits for the threads, then closes the connections, so they
+    /// Closes the queue and waits for the threads, which close the connections, so they
     /// (and an open, uncommitted transaction, rolled back) are gone when the engine is.
     fn drop(&mut self) {
         self.jobs
@@ -232,24 +232,24 @@ impl Drop for Pool {
         for thread in threads {
             let _ = thread.join();
         }
-        if let Some(slot) = &self.only {
-            slot.session
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-        }
     }
 }
 
-/// A connection's thread: takes calls until the queue closes.
+/// A connection's thread: takes calls until the queue closes, then closes the connection
+/// here. A client closes itself on its own small runtime, which panics on a thread that
+/// drives tokio tasks, as the thread that drops the pool may.
 fn serve(slot: &Slot, jobs: &Mutex<mpsc::Receiver<Job>>) {
     loop {
         let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
             Ok(job) => job,
-            Err(_) => return,
+            Err(_) => break,
         };
         slot.run(job);
     }
+    slot.session
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
 }
 
 impl Slot {
