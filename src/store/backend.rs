@@ -243,27 +243,9 @@ impl Engine for Backend {
         ranges: &[KeyRange],
     ) -> Result<FirstReads<Bytes>, StoreError> {
         Ok(match self {
-            Backend::Sled(engine) => {
-                let read = engine.begin_group_reading(keys, ranges)?;
-                FirstReads {
-                    values: read
-                        .values
-                        .into_iter()
-                        .map(|v| v.map(Bytes::Sled))
-                        .collect(),
-                    ranges: read.ranges,
-                }
-            }
+            Backend::Sled(engine) => engine.begin_group_reading(keys, ranges)?.map(Bytes::Sled),
             Backend::Postgres(engine) => {
-                let read = engine.begin_group_reading(keys, ranges)?;
-                FirstReads {
-                    values: read
-                        .values
-                        .into_iter()
-                        .map(|v| v.map(Bytes::Owned))
-                        .collect(),
-                    ranges: read.ranges,
-                }
+                engine.begin_group_reading(keys, ranges)?.map(Bytes::Owned)
             }
         })
     }

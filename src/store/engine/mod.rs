@@ -64,6 +64,20 @@ pub(crate) struct FirstReads<B> {
     pub(crate) ranges: Vec<Vec<Vec<u8>>>,
 }
 
+impl<B> FirstReads<B> {
+    /// The same reads, each value made another kind of bytes.
+    pub(crate) fn map<C>(self, bytes: impl Fn(B) -> C) -> FirstReads<C> {
+        FirstReads {
+            values: self
+                .values
+                .into_iter()
+                .map(|value| value.map(&bytes))
+                .collect(),
+            ranges: self.ranges,
+        }
+    }
+}
+
 pub(crate) trait Engine: Send + Sync + 'static {
     /// A key or value read back, owned by the reader (sled's reference-counted `IVec`):
     /// reads never copy more than the engine itself does.
