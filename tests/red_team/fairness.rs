@@ -178,10 +178,10 @@ async fn a_reader_flooding_pages_is_held_to_its_rate_of_rows() {
 /// 1,000-row pages, over 2,000 teachers) against another county's GetStatistics, without
 /// rates, with the default rates, and with the reader's rows a second set higher and
 /// lower, from which the default was chosen.
-/// `cargo test --release --test red_team fairness_figures -- --ignored --nocapture`
+/// `cargo test --release --test red_team figures_fairness -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run it to update benches/README.md"]
-async fn fairness_figures() {
+async fn figures_fairness() {
     let unlimited: HashMap<Role, RoleRate> = HashMap::new();
     let reader_rows = |rows_per_second: u32| {
         let mut rates = default_rates();
