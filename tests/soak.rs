@@ -16,7 +16,8 @@
 //! ABORTED (counted as `raced`) and every other answer is determined by what was read.
 //! A WatchChanges and a ListChanges consumer check that the feed has no gap and catches up.
 //! At the end the server shuts down on SIGTERM, must have logged no error, and `verify`
-//! must pass.
+//! must pass. With `TEACHER_REGISTRY_TEST_POSTGRES=1` (`.ci/run`'s second pass) the server keeps
+//! its registry in a database of the throwaway PostgreSQL cluster instead, under the same checks.
 //!
 //! **What counts as a leak.** The server's VmRSS is sampled every second. Memory that
 //! follows the data (sled's cache and per-page bookkeeping) is not a leak, so the data set
@@ -621,8 +622,7 @@ async fn spawn_server(dir: &Path, log: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", &listen, "--cache-mb", "8"])
         .args(["--retain-changes", "2000", "--trim-interval-secs", "5"])
-        .arg("--data-dir")
-        .arg(dir)
+        .args(common::registry_args(dir))
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
@@ -644,7 +644,7 @@ async fn spawn_server(dir: &Path, log: &Path) -> (Child, String) {
     panic!("no server: {}", std::fs::read_to_string(log).unwrap());
 }
 
-/// SIGTERM, a clean exit within 20 s, then `verify` on the data directory.
+/// SIGTERM, a clean exit within 20 s, then `verify` on the registry.
 fn shut_down(mut child: Child, dir: &Path) -> Vec<String> {
     if let Ok(Some(status)) = child.try_wait() {
         return vec![format!("the server died during the soak: {status}")];
@@ -663,8 +663,8 @@ fn shut_down(mut child: Child, dir: &Path) -> Vec<String> {
     let _ = child.kill();
     let _ = child.wait();
     let verify = Command::new(BIN)
-        .args(["verify", "--data-dir"])
-        .arg(dir)
+        .arg("verify")
+        .args(common::registry_args(dir))
         .output();
     let verify = verify.unwrap();
     if !verify.status.success() {

@@ -5,12 +5,15 @@
 //! client name the mistake of serving a CA certificate, and its fix.
 //!
 //! Everything runs through the real binary: `tls-init`, `serve` on a real socket, and a
-//! client command trusting the CA through `TEACHER_REGISTRY_CA_FILE`.
+//! client command trusting the CA through `TEACHER_REGISTRY_CA_FILE`. The server keeps its
+//! registry where the suite says (`common::registry_args`: a data directory, or PostgreSQL).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_teacher-registry");
 
@@ -55,8 +58,7 @@ impl Server {
         let log = dir.join("server.log");
         let child = Command::new(BIN)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
+            .args(common::registry_args(&dir.join("data")))
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
