@@ -170,6 +170,17 @@ impl Engine for Backend {
         }
     }
 
+    fn read_many(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Bytes>, StoreError> {
+        Ok(match self {
+            Backend::Sled(engine) => engine.read_many(keys, ranges)?.map(Bytes::Sled),
+            Backend::Postgres(engine) => engine.read_many(keys, ranges)?.map(Bytes::Owned),
+        })
+    }
+
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {
         Ok(match self {
             Backend::Sled(engine) => Scan::Sled(engine.range(from, to)?),

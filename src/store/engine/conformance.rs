@@ -11,7 +11,7 @@ use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Engine, KeyRange};
+use super::{Engine, FirstReads, KeyRange};
 use crate::store::StoreError;
 
 /// Writes out one `#[test]` per check for the engine `open` (a `fn(&Path) -> E`) opens;
@@ -419,10 +419,10 @@ pub(crate) fn an_empty_value_is_not_a_missing_key<E: Engine>(open: impl Fn(&Path
     assert_eq!(get(&engine, b"empty"), None);
 }
 
-/// What a group reads as it begins is what [`Engine::get_many`] and
-/// [`Engine::keys_in_ranges`] read: values in the keys' order (a key asked twice answered
-/// twice, a missing one `None`, an empty value empty, any byte kept), and each range's
-/// keys. The group then writes and flushes as any other.
+/// What [`Engine::read_many`] reads, and a group as it begins, is what
+/// [`Engine::get_many`] and [`Engine::keys_in_ranges`] read: values in the keys' order (a
+/// key asked twice answered twice, a missing one `None`, an empty value empty, any byte
+/// kept), and each range's keys. The group then writes and flushes as any other.
 pub(crate) fn a_group_reads_first_what_gets_and_ranges_read<E: Engine>(open: impl Fn(&Path) -> E) {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());
@@ -466,15 +466,22 @@ pub(crate) fn a_group_reads_first_what_gets_and_ranges_read<E: Engine>(open: imp
     assert_eq!(values[1], None);
     assert_eq!(values[3], Some(Vec::new()));
     assert_eq!(listed[0], [b"b\x00".to_vec(), b"b\x01".to_vec()]);
+    let owned = |read: FirstReads<E::Bytes>| {
+        let values: Vec<Option<Vec<u8>>> = read
+            .values
+            .into_iter()
+            .map(|value| value.map(|bytes| bytes.to_vec()))
+            .collect();
+        (values, read.ranges)
+    };
+    for (keys, ranges) in [(&keys[..], &ranges[..]), (&keys, &[]), (&[], &ranges)] {
+        let (read_values, read_ranges) = owned(engine.read_many(keys, ranges).unwrap());
+        assert_eq!(read_values, values[..keys.len()]);
+        assert_eq!(read_ranges, listed[..ranges.len()]);
+    }
 
-    let read = engine.begin_group_reading(&keys, &ranges).unwrap();
-    let read_values: Vec<Option<Vec<u8>>> = read
-        .values
-        .into_iter()
-        .map(|value| value.map(|bytes| bytes.to_vec()))
-        .collect();
-    assert_eq!(read_values, values);
-    assert_eq!(read.ranges, listed);
+    let read = owned(engine.begin_group_reading(&keys, &ranges).unwrap());
+    assert_eq!(read, (values, listed));
     engine
         .apply(&[(b"d".as_slice(), Some(b"5".as_slice()))])
         .unwrap();

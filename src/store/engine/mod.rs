@@ -56,8 +56,8 @@ pub(crate) struct KeyRange {
     pub(crate) limit: usize,
 }
 
-/// What [`Engine::begin_group_reading`] read: the values at the keys asked, in their
-/// order, and the keys of each range asked, in theirs.
+/// What [`Engine::read_many`] (and [`Engine::begin_group_reading`]) read: the values at
+/// the keys asked, in their order, and the keys of each range asked, in theirs.
 #[derive(Debug)]
 pub(crate) struct FirstReads<B> {
     pub(crate) values: Vec<Option<B>>,
@@ -113,6 +113,20 @@ pub(crate) trait Engine: Send + Sync + 'static {
             .collect()
     }
 
+    /// The values at `keys` (as [`Engine::get_many`]) and the keys of `ranges` (as
+    /// [`Engine::keys_in_ranges`]): an engine across a network reads both in one round
+    /// trip. The writer of a shared engine reads each pass of a group's checks so.
+    fn read_many(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Self::Bytes>, StoreError> {
+        Ok(FirstReads {
+            values: self.get_many(keys)?,
+            ranges: self.keys_in_ranges(ranges)?,
+        })
+    }
+
     /// The pairs whose keys lie between `from` and `to`, ascending; empty when the bounds
     /// leave no key between them.
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Self::Scan, StoreError>;
@@ -166,21 +180,17 @@ pub(crate) trait Engine: Send + Sync + 'static {
         Ok(())
     }
 
-    /// [`Engine::begin_group`], then what a group reads first, as committed once every
-    /// other process's writes are held off: the values at `keys` (as
-    /// [`Engine::get_many`]) and the keys of `ranges` (as [`Engine::keys_in_ranges`]).
-    /// Whatever a group does between its begin and its flush holds every other server's
-    /// writers off, so an engine across a network does all three in one round trip.
+    /// [`Engine::begin_group`], then what a group reads first ([`Engine::read_many`]), as
+    /// committed once every other process's writes are held off. Whatever a group does
+    /// between its begin and its flush holds every other server's writers off, so an
+    /// engine across a network does both in one round trip.
     fn begin_group_reading(
         &self,
         keys: &[Vec<u8>],
         ranges: &[KeyRange],
     ) -> Result<FirstReads<Self::Bytes>, StoreError> {
         self.begin_group()?;
-        Ok(FirstReads {
-            values: self.get_many(keys)?,
-            ranges: self.keys_in_ranges(ranges)?,
-        })
+        self.read_many(keys, ranges)
     }
 
     /// The pairs whose keys start with `prefix`, ascending.

@@ -37,6 +37,9 @@ pub(super) struct Session {
     pub(super) keys_in_ranges: Statement,
     /// Keys from `$1` (included) below `$2`, at most `$3`.
     pub(super) range_below: Statement,
+    /// [`Session::get_many`]'s rows as `0, k, v` for the keys of `$1`, then
+    /// [`Session::keys_in_ranges`]'s as `i, k, NULL` for the ranges of `$2`, `$3`, `$4`.
+    pub(super) read_many: Statement,
     /// Keys from `$1` (included) to the end, at most `$2`.
     pub(super) range_open: Statement,
     /// Sets each key of `$1` to the value of `$2` at the same place (keys distinct).
@@ -45,6 +48,18 @@ pub(super) struct Session {
     pub(super) delete: Statement,
     /// Whether a transaction is open on this connection (the write connection's).
     pub(super) in_transaction: bool,
+}
+
+/// The keys of the ranges whose starts, ends and limits are the parameters from `$first`
+/// on, with each range's place (from 1): the `FROM` of a query selecting `r.i` and `p.k`.
+fn in_ranges(first: usize) -> String {
+    let (starts, ends, limits) = (first, first + 1, first + 2);
+    format!(
+        "FROM unnest(${starts}::bytea[], ${ends}::bytea[], ${limits}::int8[]) \
+         WITH ORDINALITY AS r(lo, hi, n, i) \
+         CROSS JOIN LATERAL (SELECT k FROM registry_pairs \
+         WHERE k >= r.lo AND k < r.hi ORDER BY k LIMIT r.n) AS p"
+    )
 }
 
 impl Session {
@@ -73,12 +88,14 @@ impl Session {
             .prepare("SELECT k, v FROM registry_pairs WHERE k = ANY($1)")
             .map_err(error)?;
         let keys_in_ranges = client
-            .prepare(
-                "SELECT r.i, p.k FROM unnest($1::bytea[], $2::bytea[], $3::int8[]) \
-                 WITH ORDINALITY AS r(lo, hi, n, i) \
-                 CROSS JOIN LATERAL (SELECT k FROM registry_pairs \
-                 WHERE k >= r.lo AND k < r.hi ORDER BY k LIMIT r.n) AS p",
-            )
+            .prepare(&format!("SELECT r.i, p.k {}", in_ranges(1)))
+            .map_err(error)?;
+        let read_many = client
+            .prepare(&format!(
+                "SELECT 0::int8, k, v FROM registry_pairs WHERE k = ANY($1) \
+                 UNION ALL SELECT r.i, p.k, NULL::bytea {}",
+                in_ranges(2)
+            ))
             .map_err(error)?;
         let range_below = client
             .prepare("SELECT k, v FROM registry_pairs WHERE k >= $1 AND k < $2 ORDER BY k LIMIT $3")
@@ -100,6 +117,7 @@ impl Session {
             get,
             get_many,
             keys_in_ranges,
+            read_many,
             range_below,
             range_open,
             upsert,

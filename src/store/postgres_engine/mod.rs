@@ -33,6 +33,7 @@
 
 pub(crate) mod cluster;
 mod connection;
+mod gathered;
 mod one_trip;
 pub(crate) mod replicated;
 
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use connection::{error, Pool, Role, Session};
+use gathered::{range_parameters, Gathered};
 use one_trip::{first_reads, first_reads_sql};
 
 use crate::store::engine::{Engine, FirstReads, KeyRange};
@@ -219,36 +221,51 @@ impl Engine for PostgresEngine {
         if ranges.is_empty() {
             return Ok(Vec::new());
         }
-        let starts: Vec<Vec<u8>> = ranges.iter().map(|r| r.start.clone()).collect();
-        let ends: Vec<Vec<u8>> = ranges.iter().map(|r| r.end.clone()).collect();
-        let limits: Vec<i64> = ranges
-            .iter()
-            .map(|r| i64::try_from(r.limit).unwrap_or(i64::MAX))
-            .collect();
+        let (starts, ends, limits) = range_parameters(ranges);
         let rows = self.shared.reads.call(move |session| {
-            let rows = session
+            session
                 .client
                 .query(&session.keys_in_ranges, &[&starts, &ends, &limits])
-                .map_err(error)?;
-            Ok(rows
-                .into_iter()
-                .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)))
-                .collect::<Vec<_>>())
+                .map_err(error)
         })?;
-        let mut found = vec![Vec::new(); ranges.len()];
-        for (place, key) in rows {
-            if let Some(keys) = usize::try_from(place - 1)
-                .ok()
-                .and_then(|i| found.get_mut(i))
-            {
-                keys.push(key);
-            }
+        let mut gathered = Gathered::new(ranges.len());
+        for row in rows {
+            gathered.add(row.get(0), row.get(1), || {
+                Err(gathered::unreadable("a key read in a range's rows"))
+            })?;
         }
-        // bytea orders as the engine does: bytewise.
-        for keys in &mut found {
-            keys.sort_unstable();
+        Ok(gathered.into_reads(&[]).ranges)
+    }
+
+    /// One query for the keys and the ranges together (each on its own when the other
+    /// is empty).
+    fn read_many(
+        &self,
+        keys: &[Vec<u8>],
+        ranges: &[KeyRange],
+    ) -> Result<FirstReads<Vec<u8>>, StoreError> {
+        if keys.is_empty() || ranges.is_empty() {
+            return Ok(FirstReads {
+                values: self.get_many(keys)?,
+                ranges: self.keys_in_ranges(ranges)?,
+            });
         }
-        Ok(found)
+        let asked = keys.to_vec();
+        let (starts, ends, limits) = range_parameters(ranges);
+        let rows = self.shared.reads.call(move |session| {
+            session
+                .client
+                .query(&session.read_many, &[&asked, &starts, &ends, &limits])
+                .map_err(error)
+        })?;
+        let mut gathered = Gathered::new(ranges.len());
+        for row in rows {
+            let value: Option<Vec<u8>> = row.get(2);
+            gathered.add(row.get(0), row.get(1), || {
+                value.ok_or_else(|| gathered::unreadable("a key without its value"))
+            })?;
+        }
+        Ok(gathered.into_reads(keys))
     }
 
     fn range(&self, from: Bound<&[u8]>, to: Bound<&[u8]>) -> Result<Scan, StoreError> {

@@ -11,12 +11,11 @@
 //! hex and parsed value by value, they cost the database more than the round trip they
 //! would save (benches/README.md).
 
-use std::collections::HashMap;
-
 use postgres::SimpleQueryMessage;
 
+use super::gathered::{unreadable, Gathered};
 use crate::store::engine::{FirstReads, KeyRange};
-use crate::store::{StorageFault, StoreError};
+use crate::store::StoreError;
 
 /// A `bytea[]` of `items` as one SQL literal, `E'{"\\\\x…",…}'::bytea[]`: parsed by the
 /// array's and `bytea`'s own input functions, not as a function call per item, and hex
@@ -64,13 +63,6 @@ fn from_hex(text: Option<&str>) -> Result<Vec<u8>, StoreError> {
         .ok_or_else(|| unreadable("bytes"))
 }
 
-fn unreadable(what: &str) -> StoreError {
-    StoreError::Storage {
-        fault: StorageFault::Failed,
-        detail: format!("PostgreSQL answered {what} this engine cannot read"),
-    }
-}
-
 /// What the statement of [`first_reads_sql`] answered (behind the lock's row, of one
 /// column), as [`Engine::begin_group_reading`](crate::store::engine::Engine::begin_group_reading) returns it for `keys` and as many ranges as
 /// `ranges_asked`.
@@ -79,8 +71,7 @@ pub(super) fn first_reads(
     keys: &[Vec<u8>],
     ranges_asked: usize,
 ) -> Result<FirstReads<Vec<u8>>, StoreError> {
-    let mut found: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    let mut listed = vec![Vec::new(); ranges_asked];
+    let mut gathered = Gathered::new(ranges_asked);
     for message in messages {
         let SimpleQueryMessage::Row(row) = message else {
             continue;
@@ -93,23 +84,7 @@ pub(super) fn first_reads(
             .get(0)
             .and_then(|place| place.parse().ok())
             .ok_or_else(|| unreadable("a place"))?;
-        let key = from_hex(row.get(1))?;
-        match usize::try_from(place) {
-            Ok(0) => {
-                found.insert(key, from_hex(row.get(2))?);
-            }
-            Ok(place) => match listed.get_mut(place - 1) {
-                Some(keys) => keys.push(key),
-                None => return Err(unreadable("a range's place")),
-            },
-            Err(_) => return Err(unreadable("a range's place")),
-        }
+        gathered.add(place, from_hex(row.get(1))?, || from_hex(row.get(2)))?;
     }
-    for keys in &mut listed {
-        keys.sort_unstable();
-    }
-    Ok(FirstReads {
-        values: keys.iter().map(|key| found.get(key).cloned()).collect(),
-        ranges: listed,
-    })
+    Ok(gathered.into_reads(keys))
 }

@@ -206,16 +206,11 @@ impl Prefetched {
         keys: Vec<Vec<u8>>,
         ranges: Vec<KeyRange>,
     ) -> Result<(), crate::store::StoreError> {
-        if !keys.is_empty() {
-            let values = engine.get_many(&keys)?;
-            for (key, value) in keys.into_iter().zip(values) {
-                self.values.insert(key, value.map(|v| v.to_vec()));
-            }
+        let read = engine.read_many(&keys, &ranges)?;
+        for (key, value) in keys.into_iter().zip(read.values) {
+            self.values.insert(key, value.map(|v| v.to_vec()));
         }
-        if !ranges.is_empty() {
-            let listed = engine.keys_in_ranges(&ranges)?;
-            self.ranges.extend(ranges.into_iter().zip(listed));
-        }
+        self.ranges.extend(ranges.into_iter().zip(read.ranges));
         Ok(())
     }
 }
