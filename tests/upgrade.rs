@@ -5,6 +5,11 @@
 //! the window's queues by due date answer on it (the index they read is built as it opens),
 //! and the release's backup restores.
 //!
+//! With the suite on PostgreSQL (`TEACHER_REGISTRY_TEST_POSTGRES=1`) each release's sled
+//! directory is first moved into a database with `migrate`, as a city that started on sled
+//! moves when it grows, and every check runs against that database; its backup restores
+//! into one.
+//!
 //! The fixtures are made by `tests/fixtures/upgrade/make_fixture.rs`, through the public
 //! API only; see the README beside it for the command (the ignored test `fixture_writer_upgrade`).
 
@@ -27,11 +32,10 @@ use prost::Message;
 use teacher_registry::api::pb;
 use teacher_registry::auth::Authenticator;
 use teacher_registry::server::ServerOptions;
+use teacher_registry::store::Location;
 use tonic::Code;
 
-// The releases' registries are sled data directories: they open on sled whatever the
-// other tests run on.
-use common::{error_info, get_teacher, lookup_teacher, start_server_on_sled_in};
+use common::{error_info, get_teacher, lookup_teacher, registry_args, TestServer};
 use format::*;
 use make_fixture::{replay_request, revision};
 
@@ -144,6 +148,15 @@ fn verify(data: &Path) {
     cli(&["verify".as_ref(), "--data-dir".as_ref(), data.as_os_str()]);
 }
 
+/// `teacher-registry COMMAND ARGS...`, which must succeed.
+fn cli_with(command: &str, args: Vec<String>) -> String {
+    let args: Vec<&std::ffi::OsStr> = std::iter::once(command)
+        .chain(args.iter().map(String::as_str))
+        .map(std::ffi::OsStr::new)
+        .collect();
+    cli(&args)
+}
+
 /// Compares teacher by teacher, saying which one differs.
 fn assert_same_teachers(got: &[pb::Teacher], want: &[pb::Teacher], what: &str) {
     let got_ids: Vec<&str> = got.iter().map(|t| t.teacher_id.as_str()).collect();
@@ -233,7 +246,7 @@ async fn check_release(release: &Path) {
 
     // This build opens the registry and finds it consistent.
     verify(&data);
-    let server = start_server_on_sled_in(
+    let server = serve_release(
         &data,
         ServerOptions {
             authenticator: Some(Authenticator::load(&release.join(AUTH)).unwrap()),
@@ -267,9 +280,23 @@ async fn check_release(release: &Path) {
     drop(clients);
     drop(admin);
     server.stop().await;
-    verify(&data);
+    cli_with("verify", registry_args(&data));
 
     check_restore(release, temp.path(), &expected).await;
+}
+
+/// A server on a release's registry, the sled directory `data`: on sled, the directory as
+/// it is; with the suite on PostgreSQL, its database, into which `migrate` first copies
+/// the directory and checks the copy.
+async fn serve_release(data: &Path, options: ServerOptions) -> TestServer {
+    if let Location::Postgres(url) = common::location_for(data) {
+        let from = data.display().to_string();
+        cli_with(
+            "migrate",
+            ["--from".into(), from, "--to".into(), url].into(),
+        );
+    }
+    common::start_server_in_with(data, options).await
 }
 
 /// Every teacher, through every way of reading one.
@@ -830,13 +857,12 @@ async fn check_restore(release: &Path, temp: &Path, expected: &Expected) {
     let backup = temp.join(BACKUP);
     materialize(release, BACKUP, &backup);
     let restored = temp.join("restored");
-    cli(&[
-        "restore".as_ref(),
-        backup.as_os_str(),
-        "--data-dir".as_ref(),
-        restored.as_os_str(),
-    ]);
-    let server = start_server_on_sled_in(&restored, ServerOptions::default()).await;
+    let into = registry_args(&restored);
+    cli_with(
+        "restore",
+        [vec![backup.display().to_string()], into].concat(),
+    );
+    let server = common::start_server_in(&restored).await;
     let mut client = server.client.clone();
     let teachers = common::list_all(
         &mut client,
