@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    certificate, forward_case, get_case, issue_request, start_server_with_auth, teacher,
-    TestServer, Token,
+    accept_case, certificate, forward_case, get_case, issue_request, open_case_with,
+    start_server_with_auth, teacher, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -59,23 +59,12 @@ fn approval(case: &pb::Case, number: &str) -> pb::DecideCaseRequest {
 }
 
 async fn open_and_accept(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
-    let case = client
-        .open_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
-    client
-        .accept_case(pb::AcceptCaseRequest {
-            case_id: case.case_id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    let case = open_case_with(client, request).await;
+    let accept = pb::AcceptCaseRequest {
+        case_id: case.case_id,
+        ..Default::default()
+    };
+    accept_case(client, accept).await
 }
 
 #[tokio::test]

@@ -7,8 +7,9 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, forward_case, get_case, get_teacher, issue_request,
-    registry_args, start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
+    accept_case, certificate, create, error_info, forward_case, get_case, get_teacher,
+    issue_request, open_case_with, registry_args, start_server, teacher, today_cst as today,
+    violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -71,13 +72,7 @@ fn about_certificate(kind: pb::CaseKind, number: &str) -> pb::OpenCaseRequest {
 }
 
 async fn open(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
-    client
-        .open_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    open_case_with(client, request).await
 }
 
 async fn accept(client: &mut Cases, case: &pb::Case) -> pb::Case {
@@ -85,13 +80,7 @@ async fn accept(client: &mut Cases, case: &pb::Case) -> pb::Case {
         case_id: case.case_id.clone(),
         ..Default::default()
     };
-    client
-        .accept_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    accept_case(client, request).await
 }
 
 fn approve_certification(

@@ -120,13 +120,37 @@ pub async fn open_case<T: Transport>(
     client: &mut CaseServiceClient<T>,
     case: pb::Case,
 ) -> pb::Case {
+    let request = pb::OpenCaseRequest {
+        case: Some(case),
+        ..Default::default()
+    };
+    open_case_with(client, request).await
+}
+
+/// Sends `request` (a bare message, or one with metadata such as a token); the case as
+/// recorded.
+pub async fn open_case_with<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    request: impl tonic::IntoRequest<pb::OpenCaseRequest>,
+) -> pb::Case {
     client
-        .open_case(pb::OpenCaseRequest {
-            case: Some(case),
-            ..Default::default()
-        })
+        .open_case(request)
         .await
         .expect("open the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Accepts the case as `request` says; the case as it then stands.
+pub async fn accept_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    request: pb::AcceptCaseRequest,
+) -> pb::Case {
+    client
+        .accept_case(request)
+        .await
+        .expect("accept the case")
         .into_inner()
         .case
         .expect("case")
