@@ -628,10 +628,7 @@ async fn request_ids_belong_to_their_caller() {
     let first = a
         .create_teacher(create_request(teacher(1, A), "reg-0001"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let replayed = b
         .create_teacher(create_request(teacher(1, A), "reg-0001"))
         .await
@@ -644,10 +641,7 @@ async fn request_ids_belong_to_their_caller() {
     let own = b
         .create_teacher(create_request(teacher(2, B), "reg-0001"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_ne!(
         own.teacher_id, first.teacher_id,
         "B's id is B's own request"

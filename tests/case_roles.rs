@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     accept_case, certificate, forward_case, get_case, issue_request, open_case_with,
-    start_server_with_auth, teacher, TestServer, Token,
+    start_server_with_auth, teacher, TeacherAnswer, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -226,10 +226,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
     let holder = admin_registry
         .create_teacher(common::create_request(teacher(5, A), ""))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     admin_registry
         .issue_certificate(issue_request(&holder.teacher_id, "20163500022000125"))
         .await

@@ -56,10 +56,7 @@ async fn get(client: &mut Client, teacher_id: &str) -> pb::Teacher {
             revision: None,
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 #[tokio::test]
@@ -84,10 +81,7 @@ async fn issue_records_the_certificate_and_indexes_its_number() {
             id_document_type: 0,
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(found.teacher_id, holder.teacher_id);
 }
 
@@ -168,10 +162,7 @@ async fn a_lost_certificate_is_reissued_on_a_self_declaration() {
     let after = client
         .reissue_certificate(reissue_request(pb::ReissueReason::Lost, "SD-2026-0042"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let c = &after.certificates[0];
     assert_eq!(c.certificate_number, NUMBER, "the number is kept");
     assert_eq!(c.copies.len(), 2);
@@ -205,13 +196,7 @@ async fn a_replacement_surrenders_the_old_copy_and_can_rename_the_holder() {
     );
 
     renamed.reason = pb::ReissueReason::DetailsChanged as i32;
-    let after = client
-        .reissue_certificate(renamed)
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let after = client.reissue_certificate(renamed).await.unwrap_teacher();
     assert_eq!(after.name, "林小芳", "applied in the same step");
     let states: Vec<i32> = after.certificates[0]
         .copies
@@ -295,10 +280,7 @@ async fn registrations_last_five_years_and_can_be_listed_by_expiry() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let registrations = &registered.certificates[0].registrations;
     assert_eq!(
         registrations.len(),
@@ -384,10 +366,7 @@ async fn revocation_is_final_and_bars_new_certificates_for_five_years() {
     let after = client
         .revoke_certificate(revoke.clone())
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let c = &after.certificates[0];
     assert_eq!(c.status, pb::CertificateStatus::Revoked as i32);
     let revocation = c.revocation.as_ref().unwrap();
@@ -470,10 +449,7 @@ async fn a_revocation_keeps_its_ground_and_an_unknown_ground_changes_nothing() {
     let retried = client
         .revoke_certificate(fraud.clone())
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(retried, read);
     // Another ground under the same request id is another request.
     let misconduct = pb::RevokeCertificateRequest {

@@ -46,10 +46,7 @@ async fn holder(client: &mut Client) -> pb::Teacher {
     client
         .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 async fn credentials(server: &TestServer) -> CredentialServiceClient<Channel> {

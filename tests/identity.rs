@@ -66,10 +66,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(renamed.name, "王晓明");
     assert_eq!(former_names(&renamed), ["王小明"]);
     assert!(renamed.former_names[0].until_time.is_some());
@@ -100,10 +97,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(former_names(&reissued), ["王小明", "王晓明"]);
     let found = search(&mut client, exact("王晓明")).await;
     assert_eq!(found.len(), 1);
@@ -123,10 +117,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(former_names(&back), ["王小明", "王晓明", "李晓明"]);
     assert_eq!(search(&mut client, exact("王小明")).await.len(), 1);
 
@@ -332,13 +323,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
 
     // Both documents find the same teacher.
     for number in ["E12345678", card.as_str()] {
-        let found = admin
-            .lookup_teacher(lookup(number))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let found = admin.lookup_teacher(lookup(number)).await.unwrap_teacher();
         assert_eq!(found.teacher_id, passport.teacher_id);
     }
     // The old document is no one else's to take.

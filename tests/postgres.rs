@@ -83,10 +83,7 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let updated = client
         .update_teacher(patch(&first.etag, "新名字"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(updated.name, "新名字");
     assert_ne!(updated.etag, first.etag);
     let stale = client
@@ -99,17 +96,11 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let once = client
         .create_teacher(create_request(teacher(100, "350702"), "req-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let again = client
         .create_teacher(create_request(teacher(100, "350702"), "req-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(again.teacher_id, once.teacher_id);
     assert_eq!(again.revision, once.revision);
 
@@ -367,10 +358,7 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
     let replayed = client
         .create_teacher(create_request(teacher(50, "350702"), "req-a"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(replayed.revision, 31, "the request id came along");
     let grown = create(&mut client, teacher(60, "350702")).await;
     assert_eq!(grown.revision, 32);

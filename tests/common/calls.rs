@@ -7,28 +7,10 @@ use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClien
 use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use tonic::codegen::{Body, Bytes, StdError};
 
+use super::answers::TeacherAnswer;
+use super::transport::Transport;
 use super::{create_request, registered_a_year_ago, second_level_since_2015, teacher};
-
-/// What the channel under a generated client must be for the calls here.
-pub trait Transport:
-    tonic::client::GrpcService<
-    tonic::body::Body,
-    Error: Into<StdError>,
-    ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
->
-{
-}
-
-impl<T> Transport for T where
-    T: tonic::client::GrpcService<
-        tonic::body::Body,
-        Error: Into<StdError>,
-        ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
-    >
-{
-}
 
 /// Creates a teacher and returns the stored record.
 pub async fn create<T: Transport>(
@@ -61,18 +43,51 @@ pub async fn get_teacher<T: Transport>(
         .expect("teacher")
 }
 
+/// Every teacher of a listing, following page tokens.
+pub async fn list_all<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::ListTeachersRequest,
+) -> Vec<pb::Teacher> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_teachers(pb::ListTeachersRequest {
+                page_token: token.clone(),
+                ..request.clone()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        all.extend(page.teachers);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
+
 /// Every change in the feed, oldest first.
 pub async fn all_changes<T: Transport>(
     client: &mut TeacherRegistryServiceClient<T>,
 ) -> Vec<pb::Change> {
+    list_all_changes(client, pb::ListChangesRequest::default()).await
+}
+
+/// Every change of the feed `request` asks for (all, a county's, or a principal's) after
+/// its `after_revision`, oldest first, in pages of 1000.
+pub async fn list_all_changes<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::ListChangesRequest,
+) -> Vec<pb::Change> {
     let mut changes = Vec::new();
-    let mut after = 0;
+    let mut after = request.after_revision;
     loop {
         let page = client
             .list_changes(pb::ListChangesRequest {
                 after_revision: after,
                 page_size: 1000,
-                ..Default::default()
+                ..request.clone()
             })
             .await
             .expect("list changes")
@@ -296,8 +311,5 @@ pub async fn make_eligible<T: Transport>(
     registry
         .change_title(second_level_since_2015(&created.teacher_id))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }

@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 
 use crate::common::{
     certificate, create, get_teacher, make_eligible, open_case, start_server_with, teacher,
-    TestServer, Token,
+    TeacherAnswer, TestServer, Token,
 };
 
 pub const A: &str = "350702";
@@ -112,10 +112,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
                 ..Default::default()
             })
             .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap()
+            .unwrap_teacher()
     };
     let teacher_a = create(1, "张三", A, CERT_A).await;
     let teacher_b = create(2, "李四", B, CERT_B).await;

@@ -12,7 +12,7 @@ use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
-use crate::common::{get_teacher, issue_request, teacher};
+use crate::common::{get_teacher, issue_request, teacher, TeacherAnswer};
 
 const CERT_B: &str = "20163500022000456";
 const NO_CERT: &str = "20163500022000999";
@@ -21,10 +21,7 @@ async fn issue(client: &mut As, holder: &pb::Teacher, number: &str) -> pb::Teach
     client
         .issue_certificate(issue_request(&holder.teacher_id, number))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 /// The code and message of a refused write, which is all a sweep looks at.
