@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     accept_case, certificate, forward_case, get_case, issue_request, open_case_with,
-    start_server_with_auth, teacher, TeacherAnswer, TestServer, Token,
+    start_server_with_auth, teacher, Answered, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;

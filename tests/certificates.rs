@@ -9,21 +9,10 @@ use tonic::Code;
 
 const NUMBER: &str = "20163500022000123";
 
-fn certificate(number: &str, kind: pb::CertificateKind) -> pb::Certificate {
-    pb::Certificate {
-        certificate_number: number.into(),
-        kind: kind as i32,
-        subject: "语文".into(),
-        issuing_authority: "南平市延平区教育局".into(),
-        certified_on: "2016-07-01".into(),
-        ..Default::default()
-    }
-}
-
 fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
     pb::IssueCertificateRequest {
         teacher_id: teacher_id.into(),
-        certificate: Some(certificate(number, pb::CertificateKind::PrimarySchool)),
+        certificate: Some(certificate(number)),
         first_registration_on: "2016-09-01".into(),
         etag: String::new(),
         request_id: String::new(),

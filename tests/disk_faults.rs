@@ -25,7 +25,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 mod common;
-use common::{create_request, error_info, teacher, TeacherAnswer};
+use common::{create_request, error_info, teacher, Answered};
 
 type Client = TeacherRegistryServiceClient<Channel>;
 

@@ -214,10 +214,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let proposed = clerk
         .propose_identity_correction(propose(&card, "req-propose"))
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     assert_eq!(proposed.state, pb::CorrectionState::Pending as i32);
     assert_eq!(proposed.previous_national_id, "E12345678");
     assert_eq!(proposed.proposed_by, "clerk-a");
@@ -225,10 +222,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let again = clerk
         .propose_identity_correction(propose(&card, "req-propose"))
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     assert_eq!(again, proposed);
     // Nothing changed on the record yet.
     let unchanged = get_teacher(&mut admin, &passport.teacher_id).await;
@@ -347,10 +341,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
             ..propose(&card, "")
         })
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     // Through the command too: its proposer may not review it, another principal may.
     let (code, _, said) = cli(
         &server,

@@ -413,10 +413,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
             request_id: String::new(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
 
     let temp = tempfile::tempdir().unwrap();
     let backup = temp.path().join("backup");

@@ -33,7 +33,7 @@ use tonic::Code;
 // other tests run on.
 use common::{
     error_info, get_teacher, list_all, list_all_changes, lookup_teacher, start_server_on_sled_in,
-    TeacherAnswer,
+    Answered,
 };
 use format::*;
 use make_fixture::{replay_request, revision};

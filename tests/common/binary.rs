@@ -30,3 +30,25 @@ pub async fn run_binary(args: Vec<String>, token: Option<&str>) -> Ran {
     .await
     .unwrap()
 }
+
+/// Runs the binary with `args`, logging errors only, and waits for it on this thread.
+pub fn run_binary_here(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+/// What a run of the binary with `args` that must succeed printed (see
+/// [`run_binary_here`]); a failed run panics with everything it printed.
+pub fn run_binary_ok(args: &[&str]) -> String {
+    let output = run_binary_here(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

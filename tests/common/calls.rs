@@ -8,7 +8,7 @@ use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 
-use super::answers::TeacherAnswer;
+use super::answers::Answered;
 use super::transport::Transport;
 use super::{create_request, registered_a_year_ago, second_level_since_2015, teacher};
 

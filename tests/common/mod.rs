@@ -13,9 +13,9 @@ mod transport;
 
 // Not every test binary makes these calls; they are part of `common` all the same.
 #[allow(unused_imports)]
-pub use answers::{TeacherAnswer, TeacherResponse};
+pub use answers::{Answered, Carries};
 #[allow(unused_imports)]
-pub use binary::{run_binary, Ran};
+pub use binary::{run_binary, run_binary_here, run_binary_ok, Ran};
 #[allow(unused_imports)]
 pub use calls::*;
 #[allow(unused_imports)]
@@ -313,9 +313,14 @@ pub fn error_info(status: &tonic::Status) -> std::collections::HashMap<String, S
 
 /// A primary-school certificate with this number, ready to issue.
 pub fn certificate(number: &str) -> pb::Certificate {
+    certificate_of_kind(number, pb::CertificateKind::PrimarySchool)
+}
+
+/// A certificate of `kind` with this number, Chinese, certified 2016-07-01 in Yanping.
+pub fn certificate_of_kind(number: &str, kind: pb::CertificateKind) -> pb::Certificate {
     pb::Certificate {
         certificate_number: number.into(),
-        kind: pb::CertificateKind::PrimarySchool as i32,
+        kind: kind as i32,
         subject: "语文".into(),
         issuing_authority: "南平市延平区教育局".into(),
         certified_on: "2016-07-01".into(),
@@ -329,6 +334,72 @@ pub fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequ
         teacher_id: teacher_id.into(),
         certificate: Some(certificate(number)),
         ..Default::default()
+    }
+}
+
+/// Issues the teacher a junior-secondary mathematics certificate numbered `number` (its
+/// kind digit, the tenth, is 3), not yet registered.
+pub fn junior_issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
+    pb::IssueCertificateRequest {
+        teacher_id: teacher_id.into(),
+        certificate: Some(pb::Certificate {
+            certificate_number: number.into(),
+            kind: pb::CertificateKind::JuniorSecondary as i32,
+            subject: "数学".into(),
+            issuing_authority: "x".into(),
+            certified_on: "2016-07-01".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The command line of a `transition` of `county` by the registry at `url`, effective
+/// `date`, under the approval document `document`.
+pub fn transition_args<'a>(
+    url: &'a str,
+    county: &'a str,
+    date: &'a str,
+    document: &'a str,
+) -> [&'a str; 9] {
+    [
+        "transition",
+        "--server",
+        url,
+        "--county",
+        county,
+        "--effective-date",
+        date,
+        "--approval-document",
+        document,
+    ]
+}
+
+/// A server with two teachers in 350702, the first with the legacy title PRIMARY_SENIOR
+/// (one for a transition there to move): the server, its URL and that first teacher.
+pub async fn server_for_a_transition() -> (TestServer, String, pb::Teacher) {
+    let mut server = start_server().await;
+    let url = format!("http://{}", server.address);
+    let mut senior = teacher(1, "350702");
+    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
+    let senior = create(&mut server.client, senior).await;
+    create(&mut server.client, teacher(2, "350702")).await;
+    (server, url, senior)
+}
+
+/// An ethics finding against the teacher (paid tutoring, found 2026-01-05) that vetoes
+/// promotion until 2026-12-31.
+pub fn ethics_finding_request(teacher_id: &str) -> pb::RecordEthicsFindingRequest {
+    pb::RecordEthicsFindingRequest {
+        finding: Some(pb::EthicsFinding {
+            teacher_id: teacher_id.into(),
+            found_on: "2026-01-05".into(),
+            ground: "有偿补课".into(),
+            vetoes_until: "2026-12-31".into(),
+            reviewed_by: "另一位审核人".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
     }
 }
 

@@ -12,7 +12,7 @@ use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
 use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
-use crate::common::{get_teacher, issue_request, teacher, TeacherAnswer};
+use crate::common::{get_teacher, issue_request, teacher, Answered};
 
 const CERT_B: &str = "20163500022000456";
 const NO_CERT: &str = "20163500022000999";

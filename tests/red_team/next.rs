@@ -52,7 +52,7 @@ use teacher_registry::console::ConsoleOptions;
 use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
 use crate::common::{
     create_round, eligible_teacher, get_title_application, list_applications, open_case, round_in,
-    start_server_in, start_server_in_with, teacher, today_cst, TestServer,
+    start_server_in, start_server_in_with, teacher, today_cst, Answered, TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -107,10 +107,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+        .unwrap_application();
     let opened = rounds
         .open_publicity(pb::OpenPublicityRequest {
             round_id,
@@ -141,10 +138,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+        .unwrap_application();
     rounds
         .record_ethics_finding(pb::RecordEthicsFindingRequest {
             finding: Some(pb::EthicsFinding {
