@@ -17,8 +17,9 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, get_round, list_all, list_applications, restore_consistent, restore_into,
-    run_binary_here, run_binary_ok, start_server, start_server_in, teacher, Client,
+    all_changes, create, get_round, list_all, list_applications, list_ethics_findings,
+    restore_consistent, restore_into, run_binary_here, run_binary_ok, start_server,
+    start_server_in, teacher, Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -323,14 +324,7 @@ async fn evaluation_reads(
 ) {
     let round_read = get_round(client, round).await;
     let applications = list_applications(client, round, "").await;
-    let findings = client
-        .list_ethics_findings(pb::ListEthicsFindingsRequest {
-            teacher_id: vetoed.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let findings = list_ethics_findings(client, vetoed).await;
     let figures = client
         .get_round_statistics(pb::GetRoundStatisticsRequest {
             round_id: round.into(),

@@ -202,13 +202,7 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
     }
 
     // Every acknowledged write is there, and B's feed is gap-free.
-    let all: BTreeSet<String> = list_all(&mut client_b, pb::ListTeachersRequest::default())
-        .await
-        .into_iter()
-        .map(|t| t.teacher_id)
-        .collect();
-    let missing: Vec<_> = acknowledged.difference(&all).collect();
-    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    assert_all_listed(&mut client_b, &acknowledged).await;
     let feed = gap_free_feed(&mut client_b).await;
     let last = feed.last().unwrap().revision;
     eprintln!(

@@ -67,6 +67,48 @@ pub async fn list_all<T: Transport>(
     }
 }
 
+/// Every teacher a search finds, following page tokens, and the number of pages.
+pub async fn search_all<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::SearchTeachersRequest,
+) -> (Vec<pb::Teacher>, usize) {
+    let mut found = Vec::new();
+    let mut pages = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .search_teachers(pb::SearchTeachersRequest {
+                page_token,
+                ..request.clone()
+            })
+            .await
+            .expect("search")
+            .into_inner();
+        pages += 1;
+        found.extend(page.teachers);
+        if page.next_page_token.is_empty() {
+            return (found, pages);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Asserts that every teacher of `acknowledged` (registry numbers whose creation was
+/// acknowledged) is listed.
+pub async fn assert_all_listed<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    acknowledged: &std::collections::BTreeSet<String>,
+) {
+    let all: std::collections::BTreeSet<String> =
+        list_all(client, pb::ListTeachersRequest::default())
+            .await
+            .into_iter()
+            .map(|t| t.teacher_id)
+            .collect();
+    let missing: Vec<_> = acknowledged.difference(&all).collect();
+    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+}
+
 /// Every change in the feed, oldest first.
 pub async fn all_changes<T: Transport>(
     client: &mut TeacherRegistryServiceClient<T>,
@@ -251,6 +293,21 @@ pub async fn list_applications<T: Transport>(
         .expect("list the applications")
         .into_inner()
         .applications
+}
+
+/// The ethics findings recorded against the teacher.
+pub async fn list_ethics_findings<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    teacher_id: &str,
+) -> Vec<pb::EthicsFinding> {
+    client
+        .list_ethics_findings(pb::ListEthicsFindingsRequest {
+            teacher_id: teacher_id.into(),
+        })
+        .await
+        .expect("list the ethics findings")
+        .into_inner()
+        .findings
 }
 
 /// The title application as it stands now.

@@ -302,6 +302,14 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Asserts that a call was refused with INVALID_ARGUMENT naming exactly `fields`.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(answer: Result<T, tonic::Status>, fields: &[&str]) {
+    let status = answer.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(&status), fields);
+}
+
 /// The metadata of a status's ErrorInfo, with its reason under "reason".
 pub fn error_info(status: &tonic::Status) -> std::collections::HashMap<String, String> {
     use tonic_types::StatusExt;
