@@ -15,7 +15,9 @@ mod transport;
 #[allow(unused_imports)]
 pub use answers::{Answered, Carries};
 #[allow(unused_imports)]
-pub use binary::{run_binary, run_binary_here, run_binary_ok, Ran};
+pub use binary::{
+    run_binary, run_binary_here, run_binary_ok, server_for_a_transition, transition_args, Ran,
+};
 #[allow(unused_imports)]
 pub use calls::*;
 #[allow(unused_imports)]
@@ -360,39 +362,6 @@ pub fn junior_issue_request(teacher_id: &str, number: &str) -> pb::IssueCertific
         }),
         ..Default::default()
     }
-}
-
-/// The command line of a `transition` of `county` by the registry at `url`, effective
-/// `date`, under the approval document `document`.
-pub fn transition_args<'a>(
-    url: &'a str,
-    county: &'a str,
-    date: &'a str,
-    document: &'a str,
-) -> [&'a str; 9] {
-    [
-        "transition",
-        "--server",
-        url,
-        "--county",
-        county,
-        "--effective-date",
-        date,
-        "--approval-document",
-        document,
-    ]
-}
-
-/// A server with two teachers in 350702, the first with the legacy title PRIMARY_SENIOR
-/// (one for a transition there to move): the server, its URL and that first teacher.
-pub async fn server_for_a_transition() -> (TestServer, String, pb::Teacher) {
-    let mut server = start_server().await;
-    let url = format!("http://{}", server.address);
-    let mut senior = teacher(1, "350702");
-    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-    let senior = create(&mut server.client, senior).await;
-    create(&mut server.client, teacher(2, "350702")).await;
-    (server, url, senior)
 }
 
 /// An ethics finding against the teacher (paid tutoring, found 2026-01-05) that vetoes
