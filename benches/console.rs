@@ -434,17 +434,12 @@ async fn round(
             let mut rounds = rounds.clone();
             let round_id = round_id.clone();
             async move {
-                let application = rounds
-                    .apply_for_title(pb::ApplyForTitleRequest {
-                        round_id,
-                        teacher_id,
-                        ..Default::default()
-                    })
-                    .await?
-                    .into_inner()
-                    .application
-                    .context("an application")?;
-                anyhow::Ok(application.application_id)
+                let request = pb::ApplyForTitleRequest {
+                    round_id,
+                    teacher_id,
+                    ..Default::default()
+                };
+                common::apply(&mut rounds, request).await
             }
         })
         .buffer_unordered(32)

@@ -14,8 +14,7 @@
 
 mod common;
 
-use common::load_average;
-use std::collections::BTreeMap;
+use common::{load_average, Prefixes};
 use std::path::Path;
 use std::time::Instant;
 
@@ -26,9 +25,6 @@ use teacher_registry::domain::{
     TeacherInput,
 };
 use teacher_registry::store::{Store, StoreOptions, Target, TeacherChange, WriteContext};
-
-/// The store's tree in sled (`store::sled_engine`).
-const REGISTRY_TREE: &str = "registry";
 
 fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(100_000, "teachers")?;
@@ -127,9 +123,6 @@ async fn move_schools(store: &Store, ids: Vec<Target>, in_flight: usize) -> anyh
         .await
 }
 
-/// Keys and bytes (key + value) by a key's first byte.
-type Prefixes = BTreeMap<u8, (u64, u64)>;
-
 /// The data directory's size, and the keys and bytes under each prefix of the stopped
 /// directory.
 fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
@@ -138,17 +131,7 @@ fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
         "  disk    data directory {} bytes",
         common::directory_size(dir)?
     );
-    let db = sled::Config::new().path(dir).open()?;
-    let tree = db.open_tree(REGISTRY_TREE)?;
-    let mut prefixes = Prefixes::new();
-    for pair in tree.iter() {
-        let (key, value) = pair?;
-        let entry = prefixes
-            .entry(key.first().copied().unwrap_or(0))
-            .or_default();
-        entry.0 += 1;
-        entry.1 += (key.len() + value.len()) as u64;
-    }
+    let prefixes = common::keys_by_prefix(dir)?;
     for (prefix, (keys, bytes)) in &prefixes {
         println!(
             "          {:<3} {keys:>9} keys {bytes:>12} bytes",

@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -28,9 +27,6 @@ use teacher_registry::domain::{
 use teacher_registry::store::{compact, Store, StoreOptions, WriteContext};
 
 const RETENTION: Duration = Duration::from_secs(5);
-/// The store's tree in sled (`store::sled_engine`).
-const REGISTRY_TREE: &str = "registry";
-
 fn main() -> anyhow::Result<()> {
     let (count, in_flight) = common::count_and_in_flight(1_000_000, "creates")?;
     let temp = tempfile::tempdir()?;
@@ -127,17 +123,7 @@ fn report(when: &str, dir: &Path, sled_size: Option<u64>) -> anyhow::Result<()> 
             mib(on_disk)
         ),
     }
-    let db = sled::Config::new().path(dir).open()?;
-    let tree = db.open_tree(REGISTRY_TREE)?;
-    let mut prefixes: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
-    for pair in tree.iter() {
-        let (key, value) = pair?;
-        let entry = prefixes
-            .entry(key.first().copied().unwrap_or(0))
-            .or_default();
-        entry.0 += 1;
-        entry.1 += (key.len() + value.len()) as u64;
-    }
+    let prefixes = common::keys_by_prefix(dir)?;
     let (keys, bytes) = prefixes
         .values()
         .fold((0, 0), |(k, b), (keys, bytes)| (k + keys, b + bytes));

@@ -208,18 +208,13 @@ async fn one_round(
             let mut client = client.clone();
             let round_id = round_id.clone();
             async move {
-                let application = client
-                    .apply_for_title(pb::ApplyForTitleRequest {
-                        round_id,
-                        teacher_id,
-                        applied_on: applied_on.to_string(),
-                        ..Default::default()
-                    })
-                    .await?
-                    .into_inner()
-                    .application
-                    .context("an application")?;
-                anyhow::Ok(application.application_id)
+                let request = pb::ApplyForTitleRequest {
+                    round_id,
+                    teacher_id,
+                    applied_on: applied_on.to_string(),
+                    ..Default::default()
+                };
+                common::apply(&mut client, request).await
             }
         })
         .buffer_unordered(args.concurrency)

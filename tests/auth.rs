@@ -183,15 +183,7 @@ async fn a_county_works_only_in_its_own_county() {
     );
     denied(
         county_cases
-            .record_consultation(pb::RecordConsultationRequest {
-                consultation: Some(pb::Consultation {
-                    county_code: B.into(),
-                    topic: "认定条件".into(),
-                    channel: pb::ConsultationChannel::Phone as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .record_consultation(phone_consultation(B))
             .await
             .map(drop),
         "a consultation in B",
@@ -212,18 +204,7 @@ async fn a_county_works_only_in_its_own_county() {
     );
     hidden(
         county
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: b.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: "20163500032000777".into(),
-                    kind: pb::CertificateKind::JuniorSecondary as i32,
-                    subject: "数学".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
+            .issue_certificate(junior_issue_request(&b.teacher_id, "20163500032000777"))
             .await
             .map(drop),
         "issue to B's teacher",
@@ -628,10 +609,7 @@ async fn request_ids_belong_to_their_caller() {
     let first = a
         .create_teacher(create_request(teacher(1, A), "reg-0001"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let replayed = b
         .create_teacher(create_request(teacher(1, A), "reg-0001"))
         .await
@@ -644,10 +622,7 @@ async fn request_ids_belong_to_their_caller() {
     let own = b
         .create_teacher(create_request(teacher(2, B), "reg-0001"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_ne!(
         own.teacher_id, first.teacher_id,
         "B's id is B's own request"

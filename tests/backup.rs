@@ -17,8 +17,9 @@ use teacher_registry::api::pb;
 use teacher_registry::cli::{run_backup, run_restore};
 
 use common::{
-    all_changes, create, get_round, list_all, list_applications, restore_consistent, restore_into,
-    start_server, start_server_in, teacher, Client,
+    all_changes, create, get_round, list_all, list_applications, list_ethics_findings,
+    restore_consistent, restore_into, run_binary_here, run_binary_ok, start_server,
+    start_server_in, teacher, Client,
 };
 
 const COUNTIES: [&str; 3] = ["350702", "350721", "350722"];
@@ -275,58 +276,33 @@ async fn the_commands_back_up_and_restore_through_the_binary() {
         create(&mut client, teacher(n, "350721")).await;
     }
     let temp = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(args)
-            .env("RUST_LOG", "error")
-            .output()
-            .unwrap()
-    };
     let backup = temp.path().join("b");
     let restored = temp.path().join("r");
     let url = format!("http://{}", server.address);
-    let output = run(&["backup", backup.to_str().unwrap(), "--server", &url]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_binary_ok(&["backup", backup.to_str().unwrap(), "--server", &url]);
     assert!(stdout.contains("50 teachers as at revision 50"), "{stdout}");
 
-    let output = run(&[
+    let stdout = run_binary_ok(&[
         "restore",
         backup.to_str().unwrap(),
         "--data-dir",
         restored.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(stdout.contains("consistent"), "{stdout}");
     assert!(stdout.contains("compacted"), "{stdout}");
     // The commands' own directory, on sled whatever the other tests run on.
-    let verify_sled = || run(&["verify", "--data-dir", restored.to_str().unwrap()]);
+    let verify_sled = || run_binary_here(&["verify", "--data-dir", restored.to_str().unwrap()]);
     assert!(verify_sled().status.success());
 
     // An offline compaction keeps the registry whole.
-    let output = run(&["compact", "--data-dir", restored.to_str().unwrap()]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_binary_ok(&["compact", "--data-dir", restored.to_str().unwrap()]);
     assert!(stdout.contains("compacted"), "{stdout}");
     let verified = verify_sled();
     assert!(verified.status.success());
     assert!(String::from_utf8_lossy(&verified.stdout).contains("50 records"));
 
     // Restoring into the same directory again fails, with a non-zero exit.
-    let output = run(&[
+    let output = run_binary_here(&[
         "restore",
         backup.to_str().unwrap(),
         "--data-dir",
@@ -348,14 +324,7 @@ async fn evaluation_reads(
 ) {
     let round_read = get_round(client, round).await;
     let applications = list_applications(client, round, "").await;
-    let findings = client
-        .list_ethics_findings(pb::ListEthicsFindingsRequest {
-            teacher_id: vetoed.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let findings = list_ethics_findings(client, vetoed).await;
     let figures = client
         .get_round_statistics(pb::GetRoundStatisticsRequest {
             round_id: round.into(),

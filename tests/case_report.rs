@@ -11,7 +11,10 @@
 mod cli_support;
 mod common;
 
-use common::{create, issue_request, start_server, teacher, violated_fields, TestServer};
+use common::{
+    accept_case, create, issue_request, open_case, start_server, teacher, violated_fields,
+    TestServer,
+};
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
 use tonic::transport::Channel;
@@ -28,19 +31,6 @@ const REGISTRATION: i32 = pb::CaseKind::Registration as i32;
 async fn cases(server: &TestServer) -> Cases {
     CaseServiceClient::connect(format!("http://{}", server.address))
         .await
-        .unwrap()
-}
-
-async fn open(client: &mut Cases, case: pb::Case) -> pb::Case {
-    client
-        .open_case(pb::OpenCaseRequest {
-            case: Some(case),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
         .unwrap()
 }
 
@@ -66,23 +56,18 @@ fn about(kind: i32, county: &str, number: &str, received_on: &str) -> pb::Case {
 }
 
 async fn accept(client: &mut Cases, case: &pb::Case, on: &str) -> pb::Case {
-    client
-        .accept_case(pb::AcceptCaseRequest {
-            case_id: case.case_id.clone(),
-            step_date: on.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    let request = pb::AcceptCaseRequest {
+        case_id: case.case_id.clone(),
+        step_date: on.into(),
+        ..Default::default()
+    };
+    accept_case(client, request).await
 }
 
 /// Opens the case and accepts it the day it was received.
 async fn opened_and_accepted(client: &mut Cases, case: pb::Case) -> pb::Case {
     let on = case.received_on.clone();
-    let case = open(client, case).await;
+    let case = open_case(client, case).await;
     accept(client, &case, &on).await
 }
 
@@ -160,7 +145,7 @@ async fn scenario(server: &TestServer) {
         (30, true, false)
     );
     // C3: refused at intake.
-    let c3 = open(&mut client, certification(3, A, "2026-03-10")).await;
+    let c3 = open_case(&mut client, certification(3, A, "2026-03-10")).await;
     client
         .refuse_case(pb::RefuseCaseRequest {
             case_id: c3.case_id,
@@ -265,7 +250,7 @@ async fn scenario(server: &TestServer) {
         },
     )
     .await;
-    let w1 = open(
+    let w1 = open_case(
         &mut client,
         about(REISSUE, B, "20163500022000125", "2026-03-03"),
     )

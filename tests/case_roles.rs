@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    certificate, forward_case, get_case, issue_request, start_server_with_auth, teacher,
-    TestServer, Token,
+    accept_case, certificate, forward_case, get_case, issue_request, open_case_with,
+    start_server_with_auth, teacher, Answered, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -59,23 +59,12 @@ fn approval(case: &pb::Case, number: &str) -> pb::DecideCaseRequest {
 }
 
 async fn open_and_accept(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
-    let case = client
-        .open_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap();
-    client
-        .accept_case(pb::AcceptCaseRequest {
-            case_id: case.case_id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    let case = open_case_with(client, request).await;
+    let accept = pb::AcceptCaseRequest {
+        case_id: case.case_id,
+        ..Default::default()
+    };
+    accept_case(client, accept).await
 }
 
 #[tokio::test]
@@ -237,10 +226,7 @@ async fn counties_the_city_hr_and_readers_each_work_their_own_cases() {
     let holder = admin_registry
         .create_teacher(common::create_request(teacher(5, A), ""))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     admin_registry
         .issue_certificate(issue_request(&holder.teacher_id, "20163500022000125"))
         .await

@@ -7,8 +7,9 @@ mod common;
 
 use chrono::Duration;
 use common::{
-    certificate, create, error_info, forward_case, get_case, get_teacher, issue_request,
-    registry_args, start_server, teacher, today_cst as today, violated_fields, Client, TestServer,
+    accept_case, certificate, create, error_info, forward_case, get_case, get_teacher,
+    issue_request, open_case_with, registry_args, run_binary_ok, start_server, teacher,
+    today_cst as today, violated_fields, Client, TestServer,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::case_service_client::CaseServiceClient;
@@ -71,13 +72,7 @@ fn about_certificate(kind: pb::CaseKind, number: &str) -> pb::OpenCaseRequest {
 }
 
 async fn open(client: &mut Cases, request: pb::OpenCaseRequest) -> pb::Case {
-    client
-        .open_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    open_case_with(client, request).await
 }
 
 async fn accept(client: &mut Cases, case: &pb::Case) -> pb::Case {
@@ -85,13 +80,7 @@ async fn accept(client: &mut Cases, case: &pb::Case) -> pb::Case {
         case_id: case.case_id.clone(),
         ..Default::default()
     };
-    client
-        .accept_case(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .case
-        .unwrap()
+    accept_case(client, request).await
 }
 
 fn approve_certification(
@@ -719,21 +708,8 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
 
     let temp = tempfile::tempdir().unwrap();
     let (backup, restored) = (temp.path().join("b"), temp.path().join("r"));
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
-            .args(args)
-            .env("RUST_LOG", "error")
-            .output()
-            .unwrap()
-    };
     let url = format!("http://{}", server.address);
-    let output = run(&["backup", backup.to_str().unwrap(), "--server", &url]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_binary_ok(&["backup", backup.to_str().unwrap(), "--server", &url]);
     assert!(
         stdout.contains("1 teacher and 2 cases as at revision"),
         "{stdout}"
@@ -742,13 +718,7 @@ async fn a_backup_keeps_the_cases_and_a_restore_brings_them_back() {
     assert_eq!(lines.lines().count(), 2);
     let mut restore = vec!["restore".to_string(), backup.display().to_string()];
     restore.extend(common::registry_args(&restored));
-    let output = run(&restore.iter().map(String::as_str).collect::<Vec<_>>());
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_binary_ok(&restore.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(stdout.contains("2 cases"), "{stdout}");
 
     let again = common::start_server_in(&restored).await;

@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use teacher_registry::api::pb;
 
 async fn run_cli(args: Vec<String>) -> (bool, String, String) {
     let ran = run_binary(args, None).await;
@@ -16,25 +15,15 @@ fn args(list: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transition_and_stats_print_readable_tables() {
-    let mut server = start_server().await;
-    let url = format!("http://{}", server.address);
-    let mut senior = teacher(1, "350702");
-    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-    let senior = create(&mut server.client, senior).await;
-    create(&mut server.client, teacher(2, "350702")).await;
+    let (_server, url, senior) = server_for_a_transition().await;
 
     let transition = |dry: bool| {
-        let mut a = args(&[
-            "transition",
-            "--server",
+        let mut a = args(&transition_args(
             &url,
-            "--county",
             "350702",
-            "--effective-date",
             "2016-09-01",
-            "--approval-document",
             "Nan Ren She [2016] No. 88",
-        ]);
+        ));
         if dry {
             a.push("--dry-run".into());
         }
@@ -81,18 +70,7 @@ async fn transition_and_stats_print_readable_tables() {
         "{out}"
     );
 
-    let (ok, _, err) = run_cli(args(&[
-        "transition",
-        "--server",
-        &url,
-        "--county",
-        "3507",
-        "--effective-date",
-        "2016-09-01",
-        "--approval-document",
-        "x",
-    ]))
-    .await;
+    let (ok, _, err) = run_cli(args(&transition_args(&url, "3507", "2016-09-01", "x"))).await;
     assert!(!ok);
     assert!(
         err.contains("county_code") || err.contains("INVALID_ARGUMENT"),

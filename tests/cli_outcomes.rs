@@ -51,18 +51,7 @@ async fn expected_failures_print_a_message_and_their_exit_code() {
     assert_ends(&rejected, 1, "\nteacher-registry: 1 row was rejected\n");
 
     // A request the registry refuses: 1, with the registry's reason on the next line.
-    let refused = run(&[
-        "transition",
-        "--server",
-        &url,
-        "--county",
-        "3507",
-        "--effective-date",
-        "2016-09-01",
-        "--approval-document",
-        "x",
-    ])
-    .await;
+    let refused = run(&transition_args(&url, "3507", "2016-09-01", "x")).await;
     assert_ends(
         &refused,
         1,

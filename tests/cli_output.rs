@@ -208,27 +208,10 @@ async fn stats_names_counties_and_orders_legacy_titles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transition_reads_dates_as_an_import_does_and_prints_a_clean_table() {
-    let mut server = start_server().await;
-    let url = format!("http://{}", server.address);
-    let mut senior = teacher(1, "350702");
-    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
-    create(&mut server.client, senior).await;
-    create(&mut server.client, teacher(2, "350702")).await;
+    let (_server, url, _) = server_for_a_transition().await;
     for date in ["2016/09/01", "2016年9月1日"] {
-        let preview = run(&[
-            "transition",
-            "--server",
-            &url,
-            "--county",
-            "350702",
-            "--effective-date",
-            date,
-            "--approval-document",
-            "Nan Ren She [2016] No. 88",
-            "--dry-run",
-        ])
-        .await
-        .ok();
+        let transition = transition_args(&url, "350702", date, "Nan Ren She [2016] No. 88");
+        let preview = run(&[&transition[..], &["--dry-run"]].concat()).await.ok();
         assert_quiet("transition", &preview);
         assert!(
             preview.stdout.contains("effective 2016-09-01"),

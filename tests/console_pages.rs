@@ -314,9 +314,7 @@ async fn statistics_draw_their_charts_inline_with_the_figures_beside_them() {
 async fn registration_and_revocation_show_their_field_errors_then_take_effect() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = fx.signed_in(&fx.tokens.admin).await;
-    let id = fx.teacher_a.teacher_id.clone();
-    let path = format!("/teachers/{id}");
+    let (mut http, id, path) = fx.admin_at_teacher_a().await;
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
         let mut all = vec![("certificate_number", CERT_A)];
         all.extend_from_slice(fields);
@@ -399,9 +397,7 @@ async fn registration_and_revocation_show_their_field_errors_then_take_effect() 
 async fn a_title_a_new_certificate_and_a_loss_of_qualification_from_the_teachers_page() {
     let dir = tempfile::tempdir().unwrap();
     let fx = start(dir.path(), |_| {}).await;
-    let mut http = fx.signed_in(&fx.tokens.admin).await;
-    let id = fx.teacher_a.teacher_id.clone();
-    let path = format!("/teachers/{id}");
+    let (mut http, id, path) = fx.admin_at_teacher_a().await;
     let send = async |http: &mut Http, action: &str, fields: &[(&str, &str)]| {
         let request_id = format!("{action}-{}", fields.len());
         http.post_form(&path, action, Some(request_id), fields)

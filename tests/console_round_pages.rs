@@ -8,6 +8,7 @@ mod common;
 mod console_support;
 
 use chrono::Duration;
+use common::Answered;
 use console_support::*;
 
 /// The application numbers a page lists, in its order.
@@ -43,10 +44,7 @@ async fn a_round_of_many_applications_is_listed_page_by_page() {
                 today - Duration::days(30),
             ))
             .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
+            .unwrap_application();
         ids.push(application.application_id);
     }
     ids.sort();

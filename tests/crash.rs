@@ -130,18 +130,7 @@ async fn write_until_failure(
                 let id = mine.pop().unwrap();
                 // Digit 10 is 3, the kind's digit; digit 11 the sex code; then a sequence.
                 let number = format!("20163500033{:06}", n % 1_000_000);
-                let request = pb::IssueCertificateRequest {
-                    teacher_id: id.clone(),
-                    certificate: Some(pb::Certificate {
-                        certificate_number: number.clone(),
-                        kind: pb::CertificateKind::JuniorSecondary as i32,
-                        subject: "数学".into(),
-                        issuing_authority: "x".into(),
-                        certified_on: "2016-07-01".into(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
+                let request = junior_issue_request(&id, &number);
                 let issued = client.issue_certificate(request).await;
                 let issued = issued.map(|_| {
                     acked

@@ -46,10 +46,7 @@ async fn holder(client: &mut Client) -> pb::Teacher {
     client
         .issue_certificate(issue_request(&teacher.teacher_id, NUMBER))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 async fn credentials(server: &TestServer) -> CredentialServiceClient<Channel> {
@@ -143,6 +140,20 @@ fn read_qr(png: &[u8]) -> String {
     grids[0].decode().unwrap().1
 }
 
+/// The command line that issues the credential of [`NUMBER`] into `out`, from the
+/// registry at `address`.
+fn issue_args<'a>(out: &'a Path, address: &'a str) -> [&'a str; 7] {
+    [
+        "credential",
+        "issue",
+        NUMBER,
+        "--out",
+        out.to_str().unwrap(),
+        "--server",
+        address,
+    ]
+}
+
 #[tokio::test]
 async fn a_credential_verifies_offline_and_the_registry_sees_its_revocation() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,17 +179,7 @@ async fn a_credential_verifies_offline_and_the_registry_sees_its_revocation() {
     let teacher = holder(&mut server.client).await;
     let out = dir.path().join("out");
     let address = format!("http://{}", server.address);
-    let issued = run(&[
-        "credential",
-        "issue",
-        NUMBER,
-        "--out",
-        out.to_str().unwrap(),
-        "--server",
-        &address,
-    ])
-    .await
-    .ok();
+    let issued = run(&issue_args(&out, &address)).await.ok();
     assert!(issued.stdout.contains(&teacher.name), "{}", issued.stdout);
     let text = std::fs::read_to_string(out.join("credential.txt")).unwrap();
     let text = text.trim();
@@ -408,15 +409,7 @@ async fn checking_is_public_and_issuing_stays_within_a_county() {
         let (token, out, address) = (token.to_string(), out.to_path_buf(), address.clone());
         async move {
             run_with(
-                &[
-                    "credential",
-                    "issue",
-                    NUMBER,
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--server",
-                    &address,
-                ],
+                &issue_args(&out, &address),
                 &[("TEACHER_REGISTRY_TOKEN", &token)],
             )
             .await

@@ -25,7 +25,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
 mod common;
-use common::{create_request, error_info, teacher};
+use common::{create_request, error_info, teacher, Answered};
 
 type Client = TeacherRegistryServiceClient<Channel>;
 
@@ -383,10 +383,7 @@ async fn a_revision_lost_to_a_failed_flush_is_never_reused() {
         let teacher = client
             .create_teacher(create_request(teacher(n, "110101"), &format!("seen-{n}")))
             .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+            .unwrap_teacher();
         created.push(teacher);
     }
     let (watched, other) = (created[0].teacher_id.clone(), created[1].teacher_id.clone());

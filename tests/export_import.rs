@@ -58,17 +58,6 @@ fn number(kind: u8, sequence: u32) -> String {
     format!("201635000{kind}2{sequence:06}")
 }
 
-fn certificate(number: &str, kind: pb::CertificateKind) -> pb::Certificate {
-    pb::Certificate {
-        certificate_number: number.into(),
-        kind: kind as i32,
-        subject: "语文".into(),
-        issuing_authority: "南平市延平区教育局".into(),
-        certified_on: "2016-07-01".into(),
-        ..Default::default()
-    }
-}
-
 fn title(kind: pb::TitleChangeKind, tier: pb::TitleTier, date: &str) -> pb::TitleEntry {
     pb::TitleEntry {
         kind: kind as i32,
@@ -121,7 +110,7 @@ async fn fill(client: &mut Client) {
         client
             .issue_certificate(pb::IssueCertificateRequest {
                 teacher_id: holder.teacher_id.clone(),
-                certificate: Some(certificate(number, kind)),
+                certificate: Some(certificate_of_kind(number, kind)),
                 first_registration_on: "2016-09-01".into(),
                 ..Default::default()
             })

@@ -63,10 +63,7 @@ async fn move_to(client: &mut Client, teacher_id: &str, county: &str) -> pb::Tea
             request_id: String::new(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 #[tokio::test]

@@ -70,10 +70,7 @@ async fn three_revisions(client: &mut Client) -> [pb::Teacher; 3] {
     let moved = client
         .update_teacher(update_school(&created, "第九中学"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     create(client, teacher(2, A)).await;
     let issued = client
         .issue_certificate(pb::IssueCertificateRequest {
@@ -83,10 +80,7 @@ async fn three_revisions(client: &mut Client) -> [pb::Teacher; 3] {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     [created, moved, issued]
 }
 
@@ -232,10 +226,7 @@ async fn readers_see_history_masked_and_other_counties_not_at_all() {
             revision: Some(created.revision),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_ne!(old.national_id, created.national_id);
     assert_eq!(old.school, created.school);
 

@@ -66,10 +66,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(renamed.name, "王晓明");
     assert_eq!(former_names(&renamed), ["王小明"]);
     assert!(renamed.former_names[0].until_time.is_some());
@@ -100,10 +97,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(former_names(&reissued), ["王小明", "王晓明"]);
     let found = search(&mut client, exact("王晓明")).await;
     assert_eq!(found.len(), 1);
@@ -123,10 +117,7 @@ async fn a_name_change_keeps_the_former_name_and_search_finds_it() {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(former_names(&back), ["王小明", "王晓明", "李晓明"]);
     assert_eq!(search(&mut client, exact("王小明")).await.len(), 1);
 
@@ -223,10 +214,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let proposed = clerk
         .propose_identity_correction(propose(&card, "req-propose"))
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     assert_eq!(proposed.state, pb::CorrectionState::Pending as i32);
     assert_eq!(proposed.previous_national_id, "E12345678");
     assert_eq!(proposed.proposed_by, "clerk-a");
@@ -234,10 +222,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
     let again = clerk
         .propose_identity_correction(propose(&card, "req-propose"))
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     assert_eq!(again, proposed);
     // Nothing changed on the record yet.
     let unchanged = get_teacher(&mut admin, &passport.teacher_id).await;
@@ -332,13 +317,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
 
     // Both documents find the same teacher.
     for number in ["E12345678", card.as_str()] {
-        let found = admin
-            .lookup_teacher(lookup(number))
-            .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+        let found = admin.lookup_teacher(lookup(number)).await.unwrap_teacher();
         assert_eq!(found.teacher_id, passport.teacher_id);
     }
     // The old document is no one else's to take.
@@ -362,10 +341,7 @@ async fn an_identity_correction_is_approved_by_a_second_principal_only() {
             ..propose(&card, "")
         })
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
     // Through the command too: its proposer may not review it, another principal may.
     let (code, _, said) = cli(
         &server,

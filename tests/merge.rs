@@ -120,10 +120,7 @@ async fn a_passport_and_an_identity_card_of_one_person_are_merged_mirrored_and_u
     let card = admin
         .change_title(second_level_since_2015(&card.teacher_id))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
 
     let mirrors = tempfile::tempdir().unwrap();
     let (mirror_a, mirror_b) = (
@@ -416,10 +413,7 @@ async fn a_backup_and_restore_keep_merges_corrections_and_dismissed_pairs() {
             request_id: String::new(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .correction
-        .unwrap();
+        .unwrap_correction();
 
     let temp = tempfile::tempdir().unwrap();
     let backup = temp.path().join("backup");

@@ -234,17 +234,7 @@ async fn writes(
         answers.push((
             "RecordEthicsFinding",
             rounds
-                .record_ethics_finding(pb::RecordEthicsFindingRequest {
-                    finding: Some(pb::EthicsFinding {
-                        teacher_id: id.into(),
-                        found_on: "2026-01-05".into(),
-                        ground: "有偿补课".into(),
-                        vetoes_until: "2026-12-31".into(),
-                        reviewed_by: "另一位审核人".into(),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                })
+                .record_ethics_finding(ethics_finding_request(id))
                 .await
                 .map(drop),
         ));

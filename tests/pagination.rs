@@ -43,15 +43,15 @@ async fn page_sizes_default_clamp_and_refuse_negatives() {
     assert_eq!(page.teachers.len(), 60, "clamped to 1000, all fit");
     assert!(page.next_page_token.is_empty());
 
-    let status = client
-        .list_teachers(pb::ListTeachersRequest {
-            page_size: -1,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(violated_fields(&status), ["page_size"]);
+    assert_invalid(
+        client
+            .list_teachers(pb::ListTeachersRequest {
+                page_size: -1,
+                ..Default::default()
+            })
+            .await,
+        &["page_size"],
+    );
 }
 
 #[tokio::test]

@@ -83,10 +83,7 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let updated = client
         .update_teacher(patch(&first.etag, "新名字"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(updated.name, "新名字");
     assert_ne!(updated.etag, first.etag);
     let stale = client
@@ -99,17 +96,11 @@ async fn the_registry_on_postgres_answers_as_on_sled_and_keeps_acknowledged_writ
     let once = client
         .create_teacher(create_request(teacher(100, "350702"), "req-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let again = client
         .create_teacher(create_request(teacher(100, "350702"), "req-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(again.teacher_id, once.teacher_id);
     assert_eq!(again.revision, once.revision);
 
@@ -211,13 +202,7 @@ async fn two_servers_share_one_gap_free_revision_and_one_survives_the_other_kill
     }
 
     // Every acknowledged write is there, and B's feed is gap-free.
-    let all: BTreeSet<String> = list_all(&mut client_b, pb::ListTeachersRequest::default())
-        .await
-        .into_iter()
-        .map(|t| t.teacher_id)
-        .collect();
-    let missing: Vec<_> = acknowledged.difference(&all).collect();
-    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+    assert_all_listed(&mut client_b, &acknowledged).await;
     let feed = gap_free_feed(&mut client_b).await;
     let last = feed.last().unwrap().revision;
     eprintln!(
@@ -367,10 +352,7 @@ async fn a_registry_moves_from_sled_to_postgres_and_back_whole() {
     let replayed = client
         .create_teacher(create_request(teacher(50, "350702"), "req-a"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(replayed.revision, 31, "the request id came along");
     let grown = create(&mut client, teacher(60, "350702")).await;
     assert_eq!(grown.revision, 32);

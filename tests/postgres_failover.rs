@@ -127,13 +127,7 @@ async fn a_promoted_synchronous_standby_keeps_every_acknowledged_write_and_write
     let mut feeds = Vec::new();
     for server in [&a, &b] {
         let mut client = server.client().await.unwrap();
-        let all: BTreeSet<String> = list_all(&mut client, pb::ListTeachersRequest::default())
-            .await
-            .into_iter()
-            .map(|t| t.teacher_id)
-            .collect();
-        let missing: Vec<_> = acknowledged.difference(&all).collect();
-        assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+        assert_all_listed(&mut client, &acknowledged).await;
         let feed = all_changes(&mut client).await;
         for (n, change) in feed.iter().enumerate() {
             assert_eq!(change.revision, n as u64 + 1, "the feed has no gap");

@@ -184,10 +184,7 @@ async fn create_with_request_id(client: &mut Client, request_id: &str) -> pb::Te
     client
         .create_teacher(create_request(teacher(1, "350702"), request_id))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 /// After a restart the writer learns which keys are taken from its key filter, filled by

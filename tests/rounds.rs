@@ -8,7 +8,7 @@ mod common;
 mod rounds_support;
 
 use chrono::{Duration, NaiveDate};
-use common::{get_teacher, get_title_application, start_server};
+use common::{get_teacher, get_title_application, start_server, Answered};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use teacher_registry::store::{Store, StoreOptions};
@@ -186,10 +186,7 @@ async fn a_round_walks_from_applications_through_publicity_and_the_committee_to_
                 ..Default::default()
             })
             .await
-            .unwrap()
-            .into_inner()
-            .application
-            .unwrap();
+            .unwrap_application();
         let objection = &handled.objections[0];
         assert!(objection.handled && objection.upheld == upheld);
         assert_eq!(objection.handled_by, "anonymous");

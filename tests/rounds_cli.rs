@@ -7,8 +7,13 @@ mod cli_support;
 mod common;
 
 use chrono::Duration;
-use cli_support::run;
+use cli_support::{run, Run};
 use common::{eligible_teacher, start_server, today_cst};
+
+/// `round STEP --server ADDRESS ROUND_ID` and then `more`: one step of a round's work.
+async fn round_step(step: &str, address: &str, round_id: &str, more: &[&str]) -> Run {
+    run(&[&["round", step, "--server", address, round_id][..], more].concat()).await
+}
 
 #[tokio::test]
 async fn a_round_run_from_the_command_line() {
@@ -59,16 +64,12 @@ async fn a_round_run_from_the_command_line() {
 
     let mut applications = Vec::new();
     for t in [&a, &b] {
-        let applied = run(&[
-            "round",
+        let applied = round_step(
             "apply",
-            "--server",
             &address,
             &round_id,
-            &t.teacher_id,
-            "--on",
-            &day(40),
-        ])
+            &[&t.teacher_id, "--on", &day(40)],
+        )
         .await
         .ok();
         assert!(applied.stdout.contains("APPLIED"), "{applied:?}");
@@ -81,16 +82,12 @@ async fn a_round_run_from_the_command_line() {
                 .to_string(),
         );
     }
-    let refused = run(&[
-        "round",
+    let refused = round_step(
         "apply",
-        "--server",
         &address,
         &round_id,
-        &a.teacher_id,
-        "--on",
-        &day(40),
-    ])
+        &[&a.teacher_id, "--on", &day(40)],
+    )
     .await;
     assert_ne!(refused.code, Some(0));
     assert!(
@@ -98,17 +95,9 @@ async fn a_round_run_from_the_command_line() {
         "{refused:?}"
     );
 
-    let publicity = run(&[
-        "round",
-        "publicity",
-        "--server",
-        &address,
-        &round_id,
-        "--on",
-        &day(39),
-    ])
-    .await
-    .ok();
+    let publicity = round_step("publicity", &address, &round_id, &["--on", &day(39)])
+        .await
+        .ok();
     assert!(
         publicity
             .stdout
@@ -126,16 +115,12 @@ async fn a_round_run_from_the_command_line() {
         ),
     )
     .unwrap();
-    let votes = run(&[
-        "round",
+    let votes = round_step(
         "votes",
-        "--server",
         &address,
         &round_id,
-        file.to_str().unwrap(),
-        "--on",
-        &day(25),
-    ])
+        &[file.to_str().unwrap(), "--on", &day(25)],
+    )
     .await
     .ok();
     assert!(votes.stdout.contains("vote 6/2/1 of 9 passed"), "{votes:?}");
@@ -144,28 +129,15 @@ async fn a_round_run_from_the_command_line() {
         "{votes:?}"
     );
 
-    run(&[
-        "round",
-        "publicity",
-        "--server",
-        &address,
-        &round_id,
-        "--on",
-        &day(24),
-    ])
-    .await
-    .ok();
-    let confirmed = run(&[
-        "round",
+    round_step("publicity", &address, &round_id, &["--on", &day(24)])
+        .await
+        .ok();
+    let confirmed = round_step(
         "confirm",
-        "--server",
         &address,
         &round_id,
-        "--document",
-        "南人社[2026]12号",
-        "--on",
-        &day(10),
-    ])
+        &["--document", "南人社[2026]12号", "--on", &day(10)],
+    )
     .await
     .ok();
     assert!(
@@ -190,15 +162,7 @@ async fn a_round_run_from_the_command_line() {
 
     let bad = std::fs::write(&file, "application,for,against\nCX,1,2\n");
     bad.unwrap();
-    let unreadable = run(&[
-        "round",
-        "votes",
-        "--server",
-        &address,
-        &round_id,
-        file.to_str().unwrap(),
-    ])
-    .await;
+    let unreadable = round_step("votes", &address, &round_id, &[file.to_str().unwrap()]).await;
     assert_eq!(unreadable.code, Some(2), "{unreadable:?}");
     assert!(unreadable.stderr.contains("abstain"), "{unreadable:?}");
 }

@@ -7,7 +7,10 @@ mod common;
 mod rounds_support;
 
 use chrono::Duration;
-use common::{apply_for_title, create, create_round, issue_request, start_server, teacher};
+use common::{
+    apply_for_title, create, create_round, issue_request, list_ethics_findings, start_server,
+    teacher,
+};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use tonic::Code;
@@ -56,14 +59,7 @@ async fn ineligible_applicants_are_refused_with_their_rules_and_nothing_changes(
         (recorded.recorded_by.as_str(), recorded.reviewed_by.as_str()),
         ("anonymous", "李审核")
     );
-    let listed = client
-        .list_ethics_findings(pb::ListEthicsFindingsRequest {
-            teacher_id: vetoed.teacher_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let listed = list_ethics_findings(&mut client, &vetoed.teacher_id).await;
     assert_eq!(listed, std::slice::from_ref(&recorded));
 
     // Revoked: one certificate revoked, another still valid and registered.

@@ -6,7 +6,7 @@ mod common;
 mod rounds_support;
 
 use chrono::Duration;
-use common::{list_applications, start_server};
+use common::{list_applications, start_server, Answered};
 use rounds_support::*;
 use teacher_registry::api::pb;
 use tonic::Code;
@@ -40,10 +40,7 @@ async fn close(
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+        .unwrap_application()
 }
 
 #[tokio::test]

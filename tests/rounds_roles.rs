@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     apply_for_title, create_round, eligible_teacher, list_applications, round_in, start_server_in,
-    start_server_in_with, today_cst, TestServer, Token,
+    start_server_in_with, today_cst, Answered, TestServer, Token,
 };
 use teacher_registry::api::pb;
 use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
@@ -172,13 +172,7 @@ async fn hr_runs_rounds_and_counties_work_their_own_applications() {
     };
     let denied = yanping.handle_objection(handle.clone()).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied);
-    let handled = hr
-        .handle_objection(handle)
-        .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+    let handled = hr.handle_objection(handle).await.unwrap_application();
     assert!(handled.objections[0].handled);
     // Who recorded and who handled it is audit data, an admin's to see (issue 21; see
     // tests/red_team/next.rs): HR sees that it was handled, not by which principal.

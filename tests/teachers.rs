@@ -71,10 +71,7 @@ async fn create_then_get_and_lookup() {
                 id_document_type: doc_type as i32,
             })
             .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap();
+            .unwrap_teacher();
         assert_eq!(found.teacher_id, created.teacher_id);
     }
 }
@@ -104,10 +101,7 @@ async fn other_identity_documents_are_kept_apart_by_type() {
             id_document_type: pb::IdDocumentType::Other as i32,
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(found.teacher_id, b.teacher_id);
 }
 
@@ -340,10 +334,7 @@ async fn update_changes_only_the_masked_fields() {
             request_id: String::new(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(moved.county_code, "350721");
     assert_eq!(moved.name, "新名字");
     let old_county = list_all(
@@ -360,10 +351,7 @@ async fn update_changes_only_the_masked_fields() {
     let same = client
         .update_teacher(update(moved.clone(), &["name", "school"]))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(same.revision, moved.revision);
 }
 

@@ -148,10 +148,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let proposed = a
         .propose_transfer(propose(&id, B, "transfer-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(proposed.county_code, A);
     let pending = proposed.pending_transfer.as_ref().unwrap();
     assert_eq!(pending.to_county_code, B);
@@ -177,13 +174,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     assert_eq!(nosy.code(), Code::PermissionDenied);
 
     // Declined: nothing moved, no transfer pending.
-    let declined = b
-        .decline_transfer(decline(&id))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let declined = b.decline_transfer(decline(&id)).await.unwrap_teacher();
     assert_eq!(declined.county_code, A);
     assert_eq!(declined.pending_transfer, None);
     assert!(transfers(&mut b, B).await.incoming.is_empty());
@@ -194,10 +185,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let proposed = a
         .propose_transfer(propose(&id, B, "transfer-2"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     let stale = b
         .accept_transfer(accept(&id, &declined.etag, ""))
         .await
@@ -206,10 +194,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let accepted = b
         .accept_transfer(accept(&id, &proposed.etag, "accept-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(accepted.county_code, B);
     assert_eq!(accepted.school, "顺昌县第一中学");
     assert_eq!(accepted.pending_transfer, None);
@@ -217,10 +202,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
     let retried = b
         .accept_transfer(accept(&id, &proposed.etag, "accept-1"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(retried, accepted);
     // Now B's teacher, not A's.
     let gone = a
@@ -299,13 +281,7 @@ async fn a_transfer_is_proposed_declined_proposed_again_and_accepted() {
         .await
         .unwrap();
     assert_eq!(ids(&transfers(&mut a, A).await.incoming), [id.as_str()]);
-    let direct = admin
-        .update_teacher(move_to(&id, C))
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let direct = admin.update_teacher(move_to(&id, C)).await.unwrap_teacher();
     assert_eq!(direct.county_code, C);
     assert_eq!(direct.pending_transfer, None);
     assert!(transfers(&mut a, A).await.incoming.is_empty());

@@ -35,7 +35,10 @@ use teacher_registry::server::ServerOptions;
 use teacher_registry::store::Location;
 use tonic::Code;
 
-use common::{error_info, get_teacher, lookup_teacher, registry_args, TestServer};
+use common::{
+    error_info, get_teacher, list_all, list_all_changes, lookup_teacher, registry_args, Answered,
+    TestServer,
+};
 use format::*;
 use make_fixture::{replay_request, revision};
 
@@ -327,10 +330,7 @@ async fn check_reads(admin: &mut AuthClient, expected: &Expected) {
                     id_document_type: want.id_document_type,
                 })
                 .await
-                .unwrap()
-                .into_inner()
-                .teacher
-                .unwrap();
+                .unwrap_teacher();
             assert_eq!(by_identity, want, "LookupTeacher by identity document");
             for c in &want.certificates {
                 let holder = lookup_teacher(
@@ -471,7 +471,7 @@ fn manifest_counties(expected: &Expected) -> Vec<String> {
 
 /// The change log, gap-free from 1, each county's feed, and each principal's audit trail.
 async fn check_feeds(admin: &mut AuthClient, expected: &Expected) {
-    let log = changes(admin, pb::ListChangesRequest::default()).await;
+    let log = list_all_changes(admin, pb::ListChangesRequest::default()).await;
     assert_same_changes(&log, &expected.changes, "ListChanges from 0");
     let revisions: Vec<u64> = log.iter().map(|c| c.revision).collect();
     assert_eq!(
@@ -480,7 +480,7 @@ async fn check_feeds(admin: &mut AuthClient, expected: &Expected) {
         "gap-free"
     );
     let middle = expected.manifest.revision / 2;
-    let tail = changes(
+    let tail = list_all_changes(
         admin,
         pb::ListChangesRequest {
             after_revision: middle,
@@ -494,7 +494,7 @@ async fn check_feeds(admin: &mut AuthClient, expected: &Expected) {
         "from the middle",
     );
     for (county, feed) in &expected.feeds {
-        let got = changes(
+        let got = list_all_changes(
             admin,
             pb::ListChangesRequest {
                 county_code: county.clone(),
@@ -505,7 +505,7 @@ async fn check_feeds(admin: &mut AuthClient, expected: &Expected) {
         assert_same_changes(&got, feed, &format!("county {county}"));
     }
     for p in &expected.manifest.principals {
-        let got = changes(
+        let got = list_all_changes(
             admin,
             pb::ListChangesRequest {
                 principal: p.name.clone(),
@@ -651,13 +651,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
         }),
         request_id: "upgrade-check-create".into(),
     };
-    let created = admin
-        .create_teacher(create.clone())
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let created = admin.create_teacher(create.clone()).await.unwrap_teacher();
     assert_eq!(created.revision, old + 1, "the next revision");
     assert!(
         expected
@@ -689,10 +683,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
             request_id: "upgrade-check-update".into(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(updated.revision, old + 2);
     assert_eq!(updated.create_time, target.create_time);
     assert_eq!(updated.certificates, target.certificates);
@@ -775,10 +766,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
             request_id: "upgrade-check-issue".into(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     assert_eq!(issued.revision, old + 3);
     let found = lookup_teacher(
         admin,
@@ -788,7 +776,7 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
     assert_eq!(found, issued);
 
     // The log goes on from the old revision, without reusing one.
-    let new = changes(
+    let new = list_all_changes(
         admin,
         pb::ListChangesRequest {
             after_revision: old,
@@ -808,16 +796,10 @@ async fn check_new_writes(admin: &mut AuthClient, expected: &Expected) -> pb::Te
             (old + 3, holder.teacher_id.as_str()),
         ]
     );
-    let all = changes(admin, pb::ListChangesRequest::default()).await;
+    let all = list_all_changes(admin, pb::ListChangesRequest::default()).await;
     assert_eq!(all.len() as u64, old + 3);
     // A retry of a new write gets its first answer too.
-    let again = admin
-        .create_teacher(create)
-        .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+    let again = admin.create_teacher(create).await.unwrap_teacher();
     assert_eq!(again, created);
     assert_eq!(revision(admin).await, old + 3);
     target.clone()

@@ -364,10 +364,7 @@ async fn a_lost_qualification_bars_for_ever_and_survives_backup_and_restore() {
     let after = client
         .lose_qualification(lose(VALID, "2016-08-01"))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap();
+        .unwrap_teacher();
     for c in &after.certificates {
         assert_eq!(
             c.status(),

@@ -4,6 +4,19 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod roster;
+// Shared with the tests, which send the same title requests.
+#[path = "../../tests/common/title_requests.rs"]
+mod title_requests;
+
+// The bound on the channel under a client, as the tests' helpers put it.
+#[path = "../../tests/common/transport.rs"]
+mod transport;
+
+// Not every bench sends these; they are part of `common` all the same.
+#[allow(unused_imports)]
+pub use title_requests::{first_level_round, second_level_since_2015};
+#[allow(unused_imports)]
+pub use transport::Transport;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,6 +24,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate};
 use teacher_registry::api::pb;
+use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClient;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
 use teacher_registry::domain::resident_check_character;
 use teacher_registry::server::{self, ServerOptions};
@@ -19,7 +33,6 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::codegen::{Body, Bytes, StdError};
 
 /// The numbers given on the command line as `--flag N` for each of `flags`, in their order
 /// (None for a flag not given). cargo bench's own `--bench` is passed over; any other
@@ -124,18 +137,12 @@ pub fn load_average() -> String {
 /// Creates `teacher` with a primary-school certificate numbered `number`, registered a
 /// year before `today`, and SECOND_LEVEL since 2015: eligible for a FIRST_LEVEL round. Its
 /// registry number.
-pub async fn create_eligible<T>(
+pub async fn create_eligible<T: Transport>(
     registry: &mut TeacherRegistryServiceClient<T>,
     teacher: pb::Teacher,
     number: String,
     today: NaiveDate,
-) -> anyhow::Result<String>
-where
-    T: tonic::client::GrpcService<tonic::body::Body>,
-    T::Error: Into<StdError>,
-    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
-    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
-{
+) -> anyhow::Result<String> {
     let created = registry
         .create_teacher(pb::CreateTeacherRequest {
             teacher: Some(teacher),
@@ -154,25 +161,18 @@ where
     Ok(id)
 }
 
-/// A FIRST_LEVEL round named `name` of `county`, five years in the tier, a committee of
-/// nine, taking applications until `deadline`.
-pub fn first_level_round(
-    name: String,
-    county: &str,
-    deadline: NaiveDate,
-) -> pb::CreateEvaluationRoundRequest {
-    pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name,
-            county_code: county.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: deadline.to_string(),
-            years_in_tier: 5,
-            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    }
+/// Sends the application `request`; the application's id.
+pub async fn apply<T: Transport>(
+    rounds: &mut EvaluationServiceClient<T>,
+    request: pb::ApplyForTitleRequest,
+) -> anyhow::Result<String> {
+    let application = rounds
+        .apply_for_title(request)
+        .await?
+        .into_inner()
+        .application
+        .context("an application")?;
+    Ok(application.application_id)
 }
 
 /// Teacher `serial` of `county`, born in 1980 (a day later every thousand), an active
@@ -215,19 +215,27 @@ pub fn certificate_registered_on(
     }
 }
 
-/// Appoints the teacher SECOND_LEVEL from 2015-09-01 (an initial appointment).
-pub fn second_level_since_2015(teacher_id: &str) -> pb::ChangeTitleRequest {
-    pb::ChangeTitleRequest {
-        teacher_id: teacher_id.into(),
-        change: Some(pb::TitleEntry {
-            tier: pb::TitleTier::SecondLevel as i32,
-            kind: pb::TitleChangeKind::Initial as i32,
-            effective_date: "2015-09-01".into(),
-            approval_document: "南教人[2015]3号".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
+/// The store's tree in sled (`store::sled_engine`).
+const REGISTRY_TREE: &str = "registry";
+
+/// Keys and bytes (key + value) by a key's first byte.
+pub type Prefixes = std::collections::BTreeMap<u8, (u64, u64)>;
+
+/// The keys and bytes under each prefix of the registry tree of the sled data directory
+/// `dir`, which no store may hold open.
+pub fn keys_by_prefix(dir: &Path) -> anyhow::Result<Prefixes> {
+    let db = sled::Config::new().path(dir).open()?;
+    let tree = db.open_tree(REGISTRY_TREE)?;
+    let mut prefixes = Prefixes::new();
+    for pair in tree.iter() {
+        let (key, value) = pair?;
+        let entry = prefixes
+            .entry(key.first().copied().unwrap_or(0))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += (key.len() + value.len()) as u64;
     }
+    Ok(prefixes)
 }
 
 /// The command line `[N [IN_FLIGHT]]` of the store benches: `N` of `what` (default

@@ -111,6 +111,19 @@ pub async fn seed(admin: &mut AuthClient) -> (pb::Teacher, pb::Teacher) {
     (a, b)
 }
 
+/// A phone consultation about the conditions of certification, recorded in `county`.
+pub fn phone_consultation(county: &str) -> pb::RecordConsultationRequest {
+    pb::RecordConsultationRequest {
+        consultation: Some(pb::Consultation {
+            county_code: county.into(),
+            topic: "认定条件".into(),
+            channel: pb::ConsultationChannel::Phone as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
 /// A well-formed registry number that no record holds.
 pub fn nobody() -> String {
     teacher_registry::domain::TeacherId::generate(&mut rand::thread_rng()).to_string()

@@ -5,7 +5,7 @@ use teacher_registry::api::pb;
 use teacher_registry::auth::Rpc;
 
 use super::{nobody, AuthClient, A, B, CERT_A};
-use crate::common::{create_request, teacher};
+use crate::common::{create_request, junior_issue_request, teacher};
 
 pub async fn call_registry(
     client: &mut AuthClient,
@@ -63,18 +63,10 @@ pub async fn call_registry(
             .await
             .map(drop),
         Rpc::IssueCertificate => client
-            .issue_certificate(pb::IssueCertificateRequest {
-                teacher_id: a.teacher_id.clone(),
-                certificate: Some(pb::Certificate {
-                    certificate_number: format!("2016350003200{n:04}"),
-                    kind: pb::CertificateKind::JuniorSecondary as i32,
-                    subject: "数学".into(),
-                    issuing_authority: "x".into(),
-                    certified_on: "2016-07-01".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
+            .issue_certificate(junior_issue_request(
+                &a.teacher_id,
+                &format!("2016350003200{n:04}"),
+            ))
             .await
             .map(drop),
         Rpc::ReissueCertificate => client

@@ -6,9 +6,11 @@ use teacher_registry::api::pb;
 use teacher_registry::auth::Rpc;
 use teacher_registry::domain::case::CaseId;
 
+use crate::common::ethics_finding_request;
+
 use super::{
-    AuthCases, AuthCredentials, AuthDuplicates, AuthEvaluation, AuthIdentity, AuthVerification, A,
-    CERT_A,
+    phone_consultation, AuthCases, AuthCredentials, AuthDuplicates, AuthEvaluation, AuthIdentity,
+    AuthVerification, A, CERT_A,
 };
 
 /// Calls a credential RPC: a credential for county A's certificate, a check of a text
@@ -58,15 +60,7 @@ pub async fn call_case(cases: &mut AuthCases, rpc: Rpc) -> Result<(), tonic::Sta
             .await
             .map(drop),
         Rpc::RecordConsultation => cases
-            .record_consultation(pb::RecordConsultationRequest {
-                consultation: Some(pb::Consultation {
-                    county_code: A.into(),
-                    topic: "认定条件".into(),
-                    channel: pb::ConsultationChannel::Phone as i32,
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .record_consultation(phone_consultation(A))
             .await
             .map(drop),
         Rpc::GetCaseReport => cases
@@ -180,17 +174,7 @@ pub async fn call_evaluation(
             .await
             .map(drop),
         Rpc::RecordEthicsFinding => client
-            .record_ethics_finding(pb::RecordEthicsFindingRequest {
-                finding: Some(pb::EthicsFinding {
-                    teacher_id: a.teacher_id.clone(),
-                    found_on: "2026-01-05".into(),
-                    ground: "有偿补课".into(),
-                    vetoes_until: "2026-12-31".into(),
-                    reviewed_by: "另一位审核人".into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .record_ethics_finding(ethics_finding_request(&a.teacher_id))
             .await
             .map(drop),
         Rpc::ListEthicsFindings => client

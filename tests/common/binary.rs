@@ -1,6 +1,11 @@
 //! The `teacher-registry` binary run as a command against a test server, for the tests of
-//! what its commands print (`cli`, `search`, `identity`, `merge`). What it prints must be
-//! UTF-8: a run that prints anything else fails the test.
+//! what its commands print (`cli`, `search`, `identity`, `merge`, `backup`, `cases`), and
+//! the command lines and servers that more than one of them uses. What [`run_binary`]
+//! prints must be UTF-8: a run that prints anything else fails the test.
+
+use teacher_registry::api::pb;
+
+use super::{create, start_server, teacher, TestServer};
 
 /// What a run printed and how it ended (`code` -1: ended by a signal).
 pub struct Ran {
@@ -29,4 +34,59 @@ pub async fn run_binary(args: Vec<String>, token: Option<&str>) -> Ran {
     })
     .await
     .unwrap()
+}
+
+/// Runs the binary with `args`, logging errors only, and waits for it on this thread.
+pub fn run_binary_here(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_teacher-registry"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+/// What a run of the binary with `args` that must succeed printed (see
+/// [`run_binary_here`]); a failed run panics with everything it printed.
+pub fn run_binary_ok(args: &[&str]) -> String {
+    let output = run_binary_here(args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The command line of a `transition` of `county` by the registry at `url`, effective
+/// `date`, under the approval document `document`.
+pub fn transition_args<'a>(
+    url: &'a str,
+    county: &'a str,
+    date: &'a str,
+    document: &'a str,
+) -> [&'a str; 9] {
+    [
+        "transition",
+        "--server",
+        url,
+        "--county",
+        county,
+        "--effective-date",
+        date,
+        "--approval-document",
+        document,
+    ]
+}
+
+/// A server with two teachers in 350702, the first with the legacy title PRIMARY_SENIOR
+/// (one for a transition there to move): the server, its URL and that first teacher.
+pub async fn server_for_a_transition() -> (TestServer, String, pb::Teacher) {
+    let mut server = start_server().await;
+    let url = format!("http://{}", server.address);
+    let mut senior = teacher(1, "350702");
+    senior.legacy_title = pb::LegacyTitle::PrimarySenior as i32;
+    let senior = create(&mut server.client, senior).await;
+    create(&mut server.client, teacher(2, "350702")).await;
+    (server, url, senior)
 }

@@ -7,28 +7,10 @@ use teacher_registry::api::pb::evaluation_service_client::EvaluationServiceClien
 use teacher_registry::api::pb::identity_service_client::IdentityServiceClient;
 use teacher_registry::api::pb::lookup_teacher_request::Key;
 use teacher_registry::api::pb::teacher_registry_service_client::TeacherRegistryServiceClient;
-use tonic::codegen::{Body, Bytes, StdError};
 
+use super::answers::Answered;
+use super::transport::Transport;
 use super::{create_request, registered_a_year_ago, second_level_since_2015, teacher};
-
-/// What the channel under a generated client must be for the calls here.
-pub trait Transport:
-    tonic::client::GrpcService<
-    tonic::body::Body,
-    Error: Into<StdError>,
-    ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
->
-{
-}
-
-impl<T> Transport for T where
-    T: tonic::client::GrpcService<
-        tonic::body::Body,
-        Error: Into<StdError>,
-        ResponseBody: Body<Data = Bytes, Error: Into<StdError> + Send> + Send + 'static,
-    >
-{
-}
 
 /// Creates a teacher and returns the stored record.
 pub async fn create<T: Transport>(
@@ -61,18 +43,93 @@ pub async fn get_teacher<T: Transport>(
         .expect("teacher")
 }
 
+/// Every teacher of a listing, following page tokens.
+pub async fn list_all<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::ListTeachersRequest,
+) -> Vec<pb::Teacher> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_teachers(pb::ListTeachersRequest {
+                page_token: token.clone(),
+                ..request.clone()
+            })
+            .await
+            .expect("list")
+            .into_inner();
+        all.extend(page.teachers);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// Every teacher a search finds, following page tokens, and the number of pages.
+pub async fn search_all<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::SearchTeachersRequest,
+) -> (Vec<pb::Teacher>, usize) {
+    let mut found = Vec::new();
+    let mut pages = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .search_teachers(pb::SearchTeachersRequest {
+                page_token,
+                ..request.clone()
+            })
+            .await
+            .expect("search")
+            .into_inner();
+        pages += 1;
+        found.extend(page.teachers);
+        if page.next_page_token.is_empty() {
+            return (found, pages);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Asserts that every teacher of `acknowledged` (registry numbers whose creation was
+/// acknowledged) is listed.
+pub async fn assert_all_listed<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    acknowledged: &std::collections::BTreeSet<String>,
+) {
+    let all: std::collections::BTreeSet<String> =
+        list_all(client, pb::ListTeachersRequest::default())
+            .await
+            .into_iter()
+            .map(|t| t.teacher_id)
+            .collect();
+    let missing: Vec<_> = acknowledged.difference(&all).collect();
+    assert!(missing.is_empty(), "acknowledged but missing: {missing:?}");
+}
+
 /// Every change in the feed, oldest first.
 pub async fn all_changes<T: Transport>(
     client: &mut TeacherRegistryServiceClient<T>,
 ) -> Vec<pb::Change> {
+    list_all_changes(client, pb::ListChangesRequest::default()).await
+}
+
+/// Every change of the feed `request` asks for (all, a county's, or a principal's) after
+/// its `after_revision`, oldest first, in pages of 1000.
+pub async fn list_all_changes<T: Transport>(
+    client: &mut TeacherRegistryServiceClient<T>,
+    request: pb::ListChangesRequest,
+) -> Vec<pb::Change> {
     let mut changes = Vec::new();
-    let mut after = 0;
+    let mut after = request.after_revision;
     loop {
         let page = client
             .list_changes(pb::ListChangesRequest {
                 after_revision: after,
                 page_size: 1000,
-                ..Default::default()
+                ..request.clone()
             })
             .await
             .expect("list changes")
@@ -120,13 +177,37 @@ pub async fn open_case<T: Transport>(
     client: &mut CaseServiceClient<T>,
     case: pb::Case,
 ) -> pb::Case {
+    let request = pb::OpenCaseRequest {
+        case: Some(case),
+        ..Default::default()
+    };
+    open_case_with(client, request).await
+}
+
+/// Sends `request` (a bare message, or one with metadata such as a token); the case as
+/// recorded.
+pub async fn open_case_with<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    request: impl tonic::IntoRequest<pb::OpenCaseRequest>,
+) -> pb::Case {
     client
-        .open_case(pb::OpenCaseRequest {
-            case: Some(case),
-            ..Default::default()
-        })
+        .open_case(request)
         .await
         .expect("open the case")
+        .into_inner()
+        .case
+        .expect("case")
+}
+
+/// Accepts the case as `request` says; the case as it then stands.
+pub async fn accept_case<T: Transport>(
+    client: &mut CaseServiceClient<T>,
+    request: pb::AcceptCaseRequest,
+) -> pb::Case {
+    client
+        .accept_case(request)
+        .await
+        .expect("accept the case")
         .into_inner()
         .case
         .expect("case")
@@ -214,6 +295,21 @@ pub async fn list_applications<T: Transport>(
         .applications
 }
 
+/// The ethics findings recorded against the teacher.
+pub async fn list_ethics_findings<T: Transport>(
+    client: &mut EvaluationServiceClient<T>,
+    teacher_id: &str,
+) -> Vec<pb::EthicsFinding> {
+    client
+        .list_ethics_findings(pb::ListEthicsFindingsRequest {
+            teacher_id: teacher_id.into(),
+        })
+        .await
+        .expect("list the ethics findings")
+        .into_inner()
+        .findings
+}
+
 /// The title application as it stands now.
 pub async fn get_title_application<T: Transport>(
     client: &mut EvaluationServiceClient<T>,
@@ -272,8 +368,5 @@ pub async fn make_eligible<T: Transport>(
     registry
         .change_title(second_level_since_2015(&created.teacher_id))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }

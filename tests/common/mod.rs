@@ -3,16 +3,26 @@
 //! [`location_for`]), and builds the requests the tests share.
 #![allow(dead_code, unreachable_pub)]
 
+mod answers;
 mod binary;
 mod calls;
 pub mod identity;
 pub mod serve_process;
+mod title_requests;
+mod transport;
 
 // Not every test binary makes these calls; they are part of `common` all the same.
 #[allow(unused_imports)]
-pub use binary::{run_binary, Ran};
+pub use answers::{Answered, Carries};
+#[allow(unused_imports)]
+pub use binary::{
+    run_binary, run_binary_here, run_binary_ok, server_for_a_transition, transition_args, Ran,
+};
 #[allow(unused_imports)]
 pub use calls::*;
+#[allow(unused_imports)]
+pub use title_requests::{first_level_round, second_level_since_2015};
+pub use transport::Transport;
 
 use std::path::{Path, PathBuf};
 
@@ -294,6 +304,14 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Asserts that a call was refused with INVALID_ARGUMENT naming exactly `fields`.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(answer: Result<T, tonic::Status>, fields: &[&str]) {
+    let status = answer.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(&status), fields);
+}
+
 /// The metadata of a status's ErrorInfo, with its reason under "reason".
 pub fn error_info(status: &tonic::Status) -> std::collections::HashMap<String, String> {
     use tonic_types::StatusExt;
@@ -303,32 +321,16 @@ pub fn error_info(status: &tonic::Status) -> std::collections::HashMap<String, S
     metadata
 }
 
-/// Every teacher of a listing, following page tokens.
-pub async fn list_all(client: &mut Client, request: pb::ListTeachersRequest) -> Vec<pb::Teacher> {
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_teachers(pb::ListTeachersRequest {
-                page_token: token.clone(),
-                ..request.clone()
-            })
-            .await
-            .expect("list")
-            .into_inner();
-        all.extend(page.teachers);
-        if page.next_page_token.is_empty() {
-            return all;
-        }
-        token = page.next_page_token;
-    }
-}
-
 /// A primary-school certificate with this number, ready to issue.
 pub fn certificate(number: &str) -> pb::Certificate {
+    certificate_of_kind(number, pb::CertificateKind::PrimarySchool)
+}
+
+/// A certificate of `kind` with this number, Chinese, certified 2016-07-01 in Yanping.
+pub fn certificate_of_kind(number: &str, kind: pb::CertificateKind) -> pb::Certificate {
     pb::Certificate {
         certificate_number: number.into(),
-        kind: pb::CertificateKind::PrimarySchool as i32,
+        kind: kind as i32,
         subject: "语文".into(),
         issuing_authority: "南平市延平区教育局".into(),
         certified_on: "2016-07-01".into(),
@@ -342,6 +344,39 @@ pub fn issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequ
         teacher_id: teacher_id.into(),
         certificate: Some(certificate(number)),
         ..Default::default()
+    }
+}
+
+/// Issues the teacher a junior-secondary mathematics certificate numbered `number` (its
+/// kind digit, the tenth, is 3), not yet registered.
+pub fn junior_issue_request(teacher_id: &str, number: &str) -> pb::IssueCertificateRequest {
+    pb::IssueCertificateRequest {
+        teacher_id: teacher_id.into(),
+        certificate: Some(pb::Certificate {
+            certificate_number: number.into(),
+            kind: pb::CertificateKind::JuniorSecondary as i32,
+            subject: "数学".into(),
+            issuing_authority: "x".into(),
+            certified_on: "2016-07-01".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// An ethics finding against the teacher (paid tutoring, found 2026-01-05) that vetoes
+/// promotion until 2026-12-31.
+pub fn ethics_finding_request(teacher_id: &str) -> pb::RecordEthicsFindingRequest {
+    pb::RecordEthicsFindingRequest {
+        finding: Some(pb::EthicsFinding {
+            teacher_id: teacher_id.into(),
+            found_on: "2026-01-05".into(),
+            ground: "有偿补课".into(),
+            vetoes_until: "2026-12-31".into(),
+            reviewed_by: "另一位审核人".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
     }
 }
 
@@ -362,39 +397,17 @@ pub fn registered_a_year_ago(teacher_id: &str, number: &str) -> pb::IssueCertifi
     }
 }
 
-/// Appoints the teacher SECOND_LEVEL from 2015-09-01 (an initial appointment).
-pub fn second_level_since_2015(teacher_id: &str) -> pb::ChangeTitleRequest {
-    pb::ChangeTitleRequest {
-        teacher_id: teacher_id.into(),
-        change: Some(pb::TitleEntry {
-            tier: pb::TitleTier::SecondLevel as i32,
-            kind: pb::TitleChangeKind::Initial as i32,
-            effective_date: "2015-09-01".into(),
-            approval_document: "南教人[2015]3号".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// The county of the title evaluation rounds the tests open (see [`new_round`]).
 pub const ROUND_COUNTY: &str = "350702";
 
 /// A round of [`ROUND_COUNTY`] for FIRST_LEVEL, five years in the tier, a committee of
 /// nine, taking applications until `deadline`.
 pub fn new_round(deadline: chrono::NaiveDate) -> pb::CreateEvaluationRoundRequest {
-    pb::CreateEvaluationRoundRequest {
-        round: Some(pb::EvaluationRound {
-            name: "2026年度中小学一级教师职称评审".into(),
-            county_code: ROUND_COUNTY.into(),
-            target_tier: pb::TitleTier::FirstLevel as i32,
-            application_deadline: deadline.to_string(),
-            years_in_tier: 5,
-            committee: (1..=9).map(|m| format!("委员{m}")).collect(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    }
+    first_level_round(
+        "2026年度中小学一级教师职称评审".into(),
+        ROUND_COUNTY,
+        deadline,
+    )
 }
 
 /// A FIRST_LEVEL round of `county` taking applications until today, with a committee of

@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 
 use crate::common::{
     certificate, create, get_teacher, make_eligible, open_case, start_server_with, teacher,
-    TestServer, Token,
+    Answered, TestServer, Token,
 };
 
 pub const A: &str = "350702";
@@ -112,10 +112,7 @@ pub async fn start(dir: &Path, tune: impl FnOnce(&mut ServerOptions)) -> Fixture
                 ..Default::default()
             })
             .await
-            .unwrap()
-            .into_inner()
-            .teacher
-            .unwrap()
+            .unwrap_teacher()
     };
     let teacher_a = create(1, "张三", A, CERT_A).await;
     let teacher_b = create(2, "李四", B, CERT_B).await;
@@ -149,6 +146,15 @@ impl Fixture {
         let mut http = Http::new(self.console);
         http.sign_in(token).await;
         http
+    }
+
+    /// The admin signed in, for the forms of teacher A's page: the client, A's registry
+    /// number and the page's path.
+    pub async fn admin_at_teacher_a(&self) -> (Http, String, String) {
+        let http = self.signed_in(&self.tokens.admin).await;
+        let id = self.teacher_a.teacher_id.clone();
+        let path = format!("/teachers/{id}");
+        (http, id, path)
     }
 
     /// The teacher as the registry now has it (over gRPC, as the admin).

@@ -387,10 +387,7 @@ async fn evaluation_seeds(server: &TestServer) -> Vec<Target> {
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap()
+        .unwrap_application()
         .application_id;
     let step = |on: i64| (today_cst() - chrono::Duration::days(on)).to_string();
     vec![

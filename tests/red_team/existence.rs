@@ -11,8 +11,10 @@ use teacher_registry::domain::TeacherId;
 use teacher_registry::server::ServerOptions;
 use tonic::Code;
 
-use super::harness::{as_token, audited, create_as, keep_log, secured, server_log, As, A, B};
-use crate::common::{get_teacher, issue_request, teacher};
+use super::harness::{
+    as_token, audited, create_as, keep_log, revealed_to_county_a, secured, server_log, As, A, B,
+};
+use crate::common::{get_teacher, issue_request, teacher, Answered};
 
 const CERT_B: &str = "20163500022000456";
 const NO_CERT: &str = "20163500022000999";
@@ -21,10 +23,7 @@ async fn issue(client: &mut As, holder: &pb::Teacher, number: &str) -> pb::Teach
     client
         .issue_certificate(issue_request(&holder.teacher_id, number))
         .await
-        .unwrap()
-        .into_inner()
-        .teacher
-        .unwrap()
+        .unwrap_teacher()
 }
 
 /// The code and message of a refused write, which is all a sweep looks at.
@@ -104,14 +103,7 @@ async fn an_import_meets_another_countys_holder_only_as_an_audited_duplicate() {
     }
     // Upsert no longer says PERMISSION_DENIED where create-only says ALREADY_EXISTS.
     assert_eq!(codes, ["ALREADY_EXISTS", "ALREADY_EXISTS"]);
-    let entries = audited(
-        &server,
-        &tokens.admin,
-        pb::AuditKind::DuplicateRevealed,
-        "yanping",
-        2,
-    )
-    .await;
+    let entries = revealed_to_county_a(&server, &tokens, 2).await;
     let naming = entries
         .iter()
         .filter(|e| e.method == "ImportTeachers" && e.subject.contains(&theirs.teacher_id))

@@ -119,6 +119,23 @@ impl Write for Sink {
     }
 }
 
+/// The duplicates revealed to county A's principal ("yanping"), as the admin reads them
+/// (see [`audited`]).
+pub(crate) async fn revealed_to_county_a(
+    server: &TestServer,
+    tokens: &Tokens,
+    at_least: usize,
+) -> Vec<pb::AuditEntry> {
+    audited(
+        server,
+        &tokens.admin,
+        pb::AuditKind::DuplicateRevealed,
+        "yanping",
+        at_least,
+    )
+    .await
+}
+
 /// The read audit's entries of `kind` by `principal`, as an admin lists them, once there
 /// are at least `at_least` (entries of answers already sent are stored a moment later);
 /// whatever there is after two seconds.

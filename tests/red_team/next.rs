@@ -49,10 +49,13 @@ use teacher_registry::api::RateLimit;
 use teacher_registry::console::session::MAX_SESSIONS_PER_PRINCIPAL;
 use teacher_registry::console::ConsoleOptions;
 
-use super::harness::{as_token, audited, create_as, principals, secured, Token, Tokens, A, B};
+use super::harness::{
+    as_token, create_as, principals, revealed_to_county_a, secured, Token, Tokens, A, B,
+};
 use crate::common::{
-    create_round, eligible_teacher, get_title_application, list_applications, open_case, round_in,
-    start_server_in, start_server_in_with, teacher, today_cst, TestServer,
+    create_round, eligible_teacher, get_title_application, list_applications, list_ethics_findings,
+    open_case, round_in, start_server_in, start_server_in_with, teacher, today_cst, Answered,
+    TestServer,
 };
 use crate::console_support::{free_address, wait_listening, Http};
 
@@ -107,10 +110,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+        .unwrap_application();
     let opened = rounds
         .open_publicity(pb::OpenPublicityRequest {
             round_id,
@@ -141,10 +141,7 @@ async fn records_of_b(dir: &std::path::Path, options: ServerOptions) -> (TestSer
             ..Default::default()
         })
         .await
-        .unwrap()
-        .into_inner()
-        .application
-        .unwrap();
+        .unwrap_application();
     rounds
         .record_ethics_finding(pb::RecordEthicsFindingRequest {
             finding: Some(pb::EthicsFinding {
@@ -260,14 +257,7 @@ async fn steps_on_records_the_caller_cannot_read_answer_as_missing() {
 
     // Nothing was written: county B's records are as they were.
     let mut admin = rounds_as(&server, &tokens.admin).await;
-    let findings = admin
-        .list_ethics_findings(pb::ListEthicsFindingsRequest {
-            teacher_id: b.teacher.teacher_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .findings;
+    let findings = list_ethics_findings(&mut admin, &b.teacher.teacher_id).await;
     assert_eq!(findings.len(), 1, "{findings:?}");
     let application = get_title_application(&mut admin, &b.application.application_id).await;
     assert_eq!(application.etag, b.application.etag);
@@ -286,14 +276,7 @@ async fn only_admins_see_who_took_evaluation_steps() {
         let mut rounds = rounds_as(&server, token).await;
         let application = get_title_application(&mut rounds, &id).await;
         let listed = list_applications(&mut rounds, &application.round_id, "").await;
-        let findings = rounds
-            .list_ethics_findings(pb::ListEthicsFindingsRequest {
-                teacher_id: b.teacher.teacher_id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .findings;
+        let findings = list_ethics_findings(&mut rounds, &b.teacher.teacher_id).await;
         assert_eq!(listed.len(), 1, "{role}");
         assert_eq!(findings.len(), 1, "{role}");
         let mut names: Vec<&str> = Vec::new();
@@ -389,14 +372,7 @@ async fn reimporting_its_own_file_writes_no_audit_entries() {
                 && crate::common::row_code(r) == "ALREADY_EXISTS"));
     }
     // Nothing revealed, nothing audited; and the county is not held back for its rows.
-    let entries = audited(
-        &server,
-        &tokens.admin,
-        pb::AuditKind::DuplicateRevealed,
-        "yanping",
-        0,
-    )
-    .await;
+    let entries = revealed_to_county_a(&server, &tokens, 0).await;
     assert!(entries.is_empty(), "{} entries", entries.len());
     county
         .get_teacher(pb::GetTeacherRequest {

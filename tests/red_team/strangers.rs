@@ -7,7 +7,8 @@
 //! failed accept pauses before the next. Reflection and health streams, open without a
 //! token, share a small pool.
 
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use teacher_registry::connections::ConnectionLimits;
@@ -126,6 +127,29 @@ async fn connections_past_the_cap_are_closed_at_once() {
 /// A `serve` process, killed when the test ends.
 struct Serving(Child);
 
+impl Serving {
+    /// Runs `command`, a server listening on `address` with its data in `dir`, logging
+    /// warnings only and its output dropped, and waits until it answers health checks.
+    async fn start(mut command: Command, address: &str, dir: &Path) -> Serving {
+        let server = Serving(
+            command
+                .arg("--data-dir")
+                .arg(dir)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{:?} runs the server: {e}", command.get_program())),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !healthy(address).await {
+            assert!(Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -154,30 +178,16 @@ async fn with_300_descriptors_320_idle_connections_neither_spin_nor_starve_healt
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let program = binary().get_program().to_owned();
-    let server = Serving(
-        std::process::Command::new("prlimit")
-            .arg("--nofile=300:300")
-            .arg(&program)
-            .args([
-                "serve",
-                "--listen",
-                &address,
-                "--handshake-timeout-secs",
-                "3",
-            ])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prlimit (util-linux) runs the server"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !healthy(&address).await {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // prlimit comes with util-linux.
+    let mut limited = Command::new("prlimit");
+    limited.arg("--nofile=300:300").arg(&program).args([
+        "serve",
+        "--listen",
+        &address,
+        "--handshake-timeout-secs",
+        "3",
+    ]);
+    let server = Serving::start(limited, &address, dir.path()).await;
     // prlimit execs the server: the child's pid is the server's.
     let pid = server.0.id();
     let mut idle = Vec::new();
@@ -284,21 +294,9 @@ async fn flood_memory() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
-    let server = Serving(
-        binary()
-            .args(["serve", "--listen", &address])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !healthy(&address).await {
-        assert!(Instant::now() < deadline, "the server did not come up");
-    }
+    let mut serve = binary();
+    serve.args(["serve", "--listen", &address]);
+    let server = Serving::start(serve, &address, dir.path()).await;
     let pid = server.0.id();
     let idle = rss_kib(pid);
     let socket: std::net::SocketAddr = address.parse().unwrap();
