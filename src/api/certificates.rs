@@ -7,8 +7,8 @@ use crate::api::certificate_convert::certificate_input;
 use crate::api::convert::{present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, log_warnings, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService, Violations,
+    audit_no_op, log_warnings, optional_etag, parse_request_id, write_context, RegistryService,
+    Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
@@ -32,8 +32,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let new = match certificate {
             None => {
                 violations.push(FieldViolation::new("certificate", "is required"));

@@ -25,9 +25,9 @@ use crate::metrics::Metrics;
 use crate::store::{Effect, Outcome, Store};
 
 pub(super) use crate::api::requests::{
-    batch_context, log_warnings, may_see, optional_county, optional_etag, parse_page_size,
-    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
-    Violations,
+    asked_county, batch_context, log_warnings, may_see, optional_county, optional_etag,
+    parse_page_size, parse_request_id, parse_teacher_id, scoped_county, teacher_not_found,
+    write_context, Violations,
 };
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
