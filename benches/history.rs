@@ -136,7 +136,7 @@ fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
     println!("{when}:");
     println!(
         "  disk    data directory {} bytes",
-        common::directory_size(dir)?
+        teacher_registry::store::directory_size(dir)?
     );
     let db = sled::Config::new().path(dir).open()?;
     let tree = db.open_tree(REGISTRY_TREE)?;

@@ -6,7 +6,6 @@
 pub mod roster;
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use anyhow::Context as _;
 use chrono::{Days, NaiveDate};
@@ -80,21 +79,6 @@ impl Serving {
         let _ = self.stop.send(());
         let _ = runtime.block_on(self.task);
     }
-}
-
-/// The bytes of the files below `dir`.
-pub fn directory_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        total += if metadata.is_dir() {
-            directory_size(&entry.path())?
-        } else {
-            metadata.len()
-        };
-    }
-    Ok(total)
 }
 
 /// Today in China Standard Time, the registry's day.
