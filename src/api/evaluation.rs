@@ -9,7 +9,7 @@ use tonic::Status;
 use crate::api::convert::WireEnum;
 use crate::api::evaluation_convert::{
     application_message, figures_message, figures_row, finding_message, new_finding, new_round,
-    optional_date, parse_id, round_message, sees_principals,
+    optional_date, parse_id, round_message, sees_principals, take_step_fields,
 };
 use crate::api::pb;
 use crate::api::service::{
@@ -85,8 +85,7 @@ impl RegistryService {
         let mut violations = Violations::default();
         let (sent, step) = request.split(&mut violations);
         let id = violations.take(parse_id("application_id", &sent.application_id));
-        let on = violations.take(optional_date("step_date", &sent.step_date));
-        let request_id = violations.take(parse_request_id(&sent.request_id));
+        let (on, request_id) = take_step_fields(&mut violations, &sent.step_date, &sent.request_id);
         let (id, on, request_id, step) =
             violations.finish(|| Some((id?, on?, request_id?, step?)))?;
         let command = EvaluationCommand::Step {
@@ -434,12 +433,12 @@ macro_rules! application_step_message {
                 $violations: &mut Violations,
             ) -> (StepSent, Option<ApplicationStepRequest>) {
                 let pb::$request {
+                    $($own,)*
                     application_id,
                     etag,
                     step_date,
                     note,
                     request_id,
-                    $($own),*
                 } = self;
                 let $note = &note;
                 let step = $step;

@@ -12,10 +12,10 @@ use tonic::Status;
 
 use crate::api::evaluation::answered;
 use crate::api::evaluation_convert::{
-    application_message, optional_date, parse_id, row_vote, sees_principals,
+    application_message, parse_id, row_vote, sees_principals, take_step_fields,
 };
 use crate::api::pb;
-use crate::api::service::{batch_context, parse_request_id, RegistryService, Violations};
+use crate::api::service::{batch_context, RegistryService, Violations};
 use crate::api::status::code_name;
 use crate::auth::Principal;
 use crate::domain::case::evaluation::{Application, ApplicationState, EvaluationRound, PassRatio};
@@ -162,8 +162,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
         let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let (round, selected) = self
             .batch_selection(principal, &round_id, application_ids, |a| {
@@ -192,8 +191,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
         if rows.is_empty() {
             violations.push(FieldViolation::new("rows", "give at least one result"));
         }
@@ -227,8 +225,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
         if approval_document.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "approval_document",
