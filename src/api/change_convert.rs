@@ -1,5 +1,5 @@
 //! A change as the feed shows it: the change's teacher or case, each as the viewer may see
-//! it. Apart from [`crate::api::convert`] because a change carries both a teacher and a case,
+//! it; and the message of a bare change event, which a backup's change also starts from. Apart from [`crate::api::convert`] because a change carries both a teacher and a case,
 //! and the case's conversion itself names the teacher's.
 
 use crate::api::case_convert::present_case;
