@@ -161,8 +161,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
+        let (violations, on, request_id) = batch_fields(&step_date, &request_id);
         let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let (round, selected) = self
             .batch_selection(principal, &round_id, application_ids, |a| {
@@ -190,8 +189,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
+        let (mut violations, on, request_id) = batch_fields(&step_date, &request_id);
         if rows.is_empty() {
             violations.push(FieldViolation::new("rows", "give at least one result"));
         }
@@ -224,8 +222,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let (on, request_id) = take_step_fields(&mut violations, &step_date, &request_id);
+        let (mut violations, on, request_id) = batch_fields(&step_date, &request_id);
         if approval_document.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "approval_document",
@@ -277,4 +274,19 @@ impl RegistryService {
         });
         Ok(ReceiverStream::new(receiver))
     }
+}
+
+/// What every batch request reads first, its step date and request id, in the violations
+/// its own fields then add to.
+fn batch_fields(
+    step_date: &str,
+    request_id: &str,
+) -> (
+    Violations,
+    Option<Option<NaiveDate>>,
+    Option<Option<String>>,
+) {
+    let mut violations = Violations::default();
+    let (on, request_id) = take_step_fields(&mut violations, step_date, request_id);
+    (violations, on, request_id)
 }
