@@ -129,7 +129,7 @@ fn report(when: &str, dir: &Path) -> anyhow::Result<Prefixes> {
     println!("{when}:");
     println!(
         "  disk    data directory {} bytes",
-        common::directory_size(dir)?
+        teacher_registry::store::directory_size(dir)?
     );
     let prefixes = common::keys_by_prefix(dir)?;
     for (prefix, (keys, bytes)) in &prefixes {

@@ -110,7 +110,7 @@ async fn create(store: &Store, count: u64, in_flight: usize) -> anyhow::Result<(
 /// The data directory's size, sled's own figure when the store was open, and the keys and
 /// bytes (key + value) under each prefix of the stopped directory.
 fn report(when: &str, dir: &Path, sled_size: Option<u64>) -> anyhow::Result<()> {
-    let on_disk = common::directory_size(dir)?;
+    let on_disk = teacher_registry::store::directory_size(dir)?;
     println!("{when}:");
     match sled_size {
         Some(sled) => println!(

@@ -95,21 +95,6 @@ impl Serving {
     }
 }
 
-/// The bytes of the files below `dir`.
-pub fn directory_size(dir: &Path) -> std::io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let metadata = entry.metadata()?;
-        total += if metadata.is_dir() {
-            directory_size(&entry.path())?
-        } else {
-            metadata.len()
-        };
-    }
-    Ok(total)
-}
-
 /// Today in China Standard Time, the registry's day.
 pub fn today() -> NaiveDate {
     let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("CST");

@@ -105,27 +105,43 @@ impl RegistryService {
     }
 }
 
-/// `StepMessage` for a request whose own fields go into its step as they are: the request
-/// destructured whole, so a field added to the proto breaks the build here until it is
-/// handled.
+/// `StepMessage` for a request destructured whole, so a field added to the proto breaks
+/// the build here until it is handled: `$step` makes the step of the request's own fields,
+/// recording a bad one in `$violations`, and `$answer` the response of the case (`$case`)
+/// and the teacher the step wrote (`$teacher`). The short form is for a request whose own
+/// fields go into its step as they are, answered with the case.
 macro_rules! step_message {
     ($request:ident, $response:ident { $($own:ident),* } => $step:expr) => {
+        step_message!(
+            $request,
+            $response { $($own),* },
+            |_violations| Some($step),
+            |case, _teacher| pb::$response { case: Some(case) }
+        );
+    };
+    (
+        $request:ident,
+        $response:ident { $($own:ident),* },
+        |$violations:ident| $step:expr,
+        |$case:ident, $teacher:ident| $answer:expr
+    ) => {
         impl StepMessage for pb::$request {
             type Response = pb::$response;
 
-            fn answer(case: pb::Case, _: Option<pb::Teacher>) -> pb::$response {
-                pb::$response { case: Some(case) }
+            fn answer($case: pb::Case, $teacher: Option<pb::Teacher>) -> pb::$response {
+                $answer
             }
 
-            fn split(self, _: &mut Violations) -> (Common, Option<CaseStepRequest>) {
+            fn split(self, $violations: &mut Violations) -> (Common, Option<CaseStepRequest>) {
                 let pb::$request {
+                    $($own,)*
                     case_id,
                     etag,
                     step_date,
                     note,
                     request_id,
-                    $($own),*
                 } = self;
+                let step = $step;
                 let common = Common {
                     case_id,
                     etag,
@@ -133,7 +149,7 @@ macro_rules! step_message {
                     note,
                     request_id,
                 };
-                (common, Some($step))
+                (common, step)
             }
         }
     };
@@ -173,41 +189,21 @@ impl StepMessage for pb::AssignCaseRequest {
     }
 }
 
-impl StepMessage for pb::DecideCaseRequest {
-    type Response = pb::DecideCaseResponse;
-
-    fn answer(case: pb::Case, teacher: Option<pb::Teacher>) -> pb::DecideCaseResponse {
-        pb::DecideCaseResponse {
-            case: Some(case),
-            teacher,
-        }
-    }
-
-    /// The decision, and what it issues: a certificate (certification) or a copy (reissue),
-    /// never both.
-    fn split(self, violations: &mut Violations) -> (Common, Option<CaseStepRequest>) {
-        let pb::DecideCaseRequest {
-            case_id,
-            outcome,
-            reasons,
-            registration_reasons,
-            review,
-            certificate,
-            reissue_reason,
-            declaration_ref,
-            new_name,
-            etag,
-            step_date,
-            note,
-            request_id,
-        } = self;
-        let common = Common {
-            case_id,
-            etag,
-            step_date,
-            note,
-            request_id,
-        };
+// The decision, and what it issues: a certificate (certification) or a copy (reissue),
+// never both.
+step_message!(
+    DecideCaseRequest,
+    DecideCaseResponse {
+        outcome,
+        reasons,
+        registration_reasons,
+        review,
+        certificate,
+        reissue_reason,
+        declaration_ref,
+        new_name
+    },
+    |violations| {
         let today = clock::today();
         let outcome = violations.take(required("outcome", CaseOutcome::from_wire(outcome)));
         let registration_reasons =
@@ -242,7 +238,7 @@ impl StepMessage for pb::DecideCaseRequest {
             (Some(certify), Some(reissue)) => Some(certify.or(reissue)),
             _ => None,
         };
-        let step = (|| {
+        (|| {
             Some(CaseStepRequest::Decide {
                 decision: Decision {
                     outcome: outcome?,
@@ -252,7 +248,10 @@ impl StepMessage for pb::DecideCaseRequest {
                 },
                 effect: effect?,
             })
-        })();
-        (common, step)
+        })()
+    },
+    |case, teacher| pb::DecideCaseResponse {
+        case: Some(case),
+        teacher,
     }
-}
+);

@@ -7,8 +7,8 @@ use crate::api::certificate_convert::certificate_input;
 use crate::api::convert::{present, WireEnum};
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, log_warnings, optional_etag, parse_request_id, parse_teacher_id, write_context,
-    RegistryService, Violations,
+    audit_no_op, log_warnings, optional_etag, parse_request_id, write_context, RegistryService,
+    Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::clock;
@@ -17,6 +17,52 @@ use crate::domain::{
     ReissueReason, RevocationGround, RevocationRequest,
 };
 use crate::store::{Target, TeacherChange};
+
+/// A handler of a change of one certificate (ReissueCertificate, RegisterCertificate,
+/// RevokeCertificate, LoseQualification): the request destructured whole, so a field added
+/// to the proto breaks the build here until it is handled; `$parse` reads the request's own
+/// fields (recording a bad one in `$violations`) and `$change` makes the store's change of
+/// the certificate number and what `$parse` read (see `change_certificate`);
+/// the answer is the teacher after it. A macro because the four differ only in these names
+/// and expressions.
+macro_rules! certificate_change {
+    (
+        $handler:ident($request:ident { $($own:ident),* }) -> $response:ident,
+        $rpc:ident,
+        |$violations:ident| $parse:expr,
+        |$number:ident, $fields:ident| $change:expr
+    ) => {
+        pub(super) async fn $handler(
+            &self,
+            principal: &Principal,
+            request: pb::$request,
+        ) -> Result<pb::$response, Status> {
+            let pb::$request {
+                $($own,)*
+                certificate_number,
+                etag,
+                request_id,
+            } = request;
+            let request = CertificateRequest {
+                rpc: Rpc::$rpc,
+                certificate_number: &certificate_number,
+                etag,
+                request_id: &request_id,
+            };
+            let teacher = self
+                .change_certificate(
+                    principal,
+                    request,
+                    |$violations| $parse,
+                    |$number, $fields| $change,
+                )
+                .await?;
+            Ok(pb::$response {
+                teacher: Some(teacher),
+            })
+        }
+    };
+}
 
 impl RegistryService {
     pub(super) async fn issue(
@@ -32,8 +78,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let new = match certificate {
             None => {
                 violations.push(FieldViolation::new("certificate", "is required"));
@@ -61,167 +106,72 @@ impl RegistryService {
         })
     }
 
-    pub(super) async fn reissue(
-        &self,
-        principal: &Principal,
-        request: pb::ReissueCertificateRequest,
-    ) -> Result<pb::ReissueCertificateResponse, Status> {
-        let pb::ReissueCertificateRequest {
-            certificate_number,
+    certificate_change!(
+        reissue(ReissueCertificateRequest {
             reason,
             declaration_ref,
             issued_on,
-            new_name,
-            etag,
-            request_id,
-        } = request;
-        let today = clock::today();
-        let request = CertificateRequest {
-            rpc: Rpc::ReissueCertificate,
-            certificate_number: &certificate_number,
-            etag,
-            request_id: &request_id,
-        };
-        let teacher = self
-            .change_certificate(
-                principal,
-                request,
-                |violations| {
-                    violations.take_all(Reissue::parse(
-                        ReissueReason::from_wire(reason),
-                        &declaration_ref,
-                        &issued_on,
-                        &new_name,
-                        today,
-                    ))
-                },
-                |number, reissue| TeacherChange::ReissueCertificate { number, reissue },
-            )
-            .await?;
-        Ok(pb::ReissueCertificateResponse {
-            teacher: Some(teacher),
-        })
-    }
+            new_name
+        }) -> ReissueCertificateResponse,
+        ReissueCertificate,
+        |violations| violations.take_all(Reissue::parse(
+            ReissueReason::from_wire(reason),
+            &declaration_ref,
+            &issued_on,
+            &new_name,
+            clock::today(),
+        )),
+        |number, reissue| TeacherChange::ReissueCertificate { number, reissue }
+    );
 
-    pub(super) async fn register(
-        &self,
-        principal: &Principal,
-        request: pb::RegisterCertificateRequest,
-    ) -> Result<pb::RegisterCertificateResponse, Status> {
-        let pb::RegisterCertificateRequest {
-            certificate_number,
+    certificate_change!(
+        register(RegisterCertificateRequest { registered_on }) -> RegisterCertificateResponse,
+        RegisterCertificate,
+        |violations| violations.take(
+            past_date(&registered_on, clock::today())
+                .map_err(|e| FieldViolation::new("registered_on", e)),
+        ),
+        |number, registered_on| TeacherChange::RegisterCertificate {
+            number,
             registered_on,
-            etag,
-            request_id,
-        } = request;
-        let request = CertificateRequest {
-            rpc: Rpc::RegisterCertificate,
-            certificate_number: &certificate_number,
-            etag,
-            request_id: &request_id,
-        };
-        let teacher = self
-            .change_certificate(
-                principal,
-                request,
-                |violations| {
-                    violations.take(
-                        past_date(&registered_on, clock::today())
-                            .map_err(|e| FieldViolation::new("registered_on", e)),
-                    )
-                },
-                |number, registered_on| TeacherChange::RegisterCertificate {
-                    number,
-                    registered_on,
-                },
-            )
-            .await?;
-        Ok(pb::RegisterCertificateResponse {
-            teacher: Some(teacher),
-        })
-    }
+        }
+    );
 
-    pub(super) async fn revoke(
-        &self,
-        principal: &Principal,
-        request: pb::RevokeCertificateRequest,
-    ) -> Result<pb::RevokeCertificateResponse, Status> {
-        let pb::RevokeCertificateRequest {
-            certificate_number,
+    certificate_change!(
+        revoke(RevokeCertificateRequest {
             reason,
             approval_document,
             revoked_on,
-            etag,
-            request_id,
-            ground,
-        } = request;
-        let request = CertificateRequest {
-            rpc: Rpc::RevokeCertificate,
-            certificate_number: &certificate_number,
-            etag,
-            request_id: &request_id,
-        };
-        let teacher = self
-            .change_certificate(
-                principal,
-                request,
-                |violations| {
-                    violations.take_all(RevocationRequest::parse(
-                        RevocationGround::from_wire(ground),
-                        &reason,
-                        &approval_document,
-                        &revoked_on,
-                        clock::today(),
-                    ))
-                },
-                |number, request| TeacherChange::RevokeCertificate { number, request },
-            )
-            .await?;
-        Ok(pb::RevokeCertificateResponse {
-            teacher: Some(teacher),
-        })
-    }
+            ground
+        }) -> RevokeCertificateResponse,
+        RevokeCertificate,
+        |violations| violations.take_all(RevocationRequest::parse(
+            RevocationGround::from_wire(ground),
+            &reason,
+            &approval_document,
+            &revoked_on,
+            clock::today(),
+        )),
+        |number, request| TeacherChange::RevokeCertificate { number, request }
+    );
 
-    pub(super) async fn lose_qualification(
-        &self,
-        principal: &Principal,
-        request: pb::LoseQualificationRequest,
-    ) -> Result<pb::LoseQualificationResponse, Status> {
-        let pb::LoseQualificationRequest {
-            certificate_number,
+    certificate_change!(
+        lose_qualification(LoseQualificationRequest {
             ground,
             approval_document,
             lost_on,
-            note,
-            etag,
-            request_id,
-        } = request;
-        let request = CertificateRequest {
-            rpc: Rpc::LoseQualification,
-            certificate_number: &certificate_number,
-            etag,
-            request_id: &request_id,
-        };
-        let teacher = self
-            .change_certificate(
-                principal,
-                request,
-                |violations| {
-                    violations.take_all(QualificationLoss::parse(
-                        LossGround::from_wire(ground),
-                        &approval_document,
-                        &lost_on,
-                        &note,
-                        clock::today(),
-                    ))
-                },
-                |number, loss| TeacherChange::LoseQualification { number, loss },
-            )
-            .await?;
-        Ok(pb::LoseQualificationResponse {
-            teacher: Some(teacher),
-        })
-    }
+            note
+        }) -> LoseQualificationResponse,
+        LoseQualification,
+        |violations| violations.take_all(QualificationLoss::parse(
+            LossGround::from_wire(ground),
+            &approval_document,
+            &lost_on,
+            &note,
+            clock::today(),
+        )),
+        |number, loss| TeacherChange::LoseQualification { number, loss }
+    );
 
     /// Validates a request naming a certificate: its request id, the certificate number
     /// and then its own fields (`parse`), every violation reported at once; sends the

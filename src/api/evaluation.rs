@@ -9,7 +9,7 @@ use tonic::Status;
 use crate::api::convert::WireEnum;
 use crate::api::evaluation_convert::{
     application_message, figures_message, figures_row, finding_message, new_finding, new_round,
-    optional_date, parse_id, round_message, sees_principals,
+    optional_date, parse_id, round_message, sees_principals, take_step_fields,
 };
 use crate::api::pb;
 use crate::api::service::{
@@ -74,29 +74,25 @@ impl RegistryService {
             })
     }
 
-    /// One step of one application, replayable by its request id.
-    #[allow(clippy::too_many_arguments)]
-    async fn application_step(
+    /// Every single-step RPC on one application (RecordObjection, HandleObjection,
+    /// CloseTitleApplication): parses `request` whole (its own fields, then the common
+    /// ones), takes the step, replayable by its request id, and answers the application.
+    pub(super) async fn application_step<M: ApplicationStepMessage>(
         &self,
         principal: &Principal,
-        application_id: &str,
-        etag: String,
-        step_date: &str,
-        note: String,
-        request_id: &str,
-        step: Option<ApplicationStepRequest>,
-        mut violations: Violations,
-    ) -> Result<pb::TitleApplication, Status> {
-        let id = violations.take(parse_id("application_id", application_id));
-        let on = violations.take(optional_date("step_date", step_date));
-        let request_id = violations.take(parse_request_id(request_id));
+        request: M,
+    ) -> Result<M::Response, Status> {
+        let mut violations = Violations::default();
+        let (sent, step) = request.split(&mut violations);
+        let id = violations.take(parse_id("application_id", &sent.application_id));
+        let (on, request_id) = take_step_fields(&mut violations, &sent.step_date, &sent.request_id);
         let (id, on, request_id, step) =
             violations.finish(|| Some((id?, on?, request_id?, step?)))?;
         let command = EvaluationCommand::Step {
             application_id: id,
-            expected_etag: optional_etag(etag),
+            expected_etag: optional_etag(sent.etag),
             on,
-            note: note.trim().to_string(),
+            note: sent.note.trim().to_string(),
             step,
         };
         let application = answered(
@@ -105,11 +101,11 @@ impl RegistryService {
                 .await?,
         )?;
         let round = self.round(application.round_id.clone()).await?;
-        Ok(application_message(
+        Ok(M::answer(application_message(
             application,
             Some(round.rules.pass_ratio),
             sees_principals(principal),
-        ))
+        )))
     }
 
     pub(super) async fn create_evaluation_round(
@@ -327,117 +323,6 @@ impl RegistryService {
         })
     }
 
-    pub(super) async fn record_objection(
-        &self,
-        principal: &Principal,
-        request: pb::RecordObjectionRequest,
-    ) -> Result<pb::RecordObjectionResponse, Status> {
-        let pb::RecordObjectionRequest {
-            application_id,
-            etag,
-            step_date,
-            text,
-            note,
-            request_id,
-        } = request;
-        let step = Some(ApplicationStepRequest::RecordObjection { text });
-        let application = self
-            .application_step(
-                principal,
-                &application_id,
-                etag,
-                &step_date,
-                note,
-                &request_id,
-                step,
-                Violations::default(),
-            )
-            .await?;
-        Ok(pb::RecordObjectionResponse {
-            application: Some(application),
-        })
-    }
-
-    pub(super) async fn handle_objection(
-        &self,
-        principal: &Principal,
-        request: pb::HandleObjectionRequest,
-    ) -> Result<pb::HandleObjectionResponse, Status> {
-        let pb::HandleObjectionRequest {
-            application_id,
-            etag,
-            step_date,
-            objection_index,
-            upheld,
-            note,
-            request_id,
-        } = request;
-        let mut violations = Violations::default();
-        if note.trim().is_empty() {
-            violations.push(FieldViolation::new(
-                "note",
-                "say how the objection was looked into",
-            ));
-        }
-        let step = Some(ApplicationStepRequest::HandleObjection {
-            index: objection_index,
-            upheld,
-        });
-        let application = self
-            .application_step(
-                principal,
-                &application_id,
-                etag,
-                &step_date,
-                note,
-                &request_id,
-                step,
-                violations,
-            )
-            .await?;
-        Ok(pb::HandleObjectionResponse {
-            application: Some(application),
-        })
-    }
-
-    pub(super) async fn close_title_application(
-        &self,
-        principal: &Principal,
-        request: pb::CloseTitleApplicationRequest,
-    ) -> Result<pb::CloseTitleApplicationResponse, Status> {
-        let pb::CloseTitleApplicationRequest {
-            application_id,
-            etag,
-            step_date,
-            reason,
-            note,
-            request_id,
-        } = request;
-        let mut violations = Violations::default();
-        let step = match CloseReason::from_wire(reason) {
-            Choice::Known(reason) => Some(ApplicationStepRequest::Close { reason }),
-            _ => {
-                violations.push(FieldViolation::new("reason", "WITHDRAWN or INELIGIBLE"));
-                None
-            }
-        };
-        let application = self
-            .application_step(
-                principal,
-                &application_id,
-                etag,
-                &step_date,
-                note,
-                &request_id,
-                step,
-                violations,
-            )
-            .await?;
-        Ok(pb::CloseTitleApplicationResponse {
-            application: Some(application),
-        })
-    }
-
     pub(super) async fn check_eligibility(
         &self,
         principal: &Principal,
@@ -513,3 +398,103 @@ impl RegistryService {
         })
     }
 }
+
+/// The fields every single-step request on an application carries, as sent.
+pub(super) struct StepSent {
+    application_id: String,
+    etag: String,
+    step_date: String,
+    note: String,
+    request_id: String,
+}
+
+/// A single-step RPC's request: its common fields, and the step it asks for (`None` when a
+/// field of its own is bad, each recorded in `violations`); and its response.
+pub(super) trait ApplicationStepMessage {
+    type Response;
+    fn split(self, violations: &mut Violations) -> (StepSent, Option<ApplicationStepRequest>);
+    fn answer(application: pb::TitleApplication) -> Self::Response;
+}
+
+/// `ApplicationStepMessage` for a request: destructured whole, so a field added to the
+/// proto breaks the build here until it is handled; `$step` reads the request's own fields
+/// (and its `$note`), recording a bad one in `$violations`.
+macro_rules! application_step_message {
+    (
+        $request:ident,
+        $response:ident { $($own:ident),* },
+        |$violations:ident, $note:ident| $step:expr
+    ) => {
+        impl ApplicationStepMessage for pb::$request {
+            type Response = pb::$response;
+
+            fn split(
+                self,
+                $violations: &mut Violations,
+            ) -> (StepSent, Option<ApplicationStepRequest>) {
+                let pb::$request {
+                    $($own,)*
+                    application_id,
+                    etag,
+                    step_date,
+                    note,
+                    request_id,
+                } = self;
+                let $note = &note;
+                let step = $step;
+                let sent = StepSent {
+                    application_id,
+                    etag,
+                    step_date,
+                    note,
+                    request_id,
+                };
+                (sent, step)
+            }
+
+            fn answer(application: pb::TitleApplication) -> pb::$response {
+                pb::$response {
+                    application: Some(application),
+                }
+            }
+        }
+    };
+}
+
+application_step_message!(
+    RecordObjectionRequest,
+    RecordObjectionResponse { text },
+    |_violations, _note| Some(ApplicationStepRequest::RecordObjection { text })
+);
+
+application_step_message!(
+    HandleObjectionRequest,
+    HandleObjectionResponse {
+        objection_index,
+        upheld
+    },
+    |violations, note| {
+        if note.trim().is_empty() {
+            violations.push(FieldViolation::new(
+                "note",
+                "say how the objection was looked into",
+            ));
+        }
+        Some(ApplicationStepRequest::HandleObjection {
+            index: objection_index,
+            upheld,
+        })
+    }
+);
+
+application_step_message!(
+    CloseTitleApplicationRequest,
+    CloseTitleApplicationResponse { reason },
+    |violations, _note| match CloseReason::from_wire(reason) {
+        Choice::Known(reason) => Some(ApplicationStepRequest::Close { reason }),
+        _ => {
+            violations.push(FieldViolation::new("reason", "WITHDRAWN or INELIGIBLE"));
+            None
+        }
+    }
+);

@@ -12,10 +12,10 @@ use tonic::Status;
 
 use crate::api::evaluation::answered;
 use crate::api::evaluation_convert::{
-    application_message, optional_date, parse_id, row_vote, sees_principals,
+    application_message, parse_id, row_vote, sees_principals, take_step_fields,
 };
 use crate::api::pb;
-use crate::api::service::{batch_context, parse_request_id, RegistryService, Violations};
+use crate::api::service::{batch_context, RegistryService, Violations};
 use crate::api::status::code_name;
 use crate::auth::Principal;
 use crate::domain::case::evaluation::{Application, ApplicationState, EvaluationRound, PassRatio};
@@ -161,9 +161,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (violations, on, request_id) = batch_fields(&step_date, &request_id);
         let (on, request_id) = violations.finish(|| Some((on?, request_id?)))?;
         let (round, selected) = self
             .batch_selection(principal, &round_id, application_ids, |a| {
@@ -191,9 +189,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (mut violations, on, request_id) = batch_fields(&step_date, &request_id);
         if rows.is_empty() {
             violations.push(FieldViolation::new("rows", "give at least one result"));
         }
@@ -226,9 +222,7 @@ impl RegistryService {
             note,
             request_id,
         } = request;
-        let mut violations = Violations::default();
-        let on = violations.take(optional_date("step_date", &step_date));
-        let request_id = violations.take(parse_request_id(&request_id));
+        let (mut violations, on, request_id) = batch_fields(&step_date, &request_id);
         if approval_document.trim().is_empty() {
             violations.push(FieldViolation::new(
                 "approval_document",
@@ -280,4 +274,19 @@ impl RegistryService {
         });
         Ok(ReceiverStream::new(receiver))
     }
+}
+
+/// What every batch request reads first, its step date and request id, in the violations
+/// its own fields then add to.
+fn batch_fields(
+    step_date: &str,
+    request_id: &str,
+) -> (
+    Violations,
+    Option<Option<NaiveDate>>,
+    Option<Option<String>>,
+) {
+    let mut violations = Violations::default();
+    let (on, request_id) = take_step_fields(&mut violations, step_date, request_id);
+    (violations, on, request_id)
 }

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use crate::api::convert::{wire_enum, WireEnum};
 use crate::api::pb;
-use crate::api::requests::Violations;
+use crate::api::requests::{parse_request_id, Violations};
 use crate::auth::{Principal, Role};
 use crate::domain::case::evaluation::{
     committee_violations, name_violations, Application, ApplicationAction, ApplicationState,
@@ -52,6 +52,19 @@ fn text(date: Option<NaiveDate>) -> String {
 /// A record number (a round's or an application's) from `field`.
 pub(crate) fn parse_id(field: &str, raw: &str) -> Result<CaseId, FieldViolation> {
     CaseId::parse(raw).map_err(|e| FieldViolation::new(field, e.to_string()))
+}
+
+/// What every step request on applications reads after its ids, in this order: the
+/// step's date (`step_date`, empty for today) and the request id, each kept or recorded in
+/// `violations`.
+pub(crate) fn take_step_fields(
+    violations: &mut Violations,
+    step_date: &str,
+    request_id: &str,
+) -> (Option<Option<NaiveDate>>, Option<Option<String>>) {
+    let on = violations.take(optional_date("step_date", step_date));
+    let request_id = violations.take(parse_request_id(request_id));
+    (on, request_id)
 }
 
 /// An optional date field: empty is `None`.

@@ -113,7 +113,7 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::RecordObjectionRequest>,
     ) -> Result<Response<pb::RecordObjectionResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, RecordObjection, record_objection)
+        rpc!(registry, request, RecordObjection, application_step)
     }
 
     async fn handle_objection(
@@ -121,7 +121,7 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::HandleObjectionRequest>,
     ) -> Result<Response<pb::HandleObjectionResponse>, Status> {
         let registry = &self.registry;
-        rpc!(registry, request, HandleObjection, handle_objection)
+        rpc!(registry, request, HandleObjection, application_step)
     }
 
     async fn record_committee_results(
@@ -142,12 +142,7 @@ impl EvaluationRpcs for EvaluationService {
         request: Request<pb::CloseTitleApplicationRequest>,
     ) -> Result<Response<pb::CloseTitleApplicationResponse>, Status> {
         let registry = &self.registry;
-        rpc!(
-            registry,
-            request,
-            CloseTitleApplication,
-            close_title_application
-        )
+        rpc!(registry, request, CloseTitleApplication, application_step)
     }
 
     async fn check_eligibility(

@@ -66,6 +66,16 @@ pub(super) fn scoped_county(
     }
 }
 
+/// The county a read asks for in its `county_code` (empty: all), as
+/// [`scoped_county`] lets `principal` see it.
+pub(super) fn asked_county(
+    principal: &Principal,
+    county_code: &str,
+) -> Result<Option<CountyCode>, Status> {
+    let asked = optional_county(county_code).map_err(DomainError::from)?;
+    scoped_county(principal, asked)
+}
+
 pub(super) fn log_warnings(teacher: &Teacher, warnings: &[String]) {
     for warning in warnings {
         tracing::info!(teacher_id = %teacher.id, %warning, "accepted with a warning");
@@ -130,6 +140,18 @@ impl Violations {
     /// Keeps a field's value, or records its violation.
     pub(super) fn take<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
         result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    /// Reads what a write naming one teacher starts with, in this order: its request id
+    /// and the teacher id (field `teacher_id`), each kept or recorded as a violation.
+    pub(super) fn take_teacher_write(
+        &mut self,
+        request_id: &str,
+        teacher_id: &str,
+    ) -> (Option<Option<String>>, Option<TeacherId>) {
+        let request_id = self.take(parse_request_id(request_id));
+        let id = self.take(parse_teacher_id("teacher_id", teacher_id));
+        (request_id, id)
     }
 
     /// Keeps a value checked as a whole (a domain input's `validate`), or records every

@@ -25,9 +25,9 @@ use crate::metrics::Metrics;
 use crate::store::{Effect, Outcome, Store};
 
 pub(super) use crate::api::requests::{
-    batch_context, log_warnings, may_see, optional_county, optional_etag, parse_page_size,
-    parse_request_id, parse_teacher_id, scoped_county, teacher_not_found, write_context,
-    Violations,
+    asked_county, batch_context, log_warnings, may_see, optional_county, optional_etag,
+    parse_page_size, parse_request_id, parse_teacher_id, scoped_county, teacher_not_found,
+    write_context, Violations,
 };
 
 /// The registry's gRPC service. Handlers live by theme in `teachers`, `certificates`,
@@ -107,15 +107,28 @@ impl RegistryService {
 }
 
 /// Each RPC: admitted (authenticated, authorized by the table in [`crate::auth::permits`],
-/// and within the caller's concurrency limit), then handled, inside one traced span.
+/// and within the caller's concurrency limit), then handled, inside one traced span. The
+/// second form names the admitted caller and the handler's response for `$answer`, the
+/// RPC's answer ([`rpc_stream!`]'s hold on the caller's slot).
 macro_rules! rpc {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
+        $crate::api::service::rpc!($self, $request, $rpc, $handler, |caller, response| response)
+    };
+    (
+        $self:ident,
+        $request:ident,
+        $rpc:ident,
+        $handler:ident,
+        |$caller:ident, $response:ident| $answer:expr
+    ) => {
         traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
+            let $caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
             let result = $self
-                .$handler(&caller.principal, $request.into_inner())
+                .$handler(&$caller.principal, $request.into_inner())
                 .await;
-            $crate::api::service::judged(&$self.gate, &caller.principal, Rpc::$rpc, result)
+            let $response =
+                $crate::api::service::judged(&$self.gate, &$caller.principal, Rpc::$rpc, result)?;
+            Ok($answer)
         })
         .await
     };
@@ -127,16 +140,9 @@ pub(super) use rpc;
 /// stream ends.
 macro_rules! rpc_stream {
     ($self:ident, $request:ident, $rpc:ident, $handler:ident) => {
-        traced(&$self.metrics, Rpc::$rpc, $request.remote_addr(), async {
-            let caller = $crate::api::service::admitted(&$self.gate, Rpc::$rpc, &$request)?;
-            let result = $self
-                .$handler(&caller.principal, $request.into_inner())
-                .await;
-            let stream =
-                $crate::api::service::judged(&$self.gate, &caller.principal, Rpc::$rpc, result)?;
-            Ok(caller.hold(stream))
+        $crate::api::service::rpc!($self, $request, $rpc, $handler, |caller, stream| {
+            caller.hold(stream)
         })
-        .await
     };
 }
 

@@ -8,11 +8,11 @@
 
 use chrono::NaiveDate;
 
+use crate::api::change_convert::event_message;
 use crate::api::former_convert::stored_former;
 use crate::api::pb;
 use crate::api::wire::{
-    invalid, known, optional, stored_county, stored_date, stored_time, timestamp, wire,
-    MalformedRecord,
+    invalid, known, optional, stored_county, stored_date, stored_time, wire, MalformedRecord,
 };
 use crate::domain::case::CaseId;
 use crate::domain::{
@@ -259,29 +259,9 @@ fn stored_title_entry(path: &str, entry: pb::TitleEntry) -> Result<TitleEntry, M
 /// the counties the change moved the teacher between.
 impl From<ChangeEvent> for pb::BackupChange {
     fn from(event: ChangeEvent) -> Self {
-        let ChangeEvent {
-            revision,
-            teacher_id,
-            case_id,
-            kind,
-            time,
-            principal,
-            request_id,
-            county_before,
-            county_after,
-        } = event;
+        let (change, county_before, county_after) = event_message(event);
         pb::BackupChange {
-            change: Some(pb::Change {
-                revision,
-                teacher_id: teacher_id.map_or_else(String::new, String::from),
-                kind: pb::ChangeKind::from(kind) as i32,
-                change_time: Some(timestamp(time)),
-                principal,
-                request_id: request_id.unwrap_or_default(),
-                teacher: None,
-                case_id: case_id.map_or_else(String::new, |id| id.as_str().to_string()),
-                case: None,
-            }),
+            change: Some(change),
             county_code_before: county_before.map_or_else(String::new, String::from),
             county_code_after: county_after.into(),
         }

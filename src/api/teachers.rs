@@ -14,8 +14,8 @@ use crate::auth::{Principal, Rpc};
 use crate::clock;
 use crate::domain::audit::AuditKind;
 use crate::domain::{
-    parse_certificate_number, parse_date, Choice, DomainError, FieldViolation, IdDocumentType,
-    IdentityDocument, TeacherField, TitleTier,
+    parse_certificate_number, parse_date, Choice, CountyCode, DomainError, FieldViolation,
+    IdDocumentType, IdentityDocument, TeacherField, TitleTier,
 };
 use crate::store::{
     ListQuery, NameMatch, NameQuery, Page, Store, StoreError, Target, TeacherChange,
@@ -191,10 +191,7 @@ impl RegistryService {
             registration_expires_before,
         } = request;
         let mut violations = Violations::default();
-        let page_size = violations
-            .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
-            .unwrap_or(0);
-        let county = violations.take(optional_county(&county_code)).flatten();
+        let (page_size, county) = take_listing(&mut violations, page_size, &county_code);
         let tier = match TitleTier::from_wire(title_tier) {
             Choice::Unset => None,
             Choice::Known(tier) => Some(tier),
@@ -261,10 +258,7 @@ impl RegistryService {
             page_token,
         } = request;
         let mut violations = Violations::default();
-        let page_size = violations
-            .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
-            .unwrap_or(0);
-        let county = violations.take(optional_county(&county_code)).flatten();
+        let (page_size, county) = take_listing(&mut violations, page_size, &county_code);
         let how = match pb::NameMatch::try_from(name_match) {
             Ok(pb::NameMatch::Unspecified | pb::NameMatch::Exact) => NameMatch::Exact,
             Ok(pb::NameMatch::Prefix) => NameMatch::Prefix,
@@ -371,4 +365,18 @@ impl RegistryService {
             warnings: outcome.warnings,
         })
     }
+}
+
+/// What both teacher listings (List and Search) take first: the page size (0 once refused)
+/// and the county filter (empty: all counties).
+fn take_listing(
+    violations: &mut Violations,
+    page_size: i32,
+    county_code: &str,
+) -> (usize, Option<CountyCode>) {
+    let page_size = violations
+        .take(parse_page_size(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+        .unwrap_or(0);
+    let county = violations.take(optional_county(county_code)).flatten();
+    (page_size, county)
 }

@@ -12,14 +12,12 @@ use crate::api::convert::{county_statistics, present, title_change_input, wire, 
 use crate::api::pb;
 use crate::api::pb::transition_titles_response::Result as Item;
 use crate::api::service::{
-    batch_context, optional_county, optional_etag, parse_request_id, parse_teacher_id,
-    scoped_county, write_context, RegistryService, Violations,
+    asked_county, batch_context, optional_etag, parse_request_id, parse_teacher_id, write_context,
+    RegistryService, Violations,
 };
 use crate::auth::Principal;
 use crate::clock;
-use crate::domain::{
-    past_date, CountyCode, DomainError, FieldViolation, SkipReason, TeacherId, TransitionPlan,
-};
+use crate::domain::{past_date, CountyCode, FieldViolation, SkipReason, TeacherId, TransitionPlan};
 use crate::store::{
     Selection, Target, TeacherChange, TeacherOutcome, Transition, TransitionEvent,
     TransitionFailure, TransitionSummary,
@@ -45,8 +43,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let change = match change {
             None => {
                 violations.push(FieldViolation::new("change", "is required"));
@@ -87,8 +84,7 @@ impl RegistryService {
         request: pb::GetStatisticsRequest,
     ) -> Result<pb::GetStatisticsResponse, Status> {
         let pb::GetStatisticsRequest { county_code } = request;
-        let county = optional_county(&county_code).map_err(DomainError::from)?;
-        let county = scoped_county(principal, county)?;
+        let county = asked_county(principal, &county_code)?;
         let statistics = self
             .reads
             .read(move |store| store.statistics(county.as_ref()))

@@ -8,8 +8,7 @@ use tonic::Status;
 use crate::api::convert::present;
 use crate::api::pb;
 use crate::api::service::{
-    audit_no_op, optional_county, optional_etag, parse_request_id, parse_teacher_id, scoped_county,
-    write_context, RegistryService, Violations,
+    asked_county, audit_no_op, optional_etag, write_context, RegistryService, Violations,
 };
 use crate::auth::{Principal, Rpc};
 use crate::domain::{
@@ -31,8 +30,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let proposal = violations
             .take_all(TransferProposal::parse(&to_county_code, &reason).map_err(field_violations));
         let (request_id, id, proposal) =
@@ -64,8 +62,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let school = violations.take_all(parse_receiving_school(&school).map_err(field_violations));
         let (request_id, id, school) = violations.finish(|| Some((request_id?, id?, school?)))?;
         let teacher = self
@@ -94,8 +91,7 @@ impl RegistryService {
             request_id,
         } = request;
         let mut violations = Violations::default();
-        let request_id = violations.take(parse_request_id(&request_id));
-        let id = violations.take(parse_teacher_id("teacher_id", &teacher_id));
+        let (request_id, id) = violations.take_teacher_write(&request_id, &teacher_id);
         let (request_id, id) = violations.finish(|| Some((request_id?, id?)))?;
         let teacher = self
             .transfer_step(
@@ -118,8 +114,7 @@ impl RegistryService {
         request: pb::ListTransfersRequest,
     ) -> Result<pb::ListTransfersResponse, Status> {
         let pb::ListTransfersRequest { county_code } = request;
-        let asked = optional_county(&county_code).map_err(DomainError::from)?;
-        let Some(county) = scoped_county(principal, asked)? else {
+        let Some(county) = asked_county(principal, &county_code)? else {
             return Err(DomainError::invalid("county_code", "is required").into());
         };
         let CountyTransfers { outgoing, incoming } = self

@@ -19,6 +19,18 @@ impl FieldViolation {
     }
 }
 
+/// The end of every `validate`: the value `parsed` assembles from the fields kept (`?` on
+/// each, so a field left out by its violation gives `None`), or every violation found.
+pub(crate) fn all_valid<T>(
+    violations: Vec<FieldViolation>,
+    parsed: impl FnOnce() -> Option<T>,
+) -> Result<T, Vec<FieldViolation>> {
+    match parsed() {
+        Some(parsed) if violations.is_empty() => Ok(parsed),
+        _ => Err(violations),
+    }
+}
+
 /// A request the registry refuses. Carries no identity number in clear text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {

@@ -8,6 +8,7 @@
 
 use chrono::{Months, NaiveDate};
 
+use crate::domain::error::all_valid;
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
     check_kind_digit, check_province_code, parse_certificate_number, past_date, Certificate,
@@ -119,31 +120,16 @@ impl CertificateInput {
                 );
             }
         }
-        match (
-            number,
-            kind,
-            subject,
-            issuing_authority,
-            certified_on,
-            first_registration_on,
-        ) {
-            (
-                Some(number),
-                Some(kind),
-                Some(subject),
-                Some(issuing_authority),
-                Some(certified_on),
-                Some(first_registration_on),
-            ) if violations.is_empty() => Ok(NewCertificate {
-                number,
-                kind,
-                subject,
-                issuing_authority,
-                certified_on,
-                first_registration_on,
-            }),
-            _ => Err(violations),
-        }
+        all_valid(violations, || {
+            Some(NewCertificate {
+                number: number?,
+                kind: kind?,
+                subject: subject?,
+                issuing_authority: issuing_authority?,
+                certified_on: certified_on?,
+                first_registration_on: first_registration_on?,
+            })
+        })
     }
 }
 

@@ -12,6 +12,7 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::error::all_valid;
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{past_date, Choice, FieldViolation};
 
@@ -79,19 +80,14 @@ impl QualificationLoss {
         let note = optional_text(note, NOTE_MAX)
             .map_err(|e| bad("note", e))
             .ok();
-        match (ground, approval_document, lost_on, note) {
-            (Some(ground), Some(approval_document), Some(lost_on), Some(note))
-                if violations.is_empty() =>
-            {
-                Ok(QualificationLoss {
-                    lost_on,
-                    ground,
-                    approval_document,
-                    note,
-                })
-            }
-            _ => Err(violations),
-        }
+        all_valid(violations, || {
+            Some(QualificationLoss {
+                lost_on: lost_on?,
+                ground: ground?,
+                approval_document: approval_document?,
+                note: note?,
+            })
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::domain::error::all_valid;
 use crate::domain::text::{optional_text, required_text};
 use crate::domain::{
     current_title, etag_of, parse_date, Certificate, Choice, CountyCode, EmploymentStatus,
@@ -103,42 +104,21 @@ impl TeacherInput {
             );
         }
 
-        match (
-            identity,
-            name,
-            gender,
-            birth_date,
-            county_code,
-            school,
-            employment_status,
-            legacy_title,
-        ) {
-            (
-                Some(identity),
-                Some(name),
-                Some(gender),
-                Some(birth_date),
-                Some(county_code),
-                Some(school),
-                Some(employment_status),
-                Some(legacy_title),
-            ) if violations.is_empty() => {
-                let fields = TeacherFields {
-                    identity,
-                    name,
-                    gender,
-                    birth_date,
-                    county_code,
-                    school,
-                    employment_status,
-                    legacy_title,
-                    legacy_title_limited_scope: self.legacy_title_limited_scope,
-                };
-                let warnings = fields.warnings();
-                Ok(Validated { fields, warnings })
-            }
-            _ => Err(violations),
-        }
+        let fields = all_valid(violations, || {
+            Some(TeacherFields {
+                identity: identity?,
+                name: name?,
+                gender: gender?,
+                birth_date: birth_date?,
+                county_code: county_code?,
+                school: school?,
+                employment_status: employment_status?,
+                legacy_title: legacy_title?,
+                legacy_title_limited_scope: self.legacy_title_limited_scope,
+            })
+        })?;
+        let warnings = fields.warnings();
+        Ok(Validated { fields, warnings })
     }
 
     /// The fields this input sets (non-empty strings, set enums, true flags): the implied

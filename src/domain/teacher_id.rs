@@ -15,8 +15,6 @@
 //! instead of answered as unknown. (ISO 7064 MOD 37,36 was tried first and misses some
 //! swaps with the check character.) Input is case-insensitive and stored upper-case.
 
-use std::fmt;
-
 use rand::Rng;
 
 const PREFIX: char = 'T';
@@ -29,19 +27,6 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// an error, never a malformed id.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TeacherId(String);
-
-impl TryFrom<String> for TeacherId {
-    type Error = String;
-
-    /// Only the canonical form (as `parse` returns it) is accepted.
-    fn try_from(raw: String) -> Result<Self, String> {
-        match TeacherId::parse(&raw) {
-            Ok(id) if id.0 == raw => Ok(id),
-            Ok(_) => Err(format!("registry number {raw:?} is not in canonical form")),
-            Err(e) => Err(format!("registry number {raw:?}: {e}")),
-        }
-    }
-}
 
 impl From<TeacherId> for String {
     fn from(id: TeacherId) -> String {
@@ -104,44 +89,74 @@ pub(crate) fn parse_number(prefix: char, input: &str) -> Result<String, Malforme
     Ok(id)
 }
 
-impl From<Malformed> for TeacherIdError {
-    fn from(malformed: Malformed) -> Self {
-        match malformed {
-            Malformed::Length(n) => Self::Length(n),
-            Malformed::Prefix => Self::Prefix,
-            Malformed::Alphabet(c, at) => Self::Alphabet(c, at),
-            Malformed::Check => Self::Check,
+/// What every checked number type has alike, given the newtype over its canonical
+/// `String` (`$number`), its error enum of the four [`Malformed`] cases (`$error`), its
+/// prefix letter and its name in messages: drawing and parsing a number, `as_str`,
+/// `TryFrom<String>` accepting only the canonical form (stored numbers are canonical),
+/// `Display` as the number and `Debug` as `$number(…)`. A macro because the two types
+/// (registry and case numbers) differ only in these four names.
+macro_rules! checked_number {
+    ($number:ident, $error:ident, prefix: $prefix:expr, named: $named:literal) => {
+        impl From<$crate::domain::teacher_id::Malformed> for $error {
+            fn from(malformed: $crate::domain::teacher_id::Malformed) -> Self {
+                use $crate::domain::teacher_id::Malformed;
+                match malformed {
+                    Malformed::Length(n) => Self::Length(n),
+                    Malformed::Prefix => Self::Prefix,
+                    Malformed::Alphabet(c, at) => Self::Alphabet(c, at),
+                    Malformed::Check => Self::Check,
+                }
+            }
         }
-    }
+
+        impl $number {
+            /// Draws a fresh random number.
+            pub fn generate<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+                Self($crate::domain::teacher_id::generate_number($prefix, rng))
+            }
+
+            /// Parses user input: trims, upper-cases, checks alphabet and check character.
+            pub fn parse(input: &str) -> Result<Self, $error> {
+                Ok(Self($crate::domain::teacher_id::parse_number(
+                    $prefix, input,
+                )?))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $number {
+            type Error = String;
+
+            /// Only the canonical form (as `parse` returns it) is accepted.
+            fn try_from(raw: String) -> Result<Self, String> {
+                match $number::parse(&raw) {
+                    Ok(id) if id.0 == raw => Ok(id),
+                    Ok(_) => Err(format!("{} {raw:?} is not in canonical form", $named)),
+                    Err(e) => Err(format!("{} {raw:?}: {e}", $named)),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $number {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::fmt::Debug for $number {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($number), self.0)
+            }
+        }
+    };
 }
 
-impl TeacherId {
-    /// Draws a fresh random number.
-    pub fn generate<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        Self(generate_number(PREFIX, rng))
-    }
+pub(crate) use checked_number;
 
-    /// Parses user input: trims, upper-cases, checks alphabet and check character.
-    pub fn parse(input: &str) -> Result<Self, TeacherIdError> {
-        Ok(Self(parse_number(PREFIX, input)?))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TeacherId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for TeacherId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TeacherId({})", self.0)
-    }
-}
+checked_number!(TeacherId, TeacherIdError, prefix: PREFIX, named: "registry number");
 
 /// The Damm interim value of `symbols`: zero exactly when a number ends in its check.
 fn damm(symbols: &[u8]) -> u8 {

@@ -8,6 +8,7 @@
 
 use chrono::NaiveDate;
 
+use crate::domain::error::all_valid;
 use crate::domain::text::optional_text;
 use crate::domain::{
     parse_date, Choice, DomainError, FieldViolation, LegacyTitle, Teacher, TitleChangeKind,
@@ -145,22 +146,17 @@ impl TitleChangeInput {
         if self.exceptional && kind.is_some_and(|k| k != TitleChangeKind::Promotion) {
             bad("exceptional", "only a promotion can be exceptional".into());
         }
-        match (kind, tier, effective_date, approval_document, note) {
-            (Some(kind), Some(tier), Some(effective_date), Some(approval_document), Some(note))
-                if violations.is_empty() =>
-            {
-                Ok(TitleChange {
-                    tier,
-                    kind,
-                    effective_date,
-                    approval_document,
-                    limited_scope: self.limited_scope,
-                    exceptional: self.exceptional,
-                    note,
-                })
-            }
-            _ => Err(violations),
-        }
+        all_valid(violations, || {
+            Some(TitleChange {
+                tier: tier?,
+                kind: kind?,
+                effective_date: effective_date?,
+                approval_document: approval_document?,
+                limited_scope: self.limited_scope,
+                exceptional: self.exceptional,
+                note: note?,
+            })
+        })
     }
 }
 

@@ -46,6 +46,16 @@ fn apply(t: &mut Teacher, c: TitleChange) -> Result<(), DomainError> {
     t.change_title(c, "hr", UnixMicros(1))
 }
 
+/// The reform transition of 2016-09-01, as every test here takes it.
+fn transition(t: &mut Teacher) -> Result<TransitionPlan, DomainError> {
+    t.apply_transition(
+        parse_date("2016-09-01").unwrap(),
+        "doc",
+        "hr",
+        UnixMicros(1),
+    )
+}
+
 fn reason(result: Result<(), DomainError>) -> &'static str {
     match result {
         Err(DomainError::FailedPrecondition { reason, .. }) => reason,
@@ -198,14 +208,7 @@ fn every_legacy_title_transitions_by_the_table_and_keeps_limited_scope() {
     for legacy in LegacyTitle::ALL {
         for limited in [false, true] {
             let mut t = teacher(Some(legacy), limited);
-            let plan = t
-                .apply_transition(
-                    parse_date("2016-09-01").unwrap(),
-                    "doc",
-                    "hr",
-                    UnixMicros(1),
-                )
-                .unwrap();
+            let plan = transition(&mut t).unwrap();
             assert_eq!(plan.tier, legacy.reform_tier());
             assert_eq!(t.current_title(), Some(legacy.reform_tier()));
             let entry = t.title_history.last().unwrap();
@@ -215,14 +218,7 @@ fn every_legacy_title_transitions_by_the_table_and_keeps_limited_scope() {
         }
     }
     let mut primary_senior = teacher(Some(LegacyTitle::PrimarySenior), false);
-    primary_senior
-        .apply_transition(
-            parse_date("2016-09-01").unwrap(),
-            "doc",
-            "hr",
-            UnixMicros(1),
-        )
-        .unwrap();
+    transition(&mut primary_senior).unwrap();
     assert_eq!(
         primary_senior.current_title(),
         Some(FirstLevel),
@@ -243,14 +239,7 @@ fn transition_skips_say_why() {
     )
     .unwrap();
     assert_eq!(titled.plan_transition(), Err(SkipReason::HasNewTitle));
-    let err = titled
-        .apply_transition(
-            parse_date("2016-09-01").unwrap(),
-            "doc",
-            "hr",
-            UnixMicros(1),
-        )
-        .unwrap_err();
+    let err = transition(&mut titled).unwrap_err();
     assert!(matches!(
         err,
         DomainError::FailedPrecondition {

@@ -1,5 +1,6 @@
 //! What the store's unit tests set up again and again: teachers created through the write
-//! path, and a store closed off the runtime's threads. Kept in one place so that each test
+//! path, a store closed off the runtime's threads, and a verification expected to find a
+//! problem. Kept in one place so that each test
 //! module states only what it checks.
 
 use crate::domain::fixtures::numbered_input;
@@ -27,4 +28,12 @@ pub(crate) async fn close(store: Store) {
     tokio::task::spawn_blocking(move || drop(store))
         .await
         .unwrap();
+}
+
+/// Checks `store` and asserts that a problem found satisfies `found`, naming every problem
+/// found when none does.
+#[track_caller]
+pub(crate) fn assert_problem(store: &Store, found: impl Fn(&str) -> bool) {
+    let problems = store.verify().unwrap().problems;
+    assert!(problems.iter().any(|p| found(p)), "{problems:?}");
 }

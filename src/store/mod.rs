@@ -90,7 +90,7 @@ pub use postgres_engine::cluster::ThrowawayCluster;
 #[doc(hidden)]
 pub use postgres_engine::replicated::ReplicatedCluster;
 pub use search::{NameMatch, NameQuery};
-pub use sled_engine::compact::{compact, Compacted};
+pub use sled_engine::compact::{compact, directory_size, Compacted};
 pub use statistics::{CountyStatistics, Statistics};
 pub use transfers::CountyTransfers;
 pub use transition::{

@@ -4,11 +4,7 @@
 //! Random rather than sequential: a number read out at the window says nothing about how
 //! many cases the bureau has.
 
-use std::fmt;
-
-use rand::Rng;
-
-use crate::domain::teacher_id::{generate_number, parse_number, Malformed, TEACHER_ID_LEN};
+use crate::domain::teacher_id::{checked_number, TEACHER_ID_LEN};
 
 const PREFIX: char = 'C';
 /// As long as a registry number: the two share their form.
@@ -30,56 +26,7 @@ pub enum CaseIdError {
     Check,
 }
 
-impl From<Malformed> for CaseIdError {
-    fn from(malformed: Malformed) -> Self {
-        match malformed {
-            Malformed::Length(n) => Self::Length(n),
-            Malformed::Prefix => Self::Prefix,
-            Malformed::Alphabet(c, at) => Self::Alphabet(c, at),
-            Malformed::Check => Self::Check,
-        }
-    }
-}
-
-impl CaseId {
-    pub fn generate<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        Self(generate_number(PREFIX, rng))
-    }
-
-    /// Parses user input: trims, upper-cases, checks alphabet and check character.
-    pub fn parse(input: &str) -> Result<Self, CaseIdError> {
-        Ok(Self(parse_number(PREFIX, input)?))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CaseId {
-    type Error = String;
-
-    /// Only the canonical form is accepted (stored numbers are canonical).
-    fn try_from(raw: String) -> Result<Self, String> {
-        match CaseId::parse(&raw) {
-            Ok(id) if id.0 == raw => Ok(id),
-            Ok(_) => Err(format!("case number {raw:?} is not in canonical form")),
-            Err(e) => Err(format!("case number {raw:?}: {e}")),
-        }
-    }
-}
-
-impl fmt::Display for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CaseId({})", self.0)
-    }
-}
+checked_number!(CaseId, CaseIdError, prefix: PREFIX, named: "case number");
 
 #[cfg(test)]
 mod tests {

@@ -153,16 +153,33 @@ pub enum StepAction {
     Decided,
 }
 
-/// One entry of a case's history.
+/// One entry of a case's or an application's history: its kind's action (`A`), who took
+/// it, when, and with which note.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseStep {
-    pub action: StepAction,
+pub struct Step<A> {
+    pub action: A,
     pub principal: String,
     pub time: UnixMicros,
     /// The working date the step counts for (the clocks use it).
     pub on: NaiveDate,
     pub note: String,
 }
+
+impl<A> Step<A> {
+    /// `action`, taken as `context` says.
+    pub(crate) fn taken(action: A, context: &StepContext<'_>) -> Self {
+        Step {
+            action,
+            principal: context.principal.to_string(),
+            time: context.time,
+            on: context.today,
+            note: context.note.to_string(),
+        }
+    }
+}
+
+/// One entry of a case's history.
+pub type CaseStep = Step<StepAction>;
 
 /// A case and everything that happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]

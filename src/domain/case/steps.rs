@@ -60,13 +60,7 @@ impl Case {
     }
 
     fn record(&mut self, action: StepAction, context: &StepContext<'_>) {
-        self.steps.push(CaseStep {
-            action,
-            principal: context.principal.to_string(),
-            time: context.time,
-            on: context.today,
-            note: context.note.to_string(),
-        });
+        self.steps.push(CaseStep::taken(action, context));
         self.update_time = context.time;
     }
 

@@ -17,7 +17,7 @@ mod types;
 use chrono::NaiveDate;
 
 use crate::clock;
-use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, StepContext, WindowRules};
+use crate::domain::case::{Case, CaseId, CaseKind, CaseOutcome, NewCase, WindowRules};
 use crate::domain::{ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId};
 use crate::store::format::Fingerprint;
 use crate::store::mutation::{self, Effect, Target, TeacherChange, WriteContext};
@@ -196,13 +196,7 @@ fn open(
         (None, None) => {}
     }
     let id = unused_case_id(staged)?;
-    let now = clock::now();
-    let step = StepContext {
-        principal: &context.principal,
-        time: now,
-        today: new.received_on,
-        note,
-    };
+    let step = context.step_at(new.received_on, note);
     let mut case = Case::open(id, new, &step);
     case.revision = staged.next_revision();
     commit_case(staged, None, &case, context, rules)?;
@@ -222,12 +216,7 @@ fn take_step(
     rules: &WindowRules,
 ) -> Result<CaseAnswer, StoreError> {
     let mut next = current.clone();
-    let at = StepContext {
-        principal: &context.principal,
-        time: clock::now(),
-        today,
-        note,
-    };
+    let at = context.step_at(today, note);
     let mut teacher = None;
     match step {
         CaseStepRequest::Accept => next.accept(&at)?,

@@ -19,7 +19,7 @@ use crate::domain::case::evaluation::{
     eligibility, Application, ApplicationState, EvaluationRound, Ineligibility, NewRound,
     RoundFigures,
 };
-use crate::domain::case::{CaseId, StepContext, WorkingCalendar};
+use crate::domain::case::{CaseId, WorkingCalendar};
 use crate::domain::ethics::{EthicsFinding, EthicsFindings, NewEthicsFinding};
 use crate::domain::{
     ChangeEvent, ChangeKind, DomainError, Teacher, TeacherId, TitleChange, TitleChangeKind,
@@ -251,12 +251,7 @@ fn apply_for_title(
         .current_title()
         .ok_or_else(|| Ineligibility::NoTitle.refusal(&teacher))?;
     let id = unused_id(staged, keys::application)?;
-    let at = StepContext {
-        principal: &context.principal,
-        time: clock::now(),
-        today: on,
-        note,
-    };
+    let at = context.step_at(on, note);
     let new = NewApplication {
         teacher_id: teacher_id.clone(),
         county_code: teacher.fields.county_code.clone(),
@@ -332,12 +327,7 @@ fn take_step(
 ) -> Result<EvaluationAnswer, StoreError> {
     let round = load_round(staged, &current.round_id)?;
     let mut next = current.clone();
-    let at = StepContext {
-        principal: &context.principal,
-        time: clock::now(),
-        today,
-        note,
-    };
+    let at = context.step_at(today, note);
     let mut teacher = None;
     match step {
         ApplicationStepRequest::OpenPublicity => {

@@ -6,7 +6,7 @@ use prost::Message;
 
 use super::codes::Coded;
 use super::v2::{date, days, known, optional, FieldsRecord};
-use crate::domain::case::{Case, CaseId, CaseStep, DecidedClock, Pause};
+use crate::domain::case::{Case, CaseId, DecidedClock, Pause, Step};
 use crate::domain::{CountyCode, TeacherId, UnixMicros};
 
 #[derive(Clone, PartialEq, Message)]
@@ -103,6 +103,29 @@ pub(crate) struct StepRecord {
     note: String,
 }
 
+impl StepRecord {
+    pub(crate) fn of<A: Coded>(step: &Step<A>) -> Self {
+        StepRecord {
+            action: step.action.number(),
+            principal: step.principal.clone(),
+            time: step.time.0,
+            on: days(step.on),
+            note: step.note.clone(),
+        }
+    }
+
+    /// The step, its action one of `A`'s (named `what` in the error).
+    pub(crate) fn into_domain<A: Coded>(self, what: &str) -> Result<Step<A>, String> {
+        Ok(Step {
+            action: known(self.action, what)?,
+            principal: self.principal,
+            time: UnixMicros(self.time),
+            on: date(self.on)?,
+            note: self.note,
+        })
+    }
+}
+
 impl CaseRecord {
     pub(crate) fn of(case: &Case) -> Self {
         CaseRecord {
@@ -139,17 +162,7 @@ impl CaseRecord {
                 .map(|r| r.number())
                 .collect(),
             review: case.review.iter().map(|r| r.number()).collect(),
-            steps: case
-                .steps
-                .iter()
-                .map(|s| StepRecord {
-                    action: s.action.number(),
-                    principal: s.principal.clone(),
-                    time: s.time.0,
-                    on: days(s.on),
-                    note: s.note.clone(),
-                })
-                .collect(),
+            steps: case.steps.iter().map(StepRecord::of).collect(),
             revision: case.revision,
             create_time: case.create_time.0,
             update_time: case.update_time.0,
@@ -211,15 +224,7 @@ impl CaseRecord {
             steps: self
                 .steps
                 .into_iter()
-                .map(|s| {
-                    Ok(CaseStep {
-                        action: known(s.action, "case action")?,
-                        principal: s.principal,
-                        time: UnixMicros(s.time),
-                        on: date(s.on)?,
-                        note: s.note,
-                    })
-                })
+                .map(|s| s.into_domain("case action"))
                 .collect::<Result<_, String>>()?,
             revision: self.revision,
             create_time: UnixMicros(self.create_time),

@@ -4,11 +4,11 @@
 
 use prost::Message;
 
+use super::case::StepRecord;
 use super::codes::Coded;
 use super::v2::{date, days, known, optional, TeacherRecord};
 use crate::domain::case::evaluation::{
-    Application, ApplicationStep, EvaluationRound, Objection, PassRatio, Publicity, RoundFigures,
-    RoundRules, Vote,
+    Application, EvaluationRound, Objection, PassRatio, Publicity, RoundFigures, RoundRules, Vote,
 };
 use crate::domain::case::CaseId;
 use crate::domain::ethics::{EthicsFinding, EthicsFindings};
@@ -90,20 +90,6 @@ pub(crate) struct VoteRecord {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct ApplicationStepRecord {
-    #[prost(int32, tag = "1")]
-    action: i32,
-    #[prost(string, tag = "2")]
-    principal: String,
-    #[prost(int64, tag = "3")]
-    time: i64,
-    #[prost(int32, tag = "4")]
-    on: i32,
-    #[prost(string, tag = "5")]
-    note: String,
-}
-
-#[derive(Clone, PartialEq, Message)]
 pub(crate) struct ApplicationRecord {
     #[prost(string, tag = "1")]
     id: String,
@@ -141,7 +127,8 @@ pub(crate) struct ApplicationRecord {
     #[prost(string, tag = "17")]
     approval_document: String,
     #[prost(message, repeated, tag = "18")]
-    steps: Vec<ApplicationStepRecord>,
+    /// Stored as a case's steps are.
+    steps: Vec<StepRecord>,
     #[prost(uint64, tag = "19")]
     revision: u64,
     #[prost(int64, tag = "20")]
@@ -312,17 +299,7 @@ impl ApplicationRecord {
             close_reason: a.close_reason.map_or(0, Coded::number),
             confirmed_on: a.confirmed_on.map(days),
             approval_document: a.approval_document.clone(),
-            steps: a
-                .steps
-                .iter()
-                .map(|s| ApplicationStepRecord {
-                    action: s.action.number(),
-                    principal: s.principal.clone(),
-                    time: s.time.0,
-                    on: days(s.on),
-                    note: s.note.clone(),
-                })
-                .collect(),
+            steps: a.steps.iter().map(StepRecord::of).collect(),
             revision: a.revision,
             create_time: a.create_time.0,
             update_time: a.update_time.0,
@@ -381,15 +358,7 @@ impl ApplicationRecord {
             steps: self
                 .steps
                 .into_iter()
-                .map(|s| {
-                    Ok(ApplicationStep {
-                        action: known(s.action, "application action")?,
-                        principal: s.principal,
-                        time: UnixMicros(s.time),
-                        on: date(s.on)?,
-                        note: s.note,
-                    })
-                })
+                .map(|s| s.into_domain("application action"))
                 .collect::<Result<_, String>>()?,
             revision: self.revision,
             create_time: UnixMicros(self.create_time),
@@ -485,7 +454,7 @@ mod tests {
 
     use super::*;
     use crate::domain::case::evaluation::{
-        ApplicationAction, ApplicationState, CloseReason, PublicityStage,
+        ApplicationAction, ApplicationState, ApplicationStep, CloseReason, PublicityStage,
     };
     use crate::store::codec;
 

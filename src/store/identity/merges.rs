@@ -325,7 +325,7 @@ pub(crate) fn verify<E: crate::store::engine::Engine>(
 mod tests {
     use super::*;
     use crate::store::engine::Engine;
-    use crate::store::fixtures::create_numbered_teachers;
+    use crate::store::fixtures::{assert_problem, create_numbered_teachers};
     use crate::store::{IdentityCommand, Store, StoreOptions};
 
     async fn merge(store: &Store, survivor: &TeacherId, merged: &TeacherId) {
@@ -387,14 +387,6 @@ mod tests {
             .engine()
             .apply(&[(keys::merge(a).as_slice(), None::<&[u8]>)])
             .unwrap();
-        let report = store.verify().unwrap();
-        assert!(
-            report
-                .problems
-                .iter()
-                .any(|p| p.contains("no merge stands")),
-            "{:?}",
-            report.problems
-        );
+        assert_problem(&store, |p| p.contains("no merge stands"));
     }
 }

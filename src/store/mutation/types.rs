@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::case::CaseKind;
+use crate::domain::case::{CaseKind, StepContext};
 use crate::domain::{
     CityCode, CountyCode, DomainError, ImportMode, ImportRow, NewCertificate, QualificationLoss,
     Reissue, RevocationRequest, Teacher, TeacherField, TeacherFields, TeacherId, TeacherInput,
@@ -102,6 +102,17 @@ pub struct WriteContext {
 }
 
 impl WriteContext {
+    /// The context of a case's or an application's step taken now under this write,
+    /// counting for `today`, with `note`.
+    pub(crate) fn step_at<'a>(&'a self, today: NaiveDate, note: &'a str) -> StepContext<'a> {
+        StepContext {
+            principal: &self.principal,
+            time: crate::clock::now(),
+            today,
+            note,
+        }
+    }
+
     /// A single request: a retry with the same request id gets the first outcome.
     pub fn new(principal: &str, request_id: Option<String>) -> Self {
         Self {

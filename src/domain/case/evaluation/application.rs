@@ -13,7 +13,7 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::case::{refuse, CaseId, StepContext, WorkingCalendar};
+use crate::domain::case::{refuse, CaseId, Step, StepContext, WorkingCalendar};
 use crate::domain::{CountyCode, DomainError, TeacherId, TitleTier, UnixMicros};
 
 use super::{EvaluationRound, Vote};
@@ -89,14 +89,8 @@ pub enum ApplicationAction {
     Closed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplicationStep {
-    pub action: ApplicationAction,
-    pub principal: String,
-    pub time: UnixMicros,
-    pub on: NaiveDate,
-    pub note: String,
-}
+/// One entry of an application's history.
+pub type ApplicationStep = Step<ApplicationAction>;
 
 /// An application for the round's tier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,13 +198,7 @@ impl Application {
     }
 
     fn record(&mut self, action: ApplicationAction, context: &StepContext<'_>) {
-        self.steps.push(ApplicationStep {
-            action,
-            principal: context.principal.to_string(),
-            time: context.time,
-            on: context.today,
-            note: context.note.to_string(),
-        });
+        self.steps.push(ApplicationStep::taken(action, context));
         self.update_time = context.time;
     }
 
