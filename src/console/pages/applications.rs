@@ -19,7 +19,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 use super::round_parts::{alert, step};
 
@@ -66,11 +66,8 @@ pub(crate) async fn show(
     ctx: Ctx,
     Path(id): Path<String>,
     Query(shown): Query<Shown>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     page(&console, &ctx, session, &id, None, &shown.done).await
 }
 
@@ -80,23 +77,17 @@ pub(crate) async fn act(
     ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<StepForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     if !["object", "handle", "close"].contains(&action.as_str()) {
-        return ctx.unknown_action(&action);
+        return Err(ctx.unknown_action(&action));
     }
     match send(&console, session, &id, &action, &form).await {
-        Ok(()) => {
-            Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response()
-        }
+        Ok(()) => Ok(
+            Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response(),
+        ),
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let refusal = ctx.form_refusal(status)?;
             let sent = Sent {
                 action: &action,
                 form: &form,
@@ -170,9 +161,9 @@ async fn page(
     id: &str,
     sent: Option<Sent<'_>>,
     done: &str,
-) -> Response {
+) -> Result<Response, Rejection> {
     let lang = ctx.lang;
-    let application = match console
+    let application = console
         .evaluation
         .get_title_application(signed(
             session,
@@ -181,10 +172,10 @@ async fn page(
             },
         ))
         .await
-    {
-        Ok(r) => r.into_inner().application.unwrap_or_default(),
-        Err(status) => return ctx.refused(&Refusal::from(status)),
-    };
+        .map_err(|status| ctx.refused(&status.into()))?
+        .into_inner()
+        .application
+        .unwrap_or_default();
     let a = &application;
     let done = match done {
         "object" => Some(lang.t("已登记异议。", "The objection was recorded.")),
@@ -227,12 +218,12 @@ async fn page(
         (steps(lang, a))
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         status,
         lang.t("职称申报", "Title application"),
         body,
-    )
+    ))
 }
 
 fn objections(lang: Lang, a: &pb::TitleApplication) -> Markup {

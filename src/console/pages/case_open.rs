@@ -16,7 +16,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, Labels};
 use crate::console::layout::{self, form_alert, form_tokens, FieldErrors, Fields};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 const DOCUMENT_TYPES: Labels = &[
     (1, "居民身份证", "Resident identity card"),
@@ -62,29 +62,23 @@ pub(crate) struct OpenForm {
     note: String,
 }
 
-pub(crate) async fn form(ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let form = OpenForm {
         request_id: random_token(),
         id_document_type: "1".into(),
         county_code: session.own_county_code(),
         ..OpenForm::default()
     };
-    page(&ctx, session, &form, None)
+    Ok(page(&ctx, session, &form, None))
 }
 
 pub(crate) async fn open(
     State(console): State<Console>,
     ctx: Ctx,
     Form(form): Form<OpenForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     let number = |raw: &str| raw.parse().unwrap_or(0);
     let applicant =
         (!form.name.trim().is_empty() || !form.national_id.trim().is_empty()).then(|| {
@@ -127,13 +121,10 @@ pub(crate) async fn open(
                 .case
                 .map(|c| c.case_id)
                 .unwrap_or_default();
-            Redirect::to(&format!("/cases/{}", percent(&id))).into_response()
+            Ok(Redirect::to(&format!("/cases/{}", percent(&id))).into_response())
         }
         Err(status) => {
-            let mut refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let mut refusal = ctx.form_refusal(status)?;
             // The service names fields by their path in the request: case.applicant.name.
             refusal.fields = refusal
                 .fields
@@ -144,7 +135,7 @@ pub(crate) async fn open(
                     (short.to_string(), message)
                 })
                 .collect();
-            page(&ctx, session, &form, Some(&refusal))
+            Ok(page(&ctx, session, &form, Some(&refusal)))
         }
     }
 }

@@ -107,7 +107,7 @@ pub(crate) async fn signin(
     Form(form): Form<SignIn>,
 ) -> Response {
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let lang = ctx.lang;
     let token = form.token.trim().to_string();
@@ -167,7 +167,7 @@ pub(crate) async fn signout(
         return Redirect::to("/signin").into_response();
     };
     if !session.check_csrf(&form.csrf) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     console.sessions.end(id);
     let gone = session::set_cookie(SESSION_COOKIE, "", console.secure, Some(0));
@@ -223,7 +223,7 @@ pub(crate) async fn verify(
     Form(form): Form<Verify>,
 ) -> Response {
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let request = pb::VerifyCertificateRequest {
         name: form.name.clone(),
@@ -358,10 +358,10 @@ pub(crate) async fn check_credential(
     multipart: Multipart,
 ) -> Response {
     let Ok(mut form) = read_credential_form(multipart).await else {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     };
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let lang = ctx.lang;
     let mut errors = FieldErrors::new();

@@ -13,12 +13,12 @@ use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::console::call::{signed, Refusal};
 use crate::console::layout::{self, FieldErrors};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 use super::round_batch::{BatchForm, Done, Sent};
 use super::round_forms::{open_section, ApplyForm, Extra, OpenForm};
 use super::round_parts::finder;
-use super::rounds::{round_page, round_page_with};
+use super::rounds::round_page;
 
 /// `POST /rounds/{id}/publicity` and `/rounds/{id}/confirm`.
 pub(crate) async fn act(
@@ -26,15 +26,12 @@ pub(crate) async fn act(
     ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<BatchForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     let action = match action.as_str() {
         "publicity" => "publicity",
         "confirm" => "confirm",
-        other => return ctx.unknown_action(other),
+        other => return Err(ctx.unknown_action(other)),
     };
     let answer = match action {
         "publicity" => publicity(&console, session, &id, &form).await,
@@ -49,15 +46,11 @@ pub(crate) async fn committee(
     ctx: Ctx,
     Path(id): Path<String>,
     multipart: Multipart,
-) -> Response {
-    let (form, file) = match read_upload(multipart).await {
-        Ok(read) => read,
-        Err(_) => return ctx.csrf_refused(),
-    };
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let (form, file) = read_upload(multipart)
+        .await
+        .map_err(|_| ctx.csrf_refused())?;
+    let session = ctx.form_session(&form.csrf)?;
     let answer = match file {
         None => Err(file_refusal(ctx.lang.t(
             "请选择评审结果文件（CSV 或 XLSX）",
@@ -138,17 +131,18 @@ async fn answered(
     action: &'static str,
     form: &BatchForm,
     answer: Result<Done, Refusal>,
-) -> Response {
+) -> Result<Response, Rejection> {
+    let extra = Extra::default();
     match answer {
-        Ok(done) => round_page(console, ctx, session, id, None, Some(&done)).await,
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
+        Ok(done) => round_page(console, ctx, session, id, None, Some(&done), extra).await,
         Err(refusal) => {
+            let refusal = ctx.form_refusal(refusal)?;
             let sent = Sent {
                 action,
                 form,
                 refusal: &refusal,
             };
-            round_page(console, ctx, session, id, Some(sent), None).await
+            round_page(console, ctx, session, id, Some(sent), None, extra).await
         }
     }
 }
@@ -219,11 +213,8 @@ pub(crate) async fn open(
     State(console): State<Console>,
     ctx: Ctx,
     Form(form): Form<OpenForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     let answer = match form.request() {
         Err(refusal) => Err(refusal),
         Ok(request) => console
@@ -235,21 +226,21 @@ pub(crate) async fn open(
     match answer {
         Ok(created) => {
             let id = created.into_inner().round.unwrap_or_default().round_id;
-            Redirect::to(&format!("/rounds/{}", percent(&id))).into_response()
+            Ok(Redirect::to(&format!("/rounds/{}", percent(&id))).into_response())
         }
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
         Err(refusal) => {
+            let refusal = ctx.form_refusal(refusal)?;
             let status = refusal.http_status();
             let body = html! {
                 (finder(ctx.lang))
                 (open_section(ctx.lang, session, Some((&form, &refusal))))
             };
-            layout::page(
+            Ok(layout::page(
                 &ctx.viewer(),
                 status,
                 ctx.lang.t("职称评审", "Title evaluation"),
                 body,
-            )
+            ))
         }
     }
 }
@@ -260,11 +251,8 @@ pub(crate) async fn apply(
     ctx: Ctx,
     Path(id): Path<String>,
     Form(form): Form<ApplyForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     let request = pb::ApplyForTitleRequest {
         round_id: id.clone(),
         teacher_id: form.teacher_id.trim().to_string(),
@@ -280,23 +268,20 @@ pub(crate) async fn apply(
     {
         Ok(applied) => {
             let application = applied.into_inner().application.unwrap_or_default();
-            Redirect::to(&format!(
+            Ok(Redirect::to(&format!(
                 "/applications/{}",
                 percent(&application.application_id)
             ))
-            .into_response()
+            .into_response())
         }
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let refusal = ctx.form_refusal(status)?;
             let extra = Extra {
                 apply: Some((&form, &refusal)),
                 eligibility: None,
                 pages: "",
             };
-            round_page_with(&console, &ctx, session, &id, None, None, extra).await
+            round_page(&console, &ctx, session, &id, None, None, extra).await
         }
     }
 }

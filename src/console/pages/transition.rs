@@ -23,7 +23,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, form_alert, form_tokens, text_field, FieldErrors, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 /// Rows of outcomes shown at most; the summary counts them all.
 const SHOWN: usize = 2000;
@@ -45,17 +45,14 @@ pub(crate) struct TransitionForm {
     action: String,
 }
 
-pub(crate) async fn form(ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let form = TransitionForm {
         request_id: random_token(),
         county_code: session.own_county_code(),
         ..TransitionForm::default()
     };
-    page(&ctx, session, &form, None)
+    Ok(page(&ctx, session, &form, None))
 }
 
 /// Where the streamed rows and the summary go in the page.
@@ -69,11 +66,8 @@ pub(crate) async fn run(
     State(console): State<Console>,
     ctx: Ctx,
     Form(form): Form<TransitionForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.form_session(&form.csrf)?;
     let dry_run = form.action != "apply";
     let request = pb::TransitionTitlesRequest {
         teacher_ids: Vec::new(),
@@ -94,11 +88,8 @@ pub(crate) async fn run(
     {
         Ok(stream) => stream.into_inner(),
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            return page(&ctx, session, &form, Some(&refusal));
+            let refusal = ctx.form_refusal(status)?;
+            return Ok(page(&ctx, session, &form, Some(&refusal)));
         }
     };
     let lang = ctx.lang;
@@ -156,11 +147,11 @@ pub(crate) async fn run(
             }
         }
     });
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         Body::from_stream(ReceiverStream::new(page_body)),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Sends each teacher's row as it comes (up to [`SHOWN`]); answers the summary, and the
