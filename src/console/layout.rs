@@ -253,6 +253,35 @@ pub(crate) fn form_alert(message: Option<&str>) -> Markup {
     }
 }
 
+/// The form of a step on a record (a case, a teacher, an application) in a section headed
+/// by `title`: posted to `{record}/{action}` with `tokens` ([`form_tokens`]) and the etag
+/// of the record as the page showed it, so that a step someone took meanwhile makes the
+/// service refuse this one rather than act on what the person did not see; `alert` heads
+/// the step's own `fields`.
+pub(crate) fn step_section(
+    record: &str,
+    etag: &str,
+    action: &str,
+    title: &str,
+    tokens: Markup,
+    alert: Option<&str>,
+    fields: Markup,
+) -> Markup {
+    let heading = format!("{action}-h");
+    html! {
+        section aria-labelledby=(heading) {
+            h2 id=(heading) { (title) }
+            form.card id=(action) method="post" action={ (record) "/" (action) } novalidate {
+                (tokens)
+                input type="hidden" name="etag" value=(etag);
+                (form_alert(alert))
+                (fields)
+                button type="submit" { (title) }
+            }
+        }
+    }
+}
+
 /// A county by name and code ("延平区 350702"), or the code alone when no name is known.
 pub(crate) fn county(names: &CountyNames, code: &str) -> Markup {
     match names.name(code) {

@@ -17,11 +17,11 @@ use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{self, county, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::layout::{self, county, form_tokens, step_section, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console, Ctx, Rejection};
 
-use super::round_parts::{alert, step};
+use super::round_parts::step;
 
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
@@ -396,17 +396,14 @@ fn step_form(
             )
         }
     };
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/applications/" (percent(&a.application_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(a.etag);
-                (alert(refusal, shown))
-                (body)
-                button type="submit" { (title) }
-            }
-        }
-    }
+    let alert = refusal.and_then(|r| r.alert(shown));
+    step_section(
+        &format!("/applications/{}", percent(&a.application_id)),
+        &a.etag,
+        action,
+        title,
+        form_tokens(session, &form.request_id),
+        alert.as_deref(),
+        body,
+    )
 }

@@ -12,7 +12,7 @@ use crate::api::pb::case_service_server::CaseService as _;
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels;
-use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::layout::{form_tokens, step_section, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console};
 
@@ -422,23 +422,22 @@ fn step_form(
     let mut shown = shown;
     shown.extend(["step_date", "note"]);
     let alert = refusal.and_then(|r| r.alert(&shown));
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/cases/" (percent(&case.case_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(case.etag);
-                (form_alert(alert.as_deref()))
-                (body)
-                @if action != "assign" {
-                    (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
-                }
-                (fields.text(lang.t("说明", "Note"), "note", &form.note, "text"))
-                button type="submit" { (title) }
-            }
+    let own = html! {
+        (body)
+        @if action != "assign" {
+            (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
         }
-    }
+        (fields.text(lang.t("说明", "Note"), "note", &form.note, "text"))
+    };
+    step_section(
+        &format!("/cases/{}", percent(&case.case_id)),
+        &case.etag,
+        action,
+        title,
+        form_tokens(session, &form.request_id),
+        alert.as_deref(),
+        own,
+    )
 }
 
 /// The decision's own fields: the outcome and reasons, and what the decision performs

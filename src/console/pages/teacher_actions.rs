@@ -21,7 +21,7 @@ use crate::auth::{permits, Rpc};
 use crate::clock;
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::layout::{form_tokens, step_section, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console};
 use crate::domain::{Choice, DomainError, FieldViolation, RevocationRequest};
@@ -516,22 +516,21 @@ fn action_form(
         shown.push("certificate_number");
     }
     let alert = refusal.and_then(|r| r.alert(&shown));
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/teachers/" (percent(&teacher.teacher_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(teacher.etag);
-                (form_alert(alert.as_deref()))
-                @if chooses {
-                    (fields.select(lang.t("证书", "Certificate"), "certificate_number", &numbers, &chosen))
-                }
-                (body)
-                button type="submit" { (title) }
-            }
+    let own = html! {
+        @if chooses {
+            (fields.select(lang.t("证书", "Certificate"), "certificate_number", &numbers, &chosen))
         }
-    }
+        (body)
+    };
+    step_section(
+        &format!("/teachers/{}", percent(&teacher.teacher_id)),
+        &teacher.etag,
+        action,
+        title,
+        form_tokens(session, &form.request_id),
+        alert.as_deref(),
+        own,
+    )
 }
 
 /// The teacher's ethics findings (ListEthicsFindings), when the caller's role may read
