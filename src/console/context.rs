@@ -9,12 +9,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::serve::IncomingStream;
+use axum::Form;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
@@ -128,6 +131,41 @@ impl FromRequestParts<Console> for Ctx {
             cookies,
             sessions: console.sessions.clone(),
         })
+    }
+}
+
+/// A form a signed-in person posted, its CSRF token checked: what the handler of every
+/// form that changes something starts from. Refused as [`Ctx::form_session`] refuses
+/// (sign in first, or 403); a body that is not such a form gets axum's answer, as from
+/// `Form`. The session is the request's own copy.
+pub(crate) struct Posted<T> {
+    pub(crate) ctx: Ctx,
+    pub(crate) session: Session,
+    pub(crate) form: T,
+}
+
+/// A form's own fields and, beside them, the CSRF token every form carries
+/// ([`layout::form_tokens`]).
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<Console> for Posted<T> {
+    type Rejection = Rejection;
+
+    async fn from_request(request: Request, console: &Console) -> Result<Self, Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(ctx) = Ctx::from_request_parts(&mut parts, console).await;
+        let Form(WithCsrf { csrf, form }) =
+            Form::<WithCsrf<T>>::from_request(Request::from_parts(parts, body), console)
+                .await
+                .map_err(Rejection::new)?;
+        let session = ctx.form_session(&csrf)?.clone();
+        Ok(Posted { ctx, session, form })
     }
 }
 

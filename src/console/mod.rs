@@ -43,7 +43,7 @@ use tokio::net::TcpListener;
 use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
 use crate::tls_files::TlsFiles;
-pub(crate) use context::{Console, Ctx, Peer, Rejection};
+pub(crate) use context::{Console, Ctx, Peer, Posted, Rejection};
 use session::Sessions;
 pub(crate) use url::{local_path, percent};
 

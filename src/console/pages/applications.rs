@@ -8,7 +8,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -19,14 +18,12 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, form_tokens, step_section, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 use super::round_parts::step;
 
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     request_id: String,
     #[serde(default)]
@@ -74,15 +71,13 @@ pub(crate) async fn show(
 /// `POST /applications/{id}/{object|handle|close}`.
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
+    Posted { ctx, session, form }: Posted<StepForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     if !["object", "handle", "close"].contains(&action.as_str()) {
         return Err(ctx.unknown_action(&action));
     }
-    match send(&console, session, &id, &action, &form).await {
+    match send(&console, &session, &id, &action, &form).await {
         Ok(()) => Ok(
             Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response(),
         ),
@@ -93,7 +88,7 @@ pub(crate) async fn act(
                 form: &form,
                 refusal: &refusal,
             };
-            page(&console, &ctx, session, &id, Some(sent), "").await
+            page(&console, &ctx, &session, &id, Some(sent), "").await
         }
     }
 }

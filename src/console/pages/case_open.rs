@@ -6,7 +6,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
@@ -16,7 +15,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, Labels};
 use crate::console::layout::{self, form_alert, form_tokens, FieldErrors, Fields};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 const DOCUMENT_TYPES: Labels = &[
     (1, "居民身份证", "Resident identity card"),
@@ -29,8 +28,6 @@ const DOCUMENT_TYPES: Labels = &[
 /// The form's fields, named as the case's (and its applicant's) fields are.
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct OpenForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     request_id: String,
     #[serde(default)]
@@ -75,10 +72,8 @@ pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
 
 pub(crate) async fn open(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<OpenForm>,
+    Posted { ctx, session, form }: Posted<OpenForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let number = |raw: &str| raw.parse().unwrap_or(0);
     let applicant =
         (!form.name.trim().is_empty() || !form.national_id.trim().is_empty()).then(|| {
@@ -114,7 +109,7 @@ pub(crate) async fn open(
         note: form.note.clone(),
         request_id: form.request_id.clone(),
     };
-    match console.cases.open_case(signed(session, request)).await {
+    match console.cases.open_case(signed(&session, request)).await {
         Ok(response) => {
             let id = response
                 .into_inner()
@@ -135,7 +130,7 @@ pub(crate) async fn open(
                     (short.to_string(), message)
                 })
                 .collect();
-            Ok(page(&ctx, session, &form, Some(&refusal)))
+            Ok(page(&ctx, &session, &form, Some(&refusal)))
         }
     }
 }

@@ -80,8 +80,6 @@ const REVIEW_ITEMS: labels::Labels = &[
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct StepForm {
     #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     request_id: String,
     #[serde(default)]
     etag: String,

@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 
 use crate::api::pb;
@@ -18,7 +17,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 pub(crate) use super::case_open::{form as open_form, open};
 use super::case_steps::{self, Sent, StepForm};
@@ -288,18 +287,16 @@ pub(crate) async fn notice(
 /// Sends one step; back to the case, or its page with the refusal beside the fields.
 pub(crate) async fn step(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
+    Posted { ctx, session, form }: Posted<StepForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let Some(&(action, _, _)) = case_steps::STEPS
         .iter()
         .find(|(name, _, _)| *name == action)
     else {
         return Err(ctx.unknown_action(&action));
     };
-    let result = case_steps::send(&console, session, &id, action, &form).await;
+    let result = case_steps::send(&console, &session, &id, action, &form).await;
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{}", percent(&id))).into_response()),
         Err(status) => {
@@ -321,7 +318,7 @@ pub(crate) async fn step(
                 form: &form,
                 refusal: &refusal,
             };
-            case_page(&console, &ctx, session, &id, Some(sent)).await
+            case_page(&console, &ctx, &session, &id, Some(sent)).await
         }
     }
 }

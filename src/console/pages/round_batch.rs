@@ -30,8 +30,6 @@ pub(crate) const ACTIONS: [(&str, Rpc); 3] = [
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct BatchForm {
     #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     pub(crate) request_id: String,
     #[serde(default)]
     pub(crate) step_date: String,

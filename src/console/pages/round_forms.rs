@@ -29,8 +29,6 @@ use super::round_parts::alert;
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct OpenForm {
     #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     pub(crate) request_id: String,
     #[serde(default, rename = "round.name")]
     pub(crate) name: String,
@@ -179,8 +177,6 @@ pub(crate) fn open_section(
 /// An application as the round page's form sends it.
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct ApplyForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
     #[serde(default)]
     pub(crate) request_id: String,
     #[serde(default)]

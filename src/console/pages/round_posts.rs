@@ -5,7 +5,6 @@
 
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::html;
 
 use crate::api::pb;
@@ -13,7 +12,7 @@ use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::console::call::{signed, Refusal};
 use crate::console::layout::{self, FieldErrors};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 use super::round_batch::{BatchForm, Done, Sent};
 use super::round_forms::{open_section, ApplyForm, Extra, OpenForm};
@@ -23,21 +22,19 @@ use super::rounds::round_page;
 /// `POST /rounds/{id}/publicity` and `/rounds/{id}/confirm`.
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<BatchForm>,
+    Posted { ctx, session, form }: Posted<BatchForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let action = match action.as_str() {
         "publicity" => "publicity",
         "confirm" => "confirm",
         other => return Err(ctx.unknown_action(other)),
     };
     let answer = match action {
-        "publicity" => publicity(&console, session, &id, &form).await,
-        _ => confirm(&console, session, &id, &form).await,
+        "publicity" => publicity(&console, &session, &id, &form).await,
+        _ => confirm(&console, &session, &id, &form).await,
     };
-    answered(&console, &ctx, session, &id, action, &form, answer).await
+    answered(&console, &ctx, &session, &id, action, &form, answer).await
 }
 
 /// `POST /rounds/{id}/committee`: a multipart form with the file.
@@ -47,10 +44,10 @@ pub(crate) async fn committee(
     Path(id): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, Rejection> {
-    let (form, file) = read_upload(multipart)
+    let (csrf, form, file) = read_upload(multipart)
         .await
         .map_err(|_| ctx.csrf_refused())?;
-    let session = ctx.form_session(&form.csrf)?;
+    let session = ctx.form_session(&csrf)?;
     let answer = match file {
         None => Err(file_refusal(ctx.lang.t(
             "请选择评审结果文件（CSV 或 XLSX）",
@@ -95,10 +92,13 @@ fn file_refusal(message: &str) -> Refusal {
     }
 }
 
-/// The form fields and the uploaded file (name and bytes) of a multipart form.
+/// The CSRF token, the form fields and the uploaded file (name and bytes) of a multipart
+/// form.
 pub(crate) async fn read_upload(
     mut multipart: Multipart,
-) -> Result<(BatchForm, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError> {
+) -> Result<(String, BatchForm, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError>
+{
+    let mut csrf = String::new();
     let mut form = BatchForm::default();
     let mut file = None;
     while let Some(field) = multipart.next_field().await? {
@@ -113,14 +113,14 @@ pub(crate) async fn read_upload(
         }
         let text = field.text().await?;
         match name.as_str() {
-            "csrf" => form.csrf = text,
+            "csrf" => csrf = text,
             "request_id" => form.request_id = text,
             "step_date" => form.step_date = text,
             "note" => form.note = text,
             _ => {}
         }
     }
-    Ok((form, file))
+    Ok((csrf, form, file))
 }
 
 async fn answered(
@@ -211,15 +211,13 @@ async fn confirm(
 /// `POST /rounds`: opens a round, then its page.
 pub(crate) async fn open(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<OpenForm>,
+    Posted { ctx, session, form }: Posted<OpenForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let answer = match form.request() {
         Err(refusal) => Err(refusal),
         Ok(request) => console
             .evaluation
-            .create_evaluation_round(signed(session, request))
+            .create_evaluation_round(signed(&session, request))
             .await
             .map_err(Refusal::from),
     };
@@ -233,7 +231,7 @@ pub(crate) async fn open(
             let status = refusal.http_status();
             let body = html! {
                 (finder(ctx.lang))
-                (open_section(ctx.lang, session, Some((&form, &refusal))))
+                (open_section(ctx.lang, &session, Some((&form, &refusal))))
             };
             Ok(layout::page(
                 &ctx.viewer(),
@@ -248,11 +246,9 @@ pub(crate) async fn open(
 /// `POST /rounds/{id}/apply`: the application's page, or the round's with the refusal.
 pub(crate) async fn apply(
     State(console): State<Console>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    Form(form): Form<ApplyForm>,
+    Posted { ctx, session, form }: Posted<ApplyForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let request = pb::ApplyForTitleRequest {
         round_id: id.clone(),
         teacher_id: form.teacher_id.trim().to_string(),
@@ -263,7 +259,7 @@ pub(crate) async fn apply(
     };
     match console
         .evaluation
-        .apply_for_title(signed(session, request))
+        .apply_for_title(signed(&session, request))
         .await
     {
         Ok(applied) => {
@@ -281,7 +277,7 @@ pub(crate) async fn apply(
                 eligibility: None,
                 pages: "",
             };
-            round_page(&console, &ctx, session, &id, None, None, extra).await
+            round_page(&console, &ctx, &session, &id, None, None, extra).await
         }
     }
 }

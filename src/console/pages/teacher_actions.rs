@@ -54,8 +54,6 @@ fn about_a_certificate(action: &str) -> bool {
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct ActionForm {
     #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     request_id: String,
     #[serde(default)]
     etag: String,

@@ -7,7 +7,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,7 +17,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 use crate::domain::TeacherId;
 
 use super::teacher_actions::{self, ActionForm, Sent};
@@ -460,11 +459,9 @@ async fn revisions_section(
 
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    Posted { ctx, session, form }: Posted<ActionForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let Some(&(action, _)) = teacher_actions::ACTIONS
         .iter()
         .find(|(name, _)| *name == action)
@@ -473,12 +470,12 @@ pub(crate) async fn act(
     };
     let sent = if action == "credential" {
         // A credential is a page to print, not a change to come back from.
-        match super::credential_issue::issue(&console, session, &form.certificate_number).await {
+        match super::credential_issue::issue(&console, &session, &form.certificate_number).await {
             Ok(answer) => return Ok(super::credential_issue::page(&ctx, &id, &answer)),
             Err(status) => Err(status),
         }
     } else {
-        teacher_actions::send(&console, session, &id, action, &form).await
+        teacher_actions::send(&console, &session, &id, action, &form).await
     };
     match sent {
         Ok(()) => {
@@ -491,7 +488,7 @@ pub(crate) async fn act(
                 form: &form,
                 refusal: &refusal,
             };
-            teacher_page(&console, &ctx, session, &id, Some(sent), "", "").await
+            teacher_page(&console, &ctx, &session, &id, Some(sent), "", "").await
         }
     }
 }

@@ -10,7 +10,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -23,15 +22,13 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, form_alert, form_tokens, text_field, FieldErrors, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx, Rejection};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 /// Rows of outcomes shown at most; the summary counts them all.
 const SHOWN: usize = 2000;
 
 #[derive(Deserialize, Default, Clone)]
 pub(crate) struct TransitionForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     request_id: String,
     #[serde(default)]
@@ -64,10 +61,8 @@ const SUMMARY: &str = "<!--summary-->";
 /// with work to do, the form that applies it.
 pub(crate) async fn run(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<TransitionForm>,
+    Posted { ctx, session, form }: Posted<TransitionForm>,
 ) -> Result<Response, Rejection> {
-    let session = ctx.form_session(&form.csrf)?;
     let dry_run = form.action != "apply";
     let request = pb::TransitionTitlesRequest {
         teacher_ids: Vec::new(),
@@ -83,13 +78,13 @@ pub(crate) async fn run(
     };
     let stream = match console
         .registry
-        .transition_titles(signed(session, request))
+        .transition_titles(signed(&session, request))
         .await
     {
         Ok(stream) => stream.into_inner(),
         Err(status) => {
             let refusal = ctx.form_refusal(status)?;
-            return Ok(page(&ctx, session, &form, Some(&refusal)));
+            return Ok(page(&ctx, &session, &form, Some(&refusal)));
         }
     };
     let lang = ctx.lang;
@@ -99,7 +94,7 @@ pub(crate) async fn run(
         ..form
     };
     let body = html! {
-        (form_markup(lang, session, &next, &FieldErrors::new(), None))
+        (form_markup(lang, &session, &next, &FieldErrors::new(), None))
         section aria-labelledby="outcomes-h" {
             h2 #outcomes-h {
                 @if dry_run { (lang.t("试运行结果（未保存）", "Dry run (nothing saved)")) } @else { (lang.t("执行结果", "Applied")) }
@@ -124,7 +119,6 @@ pub(crate) async fn run(
     let (page_sender, page_body) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     let _ = page_sender.try_send(Ok(Bytes::from(head.to_string())));
     let (middle, tail) = (middle.to_string(), tail.to_string());
-    let session = session.clone();
     tokio::spawn(async move {
         let (summary, stopped) = stream_rows(lang, stream, &page_sender).await;
         let end = html! {
