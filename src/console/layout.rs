@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
 
-use super::session::Session;
+use super::session::{random_token, Session};
 use crate::cli::CountyNames;
 
 /// The language of the pages: Chinese first, English as the second.
@@ -249,6 +250,28 @@ pub(crate) fn form_alert(message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
             p.alert role="alert" { (message) }
+        }
+    }
+}
+
+/// What the form of a step on a case or an application posts besides the step's own
+/// fields: the request id ([`form_tokens`]), the etag the page showed ([`step_section`]),
+/// the date the step counts for and its note, named as the step requests name them.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct StepFields {
+    pub(crate) request_id: String,
+    pub(crate) etag: String,
+    pub(crate) step_date: String,
+    pub(crate) note: String,
+}
+
+impl StepFields {
+    /// A new form's: a request id of its own, the rest empty.
+    pub(crate) fn fresh() -> StepFields {
+        StepFields {
+            request_id: random_token(),
+            ..StepFields::default()
         }
     }
 }

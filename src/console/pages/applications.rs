@@ -11,36 +11,29 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::api::pb;
 use crate::api::pb::evaluation_service_server::EvaluationService as _;
+use crate::api::{pb, EvaluationService};
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{self, county, form_tokens, step_section, FieldErrors, Fields, Lang};
-use crate::console::session::{random_token, Session};
+use crate::console::layout::{
+    self, county, form_tokens, step_section, FieldErrors, Fields, Lang, StepFields,
+};
+use crate::console::session::Session;
 use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 use super::round_parts::step;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct StepForm {
-    #[serde(default)]
-    request_id: String,
-    #[serde(default)]
-    etag: String,
-    #[serde(default)]
-    step_date: String,
-    #[serde(default)]
+    #[serde(flatten)]
+    step: StepFields,
     text: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
     objection_index: String,
     /// `upheld` or `rejected`.
-    #[serde(default)]
     decision: String,
     /// A CloseReason number.
-    #[serde(default)]
     reason: String,
 }
 
@@ -52,8 +45,8 @@ struct Sent<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Shown {
-    #[serde(default)]
     done: String,
 }
 
@@ -77,7 +70,7 @@ pub(crate) async fn act(
     if !["object", "handle", "close"].contains(&action.as_str()) {
         return Err(ctx.unknown_action(&action));
     }
-    match send(&console, &session, &id, &action, &form).await {
+    match send(&console.evaluation, &session, &id, &action, &form).await {
         Ok(()) => Ok(
             Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response(),
         ),
@@ -94,20 +87,19 @@ pub(crate) async fn act(
 }
 
 async fn send(
-    console: &Console,
+    service: &EvaluationService,
     session: &Session,
     id: &str,
     action: &str,
     f: &StepForm,
 ) -> Result<(), tonic::Status> {
-    let service = &console.evaluation;
-    let (application_id, etag, step_date, note, request_id) = (
-        id.to_string(),
-        f.etag.clone(),
-        f.step_date.clone(),
-        f.note.clone(),
-        f.request_id.clone(),
-    );
+    let application_id = id.to_string();
+    let StepFields {
+        request_id,
+        etag,
+        step_date,
+        note,
+    } = f.step.clone();
     match action {
         "object" => {
             let r = pb::RecordObjectionRequest {
@@ -290,7 +282,7 @@ fn forms(
     let open = a.state != pb::ApplicationState::Closed as i32
         && a.state != pb::ApplicationState::Confirmed as i32;
     let fresh = StepForm {
-        request_id: random_token(),
+        step: StepFields::fresh(),
         ..StepForm::default()
     };
     let empty = FieldErrors::new();
@@ -330,14 +322,14 @@ fn step_form(
     pending: &[(String, String)],
 ) -> Markup {
     let fields = Fields::new(action, errors);
-    let date = fields.step_date(lang, &form.step_date);
+    let date = fields.step_date(lang, &form.step.step_date);
     let (title, body, shown): (&str, Markup, &[&str]) = match action {
         "object" => (
             lang.t("登记异议", "Record an objection"),
             html! {
                 (fields.textarea(lang.t("异议内容", "What the objection says"), "text", &form.text))
                 (date)
-                (fields.text(lang.t("备注", "Note"), "note", &form.note, "text"))
+                (fields.text(lang.t("备注", "Note"), "note", &form.step.note, "text"))
             },
             &["text", "step_date", "note"],
         ),
@@ -362,7 +354,7 @@ fn step_form(
                 html! {
                     (fields.select(lang.t("异议", "Objection"), "objection_index", pending, &form.objection_index))
                     (fields.select(lang.t("处理结果", "Decision"), "decision", &decisions, &form.decision))
-                    (fields.textarea(lang.t("核查情况", "How it was looked into"), "note", &form.note))
+                    (fields.textarea(lang.t("核查情况", "How it was looked into"), "note", &form.step.note))
                     (date)
                 },
                 &["objection_index", "upheld", "note", "step_date"],
@@ -384,7 +376,7 @@ fn step_form(
                 lang.t("关闭申报", "Close the application"),
                 html! {
                     (fields.select(lang.t("原因", "Reason"), "reason", &reasons, &form.reason))
-                    (fields.textarea(lang.t("说明", "Why"), "note", &form.note))
+                    (fields.textarea(lang.t("说明", "Why"), "note", &form.step.note))
                     (date)
                 },
                 &["reason", "note", "step_date"],
@@ -397,7 +389,7 @@ fn step_form(
         &a.etag,
         action,
         title,
-        form_tokens(session, &form.request_id),
+        form_tokens(session, &form.step.request_id),
         alert.as_deref(),
         body,
     )

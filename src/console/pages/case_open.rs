@@ -27,35 +27,22 @@ const DOCUMENT_TYPES: Labels = &[
 
 /// The form's fields, named as the case's (and its applicant's) fields are.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct OpenForm {
-    #[serde(default)]
     request_id: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     certificate_number: String,
-    #[serde(default)]
     certificate_kind: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     id_document_type: String,
-    #[serde(default)]
     national_id: String,
-    #[serde(default)]
     gender: String,
-    #[serde(default)]
     birth_date: String,
-    #[serde(default)]
     school: String,
     /// One a line.
-    #[serde(default)]
     materials: String,
-    #[serde(default)]
     received_on: String,
-    #[serde(default)]
     note: String,
 }
 

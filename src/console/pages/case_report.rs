@@ -18,13 +18,11 @@ use crate::console::layout::{self, county, form_alert, FieldErrors, Fields};
 use crate::console::{Console, Ctx, Rejection};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct ReportQuery {
-    #[serde(default)]
     year: String,
-    #[serde(default)]
     county_code: String,
     /// The ReportPeriod number; empty: by month.
-    #[serde(default)]
     period: String,
 }
 

@@ -296,7 +296,7 @@ pub(crate) async fn step(
     else {
         return Err(ctx.unknown_action(&action));
     };
-    let result = case_steps::send(&console, &session, &id, action, &form).await;
+    let result = case_steps::send(&console.cases, &session, &id, action, &form).await;
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/cases/{}", percent(&id))).into_response()),
         Err(status) => {

@@ -24,8 +24,8 @@ use crate::console::{local_path, Console, Ctx};
 use super::credential_check::{self, CredentialForm};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Next {
-    #[serde(default)]
     next: String,
 }
 
@@ -196,14 +196,11 @@ pub(crate) async fn set_lang(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Verify {
-    #[serde(default)]
     form_token: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     certificate_number: String,
-    #[serde(default)]
     national_id: String,
 }
 

@@ -21,12 +21,10 @@ use crate::console::{percent, Console, Ctx, Rejection};
 const PAGE: i32 = 100;
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct DueQuery {
-    #[serde(default)]
     registration_expires_before: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     page_token: String,
 }
 

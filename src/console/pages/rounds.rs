@@ -25,8 +25,8 @@ use super::round_forms::{EligibilityQuery, Extra};
 use super::round_parts::{finder, step};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct FindRound {
-    #[serde(default)]
     round_id: String,
 }
 
@@ -54,8 +54,8 @@ pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Result<Res
 /// oldest first, comma-separated (a token has no comma); the last names the page shown,
 /// and dropping it goes back one page. Empty: the first page.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Pages {
-    #[serde(default)]
     pages: String,
 }
 

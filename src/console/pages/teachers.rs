@@ -23,12 +23,11 @@ use crate::domain::TeacherId;
 use super::teacher_actions::{self, ActionForm, Sent};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct SearchQuery {
-    #[serde(default)]
     q: String,
     /// `1`: only the results, for the search box's script to put in place as the clerk
     /// types.
-    #[serde(default)]
     fragment: String,
 }
 
@@ -203,11 +202,10 @@ fn results_table(lang: Lang, console: &Console, teachers: &[pb::Teacher]) -> Mar
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Done {
-    #[serde(default)]
     done: String,
     /// The page token of the revisions shown (empty: the newest).
-    #[serde(default)]
     revisions: String,
 }
 

@@ -28,17 +28,13 @@ use crate::console::{percent, Console, Ctx, Posted, Rejection};
 const SHOWN: usize = 2000;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct TransitionForm {
-    #[serde(default)]
     request_id: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     effective_date: String,
-    #[serde(default)]
     approval_document: String,
     /// `dry_run` or `apply`.
-    #[serde(default)]
     action: String,
 }
 
