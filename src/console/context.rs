@@ -3,7 +3,8 @@
 //! the answers every page gives alike (sign in first, CSRF refused, a service's refusal).
 //!
 //! Those answers are a [`Rejection`], so a handler returns `Result<Response, Rejection>`
-//! and its opening reads as a few `?` lines: `let session = ctx.signed_in()?;`.
+//! and its opening reads as a `?` line (`let session = ctx.signed_in()?;`); a handler of a
+//! posted form starts from [`Posted`], the form once its CSRF token is checked.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

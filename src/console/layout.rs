@@ -1,6 +1,7 @@
 //! The page shell every console page shares (header, navigation, language switch,
 //! sign-out), the language choice, and the form helpers that give every control its
-//! `<label>` and put each field's error next to it.
+//! `<label>` and put each field's error next to it, down to the whole form of a step on
+//! a record and what it posts back.
 //!
 //! Pages are maud templates: compiled into the binary, and everything interpolated is
 //! HTML-escaped unless a page says otherwise.

@@ -12,7 +12,8 @@
 //! - [`layout`]: the page shell, language switch and labelled form fields;
 //! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics,
 //!   evaluation rounds and their applications, import);
-//! - `context`: what every page handler is given (the shared state, the request's context);
+//! - `context`: what every page handler is given (the shared state, the request's context,
+//!   a posted form with its CSRF token checked) and the answers it gives in place of a page;
 //! - `rejects`: the rejected rows of recent imports, for download;
 //! - `url`: paths in query values, and "back to" paths that stay within the console;
 //! - `tls`: the console over TLS when the registry is served over TLS.
