@@ -27,7 +27,7 @@ use teacher_registry::cli::{
 use teacher_registry::store::Location;
 use tracing_subscriber::EnvFilter;
 
-use crate::serve::ServeArgs;
+use crate::serve::{RegistryPlace, ServeArgs};
 
 /// sled copies and frees a node on every update; glibc's allocator spent about a third of
 /// the writer's time in a bulk import and contended on its arena locks, so the binary uses
@@ -169,17 +169,8 @@ enum Command {
     /// Find every pair of records that may be one person (with the server stopped), as
     /// writes find them one at a time; `duplicates list` shows them.
     FindDuplicates {
-        /// The registry's data directory.
-        #[arg(
-            long,
-            default_value = "./registry-data",
-            env = "TEACHER_REGISTRY_DATA_DIR"
-        )]
-        data_dir: PathBuf,
-        /// The registry's PostgreSQL database instead (a postgres:// URL); servers may go
-        /// on running on it, the pass writes through the writers' lock as they do.
-        #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
-        postgres: Option<String>,
+        #[command(flatten)]
+        registry: RegistryPlace,
     },
     /// Duplicate candidates: list them, or mark a pair as two people.
     #[command(subcommand)]
@@ -391,13 +382,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             Some(url) => run_verify_database(&url, &mut std::io::stdout().lock()),
             None => run_verify(&data_dir, &mut std::io::stdout().lock()),
         },
-        Command::FindDuplicates { data_dir, postgres } => {
+        Command::FindDuplicates { registry } => {
             let _entered = runtime.enter();
-            let location = match postgres {
-                Some(url) => Location::Postgres(url),
-                None => Location::Directory(data_dir),
-            };
-            run_find_duplicates(&location, &mut std::io::stdout().lock())
+            run_find_duplicates(&registry.location(), &mut std::io::stdout().lock())
         }
         Command::Duplicates(command) => {
             runtime.block_on(run_duplicates(&command, &mut std::io::stdout().lock()))

@@ -36,10 +36,10 @@ pub async fn run_case(
         CaseCommand::Accept(step) => {
             let request = pb::AcceptCaseRequest {
                 case_id: step.case_id.clone(),
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.accept_case(request).await;
             summarize(answer.map(|r| r.into_inner().case), "accept", out)
@@ -48,10 +48,10 @@ pub async fn run_case(
             let request = pb::RefuseCaseRequest {
                 case_id: step.case_id.clone(),
                 reason,
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.refuse_case(request).await;
             summarize(answer.map(|r| r.into_inner().case), "refuse", out)
@@ -60,10 +60,10 @@ pub async fn run_case(
             let request = pb::RequestSupplementRequest {
                 case_id: step.case_id.clone(),
                 missing,
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.request_supplement(request).await;
             summarize(
@@ -76,10 +76,10 @@ pub async fn run_case(
             let request = pb::ReceiveSupplementRequest {
                 case_id: step.case_id.clone(),
                 materials,
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.receive_supplement(request).await;
             summarize(
@@ -92,10 +92,10 @@ pub async fn run_case(
             let request = pb::ForwardCaseRequest {
                 case_id: step.case_id.clone(),
                 opinion,
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.forward_case(request).await;
             summarize(answer.map(|r| r.into_inner().case), "forward", out)
@@ -104,9 +104,9 @@ pub async fn run_case(
             let request = pb::AssignCaseRequest {
                 case_id: step.case_id.clone(),
                 assignee,
-                etag: step.etag.clone().unwrap_or_default(),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.assign_case(request).await;
             summarize(answer.map(|r| r.into_inner().case), "assign", out)
@@ -114,10 +114,10 @@ pub async fn run_case(
         CaseCommand::Withdraw(step) => {
             let request = pb::WithdrawCaseRequest {
                 case_id: step.case_id.clone(),
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: date(&step.step_date),
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: date(&step.options.step_date),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.withdraw_case(request).await;
             summarize(answer.map(|r| r.into_inner().case), "withdraw", out)
@@ -268,10 +268,10 @@ async fn decide(
         reissue_reason,
         declaration_ref: args.declaration_ref.clone().unwrap_or_default(),
         new_name: args.new_name.clone().unwrap_or_default(),
-        etag: step.etag.clone().unwrap_or_default(),
-        step_date: date(&step.step_date),
-        note: step.note.clone().unwrap_or_default(),
-        request_id: step.request_id.clone().unwrap_or_default(),
+        etag: step.options.etag.clone().unwrap_or_default(),
+        step_date: date(&step.options.step_date),
+        note: step.options.note.clone().unwrap_or_default(),
+        request_id: step.options.request_id.clone().unwrap_or_default(),
     };
     let answer = client.decide_case(request).await;
     let teacher = answer

@@ -6,24 +6,15 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::case_report::CaseReportArgs;
+use super::step_args::StepOptions;
 
 /// What every step takes besides its own fields.
 #[derive(Debug, Clone, Args)]
 pub struct StepArgs {
     /// The case number (C and eleven symbols, as on the receipt).
     pub case_id: String,
-    /// The working date the step counts for (default today; never in the future).
-    #[arg(long = "on", value_name = "DATE")]
-    pub step_date: Option<String>,
-    /// A note kept with the step.
-    #[arg(long)]
-    pub note: Option<String>,
-    /// Only if the case still has this etag (as `case show` prints it).
-    #[arg(long)]
-    pub etag: Option<String>,
-    /// An idempotency key: a retry with it gets the first answer.
-    #[arg(long)]
-    pub request_id: Option<String>,
+    #[command(flatten)]
+    pub options: StepOptions,
 }
 
 /// The steps and views of a case.

@@ -32,6 +32,7 @@ mod rows;
 mod search;
 mod show;
 mod stats;
+mod step_args;
 mod sync;
 mod template;
 mod tls_init;
@@ -68,6 +69,7 @@ pub use rows::{column_names, open_rows, HeaderProblem, RowProblem, Rows, RowsErr
 pub use search::{run_search, SearchArgs};
 pub use show::{run_show, write_page, ShowKey};
 pub use stats::print_statistics;
+pub use step_args::StepOptions;
 pub use sync::{run_sync, SyncArgs};
 pub use template::write_template;
 pub use tls_init::{tls_init, TlsInitFiles, DEFAULT_TLS_HOSTS};

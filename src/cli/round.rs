@@ -12,6 +12,7 @@ use tonic::transport::Channel;
 
 use super::committee_file::read_committee_file;
 use super::round_args::{ApplicationStepArgs, RoundCommand};
+use super::step_args::StepOptions;
 use super::{connect_channel, count, refusal, BearerToken, CommandError};
 use crate::api::pb;
 use crate::api::pb::evaluation_service_client::EvaluationServiceClient;
@@ -151,11 +152,11 @@ pub async fn run_round(
         RoundCommand::Object { step, text } => {
             let request = pb::RecordObjectionRequest {
                 application_id: step.application_id.clone(),
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: step.step_date.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: step.options.step_date.clone().unwrap_or_default(),
                 text,
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.record_objection(request).await;
             print_step(
@@ -171,10 +172,13 @@ pub async fn run_round(
         } => {
             let ApplicationStepArgs {
                 application_id,
-                step_date,
-                note,
-                etag,
-                request_id,
+                options:
+                    StepOptions {
+                        step_date,
+                        note,
+                        etag,
+                        request_id,
+                    },
             } = step;
             let request = pb::HandleObjectionRequest {
                 application_id,
@@ -254,11 +258,11 @@ pub async fn run_round(
             };
             let request = pb::CloseTitleApplicationRequest {
                 application_id: step.application_id.clone(),
-                etag: step.etag.clone().unwrap_or_default(),
-                step_date: step.step_date.clone().unwrap_or_default(),
+                etag: step.options.etag.clone().unwrap_or_default(),
+                step_date: step.options.step_date.clone().unwrap_or_default(),
                 reason: reason as i32,
-                note: step.note.clone().unwrap_or_default(),
-                request_id: step.request_id.clone().unwrap_or_default(),
+                note: step.options.note.clone().unwrap_or_default(),
+                request_id: step.options.request_id.clone().unwrap_or_default(),
             };
             let answer = client.close_title_application(request).await;
             print_step(

@@ -5,23 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::step_args::StepOptions;
+
 /// What every step of an application takes besides its own fields.
 #[derive(Debug, Clone, Args)]
 pub struct ApplicationStepArgs {
     /// The application number (C and eleven symbols).
     pub application_id: String,
-    /// The date the step counts for (default today; never in the future).
-    #[arg(long = "on", value_name = "DATE")]
-    pub step_date: Option<String>,
-    /// A note kept with the step.
-    #[arg(long)]
-    pub note: Option<String>,
-    /// Only if the application still has this etag.
-    #[arg(long)]
-    pub etag: Option<String>,
-    /// An idempotency key: a retry with it gets the first answer.
-    #[arg(long)]
-    pub request_id: Option<String>,
+    #[command(flatten)]
+    pub options: StepOptions,
 }
 
 /// The steps and views of title evaluation rounds.

@@ -376,7 +376,7 @@ fn dates_are_reshaped_only() {
 #[test]
 fn columns_follow_the_field_order() {
     for (position, column) in COLUMNS.iter().enumerate() {
-        assert_eq!(column.field as usize, position, "{}", column.english);
+        assert_eq!(column.field.index(), position, "{}", column.english);
     }
     assert_eq!(column_names().len(), 16);
     assert_eq!(

@@ -1,17 +1,24 @@
 //! What every page handler is given: the console's shared state (the services it calls in
 //! process, the sessions) and its request's context (language, session, path, peer), with
 //! the answers every page gives alike (sign in first, CSRF refused, a service's refusal).
+//!
+//! Those answers are a [`Rejection`], so a handler returns `Result<Response, Rejection>`
+//! and its opening reads as a `?` line (`let session = ctx.signed_in()?;`); a handler of a
+//! posted form starts from [`Posted`], the form once its CSRF token is checked.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::serve::IncomingStream;
+use axum::Form;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
@@ -53,6 +60,24 @@ impl Connected<IncomingStream<'_, TcpListener>> for Peer {
 impl Connected<IncomingStream<'_, tls::TlsListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, tls::TlsListener>) -> Peer {
         Peer(*stream.remote_addr())
+    }
+}
+
+/// A page's answer in place of the page: sign in first, the CSRF check failed, no such
+/// action, the service refused. It is rendered when made, by the [`Ctx`] method that makes
+/// it, since the message pages need the request's language, session and path; boxed, as
+/// a response is large and the page is the common case.
+pub(crate) struct Rejection(Box<Response>);
+
+impl Rejection {
+    pub(crate) fn new(response: impl IntoResponse) -> Rejection {
+        Rejection(Box::new(response.into_response()))
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        *self.0
     }
 }
 
@@ -110,6 +135,41 @@ impl FromRequestParts<Console> for Ctx {
     }
 }
 
+/// A form a signed-in person posted, its CSRF token checked: what the handler of every
+/// form that changes something starts from. Refused as [`Ctx::form_session`] refuses
+/// (sign in first, or 403); a body that is not such a form gets axum's answer, as from
+/// `Form`. The session is the request's own copy.
+pub(crate) struct Posted<T> {
+    pub(crate) ctx: Ctx,
+    pub(crate) session: Session,
+    pub(crate) form: T,
+}
+
+/// A form's own fields and, beside them, the CSRF token every form carries
+/// ([`layout::form_tokens`]).
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<Console> for Posted<T> {
+    type Rejection = Rejection;
+
+    async fn from_request(request: Request, console: &Console) -> Result<Self, Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Ok(ctx) = Ctx::from_request_parts(&mut parts, console).await;
+        let Form(WithCsrf { csrf, form }) =
+            Form::<WithCsrf<T>>::from_request(Request::from_parts(parts, body), console)
+                .await
+                .map_err(Rejection::new)?;
+        let session = ctx.form_session(&csrf)?.clone();
+        Ok(Posted { ctx, session, form })
+    }
+}
+
 impl Ctx {
     pub(crate) fn viewer(&self) -> Viewer<'_> {
         Viewer {
@@ -119,29 +179,29 @@ impl Ctx {
         }
     }
 
-    /// The session, or the answer sending the browser to sign in first (boxed: a
-    /// response is large, and the session is the common case).
-    pub(crate) fn signed_in(&self) -> Result<&Session, Box<Response>> {
+    /// The session, or the answer sending the browser to sign in first.
+    pub(crate) fn signed_in(&self) -> Result<&Session, Rejection> {
         match &self.session {
             Some((_, session)) => Ok(session),
-            None => Err(Box::new(
-                Redirect::to(&format!("/signin?next={}", percent(&self.path))).into_response(),
-            )),
+            None => Err(Rejection::new(Redirect::to(&format!(
+                "/signin?next={}",
+                percent(&self.path)
+            )))),
         }
     }
 
     /// The session whose form carries `csrf`, or the refusal: sign in first, or 403.
-    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Box<Response>> {
+    pub(crate) fn form_session(&self, csrf: &str) -> Result<&Session, Rejection> {
         let session = self.signed_in()?;
         if !session.check_csrf(csrf) {
-            return Err(Box::new(self.csrf_refused()));
+            return Err(self.csrf_refused());
         }
         Ok(session)
     }
 
-    pub(crate) fn csrf_refused(&self) -> Response {
+    pub(crate) fn csrf_refused(&self) -> Rejection {
         let lang = self.lang;
-        layout::message_page(
+        Rejection::new(layout::message_page(
             &self.viewer(),
             StatusCode::FORBIDDEN,
             lang.t("请求被拒绝", "Request refused"),
@@ -149,29 +209,42 @@ impl Ctx {
                 "表单已失效或不是本站发出的（CSRF 校验失败），请重新打开页面再提交。",
                 "The form has expired or did not come from this console (CSRF check failed); open the page again and resubmit.",
             ),
-        )
+        ))
     }
 
     /// NOT_FOUND for a form posted to an action the page does not have (a step, a batch
     /// form, a teacher action).
-    pub(crate) fn unknown_action(&self, action: &str) -> Response {
+    pub(crate) fn unknown_action(&self, action: &str) -> Rejection {
         let lang = self.lang;
-        layout::message_page(
+        Rejection::new(layout::message_page(
             &self.viewer(),
             StatusCode::NOT_FOUND,
             lang.t("未找到", "Not found"),
             action,
-        )
+        ))
+    }
+
+    /// The refusal of a form's request, for its page to show beside the fields; an unknown
+    /// token is the whole-page answer of [`Ctx::refused`] instead.
+    pub(crate) fn form_refusal(
+        &self,
+        refusal: impl Into<call::Refusal>,
+    ) -> Result<call::Refusal, Rejection> {
+        let refusal = refusal.into();
+        match refusal.code {
+            tonic::Code::Unauthenticated => Err(self.refused(&refusal)),
+            _ => Ok(refusal),
+        }
     }
 
     /// A refusal by the service as a whole page; an unknown token ends the session.
-    pub(crate) fn refused(&self, refusal: &call::Refusal) -> Response {
+    pub(crate) fn refused(&self, refusal: &call::Refusal) -> Rejection {
         if refusal.code == tonic::Code::Unauthenticated {
             // The token was revoked or replaced: this session can do nothing more.
             if let Some((id, _)) = &self.session {
                 self.sessions.end(id);
             }
-            return Redirect::to("/signin").into_response();
+            return Rejection::new(Redirect::to("/signin"));
         }
         let lang = self.lang;
         let title = match refusal.code {
@@ -179,11 +252,11 @@ impl Ctx {
             tonic::Code::NotFound => lang.t("未找到", "Not found"),
             _ => lang.t("请求未完成", "Request not done"),
         };
-        layout::message_page(
+        Rejection::new(layout::message_page(
             &self.viewer(),
             refusal.http_status(),
             title,
             &refusal.describe(),
-        )
+        ))
     }
 }

@@ -1,6 +1,7 @@
 //! The page shell every console page shares (header, navigation, language switch,
 //! sign-out), the language choice, and the form helpers that give every control its
-//! `<label>` and put each field's error next to it.
+//! `<label>` and put each field's error next to it, down to the whole form of a step on
+//! a record and what it posts back.
 //!
 //! Pages are maud templates: compiled into the binary, and everything interpolated is
 //! HTML-escaped unless a page says otherwise.
@@ -10,8 +11,9 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
 
-use super::session::Session;
+use super::session::{random_token, Session};
 use crate::cli::CountyNames;
 
 /// The language of the pages: Chinese first, English as the second.
@@ -249,6 +251,57 @@ pub(crate) fn form_alert(message: Option<&str>) -> Markup {
     html! {
         @if let Some(message) = message {
             p.alert role="alert" { (message) }
+        }
+    }
+}
+
+/// What the form of a step on a case or an application posts besides the step's own
+/// fields: the request id ([`form_tokens`]), the etag the page showed ([`step_section`]),
+/// the date the step counts for and its note, named as the step requests name them.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct StepFields {
+    pub(crate) request_id: String,
+    pub(crate) etag: String,
+    pub(crate) step_date: String,
+    pub(crate) note: String,
+}
+
+impl StepFields {
+    /// A new form's: a request id of its own, the rest empty.
+    pub(crate) fn fresh() -> StepFields {
+        StepFields {
+            request_id: random_token(),
+            ..StepFields::default()
+        }
+    }
+}
+
+/// The form of a step on a record (a case, a teacher, an application) in a section headed
+/// by `title`: posted to `{record}/{action}` with `tokens` ([`form_tokens`]) and the etag
+/// of the record as the page showed it, so that a step someone took meanwhile makes the
+/// service refuse this one rather than act on what the person did not see; `alert` heads
+/// the step's own `fields`.
+pub(crate) fn step_section(
+    record: &str,
+    etag: &str,
+    action: &str,
+    title: &str,
+    tokens: Markup,
+    alert: Option<&str>,
+    fields: Markup,
+) -> Markup {
+    let heading = format!("{action}-h");
+    html! {
+        section aria-labelledby=(heading) {
+            h2 id=(heading) { (title) }
+            form.card id=(action) method="post" action={ (record) "/" (action) } novalidate {
+                (tokens)
+                input type="hidden" name="etag" value=(etag);
+                (form_alert(alert))
+                (fields)
+                button type="submit" { (title) }
+            }
         }
     }
 }

@@ -12,7 +12,8 @@
 //! - [`layout`]: the page shell, language switch and labelled form fields;
 //! - [`pages`]: the pages themselves (public, teachers, cases, transition, statistics,
 //!   evaluation rounds and their applications, import);
-//! - `context`: what every page handler is given (the shared state, the request's context);
+//! - `context`: what every page handler is given (the shared state, the request's context,
+//!   a posted form with its CSRF token checked) and the answers it gives in place of a page;
 //! - `rejects`: the rejected rows of recent imports, for download;
 //! - `url`: paths in query values, and "back to" paths that stay within the console;
 //! - `tls`: the console over TLS when the registry is served over TLS.
@@ -43,7 +44,7 @@ use tokio::net::TcpListener;
 use crate::api::{CaseService, EvaluationService, RegistryService, VerificationService};
 use crate::cli::CountyNames;
 use crate::tls_files::TlsFiles;
-pub(crate) use context::{Console, Ctx, Peer};
+pub(crate) use context::{Console, Ctx, Peer, Posted, Rejection};
 use session::Sessions;
 pub(crate) use url::{local_path, percent};
 

@@ -29,17 +29,8 @@ pub(crate) struct ServeArgs {
         env = "TEACHER_REGISTRY_LISTEN"
     )]
     listen: SocketAddr,
-    /// Directory of the embedded database (created if missing).
-    #[arg(
-        long,
-        default_value = "./registry-data",
-        env = "TEACHER_REGISTRY_DATA_DIR"
-    )]
-    data_dir: PathBuf,
-    /// Keep the registry in this PostgreSQL database instead (a postgres:// URL, or a
-    /// key=value connection string); any number of servers may share one.
-    #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
-    postgres: Option<String>,
+    #[command(flatten)]
+    registry: RegistryPlace,
     /// Serve reads and change feeds from this synchronous standby of the --postgres
     /// database; writes still go to the primary, and are acknowledged once the standby
     /// has applied them, so every read sees every acknowledged write.
@@ -174,13 +165,39 @@ pub(crate) struct ServeArgs {
     console_county_names: Option<PathBuf>,
 }
 
+/// Where a registry is kept, for the commands that open it in process: `serve` and
+/// `find-duplicates`.
+#[derive(clap::Args)]
+pub(crate) struct RegistryPlace {
+    /// The registry's data directory, an embedded database (`serve` creates it if missing).
+    #[arg(
+        long,
+        default_value = "./registry-data",
+        env = "TEACHER_REGISTRY_DATA_DIR"
+    )]
+    data_dir: PathBuf,
+    /// The registry's PostgreSQL database instead (a postgres:// URL, or a key=value
+    /// connection string): any number of servers may share one, and may go on running
+    /// while `find-duplicates` writes through the writers' lock as they do.
+    #[arg(long, value_name = "URL", env = "TEACHER_REGISTRY_POSTGRES")]
+    postgres: Option<String>,
+}
+
+impl RegistryPlace {
+    pub(crate) fn location(self) -> Location {
+        match self.postgres {
+            Some(url) => Location::Postgres(url),
+            None => Location::Directory(self.data_dir),
+        }
+    }
+}
+
 /// Builds the server's and the store's options from `args`, then serves until SIGINT or
 /// SIGTERM.
 pub(crate) fn run(args: ServeArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let ServeArgs {
         listen,
-        data_dir,
-        postgres,
+        registry,
         postgres_reads,
         cache_mb,
         disk_reserve_mb,
@@ -289,11 +306,7 @@ pub(crate) fn run(args: ServeArgs, runtime: &tokio::runtime::Runtime) -> anyhow:
         window_rules: std::sync::Arc::new(window_rules),
         standby_reads: postgres_reads,
     };
-    let location = match postgres {
-        Some(url) => Location::Postgres(url),
-        None => Location::Directory(data_dir),
-    };
-    runtime.block_on(serve(listen, location, store_options, options))
+    runtime.block_on(serve(listen, registry.location(), store_options, options))
 }
 
 /// Binds the address and checks the options before opening the store, which creates the

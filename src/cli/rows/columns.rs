@@ -1,25 +1,36 @@
 //! The one table of columns every file format reads and writes: a teacher's fields, their
 //! English (proto) and Chinese names, in template order.
 
-/// A teacher's fields, in the order of [`COLUMNS`].
+use crate::domain::TeacherField;
+
+/// A column's field, in the order of [`COLUMNS`]: one of the teacher's own (the fields a
+/// caller sets, in the domain's order: a new one breaks the build where a row is written
+/// out, until the files give it a column), then those of the row's one certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Field {
-    IdDocumentType,
-    NationalId,
-    Name,
-    Gender,
-    BirthDate,
-    CountyCode,
-    School,
-    EmploymentStatus,
-    LegacyTitle,
-    LegacyTitleLimitedScope,
+    Teacher(TeacherField),
     CertificateNumber,
     CertificateKind,
     CertificateSubject,
     CertificateIssuingAuthority,
     CertifiedOn,
     RegisteredOn,
+}
+
+impl Field {
+    /// The field's column: its place in [`COLUMNS`] and in a row's cells.
+    pub(super) const fn index(self) -> usize {
+        let teacher = TeacherField::ALL.len();
+        match self {
+            Field::Teacher(field) => field as usize,
+            Field::CertificateNumber => teacher,
+            Field::CertificateKind => teacher + 1,
+            Field::CertificateSubject => teacher + 2,
+            Field::CertificateIssuingAuthority => teacher + 3,
+            Field::CertifiedOn => teacher + 4,
+            Field::RegisteredOn => teacher + 5,
+        }
+    }
 }
 
 pub(super) struct Column {
@@ -41,21 +52,41 @@ const fn column(field: Field, english: &'static str, names: &'static [&'static s
 /// The one table of columns: headers, templates and generated files all follow it.
 /// A row holds at most one certificate, in the `certificate_*` columns.
 pub(super) const COLUMNS: [Column; 16] = [
-    column(Field::IdDocumentType, "id_document_type", &["证件类型"]),
     column(
-        Field::NationalId,
+        Field::Teacher(TeacherField::IdDocumentType),
+        "id_document_type",
+        &["证件类型"],
+    ),
+    column(
+        Field::Teacher(TeacherField::NationalId),
         "national_id",
         &["身份证件号码", "身份证号"],
     ),
-    column(Field::Name, "name", &["姓名"]),
-    column(Field::Gender, "gender", &["性别"]),
-    column(Field::BirthDate, "birth_date", &["出生日期"]),
-    column(Field::CountyCode, "county_code", &["所在县区代码"]),
-    column(Field::School, "school", &["学校"]),
-    column(Field::EmploymentStatus, "employment_status", &["任职状态"]),
-    column(Field::LegacyTitle, "legacy_title", &["原职称"]),
+    column(Field::Teacher(TeacherField::Name), "name", &["姓名"]),
+    column(Field::Teacher(TeacherField::Gender), "gender", &["性别"]),
     column(
-        Field::LegacyTitleLimitedScope,
+        Field::Teacher(TeacherField::BirthDate),
+        "birth_date",
+        &["出生日期"],
+    ),
+    column(
+        Field::Teacher(TeacherField::CountyCode),
+        "county_code",
+        &["所在县区代码"],
+    ),
+    column(Field::Teacher(TeacherField::School), "school", &["学校"]),
+    column(
+        Field::Teacher(TeacherField::EmploymentStatus),
+        "employment_status",
+        &["任职状态"],
+    ),
+    column(
+        Field::Teacher(TeacherField::LegacyTitle),
+        "legacy_title",
+        &["原职称"],
+    ),
+    column(
+        Field::Teacher(TeacherField::LegacyTitleLimitedScope),
         "legacy_title_limited_scope",
         &["原职称小范围有效"],
     ),

@@ -328,17 +328,17 @@ fn json_cells(
             }
             continue;
         };
-        if std::mem::replace(&mut seen[field as usize], true) {
+        if std::mem::replace(&mut seen[field.index()], true) {
             let twice = format!("gives {} twice", english(field));
             row = whole_row_problem(row, twice);
             continue;
         }
-        written[field as usize] = match &value {
+        written[field.index()] = match &value {
             Value::Null => String::new(),
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        row.cells[field as usize] = match value {
+        row.cells[field.index()] = match value {
             Value::Null => Ok(String::new()),
             Value::Bool(b) => Ok(b.to_string()),
             Value::Number(n) if n.is_f64() => number_text(n.as_f64().unwrap_or(f64::NAN)),

@@ -9,17 +9,18 @@
 //! is.
 
 use super::columns::{ColumnUse, Field, COLUMNS};
+use crate::domain::TeacherField;
 
 /// The fields every row must have, so a file needs their columns. (A row's school is
 /// required only for an active teacher, and a blank document type means a resident
 /// identity card.)
 const REQUIRED: [Field; 6] = [
-    Field::NationalId,
-    Field::Name,
-    Field::Gender,
-    Field::BirthDate,
-    Field::CountyCode,
-    Field::EmploymentStatus,
+    Field::Teacher(TeacherField::NationalId),
+    Field::Teacher(TeacherField::Name),
+    Field::Teacher(TeacherField::Gender),
+    Field::Teacher(TeacherField::BirthDate),
+    Field::Teacher(TeacherField::CountyCode),
+    Field::Teacher(TeacherField::EmploymentStatus),
 ];
 
 /// The columns a rejects file puts before each row's own cells.
@@ -149,11 +150,11 @@ pub(super) fn is_annotation(name: &str) -> bool {
 }
 
 pub(super) fn english(field: Field) -> &'static str {
-    COLUMNS[field as usize].english
+    COLUMNS[field.index()].english
 }
 
 /// A field by every name it may have: `身份证件号码 or 身份证号 (national_id)`.
 fn described(field: Field) -> String {
-    let column = &COLUMNS[field as usize];
+    let column = &COLUMNS[field.index()];
     format!("{} ({})", column.names.join(" or "), column.english)
 }

@@ -64,7 +64,7 @@ fn top_level_cells(object: &Map<String, Value>) -> Vec<String> {
     for (key, value) in object {
         let field = json::field_name::<pb::Teacher>(key).and_then(|name| column_of(&name));
         if let Some(field) = field {
-            cells[field as usize] = match value {
+            cells[field.index()] = match value {
                 Value::Null => String::new(),
                 Value::String(text) => text.clone(),
                 other => other.to_string(),

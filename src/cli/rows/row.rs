@@ -9,6 +9,7 @@ use super::labels::{
 };
 use crate::api::pb;
 use crate::cli::short_name;
+use crate::domain::TeacherField;
 
 /// One row of a file: where a person finds it, the teacher it describes or every problem
 /// found in its values, and its cells as written.
@@ -57,7 +58,7 @@ impl RowCells {
         let mut row = Self::new();
         for (position, cell) in cells.into_iter().enumerate() {
             match columns.get(position).unwrap_or(&ColumnUse::Unnamed) {
-                ColumnUse::Read(field) => row.cells[*field as usize] = cell,
+                ColumnUse::Read(field) => row.cells[field.index()] = cell,
                 ColumnUse::Ignored => {}
                 ColumnUse::Unnamed if cell.as_ref().is_ok_and(|text| text.trim().is_empty()) => {}
                 ColumnUse::Unnamed => row.problems.push(RowProblem {
@@ -88,7 +89,7 @@ impl RowCells {
 
     /// Takes a field's trimmed text; an unusable cell is recorded and reads as blank.
     fn text(&mut self, field: Field) -> String {
-        match std::mem::replace(&mut self.cells[field as usize], Ok(String::new())) {
+        match std::mem::replace(&mut self.cells[field.index()], Ok(String::new())) {
             Ok(text) if text.trim().len() == text.len() => text,
             Ok(text) => text.trim().to_string(),
             Err(description) => {
@@ -141,16 +142,26 @@ impl RowCells {
     /// Reads every field, so one pass reports all of a row's problems.
     fn into_teacher(mut self) -> Result<pb::Teacher, Vec<RowProblem>> {
         let resident = pb::IdDocumentType::ResidentIdCard as i32;
-        let id_document_type = self.choice(Field::IdDocumentType, &DOCUMENT_TYPES, resident);
-        let national_id = self.text(Field::NationalId);
-        let name = self.text(Field::Name);
-        let gender = self.choice(Field::Gender, &GENDERS, 0);
-        let birth_date = self.date(Field::BirthDate);
-        let county_code = self.text(Field::CountyCode);
-        let school = self.text(Field::School);
-        let employment_status = self.choice(Field::EmploymentStatus, &EMPLOYMENT, 0);
-        let legacy_title = self.choice(Field::LegacyTitle, &LEGACY_TITLES, 0);
-        let legacy_title_limited_scope = self.flag(Field::LegacyTitleLimitedScope);
+        let id_document_type = self.choice(
+            Field::Teacher(TeacherField::IdDocumentType),
+            &DOCUMENT_TYPES,
+            resident,
+        );
+        let national_id = self.text(Field::Teacher(TeacherField::NationalId));
+        let name = self.text(Field::Teacher(TeacherField::Name));
+        let gender = self.choice(Field::Teacher(TeacherField::Gender), &GENDERS, 0);
+        let birth_date = self.date(Field::Teacher(TeacherField::BirthDate));
+        let county_code = self.text(Field::Teacher(TeacherField::CountyCode));
+        let school = self.text(Field::Teacher(TeacherField::School));
+        let employment_status = self.choice(
+            Field::Teacher(TeacherField::EmploymentStatus),
+            &EMPLOYMENT,
+            0,
+        );
+        let legacy_title =
+            self.choice(Field::Teacher(TeacherField::LegacyTitle), &LEGACY_TITLES, 0);
+        let legacy_title_limited_scope =
+            self.flag(Field::Teacher(TeacherField::LegacyTitleLimitedScope));
         let certificate = pb::Certificate {
             certificate_number: self.text(Field::CertificateNumber),
             kind: self.choice(Field::CertificateKind, &CERTIFICATE_KINDS, 0),
@@ -217,21 +228,27 @@ pub(crate) fn teacher_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
     let certificate = teacher.certificates.first();
     let cert = |text: fn(&pb::Certificate) -> String| certificate.map(text).unwrap_or_default();
     COLUMNS.map(|column| match column.field {
-        Field::IdDocumentType => suffix(
+        Field::Teacher(TeacherField::IdDocumentType) => suffix(
             teacher.id_document_type().as_str_name(),
             DOCUMENT_TYPES.prefix,
         ),
-        Field::NationalId => teacher.national_id.clone(),
-        Field::Name => teacher.name.clone(),
-        Field::Gender => suffix(teacher.gender().as_str_name(), GENDERS.prefix),
-        Field::BirthDate => teacher.birth_date.clone(),
-        Field::CountyCode => teacher.county_code.clone(),
-        Field::School => teacher.school.clone(),
-        Field::EmploymentStatus => {
+        Field::Teacher(TeacherField::NationalId) => teacher.national_id.clone(),
+        Field::Teacher(TeacherField::Name) => teacher.name.clone(),
+        Field::Teacher(TeacherField::Gender) => {
+            suffix(teacher.gender().as_str_name(), GENDERS.prefix)
+        }
+        Field::Teacher(TeacherField::BirthDate) => teacher.birth_date.clone(),
+        Field::Teacher(TeacherField::CountyCode) => teacher.county_code.clone(),
+        Field::Teacher(TeacherField::School) => teacher.school.clone(),
+        Field::Teacher(TeacherField::EmploymentStatus) => {
             suffix(teacher.employment_status().as_str_name(), EMPLOYMENT.prefix)
         }
-        Field::LegacyTitle => suffix(teacher.legacy_title().as_str_name(), LEGACY_TITLES.prefix),
-        Field::LegacyTitleLimitedScope => teacher.legacy_title_limited_scope.to_string(),
+        Field::Teacher(TeacherField::LegacyTitle) => {
+            suffix(teacher.legacy_title().as_str_name(), LEGACY_TITLES.prefix)
+        }
+        Field::Teacher(TeacherField::LegacyTitleLimitedScope) => {
+            teacher.legacy_title_limited_scope.to_string()
+        }
         Field::CertificateNumber => cert(|c| c.certificate_number.clone()),
         Field::CertificateKind => {
             cert(|c| suffix(c.kind().as_str_name(), CERTIFICATE_KINDS.prefix))
@@ -254,18 +271,21 @@ pub(crate) fn teacher_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
 pub(crate) fn sheet_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
     let mut cells = teacher_cells(teacher);
     let chinese = |choices: &Choices, value: i32| choices.chinese(value).unwrap_or("").to_string();
-    let mut set = |field: Field, text: String| cells[field as usize] = text;
+    let mut set = |field: Field, text: String| cells[field.index()] = text;
     set(
-        Field::IdDocumentType,
+        Field::Teacher(TeacherField::IdDocumentType),
         chinese(&DOCUMENT_TYPES, teacher.id_document_type),
     );
-    set(Field::Gender, chinese(&GENDERS, teacher.gender));
     set(
-        Field::EmploymentStatus,
+        Field::Teacher(TeacherField::Gender),
+        chinese(&GENDERS, teacher.gender),
+    );
+    set(
+        Field::Teacher(TeacherField::EmploymentStatus),
         chinese(&EMPLOYMENT, teacher.employment_status),
     );
     set(
-        Field::LegacyTitle,
+        Field::Teacher(TeacherField::LegacyTitle),
         chinese(&LEGACY_TITLES, teacher.legacy_title),
     );
     let flag = if teacher.legacy_title_limited_scope {
@@ -273,7 +293,10 @@ pub(crate) fn sheet_cells(teacher: &pb::Teacher) -> [String; COLUMNS.len()] {
     } else {
         ""
     };
-    set(Field::LegacyTitleLimitedScope, flag.to_string());
+    set(
+        Field::Teacher(TeacherField::LegacyTitleLimitedScope),
+        flag.to_string(),
+    );
     if let Some(certificate) = teacher.certificates.first() {
         set(
             Field::CertificateKind,

@@ -8,42 +8,32 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::api::pb;
 use crate::api::pb::evaluation_service_server::EvaluationService as _;
+use crate::api::{pb, EvaluationService};
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{self, county, form_tokens, FieldErrors, Fields, Lang};
-use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::layout::{
+    self, county, form_tokens, step_section, FieldErrors, Fields, Lang, StepFields,
+};
+use crate::console::session::Session;
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
-use super::round_parts::{alert, step};
+use super::round_parts::step;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct StepForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    request_id: String,
-    #[serde(default)]
-    etag: String,
-    #[serde(default)]
-    step_date: String,
-    #[serde(default)]
+    #[serde(flatten)]
+    step: StepFields,
     text: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
     objection_index: String,
     /// `upheld` or `rejected`.
-    #[serde(default)]
     decision: String,
     /// A CloseReason number.
-    #[serde(default)]
     reason: String,
 }
 
@@ -55,8 +45,8 @@ struct Sent<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Shown {
-    #[serde(default)]
     done: String,
 }
 
@@ -66,62 +56,50 @@ pub(crate) async fn show(
     ctx: Ctx,
     Path(id): Path<String>,
     Query(shown): Query<Shown>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     page(&console, &ctx, session, &id, None, &shown.done).await
 }
 
 /// `POST /applications/{id}/{object|handle|close}`.
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<StepForm>,
+) -> Result<Response, Rejection> {
     if !["object", "handle", "close"].contains(&action.as_str()) {
-        return ctx.unknown_action(&action);
+        return Err(ctx.unknown_action(&action));
     }
-    match send(&console, session, &id, &action, &form).await {
-        Ok(()) => {
-            Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response()
-        }
+    match send(&console.evaluation, &session, &id, &action, &form).await {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/applications/{}?done={action}", percent(&id))).into_response(),
+        ),
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let refusal = ctx.form_refusal(status)?;
             let sent = Sent {
                 action: &action,
                 form: &form,
                 refusal: &refusal,
             };
-            page(&console, &ctx, session, &id, Some(sent), "").await
+            page(&console, &ctx, &session, &id, Some(sent), "").await
         }
     }
 }
 
 async fn send(
-    console: &Console,
+    service: &EvaluationService,
     session: &Session,
     id: &str,
     action: &str,
     f: &StepForm,
 ) -> Result<(), tonic::Status> {
-    let service = &console.evaluation;
-    let (application_id, etag, step_date, note, request_id) = (
-        id.to_string(),
-        f.etag.clone(),
-        f.step_date.clone(),
-        f.note.clone(),
-        f.request_id.clone(),
-    );
+    let application_id = id.to_string();
+    let StepFields {
+        request_id,
+        etag,
+        step_date,
+        note,
+    } = f.step.clone();
     match action {
         "object" => {
             let r = pb::RecordObjectionRequest {
@@ -170,9 +148,9 @@ async fn page(
     id: &str,
     sent: Option<Sent<'_>>,
     done: &str,
-) -> Response {
+) -> Result<Response, Rejection> {
     let lang = ctx.lang;
-    let application = match console
+    let application = console
         .evaluation
         .get_title_application(signed(
             session,
@@ -181,10 +159,10 @@ async fn page(
             },
         ))
         .await
-    {
-        Ok(r) => r.into_inner().application.unwrap_or_default(),
-        Err(status) => return ctx.refused(&Refusal::from(status)),
-    };
+        .map_err(|status| ctx.refused(&status.into()))?
+        .into_inner()
+        .application
+        .unwrap_or_default();
     let a = &application;
     let done = match done {
         "object" => Some(lang.t("已登记异议。", "The objection was recorded.")),
@@ -227,12 +205,12 @@ async fn page(
         (steps(lang, a))
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         status,
         lang.t("职称申报", "Title application"),
         body,
-    )
+    ))
 }
 
 fn objections(lang: Lang, a: &pb::TitleApplication) -> Markup {
@@ -304,7 +282,7 @@ fn forms(
     let open = a.state != pb::ApplicationState::Closed as i32
         && a.state != pb::ApplicationState::Confirmed as i32;
     let fresh = StepForm {
-        request_id: random_token(),
+        step: StepFields::fresh(),
         ..StepForm::default()
     };
     let empty = FieldErrors::new();
@@ -344,14 +322,14 @@ fn step_form(
     pending: &[(String, String)],
 ) -> Markup {
     let fields = Fields::new(action, errors);
-    let date = fields.step_date(lang, &form.step_date);
+    let date = fields.step_date(lang, &form.step.step_date);
     let (title, body, shown): (&str, Markup, &[&str]) = match action {
         "object" => (
             lang.t("登记异议", "Record an objection"),
             html! {
                 (fields.textarea(lang.t("异议内容", "What the objection says"), "text", &form.text))
                 (date)
-                (fields.text(lang.t("备注", "Note"), "note", &form.note, "text"))
+                (fields.text(lang.t("备注", "Note"), "note", &form.step.note, "text"))
             },
             &["text", "step_date", "note"],
         ),
@@ -376,7 +354,7 @@ fn step_form(
                 html! {
                     (fields.select(lang.t("异议", "Objection"), "objection_index", pending, &form.objection_index))
                     (fields.select(lang.t("处理结果", "Decision"), "decision", &decisions, &form.decision))
-                    (fields.textarea(lang.t("核查情况", "How it was looked into"), "note", &form.note))
+                    (fields.textarea(lang.t("核查情况", "How it was looked into"), "note", &form.step.note))
                     (date)
                 },
                 &["objection_index", "upheld", "note", "step_date"],
@@ -398,24 +376,21 @@ fn step_form(
                 lang.t("关闭申报", "Close the application"),
                 html! {
                     (fields.select(lang.t("原因", "Reason"), "reason", &reasons, &form.reason))
-                    (fields.textarea(lang.t("说明", "Why"), "note", &form.note))
+                    (fields.textarea(lang.t("说明", "Why"), "note", &form.step.note))
                     (date)
                 },
                 &["reason", "note", "step_date"],
             )
         }
     };
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/applications/" (percent(&a.application_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(a.etag);
-                (alert(refusal, shown))
-                (body)
-                button type="submit" { (title) }
-            }
-        }
-    }
+    let alert = refusal.and_then(|r| r.alert(shown));
+    step_section(
+        &format!("/applications/{}", percent(&a.application_id)),
+        &a.etag,
+        action,
+        title,
+        form_tokens(session, &form.step.request_id),
+        alert.as_deref(),
+        body,
+    )
 }

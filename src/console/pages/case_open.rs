@@ -6,7 +6,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
@@ -16,7 +15,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, Labels};
 use crate::console::layout::{self, form_alert, form_tokens, FieldErrors, Fields};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 const DOCUMENT_TYPES: Labels = &[
     (1, "居民身份证", "Resident identity card"),
@@ -28,63 +27,40 @@ const DOCUMENT_TYPES: Labels = &[
 
 /// The form's fields, named as the case's (and its applicant's) fields are.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct OpenForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     request_id: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     certificate_number: String,
-    #[serde(default)]
     certificate_kind: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     id_document_type: String,
-    #[serde(default)]
     national_id: String,
-    #[serde(default)]
     gender: String,
-    #[serde(default)]
     birth_date: String,
-    #[serde(default)]
     school: String,
     /// One a line.
-    #[serde(default)]
     materials: String,
-    #[serde(default)]
     received_on: String,
-    #[serde(default)]
     note: String,
 }
 
-pub(crate) async fn form(ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let form = OpenForm {
         request_id: random_token(),
         id_document_type: "1".into(),
         county_code: session.own_county_code(),
         ..OpenForm::default()
     };
-    page(&ctx, session, &form, None)
+    Ok(page(&ctx, session, &form, None))
 }
 
 pub(crate) async fn open(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<OpenForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<OpenForm>,
+) -> Result<Response, Rejection> {
     let number = |raw: &str| raw.parse().unwrap_or(0);
     let applicant =
         (!form.name.trim().is_empty() || !form.national_id.trim().is_empty()).then(|| {
@@ -120,20 +96,17 @@ pub(crate) async fn open(
         note: form.note.clone(),
         request_id: form.request_id.clone(),
     };
-    match console.cases.open_case(signed(session, request)).await {
+    match console.cases.open_case(signed(&session, request)).await {
         Ok(response) => {
             let id = response
                 .into_inner()
                 .case
                 .map(|c| c.case_id)
                 .unwrap_or_default();
-            Redirect::to(&format!("/cases/{}", percent(&id))).into_response()
+            Ok(Redirect::to(&format!("/cases/{}", percent(&id))).into_response())
         }
         Err(status) => {
-            let mut refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let mut refusal = ctx.form_refusal(status)?;
             // The service names fields by their path in the request: case.applicant.name.
             refusal.fields = refusal
                 .fields
@@ -144,7 +117,7 @@ pub(crate) async fn open(
                     (short.to_string(), message)
                 })
                 .collect();
-            page(&ctx, session, &form, Some(&refusal))
+            Ok(page(&ctx, &session, &form, Some(&refusal)))
         }
     }
 }

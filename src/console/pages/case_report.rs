@@ -15,16 +15,14 @@ use crate::api::pb::case_service_server::CaseService as _;
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, form_alert, FieldErrors, Fields};
-use crate::console::{Console, Ctx};
+use crate::console::{Console, Ctx, Rejection};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct ReportQuery {
-    #[serde(default)]
     year: String,
-    #[serde(default)]
     county_code: String,
     /// The ReportPeriod number; empty: by month.
-    #[serde(default)]
     period: String,
 }
 
@@ -40,11 +38,8 @@ pub(crate) async fn report(
     State(console): State<Console>,
     ctx: Ctx,
     Query(query): Query<ReportQuery>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let this_year = crate::clock::today().format("%Y").to_string();
     let year_text = match query.year.trim() {
@@ -80,11 +75,10 @@ pub(crate) async fn report(
             .map(|r| r.into_inner())
             .map_err(Refusal::from),
     };
-    if let Err(refusal) = &answer {
-        if refusal.code == tonic::Code::Unauthenticated {
-            return ctx.refused(refusal);
-        }
-    }
+    let answer = match answer {
+        Err(refusal) => Err(ctx.form_refusal(refusal)?),
+        report => report,
+    };
     let empty = FieldErrors::new();
     let (errors, alert) = match &answer {
         Err(refusal) => {
@@ -167,10 +161,10 @@ pub(crate) async fn report(
         Err(refusal) => refusal.http_status(),
         Ok(_) => StatusCode::OK,
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         status,
         lang.t("办件统计", "Case report"),
         body,
-    )
+    ))
 }

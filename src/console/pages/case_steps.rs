@@ -7,14 +7,14 @@
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::api::pb;
 use crate::api::pb::case_service_server::CaseService as _;
+use crate::api::{pb, CaseService};
 use crate::auth::{permits, Rpc};
 use crate::console::call::{signed, Refusal};
 use crate::console::labels;
-use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
-use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console};
+use crate::console::layout::{form_tokens, step_section, FieldErrors, Fields, Lang, StepFields};
+use crate::console::percent;
+use crate::console::session::Session;
 
 /// The steps, in the order their forms appear: the action's path segment, its RPC and
 /// the case states it applies in.
@@ -78,71 +78,40 @@ const REVIEW_ITEMS: labels::Labels = &[
 
 /// A step's form, as submitted (the fields of every step; each uses its own).
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct StepForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
-    request_id: String,
-    #[serde(default)]
-    etag: String,
-    #[serde(default)]
-    step_date: String,
-    #[serde(default)]
-    note: String,
+    #[serde(flatten)]
+    step: StepFields,
     /// Refusal at intake.
-    #[serde(default)]
     reason: String,
     /// Forwarding: the county's opinion.
-    #[serde(default)]
     opinion: String,
     /// One item a line: what is missing, or what arrived.
-    #[serde(default)]
     missing: String,
-    #[serde(default)]
     materials: String,
-    #[serde(default)]
     outcome: String,
     /// One reason a line.
-    #[serde(default)]
     reasons: String,
-    #[serde(default)]
     reissue_reason: String,
-    #[serde(default)]
     declaration_ref: String,
-    #[serde(default)]
     certificate_number: String,
-    #[serde(default)]
     certificate_kind: String,
-    #[serde(default)]
     subject: String,
-    #[serde(default)]
     issuing_authority: String,
-    #[serde(default)]
     certified_on: String,
     /// The review items checked (certification): a checkbox each.
-    #[serde(default)]
     review_1: String,
-    #[serde(default)]
     review_2: String,
-    #[serde(default)]
     review_3: String,
-    #[serde(default)]
     review_4: String,
     /// Assignment: who handles the case.
-    #[serde(default)]
     assignee: String,
     /// The registration reasons ticked (a registration deferred or refused).
-    #[serde(default)]
     registration_reason_1: String,
-    #[serde(default)]
     registration_reason_2: String,
-    #[serde(default)]
     registration_reason_3: String,
-    #[serde(default)]
     registration_reason_4: String,
-    #[serde(default)]
     registration_reason_5: String,
-    #[serde(default)]
     registration_reason_6: String,
 }
 
@@ -187,7 +156,7 @@ impl StepForm {
 impl StepForm {
     pub(crate) fn fresh() -> StepForm {
         StepForm {
-            request_id: random_token(),
+            step: StepFields::fresh(),
             ..StepForm::default()
         }
     }
@@ -203,20 +172,19 @@ fn lines(text: &str) -> Vec<String> {
 
 /// The request of `action` from the form.
 pub(crate) async fn send(
-    console: &Console,
+    cases: &CaseService,
     session: &Session,
     id: &str,
     action: &str,
     f: &StepForm,
 ) -> Result<(), tonic::Status> {
-    let cases = &console.cases;
     let case_id = id.to_string();
-    let (etag, step_date, note, request_id) = (
-        f.etag.clone(),
-        f.step_date.clone(),
-        f.note.clone(),
-        f.request_id.clone(),
-    );
+    let StepFields {
+        request_id,
+        etag,
+        step_date,
+        note,
+    } = f.step.clone();
     match action {
         "accept" => {
             let r = pb::AcceptCaseRequest {
@@ -422,23 +390,22 @@ fn step_form(
     let mut shown = shown;
     shown.extend(["step_date", "note"]);
     let alert = refusal.and_then(|r| r.alert(&shown));
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/cases/" (percent(&case.case_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(case.etag);
-                (form_alert(alert.as_deref()))
-                (body)
-                @if action != "assign" {
-                    (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step_date, "date"))
-                }
-                (fields.text(lang.t("说明", "Note"), "note", &form.note, "text"))
-                button type="submit" { (title) }
-            }
+    let own = html! {
+        (body)
+        @if action != "assign" {
+            (fields.text(lang.t("日期（默认今天）", "Date (today if empty)"), "step_date", &form.step.step_date, "date"))
         }
-    }
+        (fields.text(lang.t("说明", "Note"), "note", &form.step.note, "text"))
+    };
+    step_section(
+        &format!("/cases/{}", percent(&case.case_id)),
+        &case.etag,
+        action,
+        title,
+        form_tokens(session, &form.step.request_id),
+        alert.as_deref(),
+        own,
+    )
 }
 
 /// The decision's own fields: the outcome and reasons, and what the decision performs

@@ -7,7 +7,6 @@ use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 
 use crate::api::pb;
@@ -18,7 +17,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 pub(crate) use super::case_open::{form as open_form, open};
 use super::case_steps::{self, Sent, StepForm};
@@ -29,11 +28,8 @@ const DUE_SOON: u32 = 3;
 /// Cases shown per list.
 const PAGE: i32 = 200;
 
-pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let open = [
         pb::CaseState::Received,
@@ -67,7 +63,7 @@ pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response 
     ) {
         (Ok(o), Ok(s), Ok(p)) => (o, s, p),
         (Err(refusal), _, _) | (_, Err(refusal), _) | (_, _, Err(refusal)) => {
-            return ctx.refused(&refusal)
+            return Err(ctx.refused(&refusal))
         }
     };
     let body = html! {
@@ -87,12 +83,12 @@ pub(crate) async fn queue(State(console): State<Console>, ctx: Ctx) -> Response 
             (case_table(lang, &console, &pending, "queue"))
         }
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         StatusCode::OK,
         lang.t("窗口办件", "Window cases"),
         body,
-    )
+    ))
 }
 
 async fn list(
@@ -147,11 +143,8 @@ pub(crate) async fn show(
     State(console): State<Console>,
     ctx: Ctx,
     Path(id): Path<String>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     case_page(&console, &ctx, session, &id, None).await
 }
 
@@ -174,12 +167,11 @@ pub(crate) async fn case_page(
     session: &Session,
     id: &str,
     sent: Option<Sent<'_>>,
-) -> Response {
+) -> Result<Response, Rejection> {
     let lang = ctx.lang;
-    let case = match get(console, session, id).await {
-        Ok(case) => case,
-        Err(refusal) => return ctx.refused(&refusal),
-    };
+    let case = get(console, session, id)
+        .await
+        .map_err(|refusal| ctx.refused(&refusal))?;
     let body = html! {
         (summary(lang, console, &case))
         (steps(lang, &case))
@@ -188,7 +180,7 @@ pub(crate) async fn case_page(
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
     let title = format!("{} {}", lang.t("办件", "Case"), case.case_id);
-    layout::page(&ctx.viewer(), status, &title, body)
+    Ok(layout::page(&ctx.viewer(), status, &title, body))
 }
 
 fn summary(lang: Lang, console: &Console, c: &pb::Case) -> Markup {
@@ -269,30 +261,19 @@ pub(crate) async fn notice(
     State(console): State<Console>,
     ctx: Ctx,
     Path((id, which)): Path<(String, String)>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let notice = match which.as_str() {
         "receipt" => Notice::Receipt,
         "supplement" => Notice::Supplement,
         "decision" => Notice::Decision,
-        _ => {
-            return layout::message_page(
-                &ctx.viewer(),
-                StatusCode::NOT_FOUND,
-                lang.t("未找到", "Not found"),
-                &which,
-            )
-        }
+        _ => return Err(ctx.unknown_action(&which)),
     };
-    let case = match get(&console, session, &id).await {
-        Ok(case) => case,
-        Err(refusal) => return ctx.refused(&refusal),
-    };
-    match write_notice(&case, notice, &console.bureau) {
+    let case = get(&console, session, &id)
+        .await
+        .map_err(|refusal| ctx.refused(&refusal))?;
+    Ok(match write_notice(&case, notice, &console.bureau) {
         Ok(page) => ([(CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
         Err(error) => layout::message_page(
             &ctx.viewer(),
@@ -300,34 +281,26 @@ pub(crate) async fn notice(
             lang.t("尚无此文书", "No such notice yet"),
             &format!("{error:#}"),
         ),
-    }
+    })
 }
 
 /// Sends one step; back to the case, or its page with the refusal beside the fields.
 pub(crate) async fn step(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<StepForm>,
+) -> Result<Response, Rejection> {
     let Some(&(action, _, _)) = case_steps::STEPS
         .iter()
         .find(|(name, _, _)| *name == action)
     else {
-        return ctx.unknown_action(&action);
+        return Err(ctx.unknown_action(&action));
     };
-    let result = case_steps::send(&console, session, &id, action, &form).await;
+    let result = case_steps::send(&console.cases, &session, &id, action, &form).await;
     match result {
-        Ok(()) => Redirect::to(&format!("/cases/{}", percent(&id))).into_response(),
+        Ok(()) => Ok(Redirect::to(&format!("/cases/{}", percent(&id))).into_response()),
         Err(status) => {
-            let mut refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let mut refusal = ctx.form_refusal(status)?;
             // The certificate's fields are named `certificate.x` by the service.
             refusal.fields = refusal
                 .fields
@@ -345,7 +318,7 @@ pub(crate) async fn step(
                 form: &form,
                 refusal: &refusal,
             };
-            case_page(&console, &ctx, session, &id, Some(sent)).await
+            case_page(&console, &ctx, &session, &id, Some(sent)).await
         }
     }
 }

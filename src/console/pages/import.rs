@@ -17,17 +17,20 @@ use maud::html;
 
 use crate::console::layout::{self, form_tokens, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{Console, Ctx};
+use crate::console::{Console, Ctx, Rejection};
 
 pub(crate) use super::import_stream::run as upload;
 
 /// `GET /import`.
-pub(crate) async fn form(ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    form_page(&ctx, session, "upsert", &FieldErrors::new(), StatusCode::OK)
+pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
+    Ok(form_page(
+        &ctx,
+        session,
+        "upsert",
+        &FieldErrors::new(),
+        StatusCode::OK,
+    ))
 }
 
 /// The upload form, with the errors of the last one sent beside their fields.
@@ -89,14 +92,12 @@ pub(crate) async fn rejects(
     State(console): State<Console>,
     ctx: Ctx,
     Path(id): Path<String>,
-) -> Response {
-    if let Err(response) = ctx.signed_in() {
-        return *response;
-    }
+) -> Result<Response, Rejection> {
+    ctx.signed_in()?;
     let Some((session_id, _)) = &ctx.session else {
-        return ctx.csrf_refused();
+        return Err(ctx.csrf_refused());
     };
-    match console.rejects.get(&id, session_id) {
+    Ok(match console.rejects.get(&id, session_id) {
         Some(csv) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -120,7 +121,7 @@ pub(crate) async fn rejects(
                 ),
             )
         }
-    }
+    })
 }
 
 /// Reads the multipart form: its CSRF token, mode and file (name and bytes).

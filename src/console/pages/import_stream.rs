@@ -26,7 +26,7 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, FieldErrors, Lang};
 use crate::console::session::random_token;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 use super::import::{form_page, read_form, title};
 
@@ -58,14 +58,11 @@ pub(crate) async fn run(
     State(console): State<Console>,
     ctx: Ctx,
     multipart: Multipart,
-) -> Response {
+) -> Result<Response, Rejection> {
     let Ok((csrf, mode, file)) = read_form(multipart).await else {
-        return ctx.csrf_refused();
+        return Err(ctx.csrf_refused());
     };
-    let session = match ctx.form_session(&csrf) {
-        Ok(session) => session.clone(),
-        Err(response) => return *response,
-    };
+    let session = ctx.form_session(&csrf)?.clone();
     let session_id = ctx
         .session
         .as_ref()
@@ -84,17 +81,17 @@ pub(crate) async fn run(
         )
     };
     let Some((name, bytes)) = file else {
-        return refuse(
+        return Ok(refuse(
             lang.t(
                 "请选择要导入的文件（CSV 或 XLSX）",
                 "Choose a file to import (CSV or XLSX)",
             )
             .into(),
-        );
+        ));
     };
     let (path, rows) = match open_upload(&name, &bytes) {
         Ok(opened) => opened,
-        Err(message) => return refuse(message),
+        Err(message) => return Ok(refuse(message)),
     };
     let import_mode = match mode.as_str() {
         "create_only" => pb::ImportMode::CreateOnly,
@@ -115,7 +112,7 @@ pub(crate) async fn run(
         Ok(results) => results.into_inner(),
         Err(status) => {
             let _ = std::fs::remove_file(&path);
-            return ctx.refused(&Refusal::from(status));
+            return Err(ctx.refused(&status.into()));
         }
     };
     let columns = rows.columns();
@@ -144,11 +141,11 @@ pub(crate) async fn run(
             }
         }
     });
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         Body::from_stream(ReceiverStream::new(page_body)),
     )
-        .into_response()
+        .into_response())
 }
 
 /// The upload in an owner-only temporary file, opened as the command opens a file.

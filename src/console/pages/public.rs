@@ -24,8 +24,8 @@ use crate::console::{local_path, Console, Ctx};
 use super::credential_check::{self, CredentialForm};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Next {
-    #[serde(default)]
     next: String,
 }
 
@@ -107,7 +107,7 @@ pub(crate) async fn signin(
     Form(form): Form<SignIn>,
 ) -> Response {
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let lang = ctx.lang;
     let token = form.token.trim().to_string();
@@ -167,7 +167,7 @@ pub(crate) async fn signout(
         return Redirect::to("/signin").into_response();
     };
     if !session.check_csrf(&form.csrf) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     console.sessions.end(id);
     let gone = session::set_cookie(SESSION_COOKIE, "", console.secure, Some(0));
@@ -196,14 +196,11 @@ pub(crate) async fn set_lang(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Verify {
-    #[serde(default)]
     form_token: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     certificate_number: String,
-    #[serde(default)]
     national_id: String,
 }
 
@@ -223,7 +220,7 @@ pub(crate) async fn verify(
     Form(form): Form<Verify>,
 ) -> Response {
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let request = pb::VerifyCertificateRequest {
         name: form.name.clone(),
@@ -358,10 +355,10 @@ pub(crate) async fn check_credential(
     multipart: Multipart,
 ) -> Response {
     let Ok(mut form) = read_credential_form(multipart).await else {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     };
     if !session::check_double_submit(session::cookie(&ctx.cookies, FORM_COOKIE), &form.form_token) {
-        return ctx.csrf_refused();
+        return ctx.csrf_refused().into_response();
     }
     let lang = ctx.lang;
     let mut errors = FieldErrors::new();

@@ -12,21 +12,19 @@ use serde::Deserialize;
 
 use crate::api::pb;
 use crate::api::pb::teacher_registry_service_server::TeacherRegistryService as _;
-use crate::console::call::{signed, Refusal};
+use crate::console::call::signed;
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, form_alert, FieldErrors, Fields};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 /// One page of the list: 100 teachers.
 const PAGE: i32 = 100;
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct DueQuery {
-    #[serde(default)]
     registration_expires_before: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     page_token: String,
 }
 
@@ -35,11 +33,8 @@ pub(crate) async fn due(
     State(console): State<Console>,
     ctx: Ctx,
     Query(query): Query<DueQuery>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let before = query.registration_expires_before.trim();
     let county_code = match query.county_code.trim() {
@@ -49,7 +44,7 @@ pub(crate) async fn due(
     let answer = match before {
         "" => None,
         before => Some(
-            console
+            match console
                 .registry
                 .list_teachers(signed(
                     session,
@@ -62,15 +57,12 @@ pub(crate) async fn due(
                     },
                 ))
                 .await
-                .map(|r| r.into_inner())
-                .map_err(Refusal::from),
+            {
+                Ok(r) => Ok(r.into_inner()),
+                Err(status) => Err(ctx.form_refusal(status)?),
+            },
         ),
     };
-    if let Some(Err(refusal)) = &answer {
-        if refusal.code == tonic::Code::Unauthenticated {
-            return ctx.refused(refusal);
-        }
-    }
     let empty = FieldErrors::new();
     let (errors, alert) = match &answer {
         Some(Err(refusal)) => {
@@ -129,10 +121,10 @@ pub(crate) async fn due(
         Some(Err(refusal)) => refusal.http_status(),
         _ => StatusCode::OK,
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         status,
         lang.t("定期注册到期", "Registrations falling due"),
         body,
-    )
+    ))
 }

@@ -28,16 +28,11 @@ pub(crate) const ACTIONS: [(&str, Rpc); 3] = [
 
 /// A batch form as submitted (each action uses its own fields).
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct BatchForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     pub(crate) request_id: String,
-    #[serde(default)]
     pub(crate) step_date: String,
-    #[serde(default)]
     pub(crate) note: String,
-    #[serde(default)]
     pub(crate) approval_document: String,
 }
 

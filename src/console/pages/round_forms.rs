@@ -27,30 +27,28 @@ use super::round_parts::alert;
 /// The round form, as submitted: its names are the request's field paths, so the
 /// service's violations land beside their boxes.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct OpenForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     pub(crate) request_id: String,
-    #[serde(default, rename = "round.name")]
+    #[serde(rename = "round.name")]
     pub(crate) name: String,
-    #[serde(default, rename = "round.county_code")]
+    #[serde(rename = "round.county_code")]
     pub(crate) county_code: String,
-    #[serde(default, rename = "round.target_tier")]
+    #[serde(rename = "round.target_tier")]
     pub(crate) target_tier: String,
-    #[serde(default, rename = "round.application_deadline")]
+    #[serde(rename = "round.application_deadline")]
     pub(crate) application_deadline: String,
     /// One member a line.
-    #[serde(default, rename = "round.committee")]
+    #[serde(rename = "round.committee")]
     pub(crate) committee: String,
-    #[serde(default, rename = "round.publicity_working_days")]
+    #[serde(rename = "round.publicity_working_days")]
     pub(crate) publicity_working_days: String,
     /// `2/3`; empty for the default.
-    #[serde(default, rename = "round.pass_ratio")]
+    #[serde(rename = "round.pass_ratio")]
     pub(crate) pass_ratio: String,
-    #[serde(default, rename = "round.years_in_tier")]
+    #[serde(rename = "round.years_in_tier")]
     pub(crate) years_in_tier: String,
-    #[serde(default, rename = "round.retirement_age")]
+    #[serde(rename = "round.retirement_age")]
     pub(crate) retirement_age: String,
 }
 
@@ -178,18 +176,12 @@ pub(crate) fn open_section(
 
 /// An application as the round page's form sends it.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct ApplyForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     pub(crate) request_id: String,
-    #[serde(default)]
     pub(crate) teacher_id: String,
-    #[serde(default)]
     pub(crate) exceptional_grounds: String,
-    #[serde(default)]
     pub(crate) applied_on: String,
-    #[serde(default)]
     pub(crate) note: String,
 }
 
@@ -231,15 +223,12 @@ pub(crate) fn apply_section(
 
 /// The eligibility dry run's query, from the round page's GET form.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct EligibilityQuery {
     /// `1` when the form was sent.
-    #[serde(default)]
     pub(crate) eligibility: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     school: String,
-    #[serde(default)]
     on: String,
 }
 

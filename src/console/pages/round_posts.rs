@@ -5,7 +5,6 @@
 
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::html;
 
 use crate::api::pb;
@@ -13,34 +12,29 @@ use crate::api::pb::evaluation_service_server::EvaluationService as _;
 use crate::console::call::{signed, Refusal};
 use crate::console::layout::{self, FieldErrors};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 use super::round_batch::{BatchForm, Done, Sent};
 use super::round_forms::{open_section, ApplyForm, Extra, OpenForm};
 use super::round_parts::finder;
-use super::rounds::{round_page, round_page_with};
+use super::rounds::round_page;
 
 /// `POST /rounds/{id}/publicity` and `/rounds/{id}/confirm`.
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<BatchForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<BatchForm>,
+) -> Result<Response, Rejection> {
     let action = match action.as_str() {
         "publicity" => "publicity",
         "confirm" => "confirm",
-        other => return ctx.unknown_action(other),
+        other => return Err(ctx.unknown_action(other)),
     };
     let answer = match action {
-        "publicity" => publicity(&console, session, &id, &form).await,
-        _ => confirm(&console, session, &id, &form).await,
+        "publicity" => publicity(&console, &session, &id, &form).await,
+        _ => confirm(&console, &session, &id, &form).await,
     };
-    answered(&console, &ctx, session, &id, action, &form, answer).await
+    answered(&console, &ctx, &session, &id, action, &form, answer).await
 }
 
 /// `POST /rounds/{id}/committee`: a multipart form with the file.
@@ -49,15 +43,11 @@ pub(crate) async fn committee(
     ctx: Ctx,
     Path(id): Path<String>,
     multipart: Multipart,
-) -> Response {
-    let (form, file) = match read_upload(multipart).await {
-        Ok(read) => read,
-        Err(_) => return ctx.csrf_refused(),
-    };
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let (csrf, form, file) = read_upload(multipart)
+        .await
+        .map_err(|_| ctx.csrf_refused())?;
+    let session = ctx.form_session(&csrf)?;
     let answer = match file {
         None => Err(file_refusal(ctx.lang.t(
             "请选择评审结果文件（CSV 或 XLSX）",
@@ -102,10 +92,13 @@ fn file_refusal(message: &str) -> Refusal {
     }
 }
 
-/// The form fields and the uploaded file (name and bytes) of a multipart form.
+/// The CSRF token, the form fields and the uploaded file (name and bytes) of a multipart
+/// form.
 pub(crate) async fn read_upload(
     mut multipart: Multipart,
-) -> Result<(BatchForm, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError> {
+) -> Result<(String, BatchForm, Option<(String, Vec<u8>)>), axum::extract::multipart::MultipartError>
+{
+    let mut csrf = String::new();
     let mut form = BatchForm::default();
     let mut file = None;
     while let Some(field) = multipart.next_field().await? {
@@ -120,14 +113,14 @@ pub(crate) async fn read_upload(
         }
         let text = field.text().await?;
         match name.as_str() {
-            "csrf" => form.csrf = text,
+            "csrf" => csrf = text,
             "request_id" => form.request_id = text,
             "step_date" => form.step_date = text,
             "note" => form.note = text,
             _ => {}
         }
     }
-    Ok((form, file))
+    Ok((csrf, form, file))
 }
 
 async fn answered(
@@ -138,17 +131,18 @@ async fn answered(
     action: &'static str,
     form: &BatchForm,
     answer: Result<Done, Refusal>,
-) -> Response {
+) -> Result<Response, Rejection> {
+    let extra = Extra::default();
     match answer {
-        Ok(done) => round_page(console, ctx, session, id, None, Some(&done)).await,
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
+        Ok(done) => round_page(console, ctx, session, id, None, Some(&done), extra).await,
         Err(refusal) => {
+            let refusal = ctx.form_refusal(refusal)?;
             let sent = Sent {
                 action,
                 form,
                 refusal: &refusal,
             };
-            round_page(console, ctx, session, id, Some(sent), None).await
+            round_page(console, ctx, session, id, Some(sent), None, extra).await
         }
     }
 }
@@ -217,39 +211,34 @@ async fn confirm(
 /// `POST /rounds`: opens a round, then its page.
 pub(crate) async fn open(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<OpenForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<OpenForm>,
+) -> Result<Response, Rejection> {
     let answer = match form.request() {
         Err(refusal) => Err(refusal),
         Ok(request) => console
             .evaluation
-            .create_evaluation_round(signed(session, request))
+            .create_evaluation_round(signed(&session, request))
             .await
             .map_err(Refusal::from),
     };
     match answer {
         Ok(created) => {
             let id = created.into_inner().round.unwrap_or_default().round_id;
-            Redirect::to(&format!("/rounds/{}", percent(&id))).into_response()
+            Ok(Redirect::to(&format!("/rounds/{}", percent(&id))).into_response())
         }
-        Err(refusal) if refusal.code == tonic::Code::Unauthenticated => ctx.refused(&refusal),
         Err(refusal) => {
+            let refusal = ctx.form_refusal(refusal)?;
             let status = refusal.http_status();
             let body = html! {
                 (finder(ctx.lang))
-                (open_section(ctx.lang, session, Some((&form, &refusal))))
+                (open_section(ctx.lang, &session, Some((&form, &refusal))))
             };
-            layout::page(
+            Ok(layout::page(
                 &ctx.viewer(),
                 status,
                 ctx.lang.t("职称评审", "Title evaluation"),
                 body,
-            )
+            ))
         }
     }
 }
@@ -257,14 +246,9 @@ pub(crate) async fn open(
 /// `POST /rounds/{id}/apply`: the application's page, or the round's with the refusal.
 pub(crate) async fn apply(
     State(console): State<Console>,
-    ctx: Ctx,
     Path(id): Path<String>,
-    Form(form): Form<ApplyForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<ApplyForm>,
+) -> Result<Response, Rejection> {
     let request = pb::ApplyForTitleRequest {
         round_id: id.clone(),
         teacher_id: form.teacher_id.trim().to_string(),
@@ -275,28 +259,25 @@ pub(crate) async fn apply(
     };
     match console
         .evaluation
-        .apply_for_title(signed(session, request))
+        .apply_for_title(signed(&session, request))
         .await
     {
         Ok(applied) => {
             let application = applied.into_inner().application.unwrap_or_default();
-            Redirect::to(&format!(
+            Ok(Redirect::to(&format!(
                 "/applications/{}",
                 percent(&application.application_id)
             ))
-            .into_response()
+            .into_response())
         }
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let refusal = ctx.form_refusal(status)?;
             let extra = Extra {
                 apply: Some((&form, &refusal)),
                 eligibility: None,
                 pages: "",
             };
-            round_page_with(&console, &ctx, session, &id, None, None, extra).await
+            round_page(&console, &ctx, &session, &id, None, None, extra).await
         }
     }
 }

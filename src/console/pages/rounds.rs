@@ -18,47 +18,44 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Rejection};
 
 use super::round_batch::{Done, Sent};
 use super::round_forms::{EligibilityQuery, Extra};
 use super::round_parts::{finder, step};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct FindRound {
-    #[serde(default)]
     round_id: String,
 }
 
 /// `/rounds`: a round by its number, and the form that opens one.
-pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn find(ctx: Ctx, Query(query): Query<FindRound>) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let id = query.round_id.trim();
     if !id.is_empty() {
-        return Redirect::to(&format!("/rounds/{}", percent(id))).into_response();
+        return Ok(Redirect::to(&format!("/rounds/{}", percent(id))).into_response());
     }
     let lang = ctx.lang;
     let body = html! {
         (finder(lang))
         (super::round_forms::open_section(lang, session, None))
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         StatusCode::OK,
         lang.t("职称评审", "Title evaluation"),
         body,
-    )
+    ))
 }
 
 /// Which page of the round's applications: the page tokens ListTitleApplications gave,
 /// oldest first, comma-separated (a token has no comma); the last names the page shown,
 /// and dropping it goes back one page. Empty: the first page.
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Pages {
-    #[serde(default)]
     pages: String,
 }
 
@@ -72,17 +69,14 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(query): Query<EligibilityQuery>,
     Query(pages): Query<Pages>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let extra = Extra {
         apply: None,
         eligibility: Some(&query),
         pages: &pages.pages,
     };
-    round_page_with(&console, &ctx, session, &id, None, None, extra).await
+    round_page(&console, &ctx, session, &id, None, None, extra).await
 }
 
 /// What a round's page shows, read through the service.
@@ -142,7 +136,8 @@ async fn read(
     })
 }
 
-/// The round's page; `sent` is a batch form the service refused, `done` one it answered.
+/// The round's page; `sent` is a batch form the service refused, `done` one it answered,
+/// with what `extra` adds.
 pub(crate) async fn round_page(
     console: &Console,
     ctx: &Ctx,
@@ -150,26 +145,13 @@ pub(crate) async fn round_page(
     id: &str,
     sent: Option<Sent<'_>>,
     done: Option<&Done>,
-) -> Response {
-    round_page_with(console, ctx, session, id, sent, done, Extra::default()).await
-}
-
-/// The round's page with what `extra` adds.
-pub(crate) async fn round_page_with(
-    console: &Console,
-    ctx: &Ctx,
-    session: &Session,
-    id: &str,
-    sent: Option<Sent<'_>>,
-    done: Option<&Done>,
     extra: Extra<'_>,
-) -> Response {
+) -> Result<Response, Rejection> {
     let lang = ctx.lang;
     let token = extra.pages.rsplit(',').next().unwrap_or("");
-    let read = match read(console, session, id, token).await {
-        Ok(read) => read,
-        Err(refusal) => return ctx.refused(&refusal),
-    };
+    let read = read(console, session, id, token)
+        .await
+        .map_err(|refusal| ctx.refused(&refusal))?;
     let r = &read.round;
     let eligibility =
         super::round_forms::eligibility_section(console, lang, session, r, extra.eligibility).await;
@@ -201,12 +183,12 @@ pub(crate) async fn round_page_with(
         .map(|s| s.refusal.http_status())
         .or(super::round_forms::status(&extra))
         .unwrap_or(StatusCode::OK);
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         status,
         lang.t("职称评审批次", "Evaluation round"),
         body,
-    )
+    ))
 }
 
 fn statistics(lang: Lang, console: &Console, figures: &pb::GetRoundStatisticsResponse) -> Markup {

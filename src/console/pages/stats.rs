@@ -14,7 +14,7 @@ use crate::api::pb::teacher_registry_service_server::TeacherRegistryService as _
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, Lang};
-use crate::console::{Console, Ctx};
+use crate::console::{Console, Ctx, Rejection};
 
 /// One bar: its label and value.
 pub(crate) struct Bar {
@@ -54,21 +54,19 @@ pub(crate) fn bar_chart(id: &str, title: &str, value_heading: &str, bars: &[Bar]
     }
 }
 
-pub(crate) async fn statistics(State(console): State<Console>, ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn statistics(
+    State(console): State<Console>,
+    ctx: Ctx,
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let request = pb::GetStatisticsRequest::default();
-    let stats = match console
+    let stats = console
         .registry
         .get_statistics(signed(session, request))
         .await
-    {
-        Ok(r) => r.into_inner(),
-        Err(status) => return ctx.refused(&Refusal::from(status)),
-    };
+        .map_err(|status| ctx.refused(&status.into()))?
+        .into_inner();
     let year = crate::clock::today().format("%Y").to_string();
     let report = pb::GetCaseReportRequest {
         year: year.parse().unwrap_or(0),
@@ -115,12 +113,12 @@ pub(crate) async fn statistics(State(console): State<Console>, ctx: Ctx) -> Resp
             Err(refusal) => p.alert { (refusal.describe()) },
         }
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         StatusCode::OK,
         lang.t("统计", "Statistics"),
         body,
-    )
+    ))
 }
 
 /// Cases decided this year within the committed limit, late, and open past it, by kind.

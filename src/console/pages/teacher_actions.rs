@@ -21,7 +21,7 @@ use crate::auth::{permits, Rpc};
 use crate::clock;
 use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
-use crate::console::layout::{form_alert, form_tokens, FieldErrors, Fields, Lang};
+use crate::console::layout::{form_tokens, step_section, FieldErrors, Fields, Lang};
 use crate::console::session::{random_token, Session};
 use crate::console::{percent, Console};
 use crate::domain::{Choice, DomainError, FieldViolation, RevocationRequest};
@@ -52,79 +52,64 @@ fn about_a_certificate(action: &str) -> bool {
 
 /// An action's form, as submitted (the fields of every action; each uses its own).
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct ActionForm {
-    #[serde(default)]
-    pub(crate) csrf: String,
-    #[serde(default)]
     request_id: String,
-    #[serde(default)]
     etag: String,
-    #[serde(default)]
     pub(crate) certificate_number: String,
     /// Reissue: the ReissueReason number; revocation: the written finding.
-    #[serde(default)]
     reason: String,
-    #[serde(default)]
     declaration_ref: String,
-    #[serde(default)]
     issued_on: String,
-    #[serde(default)]
     new_name: String,
-    #[serde(default)]
     registered_on: String,
-    #[serde(default)]
     approval_document: String,
-    #[serde(default)]
     revoked_on: String,
     /// Loss of qualification: the QualificationLossGround number; revocation: the
     /// RevocationGround number (required on this form).
-    #[serde(default)]
     ground: String,
-    #[serde(default)]
     lost_on: String,
-    #[serde(default)]
     note: String,
     /// A new certificate (IssueCertificate): named as the request's fields.
-    #[serde(default, rename = "certificate.certificate_number")]
+    #[serde(rename = "certificate.certificate_number")]
     new_number: String,
-    #[serde(default, rename = "certificate.kind")]
+    #[serde(rename = "certificate.kind")]
     new_kind: String,
-    #[serde(default, rename = "certificate.subject")]
+    #[serde(rename = "certificate.subject")]
     new_subject: String,
-    #[serde(default, rename = "certificate.issuing_authority")]
+    #[serde(rename = "certificate.issuing_authority")]
     new_authority: String,
-    #[serde(default, rename = "certificate.certified_on")]
+    #[serde(rename = "certificate.certified_on")]
     new_certified_on: String,
-    #[serde(default)]
     first_registration_on: String,
     /// A title change (ChangeTitle), named as the request's fields.
-    #[serde(default, rename = "change.kind")]
+    #[serde(rename = "change.kind")]
     change_kind: String,
-    #[serde(default, rename = "change.tier")]
+    #[serde(rename = "change.tier")]
     change_tier: String,
-    #[serde(default, rename = "change.effective_date")]
+    #[serde(rename = "change.effective_date")]
     change_effective_date: String,
-    #[serde(default, rename = "change.approval_document")]
+    #[serde(rename = "change.approval_document")]
     change_approval_document: String,
-    #[serde(default, rename = "change.exceptional")]
+    #[serde(rename = "change.exceptional")]
     change_exceptional: String,
-    #[serde(default, rename = "change.limited_scope")]
+    #[serde(rename = "change.limited_scope")]
     change_limited_scope: String,
-    #[serde(default, rename = "change.note")]
+    #[serde(rename = "change.note")]
     change_note: String,
     /// A change of details (UpdateTeacher), named as the request's fields.
-    #[serde(default, rename = "teacher.school")]
+    #[serde(rename = "teacher.school")]
     school: String,
-    #[serde(default, rename = "teacher.employment_status")]
+    #[serde(rename = "teacher.employment_status")]
     employment_status: String,
     /// An ethics finding (RecordEthicsFinding), named as the request's fields.
-    #[serde(default, rename = "finding.found_on")]
+    #[serde(rename = "finding.found_on")]
     found_on: String,
-    #[serde(default, rename = "finding.ground")]
+    #[serde(rename = "finding.ground")]
     finding_ground: String,
-    #[serde(default, rename = "finding.vetoes_until")]
+    #[serde(rename = "finding.vetoes_until")]
     vetoes_until: String,
-    #[serde(default, rename = "finding.reviewed_by")]
+    #[serde(rename = "finding.reviewed_by")]
     reviewed_by: String,
 }
 
@@ -516,22 +501,21 @@ fn action_form(
         shown.push("certificate_number");
     }
     let alert = refusal.and_then(|r| r.alert(&shown));
-    let heading = format!("{action}-h");
-    html! {
-        section aria-labelledby=(heading) {
-            h2 id=(heading) { (title) }
-            form.card id=(action) method="post" action={ "/teachers/" (percent(&teacher.teacher_id)) "/" (action) } novalidate {
-                (form_tokens(session, &form.request_id))
-                input type="hidden" name="etag" value=(teacher.etag);
-                (form_alert(alert.as_deref()))
-                @if chooses {
-                    (fields.select(lang.t("证书", "Certificate"), "certificate_number", &numbers, &chosen))
-                }
-                (body)
-                button type="submit" { (title) }
-            }
+    let own = html! {
+        @if chooses {
+            (fields.select(lang.t("证书", "Certificate"), "certificate_number", &numbers, &chosen))
         }
-    }
+        (body)
+    };
+    step_section(
+        &format!("/teachers/{}", percent(&teacher.teacher_id)),
+        &teacher.etag,
+        action,
+        title,
+        form_tokens(session, &form.request_id),
+        alert.as_deref(),
+        own,
+    )
 }
 
 /// The teacher's ethics findings (ListEthicsFindings), when the caller's role may read

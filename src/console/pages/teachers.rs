@@ -7,7 +7,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,18 +17,17 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, county, Lang};
 use crate::console::session::Session;
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 use crate::domain::TeacherId;
 
 use super::teacher_actions::{self, ActionForm, Sent};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct SearchQuery {
-    #[serde(default)]
     q: String,
     /// `1`: only the results, for the search box's script to put in place as the clerk
     /// types.
-    #[serde(default)]
     fragment: String,
 }
 
@@ -64,11 +62,8 @@ pub(crate) async fn search(
     State(console): State<Console>,
     ctx: Ctx,
     Query(query): Query<SearchQuery>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let lang = ctx.lang;
     let found = match query.q.trim() {
         "" => None,
@@ -80,18 +75,18 @@ pub(crate) async fn search(
             p #none { (lang.t("没有找到。", "Nothing found.")) }
         },
         Some(Err(refusal)) if refusal.code == tonic::Code::Unauthenticated => {
-            return ctx.refused(&refusal)
+            return Err(ctx.refused(&refusal))
         }
         Some(Err(refusal)) => html! { p.alert role="alert" { (refusal.describe()) } },
         Some(Ok(teachers)) => results_table(lang, &console, &teachers),
     };
     if query.fragment == "1" {
         let fragment = results.into_string();
-        return (
+        return Ok((
             [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
             fragment,
         )
-            .into_response();
+            .into_response());
     }
     let body = html! {
         form.card role="search" method="get" action="/search" {
@@ -103,12 +98,12 @@ pub(crate) async fn search(
         }
         div #results-area aria-live="polite" { (results) }
     };
-    layout::page(
+    Ok(layout::page(
         &ctx.viewer(),
         StatusCode::OK,
         lang.t("查询教师", "Search teachers"),
         body,
-    )
+    ))
 }
 
 /// The teachers `key` finds, through the RPC that answers that kind of key.
@@ -207,11 +202,10 @@ fn results_table(lang: Lang, console: &Console, teachers: &[pb::Teacher]) -> Mar
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub(crate) struct Done {
-    #[serde(default)]
     done: String,
     /// The page token of the revisions shown (empty: the newest).
-    #[serde(default)]
     revisions: String,
 }
 
@@ -220,12 +214,9 @@ pub(crate) async fn show(
     ctx: Ctx,
     Path(id): Path<String>,
     Query(done): Query<Done>,
-) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
-    teacher_page_at(
+) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
+    teacher_page(
         &console,
         &ctx,
         session,
@@ -237,20 +228,9 @@ pub(crate) async fn show(
     .await
 }
 
-/// The teacher's page, with the action last sent and its refusal, if any.
-pub(crate) async fn teacher_page(
-    console: &Console,
-    ctx: &Ctx,
-    session: &Session,
-    id: &str,
-    sent: Option<Sent<'_>>,
-    done: &str,
-) -> Response {
-    teacher_page_at(console, ctx, session, id, sent, done, "").await
-}
-
-/// The teacher's page, its revisions from the page `revisions` names.
-async fn teacher_page_at(
+/// The teacher's page, with the action last sent and its refusal, if any, and its
+/// revisions from the page `revisions` names (empty: the newest).
+async fn teacher_page(
     console: &Console,
     ctx: &Ctx,
     session: &Session,
@@ -258,16 +238,20 @@ async fn teacher_page_at(
     sent: Option<Sent<'_>>,
     done: &str,
     revisions: &str,
-) -> Response {
+) -> Result<Response, Rejection> {
     let lang = ctx.lang;
     let request = pb::GetTeacherRequest {
         teacher_id: id.to_string(),
         revision: None,
     };
-    let teacher = match console.registry.get_teacher(signed(session, request)).await {
-        Ok(response) => response.into_inner().teacher.unwrap_or_default(),
-        Err(status) => return ctx.refused(&Refusal::from(status)),
-    };
+    let teacher = console
+        .registry
+        .get_teacher(signed(session, request))
+        .await
+        .map_err(|status| ctx.refused(&status.into()))?
+        .into_inner()
+        .teacher
+        .unwrap_or_default();
     let findings = teacher_actions::findings(console, lang, session, &teacher).await;
     let history = revisions_section(console, lang, session, &teacher, revisions).await;
     let body = html! {
@@ -284,7 +268,7 @@ async fn teacher_page_at(
     };
     let status = sent.map_or(StatusCode::OK, |s| s.refusal.http_status());
     let title = format!("{} {}", teacher.name, teacher.teacher_id);
-    layout::page(&ctx.viewer(), status, &title, body)
+    Ok(layout::page(&ctx.viewer(), status, &title, body))
 }
 
 fn details(lang: Lang, console: &Console, t: &pb::Teacher) -> Markup {
@@ -473,44 +457,36 @@ async fn revisions_section(
 
 pub(crate) async fn act(
     State(console): State<Console>,
-    ctx: Ctx,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<ActionForm>,
+) -> Result<Response, Rejection> {
     let Some(&(action, _)) = teacher_actions::ACTIONS
         .iter()
         .find(|(name, _)| *name == action)
     else {
-        return ctx.unknown_action(&action);
+        return Err(ctx.unknown_action(&action));
     };
     let sent = if action == "credential" {
         // A credential is a page to print, not a change to come back from.
-        match super::credential_issue::issue(&console, session, &form.certificate_number).await {
-            Ok(answer) => return super::credential_issue::page(&ctx, &id, &answer),
+        match super::credential_issue::issue(&console, &session, &form.certificate_number).await {
+            Ok(answer) => return Ok(super::credential_issue::page(&ctx, &id, &answer)),
             Err(status) => Err(status),
         }
     } else {
-        teacher_actions::send(&console, session, &id, action, &form).await
+        teacher_actions::send(&console, &session, &id, action, &form).await
     };
     match sent {
         Ok(()) => {
-            Redirect::to(&format!("/teachers/{}?done={action}", percent(&id))).into_response()
+            Ok(Redirect::to(&format!("/teachers/{}?done={action}", percent(&id))).into_response())
         }
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
+            let refusal = ctx.form_refusal(status)?;
             let sent = Sent {
                 action,
                 form: &form,
                 refusal: &refusal,
             };
-            teacher_page(&console, &ctx, session, &id, Some(sent), "").await
+            teacher_page(&console, &ctx, &session, &id, Some(sent), "", "").await
         }
     }
 }

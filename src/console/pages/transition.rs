@@ -10,7 +10,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -23,39 +22,30 @@ use crate::console::call::{signed, Refusal};
 use crate::console::labels::{self, label};
 use crate::console::layout::{self, form_alert, form_tokens, text_field, FieldErrors, Lang};
 use crate::console::session::{random_token, Session};
-use crate::console::{percent, Console, Ctx};
+use crate::console::{percent, Console, Ctx, Posted, Rejection};
 
 /// Rows of outcomes shown at most; the summary counts them all.
 const SHOWN: usize = 2000;
 
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub(crate) struct TransitionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     request_id: String,
-    #[serde(default)]
     county_code: String,
-    #[serde(default)]
     effective_date: String,
-    #[serde(default)]
     approval_document: String,
     /// `dry_run` or `apply`.
-    #[serde(default)]
     action: String,
 }
 
-pub(crate) async fn form(ctx: Ctx) -> Response {
-    let session = match ctx.signed_in() {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+pub(crate) async fn form(ctx: Ctx) -> Result<Response, Rejection> {
+    let session = ctx.signed_in()?;
     let form = TransitionForm {
         request_id: random_token(),
         county_code: session.own_county_code(),
         ..TransitionForm::default()
     };
-    page(&ctx, session, &form, None)
+    Ok(page(&ctx, session, &form, None))
 }
 
 /// Where the streamed rows and the summary go in the page.
@@ -67,13 +57,8 @@ const SUMMARY: &str = "<!--summary-->";
 /// with work to do, the form that applies it.
 pub(crate) async fn run(
     State(console): State<Console>,
-    ctx: Ctx,
-    Form(form): Form<TransitionForm>,
-) -> Response {
-    let session = match ctx.form_session(&form.csrf) {
-        Ok(session) => session,
-        Err(response) => return *response,
-    };
+    Posted { ctx, session, form }: Posted<TransitionForm>,
+) -> Result<Response, Rejection> {
     let dry_run = form.action != "apply";
     let request = pb::TransitionTitlesRequest {
         teacher_ids: Vec::new(),
@@ -89,16 +74,13 @@ pub(crate) async fn run(
     };
     let stream = match console
         .registry
-        .transition_titles(signed(session, request))
+        .transition_titles(signed(&session, request))
         .await
     {
         Ok(stream) => stream.into_inner(),
         Err(status) => {
-            let refusal = Refusal::from(status);
-            if refusal.code == tonic::Code::Unauthenticated {
-                return ctx.refused(&refusal);
-            }
-            return page(&ctx, session, &form, Some(&refusal));
+            let refusal = ctx.form_refusal(status)?;
+            return Ok(page(&ctx, &session, &form, Some(&refusal)));
         }
     };
     let lang = ctx.lang;
@@ -108,7 +90,7 @@ pub(crate) async fn run(
         ..form
     };
     let body = html! {
-        (form_markup(lang, session, &next, &FieldErrors::new(), None))
+        (form_markup(lang, &session, &next, &FieldErrors::new(), None))
         section aria-labelledby="outcomes-h" {
             h2 #outcomes-h {
                 @if dry_run { (lang.t("试运行结果（未保存）", "Dry run (nothing saved)")) } @else { (lang.t("执行结果", "Applied")) }
@@ -133,7 +115,6 @@ pub(crate) async fn run(
     let (page_sender, page_body) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     let _ = page_sender.try_send(Ok(Bytes::from(head.to_string())));
     let (middle, tail) = (middle.to_string(), tail.to_string());
-    let session = session.clone();
     tokio::spawn(async move {
         let (summary, stopped) = stream_rows(lang, stream, &page_sender).await;
         let end = html! {
@@ -156,11 +137,11 @@ pub(crate) async fn run(
             }
         }
     });
-    (
+    Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         Body::from_stream(ReceiverStream::new(page_body)),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Sends each teacher's row as it comes (up to [`SHOWN`]); answers the summary, and the
