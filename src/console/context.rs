@@ -146,7 +146,8 @@ pub(crate) struct Posted<T> {
 }
 
 /// A form's own fields and, beside them, the CSRF token every form carries
-/// ([`layout::form_tokens`]).
+/// ([`layout::form_tokens`]). A form's fields stay `String`s: behind `flatten`, serde
+/// hands every value on as text, so a number or a `bool` field would refuse every post.
 #[derive(Deserialize)]
 struct WithCsrf<T> {
     #[serde(default)]
